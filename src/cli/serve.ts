@@ -1,0 +1,77 @@
+/**
+ * `engram serve`: the one place that reads the config and wires implementations
+ * together (log → engine → transports), then runs until SIGTERM/SIGINT.
+ */
+import { mkdirSync } from 'node:fs';
+import { pino, type Logger } from 'pino';
+import { Engine } from '../core/engine.js';
+import { LevelLog, StorageOpenError } from '../storage/log-leveldb.js';
+import { HttpServer } from '../transport/http/server.js';
+import type { Config } from '../config/schema.js';
+
+/** How long a graceful shutdown may take before the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 10_000;
+const DEFAULT_CLIENT = 'default';
+
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  });
+}
+
+export async function serve(config: Config): Promise<void> {
+  const logger = createLogger(config.log.level);
+  const log = new LevelLog(config.storage.dataDir, { sync: config.storage.sync });
+  const engine = new Engine(log, {
+    idempotencyTtlMs: config.idempotency.ttlMs,
+    maxBatchUnits: config.storage.maxBatchUnits,
+    tailUnits: config.cache.tailUnits,
+    maxCachedContexts: config.cache.maxContexts,
+    maxTailBytes: config.cache.maxBytes,
+  });
+  const http = new HttpServer({ engine, logger, maxBodyBytes: config.limits.maxUnitBytes, clientId: DEFAULT_CLIENT });
+
+  const { host, port } = config.server.addr;
+  const bound = await http.listen(host, port);
+  const addr = host.includes(':') ? `[${host}]:${bound.port}` : `${host}:${bound.port}`;
+  // The first log line carries the bound address: with port 0 it is how callers learn the port.
+  logger.info({ addr, url: `http://${addr}` }, 'engram listening');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    timer.unref();
+    http.stopListening();
+    engine.close().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'error while closing storage');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  try {
+    mkdirSync(config.storage.dataDir, { recursive: true });
+    await engine.open();
+  } catch (err) {
+    const message = err instanceof StorageOpenError || err instanceof Error ? err.message : String(err);
+    logger.fatal({ dataDir: config.storage.dataDir }, `cannot open storage: ${message}`);
+    process.exit(1);
+  }
+  logger.info({ dataDir: config.storage.dataDir, sync: config.storage.sync }, 'storage ready');
+}

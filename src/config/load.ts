@@ -1,0 +1,201 @@
+/**
+ * Loads the config once at start-up: flags > ENGRAM_* environment > YAML file > defaults.
+ * Every bad value is reported at once, each naming its key and where it came from.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { SETTINGS, type Config, type HostPort, type Setting, type SettingKind } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface ConfigSources {
+  /** Arguments after the command name, e.g. ["--addr", "127.0.0.1:0"]. */
+  argv: readonly string[];
+  env: Readonly<Record<string, string | undefined>>;
+  readFile?: (path: string) => string;
+}
+
+type Value = string | number | boolean;
+type Raw = { value: unknown; source: string };
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function loadConfig(sources: ConfigSources): Config {
+  const problems: string[] = [];
+  const byFlag = new Map(SETTINGS.map((s) => [s.flag, s]));
+  const fromFlags = new Map<string, Raw>();
+  let configPath: Raw | undefined;
+
+  const argv = sources.argv;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg : arg.slice(0, eq);
+    const setting = byFlag.get(name);
+    if (name !== '--config' && setting === undefined) {
+      problems.push(`unknown option ${JSON.stringify(name)} (see engram serve --help)`);
+      continue;
+    }
+    let value: string | undefined = eq === -1 ? undefined : arg.slice(eq + 1);
+    if (value === undefined) {
+      const next = argv[i + 1];
+      if (setting?.kind.type === 'bool' && (next === undefined || next.startsWith('--'))) value = 'true';
+      else if (next === undefined) {
+        problems.push(`option ${name} needs a value`);
+        continue;
+      } else {
+        value = next;
+        i++;
+      }
+    }
+    if (setting === undefined) configPath = { value, source: `option --config` };
+    else fromFlags.set(setting.key, { value, source: `option ${name}` });
+  }
+
+  const fromEnv = new Map<string, Raw>();
+  for (const s of SETTINGS) {
+    const v = sources.env[s.env];
+    if (v !== undefined) fromEnv.set(s.key, { value: v, source: `environment ${s.env}` });
+  }
+  if (configPath === undefined && sources.env.ENGRAM_CONFIG !== undefined) {
+    configPath = { value: sources.env.ENGRAM_CONFIG, source: 'environment ENGRAM_CONFIG' };
+  }
+
+  const fromFile = new Map<string, Raw>();
+  if (configPath !== undefined) {
+    const path = String(configPath.value);
+    let text: string | undefined;
+    try {
+      text = (sources.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(path);
+    } catch (err) {
+      problems.push(`config file ${path} (${configPath.source}): cannot be read: ${(err as Error).message}`);
+    }
+    if (text !== undefined) readConfigFile(path, text, fromFile, problems);
+  }
+
+  const values = new Map<string, Value>();
+  for (const s of SETTINGS) {
+    const raw = fromFlags.get(s.key) ?? fromEnv.get(s.key) ?? fromFile.get(s.key);
+    if (raw === undefined) {
+      values.set(s.key, parseValue(s, s.default, 'default', problems)!);
+      continue;
+    }
+    const parsed = parseValue(s, raw.value, raw.source, problems);
+    if (parsed !== undefined) values.set(s.key, parsed);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return build(values);
+}
+
+function readConfigFile(path: string, text: string, into: Map<string, Raw>, problems: string[]): void {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    problems.push(`config file ${path}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    return;
+  }
+  if (doc === null || doc === undefined) return;
+  const known = new Set(SETTINGS.map((s) => s.key));
+  const sections = new Set(SETTINGS.map((s) => s.key.split('.')[0]!));
+  const walk = (node: unknown, prefix: string) => {
+    if (typeof node !== 'object' || node === null || Array.isArray(node)) {
+      problems.push(`config file ${path}: ${prefix || 'the document'} must be a mapping of settings`);
+      return;
+    }
+    for (const [k, v] of Object.entries(node)) {
+      const key = prefix ? `${prefix}.${k}` : k;
+      if (known.has(key)) into.set(key, { value: v, source: `config file ${path}` });
+      else if (!prefix && sections.has(k)) walk(v, key);
+      else problems.push(`config file ${path}: unknown key ${JSON.stringify(key)}`);
+    }
+  };
+  walk(doc, '');
+}
+
+function parseValue(s: Setting, raw: unknown, source: string, problems: string[]): Value | undefined {
+  const fail = (expected: string) => {
+    problems.push(`${s.key} (from ${source}): expected ${expected}, got ${JSON.stringify(raw)}`);
+    return undefined;
+  };
+  const k: SettingKind = s.kind;
+  switch (k.type) {
+    case 'string':
+    case 'path':
+      if (typeof raw !== 'string' || raw.trim() === '') return fail('a non-empty string');
+      return raw;
+    case 'bool': {
+      if (typeof raw === 'boolean') return raw;
+      const t = String(raw).toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(t)) return true;
+      if (['false', '0', 'no', 'off'].includes(t)) return false;
+      return fail('true or false');
+    }
+    case 'int': {
+      const n = typeof raw === 'number' ? raw : /^-?\d+$/.test(String(raw).trim()) ? Number(String(raw).trim()) : NaN;
+      if (!Number.isSafeInteger(n) || n < k.min || n > k.max) return fail(`an integer from ${k.min} to ${k.max}`);
+      return n;
+    }
+    case 'bytes': {
+      const m = typeof raw === 'number' ? [String(raw), String(raw), ''] : /^(\d+)\s*([a-z]*)$/i.exec(String(raw).trim());
+      const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
+      const n = m && unit !== undefined ? Number(m[1]) * unit : NaN;
+      if (!Number.isSafeInteger(n) || n < k.min || n > k.max) {
+        return fail(`a size from ${k.min} to ${k.max} bytes, like 512KiB or 1MiB`);
+      }
+      return n;
+    }
+    case 'duration': {
+      const m = /^(\d+)\s*(ms|s|m|h|d)$/.exec(String(raw).trim());
+      const n = m ? Number(m[1]) * DURATION_UNITS[m[2]!]! : NaN;
+      if (typeof raw !== 'string' || !Number.isSafeInteger(n) || n < k.min || n > k.max) {
+        return fail(`a duration with a unit (ms, s, m, h, d) from ${k.min} ms to ${k.max} ms, like 30s or 24h`);
+      }
+      return n;
+    }
+    case 'hostport':
+      return parseHostPort(String(raw)) === undefined ? fail('HOST:PORT with a port from 0 to 65535, like 127.0.0.1:8080 or [::1]:0') : String(raw);
+    case 'enum':
+      if (typeof raw !== 'string' || !k.values.includes(raw)) return fail(`one of ${k.values.join(', ')}`);
+      return raw;
+  }
+}
+
+export function parseHostPort(text: string): HostPort | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(text.trim());
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port > 65535) return undefined;
+  return { host: m[1] ?? m[2]!, port };
+}
+
+function build(v: Map<string, Value>): Config {
+  const get = <T extends Value>(key: string) => v.get(key) as T;
+  return {
+    server: { addr: parseHostPort(get<string>('server.addr'))! },
+    storage: { dataDir: get('storage.dataDir'), sync: get('storage.sync'), maxBatchUnits: get('storage.maxBatchUnits') },
+    limits: { maxUnitBytes: get('limits.maxUnitBytes') },
+    cache: { tailUnits: get('cache.tailUnits'), maxContexts: get('cache.maxContexts'), maxBytes: get('cache.maxBytes') },
+    idempotency: { ttlMs: get('idempotency.ttl') },
+    log: { level: get('log.level') },
+  };
+}
+
+/** The effective settings as YAML-ready plain values (for `engram config`). */
+export function describeConfig(c: Config): Record<string, Record<string, unknown>> {
+  const addr = c.server.addr.host.includes(':') ? `[${c.server.addr.host}]:${c.server.addr.port}` : `${c.server.addr.host}:${c.server.addr.port}`;
+  return {
+    server: { addr },
+    storage: { ...c.storage },
+    limits: { maxUnitBytes: c.limits.maxUnitBytes },
+    cache: { ...c.cache },
+    idempotency: { ttl: `${c.idempotency.ttlMs / 1000}s` },
+    log: { ...c.log },
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * The one config schema. Every setting is declared once here, with its YAML key,
+ * environment variable, command-line flag, type, bounds and default; the loader,
+ * `engram config`, config.example.yaml and docs/configuration.md all follow it.
+ */
+
+export type SettingKind =
+  | { type: 'string' }
+  | { type: 'path' }
+  | { type: 'bool' }
+  | { type: 'int'; min: number; max: number }
+  | { type: 'bytes'; min: number; max: number }
+  | { type: 'duration'; min: number; max: number }
+  | { type: 'hostport' }
+  | { type: 'enum'; values: readonly string[] };
+
+export interface Setting {
+  /** Dotted YAML path, e.g. "storage.sync". */
+  key: string;
+  env: string;
+  flag: string;
+  kind: SettingKind;
+  default: string | number | boolean;
+  doc: string;
+}
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface Config {
+  server: { addr: HostPort };
+  storage: { dataDir: string; sync: boolean; maxBatchUnits: number };
+  limits: { maxUnitBytes: number };
+  cache: { tailUnits: number; maxContexts: number; maxBytes: number };
+  idempotency: { ttlMs: number };
+  log: { level: string };
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const SECOND = 1000;
+const HOUR = 3600 * SECOND;
+
+export const SETTINGS: readonly Setting[] = [
+  {
+    key: 'server.addr',
+    env: 'ENGRAM_ADDR',
+    flag: '--addr',
+    kind: { type: 'hostport' },
+    default: '127.0.0.1:8080',
+    doc: 'HTTP, WebSocket and SSE listen address, HOST:PORT ([::1]:PORT for IPv6). Port 0 picks a free port; the first log line prints the bound address.',
+  },
+  {
+    key: 'storage.dataDir',
+    env: 'ENGRAM_DATA_DIR',
+    flag: '--data-dir',
+    kind: { type: 'path' },
+    default: './data',
+    doc: 'Directory of the LevelDB log. One server per directory.',
+  },
+  {
+    key: 'storage.sync',
+    env: 'ENGRAM_STORAGE_SYNC',
+    flag: '--storage-sync',
+    kind: { type: 'bool' },
+    default: false,
+    doc: 'fsync every committed batch before acknowledging it. Off: an acknowledged write survives a crash or kill -9 of the server, but not a power loss or kernel crash. On: it survives those too, at the cost measured in docs/benchmarks.md.',
+  },
+  {
+    key: 'storage.maxBatchUnits',
+    env: 'ENGRAM_STORAGE_MAX_BATCH_UNITS',
+    flag: '--storage-max-batch-units',
+    kind: { type: 'int', min: 1, max: 65536 },
+    default: 1024,
+    doc: 'Most writes grouped into one storage batch.',
+  },
+  {
+    key: 'limits.maxUnitBytes',
+    env: 'ENGRAM_MAX_UNIT_BYTES',
+    flag: '--max-unit-bytes',
+    kind: { type: 'bytes', min: KiB, max: 64 * MiB },
+    default: MiB,
+    doc: 'Largest request body (a work unit or a context patch), e.g. 1MiB. Larger bodies get 413 PAYLOAD_TOO_LARGE.',
+  },
+  {
+    key: 'cache.tailUnits',
+    env: 'ENGRAM_CACHE_TAIL_UNITS',
+    flag: '--cache-tail-units',
+    kind: { type: 'int', min: 0, max: 100_000 },
+    default: 256,
+    doc: 'Recent units of each context kept in memory (serves "the last N" and catch-up without storage reads).',
+  },
+  {
+    key: 'cache.maxContexts',
+    env: 'ENGRAM_CACHE_MAX_CONTEXTS',
+    flag: '--cache-max-contexts',
+    kind: { type: 'int', min: 1, max: 10_000_000 },
+    default: 10_000,
+    doc: 'Contexts whose state stays in memory; the least recently used beyond this are dropped (and reloaded on use).',
+  },
+  {
+    key: 'cache.maxBytes',
+    env: 'ENGRAM_CACHE_MAX_BYTES',
+    flag: '--cache-max-bytes',
+    kind: { type: 'bytes', min: 0, max: 64 * 1024 * MiB },
+    default: 256 * MiB,
+    doc: 'Budget for the unit text held in memory tails, across all contexts.',
+  },
+  {
+    key: 'idempotency.ttl',
+    env: 'ENGRAM_IDEMPOTENCY_TTL',
+    flag: '--idempotency-ttl',
+    kind: { type: 'duration', min: SECOND, max: 365 * 24 * HOUR },
+    default: '24h',
+    doc: 'How long an idempotency key is remembered, e.g. 24h, 30m. A retry after this appends a new unit.',
+  },
+  {
+    key: 'log.level',
+    env: 'ENGRAM_LOG_LEVEL',
+    flag: '--log-level',
+    kind: { type: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] },
+    default: 'info',
+    doc: 'Least severe log level written (JSON lines on stdout).',
+  },
+];

@@ -1,0 +1,550 @@
+/**
+ * The engine: appends work units and context changes through one group-commit
+ * queue, and serves reads from a bounded in-memory tail or the log.
+ *
+ * Ordering: seqs are assigned when a batch is formed, from the committed head of
+ * each context, and only one batch is in flight. A batch that fails to commit
+ * therefore leaves no gap: its seqs are handed out again to the next batch.
+ */
+import { EngramError } from './errors.js';
+import { UlidFactory } from './ids.js';
+import { LIMITS } from './limits.js';
+import type { CommitBatch, Log } from './log.js';
+import { UnitTail } from './tail.js';
+import { contextView, type ContextPatch, type ContextRecord, type ContextView, type WorkUnitDraft } from './types.js';
+import { checkId, normalizeListQuery, parseContextPatch, parseWorkUnitDraft } from './validate.js';
+
+export interface EngineOptions {
+  /** How long an idempotency key is remembered. */
+  idempotencyTtlMs: number;
+  /** Most units in one storage batch. */
+  maxBatchUnits: number;
+  /** Recent units kept in memory per context. */
+  tailUnits: number;
+  /** Contexts whose state (record and tail) stays in memory. */
+  maxCachedContexts: number;
+  /** Budget for the JSON text held in tails, in UTF-16 code units (about bytes). */
+  maxTailBytes: number;
+  /** Clock, replaceable in tests. */
+  now?: () => number;
+}
+
+/** What a write returns: the stored unit's id, seq and canonical JSON. */
+export interface AppendResult {
+  id: string;
+  contextId: string;
+  seq: number;
+  json: string;
+  /** True when an idempotency key matched an earlier write and nothing new was stored. */
+  replayed: boolean;
+}
+
+export interface UnitPage {
+  /** JSON texts of the units, in the order asked for. */
+  units: string[];
+  /** Pass as `after` (ascending) or `before` (reverse) for the next page; null when there is none. */
+  nextCursor: number | null;
+}
+
+export interface ContextPage {
+  contexts: ContextView[];
+  nextCursor: string | null;
+}
+
+interface ContextState {
+  /** Undefined until the context exists (its first unit or PATCH). */
+  record: ContextRecord | undefined;
+  tail: UnitTail;
+}
+
+interface Waiter<T> {
+  resolve: (value: T) => void;
+  reject: (err: unknown) => void;
+}
+
+interface AppendOp extends Waiter<AppendResult> {
+  kind: 'append';
+  clientId: string;
+  key: string;
+  draft: WorkUnitDraft;
+}
+
+interface PatchOp extends Waiter<ContextRecord> {
+  kind: 'patch';
+  clientId: string;
+  key: string;
+  contextId: string;
+  patch: ContextPatch;
+  ifMatch: number | '*' | undefined;
+}
+
+type Op = AppendOp | PatchOp;
+
+/** A context's record as it will be once the batch being formed commits. */
+interface Staged {
+  state: ContextState;
+  clientId: string;
+  record: ContextRecord | undefined;
+  /** Whether `record` is a changed copy that must be stored. */
+  dirty: boolean;
+  units: string[];
+}
+
+const SEP = '\u0000';
+const SWEEP_INTERVAL_MS = 60_000;
+const SWEEP_MAX = 10_000;
+
+export class Engine {
+  private readonly ulids = new UlidFactory();
+  private readonly now: () => number;
+  private readonly states = new Map<string, ContextState>();
+  private readonly loading = new Map<string, Promise<ContextState>>();
+  private readonly inflightKeys = new Map<string, Promise<AppendResult>>();
+  private tailBytes = 0;
+  private queue: Op[] = [];
+  private flushing = false;
+  private flushScheduled = false;
+  private drained: (() => void) | undefined;
+  private state: 'new' | 'ready' | 'closing' | 'closed' = 'new';
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly log: Log,
+    private readonly options: EngineOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  get ready(): boolean {
+    return this.state === 'ready';
+  }
+
+  async open(): Promise<void> {
+    await this.log.open();
+    this.state = 'ready';
+    this.sweepTimer = setInterval(() => {
+      this.log.sweepIdempotency(this.now(), SWEEP_MAX).catch(() => undefined);
+    }, SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
+  }
+
+  /** Stops taking writes, lets queued ones commit, then closes the log. */
+  async close(): Promise<void> {
+    if (this.state === 'closed' || this.state === 'closing') return;
+    const wasOpen = this.state === 'ready';
+    this.state = 'closing';
+    clearInterval(this.sweepTimer);
+    if (this.flushing || this.flushScheduled || this.queue.length > 0) {
+      await new Promise<void>((resolve) => (this.drained = resolve));
+    }
+    await Promise.allSettled([...this.inflightKeys.values()]);
+    if (wasOpen) await this.log.close();
+    this.state = 'closed';
+  }
+
+  // ---- writes ----------------------------------------------------------------
+
+  /** Validates and appends one unit; resolves once it is durable. */
+  append(clientId: string, input: unknown, headerKey?: string): Promise<AppendResult> {
+    try {
+      this.assertReady();
+      const draft = parseWorkUnitDraft(input, headerKey);
+      if (draft.idempotencyKey !== undefined) return this.appendOnce(clientId, draft, draft.idempotencyKey);
+      return this.enqueueAppend(clientId, draft);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private enqueueAppend(clientId: string, draft: WorkUnitDraft): Promise<AppendResult> {
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.enqueue({ kind: 'append', clientId, key: clientId + SEP + draft.contextId, draft, resolve, reject });
+    });
+  }
+
+  /** An append carrying an idempotency key: the first write with the key wins, retries get its unit. */
+  private appendOnce(clientId: string, draft: WorkUnitDraft, idemKey: string): Promise<AppendResult> {
+    const k = clientId + SEP + draft.contextId + SEP + idemKey;
+    const inflight = this.inflightKeys.get(k);
+    if (inflight !== undefined) return inflight.then((r) => ({ ...r, replayed: true }));
+    const attempt = (async (): Promise<AppendResult> => {
+      const prior = await this.log.getIdempotency(clientId, draft.contextId, idemKey);
+      if (prior !== undefined && prior.expiresAt > this.now()) {
+        const json = await this.log.readUnits(clientId, draft.contextId, prior.seq, prior.seq);
+        if (json[0] !== undefined) return { id: prior.id, contextId: draft.contextId, seq: prior.seq, json: json[0], replayed: true };
+      }
+      return this.enqueueAppend(clientId, draft);
+    })();
+    this.inflightKeys.set(k, attempt);
+    const forget = () => this.inflightKeys.delete(k);
+    attempt.then(forget, forget);
+    return attempt;
+  }
+
+  /**
+   * Applies a PATCH to a context, creating it if needed. `ifMatch` is the version the
+   * caller last saw ('*' for any existing version); a stale one fails with VERSION_MISMATCH.
+   */
+  async patchContext(clientId: string, contextId: string, input: unknown, ifMatch?: number | '*'): Promise<ContextView> {
+    this.assertReady();
+    checkId(contextId, 'contextId');
+    const patch = parseContextPatch(input);
+    // Units are immutable and never deleted, so a pin checked now stays valid until commit.
+    for (const unitId of patch.pinUnits) {
+      const loc = await this.log.locateUnit(clientId, unitId);
+      if (loc === undefined || loc.contextId !== contextId) {
+        throw new EngramError('UNIT_NOT_IN_CONTEXT', `pinUnits: ${JSON.stringify(unitId)} is not a work unit of this context`);
+      }
+    }
+    this.assertReady();
+    const record = await new Promise<ContextRecord>((resolve, reject) => {
+      this.enqueue({ kind: 'patch', clientId, key: clientId + SEP + contextId, contextId, patch, ifMatch, resolve, reject });
+    });
+    return contextView(record);
+  }
+
+  private assertReady(): void {
+    if (this.state !== 'ready') {
+      throw new EngramError('NOT_READY', this.state === 'new' ? 'storage is still opening' : 'the server is shutting down');
+    }
+  }
+
+  private enqueue(op: Op): void {
+    if (this.state !== 'ready') {
+      op.reject(new EngramError('NOT_READY', 'the server is shutting down'));
+      return;
+    }
+    this.queue.push(op);
+    if (!this.flushing && !this.flushScheduled) {
+      // One turn of the event loop gathers every request that arrived in the same poll into one batch.
+      this.flushScheduled = true;
+      setImmediate(() => void this.flush());
+    }
+  }
+
+  private async flush(): Promise<void> {
+    this.flushScheduled = false;
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        let ops: Op[];
+        if (this.queue.length <= this.options.maxBatchUnits) {
+          ops = this.queue;
+          this.queue = [];
+        } else {
+          ops = this.queue.splice(0, this.options.maxBatchUnits);
+        }
+        await this.commitOps(ops);
+      }
+    } finally {
+      this.flushing = false;
+      this.evictIfOverBudget();
+      const drained = this.drained;
+      this.drained = undefined;
+      drained?.();
+    }
+  }
+
+  private async commitOps(ops: Op[]): Promise<void> {
+    // Load every context the batch touches; eviction only runs between batches, so these stay put.
+    for (const op of ops) {
+      const s = this.stateFor(op.clientId, op.key);
+      if (s instanceof Promise) {
+        try {
+          await s;
+        } catch (err) {
+          for (const o of ops) o.reject(storageError(err));
+          return;
+        }
+      }
+    }
+    const now = this.now();
+    const ts = new Date(now).toISOString();
+    const staged = new Map<string, Staged>();
+    const batch: CommitBatch = { units: [], contexts: [], idempotency: [] };
+    const outcomes: Array<AppendResult | ContextRecord | EngramError> = [];
+    for (const op of ops) {
+      const state = this.states.get(op.key)!;
+      let s = staged.get(op.key);
+      if (s === undefined) {
+        s = { state, clientId: op.clientId, record: state.record, dirty: false, units: [] };
+        staged.set(op.key, s);
+      }
+      try {
+        outcomes.push(op.kind === 'append' ? this.stageAppend(op, s, batch, now, ts) : stagePatch(op, s, now));
+      } catch (err) {
+        outcomes.push(err instanceof EngramError ? err : new EngramError('INTERNAL', String(err)));
+      }
+    }
+    for (const s of staged.values()) {
+      if (s.dirty) batch.contexts.push({ clientId: s.clientId, record: s.record! });
+    }
+    if (batch.contexts.length > 0) {
+      try {
+        await this.log.commit(batch);
+      } catch (err) {
+        const failure = storageError(err);
+        for (const op of ops) op.reject(failure);
+        return;
+      }
+    }
+    for (const s of staged.values()) {
+      if (!s.dirty) continue;
+      s.state.record = s.record;
+      for (const json of s.units) this.tailBytes += s.state.tail.push(json);
+    }
+    for (let i = 0; i < ops.length; i++) {
+      const outcome = outcomes[i]!;
+      if (outcome instanceof EngramError) ops[i]!.reject(outcome);
+      else (ops[i] as Waiter<unknown>).resolve(outcome);
+    }
+  }
+
+  private stageAppend(op: AppendOp, s: Staged, batch: CommitBatch, now: number, ts: string): AppendResult {
+    const d = op.draft;
+    if (!s.dirty && s.record !== undefined) s.record = { ...s.record };
+    s.dirty = true;
+    if (s.record === undefined) {
+      s.record = {
+        id: d.contextId,
+        displayName: d.contextId,
+        agentIds: [d.agentId],
+        pinnedUnits: [],
+        meta: {},
+        createdAt: now,
+        updatedAt: now,
+        version: 1,
+        headSeq: 0,
+      };
+    } else if (!s.record.agentIds.includes(d.agentId) && s.record.agentIds.length < LIMITS.agentsPerContext) {
+      s.record.agentIds = [...s.record.agentIds, d.agentId];
+      s.record.version++;
+    }
+    const seq = ++s.record.headSeq;
+    s.record.updatedAt = now;
+    const id = this.ulids.next(now);
+    const json = JSON.stringify({
+      id,
+      contextId: d.contextId,
+      seq,
+      agentId: d.agentId,
+      type: d.type,
+      ts,
+      meta: d.meta,
+      payload: d.payload,
+      relationships: d.relationships,
+    });
+    batch.units.push({ clientId: op.clientId, contextId: d.contextId, seq, id, json });
+    if (d.idempotencyKey !== undefined) {
+      batch.idempotency.push({
+        clientId: op.clientId,
+        contextId: d.contextId,
+        key: d.idempotencyKey,
+        id,
+        seq,
+        expiresAt: now + this.options.idempotencyTtlMs,
+      });
+    }
+    s.units.push(json);
+    return { id, contextId: d.contextId, seq, json, replayed: false };
+  }
+
+  // ---- reads -----------------------------------------------------------------
+
+  /** The state of a context, from memory or loaded from the log (concurrent loads share one read). */
+  private stateFor(clientId: string, key: string): ContextState | Promise<ContextState> {
+    const cached = this.states.get(key);
+    if (cached !== undefined) {
+      // Map order is recency order: re-inserting marks it most recently used.
+      this.states.delete(key);
+      this.states.set(key, cached);
+      return cached;
+    }
+    let pending = this.loading.get(key);
+    if (pending === undefined) {
+      const contextId = key.slice(clientId.length + 1);
+      pending = this.log.getContext(clientId, contextId).then(
+        (record) => {
+          this.loading.delete(key);
+          const state: ContextState = { record, tail: new UnitTail((record?.headSeq ?? 0) + 1, this.options.tailUnits) };
+          this.states.set(key, state);
+          return state;
+        },
+        (err: unknown) => {
+          this.loading.delete(key);
+          throw err;
+        },
+      );
+      this.loading.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async existingState(clientId: string, contextId: string): Promise<ContextState & { record: ContextRecord }> {
+    checkId(contextId, 'contextId');
+    this.assertReady();
+    const state = await this.stateFor(clientId, clientId + SEP + contextId);
+    if (state.record === undefined) throw new EngramError('CONTEXT_NOT_FOUND', `context ${JSON.stringify(contextId)} does not exist`);
+    return state as ContextState & { record: ContextRecord };
+  }
+
+  /** One unit's JSON by id. */
+  async getUnit(clientId: string, id: string): Promise<string> {
+    checkId(id, 'id');
+    this.assertReady();
+    const json = await this.log.getUnit(clientId, id);
+    if (json === undefined) throw new EngramError('WORKUNIT_NOT_FOUND', `work unit ${JSON.stringify(id)} does not exist`);
+    return json;
+  }
+
+  /**
+   * A page of a context's units with after < seq < before, oldest first (or newest
+   * first with reverse). Seqs have no gaps, so the page's seq range is known before
+   * reading, and it comes from the in-memory tail whenever the tail covers it.
+   */
+  async listUnits(
+    clientId: string,
+    contextId: string,
+    query: { limit?: number; after?: number; before?: number; reverse?: boolean },
+  ): Promise<UnitPage> {
+    const q = normalizeListQuery(query);
+    const state = await this.existingState(clientId, contextId);
+    const head = state.record.headSeq;
+    const first = q.after + 1;
+    const last = Math.min(q.before - 1, head);
+    if (first > last) return { units: [], nextCursor: null };
+    let lo: number;
+    let hi: number;
+    if (q.reverse) {
+      hi = last;
+      lo = Math.max(first, hi - q.limit + 1);
+    } else {
+      lo = first;
+      hi = Math.min(last, lo + q.limit - 1);
+    }
+    let units: string[];
+    if (state.tail.covers(lo)) {
+      units = state.tail.slice(lo, hi);
+    } else {
+      units = await this.log.readUnits(clientId, contextId, lo, hi);
+      // Warm the tail with what was just read if it ends where the tail starts.
+      if (hi + 1 === state.tail.start && this.states.get(clientId + SEP + contextId) === state) {
+        this.tailBytes += state.tail.prepend(lo, units);
+      }
+    }
+    if (q.reverse) {
+      units = units.slice().reverse();
+      return { units, nextCursor: lo > first ? lo : null };
+    }
+    return { units, nextCursor: hi < last ? hi : null };
+  }
+
+  async getContext(clientId: string, contextId: string): Promise<ContextView> {
+    const state = await this.existingState(clientId, contextId);
+    return contextView(state.record);
+  }
+
+  /** Contexts in id order, `limit` at a time; pass `nextCursor` back as `after`. */
+  async listContexts(clientId: string, query: { limit?: number; after?: string; prefix?: string }): Promise<ContextPage> {
+    const limit = query.limit ?? LIMITS.listDefault;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > LIMITS.listMax) {
+      throw new EngramError('INVALID_QUERY', `limit: must be an integer from 1 to ${LIMITS.listMax}`);
+    }
+    if (query.after !== undefined) checkId(query.after, 'after');
+    if (query.prefix !== undefined) checkId(query.prefix, 'prefix');
+    this.assertReady();
+    const records = await this.log.listContexts(clientId, { after: query.after, prefix: query.prefix, limit: limit + 1 });
+    const more = records.length > limit;
+    const page = more ? records.slice(0, limit) : records;
+    return { contexts: page.map(contextView), nextCursor: more ? page[page.length - 1]!.id : null };
+  }
+
+  /** Drops the least recently used context states while over the memory budget (between batches only). */
+  private evictIfOverBudget(): void {
+    for (const [key, state] of this.states) {
+      if (this.states.size <= this.options.maxCachedContexts && this.tailBytes <= this.options.maxTailBytes) return;
+      this.tailBytes -= state.tail.bytes;
+      this.states.delete(key);
+    }
+  }
+
+  /** Numbers for health and metrics endpoints. */
+  stats(): { cachedContexts: number; tailBytes: number; queued: number } {
+    return { cachedContexts: this.states.size, tailBytes: this.tailBytes, queued: this.queue.length };
+  }
+}
+
+function stagePatch(op: PatchOp, s: Staged, now: number): ContextRecord {
+  const current = s.record;
+  if (op.ifMatch !== undefined) {
+    const ok = op.ifMatch === '*' ? current !== undefined : current !== undefined && current.version === op.ifMatch;
+    if (!ok) {
+      throw new EngramError(
+        'VERSION_MISMATCH',
+        current === undefined
+          ? `If-Match: context ${JSON.stringify(op.contextId)} does not exist yet`
+          : `If-Match: version ${op.ifMatch} is stale; the current version is ${current.version}`,
+      );
+    }
+  }
+  const base: ContextRecord = current ?? {
+    id: op.contextId,
+    displayName: op.contextId,
+    agentIds: [],
+    pinnedUnits: [],
+    meta: {},
+    createdAt: now,
+    updatedAt: now,
+    version: 0,
+    headSeq: 0,
+  };
+  const p = op.patch;
+  const displayName = p.displayName ?? base.displayName;
+  let agentIds = base.agentIds.filter((a) => !p.removeAgents.includes(a));
+  for (const a of p.addAgents) if (!agentIds.includes(a)) agentIds.push(a);
+  if (agentIds.length > LIMITS.agentsPerContext) {
+    throw new EngramError('INVALID_FIELD', `addAgents: a context has at most ${LIMITS.agentsPerContext} agents`);
+  }
+  let pinnedUnits = base.pinnedUnits.filter((u) => !p.unpinUnits.includes(u));
+  for (const u of p.pinUnits) if (!pinnedUnits.includes(u)) pinnedUnits.push(u);
+  if (pinnedUnits.length > LIMITS.pinnedUnits) {
+    throw new EngramError('INVALID_FIELD', `pinUnits: a context has at most ${LIMITS.pinnedUnits} pinned units`);
+  }
+  const meta: Record<string, string> = { ...base.meta };
+  for (const [k, v] of Object.entries(p.meta)) {
+    if (v === null) delete meta[k];
+    else meta[k] = v;
+  }
+  if (Object.keys(meta).length > LIMITS.metaEntries) {
+    throw new EngramError('INVALID_FIELD', `meta: a context has at most ${LIMITS.metaEntries} entries`);
+  }
+  if (
+    current !== undefined &&
+    displayName === base.displayName &&
+    sameList(agentIds, base.agentIds) &&
+    sameList(pinnedUnits, base.pinnedUnits) &&
+    sameMap(meta, base.meta)
+  ) {
+    return current; // nothing changes: no new version, nothing to store
+  }
+  if (sameList(agentIds, base.agentIds)) agentIds = base.agentIds;
+  if (sameList(pinnedUnits, base.pinnedUnits)) pinnedUnits = base.pinnedUnits;
+  s.record = { ...base, displayName, agentIds, pinnedUnits, meta, updatedAt: now, version: base.version + 1 };
+  s.dirty = true;
+  return s.record;
+}
+
+function sameList(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function sameMap(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => b[k] === a[k]);
+}
+
+function storageError(err: unknown): EngramError {
+  if (err instanceof EngramError) return err;
+  const detail = err instanceof Error ? err.message : String(err);
+  return new EngramError('STORAGE_UNAVAILABLE', `the log could not commit the write: ${detail}`, { cause: err });
+}

@@ -1,0 +1,54 @@
+/**
+ * The one error catalog. Every error the engine reports has a stable `code`
+ * string; transports map the code to their wire (HTTP status here, gRPC status
+ * and WebSocket close codes later) and never invent codes of their own.
+ * docs/errors.md lists exactly these codes (a test keeps the two in step).
+ */
+
+export interface ErrorSpec {
+  /** HTTP status the code maps to. */
+  readonly http: number;
+  /** One line for the docs: when a client sees this code. */
+  readonly doc: string;
+}
+
+export const ERROR_CATALOG = {
+  MALFORMED_JSON: { http: 400, doc: 'The body is not valid UTF-8 JSON.' },
+  INVALID_FIELD: { http: 400, doc: 'A field has the wrong type, an unknown enum value, or a value out of range.' },
+  MISSING_FIELD: { http: 400, doc: 'A required field is absent.' },
+  UNKNOWN_FIELD: { http: 400, doc: 'The body has a field the API does not define (often a typo, or a server-assigned field such as `seq`).' },
+  INVALID_ID: { http: 400, doc: 'An id is empty, too long, not valid Unicode, or contains control characters.' },
+  INVALID_QUERY: { http: 400, doc: 'A query parameter is malformed (for example a negative or non-numeric `limit`).' },
+  UNIT_NOT_IN_CONTEXT: { http: 400, doc: 'A pinned unit id does not name a work unit of this context.' },
+  NOT_FOUND: { http: 404, doc: 'No route matches the path.' },
+  WORKUNIT_NOT_FOUND: { http: 404, doc: 'No work unit has this id.' },
+  CONTEXT_NOT_FOUND: { http: 404, doc: 'No context has this id (a context exists once it has a unit or a PATCH).' },
+  METHOD_NOT_ALLOWED: { http: 405, doc: 'The path exists but not with this method; see the `Allow` header.' },
+  VERSION_MISMATCH: { http: 412, doc: '`If-Match` named a version that is not the current one.' },
+  PAYLOAD_TOO_LARGE: { http: 413, doc: 'The body is larger than `limits.maxUnitBytes`.' },
+  UNSUPPORTED_MEDIA_TYPE: { http: 415, doc: 'The body is not sent as `application/json`.' },
+  INTERNAL: { http: 500, doc: 'An unexpected server fault; the request may not have been applied (retry with an idempotency key).' },
+  NOT_READY: { http: 503, doc: 'Storage is still opening or the server is shutting down; retry shortly.' },
+  STORAGE_UNAVAILABLE: { http: 503, doc: 'The log could not commit the write; nothing was stored; retry shortly.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+/** An error with a stable code from the catalog. `cause` keeps the underlying fault for logs. */
+export class EngramError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EngramError';
+    this.code = code;
+  }
+
+  get httpStatus(): number {
+    return ERROR_CATALOG[this.code].http;
+  }
+}
+
+export function isEngramError(err: unknown): err is EngramError {
+  return err instanceof EngramError;
+}

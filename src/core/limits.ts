@@ -1,0 +1,22 @@
+/**
+ * Fixed shape limits of the data model. They are constants, not settings, so that
+ * every node and every client library agrees on them; docs/api.md lists them.
+ * Body size, the one limit operators tune, is `limits.maxUnitBytes` in the config.
+ */
+export const LIMITS = {
+  /** Longest id (context, agent, unit, idempotency key, client), in UTF-16 code units. */
+  idLength: 256,
+  metaEntries: 64,
+  metaKeyLength: 256,
+  metaValueLength: 16 * 1024,
+  relationships: 64,
+  /** Deepest nesting of arrays/objects inside a payload; deeper would risk stack overflows in encoders. */
+  payloadDepth: 64,
+  displayNameLength: 256,
+  agentsPerContext: 1024,
+  pinnedUnits: 256,
+  /** Largest id list in one PATCH field. */
+  patchListLength: 256,
+  listDefault: 100,
+  listMax: 1000,
+} as const;

@@ -1,0 +1,65 @@
+/**
+ * The storage contract. The engine assigns ids and seqs and hands the log whole
+ * batches; a log only has to store a batch atomically and read it back. Every
+ * implementation runs the contract suite in test/contract/log.suite.ts.
+ *
+ * Everything is scoped by `clientId`, so ids never collide across clients.
+ */
+import type { ContextRecord } from './types.js';
+
+export interface UnitEntry {
+  clientId: string;
+  contextId: string;
+  seq: number;
+  id: string;
+  /** The unit's canonical JSON text, exactly as served. */
+  json: string;
+}
+
+export interface IdempotencyEntry {
+  clientId: string;
+  contextId: string;
+  key: string;
+  id: string;
+  seq: number;
+  /** Epoch ms after which the key may be forgotten. */
+  expiresAt: number;
+}
+
+export interface CommitBatch {
+  units: UnitEntry[];
+  /** Full records of every context the batch touched (they carry the new headSeq). */
+  contexts: Array<{ clientId: string; record: ContextRecord }>;
+  idempotency: IdempotencyEntry[];
+}
+
+export interface UnitLocation {
+  contextId: string;
+  seq: number;
+}
+
+export interface ContextListOptions {
+  /** Only ids sorting after this one. */
+  after?: string;
+  /** Only ids starting with this. */
+  prefix?: string;
+  limit: number;
+}
+
+export interface Log {
+  /** Opens storage, recovering whatever the previous process left (a crash included). */
+  open(): Promise<void>;
+  close(): Promise<void>;
+  /** Stores the whole batch or nothing. Resolves once it is durable to the configured degree. */
+  commit(batch: CommitBatch): Promise<void>;
+  getContext(clientId: string, contextId: string): Promise<ContextRecord | undefined>;
+  /** Contexts in id order. */
+  listContexts(clientId: string, options: ContextListOptions): Promise<ContextRecord[]>;
+  /** JSON texts of seqs fromSeq..toSeq inclusive, ascending; seqs absent from storage are skipped. */
+  readUnits(clientId: string, contextId: string, fromSeq: number, toSeq: number): Promise<string[]>;
+  getUnit(clientId: string, id: string): Promise<string | undefined>;
+  locateUnit(clientId: string, id: string): Promise<UnitLocation | undefined>;
+  getIdempotency(clientId: string, contextId: string, key: string): Promise<IdempotencyEntry | undefined>;
+  /** Forgets idempotency keys that expired before `now`, at most `max` of them; returns how many. */
+  sweepIdempotency(now: number, max: number): Promise<number>;
+}

@@ -1,0 +1,109 @@
+/** The domain model: work units and contexts, as stored and as served. */
+
+export const WORK_UNIT_TYPES = [
+  'MESSAGE',
+  'REASONING',
+  'TOOL_CALL',
+  'TOOL_RESULT',
+  'FILE_CHANGE',
+  'TASK_STATUS',
+  'ERROR',
+  'SYSTEM',
+] as const;
+export type WorkUnitType = (typeof WORK_UNIT_TYPES)[number];
+
+export const RELATIONSHIP_TYPES = [
+  'SEQUENTIAL',
+  'CAUSES',
+  'DEPENDS_ON',
+  'REFERENCES',
+  'RESPONDS_TO',
+  'MODIFIES',
+  'REPLACES',
+] as const;
+export type RelationshipType = (typeof RELATIONSHIP_TYPES)[number];
+
+export type StringMap = Record<string, string>;
+
+export interface Relationship {
+  targetId: string;
+  type: RelationshipType;
+  meta: StringMap;
+}
+
+/** An immutable work unit as stored and served. `ts` is RFC 3339 UTC with milliseconds. */
+export interface WorkUnit {
+  id: string;
+  contextId: string;
+  seq: number;
+  agentId: string;
+  type: WorkUnitType;
+  ts: string;
+  meta: StringMap;
+  payload: unknown;
+  relationships: Relationship[];
+}
+
+/** What a client supplies for a new unit; the server adds id, seq and ts. */
+export interface WorkUnitDraft {
+  contextId: string;
+  agentId: string;
+  type: WorkUnitType;
+  meta: StringMap;
+  payload: unknown;
+  relationships: Relationship[];
+  idempotencyKey: string | undefined;
+}
+
+/**
+ * A context's record. Times are epoch milliseconds here and RFC 3339 strings on the wire.
+ * `version` counts changes to the record itself (PATCH, or a new agent joining by writing);
+ * appending units moves `headSeq` and `updatedAt` but not `version`.
+ */
+export interface ContextRecord {
+  id: string;
+  displayName: string;
+  agentIds: string[];
+  pinnedUnits: string[];
+  meta: StringMap;
+  createdAt: number;
+  updatedAt: number;
+  version: number;
+  headSeq: number;
+}
+
+export interface ContextView {
+  id: string;
+  displayName: string;
+  agentIds: string[];
+  pinnedUnits: string[];
+  meta: StringMap;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+  headSeq: number;
+}
+
+export function contextView(r: ContextRecord): ContextView {
+  return {
+    id: r.id,
+    displayName: r.displayName,
+    agentIds: r.agentIds,
+    pinnedUnits: r.pinnedUnits,
+    meta: r.meta,
+    createdAt: new Date(r.createdAt).toISOString(),
+    updatedAt: new Date(r.updatedAt).toISOString(),
+    version: r.version,
+    headSeq: r.headSeq,
+  };
+}
+
+/** A validated PATCH of a context. Absent fields change nothing; a meta value of null deletes the key. */
+export interface ContextPatch {
+  displayName: string | undefined;
+  addAgents: string[];
+  removeAgents: string[];
+  pinUnits: string[];
+  unpinUnits: string[];
+  meta: Record<string, string | null>;
+}

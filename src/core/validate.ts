@@ -1,0 +1,242 @@
+/**
+ * Validation of everything a client sends, shared by every transport. Each check
+ * throws an EngramError whose message names the offending field, so a caller can
+ * fix the request without reading server logs.
+ */
+import { EngramError } from './errors.js';
+import { LIMITS } from './limits.js';
+import {
+  RELATIONSHIP_TYPES,
+  WORK_UNIT_TYPES,
+  type ContextPatch,
+  type Relationship,
+  type RelationshipType,
+  type StringMap,
+  type WorkUnitDraft,
+  type WorkUnitType,
+} from './types.js';
+
+declare global {
+  interface String {
+    /** ES2024, present in Node 20; the ES2023 lib this project targets lacks its type. */
+    isWellFormed(): boolean;
+  }
+}
+
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+const UNIT_FIELDS = new Set(['contextId', 'agentId', 'type', 'meta', 'payload', 'relationships', 'idempotencyKey']);
+const SERVER_FIELDS = new Set(['id', 'seq', 'ts']);
+const RELATIONSHIP_FIELDS = new Set(['targetId', 'type', 'meta']);
+const PATCH_FIELDS = new Set(['displayName', 'addAgents', 'removeAgents', 'pinUnits', 'unpinUnits', 'meta']);
+const unitTypes: ReadonlySet<string> = new Set(WORK_UNIT_TYPES);
+const relationshipTypes: ReadonlySet<string> = new Set(RELATIONSHIP_TYPES);
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return `a ${typeof v}`;
+}
+
+/** Checks an id: a string of 1..256 UTF-16 units, well-formed Unicode, no control characters. */
+export function checkId(value: unknown, field: string): string {
+  if (typeof value !== 'string') throw new EngramError('INVALID_ID', `${field}: must be a string, got ${describe(value)}`);
+  if (value.length === 0) throw new EngramError('INVALID_ID', `${field}: must not be empty`);
+  if (value.length > LIMITS.idLength) {
+    throw new EngramError('INVALID_ID', `${field}: longer than ${LIMITS.idLength} characters (${value.length})`);
+  }
+  if (CONTROL_CHARS.test(value)) throw new EngramError('INVALID_ID', `${field}: must not contain control characters`);
+  if (!value.isWellFormed()) throw new EngramError('INVALID_ID', `${field}: is not well-formed Unicode (lone surrogate)`);
+  return value;
+}
+
+function checkText(value: unknown, field: string, max: number): string {
+  if (typeof value !== 'string') throw new EngramError('INVALID_FIELD', `${field}: must be a string, got ${describe(value)}`);
+  if (value.length > max) throw new EngramError('INVALID_FIELD', `${field}: longer than ${max} characters`);
+  if (!value.isWellFormed()) throw new EngramError('INVALID_FIELD', `${field}: is not well-formed Unicode (lone surrogate)`);
+  return value;
+}
+
+function checkMetaKey(key: string, field: string): void {
+  if (key.length === 0 || key.length > LIMITS.metaKeyLength) {
+    throw new EngramError('INVALID_FIELD', `${field}: keys must be 1..${LIMITS.metaKeyLength} characters`);
+  }
+  if (CONTROL_CHARS.test(key) || !key.isWellFormed()) {
+    throw new EngramError('INVALID_FIELD', `${field}: key ${JSON.stringify(key)} has control characters or lone surrogates`);
+  }
+  // Records are merged with plain objects; this one key would rewrite the prototype.
+  if (key === '__proto__') throw new EngramError('INVALID_FIELD', `${field}: "__proto__" is not allowed as a key`);
+}
+
+/** A string→string map, such as `meta`. Returns a fresh object. */
+export function checkStringMap(value: unknown, field: string): StringMap {
+  if (!isPlainObject(value)) throw new EngramError('INVALID_FIELD', `${field}: must be an object of strings, got ${describe(value)}`);
+  const keys = Object.keys(value);
+  if (keys.length > LIMITS.metaEntries) {
+    throw new EngramError('INVALID_FIELD', `${field}: more than ${LIMITS.metaEntries} entries`);
+  }
+  const out: StringMap = {};
+  for (const key of keys) {
+    checkMetaKey(key, field);
+    out[key] = checkText(value[key], `${field}.${key}`, LIMITS.metaValueLength);
+  }
+  return out;
+}
+
+function checkEnum<T extends string>(value: unknown, field: string, allowed: ReadonlySet<string>, list: readonly T[]): T {
+  if (typeof value !== 'string' || !allowed.has(value)) {
+    throw new EngramError('INVALID_FIELD', `${field}: must be one of ${list.join(', ')}, got ${JSON.stringify(value) ?? 'undefined'}`);
+  }
+  return value as T;
+}
+
+function checkNumber(n: number): void {
+  // JSON.parse turns 1e400 into Infinity, which would be stored as null: refuse rather than change the value.
+  if (!Number.isFinite(n)) throw new EngramError('INVALID_FIELD', 'payload: numbers must be finite');
+}
+
+/**
+ * Rejects payloads nested deeper than the limit, without recursing (so a hostile
+ * depth cannot overflow the stack here or later in an encoder).
+ */
+function checkPayload(payload: unknown): void {
+  if (typeof payload === 'number') checkNumber(payload);
+  if (typeof payload !== 'object' || payload === null) return;
+  const stack: Array<[unknown, number]> = [[payload, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (depth > LIMITS.payloadDepth) {
+      throw new EngramError('INVALID_FIELD', `payload: nested deeper than ${LIMITS.payloadDepth} levels`);
+    }
+    const children = Array.isArray(node) ? node : Object.values(node as object);
+    for (const child of children) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+      else if (typeof child === 'number') checkNumber(child);
+    }
+  }
+}
+
+function checkRelationships(value: unknown): Relationship[] {
+  if (!Array.isArray(value)) throw new EngramError('INVALID_FIELD', `relationships: must be an array, got ${describe(value)}`);
+  if (value.length > LIMITS.relationships) {
+    throw new EngramError('INVALID_FIELD', `relationships: more than ${LIMITS.relationships} entries`);
+  }
+  return value.map((rel: unknown, i) => {
+    const field = `relationships[${i}]`;
+    if (!isPlainObject(rel)) throw new EngramError('INVALID_FIELD', `${field}: must be an object, got ${describe(rel)}`);
+    for (const key of Object.keys(rel)) {
+      if (!RELATIONSHIP_FIELDS.has(key)) throw new EngramError('UNKNOWN_FIELD', `${field}.${key}: unknown field`);
+    }
+    if (rel.targetId === undefined) throw new EngramError('MISSING_FIELD', `${field}.targetId: required`);
+    if (rel.type === undefined) throw new EngramError('MISSING_FIELD', `${field}.type: required`);
+    return {
+      targetId: checkId(rel.targetId, `${field}.targetId`),
+      type: checkEnum<RelationshipType>(rel.type, `${field}.type`, relationshipTypes, RELATIONSHIP_TYPES),
+      meta: rel.meta === undefined ? {} : checkStringMap(rel.meta, `${field}.meta`),
+    };
+  });
+}
+
+/**
+ * Validates a new work unit as sent by a client. `headerKey` is an idempotency key
+ * given out of band (the HTTP `Idempotency-Key` header); it must agree with the body's.
+ */
+export function parseWorkUnitDraft(input: unknown, headerKey?: string): WorkUnitDraft {
+  if (!isPlainObject(input)) throw new EngramError('INVALID_FIELD', `work unit: must be a JSON object, got ${describe(input)}`);
+  for (const key of Object.keys(input)) {
+    if (SERVER_FIELDS.has(key)) throw new EngramError('UNKNOWN_FIELD', `${key}: is assigned by the server and must not be sent`);
+    if (!UNIT_FIELDS.has(key)) throw new EngramError('UNKNOWN_FIELD', `${key}: unknown field`);
+  }
+  for (const key of ['contextId', 'agentId', 'type', 'payload'] as const) {
+    if (input[key] === undefined) throw new EngramError('MISSING_FIELD', `${key}: required`);
+  }
+  let idempotencyKey: string | undefined;
+  if (input.idempotencyKey !== undefined) idempotencyKey = checkId(input.idempotencyKey, 'idempotencyKey');
+  if (headerKey !== undefined) {
+    checkId(headerKey, 'Idempotency-Key');
+    if (idempotencyKey !== undefined && idempotencyKey !== headerKey) {
+      throw new EngramError('INVALID_FIELD', 'idempotencyKey: differs from the Idempotency-Key header');
+    }
+    idempotencyKey = headerKey;
+  }
+  checkPayload(input.payload);
+  return {
+    contextId: checkId(input.contextId, 'contextId'),
+    agentId: checkId(input.agentId, 'agentId'),
+    type: checkEnum<WorkUnitType>(input.type, 'type', unitTypes, WORK_UNIT_TYPES),
+    meta: input.meta === undefined ? {} : checkStringMap(input.meta, 'meta'),
+    payload: input.payload,
+    relationships: input.relationships === undefined ? [] : checkRelationships(input.relationships),
+    idempotencyKey,
+  };
+}
+
+function checkIdList(value: unknown, field: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new EngramError('INVALID_FIELD', `${field}: must be an array of ids, got ${describe(value)}`);
+  if (value.length > LIMITS.patchListLength) {
+    throw new EngramError('INVALID_FIELD', `${field}: more than ${LIMITS.patchListLength} entries`);
+  }
+  return [...new Set(value.map((v: unknown, i) => checkId(v, `${field}[${i}]`)))];
+}
+
+/** Validates a PATCH of a context. */
+export function parseContextPatch(input: unknown): ContextPatch {
+  if (!isPlainObject(input)) throw new EngramError('INVALID_FIELD', `context patch: must be a JSON object, got ${describe(input)}`);
+  for (const key of Object.keys(input)) {
+    if (!PATCH_FIELDS.has(key)) throw new EngramError('UNKNOWN_FIELD', `${key}: unknown field`);
+  }
+  let displayName: string | undefined;
+  if (input.displayName !== undefined) {
+    displayName = checkText(input.displayName, 'displayName', LIMITS.displayNameLength);
+    if (displayName.length === 0 || CONTROL_CHARS.test(displayName)) {
+      throw new EngramError('INVALID_FIELD', 'displayName: must be non-empty and free of control characters');
+    }
+  }
+  const meta: Record<string, string | null> = {};
+  if (input.meta !== undefined) {
+    if (!isPlainObject(input.meta)) throw new EngramError('INVALID_FIELD', `meta: must be an object, got ${describe(input.meta)}`);
+    const keys = Object.keys(input.meta);
+    if (keys.length > LIMITS.metaEntries) throw new EngramError('INVALID_FIELD', `meta: more than ${LIMITS.metaEntries} entries`);
+    for (const key of keys) {
+      checkMetaKey(key, 'meta');
+      const v = input.meta[key];
+      meta[key] = v === null ? null : checkText(v, `meta.${key}`, LIMITS.metaValueLength);
+    }
+  }
+  return {
+    displayName,
+    addAgents: checkIdList(input.addAgents, 'addAgents'),
+    removeAgents: checkIdList(input.removeAgents, 'removeAgents'),
+    pinUnits: checkIdList(input.pinUnits, 'pinUnits'),
+    unpinUnits: checkIdList(input.unpinUnits, 'unpinUnits'),
+    meta,
+  };
+}
+
+export interface ListQuery {
+  limit: number;
+  /** Only seqs greater than this. */
+  after: number;
+  /** Only seqs less than this (Infinity when open). */
+  before: number;
+  reverse: boolean;
+}
+
+/** Checks the numbers of a unit listing; transports parse strings into numbers first. */
+export function normalizeListQuery(q: { limit?: number; after?: number; before?: number; reverse?: boolean }): ListQuery {
+  const limit = q.limit ?? LIMITS.listDefault;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > LIMITS.listMax) {
+    throw new EngramError('INVALID_QUERY', `limit: must be an integer from 1 to ${LIMITS.listMax}`);
+  }
+  const after = q.after ?? 0;
+  if (!Number.isSafeInteger(after) || after < 0) throw new EngramError('INVALID_QUERY', 'after: must be a non-negative integer seq');
+  const before = q.before ?? Infinity;
+  if (before !== Infinity && (!Number.isSafeInteger(before) || before < 1)) {
+    throw new EngramError('INVALID_QUERY', 'before: must be a positive integer seq');
+  }
+  return { limit, after, before, reverse: q.reverse ?? false };
+}

@@ -1,0 +1,38 @@
+/**
+ * LevelDB key schema. Keys are UTF-8 strings whose parts are joined by U+0000;
+ * ids can never contain control characters (core/validate.ts), so one id cannot
+ * reach into another's range: "a" + SEP sorts before and apart from "ab" + SEP.
+ *
+ *   u SEP client SEP context SEP seq(16 hex)   → unit JSON (utf8)
+ *   i SEP client SEP unitId                    → msgpack [contextId, seq]
+ *   c SEP client SEP context                   → msgpack ContextRecord
+ *   k SEP client SEP context SEP key           → msgpack [unitId, seq, expiresAt]
+ *   x SEP expiresAt(12 hex) SEP client SEP context SEP key → '' (expiry index of k)
+ *   m SEP name                                 → storage metadata (format version)
+ */
+export const SEP = '\u0000';
+/** Sorts after SEP and every id character's first UTF-8 byte is ≥ it, so it closes a prefix range. */
+const AFTER_SEP = '\u0001';
+
+export function seqHex(seq: number): string {
+  return seq.toString(16).padStart(16, '0');
+}
+
+export const keys = {
+  unit: (client: string, context: string, seq: number) => `u${SEP}${client}${SEP}${context}${SEP}${seqHex(seq)}`,
+  unitId: (client: string, id: string) => `i${SEP}${client}${SEP}${id}`,
+  context: (client: string, context: string) => `c${SEP}${client}${SEP}${context}`,
+  contextRangeEnd: (client: string) => `c${SEP}${client}${AFTER_SEP}`,
+  idempotency: (client: string, context: string, key: string) => `k${SEP}${client}${SEP}${context}${SEP}${key}`,
+  expiry: (expiresAt: number, client: string, context: string, key: string) =>
+    `x${SEP}${expiresAt.toString(16).padStart(12, '0')}${SEP}${client}${SEP}${context}${SEP}${key}`,
+  expiryBefore: (now: number) => `x${SEP}${now.toString(16).padStart(12, '0')}`,
+  expiryStart: `x${SEP}`,
+  meta: (name: string) => `m${SEP}${name}`,
+};
+
+/** Splits an expiry-index key back into the idempotency key it points at. */
+export function parseExpiryKey(key: string): { expiresAt: number; client: string; context: string; key: string } {
+  const [, exp, client, context, ...rest] = key.split(SEP);
+  return { expiresAt: parseInt(exp!, 16), client: client!, context: context!, key: rest.join(SEP) };
+}

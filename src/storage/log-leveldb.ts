@@ -1,0 +1,160 @@
+/**
+ * The embedded log on LevelDB (classic-level). One process per data dir: LevelDB
+ * holds a LOCK file, and a second server on the same dir fails to open.
+ */
+import { ClassicLevel } from 'classic-level';
+import { pack, unpack } from 'msgpackr';
+import type { CommitBatch, ContextListOptions, IdempotencyEntry, Log, UnitLocation } from '../core/log.js';
+import type { ContextRecord } from '../core/types.js';
+import { keys, parseExpiryKey } from './keys.js';
+
+/** Bumped when the key schema or value encodings change incompatibly. */
+const FORMAT_VERSION = '1';
+
+export interface LevelLogOptions {
+  /** fsync each committed batch (slower; survives power loss, not only process crashes). */
+  sync: boolean;
+}
+
+type BatchOp =
+  | { type: 'put'; key: string; value: Buffer | string; valueEncoding?: 'utf8' }
+  | { type: 'del'; key: string };
+
+export class StorageOpenError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'locked' | 'corrupt' | 'format' | 'io',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StorageOpenError';
+  }
+}
+
+export class LevelLog implements Log {
+  private readonly db: ClassicLevel<string, Buffer>;
+
+  constructor(
+    readonly location: string,
+    private readonly options: LevelLogOptions,
+  ) {
+    this.db = new ClassicLevel<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
+  }
+
+  async open(): Promise<void> {
+    try {
+      await this.db.open();
+    } catch (err) {
+      const code = (err as { cause?: { code?: string } }).cause?.code;
+      const detail = (err as { cause?: Error }).cause?.message ?? String(err);
+      if (code === 'LEVEL_LOCKED') {
+        throw new StorageOpenError(`data dir ${this.location} is in use by another process (${detail})`, 'locked', { cause: err });
+      }
+      if (code === 'LEVEL_CORRUPTION') {
+        throw new StorageOpenError(`data dir ${this.location} is damaged: ${detail}`, 'corrupt', { cause: err });
+      }
+      throw new StorageOpenError(`cannot open data dir ${this.location}: ${detail}`, 'io', { cause: err });
+    }
+    const format = await this.db.get<string, string>(keys.meta('format'), { valueEncoding: 'utf8' });
+    if (format === undefined) {
+      await this.db.put(keys.meta('format'), FORMAT_VERSION, { valueEncoding: 'utf8', sync: true });
+    } else if (format !== FORMAT_VERSION) {
+      await this.db.close();
+      throw new StorageOpenError(
+        `data dir ${this.location} has storage format ${format}; this build reads format ${FORMAT_VERSION}`,
+        'format',
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  async commit(batch: CommitBatch): Promise<void> {
+    const ops: BatchOp[] = [];
+    for (const u of batch.units) {
+      ops.push({ type: 'put', key: keys.unit(u.clientId, u.contextId, u.seq), value: u.json, valueEncoding: 'utf8' });
+      ops.push({ type: 'put', key: keys.unitId(u.clientId, u.id), value: pack([u.contextId, u.seq]) });
+    }
+    for (const { clientId, record } of batch.contexts) {
+      ops.push({ type: 'put', key: keys.context(clientId, record.id), value: pack(record) });
+    }
+    for (const k of batch.idempotency) {
+      ops.push({ type: 'put', key: keys.idempotency(k.clientId, k.contextId, k.key), value: pack([k.id, k.seq, k.expiresAt]) });
+      ops.push({ type: 'put', key: keys.expiry(k.expiresAt, k.clientId, k.contextId, k.key), value: '', valueEncoding: 'utf8' });
+    }
+    // The typings cannot express per-operation value encodings; the ops are checked by BatchOp above.
+    await this.db.batch(ops as never[], { sync: this.options.sync });
+  }
+
+  async getContext(clientId: string, contextId: string): Promise<ContextRecord | undefined> {
+    const value = await this.db.get(keys.context(clientId, contextId));
+    return value === undefined ? undefined : (unpack(value) as ContextRecord);
+  }
+
+  async listContexts(clientId: string, options: ContextListOptions): Promise<ContextRecord[]> {
+    const start = keys.context(clientId, options.prefix ?? '');
+    const range =
+      options.after !== undefined && keys.context(clientId, options.after) >= start
+        ? { gt: keys.context(clientId, options.after) }
+        : { gte: start };
+    const prefixKey = keys.context(clientId, options.prefix ?? '');
+    const out: ContextRecord[] = [];
+    for await (const [key, value] of this.db.iterator({ ...range, lt: keys.contextRangeEnd(clientId) })) {
+      if (!key.startsWith(prefixKey)) break;
+      out.push(unpack(value) as ContextRecord);
+      if (out.length >= options.limit) break;
+    }
+    return out;
+  }
+
+  async readUnits(clientId: string, contextId: string, fromSeq: number, toSeq: number): Promise<string[]> {
+    if (toSeq < fromSeq) return [];
+    return this.db
+      .values<string, string>({
+        gte: keys.unit(clientId, contextId, fromSeq),
+        lte: keys.unit(clientId, contextId, toSeq),
+        valueEncoding: 'utf8',
+      })
+      .all();
+  }
+
+  async locateUnit(clientId: string, id: string): Promise<UnitLocation | undefined> {
+    const value = await this.db.get(keys.unitId(clientId, id));
+    if (value === undefined) return undefined;
+    const [contextId, seq] = unpack(value) as [string, number];
+    return { contextId, seq };
+  }
+
+  async getUnit(clientId: string, id: string): Promise<string | undefined> {
+    const loc = await this.locateUnit(clientId, id);
+    if (loc === undefined) return undefined;
+    return this.db.get<string, string>(keys.unit(clientId, loc.contextId, loc.seq), { valueEncoding: 'utf8' });
+  }
+
+  async getIdempotency(clientId: string, contextId: string, key: string): Promise<IdempotencyEntry | undefined> {
+    const value = await this.db.get(keys.idempotency(clientId, contextId, key));
+    if (value === undefined) return undefined;
+    const [id, seq, expiresAt] = unpack(value) as [string, number, number];
+    return { clientId, contextId, key, id, seq, expiresAt };
+  }
+
+  async sweepIdempotency(now: number, max: number): Promise<number> {
+    const ops: BatchOp[] = [];
+    let swept = 0;
+    for await (const key of this.db.keys({ gte: keys.expiryStart, lt: keys.expiryBefore(now), limit: max })) {
+      const e = parseExpiryKey(key);
+      ops.push({ type: 'del', key });
+      const current = await this.getIdempotency(e.client, e.context, e.key);
+      // A key reused after it expired has a newer record; only the record this index entry describes goes.
+      if (current !== undefined && current.expiresAt === e.expiresAt) {
+        ops.push({ type: 'del', key: keys.idempotency(e.client, e.context, e.key) });
+        swept++;
+      }
+    }
+    if (ops.length > 0) await this.db.batch(ops as never[], { sync: this.options.sync });
+    return swept;
+  }
+}
+

@@ -1,0 +1,101 @@
+/**
+ * A log in process memory: for unit tests of the engine and as the reference the
+ * contract suite holds every other log to. Nothing survives the process.
+ */
+import type { CommitBatch, ContextListOptions, IdempotencyEntry, Log, UnitLocation } from '../core/log.js';
+import type { ContextRecord } from '../core/types.js';
+
+const key = (...parts: string[]) => parts.join('\u0000');
+
+export class MemoryLog implements Log {
+  private readonly units = new Map<string, string[]>(); // client+context → json by seq-1
+  private readonly unitIndex = new Map<string, UnitLocation>();
+  private readonly contexts = new Map<string, Map<string, ContextRecord>>();
+  private readonly idempotency = new Map<string, IdempotencyEntry>();
+  private isOpen = false;
+  /** When set, the next commit fails with this error (tests of storage faults). */
+  failNextCommit: Error | undefined;
+
+  async open(): Promise<void> {
+    this.isOpen = true;
+  }
+
+  async close(): Promise<void> {
+    this.isOpen = false;
+  }
+
+  async commit(batch: CommitBatch): Promise<void> {
+    if (!this.isOpen) throw new Error('log is closed');
+    const failure = this.failNextCommit;
+    if (failure !== undefined) {
+      this.failNextCommit = undefined;
+      throw failure;
+    }
+    for (const u of batch.units) {
+      const k = key(u.clientId, u.contextId);
+      let list = this.units.get(k);
+      if (list === undefined) this.units.set(k, (list = []));
+      list[u.seq - 1] = u.json;
+      this.unitIndex.set(key(u.clientId, u.id), { contextId: u.contextId, seq: u.seq });
+    }
+    for (const { clientId, record } of batch.contexts) {
+      let byId = this.contexts.get(clientId);
+      if (byId === undefined) this.contexts.set(clientId, (byId = new Map()));
+      byId.set(record.id, structuredClone(record));
+    }
+    for (const e of batch.idempotency) this.idempotency.set(key(e.clientId, e.contextId, e.key), { ...e });
+  }
+
+  async getContext(clientId: string, contextId: string): Promise<ContextRecord | undefined> {
+    const r = this.contexts.get(clientId)?.get(contextId);
+    return r === undefined ? undefined : structuredClone(r);
+  }
+
+  async listContexts(clientId: string, options: ContextListOptions): Promise<ContextRecord[]> {
+    const byId = this.contexts.get(clientId);
+    if (byId === undefined) return [];
+    return [...byId.keys()]
+      .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+      .filter((id) => (options.after === undefined || Buffer.compare(Buffer.from(id), Buffer.from(options.after)) > 0))
+      .filter((id) => options.prefix === undefined || id.startsWith(options.prefix))
+      .slice(0, options.limit)
+      .map((id) => structuredClone(byId.get(id)!));
+  }
+
+  async readUnits(clientId: string, contextId: string, fromSeq: number, toSeq: number): Promise<string[]> {
+    const list = this.units.get(key(clientId, contextId)) ?? [];
+    const out: string[] = [];
+    for (let s = Math.max(1, fromSeq); s <= Math.min(toSeq, list.length); s++) {
+      const json = list[s - 1];
+      if (json !== undefined) out.push(json);
+    }
+    return out;
+  }
+
+  async locateUnit(clientId: string, id: string): Promise<UnitLocation | undefined> {
+    const loc = this.unitIndex.get(key(clientId, id));
+    return loc === undefined ? undefined : { ...loc };
+  }
+
+  async getUnit(clientId: string, id: string): Promise<string | undefined> {
+    const loc = this.unitIndex.get(key(clientId, id));
+    return loc === undefined ? undefined : this.units.get(key(clientId, loc.contextId))?.[loc.seq - 1];
+  }
+
+  async getIdempotency(clientId: string, contextId: string, k: string): Promise<IdempotencyEntry | undefined> {
+    const e = this.idempotency.get(key(clientId, contextId, k));
+    return e === undefined ? undefined : { ...e };
+  }
+
+  async sweepIdempotency(now: number, max: number): Promise<number> {
+    let swept = 0;
+    for (const [k, e] of this.idempotency) {
+      if (swept >= max) break;
+      if (e.expiresAt < now) {
+        this.idempotency.delete(k);
+        swept++;
+      }
+    }
+    return swept;
+  }
+}

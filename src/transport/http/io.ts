@@ -1,0 +1,180 @@
+/**
+ * Request and response plumbing for uWebSockets.js: bounded body reading, JSON
+ * replies, and the mapping from catalog error codes to HTTP.
+ *
+ * uWS rules this file keeps: a handler that answers later registers onAborted first;
+ * a response written outside a uWS callback is corked; a chunk handed to onData is
+ * only valid during that call, so it is copied or consumed at once.
+ */
+import { isUtf8 } from 'node:buffer';
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { EngramError, ERROR_CATALOG, type ErrorCode } from '../../core/errors.js';
+
+const STATUS_LINE: Record<number, string> = {
+  200: '200 OK',
+  201: '201 Created',
+  204: '204 No Content',
+  400: '400 Bad Request',
+  404: '404 Not Found',
+  405: '405 Method Not Allowed',
+  409: '409 Conflict',
+  412: '412 Precondition Failed',
+  413: '413 Payload Too Large',
+  415: '415 Unsupported Media Type',
+  500: '500 Internal Server Error',
+  503: '503 Service Unavailable',
+};
+
+const JSON_TYPE = /^application\/json\s*(;|$)/i;
+
+export type Headers = ReadonlyArray<readonly [string, string]>;
+
+/** One request's response, with the aborted flag uWS requires us to track. */
+export class Reply {
+  aborted = false;
+  done = false;
+
+  constructor(readonly res: HttpResponse) {}
+
+  /** Registers the abort handler; call before any asynchronous step. */
+  watchAbort(): this {
+    this.res.onAborted(() => {
+      this.aborted = true;
+    });
+    return this;
+  }
+
+  /** Sends a JSON body. `close` ends the connection too (used when the rest of a body is left unread). */
+  json(status: number, body: string, headers?: Headers, close = false): void {
+    if (this.aborted || this.done) return;
+    this.done = true;
+    this.res.cork(() => {
+      this.res.writeStatus(STATUS_LINE[status] ?? `${status} Unknown`);
+      this.res.writeHeader('Content-Type', 'application/json');
+      if (headers) for (const [k, v] of headers) this.res.writeHeader(k, v);
+      this.res.end(body, close);
+    });
+  }
+
+  /** Sends the catalog response for `err`; anything not from the catalog is reported to `onInternal` and sent as INTERNAL. */
+  error(err: unknown, onInternal: (err: unknown) => void, close = false, headers?: Headers): void {
+    const e = asEngramError(err);
+    if (e.code === 'INTERNAL') onInternal(err);
+    this.json(ERROR_CATALOG[e.code].http, errorBody(e.code, e.message), headers, close);
+  }
+}
+
+export function errorBody(code: ErrorCode, message: string): string {
+  return JSON.stringify({ error: { code, message } });
+}
+
+export function asEngramError(err: unknown): EngramError {
+  if (err instanceof EngramError) return err;
+  return new EngramError('INTERNAL', 'internal error', { cause: err });
+}
+
+/** The request facts a handler needs after it returns (HttpRequest is only valid until then). */
+export interface BodyRequest {
+  contentType: string;
+  contentLength: string;
+}
+
+export function bodyHeaders(req: HttpRequest): BodyRequest {
+  return { contentType: req.getHeader('content-type'), contentLength: req.getHeader('content-length') };
+}
+
+/**
+ * Reads a JSON body of at most `limit` bytes and hands the parsed value to `onBody`.
+ * Errors (wrong type, too large, bad UTF-8 or JSON) are answered here; once an
+ * error is sent before the body was fully read, the connection is closed so the
+ * unread remainder cannot be taken for a new request.
+ */
+export function readJsonBody(reply: Reply, head: BodyRequest, limit: number, onBody: (value: unknown) => void): void {
+  if (!JSON_TYPE.test(head.contentType)) {
+    const got = head.contentType === '' ? 'none' : JSON.stringify(head.contentType);
+    reply.error(new EngramError('UNSUPPORTED_MEDIA_TYPE', `Content-Type must be application/json (got ${got})`), noop, true);
+    return;
+  }
+  if (head.contentLength !== '' && Number(head.contentLength) > limit) {
+    reply.error(tooLarge(limit), noop, true);
+    return;
+  }
+  let chunks: Buffer[] | undefined;
+  let size = 0;
+  reply.res.onData((chunk, isLast) => {
+    if (reply.done) return;
+    size += chunk.byteLength;
+    if (size > limit) {
+      reply.error(tooLarge(limit), noop, true);
+      return;
+    }
+    if (!isLast) {
+      (chunks ??= []).push(Buffer.from(chunk.slice(0)));
+      return;
+    }
+    const bytes = chunks === undefined ? Buffer.from(chunk) : Buffer.concat([...chunks, Buffer.from(chunk)]);
+    let value: unknown;
+    try {
+      value = parseJson(bytes);
+    } catch (err) {
+      reply.error(err, noop);
+      return;
+    }
+    onBody(value);
+  });
+}
+
+function parseJson(bytes: Buffer): unknown {
+  if (bytes.length === 0) throw new EngramError('MALFORMED_JSON', 'the body is empty; send a JSON object');
+  if (!isUtf8(bytes)) throw new EngramError('MALFORMED_JSON', 'the body is not valid UTF-8');
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new EngramError('MALFORMED_JSON', `the body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function tooLarge(limit: number): EngramError {
+  return new EngramError('PAYLOAD_TOO_LARGE', `the body is larger than the limit of ${limit} bytes (limits.maxUnitBytes)`);
+}
+
+function noop(): void {}
+
+/** Decodes a percent-encoded path segment. */
+export function pathParam(req: HttpRequest, index: number, field: string): string {
+  const raw = req.getParameter(index);
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new EngramError('INVALID_ID', `${field}: bad percent-encoding in the path`);
+  }
+}
+
+/** Query parameters, parsed strictly. */
+export class Query {
+  private readonly params: URLSearchParams;
+
+  constructor(raw: string | undefined) {
+    this.params = new URLSearchParams(raw ?? '');
+  }
+
+  string(name: string): string | undefined {
+    return this.params.get(name) ?? undefined;
+  }
+
+  /** A non-negative integer, or undefined when absent. */
+  int(name: string): number | undefined {
+    const v = this.params.get(name);
+    if (v === null) return undefined;
+    if (!/^\d{1,15}$/.test(v)) throw new EngramError('INVALID_QUERY', `${name}: must be a non-negative integer, got ${JSON.stringify(v)}`);
+    return Number(v);
+  }
+
+  bool(name: string): boolean | undefined {
+    const v = this.params.get(name);
+    if (v === null) return undefined;
+    if (v === 'true' || v === '1') return true;
+    if (v === 'false' || v === '0') return false;
+    throw new EngramError('INVALID_QUERY', `${name}: must be true or false, got ${JSON.stringify(v)}`);
+  }
+}
