@@ -368,6 +368,8 @@ export class Engine {
           this.loading.delete(key);
           const state: ContextState = { record, tail: new UnitTail((record?.headSeq ?? 0) + 1, this.options.tailUnits) };
           this.states.set(key, state);
+          // During a flush the committer may hold states it loaded for its batch; it evicts when done.
+          if (!this.flushing) this.evictIfOverBudget();
           return state;
         },
         (err: unknown) => {
@@ -459,7 +461,7 @@ export class Engine {
     return { contexts: page.map(contextView), nextCursor: more ? page[page.length - 1]!.id : null };
   }
 
-  /** Drops the least recently used context states while over the memory budget (between batches only). */
+  /** Drops the least recently used context states while over the memory budget (never during a flush). */
   private evictIfOverBudget(): void {
     for (const [key, state] of this.states) {
       if (this.states.size <= this.options.maxCachedContexts && this.tailBytes <= this.options.maxTailBytes) return;

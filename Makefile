@@ -1,0 +1,47 @@
+# Engram. Quick start: `make run` (install, build, serve on 127.0.0.1:8080 with ./data)
+# and `make test` (install, build, lint, every test).
+SHELL := /bin/bash
+BIN := node_modules/.bin
+STAMP := node_modules/.engram-install-stamp
+ADDR ?= 127.0.0.1:8080
+DATA_DIR ?= ./data
+TEST_FILES = $(shell find dist/test -name '*.test.js' | sort)
+
+.PHONY: all install build run test test-unit lint bench bench-quick clean docker-build docker-run
+
+all: build
+
+# Installs exactly what package-lock.json pins, again only when it changes.
+$(STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: $(STAMP)
+
+build: $(STAMP)
+	$(BIN)/tsc -p tsconfig.json
+	@chmod +x bin/engram
+
+run: build
+	bin/engram serve --addr $(ADDR) --data-dir $(DATA_DIR)
+
+lint: $(STAMP)
+	$(BIN)/eslint .
+
+test: build lint
+	node --test --test-concurrency=2 --test-timeout=300000 $(TEST_FILES)
+
+bench: build
+	node dist/bench/run.js
+
+bench-quick: build
+	node dist/bench/run.js --quick
+
+clean:
+	rm -rf dist
+
+docker-build:
+	docker build -t engram:latest .
+
+docker-run:
+	docker run --rm -p 8080:8080 -v engram-data:/data engram:latest

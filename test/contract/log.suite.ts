@@ -1,0 +1,123 @@
+/**
+ * The storage contract every Log implementation must pass. A backend's test file
+ * calls runLogContract with a factory that makes a fresh, empty log (and may reopen it).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { CommitBatch, Log } from '../../src/core/log.js';
+import type { ContextRecord } from '../../src/core/types.js';
+
+export interface LogFactory {
+  /** A new empty log. */
+  create(): Promise<Log>;
+  /** The same storage opened again after close (omit for logs that do not persist). */
+  reopen?(log: Log): Promise<Log>;
+}
+
+function record(id: string, headSeq: number, extra: Partial<ContextRecord> = {}): ContextRecord {
+  return { id, displayName: id, agentIds: ['a'], pinnedUnits: [], meta: {}, createdAt: 1, updatedAt: 2, version: 1, headSeq, ...extra };
+}
+
+function batchOf(client: string, context: string, fromSeq: number, count: number): CommitBatch {
+  const units = [];
+  for (let s = fromSeq; s < fromSeq + count; s++) {
+    units.push({ clientId: client, contextId: context, seq: s, id: `${client}-${context}-${s}`, json: JSON.stringify({ context, seq: s }) });
+  }
+  return { units, contexts: [{ clientId: client, record: record(context, fromSeq + count - 1) }], idempotency: [] };
+}
+
+export function runLogContract(name: string, factory: LogFactory): void {
+  describe(`Log contract: ${name}`, () => {
+    let log: Log;
+    before(async () => {
+      log = await factory.create();
+      await log.open();
+    });
+    after(async () => {
+      await log.close();
+    });
+
+    test('a committed batch reads back by range, by id and as a context record', async () => {
+      await log.commit(batchOf('c1', 'ctx', 1, 5));
+      assert.deepEqual(
+        (await log.readUnits('c1', 'ctx', 2, 4)).map((j) => JSON.parse(j).seq),
+        [2, 3, 4],
+      );
+      assert.deepEqual((await log.readUnits('c1', 'ctx', 1, 100)).length, 5);
+      assert.deepEqual(await log.readUnits('c1', 'ctx', 4, 3), []);
+      assert.equal(await log.getUnit('c1', 'c1-ctx-3'), JSON.stringify({ context: 'ctx', seq: 3 }));
+      assert.deepEqual(await log.locateUnit('c1', 'c1-ctx-3'), { contextId: 'ctx', seq: 3 });
+      assert.equal((await log.getContext('c1', 'ctx'))?.headSeq, 5);
+      assert.equal(await log.getUnit('c1', 'missing'), undefined);
+      assert.equal(await log.getContext('c1', 'missing'), undefined);
+    });
+
+    test('ids that are prefixes of each other never share a range', async () => {
+      await log.commit(batchOf('p', 'a', 1, 3));
+      await log.commit(batchOf('p', 'ab', 1, 2));
+      await log.commit(batchOf('p', 'a/b', 1, 1));
+      await log.commit(batchOf('pq', 'a', 1, 4));
+      assert.equal((await log.readUnits('p', 'a', 1, 1000)).length, 3);
+      assert.equal((await log.readUnits('p', 'ab', 1, 1000)).length, 2);
+      assert.equal((await log.readUnits('pq', 'a', 1, 1000)).length, 4);
+      assert.deepEqual((await log.listContexts('p', { limit: 10 })).map((r) => r.id), ['a', 'a/b', 'ab']);
+      assert.deepEqual((await log.listContexts('pq', { limit: 10 })).map((r) => r.id), ['a']);
+    });
+
+    test('clients are isolated: the same ids in two clients do not meet', async () => {
+      await log.commit(batchOf('x', 'shared', 1, 2));
+      await log.commit(batchOf('y', 'shared', 1, 7));
+      assert.equal((await log.readUnits('x', 'shared', 1, 100)).length, 2);
+      assert.equal((await log.getContext('y', 'shared'))?.headSeq, 7);
+      assert.equal(await log.getUnit('x', 'y-shared-5'), undefined);
+    });
+
+    test('contexts list in id order, after a cursor, and by prefix', async () => {
+      for (const id of ['team/b', 'team/a', 'other', 'team/c', 'tea']) await log.commit(batchOf('lst', id, 1, 1));
+      const all = (await log.listContexts('lst', { limit: 100 })).map((r) => r.id);
+      assert.deepEqual(all, ['other', 'tea', 'team/a', 'team/b', 'team/c']);
+      assert.deepEqual((await log.listContexts('lst', { limit: 2, after: 'tea' })).map((r) => r.id), ['team/a', 'team/b']);
+      assert.deepEqual((await log.listContexts('lst', { limit: 100, prefix: 'team/' })).map((r) => r.id), ['team/a', 'team/b', 'team/c']);
+      assert.deepEqual((await log.listContexts('lst', { limit: 100, prefix: 'team/', after: 'team/a' })).map((r) => r.id), ['team/b', 'team/c']);
+      assert.deepEqual((await log.listContexts('lst', { limit: 100, prefix: 'zz' })).map((r) => r.id), []);
+    });
+
+    test('a record is replaced by a later commit', async () => {
+      await log.commit({ units: [], contexts: [{ clientId: 'r', record: record('ctx', 0, { displayName: 'one', meta: { k: 'v' } }) }], idempotency: [] });
+      await log.commit({ units: [], contexts: [{ clientId: 'r', record: record('ctx', 0, { displayName: 'two', version: 2 }) }], idempotency: [] });
+      const r = await log.getContext('r', 'ctx');
+      assert.equal(r?.displayName, 'two');
+      assert.equal(r?.version, 2);
+      assert.deepEqual(r?.meta, {});
+    });
+
+    test('idempotency keys are stored, found, and swept once expired', async () => {
+      const b = batchOf('i', 'ctx', 1, 2);
+      b.idempotency.push({ clientId: 'i', contextId: 'ctx', key: 'k1', id: 'i-ctx-1', seq: 1, expiresAt: 1000 });
+      b.idempotency.push({ clientId: 'i', contextId: 'ctx', key: 'k2', id: 'i-ctx-2', seq: 2, expiresAt: 5000 });
+      await log.commit(b);
+      assert.deepEqual(await log.getIdempotency('i', 'ctx', 'k1'), { clientId: 'i', contextId: 'ctx', key: 'k1', id: 'i-ctx-1', seq: 1, expiresAt: 1000 });
+      assert.equal(await log.getIdempotency('i', 'other', 'k1'), undefined);
+      assert.equal(await log.sweepIdempotency(2000, 100), 1);
+      assert.equal(await log.getIdempotency('i', 'ctx', 'k1'), undefined);
+      assert.equal((await log.getIdempotency('i', 'ctx', 'k2'))?.seq, 2);
+    });
+
+    test('a unit JSON with any Unicode round-trips byte for byte', async () => {
+      const json = JSON.stringify({ text: 'héllo 🦊 \u2028 "quoted" \\ \ud800' });
+      await log.commit({ units: [{ clientId: 'u', contextId: 'ctx', seq: 1, id: 'u1', json }], contexts: [{ clientId: 'u', record: record('ctx', 1) }], idempotency: [] });
+      assert.equal(await log.getUnit('u', 'u1'), json);
+      assert.deepEqual(await log.readUnits('u', 'ctx', 1, 1), [json]);
+    });
+
+    if (factory.reopen) {
+      test('everything committed is there after close and reopen', async () => {
+        await log.commit(batchOf('re', 'ctx', 1, 10));
+        log = await factory.reopen!(log);
+        assert.equal((await log.readUnits('re', 'ctx', 1, 100)).length, 10);
+        assert.equal((await log.getContext('re', 'ctx'))?.headSeq, 10);
+        assert.equal((await log.listContexts('lst', { limit: 100 })).length, 5);
+      });
+    }
+  });
+}

@@ -1,0 +1,101 @@
+/** A small HTTP client on node:http with its own agent, so a test file can close every socket it opened. */
+import http from 'node:http';
+import net from 'node:net';
+
+export interface HttpResult {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  json: any;
+}
+
+export class HttpClient {
+  readonly agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
+
+  constructor(public baseUrl: string) {}
+
+  request(method: string, path: string, options: { body?: unknown; raw?: string | Buffer; headers?: Record<string, string> } = {}): Promise<HttpResult> {
+    const headers: Record<string, string> = { ...options.headers };
+    let payload: string | Buffer | undefined = options.raw;
+    if (options.body !== undefined) {
+      payload = JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    return new Promise((resolve, reject) => {
+      const req = http.request(new URL(path, this.baseUrl), { method, headers, agent: this.agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = text === '' ? undefined : JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  get(path: string, headers?: Record<string, string>): Promise<HttpResult> {
+    return this.request('GET', path, { headers });
+  }
+
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<HttpResult> {
+    return this.request('POST', path, { body, headers });
+  }
+
+  patch(path: string, body: unknown, headers?: Record<string, string>): Promise<HttpResult> {
+    return this.request('PATCH', path, { body, headers });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/**
+ * Sends raw bytes on a fresh connection (in pieces, if asked) and collects whatever
+ * comes back until the server closes the connection or `untilBytes` of response arrive.
+ */
+export function rawExchange(
+  port: number,
+  pieces: Array<string | Buffer>,
+  options: { endAfterSend?: boolean; timeoutMs?: number } = {},
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let received = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(received);
+    }, options.timeoutMs ?? 3000);
+    socket.on('data', (d) => (received += d.toString('latin1')));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(received);
+    });
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      if (received) resolve(received);
+      else reject(err);
+    });
+    socket.on('connect', async () => {
+      for (const piece of pieces) {
+        await new Promise<void>((r) => socket.write(piece, () => r()));
+        await new Promise<void>((r) => setImmediate(r));
+      }
+      if (options.endAfterSend) socket.end();
+    });
+  });
+}
+
+export function unit(contextId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { contextId, agentId: 'agent-1', type: 'MESSAGE', payload: { text: 'hello' }, ...extra };
+}

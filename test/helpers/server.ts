@@ -1,0 +1,109 @@
+/** Starts the real bin/engram on loopback (port 0) with a temp data dir, as a child process. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { withTimeout } from './wait.js';
+
+export const ENGRAM_BIN = resolve(import.meta.dirname, '../../../bin/engram');
+
+export interface RunningServer {
+  url: string;
+  host: string;
+  port: number;
+  dataDir: string;
+  proc: ChildProcess;
+  /** Every stdout line (JSON log records) so far. */
+  lines: string[];
+  /** Sends a signal and resolves with the exit code (or the signal name). */
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+  /** Waits for the first log line that matches. */
+  waitForLine(match: (record: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>>;
+}
+
+export function tempDir(prefix = 'engram-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export interface StartOptions {
+  dataDir?: string;
+  args?: string[];
+  env?: Record<string, string>;
+  /** Wait for storage to be ready (default) or only for the listening line. */
+  waitReady?: boolean;
+}
+
+export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
+  const dataDir = options.dataDir ?? tempDir();
+  const proc = spawn(ENGRAM_BIN, ['serve', '--addr', '127.0.0.1:0', '--data-dir', dataDir, ...(options.args ?? [])], {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const listeners = new Set<(record: Record<string, unknown>) => void>();
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    lines.push(line);
+    let record: Record<string, unknown>;
+    try {
+      record = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    for (const l of listeners) l(record);
+  });
+  const exited = new Promise<number | string>((resolveExit) => {
+    proc.on('exit', (code, signal) => resolveExit(code ?? signal ?? 'unknown'));
+  });
+
+  const waitForLine = (match: (r: Record<string, unknown>) => boolean, ms = 15_000) => {
+    for (const line of lines) {
+      try {
+        const r = JSON.parse(line) as Record<string, unknown>;
+        if (match(r)) return Promise.resolve(r);
+      } catch {
+        /* not JSON */
+      }
+    }
+    return withTimeout(
+      new Promise<Record<string, unknown>>((resolveLine, rejectLine) => {
+        const l = (r: Record<string, unknown>) => {
+          if (match(r)) {
+            listeners.delete(l);
+            resolveLine(r);
+          }
+        };
+        listeners.add(l);
+        void exited.then((code) => rejectLine(new Error(`server exited (${code}) before the expected log line; stderr: ${stderr}; stdout: ${lines.join('\n')}`)));
+      }),
+      ms,
+      'server log line',
+    );
+  };
+
+  const first = await waitForLine(() => true);
+  if (first.msg !== 'engram listening' || typeof first.addr !== 'string') {
+    throw new Error(`unexpected first log line: ${JSON.stringify(first)}`);
+  }
+  const [host, port] = [first.addr.slice(0, first.addr.lastIndexOf(':')), Number(first.addr.slice(first.addr.lastIndexOf(':') + 1))];
+  if (options.waitReady !== false) await waitForLine((r) => r.msg === 'storage ready');
+  return {
+    url: `http://${first.addr}`,
+    host,
+    port,
+    dataDir,
+    proc,
+    lines,
+    waitForLine,
+    stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return withTimeout(exited, 20_000, 'server exit');
+    },
+  };
+}

@@ -1,0 +1,28 @@
+/** Waiting on events with hard timeouts (never sleeps). */
+
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** A countdown latch: `wait()` resolves after `count` calls of `countDown()`, or rejects at the timeout. */
+export class Latch {
+  private resolveFn!: () => void;
+  private readonly done: Promise<void>;
+
+  constructor(private count: number) {
+    this.done = new Promise((r) => (this.resolveFn = r));
+    if (count <= 0) this.resolveFn();
+  }
+
+  countDown(): void {
+    if (--this.count === 0) this.resolveFn();
+  }
+
+  wait(ms: number, what = 'latch'): Promise<void> {
+    return withTimeout(this.done, ms, what);
+  }
+}
