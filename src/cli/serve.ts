@@ -35,10 +35,17 @@ export async function serve(config: Config): Promise<void> {
   const http = new HttpServer({ engine, logger, maxBodyBytes: config.limits.maxUnitBytes, clientId: DEFAULT_CLIENT });
 
   const { host, port } = config.server.addr;
-  const bound = await http.listen(host, port);
+  let bound: { port: number };
+  try {
+    bound = await http.listen(host, port);
+  } catch (err) {
+    process.stderr.write(`engram: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
   const addr = host.includes(':') ? `[${host}]:${bound.port}` : `${host}:${bound.port}`;
-  // The first log line carries the bound address: with port 0 it is how callers learn the port.
-  logger.info({ addr, url: `http://${addr}` }, 'engram listening');
+  // The first log line carries the bound address: with port 0 it is how callers learn the
+  // port, so it is written at every log level.
+  createLogger('info').info({ addr, url: `http://${addr}` }, 'engram listening');
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -18,6 +18,9 @@ export interface HttpServerOptions {
 }
 
 type Handler = (reply: Reply, req: HttpRequest) => void;
+
+/** The native module exports this listen flag; its typings only declare it as an enum member. */
+const EXCLUSIVE_PORT = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT;
 type Method = 'get' | 'post' | 'patch';
 
 /** True when the native uWS binary loaded; its pure-JS fallback drops corked bodies and published frames. */
@@ -151,8 +154,16 @@ export class HttpServer {
 
   /** Starts listening; resolves with the bound address (port 0 is replaced by the real port). */
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    // uWS listens with SO_REUSEPORT by default, so a second server on a taken port would
+    // silently share it; the exclusive flag makes that a start-up error instead.
+    const listen = this.app.listen as unknown as (
+      host: string,
+      port: number,
+      options: number,
+      cb: (socket: us_listen_socket | false) => void,
+    ) => TemplatedApp;
     return new Promise((resolve, reject) => {
-      this.app.listen(host, port, (socket) => {
+      listen.call(this.app, host, port, EXCLUSIVE_PORT, (socket) => {
         if (!socket) {
           reject(new Error(`cannot listen on ${host}:${port} (address in use or not available)`));
           return;

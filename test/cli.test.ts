@@ -1,0 +1,82 @@
+/** The bin/engram command: start-up line, port 0, config errors, a locked data dir, signals. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { after, test } from 'node:test';
+import { HttpClient } from './helpers/http.js';
+import { ENGRAM_BIN, removeDir, startServer, tempDir } from './helpers/server.js';
+
+const dirs: string[] = [];
+after(() => dirs.forEach(removeDir));
+
+test('serve on port 0 prints the bound address on its first log line, then serves there', async () => {
+  const server = await startServer();
+  dirs.push(server.dataDir);
+  const first = JSON.parse(server.lines[0]!);
+  assert.equal(first.msg, 'engram listening');
+  assert.match(first.addr, /^127\.0\.0\.1:\d+$/);
+  assert.notEqual(server.port, 0);
+  const http = new HttpClient(server.url);
+  assert.equal((await http.get('/readyz')).status, 200);
+  http.close();
+  assert.equal(await server.stop('SIGINT'), 0);
+});
+
+test('IPv6 loopback works', async () => {
+  const server = await startServer({ args: ['--addr', '[::1]:0'] });
+  dirs.push(server.dataDir);
+  assert.match(JSON.parse(server.lines[0]!).addr, /^\[::1\]:\d+$/);
+  assert.equal(await server.stop(), 0);
+});
+
+test('settings come from ENGRAM_* variables too', async () => {
+  const server = await startServer({ env: { ENGRAM_MAX_UNIT_BYTES: '1KiB', ENGRAM_LOG_LEVEL: 'warn' }, waitReady: false });
+  dirs.push(server.dataDir);
+  const http = new HttpClient(server.url);
+  const r = await http.post('/workunit', { contextId: 'c', agentId: 'a', type: 'MESSAGE', payload: 'x'.repeat(2000) });
+  assert.equal(r.status, 413);
+  http.close();
+  assert.equal(await server.stop(), 0);
+  assert.equal(server.lines.length, 1, 'at level warn only the start-up line is written');
+});
+
+test('bad configuration exits 2 with a message for every bad value', () => {
+  const r = spawnSync(ENGRAM_BIN, ['serve', '--addr', 'x', '--storage-sync', 'perhaps'], { encoding: 'utf8', env: { ...process.env, ENGRAM_CACHE_MAX_BYTES: 'lots' } });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /invalid configuration/);
+  assert.match(r.stderr, /server\.addr \(from option --addr\)/);
+  assert.match(r.stderr, /storage\.sync \(from option --storage-sync\)/);
+  assert.match(r.stderr, /cache\.maxBytes \(from environment ENGRAM_CACHE_MAX_BYTES\)/);
+});
+
+test('engram config prints the effective settings; help and version work; unknown commands exit 2', () => {
+  const cfg = spawnSync(ENGRAM_BIN, ['config', '--addr', '0.0.0.0:9000'], { encoding: 'utf8', env: { ...process.env, ENGRAM_STORAGE_SYNC: 'true' } });
+  assert.equal(cfg.status, 0, cfg.stderr);
+  assert.match(cfg.stdout, /addr: 0\.0\.0\.0:9000/);
+  assert.match(cfg.stdout, /sync: true/);
+  const help = spawnSync(ENGRAM_BIN, ['--help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /engram serve/);
+  assert.match(help.stdout, /ENGRAM_DATA_DIR/);
+  assert.match(spawnSync(ENGRAM_BIN, ['version'], { encoding: 'utf8' }).stdout, /^engram \d+\.\d+\.\d+/);
+  assert.equal(spawnSync(ENGRAM_BIN, ['frobnicate'], { encoding: 'utf8' }).status, 2);
+});
+
+test('a second server on a data dir in use fails with a clear message and exit 1', async () => {
+  const server = await startServer();
+  dirs.push(server.dataDir);
+  const second = spawnSync(ENGRAM_BIN, ['serve', '--addr', '127.0.0.1:0', '--data-dir', server.dataDir], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(second.status, 1);
+  assert.match(second.stdout, /in use by another process/);
+  assert.equal(await server.stop(), 0);
+});
+
+test('a port already taken fails with a clear message', async () => {
+  const server = await startServer();
+  dirs.push(server.dataDir);
+  const dir = tempDir();
+  dirs.push(dir);
+  const second = spawnSync(ENGRAM_BIN, ['serve', '--addr', `127.0.0.1:${server.port}`, '--data-dir', dir], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(second.status, 1);
+  assert.match(second.stderr, /cannot listen on 127\.0\.0\.1:\d+/);
+  assert.equal(await server.stop(), 0);
+});
