@@ -1,0 +1,53 @@
+/** Starts bin/engram for a benchmark: loopback, port 0, a fresh data dir, removed afterwards. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const BIN = resolve(import.meta.dirname, '../../../bin/engram');
+
+export interface BenchServer {
+  port: number;
+  pid: number;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export function benchDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'engram-bench-'));
+}
+
+/** Starts a server; a data dir passed in is kept at stop, one made here is removed. */
+export async function startEngram(args: string[] = [], dataDir?: string): Promise<BenchServer> {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'engram-bench-'));
+  const proc = spawn(BIN, ['serve', '--addr', '127.0.0.1:0', '--data-dir', dir, '--log-level', 'warn', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: proc.stdout! });
+  const first = await new Promise<string>((resolveLine, reject) => {
+    lines.once('line', resolveLine);
+    proc.once('exit', (code) => reject(new Error(`engram exited with ${code} before listening`)));
+  });
+  const { addr } = JSON.parse(first) as { addr: string };
+  const port = Number(addr.slice(addr.lastIndexOf(':') + 1));
+  // Wait for readiness (storage open) by polling /readyz: start-up, not a measurement.
+  for (let i = 0; i < 200; i++) {
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return {
+    port,
+    pid: proc.pid!,
+    dataDir: dir,
+    stop: () =>
+      new Promise<void>((resolveStop) => {
+        proc.once('exit', () => {
+          if (dataDir === undefined) rmSync(dir, { recursive: true, force: true });
+          resolveStop();
+        });
+        proc.kill('SIGTERM');
+      }),
+  };
+}
