@@ -13,7 +13,7 @@ export interface ErrorSpec {
 }
 
 export const ERROR_CATALOG = {
-  MALFORMED_JSON: { http: 400, doc: 'The body is not valid UTF-8 JSON.' },
+  MALFORMED_JSON: { http: 400, doc: 'The body is not valid UTF-8 JSON (or is empty).' },
   INVALID_FIELD: { http: 400, doc: 'A field has the wrong type, an unknown enum value, or a value out of range.' },
   MISSING_FIELD: { http: 400, doc: 'A required field is absent.' },
   UNKNOWN_FIELD: { http: 400, doc: 'The body has a field the API does not define (often a typo, or a server-assigned field such as `seq`).' },
