@@ -5,7 +5,7 @@
  */
 import { startEngram } from './lib/engram-server.js';
 import { closedLoop, connect, openLoop } from './lib/load.js';
-import { postJson } from './lib/raw-http.js';
+import { get, postJson } from './lib/raw-http.js';
 import { emit, QUICK, summarize } from './lib/stats.js';
 
 const sync = process.argv.includes('--sync');
@@ -40,6 +40,13 @@ try {
     for (const rate of sync ? [1000] : [1000, 5000, 10_000, 20_000]) {
       const r = await openLoop(conns, rate, QUICK ? 1 : 5, (i) => postJson('/workunit', unitBody('open', i)), 201);
       emit(summarize(scenario, `open loop ${rate}/s, 16 connections`, r.h, r.seconds, { targetRate: rate }));
+    }
+    if (!sync) {
+      // The harness's own floor: a route that does nothing, at the same rates, same machine.
+      for (const rate of [1000, 5000]) {
+        const r = await openLoop(conns, rate, QUICK ? 1 : 5, () => get('/healthz'), 200);
+        emit(summarize('floor', `GET /healthz open loop ${rate}/s`, r.h, r.seconds, { targetRate: rate }));
+      }
     }
     conns.forEach((c) => c.close());
   }

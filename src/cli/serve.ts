@@ -24,7 +24,11 @@ export function createLogger(level: string): Logger {
 
 export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.log.level);
-  const log = new LevelLog(config.storage.dataDir, { sync: config.storage.sync });
+  const log = new LevelLog(config.storage.dataDir, {
+    sync: config.storage.sync,
+    writeBufferSize: config.storage.writeBufferBytes,
+    cacheSize: config.storage.cacheBytes,
+  });
   const engine = new Engine(log, {
     idempotencyTtlMs: config.idempotency.ttlMs,
     maxBatchUnits: config.storage.maxBatchUnits,

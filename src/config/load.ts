@@ -179,7 +179,13 @@ function build(v: Map<string, Value>): Config {
   const get = <T extends Value>(key: string) => v.get(key) as T;
   return {
     server: { addr: parseHostPort(get<string>('server.addr'))! },
-    storage: { dataDir: get('storage.dataDir'), sync: get('storage.sync'), maxBatchUnits: get('storage.maxBatchUnits') },
+    storage: {
+      dataDir: get('storage.dataDir'),
+      sync: get('storage.sync'),
+      maxBatchUnits: get('storage.maxBatchUnits'),
+      writeBufferBytes: get('storage.writeBufferBytes'),
+      cacheBytes: get('storage.cacheBytes'),
+    },
     limits: { maxUnitBytes: get('limits.maxUnitBytes') },
     cache: { tailUnits: get('cache.tailUnits'), maxContexts: get('cache.maxContexts'), maxBytes: get('cache.maxBytes') },
     idempotency: { ttlMs: get('idempotency.ttl') },

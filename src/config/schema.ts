@@ -31,7 +31,7 @@ export interface HostPort {
 
 export interface Config {
   server: { addr: HostPort };
-  storage: { dataDir: string; sync: boolean; maxBatchUnits: number };
+  storage: { dataDir: string; sync: boolean; maxBatchUnits: number; writeBufferBytes: number; cacheBytes: number };
   limits: { maxUnitBytes: number };
   cache: { tailUnits: number; maxContexts: number; maxBytes: number };
   idempotency: { ttlMs: number };
@@ -75,6 +75,22 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: 'int', min: 1, max: 65536 },
     default: 1024,
     doc: 'Most writes grouped into one storage batch.',
+  },
+  {
+    key: 'storage.writeBufferBytes',
+    env: 'ENGRAM_STORAGE_WRITE_BUFFER_BYTES',
+    flag: '--storage-write-buffer-bytes',
+    kind: { type: 'bytes', min: 64 * KiB, max: 1024 * MiB },
+    default: 4 * MiB,
+    doc: 'LevelDB memtable size. Larger means fewer, longer flushes to disk and a longer log replay after a crash.',
+  },
+  {
+    key: 'storage.cacheBytes',
+    env: 'ENGRAM_STORAGE_CACHE_BYTES',
+    flag: '--storage-cache-bytes',
+    kind: { type: 'bytes', min: 0, max: 64 * 1024 * MiB },
+    default: 8 * MiB,
+    doc: 'LevelDB block cache, for reads that miss the in-memory tails.',
   },
   {
     key: 'limits.maxUnitBytes',

@@ -85,8 +85,10 @@ interface Staged {
   state: ContextState;
   clientId: string;
   record: ContextRecord | undefined;
-  /** Whether `record` is a changed copy that must be stored. */
+  /** Whether `record` is a copy with a new head that must be stored. */
   dirty: boolean;
+  /** Whether more than the head changed (creation, PATCH, a new agent). */
+  changed: boolean;
   units: string[];
 }
 
@@ -267,7 +269,7 @@ export class Engine {
       const state = this.states.get(op.key)!;
       let s = staged.get(op.key);
       if (s === undefined) {
-        s = { state, clientId: op.clientId, record: state.record, dirty: false, units: [] };
+        s = { state, clientId: op.clientId, record: state.record, dirty: false, changed: false, units: [] };
         staged.set(op.key, s);
       }
       try {
@@ -277,7 +279,7 @@ export class Engine {
       }
     }
     for (const s of staged.values()) {
-      if (s.dirty) batch.contexts.push({ clientId: s.clientId, record: s.record! });
+      if (s.dirty) batch.contexts.push({ clientId: s.clientId, record: s.record!, changed: s.changed });
     }
     if (batch.contexts.length > 0) {
       try {
@@ -305,6 +307,7 @@ export class Engine {
     if (!s.dirty && s.record !== undefined) s.record = { ...s.record };
     s.dirty = true;
     if (s.record === undefined) {
+      s.changed = true;
       s.record = {
         id: d.contextId,
         displayName: d.contextId,
@@ -319,6 +322,7 @@ export class Engine {
     } else if (!s.record.agentIds.includes(d.agentId) && s.record.agentIds.length < LIMITS.agentsPerContext) {
       s.record.agentIds = [...s.record.agentIds, d.agentId];
       s.record.version++;
+      s.changed = true;
     }
     const seq = ++s.record.headSeq;
     s.record.updatedAt = now;
@@ -533,6 +537,7 @@ function stagePatch(op: PatchOp, s: Staged, now: number): ContextRecord {
   if (sameList(pinnedUnits, base.pinnedUnits)) pinnedUnits = base.pinnedUnits;
   s.record = { ...base, displayName, agentIds, pinnedUnits, meta, updatedAt: now, version: base.version + 1 };
   s.dirty = true;
+  s.changed = true;
   return s.record;
 }
 

@@ -28,8 +28,12 @@ export interface IdempotencyEntry {
 
 export interface CommitBatch {
   units: UnitEntry[];
-  /** Full records of every context the batch touched (they carry the new headSeq). */
-  contexts: Array<{ clientId: string; record: ContextRecord }>;
+  /**
+   * Every context the batch touched, with its new headSeq and updatedAt. Only when
+   * `changed` is true did the rest of the record change (a PATCH, a new agent); a log
+   * may then store only the head, so a big record is not rewritten with every unit.
+   */
+  contexts: Array<{ clientId: string; record: ContextRecord; changed: boolean }>;
   idempotency: IdempotencyEntry[];
 }
 

@@ -5,7 +5,8 @@
  *
  *   u SEP client SEP context SEP seq(16 hex)   → unit JSON (utf8)
  *   i SEP client SEP unitId                    → msgpack [contextId, seq]
- *   c SEP client SEP context                   → msgpack ContextRecord
+ *   c SEP client SEP context                   → msgpack ContextRecord (written when it changes)
+ *   h SEP client SEP context                   → msgpack [headSeq, updatedAt] (written with every batch)
  *   k SEP client SEP context SEP key           → msgpack [unitId, seq, expiresAt]
  *   x SEP expiresAt(12 hex) SEP client SEP context SEP key → '' (expiry index of k)
  *   m SEP name                                 → storage metadata (format version)
@@ -22,6 +23,7 @@ export const keys = {
   unit: (client: string, context: string, seq: number) => `u${SEP}${client}${SEP}${context}${SEP}${seqHex(seq)}`,
   unitId: (client: string, id: string) => `i${SEP}${client}${SEP}${id}`,
   context: (client: string, context: string) => `c${SEP}${client}${SEP}${context}`,
+  head: (client: string, context: string) => `h${SEP}${client}${SEP}${context}`,
   contextRangeEnd: (client: string) => `c${SEP}${client}${AFTER_SEP}`,
   idempotency: (client: string, context: string, key: string) => `k${SEP}${client}${SEP}${context}${SEP}${key}`,
   expiry: (expiresAt: number, client: string, context: string, key: string) =>

@@ -8,12 +8,21 @@ import type { CommitBatch, ContextListOptions, IdempotencyEntry, Log, UnitLocati
 import type { ContextRecord } from '../core/types.js';
 import { keys, parseExpiryKey } from './keys.js';
 
+const DEFAULT_WRITE_BUFFER = 4 * 1024 * 1024;
+const DEFAULT_CACHE = 8 * 1024 * 1024;
+
 /** Bumped when the key schema or value encodings change incompatibly. */
 const FORMAT_VERSION = '1';
 
 export interface LevelLogOptions {
   /** fsync each committed batch (slower; survives power loss, not only process crashes). */
   sync: boolean;
+  /** LevelDB memtable size in bytes; larger means fewer flushes and compactions under write load. */
+  writeBufferSize?: number;
+  /** LevelDB block cache in bytes. */
+  cacheSize?: number;
+  /** Snappy-compress table blocks (less disk, more CPU in compactions). */
+  compression?: boolean;
 }
 
 /** Keys are UTF-8 strings; values are msgpack Buffers or UTF-8 strings (unit JSON). */
@@ -30,6 +39,16 @@ export class StorageOpenError extends Error {
   }
 }
 
+/** Puts the separately stored head (headSeq, updatedAt) into a record. */
+function withHead(record: ContextRecord, head: Buffer | undefined): ContextRecord {
+  if (head !== undefined) {
+    const [headSeq, updatedAt] = unpack(head) as [number, number];
+    record.headSeq = headSeq;
+    record.updatedAt = updatedAt;
+  }
+  return record;
+}
+
 export class LevelLog implements Log {
   private readonly db: ClassicLevel<string, Buffer>;
 
@@ -37,7 +56,13 @@ export class LevelLog implements Log {
     readonly location: string,
     private readonly options: LevelLogOptions,
   ) {
-    this.db = new ClassicLevel<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
+    this.db = new ClassicLevel<string, Buffer>(location, {
+      keyEncoding: 'utf8',
+      valueEncoding: 'buffer',
+      writeBufferSize: options.writeBufferSize ?? DEFAULT_WRITE_BUFFER,
+      cacheSize: options.cacheSize ?? DEFAULT_CACHE,
+      compression: options.compression ?? true,
+    });
   }
 
   async open(): Promise<void> {
@@ -76,8 +101,9 @@ export class LevelLog implements Log {
       ops.push({ type: 'put', key: keys.unit(u.clientId, u.contextId, u.seq), value: u.json });
       ops.push({ type: 'put', key: keys.unitId(u.clientId, u.id), value: pack([u.contextId, u.seq]) });
     }
-    for (const { clientId, record } of batch.contexts) {
-      ops.push({ type: 'put', key: keys.context(clientId, record.id), value: pack(record) });
+    for (const { clientId, record, changed } of batch.contexts) {
+      if (changed) ops.push({ type: 'put', key: keys.context(clientId, record.id), value: pack(record) });
+      ops.push({ type: 'put', key: keys.head(clientId, record.id), value: pack([record.headSeq, record.updatedAt]) });
     }
     for (const k of batch.idempotency) {
       ops.push({ type: 'put', key: keys.idempotency(k.clientId, k.contextId, k.key), value: pack([k.id, k.seq, k.expiresAt]) });
@@ -100,8 +126,8 @@ export class LevelLog implements Log {
   }
 
   async getContext(clientId: string, contextId: string): Promise<ContextRecord | undefined> {
-    const value = await this.db.get(keys.context(clientId, contextId));
-    return value === undefined ? undefined : (unpack(value) as ContextRecord);
+    const [record, head] = await this.db.getMany([keys.context(clientId, contextId), keys.head(clientId, contextId)]);
+    return record === undefined ? undefined : withHead(unpack(record) as ContextRecord, head);
   }
 
   async listContexts(clientId: string, options: ContextListOptions): Promise<ContextRecord[]> {
@@ -117,7 +143,8 @@ export class LevelLog implements Log {
       out.push(unpack(value) as ContextRecord);
       if (out.length >= options.limit) break;
     }
-    return out;
+    const heads = out.length === 0 ? [] : await this.db.getMany(out.map((r) => keys.head(clientId, r.id)));
+    return out.map((r, i) => withHead(r, heads[i]));
   }
 
   async readUnits(clientId: string, contextId: string, fromSeq: number, toSeq: number): Promise<string[]> {

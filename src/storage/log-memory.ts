@@ -38,10 +38,12 @@ export class MemoryLog implements Log {
       list[u.seq - 1] = u.json;
       this.unitIndex.set(key(u.clientId, u.id), { contextId: u.contextId, seq: u.seq });
     }
-    for (const { clientId, record } of batch.contexts) {
+    for (const { clientId, record, changed } of batch.contexts) {
       let byId = this.contexts.get(clientId);
       if (byId === undefined) this.contexts.set(clientId, (byId = new Map()));
-      byId.set(record.id, structuredClone(record));
+      const stored = byId.get(record.id);
+      if (changed || stored === undefined) byId.set(record.id, structuredClone(record));
+      else Object.assign(stored, { headSeq: record.headSeq, updatedAt: record.updatedAt });
     }
     for (const e of batch.idempotency) this.idempotency.set(key(e.clientId, e.contextId, e.key), { ...e });
   }

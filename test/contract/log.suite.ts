@@ -23,7 +23,7 @@ function batchOf(client: string, context: string, fromSeq: number, count: number
   for (let s = fromSeq; s < fromSeq + count; s++) {
     units.push({ clientId: client, contextId: context, seq: s, id: `${client}-${context}-${s}`, json: JSON.stringify({ context, seq: s }) });
   }
-  return { units, contexts: [{ clientId: client, record: record(context, fromSeq + count - 1) }], idempotency: [] };
+  return { units, contexts: [{ clientId: client, record: record(context, fromSeq + count - 1), changed: fromSeq === 1 }], idempotency: [] };
 }
 
 export function runLogContract(name: string, factory: LogFactory): void {
@@ -83,12 +83,21 @@ export function runLogContract(name: string, factory: LogFactory): void {
     });
 
     test('a record is replaced by a later commit', async () => {
-      await log.commit({ units: [], contexts: [{ clientId: 'r', record: record('ctx', 0, { displayName: 'one', meta: { k: 'v' } }) }], idempotency: [] });
-      await log.commit({ units: [], contexts: [{ clientId: 'r', record: record('ctx', 0, { displayName: 'two', version: 2 }) }], idempotency: [] });
+      await log.commit({ units: [], contexts: [{ clientId: 'r', record: record('ctx', 0, { displayName: 'one', meta: { k: 'v' } }), changed: true }], idempotency: [] });
+      await log.commit({ units: [], contexts: [{ clientId: 'r', record: record('ctx', 0, { displayName: 'two', version: 2 }), changed: true }], idempotency: [] });
       const r = await log.getContext('r', 'ctx');
       assert.equal(r?.displayName, 'two');
       assert.equal(r?.version, 2);
       assert.deepEqual(r?.meta, {});
+    });
+
+    test('a head-only update moves headSeq and updatedAt and keeps the rest of the record', async () => {
+      await log.commit({ units: [], contexts: [{ clientId: 'h', record: record('ctx', 0, { displayName: 'kept', agentIds: ['a', 'b'] }), changed: true }], idempotency: [] });
+      await log.commit({ units: [], contexts: [{ clientId: 'h', record: record('ctx', 9, { displayName: 'ignored', updatedAt: 99 }), changed: false }], idempotency: [] });
+      const r = await log.getContext('h', 'ctx');
+      assert.deepEqual([r?.displayName, r?.agentIds, r?.headSeq, r?.updatedAt], ['kept', ['a', 'b'], 9, 99]);
+      const listed = await log.listContexts('h', { limit: 10 });
+      assert.deepEqual([listed[0]?.displayName, listed[0]?.headSeq, listed[0]?.updatedAt], ['kept', 9, 99]);
     });
 
     test('idempotency keys are stored, found, and swept once expired', async () => {
@@ -105,7 +114,7 @@ export function runLogContract(name: string, factory: LogFactory): void {
 
     test('a unit JSON with any Unicode round-trips byte for byte', async () => {
       const json = JSON.stringify({ text: 'héllo 🦊 \u2028 "quoted" \\ \ud800' });
-      await log.commit({ units: [{ clientId: 'u', contextId: 'ctx', seq: 1, id: 'u1', json }], contexts: [{ clientId: 'u', record: record('ctx', 1) }], idempotency: [] });
+      await log.commit({ units: [{ clientId: 'u', contextId: 'ctx', seq: 1, id: 'u1', json }], contexts: [{ clientId: 'u', record: record('ctx', 1), changed: true }], idempotency: [] });
       assert.equal(await log.getUnit('u', 'u1'), json);
       assert.deepEqual(await log.readUnits('u', 'ctx', 1, 1), [json]);
     });
