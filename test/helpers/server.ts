@@ -4,6 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { after, before } from 'node:test';
+import { HttpClient } from './http.js';
 import { withTimeout } from './wait.js';
 
 export const ENGRAM_BIN = resolve(import.meta.dirname, '../../../bin/engram');
@@ -106,4 +108,23 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       return withTimeout(exited, 20_000, 'server exit');
     },
   };
+}
+
+/**
+ * One server for a whole test file: started before the first test, stopped (and its data dir
+ * removed) after the last, with an HTTP client on it. Read the fields inside tests, not at load.
+ */
+export function serverPerFile(options: StartOptions = {}): { server: RunningServer; http: HttpClient } {
+  const ctx = {} as { server: RunningServer; http: HttpClient };
+  before(async () => {
+    ctx.server = await startServer(options);
+    ctx.http = new HttpClient(ctx.server.url);
+  });
+  after(async () => {
+    ctx.http.close();
+    const code = await ctx.server.stop();
+    removeDir(ctx.server.dataDir);
+    if (code !== 0) throw new Error(`server exited with ${code} at the end of the file`);
+  });
+  return ctx;
 }
