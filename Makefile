@@ -29,7 +29,7 @@ lint: $(STAMP)
 	$(BIN)/eslint .
 
 test: build lint
-	node --test --test-concurrency=2 --test-timeout=300000 $(TEST_FILES)
+	node --test --test-concurrency=2 --test-timeout=120000 $(TEST_FILES)
 
 bench: build
 	node dist/bench/run.js

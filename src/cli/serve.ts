@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { Engine } from '../core/engine.js';
+import { Router } from '../core/router.js';
 import { LevelLog, StorageOpenError } from '../storage/log-leveldb.js';
 import { HttpServer } from '../transport/http/server.js';
 import type { Config } from '../config/schema.js';
@@ -36,7 +37,15 @@ export async function serve(config: Config): Promise<void> {
     maxCachedContexts: config.cache.maxContexts,
     maxTailBytes: config.cache.maxBytes,
   });
-  const http = new HttpServer({ engine, logger, maxBodyBytes: config.limits.maxUnitBytes, clientId: DEFAULT_CLIENT });
+  const router = new Router(engine);
+  const http = new HttpServer({
+    engine,
+    router,
+    logger,
+    maxBodyBytes: config.limits.maxUnitBytes,
+    clientId: DEFAULT_CLIENT,
+    stream: config.stream,
+  });
 
   const { host, port } = config.server.addr;
   let bound: { port: number };
@@ -62,6 +71,8 @@ export async function serve(config: Config): Promise<void> {
     }, SHUTDOWN_GRACE_MS);
     timer.unref();
     http.stopListening();
+    http.closeStreams();
+    router.close();
     engine.close().then(
       () => {
         logger.info('stopped');

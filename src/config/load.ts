@@ -189,6 +189,14 @@ function build(v: Map<string, Value>): Config {
     limits: { maxUnitBytes: get('limits.maxUnitBytes') },
     cache: { tailUnits: get('cache.tailUnits'), maxContexts: get('cache.maxContexts'), maxBytes: get('cache.maxBytes') },
     idempotency: { ttlMs: get('idempotency.ttl') },
+    stream: {
+      heartbeatMs: get('stream.heartbeat'),
+      idleTimeoutMs: get('stream.idleTimeout'),
+      maxBufferedBytes: get('stream.maxBufferedBytes'),
+      slowConsumerTimeoutMs: get('stream.slowConsumerTimeout'),
+      maxSubscriptions: get('stream.maxSubscriptions'),
+      compression: get('stream.compression'),
+    },
     log: { level: get('log.level') },
   };
 }
@@ -202,6 +210,14 @@ export function describeConfig(c: Config): Record<string, Record<string, unknown
     limits: { maxUnitBytes: c.limits.maxUnitBytes },
     cache: { ...c.cache },
     idempotency: { ttl: `${c.idempotency.ttlMs / 1000}s` },
+    stream: {
+      heartbeat: `${c.stream.heartbeatMs / 1000}s`,
+      idleTimeout: `${c.stream.idleTimeoutMs / 1000}s`,
+      maxBufferedBytes: c.stream.maxBufferedBytes,
+      slowConsumerTimeout: `${c.stream.slowConsumerTimeoutMs / 1000}s`,
+      maxSubscriptions: c.stream.maxSubscriptions,
+      compression: c.stream.compression,
+    },
     log: { ...c.log },
   };
 }

@@ -35,6 +35,14 @@ export interface Config {
   limits: { maxUnitBytes: number };
   cache: { tailUnits: number; maxContexts: number; maxBytes: number };
   idempotency: { ttlMs: number };
+  stream: {
+    heartbeatMs: number;
+    idleTimeoutMs: number;
+    maxBufferedBytes: number;
+    slowConsumerTimeoutMs: number;
+    maxSubscriptions: number;
+    compression: boolean;
+  };
   log: { level: string };
 }
 
@@ -131,6 +139,54 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: 'duration', min: SECOND, max: 365 * 24 * HOUR },
     default: '24h',
     doc: 'How long an idempotency key is remembered, e.g. 24h, 30m. A retry after this appends a new unit.',
+  },
+  {
+    key: 'stream.heartbeat',
+    env: 'ENGRAM_STREAM_HEARTBEAT',
+    flag: '--stream-heartbeat',
+    kind: { type: 'duration', min: SECOND, max: HOUR },
+    default: '10s',
+    doc: 'Interval of heartbeat frames on WebSocket streams (SSE streams send a comment at least every 5 s).',
+  },
+  {
+    key: 'stream.idleTimeout',
+    env: 'ENGRAM_STREAM_IDLE_TIMEOUT',
+    flag: '--stream-idle-timeout',
+    kind: { type: 'duration', min: 8 * SECOND, max: HOUR },
+    default: '60s',
+    doc: 'A WebSocket with nothing received for this long (no message, no pong to the server\'s pings) is closed.',
+  },
+  {
+    key: 'stream.maxBufferedBytes',
+    env: 'ENGRAM_STREAM_MAX_BUFFERED_BYTES',
+    flag: '--stream-max-buffered-bytes',
+    kind: { type: 'bytes', min: 16 * KiB, max: 1024 * MiB },
+    default: MiB,
+    doc: 'Outgoing buffer per connection above which its subscriptions pause (and later catch up from the log).',
+  },
+  {
+    key: 'stream.slowConsumerTimeout',
+    env: 'ENGRAM_STREAM_SLOW_CONSUMER_TIMEOUT',
+    flag: '--stream-slow-consumer-timeout',
+    kind: { type: 'duration', min: SECOND, max: HOUR },
+    default: '30s',
+    doc: 'A connection whose buffer stays over the limit this long is closed with code 4001 (reconnect and resume).',
+  },
+  {
+    key: 'stream.maxSubscriptions',
+    env: 'ENGRAM_STREAM_MAX_SUBSCRIPTIONS',
+    flag: '--stream-max-subscriptions',
+    kind: { type: 'int', min: 1, max: 100_000 },
+    default: 256,
+    doc: 'Contexts one WebSocket connection may follow at once.',
+  },
+  {
+    key: 'stream.compression',
+    env: 'ENGRAM_STREAM_COMPRESSION',
+    flag: '--stream-compression',
+    kind: { type: 'bool' },
+    default: false,
+    doc: 'permessage-deflate on WebSocket frames (less bandwidth, more CPU per frame).',
   },
   {
     key: 'log.level',

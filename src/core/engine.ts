@@ -55,6 +55,35 @@ interface ContextState {
   /** Undefined until the context exists (its first unit or PATCH). */
   record: ContextRecord | undefined;
   tail: UnitTail;
+  /** Open handles (subscriptions); a retained state is never evicted. */
+  retained: number;
+}
+
+/** What one committed batch did to one context, in seq order; published only once durable. */
+export interface CommitEvent {
+  clientId: string;
+  contextId: string;
+  /** Seq of units[0] (when there are units). */
+  firstSeq: number;
+  /** JSON texts of the appended units. */
+  units: string[];
+  /** The record after the batch, when more than its head changed (created, PATCH, a new agent). */
+  record: ContextRecord | undefined;
+}
+
+/**
+ * A context kept in memory for as long as it is held, with synchronous access to its
+ * committed head: what a subscription needs to switch from catch-up to live without a gap.
+ */
+export interface ContextHandle {
+  readonly clientId: string;
+  readonly contextId: string;
+  /** Seq of the newest committed unit (0 before the first). */
+  head(): number;
+  record(): ContextRecord | undefined;
+  /** Units with after < seq ≤ min(head, after + limit): synchronously from the tail when it holds them. */
+  unitsAfter(after: number, limit: number): string[] | Promise<string[]>;
+  release(): void;
 }
 
 interface Waiter<T> {
@@ -109,6 +138,7 @@ export class Engine {
   private drained: (() => void) | undefined;
   private state: 'new' | 'ready' | 'closing' | 'closed' = 'new';
   private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly commitListeners: Array<(events: CommitEvent[]) => void> = [];
 
   constructor(
     private readonly log: Log,
@@ -290,10 +320,27 @@ export class Engine {
         return;
       }
     }
+    const events: CommitEvent[] = [];
     for (const s of staged.values()) {
       if (!s.dirty) continue;
       s.state.record = s.record;
       for (const json of s.units) this.tailBytes += s.state.tail.push(json);
+      const record = s.record!;
+      events.push({
+        clientId: s.clientId,
+        contextId: record.id,
+        firstSeq: record.headSeq - s.units.length + 1,
+        units: s.units,
+        record: s.changed ? record : undefined,
+      });
+    }
+    // Listeners (the router) see the batch before any writer gets its answer.
+    for (const listener of this.commitListeners) {
+      try {
+        listener(events);
+      } catch {
+        // A listener's fault must not undo a durable commit or strand its writers.
+      }
     }
     for (let i = 0; i < ops.length; i++) {
       const outcome = outcomes[i]!;
@@ -370,7 +417,7 @@ export class Engine {
       pending = this.log.getContext(clientId, contextId).then(
         (record) => {
           this.loading.delete(key);
-          const state: ContextState = { record, tail: new UnitTail((record?.headSeq ?? 0) + 1, this.options.tailUnits) };
+          const state: ContextState = { record, tail: new UnitTail((record?.headSeq ?? 0) + 1, this.options.tailUnits), retained: 0 };
           this.states.set(key, state);
           // During a flush the committer may hold states it loaded for its batch; it evicts when done.
           if (!this.flushing) this.evictIfOverBudget();
@@ -469,9 +516,52 @@ export class Engine {
   private evictIfOverBudget(): void {
     for (const [key, state] of this.states) {
       if (this.states.size <= this.options.maxCachedContexts && this.tailBytes <= this.options.maxTailBytes) return;
+      if (state.retained > 0) continue;
       this.tailBytes -= state.tail.bytes;
       this.states.delete(key);
     }
+  }
+
+  // ---- streaming support -------------------------------------------------------
+
+  /** Calls `listener` after every committed batch, before the batch's writers are answered. */
+  onCommit(listener: (events: CommitEvent[]) => void): () => void {
+    this.commitListeners.push(listener);
+    return () => {
+      const i = this.commitListeners.indexOf(listener);
+      if (i !== -1) this.commitListeners.splice(i, 1);
+    };
+  }
+
+  /** Holds a context in memory (existing or not yet) until the handle is released. */
+  async retain(clientId: string, contextId: string): Promise<ContextHandle> {
+    checkId(contextId, 'contextId');
+    this.assertReady();
+    const key = clientId + SEP + contextId;
+    let state = await this.stateFor(clientId, key);
+    // Another load finishing first may have evicted it again; only the state in the map is canonical.
+    while (this.states.get(key) !== state) state = await this.stateFor(clientId, key);
+    state.retained++;
+    let released = false;
+    return {
+      clientId,
+      contextId,
+      head: () => state.record?.headSeq ?? 0,
+      record: () => state.record,
+      unitsAfter: (after, limit) => {
+        const head = state.record?.headSeq ?? 0;
+        const lo = after + 1;
+        const hi = Math.min(head, after + limit);
+        if (lo > hi) return [];
+        if (state.tail.covers(lo)) return state.tail.slice(lo, hi);
+        return this.log.readUnits(clientId, contextId, lo, hi);
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        state.retained--;
+      },
+    };
   }
 
   /** Numbers for health and metrics endpoints. */

@@ -93,6 +93,21 @@ function checkEnum<T extends string>(value: unknown, field: string, allowed: Rea
   return value as T;
 }
 
+/** Only what JSON can carry: a transport that decodes richer formats (MessagePack) may hand us more. */
+function checkPlain(node: object): void {
+  const proto: unknown = Object.getPrototypeOf(node);
+  if (!Array.isArray(node) && proto !== Object.prototype && proto !== null) {
+    throw new EngramError('INVALID_FIELD', 'payload: may contain only JSON values (objects, arrays, strings, numbers, booleans, null)');
+  }
+}
+
+function checkScalar(v: unknown): void {
+  if (typeof v === 'number') checkNumber(v);
+  else if (v !== null && typeof v !== 'string' && typeof v !== 'boolean') {
+    throw new EngramError('INVALID_FIELD', `payload: may contain only JSON values, found ${v === undefined ? 'undefined' : `a ${typeof v}`}`);
+  }
+}
+
 function checkNumber(n: number): void {
   // JSON.parse turns 1e400 into Infinity, which would be stored as null: refuse rather than change the value.
   if (!Number.isFinite(n)) throw new EngramError('INVALID_FIELD', 'payload: numbers must be finite');
@@ -103,18 +118,21 @@ function checkNumber(n: number): void {
  * depth cannot overflow the stack here or later in an encoder).
  */
 function checkPayload(payload: unknown): void {
-  if (typeof payload === 'number') checkNumber(payload);
-  if (typeof payload !== 'object' || payload === null) return;
-  const stack: Array<[unknown, number]> = [[payload, 1]];
+  if (typeof payload !== 'object' || payload === null) {
+    checkScalar(payload);
+    return;
+  }
+  const stack: Array<[object, number]> = [[payload, 1]];
   while (stack.length > 0) {
     const [node, depth] = stack.pop()!;
     if (depth > LIMITS.payloadDepth) {
       throw new EngramError('INVALID_FIELD', `payload: nested deeper than ${LIMITS.payloadDepth} levels`);
     }
-    const children = Array.isArray(node) ? node : Object.values(node as object);
+    checkPlain(node);
+    const children: unknown[] = Array.isArray(node) ? node : Object.values(node);
     for (const child of children) {
       if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
-      else if (typeof child === 'number') checkNumber(child);
+      else checkScalar(child);
     }
   }
 }

@@ -93,6 +93,13 @@ describe('work unit drafts', () => {
     rejects(() => parseWorkUnitDraft({ ...base, payload: JSON.parse('{"a":[1,-1e999]}') }), 'INVALID_FIELD', /finite/);
   });
 
+  test('payloads hold only JSON values (a decoder of a richer format may produce more)', () => {
+    for (const bad of [undefined, new Date(), Buffer.from('x'), new Map(), () => 1, 10n, { nested: [new Uint8Array(2)] }, { u: undefined }]) {
+      rejects(() => parseWorkUnitDraft({ ...base, payload: bad }), bad === undefined ? 'MISSING_FIELD' : 'INVALID_FIELD');
+    }
+    assert.ok(parseWorkUnitDraft({ ...base, payload: Object.assign(Object.create(null), { a: 1 }) }));
+  });
+
   test('idempotency key from header and body must agree', () => {
     assert.equal(parseWorkUnitDraft(base, 'h').idempotencyKey, 'h');
     assert.equal(parseWorkUnitDraft({ ...base, idempotencyKey: 'h' }, 'h').idempotencyKey, 'h');

@@ -162,6 +162,10 @@ export class Query {
     return this.params.get(name) ?? undefined;
   }
 
+  all(name: string): string[] {
+    return this.params.getAll(name);
+  }
+
   /** A non-negative integer, or undefined when absent. */
   int(name: string): number | undefined {
     const v = this.params.get(name);

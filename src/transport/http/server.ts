@@ -6,7 +6,11 @@ import uWS, { type HttpRequest, type TemplatedApp, type us_listen_socket } from 
 import type { Logger } from 'pino';
 import type { Engine } from '../../core/engine.js';
 import { EngramError } from '../../core/errors.js';
+import type { Router } from '../../core/router.js';
 import { bodyHeaders, pathParam, Query, readJsonBody, Reply, type Headers } from './io.js';
+import { StreamHub, type StreamOptions } from './stream-hub.js';
+import { registerSse } from './stream-sse.js';
+import { registerWebSocket } from './stream-ws.js';
 
 export interface HttpServerOptions {
   engine: Engine;
@@ -15,6 +19,8 @@ export interface HttpServerOptions {
   maxBodyBytes: number;
   /** The client every request belongs to (one client until multi-client support lands). */
   clientId: string;
+  router: Router;
+  stream: StreamOptions;
 }
 
 type Handler = (reply: Reply, req: HttpRequest) => void;
@@ -32,6 +38,7 @@ export class HttpServer {
   private readonly app: TemplatedApp;
   private listenSocket: us_listen_socket | undefined;
   private readonly onInternal: (err: unknown) => void;
+  private readonly hub: StreamHub;
 
   constructor(private readonly options: HttpServerOptions) {
     if (!uwsIsNative()) {
@@ -39,6 +46,10 @@ export class HttpServer {
     }
     this.onInternal = (err) => options.logger.error({ err }, 'internal error while handling a request');
     this.app = uWS.App();
+    this.hub = new StreamHub(options.router, options.stream);
+    const stream = { engine: options.engine, hub: this.hub, clientId: options.clientId, onInternal: this.onInternal };
+    registerWebSocket(this.app, { ...stream, maxMessageBytes: options.maxBodyBytes + 4096 });
+    registerSse(this.app, stream);
     this.routes();
   }
 
@@ -172,6 +183,11 @@ export class HttpServer {
         resolve({ host, port: uWS.us_socket_local_port(socket) });
       });
     });
+  }
+
+  /** Tells every streaming client to reconnect (close code 4000 on WebSockets). */
+  closeStreams(): void {
+    this.hub.closeAll();
   }
 
   /** Stops accepting connections. */

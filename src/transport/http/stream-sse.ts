@@ -1,0 +1,157 @@
+/**
+ * Server-Sent Events at GET /stream-sse?context=A&since=41: one context per stream.
+ * `id:` is the unit's seq, so a browser's EventSource resumes by itself after a drop
+ * (it sends Last-Event-ID, which takes precedence over `since`).
+ */
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import type { Engine } from '../../core/engine.js';
+import { EngramError } from '../../core/errors.js';
+import type { Frame, FrameFormat } from '../../core/frames.js';
+import type { StreamSink, Subscription, WriteResult } from '../../core/router.js';
+import { Reply } from './io.js';
+import { parseStreamQuery, type HubConnection, type StreamHub } from './stream-hub.js';
+
+/** uWS ends an HTTP response with nothing written for 10 s, so SSE heartbeats come at least this often. */
+const SSE_MAX_HEARTBEAT_MS = 5000;
+const RECONNECT_HINT_MS = 1000;
+
+/** The frame as one SSE event; encoded once per frame for all SSE subscribers. */
+export const SSE: FrameFormat<string> = {
+  name: 'sse',
+  encode: (frame: Frame) =>
+    frame.seq === undefined ? `event: ${frame.event}\ndata: ${frame.json}\n\n` : `id: ${frame.seq}\nevent: ${frame.event}\ndata: ${frame.json}\n\n`,
+};
+
+export interface SseRouteOptions {
+  engine: Engine;
+  hub: StreamHub;
+  clientId: string;
+  onInternal: (err: unknown) => void;
+}
+
+class SseConnection implements StreamSink, HubConnection {
+  closed = false;
+  full = false;
+  fullSince: number | undefined;
+  sub: Subscription | undefined;
+  private started = false;
+  private lastWrite = Date.now();
+
+  constructor(
+    private readonly res: HttpResponse,
+    private readonly heartbeatMs: number,
+  ) {
+    res.onWritable(() => {
+      if (this.full) {
+        this.full = false;
+        this.fullSince = undefined;
+        this.sub?.resume();
+      }
+      return true;
+    });
+  }
+
+  /** Status and headers go out with the first frame, so a refused subscription can still answer 4xx. */
+  private start(): void {
+    this.started = true;
+    this.res.writeStatus('200 OK');
+    this.res.writeHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    this.res.writeHeader('Cache-Control', 'no-cache, no-transform');
+    this.res.writeHeader('X-Accel-Buffering', 'no');
+    this.res.write(`retry: ${RECONNECT_HINT_MS}\n\n`);
+  }
+
+  private send(text: string): boolean {
+    if (!this.started) this.start();
+    this.lastWrite = Date.now();
+    return this.res.write(text);
+  }
+
+  write(frame: Frame): WriteResult {
+    if (this.closed) return 'dropped';
+    let ok = true;
+    this.res.cork(() => {
+      ok = this.send(frame.encoded(SSE));
+    });
+    if (!ok && !this.full) {
+      // uWS keeps what it could not send; we stop adding until onWritable says it went out.
+      this.full = true;
+      this.fullSince = Date.now();
+    }
+    return ok ? 'ok' : 'full';
+  }
+
+  cork(fn: () => void): void {
+    if (!this.closed) this.res.cork(fn);
+  }
+
+  heartbeat(): void {
+    if (this.closed || this.full || !this.started || Date.now() - this.lastWrite < this.heartbeatMs / 2) return;
+    this.res.cork(() => this.send(': heartbeat\n\n'));
+  }
+
+  closeSlow(): void {
+    this.close();
+  }
+
+  closeGoingAway(): void {
+    this.close();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sub?.close();
+    this.res.close(); // EventSource reconnects with Last-Event-ID
+  }
+
+  aborted(): void {
+    this.closed = true;
+    this.sub?.close();
+  }
+}
+
+/** Registers GET /stream-sse. */
+export function registerSse(app: TemplatedApp, route: SseRouteOptions): void {
+  const { hub, engine, clientId } = route;
+  const heartbeatMs = Math.min(hub.options.heartbeatMs, SSE_MAX_HEARTBEAT_MS);
+  app.get('/stream-sse', (res: HttpResponse, req: HttpRequest) => {
+    const reply = new Reply(res);
+    const conn = new SseConnection(res, heartbeatMs);
+    res.onAborted(() => {
+      reply.aborted = true;
+      hub.remove(conn);
+      conn.aborted();
+    });
+    let contextId: string;
+    let since: number | undefined;
+    try {
+      const q = parseStreamQuery(req.getQuery(), 1);
+      if (q.contexts.length !== 1) throw new EngramError('INVALID_QUERY', 'context: an SSE stream follows exactly one context');
+      contextId = q.contexts[0]!;
+      since = q.since;
+      const lastEventId = req.getHeader('last-event-id');
+      if (lastEventId !== '') {
+        if (!/^\d{1,15}$/.test(lastEventId)) throw new EngramError('INVALID_QUERY', `Last-Event-ID: must be a seq, got ${JSON.stringify(lastEventId)}`);
+        since = Number(lastEventId);
+      }
+      if (!engine.ready) throw new EngramError('NOT_READY', 'storage is not open');
+    } catch (err) {
+      reply.error(err, route.onInternal);
+      return;
+    }
+    hub.router.subscribe(clientId, contextId, conn, { since }).then(
+      (sub) => {
+        if (conn.closed) {
+          sub.close();
+          return;
+        }
+        conn.sub = sub;
+        hub.add(conn);
+      },
+      (err: unknown) => {
+        if (!conn.closed) reply.error(err, route.onInternal);
+      },
+    );
+  });
+}

@@ -1,0 +1,272 @@
+/**
+ * WebSocket streams at GET /stream: subscribe to many contexts, publish units, get
+ * acks, in JSON text frames or MessagePack binary frames. See docs/streaming.md.
+ */
+import { isUtf8 } from 'node:buffer';
+import { pack, unpack } from 'msgpackr';
+import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
+import type { Engine } from '../../core/engine.js';
+import { EngramError } from '../../core/errors.js';
+import { Frame, frames, type FrameFormat } from '../../core/frames.js';
+import type { StreamSink, Subscription, WriteResult } from '../../core/router.js';
+import { asEngramError, Reply } from './io.js';
+import { CLOSE_CODES, parseStreamQuery, type HubConnection, type StreamHub } from './stream-hub.js';
+import { parseClientOp, refOf, type ClientOp, type Ref } from './ws-protocol.js';
+
+/** Subprotocols a client may ask for (Sec-WebSocket-Protocol); `format=` in the URL does the same. */
+export const SUBPROTOCOLS = { json: 'engram.json', msgpack: 'engram.msgpack' } as const;
+
+/** The frame as MessagePack: the same object as its JSON text, encoded once per frame. */
+export const MSGPACK: FrameFormat<Buffer> = {
+  name: 'msgpack',
+  encode: (frame) => pack(JSON.parse(frame.json)),
+};
+
+interface UserData {
+  conn: WsConnection;
+}
+
+export interface WsRouteOptions {
+  engine: Engine;
+  hub: StreamHub;
+  clientId: string;
+  /** Largest client message; a larger one closes the connection (uWS). */
+  maxMessageBytes: number;
+  onInternal: (err: unknown) => void;
+}
+
+class WsConnection implements StreamSink, HubConnection {
+  ws: WebSocket<UserData> | undefined;
+  closed = false;
+  full = false;
+  fullSince: number | undefined;
+  readonly subs = new Map<string, Subscription>();
+  /** Subscribe and unsubscribe run one at a time, in the order they arrived. */
+  private control: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly route: WsRouteOptions,
+    readonly binary: boolean,
+    readonly initial: { contexts: string[]; since: number | undefined },
+  ) {}
+
+  private get limit(): number {
+    return this.route.hub.options.maxBufferedBytes;
+  }
+
+  write(frame: Frame): WriteResult {
+    const ws = this.ws;
+    if (this.closed || ws === undefined) return 'dropped';
+    const status = this.binary
+      ? ws.send(frame.encoded(MSGPACK), true, this.route.hub.options.compression)
+      : ws.send(frame.json, false, this.route.hub.options.compression);
+    if (status === 2) {
+      this.markFull();
+      return 'dropped';
+    }
+    if (ws.getBufferedAmount() > this.limit) {
+      this.markFull();
+      return 'full';
+    }
+    return 'ok';
+  }
+
+  cork(fn: () => void): void {
+    if (this.closed || this.ws === undefined) return;
+    this.ws.cork(fn);
+  }
+
+  private markFull(): void {
+    if (!this.full) {
+      this.full = true;
+      this.fullSince = Date.now();
+    }
+  }
+
+  /** uWS drain: once the buffer is down to half the limit, paused subscriptions catch up. */
+  drained(): void {
+    if (!this.full || this.ws === undefined || this.ws.getBufferedAmount() > this.limit / 2) return;
+    this.full = false;
+    this.fullSince = undefined;
+    for (const sub of this.subs.values()) sub.resume();
+  }
+
+  heartbeat(): void {
+    this.write(frames.heartbeat);
+  }
+
+  closeSlow(): void {
+    const lastSeqs: Record<string, number> = {};
+    for (const [contextId, sub] of this.subs) lastSeqs[contextId] = sub.cursor;
+    // A close reason has room for 123 bytes; the client also knows what it received.
+    let reason = JSON.stringify({ code: 'SLOW_CONSUMER', lastSeqs });
+    if (Buffer.byteLength(reason) > 123) reason = '{"code":"SLOW_CONSUMER"}';
+    this.end(CLOSE_CODES.SLOW_CONSUMER, reason);
+  }
+
+  closeGoingAway(): void {
+    this.end(CLOSE_CODES.GOING_AWAY, '{"code":"GOING_AWAY"}');
+  }
+
+  private end(code: number, reason: string): void {
+    if (this.closed || this.ws === undefined) return;
+    this.ws.end(code, reason); // runs the close handler at once
+  }
+
+  opened(ws: WebSocket<UserData>): void {
+    this.ws = ws;
+    for (const contextId of this.initial.contexts) this.enqueue({ op: 'subscribe', ref: undefined, contextId, since: this.initial.since });
+  }
+
+  closedByPeer(): void {
+    this.closed = true;
+    this.ws = undefined;
+    for (const sub of this.subs.values()) sub.close();
+    this.subs.clear();
+  }
+
+  /** A message from the client: decode, check, act; anything wrong is answered with an error frame. */
+  received(message: ArrayBuffer, isBinary: boolean): void {
+    let value: unknown;
+    try {
+      value = decode(message, isBinary, this.binary);
+    } catch (err) {
+      this.reply(frames.error(asEngramError(err).code, asEngramError(err).message));
+      return;
+    }
+    let op: ClientOp;
+    try {
+      op = parseClientOp(value);
+    } catch (err) {
+      const e = asEngramError(err);
+      this.reply(frames.error(e.code, e.message, refOf(value)));
+      return;
+    }
+    this.enqueue(op);
+  }
+
+  private enqueue(op: ClientOp): void {
+    switch (op.op) {
+      case 'ping':
+        this.reply(frames.pong(op.ref));
+        return;
+      case 'publish':
+        this.route.engine.append(this.route.clientId, op.unit).then(
+          (result) => this.reply(frames.ack(result, op.ref)),
+          (err: unknown) => this.replyError(err, op.ref),
+        );
+        return;
+      case 'subscribe':
+      case 'unsubscribe':
+        this.control = this.control.then(() => (op.op === 'subscribe' ? this.subscribe(op.contextId, op.since, op.ref) : this.unsubscribe(op.contextId, op.ref)));
+        return;
+    }
+  }
+
+  private async subscribe(contextId: string, since: number | undefined, ref: Ref): Promise<void> {
+    if (this.closed) return;
+    const previous = this.subs.get(contextId);
+    if (previous === undefined && this.subs.size >= this.route.hub.options.maxSubscriptions) {
+      this.reply(frames.error('INVALID_FIELD', `at most ${this.route.hub.options.maxSubscriptions} subscriptions per connection`, ref));
+      return;
+    }
+    // Subscribing again to the same context starts over from the new `since`.
+    previous?.close();
+    this.subs.delete(contextId);
+    try {
+      const sub = await this.route.hub.router.subscribe(this.route.clientId, contextId, this, { since, ref });
+      if (this.closed) sub.close();
+      else this.subs.set(contextId, sub);
+    } catch (err) {
+      this.replyError(err, ref);
+    }
+  }
+
+  private async unsubscribe(contextId: string, ref: Ref): Promise<void> {
+    this.subs.get(contextId)?.close();
+    this.subs.delete(contextId);
+    this.reply(frames.unsubscribed(contextId, ref));
+  }
+
+  private replyError(err: unknown, ref: Ref): void {
+    const e = asEngramError(err);
+    if (e.code === 'INTERNAL') this.route.onInternal(err);
+    this.reply(frames.error(e.code, e.message, ref));
+  }
+
+  /** Answers to the client's own requests go out even when the buffer is full; if even that fails, the connection is too slow to keep. */
+  private reply(frame: Frame): void {
+    if (this.closed) return;
+    let result = 'ok' as WriteResult;
+    this.cork(() => {
+      result = this.write(frame);
+    });
+    if (result === 'dropped') this.closeSlow();
+  }
+}
+
+function decode(message: ArrayBuffer, isBinary: boolean, msgpackConnection: boolean): unknown {
+  const bytes = Buffer.from(message);
+  if (isBinary) {
+    if (!msgpackConnection) throw new EngramError('MALFORMED_JSON', 'binary frames are MessagePack, which this connection did not ask for (format=msgpack)');
+    try {
+      return unpack(bytes);
+    } catch (err) {
+      throw new EngramError('MALFORMED_JSON', `the frame is not valid MessagePack: ${(err as Error).message}`);
+    }
+  }
+  if (!isUtf8(bytes)) throw new EngramError('MALFORMED_JSON', 'the frame is not valid UTF-8');
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new EngramError('MALFORMED_JSON', `the frame is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Registers GET /stream. */
+export function registerWebSocket(app: TemplatedApp, route: WsRouteOptions): void {
+  const { hub, engine } = route;
+  app.ws<UserData>('/stream', {
+    compression: hub.options.compression ? uWS.SHARED_COMPRESSOR : uWS.DISABLED,
+    maxPayloadLength: route.maxMessageBytes,
+    // Our own limit pauses subscriptions well before this; uWS drops (and we then close) only beyond it.
+    maxBackpressure: hub.options.maxBufferedBytes + route.maxMessageBytes + 64 * 1024,
+    closeOnBackpressureLimit: 0,
+    idleTimeout: Math.max(8, Math.round(hub.options.idleTimeoutMs / 1000)),
+    sendPingsAutomatically: true,
+
+    upgrade: (res, req, context) => {
+      const key = req.getHeader('sec-websocket-key');
+      const protocols = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      let conn: WsConnection;
+      let protocol = '';
+      try {
+        const q = parseStreamQuery(req.getQuery(), hub.options.maxSubscriptions);
+        const offered = protocols.split(',').map((p) => p.trim());
+        let format = q.format;
+        if (format === undefined) format = offered.includes(SUBPROTOCOLS.msgpack) ? 'msgpack' : 'json';
+        if (format !== 'json' && format !== 'msgpack') throw new EngramError('INVALID_QUERY', `format: must be json or msgpack, got ${JSON.stringify(format)}`);
+        if (offered.includes(SUBPROTOCOLS[format])) protocol = SUBPROTOCOLS[format];
+        if (!engine.ready) throw new EngramError('NOT_READY', 'storage is not open');
+        conn = new WsConnection(route, format === 'msgpack', { contexts: q.contexts, since: q.since });
+      } catch (err) {
+        new Reply(res).error(err, route.onInternal, true);
+        return;
+      }
+      res.upgrade<UserData>({ conn }, key, protocol, extensions, context);
+    },
+    open: (ws) => {
+      const conn = ws.getUserData().conn;
+      hub.add(conn);
+      conn.opened(ws);
+    },
+    message: (ws, message, isBinary) => ws.getUserData().conn.received(message, isBinary),
+    drain: (ws) => ws.getUserData().conn.drained(),
+    close: (ws) => {
+      const conn = ws.getUserData().conn;
+      hub.remove(conn);
+      conn.closedByPeer();
+    },
+  });
+}

@@ -1,0 +1,171 @@
+/** The router without sockets: a fake sink with a settable buffer limit stands in for a connection. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Engine } from '../../src/core/engine.js';
+import { EngramError } from '../../src/core/errors.js';
+import type { Frame } from '../../src/core/frames.js';
+import { Router, type StreamSink, type Subscription, type WriteResult } from '../../src/core/router.js';
+import { MemoryLog } from '../../src/storage/log-memory.js';
+import { Latch } from '../helpers/wait.js';
+
+const C = 'client';
+
+class FakeSink implements StreamSink {
+  received: Frame[] = [];
+  buffered = 0;
+  full = false;
+  subs: Subscription[] = [];
+  private waiters: Array<{ seq: number; latch: Latch }> = [];
+
+  constructor(public limit = Infinity) {}
+
+  write(frame: Frame): WriteResult {
+    this.received.push(frame);
+    this.buffered++;
+    for (const w of this.waiters) if (frame.seq !== undefined && frame.seq >= w.seq) w.latch.countDown();
+    this.waiters = this.waiters.filter((w) => frame.seq === undefined || frame.seq < w.seq);
+    if (this.buffered > this.limit) {
+      this.full = true;
+      return 'full';
+    }
+    return 'ok';
+  }
+
+  cork(fn: () => void): void {
+    fn();
+  }
+
+  /** The reader caught up: empty the buffer and resume paused subscriptions. */
+  drain(): void {
+    this.buffered = 0;
+    this.full = false;
+    for (const s of this.subs) s.resume();
+  }
+
+  seqs(): number[] {
+    return this.received.filter((f) => f.event === 'workunit').map((f) => f.seq!);
+  }
+
+  events(): string[] {
+    return this.received.map((f) => f.event);
+  }
+
+  /** Resolves once a unit frame with seq ≥ `seq` arrived. */
+  until(seq: number, ms = 5000): Promise<void> {
+    if (this.seqs().some((s) => s >= seq)) return Promise.resolve();
+    const latch = new Latch(1);
+    this.waiters.push({ seq, latch });
+    return latch.wait(ms, `unit seq ${seq}`);
+  }
+}
+
+async function setup(tailUnits = 256) {
+  const log = new MemoryLog();
+  const engine = new Engine(log, { idempotencyTtlMs: 60_000, maxBatchUnits: 64, tailUnits, maxCachedContexts: 100, maxTailBytes: 1 << 24 });
+  await engine.open();
+  return { engine, router: new Router(engine) };
+}
+
+const unit = (contextId: string, payload: unknown = 'x') => ({ contextId, agentId: 'a', type: 'MESSAGE', payload });
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe('router', () => {
+  test('a live subscriber gets each new unit once, in order, after a subscribed frame with the head', async () => {
+    const { engine, router } = await setup();
+    await engine.append(C, unit('live'));
+    const sink = new FakeSink();
+    await router.subscribe(C, 'live', sink, { ref: 'r1' });
+    assert.equal(sink.received[0]!.json, '{"event":"subscribed","ref":"r1","contextId":"live","headSeq":1}');
+    await Promise.all(range(1, 50).map((i) => engine.append(C, unit('live', i))));
+    await sink.until(51);
+    assert.deepEqual(sink.seqs(), range(2, 51));
+    const frame = JSON.parse(sink.received[1]!.json);
+    assert.equal(frame.event, 'workunit');
+    assert.equal(frame.workUnit.seq, 2);
+    await engine.close();
+  });
+
+  test('resume from since while 10 writers append: every unit after since, once, in order', async () => {
+    for (const tailUnits of [1000, 8]) {
+      const { engine, router } = await setup(tailUnits);
+      for (let i = 0; i < 300; i++) await engine.append(C, unit('resume', i));
+      const sink = new FakeSink();
+      const writers = Promise.all(
+        range(1, 10).map(async (w) => {
+          for (let i = 0; i < 30; i++) await engine.append(C, unit('resume', `${w}-${i}`));
+        }),
+      );
+      await router.subscribe(C, 'resume', sink, { since: 41 });
+      await writers;
+      await sink.until(600);
+      assert.deepEqual(sink.seqs(), range(42, 600), `tail of ${tailUnits}`);
+      await engine.close();
+    }
+  });
+
+  test('since beyond the head is refused; since equal to the head goes live at once', async () => {
+    const { engine, router } = await setup();
+    await engine.append(C, unit('ahead'));
+    await assert.rejects(router.subscribe(C, 'ahead', new FakeSink(), { since: 5 }), (e: unknown) => e instanceof EngramError && e.code === 'INVALID_QUERY');
+    const sink = new FakeSink();
+    const sub = await router.subscribe(C, 'ahead', sink, { since: 1 });
+    assert.equal(sub.state, 'live');
+    assert.equal(router.stats().topics, 1);
+    await engine.close();
+  });
+
+  test('a slow subscriber pauses without holding back the writer or another subscriber, then catches up from the log', async () => {
+    const { engine, router } = await setup(16);
+    const slow = new FakeSink(10);
+    const fast = new FakeSink();
+    slow.subs.push(await router.subscribe(C, 'slow', slow));
+    fast.subs.push(await router.subscribe(C, 'slow', fast));
+    for (let i = 0; i < 200; i++) await engine.append(C, unit('slow', i)); // each write is answered while the slow sink is full
+    assert.deepEqual(fast.seqs(), range(1, 200));
+    assert.equal(slow.subs[0]!.state, 'paused');
+    assert.ok(slow.seqs().length < 15, 'the slow sink stopped receiving once full');
+    // The reader catches up: drain repeatedly until everything arrived, in order, without gaps or repeats.
+    for (let round = 0; round < 100 && slow.seqs().length < 200; round++) {
+      slow.drain();
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.deepEqual(slow.seqs(), range(1, 200));
+    await engine.append(C, unit('slow', 'after'));
+    slow.drain();
+    await slow.until(201);
+    assert.deepEqual(slow.seqs().slice(-1), [201]);
+    await engine.close();
+  });
+
+  test('context changes reach live subscribers; a paused one gets the latest record once when it is live again', async () => {
+    const { engine, router } = await setup();
+    await engine.append(C, unit('ctx'));
+    const live = new FakeSink();
+    const paused = new FakeSink(0);
+    await router.subscribe(C, 'ctx', live);
+    paused.subs.push(await router.subscribe(C, 'ctx', paused)); // the subscribed frame fills it
+    await engine.patchContext(C, 'ctx', { displayName: 'one' });
+    await engine.patchContext(C, 'ctx', { displayName: 'two' });
+    const names = (s: FakeSink) => s.received.filter((f) => f.event === 'context').map((f) => JSON.parse(f.json).context.displayName);
+    assert.deepEqual(names(live), ['one', 'two']);
+    assert.deepEqual(names(paused), []);
+    await engine.append(C, unit('ctx'));
+    paused.limit = Infinity;
+    paused.drain();
+    await paused.until(2);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(names(paused), ['two']);
+    await engine.close();
+  });
+
+  test('closing the last subscription releases the context', async () => {
+    const { engine, router } = await setup();
+    const a = await router.subscribe(C, 'rel', new FakeSink());
+    const b = await router.subscribe(C, 'rel', new FakeSink());
+    assert.deepEqual(router.stats(), { topics: 1, subscriptions: 2 });
+    a.close();
+    b.close();
+    assert.deepEqual(router.stats(), { topics: 0, subscriptions: 0 });
+    await engine.close();
+  });
+});

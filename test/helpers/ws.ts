@@ -1,0 +1,90 @@
+/** A WebSocket test client (the `ws` package) that queues frames and waits for them with timeouts. */
+import { unpack } from 'msgpackr';
+import WebSocket from 'ws';
+import { withTimeout } from './wait.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ServerFrame = Record<string, any>;
+
+export class WsClient {
+  readonly ws: WebSocket;
+  readonly frames: ServerFrame[] = [];
+  readonly raw: Array<{ data: Buffer; binary: boolean }> = [];
+  closed: { code: number; reason: string } | undefined;
+  private readonly opened: Promise<void>;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(url: string, protocols?: string[]) {
+    this.ws = new WebSocket(url, protocols);
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve());
+      this.ws.once('error', reject);
+      this.ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+    });
+    this.ws.on('message', (data: Buffer, binary: boolean) => {
+      this.raw.push({ data, binary });
+      this.frames.push(binary ? (unpack(data) as ServerFrame) : (JSON.parse(data.toString()) as ServerFrame));
+      this.notify();
+    });
+    this.ws.on('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString() };
+      this.notify();
+    });
+    this.ws.on('error', () => undefined);
+  }
+
+  private notify(): void {
+    for (const l of [...this.listeners]) l();
+  }
+
+  open(): Promise<void> {
+    return withTimeout(this.opened, 5000, 'WebSocket open');
+  }
+
+  send(op: unknown): void {
+    this.ws.send(JSON.stringify(op));
+  }
+
+  /** Resolves once `check` holds (checked on every frame and on close), or rejects after `ms`. */
+  until(check: () => boolean, ms = 10_000, what = 'frames'): Promise<void> {
+    if (check()) return Promise.resolve();
+    return withTimeout(
+      new Promise<void>((resolve) => {
+        const l = () => {
+          if (check()) {
+            this.listeners.delete(l);
+            resolve();
+          }
+        };
+        this.listeners.add(l);
+      }),
+      ms,
+      what,
+    ).finally(() => this.listeners.clear());
+  }
+
+  /** The first frame matching, waiting for it if needed. */
+  async next(match: (f: ServerFrame) => boolean, ms = 10_000): Promise<ServerFrame> {
+    await this.until(() => this.frames.some(match), ms, 'a matching frame');
+    return this.frames.find(match)!;
+  }
+
+  /** Seqs of the workunit frames of one context, in arrival order. */
+  seqs(contextId: string): number[] {
+    return this.frames.filter((f) => f.event === 'workunit' && f.workUnit.contextId === contextId).map((f) => f.workUnit.seq as number);
+  }
+
+  untilSeq(contextId: string, seq: number, ms = 15_000): Promise<void> {
+    return this.until(() => this.seqs(contextId).includes(seq), ms, `${contextId} seq ${seq}`);
+  }
+
+  untilClosed(ms = 15_000): Promise<{ code: number; reason: string }> {
+    return this.until(() => this.closed !== undefined, ms, 'close').then(() => this.closed!);
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+export const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
