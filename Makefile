@@ -7,7 +7,10 @@ ADDR ?= 127.0.0.1:8080
 DATA_DIR ?= ./data
 TEST_FILES = $(shell find dist/test -name '*.test.js' | sort)
 
-.PHONY: all install build run test test-unit lint bench bench-quick clean docker-build docker-run
+# Debian packages the tests drive: Chromium for browser tests.
+SYSTEM_COMMANDS := chromium
+
+.PHONY: all install system-deps build run test lint bench bench-quick clean docker-build docker-run
 
 all: build
 
@@ -17,6 +20,15 @@ $(STAMP): package.json package-lock.json
 	@touch $@
 
 install: $(STAMP)
+
+# Installs missing Debian packages when run as root (CI); otherwise says what is missing.
+system-deps:
+	@missing=""; for c in $(SYSTEM_COMMANDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "note: missing$$missing; the tests that need it are skipped (install as root to run them)"; fi; \
+	fi
 
 build: $(STAMP)
 	$(BIN)/tsc -p tsconfig.json
@@ -28,7 +40,7 @@ run: build
 lint: $(STAMP)
 	$(BIN)/eslint .
 
-test: build lint
+test: build lint system-deps
 	node --test --test-concurrency=2 --test-timeout=120000 $(TEST_FILES)
 
 bench: build

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { pack, unpack } from 'msgpackr';
 import { describe, test } from 'node:test';
 import { unit } from '../helpers/http.js';
-import { serverPerFile } from '../helpers/server.js';
+import { removeDir, serverPerFile, startServer } from '../helpers/server.js';
 import { range, WsClient } from '../helpers/ws.js';
 
 const env = serverPerFile({ args: ['--stream-heartbeat', '1s'] });
@@ -212,5 +212,20 @@ describe('malformed client frames', () => {
       const c = new WsClient(wsUrl(query!));
       await assert.rejects(c.open(), /upgrade refused: 400/, `${query} → ${code}`);
     }
+  });
+});
+
+describe('shutdown', () => {
+  test('SIGTERM closes streams with code 4000 (reconnect and resume) and the server exits 0', async () => {
+    const server = await startServer();
+    const c = new WsClient(`${server.url.replace('http', 'ws')}/stream?context=bye`);
+    await c.open();
+    await c.next((f) => f.event === 'subscribed');
+    const exit = server.stop('SIGTERM');
+    const closed = await c.untilClosed();
+    assert.equal(closed.code, 4000);
+    assert.deepEqual(JSON.parse(closed.reason), { code: 'GOING_AWAY' });
+    assert.equal(await exit, 0);
+    removeDir(server.dataDir);
   });
 });

@@ -46,7 +46,9 @@ export class HttpServer {
     }
     this.onInternal = (err) => options.logger.error({ err }, 'internal error while handling a request');
     this.app = uWS.App();
-    this.hub = new StreamHub(options.router, options.stream);
+    this.hub = new StreamHub(options.router, options.stream, (conn, fullForMs) =>
+      options.logger.warn({ kind: conn.kind, fullForMs }, 'closed a slow stream consumer'),
+    );
     const stream = { engine: options.engine, hub: this.hub, clientId: options.clientId, onInternal: this.onInternal };
     registerWebSocket(this.app, { ...stream, maxMessageBytes: options.maxBodyBytes + 4096 });
     registerSse(this.app, stream);

@@ -38,6 +38,7 @@ export const CLOSE_CODES = {
 
 /** An open stream connection, as the hub sees it. */
 export interface HubConnection {
+  readonly kind: 'websocket' | 'sse';
   /** When its buffer went over the limit, or undefined while it is not. */
   fullSince: number | undefined;
   heartbeat(): void;
@@ -55,6 +56,8 @@ export class StreamHub {
   constructor(
     readonly router: Router,
     readonly options: StreamOptions,
+    /** Told about every connection closed as a slow consumer (for the operator's log). */
+    private readonly onSlowConsumer: (conn: HubConnection, fullForMs: number) => void = () => undefined,
   ) {}
 
   add(conn: HubConnection): void {
@@ -75,7 +78,10 @@ export class StreamHub {
     if (beat) this.lastHeartbeat = now;
     for (const conn of [...this.connections]) {
       if (conn.fullSince !== undefined) {
-        if (now - conn.fullSince >= this.options.slowConsumerTimeoutMs) conn.closeSlow();
+        if (now - conn.fullSince >= this.options.slowConsumerTimeoutMs) {
+          this.onSlowConsumer(conn, now - conn.fullSince);
+          conn.closeSlow();
+        }
       } else if (beat) {
         conn.heartbeat();
       }

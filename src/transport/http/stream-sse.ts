@@ -30,6 +30,7 @@ export interface SseRouteOptions {
 }
 
 class SseConnection implements StreamSink, HubConnection {
+  readonly kind = 'sse';
   closed = false;
   full = false;
   fullSince: number | undefined;

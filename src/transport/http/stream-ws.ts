@@ -36,6 +36,7 @@ export interface WsRouteOptions {
 }
 
 class WsConnection implements StreamSink, HubConnection {
+  readonly kind = 'websocket';
   ws: WebSocket<UserData> | undefined;
   closed = false;
   full = false;
