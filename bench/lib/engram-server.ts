@@ -24,6 +24,9 @@ export async function startEngram(args: string[] = [], dataDir?: string): Promis
   const proc = spawn(BIN, ['serve', '--addr', '127.0.0.1:0', '--data-dir', dir, '--log-level', 'warn', ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // If the benchmark dies, its server must not outlive it.
+  const killOnExit = () => proc.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const lines = createInterface({ input: proc.stdout! });
   const first = await new Promise<string>((resolveLine, reject) => {
     lines.once('line', resolveLine);
@@ -44,6 +47,7 @@ export async function startEngram(args: string[] = [], dataDir?: string): Promis
     stop: () =>
       new Promise<void>((resolveStop) => {
         proc.once('exit', () => {
+          process.removeListener('exit', killOnExit);
           if (dataDir === undefined) rmSync(dir, { recursive: true, force: true });
           resolveStop();
         });

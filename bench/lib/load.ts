@@ -40,7 +40,7 @@ export function openLoop(
   seconds: number,
   request: (i: number) => Buffer,
   expectStatus: number,
-): Promise<{ h: Histogram; seconds: number; behind: number }> {
+): Promise<{ h: Histogram; seconds: number; behind: number; start: number; interval: number }> {
   const h = histogram();
   const total = Math.round(rate * seconds);
   const interval = 1e6 / rate;
@@ -65,7 +65,7 @@ export function openLoop(
           return;
         }
         h.recordValue(Math.max(1, nowUs() - intended));
-        if (++done === total) resolve({ h, seconds: (nowUs() - start) / 1e6, behind });
+        if (++done === total) resolve({ h, seconds: (nowUs() - start) / 1e6, behind, start, interval });
         else send(ci);
       }, reject);
     };

@@ -1,7 +1,7 @@
 /**
  * A deliberately cheap HTTP/1.1 client for load generation: one keep-alive socket,
- * one request in flight, requests pre-encoded as bytes, responses parsed only far
- * enough to find the status and the end of the body. It keeps the measuring side
+ * requests pre-encoded as bytes (pipelined when several are outstanding), responses
+ * parsed only far enough to find the status and the end of the body. It keeps the measuring side
  * from being the bottleneck on a 2-core machine.
  */
 import net from 'node:net';
@@ -14,7 +14,7 @@ export interface RawResponse {
 export class RawHttpConnection {
   private readonly socket: net.Socket;
   private buffer: Buffer = Buffer.alloc(0);
-  private pending: { resolve: (r: RawResponse) => void; reject: (e: Error) => void } | undefined;
+  private readonly pending: Array<{ resolve: (r: RawResponse) => void; reject: (e: Error) => void }> = [];
   readonly ready: Promise<void>;
 
   constructor(port: number, host = '127.0.0.1') {
@@ -25,31 +25,35 @@ export class RawHttpConnection {
       this.socket.once('error', reject);
     });
     this.socket.on('data', (d) => this.onData(d));
-    this.socket.on('error', (e) => this.pending?.reject(e));
-    this.socket.on('close', () => this.pending?.reject(new Error('connection closed')));
+    this.socket.on('error', (e) => this.failAll(e));
+    this.socket.on('close', () => this.failAll(new Error('connection closed')));
   }
 
   request(bytes: Buffer): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
+      this.pending.push({ resolve, reject });
       this.socket.write(bytes);
     });
   }
 
+  private failAll(e: Error): void {
+    for (const p of this.pending.splice(0)) p.reject(e);
+  }
+
   private onData(d: Buffer): void {
     this.buffer = this.buffer.length === 0 ? d : Buffer.concat([this.buffer, d]);
-    const headEnd = this.buffer.indexOf('\r\n\r\n');
-    if (headEnd === -1) return;
-    const head = this.buffer.toString('latin1', 0, headEnd);
-    const m = /\r\ncontent-length: *(\d+)/i.exec(head);
-    const length = m ? Number(m[1]) : 0;
-    if (this.buffer.length < headEnd + 4 + length) return;
-    const status = Number(head.slice(9, 12));
-    const body = this.buffer.subarray(headEnd + 4, headEnd + 4 + length);
-    this.buffer = this.buffer.subarray(headEnd + 4 + length);
-    const p = this.pending;
-    this.pending = undefined;
-    p?.resolve({ status, body });
+    for (;;) {
+      const headEnd = this.buffer.indexOf('\r\n\r\n');
+      if (headEnd === -1) return;
+      const head = this.buffer.toString('latin1', 0, headEnd);
+      const m = /\r\ncontent-length: *(\d+)/i.exec(head);
+      const length = m ? Number(m[1]) : 0;
+      if (this.buffer.length < headEnd + 4 + length) return;
+      const status = Number(head.slice(9, 12));
+      const body = this.buffer.subarray(headEnd + 4, headEnd + 4 + length);
+      this.buffer = this.buffer.subarray(headEnd + 4 + length);
+      this.pending.shift()?.resolve({ status, body });
+    }
   }
 
   close(): void {

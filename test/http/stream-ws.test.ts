@@ -1,9 +1,11 @@
 /** WebSocket streams over loopback with a real WebSocket client (the `ws` package). */
 import assert from 'node:assert/strict';
 import { pack, unpack } from 'msgpackr';
+import net from 'node:net';
 import { describe, test } from 'node:test';
 import { unit } from '../helpers/http.js';
 import { removeDir, serverPerFile, startServer } from '../helpers/server.js';
+import { withTimeout } from '../helpers/wait.js';
 import { range, WsClient } from '../helpers/ws.js';
 
 const env = serverPerFile({ args: ['--stream-heartbeat', '1s'] });
@@ -226,6 +228,26 @@ describe('shutdown', () => {
     assert.equal(closed.code, 4000);
     assert.deepEqual(JSON.parse(closed.reason), { code: 'GOING_AWAY' });
     assert.equal(await exit, 0);
+    removeDir(server.dataDir);
+  });
+});
+
+describe('dead connections', () => {
+  test('a client that never answers pings is closed after the idle timeout; one that does stays', async () => {
+    const server = await startServer({ args: ['--stream-idle-timeout', '8s', '--stream-heartbeat', '1s'] });
+    const live = new WsClient(`${server.url.replace('http', 'ws')}/stream?context=idle`); // answers pings
+    await live.open();
+    const dead = net.connect(server.port, '127.0.0.1');
+    const deadClosed = new Promise<void>((resolve) => dead.on('close', () => resolve()));
+    dead.on('error', () => undefined);
+    dead.on('data', () => undefined); // reads, but never writes a pong
+    dead.write('GET /stream?context=idle HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ZW5ncmFtLXRlc3Qta2V5IQ==\r\n\r\n');
+    await withTimeout(deadClosed, 30_000, 'the server to close the silent connection');
+    assert.equal(live.closed, undefined, 'the connection that answers pings is still open');
+    live.send({ op: 'ping', ref: 'still-here' });
+    await live.next((f) => f.event === 'pong' && f.ref === 'still-here');
+    live.close();
+    assert.equal(await server.stop(), 0);
     removeDir(server.dataDir);
   });
 });
