@@ -43,10 +43,16 @@ lint: $(STAMP)
 test: build lint system-deps
 	node --test --test-concurrency=2 --test-timeout=120000 $(TEST_FILES)
 
-bench: build
+# The fan-out benchmark's subscribers are a small C program: JavaScript ones cost more than the server does.
+NATIVE_SUBSCRIBER := dist/bench/native/fanout-subscriber
+$(NATIVE_SUBSCRIBER): bench/native/fanout-subscriber.c
+	@mkdir -p $(dir $@)
+	@if command -v cc >/dev/null 2>&1; then cc -O2 -Wall -o $@ $<; else echo "note: no C compiler; fan-out benchmarks use JavaScript subscribers"; fi
+
+bench: build $(NATIVE_SUBSCRIBER)
 	node dist/bench/run.js
 
-bench-quick: build
+bench-quick: build $(NATIVE_SUBSCRIBER)
 	node dist/bench/run.js --quick
 
 clean:

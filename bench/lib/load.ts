@@ -81,7 +81,13 @@ export function openLoop(
         queues[ci]!.push(next++);
         if (!busy[ci]) send(ci);
       }
-      if (next < total) setImmediate(pump);
+      if (next >= total) return;
+      // Sleep on a timer while the next send is far off (timers are good to ~1 ms), and
+      // spin only for the last stretch: a spinning load generator would take a whole core
+      // from the server it measures on a 2-core machine.
+      const wait = start + next * interval - nowUs();
+      if (wait > 2500) setTimeout(pump, Math.floor((wait - 1500) / 1000));
+      else setImmediate(pump);
     };
     pump();
   });

@@ -1,8 +1,11 @@
 /**
  * A deliberately cheap HTTP/1.1 client for load generation: one keep-alive socket,
  * requests pre-encoded as bytes (pipelined when several are outstanding), responses
- * parsed only far enough to find the status and the end of the body. It keeps the measuring side
- * from being the bottleneck on a 2-core machine.
+ * parsed only far enough to find the status and the end of the body. It keeps the
+ * measuring side from being the bottleneck on a 2-core machine.
+ *
+ * uWS closes keep-alive connections idle for 10 s; a connection closed while it had
+ * nothing outstanding is reopened on its next request.
  */
 import net from 'node:net';
 
@@ -11,25 +14,41 @@ export interface RawResponse {
   body: Buffer;
 }
 
-export class RawHttpConnection {
-  private readonly socket: net.Socket;
-  private buffer: Buffer = Buffer.alloc(0);
-  private readonly pending: Array<{ resolve: (r: RawResponse) => void; reject: (e: Error) => void }> = [];
-  readonly ready: Promise<void>;
+interface Pending {
+  resolve: (r: RawResponse) => void;
+  reject: (e: Error) => void;
+}
 
-  constructor(port: number, host = '127.0.0.1') {
-    this.socket = net.connect(port, host);
-    this.socket.setNoDelay(true);
+export class RawHttpConnection {
+  private socket!: net.Socket;
+  private buffer: Buffer = Buffer.alloc(0);
+  private readonly pending: Pending[] = [];
+  ready!: Promise<void>;
+
+  constructor(
+    private readonly port: number,
+    private readonly host = '127.0.0.1',
+  ) {
+    this.open();
+  }
+
+  private open(): void {
+    const socket = net.connect(this.port, this.host);
+    this.socket = socket;
+    this.buffer = Buffer.alloc(0);
+    socket.setNoDelay(true);
     this.ready = new Promise((resolve, reject) => {
-      this.socket.once('connect', resolve);
-      this.socket.once('error', reject);
+      socket.once('connect', resolve);
+      socket.once('error', reject);
     });
-    this.socket.on('data', (d) => this.onData(d));
-    this.socket.on('error', (e) => this.failAll(e));
-    this.socket.on('close', () => this.failAll(new Error('connection closed')));
+    this.ready.catch(() => undefined);
+    socket.on('data', (d) => this.onData(d));
+    socket.on('error', (e) => this.failAll(e));
+    socket.on('close', () => this.failAll(new Error('connection closed')));
   }
 
   request(bytes: Buffer): Promise<RawResponse> {
+    if (this.socket.destroyed && this.pending.length === 0) this.open();
     return new Promise((resolve, reject) => {
       this.pending.push({ resolve, reject });
       this.socket.write(bytes);
