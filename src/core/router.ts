@@ -27,6 +27,12 @@ export interface StreamSink {
   write(frame: Frame): WriteResult;
   /** Runs `fn` with writes batched into as few syscalls as possible. */
   cork(fn: () => void): void;
+  /**
+   * The server cannot continue this subscription (the log could not be read, or
+   * delivery failed): the transport ends the connection so that the client reconnects
+   * and resumes, rather than silently missing units.
+   */
+  fail(reason: string): void;
 }
 
 export type SubscriptionState = 'catching-up' | 'live' | 'paused' | 'closed';
@@ -78,6 +84,13 @@ export class Subscription {
     this.router.detach(this);
   }
 
+  /** Ends the subscription and asks the transport to end the connection. */
+  fail(reason: string): void {
+    if (this.state === 'closed') return;
+    this.close();
+    this.sink.fail(reason);
+  }
+
   /** Writes units after the cursor until it reaches the committed head, then goes live. */
   async catchUp(): Promise<void> {
     if (this.running) return;
@@ -102,9 +115,9 @@ export class Subscription {
           }
         });
       }
-    } catch {
-      // The log could not be read: stay paused; the next resume() tries again.
-      if (this.state === 'catching-up') this.state = 'paused';
+    } catch (err) {
+      // The log could not be read. Waiting would leave the client silently behind; end it so it resumes.
+      this.fail(`could not read the log to catch up: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
       this.running = false;
     }
@@ -166,7 +179,12 @@ export class Router {
     const catchingUp = since !== undefined && since < head;
     const sub = new Subscription(this, key, topic.handle, sink, since ?? head, catchingUp ? 'catching-up' : 'live');
     topic.subs.add(sub);
-    sink.write(frames.subscribed(contextId, head, options.ref));
+    try {
+      sink.write(frames.subscribed(contextId, head, options.ref));
+    } catch (err) {
+      sub.close();
+      throw err;
+    }
     if (catchingUp) void sub.catchUp();
     return sub;
   }
@@ -221,14 +239,19 @@ export class Router {
           sub.state = 'paused';
           continue;
         }
-        sub.sink.cork(() => {
-          for (const frame of unitFrames) {
-            if (frame.seq! <= sub.cursor) continue;
-            sub.deliver(frame);
-            if (sub.state !== 'live') return;
-          }
-          if (contextFrame !== undefined) sub.sendContext(event.record!, contextFrame);
-        });
+        try {
+          sub.sink.cork(() => {
+            for (const frame of unitFrames) {
+              if (frame.seq! <= sub.cursor) continue;
+              sub.deliver(frame);
+              if (sub.state !== 'live') return;
+            }
+            if (contextFrame !== undefined) sub.sendContext(event.record!, contextFrame);
+          });
+        } catch (err) {
+          // One broken sink must neither stop the others nor be skipped past silently.
+          sub.fail(`delivery failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
       }
     }
   }

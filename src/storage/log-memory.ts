@@ -15,6 +15,8 @@ export class MemoryLog implements Log {
   private isOpen = false;
   /** When set, the next commit fails with this error (tests of storage faults). */
   failNextCommit: Error | undefined;
+  /** When set, unit range reads fail with this error. */
+  failReads: Error | undefined;
 
   async open(): Promise<void> {
     this.isOpen = true;
@@ -65,6 +67,7 @@ export class MemoryLog implements Log {
   }
 
   async readUnits(clientId: string, contextId: string, fromSeq: number, toSeq: number): Promise<string[]> {
+    if (this.failReads) throw this.failReads;
     const list = this.units.get(key(clientId, contextId)) ?? [];
     const out: string[] = [];
     for (let s = Math.max(1, fromSeq); s <= Math.min(toSeq, list.length); s++) {

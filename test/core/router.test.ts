@@ -15,6 +15,7 @@ class FakeSink implements StreamSink {
   buffered = 0;
   full = false;
   subs: Subscription[] = [];
+  failed: string | undefined;
   private waiters: Array<{ seq: number; latch: Latch }> = [];
 
   constructor(public limit = Infinity) {}
@@ -33,6 +34,10 @@ class FakeSink implements StreamSink {
 
   cork(fn: () => void): void {
     fn();
+  }
+
+  fail(reason: string): void {
+    this.failed = reason;
   }
 
   /** The reader caught up: empty the buffer and resume paused subscriptions. */
@@ -59,11 +64,10 @@ class FakeSink implements StreamSink {
   }
 }
 
-async function setup(tailUnits = 256) {
-  const log = new MemoryLog();
+async function setup(tailUnits = 256, log = new MemoryLog()) {
   const engine = new Engine(log, { idempotencyTtlMs: 60_000, maxBatchUnits: 64, tailUnits, maxCachedContexts: 100, maxTailBytes: 1 << 24 });
   await engine.open();
-  return { engine, router: new Router(engine) };
+  return { engine, router: new Router(engine), log };
 }
 
 const unit = (contextId: string, payload: unknown = 'x') => ({ contextId, agentId: 'a', type: 'MESSAGE', payload });
@@ -155,6 +159,42 @@ describe('router', () => {
     await paused.until(2);
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(names(paused), ['two']);
+    await engine.close();
+  });
+
+  test('a catch-up that cannot read the log ends the subscription and tells the transport, instead of stalling', async () => {
+    const { engine, router, log } = await setup(4);
+    for (let i = 0; i < 20; i++) await engine.append(C, unit('broken', i));
+    log.failReads = new Error('disk unreadable');
+    const sink = new FakeSink();
+    const sub = await router.subscribe(C, 'broken', sink, { since: 2 });
+    await new Promise((r) => setImmediate(r));
+    assert.match(sink.failed ?? '', /disk unreadable/);
+    assert.equal(sub.state, 'closed');
+    assert.deepEqual(router.stats(), { topics: 0, subscriptions: 0 });
+    await engine.close();
+  });
+
+  test('a sink that throws is failed; the other subscribers still get the unit', async () => {
+    const { engine, router } = await setup();
+    const broken = new FakeSink();
+    broken.write = () => {
+      throw new Error('socket gone');
+    };
+    const healthy = new FakeSink();
+    await router.subscribe(C, 'throws', healthy);
+    const brokenSub = await router.subscribe(C, 'throws', Object.assign(new FakeSink(), { write: broken.write, fail: (r: string) => (broken.failed = r) })).catch((e: unknown) => e);
+    assert.ok(brokenSub instanceof Error, 'writing the subscribed frame already throws');
+    assert.equal(router.stats().subscriptions, 1, 'and that subscription is not left behind');
+    const sub2 = new FakeSink();
+    const s2 = await router.subscribe(C, 'throws', sub2);
+    sub2.write = () => {
+      throw new Error('socket gone');
+    };
+    await engine.append(C, unit('throws'));
+    await healthy.until(1);
+    assert.equal(s2.state, 'closed');
+    assert.match(sub2.failed ?? '', /socket gone/);
     await engine.close();
   });
 

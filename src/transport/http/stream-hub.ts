@@ -32,6 +32,8 @@ export const CLOSE_CODES = {
   GOING_AWAY: 4000,
   /** The connection fell too far behind. Reconnect and resume from the last seq received. */
   SLOW_CONSUMER: 4001,
+  /** The server could not continue a subscription (e.g. the log was unreadable). Reconnect and resume. */
+  SERVER_ERROR: 4002,
   /** The client broke the protocol (e.g. too many subscriptions requested at connect). */
   PROTOCOL_ERROR: 4400,
 } as const;

@@ -99,6 +99,10 @@ class SseConnection implements StreamSink, HubConnection {
     this.close();
   }
 
+  fail(): void {
+    this.close();
+  }
+
   private close(): void {
     if (this.closed) return;
     this.closed = true;

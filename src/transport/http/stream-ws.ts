@@ -109,6 +109,11 @@ class WsConnection implements StreamSink, HubConnection {
     this.end(CLOSE_CODES.GOING_AWAY, '{"code":"GOING_AWAY"}');
   }
 
+  fail(reason: string): void {
+    this.route.onInternal(new Error(`stream failed: ${reason}`));
+    this.end(CLOSE_CODES.SERVER_ERROR, '{"code":"SERVER_ERROR"}');
+  }
+
   private end(code: number, reason: string): void {
     if (this.closed || this.ws === undefined) return;
     this.ws.end(code, reason); // runs the close handler at once
