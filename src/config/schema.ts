@@ -3,6 +3,7 @@
  * environment variable, command-line flag, type, bounds and default; the loader,
  * `engram config`, config.example.yaml and docs/configuration.md all follow it.
  */
+import type { StreamOptions } from '../transport/http/stream-hub.js';
 
 export type SettingKind =
   | { type: 'string' }
@@ -35,14 +36,7 @@ export interface Config {
   limits: { maxUnitBytes: number };
   cache: { tailUnits: number; maxContexts: number; maxBytes: number };
   idempotency: { ttlMs: number };
-  stream: {
-    heartbeatMs: number;
-    idleTimeoutMs: number;
-    maxBufferedBytes: number;
-    slowConsumerTimeoutMs: number;
-    maxSubscriptions: number;
-    compression: boolean;
-  };
+  stream: StreamOptions;
   log: { level: string };
 }
 

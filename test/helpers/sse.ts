@@ -1,6 +1,6 @@
 /** A Server-Sent Events reader on node:http that parses the event stream as a browser would. */
 import http from 'node:http';
-import { withTimeout } from './wait.js';
+import { Watcher } from './wait.js';
 
 export interface SseEvent {
   id: string | undefined;
@@ -18,7 +18,7 @@ export class SseReader {
   ended = false;
   private buffer = '';
   private readonly req: http.ClientRequest;
-  private readonly listeners = new Set<() => void>();
+  private readonly watcher = new Watcher();
   readonly responded: Promise<void>;
 
   constructor(url: string, headers: Record<string, string> = {}) {
@@ -70,24 +70,11 @@ export class SseReader {
   }
 
   private notify(): void {
-    for (const l of [...this.listeners]) l();
+    this.watcher.notify();
   }
 
   until(check: () => boolean, ms = 10_000, what = 'SSE events'): Promise<void> {
-    if (check()) return Promise.resolve();
-    return withTimeout(
-      new Promise<void>((resolve) => {
-        const l = () => {
-          if (check()) {
-            this.listeners.delete(l);
-            resolve();
-          }
-        };
-        this.listeners.add(l);
-      }),
-      ms,
-      what,
-    );
+    return this.watcher.until(check, ms, what);
   }
 
   /** Seqs of workunit events, from their `id:` lines. */

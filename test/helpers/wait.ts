@@ -26,3 +26,25 @@ export class Latch {
     return withTimeout(this.done, ms, what);
   }
 }
+
+/** Re-checks waiting conditions whenever the owner says something changed. */
+export class Watcher {
+  private readonly checks = new Set<() => void>();
+
+  notify(): void {
+    for (const check of [...this.checks]) check();
+  }
+
+  /** Resolves once `check` holds (tested now and on every notify), or rejects after `ms`. */
+  until(check: () => boolean, ms: number, what: string): Promise<void> {
+    if (check()) return Promise.resolve();
+    let listener!: () => void;
+    const holds = new Promise<void>((resolve) => {
+      listener = () => {
+        if (check()) resolve();
+      };
+      this.checks.add(listener);
+    });
+    return withTimeout(holds, ms, what).finally(() => this.checks.delete(listener));
+  }
+}

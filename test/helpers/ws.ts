@@ -1,7 +1,7 @@
 /** A WebSocket test client (the `ws` package) that queues frames and waits for them with timeouts. */
 import { unpack } from 'msgpackr';
 import WebSocket from 'ws';
-import { withTimeout } from './wait.js';
+import { Watcher, withTimeout } from './wait.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type ServerFrame = Record<string, any>;
@@ -12,7 +12,7 @@ export class WsClient {
   readonly raw: Array<{ data: Buffer; binary: boolean }> = [];
   closed: { code: number; reason: string } | undefined;
   private readonly opened: Promise<void>;
-  private readonly listeners = new Set<() => void>();
+  private readonly watcher = new Watcher();
 
   constructor(url: string, protocols?: string[]) {
     this.ws = new WebSocket(url, protocols);
@@ -34,7 +34,7 @@ export class WsClient {
   }
 
   private notify(): void {
-    for (const l of [...this.listeners]) l();
+    this.watcher.notify();
   }
 
   open(): Promise<void> {
@@ -47,20 +47,7 @@ export class WsClient {
 
   /** Resolves once `check` holds (checked on every frame and on close), or rejects after `ms`. */
   until(check: () => boolean, ms = 10_000, what = 'frames'): Promise<void> {
-    if (check()) return Promise.resolve();
-    return withTimeout(
-      new Promise<void>((resolve) => {
-        const l = () => {
-          if (check()) {
-            this.listeners.delete(l);
-            resolve();
-          }
-        };
-        this.listeners.add(l);
-      }),
-      ms,
-      what,
-    ).finally(() => this.listeners.clear());
+    return this.watcher.until(check, ms, what);
   }
 
   /** The first frame matching, waiting for it if needed. */

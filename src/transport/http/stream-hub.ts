@@ -3,6 +3,7 @@
  * connections, the timer that sends heartbeats and closes slow consumers, and the
  * WebSocket close codes.
  */
+import type { Engine } from '../../core/engine.js';
 import type { Router } from '../../core/router.js';
 import { checkId } from '../../core/validate.js';
 import { EngramError } from '../../core/errors.js';
@@ -37,6 +38,15 @@ export const CLOSE_CODES = {
   /** The client broke the protocol (e.g. too many subscriptions requested at connect). */
   PROTOCOL_ERROR: 4400,
 } as const;
+
+/** What a stream route needs from the server. */
+export interface StreamRoute {
+  engine: Engine;
+  hub: StreamHub;
+  /** The client every stream belongs to. */
+  clientId: string;
+  onInternal: (err: unknown) => void;
+}
 
 /** An open stream connection, as the hub sees it. */
 export interface HubConnection {

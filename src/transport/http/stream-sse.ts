@@ -4,12 +4,11 @@
  * (it sends Last-Event-ID, which takes precedence over `since`).
  */
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import type { Engine } from '../../core/engine.js';
 import { EngramError } from '../../core/errors.js';
 import type { Frame, FrameFormat } from '../../core/frames.js';
 import type { StreamSink, Subscription, WriteResult } from '../../core/router.js';
 import { Reply } from './io.js';
-import { parseStreamQuery, type HubConnection, type StreamHub } from './stream-hub.js';
+import { parseStreamQuery, type HubConnection, type StreamRoute } from './stream-hub.js';
 
 /** uWS ends an HTTP response with nothing written for 10 s, so SSE heartbeats come at least this often. */
 const SSE_MAX_HEARTBEAT_MS = 5000;
@@ -21,13 +20,6 @@ export const SSE: FrameFormat<string> = {
   encode: (frame: Frame) =>
     frame.seq === undefined ? `event: ${frame.event}\ndata: ${frame.json}\n\n` : `id: ${frame.seq}\nevent: ${frame.event}\ndata: ${frame.json}\n\n`,
 };
-
-export interface SseRouteOptions {
-  engine: Engine;
-  hub: StreamHub;
-  clientId: string;
-  onInternal: (err: unknown) => void;
-}
 
 class SseConnection implements StreamSink, HubConnection {
   readonly kind = 'sse';
@@ -117,7 +109,7 @@ class SseConnection implements StreamSink, HubConnection {
 }
 
 /** Registers GET /stream-sse. */
-export function registerSse(app: TemplatedApp, route: SseRouteOptions): void {
+export function registerSse(app: TemplatedApp, route: StreamRoute): void {
   const { hub, engine, clientId } = route;
   const heartbeatMs = Math.min(hub.options.heartbeatMs, SSE_MAX_HEARTBEAT_MS);
   app.get('/stream-sse', (res: HttpResponse, req: HttpRequest) => {

@@ -5,12 +5,11 @@
 import { isUtf8 } from 'node:buffer';
 import { pack, unpack } from 'msgpackr';
 import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
-import type { Engine } from '../../core/engine.js';
 import { EngramError } from '../../core/errors.js';
 import { Frame, frames, type FrameFormat } from '../../core/frames.js';
 import type { StreamSink, Subscription, WriteResult } from '../../core/router.js';
 import { asEngramError, Reply } from './io.js';
-import { CLOSE_CODES, parseStreamQuery, type HubConnection, type StreamHub } from './stream-hub.js';
+import { CLOSE_CODES, parseStreamQuery, type HubConnection, type StreamRoute } from './stream-hub.js';
 import { parseClientOp, refOf, type ClientOp, type Ref } from './ws-protocol.js';
 
 /** Subprotocols a client may ask for (Sec-WebSocket-Protocol); `format=` in the URL does the same. */
@@ -26,13 +25,9 @@ interface UserData {
   conn: WsConnection;
 }
 
-export interface WsRouteOptions {
-  engine: Engine;
-  hub: StreamHub;
-  clientId: string;
+export interface WsRouteOptions extends StreamRoute {
   /** Largest client message; a larger one closes the connection (uWS). */
   maxMessageBytes: number;
-  onInternal: (err: unknown) => void;
 }
 
 class WsConnection implements StreamSink, HubConnection {
