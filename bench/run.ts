@@ -16,6 +16,7 @@ const SCENARIOS: Array<[string, string[]]> = [
   ['write-http.bench.js', []],
   ['write-http.bench.js', ['--sync']],
   ['read-last100.bench.js', []],
+  ['locks.bench.js', []],
   ['fanout.bench.js', []],
 ];
 

@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { Engine } from '../core/engine.js';
+import { LockManager } from '../core/locks.js';
 import { Router } from '../core/router.js';
 import { LevelLog, StorageOpenError } from '../storage/log-leveldb.js';
 import { HttpServer } from '../transport/http/server.js';
@@ -30,7 +31,9 @@ export async function serve(config: Config): Promise<void> {
     writeBufferSize: config.storage.writeBufferBytes,
     cacheSize: config.storage.cacheBytes,
   });
+  const locks = new LockManager(log.lockStore(), config.locks);
   const engine = new Engine(log, {
+    fences: locks,
     idempotencyTtlMs: config.idempotency.ttlMs,
     maxBatchUnits: config.storage.maxBatchUnits,
     tailUnits: config.cache.tailUnits,
@@ -38,9 +41,12 @@ export async function serve(config: Config): Promise<void> {
     maxTailBytes: config.cache.maxBytes,
   });
   const router = new Router(engine);
+  router.lockSnapshot = (clientId) => locks.list(clientId, { limit: 1000 }).locks;
+  locks.onEvent((events) => router.publishLocks(events));
   const http = new HttpServer({
     engine,
     router,
+    locks,
     logger,
     maxBodyBytes: config.limits.maxUnitBytes,
     clientId: DEFAULT_CLIENT,
@@ -73,7 +79,8 @@ export async function serve(config: Config): Promise<void> {
     http.stopListening();
     http.closeStreams();
     router.close();
-    engine.close().then(
+    const closing = locks.close().then(() => engine.close());
+    closing.then(
       () => {
         logger.info('stopped');
         process.exit(0);
@@ -90,6 +97,7 @@ export async function serve(config: Config): Promise<void> {
   try {
     mkdirSync(config.storage.dataDir, { recursive: true });
     await engine.open();
+    await locks.open();
   } catch (err) {
     const message = err instanceof StorageOpenError || err instanceof Error ? err.message : String(err);
     logger.fatal({ dataDir: config.storage.dataDir }, `cannot open storage: ${message}`);

@@ -189,6 +189,7 @@ function build(v: Map<string, Value>): Config {
     limits: { maxUnitBytes: get('limits.maxUnitBytes') },
     cache: { tailUnits: get('cache.tailUnits'), maxContexts: get('cache.maxContexts'), maxBytes: get('cache.maxBytes') },
     idempotency: { ttlMs: get('idempotency.ttl') },
+    locks: { defaultTtlMs: get('locks.defaultTtl'), maxTtlMs: get('locks.maxTtl'), maxWaitMs: get('locks.maxWait') },
     stream: {
       heartbeatMs: get('stream.heartbeat'),
       idleTimeoutMs: get('stream.idleTimeout'),
@@ -210,6 +211,7 @@ export function describeConfig(c: Config): Record<string, Record<string, unknown
     limits: { maxUnitBytes: c.limits.maxUnitBytes },
     cache: { ...c.cache },
     idempotency: { ttl: `${c.idempotency.ttlMs / 1000}s` },
+    locks: { defaultTtl: `${c.locks.defaultTtlMs}ms`, maxTtl: `${c.locks.maxTtlMs}ms`, maxWait: `${c.locks.maxWaitMs}ms` },
     stream: {
       heartbeat: `${c.stream.heartbeatMs / 1000}s`,
       idleTimeout: `${c.stream.idleTimeoutMs / 1000}s`,

@@ -37,6 +37,7 @@ export interface Config {
   cache: { tailUnits: number; maxContexts: number; maxBytes: number };
   idempotency: { ttlMs: number };
   stream: StreamOptions;
+  locks: { defaultTtlMs: number; maxTtlMs: number; maxWaitMs: number };
   log: { level: string };
 }
 
@@ -181,6 +182,30 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: 'bool' },
     default: false,
     doc: 'permessage-deflate on WebSocket frames (less bandwidth, more CPU per frame).',
+  },
+  {
+    key: 'locks.defaultTtl',
+    env: 'ENGRAM_LOCKS_DEFAULT_TTL',
+    flag: '--locks-default-ttl',
+    kind: { type: 'duration', min: 1, max: 24 * HOUR },
+    default: '30s',
+    doc: 'Lease of a lock acquired without ttlMs.',
+  },
+  {
+    key: 'locks.maxTtl',
+    env: 'ENGRAM_LOCKS_MAX_TTL',
+    flag: '--locks-max-ttl',
+    kind: { type: 'duration', min: 1, max: 7 * 24 * HOUR },
+    default: '1h',
+    doc: 'Longest lease a request may ask for (ttlMs above it is refused).',
+  },
+  {
+    key: 'locks.maxWait',
+    env: 'ENGRAM_LOCKS_MAX_WAIT',
+    flag: '--locks-max-wait',
+    kind: { type: 'duration', min: 0, max: HOUR },
+    default: '60s',
+    doc: 'Longest time an acquire may wait for a held lock (waitMs above it is refused).',
   },
   {
     key: 'log.level',

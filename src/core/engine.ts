@@ -27,6 +27,13 @@ export interface EngineOptions {
   maxTailBytes: number;
   /** Clock, replaceable in tests. */
   now?: () => number;
+  /** Checks a write's fence against the lock table (the lock manager); without it, fenced writes are refused. */
+  fences?: FenceChecker;
+}
+
+export interface FenceChecker {
+  /** Throws FENCE_REJECTED unless `token` is the current holder's token for `resource`. */
+  checkFence(clientId: string, resource: string, token: number): void;
 }
 
 /** What a write returns: the stored unit's id, seq and canonical JSON. */
@@ -351,6 +358,11 @@ export class Engine {
 
   private stageAppend(op: AppendOp, s: Staged, batch: CommitBatch, now: number, ts: string): AppendResult {
     const d = op.draft;
+    // Checked as the write is sequenced: a lease that ran out by now fails the write.
+    if (d.fence !== undefined) {
+      if (this.options.fences === undefined) throw new EngramError('INVALID_FIELD', 'fence: this server has no lock manager');
+      this.options.fences.checkFence(op.clientId, d.fence.resource, d.fence.token);
+    }
     if (!s.dirty && s.record !== undefined) s.record = { ...s.record };
     s.dirty = true;
     if (s.record === undefined) {

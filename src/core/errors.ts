@@ -20,10 +20,14 @@ export const ERROR_CATALOG = {
   INVALID_ID: { http: 400, doc: 'An id is empty, too long, not valid Unicode, or contains control characters.' },
   INVALID_QUERY: { http: 400, doc: 'A query parameter is malformed (for example a negative or non-numeric `limit`).' },
   UNIT_NOT_IN_CONTEXT: { http: 400, doc: 'A pinned unit id does not name a work unit of this context.' },
+  NOT_LOCK_HOLDER: { http: 403, doc: 'Only the holder of a lock (its agentId and lockId) may renew or release it.' },
   NOT_FOUND: { http: 404, doc: 'No route matches the path.' },
   WORKUNIT_NOT_FOUND: { http: 404, doc: 'No work unit has this id.' },
   CONTEXT_NOT_FOUND: { http: 404, doc: 'No context has this id (a context exists once it has a unit or a PATCH).' },
+  LOCK_NOT_HELD: { http: 404, doc: 'The resource is not locked (never was, released, or its lease expired).' },
   METHOD_NOT_ALLOWED: { http: 405, doc: 'The path exists but not with this method; see the `Allow` header.' },
+  LOCK_HELD: { http: 409, doc: 'Another agent holds the lock (also after a wait ran out); `details` names the holder and the expiry.' },
+  FENCE_REJECTED: { http: 409, doc: 'A write carried a fence whose token is not the current holder\'s (the lease expired or passed to another agent).' },
   VERSION_MISMATCH: { http: 412, doc: '`If-Match` named a version that is not the current one.' },
   PAYLOAD_TOO_LARGE: { http: 413, doc: 'The body is larger than `limits.maxUnitBytes`.' },
   UNSUPPORTED_MEDIA_TYPE: { http: 415, doc: 'The body is not sent as `application/json`.' },
@@ -34,14 +38,19 @@ export const ERROR_CATALOG = {
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;
 
-/** An error with a stable code from the catalog. `cause` keeps the underlying fault for logs. */
+/**
+ * An error with a stable code from the catalog. `details` is machine-readable context
+ * sent to the client (e.g. the current holder of a lock); `cause` stays in the logs.
+ */
 export class EngramError extends Error {
   readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
     super(message, options);
     this.name = 'EngramError';
     this.code = code;
+    this.details = options?.details;
   }
 
   get httpStatus(): number {

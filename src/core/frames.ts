@@ -5,6 +5,7 @@
  */
 import type { ErrorCode } from './errors.js';
 import type { AppendResult } from './engine.js';
+import type { LockAction, LockView } from './lock-types.js';
 import { contextView, type ContextRecord } from './types.js';
 
 export type FrameEvent = 'workunit' | 'context' | 'lock' | 'subscribed' | 'unsubscribed' | 'ack' | 'error' | 'heartbeat' | 'pong';
@@ -43,6 +44,11 @@ export const frames = {
   /** Wraps a stored unit's JSON text without parsing it. */
   workunit: (seq: number, unitJson: string) => new Frame('workunit', `{"event":"workunit","workUnit":${unitJson}}`, seq),
   context: (record: ContextRecord) => new Frame('context', JSON.stringify({ event: 'context', context: contextView(record) })),
+  lock: (action: LockAction, lock: LockView) => new Frame('lock', JSON.stringify({ event: 'lock', action, lock })),
+  /** The locks held now, sent to a lock-stream subscriber that missed events while it was paused. */
+  lockSnapshot: (locks: LockView[]) => new Frame('lock', JSON.stringify({ event: 'lock', action: 'snapshot', locks })),
+  locksSubscribed: (ref?: string | number) => new Frame('subscribed', `{"event":"subscribed",${withRef(ref)}"locks":true}`),
+  locksUnsubscribed: (ref?: string | number) => new Frame('unsubscribed', `{"event":"unsubscribed",${withRef(ref)}"locks":true}`),
   subscribed: (contextId: string, headSeq: number, ref?: string | number) =>
     new Frame('subscribed', `{"event":"subscribed",${withRef(ref)}"contextId":${JSON.stringify(contextId)},"headSeq":${headSeq}}`),
   unsubscribed: (contextId: string, ref?: string | number) =>

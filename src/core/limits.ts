@@ -19,4 +19,8 @@ export const LIMITS = {
   patchListLength: 256,
   listDefault: 100,
   listMax: 1000,
+  /** Longest lock resource name (file paths and the like), in UTF-16 code units. */
+  resourceLength: 1024,
+  /** Most resources in one all-or-none acquire. */
+  resourcesPerAcquire: 64,
 } as const;

@@ -15,6 +15,8 @@
 import type { CommitEvent, ContextHandle, Engine } from './engine.js';
 import { EngramError } from './errors.js';
 import { Frame, frames } from './frames.js';
+import type { LockEvent } from './locks.js';
+import { lockView, type LockView } from './lock-types.js';
 import type { ContextRecord } from './types.js';
 
 /** 'full': written, but the sink is now over its limit; 'dropped': not written at all. */
@@ -146,8 +148,53 @@ export class Subscription {
   }
 }
 
+/**
+ * A follower of every lock event of a client. Lock events are notifications, not a
+ * gap-free history: one that misses events while its sink is full gets a snapshot of
+ * the locks held when it drains.
+ */
+export class LockSubscription {
+  state: 'live' | 'paused' | 'closed' = 'live';
+  private missed = false;
+
+  constructor(
+    private readonly router: Router,
+    readonly clientId: string,
+    readonly sink: StreamSink,
+  ) {}
+
+  deliver(frame: Frame): void {
+    if (this.state !== 'live' || this.sink.full) {
+      if (this.state === 'live') this.state = 'paused';
+      this.missed = true;
+      return;
+    }
+    const r = this.sink.write(frame);
+    if (r === 'dropped') this.missed = true;
+    if (r !== 'ok') this.state = 'paused';
+  }
+
+  resume(): void {
+    if (this.state !== 'paused') return;
+    this.state = 'live';
+    if (this.missed) {
+      this.missed = false;
+      this.deliver(frames.lockSnapshot(this.router.lockSnapshot(this.clientId)));
+    }
+  }
+
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.router.detachLocks(this);
+  }
+}
+
 export class Router {
   private readonly topics = new Map<string, Topic>();
+  private readonly lockFollowers = new Map<string, Set<LockSubscription>>();
+  /** The locks a client holds now (set by whoever wires the lock manager in). */
+  lockSnapshot: (clientId: string) => LockView[] = () => [];
   private readonly opening = new Map<string, Promise<Topic>>();
   private readonly unlisten: () => void;
 
@@ -256,6 +303,49 @@ export class Router {
     }
   }
 
+  /** Follows every lock event of a client. */
+  subscribeLocks(clientId: string, sink: StreamSink, ref?: string | number): LockSubscription {
+    const sub = new LockSubscription(this, clientId, sink);
+    let set = this.lockFollowers.get(clientId);
+    if (set === undefined) this.lockFollowers.set(clientId, (set = new Set()));
+    set.add(sub);
+    sink.write(frames.locksSubscribed(ref));
+    return sub;
+  }
+
+  detachLocks(sub: LockSubscription): void {
+    const set = this.lockFollowers.get(sub.clientId);
+    set?.delete(sub);
+    if (set?.size === 0) this.lockFollowers.delete(sub.clientId);
+  }
+
+  /**
+   * Publishes lock changes to the client's lock followers and, for locks that name a
+   * context, to that context's live subscribers.
+   */
+  publishLocks(events: LockEvent[], now = Date.now()): void {
+    for (const e of events) {
+      const frame = frames.lock(e.action, lockView(e.record, now));
+      for (const sub of this.lockFollowers.get(e.clientId) ?? []) {
+        try {
+          sub.sink.cork(() => sub.deliver(frame));
+        } catch {
+          sub.close();
+        }
+      }
+      if (e.record.contextId === undefined) continue;
+      const topic = this.topics.get(e.clientId + SEP + e.record.contextId);
+      for (const sub of topic?.subs ?? []) {
+        if (sub.state !== 'live' || sub.sink.full) continue;
+        try {
+          sub.sink.cork(() => sub.sink.write(frame));
+        } catch (err) {
+          sub.fail(`delivery failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    }
+  }
+
   stats(): { topics: number; subscriptions: number } {
     let subscriptions = 0;
     for (const t of this.topics.values()) subscriptions += t.subs.size;
@@ -265,5 +355,6 @@ export class Router {
   close(): void {
     this.unlisten();
     for (const topic of this.topics.values()) for (const sub of [...topic.subs]) sub.close();
+    for (const set of this.lockFollowers.values()) for (const sub of [...set]) sub.close();
   }
 }

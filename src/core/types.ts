@@ -44,8 +44,15 @@ export interface WorkUnit {
   relationships: Relationship[];
 }
 
+/** A lock a write must hold: it is refused unless `token` is the current holder's. */
+export interface Fence {
+  resource: string;
+  token: number;
+}
+
 /** What a client supplies for a new unit; the server adds id, seq and ts. */
 export interface WorkUnitDraft {
+  fence: Fence | undefined;
   contextId: string;
   agentId: string;
   type: WorkUnitType;

@@ -9,6 +9,7 @@ import {
   RELATIONSHIP_TYPES,
   WORK_UNIT_TYPES,
   type ContextPatch,
+  type Fence,
   type Relationship,
   type RelationshipType,
   type StringMap,
@@ -24,7 +25,7 @@ declare global {
 }
 
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
-const UNIT_FIELDS = new Set(['contextId', 'agentId', 'type', 'meta', 'payload', 'relationships', 'idempotencyKey']);
+const UNIT_FIELDS = new Set(['contextId', 'agentId', 'type', 'meta', 'payload', 'relationships', 'idempotencyKey', 'fence']);
 const SERVER_FIELDS = new Set(['id', 'seq', 'ts']);
 const RELATIONSHIP_FIELDS = new Set(['targetId', 'type', 'meta']);
 const PATCH_FIELDS = new Set(['displayName', 'addAgents', 'removeAgents', 'pinUnits', 'unpinUnits', 'meta']);
@@ -50,6 +51,19 @@ export function checkId(value: unknown, field: string): string {
   }
   if (CONTROL_CHARS.test(value)) throw new EngramError('INVALID_ID', `${field}: must not contain control characters`);
   if (!value.isWellFormed()) throw new EngramError('INVALID_ID', `${field}: is not well-formed Unicode (lone surrogate)`);
+  return value;
+}
+
+/** A lock resource name: 1..1024 characters of well-formed Unicode without control characters (slashes welcome). */
+export function checkResource(value: unknown, field = 'resource'): string {
+  if (typeof value !== 'string') throw new EngramError('INVALID_FIELD', `${field}: must be a string`);
+  if (value.length === 0) throw new EngramError('INVALID_FIELD', `${field}: must not be empty`);
+  if (value.length > LIMITS.resourceLength) {
+    throw new EngramError('INVALID_FIELD', `${field}: longer than ${LIMITS.resourceLength} characters (${value.length})`);
+  }
+  if (CONTROL_CHARS.test(value) || !value.isWellFormed()) {
+    throw new EngramError('INVALID_FIELD', `${field}: must be well-formed Unicode without control characters`);
+  }
   return value;
 }
 
@@ -182,6 +196,7 @@ export function parseWorkUnitDraft(input: unknown, headerKey?: string): WorkUnit
   }
   checkPayload(input.payload);
   return {
+    fence: input.fence === undefined ? undefined : checkFence(input.fence),
     contextId: checkId(input.contextId, 'contextId'),
     agentId: checkId(input.agentId, 'agentId'),
     type: checkEnum<WorkUnitType>(input.type, 'type', unitTypes, WORK_UNIT_TYPES),
@@ -190,6 +205,21 @@ export function parseWorkUnitDraft(input: unknown, headerKey?: string): WorkUnit
     relationships: input.relationships === undefined ? [] : checkRelationships(input.relationships),
     idempotencyKey,
   };
+}
+
+/** A write's fence: the lock it must hold, `{resource, token}`. */
+function checkFence(value: unknown): Fence {
+  if (!isPlainObject(value)) throw new EngramError('INVALID_FIELD', `fence: must be an object {resource, token}, got ${describe(value)}`);
+  for (const key of Object.keys(value)) {
+    if (key !== 'resource' && key !== 'token') throw new EngramError('UNKNOWN_FIELD', `fence.${key}: unknown field`);
+  }
+  if (value.resource === undefined) throw new EngramError('MISSING_FIELD', 'fence.resource: required');
+  if (value.token === undefined) throw new EngramError('MISSING_FIELD', 'fence.token: required');
+  const token = value.token;
+  if (typeof token !== 'number' || !Number.isSafeInteger(token) || token < 1) {
+    throw new EngramError('INVALID_FIELD', 'fence.token: must be a positive integer (the token from acquiring the lock)');
+  }
+  return { resource: checkResource(value.resource, 'fence.resource'), token };
 }
 
 function checkIdList(value: unknown, field: string): string[] {

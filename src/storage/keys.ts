@@ -9,7 +9,8 @@
  *   h SEP client SEP context                   → msgpack [headSeq, updatedAt] (written with every batch)
  *   k SEP client SEP context SEP key           → msgpack [unitId, seq, expiresAt]
  *   x SEP expiresAt(12 hex) SEP client SEP context SEP key → '' (expiry index of k)
- *   m SEP name                                 → storage metadata (format version)
+ *   L SEP client SEP resource                  → msgpack LockRecord (held locks)
+ *   m SEP name                                 → storage metadata (format version, lock counter)
  */
 export const SEP = '\u0000';
 /** Sorts after SEP and every id character's first UTF-8 byte is ≥ it, so it closes a prefix range. */
@@ -31,6 +32,9 @@ export const keys = {
   expiryBefore: (now: number) => `x${SEP}${now.toString(16).padStart(12, '0')}`,
   expiryStart: `x${SEP}`,
   meta: (name: string) => `m${SEP}${name}`,
+  lock: (client: string, resource: string) => `L${SEP}${client}${SEP}${resource}`,
+  lockStart: `L${SEP}`,
+  lockEnd: `L${AFTER_SEP}`,
 };
 
 /** Splits an expiry-index key back into the idempotency key it points at. */

@@ -7,6 +7,7 @@ import { pack, unpack } from 'msgpackr';
 import type { CommitBatch, ContextListOptions, IdempotencyEntry, Log, UnitLocation } from '../core/log.js';
 import type { ContextRecord } from '../core/types.js';
 import { keys, parseExpiryKey } from './keys.js';
+import { LevelLockStore } from './lock-store-leveldb.js';
 
 const DEFAULT_WRITE_BUFFER = 4 * 1024 * 1024;
 const DEFAULT_CACHE = 8 * 1024 * 1024;
@@ -93,6 +94,11 @@ export class LevelLog implements Log {
 
   async close(): Promise<void> {
     await this.db.close();
+  }
+
+  /** The lock table, kept in this same database. */
+  lockStore(): LevelLockStore {
+    return new LevelLockStore(this.db, this.options.sync);
   }
 
   async commit(batch: CommitBatch): Promise<void> {

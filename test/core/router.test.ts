@@ -198,6 +198,31 @@ describe('router', () => {
     await engine.close();
   });
 
+  test('lock followers get every lock event; one that missed some while full gets a snapshot when it drains', async () => {
+    const { engine, router } = await setup();
+    const record = (resource: string, token: number) => ({ resource, agentId: 'a', lockId: 'L', token, expiresAt: Date.now() + 60_000, acquiredAt: Date.now(), contextId: 'ctx' });
+    router.lockSnapshot = () => [{ resource: 'held-now', agentId: 'a', lockId: 'L', token: 9, expiresAt: 'x', ttlMs: 1, acquiredAt: 'x' }];
+    const live = new FakeSink();
+    const slow = new FakeSink(1);
+    router.subscribeLocks(C, live);
+    const slowSub = router.subscribeLocks(C, slow);
+    const ctxSink = new FakeSink();
+    await router.subscribe(C, 'ctx', ctxSink);
+    router.publishLocks([{ clientId: C, action: 'acquired', record: record('r1', 1) }]);
+    router.publishLocks([{ clientId: C, action: 'released', record: record('r1', 1) }, { clientId: 'other-client', action: 'acquired', record: record('r2', 2) }]);
+    const actions = (s: FakeSink) => s.received.filter((f) => f.event === 'lock').map((f) => JSON.parse(f.json).action);
+    assert.deepEqual(actions(live), ['acquired', 'released'], 'only this client\'s events');
+    assert.deepEqual(actions(ctxSink), ['acquired', 'released'], 'the named context\'s subscribers see them too');
+    assert.equal(slowSub.state, 'paused');
+    slow.limit = Infinity;
+    slow.buffered = 0;
+    slow.full = false;
+    slowSub.resume();
+    const last = JSON.parse(slow.received[slow.received.length - 1]!.json);
+    assert.deepEqual([last.action, last.locks[0].resource], ['snapshot', 'held-now']);
+    await engine.close();
+  });
+
   test('closing the last subscription releases the context', async () => {
     const { engine, router } = await setup();
     const a = await router.subscribe(C, 'rel', new FakeSink());

@@ -37,6 +37,7 @@ describe('work unit drafts', () => {
       idempotencyKey: 'key-1',
     });
     assert.deepEqual(d, {
+      fence: undefined,
       contextId: 'c',
       agentId: 'a',
       type: 'MESSAGE',
@@ -98,6 +99,16 @@ describe('work unit drafts', () => {
       rejects(() => parseWorkUnitDraft({ ...base, payload: bad }), bad === undefined ? 'MISSING_FIELD' : 'INVALID_FIELD');
     }
     assert.ok(parseWorkUnitDraft({ ...base, payload: Object.assign(Object.create(null), { a: 1 }) }));
+  });
+
+  test('a fence names a resource and a positive integer token', () => {
+    assert.deepEqual(parseWorkUnitDraft({ ...base, fence: { resource: 'src/a.ts', token: 7 } }).fence, { resource: 'src/a.ts', token: 7 });
+    rejects(() => parseWorkUnitDraft({ ...base, fence: 'src/a.ts' }), 'INVALID_FIELD', /fence: must be an object/);
+    rejects(() => parseWorkUnitDraft({ ...base, fence: { resource: 'r' } }), 'MISSING_FIELD', /fence\.token/);
+    rejects(() => parseWorkUnitDraft({ ...base, fence: { token: 1 } }), 'MISSING_FIELD', /fence\.resource/);
+    rejects(() => parseWorkUnitDraft({ ...base, fence: { resource: 'r', token: 0 } }), 'INVALID_FIELD', /positive integer/);
+    rejects(() => parseWorkUnitDraft({ ...base, fence: { resource: 'r', token: '3' } }), 'INVALID_FIELD', /positive integer/);
+    rejects(() => parseWorkUnitDraft({ ...base, fence: { resource: 'r', token: 1, holder: 'x' } }), 'UNKNOWN_FIELD', /fence\.holder/);
   });
 
   test('idempotency key from header and body must agree', () => {

@@ -13,6 +13,7 @@ import { EngramError, ERROR_CATALOG, type ErrorCode } from '../../core/errors.js
 const STATUS_LINE: Record<number, string> = {
   200: '200 OK',
   201: '201 Created',
+  403: '403 Forbidden',
   204: '204 No Content',
   400: '400 Bad Request',
   404: '404 Not Found',
@@ -33,6 +34,7 @@ export type Headers = ReadonlyArray<readonly [string, string]>;
 export class Reply {
   aborted = false;
   done = false;
+  private abortHandler: (() => void) | undefined;
 
   constructor(readonly res: HttpResponse) {}
 
@@ -40,8 +42,14 @@ export class Reply {
   watchAbort(): this {
     this.res.onAborted(() => {
       this.aborted = true;
+      this.abortHandler?.();
     });
     return this;
+  }
+
+  /** Runs `fn` if the client goes away before it was answered. */
+  onAbort(fn: () => void): void {
+    this.abortHandler = fn;
   }
 
   /** Sends a JSON body. `close` ends the connection too (used when the rest of a body is left unread). */
@@ -60,12 +68,12 @@ export class Reply {
   error(err: unknown, onInternal: (err: unknown) => void, close = false, headers?: Headers): void {
     const e = asEngramError(err);
     if (e.code === 'INTERNAL') onInternal(err);
-    this.json(ERROR_CATALOG[e.code].http, errorBody(e.code, e.message), headers, close);
+    this.json(ERROR_CATALOG[e.code].http, errorBody(e.code, e.message, e.details), headers, close);
   }
 }
 
-export function errorBody(code: ErrorCode, message: string): string {
-  return JSON.stringify({ error: { code, message } });
+export function errorBody(code: ErrorCode, message: string, details?: Record<string, unknown>): string {
+  return JSON.stringify({ error: details === undefined ? { code, message } : { code, message, details } });
 }
 
 export function asEngramError(err: unknown): EngramError {

@@ -1,13 +1,17 @@
 /**
- * The HTTP API on uWebSockets.js. A handler here only parses the request, calls
- * the Engine and writes the answer; all rules live in core/.
+ * The HTTP server on uWebSockets.js: the app, route registration with 405s and
+ * crash-proof handlers, listening. The routes themselves live in routes-*.ts and the
+ * streams in stream-*.ts; a handler only parses, calls core, and answers.
  */
 import uWS, { type HttpRequest, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import type { Engine } from '../../core/engine.js';
 import { EngramError } from '../../core/errors.js';
+import type { LockManager } from '../../core/locks.js';
 import type { Router } from '../../core/router.js';
-import { bodyHeaders, pathParam, Query, readJsonBody, Reply, type Headers } from './io.js';
+import { Reply } from './io.js';
+import { registerLockRoutes } from './routes-locks.js';
+import { registerUnitRoutes } from './routes-units.js';
 import { StreamHub, type StreamOptions } from './stream-hub.js';
 import { registerSse } from './stream-sse.js';
 import { registerWebSocket } from './stream-ws.js';
@@ -20,14 +24,21 @@ export interface HttpServerOptions {
   /** The client every request belongs to (one client until multi-client support lands). */
   clientId: string;
   router: Router;
+  locks: LockManager;
   stream: StreamOptions;
 }
 
-type Handler = (reply: Reply, req: HttpRequest) => void;
+export type Handler = (reply: Reply, req: HttpRequest) => void;
+export type Method = 'get' | 'post' | 'patch' | 'del';
+
+/** How route modules register handlers: each path with its methods (405 with Allow for the rest). */
+export interface RouteTable {
+  route(pattern: string, handlers: Partial<Record<Method, Handler>>): void;
+  onInternal: (err: unknown) => void;
+}
 
 /** The native module exports this listen flag; its typings only declare it as an enum member. */
 const EXCLUSIVE_PORT = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT;
-type Method = 'get' | 'post' | 'patch';
 
 /** True when the native uWS binary loaded; its pure-JS fallback drops corked bodies and published frames. */
 export function uwsIsNative(): boolean {
@@ -40,7 +51,7 @@ export class HttpServer {
   private readonly onInternal: (err: unknown) => void;
   private readonly hub: StreamHub;
 
-  constructor(private readonly options: HttpServerOptions) {
+  constructor(options: HttpServerOptions) {
     if (!uwsIsNative()) {
       throw new Error('uWebSockets.js loaded its JavaScript fallback instead of the native binary; refusing to start');
     }
@@ -52,90 +63,30 @@ export class HttpServer {
     const stream = { engine: options.engine, hub: this.hub, clientId: options.clientId, onInternal: this.onInternal };
     registerWebSocket(this.app, { ...stream, maxMessageBytes: options.maxBodyBytes + 4096 });
     registerSse(this.app, stream);
-    this.routes();
-  }
-
-  private routes(): void {
-    const { engine, clientId, maxBodyBytes } = this.options;
-    const onInternal = this.onInternal;
-    const reject = (reply: Reply) => (err: unknown) => reply.error(err, onInternal);
-
-    this.route('/healthz', { get: (reply) => reply.json(200, '{"status":"ok"}') });
-    this.route('/readyz', {
-      get: (reply) => {
-        if (engine.ready) reply.json(200, '{"status":"ready"}');
-        else reply.error(new EngramError('NOT_READY', 'storage is not open'), onInternal);
-      },
-    });
-
-    this.route('/workunit', {
-      post: (reply, req) => {
-        const head = bodyHeaders(req);
-        const idempotencyKey = req.getHeader('idempotency-key');
-        readJsonBody(reply, head, maxBodyBytes, (body) => {
-          engine.append(clientId, body, idempotencyKey === '' ? undefined : idempotencyKey).then((r) => {
-            const headers: Headers = r.replayed
-              ? [['Location', `/workunit/${r.id}`], ['Idempotent-Replayed', 'true']]
-              : [['Location', `/workunit/${r.id}`]];
-            reply.json(201, r.json, headers);
-          }, reject(reply));
-        });
-      },
-    });
-    this.route('/workunit/:id', {
-      get: (reply, req) => {
-        engine.getUnit(clientId, pathParam(req, 0, 'id')).then((json) => reply.json(200, json), reject(reply));
-      },
-    });
-    this.route('/workunits/:contextId', {
-      get: (reply, req) => {
-        const contextId = pathParam(req, 0, 'contextId');
-        const q = new Query(req.getQuery());
-        const query = { limit: q.int('limit'), after: q.int('after'), before: q.int('before'), reverse: q.bool('reverse') };
-        engine.listUnits(clientId, contextId, query).then(
-          (page) => reply.json(200, `{"workUnits":[${page.units.join(',')}],"nextCursor":${page.nextCursor ?? 'null'}}`),
-          reject(reply),
-        );
-      },
-    });
-    this.route('/contexts', {
-      get: (reply, req) => {
-        const q = new Query(req.getQuery());
-        engine
-          .listContexts(clientId, { limit: q.int('limit'), after: q.string('after'), prefix: q.string('prefix') })
-          .then((page) => reply.json(200, JSON.stringify(page)), reject(reply));
-      },
-    });
-    this.route('/contexts/:id', {
-      get: (reply, req) => {
-        engine.getContext(clientId, pathParam(req, 0, 'contextId')).then(
-          (ctx) => reply.json(200, JSON.stringify(ctx), [['ETag', `"${ctx.version}"`]]),
-          reject(reply),
-        );
-      },
-      patch: (reply, req) => {
-        const contextId = pathParam(req, 0, 'contextId');
-        const ifMatch = parseIfMatch(req.getHeader('if-match'));
-        readJsonBody(reply, bodyHeaders(req), maxBodyBytes, (body) => {
-          engine.patchContext(clientId, contextId, body, ifMatch).then(
-            (ctx) => reply.json(200, JSON.stringify(ctx), [['ETag', `"${ctx.version}"`]]),
-            reject(reply),
-          );
-        });
-      },
-    });
+    const table: RouteTable = { route: (pattern, handlers) => this.route(pattern, handlers), onInternal: this.onInternal };
+    registerUnitRoutes(table, options);
+    registerLockRoutes(table, options);
     // An empty id segment ("/workunit/") is a bad id, not an unknown route.
-    for (const path of ['/workunit/', '/workunits/', '/contexts/']) {
-      this.route(path, { get: () => { throw new EngramError('INVALID_ID', 'the id in the path is empty'); } });
+    for (const path of ['/workunit/', '/workunits/', '/contexts/', '/locks/']) {
+      this.route(path, {
+        get: () => {
+          throw new EngramError('INVALID_ID', 'the id in the path is empty');
+        },
+      });
     }
-    this.app.any('/*', this.guard(() => {
-      throw new EngramError('NOT_FOUND', 'no such route; see docs/api.md');
-    }));
+    this.app.any(
+      '/*',
+      this.guard(() => {
+        throw new EngramError('NOT_FOUND', 'no such route; see docs/api.md');
+      }),
+    );
   }
 
   /** Registers the handlers of one path, and 405 with an Allow header for its other methods. */
   private route(pattern: string, handlers: Partial<Record<Method, Handler>>): void {
-    const allow = Object.keys(handlers).map((m) => m.toUpperCase()).join(', ');
+    const allow = Object.keys(handlers)
+      .map((m) => (m === 'del' ? 'DELETE' : m.toUpperCase()))
+      .join(', ');
     for (const [method, handler] of Object.entries(handlers) as Array<[Method, Handler]>) {
       this.app[method](pattern, this.guard(handler));
     }
@@ -205,11 +156,3 @@ function hasBody(req: HttpRequest): boolean {
   return req.getHeader('content-length') !== '' || req.getHeader('transfer-encoding') !== '';
 }
 
-function parseIfMatch(header: string): number | '*' | undefined {
-  if (header === '') return undefined;
-  const v = header.trim();
-  if (v === '*') return '*';
-  const m = /^(?:W\/)?"?(\d{1,15})"?$/.exec(v);
-  if (!m) throw new EngramError('INVALID_FIELD', `If-Match: must be a context version such as "3", got ${JSON.stringify(header)}`);
-  return Number(m[1]);
-}

@@ -109,7 +109,10 @@ export class StreamHub {
 }
 
 /** The contexts and start seq a stream asks for in its URL: `?context=A&context=B&since=41`. */
-export function parseStreamQuery(raw: string | undefined, maxContexts: number): { contexts: string[]; since: number | undefined; format: string | undefined } {
+export function parseStreamQuery(
+  raw: string | undefined,
+  maxContexts: number,
+): { contexts: string[]; since: number | undefined; format: string | undefined; locks: boolean } {
   const q = new Query(raw);
   const contexts = q.all('context');
   if (contexts.length > maxContexts) {
@@ -117,5 +120,5 @@ export function parseStreamQuery(raw: string | undefined, maxContexts: number): 
   }
   contexts.forEach((c, i) => checkId(c, `context[${i}]`));
   if (new Set(contexts).size !== contexts.length) throw new EngramError('INVALID_QUERY', 'context: the same context is named twice');
-  return { contexts, since: q.int('since'), format: q.string('format') };
+  return { contexts, since: q.int('since'), format: q.string('format'), locks: q.bool('locks') ?? false };
 }

@@ -6,7 +6,7 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { EngramError } from '../../core/errors.js';
 import type { Frame, FrameFormat } from '../../core/frames.js';
-import type { StreamSink, Subscription, WriteResult } from '../../core/router.js';
+import type { LockSubscription, StreamSink, Subscription, WriteResult } from '../../core/router.js';
 import { Reply } from './io.js';
 import { parseStreamQuery, type HubConnection, type StreamRoute } from './stream-hub.js';
 
@@ -26,7 +26,7 @@ class SseConnection implements StreamSink, HubConnection {
   closed = false;
   full = false;
   fullSince: number | undefined;
-  sub: Subscription | undefined;
+  sub: Subscription | LockSubscription | undefined;
   private started = false;
   private lastWrite = Date.now();
 
@@ -120,21 +120,31 @@ export function registerSse(app: TemplatedApp, route: StreamRoute): void {
       hub.remove(conn);
       conn.aborted();
     });
-    let contextId: string;
+    let contextId: string | undefined;
     let since: number | undefined;
     try {
       const q = parseStreamQuery(req.getQuery(), 1);
-      if (q.contexts.length !== 1) throw new EngramError('INVALID_QUERY', 'context: an SSE stream follows exactly one context');
-      contextId = q.contexts[0]!;
+      if (q.locks) {
+        if (q.contexts.length > 0) throw new EngramError('INVALID_QUERY', 'an SSE stream follows either one context or the locks (locks=1), not both');
+      } else if (q.contexts.length !== 1) {
+        throw new EngramError('INVALID_QUERY', 'context: an SSE stream follows exactly one context (or locks=1)');
+      } else {
+        contextId = q.contexts[0]!;
+      }
       since = q.since;
       const lastEventId = req.getHeader('last-event-id');
-      if (lastEventId !== '') {
+      if (lastEventId !== '' && contextId !== undefined) {
         if (!/^\d{1,15}$/.test(lastEventId)) throw new EngramError('INVALID_QUERY', `Last-Event-ID: must be a seq, got ${JSON.stringify(lastEventId)}`);
         since = Number(lastEventId);
       }
       if (!engine.ready) throw new EngramError('NOT_READY', 'storage is not open');
     } catch (err) {
       reply.error(err, route.onInternal);
+      return;
+    }
+    if (contextId === undefined) {
+      conn.sub = hub.router.subscribeLocks(clientId, conn);
+      hub.add(conn);
       return;
     }
     hub.router.subscribe(clientId, contextId, conn, { since }).then(

@@ -7,7 +7,7 @@ import { pack, unpack } from 'msgpackr';
 import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
 import { EngramError } from '../../core/errors.js';
 import { Frame, frames, type FrameFormat } from '../../core/frames.js';
-import type { StreamSink, Subscription, WriteResult } from '../../core/router.js';
+import type { LockSubscription, StreamSink, Subscription, WriteResult } from '../../core/router.js';
 import { asEngramError, Reply } from './io.js';
 import { CLOSE_CODES, parseStreamQuery, type HubConnection, type StreamRoute } from './stream-hub.js';
 import { parseClientOp, refOf, type ClientOp, type Ref } from './ws-protocol.js';
@@ -37,13 +37,14 @@ class WsConnection implements StreamSink, HubConnection {
   full = false;
   fullSince: number | undefined;
   readonly subs = new Map<string, Subscription>();
+  lockSub: LockSubscription | undefined;
   /** Subscribe and unsubscribe run one at a time, in the order they arrived. */
   private control: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly route: WsRouteOptions,
     readonly binary: boolean,
-    readonly initial: { contexts: string[]; since: number | undefined },
+    readonly initial: { contexts: string[]; since: number | undefined; locks: boolean },
   ) {}
 
   private get limit(): number {
@@ -85,6 +86,7 @@ class WsConnection implements StreamSink, HubConnection {
     this.full = false;
     this.fullSince = undefined;
     for (const sub of this.subs.values()) sub.resume();
+    this.lockSub?.resume();
   }
 
   heartbeat(): void {
@@ -116,6 +118,7 @@ class WsConnection implements StreamSink, HubConnection {
 
   opened(ws: WebSocket<UserData>): void {
     this.ws = ws;
+    if (this.initial.locks) this.enqueue({ op: 'subscribeLocks', ref: undefined });
     for (const contextId of this.initial.contexts) this.enqueue({ op: 'subscribe', ref: undefined, contextId, since: this.initial.since });
   }
 
@@ -124,6 +127,8 @@ class WsConnection implements StreamSink, HubConnection {
     this.ws = undefined;
     for (const sub of this.subs.values()) sub.close();
     this.subs.clear();
+    this.lockSub?.close();
+    this.lockSub = undefined;
   }
 
   /** A message from the client: decode, check, act; anything wrong is answered with an error frame. */
@@ -156,6 +161,15 @@ class WsConnection implements StreamSink, HubConnection {
           (result) => this.reply(frames.ack(result, op.ref)),
           (err: unknown) => this.replyError(err, op.ref),
         );
+        return;
+      case 'subscribeLocks':
+        this.lockSub?.close();
+        this.lockSub = this.route.hub.router.subscribeLocks(this.route.clientId, this, op.ref);
+        return;
+      case 'unsubscribeLocks':
+        this.lockSub?.close();
+        this.lockSub = undefined;
+        this.reply(frames.locksUnsubscribed(op.ref));
         return;
       case 'subscribe':
       case 'unsubscribe':
@@ -250,7 +264,7 @@ export function registerWebSocket(app: TemplatedApp, route: WsRouteOptions): voi
         if (format !== 'json' && format !== 'msgpack') throw new EngramError('INVALID_QUERY', `format: must be json or msgpack, got ${JSON.stringify(format)}`);
         if (offered.includes(SUBPROTOCOLS[format])) protocol = SUBPROTOCOLS[format];
         if (!engine.ready) throw new EngramError('NOT_READY', 'storage is not open');
-        conn = new WsConnection(route, format === 'msgpack', { contexts: q.contexts, since: q.since });
+        conn = new WsConnection(route, format === 'msgpack', { contexts: q.contexts, since: q.since, locks: q.locks });
       } catch (err) {
         new Reply(res).error(err, route.onInternal, true);
         return;

@@ -12,9 +12,11 @@ export type ClientOp =
   | { op: 'subscribe'; ref: Ref; contextId: string; since: number | undefined }
   | { op: 'unsubscribe'; ref: Ref; contextId: string }
   | { op: 'publish'; ref: Ref; unit: Record<string, unknown> }
+  | { op: 'subscribeLocks'; ref: Ref }
+  | { op: 'unsubscribeLocks'; ref: Ref }
   | { op: 'ping'; ref: Ref };
 
-const OPS = ['subscribe', 'unsubscribe', 'publish', 'ping'];
+const OPS = ['subscribe', 'unsubscribe', 'publish', 'subscribeLocks', 'unsubscribeLocks', 'ping'];
 
 /** The ref of a message, when it has a usable one, so that even its error can be matched. */
 export function refOf(value: unknown): Ref {
@@ -61,8 +63,10 @@ export function parseClientOp(value: unknown): ClientOp {
       return { op: 'publish', ref, unit };
     }
     case 'ping':
+    case 'subscribeLocks':
+    case 'unsubscribeLocks':
       onlyFields(obj, ['op', 'ref']);
-      return { op: 'ping', ref };
+      return { op: obj.op, ref };
     default:
       throw new EngramError('INVALID_FIELD', `op: must be one of ${OPS.join(', ')}, got ${JSON.stringify(obj.op) ?? 'nothing'}`);
   }

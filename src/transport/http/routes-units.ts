@@ -1,0 +1,86 @@
+/** Routes of work units, contexts and health (docs/api.md). */
+import type { Engine } from '../../core/engine.js';
+import { EngramError } from '../../core/errors.js';
+import { bodyHeaders, pathParam, Query, readJsonBody, Reply, type Headers } from './io.js';
+import type { RouteTable } from './server.js';
+
+export function registerUnitRoutes(t: RouteTable, deps: { engine: Engine; clientId: string; maxBodyBytes: number }): void {
+  const { engine, clientId, maxBodyBytes } = deps;
+  const onInternal = t.onInternal;
+  const reject = (reply: Reply) => (err: unknown) => reply.error(err, onInternal);
+
+
+  t.route('/healthz', { get: (reply) => reply.json(200, '{"status":"ok"}') });
+  t.route('/readyz', {
+    get: (reply) => {
+      if (engine.ready) reply.json(200, '{"status":"ready"}');
+      else reply.error(new EngramError('NOT_READY', 'storage is not open'), onInternal);
+    },
+  });
+
+  t.route('/workunit', {
+    post: (reply, req) => {
+      const head = bodyHeaders(req);
+      const idempotencyKey = req.getHeader('idempotency-key');
+      readJsonBody(reply, head, maxBodyBytes, (body) => {
+        engine.append(clientId, body, idempotencyKey === '' ? undefined : idempotencyKey).then((r) => {
+          const headers: Headers = r.replayed
+            ? [['Location', `/workunit/${r.id}`], ['Idempotent-Replayed', 'true']]
+            : [['Location', `/workunit/${r.id}`]];
+          reply.json(201, r.json, headers);
+        }, reject(reply));
+      });
+    },
+  });
+  t.route('/workunit/:id', {
+    get: (reply, req) => {
+      engine.getUnit(clientId, pathParam(req, 0, 'id')).then((json) => reply.json(200, json), reject(reply));
+    },
+  });
+  t.route('/workunits/:contextId', {
+    get: (reply, req) => {
+      const contextId = pathParam(req, 0, 'contextId');
+      const q = new Query(req.getQuery());
+      const query = { limit: q.int('limit'), after: q.int('after'), before: q.int('before'), reverse: q.bool('reverse') };
+      engine.listUnits(clientId, contextId, query).then(
+        (page) => reply.json(200, `{"workUnits":[${page.units.join(',')}],"nextCursor":${page.nextCursor ?? 'null'}}`),
+        reject(reply),
+      );
+    },
+  });
+  t.route('/contexts', {
+    get: (reply, req) => {
+      const q = new Query(req.getQuery());
+      engine
+        .listContexts(clientId, { limit: q.int('limit'), after: q.string('after'), prefix: q.string('prefix') })
+        .then((page) => reply.json(200, JSON.stringify(page)), reject(reply));
+    },
+  });
+  t.route('/contexts/:id', {
+    get: (reply, req) => {
+      engine.getContext(clientId, pathParam(req, 0, 'contextId')).then(
+        (ctx) => reply.json(200, JSON.stringify(ctx), [['ETag', `"${ctx.version}"`]]),
+        reject(reply),
+      );
+    },
+    patch: (reply, req) => {
+      const contextId = pathParam(req, 0, 'contextId');
+      const ifMatch = parseIfMatch(req.getHeader('if-match'));
+      readJsonBody(reply, bodyHeaders(req), maxBodyBytes, (body) => {
+        engine.patchContext(clientId, contextId, body, ifMatch).then(
+          (ctx) => reply.json(200, JSON.stringify(ctx), [['ETag', `"${ctx.version}"`]]),
+          reject(reply),
+        );
+      });
+    },
+  });
+}
+
+function parseIfMatch(header: string): number | '*' | undefined {
+  if (header === '') return undefined;
+  const v = header.trim();
+  if (v === '*') return '*';
+  const m = /^(?:W\/)?"?(\d{1,15})"?$/.exec(v);
+  if (!m) throw new EngramError('INVALID_FIELD', `If-Match: must be a context version such as "3", got ${JSON.stringify(header)}`);
+  return Number(m[1]);
+}
