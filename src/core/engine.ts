@@ -6,92 +6,16 @@
  * each context, and only one batch is in flight. A batch that fails to commit
  * therefore leaves no gap: its seqs are handed out again to the next batch.
  */
+export type { AppendResult, CommitEvent, ContextHandle, ContextPage, EngineOptions, FenceChecker, UnitPage } from './engine-types.js';
 import { EngramError } from './errors.js';
+import { applyPatch } from './context-patch.js';
 import { UlidFactory } from './ids.js';
 import { LIMITS } from './limits.js';
 import type { CommitBatch, Log } from './log.js';
-import { UnitTail } from './tail.js';
+import { ContextCache, SEP, type ContextState } from './context-cache.js';
+import type { AppendResult, CommitEvent, ContextHandle, ContextPage, EngineOptions, UnitPage } from './engine-types.js';
 import { contextView, type ContextPatch, type ContextRecord, type ContextView, type WorkUnitDraft } from './types.js';
 import { checkId, normalizeListQuery, parseContextPatch, parseWorkUnitDraft } from './validate.js';
-
-export interface EngineOptions {
-  /** How long an idempotency key is remembered. */
-  idempotencyTtlMs: number;
-  /** Most units in one storage batch. */
-  maxBatchUnits: number;
-  /** Recent units kept in memory per context. */
-  tailUnits: number;
-  /** Contexts whose state (record and tail) stays in memory. */
-  maxCachedContexts: number;
-  /** Budget for the JSON text held in tails, in UTF-16 code units (about bytes). */
-  maxTailBytes: number;
-  /** Clock, replaceable in tests. */
-  now?: () => number;
-  /** Checks a write's fence against the lock table (the lock manager); without it, fenced writes are refused. */
-  fences?: FenceChecker;
-}
-
-export interface FenceChecker {
-  /** Throws FENCE_REJECTED unless `token` is the current holder's token for `resource`. */
-  checkFence(clientId: string, resource: string, token: number): void;
-}
-
-/** What a write returns: the stored unit's id, seq and canonical JSON. */
-export interface AppendResult {
-  id: string;
-  contextId: string;
-  seq: number;
-  json: string;
-  /** True when an idempotency key matched an earlier write and nothing new was stored. */
-  replayed: boolean;
-}
-
-export interface UnitPage {
-  /** JSON texts of the units, in the order asked for. */
-  units: string[];
-  /** Pass as `after` (ascending) or `before` (reverse) for the next page; null when there is none. */
-  nextCursor: number | null;
-}
-
-export interface ContextPage {
-  contexts: ContextView[];
-  nextCursor: string | null;
-}
-
-interface ContextState {
-  /** Undefined until the context exists (its first unit or PATCH). */
-  record: ContextRecord | undefined;
-  tail: UnitTail;
-  /** Open handles (subscriptions); a retained state is never evicted. */
-  retained: number;
-}
-
-/** What one committed batch did to one context, in seq order; published only once durable. */
-export interface CommitEvent {
-  clientId: string;
-  contextId: string;
-  /** Seq of units[0] (when there are units). */
-  firstSeq: number;
-  /** JSON texts of the appended units. */
-  units: string[];
-  /** The record after the batch, when more than its head changed (created, PATCH, a new agent). */
-  record: ContextRecord | undefined;
-}
-
-/**
- * A context kept in memory for as long as it is held, with synchronous access to its
- * committed head: what a subscription needs to switch from catch-up to live without a gap.
- */
-export interface ContextHandle {
-  readonly clientId: string;
-  readonly contextId: string;
-  /** Seq of the newest committed unit (0 before the first). */
-  head(): number;
-  record(): ContextRecord | undefined;
-  /** Units with after < seq ≤ min(head, after + limit): synchronously from the tail when it holds them. */
-  unitsAfter(after: number, limit: number): string[] | Promise<string[]>;
-  release(): void;
-}
 
 interface Waiter<T> {
   resolve: (value: T) => void;
@@ -128,17 +52,14 @@ interface Staged {
   units: string[];
 }
 
-const SEP = '\u0000';
 const SWEEP_INTERVAL_MS = 60_000;
 const SWEEP_MAX = 10_000;
 
 export class Engine {
   private readonly ulids = new UlidFactory();
   private readonly now: () => number;
-  private readonly states = new Map<string, ContextState>();
-  private readonly loading = new Map<string, Promise<ContextState>>();
+  private readonly contexts: ContextCache;
   private readonly inflightKeys = new Map<string, Promise<AppendResult>>();
-  private tailBytes = 0;
   private queue: Op[] = [];
   private flushing = false;
   private flushScheduled = false;
@@ -152,6 +73,7 @@ export class Engine {
     private readonly options: EngineOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.contexts = new ContextCache(log, options);
   }
 
   get ready(): boolean {
@@ -264,6 +186,7 @@ export class Engine {
   private async flush(): Promise<void> {
     this.flushScheduled = false;
     this.flushing = true;
+    this.contexts.frozen = true;
     try {
       while (this.queue.length > 0) {
         let ops: Op[];
@@ -277,7 +200,8 @@ export class Engine {
       }
     } finally {
       this.flushing = false;
-      this.evictIfOverBudget();
+      this.contexts.frozen = false;
+      this.contexts.evict();
       const drained = this.drained;
       this.drained = undefined;
       drained?.();
@@ -287,7 +211,7 @@ export class Engine {
   private async commitOps(ops: Op[]): Promise<void> {
     // Load every context the batch touches; eviction only runs between batches, so these stay put.
     for (const op of ops) {
-      const s = this.stateFor(op.clientId, op.key);
+      const s = this.contexts.get(op.clientId, op.key);
       if (s instanceof Promise) {
         try {
           await s;
@@ -303,7 +227,7 @@ export class Engine {
     const batch: CommitBatch = { units: [], contexts: [], idempotency: [] };
     const outcomes: Array<AppendResult | ContextRecord | EngramError> = [];
     for (const op of ops) {
-      const state = this.states.get(op.key)!;
+      const state = this.contexts.peek(op.key)!;
       let s = staged.get(op.key);
       if (s === undefined) {
         s = { state, clientId: op.clientId, record: state.record, dirty: false, changed: false, units: [] };
@@ -331,7 +255,7 @@ export class Engine {
     for (const s of staged.values()) {
       if (!s.dirty) continue;
       s.state.record = s.record;
-      for (const json of s.units) this.tailBytes += s.state.tail.push(json);
+      for (const json of s.units) this.contexts.pushTail(s.state, json);
       const record = s.record!;
       events.push({
         clientId: s.clientId,
@@ -414,41 +338,10 @@ export class Engine {
 
   // ---- reads -----------------------------------------------------------------
 
-  /** The state of a context, from memory or loaded from the log (concurrent loads share one read). */
-  private stateFor(clientId: string, key: string): ContextState | Promise<ContextState> {
-    const cached = this.states.get(key);
-    if (cached !== undefined) {
-      // Map order is recency order: re-inserting marks it most recently used.
-      this.states.delete(key);
-      this.states.set(key, cached);
-      return cached;
-    }
-    let pending = this.loading.get(key);
-    if (pending === undefined) {
-      const contextId = key.slice(clientId.length + 1);
-      pending = this.log.getContext(clientId, contextId).then(
-        (record) => {
-          this.loading.delete(key);
-          const state: ContextState = { record, tail: new UnitTail((record?.headSeq ?? 0) + 1, this.options.tailUnits), retained: 0 };
-          this.states.set(key, state);
-          // During a flush the committer may hold states it loaded for its batch; it evicts when done.
-          if (!this.flushing) this.evictIfOverBudget();
-          return state;
-        },
-        (err: unknown) => {
-          this.loading.delete(key);
-          throw err;
-        },
-      );
-      this.loading.set(key, pending);
-    }
-    return pending;
-  }
-
   private async existingState(clientId: string, contextId: string): Promise<ContextState & { record: ContextRecord }> {
     checkId(contextId, 'contextId');
     this.assertReady();
-    const state = await this.stateFor(clientId, clientId + SEP + contextId);
+    const state = await this.contexts.get(clientId, clientId + SEP + contextId);
     if (state.record === undefined) throw new EngramError('CONTEXT_NOT_FOUND', `context ${JSON.stringify(contextId)} does not exist`);
     return state as ContextState & { record: ContextRecord };
   }
@@ -493,8 +386,8 @@ export class Engine {
     } else {
       units = await this.log.readUnits(clientId, contextId, lo, hi);
       // Warm the tail with what was just read if it ends where the tail starts.
-      if (hi + 1 === state.tail.start && this.states.get(clientId + SEP + contextId) === state) {
-        this.tailBytes += state.tail.prepend(lo, units);
+      if (hi + 1 === state.tail.start && this.contexts.peek(clientId + SEP + contextId) === state) {
+        this.contexts.prependTail(state, lo, units);
       }
     }
     if (q.reverse) {
@@ -524,16 +417,6 @@ export class Engine {
     return { contexts: page.map(contextView), nextCursor: more ? page[page.length - 1]!.id : null };
   }
 
-  /** Drops the least recently used context states while over the memory budget (never during a flush). */
-  private evictIfOverBudget(): void {
-    for (const [key, state] of this.states) {
-      if (this.states.size <= this.options.maxCachedContexts && this.tailBytes <= this.options.maxTailBytes) return;
-      if (state.retained > 0) continue;
-      this.tailBytes -= state.tail.bytes;
-      this.states.delete(key);
-    }
-  }
-
   // ---- streaming support -------------------------------------------------------
 
   /** Calls `listener` after every committed batch, before the batch's writers are answered. */
@@ -550,9 +433,9 @@ export class Engine {
     checkId(contextId, 'contextId');
     this.assertReady();
     const key = clientId + SEP + contextId;
-    let state = await this.stateFor(clientId, key);
+    let state = await this.contexts.get(clientId, key);
     // Another load finishing first may have evicted it again; only the state in the map is canonical.
-    while (this.states.get(key) !== state) state = await this.stateFor(clientId, key);
+    while (this.contexts.peek(key) !== state) state = await this.contexts.get(clientId, key);
     state.retained++;
     let released = false;
     return {
@@ -578,78 +461,18 @@ export class Engine {
 
   /** Numbers for health and metrics endpoints. */
   stats(): { cachedContexts: number; tailBytes: number; queued: number } {
-    return { cachedContexts: this.states.size, tailBytes: this.tailBytes, queued: this.queue.length };
+    return { ...this.contexts.stats(), queued: this.queue.length };
   }
 }
 
 function stagePatch(op: PatchOp, s: Staged, now: number): ContextRecord {
-  const current = s.record;
-  if (op.ifMatch !== undefined) {
-    const ok = op.ifMatch === '*' ? current !== undefined : current !== undefined && current.version === op.ifMatch;
-    if (!ok) {
-      throw new EngramError(
-        'VERSION_MISMATCH',
-        current === undefined
-          ? `If-Match: context ${JSON.stringify(op.contextId)} does not exist yet`
-          : `If-Match: version ${op.ifMatch} is stale; the current version is ${current.version}`,
-      );
-    }
+  const next = applyPatch(s.record, op.contextId, op.patch, op.ifMatch, now);
+  if (next !== s.record) {
+    s.record = next;
+    s.dirty = true;
+    s.changed = true;
   }
-  const base: ContextRecord = current ?? {
-    id: op.contextId,
-    displayName: op.contextId,
-    agentIds: [],
-    pinnedUnits: [],
-    meta: {},
-    createdAt: now,
-    updatedAt: now,
-    version: 0,
-    headSeq: 0,
-  };
-  const p = op.patch;
-  const displayName = p.displayName ?? base.displayName;
-  let agentIds = base.agentIds.filter((a) => !p.removeAgents.includes(a));
-  for (const a of p.addAgents) if (!agentIds.includes(a)) agentIds.push(a);
-  if (agentIds.length > LIMITS.agentsPerContext) {
-    throw new EngramError('INVALID_FIELD', `addAgents: a context has at most ${LIMITS.agentsPerContext} agents`);
-  }
-  let pinnedUnits = base.pinnedUnits.filter((u) => !p.unpinUnits.includes(u));
-  for (const u of p.pinUnits) if (!pinnedUnits.includes(u)) pinnedUnits.push(u);
-  if (pinnedUnits.length > LIMITS.pinnedUnits) {
-    throw new EngramError('INVALID_FIELD', `pinUnits: a context has at most ${LIMITS.pinnedUnits} pinned units`);
-  }
-  const meta: Record<string, string> = { ...base.meta };
-  for (const [k, v] of Object.entries(p.meta)) {
-    if (v === null) delete meta[k];
-    else meta[k] = v;
-  }
-  if (Object.keys(meta).length > LIMITS.metaEntries) {
-    throw new EngramError('INVALID_FIELD', `meta: a context has at most ${LIMITS.metaEntries} entries`);
-  }
-  if (
-    current !== undefined &&
-    displayName === base.displayName &&
-    sameList(agentIds, base.agentIds) &&
-    sameList(pinnedUnits, base.pinnedUnits) &&
-    sameMap(meta, base.meta)
-  ) {
-    return current; // nothing changes: no new version, nothing to store
-  }
-  if (sameList(agentIds, base.agentIds)) agentIds = base.agentIds;
-  if (sameList(pinnedUnits, base.pinnedUnits)) pinnedUnits = base.pinnedUnits;
-  s.record = { ...base, displayName, agentIds, pinnedUnits, meta, updatedAt: now, version: base.version + 1 };
-  s.dirty = true;
-  s.changed = true;
-  return s.record;
-}
-
-function sameList(a: string[], b: string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-function sameMap(a: Record<string, string>, b: Record<string, string>): boolean {
-  const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => b[k] === a[k]);
+  return next;
 }
 
 function storageError(err: unknown): EngramError {
