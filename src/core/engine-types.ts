@@ -11,6 +11,8 @@ export interface EngineOptions extends ContextCacheOptions {
   now?: () => number;
   /** Checks a write's fence against the lock table (the lock manager); without it, fenced writes are refused. */
   fences?: FenceChecker;
+  /** Dimensions of the vector index; a unit's own `embedding` must have this many (undefined: search is off). */
+  embeddingDims?: number;
 }
 
 export interface FenceChecker {
@@ -48,6 +50,8 @@ export interface CommitEvent {
   firstSeq: number;
   /** JSON texts of the appended units. */
   units: string[];
+  /** Log positions of those units (increasing; units of other contexts may sit between them). */
+  positions: number[];
   /** The record after the batch, when more than its head changed (created, PATCH, a new agent). */
   record: ContextRecord | undefined;
 }

@@ -50,6 +50,7 @@ interface Staged {
   /** Whether more than the head changed (creation, PATCH, a new agent). */
   changed: boolean;
   units: string[];
+  positions: number[];
 }
 
 const SWEEP_INTERVAL_MS = 60_000;
@@ -66,6 +67,8 @@ export class Engine {
   private drained: (() => void) | undefined;
   private state: 'new' | 'ready' | 'closing' | 'closed' = 'new';
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** Log position of the last committed unit. */
+  private position = 0;
   private readonly commitListeners: Array<(events: CommitEvent[]) => void> = [];
 
   constructor(
@@ -82,6 +85,7 @@ export class Engine {
 
   async open(): Promise<void> {
     await this.log.open();
+    this.position = await this.log.lastPosition();
     this.state = 'ready';
     this.sweepTimer = setInterval(() => {
       this.log.sweepIdempotency(this.now(), SWEEP_MAX).catch(() => undefined);
@@ -225,16 +229,18 @@ export class Engine {
     const ts = new Date(now).toISOString();
     const staged = new Map<string, Staged>();
     const batch: CommitBatch = { units: [], contexts: [], idempotency: [] };
+    // Like seqs, positions are handed out from the committed one, so a failed batch leaves no gap.
+    const cursor = { pos: this.position };
     const outcomes: Array<AppendResult | ContextRecord | EngramError> = [];
     for (const op of ops) {
       const state = this.contexts.peek(op.key)!;
       let s = staged.get(op.key);
       if (s === undefined) {
-        s = { state, clientId: op.clientId, record: state.record, dirty: false, changed: false, units: [] };
+        s = { state, clientId: op.clientId, record: state.record, dirty: false, changed: false, units: [], positions: [] };
         staged.set(op.key, s);
       }
       try {
-        outcomes.push(op.kind === 'append' ? this.stageAppend(op, s, batch, now, ts) : stagePatch(op, s, now));
+        outcomes.push(op.kind === 'append' ? this.stageAppend(op, s, batch, now, ts, cursor) : stagePatch(op, s, now));
       } catch (err) {
         outcomes.push(err instanceof EngramError ? err : new EngramError('INTERNAL', String(err)));
       }
@@ -251,6 +257,7 @@ export class Engine {
         return;
       }
     }
+    this.position = cursor.pos;
     const events: CommitEvent[] = [];
     for (const s of staged.values()) {
       if (!s.dirty) continue;
@@ -262,6 +269,7 @@ export class Engine {
         contextId: record.id,
         firstSeq: record.headSeq - s.units.length + 1,
         units: s.units,
+        positions: s.positions,
         record: s.changed ? record : undefined,
       });
     }
@@ -280,8 +288,16 @@ export class Engine {
     }
   }
 
-  private stageAppend(op: AppendOp, s: Staged, batch: CommitBatch, now: number, ts: string): AppendResult {
+  private stageAppend(op: AppendOp, s: Staged, batch: CommitBatch, now: number, ts: string, cursor: { pos: number }): AppendResult {
     const d = op.draft;
+    if (d.embedding !== undefined && d.embedding.length !== this.options.embeddingDims) {
+      throw new EngramError(
+        'INVALID_FIELD',
+        this.options.embeddingDims === undefined
+          ? 'embedding: this server has no vector index (search is off)'
+          : `embedding: has ${d.embedding.length} dimensions; this server's vector index has ${this.options.embeddingDims}`,
+      );
+    }
     // Checked as the write is sequenced: a lease that ran out by now fails the write.
     if (d.fence !== undefined) {
       if (this.options.fences === undefined) throw new EngramError('INVALID_FIELD', 'fence: this server has no lock manager');
@@ -321,7 +337,8 @@ export class Engine {
       payload: d.payload,
       relationships: d.relationships,
     });
-    batch.units.push({ clientId: op.clientId, contextId: d.contextId, seq, id, json });
+    const pos = ++cursor.pos;
+    batch.units.push({ clientId: op.clientId, contextId: d.contextId, seq, id, pos, json, embedding: d.embedding });
     if (d.idempotencyKey !== undefined) {
       batch.idempotency.push({
         clientId: op.clientId,
@@ -333,6 +350,7 @@ export class Engine {
       });
     }
     s.units.push(json);
+    s.positions.push(pos);
     return { id, contextId: d.contextId, seq, json, replayed: false };
   }
 
@@ -457,6 +475,11 @@ export class Engine {
         state.retained--;
       },
     };
+  }
+
+  /** The log position of the last committed unit. */
+  get committedPosition(): number {
+    return this.position;
   }
 
   /** Numbers for health and metrics endpoints. */

@@ -21,6 +21,8 @@ export const LIMITS = {
   listMax: 1000,
   /** Longest lock resource name (file paths and the like), in UTF-16 code units. */
   resourceLength: 1024,
+  /** Largest vector (embedding or query) in dimensions. */
+  vectorDims: 4096,
   /** Most resources in one all-or-none acquire. */
   resourcesPerAcquire: 64,
 } as const;

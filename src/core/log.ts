@@ -12,8 +12,23 @@ export interface UnitEntry {
   contextId: string;
   seq: number;
   id: string;
+  /** Position in the whole log: 1, 2, 3, … across all clients and contexts, in commit order, no gaps. */
+  pos: number;
   /** The unit's canonical JSON text, exactly as served. */
   json: string;
+  /** A vector the client sent with the unit (search), stored beside it. */
+  embedding?: Float32Array;
+}
+
+/** A unit read back by log position (for consumers such as the search indexer). */
+export interface PositionedUnit {
+  pos: number;
+  clientId: string;
+  contextId: string;
+  seq: number;
+  json: string;
+  /** The stored embedding, if the client sent one or an indexer stored one. */
+  embedding: Float32Array | undefined;
 }
 
 export interface IdempotencyEntry {
@@ -66,4 +81,10 @@ export interface Log {
   getIdempotency(clientId: string, contextId: string, key: string): Promise<IdempotencyEntry | undefined>;
   /** Forgets idempotency keys that expired before `now`, at most `max` of them; returns how many. */
   sweepIdempotency(now: number, max: number): Promise<number>;
+  /** The highest log position committed so far (0 for an empty log). */
+  lastPosition(): Promise<number>;
+  /** Units with positions from..from+limit-1 that exist, in position order. */
+  readByPosition(from: number, limit: number): Promise<PositionedUnit[]>;
+  /** Stores computed embeddings for units (by position), outside any write batch. */
+  putEmbeddings(entries: Array<{ pos: number; vector: Float32Array }>): Promise<void>;
 }

@@ -53,6 +53,8 @@ export interface Fence {
 /** What a client supplies for a new unit; the server adds id, seq and ts. */
 export interface WorkUnitDraft {
   fence: Fence | undefined;
+  /** The client's own vector for search, stored beside the unit (not part of its JSON). */
+  embedding: Float32Array | undefined;
   contextId: string;
   agentId: string;
   type: WorkUnitType;

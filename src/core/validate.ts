@@ -25,7 +25,7 @@ declare global {
 }
 
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
-const UNIT_FIELDS = new Set(['contextId', 'agentId', 'type', 'meta', 'payload', 'relationships', 'idempotencyKey', 'fence']);
+const UNIT_FIELDS = new Set(['contextId', 'agentId', 'type', 'meta', 'payload', 'relationships', 'idempotencyKey', 'fence', 'embedding']);
 const SERVER_FIELDS = new Set(['id', 'seq', 'ts']);
 const RELATIONSHIP_FIELDS = new Set(['targetId', 'type', 'meta']);
 const PATCH_FIELDS = new Set(['displayName', 'addAgents', 'removeAgents', 'pinUnits', 'unpinUnits', 'meta']);
@@ -197,6 +197,7 @@ export function parseWorkUnitDraft(input: unknown, headerKey?: string): WorkUnit
   checkPayload(input.payload);
   return {
     fence: input.fence === undefined ? undefined : checkFence(input.fence),
+    embedding: input.embedding === undefined ? undefined : checkVector(input.embedding, 'embedding'),
     contextId: checkId(input.contextId, 'contextId'),
     agentId: checkId(input.agentId, 'agentId'),
     type: checkEnum<WorkUnitType>(input.type, 'type', unitTypes, WORK_UNIT_TYPES),
@@ -205,6 +206,20 @@ export function parseWorkUnitDraft(input: unknown, headerKey?: string): WorkUnit
     relationships: input.relationships === undefined ? [] : checkRelationships(input.relationships),
     idempotencyKey,
   };
+}
+
+/** A vector of finite numbers (an embedding or a query vector); its dimension is checked where it is used. */
+export function checkVector(value: unknown, field: string): Float32Array {
+  if (!Array.isArray(value) || value.length === 0 || value.length > LIMITS.vectorDims) {
+    throw new EngramError('INVALID_FIELD', `${field}: must be an array of 1 to ${LIMITS.vectorDims} numbers`);
+  }
+  const out = new Float32Array(value.length);
+  for (let i = 0; i < value.length; i++) {
+    const x: unknown = value[i];
+    if (typeof x !== 'number' || !Number.isFinite(x)) throw new EngramError('INVALID_FIELD', `${field}[${i}]: must be a finite number`);
+    out[i] = x;
+  }
+  return out;
 }
 
 /** A write's fence: the lock it must hold, `{resource, token}`. */

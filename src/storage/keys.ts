@@ -9,6 +9,8 @@
  *   h SEP client SEP context                   → msgpack [headSeq, updatedAt] (written with every batch)
  *   k SEP client SEP context SEP key           → msgpack [unitId, seq, expiresAt]
  *   x SEP expiresAt(12 hex) SEP client SEP context SEP key → '' (expiry index of k)
+ *   g SEP pos(16 hex)                          → msgpack [clientId, contextId, seq] (the whole log in commit order)
+ *   E SEP pos(16 hex)                          → float32 bytes: the unit's embedding (search)
  *   L SEP client SEP resource                  → msgpack LockRecord (held locks)
  *   m SEP name                                 → storage metadata (format version, lock counter)
  */
@@ -32,6 +34,10 @@ export const keys = {
   expiryBefore: (now: number) => `x${SEP}${now.toString(16).padStart(12, '0')}`,
   expiryStart: `x${SEP}`,
   meta: (name: string) => `m${SEP}${name}`,
+  position: (pos: number) => `g${SEP}${seqHex(pos)}`,
+  positionStart: `g${SEP}`,
+  positionEnd: `g${AFTER_SEP}`,
+  embedding: (pos: number) => `E${SEP}${seqHex(pos)}`,
   lock: (client: string, resource: string) => `L${SEP}${client}${SEP}${resource}`,
   lockStart: `L${SEP}`,
   lockEnd: `L${AFTER_SEP}`,

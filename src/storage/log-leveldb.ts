@@ -4,7 +4,7 @@
  */
 import { ClassicLevel } from 'classic-level';
 import { pack, unpack } from 'msgpackr';
-import type { CommitBatch, ContextListOptions, IdempotencyEntry, Log, UnitLocation } from '../core/log.js';
+import type { CommitBatch, ContextListOptions, IdempotencyEntry, Log, PositionedUnit, UnitLocation } from '../core/log.js';
 import type { ContextRecord } from '../core/types.js';
 import { keys, parseExpiryKey } from './keys.js';
 import { LevelLockStore } from './lock-store-leveldb.js';
@@ -38,6 +38,17 @@ export class StorageOpenError extends Error {
     super(message, options);
     this.name = 'StorageOpenError';
   }
+}
+
+function vectorBytes(v: Float32Array): Buffer {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+function bytesVector(b: Buffer): Float32Array {
+  // Copy: LevelDB's buffer may be unaligned for a Float32Array view.
+  const out = new Float32Array(b.byteLength / 4);
+  new Uint8Array(out.buffer).set(b);
+  return out;
 }
 
 /** Puts the separately stored head (headSeq, updatedAt) into a record. */
@@ -106,6 +117,8 @@ export class LevelLog implements Log {
     for (const u of batch.units) {
       ops.push({ type: 'put', key: keys.unit(u.clientId, u.contextId, u.seq), value: u.json });
       ops.push({ type: 'put', key: keys.unitId(u.clientId, u.id), value: pack([u.contextId, u.seq]) });
+      ops.push({ type: 'put', key: keys.position(u.pos), value: pack([u.clientId, u.contextId, u.seq]) });
+      if (u.embedding !== undefined) ops.push({ type: 'put', key: keys.embedding(u.pos), value: vectorBytes(u.embedding) });
     }
     for (const { clientId, record, changed } of batch.contexts) {
       if (changed) ops.push({ type: 'put', key: keys.context(clientId, record.id), value: pack(record) });
@@ -182,6 +195,42 @@ export class LevelLog implements Log {
     if (value === undefined) return undefined;
     const [id, seq, expiresAt] = unpack(value) as [string, number, number];
     return { clientId, contextId, key, id, seq, expiresAt };
+  }
+
+  async lastPosition(): Promise<number> {
+    for await (const key of this.db.keys({ gte: keys.positionStart, lt: keys.positionEnd, reverse: true, limit: 1 })) {
+      return parseInt(key.slice(2), 16);
+    }
+    return 0;
+  }
+
+  async readByPosition(from: number, limit: number): Promise<PositionedUnit[]> {
+    const pointers = await this.db
+      .iterator({ gte: keys.position(from), lt: keys.position(from + limit), limit })
+      .all();
+    if (pointers.length === 0) return [];
+    const located = pointers.map(([key, value]) => {
+      const [clientId, contextId, seq] = unpack(value) as [string, string, number];
+      return { pos: parseInt(key.slice(2), 16), clientId, contextId, seq };
+    });
+    const [jsons, vectors] = await Promise.all([
+      this.db.getMany<string, string>(
+        located.map((l) => keys.unit(l.clientId, l.contextId, l.seq)),
+        { valueEncoding: 'utf8' },
+      ),
+      this.db.getMany(located.map((l) => keys.embedding(l.pos))),
+    ]);
+    const out: PositionedUnit[] = [];
+    located.forEach((l, i) => {
+      const json = jsons[i];
+      if (json !== undefined) out.push({ ...l, json, embedding: vectors[i] === undefined ? undefined : bytesVector(vectors[i]!) });
+    });
+    return out;
+  }
+
+  async putEmbeddings(entries: Array<{ pos: number; vector: Float32Array }>): Promise<void> {
+    if (entries.length === 0) return;
+    await this.writeBatch(entries.map((e) => ({ type: 'put' as const, key: keys.embedding(e.pos), value: vectorBytes(e.vector) })));
   }
 
   async sweepIdempotency(now: number, max: number): Promise<number> {

@@ -2,7 +2,7 @@
  * A log in process memory: for unit tests of the engine and as the reference the
  * contract suite holds every other log to. Nothing survives the process.
  */
-import type { CommitBatch, ContextListOptions, IdempotencyEntry, Log, UnitLocation } from '../core/log.js';
+import type { CommitBatch, ContextListOptions, IdempotencyEntry, Log, PositionedUnit, UnitLocation } from '../core/log.js';
 import type { ContextRecord } from '../core/types.js';
 
 const key = (...parts: string[]) => parts.join('\u0000');
@@ -12,6 +12,8 @@ export class MemoryLog implements Log {
   private readonly unitIndex = new Map<string, UnitLocation>();
   private readonly contexts = new Map<string, Map<string, ContextRecord>>();
   private readonly idempotency = new Map<string, IdempotencyEntry>();
+  private readonly positions: Array<{ clientId: string; contextId: string; seq: number } | undefined> = [];
+  private readonly embeddings = new Map<number, Float32Array>();
   private isOpen = false;
   /** When set, the next commit fails with this error (tests of storage faults). */
   failNextCommit: Error | undefined;
@@ -39,6 +41,8 @@ export class MemoryLog implements Log {
       if (list === undefined) this.units.set(k, (list = []));
       list[u.seq - 1] = u.json;
       this.unitIndex.set(key(u.clientId, u.id), { contextId: u.contextId, seq: u.seq });
+      this.positions[u.pos] = { clientId: u.clientId, contextId: u.contextId, seq: u.seq };
+      if (u.embedding !== undefined) this.embeddings.set(u.pos, u.embedding.slice());
     }
     for (const { clientId, record, changed } of batch.contexts) {
       let byId = this.contexts.get(clientId);
@@ -90,6 +94,26 @@ export class MemoryLog implements Log {
   async getIdempotency(clientId: string, contextId: string, k: string): Promise<IdempotencyEntry | undefined> {
     const e = this.idempotency.get(key(clientId, contextId, k));
     return e === undefined ? undefined : { ...e };
+  }
+
+  async lastPosition(): Promise<number> {
+    return Math.max(0, this.positions.length - 1);
+  }
+
+  async readByPosition(from: number, limit: number): Promise<PositionedUnit[]> {
+    if (this.failReads) throw this.failReads;
+    const out: PositionedUnit[] = [];
+    for (let pos = Math.max(1, from); pos < from + limit && pos < this.positions.length; pos++) {
+      const at = this.positions[pos];
+      if (at === undefined) continue;
+      const json = this.units.get(key(at.clientId, at.contextId))?.[at.seq - 1];
+      if (json !== undefined) out.push({ pos, ...at, json, embedding: this.embeddings.get(pos)?.slice() });
+    }
+    return out;
+  }
+
+  async putEmbeddings(entries: Array<{ pos: number; vector: Float32Array }>): Promise<void> {
+    for (const e of entries) this.embeddings.set(e.pos, e.vector.slice());
   }
 
   async sweepIdempotency(now: number, max: number): Promise<number> {

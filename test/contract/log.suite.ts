@@ -18,10 +18,12 @@ function record(id: string, headSeq: number, extra: Partial<ContextRecord> = {})
   return { id, displayName: id, agentIds: ['a'], pinnedUnits: [], meta: {}, createdAt: 1, updatedAt: 2, version: 1, headSeq, ...extra };
 }
 
+let nextPos = 1;
+
 function batchOf(client: string, context: string, fromSeq: number, count: number): CommitBatch {
   const units = [];
   for (let s = fromSeq; s < fromSeq + count; s++) {
-    units.push({ clientId: client, contextId: context, seq: s, id: `${client}-${context}-${s}`, json: JSON.stringify({ context, seq: s }) });
+    units.push({ clientId: client, contextId: context, seq: s, id: `${client}-${context}-${s}`, pos: nextPos++, json: JSON.stringify({ context, seq: s }) });
   }
   return { units, contexts: [{ clientId: client, record: record(context, fromSeq + count - 1), changed: fromSeq === 1 }], idempotency: [] };
 }
@@ -114,9 +116,27 @@ export function runLogContract(name: string, factory: LogFactory): void {
 
     test('a unit JSON with any Unicode round-trips byte for byte', async () => {
       const json = JSON.stringify({ text: 'héllo 🦊 \u2028 "quoted" \\ \ud800' });
-      await log.commit({ units: [{ clientId: 'u', contextId: 'ctx', seq: 1, id: 'u1', json }], contexts: [{ clientId: 'u', record: record('ctx', 1), changed: true }], idempotency: [] });
+      await log.commit({ units: [{ clientId: 'u', contextId: 'ctx', seq: 1, id: 'u1', pos: nextPos++, json }], contexts: [{ clientId: 'u', record: record('ctx', 1), changed: true }], idempotency: [] });
       assert.equal(await log.getUnit('u', 'u1'), json);
       assert.deepEqual(await log.readUnits('u', 'ctx', 1, 1), [json]);
+    });
+
+    test('units read back by log position, in order, with their stored embeddings', async () => {
+      const last = await log.lastPosition();
+      assert.equal(last, nextPos - 1);
+      const vector = new Float32Array([0.5, -1.25, 3]);
+      const pos = nextPos++;
+      await log.commit({ units: [{ clientId: 'v', contextId: 'ctx', seq: 1, id: 'v1', pos, json: '{"v":1}', embedding: vector }], contexts: [{ clientId: 'v', record: record('ctx', 1), changed: true }], idempotency: [] });
+      assert.equal(await log.lastPosition(), pos);
+      const all = await log.readByPosition(1, 10_000);
+      assert.deepEqual(all.map((u) => u.pos), Array.from({ length: pos }, (_, i) => i + 1));
+      const mine = (await log.readByPosition(pos, 1))[0]!;
+      assert.deepEqual([mine.clientId, mine.contextId, mine.seq, mine.json], ['v', 'ctx', 1, '{"v":1}']);
+      assert.deepEqual([...mine.embedding!], [0.5, -1.25, 3]);
+      assert.equal(all[0]!.embedding, undefined);
+      await log.putEmbeddings([{ pos: 1, vector: new Float32Array([1, 2]) }]);
+      assert.deepEqual([...(await log.readByPosition(1, 1))[0]!.embedding!], [1, 2]);
+      assert.deepEqual(await log.readByPosition(pos + 1, 5), []);
     });
 
     if (factory.reopen) {

@@ -38,6 +38,7 @@ describe('work unit drafts', () => {
     });
     assert.deepEqual(d, {
       fence: undefined,
+      embedding: undefined,
       contextId: 'c',
       agentId: 'a',
       type: 'MESSAGE',
@@ -99,6 +100,14 @@ describe('work unit drafts', () => {
       rejects(() => parseWorkUnitDraft({ ...base, payload: bad }), bad === undefined ? 'MISSING_FIELD' : 'INVALID_FIELD');
     }
     assert.ok(parseWorkUnitDraft({ ...base, payload: Object.assign(Object.create(null), { a: 1 }) }));
+  });
+
+  test('an embedding is an array of finite numbers', () => {
+    assert.deepEqual([...parseWorkUnitDraft({ ...base, embedding: [0.5, -1, 2] }).embedding!], [0.5, -1, 2]);
+    rejects(() => parseWorkUnitDraft({ ...base, embedding: [] }), 'INVALID_FIELD', /embedding: must be an array of 1 to 4096/);
+    rejects(() => parseWorkUnitDraft({ ...base, embedding: 'x' }), 'INVALID_FIELD', /embedding/);
+    rejects(() => parseWorkUnitDraft({ ...base, embedding: [1, 'a'] }), 'INVALID_FIELD', /embedding\[1\]/);
+    rejects(() => parseWorkUnitDraft({ ...base, embedding: new Array(4097).fill(0) }), 'INVALID_FIELD', /4096/);
   });
 
   test('a fence names a resource and a positive integer token', () => {
