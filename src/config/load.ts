@@ -90,7 +90,29 @@ export function loadConfig(sources: ConfigSources): Config {
     if (parsed !== undefined) values.set(s.key, parsed);
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return build(values);
+  const config = build(values);
+  crossCheck(config, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function describeSearch(s: Config['search']): Record<string, unknown> {
+  const { snapshotIntervalMs, embedderApiKey, ...rest } = s;
+  return { ...rest, embedderApiKey: embedderApiKey === '' ? '' : '(set)', snapshotInterval: `${snapshotIntervalMs}ms` };
+}
+
+/** Rules that span settings. */
+function crossCheck(c: Config, problems: string[]): void {
+  const s = c.search;
+  if (s.enabled && (s.embedder === 'openai' || s.embedder === 'ollama')) {
+    if (s.embedderUrl === '') problems.push(`search.embedderUrl: required with search.embedder ${s.embedder}`);
+    if (s.embedderModel === '') problems.push(`search.embedderModel: required with search.embedder ${s.embedder}`);
+    if (s.dimensions === 0) problems.push(`search.dimensions: required with search.embedder ${s.embedder} (the model's vector size)`);
+  }
+  if (s.enabled && s.embedder === 'offline' && s.dimensions !== 0 && s.dimensions !== 100) {
+    problems.push('search.dimensions: the offline embedder makes 100-dimensional vectors (leave it 0)');
+  }
+  if (c.locks.defaultTtlMs > c.locks.maxTtlMs) problems.push('locks.defaultTtl: longer than locks.maxTtl');
 }
 
 function readConfigFile(path: string, text: string, into: Map<string, Raw>, problems: string[]): void {
@@ -127,6 +149,13 @@ function parseValue(s: Setting, raw: unknown, source: string, problems: string[]
   const k: SettingKind = s.kind;
   switch (k.type) {
     case 'string':
+      if (typeof raw !== 'string') return fail('a string');
+      return raw;
+    case 'list': {
+      const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
+      if (items === undefined || items.some((x) => typeof x !== 'string')) return fail('a list of strings (comma-separated, or a YAML list)');
+      return (items as string[]).map((x) => x.trim()).filter((x) => x !== '').join(',');
+    }
     case 'path':
       if (typeof raw !== 'string' || raw.trim() === '') return fail('a non-empty string');
       return raw;
@@ -190,6 +219,17 @@ function build(v: Map<string, Value>): Config {
     cache: { tailUnits: get('cache.tailUnits'), maxContexts: get('cache.maxContexts'), maxBytes: get('cache.maxBytes') },
     idempotency: { ttlMs: get('idempotency.ttl') },
     locks: { defaultTtlMs: get('locks.defaultTtl'), maxTtlMs: get('locks.maxTtl'), maxWaitMs: get('locks.maxWait') },
+    search: {
+      enabled: get('search.enabled'),
+      embedder: get('search.embedder'),
+      embedderUrl: get('search.embedderUrl'),
+      embedderModel: get('search.embedderModel'),
+      embedderApiKey: get('search.embedderApiKey'),
+      dimensions: get('search.dimensions'),
+      metaKeys: get<string>('search.metaKeys').split(',').filter((x) => x !== ''),
+      snapshotIntervalMs: get('search.snapshotInterval'),
+      wordVectors: get('search.wordVectors'),
+    },
     stream: {
       heartbeatMs: get('stream.heartbeat'),
       idleTimeoutMs: get('stream.idleTimeout'),
@@ -212,6 +252,7 @@ export function describeConfig(c: Config): Record<string, Record<string, unknown
     cache: { ...c.cache },
     idempotency: { ttl: `${c.idempotency.ttlMs / 1000}s` },
     locks: { defaultTtl: `${c.locks.defaultTtlMs}ms`, maxTtl: `${c.locks.maxTtlMs}ms`, maxWait: `${c.locks.maxWaitMs}ms` },
+    search: describeSearch(c.search),
     stream: {
       heartbeat: `${c.stream.heartbeatMs / 1000}s`,
       idleTimeout: `${c.stream.idleTimeoutMs / 1000}s`,

@@ -7,6 +7,7 @@ import type { StreamOptions } from '../transport/http/stream-hub.js';
 
 export type SettingKind =
   | { type: 'string' }
+  | { type: 'list' }
   | { type: 'path' }
   | { type: 'bool' }
   | { type: 'int'; min: number; max: number }
@@ -38,6 +39,19 @@ export interface Config {
   idempotency: { ttlMs: number };
   stream: StreamOptions;
   locks: { defaultTtlMs: number; maxTtlMs: number; maxWaitMs: number };
+  search: {
+    enabled: boolean;
+    embedder: 'offline' | 'openai' | 'ollama' | 'none';
+    embedderUrl: string;
+    embedderModel: string;
+    embedderApiKey: string;
+    /** 0: the embedder's own (100 for offline; none for `none`). */
+    dimensions: number;
+    metaKeys: string[];
+    snapshotIntervalMs: number;
+    /** Empty: the file `make build` writes next to the server. */
+    wordVectors: string;
+  };
   log: { level: string };
 }
 
@@ -206,6 +220,78 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: 'duration', min: 0, max: HOUR },
     default: '60s',
     doc: 'Longest time an acquire may wait for a held lock (waitMs above it is refused).',
+  },
+  {
+    key: 'search.enabled',
+    env: 'ENGRAM_SEARCH_ENABLED',
+    flag: '--search-enabled',
+    kind: { type: 'bool' },
+    default: true,
+    doc: 'Index work units for POST /search (off: no index, no search, no indexing work at all).',
+  },
+  {
+    key: 'search.embedder',
+    env: 'ENGRAM_SEARCH_EMBEDDER',
+    flag: '--search-embedder',
+    kind: { type: 'enum', values: ['offline', 'openai', 'ollama', 'none'] },
+    default: 'offline',
+    doc: 'How text becomes vectors: offline (packaged word vectors, no network), openai (an OpenAI-compatible /v1/embeddings server), ollama (/api/embed), or none (keyword search, plus units that carry their own embedding).',
+  },
+  {
+    key: 'search.embedderUrl',
+    env: 'ENGRAM_SEARCH_EMBEDDER_URL',
+    flag: '--search-embedder-url',
+    kind: { type: 'string' },
+    default: '',
+    doc: 'Base URL of the embedding server (openai, ollama).',
+  },
+  {
+    key: 'search.embedderModel',
+    env: 'ENGRAM_SEARCH_EMBEDDER_MODEL',
+    flag: '--search-embedder-model',
+    kind: { type: 'string' },
+    default: '',
+    doc: 'Model name sent to the embedding server (openai, ollama).',
+  },
+  {
+    key: 'search.embedderApiKey',
+    env: 'ENGRAM_SEARCH_EMBEDDER_API_KEY',
+    flag: '--search-embedder-api-key',
+    kind: { type: 'string' },
+    default: '',
+    doc: 'Bearer token for the embedding server, if it needs one (prefer the environment variable).',
+  },
+  {
+    key: 'search.dimensions',
+    env: 'ENGRAM_SEARCH_DIMENSIONS',
+    flag: '--search-dimensions',
+    kind: { type: 'int', min: 0, max: 4096 },
+    default: 0,
+    doc: 'Vector size. 0: the embedder\'s own (100 for offline). Required for openai and ollama. With none, a size here enables vector search over units that carry their own embedding.',
+  },
+  {
+    key: 'search.metaKeys',
+    env: 'ENGRAM_SEARCH_META_KEYS',
+    flag: '--search-meta-keys',
+    kind: { type: 'list' },
+    default: 'title,summary,tags',
+    doc: 'Meta keys whose values are indexed as text together with the payload (comma-separated, or a YAML list).',
+  },
+  {
+    key: 'search.snapshotInterval',
+    env: 'ENGRAM_SEARCH_SNAPSHOT_INTERVAL',
+    flag: '--search-snapshot-interval',
+    kind: { type: 'duration', min: 0, max: 24 * HOUR },
+    default: '5m',
+    doc: 'How often the vector snapshot is saved (when it changed); it is also saved at shutdown.',
+  },
+  {
+    key: 'search.wordVectors',
+    env: 'ENGRAM_SEARCH_WORD_VECTORS',
+    flag: '--search-word-vectors',
+    kind: { type: 'string' },
+    default: '',
+    doc: 'Word-vector file of the offline embedder. Empty: the one `make build` writes (dist/models/wink-sg-100d.bin).',
   },
   {
     key: 'log.level',

@@ -85,6 +85,6 @@ export interface Log {
   lastPosition(): Promise<number>;
   /** Units with positions from..from+limit-1 that exist, in position order. */
   readByPosition(from: number, limit: number): Promise<PositionedUnit[]>;
-  /** Stores computed embeddings for units (by position), outside any write batch. */
-  putEmbeddings(entries: Array<{ pos: number; vector: Float32Array }>): Promise<void>;
+  /** JSON texts of the units at these positions (undefined where there is none). */
+  unitsAt(positions: number[]): Promise<Array<string | undefined>>;
 }

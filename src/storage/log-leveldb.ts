@@ -228,9 +228,18 @@ export class LevelLog implements Log {
     return out;
   }
 
-  async putEmbeddings(entries: Array<{ pos: number; vector: Float32Array }>): Promise<void> {
-    if (entries.length === 0) return;
-    await this.writeBatch(entries.map((e) => ({ type: 'put' as const, key: keys.embedding(e.pos), value: vectorBytes(e.vector) })));
+  async unitsAt(positions: number[]): Promise<Array<string | undefined>> {
+    if (positions.length === 0) return [];
+    const pointers = await this.db.getMany(positions.map((p) => keys.position(p)));
+    const unitKeys = pointers.map((value) => {
+      if (value === undefined) return undefined;
+      const [clientId, contextId, seq] = unpack(value) as [string, string, number];
+      return keys.unit(clientId, contextId, seq);
+    });
+    const present = unitKeys.filter((k): k is string => k !== undefined);
+    const jsons = await this.db.getMany<string, string>(present, { valueEncoding: 'utf8' });
+    let i = 0;
+    return unitKeys.map((k) => (k === undefined ? undefined : jsons[i++]));
   }
 
   async sweepIdempotency(now: number, max: number): Promise<number> {

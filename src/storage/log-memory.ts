@@ -112,8 +112,11 @@ export class MemoryLog implements Log {
     return out;
   }
 
-  async putEmbeddings(entries: Array<{ pos: number; vector: Float32Array }>): Promise<void> {
-    for (const e of entries) this.embeddings.set(e.pos, e.vector.slice());
+  async unitsAt(positions: number[]): Promise<Array<string | undefined>> {
+    return positions.map((pos) => {
+      const at = this.positions[pos];
+      return at === undefined ? undefined : this.units.get(key(at.clientId, at.contextId))?.[at.seq - 1];
+    });
   }
 
   async sweepIdempotency(now: number, max: number): Promise<number> {

@@ -134,9 +134,8 @@ export function runLogContract(name: string, factory: LogFactory): void {
       assert.deepEqual([mine.clientId, mine.contextId, mine.seq, mine.json], ['v', 'ctx', 1, '{"v":1}']);
       assert.deepEqual([...mine.embedding!], [0.5, -1.25, 3]);
       assert.equal(all[0]!.embedding, undefined);
-      await log.putEmbeddings([{ pos: 1, vector: new Float32Array([1, 2]) }]);
-      assert.deepEqual([...(await log.readByPosition(1, 1))[0]!.embedding!], [1, 2]);
       assert.deepEqual(await log.readByPosition(pos + 1, 5), []);
+      assert.deepEqual(await log.unitsAt([pos, pos + 7, 1]), ['{"v":1}', undefined, all[0]!.json]);
     });
 
     if (factory.reopen) {

@@ -46,6 +46,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // A test that fails before stopping its server must not hang the file: the child does not
+  // keep this process alive, and it dies with it.
+  proc.unref();
+  (proc.stdout as unknown as { unref(): void }).unref();
+  (proc.stderr as unknown as { unref(): void }).unref();
+  const killOnExit = () => proc.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  proc.once('exit', () => process.removeListener('exit', killOnExit));
   const lines: string[] = [];
   const listeners = new Set<(record: Record<string, unknown>) => void>();
   let stderr = '';

@@ -48,3 +48,14 @@ export class Watcher {
     return withTimeout(holds, ms, what).finally(() => this.checks.delete(listener));
   }
 }
+
+/** Re-checks an asynchronous condition (for example a status endpoint) until it holds, or rejects after `ms`. */
+export async function eventually(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  await withTimeout(
+    (async () => {
+      while (!(await check())) await new Promise((r) => setTimeout(r, 5));
+    })(),
+    ms,
+    what,
+  );
+}

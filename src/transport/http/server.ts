@@ -11,6 +11,7 @@ import type { LockManager } from '../../core/locks.js';
 import type { Router } from '../../core/router.js';
 import { Reply } from './io.js';
 import { registerLockRoutes } from './routes-locks.js';
+import { registerSearchRoutes, type SearchDeps } from './routes-search.js';
 import { registerUnitRoutes } from './routes-units.js';
 import { StreamHub, type StreamOptions } from './stream-hub.js';
 import { registerSse } from './stream-sse.js';
@@ -26,6 +27,8 @@ export interface HttpServerOptions {
   router: Router;
   locks: LockManager;
   stream: StreamOptions;
+  /** Absent when search is disabled. */
+  search?: SearchDeps;
 }
 
 export type Handler = (reply: Reply, req: HttpRequest) => void;
@@ -66,6 +69,7 @@ export class HttpServer {
     const table: RouteTable = { route: (pattern, handlers) => this.route(pattern, handlers), onInternal: this.onInternal };
     registerUnitRoutes(table, options);
     registerLockRoutes(table, options);
+    registerSearchRoutes(table, options);
     // An empty id segment ("/workunit/") is a bad id, not an unknown route.
     for (const path of ['/workunit/', '/workunits/', '/contexts/', '/locks/']) {
       this.route(path, {

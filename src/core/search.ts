@@ -1,0 +1,297 @@
+/**
+ * Hybrid search over work units: keyword retrieval (flexsearch) and vector
+ * retrieval (HNSW, or an exact scan when filters narrow the candidates), fused by
+ * reciprocal rank fusion. Filters run inside retrieval: a retriever is asked for more
+ * and more candidates until enough pass the filters or none are left, so a filter
+ * never empties a page that a deeper search would fill.
+ *
+ * Each client has its own index (documents, keyword, vectors), created on first use.
+ */
+import { EngramError } from './errors.js';
+import type { Log, PositionedUnit } from './log.js';
+import { DocTable, unitText } from './search-docs.js';
+import { parseSearchQuery, SEARCH_LIMITS, type SearchQuery } from './search-query.js';
+import type { Embedder, KeywordIndex, SearchFactories, VectorIndex, VectorSnapshots } from './search-types.js';
+import type { StringMap, WorkUnitType } from './types.js';
+
+/** The constant of reciprocal rank fusion: score = Σ 1 / (RRF_K + rank). */
+export const RRF_K = 60;
+/** Below this many filtered candidates, vectors are compared exactly instead of through the HNSW graph. */
+const EXACT_SCAN_MAX = 20_000;
+/** Candidates taken from each retriever before fusion, at least. */
+const MIN_DEPTH = 100;
+
+export interface SearchOptions {
+  /** Undefined for `none`: keyword only, except for units that carry their own embedding. */
+  embedder: Embedder | undefined;
+  /** Dimensions of the vector index (the embedder's, or configured for client vectors); undefined: no vectors. */
+  dimensions: number | undefined;
+  /** Meta keys whose values are indexed as text with the payload. */
+  metaKeys: readonly string[];
+  factories: SearchFactories;
+  snapshots?: VectorSnapshots;
+}
+
+export interface SearchResult {
+  /** The unit's JSON text, as stored. */
+  workUnit: string;
+  score: number;
+  keywordScore: number | null;
+  vectorScore: number | null;
+}
+
+export interface SearchResponse {
+  results: SearchResult[];
+  total: number;
+  /** 'eq' when `total` is exact; 'gte' when retrieval stopped at the candidate depth. */
+  totalRelation: 'eq' | 'gte';
+}
+
+interface ClientIndex {
+  docs: DocTable;
+  keyword: KeywordIndex;
+  vector: VectorIndex | undefined;
+  /** Vectors by slot, for exact scans (dimensions × slots). */
+  vectors: Float32Array;
+  hasVector: Uint8Array;
+  /** Vectors saved by an earlier run, by position, used instead of embedding again until caught up. */
+  saved: Map<number, Float32Array> | undefined;
+}
+
+export class SearchService {
+  private readonly clients = new Map<string, ClientIndex>();
+  /** Log position up to which every unit is indexed. */
+  position = 0;
+
+  constructor(
+    private readonly log: Log,
+    readonly options: SearchOptions,
+  ) {}
+
+  private client(clientId: string): ClientIndex {
+    let ci = this.clients.get(clientId);
+    if (ci === undefined) {
+      const dims = this.options.dimensions;
+      let saved: Map<number, Float32Array> | undefined;
+      if (dims !== undefined) {
+        const snap = this.options.snapshots?.load(clientId, this.embedderId(), dims);
+        if (snap !== undefined) {
+          saved = new Map();
+          for (let i = 0; i < snap.positions.length; i++) saved.set(snap.positions[i]!, snap.vectors.subarray(i * dims, (i + 1) * dims));
+        }
+      }
+      ci = {
+        docs: new DocTable(),
+        keyword: this.options.factories.keyword(),
+        vector: dims === undefined ? undefined : this.options.factories.vector(dims),
+        vectors: new Float32Array((dims ?? 0) * 1024),
+        hasVector: new Uint8Array(1024),
+        saved,
+      };
+      this.clients.set(clientId, ci);
+    }
+    return ci;
+  }
+
+  private embedderId(): string {
+    return this.options.embedder?.id ?? 'none';
+  }
+
+  /**
+   * Indexes units in log order. Embeddings come from the units (stored by the client) or
+   * from the embedder; units the vector snapshot already holds are not embedded again.
+   */
+  async ingest(units: PositionedUnit[]): Promise<void> {
+    const parsed = units.map((u) => ({ u, w: JSON.parse(u.json) as { agentId: string; type: WorkUnitType; ts: string; meta: StringMap; payload: unknown } }));
+    const texts = parsed.map(({ w }) => unitText(w.payload, w.meta, this.options.metaKeys));
+    // Which units need a computed embedding: not carrying one, not in the loaded snapshot.
+    const toEmbed: number[] = [];
+    const dims = this.options.dimensions;
+    if (dims !== undefined && this.options.embedder !== undefined) {
+      parsed.forEach(({ u }, i) => {
+        const ci = this.client(u.clientId);
+        if (u.embedding === undefined && ci.saved?.get(u.pos) === undefined && texts[i]!.trim() !== '') toEmbed.push(i);
+      });
+    }
+    const computed = new Map<number, Float32Array>();
+    if (toEmbed.length > 0) {
+      await this.options.embedder!.ready();
+      const vectors = await this.options.embedder!.embed(toEmbed.map((i) => texts[i]!));
+      toEmbed.forEach((i, k) => computed.set(i, vectors[k]!));
+    }
+    parsed.forEach(({ u, w }, i) => {
+      const ci = this.client(u.clientId);
+      if (ci.docs.size > 0 && ci.docs.pos[ci.docs.size - 1]! >= u.pos) return; // already indexed
+      const slot = ci.docs.add({ pos: u.pos, contextId: u.contextId, agentId: w.agentId, type: w.type, ts: Date.parse(w.ts), meta: w.meta });
+      if (texts[i] !== '') ci.keyword.add(slot, texts[i]!);
+      const v = u.embedding ?? computed.get(i) ?? ci.saved?.get(u.pos);
+      if (ci.vector !== undefined && dims !== undefined && v !== undefined && v.length === dims) {
+        const unitV = normalize(v);
+        if (!ci.vector.has(u.pos)) ci.vector.add(u.pos, unitV);
+        this.storeVector(ci, slot, unitV, dims);
+      }
+      ci.saved?.delete(u.pos);
+      if (ci.saved?.size === 0) ci.saved = undefined;
+      this.position = Math.max(this.position, u.pos);
+    });
+  }
+
+  private storeVector(ci: ClientIndex, slot: number, v: Float32Array, dims: number): void {
+    if ((slot + 1) * dims > ci.vectors.length) {
+      const grown = new Float32Array(Math.max(ci.vectors.length * 2, (slot + 1) * dims));
+      grown.set(ci.vectors);
+      ci.vectors = grown;
+      const has = new Uint8Array(grown.length / dims);
+      has.set(ci.hasVector);
+      ci.hasVector = has;
+    }
+    ci.vectors.set(v, slot * dims);
+    ci.hasVector[slot] = 1;
+  }
+
+  /** Saves every client's vectors with the position they cover. */
+  saveSnapshots(): void {
+    const dims = this.options.dimensions;
+    if (this.options.snapshots === undefined || dims === undefined) return;
+    for (const [clientId, ci] of this.clients) {
+      const slots: number[] = [];
+      for (let slot = 0; slot < ci.docs.size; slot++) if (ci.hasVector[slot] === 1) slots.push(slot);
+      const positions = new Float64Array(slots.length);
+      const vectors = new Float32Array(slots.length * dims);
+      slots.forEach((slot, i) => {
+        positions[i] = ci.docs.pos[slot]!;
+        vectors.set(ci.vectors.subarray(slot * dims, (slot + 1) * dims), i * dims);
+      });
+      this.options.snapshots.save(clientId, this.embedderId(), dims, { position: this.position, positions, vectors });
+    }
+  }
+
+  async search(clientId: string, input: unknown): Promise<SearchResponse> {
+    const q = parseSearchQuery(input);
+    const dims = this.options.dimensions;
+    if (q.vector !== undefined && q.vector.length !== dims) {
+      throw new EngramError(
+        'INVALID_FIELD',
+        dims === undefined ? 'vector: this server has no vector index' : `vector: has ${q.vector.length} dimensions; the index has ${dims}`,
+      );
+    }
+    const ci = this.clients.get(clientId);
+    if (ci === undefined) return { results: [], total: 0, totalRelation: 'eq' };
+    const depth = Math.max(MIN_DEPTH, (q.offset + q.limit) * 2);
+    const filter = ci.docs.filter(q);
+
+    let keyword: { slots: number[]; exhausted: boolean } | undefined;
+    if (q.mode !== 'vector' && q.query !== undefined) keyword = this.keywordCandidates(ci, q.query, filter, depth);
+
+    let vector: { hits: Array<{ slot: number; similarity: number }>; exhausted: boolean } | undefined;
+    if (q.mode !== 'keyword' && ci.vector !== undefined && dims !== undefined) {
+      let qv = q.vector;
+      if (qv === undefined && q.query !== undefined && this.options.embedder !== undefined) {
+        await this.options.embedder.ready();
+        qv = (await this.options.embedder.embed([q.query]))[0];
+      }
+      if (qv !== undefined) vector = this.vectorCandidates(ci, normalize(qv), filter, depth, dims);
+    }
+    if (q.mode === 'vector' && vector === undefined) {
+      throw new EngramError('INVALID_FIELD', 'mode: vector search needs a vector, or an embedder to turn the query into one');
+    }
+
+    // Reciprocal rank fusion.
+    const fused = new Map<number, { score: number; keywordScore: number | null; vectorScore: number | null }>();
+    keyword?.slots.forEach((slot, i) => {
+      fused.set(slot, { score: 1 / (RRF_K + i + 1), keywordScore: 1 / (i + 1), vectorScore: null });
+    });
+    vector?.hits.forEach((h, i) => {
+      const entry = fused.get(h.slot) ?? { score: 0, keywordScore: null, vectorScore: null };
+      entry.score += 1 / (RRF_K + i + 1);
+      entry.vectorScore = h.similarity;
+      fused.set(h.slot, entry);
+    });
+    const ranked = [...fused.entries()].sort((a, b) => b[1].score - a[1].score || ci.docs.pos[b[0]]! - ci.docs.pos[a[0]]!);
+    const page = ranked.slice(q.offset, q.offset + q.limit);
+    const jsons = await this.log.unitsAt(page.map(([slot]) => ci.docs.pos[slot]!));
+    const results: SearchResult[] = [];
+    page.forEach(([, s], i) => {
+      const json = jsons[i];
+      if (json !== undefined) results.push({ workUnit: json, score: s.score, keywordScore: s.keywordScore, vectorScore: s.vectorScore });
+    });
+    const exact = (keyword?.exhausted ?? true) && (vector?.exhausted ?? true);
+    return { results, total: ranked.length, totalRelation: exact ? 'eq' : 'gte' };
+  }
+
+  /** Keyword matches that pass the filters, best first, widening the retrieval until `depth` pass or none are left. */
+  private keywordCandidates(
+    ci: ClientIndex,
+    query: string,
+    filter: ReturnType<DocTable['filter']>,
+    depth: number,
+  ): { slots: number[]; exhausted: boolean } {
+    let limit = depth;
+    for (;;) {
+      const found = ci.keyword.search(query, limit + 1);
+      const accepted = filter.unfiltered ? found : found.filter(filter.accept);
+      const exhausted = found.length <= limit;
+      if (accepted.length >= depth || exhausted) return { slots: accepted.slice(0, depth), exhausted: exhausted && accepted.length <= depth };
+      limit *= 4;
+    }
+  }
+
+  /** Nearest vectors that pass the filters: exact over a narrow candidate set, else the HNSW graph, widened as needed. */
+  private vectorCandidates(
+    ci: ClientIndex,
+    qv: Float32Array,
+    filter: ReturnType<DocTable['filter']>,
+    depth: number,
+    dims: number,
+  ): { hits: Array<{ slot: number; similarity: number }>; exhausted: boolean } {
+    if (filter.candidates !== undefined && filter.candidates.length <= EXACT_SCAN_MAX) {
+      const hits: Array<{ slot: number; similarity: number }> = [];
+      for (const slot of filter.candidates) {
+        if (ci.hasVector[slot] !== 1 || !filter.accept(slot)) continue;
+        let dot = 0;
+        const base = slot * dims;
+        for (let d = 0; d < dims; d++) dot += qv[d]! * ci.vectors[base + d]!;
+        hits.push({ slot, similarity: dot });
+      }
+      hits.sort((a, b) => b.similarity - a.similarity);
+      return { hits: hits.slice(0, depth), exhausted: hits.length <= depth };
+    }
+    const index = ci.vector!;
+    let k = filter.unfiltered ? depth : depth * 4;
+    for (;;) {
+      const found = index.search(qv, Math.min(k, index.size()));
+      const hits: Array<{ slot: number; similarity: number }> = [];
+      for (const f of found) {
+        const slot = ci.docs.slotOf(f.pos);
+        if (slot !== -1 && filter.accept(slot)) hits.push({ slot, similarity: f.similarity });
+      }
+      const exhausted = k >= index.size();
+      if (hits.length >= depth || exhausted) return { hits: hits.slice(0, depth), exhausted: exhausted && hits.length <= depth };
+      k *= 4;
+    }
+  }
+
+  stats(): { clients: number; documents: number; vectors: number; position: number } {
+    let documents = 0;
+    let vectors = 0;
+    for (const ci of this.clients.values()) {
+      documents += ci.docs.size;
+      vectors += ci.vector?.size() ?? 0;
+    }
+    return { clients: this.clients.size, documents, vectors, position: this.position };
+  }
+}
+
+/** Unit length, so the dot product is the cosine. */
+export function normalize(v: Float32Array): Float32Array {
+  let sum = 0;
+  for (let i = 0; i < v.length; i++) sum += v[i]! * v[i]!;
+  const norm = Math.sqrt(sum);
+  if (norm === 0 || Math.abs(norm - 1) < 1e-6) return v;
+  const out = new Float32Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = v[i]! / norm;
+  return out;
+}
+
+export { SEARCH_LIMITS };
+export type { SearchQuery };

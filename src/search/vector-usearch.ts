@@ -1,0 +1,41 @@
+/** Approximate nearest neighbours with usearch (HNSW, cosine), keyed by log position. */
+import usearch from 'usearch';
+import type { VectorIndex } from '../core/search-types.js';
+
+const { Index, MetricKind, ScalarKind } = usearch;
+
+export class UsearchVectorIndex implements VectorIndex {
+  private readonly index: InstanceType<typeof Index>;
+
+  constructor(readonly dimensions: number) {
+    this.index = new Index({
+      dimensions,
+      metric: MetricKind.Cos,
+      quantization: ScalarKind.F32,
+      connectivity: 16,
+      expansion_add: 128,
+      expansion_search: 64,
+      multi: false,
+    });
+  }
+
+  add(pos: number, vector: Float32Array): void {
+    this.index.add(BigInt(pos), vector);
+  }
+
+  has(pos: number): boolean {
+    return this.index.contains(BigInt(pos)) as boolean;
+  }
+
+  search(vector: Float32Array, k: number): Array<{ pos: number; similarity: number }> {
+    if (k <= 0 || this.index.size() === 0) return [];
+    const m = this.index.search(vector, k, 0);
+    const out: Array<{ pos: number; similarity: number }> = [];
+    for (let i = 0; i < m.keys.length; i++) out.push({ pos: Number(m.keys[i]), similarity: 1 - m.distances[i]! });
+    return out;
+  }
+
+  size(): number {
+    return this.index.size();
+  }
+}
