@@ -17,6 +17,7 @@ const SCENARIOS: Array<[string, string[]]> = [
   ['write-http.bench.js', ['--sync']],
   ['read-last100.bench.js', []],
   ['locks.bench.js', []],
+  ['search.bench.js', []],
   ['fanout.bench.js', []],
 ];
 
@@ -47,9 +48,10 @@ function runScenario(file: string, args: string[]): Promise<Result[]> {
 const ms = (us: number) => (us / 1000).toFixed(3).padStart(8);
 
 function printRow(r: Result): void {
+  const extra = r.extra === undefined ? '' : `  ${Object.entries(r.extra).map(([k, v]) => `${k}=${v}`).join(' ')}`;
   process.stdout.write(
     `${r.scenario.padEnd(18)} ${r.name.padEnd(40)} ${String(r.count).padStart(8)} ${String(r.throughput).padStart(8)}/s` +
-      `  p50 ${ms(r.p50)}  p90 ${ms(r.p90)}  p99 ${ms(r.p99)}  p99.9 ${ms(r.p999)}  max ${ms(r.max)} ms\n`,
+      `  p50 ${ms(r.p50)}  p90 ${ms(r.p90)}  p99 ${ms(r.p99)}  p99.9 ${ms(r.p999)}  max ${ms(r.max)} ms${extra}\n`,
   );
 }
 

@@ -9,7 +9,7 @@ import { LockManager } from '../core/locks.js';
 import { Router } from '../core/router.js';
 import { LevelLog, StorageOpenError } from '../storage/log-leveldb.js';
 import { HttpServer } from '../transport/http/server.js';
-import { announceEmbedder, createEmbedder, createSearch, searchDimensions, type SearchParts } from './search-wiring.js';
+import { createSearch, searchDimensions, searchSettings, type SearchParts } from './search-wiring.js';
 import type { Config } from '../config/schema.js';
 
 /** How long a graceful shutdown may take before the process exits anyway. */
@@ -33,17 +33,16 @@ export async function serve(config: Config): Promise<void> {
     cacheSize: config.storage.cacheBytes,
   });
   const locks = new LockManager(log.lockStore(), config.locks);
-  const embedder = config.search.enabled ? createEmbedder(config.search) : undefined;
   const engine = new Engine(log, {
     fences: locks,
-    embeddingDims: config.search.enabled ? searchDimensions(config.search, embedder) : undefined,
+    embeddingDims: config.search.enabled ? searchDimensions(searchSettings(config)) : undefined,
     idempotencyTtlMs: config.idempotency.ttlMs,
     maxBatchUnits: config.storage.maxBatchUnits,
     tailUnits: config.cache.tailUnits,
     maxCachedContexts: config.cache.maxContexts,
     maxTailBytes: config.cache.maxBytes,
   });
-  const search: SearchParts | undefined = config.search.enabled ? createSearch(config, log, engine, embedder, logger) : undefined;
+  const search: SearchParts | undefined = config.search.enabled ? createSearch(config, log, engine, logger) : undefined;
   const router = new Router(engine);
   router.lockSnapshot = (clientId) => locks.list(clientId, { limit: 1000 }).locks;
   locks.onEvent((events) => router.publishLocks(events));
@@ -70,7 +69,7 @@ export async function serve(config: Config): Promise<void> {
   // The first log line carries the bound address: with port 0 it is how callers learn the
   // port, so it is written at every log level.
   createLogger('info').info({ addr, url: `http://${addr}` }, 'engram listening');
-  announceEmbedder(embedder, logger);
+
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -85,7 +84,7 @@ export async function serve(config: Config): Promise<void> {
     http.stopListening();
     http.closeStreams();
     router.close();
-    const closing = (search?.indexer.stop() ?? Promise.resolve())
+    const closing = (search === undefined ? Promise.resolve() : search.indexer.stop().then(() => search.host.close()))
       .then(() => locks.close())
       .then(() => engine.close());
     closing.then(

@@ -52,6 +52,8 @@ export interface CommitEvent {
   units: string[];
   /** Log positions of those units (increasing; units of other contexts may sit between them). */
   positions: number[];
+  /** The embeddings clients sent with those units (undefined where none). */
+  embeddings: Array<Float32Array | undefined>;
   /** The record after the batch, when more than its head changed (created, PATCH, a new agent). */
   record: ContextRecord | undefined;
 }

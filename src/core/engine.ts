@@ -51,6 +51,7 @@ interface Staged {
   changed: boolean;
   units: string[];
   positions: number[];
+  embeddings: Array<Float32Array | undefined>;
 }
 
 const SWEEP_INTERVAL_MS = 60_000;
@@ -236,7 +237,7 @@ export class Engine {
       const state = this.contexts.peek(op.key)!;
       let s = staged.get(op.key);
       if (s === undefined) {
-        s = { state, clientId: op.clientId, record: state.record, dirty: false, changed: false, units: [], positions: [] };
+        s = { state, clientId: op.clientId, record: state.record, dirty: false, changed: false, units: [], positions: [], embeddings: [] };
         staged.set(op.key, s);
       }
       try {
@@ -270,6 +271,7 @@ export class Engine {
         firstSeq: record.headSeq - s.units.length + 1,
         units: s.units,
         positions: s.positions,
+        embeddings: s.embeddings,
         record: s.changed ? record : undefined,
       });
     }
@@ -351,6 +353,7 @@ export class Engine {
     }
     s.units.push(json);
     s.positions.push(pos);
+    s.embeddings.push(d.embedding);
     return { id, contextId: d.contextId, seq, json, replayed: false };
   }
 
@@ -475,6 +478,11 @@ export class Engine {
         state.retained--;
       },
     };
+  }
+
+  /** JSON texts of the units at these log positions (search results). */
+  unitsAt(positions: number[]): Promise<Array<string | undefined>> {
+    return this.log.unitsAt(positions);
   }
 
   /** The log position of the last committed unit. */

@@ -1,13 +1,24 @@
 /**
- * Keeps the search index a view of the log, off the write path. After each commit
- * it reads the new units back from the log by position (the same path it uses to
- * catch up at start), embeds and indexes them in small slices that yield to the event
- * loop between them, so writes never wait for indexing. It tracks how long a unit
- * takes from commit to searchable, and saves vector snapshots now and then.
+ * Keeps the search index a view of the log, off the write path. Committed units are
+ * queued in memory as they commit and handed to the index in slices that yield to the
+ * event loop between them; whenever the queue does not continue the indexed position
+ * (at start, or after it overflowed because indexing fell far behind) units are read
+ * back from the log by position instead. Nothing is skipped: the index position only
+ * moves over units it has taken. It also tracks how long a unit takes from commit to
+ * searchable, and saves vector snapshots now and then.
  */
 import type { Engine } from './engine.js';
 import type { Log } from './log.js';
-import type { SearchService } from './search.js';
+import type { IngestUnit } from './search.js';
+
+/** Where the indexer puts units: the search service itself, or a worker thread running one. */
+export interface SearchSink {
+  /** Indexes units (in log order); resolves once they are searchable. */
+  ingest(units: IngestUnit[]): Promise<void>;
+  /** Log position up to which every unit is searchable. */
+  readonly position: number;
+  saveSnapshots(): void | Promise<void>;
+}
 
 export interface IndexerOptions {
   /** Units read from the log at a time. */
@@ -19,8 +30,12 @@ export interface IndexerOptions {
   onError: (err: unknown) => void;
 }
 
+/** Most units queued in memory; beyond, the queue is dropped and the log is read instead. */
+const MAX_QUEUED = 20_000;
 /** How many recent commit-to-searchable delays the statistics keep. */
 const LAG_SAMPLES = 10_000;
+/** Freshness is reported over this recent window unless asked for another. */
+export const LAG_WINDOW_MS = 10_000;
 const RETRY_MAX_MS = 30_000;
 
 export class Indexer {
@@ -32,7 +47,11 @@ export class Indexer {
   private snapshotTimer: NodeJS.Timeout | undefined;
   private savedAt = 0;
   private readonly commitTimes = new Map<number, number>();
+  /** Committed units not yet indexed, by increasing position, contiguous. */
+  private queued: IngestUnit[] = [];
   private readonly lags = new Float64Array(LAG_SAMPLES);
+  /** When each sample in `lags` was taken (performance.now()). */
+  private readonly lagTimes = new Float64Array(LAG_SAMPLES);
   private lagCount = 0;
   private waiters: Array<{ pos: number; resolve: () => void }> = [];
   private unlisten: (() => void) | undefined;
@@ -40,18 +59,27 @@ export class Indexer {
   constructor(
     private readonly engine: Engine,
     private readonly log: Log,
-    private readonly search: SearchService,
+    private readonly search: SearchSink,
     private readonly options: IndexerOptions,
   ) {}
 
   start(): void {
     this.unlisten = this.engine.onCommit((events) => {
       const now = performance.now();
-      for (const e of events) for (const pos of e.positions) this.commitTimes.set(pos, now);
+      const units: IngestUnit[] = [];
+      for (const e of events) {
+        e.positions.forEach((pos, i) => {
+          this.commitTimes.set(pos, now);
+          units.push({ pos, clientId: e.clientId, contextId: e.contextId, json: e.units[i]!, embedding: e.embeddings[i] });
+        });
+      }
+      units.sort((a, b) => a.pos - b.pos);
+      if (this.queued.length + units.length > MAX_QUEUED) this.queued = [];
+      else for (const u of units) this.queued.push(u);
       this.kick();
     });
     if (this.options.snapshotIntervalMs > 0) {
-      this.snapshotTimer = setInterval(() => this.snapshot(), this.options.snapshotIntervalMs);
+      this.snapshotTimer = setInterval(() => void this.snapshot(), this.options.snapshotIntervalMs);
       this.snapshotTimer.unref();
     }
     this.kick();
@@ -64,7 +92,7 @@ export class Indexer {
     clearInterval(this.snapshotTimer);
     clearTimeout(this.retryTimer);
     while (this.running) await new Promise((r) => setImmediate(r));
-    this.snapshot();
+    await this.snapshot();
   }
 
   /** Resolves once every unit up to `pos` is searchable. */
@@ -86,7 +114,17 @@ export class Indexer {
   private async run(): Promise<void> {
     try {
       while (!this.stopped && this.search.position < this.engine.committedPosition) {
-        const units = await this.log.readByPosition(this.search.position + 1, this.options.pageSize);
+        const next = this.search.position + 1;
+        let drop = 0;
+        while (drop < this.queued.length && this.queued[drop]!.pos < next) drop++;
+        if (drop > 0) this.queued = this.queued.slice(drop);
+        let units: IngestUnit[];
+        if (this.queued.length > 0 && this.queued[0]!.pos === next) {
+          units = this.queued.slice(0, this.options.pageSize);
+          this.queued = this.queued.slice(units.length);
+        } else {
+          units = await this.log.readByPosition(next, this.options.pageSize);
+        }
         if (units.length === 0) break;
         for (let i = 0; i < units.length && !this.stopped; i += this.options.sliceUnits) {
           const slice = units.slice(i, i + this.options.sliceUnits);
@@ -119,6 +157,7 @@ export class Indexer {
       const committed = this.commitTimes.get(pos);
       if (committed === undefined) continue;
       this.commitTimes.delete(pos);
+      this.lagTimes[this.lagCount % LAG_SAMPLES] = now;
       this.lags[this.lagCount++ % LAG_SAMPLES] = now - committed;
     }
     if (this.waiters.length > 0) {
@@ -128,21 +167,25 @@ export class Indexer {
     }
   }
 
-  private snapshot(): void {
+  private async snapshot(): Promise<void> {
     // Only a caught-up index is saved: its position then covers every unit before it.
     if (this.search.position === this.savedAt || this.search.position < this.engine.committedPosition) return;
+    const at = this.search.position;
     try {
-      this.search.saveSnapshots();
-      this.savedAt = this.search.position;
+      await this.search.saveSnapshots();
+      this.savedAt = at;
     } catch (err) {
       this.options.onError(err);
     }
   }
 
-  /** Progress and freshness: how far indexing is, and commit-to-searchable delays (ms) of recent units. */
-  status(): { position: number; logPosition: number; behind: number; freshness: { samples: number; p50: number; p99: number; max: number } } {
-    const n = Math.min(this.lagCount, LAG_SAMPLES);
-    const sorted = Array.from(this.lags.subarray(0, n)).sort((a, b) => a - b);
+  /** Progress and freshness: how far indexing is, and commit-to-searchable delays (ms) of units indexed in the last 10 s. */
+  status(windowMs = LAG_WINDOW_MS): { position: number; logPosition: number; behind: number; freshness: { samples: number; p50: number; p99: number; max: number } } {
+    const since = performance.now() - windowMs;
+    const recent: number[] = [];
+    for (let i = 0; i < Math.min(this.lagCount, LAG_SAMPLES); i++) if (this.lagTimes[i]! >= since) recent.push(this.lags[i]!);
+    const n = recent.length;
+    const sorted = recent.sort((a, b) => a - b);
     const at = (q: number) => (n === 0 ? 0 : Math.round(sorted[Math.min(n - 1, Math.floor(q * n))]! * 1000) / 1000);
     return {
       position: this.search.position,

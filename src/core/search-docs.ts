@@ -113,6 +113,7 @@ export class DocTable {
    * the candidate slots (so a narrow search never scans the whole table).
    */
   filter(q: SearchQuery): { accept: (slot: number) => boolean; candidates: number[] | undefined; unfiltered: boolean } {
+    // candidates: every qualifying slot (ascending) when the query filters at all.
     const ctxIds = q.contextIds?.map((c) => this.contexts.find(c)).filter((x): x is number => x !== undefined);
     const agentIds = q.agentIds === undefined ? undefined : new Set(q.agentIds.map((a) => this.agents.find(a) ?? -1));
     const types = q.types === undefined ? undefined : new Set(q.types);
@@ -132,12 +133,16 @@ export class DocTable {
       }
       return true;
     };
+    const unfiltered = q.contextIds === undefined && q.agentIds === undefined && q.types === undefined && q.meta === undefined && q.since === undefined && q.until === undefined;
     let candidates: number[] | undefined;
     if (ctxIds !== undefined) {
-      candidates = ctxIds.flatMap((c) => this.byContext[c] ?? []);
+      candidates = ctxIds.flatMap((c) => this.byContext[c] ?? []).filter(accept);
       if (ctxIds.length > 1) candidates.sort((a, b) => a - b);
+    } else if (!unfiltered) {
+      // Other filters: one pass over the table tells exactly which units qualify.
+      candidates = [];
+      for (let slot = 0; slot < this.pos.length; slot++) if (accept(slot)) candidates.push(slot);
     }
-    const unfiltered = q.contextIds === undefined && q.agentIds === undefined && q.types === undefined && q.meta === undefined && q.since === undefined && q.until === undefined;
     return { accept, candidates, unfiltered };
   }
 }

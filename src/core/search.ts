@@ -8,7 +8,7 @@
  * Each client has its own index (documents, keyword, vectors), created on first use.
  */
 import { EngramError } from './errors.js';
-import type { Log, PositionedUnit } from './log.js';
+import type { Log } from './log.js';
 import { DocTable, unitText } from './search-docs.js';
 import { parseSearchQuery, SEARCH_LIMITS, type SearchQuery } from './search-query.js';
 import type { Embedder, KeywordIndex, SearchFactories, VectorIndex, VectorSnapshots } from './search-types.js';
@@ -32,6 +32,22 @@ export interface SearchOptions {
   snapshots?: VectorSnapshots;
 }
 
+export interface SearchHit {
+  /** Log position of the unit. */
+  pos: number;
+  score: number;
+  keywordScore: number | null;
+  vectorScore: number | null;
+}
+
+/** One page of hits: what an index answers, before the units are read from the log. */
+export interface SearchHits {
+  hits: SearchHit[];
+  total: number;
+  /** 'eq' when `total` is exact; 'gte' when retrieval stopped at the candidate depth. */
+  totalRelation: 'eq' | 'gte';
+}
+
 export interface SearchResult {
   /** The unit's JSON text, as stored. */
   workUnit: string;
@@ -43,8 +59,34 @@ export interface SearchResult {
 export interface SearchResponse {
   results: SearchResult[];
   total: number;
-  /** 'eq' when `total` is exact; 'gte' when retrieval stopped at the candidate depth. */
   totalRelation: 'eq' | 'gte';
+}
+
+/** A unit handed to the index, in log order. */
+export interface IngestUnit {
+  pos: number;
+  clientId: string;
+  contextId: string;
+  json: string;
+  embedding: Float32Array | undefined;
+}
+
+/** Anything that answers parsed queries with hits: the in-process service, or a worker that runs one. */
+export interface SearchQuerier {
+  query(clientId: string, q: SearchQuery): Promise<SearchHits>;
+}
+
+/** Validates a request, asks the index, and reads the page's units from the log. */
+export async function runSearch(querier: SearchQuerier, log: Pick<Log, 'unitsAt'>, clientId: string, input: unknown): Promise<SearchResponse> {
+  const q = parseSearchQuery(input);
+  const found = await querier.query(clientId, q);
+  const jsons = await log.unitsAt(found.hits.map((h) => h.pos));
+  const results: SearchResult[] = [];
+  found.hits.forEach((h, i) => {
+    const json = jsons[i];
+    if (json !== undefined) results.push({ workUnit: json, score: h.score, keywordScore: h.keywordScore, vectorScore: h.vectorScore });
+  });
+  return { results, total: found.total, totalRelation: found.totalRelation };
 }
 
 interface ClientIndex {
@@ -58,15 +100,12 @@ interface ClientIndex {
   saved: Map<number, Float32Array> | undefined;
 }
 
-export class SearchService {
+export class SearchService implements SearchQuerier {
   private readonly clients = new Map<string, ClientIndex>();
   /** Log position up to which every unit is indexed. */
   position = 0;
 
-  constructor(
-    private readonly log: Log,
-    readonly options: SearchOptions,
-  ) {}
+  constructor(readonly options: SearchOptions) {}
 
   private client(clientId: string): ClientIndex {
     let ci = this.clients.get(clientId);
@@ -101,7 +140,7 @@ export class SearchService {
    * Indexes units in log order. Embeddings come from the units (stored by the client) or
    * from the embedder; units the vector snapshot already holds are not embedded again.
    */
-  async ingest(units: PositionedUnit[]): Promise<void> {
+  async ingest(units: IngestUnit[]): Promise<void> {
     const parsed = units.map((u) => ({ u, w: JSON.parse(u.json) as { agentId: string; type: WorkUnitType; ts: string; meta: StringMap; payload: unknown } }));
     const texts = parsed.map(({ w }) => unitText(w.payload, w.meta, this.options.metaKeys));
     // Which units need a computed embedding: not carrying one, not in the loaded snapshot.
@@ -166,8 +205,12 @@ export class SearchService {
     }
   }
 
-  async search(clientId: string, input: unknown): Promise<SearchResponse> {
-    const q = parseSearchQuery(input);
+  /** Validates and answers a request with the units read from `log` (in-process use). */
+  search(clientId: string, input: unknown, log: Pick<Log, 'unitsAt'>): Promise<SearchResponse> {
+    return runSearch(this, log, clientId, input);
+  }
+
+  async query(clientId: string, q: SearchQuery): Promise<SearchHits> {
     const dims = this.options.dimensions;
     if (q.vector !== undefined && q.vector.length !== dims) {
       throw new EngramError(
@@ -176,7 +219,7 @@ export class SearchService {
       );
     }
     const ci = this.clients.get(clientId);
-    if (ci === undefined) return { results: [], total: 0, totalRelation: 'eq' };
+    if (ci === undefined) return { hits: [], total: 0, totalRelation: 'eq' };
     const depth = Math.max(MIN_DEPTH, (q.offset + q.limit) * 2);
     const filter = ci.docs.filter(q);
 
@@ -208,15 +251,9 @@ export class SearchService {
       fused.set(h.slot, entry);
     });
     const ranked = [...fused.entries()].sort((a, b) => b[1].score - a[1].score || ci.docs.pos[b[0]]! - ci.docs.pos[a[0]]!);
-    const page = ranked.slice(q.offset, q.offset + q.limit);
-    const jsons = await this.log.unitsAt(page.map(([slot]) => ci.docs.pos[slot]!));
-    const results: SearchResult[] = [];
-    page.forEach(([, s], i) => {
-      const json = jsons[i];
-      if (json !== undefined) results.push({ workUnit: json, score: s.score, keywordScore: s.keywordScore, vectorScore: s.vectorScore });
-    });
+    const hits = ranked.slice(q.offset, q.offset + q.limit).map(([slot, s]) => ({ pos: ci.docs.pos[slot]!, ...s }));
     const exact = (keyword?.exhausted ?? true) && (vector?.exhausted ?? true);
-    return { results, total: ranked.length, totalRelation: exact ? 'eq' : 'gte' };
+    return { hits, total: ranked.length, totalRelation: exact ? 'eq' : 'gte' };
   }
 
   /** Keyword matches that pass the filters, best first, widening the retrieval until `depth` pass or none are left. */
@@ -226,13 +263,16 @@ export class SearchService {
     filter: ReturnType<DocTable['filter']>,
     depth: number,
   ): { slots: number[]; exhausted: boolean } {
-    let limit = depth;
+    if (filter.candidates !== undefined && filter.candidates.length === 0) return { slots: [], exhausted: true };
+    // Ask for as many more as the filter is selective, so one round is usually enough.
+    const selectivity = filter.candidates === undefined ? 1 : filter.candidates.length / Math.max(1, ci.docs.size);
+    let limit = Math.min(ci.docs.size, Math.ceil(depth / selectivity));
     for (;;) {
       const found = ci.keyword.search(query, limit + 1);
       const accepted = filter.unfiltered ? found : found.filter(filter.accept);
       const exhausted = found.length <= limit;
       if (accepted.length >= depth || exhausted) return { slots: accepted.slice(0, depth), exhausted: exhausted && accepted.length <= depth };
-      limit *= 4;
+      limit = Math.min(ci.docs.size, limit * 4);
     }
   }
 
@@ -257,7 +297,8 @@ export class SearchService {
       return { hits: hits.slice(0, depth), exhausted: hits.length <= depth };
     }
     const index = ci.vector!;
-    let k = filter.unfiltered ? depth : depth * 4;
+    const selectivity = filter.candidates === undefined ? 1 : filter.candidates.length / Math.max(1, ci.docs.size);
+    let k = Math.ceil((filter.unfiltered ? depth : depth * 2) / Math.max(selectivity, 1e-6));
     for (;;) {
       const found = index.search(qv, Math.min(k, index.size()));
       const hits: Array<{ slot: number; similarity: number }> = [];

@@ -13,7 +13,8 @@ export class UsearchVectorIndex implements VectorIndex {
       metric: MetricKind.Cos,
       quantization: ScalarKind.F32,
       connectivity: 16,
-      expansion_add: 128,
+      // 64 rather than usearch's 128: a third of the insert cost for a little recall (docs/search.md).
+      expansion_add: 64,
       expansion_search: 64,
       multi: false,
     });

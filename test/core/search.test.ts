@@ -19,18 +19,18 @@ async function setup(embedder: Embedder | undefined, dimensions: number | undefi
   const log = new MemoryLog();
   const engine = new Engine(log, { idempotencyTtlMs: 60_000, maxBatchUnits: 256, tailUnits: 64, maxCachedContexts: 100, maxTailBytes: 1 << 24, embeddingDims: dimensions });
   await engine.open();
-  const service = new SearchService(log, {
+  const service = new SearchService({
     embedder,
     dimensions,
     metaKeys: ['title'],
-    factories: { keyword: () => new FlexKeywordIndex(), vector: (d) => new UsearchVectorIndex(d) },
+    factories: { keyword: () => new FlexKeywordIndex(), vector: (d: number) => new UsearchVectorIndex(d) },
   });
   const indexer = new Indexer(engine, log, service, { pageSize: 64, sliceUnits: 8, snapshotIntervalMs: 0, onError: (e) => assert.fail(String(e)) });
   indexer.start();
   const write = async (contextId: string, payload: unknown, extra: Record<string, unknown> = {}) =>
     engine.append(C, { contextId, agentId: 'agent', type: 'MESSAGE', payload, ...extra });
   const settle = () => indexer.waitFor(engine.committedPosition);
-  const search = (q: Record<string, unknown>) => service.search(C, q);
+  const search = (q: Record<string, unknown>) => service.search(C, q, log);
   return { engine, service, indexer, write, settle, search };
 }
 

@@ -1,19 +1,25 @@
 /** Routes of search: POST /search and GET /search/status (docs/search.md). */
+import type { Engine } from '../../core/engine.js';
 import { EngramError } from '../../core/errors.js';
-import type { Indexer } from '../../core/indexer.js';
-import type { Embedder } from '../../core/search-types.js';
-import type { SearchService } from '../../core/search.js';
-import { bodyHeaders, readJsonBody, Reply } from './io.js';
+import { LAG_WINDOW_MS, type Indexer } from '../../core/indexer.js';
+import { runSearch, type SearchQuerier } from '../../core/search.js';
+import { bodyHeaders, Query, readJsonBody, Reply } from './io.js';
 import type { RouteTable } from './server.js';
 
 export interface SearchDeps {
-  service: SearchService;
+  /** Answers parsed queries (the search worker). */
+  host: SearchQuerier & {
+    stats(): Promise<Record<string, unknown>>;
+    embedderReady: boolean;
+    embedderError: string | undefined;
+  };
   indexer: Indexer;
-  embedder: Embedder | undefined;
+  settings: { embedder: string; embedderModel: string };
+  dimensions: number | undefined;
 }
 
-export function registerSearchRoutes(t: RouteTable, deps: { search?: SearchDeps; clientId: string; maxBodyBytes: number }): void {
-  const { search, clientId, maxBodyBytes } = deps;
+export function registerSearchRoutes(t: RouteTable, deps: { engine: Engine; search?: SearchDeps; clientId: string; maxBodyBytes: number }): void {
+  const { engine, search, clientId, maxBodyBytes } = deps;
   const disabled = () => new EngramError('NOT_FOUND', 'search is disabled on this server (search.enabled: false)');
   const reject = (reply: Reply) => (err: unknown) => reply.error(err, t.onInternal);
 
@@ -21,7 +27,7 @@ export function registerSearchRoutes(t: RouteTable, deps: { search?: SearchDeps;
     post: (reply, req) => {
       if (search === undefined) throw disabled();
       readJsonBody(reply, bodyHeaders(req), maxBodyBytes, (body) => {
-        search.service.search(clientId, body).then((r) => {
+        runSearch(search.host, engine, clientId, body).then((r) => {
           // Units go out as stored, without being parsed and encoded again.
           const results = r.results.map(
             (x) => `{"workUnit":${x.workUnit},"score":${x.score},"keywordScore":${x.keywordScore},"vectorScore":${x.vectorScore}}`,
@@ -32,18 +38,27 @@ export function registerSearchRoutes(t: RouteTable, deps: { search?: SearchDeps;
     },
   });
   t.route('/search/status', {
-    get: (reply) => {
+    get: (reply, req) => {
       if (search === undefined) throw disabled();
-      const embedder = search.embedder;
-      reply.json(
-        200,
-        JSON.stringify({
-          ...search.indexer.status(),
-          ...search.service.stats(),
-          embedder: embedder === undefined ? null : { id: embedder.id, dimensions: embedder.dimensions },
-          dimensions: search.service.options.dimensions ?? null,
-        }),
-      );
+      const windowMs = new Query(req.getQuery()).int('window') ?? LAG_WINDOW_MS;
+      if (windowMs < 1 || windowMs > 3_600_000) throw new EngramError('INVALID_QUERY', 'window: milliseconds from 1 to 3600000');
+      search.host.stats().then((stats) => {
+        const { embedder, embedderModel } = search.settings;
+        reply.json(
+          200,
+          JSON.stringify({
+            ...search.indexer.status(windowMs),
+            ...stats,
+            embedder: {
+              kind: embedder,
+              model: embedderModel || null,
+              ready: embedder === 'none' ? null : search.host.embedderReady,
+              error: search.host.embedderError ?? null,
+            },
+            dimensions: search.dimensions ?? null,
+          }),
+        );
+      }, reject(reply));
     },
   });
 }

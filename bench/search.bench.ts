@@ -1,0 +1,141 @@
+/**
+ * Search at 100k units: query latency (keyword, vector, hybrid, hybrid with a context
+ * filter), indexing time and memory, commit-to-searchable freshness under steady
+ * writes, and write latency with search on vs off.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { startEngram, type BenchServer } from './lib/engram-server.js';
+import { closedLoop, connect, openLoop } from './lib/load.js';
+import { get, postJson } from './lib/raw-http.js';
+import { emit, histogram, nowUs, QUICK, summarize } from './lib/stats.js';
+
+const UNITS = QUICK ? 10_000 : 100_000;
+const QUERIES = QUICK ? 300 : 2000;
+
+// English words by frequency, from the offline embedder's vocabulary (ranks 100..20100,
+// alphabetic only), drawn with Zipf's law and a fixed seed: text with a realistic mix of
+// common and rare words.
+const WORDS = loadVocabulary(resolve(import.meta.dirname, '../models/wink-sg-100d.bin'));
+let seed = 42;
+const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+const zipf = () => WORDS[Math.min(WORDS.length - 1, Math.floor(Math.exp(rand() * Math.log(WORDS.length + 1)) - 1))]!;
+const sentence = (n: number) => Array.from({ length: n }, zipf).join(' ');
+
+function loadVocabulary(path: string): string[] {
+  const data = readFileSync(path);
+  const nl = data.indexOf(10, 5);
+  const header = JSON.parse(data.toString('utf8', 5, nl)) as { wordBytes: number };
+  return data
+    .toString('utf8', nl + 1, nl + 1 + header.wordBytes)
+    .split('\n')
+    .slice(100, 30_000)
+    .filter((w) => /^[a-z]{3,}$/.test(w))
+    .slice(0, 20_000);
+}
+const TYPES = ['MESSAGE', 'REASONING', 'TOOL_CALL', 'TOOL_RESULT'];
+
+function unitBody(i: number): string {
+  return JSON.stringify({
+    contextId: `ctx-${i % 200}`,
+    agentId: `agent-${i % 20}`,
+    type: TYPES[i % TYPES.length],
+    payload: { text: sentence(8 + (i % 12)) },
+  });
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : 0;
+}
+
+async function status(port: number, windowMs = 10_000): Promise<{ behind: number; position: number; documents: number; vectors: number; freshness: { samples: number; p50: number; p99: number; max: number } }> {
+  const [c] = await connect(port, 1);
+  const r = await c!.request(get(`/search/status?window=${windowMs}`));
+  c!.close();
+  return JSON.parse(r.body.toString());
+}
+
+async function caughtUp(port: number): Promise<void> {
+  for (;;) {
+    const s = await status(port);
+    if (s.behind === 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function queryLatency(server: BenchServer): Promise<void> {
+  const conns = await connect(server.port, 1);
+  const queries = Array.from({ length: 50 }, (_, i) => sentence(1 + (i % 3)));
+  const modes: Array<[string, (q: string, i: number) => Record<string, unknown>]> = [
+    ['keyword', (q) => ({ query: q, mode: 'keyword' })],
+    ['vector', (q) => ({ query: q, mode: 'vector' })],
+    ['hybrid', (q) => ({ query: q })],
+    ['hybrid, one context', (q, i) => ({ query: q, contextId: `ctx-${i % 200}` })],
+    ['hybrid, agent and type filters', (q, i) => ({ query: q, agentIds: [`agent-${i % 20}`], types: ['MESSAGE'] })],
+  ];
+  for (const [name, make] of modes) {
+    const bodies = queries.map((q, i) => postJson('/search', JSON.stringify(make(q, i))));
+    await closedLoop(conns, 100, (_, i) => bodies[i % bodies.length]!, 200); // warm-up
+    const r = await closedLoop(conns, QUERIES, (_, i) => bodies[i % bodies.length]!, 200);
+    emit(summarize('search', `${name}, ${UNITS / 1000}k units`, r.h, r.seconds));
+  }
+  conns.forEach((c) => c.close());
+}
+
+// 1. Fill, index, measure memory and query latency.
+const server = await startEngram();
+try {
+  const rssBefore = rssMiB(server.pid);
+  const conns = await connect(server.port, 16);
+  const t0 = nowUs();
+  await closedLoop(conns, UNITS / 16, (c, i) => postJson('/workunit', unitBody(c * (UNITS / 16) + i)), 201);
+  const written = (nowUs() - t0) / 1e6;
+  await caughtUp(server.port);
+  const indexed = (nowUs() - t0) / 1e6;
+  const s = await status(server.port);
+  const h = histogram();
+  h.recordValue(1);
+  emit(
+    summarize('search-index', `indexing ${UNITS / 1000}k units`, h, indexed, {
+      writeSeconds: Math.round(written * 10) / 10,
+      indexedSeconds: Math.round(indexed * 10) / 10,
+      unitsPerSecondIndexed: Math.round(UNITS / indexed),
+      rssBeforeMiB: rssBefore,
+      rssAfterMiB: rssMiB(server.pid),
+      documents: s.documents,
+      vectors: s.vectors,
+    }),
+  );
+  conns.forEach((c) => c.close());
+  await queryLatency(server);
+
+  // 2. Freshness under steady writes (the server keeps the last 10k commit-to-searchable delays).
+  const steady = await connect(server.port, 8);
+  for (const rate of [200, 1000]) {
+    const seconds = QUICK ? 2 : 10;
+    await openLoop(steady, rate, seconds, (i) => postJson('/workunit', unitBody(UNITS + rate * 100 + i)), 201);
+    await caughtUp(server.port);
+    const f = (await status(server.port, seconds * 1000)).freshness;
+    const fh = histogram();
+    fh.recordValue(1);
+    emit({ ...summarize('search-freshness', `commit to searchable, ${rate} writes/s`, fh, 1), p50: Math.round(f.p50 * 1000), p90: 0, p99: Math.round(f.p99 * 1000), p999: 0, max: Math.round(f.max * 1000), count: f.samples });
+  }
+  steady.forEach((c) => c.close());
+} finally {
+  await server.stop();
+}
+
+// 3. Write latency with search on and off, same load: steady agent-like traffic (open loop,
+// 200/s) and a sequential writer as fast as it can go (indexing then runs flat out beside it).
+for (const on of [true, false]) {
+  const s = await startEngram(on ? [] : ['--search-enabled', 'false']);
+  const conns = await connect(s.port, 8);
+  await closedLoop(conns, 300, (c, i) => postJson('/workunit', unitBody(c * 1000 + i)), 201);
+  const r = await openLoop(conns, 200, QUICK ? 3 : 15, (i) => postJson('/workunit', unitBody(i)), 201);
+  emit(summarize('search-write', `write open loop 200/s, search ${on ? 'on' : 'off'}`, r.h, r.seconds));
+  const seq = await closedLoop([conns[0]!], QUICK ? 2000 : 10_000, (_, i) => postJson('/workunit', unitBody(i)), 201);
+  emit(summarize('search-write', `write sequential, search ${on ? 'on' : 'off'}`, seq.h, seq.seconds));
+  conns.forEach((c) => c.close());
+  await s.stop();
+}

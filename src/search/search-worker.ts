@@ -1,0 +1,74 @@
+/**
+ * The search index in a worker thread. Embedding and HNSW inserts cost tens to hundreds
+ * of microseconds of CPU per unit; here they never block the event loop that answers
+ * writes. Messages: ingest (in order, one at a time), query, save, stats.
+ */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+import { EngramError } from '../core/errors.js';
+import type { IngestUnit } from '../core/search.js';
+import type { SearchQuery } from '../core/search-query.js';
+import { createEmbedder, createSearchService, type SearchSettings } from './search-parts.js';
+
+export type WorkerRequest =
+  | { type: 'ingest'; id: number; units: IngestUnit[] }
+  | { type: 'query'; id: number; clientId: string; q: SearchQuery }
+  | { type: 'save'; id: number }
+  | { type: 'stats'; id: number };
+
+export type WorkerReply =
+  | { type: 'ok'; id: number; value: unknown; position: number }
+  | { type: 'error'; id: number; error: { code: string | undefined; message: string }; position: number }
+  | { type: 'ready' }
+  | { type: 'embedder'; ready: boolean; error?: string };
+
+// Lowest CPU priority for this thread: when writes and indexing compete for a core, the
+// writes win; when the server is idle, indexing takes all it needs. On Linux a thread
+// id given to setpriority names just that thread.
+try {
+  const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  if (Number.isInteger(tid)) setPriority(tid, 19);
+} catch {
+  // Not Linux, or not allowed: indexing runs at normal priority.
+}
+
+const settings = workerData as SearchSettings;
+const embedder = createEmbedder(settings);
+const service = createSearchService(settings, embedder);
+const port = parentPort!;
+let ingesting: Promise<void> = Promise.resolve();
+
+embedder?.ready().then(
+  () => port.postMessage({ type: 'embedder', ready: true } satisfies WorkerReply),
+  (err: unknown) => port.postMessage({ type: 'embedder', ready: false, error: String(err) } satisfies WorkerReply),
+);
+
+async function handle(msg: WorkerRequest): Promise<unknown> {
+  switch (msg.type) {
+    case 'ingest':
+      // One ingest at a time, in the order sent: positions must arrive in order.
+      ingesting = ingesting.then(() => service.ingest(msg.units));
+      return ingesting;
+    case 'query':
+      return service.query(msg.clientId, msg.q);
+    case 'save':
+      await ingesting.catch(() => undefined);
+      service.saveSnapshots();
+      return undefined;
+    case 'stats':
+      return service.stats();
+  }
+}
+
+port.on('message', (msg: WorkerRequest) => {
+  handle(msg).then(
+    (value) => port.postMessage({ type: 'ok', id: msg.id, value, position: service.position } satisfies WorkerReply),
+    (err: unknown) => {
+      if (msg.type === 'ingest') ingesting = Promise.resolve(); // the indexer resends from its position
+      const code = err instanceof EngramError ? err.code : undefined;
+      port.postMessage({ type: 'error', id: msg.id, error: { code, message: err instanceof Error ? err.message : String(err) }, position: service.position } satisfies WorkerReply);
+    },
+  );
+});
+port.postMessage({ type: 'ready' } satisfies WorkerReply);
