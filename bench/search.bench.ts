@@ -19,7 +19,8 @@ const QUERIES = QUICK ? 300 : 2000;
 const WORDS = loadVocabulary(resolve(import.meta.dirname, '../models/wink-sg-100d.bin'));
 let seed = 42;
 const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-const zipf = () => WORDS[Math.min(WORDS.length - 1, Math.floor(Math.exp(rand() * Math.log(WORDS.length + 1)) - 1))]!;
+// p(rank) ∝ 1 / (rank + 100): the list already starts below the 100 most common words.
+const zipf = () => WORDS[Math.min(WORDS.length - 1, Math.floor(100 * Math.pow((WORDS.length + 100) / 100, rand())) - 100)]!;
 const sentence = (n: number) => Array.from({ length: n }, zipf).join(' ');
 
 function loadVocabulary(path: string): string[] {

@@ -72,6 +72,16 @@ export async function serve(config: Config): Promise<void> {
 
 
   let stopping = false;
+  // Opening storage runs after the listener is up; a signal that arrives meanwhile waits for it.
+  let opened = false;
+  const opening = (async () => {
+    mkdirSync(config.storage.dataDir, { recursive: true });
+    await engine.open();
+    await locks.open();
+    opened = true;
+    if (!stopping) search?.indexer.start();
+  })();
+
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -84,8 +94,10 @@ export async function serve(config: Config): Promise<void> {
     http.stopListening();
     http.closeStreams();
     router.close();
-    const closing = (search === undefined ? Promise.resolve() : search.indexer.stop().then(() => search.host.close()))
-      .then(() => locks.close())
+    const closing = opening
+      .catch(() => undefined) // a failed open is reported (and exits) below
+      .then(() => (search === undefined ? undefined : search.indexer.stop().then(() => search.host.close())))
+      .then(() => (opened ? locks.close() : undefined))
       .then(() => engine.close());
     closing.then(
       () => {
@@ -102,10 +114,7 @@ export async function serve(config: Config): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 
   try {
-    mkdirSync(config.storage.dataDir, { recursive: true });
-    await engine.open();
-    await locks.open();
-    search?.indexer.start();
+    await opening;
   } catch (err) {
     const message = err instanceof StorageOpenError || err instanceof Error ? err.message : String(err);
     logger.fatal({ dataDir: config.storage.dataDir }, `cannot open storage: ${message}`);

@@ -85,14 +85,23 @@ export class Indexer {
     this.kick();
   }
 
-  /** Stops indexing and saves a last snapshot of what is indexed. */
-  async stop(): Promise<void> {
+  /**
+   * Stops indexing and saves a last snapshot of what is indexed, waiting at most
+   * `graceMs`: a snapshot only saves work at the next start, so shutdown never waits long for it.
+   */
+  async stop(graceMs = 3000): Promise<void> {
     this.stopped = true;
     this.unlisten?.();
     clearInterval(this.snapshotTimer);
     clearTimeout(this.retryTimer);
-    while (this.running) await new Promise((r) => setImmediate(r));
-    await this.snapshot();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((r) => (timer = setTimeout(r, graceMs)));
+    const finish = (async () => {
+      while (this.running) await new Promise((r) => setTimeout(r, 5));
+      await this.snapshot();
+    })();
+    await Promise.race([finish, deadline]);
+    clearTimeout(timer);
   }
 
   /** Resolves once every unit up to `pos` is searchable. */

@@ -75,6 +75,10 @@ export class DocTable {
   private readonly agents = new Interner();
   /** Slots of each context, ascending: the candidates when a search names contexts. */
   private readonly byContext: number[][] = [];
+  /** Distinct terms of each unit, and in how many units each term occurs. */
+  private readonly termsOf: Int32Array[] = [];
+  private readonly termIds = new Interner();
+  private readonly df: number[] = [];
 
   get size(): number {
     return this.pos.length;
@@ -92,6 +96,47 @@ export class DocTable {
     this.meta.push(Object.keys(u.meta).length === 0 ? undefined : u.meta);
     (this.byContext[ctx] ??= []).push(slot);
     return slot;
+  }
+
+  /** Records a unit's terms (for term statistics and scoring narrow candidate sets). */
+  setTerms(slot: number, terms: string[]): void {
+    const ids = [...new Set(terms.map((t) => this.termIds.id(t)))];
+    for (const id of ids) this.df[id] = (this.df[id] ?? 0) + 1;
+    this.termsOf[slot] = Int32Array.from(ids);
+  }
+
+  /** In how many units a term occurs (0 if never). */
+  documentFrequency(term: string): number {
+    const id = this.termIds.find(term);
+    return id === undefined ? 0 : (this.df[id] ?? 0);
+  }
+
+  /**
+   * Ranks `slots` by how many distinct query terms they contain, then by the rarity of
+   * those terms (inverse document frequency); slots containing none are left out.
+   */
+  rankByTerms(slots: number[], terms: string[]): number[] {
+    const ids = [...new Set(terms.map((t) => this.termIds.find(t)).filter((x): x is number => x !== undefined))];
+    if (ids.length === 0) return [];
+    const n = this.pos.length;
+    const idf = new Map(ids.map((id) => [id, Math.log(1 + n / (this.df[id] ?? 1))]));
+    const scored: Array<[number, number, number]> = [];
+    for (const slot of slots) {
+      const own = this.termsOf[slot];
+      if (own === undefined) continue;
+      let matched = 0;
+      let weight = 0;
+      for (const id of own) {
+        const w = idf.get(id);
+        if (w !== undefined) {
+          matched++;
+          weight += w;
+        }
+      }
+      if (matched > 0) scored.push([slot, matched, weight]);
+    }
+    scored.sort((a, b) => b[1] - a[1] || b[2] - a[2] || this.pos[b[0]]! - this.pos[a[0]]!);
+    return scored.map((s) => s[0]);
   }
 
   /** The slot of a log position, or -1 (binary search: positions are stored in order). */

@@ -17,6 +17,8 @@ export interface Embedder {
 /** Full-text retrieval over documents numbered 0, 1, 2, … (slots). */
 export interface KeywordIndex {
   add(slot: number, text: string): void;
+  /** The terms of a text as the index sees them (normalized, stemmed, stop words gone), in order. */
+  terms(text: string): string[];
   /** Matching slots, best first, at most `limit`. */
   search(query: string, limit: number): number[];
 }

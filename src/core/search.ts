@@ -20,6 +20,12 @@ export const RRF_K = 60;
 const EXACT_SCAN_MAX = 20_000;
 /** Candidates taken from each retriever before fusion, at least. */
 const MIN_DEPTH = 100;
+/** Up to this many filtered candidates, keyword matching is done over them directly. */
+const NARROW_KEYWORD_MAX = 5000;
+/** A query word in more than this share of a client's units is dropped (unless it is the only one): it does not discriminate, and long posting lists are slow. */
+const COMMON_TERM_SHARE = 0.25;
+/** …in an index of at least this many units (in a small one every word is "common" by chance). */
+const COMMON_TERM_MIN_UNITS = 1000;
 
 export interface SearchOptions {
   /** Undefined for `none`: keyword only, except for units that carry their own embedding. */
@@ -162,7 +168,10 @@ export class SearchService implements SearchQuerier {
       const ci = this.client(u.clientId);
       if (ci.docs.size > 0 && ci.docs.pos[ci.docs.size - 1]! >= u.pos) return; // already indexed
       const slot = ci.docs.add({ pos: u.pos, contextId: u.contextId, agentId: w.agentId, type: w.type, ts: Date.parse(w.ts), meta: w.meta });
-      if (texts[i] !== '') ci.keyword.add(slot, texts[i]!);
+      if (texts[i] !== '') {
+        ci.keyword.add(slot, texts[i]!);
+        ci.docs.setTerms(slot, ci.keyword.terms(texts[i]!));
+      }
       const v = u.embedding ?? computed.get(i) ?? ci.saved?.get(u.pos);
       if (ci.vector !== undefined && dims !== undefined && v !== undefined && v.length === dims) {
         const unitV = normalize(v);
@@ -264,6 +273,12 @@ export class SearchService implements SearchQuerier {
     depth: number,
   ): { slots: number[]; exhausted: boolean } {
     if (filter.candidates !== undefined && filter.candidates.length === 0) return { slots: [], exhausted: true };
+    if (filter.candidates !== undefined && filter.candidates.length <= NARROW_KEYWORD_MAX) {
+      // Few candidates: match them directly instead of walking the whole index's lists.
+      const ranked = ci.docs.rankByTerms(filter.candidates, ci.keyword.terms(query));
+      return { slots: ranked.slice(0, depth), exhausted: ranked.length <= depth };
+    }
+    query = this.dropCommonWords(ci, query);
     // Ask for as many more as the filter is selective, so one round is usually enough.
     const selectivity = filter.candidates === undefined ? 1 : filter.candidates.length / Math.max(1, ci.docs.size);
     let limit = Math.min(ci.docs.size, Math.ceil(depth / selectivity));
@@ -274,6 +289,20 @@ export class SearchService implements SearchQuerier {
       if (accepted.length >= depth || exhausted) return { slots: accepted.slice(0, depth), exhausted: exhausted && accepted.length <= depth };
       limit = Math.min(ci.docs.size, limit * 4);
     }
+  }
+
+  /** Leaves out query words that occur in most units, keeping at least the rarest word. */
+  private dropCommonWords(ci: ClientIndex, query: string): string {
+    const words = query.split(/\s+/).filter((w) => w !== '');
+    if (words.length < 2 || ci.docs.size < COMMON_TERM_MIN_UNITS) return query;
+    const limit = COMMON_TERM_SHARE * ci.docs.size;
+    const share = words.map((w) => {
+      const terms = ci.keyword.terms(w);
+      return terms.length === 0 ? 0 : Math.min(...terms.map((t) => ci.docs.documentFrequency(t)));
+    });
+    const kept = words.filter((_, i) => share[i]! <= limit);
+    if (kept.length > 0) return kept.join(' ');
+    return words[share.indexOf(Math.min(...share))]!;
   }
 
   /** Nearest vectors that pass the filters: exact over a narrow candidate set, else the HNSW graph, widened as needed. */

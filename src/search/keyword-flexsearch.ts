@@ -18,6 +18,10 @@ export class FlexKeywordIndex implements KeywordIndex {
     this.index.add(slot, text);
   }
 
+  terms(text: string): string[] {
+    return encoder.encode(text) as string[];
+  }
+
   search(query: string, limit: number): number[] {
     // suggest: documents matching some of the words count too, after those matching all of them.
     return this.index.search(query, { limit, suggest: true }) as number[];

@@ -23,12 +23,13 @@ export type WorkerReply =
   | { type: 'ready' }
   | { type: 'embedder'; ready: boolean; error?: string };
 
-// Lowest CPU priority for this thread: when writes and indexing compete for a core, the
-// writes win; when the server is idle, indexing takes all it needs. On Linux a thread
-// id given to setpriority names just that thread.
+// A lower CPU priority for this thread: when writes and indexing compete for a core, the
+// writes mostly win; when the server is idle, indexing takes all it needs. Nice 10, not 19:
+// on a saturated machine a nice-19 thread gets ~1% of a core and indexing would stall.
+// On Linux a thread id given to setpriority names just that thread.
 try {
   const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-  if (Number.isInteger(tid)) setPriority(tid, 19);
+  if (Number.isInteger(tid)) setPriority(tid, 10);
 } catch {
   // Not Linux, or not allowed: indexing runs at normal priority.
 }
