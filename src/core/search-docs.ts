@@ -73,8 +73,9 @@ export class DocTable {
   private readonly meta: Array<StringMap | undefined> = [];
   private readonly contexts = new Interner();
   private readonly agents = new Interner();
-  /** Slots of each context, ascending: the candidates when a search names contexts. */
+  /** Slots of each context and of each agent, ascending: where filtered searches start. */
   private readonly byContext: number[][] = [];
+  private readonly byAgent: number[][] = [];
   /** Distinct terms of each unit, and in how many units each term occurs. */
   private readonly termsOf: Int32Array[] = [];
   private readonly termIds = new Interner();
@@ -90,7 +91,9 @@ export class DocTable {
     const ctx = this.contexts.id(u.contextId);
     this.pos.push(u.pos);
     this.context.push(ctx);
-    this.agent.push(this.agents.id(u.agentId));
+    const agent = this.agents.id(u.agentId);
+    this.agent.push(agent);
+    (this.byAgent[agent] ??= []).push(slot);
     this.type.push(u.type);
     this.ts.push(u.ts);
     this.meta.push(Object.keys(u.meta).length === 0 ? undefined : u.meta);
@@ -183,6 +186,9 @@ export class DocTable {
     if (ctxIds !== undefined) {
       candidates = ctxIds.flatMap((c) => this.byContext[c] ?? []).filter(accept);
       if (ctxIds.length > 1) candidates.sort((a, b) => a - b);
+    } else if (agentIds !== undefined) {
+      candidates = [...agentIds].flatMap((a) => (a < 0 ? [] : (this.byAgent[a] ?? []))).filter(accept);
+      if (agentIds.size > 1) candidates.sort((a, b) => a - b);
     } else if (!unfiltered) {
       // Other filters: one pass over the table tells exactly which units qualify.
       candidates = [];

@@ -15,7 +15,8 @@ export class UsearchVectorIndex implements VectorIndex {
       connectivity: 16,
       // 64 rather than usearch's 128: a third of the insert cost for a little recall (docs/search.md).
       expansion_add: 64,
-      expansion_search: 64,
+      // Searches ask for ≥ 100 neighbours; 128 keeps recall@10 near 0.9 on word-vector embeddings.
+      expansion_search: 128,
       multi: false,
     });
   }

@@ -81,10 +81,11 @@ export function rawExchange(
       clearTimeout(timer);
       resolve(received);
     });
-    socket.on('error', (err) => {
+    socket.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      if (received) resolve(received);
-      else reject(err);
+      // A server may reset a connection it refuses; only failing to connect at all is an error here.
+      if (err.code === 'ECONNREFUSED') reject(err);
+      else resolve(received);
     });
     socket.on('connect', async () => {
       for (const piece of pieces) {
