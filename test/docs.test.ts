@@ -9,12 +9,13 @@ import { SETTINGS } from '../src/config/schema.js';
 const ROOT = resolve(import.meta.dirname, '../..');
 const read = (p: string) => readFileSync(resolve(ROOT, p), 'utf8');
 
-test('docs/errors.md lists exactly the catalog codes, with their HTTP status and text', () => {
-  const rows = [...read('docs/errors.md').matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \| (.+) \|$/gm)];
-  const documented = new Map(rows.map((m) => [m[1]!, { http: Number(m[2]), doc: m[3]! }]));
+test('docs/errors.md lists exactly the catalog codes, with their HTTP and gRPC status and text', () => {
+  const rows = [...read('docs/errors.md').matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \| ([A-Z_]+) \| (.+) \|$/gm)];
+  const documented = new Map(rows.map((m) => [m[1]!, { http: Number(m[2]), grpc: m[3]!, doc: m[4]! }]));
   assert.deepEqual([...documented.keys()].sort(), Object.keys(ERROR_CATALOG).sort());
   for (const [code, spec] of Object.entries(ERROR_CATALOG)) {
     assert.equal(documented.get(code)?.http, spec.http, code);
+    assert.equal(documented.get(code)?.grpc, spec.grpc, code);
     assert.equal(documented.get(code)?.doc, spec.doc, code);
   }
 });

@@ -21,8 +21,10 @@ export class UsearchVectorIndex implements VectorIndex {
     });
   }
 
+  // One thread, the caller's: with 0 ("automatic") usearch starts a thread per core for every
+  // call, even for one vector, and those threads run at normal priority beside the writes.
   add(pos: number, vector: Float32Array): void {
-    this.index.add(BigInt(pos), vector);
+    this.index.add(BigInt(pos), vector, 1);
   }
 
   has(pos: number): boolean {
@@ -31,7 +33,7 @@ export class UsearchVectorIndex implements VectorIndex {
 
   search(vector: Float32Array, k: number): Array<{ pos: number; similarity: number }> {
     if (k <= 0 || this.index.size() === 0) return [];
-    const m = this.index.search(vector, k, 0);
+    const m = this.index.search(vector, k, 1);
     const out: Array<{ pos: number; similarity: number }> = [];
     for (let i = 0; i < m.keys.length; i++) out.push({ pos: Number(m.keys[i]), similarity: 1 - m.distances[i]! });
     return out;
