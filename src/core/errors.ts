@@ -1,39 +1,53 @@
 /**
  * The one error catalog. Every error the engine reports has a stable `code`
- * string; transports map the code to their wire (HTTP status here, gRPC status
- * and WebSocket close codes later) and never invent codes of their own.
+ * string; transports map the code to their wire (HTTP status, gRPC status,
+ * WebSocket close codes) and never invent codes of their own.
  * docs/errors.md lists exactly these codes (a test keeps the two in step).
  */
+
+/** The canonical gRPC status codes the catalog uses (names as in grpc's status.proto). */
+export type GrpcStatusName =
+  | 'INVALID_ARGUMENT'
+  | 'NOT_FOUND'
+  | 'PERMISSION_DENIED'
+  | 'FAILED_PRECONDITION'
+  | 'ABORTED'
+  | 'RESOURCE_EXHAUSTED'
+  | 'UNIMPLEMENTED'
+  | 'INTERNAL'
+  | 'UNAVAILABLE';
 
 export interface ErrorSpec {
   /** HTTP status the code maps to. */
   readonly http: number;
+  /** gRPC status the code maps to (the code itself travels in the `engram-error-code` trailer). */
+  readonly grpc: GrpcStatusName;
   /** One line for the docs: when a client sees this code. */
   readonly doc: string;
 }
 
 export const ERROR_CATALOG = {
-  MALFORMED_JSON: { http: 400, doc: 'The body is not valid UTF-8 JSON (or is empty).' },
-  INVALID_FIELD: { http: 400, doc: 'A field has the wrong type, an unknown enum value, or a value out of range.' },
-  MISSING_FIELD: { http: 400, doc: 'A required field is absent.' },
-  UNKNOWN_FIELD: { http: 400, doc: 'The body has a field the API does not define (often a typo, or a server-assigned field such as `seq`).' },
-  INVALID_ID: { http: 400, doc: 'An id is empty, too long, not valid Unicode, or contains control characters.' },
-  INVALID_QUERY: { http: 400, doc: 'A query parameter is malformed (for example a negative or non-numeric `limit`).' },
-  UNIT_NOT_IN_CONTEXT: { http: 400, doc: 'A pinned unit id does not name a work unit of this context.' },
-  NOT_LOCK_HOLDER: { http: 403, doc: 'Only the holder of a lock (its agentId and lockId) may renew or release it.' },
-  NOT_FOUND: { http: 404, doc: 'No route matches the path.' },
-  WORKUNIT_NOT_FOUND: { http: 404, doc: 'No work unit has this id.' },
-  CONTEXT_NOT_FOUND: { http: 404, doc: 'No context has this id (a context exists once it has a unit or a PATCH).' },
-  LOCK_NOT_HELD: { http: 404, doc: 'The resource is not locked (never was, released, or its lease expired).' },
-  METHOD_NOT_ALLOWED: { http: 405, doc: 'The path exists but not with this method; see the `Allow` header.' },
-  LOCK_HELD: { http: 409, doc: 'Another agent holds the lock (also after a wait ran out); `details` names the holder and the expiry.' },
-  FENCE_REJECTED: { http: 409, doc: 'A write carried a fence whose token is not the current holder\'s (the lease expired or passed to another agent).' },
-  VERSION_MISMATCH: { http: 412, doc: '`If-Match` named a version that is not the current one.' },
-  PAYLOAD_TOO_LARGE: { http: 413, doc: 'The body is larger than `limits.maxUnitBytes`.' },
-  UNSUPPORTED_MEDIA_TYPE: { http: 415, doc: 'The body is not sent as `application/json`.' },
-  INTERNAL: { http: 500, doc: 'An unexpected server fault; the request may not have been applied (retry with an idempotency key).' },
-  NOT_READY: { http: 503, doc: 'Storage is still opening or the server is shutting down; retry shortly.' },
-  STORAGE_UNAVAILABLE: { http: 503, doc: 'The log could not commit the write; nothing was stored; retry shortly.' },
+  MALFORMED_JSON: { http: 400, grpc: 'INVALID_ARGUMENT', doc: 'The body is not valid UTF-8 JSON (or is empty).' },
+  INVALID_FIELD: { http: 400, grpc: 'INVALID_ARGUMENT', doc: 'A field has the wrong type, an unknown enum value, or a value out of range.' },
+  MISSING_FIELD: { http: 400, grpc: 'INVALID_ARGUMENT', doc: 'A required field is absent.' },
+  UNKNOWN_FIELD: { http: 400, grpc: 'INVALID_ARGUMENT', doc: 'The body has a field the API does not define (often a typo, or a server-assigned field such as `seq`).' },
+  INVALID_ID: { http: 400, grpc: 'INVALID_ARGUMENT', doc: 'An id is empty, too long, not valid Unicode, or contains control characters.' },
+  INVALID_QUERY: { http: 400, grpc: 'INVALID_ARGUMENT', doc: 'A query parameter is malformed (for example a negative or non-numeric `limit`).' },
+  UNIT_NOT_IN_CONTEXT: { http: 400, grpc: 'INVALID_ARGUMENT', doc: 'A pinned unit id does not name a work unit of this context.' },
+  NOT_LOCK_HOLDER: { http: 403, grpc: 'PERMISSION_DENIED', doc: 'Only the holder of a lock (its agentId and lockId) may renew or release it.' },
+  NOT_FOUND: { http: 404, grpc: 'NOT_FOUND', doc: 'No route matches the path.' },
+  WORKUNIT_NOT_FOUND: { http: 404, grpc: 'NOT_FOUND', doc: 'No work unit has this id.' },
+  CONTEXT_NOT_FOUND: { http: 404, grpc: 'NOT_FOUND', doc: 'No context has this id (a context exists once it has a unit or a PATCH).' },
+  LOCK_NOT_HELD: { http: 404, grpc: 'NOT_FOUND', doc: 'The resource is not locked (never was, released, or its lease expired).' },
+  METHOD_NOT_ALLOWED: { http: 405, grpc: 'UNIMPLEMENTED', doc: 'The path exists but not with this method; see the `Allow` header.' },
+  LOCK_HELD: { http: 409, grpc: 'ABORTED', doc: 'Another agent holds the lock (also after a wait ran out); `details` names the holder and the expiry.' },
+  FENCE_REJECTED: { http: 409, grpc: 'FAILED_PRECONDITION', doc: 'A write carried a fence whose token is not the current holder\'s (the lease expired or passed to another agent).' },
+  VERSION_MISMATCH: { http: 412, grpc: 'ABORTED', doc: '`If-Match` named a version that is not the current one.' },
+  PAYLOAD_TOO_LARGE: { http: 413, grpc: 'RESOURCE_EXHAUSTED', doc: 'The body is larger than `limits.maxUnitBytes`.' },
+  UNSUPPORTED_MEDIA_TYPE: { http: 415, grpc: 'INVALID_ARGUMENT', doc: 'The body is not sent as `application/json`.' },
+  INTERNAL: { http: 500, grpc: 'INTERNAL', doc: 'An unexpected server fault; the request may not have been applied (retry with an idempotency key).' },
+  NOT_READY: { http: 503, grpc: 'UNAVAILABLE', doc: 'Storage is still opening or the server is shutting down; retry shortly.' },
+  STORAGE_UNAVAILABLE: { http: 503, grpc: 'UNAVAILABLE', doc: 'The log could not commit the write; nothing was stored; retry shortly.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;
