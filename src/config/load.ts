@@ -112,6 +112,10 @@ function crossCheck(c: Config, problems: string[]): void {
   if (s.enabled && s.embedder === 'offline' && s.dimensions !== 0 && s.dimensions !== 100) {
     problems.push('search.dimensions: the offline embedder makes 100-dimensional vectors (leave it 0)');
   }
+  const { addr, grpcAddr } = c.server;
+  if (c.server.grpcEnabled && addr.port !== 0 && addr.port === grpcAddr.port && addr.host === grpcAddr.host) {
+    problems.push('server.grpcAddr: the same address as server.addr (gRPC needs its own port)');
+  }
   if (c.locks.defaultTtlMs > c.locks.maxTtlMs) problems.push('locks.defaultTtl: longer than locks.maxTtl');
 }
 
@@ -196,6 +200,10 @@ function parseValue(s: Setting, raw: unknown, source: string, problems: string[]
   }
 }
 
+export function formatHostPort(a: HostPort): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
 export function parseHostPort(text: string): HostPort | undefined {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(text.trim());
   if (!m) return undefined;
@@ -207,7 +215,11 @@ export function parseHostPort(text: string): HostPort | undefined {
 function build(v: Map<string, Value>): Config {
   const get = <T extends Value>(key: string) => v.get(key) as T;
   return {
-    server: { addr: parseHostPort(get<string>('server.addr'))! },
+    server: {
+      addr: parseHostPort(get<string>('server.addr'))!,
+      grpcAddr: parseHostPort(get<string>('server.grpcAddr'))!,
+      grpcEnabled: get('server.grpcEnabled'),
+    },
     storage: {
       dataDir: get('storage.dataDir'),
       sync: get('storage.sync'),
@@ -244,9 +256,8 @@ function build(v: Map<string, Value>): Config {
 
 /** The effective settings as YAML-ready plain values (for `engram config`). */
 export function describeConfig(c: Config): Record<string, Record<string, unknown>> {
-  const addr = c.server.addr.host.includes(':') ? `[${c.server.addr.host}]:${c.server.addr.port}` : `${c.server.addr.host}:${c.server.addr.port}`;
   return {
-    server: { addr },
+    server: { addr: formatHostPort(c.server.addr), grpcAddr: formatHostPort(c.server.grpcAddr), grpcEnabled: c.server.grpcEnabled },
     storage: { ...c.storage },
     limits: { maxUnitBytes: c.limits.maxUnitBytes },
     cache: { ...c.cache },

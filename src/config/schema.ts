@@ -32,7 +32,7 @@ export interface HostPort {
 }
 
 export interface Config {
-  server: { addr: HostPort };
+  server: { addr: HostPort; grpcAddr: HostPort; grpcEnabled: boolean };
   storage: { dataDir: string; sync: boolean; maxBatchUnits: number; writeBufferBytes: number; cacheBytes: number };
   limits: { maxUnitBytes: number };
   cache: { tailUnits: number; maxContexts: number; maxBytes: number };
@@ -68,6 +68,22 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: 'hostport' },
     default: '127.0.0.1:8080',
     doc: 'HTTP, WebSocket and SSE listen address, HOST:PORT ([::1]:PORT for IPv6). Port 0 picks a free port; the first log line prints the bound address.',
+  },
+  {
+    key: 'server.grpcAddr',
+    env: 'ENGRAM_GRPC_ADDR',
+    flag: '--grpc-addr',
+    kind: { type: 'hostport' },
+    default: '127.0.0.1:9090',
+    doc: 'gRPC listen address (engram.v3.EngramService, health, reflection), HOST:PORT. Port 0 picks a free port; the first log line prints it as grpcAddr.',
+  },
+  {
+    key: 'server.grpcEnabled',
+    env: 'ENGRAM_GRPC_ENABLED',
+    flag: '--grpc-enabled',
+    kind: { type: 'bool' },
+    default: true,
+    doc: 'Serve gRPC beside HTTP. false: HTTP only.',
   },
   {
     key: 'storage.dataDir',

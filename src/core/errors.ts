@@ -75,3 +75,9 @@ export class EngramError extends Error {
 export function isEngramError(err: unknown): err is EngramError {
   return err instanceof EngramError;
 }
+
+/** Any thrown value as a catalog error: an unexpected one becomes INTERNAL (its cause kept for the logs). */
+export function asEngramError(err: unknown): EngramError {
+  if (err instanceof EngramError) return err;
+  return new EngramError('INTERNAL', 'internal error', { cause: err });
+}

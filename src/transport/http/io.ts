@@ -8,7 +8,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-import { EngramError, ERROR_CATALOG, type ErrorCode } from '../../core/errors.js';
+import { asEngramError, EngramError, ERROR_CATALOG, type ErrorCode } from '../../core/errors.js';
 
 const STATUS_LINE: Record<number, string> = {
   200: '200 OK',
@@ -74,11 +74,6 @@ export class Reply {
 
 export function errorBody(code: ErrorCode, message: string, details?: Record<string, unknown>): string {
   return JSON.stringify({ error: details === undefined ? { code, message } : { code, message, details } });
-}
-
-export function asEngramError(err: unknown): EngramError {
-  if (err instanceof EngramError) return err;
-  return new EngramError('INTERNAL', 'internal error', { cause: err });
 }
 
 /** The request facts a handler needs after it returns (HttpRequest is only valid until then). */

@@ -5,10 +5,10 @@
 import { isUtf8 } from 'node:buffer';
 import { pack, unpack } from 'msgpackr';
 import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
-import { EngramError } from '../../core/errors.js';
+import { asEngramError, EngramError } from '../../core/errors.js';
 import { Frame, frames, type FrameFormat } from '../../core/frames.js';
 import type { LockSubscription, StreamSink, Subscription, WriteResult } from '../../core/router.js';
-import { asEngramError, Reply } from './io.js';
+import { Reply } from './io.js';
 import { CLOSE_CODES, parseStreamQuery, type HubConnection, type StreamRoute } from './stream-hub.js';
 import { parseClientOp, refOf, type ClientOp, type Ref } from './ws-protocol.js';
 

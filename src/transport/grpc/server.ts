@@ -1,0 +1,81 @@
+/**
+ * The gRPC server: engram.v3.EngramService, the standard grpc.health.v1.Health service
+ * and server reflection, on their own address in the same process as HTTP, calling the
+ * same engine, lock manager, router and search (docs/grpc.md).
+ */
+import { fileURLToPath } from 'node:url';
+import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Router } from '../../core/router.js';
+import { unaryHandlers, type GrpcDeps } from './handlers.js';
+import { ENGRAM_SERVICE } from './service.js';
+import { bulkIngest, subscribe, type SubscriberSet } from './streams.js';
+
+export const SERVICE_NAME = 'engram.v3.EngramService';
+export const PROTO_PATH = fileURLToPath(new URL('../../../../proto/engram/v3/engram.proto', import.meta.url));
+/** Room for the protobuf envelope and an embedding beside a unit of limits.maxUnitBytes. */
+const ENVELOPE_BYTES = 256 * 1024;
+
+export class GrpcServer {
+  private readonly server: Server;
+  private readonly health: HealthImplementation;
+  private readonly subscribers: SubscriberSet = new Set();
+
+  constructor(deps: GrpcDeps & { router: Router }) {
+    // Larger requests are refused by grpc-js itself (RESOURCE_EXHAUSTED); those between the unit
+    // limit and this get PAYLOAD_TOO_LARGE with the engram code, as over HTTP.
+    this.server = new Server({ 'grpc.max_receive_message_length': deps.maxUnitBytes * 2 + ENVELOPE_BYTES });
+    const handlers: UntypedServiceImplementation = {
+      ...unaryHandlers(deps),
+      createWorkUnits: bulkIngest(deps),
+      subscribe: subscribe(deps, deps.router, this.subscribers),
+    };
+    this.server.addService(ENGRAM_SERVICE, handlers);
+    this.health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
+    this.health.addToServer(this.server);
+    const definition = loadSync(PROTO_PATH, { includeDirs: [fileURLToPath(new URL('../../../../proto', import.meta.url))] });
+    new ReflectionService(definition).addToServer(this.server);
+  }
+
+  /** Binds host:port (0: any free port) and resolves with the bound port. */
+  listen(host: string, port: number): Promise<number> {
+    const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    });
+  }
+
+  /** Health: SERVING once storage is open, NOT_SERVING while stopping. */
+  setServing(serving: boolean): void {
+    const s = serving ? 'SERVING' : 'NOT_SERVING';
+    this.health.setStatus('', s);
+    this.health.setStatus(SERVICE_NAME, s);
+  }
+
+  /**
+   * Stops accepting calls, ends every Subscribe with UNAVAILABLE (resubscribe with `since`),
+   * lets other running calls finish for up to `graceMs`, then cancels the rest.
+   */
+  shutdown(graceMs: number): Promise<void> {
+    this.setServing(false);
+    for (const s of [...this.subscribers]) s.fail('the server is shutting down');
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Ends every call now: used when the process is stopping and streams would keep it waiting. */
+  forceShutdown(): void {
+    this.setServing(false);
+    this.server.forceShutdown();
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * The streaming RPCs: CreateWorkUnits (bulk ingest with ordered acks) and Subscribe
+ * (a context's units, gap-free, through the same router as WebSocket and SSE).
+ */
+import { once } from 'node:events';
+import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
+import { asEngramError } from '../../core/errors.js';
+import { checkId } from '../../core/validate.js';
+import type { Frame, FrameFormat } from '../../core/frames.js';
+import type { LockView } from '../../core/lock-types.js';
+import type { Router, StreamSink, Subscription, WriteResult } from '../../core/router.js';
+import type { ContextView, WorkUnit } from '../../core/types.js';
+import { engram } from '../../generated/engram.js';
+import { contextOut, lockOut, num, unitInput, unitOut } from './codec.js';
+import { checkSize, type GrpcDeps } from './handlers.js';
+import { encodeEvent } from './service.js';
+import { toServiceError } from './status.js';
+
+import pb = engram.v3;
+
+/** Units a bulk stream may have in the engine before the server stops reading from it. */
+const BULK_IN_FLIGHT = 4096;
+
+/**
+ * CreateWorkUnits: every request is appended as it arrives (so the engine batches them),
+ * and acked in request order once durable. A refused unit gets an ack with `error`; the
+ * stream goes on. Reading pauses while too many units are in flight or the client reads
+ * acks slower than it writes units.
+ */
+export function bulkIngest(deps: GrpcDeps) {
+  return (call: ServerDuplexStream<pb.CreateWorkUnitRequest, pb.IWorkUnitAck>): void => {
+    const acks: Array<Promise<pb.IWorkUnitAck>> = [];
+    let index = 0;
+    let ended = false;
+    let done = false;
+    let paused = false;
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      wake?.();
+      wake = undefined;
+    };
+    const refused = (i: number, err: unknown): pb.IWorkUnitAck => {
+      const e = asEngramError(err);
+      if (e.code === 'INTERNAL') deps.onInternal(err);
+      return { index: i, error: { code: e.code, message: e.message } };
+    };
+
+    call.on('data', (req: pb.CreateWorkUnitRequest) => {
+      const i = index++;
+      let ack: Promise<pb.IWorkUnitAck>;
+      try {
+        checkSize(req, deps.maxUnitBytes);
+        ack = deps.engine.append(deps.clientId, unitInput(req)).then(
+          (r) => ({ index: i, id: r.id, contextId: r.contextId, seq: r.seq, replayed: r.replayed }),
+          (err: unknown) => refused(i, err),
+        );
+      } catch (err) {
+        ack = Promise.resolve(refused(i, err));
+      }
+      acks.push(ack);
+      if (acks.length >= BULK_IN_FLIGHT && !paused) {
+        paused = true;
+        call.pause();
+      }
+      notify();
+    });
+    call.on('end', () => {
+      ended = true;
+      notify();
+    });
+    call.on('cancelled', () => {
+      done = true;
+      notify();
+    });
+    call.on('error', () => {
+      done = true;
+      notify();
+    });
+
+    void (async () => {
+      while (!done) {
+        const next = acks.shift();
+        if (next === undefined) {
+          if (ended) break;
+          await new Promise<void>((r) => (wake = r));
+          continue;
+        }
+        const ack = await next;
+        if (paused && acks.length < BULK_IN_FLIGHT / 2) {
+          paused = false;
+          call.resume();
+        }
+        if (done) return;
+        if (!call.write(ack)) await Promise.race([once(call, 'drain'), new Promise<void>((r) => (wake = r))]);
+      }
+      if (!done) call.end();
+    })().catch((err: unknown) => {
+      if (!done) call.emit('error', toServiceError(err, deps.onInternal));
+    });
+  };
+}
+
+/** Frames as encoded SubscribeEvents; frames a gRPC subscriber has no use for encode to null. */
+export const GRPC_EVENTS: FrameFormat<Buffer | null> = {
+  name: 'grpc',
+  encode(frame: Frame): Buffer | null {
+    switch (frame.event) {
+      case 'workunit':
+        return encodeEvent({ workUnit: unitOut((JSON.parse(frame.json) as { workUnit: WorkUnit }).workUnit) });
+      case 'subscribed': {
+        const f = JSON.parse(frame.json) as { contextId: string; headSeq: number };
+        return encodeEvent({ subscribed: { contextId: f.contextId, headSeq: f.headSeq } });
+      }
+      case 'context':
+        return encodeEvent({ context: contextOut((JSON.parse(frame.json) as { context: ContextView }).context) });
+      case 'lock': {
+        const f = JSON.parse(frame.json) as { action: string; lock?: LockView };
+        return f.lock === undefined ? null : encodeEvent({ lock: { action: f.action, lock: lockOut(f.lock) } });
+      }
+      default:
+        return null;
+    }
+  },
+};
+
+/** Messages buffered for one subscriber before its subscription pauses (it resumes from the log on drain). */
+const SUBSCRIBER_BUFFER = 1024;
+
+class GrpcSink implements StreamSink {
+  full = false;
+  closed = false;
+  sub: Subscription | undefined;
+
+  constructor(private readonly call: ServerWritableStream<pb.SubscribeRequest, Buffer>) {
+    call.on('drain', () => {
+      if (!this.full || this.closed) return;
+      this.full = false;
+      this.sub?.resume();
+    });
+  }
+
+  write(frame: Frame): WriteResult {
+    if (this.closed || this.full) return 'dropped';
+    const bytes = frame.encoded(GRPC_EVENTS);
+    if (bytes === null) return 'ok';
+    this.call.write(bytes);
+    // write() asks for a drain beyond 16 messages; this sink allows more before it pauses,
+    // and 'drain' still comes once the buffer empties.
+    if (this.call.writableLength >= SUBSCRIBER_BUFFER) {
+      this.full = true;
+      return 'full';
+    }
+    return 'ok';
+  }
+
+  cork(fn: () => void): void {
+    fn();
+  }
+
+  fail(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sub?.close();
+    this.call.emit('error', { code: status.UNAVAILABLE, details: `${reason}; resubscribe with since = the last seq received` });
+  }
+}
+
+/** Subscribers now, so that a stopping server can tell each to resubscribe. */
+export type SubscriberSet = Set<{ fail(reason: string): void }>;
+
+export function subscribe(deps: GrpcDeps, router: Router, active: SubscriberSet) {
+  return (call: ServerWritableStream<pb.SubscribeRequest, Buffer>): void => {
+    const req = call.request;
+    try {
+      checkId(req.contextId, 'contextId');
+    } catch (err) {
+      call.emit('error', toServiceError(err, deps.onInternal));
+      return;
+    }
+    const sink = new GrpcSink(call);
+    const since = req.since === null || req.since === undefined ? undefined : num(req.since as number);
+    active.add(sink);
+    const end = () => {
+      active.delete(sink);
+      sink.closed = true;
+      sink.sub?.close();
+    };
+    // A cancelled call (client gone, deadline passed, server stopping) frees its subscription.
+    call.on('cancelled', end);
+    call.on('close', end);
+    router.subscribe(deps.clientId, req.contextId, sink, { since }).then(
+      (sub) => {
+        if (sink.closed) sub.close();
+        else sink.sub = sub;
+      },
+      (err: unknown) => {
+        sink.closed = true;
+        call.emit('error', toServiceError(err, deps.onInternal));
+      },
+    );
+  };
+}
