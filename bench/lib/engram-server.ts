@@ -9,6 +9,8 @@ const BIN = resolve(import.meta.dirname, '../../../bin/engram');
 
 export interface BenchServer {
   port: number;
+  /** The gRPC port (on 127.0.0.1); 0 when gRPC is off. */
+  grpcPort: number;
   pid: number;
   dataDir: string;
   stop(): Promise<void>;
@@ -21,7 +23,7 @@ export function benchDataDir(): string {
 /** Starts a server; a data dir passed in is kept at stop, one made here is removed. */
 export async function startEngram(args: string[] = [], dataDir?: string): Promise<BenchServer> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'engram-bench-'));
-  const proc = spawn(BIN, ['serve', '--addr', '127.0.0.1:0', '--data-dir', dir, '--log-level', 'warn', ...args], {
+  const proc = spawn(BIN, ['serve', '--addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0', '--data-dir', dir, '--log-level', 'warn', ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   // If the benchmark dies, its server must not outlive it.
@@ -32,8 +34,9 @@ export async function startEngram(args: string[] = [], dataDir?: string): Promis
     lines.once('line', resolveLine);
     proc.once('exit', (code) => reject(new Error(`engram exited with ${code} before listening`)));
   });
-  const { addr } = JSON.parse(first) as { addr: string };
+  const { addr, grpcAddr } = JSON.parse(first) as { addr: string; grpcAddr: string | null };
   const port = Number(addr.slice(addr.lastIndexOf(':') + 1));
+  const grpcPort = grpcAddr ? Number(grpcAddr.slice(grpcAddr.lastIndexOf(':') + 1)) : 0;
   // Wait for readiness (storage open) by polling /readyz: start-up, not a measurement.
   for (let i = 0; i < 200; i++) {
     const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
@@ -42,6 +45,7 @@ export async function startEngram(args: string[] = [], dataDir?: string): Promis
   }
   return {
     port,
+    grpcPort,
     pid: proc.pid!,
     dataDir: dir,
     stop: () =>

@@ -14,6 +14,8 @@ export interface RunningServer {
   url: string;
   host: string;
   port: number;
+  /** The gRPC listen address, host:port (from the first log line). */
+  grpcAddr: string;
   dataDir: string;
   proc: ChildProcess;
   /** Every stdout line (JSON log records) so far. */
@@ -42,7 +44,7 @@ export interface StartOptions {
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const dataDir = options.dataDir ?? tempDir();
-  const proc = spawn(ENGRAM_BIN, ['serve', '--addr', '127.0.0.1:0', '--data-dir', dataDir, ...(options.args ?? [])], {
+  const proc = spawn(ENGRAM_BIN, ['serve', '--addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0', '--data-dir', dataDir, ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -102,11 +104,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     throw new Error(`unexpected first log line: ${JSON.stringify(first)}`);
   }
   const [host, port] = [first.addr.slice(0, first.addr.lastIndexOf(':')), Number(first.addr.slice(first.addr.lastIndexOf(':') + 1))];
+  // null when gRPC is off (--grpc-enabled false).
+  const grpcAddr = typeof first.grpcAddr === 'string' ? first.grpcAddr : '';
   if (options.waitReady !== false) await waitForLine((r) => r.msg === 'storage ready');
   return {
     url: `http://${first.addr}`,
     host,
     port,
+    grpcAddr,
     dataDir,
     proc,
     lines,

@@ -1,0 +1,244 @@
+/**
+ * GrpcEngramClient: the same methods as EngramClient, over gRPC (engram.v3.EngramService),
+ * plus `writeStream` for bulk ingest with ordered acks.
+ *
+ *   const engram = new GrpcEngramClient('127.0.0.1:9090');
+ *   for await (const ack of engram.writeStream(units)) if (ack.error) console.error(ack.error);
+ */
+import { once } from 'node:events';
+import { credentials, makeGenericClientConstructor, Metadata, type Client, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { engram } from '../generated/engram.js';
+import { ENGRAM_SERVICE } from '../transport/grpc/service.js';
+import { EngramClientError } from './errors.js';
+import { contextFromProto, lockFromProto, patchToProto, searchToProto, unitFromProto, unitToProto, num } from './grpc-codec.js';
+import { withLock, type HeldLock, type LockApi } from './locking.js';
+import { DEFAULT_BACKOFF, resumingSubscription, type Backoff, type StreamConnection, type StreamEvents } from './resume.js';
+import type { AcquireRequest, Context, ContextPage, ContextPatch, ListQuery, Lock, NewWorkUnit, SearchRequest, SearchResponse, SubscribeOptions, UnitPage, WorkUnit, WriteResult } from './types.js';
+
+import pb = engram.v3;
+
+const EngramServiceClient = makeGenericClientConstructor(ENGRAM_SERVICE, 'EngramService');
+
+type Callback<T> = (err: ServiceError | null, value?: T) => void;
+type UnaryMethod = (req: object, metadata: Metadata, options: { deadline: number }, cb: Callback<unknown>) => unknown;
+
+/** One ack of a bulk write: the unit's id and seq, or why it was refused. */
+export interface BulkAck {
+  index: number;
+  id?: string;
+  contextId?: string;
+  seq?: number;
+  replayed?: boolean;
+  error?: { code: string; message: string };
+}
+
+const STATUS_NAMES = new Map(Object.entries(grpcStatus).map(([k, v]) => [v as number, k]));
+
+function clientError(err: ServiceError): EngramClientError {
+  const code = err.metadata?.get('engram-error-code')[0];
+  const details = err.metadata?.get('engram-error-details')[0];
+  return new EngramClientError(
+    typeof code === 'string' ? code : (STATUS_NAMES.get(err.code) ?? 'INTERNAL'),
+    err.details || err.message,
+    err.code,
+    typeof details === 'string' ? (JSON.parse(details) as Record<string, unknown>) : undefined,
+    { cause: err },
+  );
+}
+
+/** Statuses after which a subscription resubscribes unchanged. */
+const RETRY_STATUSES = new Set([grpcStatus.UNAVAILABLE, grpcStatus.CANCELLED, grpcStatus.DEADLINE_EXCEEDED, grpcStatus.INTERNAL, grpcStatus.UNKNOWN, grpcStatus.ABORTED]);
+
+export class GrpcEngramClient implements LockApi {
+  private readonly client: Client & Record<string, unknown>;
+
+  constructor(
+    address: string,
+    private readonly options: {
+      backoff?: Backoff;
+      /** Per-call deadline in ms (default 30 s; lock waits add their waitMs). */
+      timeoutMs?: number;
+      /**
+       * Wait (until the deadline) for the server to be reachable, as during a restart, rather
+       * than fail at once with UNAVAILABLE. Default true.
+       */
+      waitForReady?: boolean;
+    } = {},
+  ) {
+    this.client = new EngramServiceClient(address, credentials.createInsecure()) as Client & Record<string, unknown>;
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private unary<T>(method: keyof typeof ENGRAM_SERVICE, req: object, extraMs = 0): Promise<T> {
+    const fn = this.client[method] as UnaryMethod;
+    const deadline = Date.now() + (this.options.timeoutMs ?? 30_000) + extraMs;
+    return new Promise((resolve, reject) => {
+      // grpc-js reads waitForReady from the metadata's options, not the call options.
+      const metadata = new Metadata({ waitForReady: this.options.waitForReady ?? true });
+      fn.call(this.client, req, metadata, { deadline }, (err, value) => (err ? reject(clientError(err)) : resolve(value as T)));
+    });
+  }
+
+  async write(unit: NewWorkUnit): Promise<WriteResult> {
+    const r = await this.unary<pb.CreateWorkUnitResponse>('createWorkUnit', unitToProto(unit));
+    return { workUnit: unitFromProto(r.workUnit!), replayed: r.replayed };
+  }
+
+  /**
+   * Bulk ingest over one stream: yields one ack per unit, in the order given. The units
+   * are sent as fast as the server takes them (flow control, not one round trip each).
+   */
+  async *writeStream(units: Iterable<NewWorkUnit> | AsyncIterable<NewWorkUnit>): AsyncGenerator<BulkAck> {
+    const call = (this.client.createWorkUnits as () => ClientDuplexStream<pb.ICreateWorkUnitRequest, pb.WorkUnitAck>).call(this.client);
+    const acks: BulkAck[] = [];
+    let failure: EngramClientError | undefined;
+    let ended = false;
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      wake?.();
+      wake = undefined;
+    };
+    call.on('data', (a: pb.WorkUnitAck) => {
+      acks.push(
+        a.error
+          ? { index: num(a.index), error: { code: a.error.code ?? '', message: a.error.message ?? '' } }
+          : { index: num(a.index), id: a.id, contextId: a.contextId, seq: num(a.seq), replayed: a.replayed },
+      );
+      notify();
+    });
+    call.on('error', (err: ServiceError) => {
+      failure = clientError(err);
+      notify();
+    });
+    call.on('end', () => {
+      ended = true;
+      notify();
+    });
+    const sending = (async () => {
+      for await (const u of units) {
+        if (failure !== undefined) return;
+        if (!call.write(unitToProto(u))) await Promise.race([once(call, 'drain'), once(call, 'error')]);
+      }
+      call.end();
+    })();
+    sending.catch((err: unknown) => {
+      failure = err instanceof EngramClientError ? err : new EngramClientError('INVALID_FIELD', String(err), undefined);
+      call.cancel();
+      notify();
+    });
+    try {
+      for (;;) {
+        const a = acks.shift();
+        if (a !== undefined) {
+          yield a;
+          continue;
+        }
+        if (failure !== undefined) throw failure;
+        if (ended) return;
+        await new Promise<void>((r) => (wake = r));
+      }
+    } finally {
+      if (!ended) call.cancel();
+    }
+  }
+
+  async get(id: string): Promise<WorkUnit> {
+    return unitFromProto(await this.unary<pb.WorkUnit>('getWorkUnit', { id }));
+  }
+
+  async list(contextId: string, query: ListQuery = {}): Promise<UnitPage> {
+    const r = await this.unary<pb.ListWorkUnitsResponse>('listWorkUnits', { contextId, ...query });
+    return { workUnits: r.workUnits.map(unitFromProto), nextCursor: r.nextCursor === null || r.nextCursor === undefined ? null : num(r.nextCursor) };
+  }
+
+  async getContext(contextId: string): Promise<Context> {
+    return contextFromProto(await this.unary<pb.Context>('getContext', { contextId }));
+  }
+
+  async updateContext(contextId: string, patch: ContextPatch, options: { ifVersion?: number; ifExists?: boolean } = {}): Promise<Context> {
+    const req: pb.IUpdateContextRequest = { contextId, ...patchToProto(patch) };
+    if (options.ifVersion !== undefined) req.ifVersion = options.ifVersion;
+    else if (options.ifExists) req.ifExists = true;
+    return contextFromProto(await this.unary<pb.Context>('updateContext', req));
+  }
+
+  async listContexts(query: { limit?: number; after?: string; prefix?: string } = {}): Promise<ContextPage> {
+    const r = await this.unary<pb.ListContextsResponse>('listContexts', query);
+    return { contexts: r.contexts.map(contextFromProto), nextCursor: r.nextCursor ?? null };
+  }
+
+  async acquire(resource: string, request: AcquireRequest): Promise<Lock> {
+    return (await this.acquireAll([resource], request))[0]!;
+  }
+
+  async acquireAll(resources: string[], request: AcquireRequest): Promise<Lock[]> {
+    const r = await this.unary<pb.AcquireLockResponse>('acquireLock', { resources, ...request }, request.waitMs ?? 0);
+    return r.locks.map(lockFromProto);
+  }
+
+  async renew(resource: string, holder: { agentId: string; lockId: string; ttlMs?: number }): Promise<Lock> {
+    return lockFromProto(await this.unary<pb.Lock>('renewLock', { resource, ...holder }));
+  }
+
+  async release(resource: string, holder: { agentId: string; lockId: string }): Promise<Lock> {
+    return lockFromProto(await this.unary<pb.Lock>('releaseLock', { resource, ...holder }));
+  }
+
+  async getLock(resource: string): Promise<Lock> {
+    return lockFromProto(await this.unary<pb.Lock>('getLock', { resource }));
+  }
+
+  withLock<T>(resource: string, request: AcquireRequest, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
+    return withLock(this, resource, request, fn);
+  }
+
+  async search(request: SearchRequest): Promise<SearchResponse> {
+    const r = await this.unary<pb.SearchResponse>('search', searchToProto(request));
+    return {
+      results: r.results.map((x) => ({
+        workUnit: unitFromProto(x.workUnit!),
+        score: x.score ?? 0,
+        keywordScore: x.keywordScore ?? null,
+        vectorScore: x.vectorScore ?? null,
+      })),
+      total: num(r.total),
+      totalRelation: r.totalRelation === 'gte' ? 'gte' : 'eq',
+    };
+  }
+
+  /** As EngramClient.subscribe: gap-free and without duplicates across reconnects. */
+  subscribe(contextId: string, options: SubscribeOptions = {}): AsyncIterableIterator<WorkUnit> {
+    return resumingSubscription((since, events) => this.openStream(contextId, since, events), options, this.options.backoff ?? DEFAULT_BACKOFF);
+  }
+
+  private openStream(contextId: string, since: number | undefined, events: StreamEvents): StreamConnection {
+    const req: pb.ISubscribeRequest = since === undefined ? { contextId } : { contextId, since };
+    const call = (this.client.subscribe as (r: object) => ClientReadableStream<pb.SubscribeEvent>).call(this.client, req);
+    let ended = false;
+    const end = (err: EngramClientError, retry: boolean) => {
+      if (ended) return;
+      ended = true;
+      events.closed(err, retry);
+    };
+    call.on('data', (e: pb.SubscribeEvent) => {
+      if (e.workUnit) events.unit(unitFromProto(e.workUnit));
+      else if (e.subscribed) events.subscribed(num(e.subscribed.headSeq));
+    });
+    call.on('error', (err: ServiceError) => end(clientError(err), RETRY_STATUSES.has(err.code)));
+    call.on('end', () => end(new EngramClientError('UNAVAILABLE', 'the stream ended', undefined), true));
+    return {
+      close: () => {
+        ended = true;
+        call.cancel();
+      },
+      pause: () => call.pause(),
+      resume: () => call.resume(),
+    };
+  }
+}
+
+export { EngramServiceClient };

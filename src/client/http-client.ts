@@ -1,0 +1,230 @@
+/**
+ * EngramClient: the HTTP API and WebSocket streams of one Engram server (docs/api.md,
+ * docs/streaming.md, docs/locks.md, docs/search.md) as typed methods.
+ *
+ *   const engram = new EngramClient('http://127.0.0.1:8080');
+ *   await engram.write({ contextId: 'plan', agentId: 'planner', type: 'MESSAGE', payload: 'hi' });
+ *   for await (const unit of engram.subscribe('plan', { since: 0 })) console.log(unit.seq);
+ */
+import WebSocket from 'ws';
+import { EngramClientError, isRetryable } from './errors.js';
+import { withLock, type HeldLock, type LockApi } from './locking.js';
+import { DEFAULT_BACKOFF, resumingSubscription, type Backoff, type StreamConnection, type StreamEvents } from './resume.js';
+import type {
+  AcquireRequest,
+  Context,
+  ContextPage,
+  ContextPatch,
+  ListQuery,
+  Lock,
+  NewWorkUnit,
+  SearchRequest,
+  SearchResponse,
+  SubscribeOptions,
+  UnitPage,
+  WorkUnit,
+  WriteResult,
+} from './types.js';
+
+export interface EngramClientOptions {
+  /** Reconnect delays of subscriptions. */
+  backoff?: Backoff;
+  /** Per-request timeout in ms (default 30 s; lock waits add their waitMs). */
+  timeoutMs?: number;
+}
+
+const enc = encodeURIComponent;
+
+export class EngramClient implements LockApi {
+  private readonly base: string;
+  private readonly wsBase: string;
+  private readonly backoff: Backoff;
+  private readonly timeoutMs: number;
+
+  constructor(url: string, options: EngramClientOptions = {}) {
+    this.base = url.replace(/\/+$/, '');
+    this.wsBase = this.base.replace(/^http/, 'ws');
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, extraMs = 0): Promise<{ value: T; res: Response }> {
+    let res: Response;
+    try {
+      res = await fetch(this.base + path, {
+        method,
+        headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs + extraMs),
+      });
+    } catch (err) {
+      throw new EngramClientError('UNAVAILABLE', `${method} ${path}: ${err instanceof Error ? err.message : String(err)}`, undefined, undefined, { cause: err });
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      throw new EngramClientError('INTERNAL', `${method} ${path}: answer ${res.status} is not JSON`, res.status);
+    }
+    if (!res.ok) {
+      const e = (json as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined)?.error;
+      throw new EngramClientError(e?.code ?? 'INTERNAL', e?.message ?? `${method} ${path}: HTTP ${res.status}`, res.status, e?.details);
+    }
+    return { value: json as T, res };
+  }
+
+  // ---- work units and contexts ----
+
+  /** Appends a unit; resolves once it is durable. */
+  async write(unit: NewWorkUnit): Promise<WriteResult> {
+    const { value, res } = await this.call<WorkUnit>('POST', '/workunit', unit);
+    return { workUnit: value, replayed: res.headers.get('idempotent-replayed') === 'true' };
+  }
+
+  async get(id: string): Promise<WorkUnit> {
+    return (await this.call<WorkUnit>('GET', `/workunit/${enc(id)}`)).value;
+  }
+
+  async list(contextId: string, query: ListQuery = {}): Promise<UnitPage> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    const qs = q.size > 0 ? `?${q}` : '';
+    return (await this.call<UnitPage>('GET', `/workunits/${enc(contextId)}${qs}`)).value;
+  }
+
+  async getContext(contextId: string): Promise<Context> {
+    return (await this.call<Context>('GET', `/contexts/${enc(contextId)}`)).value;
+  }
+
+  /** Changes a context's record; `ifVersion` applies it only at that version (VERSION_MISMATCH otherwise). */
+  async updateContext(contextId: string, patch: ContextPatch, options: { ifVersion?: number; ifExists?: boolean } = {}): Promise<Context> {
+    const headers: Record<string, string> = {};
+    if (options.ifVersion !== undefined) headers['if-match'] = `"${options.ifVersion}"`;
+    else if (options.ifExists) headers['if-match'] = '*';
+    return (await this.call<Context>('PATCH', `/contexts/${enc(contextId)}`, patch, headers)).value;
+  }
+
+  async listContexts(query: { limit?: number; after?: string; prefix?: string } = {}): Promise<ContextPage> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    return (await this.call<ContextPage>('GET', `/contexts${q.size > 0 ? `?${q}` : ''}`)).value;
+  }
+
+  // ---- locks ----
+
+  async acquire(resource: string, request: AcquireRequest): Promise<Lock> {
+    return (await this.call<Lock>('POST', '/locks', { resource, ...request }, {}, request.waitMs ?? 0)).value;
+  }
+
+  /** Takes every resource or none (in a fixed order, so overlapping sets cannot deadlock). */
+  async acquireAll(resources: string[], request: AcquireRequest): Promise<Lock[]> {
+    return (await this.call<{ locks: Lock[] }>('POST', '/locks', { resources, ...request }, {}, request.waitMs ?? 0)).value.locks;
+  }
+
+  async renew(resource: string, holder: { agentId: string; lockId: string; ttlMs?: number }): Promise<Lock> {
+    return (await this.call<Lock>('POST', `/locks/${enc(resource)}/renew`, holder)).value;
+  }
+
+  async release(resource: string, holder: { agentId: string; lockId: string }): Promise<Lock> {
+    return (await this.call<Lock>('DELETE', `/locks/${enc(resource)}?agentId=${enc(holder.agentId)}&lockId=${enc(holder.lockId)}`)).value;
+  }
+
+  async getLock(resource: string): Promise<Lock> {
+    return (await this.call<Lock>('GET', `/locks/${enc(resource)}`)).value;
+  }
+
+  async listLocks(query: { agentId?: string; prefix?: string; after?: string; limit?: number } = {}): Promise<{ locks: Lock[]; nextCursor: string | null }> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    return (await this.call<{ locks: Lock[]; nextCursor: string | null }>('GET', `/locks${q.size > 0 ? `?${q}` : ''}`)).value;
+  }
+
+  /** Runs `fn` holding `resource`, renewing the lease meanwhile and releasing it after (see locking.ts). */
+  withLock<T>(resource: string, request: AcquireRequest, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
+    return withLock(this, resource, request, fn);
+  }
+
+  // ---- search ----
+
+  async search(request: SearchRequest): Promise<SearchResponse> {
+    return (await this.call<SearchResponse>('POST', '/search', request)).value;
+  }
+
+  // ---- streams ----
+
+  /**
+   * The units of a context as an async iterator: those after `since` first, then live.
+   * It reconnects by itself (backoff with jitter) and resumes after the last unit it
+   * received, so a consumer sees every unit once and in order across disconnects and
+   * server restarts. Break out of the loop (or abort `signal`) to end it.
+   */
+  subscribe(contextId: string, options: SubscribeOptions = {}): AsyncIterableIterator<WorkUnit> {
+    return resumingSubscription((since, events) => this.openStream(contextId, since, events), options, this.backoff);
+  }
+
+  private openStream(contextId: string, since: number | undefined, events: StreamEvents): StreamConnection {
+    const url = `${this.wsBase}/stream?context=${enc(contextId)}${since === undefined ? '' : `&since=${since}`}`;
+    const ws = new WebSocket(url, ['engram.json']);
+    let ended = false;
+    const end = (err: EngramClientError, retry: boolean) => {
+      if (ended) return;
+      ended = true;
+      events.closed(err, retry);
+    };
+    ws.on('message', (data: Buffer) => {
+      let frame: { event: string; workUnit?: WorkUnit; headSeq?: number; contextId?: string; error?: { code: string; message: string } };
+      try {
+        frame = JSON.parse(data.toString()) as typeof frame;
+      } catch {
+        return;
+      }
+      if (frame.event === 'workunit' && frame.workUnit !== undefined) events.unit(frame.workUnit);
+      else if (frame.event === 'subscribed' && frame.contextId === contextId) events.subscribed(frame.headSeq ?? 0);
+      else if (frame.event === 'error' && frame.error !== undefined) {
+        // The subscription was refused (e.g. `since` beyond the head): only a busy server is worth retrying.
+        const err = new EngramClientError(frame.error.code, frame.error.message, undefined);
+        end(err, isRetryable(err));
+        ws.terminate();
+      }
+    });
+    // The server refused the upgrade (a bad id, `since` beyond the head): retrying unchanged cannot help.
+    ws.on('unexpected-response', (req, res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        let e: { code?: string; message?: string } | undefined;
+        try {
+          e = (JSON.parse(body) as { error?: { code?: string; message?: string } }).error;
+        } catch {
+          /* not JSON */
+        }
+        const retry = status >= 500 || status === 429;
+        end(new EngramClientError(e?.code ?? 'INTERNAL', e?.message ?? `stream refused with HTTP ${status}`, status), retry);
+        req.destroy();
+      });
+    });
+    ws.on('error', () => {
+      /* 'close' follows and decides */
+    });
+    ws.on('close', (code: number, reason: Buffer) => {
+      const retry = !(code >= 4400 && code < 4500);
+      let reasonCode = 'UNAVAILABLE';
+      try {
+        reasonCode = (JSON.parse(reason.toString()) as { code?: string }).code ?? reasonCode;
+      } catch {
+        /* plain text or empty */
+      }
+      end(new EngramClientError(reasonCode, `stream closed (${code}) ${reason.toString()}`, code), retry);
+    });
+    return {
+      close: () => {
+        ended = true;
+        ws.terminate();
+      },
+      pause: () => ws.pause(),
+      resume: () => ws.resume(),
+    };
+  }
+}

@@ -1,0 +1,154 @@
+/** What the SDK sends and returns: the JSON shapes of docs/api.md, the same over HTTP and gRPC. */
+
+export type WorkUnitType = 'MESSAGE' | 'REASONING' | 'TOOL_CALL' | 'TOOL_RESULT' | 'FILE_CHANGE' | 'TASK_STATUS' | 'ERROR' | 'SYSTEM';
+export type RelationshipType = 'SEQUENTIAL' | 'CAUSES' | 'DEPENDS_ON' | 'REFERENCES' | 'RESPONDS_TO' | 'MODIFIES' | 'REPLACES';
+
+export interface Relationship {
+  targetId: string;
+  type: RelationshipType;
+  meta?: Record<string, string>;
+}
+
+export interface WorkUnit {
+  id: string;
+  contextId: string;
+  seq: number;
+  agentId: string;
+  type: WorkUnitType;
+  ts: string;
+  meta: Record<string, string>;
+  payload: unknown;
+  relationships: Required<Relationship>[];
+}
+
+/** Bytes as a payload: stored as this JSON object, returned as it by both clients. */
+export interface BinaryPayload {
+  $binary: string;
+  contentType: string;
+}
+
+export function binaryPayload(data: Uint8Array, contentType: string): BinaryPayload {
+  return { $binary: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'), contentType };
+}
+
+export function isBinaryPayload(v: unknown): v is BinaryPayload {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  return Object.keys(o).length === 2 && typeof o.$binary === 'string' && typeof o.contentType === 'string';
+}
+
+export interface NewWorkUnit {
+  contextId: string;
+  agentId: string;
+  type: WorkUnitType;
+  payload: unknown;
+  meta?: Record<string, string>;
+  relationships?: Relationship[];
+  /** Retries with the same key (per context) return the first write instead of a second unit. */
+  idempotencyKey?: string;
+  /** Store only while this lock token is the holder's (docs/locks.md). */
+  fence?: { resource: string; token: number };
+  /** The unit's own vector for search. */
+  embedding?: number[];
+}
+
+export interface WriteResult {
+  workUnit: WorkUnit;
+  /** True when an idempotency key matched an earlier write. */
+  replayed: boolean;
+}
+
+export interface ListQuery {
+  limit?: number;
+  after?: number;
+  before?: number;
+  reverse?: boolean;
+}
+
+export interface UnitPage {
+  workUnits: WorkUnit[];
+  nextCursor: number | null;
+}
+
+export interface Context {
+  id: string;
+  displayName: string;
+  agentIds: string[];
+  pinnedUnits: string[];
+  meta: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+  headSeq: number;
+}
+
+export interface ContextPatch {
+  displayName?: string;
+  addAgents?: string[];
+  removeAgents?: string[];
+  pinUnits?: string[];
+  unpinUnits?: string[];
+  /** A value of null deletes the key. */
+  meta?: Record<string, string | null>;
+}
+
+export interface ContextPage {
+  contexts: Context[];
+  nextCursor: string | null;
+}
+
+export interface Lock {
+  resource: string;
+  agentId: string;
+  lockId: string;
+  token: number;
+  expiresAt: string;
+  ttlMs: number;
+  acquiredAt: string;
+  contextId?: string;
+  waiting?: number;
+}
+
+export interface AcquireRequest {
+  agentId: string;
+  ttlMs?: number;
+  /** Wait in line up to this long for a held lock (first come, first served). */
+  waitMs?: number;
+  /** Subscribers of this context see the lock's events. */
+  contextId?: string;
+}
+
+export interface SearchRequest {
+  query?: string;
+  vector?: number[];
+  mode?: 'hybrid' | 'keyword' | 'vector';
+  contextId?: string;
+  contextIds?: string[];
+  agentIds?: string[];
+  types?: WorkUnitType[];
+  meta?: Record<string, string>;
+  since?: string | number;
+  until?: string | number;
+  limit?: number;
+  offset?: number;
+}
+
+export interface SearchResult {
+  workUnit: WorkUnit;
+  score: number;
+  keywordScore: number | null;
+  vectorScore: number | null;
+}
+
+export interface SearchResponse {
+  results: SearchResult[];
+  total: number;
+  totalRelation: 'eq' | 'gte';
+}
+
+export interface SubscribeOptions {
+  /** Deliver units with seq > since first; omitted: only units written from now on. */
+  since?: number;
+  /** Ends the iteration. */
+  signal?: AbortSignal;
+}

@@ -1,0 +1,218 @@
+/** The TypeScript SDK against a real server: EngramClient (HTTP + WebSocket) and GrpcEngramClient. */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { binaryPayload, EngramClient, EngramClientError, GrpcEngramClient, type NewWorkUnit, type WorkUnit } from '../../src/client/index.js';
+import { removeDir, startServer, tempDir, type RunningServer } from '../helpers/server.js';
+import { withTimeout } from '../helpers/wait.js';
+
+const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+const unit = (contextId: string, payload: unknown, agentId = 'agent-a'): NewWorkUnit => ({ contextId, agentId, type: 'MESSAGE', payload });
+const FAST_BACKOFF = { initialMs: 20, maxMs: 300 };
+
+/** Polls `check` (a server query) until it holds: for conditions only the server can tell. */
+async function eventually(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  await withTimeout(
+    (async () => {
+      while (!(await check())) await new Promise((r) => setImmediate(r));
+    })(),
+    ms,
+    what,
+  );
+}
+
+/** Takes `n` units from an iterator, with a timeout. */
+async function take(it: AsyncIterator<WorkUnit>, n: number, ms = 20_000): Promise<WorkUnit[]> {
+  const out: WorkUnit[] = [];
+  await withTimeout(
+    (async () => {
+      while (out.length < n) {
+        const r = await it.next();
+        if (r.done) throw new Error(`the subscription ended after ${out.length} units`);
+        out.push(r.value);
+      }
+    })(),
+    ms,
+    `${n} units`,
+  );
+  return out;
+}
+
+/** A server on fixed ports (below the ephemeral range, so a restart can bind them again). */
+async function startOnFixedPorts(dataDir: string): Promise<{ server: RunningServer; args: string[] }> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    const args = ['--addr', `127.0.0.1:${port}`, '--grpc-addr', `127.0.0.1:${port + 1}`];
+    const server = await startServer({ dataDir, args }).catch(() => undefined);
+    if (server) return { server, args };
+  }
+  throw new Error('no free port pair found');
+}
+
+for (const kind of ['http', 'grpc'] as const) {
+  describe(`SDK over ${kind}`, () => {
+    let server: RunningServer;
+    let client: EngramClient | GrpcEngramClient;
+    before(async () => {
+      server = await startServer();
+      client = kind === 'http' ? new EngramClient(server.url, { backoff: FAST_BACKOFF }) : new GrpcEngramClient(server.grpcAddr, { backoff: FAST_BACKOFF });
+    });
+    after(async () => {
+      if (client instanceof GrpcEngramClient) client.close();
+      await server.stop();
+      removeDir(server.dataDir);
+    });
+
+    test('write, get, list, contexts: the same shapes on both wires', async () => {
+      const ctx = `sdk-${kind}`;
+      const a = await client.write({ ...unit(ctx, { text: 'plan the retry policy' }), meta: { topic: 'retries' }, idempotencyKey: 'k1' });
+      assert.equal(a.replayed, false);
+      assert.equal(a.workUnit.seq, 1);
+      assert.deepEqual(a.workUnit.payload, { text: 'plan the retry policy' });
+      const again = await client.write({ ...unit(ctx, { text: 'plan the retry policy' }), idempotencyKey: 'k1' });
+      assert.equal(again.replayed, true);
+      assert.equal(again.workUnit.id, a.workUnit.id);
+      const bytes = new Uint8Array([0, 1, 2, 250, 255]);
+      const b = await client.write({
+        ...unit(ctx, binaryPayload(bytes, 'application/octet-stream'), 'agent-b'),
+        type: 'FILE_CHANGE',
+        relationships: [{ targetId: a.workUnit.id, type: 'RESPONDS_TO' }],
+      });
+      assert.deepEqual(await client.get(b.workUnit.id), b.workUnit);
+      assert.deepEqual(Buffer.from((b.workUnit.payload as { $binary: string }).$binary, 'base64'), Buffer.from(bytes));
+      assert.deepEqual(b.workUnit.relationships, [{ targetId: a.workUnit.id, type: 'RESPONDS_TO', meta: {} }]);
+      const page = await client.list(ctx, { limit: 1, reverse: true });
+      assert.deepEqual(page.workUnits.map((u) => u.seq), [2]);
+      assert.equal(page.nextCursor, 2);
+      const ctxView = await client.getContext(ctx);
+      assert.equal(ctxView.headSeq, 2);
+      assert.deepEqual(ctxView.agentIds, ['agent-a', 'agent-b']);
+      const patched = await client.updateContext(ctx, { displayName: 'Retries', meta: { team: 'core' } }, { ifVersion: ctxView.version });
+      assert.equal(patched.displayName, 'Retries');
+      assert.deepEqual(patched.meta, { team: 'core' });
+      await assert.rejects(client.updateContext(ctx, { displayName: 'x' }, { ifVersion: 999 }), (e: EngramClientError) => e.code === 'VERSION_MISMATCH');
+      const contexts = await client.listContexts({ prefix: 'sdk-' });
+      assert.deepEqual(contexts.contexts.map((c) => c.id), [ctx]);
+      await assert.rejects(client.get('missing'), (e: EngramClientError) => e instanceof EngramClientError && e.code === 'WORKUNIT_NOT_FOUND');
+      await assert.rejects(client.write({ ...unit(ctx, 1), agentId: '' }), (e: EngramClientError) => e.code === 'MISSING_FIELD' || e.code === 'INVALID_ID');
+    });
+
+    test('withLock renews the lease while the work runs, fences writes, and releases after', async () => {
+      const resource = `file-${kind}.ts`;
+      const other = kind === 'http' ? new EngramClient(server.url) : new GrpcEngramClient(server.grpcAddr);
+      try {
+        const result = await client.withLock(resource, { agentId: 'editor', ttlMs: 300 }, async (lock) => {
+          const first = await client.getLock(resource);
+          // Outlive the 300 ms lease several times over: only renewals keep the lock.
+          await eventually(async () => Date.parse((await client.getLock(resource)).expiresAt) > Date.parse(first.expiresAt) + 600, 10_000, 'renewals');
+          const held = await client.getLock(resource);
+          assert.equal(held.lockId, lock.lockId);
+          assert.equal(held.token, lock.token);
+          await assert.rejects(other.acquire(resource, { agentId: 'intruder' }), (e: EngramClientError) => e.code === 'LOCK_HELD');
+          const w = await client.write({ ...unit(`locked-${kind}`, 'edit', 'editor'), fence: { resource, token: lock.token } });
+          assert.equal(lock.signal.aborted, false);
+          return w.workUnit.seq;
+        });
+        assert.equal(result, 1);
+        await assert.rejects(client.getLock(resource), (e: EngramClientError) => e.code === 'LOCK_NOT_HELD');
+        // A failing task still releases.
+        await assert.rejects(client.withLock(resource, { agentId: 'editor' }, async () => Promise.reject(new Error('boom'))), /boom/);
+        await assert.rejects(client.getLock(resource), (e: EngramClientError) => e.code === 'LOCK_NOT_HELD');
+      } finally {
+        if (other instanceof GrpcEngramClient) other.close();
+      }
+    });
+
+    test('search finds a unit by its words', async () => {
+      const ctx = `search-${kind}`;
+      const w = await client.write(unit(ctx, 'we settled on exponential backoff with jitter'));
+      await client.write(unit(ctx, 'the dashboard needs a dark theme'));
+      let found: string[] = [];
+      await eventually(
+        async () => {
+          found = (await client.search({ query: 'exponential backoff', contextId: ctx, mode: 'keyword' })).results.map((r) => r.workUnit.id);
+          return found.length > 0;
+        },
+        15_000,
+        'the unit to be searchable',
+      );
+      assert.deepEqual(found, [w.workUnit.id]);
+      await assert.rejects(client.search({ mode: 'keyword' }), (e: EngramClientError) => e.code === 'MISSING_FIELD');
+    });
+
+    test('subscribe: catch-up then live, and a bad since is an error, not a retry loop', async () => {
+      const ctx = `live-${kind}`;
+      for (let i = 1; i <= 3; i++) await client.write(unit(ctx, i));
+      const it = client.subscribe(ctx, { since: 1 });
+      const firstTwo = take(it, 4);
+      await client.write(unit(ctx, 4));
+      await client.write(unit(ctx, 5));
+      assert.deepEqual((await firstTwo).map((u) => u.seq), [2, 3, 4, 5]);
+      await it.return!();
+      const bad = client.subscribe(ctx, { since: 99 });
+      await assert.rejects(withTimeout(bad.next(), 10_000, 'the error'), (e: EngramClientError) => e.code === 'INVALID_QUERY');
+    });
+  });
+}
+
+for (const kind of ['http', 'grpc'] as const) {
+  test(`subscribe over ${kind} reconnects across a server restart with no gap and no duplicate`, async () => {
+    const dataDir = tempDir();
+    const started = await startOnFixedPorts(dataDir);
+    const args = started.args;
+    let server = started.server;
+    const makeClient = () => (kind === 'http' ? new EngramClient(server.url, { backoff: FAST_BACKOFF }) : new GrpcEngramClient(server.grpcAddr, { backoff: FAST_BACKOFF }));
+    const subscriber = makeClient();
+    let writer = makeClient();
+    const ctx = 'restart';
+    let it: AsyncIterator<WorkUnit> | undefined;
+    try {
+      for (let i = 1; i <= 20; i++) await writer.write(unit(ctx, i));
+      it = subscriber.subscribe(ctx, { since: 0 });
+      const before = await take(it, 20);
+      assert.deepEqual(before.map((u) => u.seq), range(1, 20));
+
+      // Units written after the last one delivered but before the server stops must not be missed.
+      for (let i = 21; i <= 30; i++) await writer.write(unit(ctx, i));
+      if (writer instanceof GrpcEngramClient) writer.close();
+      assert.equal(await server.stop(), 0);
+      server = await startServer({ dataDir, args });
+      writer = makeClient();
+      for (let i = 31; i <= 50; i++) await writer.write(unit(ctx, i));
+
+      const afterRestart = await take(it, 30, 30_000);
+      assert.deepEqual(afterRestart.map((u) => u.seq), range(21, 50), 'every unit once, in order');
+    } finally {
+      await it?.return?.();
+      if (subscriber instanceof GrpcEngramClient) subscriber.close();
+      if (writer instanceof GrpcEngramClient) writer.close();
+      await server.stop();
+      removeDir(dataDir);
+    }
+  });
+}
+
+test('GrpcEngramClient.writeStream: ordered acks, a refused unit in the middle, the rest stored', async () => {
+  const server = await startServer();
+  const client = new GrpcEngramClient(server.grpcAddr);
+  try {
+    function* units(): Generator<NewWorkUnit> {
+      for (let i = 0; i < 5000; i++) {
+        if (i === 2500) yield { ...unit('bulk-a', i), agentId: '' };
+        else yield unit(i % 2 === 0 ? 'bulk-a' : 'bulk-b', i);
+      }
+    }
+    const acks = [];
+    for await (const ack of client.writeStream(units())) acks.push(ack);
+    assert.deepEqual(acks.map((a) => a.index), range(0, 4999));
+    assert.equal(acks[2500]!.error?.code, 'MISSING_FIELD');
+    const seqs = { 'bulk-a': [] as number[], 'bulk-b': [] as number[] };
+    for (const a of acks) if (!a.error) seqs[a.contextId as 'bulk-a' | 'bulk-b'].push(a.seq!);
+    assert.deepEqual(seqs['bulk-a'], range(1, 2499));
+    assert.deepEqual(seqs['bulk-b'], range(1, 2500));
+    assert.equal((await client.getContext('bulk-a')).headSeq, 2499);
+  } finally {
+    client.close();
+    await server.stop();
+    removeDir(server.dataDir);
+  }
+});
