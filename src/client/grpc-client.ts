@@ -5,7 +5,6 @@
  *   const engram = new GrpcEngramClient('127.0.0.1:9090');
  *   for await (const ack of engram.writeStream(units)) if (ack.error) console.error(ack.error);
  */
-import { once } from 'node:events';
 import { credentials, makeGenericClientConstructor, Metadata, type Client, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { engram } from '../generated/engram.js';
@@ -31,6 +30,19 @@ export interface BulkAck {
   seq?: number;
   replayed?: boolean;
   error?: { code: string; message: string };
+}
+
+/** Resolves on 'drain', or when the call fails (its 'error' handler reports that). */
+function drained(call: ClientDuplexStream<pb.ICreateWorkUnitRequest, pb.WorkUnitAck>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off('drain', done);
+      call.off('error', done);
+      resolve();
+    };
+    call.on('drain', done);
+    call.on('error', done);
+  });
 }
 
 const STATUS_NAMES = new Map(Object.entries(grpcStatus).map(([k, v]) => [v as number, k]));
@@ -121,7 +133,7 @@ export class GrpcEngramClient implements LockApi {
     const sending = (async () => {
       for await (const u of units) {
         if (failure !== undefined) return;
-        if (!call.write(unitToProto(u))) await Promise.race([once(call, 'drain'), once(call, 'error')]);
+        if (!call.write(unitToProto(u))) await drained(call);
       }
       call.end();
     })();

@@ -2,7 +2,6 @@
  * The streaming RPCs: CreateWorkUnits (bulk ingest with ordered acks) and Subscribe
  * (a context's units, gap-free, through the same router as WebSocket and SSE).
  */
-import { once } from 'node:events';
 import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import { asEngramError } from '../../core/errors.js';
@@ -92,7 +91,18 @@ export function bulkIngest(deps: GrpcDeps) {
           call.resume();
         }
         if (done) return;
-        if (!call.write(ack)) await Promise.race([once(call, 'drain'), new Promise<void>((r) => (wake = r))]);
+        if (!call.write(ack)) {
+          // Until the client reads more acks, or the call ends (cancel and error call notify).
+          await new Promise<void>((resolve) => {
+            const go = () => {
+              call.off('drain', go);
+              wake = undefined;
+              resolve();
+            };
+            call.on('drain', go);
+            wake = go;
+          });
+        }
       }
       if (!done) call.end();
     })().catch((err: unknown) => {
