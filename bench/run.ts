@@ -15,6 +15,7 @@ const filter = process.argv.slice(2).find((a) => !a.startsWith('--'));
 const SCENARIOS: Array<[string, string[]]> = [
   ['write-http.bench.js', []],
   ['write-http.bench.js', ['--sync']],
+  ['write-grpc.bench.js', []],
   ['read-last100.bench.js', []],
   ['locks.bench.js', []],
   ['search.bench.js', []],
