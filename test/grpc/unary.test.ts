@@ -350,7 +350,7 @@ describe('locks', () => {
   test('a wait whose deadline passes is DEADLINE_EXCEEDED and withdraws the waiter', async () => {
     const resource = 'grpc/deadline';
     const [holder] = (await g.AcquireLock({ resources: [resource], agentId: 'holder' })).locks;
-    const waiter = g.AcquireLock({ resources: [resource], agentId: 'late', waitMs: 60_000 }, { deadlineMs: 1500 });
+    const waiter = g.AcquireLock({ resources: [resource], agentId: 'late', waitMs: 60_000 }, { deadlineMs: 2000 });
     let sawQueued = false;
     const watch = eventually(async () => (sawQueued = (await g.GetLock({ resource })).waiting === 1), 10_000, 'the late agent queued');
     await rejectsWith(waiter, status.DEADLINE_EXCEEDED);

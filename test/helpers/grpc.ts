@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync, type Options } from '@grpc/proto-loader';
 import { protoPath as HEALTH_PROTO } from 'grpc-health-check';
-import { after, before } from 'node:test';
 import { HttpClient } from './http.js';
 import { removeDir, startServer, type RunningServer, type StartOptions } from './server.js';
 import { Watcher } from './wait.js';
