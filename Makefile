@@ -7,10 +7,11 @@ ADDR ?= 127.0.0.1:8080
 DATA_DIR ?= ./data
 TEST_FILES = $(shell find dist/test -name '*.test.js' | sort)
 
-# Debian packages the tests drive: Chromium for browser tests.
-SYSTEM_COMMANDS := chromium
+# Debian packages the tests drive: Chromium for browser tests; Redis and NATS, the peers
+# the benchmark harness compares with (its test runs every scenario at toy sizes).
+SYSTEM_COMMANDS := chromium redis-server nats-server
 
-.PHONY: all install system-deps build run test lint bench bench-quick clean docker-build docker-run proto
+.PHONY: all install system-deps build run test lint bench bench-quick bench-check clean docker-build docker-run proto
 
 all: build
 
@@ -53,7 +54,7 @@ run: build
 lint: $(STAMP)
 	$(BIN)/eslint .
 
-test: build lint system-deps
+test: build lint system-deps $(NATIVE_SUBSCRIBER)
 	node --test --test-concurrency=2 --test-timeout=120000 $(TEST_FILES)
 
 # The fan-out benchmark's subscribers are a small C program: JavaScript ones cost more than the server does.
@@ -62,11 +63,16 @@ $(NATIVE_SUBSCRIBER): bench/native/fanout-subscriber.c
 	@mkdir -p $(dir $@)
 	@if command -v cc >/dev/null 2>&1; then cc -O2 -Wall -o $@ $<; else echo "note: no C compiler; fan-out benchmarks use JavaScript subscribers"; fi
 
-bench: build $(NATIVE_SUBSCRIBER)
+# Every scenario against Engram, Redis and NATS (when installed); regenerates docs/benchmarks.md.
+bench: build system-deps $(NATIVE_SUBSCRIBER)
 	node dist/bench/run.js
 
-bench-quick: build $(NATIVE_SUBSCRIBER)
+bench-quick: build system-deps $(NATIVE_SUBSCRIBER)
 	node dist/bench/run.js --quick
+
+# Exits non-zero when the latest full run (bench/results/latest.json) missed a target.
+bench-check: build
+	node dist/bench/check.js
 
 clean:
 	rm -rf dist

@@ -1,56 +1,74 @@
 /**
- * Fan-out latency: publish (HTTP POST) to receive, for the slowest of N subscribers
- * of one context, open loop at a fixed rate. Scenarios: 1, 100 and 1000 WebSocket
- * subscribers and 100 SSE subscribers.
+ * Fan-out latency, one system per process (`--system engram | redis | nats | floor`):
+ * from a unit's intended send time (open loop) to its arrival at the *slowest* of N
+ * subscribers of one context, for 1, 100 and 1000 subscribers (and 100 SSE on Engram).
  *
- * Subscribers are the C program bench/native/fanout-subscriber (one epoll loop
- * scanning bytes for unit markers) when it has been built (`make bench` builds it);
- * otherwise JavaScript raw-socket subscribers, which on 2 cores cost more than the
- * server's fan-out at 1000 subscribers, and the result says so. The last scenario
- * runs the same load against a bare uWS server (bench/bare-fanout-server.ts): the floor.
+ * Every system gets the same subscriber: the C program bench/native/fanout-subscriber
+ * (one epoll loop scanning received bytes for unit markers; `make bench` builds it) speaking
+ * each system's protocol just far enough: a WebSocket upgrade or SSE GET for Engram, XREAD
+ * BLOCK from the last id for Redis, a NATS SUB on a JetStream push consumer's deliver
+ * subject. Without a C compiler Engram falls back to JavaScript raw-socket subscribers
+ * (which on 2 cores cost more than the fan-out itself; the result says so) and the peers
+ * are skipped. `floor` is a bare uWS server publishing each POST: the transport alone.
  */
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { startEngram } from './lib/engram-server.js';
-import { connect, openLoop } from './lib/load.js';
+import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import { ENGRAM_DURABILITY, startEngram } from './lib/engram-server.js';
+import { connect, openLoop, openLoopOps } from './lib/load.js';
 import { NativeSubscribers, nativeSubscriberAvailable, type Arrivals } from './lib/native-subscribers.js';
+import { startPeer } from './lib/peers.js';
 import { postJson } from './lib/raw-http.js';
 import { ArrivalBoard, marker, RawSubscriber } from './lib/raw-subscriber.js';
-import { emit, histogram, QUICK, summarize } from './lib/stats.js';
+import { announceProcess, describeSystem, duration, emit, histogram, option, summarize, TINY } from './lib/stats.js';
+import { NatsPeer, natsStream, natsSubject, openWriters, unitJson } from './lib/writers.js';
+
+type SystemName = 'engram' | 'redis' | 'nats' | 'floor';
+const system = (option('system') ?? 'engram') as SystemName;
 
 interface Scenario {
-  kind: 'ws' | 'sse';
+  kind: 'ws' | 'sse' | 'redis' | 'nats';
   subscribers: number;
   rate: number;
-  /** Against the bare uWS floor server instead of Engram. */
-  floor?: boolean;
 }
 
-const SCENARIOS: Scenario[] = [
-  { kind: 'ws', subscribers: 1, rate: 1000 },
-  { kind: 'ws', subscribers: 100, rate: 500 },
-  { kind: 'ws', subscribers: 1000, rate: 50 },
-  { kind: 'ws', subscribers: 1000, rate: 100 },
-  { kind: 'sse', subscribers: 100, rate: 500 },
-  { kind: 'ws', subscribers: 1000, rate: 50, floor: true },
+const PEER_CASES: Array<[number, number]> = [
+  [1, 1000],
+  [100, 500],
+  [1000, 50],
+  [1000, 100],
 ];
-const SECONDS = QUICK ? 2 : 10;
+const SCENARIOS: Record<SystemName, Scenario[]> = {
+  engram: [...PEER_CASES.map(([subscribers, rate]) => ({ kind: 'ws' as const, subscribers, rate })), { kind: 'sse', subscribers: 100, rate: 500 }],
+  redis: PEER_CASES.map(([subscribers, rate]) => ({ kind: 'redis', subscribers, rate })),
+  nats: PEER_CASES.map(([subscribers, rate]) => ({ kind: 'nats', subscribers, rate })),
+  floor: [{ kind: 'ws', subscribers: 1000, rate: 50 }],
+};
+const SECONDS = duration(6);
 const native = nativeSubscriberAvailable() && !process.argv.includes('--js-subscribers');
+const KIND_LABEL = { ws: 'WebSocket subscribers', sse: 'SSE subscribers', redis: 'XREAD BLOCK readers', nats: 'JetStream push consumers' };
 
-function handshake(kind: 'ws' | 'sse', context: string): { request: string; ready: string } {
-  return kind === 'ws'
-    ? {
+function handshake(s: Scenario, context: string): { request: string; ready: string; mode?: string } {
+  switch (s.kind) {
+    case 'ws':
+      return {
         request: `GET /stream?context=${context} HTTP/1.1\\r\\nHost: bench\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\nSec-WebSocket-Version: 13\\r\\nSec-WebSocket-Key: ZW5ncmFtLWJlbmNoLWtleQ==\\r\\n\\r\\n`,
         ready: '"event":"subscribed"',
-      }
-    : { request: `GET /stream-sse?context=${context} HTTP/1.1\\r\\nHost: bench\\r\\n\\r\\n`, ready: 'event: subscribed' };
+      };
+    case 'sse':
+      return { request: `GET /stream-sse?context=${context} HTTP/1.1\\r\\nHost: bench\\r\\n\\r\\n`, ready: 'event: subscribed' };
+    case 'redis':
+      return { request: 'PING\\r\\n', ready: '+PONG\\r\\n', mode: `redis:${context}` };
+    case 'nats':
+      return { request: `CONNECT {"verbose":false,"pedantic":false}\\r\\nSUB deliver.${context}.%d 1\\r\\nPING\\r\\n`, ready: 'PONG' };
+  }
 }
 
 /** Starts the subscribers; returns a function that collects the arrivals once publishing is over. */
 async function subscribe(port: number, s: Scenario, context: string, units: number): Promise<(timeoutMs: number) => Promise<Arrivals>> {
   if (native) {
-    const hs = handshake(s.kind, context);
-    const subs = new NativeSubscribers(port, s.subscribers, units, hs.request, hs.ready);
+    const hs = handshake(s, context);
+    const subs = new NativeSubscribers(port, s.subscribers, units, hs.request, hs.ready, hs.mode);
     await subs.whenReady();
     return (timeoutMs) => subs.finish(timeoutMs);
   }
@@ -58,7 +76,7 @@ async function subscribe(port: number, s: Scenario, context: string, units: numb
   const path = s.kind === 'ws' ? `/stream?context=${context}` : `/stream-sse?context=${context}`;
   const subs: RawSubscriber[] = [];
   for (let i = 0; i < s.subscribers; i++) {
-    subs.push(new RawSubscriber(port, path, s.kind, board));
+    subs.push(new RawSubscriber(port, path, s.kind === 'sse' ? 'sse' : 'ws', board));
     if (i % 50 === 49) await subs[i]!.ready;
   }
   await Promise.all(subs.map((x) => x.ready));
@@ -73,35 +91,87 @@ async function subscribe(port: number, s: Scenario, context: string, units: numb
 /** The bare uWS server of bench/bare-fanout-server.ts, as a stand-in for Engram. */
 async function startFloor(): Promise<{ port: number; stop(): Promise<void> }> {
   const proc = spawn(process.execPath, [resolve(import.meta.dirname, 'bare-fanout-server.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  announceProcess(proc.pid!, 'bare-fanout-server');
   process.once('exit', () => proc.kill('SIGKILL'));
   const port = await new Promise<number>((r) => proc.stdout.once('data', (d: Buffer) => r(Number(d.toString().trim()))));
   return { port, stop: () => new Promise<void>((r) => (proc.once('exit', () => r()), proc.kill('SIGTERM'))) };
 }
 
+/** Publishes `units` units into `context` at `rate`/s from 8 connections; returns the schedule. */
+type Publish = (context: string, rate: number, seconds: number) => Promise<{ start: number; interval: number }>;
+
 async function run(s: Scenario, index: number): Promise<void> {
-  const server = s.floor ? await startFloor() : await startEngram();
   const context = `fan-${index}`;
+  const subscribers = TINY ? Math.min(s.subscribers, 10) : s.subscribers;
+  const scenario = { ...s, subscribers };
   const units = Math.round(s.rate * SECONDS);
-  const collect = await subscribe(server.port, s, context, units);
-  const conns = await connect(server.port, 8);
-  const body = (n: number) =>
-    postJson(
-      '/workunit',
-      JSON.stringify({ contextId: context, agentId: 'bench', type: 'MESSAGE', payload: { text: `${marker(n)} a planner message fanned out to every subscriber` } }),
-    );
-  // Open loop: unit n is due at start + n × interval, whatever happened to earlier ones.
-  const sent = await openLoop(conns, s.rate, SECONDS, body, 201);
+  const text = (n: number) => `${marker(n)} a planner message fanned out to every subscriber`;
+  let port: number;
+  let publish: Publish;
+  let stop: () => Promise<void>;
+
+  if (system === 'engram' || system === 'floor') {
+    const server = system === 'floor' ? await startFloor() : await startEngram();
+    describeSystem(system, system === 'engram' ? ENGRAM_DURABILITY : 'none (no storage)');
+    port = server.port;
+    const conns = await connect(port, 8);
+    publish = (ctx, rate, seconds) => openLoop(conns, rate, seconds, (n) => postJson('/workunit', unitJson(ctx, n, text(n))), 201);
+    stop = async () => (conns.forEach((c) => c.close()), await server.stop());
+  } else {
+    const peer = await startPeer(system);
+    describeSystem(system, peer.durability);
+    port = peer.port;
+    const at = system === 'redis' ? { redisPort: port } : { natsPort: port };
+    const writers = await openWriters(system, 8, at);
+    await writers.prepare(context);
+    publish = (ctx, rate, seconds) => openLoopOps(8, rate, seconds, (lane, n) => writers.write(lane, ctx, n, text(n)));
+    stop = async () => (await writers.close(), await peer.stop());
+  }
+
+  const collect = await subscribe(port, scenario, context, units);
+  if (s.kind === 'nats') await addPushConsumers(port, context, subscribers);
+  const sent = await publish(context, s.rate, SECONDS);
   const arrivals = await collect(60_000);
   const h = histogram();
   let missing = 0;
   for (let n = Math.floor(units * 0.1); n < units; n++) {
-    if (arrivals.counts[n]! < s.subscribers) missing++;
+    if (arrivals.counts[n]! < subscribers) missing++;
     else h.recordValue(Math.max(1, Math.round(arrivals.latest[n]! - (sent.start + n * sent.interval))));
   }
-  const label = `${s.subscribers} ${s.kind === 'ws' ? 'WebSocket' : 'SSE'} subscribers, ${s.rate}/s${native ? '' : ' (JS subscribers)'}`;
-  emit(summarize(s.floor ? 'fanout-floor' : 'fanout', s.floor ? `bare uWS publish, ${label}` : label, h, SECONDS * 0.9, { subscribers: s.subscribers, rate: s.rate, missing, subscriberClient: native ? 'c-epoll' : 'js' }));
-  conns.forEach((c) => c.close());
-  await server.stop();
+  const label = `${subscribers} ${KIND_LABEL[s.kind]}, ${s.rate}/s${native ? '' : ' (JS subscribers)'}`;
+  const compare = s.kind === 'sse' || system === 'floor' ? undefined : `fanout/${s.subscribers}/${s.rate}`;
+  const name = system === 'floor' ? `bare uWS publish, ${label}` : label;
+  emit(summarize(system === 'floor' ? 'fanout-floor' : 'fanout', name, h, SECONDS * 0.9, { subscribers, rate: s.rate, missing, subscriberClient: native ? 'c-epoll' : 'js', kind: s.kind }, compare));
+  await stop();
 }
 
-for (const [i, s] of SCENARIOS.entries()) await run(s, i);
+/**
+ * One push consumer per subscriber, each delivering the context's stream to its own
+ * subject (`deliver.<context>.<i>`, which subscriber i listens on): AckNone and in memory
+ * as an ordered consumer is, without the flow-control handshake a byte-scanning client
+ * does not answer.
+ */
+async function addPushConsumers(port: number, context: string, count: number): Promise<void> {
+  const admin = await NatsPeer.connect(port);
+  const stream = natsStream(context);
+  for (let i = 0; i < count; i += 32) {
+    await Promise.all(
+      Array.from({ length: Math.min(32, count - i) }, (_, k) =>
+        admin.jsm.consumers.add(stream, {
+          deliver_subject: `deliver.${context}.${i + k}`,
+          filter_subject: natsSubject(context),
+          ack_policy: AckPolicy.None,
+          deliver_policy: DeliverPolicy.All,
+          mem_storage: true,
+        }),
+      ),
+    );
+  }
+  await admin.close();
+}
+
+if ((system === 'redis' || system === 'nats') && !native) {
+  process.stdout.write(`fan-out for ${system} skipped: it needs the C subscriber (no C compiler found)\n`);
+} else {
+  for (const [i, s] of SCENARIOS[system].entries()) await run(s, i);
+}

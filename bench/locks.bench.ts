@@ -3,12 +3,11 @@
  * time) and contended (16 agents taking turns on one resource with waitMs, where an
  * acquire's latency includes its wait in line).
  */
-import { startEngram } from './lib/engram-server.js';
+import { ENGRAM_DURABILITY, startEngram } from './lib/engram-server.js';
 import { connect } from './lib/load.js';
 import { postJson, type RawHttpConnection } from './lib/raw-http.js';
-import { emit, histogram, nowUs, QUICK, summarize, type Histogram } from './lib/stats.js';
+import { describeSystem, emit, histogram, nowUs, size, summarize, type Histogram } from './lib/stats.js';
 
-const scale = QUICK ? 0.1 : 1;
 
 function del(resource: string, agentId: string, lockId: string): Buffer {
   return Buffer.from(`DELETE /locks/${encodeURIComponent(resource)}?agentId=${agentId}&lockId=${lockId} HTTP/1.1\r\nHost: bench\r\n\r\n`);
@@ -27,15 +26,16 @@ async function cycle(conn: RawHttpConnection, resource: string, agentId: string,
 }
 
 const server = await startEngram();
+describeSystem('engram', ENGRAM_DURABILITY);
 try {
   const [one] = await connect(server.port, 1);
   const warmA = histogram();
   const warmR = histogram();
-  for (let i = 0; i < 1000 * scale; i++) await cycle(one!, `warm-${i}`, 'bench', 0, warmA, warmR);
+  for (let i = 0; i < size(1000, 5); i++) await cycle(one!, `warm-${i}`, 'bench', 0, warmA, warmR);
 
   const acq = histogram();
   const rel = histogram();
-  const n = Math.round(10_000 * scale);
+  const n = size(10_000, 20);
   let t0 = nowUs();
   for (let i = 0; i < n; i++) await cycle(one!, `free-${i}`, 'bench', 0, acq, rel);
   let seconds = (nowUs() - t0) / 1e6;
@@ -46,7 +46,7 @@ try {
   const agents = await connect(server.port, 16);
   const cAcq = histogram();
   const cRel = histogram();
-  const rounds = Math.round(300 * scale);
+  const rounds = size(300, 3);
   t0 = nowUs();
   await Promise.all(agents.map(async (conn, a) => {
     for (let i = 0; i < rounds; i++) await cycle(conn, 'hot', `agent-${a}`, 10_000, cAcq, cRel);

@@ -1,34 +1,105 @@
 /**
- * Runs every benchmark scenario, each in its own process, and prints one table.
- * Results go to bench/results/latest.json (with the machine and the date) for docs/benchmarks.md.
- *   node dist/bench/run.js [--quick] [scenario-name-filter]
+ * The benchmark harness: runs every scenario, each in its own process (and process
+ * group), collects their results, checks that nothing they started outlives them, and
+ * writes the run to bench/results/run-<date>-<commit>.json. A full run also becomes
+ * latest.json and docs/benchmarks.md; a quick run, latest-quick.json.
+ *
+ *   node dist/bench/run.js [--quick | --tiny] [--only <substring>] [--out <dir>]
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { machine, type Result } from './lib/stats.js';
+import { peerVersion, PEERS, type PeerName } from './lib/peers.js';
+import { machine, option, QUICK, TINY, type Result } from './lib/stats.js';
+import { LATEST, targetsTable, writeDoc, type RunRecord } from './report.js';
 
-const quick = process.argv.includes('--quick');
-const filter = process.argv.slice(2).find((a) => !a.startsWith('--'));
+const mode: RunRecord['mode'] = TINY ? 'tiny' : QUICK ? 'quick' : 'full';
+const only = option('only');
+const outDir = resolve(option('out') ?? resolve(import.meta.dirname, '../../bench/results'));
 
-/** Scenario files and their arguments, in run order. */
-const SCENARIOS: Array<[string, string[]]> = [
-  ['write-http.bench.js', []],
-  ['write-http.bench.js', ['--sync']],
-  ['write-grpc.bench.js', []],
-  ['read-last100.bench.js', []],
-  ['locks.bench.js', []],
-  ['search.bench.js', []],
-  ['fanout.bench.js', []],
+/** Scenario files and their arguments, in run order; `peer` names the peer server a run needs. */
+const SCENARIOS: Array<{ file: string; args: string[]; peer?: PeerName }> = [
+  ...['engram-http', 'engram-ws', 'engram-grpc'].map((s) => ({ file: 'write.bench.js', args: ['--system', s] })),
+  { file: 'write.bench.js', args: ['--system', 'engram-http', '--sync'] },
+  { file: 'write.bench.js', args: ['--system', 'redis'], peer: 'redis' },
+  { file: 'write.bench.js', args: ['--system', 'nats'], peer: 'nats' },
+  ...['engram-grpc', 'engram-ws'].map((s) => ({ file: 'bulk.bench.js', args: ['--system', s] })),
+  { file: 'bulk.bench.js', args: ['--system', 'redis'], peer: 'redis' },
+  { file: 'bulk.bench.js', args: ['--system', 'nats'], peer: 'nats' },
+  { file: 'last100.bench.js', args: ['--system', 'engram'] },
+  { file: 'last100.bench.js', args: ['--system', 'redis'], peer: 'redis' },
+  { file: 'last100.bench.js', args: ['--system', 'nats'], peer: 'nats' },
+  { file: 'fanout.bench.js', args: ['--system', 'engram'] },
+  { file: 'fanout.bench.js', args: ['--system', 'redis'], peer: 'redis' },
+  { file: 'fanout.bench.js', args: ['--system', 'nats'], peer: 'nats' },
+  { file: 'fanout.bench.js', args: ['--system', 'floor'] },
+  { file: 'locks.bench.js', args: [] },
+  { file: 'search.bench.js', args: [] },
+  { file: 'resources.bench.js', args: ['--system', 'engram'] },
+  { file: 'resources.bench.js', args: ['--system', 'redis'], peer: 'redis' },
+  { file: 'resources.bench.js', args: ['--system', 'nats'], peer: 'nats' },
 ];
 
-function runScenario(file: string, args: string[]): Promise<Result[]> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [resolve(import.meta.dirname, file), ...args, ...(quick ? ['--quick'] : [])], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const results: Result[] = [];
+/** A scenario that runs past this is stopped (with everything it started) and reported as failed. */
+const SCENARIO_TIMEOUT_S = mode === 'full' ? 240 : 90;
+
+const ms = (us: number) => (us / 1000).toFixed(3).padStart(8);
+
+function printRow(r: Result): void {
+  const value = r.extra?.valueUnit ? `  = ${r.extra.value} ${r.extra.valueUnit}` : '';
+  process.stdout.write(
+    `  ${r.system.padEnd(6)} ${r.scenario.padEnd(16)} ${r.name.padEnd(58)} ${String(r.count).padStart(7)} ${String(r.throughput).padStart(7)}/s` +
+      `  p50 ${ms(r.p50)}  p99 ${ms(r.p99)}  max ${ms(r.max)} ms${value}\n`,
+  );
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let current: ReturnType<typeof spawn> | undefined;
+// Interrupted: take the running scenario's whole process group down with us.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    if (current?.pid) {
+      try {
+        process.kill(-current.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    process.exit(130);
+  });
+}
+
+interface ScenarioRun {
+  results: Result[];
+  started: Array<{ pid: number; what: string }>;
+  error?: string;
+}
+
+function runScenario(file: string, args: string[]): Promise<ScenarioRun> {
+  return new Promise((resolveRun) => {
+    const flags = TINY ? ['--tiny'] : QUICK ? ['--quick'] : [];
+    // Its own process group, so a scenario that hangs is stopped with everything it started.
+    const child = spawn(process.execPath, [resolve(import.meta.dirname, file), ...args, ...flags], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    current = child;
+    const run: ScenarioRun = { results: [], started: [] };
     let out = '';
+    let err = '';
+    const timer = setTimeout(() => {
+      run.error = `timed out after ${SCENARIO_TIMEOUT_S} s`;
+      process.kill(-child.pid!, 'SIGKILL');
+    }, SCENARIO_TIMEOUT_S * 1000);
+    child.stderr.on('data', (d: Buffer) => {
+      err = (err + d.toString()).slice(-4000);
+      process.stderr.write(d);
+    });
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       let nl: number;
@@ -37,32 +108,74 @@ function runScenario(file: string, args: string[]): Promise<Result[]> {
         out = out.slice(nl + 1);
         if (line.startsWith('RESULT ')) {
           const r = JSON.parse(line.slice(7)) as Result;
-          results.push(r);
+          run.results.push(r);
           printRow(r);
+        } else if (line.startsWith('PROCESS ')) {
+          run.started.push(JSON.parse(line.slice(8)) as { pid: number; what: string });
         } else if (line.trim()) process.stdout.write(`  ${line}\n`);
       }
     });
-    child.on('exit', (code) => (code === 0 ? resolveRun(results) : reject(new Error(`${file} ${args.join(' ')} exited with ${code}`))));
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      current = undefined;
+      if (code !== 0 && !run.error) run.error = `exited with ${code ?? signal}: ${err.trim().split('\n').slice(-3).join(' / ')}`;
+      resolveRun(run);
+    });
   });
 }
 
-const ms = (us: number) => (us / 1000).toFixed(3).padStart(8);
-
-function printRow(r: Result): void {
-  const extra = r.extra === undefined ? '' : `  ${Object.entries(r.extra).map(([k, v]) => `${k}=${v}`).join(' ')}`;
-  process.stdout.write(
-    `${r.scenario.padEnd(18)} ${r.name.padEnd(40)} ${String(r.count).padStart(8)} ${String(r.throughput).padStart(8)}/s` +
-      `  p50 ${ms(r.p50)}  p90 ${ms(r.p90)}  p99 ${ms(r.p99)}  p99.9 ${ms(r.p999)}  max ${ms(r.max)} ms${extra}\n`,
-  );
-}
-
+const started = Date.now();
 const info = machine();
-process.stdout.write(`engram benchmarks ${quick ? '(quick)' : ''} on ${info.cpu}, ${info.cores} cores, ${info.memGiB} GiB, node ${info.node}\n`);
-const all: Result[] = [];
-for (const [file, args] of SCENARIOS) {
-  if (filter && !file.includes(filter)) continue;
-  all.push(...(await runScenario(file, args)));
+process.stdout.write(`engram benchmarks (${mode}) on ${info.cpu}, ${info.cores} cores, ${info.memGiB} GiB, node ${info.node}, commit ${info.commit}${info.dirty ? '+' : ''}\n`);
+const peers: RunRecord['peers'] = {};
+for (const name of Object.keys(PEERS) as PeerName[]) {
+  const version = peerVersion(name);
+  peers[name] = { version, durability: PEERS[name].durability };
+  process.stdout.write(version ? `peer ${name}: ${version}\n` : `peer ${name}: ${PEERS[name].command} is not installed; its scenarios are skipped and the report says so\n`);
 }
-const dir = resolve(import.meta.dirname, '../../bench/results');
-mkdirSync(dir, { recursive: true });
-writeFileSync(resolve(dir, quick ? 'latest-quick.json' : 'latest.json'), JSON.stringify({ date: new Date().toISOString(), machine: info, quick, results: all }, null, 2) + '\n');
+
+const record: RunRecord = {
+  date: new Date().toISOString(),
+  mode,
+  machine: info,
+  seconds: 0,
+  settings: { storageSync: false, search: 'on (default)', scenarioTimeoutSeconds: SCENARIO_TIMEOUT_S, ...(only ? { only } : {}) },
+  peers,
+  scenarios: [],
+  results: [],
+  leftovers: [],
+};
+
+for (const s of SCENARIOS) {
+  const label = `${s.file} ${s.args.join(' ')}`.trim();
+  if (only && !label.includes(only)) continue;
+  if (s.peer && !peers[s.peer]!.version) continue;
+  process.stdout.write(`${label}\n`);
+  const t0 = Date.now();
+  const run = await runScenario(s.file, s.args);
+  record.results.push(...run.results);
+  // Nothing a scenario started may outlive it: anything still running is recorded and ended by PID.
+  for (const p of run.started) {
+    if (!alive(p.pid)) continue;
+    record.leftovers.push(p);
+    process.stdout.write(`  left behind: ${p.what} (pid ${p.pid}); killing it\n`);
+    process.kill(p.pid, 'SIGKILL');
+  }
+  record.scenarios.push({ file: s.file, args: s.args, seconds: Math.round((Date.now() - t0) / 100) / 10, ok: !run.error, ...(run.error ? { error: run.error } : {}) });
+  if (run.error) process.stdout.write(`  FAILED: ${run.error}\n`);
+}
+record.seconds = Math.round((Date.now() - started) / 1000);
+
+mkdirSync(outDir, { recursive: true });
+const stamp = record.date.replace(/[:.]/g, '-').slice(0, 19);
+const runFile = resolve(outDir, `run-${stamp}-${info.commit}${mode === 'full' ? '' : `-${mode}`}.json`);
+const json = JSON.stringify(record, null, 2) + '\n';
+writeFileSync(runFile, json);
+if (!only && mode === 'full' && option('out') === undefined) {
+  writeFileSync(LATEST, json);
+  writeDoc(record);
+} else if (!only && mode === 'quick' && option('out') === undefined) {
+  writeFileSync(resolve(outDir, 'latest-quick.json'), json);
+}
+process.stdout.write(`\n${targetsTable(record).join('\n')}\n\nwrote ${runFile} (${record.seconds} s)\n`);
+process.exitCode = record.scenarios.some((s) => !s.ok) || record.leftovers.length > 0 ? 1 : 0;

@@ -5,13 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { startEngram, type BenchServer } from './lib/engram-server.js';
+import { ENGRAM_DURABILITY, startEngram, type BenchServer } from './lib/engram-server.js';
 import { closedLoop, connect, openLoop } from './lib/load.js';
 import { get, postJson } from './lib/raw-http.js';
-import { emit, histogram, nowUs, QUICK, summarize } from './lib/stats.js';
+import { describeSystem, duration, emit, histogram, nowUs, quantity, size, summarize } from './lib/stats.js';
 
-const UNITS = QUICK ? 10_000 : 100_000;
-const QUERIES = QUICK ? 300 : 2000;
+const UNITS = size(100_000, 400);
+const QUERIES = size(2000, 30);
 
 // English words by frequency, from the offline embedder's vocabulary (ranks 100..20100,
 // alphabetic only), drawn with Zipf's law and a fixed seed: text with a realistic mix of
@@ -85,23 +85,21 @@ async function queryLatency(server: BenchServer): Promise<void> {
 }
 
 // 1. Fill, index, measure memory and query latency.
+describeSystem('engram', ENGRAM_DURABILITY);
 const server = await startEngram();
 try {
   const rssBefore = rssMiB(server.pid);
   const conns = await connect(server.port, 16);
   const t0 = nowUs();
-  await closedLoop(conns, UNITS / 16, (c, i) => postJson('/workunit', unitBody(c * (UNITS / 16) + i)), 201);
+  await closedLoop(conns, Math.ceil(UNITS / 16), (c, i) => postJson('/workunit', unitBody(c * Math.ceil(UNITS / 16) + i)), 201);
   const written = (nowUs() - t0) / 1e6;
   await caughtUp(server.port);
   const indexed = (nowUs() - t0) / 1e6;
   const s = await status(server.port);
-  const h = histogram();
-  h.recordValue(1);
   emit(
-    summarize('search-index', `indexing ${UNITS / 1000}k units`, h, indexed, {
+    quantity('search-index', `indexing ${UNITS / 1000}k units`, Math.round(UNITS / indexed), 'units/s', undefined, {
       writeSeconds: Math.round(written * 10) / 10,
       indexedSeconds: Math.round(indexed * 10) / 10,
-      unitsPerSecondIndexed: Math.round(UNITS / indexed),
       rssBeforeMiB: rssBefore,
       rssAfterMiB: rssMiB(server.pid),
       documents: s.documents,
@@ -114,12 +112,13 @@ try {
   // 2. Freshness under steady writes (the server keeps the last 10k commit-to-searchable delays).
   const steady = await connect(server.port, 8);
   for (const rate of [200, 1000]) {
-    const seconds = QUICK ? 2 : 10;
+    const seconds = duration(10);
     await openLoop(steady, rate, seconds, (i) => postJson('/workunit', unitBody(UNITS + rate * 100 + i)), 201, { spin: false });
     await caughtUp(server.port);
     const f = (await status(server.port, seconds * 1000)).freshness;
     const fh = histogram();
     fh.recordValue(1);
+    // The server measures freshness itself (commit to searchable); its percentiles are in ms.
     emit({ ...summarize('search-freshness', `commit to searchable, ${rate} writes/s`, fh, 1), p50: Math.round(f.p50 * 1000), p90: 0, p99: Math.round(f.p99 * 1000), p999: 0, max: Math.round(f.max * 1000), count: f.samples });
   }
   steady.forEach((c) => c.close());
@@ -136,9 +135,9 @@ for (const on of [true, false]) {
   const conns = await connect(s.port, 8);
   await closedLoop(conns, 300, (c, i) => postJson('/workunit', unitBody(c * 1000 + i)), 201);
   if (on) await caughtUp(s.port);
-  const r = await openLoop(conns, 200, QUICK ? 3 : 15, (i) => postJson('/workunit', unitBody(i)), 201);
+  const r = await openLoop(conns, 200, duration(10), (i) => postJson('/workunit', unitBody(i)), 201);
   emit(summarize('search-write', `write open loop 200/s, search ${on ? 'on' : 'off'}`, r.h, r.seconds));
-  const seq = await closedLoop([conns[0]!], QUICK ? 2000 : 10_000, (_, i) => postJson('/workunit', unitBody(i)), 201);
+  const seq = await closedLoop([conns[0]!], size(10_000, 100), (_, i) => postJson('/workunit', unitBody(i)), 201);
   emit(summarize('search-write', `write sequential, search ${on ? 'on' : 'off'}`, seq.h, seq.seconds));
   conns.forEach((c) => c.close());
   await s.stop();

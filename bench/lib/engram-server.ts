@@ -4,8 +4,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { announceProcess } from './stats.js';
 
 const BIN = resolve(import.meta.dirname, '../../../bin/engram');
+
+/** How an acknowledged write is kept, with the default `storage.sync=false` and with `--storage-sync`. */
+export const ENGRAM_DURABILITY = 'LevelDB log, written to the OS before the ack, not fsynced (storage.sync=false, the default)';
+export const ENGRAM_DURABILITY_SYNC = 'LevelDB log, fsynced before the ack (storage.sync=true)';
 
 export interface BenchServer {
   port: number;
@@ -26,6 +31,7 @@ export async function startEngram(args: string[] = [], dataDir?: string): Promis
   const proc = spawn(BIN, ['serve', '--addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0', '--data-dir', dir, '--log-level', 'warn', ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  announceProcess(proc.pid!, 'engram');
   // If the benchmark dies, its server must not outlive it.
   const killOnExit = () => proc.kill('SIGKILL');
   process.once('exit', killOnExit);
@@ -50,11 +56,13 @@ export async function startEngram(args: string[] = [], dataDir?: string): Promis
     dataDir: dir,
     stop: () =>
       new Promise<void>((resolveStop) => {
-        proc.once('exit', () => {
+        const finish = () => {
           process.removeListener('exit', killOnExit);
           if (dataDir === undefined) rmSync(dir, { recursive: true, force: true });
           resolveStop();
-        });
+        };
+        if (proc.exitCode !== null || proc.signalCode !== null) return finish();
+        proc.once('exit', finish);
         proc.kill('SIGTERM');
       }),
   };

@@ -8,6 +8,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { announceProcess } from './stats.js';
 
 export const NATIVE_SUBSCRIBER = resolve(import.meta.dirname, '../native/fanout-subscriber');
 
@@ -26,8 +27,10 @@ export class NativeSubscribers {
   private readonly ready: Promise<void>;
   private readonly done: Promise<void>;
 
-  constructor(port: number, count: number, private readonly units: number, handshake: string, readyToken: string) {
-    this.proc = spawn(NATIVE_SUBSCRIBER, [String(port), String(count), String(units), handshake, readyToken]);
+  /** `mode` is `redis:<stream key>` for Redis Streams readers (see the C program's header). */
+  constructor(port: number, count: number, private readonly units: number, handshake: string, readyToken: string, mode?: string) {
+    this.proc = spawn(NATIVE_SUBSCRIBER, [String(port), String(count), String(units), handshake, readyToken, ...(mode ? [mode] : [])]);
+    announceProcess(this.proc.pid!, 'fanout-subscriber');
     const rl = createInterface({ input: this.proc.stdout });
     let onReady!: () => void;
     let onDone!: () => void;

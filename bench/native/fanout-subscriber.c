@@ -5,11 +5,17 @@
  * the clock Node's process.hrtime uses). One epoll loop, no frame parsing: the
  * measuring side must cost far less than the server it measures.
  *
- *   fanout-subscriber PORT COUNT UNITS HANDSHAKE READY_TOKEN
+ *   fanout-subscriber PORT COUNT UNITS HANDSHAKE READY_TOKEN [redis:STREAM_KEY]
  *
- * HANDSHAKE and READY_TOKEN accept \r and \n escapes. Prints "READY" once every
+ * HANDSHAKE and READY_TOKEN accept \r and \n escapes; "%d" in HANDSHAKE becomes the
+ * connection's index (a NATS deliver subject per subscriber). Prints "READY" once every
  * connection saw its token; when every unit reached every connection (or on EOF of
  * stdin) prints one line per unit: "n count latest_us", then "DONE".
+ *
+ * WebSocket, SSE and NATS push a stream after one handshake. A Redis Streams reader
+ * instead asks again after every reply (XREAD BLOCK from the last entry id it got), as
+ * every XREAD BLOCK client does: with "redis:KEY" each connection follows the RESP
+ * replies just far enough to know where a reply ends and what its last entry id was.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -29,13 +35,28 @@
 /* One byte short of a whole marker, so a marker is never counted twice. */
 #define CARRY 7
 
+struct resp {
+  int depth;
+  long remain[16];  /* elements left in each open array */
+  char line[64];    /* the header line being read ("*3", "$12", "+OK") */
+  int line_len;
+  long bulk_left;   /* payload bytes (and CRLF) of the bulk string being read */
+  long bulk_len;
+  char id[48];      /* a short bulk string, kept in case it is an entry id */
+  int id_len;
+  char last_id[48]; /* the newest entry id seen: where the next XREAD starts */
+};
+
 struct conn {
   int fd;
   int ready;
   size_t matched; /* bytes of the ready token matched so far */
   char carry[CARRY + 1];
   int carry_len;
+  struct resp resp;
 };
+
+static const char *redis_key; /* set in redis mode */
 
 static uint64_t now_us(void) {
   struct timespec ts;
@@ -76,18 +97,86 @@ static void scan(const char *p, size_t n, uint64_t t) {
   }
 }
 
+/* HANDSHAKE with each "%d" replaced by the connection's index (no other format directives). */
+static size_t personalize(char *out, size_t cap, const char *hello, int index) {
+  size_t o = 0;
+  for (const char *s = hello; *s && o + 12 < cap; s++) {
+    if (s[0] == '%' && s[1] == 'd') { o += (size_t)sprintf(out + o, "%d", index); s++; }
+    else out[o++] = *s;
+  }
+  return o;
+}
+
+static void xread(struct conn *c) {
+  char cmd[256];
+  int n = snprintf(cmd, sizeof cmd, "XREAD BLOCK 0 COUNT 1000 STREAMS %s %s\r\n", redis_key, c->resp.last_id);
+  if (write(c->fd, cmd, (size_t)n) != n) perror("xread");
+}
+
+static int is_entry_id(const char *s, int n) {
+  int dash = 0, digits = 0;
+  for (int i = 0; i < n; i++) {
+    if (s[i] == '-' && digits > 0 && !dash) { dash = 1; digits = 0; }
+    else if (s[i] >= '0' && s[i] <= '9') digits++;
+    else return 0;
+  }
+  return dash && digits > 0;
+}
+
+/* One element finished: close the arrays it completes; at the top level a reply is done. */
+static void element_done(struct conn *c) {
+  struct resp *r = &c->resp;
+  while (r->depth > 0) {
+    if (--r->remain[r->depth - 1] > 0) return;
+    r->depth--;
+  }
+  xread(c);
+}
+
+static void resp_feed(struct conn *c, const char *p, size_t n) {
+  struct resp *r = &c->resp;
+  for (size_t i = 0; i < n; i++) {
+    char ch = p[i];
+    if (r->bulk_left > 0) {
+      if (r->bulk_left > 2 && r->bulk_len < (long)sizeof r->id && r->id_len < (int)sizeof r->id - 1) r->id[r->id_len++] = ch;
+      if (--r->bulk_left == 0) {
+        if (is_entry_id(r->id, r->id_len)) { memcpy(r->last_id, r->id, r->id_len); r->last_id[r->id_len] = 0; }
+        element_done(c);
+      }
+      continue;
+    }
+    if (r->line_len < (int)sizeof r->line - 1) r->line[r->line_len++] = ch;
+    if (ch != '\n') continue;
+    r->line[r->line_len] = 0;
+    long v = atol(r->line + 1);
+    char type = r->line[0];
+    r->line_len = 0;
+    if (type == '*') {
+      if (v <= 0) element_done(c);
+      else if (r->depth < 16) r->remain[r->depth++] = v;
+    } else if (type == '$') {
+      if (v < 0) element_done(c);
+      else { r->bulk_len = v; r->bulk_left = v + 2; r->id_len = 0; }
+    } else {
+      if (type == '-') fprintf(stderr, "redis: %s", r->line);
+      element_done(c);
+    }
+  }
+}
+
 int main(int argc, char **argv) {
-  if (argc != 6) {
-    fprintf(stderr, "usage: %s PORT COUNT UNITS HANDSHAKE READY_TOKEN\n", argv[0]);
+  if (argc != 6 && argc != 7) {
+    fprintf(stderr, "usage: %s PORT COUNT UNITS HANDSHAKE READY_TOKEN [redis:STREAM_KEY]\n", argv[0]);
     return 2;
   }
+  if (argc == 7 && strncmp(argv[6], "redis:", 6) == 0) redis_key = argv[6] + 6;
   int port = atoi(argv[1]);
   int count = atoi(argv[2]);
   subscribers = (uint32_t)count;
   units = atol(argv[3]);
   char *hello = unescape(argv[4]);
   char *token = unescape(argv[5]);
-  size_t token_len = strlen(token), hello_len = strlen(hello);
+  size_t token_len = strlen(token);
   latest = calloc(units, sizeof *latest);
   counts = calloc(units, sizeof *counts);
   struct conn *conns = calloc(count, sizeof *conns);
@@ -100,7 +189,10 @@ int main(int argc, char **argv) {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) { perror("connect"); return 1; }
-    if (write(fd, hello, hello_len) != (ssize_t)hello_len) { perror("write"); return 1; }
+    char own[4096];
+    size_t own_len = personalize(own, sizeof own, hello, i);
+    if (write(fd, own, own_len) != (ssize_t)own_len) { perror("write"); return 1; }
+    strcpy(conns[i].resp.last_id, "0-0");
     conns[i].fd = fd;
     struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
     epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
@@ -141,6 +233,7 @@ int main(int argc, char **argv) {
         c->ready = 1;
         p += k;
         len -= k;
+        if (redis_key) xread(c);
         if (++ready == count && !announced) {
           announced = 1;
           printf("READY\n");
@@ -150,6 +243,7 @@ int main(int argc, char **argv) {
       /* Markers may straddle reads: scan the kept tail of the last read with this one. */
       memcpy(p - c->carry_len, c->carry, c->carry_len);
       scan(p - c->carry_len, len + c->carry_len, t);
+      if (redis_key) resp_feed(c, p, len);
       int keep = len < CARRY ? (int)len : CARRY;
       memcpy(c->carry, p + len - keep, keep);
       c->carry_len = keep;
