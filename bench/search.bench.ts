@@ -8,9 +8,10 @@ import { resolve } from 'node:path';
 import { ENGRAM_DURABILITY, startEngram, type BenchServer } from './lib/engram-server.js';
 import { closedLoop, connect, openLoop } from './lib/load.js';
 import { get, postJson } from './lib/raw-http.js';
-import { describeSystem, duration, emit, histogram, nowUs, quantity, size, summarize } from './lib/stats.js';
+import { describeSystem, duration, emit, histogram, nowUs, quantity, QUICK, size, summarize, TINY } from './lib/stats.js';
 
-const UNITS = size(100_000, 400);
+// 100k in a full run; a quick run indexes 4k (the tiny one of the test suite, 400).
+const UNITS = TINY ? 400 : QUICK ? 4000 : 100_000;
 const QUERIES = size(2000, 30);
 
 // English words by frequency, from the offline embedder's vocabulary (ranks 100..20100,
@@ -130,7 +131,7 @@ try {
 // 200/s) and a sequential writer as fast as it can go (indexing then runs flat out beside it).
 // Measured in the steady state: after the embedder has loaded and indexing has caught up with
 // the warm-up (loading the word vectors takes a core for a few seconds after start).
-for (const on of [true, false]) {
+for (const on of QUICK && !TINY ? [] : [true, false]) {
   const s = await startEngram(on ? [] : ['--search-enabled', 'false']);
   const conns = await connect(s.port, 8);
   await closedLoop(conns, 300, (c, i) => postJson('/workunit', unitBody(c * 1000 + i)), 201);

@@ -49,6 +49,16 @@ export async function startEngram(args: string[] = [], dataDir?: string): Promis
     if (ok) break;
     await new Promise((r) => setTimeout(r, 25));
   }
+  // And for the search embedder: loading its word vectors takes a core for ~2 s after start,
+  // which would otherwise land in the first measurement.
+  for (let i = 0; i < 400; i++) {
+    const status = await fetch(`http://127.0.0.1:${port}/search/status`).then(
+      async (r) => (r.ok ? ((await r.json()) as { embedder?: { ready: boolean | null } }) : null),
+      () => null,
+    );
+    if (status === null || status.embedder?.ready !== false) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
   return {
     port,
     grpcPort,

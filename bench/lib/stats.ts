@@ -129,11 +129,11 @@ export const TINY = process.argv.includes('--tiny');
 export const QUICK = TINY || process.argv.includes('--quick');
 /** Scales a full-run count down for quick and tiny runs, never below `min`. */
 export function size(full: number, min = 1): number {
-  return Math.max(min, Math.round(full * (TINY ? 0.005 : QUICK ? 0.1 : 1)));
+  return Math.max(min, Math.round(full * (TINY ? 0.005 : QUICK ? 0.05 : 1)));
 }
 /** Seconds for a timed phase: full, quick, tiny. */
 export function duration(full: number): number {
-  return TINY ? 0.3 : QUICK ? Math.min(1, full) : full;
+  return TINY ? 0.3 : QUICK ? Math.min(1, full / 5) : full;
 }
 
 /** Value of a `--name value` command-line option. */
