@@ -8,7 +8,7 @@
  */
 import { rmSync } from 'node:fs';
 import { DeliverPolicy } from '@nats-io/jetstream';
-import { ENGRAM_DURABILITY, benchDataDir, startEngram } from './lib/engram-server.js';
+import { ENGRAM_DURABILITY, benchDataDir, searchCaughtUp, startEngram } from './lib/engram-server.js';
 import { closedLoopOps, connect } from './lib/load.js';
 import { startPeer, type PeerServer } from './lib/peers.js';
 import { get } from './lib/raw-http.js';
@@ -97,6 +97,7 @@ try {
   const perLane = Math.ceil((CONTEXTS * PER_CONTEXT) / 16);
   await closedLoopOps(16, perLane, (lane, i) => writers.write(lane, context(i % CONTEXTS), i, `unit ${i} of context ${i % CONTEXTS}, some ordinary agent chatter`));
   await writers.close();
+  if (system === 'engram') await searchCaughtUp(server.at.httpPort!); // indexing the fill, off the read path but on the CPU
 
   const warmReader = await reader(server.at);
   const hot = Math.min(10, CONTEXTS);

@@ -23,7 +23,8 @@ export interface RunRecord {
   seconds: number;
   settings: Record<string, string | number | boolean>;
   peers: Record<string, PeerInfo>;
-  scenarios: Array<{ file: string; args: string[]; seconds: number; ok: boolean; error?: string }>;
+  /** Each scenario process: how long it took, whether it succeeded, and the servers and clients it started. */
+  scenarios: Array<{ file: string; args: string[]; seconds: number; ok: boolean; processes: Array<{ pid: number; what: string }>; error?: string }>;
   results: Result[];
   /** Processes a scenario started that were still alive after it ended (killed by the runner). */
   leftovers: Array<{ pid: number; what: string }>;

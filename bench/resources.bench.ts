@@ -6,15 +6,17 @@
  * Redis connections, NATS connections with a subscription). Read from /proc of the server.
  */
 import { readFileSync } from 'node:fs';
-import { ENGRAM_DURABILITY, startEngram } from './lib/engram-server.js';
-import { closedLoopOps, connect } from './lib/load.js';
+import { ENGRAM_DURABILITY, searchCaughtUp, startEngram } from './lib/engram-server.js';
+import { closedLoopOps } from './lib/load.js';
 import { NativeSubscribers, nativeSubscriberAvailable } from './lib/native-subscribers.js';
 import { startPeer } from './lib/peers.js';
-import { get } from './lib/raw-http.js';
 import { describeSystem, emit, option, quantity, size, TINY } from './lib/stats.js';
 import { openWriters, type Endpoints } from './lib/writers.js';
 
 const system = (option('system') ?? 'engram') as 'engram' | 'redis' | 'nats';
+/** Engram with search off: the write path's own cost, without the indexing each write causes. */
+const searchOff = process.argv.includes('--search-off');
+const variant = searchOff ? ', search off' : system === 'engram' ? ', search on' : '';
 const TICKS_PER_SECOND = 100; // Linux USER_HZ, the unit of utime and stime in /proc/<pid>/stat
 
 function cpuSeconds(pid: number): number {
@@ -28,22 +30,11 @@ function rssKiB(pid: number): number {
   return m ? Number(m[1]) : 0;
 }
 
-/** Engram indexes writes for search after acking them: wait until it has, so their CPU counts. */
-async function indexed(port: number): Promise<void> {
-  const [c] = await connect(port, 1);
-  for (;;) {
-    const s = JSON.parse((await c!.request(get('/search/status'))).body.toString()) as { behind: number; embedder: { ready: boolean | null } };
-    if (s.behind === 0 && s.embedder.ready !== false) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  c!.close();
-}
-
 let at: Endpoints;
 let pid: number;
 let stop: () => Promise<void>;
 if (system === 'engram') {
-  const server = await startEngram();
+  const server = await startEngram(searchOff ? ['--search-enabled', 'false'] : []);
   describeSystem('engram', ENGRAM_DURABILITY);
   at = { httpPort: server.port, grpcPort: server.grpcPort };
   pid = server.pid;
@@ -61,14 +52,14 @@ try {
   await writers.prepare('warm');
   await writers.prepare('cpu');
   await closedLoopOps(16, size(200, 10), (lane, i) => writers.write(lane, 'warm', i));
-  if (system === 'engram') await indexed(at.httpPort!);
+  if (system === 'engram') await searchCaughtUp(at.httpPort!);
   const writes = 16 * size(1250, 10);
   const before = cpuSeconds(pid);
   await closedLoopOps(16, writes / 16, (lane, i) => writers.write(lane, 'cpu', i));
-  if (system === 'engram') await indexed(at.httpPort!);
+  if (system === 'engram') await searchCaughtUp(at.httpPort!);
   const used = cpuSeconds(pid) - before;
   await writers.close();
-  emit(quantity('resources', 'server CPU per 1,000 writes (16 clients)', Math.round((used / (writes / 1000)) * 1000) / 1000, 'CPU s', 'cpu-per-1k-writes', { writes, cpuSeconds: used }));
+  emit(quantity('resources', `server CPU per 1,000 writes (16 clients${variant})`, Math.round((used / (writes / 1000)) * 1000) / 1000, 'CPU s', 'cpu-per-1k-writes', { writes, cpuSeconds: used }));
 
   if (nativeSubscriberAvailable()) {
     const count = TINY ? 20 : 1000;
@@ -84,7 +75,7 @@ try {
     await new Promise((r) => setTimeout(r, 300)); // let the server settle what each connection allocates
     const grown = rssKiB(pid) - rssBefore;
     await subs.finish(0);
-    emit(quantity('resources', 'resident memory per 1,000 idle subscriber connections', Math.round((grown / 1024) * (1000 / count) * 10) / 10, 'MiB', 'rss-per-1k-idle', { connections: count, rssBeforeMiB: Math.round(rssBefore / 1024) }));
+    emit(quantity('resources', `resident memory per 1,000 idle subscriber connections${variant}`, Math.round((grown / 1024) * (1000 / count) * 10) / 10, 'MiB', 'rss-per-1k-idle', { connections: count, rssBeforeMiB: Math.round(rssBefore / 1024) }));
   }
 } finally {
   await stop();

@@ -36,6 +36,7 @@ const SCENARIOS: Array<{ file: string; args: string[]; peer?: PeerName }> = [
   { file: 'locks.bench.js', args: [] },
   { file: 'search.bench.js', args: [] },
   { file: 'resources.bench.js', args: ['--system', 'engram'] },
+  { file: 'resources.bench.js', args: ['--system', 'engram', '--search-off'] },
   { file: 'resources.bench.js', args: ['--system', 'redis'], peer: 'redis' },
   { file: 'resources.bench.js', args: ['--system', 'nats'], peer: 'nats' },
 ];
@@ -162,7 +163,14 @@ for (const s of SCENARIOS) {
     process.stdout.write(`  left behind: ${p.what} (pid ${p.pid}); killing it\n`);
     process.kill(p.pid, 'SIGKILL');
   }
-  record.scenarios.push({ file: s.file, args: s.args, seconds: Math.round((Date.now() - t0) / 100) / 10, ok: !run.error, ...(run.error ? { error: run.error } : {}) });
+  record.scenarios.push({
+    file: s.file,
+    args: s.args,
+    seconds: Math.round((Date.now() - t0) / 100) / 10,
+    ok: !run.error,
+    processes: run.started,
+    ...(run.error ? { error: run.error } : {}),
+  });
   if (run.error) process.stdout.write(`  FAILED: ${run.error}\n`);
 }
 record.seconds = Math.round((Date.now() - started) / 1000);

@@ -77,3 +77,20 @@ export async function startEngram(args: string[] = [], dataDir?: string): Promis
       }),
   };
 }
+
+/**
+ * Waits until search has indexed everything written so far. Engram indexes after acking, on
+ * a worker thread; a burst of writes leaves seconds of indexing behind it, which would eat
+ * into the CPU of the next measurement on 2 cores. Scenarios call this between phases so
+ * each phase starts from the steady state.
+ */
+export async function searchCaughtUp(port: number): Promise<void> {
+  for (;;) {
+    const s = await fetch(`http://127.0.0.1:${port}/search/status`).then(
+      async (r) => (r.ok ? ((await r.json()) as { behind: number; embedder: { ready: boolean | null } }) : null),
+      () => null,
+    );
+    if (s === null || (s.behind === 0 && s.embedder.ready !== false)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -147,7 +147,7 @@ export type BenchGrpcClient = Client & { createWorkUnit: Unary; createWorkUnits:
 
 export function grpcClient(port: number): BenchGrpcClient {
   // Each client on its own connection, as separate producers would be.
-  return new GrpcCtor(`127.0.0.1:${port}`, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }) as never;
+  return new GrpcCtor(`127.0.0.1:${port}`, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.enable_channelz': 0 }) as never;
 }
 
 export function grpcRequest(contextId: string, i: number, text = unitText(i)): pb.ICreateWorkUnitRequest {

@@ -26,7 +26,7 @@ export class GrpcServer {
   constructor(deps: GrpcDeps & { router: Router }) {
     // Larger requests are refused by grpc-js itself (RESOURCE_EXHAUSTED); those between the unit
     // limit and this get PAYLOAD_TOO_LARGE with the engram code, as over HTTP.
-    this.server = new Server({ 'grpc.max_receive_message_length': deps.maxUnitBytes * 2 + ENVELOPE_BYTES });
+    this.server = new Server({ 'grpc.max_receive_message_length': deps.maxUnitBytes * 2 + ENVELOPE_BYTES, 'grpc.enable_channelz': 0 });
     const handlers: UntypedServiceImplementation = {
       ...unaryHandlers(deps),
       createWorkUnits: bulkIngest(deps),
