@@ -10,6 +10,8 @@ TEST_FILES = $(shell find dist/test -name '*.test.js' | sort)
 # Debian packages the tests drive: Chromium for browser tests; Redis and NATS, the peers
 # the benchmark harness compares with (its test runs every scenario at toy sizes).
 SYSTEM_COMMANDS := chromium redis-server nats-server
+# The fan-out benchmark's subscribers are a small C program: JavaScript ones cost more than the server does.
+NATIVE_SUBSCRIBER := dist/bench/native/fanout-subscriber
 
 .PHONY: all install system-deps build run test lint bench bench-quick bench-check clean docker-build docker-run proto
 
@@ -57,8 +59,7 @@ lint: $(STAMP)
 test: build lint system-deps $(NATIVE_SUBSCRIBER)
 	node --test --test-concurrency=2 --test-timeout=120000 $(TEST_FILES)
 
-# The fan-out benchmark's subscribers are a small C program: JavaScript ones cost more than the server does.
-NATIVE_SUBSCRIBER := dist/bench/native/fanout-subscriber
+# Defined above the rules that name it: make expands prerequisites as it reads them.
 $(NATIVE_SUBSCRIBER): bench/native/fanout-subscriber.c
 	@mkdir -p $(dir $@)
 	@if command -v cc >/dev/null 2>&1; then cc -O2 -Wall -o $@ $<; else echo "note: no C compiler; fan-out benchmarks use JavaScript subscribers"; fi
