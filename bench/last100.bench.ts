@@ -16,7 +16,7 @@ import { describeSystem, duration, emit, option, size, summarize } from './lib/s
 import { NatsPeer, natsStream, openWriters, redisClient, type Endpoints } from './lib/writers.js';
 
 const system = (option('system') ?? 'engram') as 'engram' | 'redis' | 'nats';
-const CONTEXTS = size(500, 4);
+const CONTEXTS = size(500, 4, 10);
 const PER_CONTEXT = 150;
 const context = (c: number) => `ctx-${c}`;
 
@@ -109,6 +109,10 @@ try {
   // Cold: a restarted server; each context is read once, in an order unrelated to writing.
   const restarted = await server.restart();
   running = restarted;
+  // Engram rebuilds its keyword index from the log at start, on a worker thread: wait for it,
+  // so that "cold" measures the read path (LevelDB tables not yet opened or cached), not a
+  // read racing start-up indexing for the two cores (docs/performance-notes.md has both).
+  if (system === 'engram') await searchCaughtUp(restarted.at.httpPort!);
   const coldReader = await reader(restarted.at);
   const cold = await closedLoopOps(1, CONTEXTS, (_, i) => coldReader.read((i * 7919) % CONTEXTS));
   emit(summarize('last100', 'cold, first read of each context after a restart', cold.h, cold.seconds, { contexts: CONTEXTS }, 'last100/cold'));

@@ -99,14 +99,14 @@ function resultsTable(results: Result[]): string[] {
   const lines = ['| scenario | system | case | count | rate | p50 | p90 | p99 | p99.9 | max | notes |', '|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const r of results) {
     const notes = Object.entries(r.extra ?? {})
-      .filter(([k]) => !['value', 'valueUnit', 'transport', 'kind', 'subscribers', 'rate', 'targetRate'].includes(k))
+      .filter(([k]) => !['value', 'valueUnit', 'transport', 'kind', 'subscribers', 'rate', 'targetRate', 'serverMeasured'].includes(k))
       .map(([k, v]) => `${k}=${v}`)
       .join(', ');
     if (isQuantity(r) && r.p99 === 0) {
       lines.push(`| ${r.scenario} | ${SYSTEM_NAME[r.system]} | ${r.name} | | **${headline(r)}** | | | | | | ${notes} |`);
     } else {
       lines.push(
-        `| ${r.scenario} | ${SYSTEM_NAME[r.system]} | ${r.name} | ${int(r.count)} | ${int(isQuantity(r) ? Number(r.extra!.value) : r.throughput)}/s | ${ms(r.p50)} | ${ms(r.p90)} | ${ms(r.p99)} | ${ms(r.p999)} | ${ms(r.max)} | ${notes} |`,
+        `| ${r.scenario} | ${SYSTEM_NAME[r.system]} | ${r.name} | ${int(r.count)} | ${int(isQuantity(r) ? Number(r.extra!.value) : r.throughput)}/s | ${ms(r.p50)} | ${r.extra?.serverMeasured ? '' : ms(r.p90)} | ${ms(r.p99)} | ${r.extra?.serverMeasured ? '' : ms(r.p999)} | ${ms(r.max)} | ${notes} |`,
       );
     }
   }
@@ -125,7 +125,8 @@ export function targetsTable(run: RunRecord): string[] {
 export function renderReport(run: RunRecord): string {
   const m = run.machine;
   const durabilities = new Map<string, string>();
-  for (const r of run.results) if (r.durability && r.system !== 'floor') durabilities.set(`${SYSTEM_NAME[r.system]}: ${r.durability}`, '');
+  // Peers state theirs with their version below; Engram's can differ between scenarios (storage.sync).
+  for (const r of run.results) if (r.durability && r.system === 'engram') durabilities.set(`${SYSTEM_NAME[r.system]}: ${r.durability}`, '');
   const peerLines = Object.entries(run.peers).map(([name, p]) =>
     p.version ? `- ${SYSTEM_NAME[name]}: ${p.version}; durability: ${p.durability}.` : `- ${SYSTEM_NAME[name]}: **not installed on this machine, not measured** (Debian package \`${name === 'redis' ? 'redis-server' : 'nats-server'}\`).`,
   );

@@ -17,13 +17,18 @@ const mode: RunRecord['mode'] = TINY ? 'tiny' : QUICK ? 'quick' : 'full';
 const only = option('only');
 const outDir = resolve(option('out') ?? resolve(import.meta.dirname, '../../bench/results'));
 
-/** Scenario files and their arguments, in run order; `peer` names the peer server a run needs. */
-const SCENARIOS: Array<{ file: string; args: string[]; peer?: PeerName }> = [
+/**
+ * Scenario files and their arguments, in run order; `peer` names the peer server a run
+ * needs; `fullOnly` ones (floors and variants, context for the analysis rather than targets
+ * or peer ratios) are left out of quick runs to keep them under a minute.
+ */
+const SCENARIOS: Array<{ file: string; args: string[]; peer?: PeerName; fullOnly?: true }> = [
   ...['engram-http', 'engram-ws', 'engram-grpc'].map((s) => ({ file: 'write.bench.js', args: ['--system', s] })),
   { file: 'write.bench.js', args: ['--system', 'engram-http', '--sync'] },
   { file: 'write.bench.js', args: ['--system', 'redis'], peer: 'redis' },
   { file: 'write.bench.js', args: ['--system', 'nats'], peer: 'nats' },
-  ...['engram-grpc', 'engram-ws'].map((s) => ({ file: 'bulk.bench.js', args: ['--system', s] })),
+  { file: 'bulk.bench.js', args: ['--system', 'engram-grpc'] },
+  { file: 'bulk.bench.js', args: ['--system', 'engram-ws'], fullOnly: true },
   { file: 'bulk.bench.js', args: ['--system', 'redis'], peer: 'redis' },
   { file: 'bulk.bench.js', args: ['--system', 'nats'], peer: 'nats' },
   { file: 'last100.bench.js', args: ['--system', 'engram'] },
@@ -32,11 +37,11 @@ const SCENARIOS: Array<{ file: string; args: string[]; peer?: PeerName }> = [
   { file: 'fanout.bench.js', args: ['--system', 'engram'] },
   { file: 'fanout.bench.js', args: ['--system', 'redis'], peer: 'redis' },
   { file: 'fanout.bench.js', args: ['--system', 'nats'], peer: 'nats' },
-  { file: 'fanout.bench.js', args: ['--system', 'floor'] },
+  { file: 'fanout.bench.js', args: ['--system', 'floor'], fullOnly: true },
   { file: 'locks.bench.js', args: [] },
   { file: 'search.bench.js', args: [] },
   { file: 'resources.bench.js', args: ['--system', 'engram'] },
-  { file: 'resources.bench.js', args: ['--system', 'engram', '--search-off'] },
+  { file: 'resources.bench.js', args: ['--system', 'engram', '--search-off'], fullOnly: true },
   { file: 'resources.bench.js', args: ['--system', 'redis'], peer: 'redis' },
   { file: 'resources.bench.js', args: ['--system', 'nats'], peer: 'nats' },
 ];
@@ -151,7 +156,8 @@ for (const s of SCENARIOS) {
   const label = `${s.file} ${s.args.join(' ')}`.trim();
   if (only && !label.includes(only)) continue;
   if (s.peer && !peers[s.peer]!.version) continue;
-  if (mode === 'quick' && s.args.includes('--sync')) continue; // the smoke run keeps to the defaults
+  // The smoke run keeps to the defaults and the compared cases; the toy run (tests) runs everything.
+  if (mode === 'quick' && (s.fullOnly || s.args.includes('--sync'))) continue;
   process.stdout.write(`${label}\n`);
   const t0 = Date.now();
   const run = await runScenario(s.file, s.args);

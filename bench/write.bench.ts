@@ -11,7 +11,7 @@ import { ENGRAM_DURABILITY, ENGRAM_DURABILITY_SYNC, searchCaughtUp, startEngram 
 import { closedLoopOps, connect, openLoop, openLoopOps, RATE_LADDER, sustained } from './lib/load.js';
 import { startPeer } from './lib/peers.js';
 import { get } from './lib/raw-http.js';
-import { announceProcess, describeSystem, duration, emit, option, QUICK, size, summarize } from './lib/stats.js';
+import { announceProcess, describeSystem, duration, emit, option, QUICK, size, summarize, TINY } from './lib/stats.js';
 import { openWriters, writeOp, type Endpoints, type WriteSystem } from './lib/writers.js';
 
 const system = (option('system') ?? 'engram-http') as WriteSystem;
@@ -78,8 +78,8 @@ try {
     }
     conns.forEach((c) => c.close());
   }
-  if (system === 'engram-grpc') {
-    // The gRPC floor: the same client against a bare grpc-js server that stores nothing.
+  if (system === 'engram-grpc' && !(QUICK && !TINY)) {
+    // The gRPC floor (context for the analysis, left out of the smoke run): the same client against a bare grpc-js server that stores nothing.
     describeSystem('floor', 'none (no storage)');
     const floor = await startBareGrpc();
     try {

@@ -127,13 +127,14 @@ export function nowUs(): number {
  */
 export const TINY = process.argv.includes('--tiny');
 export const QUICK = TINY || process.argv.includes('--quick');
-/** Scales a full-run count down for quick and tiny runs, never below `min`. */
-export function size(full: number, min = 1): number {
+/** Scales a full-run count down for quick and tiny runs, never below `min` (or `quick` in a quick run). */
+export function size(full: number, min = 1, quick?: number): number {
+  if (QUICK && !TINY && quick !== undefined) return quick;
   return Math.max(min, Math.round(full * (TINY ? 0.005 : QUICK ? 0.05 : 1)));
 }
 /** Seconds for a timed phase: full, quick, tiny. */
 export function duration(full: number): number {
-  return TINY ? 0.3 : QUICK ? Math.min(1, full / 5) : full;
+  return TINY ? 0.3 : QUICK ? Math.min(0.4, full / 8) : full;
 }
 
 /** Value of a `--name value` command-line option. */

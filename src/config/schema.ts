@@ -99,7 +99,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--storage-sync',
     kind: { type: 'bool' },
     default: false,
-    doc: 'fsync every committed batch before acknowledging it. Off: an acknowledged write survives a crash or kill -9 of the server, but not a power loss or kernel crash. On: it survives those too, at the cost measured in docs/benchmarks.md.',
+    doc: 'fsync every committed batch before acknowledging it. Off: an acknowledged write survives a crash or kill -9 of the server, but not a power loss or kernel crash. On: it survives those too, at the cost measured in docs/benchmarks.md (write-http-sync).',
   },
   {
     key: 'storage.maxBatchUnits',

@@ -135,7 +135,7 @@ export class LevelLog implements Log {
    * Writes pre-encoded operations (string or Buffer keys and values) straight to
    * classic-level's native batch. The public batch() clones, validates and re-encodes
    * every operation, which cost about a third of the server's CPU in the write
-   * benchmark (docs/benchmarks.md). classic-level is pinned to an exact version, and
+   * benchmark (docs/performance-notes.md). classic-level is pinned to an exact version, and
    * the contract suite exercises this path.
    */
   private writeBatch(ops: BatchOp[]): Promise<void> {

@@ -158,12 +158,14 @@ describe('report', () => {
     const results = passingResults();
     results[0]!.p99 = 2000;
     results.push(result({ scenario: 'write-redis', system: 'redis', compare: 'write/seq', p99: 400, durability: 'AOF everysec' }));
-    const md = renderReport(run(results));
+    const md = renderReport(run(results, { redis: { version: 'Redis server v=7', durability: 'AOF everysec' }, nats: { version: null, durability: 'file' } }));
     assert.match(md, /\| single write, HTTP, 1 client: p99 ≤ 1 ms \| p99 2\.00 ms \(p50 0\.100 ms\) \| \*\*FAIL\*\* \|/);
     assert.match(md, /\| single write, WebSocket publish, 1 client: p99 ≤ 1 ms \| p99 0\.500 ms .*\*\*PASS\*\*/);
     assert.match(md, /write\/seq — x \| p50 0\.100 ms \/ p99 2\.00 ms \| p50 0\.100 ms \/ p99 0\.400 ms \| 5\.00 \(lower is better\)/);
     assert.match(md, /NATS JetStream: \*\*not installed on this machine, not measured\*\*/);
-    assert.match(md, /Redis Streams: AOF everysec/);
+    // Each system's durability is stated once, beside its version.
+    assert.equal(md.match(/durability: AOF everysec/g)?.length, 1);
+    assert.match(md, /- Redis Streams: Redis server v=7; durability: AOF everysec\./);
   });
 
   test('docs/benchmarks.md is the report of bench/results/latest.json, never edited by hand', () => {
