@@ -113,7 +113,7 @@ try {
   // 2. Freshness under steady writes (the server keeps the last 10k commit-to-searchable delays).
   const steady = await connect(server.port, 8);
   for (const rate of [200, 1000]) {
-    const seconds = duration(10);
+    const seconds = duration(6);
     await openLoop(steady, rate, seconds, (i) => postJson('/workunit', unitBody(UNITS + rate * 100 + i)), 201, { spin: false });
     await caughtUp(server.port);
     const f = (await status(server.port, seconds * 1000)).freshness;
@@ -137,7 +137,7 @@ for (const on of QUICK && !TINY ? [] : [true, false]) {
   const conns = await connect(s.port, 8);
   await closedLoop(conns, 300, (c, i) => postJson('/workunit', unitBody(c * 1000 + i)), 201);
   if (on) await caughtUp(s.port);
-  const r = await openLoop(conns, 200, duration(10), (i) => postJson('/workunit', unitBody(i)), 201);
+  const r = await openLoop(conns, 200, duration(6), (i) => postJson('/workunit', unitBody(i)), 201);
   emit(summarize('search-write', `write open loop 200/s, search ${on ? 'on' : 'off'}`, r.h, r.seconds));
   const seq = await closedLoop([conns[0]!], size(10_000, 100), (_, i) => postJson('/workunit', unitBody(i)), 201);
   emit(summarize('search-write', `write sequential, search ${on ? 'on' : 'off'}`, seq.h, seq.seconds));
