@@ -18,7 +18,6 @@ import type { Config } from '../config/schema.js';
 const SHUTDOWN_GRACE_MS = 10_000;
 /** How long running gRPC calls (a bulk ingest, a lock wait) may take to finish when stopping. */
 const GRPC_DRAIN_MS = 5_000;
-const DEFAULT_CLIENT = 'default';
 
 export function createLogger(level: string): Logger {
   return pino({
@@ -56,7 +55,7 @@ export async function serve(config: Config): Promise<void> {
     locks,
     logger,
     maxBodyBytes: config.limits.maxUnitBytes,
-    clientId: DEFAULT_CLIENT,
+    defaultClient: config.clients.defaultClient,
     stream: config.stream,
     search,
   });
@@ -67,7 +66,7 @@ export async function serve(config: Config): Promise<void> {
         locks,
         router,
         search: search?.host,
-        clientId: DEFAULT_CLIENT,
+        defaultClient: config.clients.defaultClient,
         maxUnitBytes: config.limits.maxUnitBytes,
         onInternal: (err) => logger.error({ err }, 'internal error (gRPC)'),
       })

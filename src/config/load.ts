@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { isClientId } from '../core/clients.js';
 import { SETTINGS, type Config, type HostPort, type Setting, type SettingKind } from './schema.js';
 
 export class ConfigError extends Error {
@@ -117,6 +118,7 @@ function crossCheck(c: Config, problems: string[]): void {
     problems.push('server.grpcAddr: the same address as server.addr (gRPC needs its own port)');
   }
   if (c.locks.defaultTtlMs > c.locks.maxTtlMs) problems.push('locks.defaultTtl: longer than locks.maxTtl');
+  if (!isClientId(c.clients.defaultClient)) problems.push('clients.default: not a client id (1–64 of A-Z a-z 0-9 . _ - : @, starting with a letter or digit)');
 }
 
 function readConfigFile(path: string, text: string, into: Map<string, Raw>, problems: string[]): void {
@@ -250,6 +252,7 @@ function build(v: Map<string, Value>): Config {
       maxSubscriptions: get('stream.maxSubscriptions'),
       compression: get('stream.compression'),
     },
+    clients: { defaultClient: get('clients.default') },
     log: { level: get('log.level') },
   };
 }
@@ -272,6 +275,7 @@ export function describeConfig(c: Config): Record<string, Record<string, unknown
       maxSubscriptions: c.stream.maxSubscriptions,
       compression: c.stream.compression,
     },
+    clients: { default: c.clients.defaultClient },
     log: { ...c.log },
   };
 }

@@ -52,6 +52,7 @@ export interface Config {
     /** Empty: the file `make build` writes next to the server. */
     wordVectors: string;
   };
+  clients: { defaultClient: string };
   log: { level: string };
 }
 
@@ -308,6 +309,14 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: 'string' },
     default: '',
     doc: 'Word-vector file of the offline embedder. Empty: the one `make build` writes (dist/models/wink-sg-100d.bin).',
+  },
+  {
+    key: 'clients.default',
+    env: 'ENGRAM_CLIENTS_DEFAULT',
+    flag: '--clients-default',
+    kind: { type: 'string' },
+    default: 'default',
+    doc: 'The client of requests that name none (no X-Client-ID header, no x-client-id gRPC metadata). Each client sees only its own contexts, units, locks, search results and streams.',
   },
   {
     key: 'log.level',

@@ -32,6 +32,7 @@ export const ERROR_CATALOG = {
   MISSING_FIELD: { http: 400, grpc: 'INVALID_ARGUMENT', doc: 'A required field is absent.' },
   UNKNOWN_FIELD: { http: 400, grpc: 'INVALID_ARGUMENT', doc: 'The body has a field the API does not define (often a typo, or a server-assigned field such as `seq`).' },
   INVALID_ID: { http: 400, grpc: 'INVALID_ARGUMENT', doc: 'An id is empty, too long, not valid Unicode, or contains control characters.' },
+  INVALID_CLIENT_ID: { http: 400, grpc: 'INVALID_ARGUMENT', doc: 'The `X-Client-ID` header (gRPC metadata `x-client-id`) is not a client id: 1–64 characters of letters, digits and `.`, `_`, `-`, `:`, `@`, starting with a letter or digit.' },
   INVALID_QUERY: { http: 400, grpc: 'INVALID_ARGUMENT', doc: 'A query parameter is malformed (for example a negative or non-numeric `limit`).' },
   UNIT_NOT_IN_CONTEXT: { http: 400, grpc: 'INVALID_ARGUMENT', doc: 'A pinned unit id does not name a work unit of this context.' },
   NOT_LOCK_HOLDER: { http: 403, grpc: 'PERMISSION_DENIED', doc: 'Only the holder of a lock (its agentId and lockId) may renew or release it.' },

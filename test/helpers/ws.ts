@@ -14,8 +14,8 @@ export class WsClient {
   private readonly opened: Promise<void>;
   private readonly watcher = new Watcher();
 
-  constructor(url: string, protocols?: string[]) {
-    this.ws = new WebSocket(url, protocols);
+  constructor(url: string, protocols?: string[], headers?: Record<string, string>) {
+    this.ws = new WebSocket(url, protocols, { headers });
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
       this.ws.once('error', reject);

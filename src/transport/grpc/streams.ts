@@ -12,7 +12,7 @@ import type { Router, StreamSink, Subscription, WriteResult } from '../../core/r
 import type { ContextView, WorkUnit } from '../../core/types.js';
 import { engram } from '../../generated/engram.js';
 import { contextOut, lockOut, num, unitInput, unitOut } from './codec.js';
-import { checkSize, type GrpcDeps } from './handlers.js';
+import { callClient, checkSize, type GrpcDeps } from './handlers.js';
 import { encodeEvent } from './service.js';
 import { toServiceError } from './status.js';
 
@@ -45,12 +45,20 @@ export function bulkIngest(deps: GrpcDeps) {
       return { index: i, error: { code: e.code, message: e.message } };
     };
 
+    let clientId: string;
+    try {
+      clientId = callClient(deps, call.metadata);
+    } catch (err) {
+      call.emit('error', toServiceError(err, deps.onInternal));
+      return;
+    }
+
     call.on('data', (req: pb.CreateWorkUnitRequest) => {
       const i = index++;
       let ack: Promise<pb.IWorkUnitAck>;
       try {
         checkSize(req, deps.maxUnitBytes);
-        ack = deps.engine.append(deps.clientId, unitInput(req)).then(
+        ack = deps.engine.append(clientId, unitInput(req)).then(
           (r) => ({ index: i, id: r.id, contextId: r.contextId, seq: r.seq, replayed: r.replayed }),
           (err: unknown) => refused(i, err),
         );
@@ -182,7 +190,9 @@ export type SubscriberSet = Set<{ fail(reason: string): void }>;
 export function subscribe(deps: GrpcDeps, router: Router, active: SubscriberSet) {
   return (call: ServerWritableStream<pb.SubscribeRequest, Buffer>): void => {
     const req = call.request;
+    let clientId: string;
     try {
+      clientId = callClient(deps, call.metadata);
       checkId(req.contextId, 'contextId');
     } catch (err) {
       call.emit('error', toServiceError(err, deps.onInternal));
@@ -199,7 +209,7 @@ export function subscribe(deps: GrpcDeps, router: Router, active: SubscriberSet)
     // A cancelled call (client gone, deadline passed, server stopping) frees its subscription.
     call.on('cancelled', end);
     call.on('close', end);
-    router.subscribe(deps.clientId, req.contextId, sink, { since }).then(
+    router.subscribe(clientId, req.contextId, sink, { since }).then(
       (sub) => {
         if (sink.closed) sub.close();
         else sink.sub = sub;

@@ -18,13 +18,13 @@ export interface SearchDeps {
   dimensions: number | undefined;
 }
 
-export function registerSearchRoutes(t: RouteTable, deps: { engine: Engine; search?: SearchDeps; clientId: string; maxBodyBytes: number }): void {
-  const { engine, search, clientId, maxBodyBytes } = deps;
+export function registerSearchRoutes(t: RouteTable, deps: { engine: Engine; search?: SearchDeps; maxBodyBytes: number }): void {
+  const { engine, search, maxBodyBytes } = deps;
   const disabled = () => new EngramError('NOT_FOUND', 'search is disabled on this server (search.enabled: false)');
   const reject = (reply: Reply) => (err: unknown) => reply.error(err, t.onInternal);
 
   t.route('/search', {
-    post: (reply, req) => {
+    post: (reply, req, clientId) => {
       if (search === undefined) throw disabled();
       readJsonBody(reply, bodyHeaders(req), maxBodyBytes, (body) => {
         runSearch(search.host, engine, clientId, body).then((r) => {

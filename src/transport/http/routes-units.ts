@@ -4,8 +4,8 @@ import { EngramError } from '../../core/errors.js';
 import { bodyHeaders, pathParam, Query, readJsonBody, Reply, type Headers } from './io.js';
 import type { RouteTable } from './server.js';
 
-export function registerUnitRoutes(t: RouteTable, deps: { engine: Engine; clientId: string; maxBodyBytes: number }): void {
-  const { engine, clientId, maxBodyBytes } = deps;
+export function registerUnitRoutes(t: RouteTable, deps: { engine: Engine; maxBodyBytes: number }): void {
+  const { engine, maxBodyBytes } = deps;
   const onInternal = t.onInternal;
   const reject = (reply: Reply) => (err: unknown) => reply.error(err, onInternal);
 
@@ -19,7 +19,7 @@ export function registerUnitRoutes(t: RouteTable, deps: { engine: Engine; client
   });
 
   t.route('/workunit', {
-    post: (reply, req) => {
+    post: (reply, req, clientId) => {
       const head = bodyHeaders(req);
       const idempotencyKey = req.getHeader('idempotency-key');
       readJsonBody(reply, head, maxBodyBytes, (body) => {
@@ -33,12 +33,12 @@ export function registerUnitRoutes(t: RouteTable, deps: { engine: Engine; client
     },
   });
   t.route('/workunit/:id', {
-    get: (reply, req) => {
+    get: (reply, req, clientId) => {
       engine.getUnit(clientId, pathParam(req, 0, 'id')).then((json) => reply.json(200, json), reject(reply));
     },
   });
   t.route('/workunits/:contextId', {
-    get: (reply, req) => {
+    get: (reply, req, clientId) => {
       const contextId = pathParam(req, 0, 'contextId');
       const q = new Query(req.getQuery());
       const query = { limit: q.int('limit'), after: q.int('after'), before: q.int('before'), reverse: q.bool('reverse') };
@@ -49,7 +49,7 @@ export function registerUnitRoutes(t: RouteTable, deps: { engine: Engine; client
     },
   });
   t.route('/contexts', {
-    get: (reply, req) => {
+    get: (reply, req, clientId) => {
       const q = new Query(req.getQuery());
       engine
         .listContexts(clientId, { limit: q.int('limit'), after: q.string('after'), prefix: q.string('prefix') })
@@ -57,13 +57,13 @@ export function registerUnitRoutes(t: RouteTable, deps: { engine: Engine; client
     },
   });
   t.route('/contexts/:id', {
-    get: (reply, req) => {
+    get: (reply, req, clientId) => {
       engine.getContext(clientId, pathParam(req, 0, 'contextId')).then(
         (ctx) => reply.json(200, JSON.stringify(ctx), [['ETag', `"${ctx.version}"`]]),
         reject(reply),
       );
     },
-    patch: (reply, req) => {
+    patch: (reply, req, clientId) => {
       const contextId = pathParam(req, 0, 'contextId');
       const ifMatch = parseIfMatch(req.getHeader('if-match'));
       readJsonBody(reply, bodyHeaders(req), maxBodyBytes, (body) => {

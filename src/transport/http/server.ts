@@ -6,6 +6,7 @@
 import uWS, { type HttpRequest, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import type { Engine } from '../../core/engine.js';
+import { resolveClientId } from '../../core/clients.js';
 import { EngramError } from '../../core/errors.js';
 import type { LockManager } from '../../core/locks.js';
 import type { Router } from '../../core/router.js';
@@ -22,8 +23,8 @@ export interface HttpServerOptions {
   logger: Logger;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
-  /** The client every request belongs to (one client until multi-client support lands). */
-  clientId: string;
+  /** The client of requests without an X-Client-ID header (clients.default). */
+  defaultClient: string;
   router: Router;
   locks: LockManager;
   stream: StreamOptions;
@@ -31,7 +32,8 @@ export interface HttpServerOptions {
   search?: SearchDeps;
 }
 
-export type Handler = (reply: Reply, req: HttpRequest) => void;
+/** A route handler; `clientId` is the client the request belongs to (X-Client-ID or the default). */
+export type Handler = (reply: Reply, req: HttpRequest, clientId: string) => void;
 export type Method = 'get' | 'post' | 'patch' | 'del';
 
 /** How route modules register handlers: each path with its methods (405 with Allow for the rest). */
@@ -53,17 +55,19 @@ export class HttpServer {
   private listenSocket: us_listen_socket | undefined;
   private readonly onInternal: (err: unknown) => void;
   private readonly hub: StreamHub;
+  private readonly defaultClient: string;
 
   constructor(options: HttpServerOptions) {
     if (!uwsIsNative()) {
       throw new Error('uWebSockets.js loaded its JavaScript fallback instead of the native binary; refusing to start');
     }
+    this.defaultClient = options.defaultClient;
     this.onInternal = (err) => options.logger.error({ err }, 'internal error while handling a request');
     this.app = uWS.App();
     this.hub = new StreamHub(options.router, options.stream, (conn, fullForMs) =>
       options.logger.warn({ kind: conn.kind, fullForMs }, 'closed a slow stream consumer'),
     );
-    const stream = { engine: options.engine, hub: this.hub, clientId: options.clientId, onInternal: this.onInternal };
+    const stream = { engine: options.engine, hub: this.hub, defaultClient: options.defaultClient, onInternal: this.onInternal };
     registerWebSocket(this.app, { ...stream, maxMessageBytes: options.maxBodyBytes + 4096 });
     registerSse(this.app, stream);
     const table: RouteTable = { route: (pattern, handlers) => this.route(pattern, handlers), onInternal: this.onInternal };
@@ -112,7 +116,7 @@ export class HttpServer {
     return (res: uWS.HttpResponse, req: HttpRequest) => {
       const reply = new Reply(res).watchAbort();
       try {
-        handler(reply, req);
+        handler(reply, req, resolveClientId(req.getHeader('x-client-id'), this.defaultClient));
       } catch (err) {
         // A body may still be unread; closing keeps its bytes from being parsed as a new request.
         reply.error(err, this.onInternal, hasBody(req));

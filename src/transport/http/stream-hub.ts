@@ -43,8 +43,8 @@ export const CLOSE_CODES = {
 export interface StreamRoute {
   engine: Engine;
   hub: StreamHub;
-  /** The client every stream belongs to. */
-  clientId: string;
+  /** The client of streams opened without an X-Client-ID header. */
+  defaultClient: string;
   onInternal: (err: unknown) => void;
 }
 

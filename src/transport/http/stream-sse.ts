@@ -4,6 +4,7 @@
  * (it sends Last-Event-ID, which takes precedence over `since`).
  */
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import { resolveClientId } from '../../core/clients.js';
 import { EngramError } from '../../core/errors.js';
 import type { Frame, FrameFormat } from '../../core/frames.js';
 import type { LockSubscription, StreamSink, Subscription, WriteResult } from '../../core/router.js';
@@ -110,7 +111,7 @@ class SseConnection implements StreamSink, HubConnection {
 
 /** Registers GET /stream-sse. */
 export function registerSse(app: TemplatedApp, route: StreamRoute): void {
-  const { hub, engine, clientId } = route;
+  const { hub, engine } = route;
   const heartbeatMs = Math.min(hub.options.heartbeatMs, SSE_MAX_HEARTBEAT_MS);
   app.get('/stream-sse', (res: HttpResponse, req: HttpRequest) => {
     const reply = new Reply(res);
@@ -122,7 +123,9 @@ export function registerSse(app: TemplatedApp, route: StreamRoute): void {
     });
     let contextId: string | undefined;
     let since: number | undefined;
+    let clientId: string;
     try {
+      clientId = resolveClientId(req.getHeader('x-client-id'), route.defaultClient);
       const q = parseStreamQuery(req.getQuery(), 1);
       if (q.locks) {
         if (q.contexts.length > 0) throw new EngramError('INVALID_QUERY', 'an SSE stream follows either one context or the locks (locks=1), not both');

@@ -5,6 +5,7 @@
 import { isUtf8 } from 'node:buffer';
 import { pack, unpack } from 'msgpackr';
 import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
+import { resolveClientId } from '../../core/clients.js';
 import { asEngramError, EngramError } from '../../core/errors.js';
 import { Frame, frames, type FrameFormat } from '../../core/frames.js';
 import type { LockSubscription, StreamSink, Subscription, WriteResult } from '../../core/router.js';
@@ -43,6 +44,8 @@ class WsConnection implements StreamSink, HubConnection {
 
   constructor(
     private readonly route: WsRouteOptions,
+    /** The client this connection belongs to, fixed at the upgrade. */
+    readonly clientId: string,
     readonly binary: boolean,
     readonly initial: { contexts: string[]; since: number | undefined; locks: boolean },
   ) {}
@@ -157,14 +160,14 @@ class WsConnection implements StreamSink, HubConnection {
         this.reply(frames.pong(op.ref));
         return;
       case 'publish':
-        this.route.engine.append(this.route.clientId, op.unit).then(
+        this.route.engine.append(this.clientId, op.unit).then(
           (result) => this.reply(frames.ack(result, op.ref)),
           (err: unknown) => this.replyError(err, op.ref),
         );
         return;
       case 'subscribeLocks':
         this.lockSub?.close();
-        this.lockSub = this.route.hub.router.subscribeLocks(this.route.clientId, this, op.ref);
+        this.lockSub = this.route.hub.router.subscribeLocks(this.clientId, this, op.ref);
         return;
       case 'unsubscribeLocks':
         this.lockSub?.close();
@@ -189,7 +192,7 @@ class WsConnection implements StreamSink, HubConnection {
     previous?.close();
     this.subs.delete(contextId);
     try {
-      const sub = await this.route.hub.router.subscribe(this.route.clientId, contextId, this, { since, ref });
+      const sub = await this.route.hub.router.subscribe(this.clientId, contextId, this, { since, ref });
       if (this.closed) sub.close();
       else this.subs.set(contextId, sub);
     } catch (err) {
@@ -257,6 +260,7 @@ export function registerWebSocket(app: TemplatedApp, route: WsRouteOptions): voi
       let conn: WsConnection;
       let protocol = '';
       try {
+        const clientId = resolveClientId(req.getHeader('x-client-id'), route.defaultClient);
         const q = parseStreamQuery(req.getQuery(), hub.options.maxSubscriptions);
         const offered = protocols.split(',').map((p) => p.trim());
         let format = q.format;
@@ -264,7 +268,7 @@ export function registerWebSocket(app: TemplatedApp, route: WsRouteOptions): voi
         if (format !== 'json' && format !== 'msgpack') throw new EngramError('INVALID_QUERY', `format: must be json or msgpack, got ${JSON.stringify(format)}`);
         if (offered.includes(SUBPROTOCOLS[format])) protocol = SUBPROTOCOLS[format];
         if (!engine.ready) throw new EngramError('NOT_READY', 'storage is not open');
-        conn = new WsConnection(route, format === 'msgpack', { contexts: q.contexts, since: q.since, locks: q.locks });
+        conn = new WsConnection(route, clientId, format === 'msgpack', { contexts: q.contexts, since: q.since, locks: q.locks });
       } catch (err) {
         new Reply(res).error(err, route.onInternal, true);
         return;
