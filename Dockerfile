@@ -16,9 +16,12 @@ RUN node_modules/.bin/tsc -p tsconfig.build.json \
  && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
+# A container's loopback is unreachable from outside, so the image listens on every address
+# (ENGRAM_AUTH_ALLOW_REMOTE); set ENGRAM_AUTH_MODE to apikey or jwt before publishing the ports to others.
 ENV NODE_ENV=production \
     ENGRAM_ADDR=0.0.0.0:8080 \
     ENGRAM_GRPC_ADDR=0.0.0.0:9090 \
+    ENGRAM_AUTH_ALLOW_REMOTE=true \
     ENGRAM_DATA_DIR=/data
 WORKDIR /app
 COPY --from=build /app/package.json ./

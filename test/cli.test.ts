@@ -49,7 +49,7 @@ test('bad configuration exits 2 with a message for every bad value', () => {
 });
 
 test('engram config prints the effective settings; help and version work; unknown commands exit 2', () => {
-  const cfg = spawnSync(ENGRAM_BIN, ['config', '--addr', '0.0.0.0:9000'], { encoding: 'utf8', env: { ...process.env, ENGRAM_STORAGE_SYNC: 'true' } });
+  const cfg = spawnSync(ENGRAM_BIN, ['config', '--addr', '0.0.0.0:9000'], { encoding: 'utf8', env: { ...process.env, ENGRAM_STORAGE_SYNC: 'true', ENGRAM_AUTH_ALLOW_REMOTE: 'true' } });
   assert.equal(cfg.status, 0, cfg.stderr);
   assert.match(cfg.stdout, /addr: 0\.0\.0\.0:9000/);
   assert.match(cfg.stdout, /sync: true/);

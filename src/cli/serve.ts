@@ -4,7 +4,11 @@
  */
 import { mkdirSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
+import { createAuthenticator } from '../auth/index.js';
+import { Access } from '../core/access.js';
+import { ClientRegistry } from '../core/client-registry.js';
 import { Engine } from '../core/engine.js';
+import { Gate } from '../core/gate.js';
 import { LockManager } from '../core/locks.js';
 import { Router } from '../core/router.js';
 import { LevelLog, StorageOpenError } from '../storage/log-leveldb.js';
@@ -49,24 +53,26 @@ export async function serve(config: Config): Promise<void> {
   const router = new Router(engine);
   router.lockSnapshot = (clientId) => locks.list(clientId, { limit: 1000 }).locks;
   locks.onEvent((events) => router.publishLocks(events));
+  const clients = new ClientRegistry(config.quotas, async (clientId) => (await log.spaceUsage(clientId)).bytes);
+  const gate = new Gate({ engine, locks, router, access: new Access(config.clients.groups), clients, search: search?.host, log });
+  // Idle clients' in-memory state goes; it is rebuilt from the log on their next request.
+  const sweep = setInterval(() => gate.cleanup(undefined, config.clients.idleThresholdMs), Math.min(60_000, config.clients.idleThresholdMs));
+  sweep.unref();
+  const auth = createAuthenticator(config);
   const http = new HttpServer({
-    engine,
+    gate,
+    auth,
     router,
-    locks,
     logger,
     maxBodyBytes: config.limits.maxUnitBytes,
-    defaultClient: config.clients.defaultClient,
     stream: config.stream,
     search,
   });
 
   const grpc = config.server.grpcEnabled
     ? new GrpcServer({
-        engine,
-        locks,
-        router,
-        search: search?.host,
-        defaultClient: config.clients.defaultClient,
+        gate,
+        auth,
         maxUnitBytes: config.limits.maxUnitBytes,
         onInternal: (err) => logger.error({ err }, 'internal error (gRPC)'),
       })

@@ -4,8 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { parsePublicKeys } from '../auth/jwt.js';
 import { isClientId } from '../core/clients.js';
-import { SETTINGS, type Config, type HostPort, type Setting, type SettingKind } from './schema.js';
+import { SETTINGS, STRUCTURED_KEYS, type Config, type HostPort, type Setting, type SettingKind, type StructuredKey } from './schema.js';
+import { parseApiKeys, parseGroups, parseQuotaOverrides } from './structured.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -69,15 +71,17 @@ export function loadConfig(sources: ConfigSources): Config {
   }
 
   const fromFile = new Map<string, Raw>();
+  const structured = new Map<StructuredKey, unknown>();
+  const readFile = sources.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
   if (configPath !== undefined) {
     const path = String(configPath.value);
     let text: string | undefined;
     try {
-      text = (sources.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(path);
+      text = readFile(path);
     } catch (err) {
       problems.push(`config file ${path} (${configPath.source}): cannot be read: ${(err as Error).message}`);
     }
-    if (text !== undefined) readConfigFile(path, text, fromFile, problems);
+    if (text !== undefined) readConfigFile(path, text, fromFile, structured, problems);
   }
 
   const values = new Map<string, Value>();
@@ -92,6 +96,17 @@ export function loadConfig(sources: ConfigSources): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const config = build(values);
+  config.clients.groups = parseGroups(structured.get('clients.groups'), 'clients.groups', problems);
+  config.quotas.clients = parseQuotaOverrides(structured.get('quotas.clients'), 'quotas.clients', problems);
+  config.auth.keys = parseApiKeys(structured.get('auth.keys'), 'auth.keys', problems);
+  if (config.auth.keysFile !== '') config.auth.keys.push(...readKeysFile(config.auth.keysFile, readFile, problems));
+  if (config.auth.jwtKeysFile !== '') {
+    try {
+      parsePublicKeys(readFile(config.auth.jwtKeysFile), config.auth.jwtKeysFile);
+    } catch (err) {
+      problems.push(`auth.jwtKeysFile: ${(err as Error).message}`);
+    }
+  }
   crossCheck(config, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -118,10 +133,33 @@ function crossCheck(c: Config, problems: string[]): void {
     problems.push('server.grpcAddr: the same address as server.addr (gRPC needs its own port)');
   }
   if (c.locks.defaultTtlMs > c.locks.maxTtlMs) problems.push('locks.defaultTtl: longer than locks.maxTtl');
+  const a = c.auth;
+  if (a.mode === 'none' && !a.allowRemote) {
+    for (const [key, hp] of [['server.addr', addr], ['server.grpcAddr', grpcAddr]] as const) {
+      if (key === 'server.grpcAddr' && !c.server.grpcEnabled) continue;
+      if (!LOOPBACK.test(hp.host)) problems.push(`${key}: ${hp.host} is not loopback, and auth.mode is none (anyone who reaches it could read and write everything); turn auth on, or set auth.allowRemote`);
+    }
+  }
+  if (a.mode === 'apikey' && a.keys.length === 0) problems.push('auth.mode apikey: no keys (give auth.keys in the config file or auth.keysFile)');
+  if (a.mode === 'jwt' && a.jwtSecret === '' && a.jwtKeysFile === '') problems.push('auth.mode jwt: give auth.jwtSecret (HS256) or auth.jwtKeysFile (RS256, ES256, EdDSA; PEM or JWKS)');
+  if (a.jwtSecret !== '' && Buffer.byteLength(a.jwtSecret) < 32) problems.push('auth.jwtSecret: at least 32 bytes (a short HMAC secret can be guessed offline from any token)');
   if (!isClientId(c.clients.defaultClient)) problems.push('clients.default: not a client id (1–64 of A-Z a-z 0-9 . _ - : @, starting with a letter or digit)');
 }
 
-function readConfigFile(path: string, text: string, into: Map<string, Raw>, problems: string[]): void {
+function readKeysFile(path: string, readFile: (p: string) => string, problems: string[]) {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFile(path));
+  } catch (err) {
+    problems.push(`auth.keysFile ${path}: cannot be read as YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
+    return [];
+  }
+  return parseApiKeys(doc, `auth.keysFile ${path}`, problems);
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+function readConfigFile(path: string, text: string, into: Map<string, Raw>, structured: Map<StructuredKey, unknown>, problems: string[]): void {
   let doc: unknown;
   try {
     doc = parseYaml(text);
@@ -131,7 +169,8 @@ function readConfigFile(path: string, text: string, into: Map<string, Raw>, prob
   }
   if (doc === null || doc === undefined) return;
   const known = new Set(SETTINGS.map((s) => s.key));
-  const sections = new Set(SETTINGS.map((s) => s.key.split('.')[0]!));
+  const structuredKeys = new Set<string>(STRUCTURED_KEYS);
+  const sections = new Set([...SETTINGS.map((s) => s.key), ...STRUCTURED_KEYS].map((k) => k.split('.')[0]!));
   const walk = (node: unknown, prefix: string) => {
     if (typeof node !== 'object' || node === null || Array.isArray(node)) {
       problems.push(`config file ${path}: ${prefix || 'the document'} must be a mapping of settings`);
@@ -140,6 +179,7 @@ function readConfigFile(path: string, text: string, into: Map<string, Raw>, prob
     for (const [k, v] of Object.entries(node)) {
       const key = prefix ? `${prefix}.${k}` : k;
       if (known.has(key)) into.set(key, { value: v, source: `config file ${path}` });
+      else if (structuredKeys.has(key)) structured.set(key as StructuredKey, v);
       else if (!prefix && sections.has(k)) walk(v, key);
       else problems.push(`config file ${path}: unknown key ${JSON.stringify(key)}`);
     }
@@ -252,7 +292,28 @@ function build(v: Map<string, Value>): Config {
       maxSubscriptions: get('stream.maxSubscriptions'),
       compression: get('stream.compression'),
     },
-    clients: { defaultClient: get('clients.default') },
+    clients: { defaultClient: get('clients.default'), idleThresholdMs: get('clients.idleThreshold'), groups: [] },
+    auth: {
+      mode: get('auth.mode'),
+      allowRemote: get('auth.allowRemote'),
+      keysFile: get('auth.keysFile'),
+      keys: [],
+      jwtSecret: get('auth.jwtSecret'),
+      jwtKeysFile: get('auth.jwtKeysFile'),
+      jwtIssuer: get('auth.jwtIssuer'),
+      jwtAudience: get('auth.jwtAudience'),
+      jwtClientClaim: get('auth.jwtClientClaim'),
+    },
+    quotas: {
+      defaults: {
+        writesPerSecond: get('quotas.writesPerSecond'),
+        writeBurst: get('quotas.writeBurst'),
+        connections: get('quotas.connections'),
+        subscriptions: get('quotas.subscriptions'),
+        storageBytes: get('quotas.storageBytes'),
+      },
+      clients: {},
+    },
     log: { level: get('log.level') },
   };
 }
@@ -275,7 +336,24 @@ export function describeConfig(c: Config): Record<string, Record<string, unknown
       maxSubscriptions: c.stream.maxSubscriptions,
       compression: c.stream.compression,
     },
-    clients: { default: c.clients.defaultClient },
+    clients: {
+      default: c.clients.defaultClient,
+      idleThreshold: `${c.clients.idleThresholdMs / 1000}s`,
+      groups: Object.fromEntries(c.clients.groups.map((g) => [g.name, { contexts: g.contexts, members: g.members }])),
+    },
+    auth: {
+      mode: c.auth.mode,
+      allowRemote: c.auth.allowRemote,
+      keysFile: c.auth.keysFile,
+      // Hashes only, never a secret.
+      keys: c.auth.keys.map((k) => ({ client: k.client, hash: k.hash, scopes: k.scopes, ...(k.contexts ? { contexts: k.contexts } : {}) })),
+      jwtSecret: c.auth.jwtSecret === '' ? '' : '(set)',
+      jwtKeysFile: c.auth.jwtKeysFile,
+      jwtIssuer: c.auth.jwtIssuer,
+      jwtAudience: c.auth.jwtAudience,
+      jwtClientClaim: c.auth.jwtClientClaim,
+    },
+    quotas: { ...c.quotas.defaults, clients: c.quotas.clients },
     log: { ...c.log },
   };
 }

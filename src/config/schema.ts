@@ -3,6 +3,9 @@
  * environment variable, command-line flag, type, bounds and default; the loader,
  * `engram config`, config.example.yaml and docs/configuration.md all follow it.
  */
+import type { ApiKeyEntry } from '../auth/apikeys.js';
+import type { GroupConfig } from '../core/access.js';
+import type { QuotaConfig } from '../core/quotas.js';
 import type { StreamOptions } from '../transport/http/stream-hub.js';
 
 export type SettingKind =
@@ -52,9 +55,29 @@ export interface Config {
     /** Empty: the file `make build` writes next to the server. */
     wordVectors: string;
   };
-  clients: { defaultClient: string };
+  clients: { defaultClient: string; idleThresholdMs: number; groups: GroupConfig[] };
+  auth: {
+    mode: 'none' | 'apikey' | 'jwt';
+    allowRemote: boolean;
+    keysFile: string;
+    /** Keys from the config file's auth.keys (the keys file's are read at start-up). */
+    keys: ApiKeyEntry[];
+    jwtSecret: string;
+    jwtKeysFile: string;
+    jwtIssuer: string;
+    jwtAudience: string;
+    jwtClientClaim: string;
+  };
+  quotas: QuotaConfig;
   log: { level: string };
 }
+
+/**
+ * Settings that only a config file can hold, because they are lists or maps of records:
+ * each is validated by its parser in config/structured.ts.
+ */
+export const STRUCTURED_KEYS = ['auth.keys', 'clients.groups', 'quotas.clients'] as const;
+export type StructuredKey = (typeof STRUCTURED_KEYS)[number];
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -317,6 +340,118 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: 'string' },
     default: 'default',
     doc: 'The client of requests that name none (no X-Client-ID header, no x-client-id gRPC metadata). Each client sees only its own contexts, units, locks, search results and streams.',
+  },
+  {
+    key: 'clients.idleThreshold',
+    env: 'ENGRAM_CLIENTS_IDLE_THRESHOLD',
+    flag: '--clients-idle-threshold',
+    kind: { type: 'duration', min: 1 * SECOND, max: 7 * 24 * HOUR },
+    default: '10m',
+    doc: 'A client idle this long with no stream open has its in-memory state (activity, quota buckets, cached contexts) dropped; it is rebuilt from the log on its next request. POST /clients/cleanup does the same at once.',
+  },
+  {
+    key: 'auth.mode',
+    env: 'ENGRAM_AUTH_MODE',
+    flag: '--auth-mode',
+    kind: { type: 'enum', values: ['none', 'apikey', 'jwt'] },
+    default: 'none',
+    doc: 'none: the X-Client-ID header names the client, with every scope (loopback only unless auth.allowRemote). apikey: keys from auth.keys or auth.keysFile. jwt: signed tokens checked with auth.jwtSecret or auth.jwtKeysFile (docs/clients.md).',
+  },
+  {
+    key: 'auth.allowRemote',
+    env: 'ENGRAM_AUTH_ALLOW_REMOTE',
+    flag: '--auth-allow-remote',
+    kind: { type: 'bool' },
+    default: false,
+    doc: 'With auth.mode none, allow listening on an address other than loopback (anyone who reaches the port can then read and write everything).',
+  },
+  {
+    key: 'auth.keysFile',
+    env: 'ENGRAM_AUTH_KEYS_FILE',
+    flag: '--auth-keys-file',
+    kind: { type: 'string' },
+    default: '',
+    doc: 'YAML or JSON file with a list of API keys, as auth.keys: each {client, hash: "sha256:<hex>", scopes, contexts}. `engram keygen` makes a key and prints its entry. Read at start-up.',
+  },
+  {
+    key: 'auth.jwtSecret',
+    env: 'ENGRAM_AUTH_JWT_SECRET',
+    flag: '--auth-jwt-secret',
+    kind: { type: 'string' },
+    default: '',
+    doc: 'HMAC secret for HS256/HS384/HS512 tokens (at least 32 bytes). Prefer the environment variable to a flag, which other users can see.',
+  },
+  {
+    key: 'auth.jwtKeysFile',
+    env: 'ENGRAM_AUTH_JWT_KEYS_FILE',
+    flag: '--auth-jwt-keys-file',
+    kind: { type: 'string' },
+    default: '',
+    doc: 'Public keys for RS*, PS*, ES256/384/512 and EdDSA tokens: a PEM file (one or more keys) or a JWKS file (keys matched by kid).',
+  },
+  {
+    key: 'auth.jwtIssuer',
+    env: 'ENGRAM_AUTH_JWT_ISSUER',
+    flag: '--auth-jwt-issuer',
+    kind: { type: 'string' },
+    default: '',
+    doc: 'When set, tokens must carry this iss.',
+  },
+  {
+    key: 'auth.jwtAudience',
+    env: 'ENGRAM_AUTH_JWT_AUDIENCE',
+    flag: '--auth-jwt-audience',
+    kind: { type: 'string' },
+    default: '',
+    doc: 'When set, tokens must carry this aud.',
+  },
+  {
+    key: 'auth.jwtClientClaim',
+    env: 'ENGRAM_AUTH_JWT_CLIENT_CLAIM',
+    flag: '--auth-jwt-client-claim',
+    kind: { type: 'string' },
+    default: 'sub',
+    doc: 'The claim that names the client (sub, or client_id when sub is absent).',
+  },
+  {
+    key: 'quotas.writesPerSecond',
+    env: 'ENGRAM_QUOTAS_WRITES_PER_SECOND',
+    flag: '--quotas-writes-per-second',
+    kind: { type: 'int', min: 0, max: 10_000_000 },
+    default: 0,
+    doc: 'Sustained work units per second per client; 0: unlimited. Over it: 429 QUOTA_EXCEEDED with Retry-After.',
+  },
+  {
+    key: 'quotas.writeBurst',
+    env: 'ENGRAM_QUOTAS_WRITE_BURST',
+    flag: '--quotas-write-burst',
+    kind: { type: 'int', min: 0, max: 10_000_000 },
+    default: 0,
+    doc: 'Units a client may write at once above its rate; 0: one second at the rate.',
+  },
+  {
+    key: 'quotas.connections',
+    env: 'ENGRAM_QUOTAS_CONNECTIONS',
+    flag: '--quotas-connections',
+    kind: { type: 'int', min: 0, max: 10_000_000 },
+    default: 0,
+    doc: 'Open stream connections (WebSocket, SSE, gRPC Subscribe) per client; 0: unlimited.',
+  },
+  {
+    key: 'quotas.subscriptions',
+    env: 'ENGRAM_QUOTAS_SUBSCRIPTIONS',
+    flag: '--quotas-subscriptions',
+    kind: { type: 'int', min: 0, max: 10_000_000 },
+    default: 0,
+    doc: 'Context subscriptions per client across all its streams; 0: unlimited.',
+  },
+  {
+    key: 'quotas.storageBytes',
+    env: 'ENGRAM_QUOTAS_STORAGE_BYTES',
+    flag: '--quotas-storage-bytes',
+    kind: { type: 'bytes', min: 0, max: Number.MAX_SAFE_INTEGER },
+    default: 0,
+    doc: 'Bytes of units a client may store; 0: unlimited. Measured from the log on first use (LevelDB\'s size estimate of the client\'s own space), plus what it writes after.',
   },
   {
     key: 'log.level',

@@ -93,6 +93,20 @@ export class ContextCache {
     }
   }
 
+  /** Drops every unretained state of one space (an idle client's); returns how many. Waits out a batch in flight like evict(). */
+  dropSpace(space: string): number {
+    if (this.frozen) return 0;
+    const prefix = space + SEP;
+    let dropped = 0;
+    for (const [key, state] of this.states) {
+      if (state.retained > 0 || !key.startsWith(prefix)) continue;
+      this.tailBytes -= state.tail.bytes;
+      this.states.delete(key);
+      dropped++;
+    }
+    return dropped;
+  }
+
   stats(): { cachedContexts: number; tailBytes: number } {
     return { cachedContexts: this.states.size, tailBytes: this.tailBytes };
   }

@@ -491,6 +491,11 @@ export class Engine {
   }
 
   /** Numbers for health and metrics endpoints. */
+  /** Frees the cached contexts of a space nobody is using; they are read from the log again on next use. */
+  dropCached(space: string): number {
+    return this.contexts.dropSpace(space);
+  }
+
   stats(): { cachedContexts: number; tailBytes: number; queued: number } {
     return { ...this.contexts.stats(), queued: this.queue.length };
   }

@@ -15,7 +15,8 @@ export type GrpcStatusName =
   | 'RESOURCE_EXHAUSTED'
   | 'UNIMPLEMENTED'
   | 'INTERNAL'
-  | 'UNAVAILABLE';
+  | 'UNAVAILABLE'
+  | 'UNAUTHENTICATED';
 
 export interface ErrorSpec {
   /** HTTP status the code maps to. */
@@ -35,6 +36,8 @@ export const ERROR_CATALOG = {
   INVALID_CLIENT_ID: { http: 400, grpc: 'INVALID_ARGUMENT', doc: 'The `X-Client-ID` header (gRPC metadata `x-client-id`) is not a client id: 1–64 characters of letters, digits and `.`, `_`, `-`, `:`, `@`, starting with a letter or digit.' },
   INVALID_QUERY: { http: 400, grpc: 'INVALID_ARGUMENT', doc: 'A query parameter is malformed (for example a negative or non-numeric `limit`).' },
   UNIT_NOT_IN_CONTEXT: { http: 400, grpc: 'INVALID_ARGUMENT', doc: 'A pinned unit id does not name a work unit of this context.' },
+  UNAUTHENTICATED: { http: 401, grpc: 'UNAUTHENTICATED', doc: 'Auth is on and the request has no credentials, or they are unknown, malformed, wrongly signed or expired (`WWW-Authenticate` says which).' },
+  FORBIDDEN: { http: 403, grpc: 'PERMISSION_DENIED', doc: 'The credentials are valid but lack the scope (`read`, `write`, `admin`), do not allow this context, or belong to a read-only member of the group that shares it.' },
   NOT_LOCK_HOLDER: { http: 403, grpc: 'PERMISSION_DENIED', doc: 'Only the holder of a lock (its agentId and lockId) may renew or release it.' },
   NOT_FOUND: { http: 404, grpc: 'NOT_FOUND', doc: 'No route matches the path.' },
   WORKUNIT_NOT_FOUND: { http: 404, grpc: 'NOT_FOUND', doc: 'No work unit has this id.' },
@@ -46,6 +49,7 @@ export const ERROR_CATALOG = {
   VERSION_MISMATCH: { http: 412, grpc: 'ABORTED', doc: '`If-Match` named a version that is not the current one.' },
   PAYLOAD_TOO_LARGE: { http: 413, grpc: 'RESOURCE_EXHAUSTED', doc: 'The body is larger than `limits.maxUnitBytes`.' },
   UNSUPPORTED_MEDIA_TYPE: { http: 415, grpc: 'INVALID_ARGUMENT', doc: 'The body is not sent as `application/json`.' },
+  QUOTA_EXCEEDED: { http: 429, grpc: 'RESOURCE_EXHAUSTED', doc: 'A per-client quota (write rate, connections, subscriptions, storage bytes) is used up; nothing was stored. `Retry-After` (seconds) and `details.retryAfterMs` say when to try again.' },
   INTERNAL: { http: 500, grpc: 'INTERNAL', doc: 'An unexpected server fault; the request may not have been applied (retry with an idempotency key).' },
   NOT_READY: { http: 503, grpc: 'UNAVAILABLE', doc: 'Storage is still opening or the server is shutting down; retry shortly.' },
   STORAGE_UNAVAILABLE: { http: 503, grpc: 'UNAVAILABLE', doc: 'The log could not commit the write; nothing was stored; retry shortly.' },

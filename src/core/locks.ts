@@ -226,6 +226,14 @@ export class LockManager {
     }
   }
 
+  /** How many unexpired locks a space holds. */
+  heldIn(clientId: string): number {
+    const now = this.now();
+    let n = 0;
+    for (const stored of this.locks.values()) if (stored.clientId === clientId && stored.record.expiresAt > now) n++;
+    return n;
+  }
+
   stats(): { held: number; waiting: number } {
     return { held: this.locks.size, waiting: this.waiters.length };
   }

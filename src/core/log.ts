@@ -87,4 +87,14 @@ export interface Log {
   readByPosition(from: number, limit: number): Promise<PositionedUnit[]>;
   /** JSON texts of the units at these positions (undefined where there is none). */
   unitsAt(positions: number[]): Promise<Array<string | undefined>>;
+  /** Ids of the spaces (clients, shared groups) that have at least one context, in id order. */
+  listSpaces(options: { after?: string; limit: number }): Promise<string[]>;
+  /** What a space holds: its contexts, its units, and the bytes they take (an estimate where the store only has one). */
+  spaceUsage(clientId: string): Promise<SpaceUsage>;
+}
+
+export interface SpaceUsage {
+  contexts: number;
+  units: number;
+  bytes: number;
 }

@@ -54,6 +54,8 @@ export class Subscription {
   cursor: number;
   /** Version of the context record last sent (or known) to this subscriber. */
   contextVersion: number;
+  /** Called once when the subscription ends, however it ends (quota accounting). */
+  onClose: (() => void) | undefined;
   private running = false;
 
   constructor(
@@ -84,6 +86,7 @@ export class Subscription {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.router.detach(this);
+    this.onClose?.();
   }
 
   /** Ends the subscription and asks the transport to end the connection. */
@@ -159,7 +162,8 @@ export class LockSubscription {
 
   constructor(
     private readonly router: Router,
-    readonly clientId: string,
+    /** The spaces followed: a client's own and those of its groups. */
+    readonly spaces: readonly string[],
     readonly sink: StreamSink,
   ) {}
 
@@ -179,7 +183,7 @@ export class LockSubscription {
     this.state = 'live';
     if (this.missed) {
       this.missed = false;
-      this.deliver(frames.lockSnapshot(this.router.lockSnapshot(this.clientId)));
+      this.deliver(frames.lockSnapshot(this.spaces.flatMap((space) => this.router.lockSnapshot(space))));
     }
   }
 
@@ -303,20 +307,24 @@ export class Router {
     }
   }
 
-  /** Follows every lock event of a client. */
-  subscribeLocks(clientId: string, sink: StreamSink, ref?: string | number): LockSubscription {
-    const sub = new LockSubscription(this, clientId, sink);
-    let set = this.lockFollowers.get(clientId);
-    if (set === undefined) this.lockFollowers.set(clientId, (set = new Set()));
-    set.add(sub);
+  /** Follows every lock event of these spaces (a client's own, and its groups'). */
+  subscribeLocks(spaces: readonly string[], sink: StreamSink, ref?: string | number): LockSubscription {
+    const sub = new LockSubscription(this, spaces, sink);
+    for (const space of spaces) {
+      let set = this.lockFollowers.get(space);
+      if (set === undefined) this.lockFollowers.set(space, (set = new Set()));
+      set.add(sub);
+    }
     sink.write(frames.locksSubscribed(ref));
     return sub;
   }
 
   detachLocks(sub: LockSubscription): void {
-    const set = this.lockFollowers.get(sub.clientId);
-    set?.delete(sub);
-    if (set?.size === 0) this.lockFollowers.delete(sub.clientId);
+    for (const space of sub.spaces) {
+      const set = this.lockFollowers.get(space);
+      set?.delete(sub);
+      if (set?.size === 0) this.lockFollowers.delete(space);
+    }
   }
 
   /**
@@ -355,6 +363,6 @@ export class Router {
   close(): void {
     this.unlisten();
     for (const topic of this.topics.values()) for (const sub of [...topic.subs]) sub.close();
-    for (const set of this.lockFollowers.values()) for (const sub of [...set]) sub.close();
+    for (const set of [...this.lockFollowers.values()]) for (const sub of [...set]) sub.close();
   }
 }

@@ -28,6 +28,11 @@ export const keys = {
   context: (client: string, context: string) => `c${SEP}${client}${SEP}${context}`,
   head: (client: string, context: string) => `h${SEP}${client}${SEP}${context}`,
   contextRangeEnd: (client: string) => `c${SEP}${client}${AFTER_SEP}`,
+  contextsStart: `c${SEP}`,
+  contextsEnd: `c${AFTER_SEP}`,
+  headRangeEnd: (client: string) => `h${SEP}${client}${AFTER_SEP}`,
+  unitRangeStart: (client: string) => `u${SEP}${client}${SEP}`,
+  unitRangeEnd: (client: string) => `u${SEP}${client}${AFTER_SEP}`,
   idempotency: (client: string, context: string, key: string) => `k${SEP}${client}${SEP}${context}${SEP}${key}`,
   expiry: (expiresAt: number, client: string, context: string, key: string) =>
     `x${SEP}${expiresAt.toString(16).padStart(12, '0')}${SEP}${client}${SEP}${context}${SEP}${key}`,

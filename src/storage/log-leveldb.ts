@@ -4,9 +4,9 @@
  */
 import { ClassicLevel } from 'classic-level';
 import { pack, unpack } from 'msgpackr';
-import type { CommitBatch, ContextListOptions, IdempotencyEntry, Log, PositionedUnit, UnitLocation } from '../core/log.js';
+import type { CommitBatch, ContextListOptions, IdempotencyEntry, Log, PositionedUnit, SpaceUsage, UnitLocation } from '../core/log.js';
 import type { ContextRecord } from '../core/types.js';
-import { keys, parseExpiryKey } from './keys.js';
+import { keys, parseExpiryKey, SEP } from './keys.js';
 import { LevelLockStore } from './lock-store-leveldb.js';
 
 const DEFAULT_WRITE_BUFFER = 4 * 1024 * 1024;
@@ -195,6 +195,32 @@ export class LevelLog implements Log {
     if (value === undefined) return undefined;
     const [id, seq, expiresAt] = unpack(value) as [string, number, number];
     return { clientId, contextId, key, id, seq, expiresAt };
+  }
+
+  async listSpaces(options: { after?: string; limit: number }): Promise<string[]> {
+    const out: string[] = [];
+    // One seek per space: after each hit, jump past every context key of that space.
+    let from = options.after === undefined ? keys.contextsStart : keys.contextRangeEnd(options.after);
+    while (out.length < options.limit) {
+      const [key] = await this.db.keys({ gte: from, lt: keys.contextsEnd, limit: 1 }).all();
+      if (key === undefined) break;
+      const space = key.split(SEP)[1]!;
+      out.push(space);
+      from = keys.contextRangeEnd(space);
+    }
+    return out;
+  }
+
+  async spaceUsage(clientId: string): Promise<SpaceUsage> {
+    let contexts = 0;
+    let units = 0;
+    for await (const value of this.db.values({ gte: keys.head(clientId, ''), lt: keys.headRangeEnd(clientId) })) {
+      contexts++;
+      units += (unpack(value) as [number, string])[0];
+    }
+    // LevelDB's estimate covers what reached its tables; what is still only in the memtable counts as 0.
+    const bytes = await this.db.approximateSize(keys.unitRangeStart(clientId), keys.unitRangeEnd(clientId));
+    return { contexts, units, bytes };
   }
 
   async lastPosition(): Promise<number> {

@@ -2,7 +2,7 @@
  * A log in process memory: for unit tests of the engine and as the reference the
  * contract suite holds every other log to. Nothing survives the process.
  */
-import type { CommitBatch, ContextListOptions, IdempotencyEntry, Log, PositionedUnit, UnitLocation } from '../core/log.js';
+import type { CommitBatch, ContextListOptions, IdempotencyEntry, Log, PositionedUnit, SpaceUsage, UnitLocation } from '../core/log.js';
 import type { ContextRecord } from '../core/types.js';
 
 const key = (...parts: string[]) => parts.join('\u0000');
@@ -117,6 +117,20 @@ export class MemoryLog implements Log {
       const at = this.positions[pos];
       return at === undefined ? undefined : this.units.get(key(at.clientId, at.contextId))?.[at.seq - 1];
     });
+  }
+
+  async listSpaces(options: { after?: string; limit: number }): Promise<string[]> {
+    return [...this.contexts.keys()]
+      .filter((id) => (this.contexts.get(id)?.size ?? 0) > 0 && (options.after === undefined || id > options.after))
+      .sort()
+      .slice(0, options.limit);
+  }
+
+  async spaceUsage(clientId: string): Promise<SpaceUsage> {
+    const records = [...(this.contexts.get(clientId)?.values() ?? [])];
+    let bytes = 0;
+    for (const r of records) for (const json of this.units.get(key(clientId, r.id)) ?? []) bytes += json?.length ?? 0;
+    return { contexts: records.length, units: records.reduce((n, r) => n + r.headSeq, 0), bytes };
   }
 
   async sweepIdempotency(now: number, max: number): Promise<number> {

@@ -40,14 +40,14 @@ describe('config precedence', () => {
 
   test('flags > env > file > defaults, per setting', () => {
     const files = { 'c.yaml': 'server:\n  addr: 10.0.0.1:1\nstorage:\n  dataDir: /file\n  sync: true\nlimits:\n  maxUnitBytes: 2MiB\n' };
-    const env = { ENGRAM_ADDR: '10.0.0.2:2', ENGRAM_DATA_DIR: '/env', ENGRAM_CONFIG: 'c.yaml' };
+    const env = { ENGRAM_ADDR: '10.0.0.2:2', ENGRAM_DATA_DIR: '/env', ENGRAM_CONFIG: 'c.yaml', ENGRAM_AUTH_ALLOW_REMOTE: 'true' };
     const c = load(['--addr=10.0.0.3:3'], env, files);
     assert.deepEqual(c.server.addr, { host: '10.0.0.3', port: 3 }); // flag
     assert.equal(c.storage.dataDir, '/env'); // env over file
     assert.equal(c.storage.sync, true); // file over default
     assert.equal(c.limits.maxUnitBytes, 2 * 1024 * 1024);
     assert.equal(c.log.level, 'info'); // default
-    assert.equal(load(['--config', 'c.yaml'], {}, files).storage.dataDir, '/file');
+    assert.equal(load(['--config', 'c.yaml', '--auth-allow-remote'], {}, files).storage.dataDir, '/file');
   });
 
   test('value syntaxes: IPv6, port 0, booleans, sizes, durations', () => {

@@ -204,8 +204,8 @@ describe('router', () => {
     router.lockSnapshot = () => [{ resource: 'held-now', agentId: 'a', lockId: 'L', token: 9, expiresAt: 'x', ttlMs: 1, acquiredAt: 'x' }];
     const live = new FakeSink();
     const slow = new FakeSink(1);
-    router.subscribeLocks(C, live);
-    const slowSub = router.subscribeLocks(C, slow);
+    router.subscribeLocks([C], live);
+    const slowSub = router.subscribeLocks([C], slow);
     const ctxSink = new FakeSink();
     await router.subscribe(C, 'ctx', ctxSink);
     router.publishLocks([{ clientId: C, action: 'acquired', record: record('r1', 1) }]);

@@ -8,7 +8,6 @@ import { Server, ServerCredentials, type UntypedServiceImplementation } from '@g
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
-import type { Router } from '../../core/router.js';
 import { unaryHandlers, type GrpcDeps } from './handlers.js';
 import { ENGRAM_SERVICE } from './service.js';
 import { bulkIngest, subscribe, type SubscriberSet } from './streams.js';
@@ -23,14 +22,14 @@ export class GrpcServer {
   private readonly health: HealthImplementation;
   private readonly subscribers: SubscriberSet = new Set();
 
-  constructor(deps: GrpcDeps & { router: Router }) {
+  constructor(deps: GrpcDeps) {
     // Larger requests are refused by grpc-js itself (RESOURCE_EXHAUSTED); those between the unit
     // limit and this get PAYLOAD_TOO_LARGE with the engram code, as over HTTP.
     this.server = new Server({ 'grpc.max_receive_message_length': deps.maxUnitBytes * 2 + ENVELOPE_BYTES, 'grpc.enable_channelz': 0 });
     const handlers: UntypedServiceImplementation = {
       ...unaryHandlers(deps),
       createWorkUnits: bulkIngest(deps),
-      subscribe: subscribe(deps, deps.router, this.subscribers),
+      subscribe: subscribe(deps, this.subscribers),
     };
     this.server.addService(ENGRAM_SERVICE, handlers);
     this.health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });

@@ -8,11 +8,12 @@ import { asEngramError } from '../../core/errors.js';
 import { checkId } from '../../core/validate.js';
 import type { Frame, FrameFormat } from '../../core/frames.js';
 import type { LockView } from '../../core/lock-types.js';
-import type { Router, StreamSink, Subscription, WriteResult } from '../../core/router.js';
+import type { Principal } from '../../core/access.js';
+import type { StreamSink, Subscription, WriteResult } from '../../core/router.js';
 import type { ContextView, WorkUnit } from '../../core/types.js';
 import { engram } from '../../generated/engram.js';
 import { contextOut, lockOut, num, unitInput, unitOut } from './codec.js';
-import { callClient, checkSize, type GrpcDeps } from './handlers.js';
+import { callPrincipal, checkSize, type GrpcDeps } from './handlers.js';
 import { encodeEvent } from './service.js';
 import { toServiceError } from './status.js';
 
@@ -45,9 +46,9 @@ export function bulkIngest(deps: GrpcDeps) {
       return { index: i, error: { code: e.code, message: e.message } };
     };
 
-    let clientId: string;
+    let principal: Principal;
     try {
-      clientId = callClient(deps, call.metadata);
+      principal = callPrincipal(deps, call.metadata);
     } catch (err) {
       call.emit('error', toServiceError(err, deps.onInternal));
       return;
@@ -58,7 +59,7 @@ export function bulkIngest(deps: GrpcDeps) {
       let ack: Promise<pb.IWorkUnitAck>;
       try {
         checkSize(req, deps.maxUnitBytes);
-        ack = deps.engine.append(clientId, unitInput(req)).then(
+        ack = deps.gate.append(principal, unitInput(req)).then(
           (r) => ({ index: i, id: r.id, contextId: r.contextId, seq: r.seq, replayed: r.replayed }),
           (err: unknown) => refused(i, err),
         );
@@ -187,13 +188,15 @@ class GrpcSink implements StreamSink {
 /** Subscribers now, so that a stopping server can tell each to resubscribe. */
 export type SubscriberSet = Set<{ fail(reason: string): void }>;
 
-export function subscribe(deps: GrpcDeps, router: Router, active: SubscriberSet) {
+export function subscribe(deps: GrpcDeps, active: SubscriberSet) {
   return (call: ServerWritableStream<pb.SubscribeRequest, Buffer>): void => {
     const req = call.request;
-    let clientId: string;
+    let principal: Principal;
+    let release: () => void;
     try {
-      clientId = callClient(deps, call.metadata);
+      principal = callPrincipal(deps, call.metadata);
       checkId(req.contextId, 'contextId');
+      release = deps.gate.openConnection(principal);
     } catch (err) {
       call.emit('error', toServiceError(err, deps.onInternal));
       return;
@@ -205,17 +208,19 @@ export function subscribe(deps: GrpcDeps, router: Router, active: SubscriberSet)
       active.delete(sink);
       sink.closed = true;
       sink.sub?.close();
+      release();
     };
     // A cancelled call (client gone, deadline passed, server stopping) frees its subscription.
     call.on('cancelled', end);
     call.on('close', end);
-    router.subscribe(clientId, req.contextId, sink, { since }).then(
+    deps.gate.subscribe(principal, req.contextId, sink, { since }).then(
       (sub) => {
         if (sink.closed) sub.close();
         else sink.sub = sub;
       },
       (err: unknown) => {
         sink.closed = true;
+        release();
         call.emit('error', toServiceError(err, deps.onInternal));
       },
     );

@@ -8,11 +8,13 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { Credentials } from '../../core/access.js';
 import { asEngramError, EngramError, ERROR_CATALOG, type ErrorCode } from '../../core/errors.js';
 
 const STATUS_LINE: Record<number, string> = {
   200: '200 OK',
   201: '201 Created',
+  401: '401 Unauthorized',
   403: '403 Forbidden',
   204: '204 No Content',
   400: '400 Bad Request',
@@ -22,6 +24,7 @@ const STATUS_LINE: Record<number, string> = {
   412: '412 Precondition Failed',
   413: '413 Payload Too Large',
   415: '415 Unsupported Media Type',
+  429: '429 Too Many Requests',
   500: '500 Internal Server Error',
   503: '503 Service Unavailable',
 };
@@ -68,8 +71,21 @@ export class Reply {
   error(err: unknown, onInternal: (err: unknown) => void, close = false, headers?: Headers): void {
     const e = asEngramError(err);
     if (e.code === 'INTERNAL') onInternal(err);
-    this.json(ERROR_CATALOG[e.code].http, errorBody(e.code, e.message, e.details), headers, close);
+    this.json(ERROR_CATALOG[e.code].http, errorBody(e.code, e.message, e.details), withErrorHeaders(e, headers), close);
   }
+}
+
+/** Headers an error carries by its code: Retry-After for quotas, WWW-Authenticate for missing or bad credentials. */
+export function withErrorHeaders(e: EngramError, headers: Headers | undefined): Headers | undefined {
+  if (e.code === 'QUOTA_EXCEEDED') {
+    const ms = typeof e.details?.retryAfterMs === 'number' ? e.details.retryAfterMs : 1000;
+    return [...(headers ?? []), ['Retry-After', String(Math.max(1, Math.ceil(ms / 1000)))]];
+  }
+  if (e.code === 'UNAUTHENTICATED') {
+    const reason = typeof e.details?.reason === 'string' ? e.details.reason : 'invalid_token';
+    return [...(headers ?? []), ['WWW-Authenticate', `Bearer realm="engram", error="${reason}"`]];
+  }
+  return headers;
 }
 
 export function errorBody(code: ErrorCode, message: string, details?: Record<string, unknown>): string {
@@ -77,6 +93,16 @@ export function errorBody(code: ErrorCode, message: string, details?: Record<str
 }
 
 /** The request facts a handler needs after it returns (HttpRequest is only valid until then). */
+/** The credentials a request presents (read while the uWS request is valid). */
+export function credentialsOf(req: HttpRequest): Credentials {
+  return {
+    authorization: req.getHeader('authorization'),
+    apiKey: req.getHeader('x-api-key'),
+    accessToken: req.getQuery('access_token') ?? '',
+    clientId: req.getHeader('x-client-id'),
+  };
+}
+
 export interface BodyRequest {
   contentType: string;
   contentLength: string;

@@ -1,8 +1,8 @@
 /** Routes of search: POST /search and GET /search/status (docs/search.md). */
-import type { Engine } from '../../core/engine.js';
+import type { Gate } from '../../core/gate.js';
 import { EngramError } from '../../core/errors.js';
 import { LAG_WINDOW_MS, type Indexer } from '../../core/indexer.js';
-import { runSearch, type SearchQuerier } from '../../core/search.js';
+import type { SearchQuerier } from '../../core/search.js';
 import { bodyHeaders, Query, readJsonBody, Reply } from './io.js';
 import type { RouteTable } from './server.js';
 
@@ -18,16 +18,16 @@ export interface SearchDeps {
   dimensions: number | undefined;
 }
 
-export function registerSearchRoutes(t: RouteTable, deps: { engine: Engine; search?: SearchDeps; maxBodyBytes: number }): void {
-  const { engine, search, maxBodyBytes } = deps;
+export function registerSearchRoutes(t: RouteTable, deps: { gate: Gate; search?: SearchDeps; maxBodyBytes: number }): void {
+  const { gate, search, maxBodyBytes } = deps;
   const disabled = () => new EngramError('NOT_FOUND', 'search is disabled on this server (search.enabled: false)');
   const reject = (reply: Reply) => (err: unknown) => reply.error(err, t.onInternal);
 
   t.route('/search', {
-    post: (reply, req, clientId) => {
+    post: (reply, req, principal) => {
       if (search === undefined) throw disabled();
       readJsonBody(reply, bodyHeaders(req), maxBodyBytes, (body) => {
-        runSearch(search.host, engine, clientId, body).then((r) => {
+        gate.search(principal, body).then((r) => {
           // Units go out as stored, without being parsed and encoded again.
           const results = r.results.map(
             (x) => `{"workUnit":${x.workUnit},"score":${x.score},"keywordScore":${x.keywordScore},"vectorScore":${x.vectorScore}}`,
@@ -38,8 +38,9 @@ export function registerSearchRoutes(t: RouteTable, deps: { engine: Engine; sear
     },
   });
   t.route('/search/status', {
-    get: (reply, req) => {
+    get: (reply, req, principal) => {
       if (search === undefined) throw disabled();
+      gate.access.require(principal, 'read');
       const windowMs = new Query(req.getQuery()).int('window') ?? LAG_WINDOW_MS;
       if (windowMs < 1 || windowMs > 3_600_000) throw new EngramError('INVALID_QUERY', 'window: milliseconds from 1 to 3600000');
       search.host.stats().then((stats) => {

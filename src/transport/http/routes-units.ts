@@ -1,29 +1,34 @@
 /** Routes of work units, contexts and health (docs/api.md). */
-import type { Engine } from '../../core/engine.js';
+import type { Gate } from '../../core/gate.js';
 import { EngramError } from '../../core/errors.js';
 import { bodyHeaders, pathParam, Query, readJsonBody, Reply, type Headers } from './io.js';
 import type { RouteTable } from './server.js';
 
-export function registerUnitRoutes(t: RouteTable, deps: { engine: Engine; maxBodyBytes: number }): void {
-  const { engine, maxBodyBytes } = deps;
+export function registerUnitRoutes(t: RouteTable, deps: { gate: Gate; maxBodyBytes: number }): void {
+  const { gate, maxBodyBytes } = deps;
+  const engine = gate.engine;
   const onInternal = t.onInternal;
   const reject = (reply: Reply) => (err: unknown) => reply.error(err, onInternal);
 
 
-  t.route('/healthz', { get: (reply) => reply.json(200, '{"status":"ok"}') });
-  t.route('/readyz', {
-    get: (reply) => {
-      if (engine.ready) reply.json(200, '{"status":"ready"}');
-      else reply.error(new EngramError('NOT_READY', 'storage is not open'), onInternal);
+  t.route('/healthz', { get: (reply) => reply.json(200, '{"status":"ok"}') }, { public: true });
+  t.route(
+    '/readyz',
+    {
+      get: (reply) => {
+        if (engine.ready) reply.json(200, '{"status":"ready"}');
+        else reply.error(new EngramError('NOT_READY', 'storage is not open'), onInternal);
+      },
     },
-  });
+    { public: true },
+  );
 
   t.route('/workunit', {
-    post: (reply, req, clientId) => {
+    post: (reply, req, principal) => {
       const head = bodyHeaders(req);
       const idempotencyKey = req.getHeader('idempotency-key');
       readJsonBody(reply, head, maxBodyBytes, (body) => {
-        engine.append(clientId, body, idempotencyKey === '' ? undefined : idempotencyKey).then((r) => {
+        gate.append(principal, body, idempotencyKey === '' ? undefined : idempotencyKey).then((r) => {
           const headers: Headers = r.replayed
             ? [['Location', `/workunit/${r.id}`], ['Idempotent-Replayed', 'true']]
             : [['Location', `/workunit/${r.id}`]];
@@ -33,41 +38,41 @@ export function registerUnitRoutes(t: RouteTable, deps: { engine: Engine; maxBod
     },
   });
   t.route('/workunit/:id', {
-    get: (reply, req, clientId) => {
-      engine.getUnit(clientId, pathParam(req, 0, 'id')).then((json) => reply.json(200, json), reject(reply));
+    get: (reply, req, principal) => {
+      gate.getUnit(principal, pathParam(req, 0, 'id')).then((json) => reply.json(200, json), reject(reply));
     },
   });
   t.route('/workunits/:contextId', {
-    get: (reply, req, clientId) => {
+    get: (reply, req, principal) => {
       const contextId = pathParam(req, 0, 'contextId');
       const q = new Query(req.getQuery());
       const query = { limit: q.int('limit'), after: q.int('after'), before: q.int('before'), reverse: q.bool('reverse') };
-      engine.listUnits(clientId, contextId, query).then(
+      gate.listUnits(principal, contextId, query).then(
         (page) => reply.json(200, `{"workUnits":[${page.units.join(',')}],"nextCursor":${page.nextCursor ?? 'null'}}`),
         reject(reply),
       );
     },
   });
   t.route('/contexts', {
-    get: (reply, req, clientId) => {
+    get: (reply, req, principal) => {
       const q = new Query(req.getQuery());
-      engine
-        .listContexts(clientId, { limit: q.int('limit'), after: q.string('after'), prefix: q.string('prefix') })
+      gate
+        .listContexts(principal, { limit: q.int('limit'), after: q.string('after'), prefix: q.string('prefix') })
         .then((page) => reply.json(200, JSON.stringify(page)), reject(reply));
     },
   });
   t.route('/contexts/:id', {
-    get: (reply, req, clientId) => {
-      engine.getContext(clientId, pathParam(req, 0, 'contextId')).then(
+    get: (reply, req, principal) => {
+      gate.getContext(principal, pathParam(req, 0, 'contextId')).then(
         (ctx) => reply.json(200, JSON.stringify(ctx), [['ETag', `"${ctx.version}"`]]),
         reject(reply),
       );
     },
-    patch: (reply, req, clientId) => {
+    patch: (reply, req, principal) => {
       const contextId = pathParam(req, 0, 'contextId');
       const ifMatch = parseIfMatch(req.getHeader('if-match'));
       readJsonBody(reply, bodyHeaders(req), maxBodyBytes, (body) => {
-        engine.patchContext(clientId, contextId, body, ifMatch).then(
+        gate.patchContext(principal, contextId, body, ifMatch).then(
           (ctx) => reply.json(200, JSON.stringify(ctx), [['ETag', `"${ctx.version}"`]]),
           reject(reply),
         );

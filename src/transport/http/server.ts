@@ -5,12 +5,12 @@
  */
 import uWS, { type HttpRequest, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
-import type { Engine } from '../../core/engine.js';
-import { resolveClientId } from '../../core/clients.js';
+import type { Authenticator, Principal } from '../../core/access.js';
 import { EngramError } from '../../core/errors.js';
-import type { LockManager } from '../../core/locks.js';
+import type { Gate } from '../../core/gate.js';
 import type { Router } from '../../core/router.js';
-import { Reply } from './io.js';
+import { credentialsOf, Reply } from './io.js';
+import { registerClientRoutes } from './routes-clients.js';
 import { registerLockRoutes } from './routes-locks.js';
 import { registerSearchRoutes, type SearchDeps } from './routes-search.js';
 import { registerUnitRoutes } from './routes-units.js';
@@ -19,26 +19,25 @@ import { registerSse } from './stream-sse.js';
 import { registerWebSocket } from './stream-ws.js';
 
 export interface HttpServerOptions {
-  engine: Engine;
+  /** Every request goes through the gate, as the principal its credentials name. */
+  gate: Gate;
+  auth: Authenticator;
   logger: Logger;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
-  /** The client of requests without an X-Client-ID header (clients.default). */
-  defaultClient: string;
   router: Router;
-  locks: LockManager;
   stream: StreamOptions;
   /** Absent when search is disabled. */
   search?: SearchDeps;
 }
 
-/** A route handler; `clientId` is the client the request belongs to (X-Client-ID or the default). */
-export type Handler = (reply: Reply, req: HttpRequest, clientId: string) => void;
+/** A route handler; `principal` is who the request runs as (authenticated, or X-Client-ID with auth off). */
+export type Handler = (reply: Reply, req: HttpRequest, principal: Principal) => void;
 export type Method = 'get' | 'post' | 'patch' | 'del';
 
 /** How route modules register handlers: each path with its methods (405 with Allow for the rest). */
 export interface RouteTable {
-  route(pattern: string, handlers: Partial<Record<Method, Handler>>): void;
+  route(pattern: string, handlers: Partial<Record<Method, Handler>>, options?: { public?: boolean }): void;
   onInternal: (err: unknown) => void;
 }
 
@@ -55,25 +54,26 @@ export class HttpServer {
   private listenSocket: us_listen_socket | undefined;
   private readonly onInternal: (err: unknown) => void;
   private readonly hub: StreamHub;
-  private readonly defaultClient: string;
+  private readonly auth: Authenticator;
 
   constructor(options: HttpServerOptions) {
     if (!uwsIsNative()) {
       throw new Error('uWebSockets.js loaded its JavaScript fallback instead of the native binary; refusing to start');
     }
-    this.defaultClient = options.defaultClient;
+    this.auth = options.auth;
     this.onInternal = (err) => options.logger.error({ err }, 'internal error while handling a request');
     this.app = uWS.App();
     this.hub = new StreamHub(options.router, options.stream, (conn, fullForMs) =>
       options.logger.warn({ kind: conn.kind, fullForMs }, 'closed a slow stream consumer'),
     );
-    const stream = { engine: options.engine, hub: this.hub, defaultClient: options.defaultClient, onInternal: this.onInternal };
+    const stream = { gate: options.gate, auth: options.auth, hub: this.hub, onInternal: this.onInternal };
     registerWebSocket(this.app, { ...stream, maxMessageBytes: options.maxBodyBytes + 4096 });
     registerSse(this.app, stream);
-    const table: RouteTable = { route: (pattern, handlers) => this.route(pattern, handlers), onInternal: this.onInternal };
+    const table: RouteTable = { route: (pattern, handlers, o) => this.route(pattern, handlers, o?.public ?? false), onInternal: this.onInternal };
     registerUnitRoutes(table, options);
     registerLockRoutes(table, options);
     registerSearchRoutes(table, options);
+    registerClientRoutes(table, options);
     // An empty id segment ("/workunit/") is a bad id, not an unknown route.
     for (const path of ['/workunit/', '/workunits/', '/contexts/', '/locks/']) {
       this.route(path, {
@@ -86,17 +86,17 @@ export class HttpServer {
       '/*',
       this.guard(() => {
         throw new EngramError('NOT_FOUND', 'no such route; see docs/api.md');
-      }),
+      }, true),
     );
   }
 
   /** Registers the handlers of one path, and 405 with an Allow header for its other methods. */
-  private route(pattern: string, handlers: Partial<Record<Method, Handler>>): void {
+  private route(pattern: string, handlers: Partial<Record<Method, Handler>>, isPublic = false): void {
     const allow = Object.keys(handlers)
       .map((m) => (m === 'del' ? 'DELETE' : m.toUpperCase()))
       .join(', ');
     for (const [method, handler] of Object.entries(handlers) as Array<[Method, Handler]>) {
-      this.app[method](pattern, this.guard(handler));
+      this.app[method](pattern, this.guard(handler, isPublic));
     }
     this.app.any(pattern, (res, req) => {
       new Reply(res).error(
@@ -112,11 +112,11 @@ export class HttpServer {
    * Wraps a handler so a synchronous throw becomes an error reply, never a crash of
    * the process (uWS aborts when a handler returns without answering or onAborted).
    */
-  private guard(handler: Handler) {
+  private guard(handler: Handler, isPublic: boolean) {
     return (res: uWS.HttpResponse, req: HttpRequest) => {
       const reply = new Reply(res).watchAbort();
       try {
-        handler(reply, req, resolveClientId(req.getHeader('x-client-id'), this.defaultClient));
+        handler(reply, req, isPublic ? ANONYMOUS : this.auth.authenticate(credentialsOf(req)));
       } catch (err) {
         // A body may still be unread; closing keeps its bytes from being parsed as a new request.
         reply.error(err, this.onInternal, hasBody(req));
@@ -159,6 +159,9 @@ export class HttpServer {
     }
   }
 }
+
+/** The principal of public routes (health checks): no client, no scope. */
+const ANONYMOUS: Principal = { clientId: '', scopes: new Set(), contexts: undefined };
 
 function hasBody(req: HttpRequest): boolean {
   return req.getHeader('content-length') !== '' || req.getHeader('transfer-encoding') !== '';

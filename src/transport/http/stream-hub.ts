@@ -3,7 +3,8 @@
  * connections, the timer that sends heartbeats and closes slow consumers, and the
  * WebSocket close codes.
  */
-import type { Engine } from '../../core/engine.js';
+import type { Authenticator } from '../../core/access.js';
+import type { Gate } from '../../core/gate.js';
 import type { Router } from '../../core/router.js';
 import { checkId } from '../../core/validate.js';
 import { EngramError } from '../../core/errors.js';
@@ -41,10 +42,9 @@ export const CLOSE_CODES = {
 
 /** What a stream route needs from the server. */
 export interface StreamRoute {
-  engine: Engine;
+  gate: Gate;
+  auth: Authenticator;
   hub: StreamHub;
-  /** The client of streams opened without an X-Client-ID header. */
-  defaultClient: string;
   onInternal: (err: unknown) => void;
 }
 

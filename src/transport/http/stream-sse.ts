@@ -4,11 +4,11 @@
  * (it sends Last-Event-ID, which takes precedence over `since`).
  */
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import { resolveClientId } from '../../core/clients.js';
 import { EngramError } from '../../core/errors.js';
 import type { Frame, FrameFormat } from '../../core/frames.js';
+import type { Principal } from '../../core/access.js';
 import type { LockSubscription, StreamSink, Subscription, WriteResult } from '../../core/router.js';
-import { Reply } from './io.js';
+import { credentialsOf, Reply } from './io.js';
 import { parseStreamQuery, type HubConnection, type StreamRoute } from './stream-hub.js';
 
 /** uWS ends an HTTP response with nothing written for 10 s, so SSE heartbeats come at least this often. */
@@ -30,6 +30,8 @@ class SseConnection implements StreamSink, HubConnection {
   sub: Subscription | LockSubscription | undefined;
   private started = false;
   private lastWrite = Date.now();
+  /** Gives the connection back to the client's quota; set once counted. */
+  release: () => void = () => undefined;
 
   constructor(
     private readonly res: HttpResponse,
@@ -100,18 +102,20 @@ class SseConnection implements StreamSink, HubConnection {
     if (this.closed) return;
     this.closed = true;
     this.sub?.close();
+    this.release();
     this.res.close(); // EventSource reconnects with Last-Event-ID
   }
 
   aborted(): void {
     this.closed = true;
     this.sub?.close();
+    this.release();
   }
 }
 
 /** Registers GET /stream-sse. */
 export function registerSse(app: TemplatedApp, route: StreamRoute): void {
-  const { hub, engine } = route;
+  const { hub, gate } = route;
   const heartbeatMs = Math.min(hub.options.heartbeatMs, SSE_MAX_HEARTBEAT_MS);
   app.get('/stream-sse', (res: HttpResponse, req: HttpRequest) => {
     const reply = new Reply(res);
@@ -123,9 +127,9 @@ export function registerSse(app: TemplatedApp, route: StreamRoute): void {
     });
     let contextId: string | undefined;
     let since: number | undefined;
-    let clientId: string;
+    let principal: Principal;
     try {
-      clientId = resolveClientId(req.getHeader('x-client-id'), route.defaultClient);
+      principal = route.auth.authenticate(credentialsOf(req));
       const q = parseStreamQuery(req.getQuery(), 1);
       if (q.locks) {
         if (q.contexts.length > 0) throw new EngramError('INVALID_QUERY', 'an SSE stream follows either one context or the locks (locks=1), not both');
@@ -140,17 +144,19 @@ export function registerSse(app: TemplatedApp, route: StreamRoute): void {
         if (!/^\d{1,15}$/.test(lastEventId)) throw new EngramError('INVALID_QUERY', `Last-Event-ID: must be a seq, got ${JSON.stringify(lastEventId)}`);
         since = Number(lastEventId);
       }
-      if (!engine.ready) throw new EngramError('NOT_READY', 'storage is not open');
+      if (!gate.engine.ready) throw new EngramError('NOT_READY', 'storage is not open');
+      if (contextId === undefined) gate.access.require(principal, 'read');
+      conn.release = gate.openConnection(principal);
     } catch (err) {
       reply.error(err, route.onInternal);
       return;
     }
     if (contextId === undefined) {
-      conn.sub = hub.router.subscribeLocks(clientId, conn);
+      conn.sub = gate.subscribeLocks(principal, conn);
       hub.add(conn);
       return;
     }
-    hub.router.subscribe(clientId, contextId, conn, { since }).then(
+    gate.subscribe(principal, contextId, conn, { since }).then(
       (sub) => {
         if (conn.closed) {
           sub.close();
@@ -160,6 +166,7 @@ export function registerSse(app: TemplatedApp, route: StreamRoute): void {
         hub.add(conn);
       },
       (err: unknown) => {
+        conn.release();
         if (!conn.closed) reply.error(err, route.onInternal);
       },
     );

@@ -5,11 +5,11 @@
 import { isUtf8 } from 'node:buffer';
 import { pack, unpack } from 'msgpackr';
 import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
-import { resolveClientId } from '../../core/clients.js';
+import type { Principal } from '../../core/access.js';
 import { asEngramError, EngramError } from '../../core/errors.js';
 import { Frame, frames, type FrameFormat } from '../../core/frames.js';
 import type { LockSubscription, StreamSink, Subscription, WriteResult } from '../../core/router.js';
-import { Reply } from './io.js';
+import { credentialsOf, Reply } from './io.js';
 import { CLOSE_CODES, parseStreamQuery, type HubConnection, type StreamRoute } from './stream-hub.js';
 import { parseClientOp, refOf, type ClientOp, type Ref } from './ws-protocol.js';
 
@@ -44,8 +44,10 @@ class WsConnection implements StreamSink, HubConnection {
 
   constructor(
     private readonly route: WsRouteOptions,
-    /** The client this connection belongs to, fixed at the upgrade. */
-    readonly clientId: string,
+    /** Who this connection runs as, fixed at the upgrade. */
+    readonly principal: Principal,
+    /** Gives the connection back to the client's quota. */
+    private readonly release: () => void,
     readonly binary: boolean,
     readonly initial: { contexts: string[]; since: number | undefined; locks: boolean },
   ) {}
@@ -128,6 +130,7 @@ class WsConnection implements StreamSink, HubConnection {
   closedByPeer(): void {
     this.closed = true;
     this.ws = undefined;
+    this.release();
     for (const sub of this.subs.values()) sub.close();
     this.subs.clear();
     this.lockSub?.close();
@@ -160,14 +163,19 @@ class WsConnection implements StreamSink, HubConnection {
         this.reply(frames.pong(op.ref));
         return;
       case 'publish':
-        this.route.engine.append(this.clientId, op.unit).then(
+        this.route.gate.append(this.principal, op.unit).then(
           (result) => this.reply(frames.ack(result, op.ref)),
           (err: unknown) => this.replyError(err, op.ref),
         );
         return;
       case 'subscribeLocks':
         this.lockSub?.close();
-        this.lockSub = this.route.hub.router.subscribeLocks(this.clientId, this, op.ref);
+        this.lockSub = undefined;
+        try {
+          this.lockSub = this.route.gate.subscribeLocks(this.principal, this, op.ref);
+        } catch (err) {
+          this.replyError(err, op.ref);
+        }
         return;
       case 'unsubscribeLocks':
         this.lockSub?.close();
@@ -192,7 +200,7 @@ class WsConnection implements StreamSink, HubConnection {
     previous?.close();
     this.subs.delete(contextId);
     try {
-      const sub = await this.route.hub.router.subscribe(this.clientId, contextId, this, { since, ref });
+      const sub = await this.route.gate.subscribe(this.principal, contextId, this, { since, ref });
       if (this.closed) sub.close();
       else this.subs.set(contextId, sub);
     } catch (err) {
@@ -243,7 +251,7 @@ function decode(message: ArrayBuffer, isBinary: boolean, msgpackConnection: bool
 
 /** Registers GET /stream. */
 export function registerWebSocket(app: TemplatedApp, route: WsRouteOptions): void {
-  const { hub, engine } = route;
+  const { hub, gate } = route;
   app.ws<UserData>('/stream', {
     compression: hub.options.compression ? uWS.SHARED_COMPRESSOR : uWS.DISABLED,
     maxPayloadLength: route.maxMessageBytes,
@@ -260,15 +268,15 @@ export function registerWebSocket(app: TemplatedApp, route: WsRouteOptions): voi
       let conn: WsConnection;
       let protocol = '';
       try {
-        const clientId = resolveClientId(req.getHeader('x-client-id'), route.defaultClient);
+        const principal = route.auth.authenticate(credentialsOf(req));
         const q = parseStreamQuery(req.getQuery(), hub.options.maxSubscriptions);
         const offered = protocols.split(',').map((p) => p.trim());
         let format = q.format;
         if (format === undefined) format = offered.includes(SUBPROTOCOLS.msgpack) ? 'msgpack' : 'json';
         if (format !== 'json' && format !== 'msgpack') throw new EngramError('INVALID_QUERY', `format: must be json or msgpack, got ${JSON.stringify(format)}`);
         if (offered.includes(SUBPROTOCOLS[format])) protocol = SUBPROTOCOLS[format];
-        if (!engine.ready) throw new EngramError('NOT_READY', 'storage is not open');
-        conn = new WsConnection(route, clientId, format === 'msgpack', { contexts: q.contexts, since: q.since, locks: q.locks });
+        if (!gate.engine.ready) throw new EngramError('NOT_READY', 'storage is not open');
+        conn = new WsConnection(route, principal, gate.openConnection(principal), format === 'msgpack', { contexts: q.contexts, since: q.since, locks: q.locks });
       } catch (err) {
         new Reply(res).error(err, route.onInternal, true);
         return;

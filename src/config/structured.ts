@@ -1,0 +1,122 @@
+/**
+ * Parsers of the config sections that are lists or maps of records (STRUCTURED_KEYS):
+ * API keys, groups and per-client quotas. Each reports every problem with its path, like
+ * the flat settings, and unknown keys are errors.
+ */
+import type { ApiKeyEntry } from '../auth/apikeys.js';
+import { SCOPES, type GroupConfig, type Membership, type Scope } from '../core/access.js';
+import { isClientId } from '../core/clients.js';
+import type { QuotaLimits } from '../core/quotas.js';
+
+const CLIENT_RULE = '1–64 of A-Z a-z 0-9 . _ - : @, starting with a letter or digit';
+
+function isMap(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function onlyKeys(v: Record<string, unknown>, allowed: string[], path: string, problems: string[]): void {
+  for (const k of Object.keys(v)) if (!allowed.includes(k)) problems.push(`${path}: unknown key ${JSON.stringify(k)}`);
+}
+
+function patterns(v: unknown, path: string, problems: string[]): string[] | undefined {
+  if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== 'string' || x === '')) {
+    problems.push(`${path}: expected a non-empty list of context patterns like "shared/*"`);
+    return undefined;
+  }
+  return v as string[];
+}
+
+/** auth.keys, or the document of auth.keysFile: a list of {client, hash, scopes, contexts?}. */
+export function parseApiKeys(raw: unknown, path: string, problems: string[]): ApiKeyEntry[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) {
+    problems.push(`${path}: expected a list of keys, each {client, hash, scopes}`);
+    return [];
+  }
+  const out: ApiKeyEntry[] = [];
+  raw.forEach((e: unknown, i) => {
+    const at = `${path}[${i}]`;
+    if (!isMap(e)) {
+      problems.push(`${at}: expected {client, hash, scopes}`);
+      return;
+    }
+    onlyKeys(e, ['client', 'hash', 'scopes', 'contexts', 'note'], at, problems);
+    const before = problems.length;
+    if (typeof e.client !== 'string' || !isClientId(e.client)) problems.push(`${at}.client: expected a client id (${CLIENT_RULE})`);
+    if (typeof e.hash !== 'string' || !/^sha256:[0-9a-fA-F]{64}$/.test(e.hash)) {
+      problems.push(`${at}.hash: expected "sha256:" and 64 hex digits (keys are stored hashed; engram keygen prints one)`);
+    }
+    const scopes = Array.isArray(e.scopes) ? e.scopes : undefined;
+    if (scopes === undefined || scopes.length === 0 || scopes.some((s) => !(SCOPES as readonly unknown[]).includes(s))) {
+      problems.push(`${at}.scopes: expected a list of ${SCOPES.join(', ')}`);
+    }
+    const contexts = e.contexts === undefined ? undefined : patterns(e.contexts, `${at}.contexts`, problems);
+    if (problems.length === before) {
+      out.push({ client: e.client as string, hash: e.hash as string, scopes: scopes as Scope[], ...(contexts === undefined ? {} : { contexts }) });
+    }
+  });
+  return out;
+}
+
+/** clients.groups: a map from group name to {contexts: [patterns], members: {client: read|write}}. */
+export function parseGroups(raw: unknown, path: string, problems: string[]): GroupConfig[] {
+  if (raw === undefined || raw === null) return [];
+  if (!isMap(raw)) {
+    problems.push(`${path}: expected a map of group names to {contexts, members}`);
+    return [];
+  }
+  const out: GroupConfig[] = [];
+  for (const [name, g] of Object.entries(raw)) {
+    const at = `${path}.${name}`;
+    if (!isClientId(name)) problems.push(`${at}: a group name follows the client id rule (${CLIENT_RULE})`);
+    if (!isMap(g)) {
+      problems.push(`${at}: expected {contexts, members}`);
+      continue;
+    }
+    onlyKeys(g, ['contexts', 'members'], at, problems);
+    const contexts = patterns(g.contexts, `${at}.contexts`, problems);
+    const members: Record<string, Membership> = {};
+    if (!isMap(g.members) || Object.keys(g.members).length === 0) {
+      problems.push(`${at}.members: expected a map of client ids to read or write`);
+    } else {
+      for (const [client, m] of Object.entries(g.members)) {
+        if (!isClientId(client)) problems.push(`${at}.members.${client}: not a client id (${CLIENT_RULE})`);
+        const membership = m === 'write' || m === 'rw' ? 'write' : m === 'read' || m === 'ro' ? 'read' : undefined;
+        if (membership === undefined) problems.push(`${at}.members.${client}: expected read (ro) or write (rw), got ${JSON.stringify(m)}`);
+        else members[client] = membership;
+      }
+    }
+    if (contexts !== undefined) out.push({ name, contexts, members });
+  }
+  return out;
+}
+
+const QUOTA_KEYS: Array<keyof QuotaLimits> = ['writesPerSecond', 'writeBurst', 'connections', 'subscriptions', 'storageBytes'];
+
+/** quotas.clients: per-client overrides, a map from client id to some of the quota settings. */
+export function parseQuotaOverrides(raw: unknown, path: string, problems: string[]): Record<string, Partial<QuotaLimits>> {
+  if (raw === undefined || raw === null) return {};
+  if (!isMap(raw)) {
+    problems.push(`${path}: expected a map of client ids to quotas`);
+    return {};
+  }
+  const out: Record<string, Partial<QuotaLimits>> = {};
+  for (const [client, q] of Object.entries(raw)) {
+    const at = `${path}.${client}`;
+    if (!isClientId(client)) problems.push(`${at}: not a client id (${CLIENT_RULE})`);
+    if (!isMap(q)) {
+      problems.push(`${at}: expected a map of ${QUOTA_KEYS.join(', ')}`);
+      continue;
+    }
+    onlyKeys(q, QUOTA_KEYS, at, problems);
+    const limits: Partial<QuotaLimits> = {};
+    for (const k of QUOTA_KEYS) {
+      const v = q[k];
+      if (v === undefined) continue;
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) problems.push(`${at}.${k}: expected a whole number ≥ 0 (0: unlimited)`);
+      else limits[k] = v;
+    }
+    out[client] = limits;
+  }
+  return out;
+}

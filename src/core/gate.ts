@@ -1,0 +1,398 @@
+/**
+ * The engine as one principal sees it. Every transport calls this, never the engine,
+ * lock manager, router or search directly: here each request is checked against the
+ * principal's scopes, context patterns and group memberships, mapped to the space its
+ * data lives in, counted against the client's quotas, and answered from the spaces the
+ * principal may read. One client's data is never reachable from another's requests.
+ */
+import { Access, GROUP_SPACE_PREFIX, type Principal } from './access.js';
+import type { ClientActivity, ClientRegistry } from './client-registry.js';
+import type { Log, SpaceUsage } from './log.js';
+import type { QuotaLimits } from './quotas.js';
+import type { AppendResult, ContextPage, Engine, UnitPage } from './engine.js';
+import { EngramError } from './errors.js';
+import { LIMITS } from './limits.js';
+import type { LockManager, PendingAcquire } from './locks.js';
+import type { LockView } from './lock-types.js';
+import type { LockSubscription, Router, StreamSink, Subscription } from './router.js';
+import { parseSearchQuery, SEARCH_LIMITS, type SearchQuery } from './search-query.js';
+import type { SearchHit, SearchQuerier, SearchResponse } from './search.js';
+import type { ContextView } from './types.js';
+
+export interface GateDeps {
+  engine: Engine;
+  locks: LockManager;
+  router: Router;
+  access: Access;
+  clients: ClientRegistry;
+  /** Undefined when search is off. */
+  search: SearchQuerier | undefined;
+  /** What management reads straight from storage. */
+  log: Pick<Log, 'listSpaces' | 'spaceUsage'>;
+}
+
+/** GET /clients/status/{clientId}: what the server knows of one client now. */
+export interface ClientStatus {
+  clientId: string;
+  /** Whether the client has data in the log or state in memory. */
+  known: boolean;
+  /** Epoch ms of the last request, null when no state is in memory (idle past the threshold, or never seen since start). */
+  lastActivity: number | null;
+  connections: number;
+  subscriptions: number;
+  /** Units and bytes written since the in-memory state was made (`activeSince`). */
+  activeSince: number | null;
+  unitsWrittenRecently: number;
+  /** From the log: everything in the client's own space. */
+  contexts: number;
+  unitsWritten: number;
+  storageBytes: number;
+  locksHeld: number;
+  groups: Array<{ group: string; membership: 'read' | 'write' }>;
+  quotas: QuotaLimits;
+}
+
+type ListQuery = { limit?: number; after?: string; prefix?: string };
+
+function field(body: unknown, name: string): unknown {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>)[name] : undefined;
+}
+
+export class Gate {
+  readonly engine: Engine;
+  readonly access: Access;
+  readonly clients: ClientRegistry;
+  private readonly locks: LockManager;
+  private readonly router: Router;
+  private readonly searcher: SearchQuerier | undefined;
+  private readonly log: GateDeps['log'];
+
+  constructor(deps: GateDeps) {
+    this.log = deps.log;
+    this.engine = deps.engine;
+    this.locks = deps.locks;
+    this.router = deps.router;
+    this.access = deps.access;
+    this.clients = deps.clients;
+    this.searcher = deps.search;
+  }
+
+  get searchEnabled(): boolean {
+    return this.searcher !== undefined;
+  }
+
+  // ---- work units and contexts ----------------------------------------------------
+
+  /** Appends one unit to the context it names, in that context's space. */
+  append(p: Principal, body: unknown, idempotencyKey?: string): Promise<AppendResult> {
+    try {
+      const contextId = field(body, 'contextId');
+      // A body without a usable contextId is refused by the engine's validation, in the client's own space.
+      const space = typeof contextId === 'string' && contextId !== '' ? this.access.contextSpace(p, contextId, 'write') : this.ownSpace(p, 'write');
+      const admitted = this.clients.admitWrite(p.clientId);
+      const run = () => this.engine.append(space, body, idempotencyKey).then((r) => this.wrote(p, r));
+      return admitted === undefined ? run() : admitted.then(run);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private wrote(p: Principal, r: AppendResult): AppendResult {
+    if (!r.replayed) this.clients.wrote(p.clientId, r.json.length);
+    return r;
+  }
+
+  private ownSpace(p: Principal, need: 'read' | 'write'): string {
+    this.access.require(p, need);
+    this.clients.touch(p.clientId);
+    return p.clientId;
+  }
+
+  /** A unit by id, from the first of the principal's spaces that has it and whose context it may see. */
+  async getUnit(p: Principal, id: string): Promise<string> {
+    this.ownSpace(p, 'read');
+    for (const space of this.access.readSpaces(p)) {
+      let json: string;
+      try {
+        json = await this.engine.getUnit(space, id);
+      } catch (err) {
+        if (err instanceof EngramError && err.code === 'WORKUNIT_NOT_FOUND') continue;
+        throw err;
+      }
+      const contextId = (JSON.parse(json) as { contextId: string }).contextId;
+      if (this.access.visible(p, space, contextId)) return json;
+    }
+    throw new EngramError('WORKUNIT_NOT_FOUND', `work unit ${JSON.stringify(id)} does not exist`);
+  }
+
+  listUnits(p: Principal, contextId: string, query: { limit?: number; after?: number; before?: number; reverse?: boolean }): Promise<UnitPage> {
+    return this.run(() => this.engine.listUnits(this.readSpace(p, contextId), contextId, query));
+  }
+
+  getContext(p: Principal, contextId: string): Promise<ContextView> {
+    return this.run(() => this.engine.getContext(this.readSpace(p, contextId), contextId));
+  }
+
+  patchContext(p: Principal, contextId: string, patch: unknown, ifMatch?: number | '*'): Promise<ContextView> {
+    return this.run(() => {
+      const space = this.access.contextSpace(p, contextId, 'write');
+      this.clients.touch(p.clientId);
+      return this.engine.patchContext(space, contextId, patch, ifMatch);
+    });
+  }
+
+  private readSpace(p: Principal, contextId: string): string {
+    const space = this.access.contextSpace(p, contextId, 'read');
+    this.clients.touch(p.clientId);
+    return space;
+  }
+
+  /** Contexts of every space the principal reads, merged in id order. */
+  async listContexts(p: Principal, query: ListQuery): Promise<ContextPage> {
+    const spaces = this.access.readSpaces(p).length;
+    this.ownSpace(p, 'read');
+    if (spaces === 1 && p.contexts === undefined) return this.engine.listContexts(p.clientId, query);
+    const limit = query.limit ?? LIMITS.listDefault;
+    return mergePages<ContextView>(
+      limit,
+      query.after,
+      (after) => Promise.all(this.access.readSpaces(p).map(async (space) => ({ space, page: await this.engine.listContexts(space, { ...query, after }) }))),
+      (space, c) => this.access.visible(p, space, c.id),
+      (c) => c.id,
+    ).then(({ items, nextCursor }) => ({ contexts: items, nextCursor }));
+  }
+
+  // ---- locks ------------------------------------------------------------------------
+
+  acquireLock(p: Principal, body: unknown): PendingAcquire {
+    try {
+      const one = field(body, 'resource');
+      const many = field(body, 'resources');
+      const names = typeof one === 'string' ? [one] : Array.isArray(many) ? many.filter((r): r is string => typeof r === 'string') : [];
+      const spaces = new Set(names.map((r) => this.access.resourceSpace(p, r, 'write')));
+      if (spaces.size > 1) {
+        throw new EngramError('INVALID_FIELD', 'resources: one acquire cannot mix resources of a shared group space with others');
+      }
+      const space = spaces.values().next().value ?? this.ownSpace(p, 'write');
+      this.clients.touch(p.clientId);
+      return this.locks.acquire(space, body);
+    } catch (err) {
+      return { result: Promise.reject(err), cancel: () => undefined };
+    }
+  }
+
+  renewLock(p: Principal, resource: string, body: unknown): Promise<LockView> {
+    return this.run(() => this.locks.renew(this.lockSpace(p, resource, 'write'), resource, body));
+  }
+
+  releaseLock(p: Principal, resource: string, agentId: string | undefined, lockId: string | undefined): Promise<LockView> {
+    return this.run(() => this.locks.release(this.lockSpace(p, resource, 'write'), resource, agentId, lockId));
+  }
+
+  getLock(p: Principal, resource: string): LockView {
+    return this.locks.get(this.lockSpace(p, resource, 'read'), resource);
+  }
+
+  private lockSpace(p: Principal, resource: string, need: 'read' | 'write'): string {
+    if (typeof resource !== 'string') return this.ownSpace(p, need);
+    const space = this.access.resourceSpace(p, resource, need);
+    this.clients.touch(p.clientId);
+    return space;
+  }
+
+  /** Held locks of every space the principal reads, in resource order. */
+  listLocks(p: Principal, query: { agentId?: string; prefix?: string; after?: string; limit?: number }): { locks: LockView[]; nextCursor: string | null } {
+    this.ownSpace(p, 'read');
+    const spaces = this.access.readSpaces(p);
+    if (spaces.length === 1) return this.locks.list(p.clientId, query);
+    const limit = query.limit ?? LIMITS.listDefault;
+    const all: LockView[] = [];
+    let more = false;
+    for (const space of spaces) {
+      const page = this.locks.list(space, { ...query, limit });
+      more ||= page.nextCursor !== null;
+      for (const l of page.locks) if (this.access.resourceSpace(p, l.resource, 'read') === space) all.push(l);
+    }
+    all.sort((a, b) => (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0));
+    const locks = all.slice(0, limit);
+    return { locks, nextCursor: all.length > limit || more ? (locks[locks.length - 1]?.resource ?? null) : null };
+  }
+
+  // ---- streams ----------------------------------------------------------------------
+
+  /** Subscribes to a context in its space, counting the subscription against the client's quota. */
+  async subscribe(p: Principal, contextId: string, sink: StreamSink, options: { since?: number; ref?: string | number } = {}): Promise<Subscription> {
+    const space = this.readSpace(p, contextId);
+    this.clients.addSubscription(p.clientId);
+    let sub: Subscription;
+    try {
+      sub = await this.router.subscribe(space, contextId, sink, options);
+    } catch (err) {
+      this.clients.removeSubscription(p.clientId);
+      throw err;
+    }
+    if (sub.state === 'closed') this.clients.removeSubscription(p.clientId);
+    else sub.onClose = () => this.clients.removeSubscription(p.clientId);
+    return sub;
+  }
+
+  subscribeLocks(p: Principal, sink: StreamSink, ref?: string | number): LockSubscription {
+    this.ownSpace(p, 'read');
+    return this.router.subscribeLocks(this.access.readSpaces(p), sink, ref);
+  }
+
+  /** Counts a stream connection (WebSocket, SSE, gRPC Subscribe) against the client's quota. */
+  openConnection(p: Principal): () => void {
+    this.clients.openConnection(p.clientId);
+    let open = true;
+    return () => {
+      if (!open) return;
+      open = false;
+      this.clients.closeConnection(p.clientId);
+    };
+  }
+
+  // ---- search -------------------------------------------------------------------------
+
+  async search(p: Principal, input: unknown): Promise<SearchResponse> {
+    const searcher = this.searcher;
+    if (searcher === undefined) throw new EngramError('NOT_FOUND', 'search is disabled on this server (search.enabled: false)');
+    this.ownSpace(p, 'read');
+    const q = parseSearchQuery(input);
+    // Which spaces to ask, and for which of the asked contexts.
+    const asks = new Map<string, string[] | undefined>();
+    if (q.contextIds !== undefined) {
+      for (const id of q.contextIds) {
+        const space = this.access.contextSpace(p, id, 'read');
+        asks.set(space, [...(asks.get(space) ?? []), id]);
+      }
+    } else {
+      for (const space of this.access.readSpaces(p)) asks.set(space, undefined);
+    }
+    const filtered = q.contextIds === undefined && (p.contexts !== undefined || asks.size > 1);
+    const depth = Math.min(SEARCH_LIMITS.depthMax, filtered && p.contexts !== undefined ? (q.offset + q.limit) * 4 : q.offset + q.limit);
+    const per = await Promise.all(
+      [...asks].map(([space, contextIds]) => {
+        const sq: SearchQuery = asks.size === 1 && !filtered ? { ...q, contextIds: contextIds ?? q.contextIds } : { ...q, contextIds, offset: 0, limit: depth };
+        return searcher.query(space, sq).then((r) => ({ space, ...r }));
+      }),
+    );
+    const merged: Array<SearchHit & { space: string }> = [];
+    for (const r of per) for (const h of r.hits) merged.push({ ...h, space: r.space });
+    if (per.length > 1) merged.sort((a, b) => b.score - a.score);
+    const jsons = await this.engine.unitsAt(merged.map((h) => h.pos));
+    let results = [];
+    for (let i = 0; i < merged.length; i++) {
+      const json = jsons[i];
+      if (json === undefined) continue;
+      const h = merged[i]!;
+      if (filtered && !this.access.visible(p, h.space, (JSON.parse(json) as { contextId: string }).contextId)) continue;
+      results.push({ workUnit: json, score: h.score, keywordScore: h.keywordScore, vectorScore: h.vectorScore });
+    }
+    if (per.length > 1 || filtered) results = results.slice(q.offset, q.offset + q.limit);
+    const total = per.reduce((n, r) => n + r.total, 0);
+    return { results, total, totalRelation: filtered || per.some((r) => r.totalRelation === 'gte') ? 'gte' : 'eq' };
+  }
+
+  // ---- management (admin) --------------------------------------------------------------
+
+  /** Clients with data in the log or state in memory, in id order. Shared group spaces are not clients and are left out. */
+  async listClients(p: Principal, query: { after?: string; limit?: number }): Promise<{ clients: Array<{ clientId: string; active: boolean }>; nextCursor: string | null }> {
+    this.access.require(p, 'admin');
+    const limit = query.limit ?? LIMITS.listDefault;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > LIMITS.listMax) {
+      throw new EngramError('INVALID_QUERY', `limit: must be an integer from 1 to ${LIMITS.listMax}`);
+    }
+    const stored = (await this.log.listSpaces({ after: query.after, limit: limit + 1 })).filter((s) => !s.startsWith(GROUP_SPACE_PREFIX));
+    const active = new Set(this.clients.active());
+    const ids = [...new Set([...stored, ...[...active].filter((id) => query.after === undefined || id > query.after)])].sort();
+    // Past the last stored id fetched, the stored list is incomplete: cut the page there.
+    const horizon = stored.length > limit ? stored[limit - 1] : undefined;
+    const page = ids.filter((id) => horizon === undefined || id <= horizon).slice(0, limit);
+    const more = horizon !== undefined || ids.length > page.length;
+    return { clients: page.map((clientId) => ({ clientId, active: active.has(clientId) })), nextCursor: more ? (page[page.length - 1] ?? null) : null };
+  }
+
+  async clientStatus(p: Principal, clientId: string): Promise<ClientStatus> {
+    this.access.require(p, 'admin');
+    const usage: SpaceUsage = await this.log.spaceUsage(clientId);
+    const a: ClientActivity | undefined = this.clients.activity(clientId);
+    const locksHeld = this.locks.heldIn(clientId);
+    return {
+      clientId,
+      known: a !== undefined || usage.contexts > 0 || locksHeld > 0,
+      lastActivity: a?.lastActivity ?? null,
+      connections: a?.connections ?? 0,
+      subscriptions: a?.subscriptions ?? 0,
+      activeSince: a?.since ?? null,
+      unitsWrittenRecently: a?.unitsWritten ?? 0,
+      contexts: usage.contexts,
+      unitsWritten: usage.units,
+      storageBytes: Math.max(usage.bytes, a?.bytesWritten ?? 0),
+      locksHeld,
+      groups: this.access.groupsOf(clientId),
+      quotas: this.clients.limits(clientId),
+    };
+  }
+
+  /** Drops the in-memory state of clients idle for `idleMs` (never data); also what the periodic sweep runs. */
+  cleanup(p: Principal | undefined, idleMs: number): { dropped: string[]; cachedContextsFreed: number } {
+    if (p !== undefined) this.access.require(p, 'admin');
+    const dropped = this.clients.cleanup(idleMs);
+    let cachedContextsFreed = 0;
+    for (const clientId of dropped) cachedContextsFreed += this.engine.dropCached(clientId);
+    return { dropped, cachedContextsFreed };
+  }
+
+  // ---- helpers --------------------------------------------------------------------------
+
+  /** Runs a step that may throw synchronously (a check) as a promise. */
+  private run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return fn();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+}
+
+/**
+ * Merges id-ordered pages of several spaces into one page of `limit` items, dropping those
+ * `keep` refuses; fetches further pages while too few are kept and some space has more.
+ */
+async function mergePages<T>(
+  limit: number,
+  after: string | undefined,
+  fetch: (after: string | undefined) => Promise<Array<{ space: string; page: { contexts: T[]; nextCursor: string | null } }>>,
+  keep: (space: string, item: T) => boolean,
+  idOf: (item: T) => string,
+): Promise<{ items: T[]; nextCursor: string | null }> {
+  const items: T[] = [];
+  let cursor = after;
+  // Bounded: each round moves the cursor past at least one item of some space.
+  for (let round = 0; round < 64; round++) {
+    const pages = await fetch(cursor);
+    const candidates: Array<{ space: string; item: T }> = [];
+    let horizon: string | undefined;
+    for (const { space, page } of pages) {
+      for (const item of page.contexts) candidates.push({ space, item });
+      // Past the last id of a space that has more, the merged order is not yet known.
+      if (page.nextCursor !== null && (horizon === undefined || page.nextCursor < horizon)) horizon = page.nextCursor;
+    }
+    candidates.sort((a, b) => (idOf(a.item) < idOf(b.item) ? -1 : idOf(a.item) > idOf(b.item) ? 1 : 0));
+    for (const c of candidates) {
+      const id = idOf(c.item);
+      if (horizon !== undefined && id > horizon) break;
+      cursor = id;
+      if (!keep(c.space, c.item)) continue;
+      items.push(c.item);
+      if (items.length === limit) {
+        const rest = candidates.some((x) => idOf(x.item) > id) || horizon !== undefined;
+        return { items, nextCursor: rest ? id : null };
+      }
+    }
+    if (horizon === undefined) return { items, nextCursor: null };
+    cursor = horizon;
+  }
+  return { items, nextCursor: cursor ?? null };
+}

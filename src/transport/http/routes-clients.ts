@@ -1,0 +1,33 @@
+/** Management of clients: /clients/list, /clients/status/{clientId}, /clients/cleanup (admin scope; docs/clients.md). */
+import { resolveClientId } from '../../core/clients.js';
+import { EngramError } from '../../core/errors.js';
+import type { Gate } from '../../core/gate.js';
+import { pathParam, Query, Reply } from './io.js';
+import type { RouteTable } from './server.js';
+
+export function registerClientRoutes(t: RouteTable, deps: { gate: Gate }): void {
+  const { gate } = deps;
+  const reject = (reply: Reply) => (err: unknown) => reply.error(err, t.onInternal);
+
+  t.route('/clients/list', {
+    get: (reply, req, principal) => {
+      const q = new Query(req.getQuery());
+      gate.listClients(principal, { after: q.string('after'), limit: q.int('limit') }).then((page) => reply.json(200, JSON.stringify(page)), reject(reply));
+    },
+  });
+  t.route('/clients/status/:clientId', {
+    get: (reply, req, principal) => {
+      const clientId = resolveClientId(pathParam(req, 0, 'clientId'), '');
+      if (clientId === '') throw new EngramError('INVALID_CLIENT_ID', 'the client id in the path is empty');
+      gate.clientStatus(principal, clientId).then((s) => reply.json(200, JSON.stringify(s)), reject(reply));
+    },
+  });
+  t.route('/clients/cleanup', {
+    post: (reply, req, principal) => {
+      const seconds = new Query(req.getQuery()).int('idle_threshold') ?? 0;
+      if (seconds > 365 * 86_400) throw new EngramError('INVALID_QUERY', 'idle_threshold: seconds from 0 to 31536000');
+      // No body is read: end it with the reply if one was sent.
+      reply.json(200, JSON.stringify({ idleThresholdSeconds: seconds, ...gate.cleanup(principal, seconds * 1000) }));
+    },
+  });
+}
