@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import { stringify as toYaml } from 'yaml';
 import { ConfigError, describeConfig, loadConfig } from '../config/load.js';
 import { SETTINGS } from '../config/schema.js';
+import { hashKey, newKey } from '../auth/apikeys.js';
+import { SCOPES } from '../core/access.js';
+import { isClientId } from '../core/clients.js';
 import { serve } from './serve.js';
 
 const USAGE = `engram: a real-time collaboration engine for AI agents
@@ -10,6 +13,8 @@ const USAGE = `engram: a real-time collaboration engine for AI agents
 Usage:
   engram serve [--addr HOST:PORT] [--data-dir DIR] [--config FILE] [options]
   engram config [same options]   print the effective configuration and exit
+  engram keygen --client ID [--scopes read,write,admin] [--contexts 'PATTERN,...']
+                                 make an API key; prints the key once and its auth.keys entry
   engram version
   engram help
 
@@ -52,6 +57,8 @@ export async function main(argv: string[]): Promise<number | undefined> {
       await serve(config);
       return undefined; // keeps running until a signal
     }
+    case 'keygen':
+      return keygen(rest);
     case 'version':
     case '--version':
       process.stdout.write(`engram ${version()} (node ${process.version})\n`);
@@ -66,4 +73,36 @@ export async function main(argv: string[]): Promise<number | undefined> {
       process.stderr.write(`engram: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
       return 2;
   }
+}
+
+/** `engram keygen`: a new random API key, shown once, and the entry that stores only its hash. */
+function keygen(args: string[]): number {
+  const opts = new Map<string, string>();
+  for (let i = 0; i < args.length; i += 2) {
+    const name = args[i]!;
+    const value = args[i + 1];
+    if (!['--client', '--scopes', '--contexts'].includes(name) || value === undefined) {
+      process.stderr.write(`engram keygen: expected --client ID [--scopes LIST] [--contexts LIST], got ${JSON.stringify(name)}\n`);
+      return 2;
+    }
+    opts.set(name, value);
+  }
+  const client = opts.get('--client') ?? '';
+  if (!isClientId(client)) {
+    process.stderr.write('engram keygen: --client must be a client id (1–64 of A-Z a-z 0-9 . _ - : @, starting with a letter or digit)\n');
+    return 2;
+  }
+  const scopes = (opts.get('--scopes') ?? 'read,write').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const bad = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
+  if (scopes.length === 0 || bad.length > 0) {
+    process.stderr.write(`engram keygen: --scopes takes ${SCOPES.join(', ')}\n`);
+    return 2;
+  }
+  const contexts = opts.get('--contexts')?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const key = newKey();
+  const entry = { client, hash: hashKey(key), scopes, ...(contexts === undefined || contexts.length === 0 ? {} : { contexts }) };
+  process.stdout.write(`# The key, shown only now; give it to the client (Authorization: Bearer <key>):\n# ${key}\n`);
+  process.stdout.write(`# Its entry for auth.keys (or the auth.keysFile list); only the hash is stored:\n`);
+  process.stdout.write(toYaml([entry]));
+  return 0;
 }

@@ -26,8 +26,9 @@ export function registerClientRoutes(t: RouteTable, deps: { gate: Gate }): void 
     post: (reply, req, principal) => {
       const seconds = new Query(req.getQuery()).int('idle_threshold') ?? 0;
       if (seconds > 365 * 86_400) throw new EngramError('INVALID_QUERY', 'idle_threshold: seconds from 0 to 31536000');
-      // No body is read: end it with the reply if one was sent.
-      reply.json(200, JSON.stringify({ idleThresholdSeconds: seconds, ...gate.cleanup(principal, seconds * 1000) }));
+      // No body is read: a connection that sent one is closed with the reply, so its bytes are never taken for a request.
+      const sentBody = req.getHeader('content-length') !== '' || req.getHeader('transfer-encoding') !== '';
+      reply.json(200, JSON.stringify({ idleThresholdSeconds: seconds, ...gate.cleanup(principal, seconds * 1000) }), undefined, sentBody);
     },
   });
 }

@@ -276,6 +276,9 @@ export function registerWebSocket(app: TemplatedApp, route: WsRouteOptions): voi
         if (format !== 'json' && format !== 'msgpack') throw new EngramError('INVALID_QUERY', `format: must be json or msgpack, got ${JSON.stringify(format)}`);
         if (offered.includes(SUBPROTOCOLS[format])) protocol = SUBPROTOCOLS[format];
         if (!gate.engine.ready) throw new EngramError('NOT_READY', 'storage is not open');
+        // What the URL asks to follow is checked now, so a refusal is a clean 403 rather than an error frame later.
+        for (const c of q.contexts) gate.access.contextSpace(principal, c, 'read');
+        if (q.locks) gate.access.require(principal, 'read');
         conn = new WsConnection(route, principal, gate.openConnection(principal), format === 'msgpack', { contexts: q.contexts, since: q.since, locks: q.locks });
       } catch (err) {
         new Reply(res).error(err, route.onInternal, true);
