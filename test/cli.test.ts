@@ -75,8 +75,8 @@ test('a port already taken fails with a clear message', async () => {
   dirs.push(server.dataDir);
   const dir = tempDir();
   dirs.push(dir);
-  const second = spawnSync(ENGRAM_BIN, ['serve', '--addr', `127.0.0.1:${server.port}`, '--data-dir', dir], { encoding: 'utf8', timeout: 20_000 });
-  assert.equal(second.status, 1);
+  const second = spawnSync(ENGRAM_BIN, ['serve', '--addr', `127.0.0.1:${server.port}`, '--grpc-addr', '127.0.0.1:0', '--data-dir', dir], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(second.status, 1, `signal ${second.signal}, error ${second.error?.message}, stderr: ${second.stderr}, stdout: ${second.stdout}`);
   assert.match(second.stderr, /cannot listen on 127\.0\.0\.1:\d+/);
   assert.equal(await server.stop(), 0);
 });

@@ -2,13 +2,15 @@
  * `engram serve`: the one place that reads the config and wires implementations
  * together (log → engine → transports), then runs until SIGTERM/SIGINT.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { createAuthenticator } from '../auth/index.js';
 import { Access } from '../core/access.js';
 import { ClientRegistry } from '../core/client-registry.js';
 import { Engine } from '../core/engine.js';
 import { Gate } from '../core/gate.js';
+import { detailedHealth } from '../ops/health.js';
+import { Metrics } from '../ops/metrics.js';
 import { LockManager } from '../core/locks.js';
 import { Router } from '../core/router.js';
 import { LevelLog, StorageOpenError } from '../storage/log-leveldb.js';
@@ -22,6 +24,10 @@ import type { Config } from '../config/schema.js';
 const SHUTDOWN_GRACE_MS = 10_000;
 /** How long running gRPC calls (a bulk ingest, a lock wait) may take to finish when stopping. */
 const GRPC_DRAIN_MS = 5_000;
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
 
 export function createLogger(level: string): Logger {
   return pino({
@@ -59,7 +65,23 @@ export async function serve(config: Config): Promise<void> {
   const sweep = setInterval(() => gate.cleanup(undefined, config.clients.idleThresholdMs), Math.min(60_000, config.clients.idleThresholdMs));
   sweep.unref();
   const auth = createAuthenticator(config);
-  const http = new HttpServer({
+  const streamConnections = () => http.streamConnections;
+  const storageBytes = () => log.storageBytes();
+  const metrics = new Metrics({ engine, router, locks, clients, indexer: search?.indexer, streamConnections, storageBytes });
+  router.observer = metrics;
+  gate.observer = metrics;
+  const health = detailedHealth({
+    engine,
+    router,
+    locks,
+    clients,
+    indexer: search?.indexer,
+    embedderReady: () => (search === undefined ? null : search.host.embedderReady),
+    streamConnections,
+    storageBytes,
+    settings: { sync: config.storage.sync, authMode: config.auth.mode, version: packageVersion() },
+  });
+  const http: HttpServer = new HttpServer({
     gate,
     auth,
     router,
@@ -67,12 +89,15 @@ export async function serve(config: Config): Promise<void> {
     maxBodyBytes: config.limits.maxUnitBytes,
     stream: config.stream,
     search,
+    requests: metrics,
+    ops: { metrics, health },
   });
 
   const grpc = config.server.grpcEnabled
     ? new GrpcServer({
         gate,
         auth,
+        requests: metrics,
         maxUnitBytes: config.limits.maxUnitBytes,
         onInternal: (err) => logger.error({ err }, 'internal error (gRPC)'),
       })

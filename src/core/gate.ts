@@ -8,6 +8,7 @@
 import { Access, GROUP_SPACE_PREFIX, type Principal } from './access.js';
 import type { ClientActivity, ClientRegistry } from './client-registry.js';
 import type { Log, SpaceUsage } from './log.js';
+import { NO_OBSERVER, type Observer } from './observer.js';
 import type { QuotaLimits } from './quotas.js';
 import type { AppendResult, ContextPage, Engine, UnitPage } from './engine.js';
 import { EngramError } from './errors.js';
@@ -66,6 +67,8 @@ export class Gate {
   private readonly router: Router;
   private readonly searcher: SearchQuerier | undefined;
   private readonly log: GateDeps['log'];
+  /** Told how long each search took (metrics). */
+  observer: Observer = NO_OBSERVER;
 
   constructor(deps: GateDeps) {
     this.log = deps.log;
@@ -254,7 +257,21 @@ export class Gate {
 
   // ---- search -------------------------------------------------------------------------
 
+  /** Search over every space the principal reads, its hits merged by score. */
   async search(p: Principal, input: unknown): Promise<SearchResponse> {
+    const started = performance.now();
+    const mode = typeof field(input, 'mode') === 'string' ? String(field(input, 'mode')) : 'hybrid';
+    try {
+      const r = await this.searchSpaces(p, input);
+      this.observer.search((performance.now() - started) / 1000, mode, true);
+      return r;
+    } catch (err) {
+      this.observer.search((performance.now() - started) / 1000, mode, false);
+      throw err;
+    }
+  }
+
+  private async searchSpaces(p: Principal, input: unknown): Promise<SearchResponse> {
     const searcher = this.searcher;
     if (searcher === undefined) throw new EngramError('NOT_FOUND', 'search is disabled on this server (search.enabled: false)');
     this.ownSpace(p, 'read');

@@ -17,6 +17,7 @@ import { EngramError } from './errors.js';
 import { Frame, frames } from './frames.js';
 import type { LockEvent } from './locks.js';
 import { lockView, type LockView } from './lock-types.js';
+import { NO_OBSERVER, type Observer } from './observer.js';
 import type { ContextRecord } from './types.js';
 
 /** 'full': written, but the sink is now over its limit; 'dropped': not written at all. */
@@ -197,6 +198,8 @@ export class LockSubscription {
 export class Router {
   private readonly topics = new Map<string, Topic>();
   private readonly lockFollowers = new Map<string, Set<LockSubscription>>();
+  /** Told how long each fan-out took (metrics). */
+  observer: Observer = NO_OBSERVER;
   /** The locks a client holds now (set by whoever wires the lock manager in). */
   lockSnapshot: (clientId: string) => LockView[] = () => [];
   private readonly opening = new Map<string, Promise<Topic>>();
@@ -278,9 +281,12 @@ export class Router {
 
   /** Fans a committed batch out; runs synchronously inside the commit, before writers are answered. */
   private publish(events: CommitEvent[]): void {
+    const started = performance.now();
+    let reached = 0;
     for (const event of events) {
       const topic = this.topics.get(event.clientId + SEP + event.contextId);
       if (topic === undefined) continue;
+      reached += topic.subs.size;
       // Encoded once for every subscriber of the context.
       const unitFrames = event.units.map((json, i) => frames.workunit(event.firstSeq + i, json));
       const contextFrame = event.record === undefined ? undefined : frames.context(event.record);
@@ -305,6 +311,7 @@ export class Router {
         }
       }
     }
+    if (reached > 0) this.observer.fanout((performance.now() - started) / 1000, reached);
   }
 
   /** Follows every lock event of these spaces (a client's own, and its groups'). */

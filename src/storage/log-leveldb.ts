@@ -223,6 +223,11 @@ export class LevelLog implements Log {
     return { contexts, units, bytes };
   }
 
+  /** LevelDB's estimate of the whole store on disk (what is still only in the memtable is not counted). */
+  storageBytes(): Promise<number> {
+    return this.db.approximateSize('', '\uffff');
+  }
+
   async lastPosition(): Promise<number> {
     for await (const key of this.db.keys({ gte: keys.positionStart, lt: keys.positionEnd, reverse: true, limit: 1 })) {
       return parseInt(key.slice(2), 16);

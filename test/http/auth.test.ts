@@ -132,9 +132,13 @@ describe('auth.mode apikey', () => {
     sse.close();
   });
 
-  test('health checks need no credentials', async () => {
+  test('health checks need no credentials; metrics and detailed health need any valid ones', async () => {
     assert.equal((await env.http.get('/healthz')).status, 200);
     assert.equal((await env.http.get('/readyz')).status, 200);
+    assert.equal((await env.http.get('/metrics')).status, 401);
+    assert.equal((await env.http.get('/health/detailed')).status, 401);
+    assert.equal((await env.http.get('/metrics', bearer(KEYS.reader))).status, 200);
+    assert.equal((await env.http.get('/health/detailed', bearer(KEYS.reader))).json.clients.authMode, 'apikey');
   });
 
   test('a read-only key reads but cannot write: 403 FORBIDDEN (gRPC PERMISSION_DENIED)', async () => {

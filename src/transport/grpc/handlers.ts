@@ -1,5 +1,6 @@
 /** Unary RPCs of EngramService: each one authenticates, parses its request, calls the gate, converts the answer. */
-import type { Metadata, sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { status, type Metadata, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { RequestObserver } from '../../core/observer.js';
 import type { Authenticator, Principal } from '../../core/access.js';
 import { EngramError } from '../../core/errors.js';
 import type { Gate } from '../../core/gate.js';
@@ -13,6 +14,8 @@ import pb = engram.v3;
 export interface GrpcDeps {
   gate: Gate;
   auth: Authenticator;
+  /** Told about every answered unary call (metrics); optional. */
+  requests?: RequestObserver;
   /** Largest CreateWorkUnit request, in bytes (limits.maxUnitBytes, as for an HTTP body). */
   maxUnitBytes: number;
   onInternal: (err: unknown) => void;
@@ -60,6 +63,27 @@ export function checkSize(req: object, max: number): void {
 const opt = (v: unknown) => (v === null || v === undefined ? undefined : num(v as number));
 
 export function unaryHandlers(deps: GrpcDeps): UntypedServiceImplementation {
+  const handlers = unaryRpcs(deps);
+  return deps.requests === undefined ? handlers : instrument(handlers, deps.requests);
+}
+
+/** Wraps each unary handler to report its method, status code and duration. */
+function instrument(handlers: UntypedServiceImplementation, observer: RequestObserver): UntypedServiceImplementation {
+  const out: UntypedServiceImplementation = {};
+  for (const [name, handler] of Object.entries(handlers)) {
+    const rpc = name[0]!.toUpperCase() + name.slice(1);
+    out[name] = ((call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      const started = performance.now();
+      (handler as Unary<unknown, unknown>)(call, (err, res) => {
+        observer.request('grpc', rpc, err ? (status[err.code ?? status.UNKNOWN] ?? 'UNKNOWN') : 'OK', (performance.now() - started) / 1000);
+        callback(err, res);
+      });
+    }) as UntypedServiceImplementation[string];
+  }
+  return out;
+}
+
+function unaryRpcs(deps: GrpcDeps): UntypedServiceImplementation {
   const { gate } = deps;
   return {
     createWorkUnit: unary(deps, async (req: pb.CreateWorkUnitRequest, principal): Promise<pb.ICreateWorkUnitResponse> => {

@@ -37,6 +37,10 @@ export type Headers = ReadonlyArray<readonly [string, string]>;
 export class Reply {
   aborted = false;
   done = false;
+  /** Told the status once the answer is sent (request metrics and the access log). */
+  onSent: ((status: number) => void) | undefined;
+  /** Sent back as X-Request-ID and named in log lines about this request. */
+  requestId: string | undefined;
   private abortHandler: (() => void) | undefined;
 
   constructor(readonly res: HttpResponse) {}
@@ -59,18 +63,32 @@ export class Reply {
   json(status: number, body: string, headers?: Headers, close = false): void {
     if (this.aborted || this.done) return;
     this.done = true;
+    this.onSent?.(status);
     this.res.cork(() => {
       this.res.writeStatus(STATUS_LINE[status] ?? `${status} Unknown`);
       this.res.writeHeader('Content-Type', 'application/json');
+      if (this.requestId !== undefined) this.res.writeHeader('X-Request-ID', this.requestId);
       if (headers) for (const [k, v] of headers) this.res.writeHeader(k, v);
       this.res.end(body, close);
     });
   }
 
+  /** Sends a body of another content type (text), as `json` does. */
+  send(status: number, contentType: string, body: string): void {
+    if (this.aborted || this.done) return;
+    this.done = true;
+    this.onSent?.(status);
+    this.res.cork(() => {
+      this.res.writeStatus(STATUS_LINE[status] ?? `${status} Unknown`);
+      this.res.writeHeader('Content-Type', contentType);
+      this.res.end(body);
+    });
+  }
+
   /** Sends the catalog response for `err`; anything not from the catalog is reported to `onInternal` and sent as INTERNAL. */
-  error(err: unknown, onInternal: (err: unknown) => void, close = false, headers?: Headers): void {
+  error(err: unknown, onInternal: (err: unknown, requestId?: string) => void, close = false, headers?: Headers): void {
     const e = asEngramError(err);
-    if (e.code === 'INTERNAL') onInternal(err);
+    if (e.code === 'INTERNAL') onInternal(err, this.requestId);
     this.json(ERROR_CATALOG[e.code].http, errorBody(e.code, e.message, e.details), withErrorHeaders(e, headers), close);
   }
 }

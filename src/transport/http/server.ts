@@ -3,15 +3,18 @@
  * crash-proof handlers, listening. The routes themselves live in routes-*.ts and the
  * streams in stream-*.ts; a handler only parses, calls core, and answers.
  */
+import { randomBytes } from 'node:crypto';
 import uWS, { type HttpRequest, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import type { Authenticator, Principal } from '../../core/access.js';
 import { EngramError } from '../../core/errors.js';
 import type { Gate } from '../../core/gate.js';
+import type { RequestObserver } from '../../core/observer.js';
 import type { Router } from '../../core/router.js';
 import { credentialsOf, Reply } from './io.js';
 import { registerClientRoutes } from './routes-clients.js';
 import { registerLockRoutes } from './routes-locks.js';
+import { registerOpsRoutes, type OpsDeps } from './routes-ops.js';
 import { registerSearchRoutes, type SearchDeps } from './routes-search.js';
 import { registerUnitRoutes } from './routes-units.js';
 import { StreamHub, type StreamOptions } from './stream-hub.js';
@@ -27,6 +30,9 @@ export interface HttpServerOptions {
   maxBodyBytes: number;
   router: Router;
   stream: StreamOptions;
+  /** Told about every answered request (metrics); optional. */
+  requests?: RequestObserver;
+  ops: OpsDeps;
   /** Absent when search is disabled. */
   search?: SearchDeps;
 }
@@ -38,7 +44,7 @@ export type Method = 'get' | 'post' | 'patch' | 'del';
 /** How route modules register handlers: each path with its methods (405 with Allow for the rest). */
 export interface RouteTable {
   route(pattern: string, handlers: Partial<Record<Method, Handler>>, options?: { public?: boolean }): void;
-  onInternal: (err: unknown) => void;
+  onInternal: (err: unknown, requestId?: string) => void;
 }
 
 /** The native module exports this listen flag; its typings only declare it as an enum member. */
@@ -52,16 +58,22 @@ export function uwsIsNative(): boolean {
 export class HttpServer {
   private readonly app: TemplatedApp;
   private listenSocket: us_listen_socket | undefined;
-  private readonly onInternal: (err: unknown) => void;
+  private readonly onInternal: (err: unknown, requestId?: string) => void;
+  private readonly logger: Logger;
+  private readonly requestIds = new RequestIds();
   private readonly hub: StreamHub;
   private readonly auth: Authenticator;
+  private readonly requests: RequestObserver | undefined;
 
   constructor(options: HttpServerOptions) {
     if (!uwsIsNative()) {
       throw new Error('uWebSockets.js loaded its JavaScript fallback instead of the native binary; refusing to start');
     }
     this.auth = options.auth;
-    this.onInternal = (err) => options.logger.error({ err }, 'internal error while handling a request');
+    this.requests = options.requests;
+    this.logger = options.logger;
+    // The error goes to the log with its stack; the client gets only the code and the request id.
+    this.onInternal = (err, reqId) => options.logger.error({ err, reqId }, 'internal error while handling a request');
     this.app = uWS.App();
     this.hub = new StreamHub(options.router, options.stream, (conn, fullForMs) =>
       options.logger.warn({ kind: conn.kind, fullForMs }, 'closed a slow stream consumer'),
@@ -74,6 +86,7 @@ export class HttpServer {
     registerLockRoutes(table, options);
     registerSearchRoutes(table, options);
     registerClientRoutes(table, options);
+    registerOpsRoutes(table, options.ops);
     // An empty id segment ("/workunit/") is a bad id, not an unknown route.
     for (const path of ['/workunit/', '/workunits/', '/contexts/', '/locks/']) {
       this.route(path, {
@@ -84,9 +97,13 @@ export class HttpServer {
     }
     this.app.any(
       '/*',
-      this.guard(() => {
-        throw new EngramError('NOT_FOUND', 'no such route; see docs/api.md');
-      }, true),
+      this.guard(
+        () => {
+          throw new EngramError('NOT_FOUND', 'no such route; see docs/api.md');
+        },
+        true,
+        'unmatched',
+      ),
     );
   }
 
@@ -96,7 +113,7 @@ export class HttpServer {
       .map((m) => (m === 'del' ? 'DELETE' : m.toUpperCase()))
       .join(', ');
     for (const [method, handler] of Object.entries(handlers) as Array<[Method, Handler]>) {
-      this.app[method](pattern, this.guard(handler, isPublic));
+      this.app[method](pattern, this.guard(handler, isPublic, pattern));
     }
     this.app.any(pattern, (res, req) => {
       new Reply(res).error(
@@ -112,9 +129,22 @@ export class HttpServer {
    * Wraps a handler so a synchronous throw becomes an error reply, never a crash of
    * the process (uWS aborts when a handler returns without answering or onAborted).
    */
-  private guard(handler: Handler, isPublic: boolean) {
+  private guard(handler: Handler, isPublic: boolean, route: string) {
+    const observer = this.requests;
+    const logger = this.logger;
     return (res: uWS.HttpResponse, req: HttpRequest) => {
       const reply = new Reply(res).watchAbort();
+      reply.requestId = this.requestIds.of(req.getHeader('x-request-id'));
+      const accessLog = logger.isLevelEnabled('debug');
+      if (observer !== undefined || accessLog) {
+        const started = performance.now();
+        const method = req.getMethod();
+        reply.onSent = (status) => {
+          const seconds = (performance.now() - started) / 1000;
+          observer?.request('http', route, String(status), seconds);
+          if (accessLog) logger.debug({ reqId: reply.requestId, method, route, status, ms: Math.round(seconds * 1e6) / 1000 }, 'request');
+        };
+      }
       try {
         handler(reply, req, isPublic ? ANONYMOUS : this.auth.authenticate(credentialsOf(req)));
       } catch (err) {
@@ -146,6 +176,11 @@ export class HttpServer {
     });
   }
 
+  /** Open WebSocket and SSE connections. */
+  get streamConnections(): number {
+    return this.hub.connections.size;
+  }
+
   /** Tells every streaming client to reconnect (close code 4000 on WebSockets). */
   closeStreams(): void {
     this.hub.closeAll();
@@ -157,6 +192,20 @@ export class HttpServer {
       uWS.us_listen_socket_close(this.listenSocket);
       this.listenSocket = undefined;
     }
+  }
+}
+
+/**
+ * Request ids: the caller's X-Request-ID when it is a sane token (so a trace spans services),
+ * else a per-process prefix and a counter, which costs nothing per request.
+ */
+class RequestIds {
+  private readonly prefix = randomBytes(4).toString('hex');
+  private next = 0;
+
+  of(header: string): string {
+    if (header !== '' && header.length <= 128 && /^[A-Za-z0-9._:-]+$/.test(header)) return header;
+    return `${this.prefix}-${(this.next++).toString(36)}`;
   }
 }
 

@@ -1,0 +1,58 @@
+/** GET /health/detailed: one document with what an operator checks first. */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { ClientRegistry } from '../core/client-registry.js';
+import type { Engine } from '../core/engine.js';
+import type { Indexer } from '../core/indexer.js';
+import type { LockManager } from '../core/locks.js';
+import type { Router } from '../core/router.js';
+
+export interface HealthSources {
+  engine: Engine;
+  router: Router;
+  locks: LockManager;
+  clients: ClientRegistry;
+  indexer: Indexer | undefined;
+  embedderReady: () => boolean | null;
+  streamConnections: () => number;
+  storageBytes: () => Promise<number>;
+  settings: { sync: boolean; authMode: string; version: string };
+}
+
+const MiB = 1024 * 1024;
+
+export function detailedHealth(s: HealthSources): () => Promise<Record<string, unknown>> {
+  const started = Date.now();
+  const RESOLUTION_MS = 20;
+  const loop = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+  loop.enable();
+  return async () => {
+    const mem = process.memoryUsage();
+    // The histogram holds whole timer intervals; the lag is what exceeds the sampling interval.
+    const lagMs = (ns: number) => Math.max(0, Math.round(ns / 1e4) / 100 - RESOLUTION_MS);
+    const doc = {
+      status: s.engine.ready ? 'ready' : 'not ready',
+      version: s.settings.version,
+      uptimeSeconds: Math.round((Date.now() - started) / 1000),
+      storage: {
+        open: s.engine.ready,
+        sync: s.settings.sync,
+        logPosition: s.engine.committedPosition,
+        bytes: s.engine.ready ? await s.storageBytes() : null,
+        ...s.engine.stats(),
+      },
+      search: s.indexer === undefined ? { enabled: false } : { enabled: true, embedderReady: s.embedderReady(), ...s.indexer.status() },
+      memory: {
+        rssMiB: Math.round(mem.rss / MiB),
+        heapUsedMiB: Math.round(mem.heapUsed / MiB),
+        heapTotalMiB: Math.round(mem.heapTotal / MiB),
+        externalMiB: Math.round(mem.external / MiB),
+      },
+      eventLoop: { p50Ms: lagMs(loop.percentile(50)), p99Ms: lagMs(loop.percentile(99)), maxMs: lagMs(loop.max) },
+      streams: { connections: s.streamConnections(), ...s.router.stats() },
+      locks: s.locks.stats(),
+      clients: { active: s.clients.active().length, authMode: s.settings.authMode },
+    };
+    loop.reset();
+    return doc;
+  };
+}
