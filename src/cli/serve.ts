@@ -91,6 +91,7 @@ export async function serve(config: Config): Promise<void> {
     search,
     requests: metrics,
     ops: { metrics, health },
+    version: packageVersion(),
   });
 
   const grpc = config.server.grpcEnabled

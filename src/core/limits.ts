@@ -26,3 +26,13 @@ export const LIMITS = {
   /** Most resources in one all-or-none acquire. */
   resourcesPerAcquire: 64,
 } as const;
+
+/** Limits of search requests. */
+export const SEARCH_LIMITS = {
+  queryLength: 1000,
+  limitDefault: 10,
+  limitMax: 100,
+  /** Deepest result reachable by paging (offset + limit). */
+  depthMax: 1000,
+  filterIds: 256,
+} as const;

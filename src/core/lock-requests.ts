@@ -1,6 +1,7 @@
 /** Validation of lock requests, shared by every transport. */
 import { EngramError } from './errors.js';
 import { LIMITS } from './limits.js';
+import { fieldsOf } from './schemas.js';
 import { checkId, checkResource } from './validate.js';
 
 export { checkResource };
@@ -30,9 +31,13 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function only(obj: Record<string, unknown>, allowed: string[]): void {
+// Field lists come from the request schemas that GET /openapi.json publishes (core/schemas.ts).
+const ACQUIRE_FIELDS = fieldsOf('LockAcquire');
+const RENEW_FIELDS = fieldsOf('LockRenew');
+
+function only(obj: Record<string, unknown>, allowed: ReadonlySet<string>): void {
   for (const key of Object.keys(obj)) {
-    if (!allowed.includes(key)) throw new EngramError('UNKNOWN_FIELD', `${key}: unknown field`);
+    if (!allowed.has(key)) throw new EngramError('UNKNOWN_FIELD', `${key}: unknown field`);
   }
 }
 
@@ -45,7 +50,7 @@ function checkMs(value: unknown, field: string, min: number, max: number, fallba
 
 export function parseAcquire(input: unknown, limits: LockLimits): AcquireRequest {
   if (!isObject(input)) throw new EngramError('INVALID_FIELD', 'lock request: must be a JSON object');
-  only(input, ['resource', 'resources', 'agentId', 'ttlMs', 'waitMs', 'contextId']);
+  only(input, ACQUIRE_FIELDS);
   if (input.agentId === undefined) throw new EngramError('MISSING_FIELD', 'agentId: required');
   let resources: string[];
   if (input.resource !== undefined && input.resources !== undefined) {
@@ -74,7 +79,7 @@ export function parseAcquire(input: unknown, limits: LockLimits): AcquireRequest
 
 export function parseRenew(input: unknown, limits: LockLimits): RenewRequest {
   if (!isObject(input)) throw new EngramError('INVALID_FIELD', 'renew request: must be a JSON object');
-  only(input, ['agentId', 'lockId', 'ttlMs']);
+  only(input, RENEW_FIELDS);
   if (input.agentId === undefined) throw new EngramError('MISSING_FIELD', 'agentId: required');
   if (input.lockId === undefined) throw new EngramError('MISSING_FIELD', 'lockId: required');
   return {

@@ -1,20 +1,15 @@
 /** Validation of search requests, shared by every transport. */
 import { EngramError } from './errors.js';
+import { SEARCH_LIMITS } from './limits.js';
+import { fieldsOf } from './schemas.js';
 import { WORK_UNIT_TYPES, type StringMap, type WorkUnitType } from './types.js';
 import { checkId, checkStringMap, checkVector } from './validate.js';
 
 export type SearchMode = 'hybrid' | 'keyword' | 'vector';
 const MODES: readonly SearchMode[] = ['hybrid', 'keyword', 'vector'];
-const FIELDS = new Set(['query', 'vector', 'mode', 'contextId', 'contextIds', 'agentIds', 'types', 'meta', 'since', 'until', 'limit', 'offset']);
+const FIELDS = fieldsOf('SearchRequest');
 
-export const SEARCH_LIMITS = {
-  queryLength: 1000,
-  limitDefault: 10,
-  limitMax: 100,
-  /** Deepest result reachable by paging (offset + limit). */
-  depthMax: 1000,
-  filterIds: 256,
-} as const;
+export { SEARCH_LIMITS };
 
 export interface SearchQuery {
   query: string | undefined;

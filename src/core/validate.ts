@@ -5,6 +5,7 @@
  */
 import { EngramError } from './errors.js';
 import { LIMITS } from './limits.js';
+import { fieldsOf, requiredOf } from './schemas.js';
 import {
   RELATIONSHIP_TYPES,
   WORK_UNIT_TYPES,
@@ -25,10 +26,13 @@ declare global {
 }
 
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
-const UNIT_FIELDS = new Set(['contextId', 'agentId', 'type', 'meta', 'payload', 'relationships', 'idempotencyKey', 'fence', 'embedding']);
+// Field lists come from the request schemas that GET /openapi.json publishes (core/schemas.ts).
+const UNIT_FIELDS = fieldsOf('WorkUnitInput');
+const UNIT_REQUIRED = requiredOf('WorkUnitInput');
 const SERVER_FIELDS = new Set(['id', 'seq', 'ts']);
-const RELATIONSHIP_FIELDS = new Set(['targetId', 'type', 'meta']);
-const PATCH_FIELDS = new Set(['displayName', 'addAgents', 'removeAgents', 'pinUnits', 'unpinUnits', 'meta']);
+const RELATIONSHIP_FIELDS = fieldsOf('WorkUnitInput', ['relationships', 'items']);
+const FENCE_FIELDS = fieldsOf('WorkUnitInput', ['fence']);
+const PATCH_FIELDS = fieldsOf('ContextPatch');
 const unitTypes: ReadonlySet<string> = new Set(WORK_UNIT_TYPES);
 const relationshipTypes: ReadonlySet<string> = new Set(RELATIONSHIP_TYPES);
 
@@ -182,7 +186,7 @@ export function parseWorkUnitDraft(input: unknown, headerKey?: string): WorkUnit
     if (SERVER_FIELDS.has(key)) throw new EngramError('UNKNOWN_FIELD', `${key}: is assigned by the server and must not be sent`);
     if (!UNIT_FIELDS.has(key)) throw new EngramError('UNKNOWN_FIELD', `${key}: unknown field`);
   }
-  for (const key of ['contextId', 'agentId', 'type', 'payload'] as const) {
+  for (const key of UNIT_REQUIRED) {
     if (input[key] === undefined) throw new EngramError('MISSING_FIELD', `${key}: required`);
   }
   let idempotencyKey: string | undefined;
@@ -226,7 +230,7 @@ export function checkVector(value: unknown, field: string): Float32Array {
 function checkFence(value: unknown): Fence {
   if (!isPlainObject(value)) throw new EngramError('INVALID_FIELD', `fence: must be an object {resource, token}, got ${describe(value)}`);
   for (const key of Object.keys(value)) {
-    if (key !== 'resource' && key !== 'token') throw new EngramError('UNKNOWN_FIELD', `fence.${key}: unknown field`);
+    if (!FENCE_FIELDS.has(key)) throw new EngramError('UNKNOWN_FIELD', `fence.${key}: unknown field`);
   }
   if (value.resource === undefined) throw new EngramError('MISSING_FIELD', 'fence.resource: required');
   if (value.token === undefined) throw new EngramError('MISSING_FIELD', 'fence.token: required');

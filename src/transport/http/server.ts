@@ -11,7 +11,9 @@ import { EngramError } from '../../core/errors.js';
 import type { Gate } from '../../core/gate.js';
 import type { RequestObserver } from '../../core/observer.js';
 import type { Router } from '../../core/router.js';
+import { DOCS_PAGE } from './docs-page.js';
 import { credentialsOf, Reply } from './io.js';
+import { buildOpenApi } from './openapi.js';
 import { registerClientRoutes } from './routes-clients.js';
 import { registerLockRoutes } from './routes-locks.js';
 import { registerOpsRoutes, type OpsDeps } from './routes-ops.js';
@@ -33,6 +35,8 @@ export interface HttpServerOptions {
   /** Told about every answered request (metrics); optional. */
   requests?: RequestObserver;
   ops: OpsDeps;
+  /** The server's version, for /openapi.json. */
+  version: string;
   /** Absent when search is disabled. */
   search?: SearchDeps;
 }
@@ -61,6 +65,8 @@ export class HttpServer {
   private readonly onInternal: (err: unknown, requestId?: string) => void;
   private readonly logger: Logger;
   private readonly requestIds = new RequestIds();
+  /** Every documented route, as registered (for /openapi.json). */
+  private readonly registered: Array<{ method: 'get' | 'post' | 'patch' | 'delete'; pattern: string }> = [];
   private readonly hub: StreamHub;
   private readonly auth: Authenticator;
   private readonly requests: RequestObserver | undefined;
@@ -81,19 +87,30 @@ export class HttpServer {
     const stream = { gate: options.gate, auth: options.auth, hub: this.hub, onInternal: this.onInternal };
     registerWebSocket(this.app, { ...stream, maxMessageBytes: options.maxBodyBytes + 4096 });
     registerSse(this.app, stream);
+    this.registered.push({ method: 'get', pattern: '/stream' }, { method: 'get', pattern: '/stream-sse' });
     const table: RouteTable = { route: (pattern, handlers, o) => this.route(pattern, handlers, o?.public ?? false), onInternal: this.onInternal };
     registerUnitRoutes(table, options);
     registerLockRoutes(table, options);
     registerSearchRoutes(table, options);
     registerClientRoutes(table, options);
     registerOpsRoutes(table, options.ops);
+    // Built now, so a route without docs stops the server at start rather than going undocumented.
+    let openapi = '';
+    this.route('/openapi.json', { get: (reply) => reply.json(200, openapi) }, true);
+    this.route('/docs', { get: (reply) => reply.send(200, 'text/html; charset=utf-8', DOCS_PAGE) }, true);
+    openapi = JSON.stringify(buildOpenApi(this.registered, options.version));
     // An empty id segment ("/workunit/") is a bad id, not an unknown route.
     for (const path of ['/workunit/', '/workunits/', '/contexts/', '/locks/']) {
-      this.route(path, {
-        get: () => {
-          throw new EngramError('INVALID_ID', 'the id in the path is empty');
+      this.route(
+        path,
+        {
+          get: () => {
+            throw new EngramError('INVALID_ID', 'the id in the path is empty');
+          },
         },
-      });
+        false,
+        false,
+      );
     }
     this.app.any(
       '/*',
@@ -108,12 +125,13 @@ export class HttpServer {
   }
 
   /** Registers the handlers of one path, and 405 with an Allow header for its other methods. */
-  private route(pattern: string, handlers: Partial<Record<Method, Handler>>, isPublic = false): void {
+  private route(pattern: string, handlers: Partial<Record<Method, Handler>>, isPublic = false, documented = true): void {
     const allow = Object.keys(handlers)
       .map((m) => (m === 'del' ? 'DELETE' : m.toUpperCase()))
       .join(', ');
     for (const [method, handler] of Object.entries(handlers) as Array<[Method, Handler]>) {
       this.app[method](pattern, this.guard(handler, isPublic, pattern));
+      if (documented) this.registered.push({ method: method === 'del' ? 'delete' : method, pattern });
     }
     this.app.any(pattern, (res, req) => {
       new Reply(res).error(

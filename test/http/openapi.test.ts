@@ -1,0 +1,140 @@
+/**
+ * GET /openapi.json is a valid OpenAPI 3.1 document covering every route; its request schemas
+ * say what the server enforces (a valid body is accepted by both; a body missing a required
+ * field or carrying an unknown one is refused by both, with the matching code); real answers
+ * match its response schemas; and /docs renders it in Chromium.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { ROUTE_DOCS } from '../../src/transport/http/openapi.js';
+import { serverPerFile } from '../helpers/server.js';
+
+const env = serverPerFile();
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Doc = any;
+
+async function openapi(): Promise<Doc> {
+  const r = await env.http.get('/openapi.json');
+  assert.equal(r.status, 200);
+  return r.json;
+}
+
+function ajvFor(doc: Doc) {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  // `format: date-time` is documentation here; the tests below check shapes.
+  ajv.addFormat('date-time', true);
+  for (const [name, schema] of Object.entries(doc.components.schemas)) ajv.addSchema(schema as object, `#/components/schemas/${name}`);
+  return (name: string, value: unknown): string[] => {
+    const validate = ajv.getSchema(`#/components/schemas/${name}`)!;
+    return validate(value) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
+  };
+}
+
+describe('/openapi.json', () => {
+  test('is a valid OpenAPI 3.1 document', async () => {
+    const validator = new Validator();
+    const res = await validator.validate(await openapi());
+    assert.equal(res.valid, true, JSON.stringify(res.errors, null, 2));
+    assert.equal(validator.version, '3.1');
+  });
+
+  test('covers every route the server has, and names none it has not', async () => {
+    const doc = await openapi();
+    const documented = new Set<string>();
+    for (const [path, ops] of Object.entries(doc.paths)) for (const method of Object.keys(ops as object)) documented.add(`${method.toUpperCase()} ${path}`);
+    const expected = Object.keys(ROUTE_DOCS).map((k) => k.replace(/:([A-Za-z]+)/g, '{$1}'));
+    assert.deepEqual([...documented].sort(), expected.sort());
+    // Each documented route answers something other than "no such route".
+    for (const key of documented) {
+      const [method, path] = key.split(' ') as [string, string];
+      if (path === '/stream' || path === '/stream-sse') continue; // streams stay open; their own tests cover them
+      const r = await env.http.request(method, path.replace(/\{[^}]+\}/g, 'x'), {});
+      assert.notEqual(r.json?.error?.message, 'no such route; see docs/api.md', key);
+    }
+  });
+
+  test('request schemas and the validators agree on valid bodies, required fields and unknown fields', async () => {
+    const doc = await openapi();
+    const check = ajvFor(doc);
+    const cases: Array<{ schema: string; method: string; path: string; body: Record<string, unknown>; ok: number }> = [
+      {
+        schema: 'WorkUnitInput',
+        method: 'POST',
+        path: '/workunit',
+        body: { contextId: 'oa', agentId: 'a', type: 'TOOL_CALL', payload: { tool: 'ls' }, meta: { k: 'v' }, relationships: [{ targetId: 'x', type: 'CAUSES' }], idempotencyKey: 'k1' },
+        ok: 201,
+      },
+      { schema: 'ContextPatch', method: 'PATCH', path: '/contexts/oa', body: { displayName: 'OpenAPI', addAgents: ['b'], meta: { k: null } }, ok: 200 },
+      { schema: 'LockAcquire', method: 'POST', path: '/locks', body: { resource: 'oa-res', agentId: 'a', ttlMs: 60_000, waitMs: 0 }, ok: 200 },
+      { schema: 'SearchRequest', method: 'POST', path: '/search', body: { query: 'ls', mode: 'keyword', limit: 5 }, ok: 200 },
+    ];
+    for (const c of cases) {
+      const schema = doc.components.schemas[c.schema];
+      assert.deepEqual(check(c.schema, c.body), [], `${c.schema}: the example fits the schema`);
+      const good = await env.http.request(c.method, c.path, { body: c.body });
+      assert.equal(good.status, c.ok, `${c.schema}: ${good.text}`);
+      for (const field of schema.required as string[]) {
+        const { [field]: _dropped, ...rest } = c.body;
+        assert.ok(check(c.schema, rest).length > 0, `${c.schema}: the schema requires ${field}`);
+        const r = await env.http.request(c.method, c.path, { body: rest });
+        assert.equal(r.json.error.code, 'MISSING_FIELD', `${c.schema} without ${field}: ${r.text}`);
+      }
+      const extra = { ...c.body, notAField: 1 };
+      assert.ok(check(c.schema, extra).length > 0, `${c.schema}: the schema refuses unknown fields`);
+      assert.equal((await env.http.request(c.method, c.path, { body: extra })).json.error.code, 'UNKNOWN_FIELD', c.schema);
+      // Every property the schema names is one the server takes (it would say UNKNOWN_FIELD otherwise).
+      for (const field of Object.keys(schema.properties)) {
+        const r = await env.http.request(c.method, c.path, { body: { ...c.body, [field]: true } });
+        assert.notEqual(r.json?.error?.code, 'UNKNOWN_FIELD', `${c.schema}.${field} is in the schema but the server does not know it: ${r.text}`);
+      }
+    }
+  });
+
+  test('real answers match the response schemas', async () => {
+    const check = ajvFor(await openapi());
+    const unitRes = await env.http.post('/workunit', { contextId: 'oa-r', agentId: 'a', type: 'MESSAGE', payload: 'hi' });
+    const samples: Array<[string, unknown]> = [
+      ['WorkUnit', unitRes.json],
+      ['WorkUnit', (await env.http.get(`/workunit/${unitRes.json.id}`)).json],
+      ['UnitPage', (await env.http.get('/workunits/oa-r')).json],
+      ['Context', (await env.http.get('/contexts/oa-r')).json],
+      ['ContextPage', (await env.http.get('/contexts')).json],
+      ['Lock', (await env.http.post('/locks', { resource: 'oa-r-lock', agentId: 'a' })).json],
+      ['LockPage', (await env.http.get('/locks')).json],
+      ['SearchResponse', (await env.http.post('/search', { query: 'hi' })).json],
+      ['ClientList', (await env.http.get('/clients/list')).json],
+      ['ClientStatus', (await env.http.get('/clients/status/default')).json],
+      ['Cleanup', (await env.http.post('/clients/cleanup?idle_threshold=3600', {})).json],
+      ['Error', (await env.http.get('/workunit/none')).json],
+      ['Status', (await env.http.get('/healthz')).json],
+    ];
+    for (const [name, value] of samples) assert.deepEqual(check(name, value), [], `${name}: ${JSON.stringify(value)}`);
+  });
+});
+
+const CHROMIUM = '/usr/bin/chromium';
+
+describe('/docs', () => {
+  test('renders every route of the document in Chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (make test installs it as root)` }, async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage();
+      const response = await page.goto(`${env.server.url}/docs`);
+      assert.match(String(response?.headers()['content-type']), /^text\/html/);
+      await page.waitForSelector('details');
+      const shown = await page.$$eval('summary code', (els) => els.map((e) => e.textContent));
+      const doc = await openapi();
+      assert.deepEqual(new Set(shown), new Set(Object.keys(doc.paths)));
+    } finally {
+      await browser.close();
+    }
+  });
+});
