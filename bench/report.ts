@@ -113,6 +113,23 @@ function resultsTable(results: Result[]): string[] {
   return lines;
 }
 
+/** Many clients against one: the same total load from 1 and from 8 clients, per rate. */
+export function clientsTable(results: Result[]): string[] {
+  const rows = results.filter((r) => r.scenario === 'clients' && r.system === 'engram');
+  const rates = [...new Set(rows.map((r) => Number(r.extra?.rate)))];
+  if (rates.length === 0) return ['Not measured in this run.'];
+  const lines = ['| total load | 1 client p50 / p99 | 8 clients p50 / p99 | 8 ÷ 1 p50 | 8 ÷ 1 p99 | within 10% |', '|---|---|---|---|---|---|'];
+  for (const rate of rates) {
+    const one = rows.find((r) => r.extra?.rate === rate && r.extra?.clients === 1);
+    const eight = rows.find((r) => r.extra?.rate === rate && r.extra?.clients === 8);
+    if (!one || !eight) continue;
+    const p50 = eight.p50 / one.p50;
+    const p99 = eight.p99 / one.p99;
+    lines.push(`| ${int(rate)}/s over 16 connections | ${ms(one.p50)} / ${ms(one.p99)} | ${ms(eight.p50)} / ${ms(eight.p99)} | ${p50.toFixed(2)} | ${p99.toFixed(2)} | p50 ${p50 <= 1.1 ? 'yes' : 'no'}, p99 ${p99 <= 1.1 ? 'yes' : 'no'} |`);
+  }
+  return lines;
+}
+
 export function targetsTable(run: RunRecord): string[] {
   const lines = ['| target | measured | verdict |', '|---|---|---|'];
   for (const o of evaluate(run.results)) {
@@ -155,6 +172,12 @@ export function renderReport(run: RunRecord): string {
     ...comparisonTable(run),
     '',
     'Ratios are Engram ÷ peer: of p99 latency for latency cases (below 1: Engram is faster), of throughput for `write/16` and `bulk` (above 1: Engram takes more).',
+    '',
+    '## Many clients on one server',
+    '',
+    'HTTP writes at the same total rate, first all from one client, then from 8 clients at once (X-Client-ID), each in its own space. Runs are interleaved (1, 8, 1, 8) and the better of each pair is shown.',
+    '',
+    ...clientsTable(run.results),
     '',
     '## Every result',
     '',

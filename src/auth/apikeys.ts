@@ -15,6 +15,8 @@ export interface ApiKeyEntry {
   scopes: Scope[];
   /** Context patterns the key is limited to; undefined: all of the client's contexts. */
   contexts?: string[];
+  /** RFC 3339 time after which the key is refused (401); undefined: it does not expire. */
+  expires?: string;
 }
 
 export function hashKey(key: string): string {
@@ -28,21 +30,24 @@ export function newKey(): string {
 
 export class ApiKeyAuth implements Authenticator {
   readonly mode = 'apikey';
-  private readonly byHash = new Map<string, Principal>();
+  private readonly byHash = new Map<string, { principal: Principal; expiresAt: number }>();
 
-  constructor(entries: readonly ApiKeyEntry[]) {
+  constructor(
+    entries: readonly ApiKeyEntry[],
+    private readonly now: () => number = Date.now,
+  ) {
     for (const e of entries) {
       this.byHash.set(e.hash.toLowerCase(), {
-        clientId: e.client,
-        scopes: new Set(e.scopes),
-        contexts: e.contexts === undefined ? undefined : new Patterns(e.contexts),
+        principal: { clientId: e.client, scopes: new Set(e.scopes), contexts: e.contexts === undefined ? undefined : new Patterns(e.contexts) },
+        expiresAt: e.expires === undefined ? Number.POSITIVE_INFINITY : Date.parse(e.expires),
       });
     }
   }
 
   authenticate(c: Credentials): Principal {
-    const p = this.byHash.get(hashKey(presentedToken(c)));
-    if (p === undefined) throw unauthenticated('unknown API key');
-    return actingAs(p, c.clientId);
+    const k = this.byHash.get(hashKey(presentedToken(c)));
+    if (k === undefined) throw unauthenticated('unknown API key');
+    if (k.expiresAt <= this.now()) throw unauthenticated('API key expired');
+    return actingAs(k.principal, c.clientId);
   }
 }

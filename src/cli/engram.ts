@@ -13,7 +13,7 @@ const USAGE = `engram: a real-time collaboration engine for AI agents
 Usage:
   engram serve [--addr HOST:PORT] [--data-dir DIR] [--config FILE] [options]
   engram config [same options]   print the effective configuration and exit
-  engram keygen --client ID [--scopes read,write,admin] [--contexts 'PATTERN,...']
+  engram keygen --client ID [--scopes read,write,admin] [--contexts 'PATTERN,...'] [--expires 30d]
                                  make an API key; prints the key once and its auth.keys entry
   engram version
   engram help
@@ -81,8 +81,8 @@ function keygen(args: string[]): number {
   for (let i = 0; i < args.length; i += 2) {
     const name = args[i]!;
     const value = args[i + 1];
-    if (!['--client', '--scopes', '--contexts'].includes(name) || value === undefined) {
-      process.stderr.write(`engram keygen: expected --client ID [--scopes LIST] [--contexts LIST], got ${JSON.stringify(name)}\n`);
+    if (!['--client', '--scopes', '--contexts', '--expires'].includes(name) || value === undefined) {
+      process.stderr.write(`engram keygen: expected --client ID [--scopes LIST] [--contexts LIST] [--expires DAYSd|RFC3339], got ${JSON.stringify(name)}\n`);
       return 2;
     }
     opts.set(name, value);
@@ -99,8 +99,25 @@ function keygen(args: string[]): number {
     return 2;
   }
   const contexts = opts.get('--contexts')?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const expiresRaw = opts.get('--expires');
+  let expires: string | undefined;
+  if (expiresRaw !== undefined) {
+    const days = /^(\d{1,5})d$/.exec(expiresRaw);
+    const at = days ? Date.now() + Number(days[1]) * 86_400_000 : Date.parse(expiresRaw);
+    if (!Number.isFinite(at)) {
+      process.stderr.write('engram keygen: --expires takes a number of days (30d) or an RFC 3339 time\n');
+      return 2;
+    }
+    expires = new Date(at).toISOString();
+  }
   const key = newKey();
-  const entry = { client, hash: hashKey(key), scopes, ...(contexts === undefined || contexts.length === 0 ? {} : { contexts }) };
+  const entry = {
+    client,
+    hash: hashKey(key),
+    scopes,
+    ...(contexts === undefined || contexts.length === 0 ? {} : { contexts }),
+    ...(expires === undefined ? {} : { expires }),
+  };
   process.stdout.write(`# The key, shown only now; give it to the client (Authorization: Bearer <key>):\n# ${key}\n`);
   process.stdout.write(`# Its entry for auth.keys (or the auth.keysFile list); only the hash is stored:\n`);
   process.stdout.write(toYaml([entry]));

@@ -346,7 +346,7 @@ export function describeConfig(c: Config): Record<string, Record<string, unknown
       allowRemote: c.auth.allowRemote,
       keysFile: c.auth.keysFile,
       // Hashes only, never a secret.
-      keys: c.auth.keys.map((k) => ({ client: k.client, hash: k.hash, scopes: k.scopes, ...(k.contexts ? { contexts: k.contexts } : {}) })),
+      keys: c.auth.keys.map((k) => ({ client: k.client, hash: k.hash, scopes: k.scopes, ...(k.contexts ? { contexts: k.contexts } : {}), ...(k.expires ? { expires: k.expires } : {}) })),
       jwtSecret: c.auth.jwtSecret === '' ? '' : '(set)',
       jwtKeysFile: c.auth.jwtKeysFile,
       jwtIssuer: c.auth.jwtIssuer,

@@ -40,7 +40,7 @@ export function parseApiKeys(raw: unknown, path: string, problems: string[]): Ap
       problems.push(`${at}: expected {client, hash, scopes}`);
       return;
     }
-    onlyKeys(e, ['client', 'hash', 'scopes', 'contexts', 'note'], at, problems);
+    onlyKeys(e, ['client', 'hash', 'scopes', 'contexts', 'expires', 'note'], at, problems);
     const before = problems.length;
     if (typeof e.client !== 'string' || !isClientId(e.client)) problems.push(`${at}.client: expected a client id (${CLIENT_RULE})`);
     if (typeof e.hash !== 'string' || !/^sha256:[0-9a-fA-F]{64}$/.test(e.hash)) {
@@ -51,8 +51,19 @@ export function parseApiKeys(raw: unknown, path: string, problems: string[]): Ap
       problems.push(`${at}.scopes: expected a list of ${SCOPES.join(', ')}`);
     }
     const contexts = e.contexts === undefined ? undefined : patterns(e.contexts, `${at}.contexts`, problems);
+    // YAML reads an unquoted timestamp as a Date.
+    const expires = e.expires instanceof Date ? e.expires.toISOString() : e.expires;
+    if (expires !== undefined && (typeof expires !== 'string' || !Number.isFinite(Date.parse(expires)))) {
+      problems.push(`${at}.expires: expected an RFC 3339 time like 2027-01-31T00:00:00Z`);
+    }
     if (problems.length === before) {
-      out.push({ client: e.client as string, hash: e.hash as string, scopes: scopes as Scope[], ...(contexts === undefined ? {} : { contexts }) });
+      out.push({
+        client: e.client as string,
+        hash: e.hash as string,
+        scopes: scopes as Scope[],
+        ...(contexts === undefined ? {} : { contexts }),
+        ...(expires === undefined ? {} : { expires: expires as string }),
+      });
     }
   });
   return out;

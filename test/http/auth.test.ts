@@ -24,6 +24,7 @@ const KEYS = {
   reader: 'egk_reader-key-0123456789abcdefghijklmnopqrstuvwxyz',
   admin: 'egk_admin-key-0123456789abcdefghijklmnopqrstuvwxyz',
   limited: 'egk_limited-key-0123456789abcdefghijklmnopqrstuvwxyz',
+  expired: 'egk_expired-key-0123456789abcdefghijklmnopqrstuvwxyz',
 };
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -108,11 +109,15 @@ describe('auth.mode apikey', () => {
     - {client: team-a, hash: "${hash(KEYS.reader)}", scopes: [read]}
     - {client: ops, hash: "${hash(KEYS.admin)}", scopes: [read, write, admin]}
     - {client: team-a, hash: "${hash(KEYS.limited)}", scopes: [read, write], contexts: ["agent-1/*"]}
+    - {client: team-a, hash: "${hash(KEYS.expired)}", scopes: [read, write], expires: "2020-01-01T00:00:00Z"}
 `,
   );
 
-  test('missing, unknown and malformed credentials get 401 (gRPC UNAUTHENTICATED) everywhere, and store nothing', async () => {
+  test('missing, unknown (a tampered key is one), expired and malformed credentials get 401 (gRPC UNAUTHENTICATED) everywhere, and store nothing', async () => {
     await refusedEverywhere(env, {}, 401, 'UNAUTHENTICATED', grpc.status.UNAUTHENTICATED);
+    await refusedEverywhere(env, bearer(KEYS.expired), 401, 'UNAUTHENTICATED', grpc.status.UNAUTHENTICATED);
+    await refusedEverywhere(env, bearer(KEYS.writer.slice(0, -1) + 'Z'), 401, 'UNAUTHENTICATED', grpc.status.UNAUTHENTICATED);
+    assert.match((await env.http.get('/contexts', bearer(KEYS.expired))).json.error.message, /expired/);
     await refusedEverywhere(env, bearer('egk_not-a-key'), 401, 'UNAUTHENTICATED', grpc.status.UNAUTHENTICATED);
     await refusedEverywhere(env, { authorization: 'Basic dXNlcjpwYXNz' }, 401, 'UNAUTHENTICATED', grpc.status.UNAUTHENTICATED);
     const r = await env.http.get('/contexts/auth-ctx', bearer(KEYS.writer));
