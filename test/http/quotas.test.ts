@@ -150,4 +150,20 @@ describe('client management', () => {
     assert.equal(units[0].payload.text, 'unit 1');
     assert.equal((await env.http.get('/clients/status/managed')).json.locksHeld, 1);
   });
+
+  test('the in-memory state of many idle clients goes at cleanup and comes back on use', async () => {
+    const n = 200;
+    for (let i = 0; i < n; i++) assert.equal((await env.http.post('/workunit', unit(`idle-ctx`, { payload: { i } }), as(`idle-${i}`))).status, 201);
+    const before = (await env.http.get('/health/detailed')).json;
+    assert.ok(before.clients.active >= n, JSON.stringify(before.clients));
+    assert.ok(before.storage.cachedContexts >= n, JSON.stringify(before.storage));
+    const cleaned = (await env.http.post('/clients/cleanup?idle_threshold=0', {})).json;
+    assert.ok(cleaned.dropped.length >= n);
+    const afterCleanup = (await env.http.get('/health/detailed')).json;
+    // Only the client asking for the health document is active again.
+    assert.ok(afterCleanup.clients.active <= 2, JSON.stringify(afterCleanup.clients));
+    assert.ok(afterCleanup.storage.cachedContexts <= before.storage.cachedContexts - n, JSON.stringify(afterCleanup.storage));
+    // Every client's data is there on its next request.
+    for (const i of [0, 99, 199]) assert.deepEqual((await env.http.get('/workunits/idle-ctx', as(`idle-${i}`))).json.workUnits.map((u: { payload: { i: number } }) => u.payload.i), [i]);
+  });
 });
