@@ -41,6 +41,10 @@ export class ApiKeyAuth implements Authenticator {
         principal: { clientId: e.client, scopes: new Set(e.scopes), contexts: e.contexts === undefined ? undefined : new Patterns(e.contexts) },
         expiresAt: e.expires === undefined ? Number.POSITIVE_INFINITY : Date.parse(e.expires),
       });
+      if (e.expires !== undefined) {
+        const entry = this.byHash.get(e.hash.toLowerCase())!;
+        entry.principal = { ...entry.principal, expiresAt: entry.expiresAt };
+      }
     }
   }
 

@@ -53,5 +53,5 @@ export function actingAs(p: Principal, header: string): Principal {
   if (!p.scopes.has('admin')) {
     throw new EngramError('FORBIDDEN', `X-Client-ID ${JSON.stringify(clientId)} is not the authenticated client ${JSON.stringify(p.clientId)} (only admin credentials may act as another client)`);
   }
-  return { clientId, scopes: p.scopes, contexts: p.contexts };
+  return { clientId, scopes: p.scopes, contexts: p.contexts, expiresAt: p.expiresAt };
 }

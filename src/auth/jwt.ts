@@ -31,6 +31,7 @@ export interface JwtSettings {
 const HASH: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };
 const CURVE: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
 const CACHE_MAX = 10_000;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /** Reads public keys from PEM text (one or more keys) or a JWKS document. */
 export function parsePublicKeys(text: string, source: string): Array<{ kid: string | undefined; key: KeyObject }> {
@@ -75,7 +76,8 @@ export class JwtAuth implements Authenticator {
     const hit = this.cache.get(token);
     if (hit !== undefined && hit.exp > now) return actingAs(hit.principal, c.clientId);
     const { principal, exp } = this.verifyToken(token, now);
-    if (this.cache.size >= CACHE_MAX) this.cache.clear();
+    // Oldest first out (Map order is insertion order), so a flood of new tokens cannot evict everyone at once.
+    if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
     // A token without exp is re-verified after a minute, so a key rotation takes effect.
     this.cache.set(token, { principal, exp: Math.min(exp, now + 60_000) });
     return actingAs(principal, c.clientId);
@@ -84,6 +86,8 @@ export class JwtAuth implements Authenticator {
   private verifyToken(token: string, now: number): { principal: Principal; exp: number } {
     const parts = token.split('.');
     if (parts.length !== 3) throw unauthenticated('malformed token: a JWT has three dot-separated parts');
+    // Strict base64url: Node's decoder skips stray characters, which would let one token be spelled many ways (and flood the cache).
+    if (!parts.every((x) => BASE64URL.test(x))) throw unauthenticated('malformed token: its parts must be unpadded base64url');
     const [h, b, s] = parts as [string, string, string];
     const header = b64json(h, 'header');
     const alg = header.alg;
@@ -133,7 +137,8 @@ export class JwtAuth implements Authenticator {
       const auds = Array.isArray(aud) ? aud : [aud];
       if (!auds.includes(this.settings.audience)) throw unauthenticated('token audience (aud) does not include this server');
     }
-    const clientId = claims[this.settings.clientClaim] ?? (this.settings.clientClaim === 'sub' ? claims.client_id : claims.sub);
+    // Only the default claim falls back (sub → client_id); a configured claim that is missing is an error, never another claim.
+    const clientId = claims[this.settings.clientClaim] ?? (this.settings.clientClaim === 'sub' ? claims.client_id : undefined);
     if (typeof clientId !== 'string' || !isClientId(clientId)) {
       throw unauthenticated(`token claim ${this.settings.clientClaim} is not a client id (1–64 of A-Z a-z 0-9 . _ - : @)`);
     }
@@ -146,6 +151,7 @@ export class JwtAuth implements Authenticator {
       }
       contexts = new Patterns(claims.contexts as string[]);
     }
-    return { principal: { clientId, scopes, contexts }, exp: typeof exp === 'number' ? exp * 1000 + tol : Number.POSITIVE_INFINITY };
+    const expiresAt = typeof exp === 'number' ? exp * 1000 + tol : undefined;
+    return { principal: { clientId, scopes, contexts, expiresAt }, exp: expiresAt ?? Number.POSITIVE_INFINITY };
   }
 }

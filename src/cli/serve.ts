@@ -57,7 +57,7 @@ export async function serve(config: Config): Promise<void> {
   });
   const search: SearchParts | undefined = config.search.enabled ? createSearch(config, log, engine, logger) : undefined;
   const router = new Router(engine);
-  router.lockSnapshot = (clientId) => locks.list(clientId, { limit: 1000 }).locks;
+  router.lockSnapshot = (space, viewer) => locks.list(space, { limit: 1000 }, viewer).locks;
   locks.onEvent((events) => router.publishLocks(events));
   const clients = new ClientRegistry(config.quotas, async (clientId) => (await log.spaceUsage(clientId)).bytes);
   const gate = new Gate({ engine, locks, router, access: new Access(config.clients.groups), clients, search: search?.host, log });

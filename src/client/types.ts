@@ -100,6 +100,10 @@ export interface ContextPage {
 export interface Lock {
   resource: string;
   agentId: string;
+  /**
+   * The holder's proof. Always there for locks you acquired; for a lock another member of a
+   * shared group holds, listings leave lockId and token out (over gRPC: '' and 0).
+   */
   lockId: string;
   token: number;
   expiresAt: string;

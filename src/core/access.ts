@@ -7,30 +7,47 @@
  * request and refuses what the principal may not do.
  */
 import { EngramError } from './errors.js';
+import { checkId, checkResource } from './validate.js';
 
 export type Scope = 'read' | 'write' | 'admin';
 export const SCOPES: readonly Scope[] = ['read', 'write', 'admin'];
 
-/** A compiled list of glob patterns (`*` matches any run of characters, `/` included). */
+/** A list of glob patterns (`*` matches any run of characters, `/` included; nothing else is special). */
 export class Patterns {
-  private readonly res: RegExp[];
+  /** Each pattern split at its stars: the literal pieces between them. */
+  private readonly parts: string[][];
 
   constructor(readonly sources: readonly string[]) {
-    this.res = sources.map(globToRegExp);
+    this.parts = sources.map((s) => s.split('*'));
   }
 
   matches(id: string): boolean {
-    for (const re of this.res) if (re.test(id)) return true;
+    for (const p of this.parts) if (globMatch(p, id)) return true;
     return false;
   }
 }
 
-function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .split('*')
-    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${body}$`, 's');
+/**
+ * Whether `s` matches a glob given as its literal pieces between stars. Linear in |s| per
+ * piece (greedy: each middle piece is taken at its first occurrence, which is always safe for
+ * `*`-only globs), so no pattern and input can make it backtrack (a RegExp of `.*` pieces can,
+ * quadratically and worse).
+ */
+function globMatch(pieces: readonly string[], s: string): boolean {
+  const first = pieces[0]!;
+  if (pieces.length === 1) return s === first;
+  const last = pieces[pieces.length - 1]!;
+  if (s.length < first.length + last.length || !s.startsWith(first) || !s.endsWith(last)) return false;
+  let at = first.length;
+  const end = s.length - last.length;
+  for (let i = 1; i < pieces.length - 1; i++) {
+    const piece = pieces[i]!;
+    if (piece === '') continue;
+    const found = s.indexOf(piece, at);
+    if (found === -1 || found + piece.length > end) return false;
+    at = found + piece.length;
+  }
+  return true;
 }
 
 /** The identity a request runs as, fixed by authentication (or by X-Client-ID when auth is off). */
@@ -39,6 +56,8 @@ export interface Principal {
   readonly scopes: ReadonlySet<Scope>;
   /** Context patterns the credentials are limited to; undefined: every context of the principal's spaces. */
   readonly contexts: Patterns | undefined;
+  /** Epoch ms when the credentials stop being valid (a JWT's exp, an API key's expires); undefined: never. */
+  readonly expiresAt?: number;
 }
 
 export const ALL_SCOPES: ReadonlySet<Scope> = new Set(SCOPES);
@@ -89,8 +108,11 @@ export class Access {
     }
   }
 
-  /** Throws unless the principal has the scope. */
+  /** Throws unless the principal has the scope (and its credentials have not expired since they were checked). */
   require(p: Principal, scope: Scope): void {
+    if (p.expiresAt !== undefined && p.expiresAt <= Date.now()) {
+      throw new EngramError('UNAUTHENTICATED', 'the credentials of this connection have expired; reconnect with new ones', { details: { reason: 'invalid_token' } });
+    }
     if (!p.scopes.has(scope)) {
       throw new EngramError('FORBIDDEN', `the credentials of client ${JSON.stringify(p.clientId)} lack the ${scope} scope`, {
         details: { scope },
@@ -101,6 +123,8 @@ export class Access {
   /** The space a context of this principal lives in, after checking scope, context patterns and membership. */
   contextSpace(p: Principal, contextId: string, need: Need): string {
     this.require(p, need);
+    // The id is checked before any pattern sees it, so a matcher never runs over a megabyte of input.
+    checkId(contextId, 'contextId');
     if (p.contexts !== undefined && !p.contexts.matches(contextId)) {
       throw new EngramError('FORBIDDEN', `the credentials do not allow context ${JSON.stringify(contextId)}`, { details: { contextId } });
     }
@@ -110,6 +134,7 @@ export class Access {
   /** The space of a lock resource: group patterns apply to resource names as to context ids. */
   resourceSpace(p: Principal, resource: string, need: Need): string {
     this.require(p, need);
+    checkResource(resource);
     return this.spaceOf(p, resource, need);
   }
 

@@ -26,10 +26,17 @@ interface Entry extends ClientActivity {
   /** Stored bytes of the client's own space when first measured (storage quota only). */
   storedBase: number | undefined;
   measuring: Promise<void> | undefined;
+  /** Bytes of writes admitted and not yet committed (so concurrent writes cannot overshoot the storage quota). */
+  reserved: number;
 }
 
 export class ClientRegistry {
   private readonly entries = new Map<string, Entry>();
+  /**
+   * Stored bytes of clients with a storage quota whose entry was dropped as idle: one number each,
+   * so the quota survives cleanup exactly (LevelDB's size estimate would undercount recent writes).
+   */
+  private readonly carried = new Map<string, number>();
 
   constructor(
     private readonly quotas: QuotaConfig,
@@ -53,9 +60,11 @@ export class ClientRegistry {
         bytesWritten: 0,
         limits,
         bucket: limits.writesPerSecond > 0 ? new TokenBucket(limits.writesPerSecond, limits.writeBurst || limits.writesPerSecond, now) : undefined,
-        storedBase: undefined,
+        storedBase: this.carried.get(clientId),
         measuring: undefined,
+        reserved: 0,
       };
+      this.carried.delete(clientId);
       this.entries.set(clientId, e);
     } else {
       e.lastActivity = now;
@@ -68,11 +77,17 @@ export class ClientRegistry {
     this.entry(clientId);
   }
 
+  /** Whether writes of this client are counted against a storage quota (so callers measure their size). */
+  hasStorageQuota(clientId: string): boolean {
+    return this.limits(clientId).storageBytes > 0;
+  }
+
   /**
-   * Admits one write or throws QUOTA_EXCEEDED. Returns a promise only when the storage
-   * quota needs the client's stored size measured first (once per entry).
+   * Admits one write of about `bytes` bytes or throws QUOTA_EXCEEDED; the bytes stay reserved
+   * until `wrote` or `failed`. Returns a promise only when the storage quota needs the client's
+   * stored size measured first (once per entry).
    */
-  admitWrite(clientId: string): Promise<void> | undefined {
+  admitWrite(clientId: string, bytes = 0): Promise<void> | undefined {
     const e = this.entry(clientId);
     if (e.bucket !== undefined) {
       const wait = e.bucket.take(this.now());
@@ -83,26 +98,43 @@ export class ClientRegistry {
     const max = e.limits.storageBytes;
     if (max === 0) return undefined;
     if (e.storedBase === undefined) {
-      e.measuring ??= this.storedBytes(clientId).then((n) => {
-        e.storedBase = n;
-      });
-      return e.measuring.then(() => this.checkStorage(e));
+      e.measuring ??= this.storedBytes(clientId).then(
+        (n) => {
+          e.storedBase = n;
+        },
+        (err: unknown) => {
+          // Measure again next time rather than refusing every write of this entry.
+          e.measuring = undefined;
+          throw err;
+        },
+      );
+      return e.measuring.then(() => this.reserve(e, bytes));
     }
-    this.checkStorage(e);
+    this.reserve(e, bytes);
     return undefined;
   }
 
-  private checkStorage(e: Entry): void {
-    const used = (e.storedBase ?? 0) + e.bytesWritten;
-    if (used >= e.limits.storageBytes) {
+  private reserve(e: Entry, bytes: number): void {
+    const used = (e.storedBase ?? 0) + e.bytesWritten + e.reserved;
+    if (used + bytes > e.limits.storageBytes) {
       throw quotaError('storageBytes', e.limits.storageBytes, 60_000, `client ${JSON.stringify(e.clientId)} has used its storage quota of ${e.limits.storageBytes} bytes`);
     }
+    e.reserved += bytes;
   }
 
-  wrote(clientId: string, bytes: number): void {
+  /** A write admitted with `reserved` bytes committed `bytes` bytes (0 for a replay that stored nothing). */
+  wrote(clientId: string, bytes: number, reserved = 0): void {
     const e = this.entry(clientId);
+    e.reserved = Math.max(0, e.reserved - reserved);
+    if (bytes === 0) return;
     e.unitsWritten++;
     e.bytesWritten += bytes;
+  }
+
+  /** A write admitted with `reserved` bytes stored nothing. */
+  failed(clientId: string, reserved: number): void {
+    const e = this.entries.get(clientId);
+    if (e !== undefined) e.reserved = Math.max(0, e.reserved - reserved);
   }
 
   /** Counts a new stream connection, or throws QUOTA_EXCEEDED. */
@@ -136,7 +168,7 @@ export class ClientRegistry {
   activity(clientId: string): ClientActivity | undefined {
     const e = this.entries.get(clientId);
     if (e === undefined) return undefined;
-    const { limits: _l, bucket: _b, storedBase: _s, measuring: _m, ...view } = e;
+    const { limits: _l, bucket: _b, storedBase: _s, measuring: _m, reserved: _r, ...view } = e;
     return view;
   }
 
@@ -154,8 +186,9 @@ export class ClientRegistry {
     const cutoff = this.now() - idleMs;
     const dropped: string[] = [];
     for (const [id, e] of this.entries) {
-      if (e.connections === 0 && e.subscriptions === 0 && e.lastActivity <= cutoff) {
+      if (e.connections === 0 && e.subscriptions === 0 && e.reserved === 0 && e.lastActivity <= cutoff) {
         this.entries.delete(id);
+        if (e.limits.storageBytes > 0 && e.storedBase !== undefined) this.carried.set(id, e.storedBase + e.bytesWritten);
         dropped.push(id);
       }
     }

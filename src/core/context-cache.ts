@@ -93,13 +93,12 @@ export class ContextCache {
     }
   }
 
-  /** Drops every unretained state of one space (an idle client's); returns how many. Waits out a batch in flight like evict(). */
-  dropSpace(space: string): number {
-    if (this.frozen) return 0;
-    const prefix = space + SEP;
+  /** Drops every unretained state of these spaces (idle clients'), in one pass; returns how many. Waits out a batch in flight like evict(). */
+  dropSpaces(spaces: ReadonlySet<string>): number {
+    if (this.frozen || spaces.size === 0) return 0;
     let dropped = 0;
     for (const [key, state] of this.states) {
-      if (state.retained > 0 || !key.startsWith(prefix)) continue;
+      if (state.retained > 0 || !spaces.has(key.slice(0, key.indexOf(SEP)))) continue;
       this.tailBytes -= state.tail.bytes;
       this.states.delete(key);
       dropped++;

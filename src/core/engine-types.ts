@@ -17,7 +17,7 @@ export interface EngineOptions extends ContextCacheOptions {
 
 export interface FenceChecker {
   /** Throws FENCE_REJECTED unless `token` is the current holder's token for `resource`. */
-  checkFence(clientId: string, resource: string, token: number): void;
+  checkFence(clientId: string, resource: string, token: number, writer: string): void;
 }
 
 /** What a write returns: the stored unit's id, seq and canonical JSON. */

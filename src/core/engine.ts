@@ -110,11 +110,15 @@ export class Engine {
 
   // ---- writes ----------------------------------------------------------------
 
-  /** Validates and appends one unit; resolves once it is durable. */
-  append(clientId: string, input: unknown, headerKey?: string): Promise<AppendResult> {
+  /**
+   * Validates and appends one unit; resolves once it is durable. `writer`: the client writing,
+   * when `clientId` is a shared space (its fence must be a lock that client holds).
+   */
+  append(clientId: string, input: unknown, headerKey?: string, writer?: string): Promise<AppendResult> {
     try {
       this.assertReady();
       const draft = parseWorkUnitDraft(input, headerKey);
+      if (writer !== undefined && writer !== clientId) draft.writer = writer;
       if (draft.idempotencyKey !== undefined) return this.appendOnce(clientId, draft, draft.idempotencyKey);
       return this.enqueueAppend(clientId, draft);
     } catch (err) {
@@ -303,7 +307,7 @@ export class Engine {
     // Checked as the write is sequenced: a lease that ran out by now fails the write.
     if (d.fence !== undefined) {
       if (this.options.fences === undefined) throw new EngramError('INVALID_FIELD', 'fence: this server has no lock manager');
-      this.options.fences.checkFence(op.clientId, d.fence.resource, d.fence.token);
+      this.options.fences.checkFence(op.clientId, d.fence.resource, d.fence.token, d.writer ?? op.clientId);
     }
     if (!s.dirty && s.record !== undefined) s.record = { ...s.record };
     s.dirty = true;
@@ -491,9 +495,9 @@ export class Engine {
   }
 
   /** Numbers for health and metrics endpoints. */
-  /** Frees the cached contexts of a space nobody is using; they are read from the log again on next use. */
-  dropCached(space: string): number {
-    return this.contexts.dropSpace(space);
+  /** Frees the cached contexts of spaces nobody is using; they are read from the log again on next use. */
+  dropCached(spaces: ReadonlySet<string>): number {
+    return this.contexts.dropSpaces(spaces);
   }
 
   stats(): { cachedContexts: number; tailBytes: number; queued: number } {

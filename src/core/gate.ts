@@ -19,6 +19,7 @@ import type { LockSubscription, Router, StreamSink, Subscription } from './route
 import { parseSearchQuery, SEARCH_LIMITS, type SearchQuery } from './search-query.js';
 import type { SearchHit, SearchQuerier, SearchResponse } from './search.js';
 import type { ContextView } from './types.js';
+import { compareUtf8 } from './validate.js';
 
 export interface GateDeps {
   engine: Engine;
@@ -92,17 +93,24 @@ export class Gate {
       const contextId = field(body, 'contextId');
       // A body without a usable contextId is refused by the engine's validation, in the client's own space.
       const space = typeof contextId === 'string' && contextId !== '' ? this.access.contextSpace(p, contextId, 'write') : this.ownSpace(p, 'write');
-      const admitted = this.clients.admitWrite(p.clientId);
-      const run = () => this.engine.append(space, body, idempotencyKey).then((r) => this.wrote(p, r));
+      // The size is only measured when a storage quota will count it (it costs a stringify).
+      const size = this.clients.hasStorageQuota(p.clientId) ? JSON.stringify(body).length : 0;
+      const admitted = this.clients.admitWrite(p.clientId, size);
+      const run = () =>
+        this.engine.append(space, body, idempotencyKey, p.clientId).then(
+          (r) => {
+            this.clients.wrote(p.clientId, r.replayed ? 0 : r.json.length, size);
+            return r;
+          },
+          (err: unknown) => {
+            this.clients.failed(p.clientId, size);
+            throw err;
+          },
+        );
       return admitted === undefined ? run() : admitted.then(run);
     } catch (err) {
       return Promise.reject(err);
     }
-  }
-
-  private wrote(p: Principal, r: AppendResult): AppendResult {
-    if (!r.replayed) this.clients.wrote(p.clientId, r.json.length);
-    return r;
   }
 
   private ownSpace(p: Principal, need: 'read' | 'write'): string {
@@ -139,8 +147,21 @@ export class Gate {
   patchContext(p: Principal, contextId: string, patch: unknown, ifMatch?: number | '*'): Promise<ContextView> {
     return this.run(() => {
       const space = this.access.contextSpace(p, contextId, 'write');
-      this.clients.touch(p.clientId);
-      return this.engine.patchContext(space, contextId, patch, ifMatch);
+      // A PATCH writes too (a new context, up to 1 MiB of meta): the same quotas as a unit.
+      const size = this.clients.hasStorageQuota(p.clientId) ? JSON.stringify(patch ?? null).length : 0;
+      const admitted = this.clients.admitWrite(p.clientId, size);
+      const run = () =>
+        this.engine.patchContext(space, contextId, patch, ifMatch).then(
+          (view) => {
+            this.clients.wrote(p.clientId, 0, size);
+            return view;
+          },
+          (err: unknown) => {
+            this.clients.failed(p.clientId, size);
+            throw err;
+          },
+        );
+      return admitted === undefined ? run() : admitted.then(run);
     });
   }
 
@@ -159,7 +180,13 @@ export class Gate {
     return mergePages<ContextView>(
       limit,
       query.after,
-      (after) => Promise.all(this.access.readSpaces(p).map(async (space) => ({ space, page: await this.engine.listContexts(space, { ...query, after }) }))),
+      (after) =>
+        Promise.all(
+          this.access.readSpaces(p).map(async (space) => {
+            const page = await this.engine.listContexts(space, { ...query, after });
+            return { space, items: page.contexts, nextCursor: page.nextCursor };
+          }),
+        ),
       (space, c) => this.access.visible(p, space, c.id),
       (c) => c.id,
     ).then(({ items, nextCursor }) => ({ contexts: items, nextCursor }));
@@ -172,28 +199,34 @@ export class Gate {
       const one = field(body, 'resource');
       const many = field(body, 'resources');
       const names = typeof one === 'string' ? [one] : Array.isArray(many) ? many.filter((r): r is string => typeof r === 'string') : [];
+      if (names.length > LIMITS.resourcesPerAcquire) throw new EngramError('INVALID_FIELD', `resources: at most ${LIMITS.resourcesPerAcquire} per acquire`);
       const spaces = new Set(names.map((r) => this.access.resourceSpace(p, r, 'write')));
       if (spaces.size > 1) {
         throw new EngramError('INVALID_FIELD', 'resources: one acquire cannot mix resources of a shared group space with others');
       }
       const space = spaces.values().next().value ?? this.ownSpace(p, 'write');
+      // A lock that names a context sends its events to that context's subscribers: it must be a context the caller may write, in the same space.
+      const contextId = field(body, 'contextId');
+      if (typeof contextId === 'string' && this.access.contextSpace(p, contextId, 'write') !== space) {
+        throw new EngramError('INVALID_FIELD', 'contextId: the context is not in the space of the locked resources (see docs/clients.md, groups)');
+      }
       this.clients.touch(p.clientId);
-      return this.locks.acquire(space, body);
+      return this.locks.acquire(space, body, p.clientId);
     } catch (err) {
       return { result: Promise.reject(err), cancel: () => undefined };
     }
   }
 
   renewLock(p: Principal, resource: string, body: unknown): Promise<LockView> {
-    return this.run(() => this.locks.renew(this.lockSpace(p, resource, 'write'), resource, body));
+    return this.run(() => this.locks.renew(this.lockSpace(p, resource, 'write'), resource, body, p.clientId));
   }
 
   releaseLock(p: Principal, resource: string, agentId: string | undefined, lockId: string | undefined): Promise<LockView> {
-    return this.run(() => this.locks.release(this.lockSpace(p, resource, 'write'), resource, agentId, lockId));
+    return this.run(() => this.locks.release(this.lockSpace(p, resource, 'write'), resource, agentId, lockId, p.clientId));
   }
 
   getLock(p: Principal, resource: string): LockView {
-    return this.locks.get(this.lockSpace(p, resource, 'read'), resource);
+    return this.locks.get(this.lockSpace(p, resource, 'read'), resource, p.clientId);
   }
 
   private lockSpace(p: Principal, resource: string, need: 'read' | 'write'): string {
@@ -203,22 +236,24 @@ export class Gate {
     return space;
   }
 
-  /** Held locks of every space the principal reads, in resource order. */
-  listLocks(p: Principal, query: { agentId?: string; prefix?: string; after?: string; limit?: number }): { locks: LockView[]; nextCursor: string | null } {
+  /** Held locks of every space the principal reads, in resource order (the holder's lockId and token only for its own). */
+  async listLocks(p: Principal, query: { agentId?: string; prefix?: string; after?: string; limit?: number }): Promise<{ locks: LockView[]; nextCursor: string | null }> {
     this.ownSpace(p, 'read');
     const spaces = this.access.readSpaces(p);
-    if (spaces.length === 1) return this.locks.list(p.clientId, query);
-    const limit = query.limit ?? LIMITS.listDefault;
-    const all: LockView[] = [];
-    let more = false;
-    for (const space of spaces) {
-      const page = this.locks.list(space, { ...query, limit });
-      more ||= page.nextCursor !== null;
-      for (const l of page.locks) if (this.access.resourceSpace(p, l.resource, 'read') === space) all.push(l);
-    }
-    all.sort((a, b) => (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0));
-    const locks = all.slice(0, limit);
-    return { locks, nextCursor: all.length > limit || more ? (locks[locks.length - 1]?.resource ?? null) : null };
+    if (spaces.length === 1 && p.contexts === undefined) return this.locks.list(p.clientId, query);
+    const page = await mergePages<LockView>(
+      query.limit ?? LIMITS.listDefault,
+      query.after,
+      async (after) =>
+        spaces.map((space) => {
+          const l = this.locks.list(space, { ...query, after }, p.clientId);
+          return { space, items: l.locks, nextCursor: l.nextCursor };
+        }),
+      // A lock shows in the space its resource maps to, and not when it names a context the credentials may not see.
+      (space, l) => this.access.resourceSpace(p, l.resource, 'read') === space && (l.contextId === undefined || p.contexts === undefined || p.contexts.matches(l.contextId)),
+      (l) => l.resource,
+    );
+    return { locks: page.items, nextCursor: page.nextCursor };
   }
 
   // ---- streams ----------------------------------------------------------------------
@@ -241,7 +276,7 @@ export class Gate {
 
   subscribeLocks(p: Principal, sink: StreamSink, ref?: string | number): LockSubscription {
     this.ownSpace(p, 'read');
-    return this.router.subscribeLocks(this.access.readSpaces(p), sink, ref);
+    return this.router.subscribeLocks(this.access.readSpaces(p), sink, ref, p.clientId);
   }
 
   /** Counts a stream connection (WebSocket, SSE, gRPC Subscribe) against the client's quota. */
@@ -278,15 +313,31 @@ export class Gate {
     const q = parseSearchQuery(input);
     // Which spaces to ask, and for which of the asked contexts.
     const asks = new Map<string, string[] | undefined>();
+    let postFilter = false;
     if (q.contextIds !== undefined) {
       for (const id of q.contextIds) {
         const space = this.access.contextSpace(p, id, 'read');
         asks.set(space, [...(asks.get(space) ?? []), id]);
       }
+    } else if (p.contexts !== undefined) {
+      // Credentials limited to context patterns: the index is asked only about the contexts they
+      // may see, so neither totals nor scores (ranks among all hits) tell of the others.
+      for (const space of this.access.readSpaces(p)) {
+        const visible = await this.visibleContexts(p, space, SEARCH_LIMITS.filterIds + 1);
+        if (visible.length > SEARCH_LIMITS.filterIds) {
+          asks.set(space, undefined);
+          postFilter = true;
+        } else if (visible.length > 0) {
+          asks.set(space, visible);
+        }
+      }
     } else {
       for (const space of this.access.readSpaces(p)) asks.set(space, undefined);
+      // A context of the client's own space that a group's pattern covers is shadowed (the client's own data: no leak, just left out).
+      postFilter = asks.size > 1;
     }
-    const filtered = q.contextIds === undefined && (p.contexts !== undefined || asks.size > 1);
+    if (asks.size === 0) return { results: [], total: 0, totalRelation: 'eq' };
+    const filtered = postFilter;
     const depth = Math.min(SEARCH_LIMITS.depthMax, filtered && p.contexts !== undefined ? (q.offset + q.limit) * 4 : q.offset + q.limit);
     const per = await Promise.all(
       [...asks].map(([space, contextIds]) => {
@@ -309,6 +360,21 @@ export class Gate {
     if (per.length > 1 || filtered) results = results.slice(q.offset, q.offset + q.limit);
     const total = per.reduce((n, r) => n + r.total, 0);
     return { results, total, totalRelation: filtered || per.some((r) => r.totalRelation === 'gte') ? 'gte' : 'eq' };
+  }
+
+  /** Up to `max` ids of contexts in `space` the principal may see. */
+  private async visibleContexts(p: Principal, space: string, max: number): Promise<string[]> {
+    const out: string[] = [];
+    let after: string | undefined;
+    // Bounded: at most a few pages of the space's contexts are looked at.
+    for (let page = 0; page < 20 && out.length < max; page++) {
+      const r = await this.engine.listContexts(space, { limit: LIMITS.listMax, after });
+      for (const c of r.contexts) if (this.access.visible(p, space, c.id) && out.length < max) out.push(c.id);
+      if (r.nextCursor === null) return out;
+      after = r.nextCursor;
+    }
+    // Too many contexts to tell: report one past the limit, so the caller filters afterwards.
+    return out.length >= max ? out : [...out, ...new Array<string>(max - out.length).fill('')];
   }
 
   // ---- management (admin) --------------------------------------------------------------
@@ -356,9 +422,7 @@ export class Gate {
   cleanup(p: Principal | undefined, idleMs: number): { dropped: string[]; cachedContextsFreed: number } {
     if (p !== undefined) this.access.require(p, 'admin');
     const dropped = this.clients.cleanup(idleMs);
-    let cachedContextsFreed = 0;
-    for (const clientId of dropped) cachedContextsFreed += this.engine.dropCached(clientId);
-    return { dropped, cachedContextsFreed };
+    return { dropped, cachedContextsFreed: this.engine.dropCached(new Set(dropped)) };
   }
 
   // ---- helpers --------------------------------------------------------------------------
@@ -380,7 +444,7 @@ export class Gate {
 async function mergePages<T>(
   limit: number,
   after: string | undefined,
-  fetch: (after: string | undefined) => Promise<Array<{ space: string; page: { contexts: T[]; nextCursor: string | null } }>>,
+  fetch: (after: string | undefined) => Promise<Array<{ space: string; items: T[]; nextCursor: string | null }>>,
   keep: (space: string, item: T) => boolean,
   idOf: (item: T) => string,
 ): Promise<{ items: T[]; nextCursor: string | null }> {
@@ -391,20 +455,21 @@ async function mergePages<T>(
     const pages = await fetch(cursor);
     const candidates: Array<{ space: string; item: T }> = [];
     let horizon: string | undefined;
-    for (const { space, page } of pages) {
-      for (const item of page.contexts) candidates.push({ space, item });
+    for (const page of pages) {
+      for (const item of page.items) candidates.push({ space: page.space, item });
       // Past the last id of a space that has more, the merged order is not yet known.
-      if (page.nextCursor !== null && (horizon === undefined || page.nextCursor < horizon)) horizon = page.nextCursor;
+      if (page.nextCursor !== null && (horizon === undefined || compareUtf8(page.nextCursor, horizon) < 0)) horizon = page.nextCursor;
     }
-    candidates.sort((a, b) => (idOf(a.item) < idOf(b.item) ? -1 : idOf(a.item) > idOf(b.item) ? 1 : 0));
+    // Storage orders ids by their UTF-8 bytes, so the merge must too (UTF-16 order differs above U+FFFF).
+    candidates.sort((a, b) => compareUtf8(idOf(a.item), idOf(b.item)));
     for (const c of candidates) {
       const id = idOf(c.item);
-      if (horizon !== undefined && id > horizon) break;
+      if (horizon !== undefined && compareUtf8(id, horizon) > 0) break;
       cursor = id;
       if (!keep(c.space, c.item)) continue;
       items.push(c.item);
       if (items.length === limit) {
-        const rest = candidates.some((x) => idOf(x.item) > id) || horizon !== undefined;
+        const rest = candidates.some((x) => compareUtf8(idOf(x.item), id) > 0) || horizon !== undefined;
         return { items, nextCursor: rest ? id : null };
       }
     }

@@ -19,6 +19,8 @@ export interface AcquireRequest {
   ttlMs: number;
   waitMs: number;
   contextId: string | undefined;
+  /** The acquiring client, when it is not the space's own (set by the lock manager, not parsed). */
+  owner?: string;
 }
 
 export interface RenewRequest {

@@ -12,13 +12,19 @@ export interface LockRecord {
   acquiredAt: number;
   /** The context whose subscribers see this lock's events, if the acquirer named one. */
   contextId: string | undefined;
+  /**
+   * The client that acquired it, when that is not the space's own client (a member of a
+   * shared group). Only that client may renew, release or fence with it.
+   */
+  owner?: string;
 }
 
 export interface LockView {
   resource: string;
   agentId: string;
-  lockId: string;
-  token: number;
+  /** Absent when the viewer is another member of the shared group than the holder: the lockId and token are the holder's proof. */
+  lockId?: string;
+  token?: number;
   expiresAt: string;
   /** Milliseconds of lease left when this view was made. */
   ttlMs: number;
@@ -26,6 +32,17 @@ export interface LockView {
   contextId?: string;
   /** Requests queued for this resource (only in GET /locks/{resource}). */
   waiting?: number;
+}
+
+/** The client allowed to act on a stored lock. */
+export function lockOwner(l: StoredLock): string {
+  return l.record.owner ?? l.clientId;
+}
+
+/** A view without the holder's proof (lockId, token), for other clients of a shared space. */
+export function redactedLockView(r: LockRecord, now: number): LockView {
+  const { lockId: _lockId, token: _token, ...rest } = lockView(r, now);
+  return rest;
 }
 
 export function lockView(r: LockRecord, now: number): LockView {

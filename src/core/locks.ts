@@ -10,7 +10,7 @@
 import { EngramError } from './errors.js';
 import { UlidFactory } from './ids.js';
 import { checkResource, compareBytes, parseAcquire, parseRenew, type AcquireRequest, type LockLimits } from './lock-requests.js';
-import { lockView, type LockAction, type LockBatch, type LockRecord, type LockStore, type LockView, type StoredLock } from './lock-types.js';
+import { lockOwner, lockView, redactedLockView, type LockAction, type LockBatch, type LockRecord, type LockStore, type LockView, type StoredLock } from './lock-types.js';
 import { LIMITS } from './limits.js';
 import { checkId } from './validate.js';
 
@@ -55,8 +55,8 @@ interface Reply<T> {
 
 type LockOp =
   | ({ kind: 'acquire'; clientId: string; req: AcquireRequest; seq: number; waiter: Waiter | undefined; ticket: Ticket } & Reply<LockView[]>)
-  | ({ kind: 'renew'; clientId: string; resource: string; agentId: string; lockId: string; ttlMs: number } & Reply<LockView>)
-  | ({ kind: 'release'; clientId: string; resource: string; agentId: string; lockId: string } & Reply<LockView>)
+  | ({ kind: 'renew'; clientId: string; owner: string; resource: string; agentId: string; lockId: string; ttlMs: number } & Reply<LockView>)
+  | ({ kind: 'release'; clientId: string; owner: string; resource: string; agentId: string; lockId: string } & Reply<LockView>)
   | { kind: 'expire'; key: string; lockId: string };
 
 /** What staging decided for one operation. */
@@ -124,11 +124,13 @@ export class LockManager {
 
   // ---- requests ----------------------------------------------------------------
 
-  acquire(clientId: string, input: unknown): PendingAcquire {
+  /** `owner`: the acquiring client when `clientId` is a shared space (a group member); only it may act on what it gets. */
+  acquire(clientId: string, input: unknown, owner: string = clientId): PendingAcquire {
     const ticket: Ticket = { cancelled: false, waiter: undefined };
     const result = new Promise<LockView[]>((resolve, reject) => {
       this.assertReady();
       const req = parseAcquire(input, this.options);
+      if (owner !== clientId) req.owner = owner;
       this.enqueue({
         kind: 'acquire',
         clientId,
@@ -138,7 +140,7 @@ export class LockManager {
         ticket,
         resolve: (views) => {
           // Granted after its client went away: give it straight back.
-          if (ticket.cancelled) this.releaseAll(clientId, views);
+          if (ticket.cancelled) this.releaseAll(clientId, views, owner);
           resolve(views);
         },
         reject,
@@ -155,18 +157,18 @@ export class LockManager {
     };
   }
 
-  renew(clientId: string, resource: string, input: unknown): Promise<LockView> {
+  renew(clientId: string, resource: string, input: unknown, owner: string = clientId): Promise<LockView> {
     try {
       this.assertReady();
       checkResource(resource);
       const req = parseRenew(input, this.options);
-      return new Promise((resolve, reject) => this.enqueue({ kind: 'renew', clientId, resource, ...req, resolve, reject }));
+      return new Promise((resolve, reject) => this.enqueue({ kind: 'renew', clientId, owner, resource, ...req, resolve, reject }));
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  release(clientId: string, resource: string, agentId: string | undefined, lockId: string | undefined): Promise<LockView> {
+  release(clientId: string, resource: string, agentId: string | undefined, lockId: string | undefined, owner: string = clientId): Promise<LockView> {
     try {
       this.assertReady();
       checkResource(resource);
@@ -174,38 +176,43 @@ export class LockManager {
       if (lockId === undefined) throw new EngramError('MISSING_FIELD', 'lockId: required');
       checkId(agentId, 'agentId');
       checkId(lockId, 'lockId');
-      return new Promise((resolve, reject) => this.enqueue({ kind: 'release', clientId, resource, agentId, lockId, resolve, reject }));
+      return new Promise((resolve, reject) => this.enqueue({ kind: 'release', clientId, owner, resource, agentId, lockId, resolve, reject }));
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  get(clientId: string, resource: string): LockView {
+  /** `viewer`: the client asking; the holder's lockId and token are left out unless it is the holder's. */
+  get(clientId: string, resource: string, viewer: string = clientId): LockView {
     checkResource(resource);
     const live = this.live(keyOf(clientId, resource));
     if (live === undefined) throw new EngramError('LOCK_NOT_HELD', `${JSON.stringify(resource)} is not locked`);
-    return { ...lockView(live.record, this.now()), waiting: this.queues.get(keyOf(clientId, resource))?.length ?? 0 };
+    return { ...this.viewFor(live, viewer), waiting: this.queues.get(keyOf(clientId, resource))?.length ?? 0 };
+  }
+
+  private viewFor(l: StoredLock, viewer: string): LockView {
+    return lockOwner(l) === viewer ? lockView(l.record, this.now()) : redactedLockView(l.record, this.now());
   }
 
   /** Held locks of a client in resource order, optionally of one agent or under a prefix. */
-  list(clientId: string, query: { agentId?: string; prefix?: string; after?: string; limit?: number }): { locks: LockView[]; nextCursor: string | null } {
+  list(clientId: string, query: { agentId?: string; prefix?: string; after?: string; limit?: number }, viewer: string = clientId): { locks: LockView[]; nextCursor: string | null } {
     const limit = query.limit ?? LIMITS.listDefault;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > LIMITS.listMax) {
       throw new EngramError('INVALID_QUERY', `limit: must be an integer from 1 to ${LIMITS.listMax}`);
     }
     const now = this.now();
-    const records: LockRecord[] = [];
+    const found: StoredLock[] = [];
     for (const stored of this.locks.values()) {
       const r = stored.record;
       if (stored.clientId !== clientId || r.expiresAt <= now) continue;
       if (query.agentId !== undefined && r.agentId !== query.agentId) continue;
       if (query.prefix !== undefined && !r.resource.startsWith(query.prefix)) continue;
       if (query.after !== undefined && compareBytes(r.resource, query.after) <= 0) continue;
-      records.push(r);
+      found.push(stored);
     }
-    records.sort((a, b) => compareBytes(a.resource, b.resource));
-    const page = records.slice(0, limit);
-    return { locks: page.map((r) => lockView(r, now)), nextCursor: records.length > limit ? page[page.length - 1]!.resource : null };
+    found.sort((a, b) => compareBytes(a.record.resource, b.record.resource));
+    const page = found.slice(0, limit);
+    return { locks: page.map((l) => this.viewFor(l, viewer)), nextCursor: found.length > limit ? page[page.length - 1]!.record.resource : null };
   }
 
   /**
@@ -213,9 +220,10 @@ export class LockManager {
    * `resource`. Called while a unit write is sequenced, so a holder that stalled past its
    * lease cannot write with its old token.
    */
-  checkFence(clientId: string, resource: string, token: number): void {
+  checkFence(clientId: string, resource: string, token: number, writer: string = clientId): void {
     const live = this.live(keyOf(clientId, resource));
-    if (live === undefined || live.record.token !== token) {
+    // In a shared space, only the client that holds the lock may write with its token (tokens are guessable counters).
+    if (live === undefined || live.record.token !== token || lockOwner(live) !== writer) {
       throw new EngramError(
         'FENCE_REJECTED',
         live === undefined
@@ -344,7 +352,7 @@ export class LockManager {
         const key = keyOf(op.clientId, op.resource);
         const cur = liveIn(key);
         if (cur === undefined) return { type: 'error', error: new EngramError('LOCK_NOT_HELD', `${JSON.stringify(op.resource)} is not locked`) };
-        if (cur.record.agentId !== op.agentId || cur.record.lockId !== op.lockId) {
+        if (cur.record.agentId !== op.agentId || cur.record.lockId !== op.lockId || lockOwner(cur) !== op.owner) {
           return {
             type: 'error',
             error: new EngramError('NOT_LOCK_HOLDER', `${JSON.stringify(op.resource)} is held by another agent or acquisition`, {
@@ -365,10 +373,11 @@ export class LockManager {
       case 'acquire': {
         if (op.ticket.cancelled) return { type: 'error', error: new EngramError('LOCK_HELD', 'the request was withdrawn') };
         const { req, clientId } = op;
+        const owner = req.owner ?? clientId;
         const keys = req.resources.map((r) => keyOf(clientId, r));
         for (const key of keys) {
           const cur = liveIn(key);
-          const mine = cur !== undefined && cur.record.agentId === req.agentId;
+          const mine = cur !== undefined && cur.record.agentId === req.agentId && lockOwner(cur) === owner;
           if (cur !== undefined && !mine) return this.blocked(op, cur.record, req);
           // Waiters come first: a new request may not overtake one queued for this resource.
           const q = this.queues.get(key);
@@ -394,6 +403,7 @@ export class LockManager {
               expiresAt: s.now + req.ttlMs,
               acquiredAt: s.now,
               contextId: req.contextId,
+              ...(req.owner === undefined ? {} : { owner: req.owner }),
             };
             action = 'acquired';
           }
@@ -492,7 +502,7 @@ export class LockManager {
       if (w.state !== 'waiting') continue;
       const ready = w.keys.every((key) => {
         const cur = this.live(key);
-        return (cur === undefined || cur.record.agentId === w.req.agentId) && this.queues.get(key)?.[0] === w;
+        return (cur === undefined || (cur.record.agentId === w.req.agentId && lockOwner(cur) === (w.req.owner ?? w.clientId))) && this.queues.get(key)?.[0] === w;
       });
       if (!ready) continue;
       w.state = 'granting';
@@ -527,8 +537,8 @@ export class LockManager {
   }
 
   /** Frees what a withdrawn request was granted after its client went away. */
-  private releaseAll(clientId: string, views: LockView[]): void {
-    for (const v of views) this.release(clientId, v.resource, v.agentId, v.lockId).catch(() => undefined);
+  private releaseAll(clientId: string, views: LockView[], owner: string): void {
+    for (const v of views) this.release(clientId, v.resource, v.agentId, v.lockId, owner).catch(() => undefined);
   }
 }
 

@@ -16,7 +16,8 @@ import type { CommitEvent, ContextHandle, Engine } from './engine.js';
 import { EngramError } from './errors.js';
 import { Frame, frames } from './frames.js';
 import type { LockEvent } from './locks.js';
-import { lockView, type LockView } from './lock-types.js';
+import { GROUP_SPACE_PREFIX } from './access.js';
+import { lockView, redactedLockView, type LockView } from './lock-types.js';
 import { NO_OBSERVER, type Observer } from './observer.js';
 import type { ContextRecord } from './types.js';
 
@@ -166,6 +167,8 @@ export class LockSubscription {
     /** The spaces followed: a client's own and those of its groups. */
     readonly spaces: readonly string[],
     readonly sink: StreamSink,
+    /** The client following, whose own locks show their lockId and token in snapshots. */
+    readonly viewer: string,
   ) {}
 
   deliver(frame: Frame): void {
@@ -184,7 +187,7 @@ export class LockSubscription {
     this.state = 'live';
     if (this.missed) {
       this.missed = false;
-      this.deliver(frames.lockSnapshot(this.spaces.flatMap((space) => this.router.lockSnapshot(space))));
+      this.deliver(frames.lockSnapshot(this.spaces.flatMap((space) => this.router.lockSnapshot(space, this.viewer))));
     }
   }
 
@@ -200,8 +203,8 @@ export class Router {
   private readonly lockFollowers = new Map<string, Set<LockSubscription>>();
   /** Told how long each fan-out took (metrics). */
   observer: Observer = NO_OBSERVER;
-  /** The locks a client holds now (set by whoever wires the lock manager in). */
-  lockSnapshot: (clientId: string) => LockView[] = () => [];
+  /** The locks held in a space now, as `viewer` may see them (set by whoever wires the lock manager in). */
+  lockSnapshot: (space: string, viewer: string) => LockView[] = () => [];
   private readonly opening = new Map<string, Promise<Topic>>();
   private readonly unlisten: () => void;
 
@@ -315,8 +318,8 @@ export class Router {
   }
 
   /** Follows every lock event of these spaces (a client's own, and its groups'). */
-  subscribeLocks(spaces: readonly string[], sink: StreamSink, ref?: string | number): LockSubscription {
-    const sub = new LockSubscription(this, spaces, sink);
+  subscribeLocks(spaces: readonly string[], sink: StreamSink, ref?: string | number, viewer: string = spaces[0] ?? ''): LockSubscription {
+    const sub = new LockSubscription(this, spaces, sink, viewer);
     for (const space of spaces) {
       let set = this.lockFollowers.get(space);
       if (set === undefined) this.lockFollowers.set(space, (set = new Set()));
@@ -340,7 +343,9 @@ export class Router {
    */
   publishLocks(events: LockEvent[], now = Date.now()): void {
     for (const e of events) {
-      const frame = frames.lock(e.action, lockView(e.record, now));
+      // In a shared space every member sees the event, so it carries no holder's proof (lockId, token).
+      const view = e.clientId.startsWith(GROUP_SPACE_PREFIX) ? redactedLockView(e.record, now) : lockView(e.record, now);
+      const frame = frames.lock(e.action, view);
       for (const sub of this.lockFollowers.get(e.clientId) ?? []) {
         try {
           sub.sink.cork(() => sub.deliver(frame));

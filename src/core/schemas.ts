@@ -157,7 +157,8 @@ export const RESPONSE_SCHEMAS = {
       contextId: id,
       waiting: count,
     },
-    required: ['resource', 'agentId', 'lockId', 'token', 'expiresAt'],
+    // lockId and token are left out for the other members of a shared group (they are the holder's proof).
+    required: ['resource', 'agentId', 'expiresAt'],
   },
   LockMany: object({ locks: { type: 'array', items: ref('Lock') } }, ['locks']),
   LockPage: object({ locks: { type: 'array', items: ref('Lock') }, nextCursor: { type: ['string', 'null'] } }, ['locks', 'nextCursor']),

@@ -62,6 +62,8 @@ export interface WorkUnitDraft {
   payload: unknown;
   relationships: Relationship[];
   idempotencyKey: string | undefined;
+  /** The client writing, when the context is in a shared space (set by the engine, not parsed). */
+  writer?: string;
 }
 
 /**

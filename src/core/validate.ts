@@ -307,3 +307,22 @@ export function normalizeListQuery(q: { limit?: number; after?: number; before?:
   }
   return { limit, after, before, reverse: q.reverse ?? false };
 }
+
+/**
+ * Orders strings as their UTF-8 bytes do (= by code point), as LevelDB keys sort. JavaScript's
+ * `<` compares UTF-16 units, which puts U+E000..U+FFFF after the astral planes.
+ */
+export function compareUtf8(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    // A surrogate (D800–DFFF) starts a code point above FFFF: it sorts after every other unit.
+    const xs = x >= 0xd800 && x <= 0xdfff;
+    const ys = y >= 0xd800 && y <= 0xdfff;
+    if (xs !== ys) return xs ? 1 : -1;
+    return x - y;
+  }
+  return a.length - b.length;
+}

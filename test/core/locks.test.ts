@@ -68,7 +68,7 @@ describe('locks', () => {
     const [v] = await acquire(locks, { resource: 'short', agentId: 'a', ttlMs: 50 });
     await expired.wait(5000, 'the expired event');
     assert.throws(() => locks.get(C, 'short'), isCode('LOCK_NOT_HELD'));
-    assert.throws(() => locks.checkFence(C, 'short', v!.token), isCode('FENCE_REJECTED'));
+    assert.throws(() => locks.checkFence(C, 'short', v!.token!), isCode('FENCE_REJECTED'));
     assert.deepEqual(events.map((e) => e.action), ['acquired', 'expired']);
     await locks.close();
   });
@@ -102,7 +102,7 @@ describe('locks', () => {
     const views = await acquire(locks, { resources: ['c', 'a', 'a'], agentId: 'y' });
     assert.deepEqual(views.map((v) => v.resource), ['a', 'c']);
     assert.equal(new Set(views.map((v) => v.lockId)).size, 1);
-    assert.ok(views[1]!.token > views[0]!.token);
+    assert.ok(views[1]!.token! > views[0]!.token!);
     await locks.close();
   });
 

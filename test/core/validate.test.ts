@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EngramError, type ErrorCode } from '../../src/core/errors.js';
-import { checkId, normalizeListQuery, parseContextPatch, parseWorkUnitDraft } from '../../src/core/validate.js';
+import { checkId, normalizeListQuery, parseContextPatch, parseWorkUnitDraft, compareUtf8 } from '../../src/core/validate.js';
 
 const base = { contextId: 'c', agentId: 'a', type: 'MESSAGE', payload: 'hi' };
 
@@ -154,5 +154,19 @@ describe('list queries', () => {
     rejects(() => normalizeListQuery({ limit: 1.5 }), 'INVALID_QUERY', /limit/);
     rejects(() => normalizeListQuery({ after: -1 }), 'INVALID_QUERY', /after/);
     rejects(() => normalizeListQuery({ before: 0 }), 'INVALID_QUERY', /before/);
+  });
+});
+
+describe('compareUtf8', () => {
+  test('orders like the UTF-8 bytes LevelDB sorts by, also where UTF-16 order differs', () => {
+    assert.ok(compareUtf8('\uFF01', '😀') < 0, 'U+FF01 before U+1F600');
+    assert.ok('\uFF01' > '😀', 'JavaScript order differs here');
+    const pool = ['', 'a', 'ab', 'b', '\u00e9', '\uFF01', '\uFFFF', '😀', '😀a', '\u{10000}', 'z\uFF01', 'z😀'];
+    for (const a of pool) {
+      for (const b of pool) {
+        const bytes = Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b)));
+        assert.equal(Math.sign(compareUtf8(a, b)), bytes, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+      }
+    }
   });
 });

@@ -15,6 +15,7 @@ import { EngramGrpc, rejectsWith, StreamReader, unitRequest } from '../helpers/g
 import { HttpClient, unit } from '../helpers/http.js';
 import { removeDir, startServer, tempDir, type RunningServer } from '../helpers/server.js';
 import { SseReader } from '../helpers/sse.js';
+import { eventually } from '../helpers/wait.js';
 import { WsClient } from '../helpers/ws.js';
 
 const hash = (key: string) => 'sha256:' + createHash('sha256').update(key).digest('hex');
@@ -47,7 +48,8 @@ function serverWith(configYaml: (dir: string) => string, args: string[] = []): E
   before(async () => {
     env.dir = tempDir('engram-auth-');
     writeFileSync(join(env.dir, 'engram.yaml'), configYaml(env.dir));
-    env.server = await startServer({ args: ['--config', join(env.dir, 'engram.yaml'), '--search-enabled', 'false', ...args] });
+    // Keyword search only (no embedder to load): enough to check what search lets through.
+    env.server = await startServer({ args: ['--config', join(env.dir, 'engram.yaml'), '--search-embedder', 'none', ...args] });
     env.http = new HttpClient(env.server.url);
     env.grpc = new EngramGrpc(env.server.grpcAddr);
   });
@@ -137,13 +139,14 @@ describe('auth.mode apikey', () => {
     sse.close();
   });
 
-  test('health checks need no credentials; metrics and detailed health need any valid ones', async () => {
+  test('health checks need no credentials; metrics, detailed health and search status need admin', async () => {
     assert.equal((await env.http.get('/healthz')).status, 200);
     assert.equal((await env.http.get('/readyz')).status, 200);
     assert.equal((await env.http.get('/metrics')).status, 401);
     assert.equal((await env.http.get('/health/detailed')).status, 401);
-    assert.equal((await env.http.get('/metrics', bearer(KEYS.reader))).status, 200);
-    assert.equal((await env.http.get('/health/detailed', bearer(KEYS.reader))).json.clients.authMode, 'apikey');
+    for (const path of ['/metrics', '/health/detailed', '/search/status']) assert.equal((await env.http.get(path, bearer(KEYS.reader))).status, 403, path);
+    assert.equal((await env.http.get('/metrics', bearer(KEYS.admin))).status, 200);
+    assert.equal((await env.http.get('/health/detailed', bearer(KEYS.admin))).json.clients.authMode, 'apikey');
   });
 
   test('a read-only key reads but cannot write: 403 FORBIDDEN (gRPC PERMISSION_DENIED)', async () => {
@@ -172,6 +175,16 @@ describe('auth.mode apikey', () => {
     const listed = (await env.http.get('/contexts', bearer(KEYS.limited))).json.contexts.map((c: { id: string }) => c.id);
     assert.deepEqual(listed, ['agent-1/notes']);
     await assert.rejects(new WsClient(wsUrl(env, '?context=key-ok'), undefined, bearer(KEYS.limited)).open(), /upgrade refused: 403/);
+    // A lock may not name a context outside the patterns (its events would reach that context's subscribers).
+    const lock = await env.http.post('/locks', { resource: 'r-limited', agentId: 'a', contextId: 'agent-2/notes' }, bearer(KEYS.limited));
+    assert.equal(lock.json.error.code, 'FORBIDDEN');
+    // Search sees only the allowed contexts: neither results nor the total tell of the others.
+    await env.http.post('/workunit', unit('agent-1/notes', { payload: { text: 'the zebra report' } }), bearer(KEYS.writer));
+    await env.http.post('/workunit', unit('agent-9/notes', { payload: { text: 'the zebra secret' } }), bearer(KEYS.writer));
+    await eventually(async () => (await env.http.post('/search', { query: 'zebra', mode: 'keyword' }, bearer(KEYS.writer))).json.total === 2, 10_000, 'both indexed');
+    const found = (await env.http.post('/search', { query: 'zebra', mode: 'keyword' }, bearer(KEYS.limited))).json;
+    assert.deepEqual(found.results.map((r: { workUnit: { contextId: string } }) => r.workUnit.contextId), ['agent-1/notes']);
+    assert.equal(found.total, 1);
     const ws = new WsClient(wsUrl(env, '?context=agent-1/notes'), undefined, bearer(KEYS.limited));
     await ws.open();
     await ws.next((f) => f.event === 'subscribed');
@@ -245,6 +258,17 @@ describe('auth.mode jwt', () => {
     await refusedEverywhere(env, bearer(cases[1]![1]), 401, 'UNAUTHENTICATED', grpc.status.UNAUTHENTICATED);
     await refusedEverywhere(env, {}, 401, 'UNAUTHENTICATED', grpc.status.UNAUTHENTICATED);
     assert.equal((await env.http.get('/contexts/jwt-bad', bearer(good))).json.error.code, 'CONTEXT_NOT_FOUND');
+  });
+
+  test('streams end when their token expires: WebSocket 4401, gRPC UNAUTHENTICATED', async () => {
+    // exp a little in the past: still inside the 5 s clock tolerance, so it is valid for about a second more.
+    const token = await hs({ sub: 'team-j', scope: 'read write' }, -4);
+    const ws = new WsClient(wsUrl(env, '?context=jwt-hs'), undefined, bearer(token));
+    await ws.open();
+    const stream = new StreamReader(env.grpc.Subscribe({ contextId: 'jwt-hs' }, { metadata: meta(bearer(token)) }));
+    const closed = await ws.untilClosed(15_000);
+    assert.equal(closed.code, 4401);
+    assert.equal((await stream.done(15_000)).code, grpc.status.UNAUTHENTICATED);
   });
 
   test('missing scope is 403; the contexts claim limits contexts', async () => {

@@ -181,6 +181,16 @@ describe('gRPC', () => {
   });
 });
 
+describe('browsers', () => {
+  test('with auth off, a WebSocket from another origin is refused; from this one it opens', async () => {
+    const evil = new WsClient(wsUrl('?context=o'), undefined, { origin: 'http://evil.invalid' });
+    await assert.rejects(evil.open(), /upgrade refused: 403/);
+    const own = new WsClient(wsUrl('?context=o'), undefined, { origin: env.server.url });
+    await own.open();
+    own.close();
+  });
+});
+
 describe('bad client ids', () => {
   const bad = ['has space', '../etc', 'x'.repeat(65), '-leading-dash', 'ünïcode'];
 

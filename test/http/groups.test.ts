@@ -21,7 +21,10 @@ writeFileSync(
   groups:
     team-a:
       contexts: ["shared/*"]
-      members: {alice: write, bob: read}
+      members: {alice: write, bob: read, dave: write}
+    stars:
+      contexts: ["*-*-*-*-*.log"]
+      members: {alice: write}
 `,
 );
 const env = grpcServerPerFile({ args: ['--config', join(dir, 'engram.yaml')] });
@@ -29,6 +32,7 @@ after(() => removeDir(dir));
 const alice = { 'x-client-id': 'alice' };
 const bob = { 'x-client-id': 'bob' };
 const carol = { 'x-client-id': 'carol' };
+const dave = { 'x-client-id': 'dave' };
 const wsUrl = (query: string) => `${env.server.url.replace('http', 'ws')}/stream${query}`;
 const texts = (r: HttpResult) => r.json.workUnits.map((u: { payload: { text: string } }) => u.payload.text);
 
@@ -106,7 +110,9 @@ describe('a group shares its contexts with its members', () => {
   test('shared lock resources: a member sees the holder, a read-only member cannot take it, a non-member has its own', async () => {
     const lock = await env.http.post('/locks', { resource: 'shared/doc', agentId: 'alice-agent', ttlMs: 60_000 }, alice);
     assert.equal(lock.status, 200, lock.text);
-    assert.equal((await env.http.get('/locks/shared%2Fdoc', bob)).json.lockId, lock.json.lockId);
+    const seen = (await env.http.get('/locks/shared%2Fdoc', bob)).json;
+    assert.equal(seen.agentId, 'alice-agent');
+    assert.equal(seen.lockId, undefined, "another member does not get the holder's lockId");
     assert.ok((await env.http.get('/locks', bob)).json.locks.some((l: { resource: string }) => l.resource === 'shared/doc'));
     assert.equal((await env.http.get('/locks/shared%2Fdoc', carol)).json.error.code, 'LOCK_NOT_HELD');
     const bobLocks = new WsClient(wsUrl('?locks=1'), undefined, bob);
@@ -116,6 +122,45 @@ describe('a group shares its contexts with its members', () => {
     const released = await bobLocks.next((f) => f.event === 'lock' && f.lock?.resource === 'shared/doc');
     assert.equal(released.action, 'released');
     bobLocks.close();
+  });
+
+  test("one member cannot release, renew, take over or fence with another member's lock, nor see its lockId and token", async () => {
+    const lock = await env.http.post('/locks', { resource: 'shared/spec', agentId: 'writer', ttlMs: 60_000 }, alice);
+    assert.equal(lock.status, 200, lock.text);
+    const { lockId, token } = lock.json;
+    assert.equal(typeof lockId, 'string');
+    // Dave sees who holds it, not the holder's proof.
+    const seen = (await env.http.get('/locks/shared%2Fspec', dave)).json;
+    assert.equal(seen.agentId, 'writer');
+    assert.equal(seen.lockId, undefined);
+    assert.equal(seen.token, undefined);
+    assert.ok(!(await env.http.get('/locks', dave)).text.includes(lockId));
+    assert.equal((await env.http.get('/locks/shared%2Fspec', alice)).json.lockId, lockId);
+    // Even knowing them (a guessed token, a leaked lockId), he cannot use them.
+    const release = await env.http.request('DELETE', `/locks/shared%2Fspec?agentId=writer&lockId=${lockId}`, { headers: dave });
+    assert.equal(release.json.error.code, 'NOT_LOCK_HOLDER');
+    const renew = await env.http.post('/locks/shared%2Fspec/renew', { agentId: 'writer', lockId, ttlMs: 60_000 }, dave);
+    assert.equal(renew.json.error.code, 'NOT_LOCK_HOLDER');
+    const takeover = await env.http.post('/locks', { resource: 'shared/spec', agentId: 'writer', ttlMs: 60_000 }, dave);
+    assert.equal(takeover.json.error.code, 'LOCK_HELD');
+    const fenced = await env.http.post('/workunit', unit('shared/plan', { fence: { resource: 'shared/spec', token } }), dave);
+    assert.equal(fenced.json.error.code, 'FENCE_REJECTED');
+    // The holder's own fenced write goes through.
+    assert.equal((await env.http.post('/workunit', unit('shared/plan', { fence: { resource: 'shared/spec', token } }), alice)).status, 201);
+    assert.equal((await env.http.get('/locks/shared%2Fspec', alice)).json.lockId, lockId);
+  });
+
+  test('group patterns with many stars meet huge ids safely: the id is refused before any matching', async () => {
+    const huge = '-'.repeat(200_000) + 'x';
+    const r = await env.http.post('/workunit', unit(huge), alice);
+    assert.equal(r.status, 400);
+    assert.equal(r.json.error.code, 'INVALID_ID');
+    const lock = await env.http.post('/locks', { resource: huge, agentId: 'a' }, alice);
+    assert.equal(lock.json.error.code, 'INVALID_FIELD');
+    // A matching id lives in the group's space.
+    assert.equal((await env.http.post('/workunit', unit('a-b-c-d-e.log'), alice)).status, 201);
+    assert.equal((await env.http.get('/contexts/a-b-c-d-e.log', alice)).json.headSeq, 1);
+    assert.equal((await env.http.get('/contexts/a-b-c-d-e.log', bob)).status, 404);
   });
 
   test('search covers the shared space for members only', async () => {

@@ -25,6 +25,7 @@ writeFileSync(
   clients:
     unlimited: {writesPerSecond: 0, connections: 0, subscriptions: 0}
     tiny: {writesPerSecond: 0, storageBytes: 3000}
+    tiny-burst: {writesPerSecond: 0, storageBytes: 3000}
 `,
 );
 const env = grpcServerPerFile({ args: ['--config', join(dir, 'engram.yaml'), '--search-enabled', 'false'] });
@@ -48,6 +49,8 @@ describe('quotas', () => {
     assert.equal(over.json.error.details.quota, 'writesPerSecond');
     assert.ok(Number(over.headers['retry-after']) >= 1);
     await rejectsWith(env.grpc.CreateWorkUnit(unitRequest('r'), { metadata: meta('rate') }), grpc.status.RESOURCE_EXHAUSTED, 'QUOTA_EXCEEDED');
+    // A context PATCH writes too, and counts against the same rate.
+    assert.equal((await env.http.patch('/contexts/r', { displayName: 'over' }, c)).json.error.code, 'QUOTA_EXCEEDED');
     // Nothing refused was stored.
     assert.equal((await env.http.get('/contexts/r', c)).json.headSeq, 5);
     // Another client is not affected.
@@ -106,9 +109,14 @@ describe('quotas', () => {
     assert.equal(refused.json.error.details.quota, 'storageBytes');
     assert.ok(stored >= 4 && stored <= 6, `stored ${stored} units of ~600 bytes under 3000`);
     assert.equal((await env.http.get('/contexts/big', c)).json.headSeq, stored);
+    // Writes in flight at once cannot overshoot: what is admitted is reserved until it commits.
+    const burst = await Promise.all(Array.from({ length: 20 }, () => env.http.post('/workunit', unit('burst', { payload: { text } }), as('tiny-burst'))));
+    const ok = burst.filter((r) => r.status === 201).length;
+    assert.ok(ok >= 1 && ok <= 5, `${ok} of 20 concurrent writes of ~600 bytes were stored under a 3000-byte quota`);
+    assert.ok(burst.filter((r) => r.status === 429).every((r) => r.json.error.details.quota === 'storageBytes'));
     const ws = new WsClient(wsUrl(''), undefined, c);
     await ws.open();
-    ws.send({ op: 'publish', ref: 1, contextId: 'big', agentId: 'a', type: 'MESSAGE', payload: {} });
+    ws.send({ op: 'publish', ref: 1, contextId: 'big', agentId: 'a', type: 'MESSAGE', payload: { text } });
     assert.equal((await ws.next((f) => f.event === 'error')).error.code, 'QUOTA_EXCEEDED');
     ws.close();
   });

@@ -4,7 +4,7 @@
  */
 import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
-import { asEngramError } from '../../core/errors.js';
+import { asEngramError, EngramError } from '../../core/errors.js';
 import { checkId } from '../../core/validate.js';
 import type { Frame, FrameFormat } from '../../core/frames.js';
 import type { LockView } from '../../core/lock-types.js';
@@ -204,7 +204,19 @@ export function subscribe(deps: GrpcDeps, active: SubscriberSet) {
     const sink = new GrpcSink(call);
     const since = req.since === null || req.since === undefined ? undefined : num(req.since as number);
     active.add(sink);
+    // The call ends with UNAUTHENTICATED when the credentials it was made with expire.
+    const expiry =
+      principal.expiresAt === undefined
+        ? undefined
+        : setTimeout(() => {
+            if (sink.closed) return;
+            sink.closed = true;
+            sink.sub?.close();
+            call.emit('error', toServiceError(new EngramError('UNAUTHENTICATED', 'the credentials of this call expired; call again with new ones', { details: { reason: 'invalid_token' } }), deps.onInternal));
+          }, Math.min(2 ** 31 - 1, Math.max(0, principal.expiresAt - Date.now())));
+    expiry?.unref();
     const end = () => {
+      clearTimeout(expiry);
       active.delete(sink);
       sink.closed = true;
       sink.sub?.close();

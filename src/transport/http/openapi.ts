@@ -109,7 +109,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     ok: { 200: 'SearchResponse' },
     errors: ['MISSING_FIELD', 'UNKNOWN_FIELD', 'INVALID_FIELD', 'NOT_FOUND'],
   },
-  'GET /search/status': { summary: 'Index catch-up, freshness and embedder state.', tag: 'search', scope: 'read', query: [q('window', int, 'Freshness window, ms.')], ok: { 200: 'Document' } },
+  'GET /search/status': { summary: 'Index catch-up, freshness and embedder state.', tag: 'search', scope: 'admin', query: [q('window', int, 'Freshness window, ms.')], ok: { 200: 'Document' } },
   'GET /clients/list': { summary: 'Clients with data or in-memory state.', tag: 'clients', scope: 'admin', query: [LIMIT, q('after', str, 'The nextCursor of the previous page.')], ok: { 200: 'ClientList' } },
   'GET /clients/status/:clientId': { summary: 'What one client holds now.', tag: 'clients', scope: 'admin', ok: { 200: 'ClientStatus' }, errors: ['INVALID_CLIENT_ID'] },
   'POST /clients/cleanup': {
@@ -119,8 +119,8 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     query: [q('idle_threshold', int, 'Seconds idle (default 0).')],
     ok: { 200: 'Cleanup' },
   },
-  'GET /metrics': { summary: 'Prometheus metrics.', tag: 'operations', scope: 'any', ok: { 200: { contentType: 'text/plain; version=0.0.4', description: 'Prometheus text format' } } },
-  'GET /health/detailed': { summary: 'Storage, index catch-up, memory, streams, locks, clients.', tag: 'operations', scope: 'any', ok: { 200: 'Document' } },
+  'GET /metrics': { summary: 'Prometheus metrics.', tag: 'operations', scope: 'admin', ok: { 200: { contentType: 'text/plain; version=0.0.4', description: 'Prometheus text format' } } },
+  'GET /health/detailed': { summary: 'Storage, index catch-up, memory, streams, locks, clients.', tag: 'operations', scope: 'admin', ok: { 200: 'Document' } },
   'GET /openapi.json': { summary: 'This document.', tag: 'operations', scope: 'none', ok: { 200: 'Document' } },
   'GET /docs': { summary: 'A page that renders this document.', tag: 'operations', scope: 'none', ok: { 200: { contentType: 'text/html', description: 'HTML' } } },
   'GET /stream': {

@@ -19,8 +19,9 @@ export function registerLockRoutes(t: RouteTable, deps: { gate: Gate; maxBodyByt
     },
     get: (reply, req, principal) => {
       const q = new Query(req.getQuery());
-      const page = gate.listLocks(principal, { agentId: q.string('agentId'), prefix: q.string('prefix'), after: q.string('after'), limit: q.int('limit') });
-      reply.json(200, JSON.stringify(page));
+      gate
+        .listLocks(principal, { agentId: q.string('agentId'), prefix: q.string('prefix'), after: q.string('after'), limit: q.int('limit') })
+        .then((page) => reply.json(200, JSON.stringify(page)), reject(reply));
     },
   });
   t.route('/locks/:resource', {

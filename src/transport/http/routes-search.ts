@@ -40,7 +40,8 @@ export function registerSearchRoutes(t: RouteTable, deps: { gate: Gate; search?:
   t.route('/search/status', {
     get: (reply, req, principal) => {
       if (search === undefined) throw disabled();
-      gate.access.require(principal, 'read');
+      // Server-wide counts (documents, clients, positions): for operators.
+      gate.access.require(principal, 'admin');
       const windowMs = new Query(req.getQuery()).int('window') ?? LAG_WINDOW_MS;
       if (windowMs < 1 || windowMs > 3_600_000) throw new EngramError('INVALID_QUERY', 'window: milliseconds from 1 to 3600000');
       search.host.stats().then((stats) => {

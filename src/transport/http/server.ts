@@ -93,7 +93,7 @@ export class HttpServer {
     registerLockRoutes(table, options);
     registerSearchRoutes(table, options);
     registerClientRoutes(table, options);
-    registerOpsRoutes(table, options.ops);
+    registerOpsRoutes(table, options.ops, options.gate);
     // Built now, so a route without docs stops the server at start rather than going undocumented.
     let openapi = '';
     this.route('/openapi.json', { get: (reply) => reply.json(200, openapi) }, true);

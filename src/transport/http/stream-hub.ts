@@ -38,6 +38,8 @@ export const CLOSE_CODES = {
   SERVER_ERROR: 4002,
   /** The client broke the protocol (e.g. too many subscriptions requested at connect). */
   PROTOCOL_ERROR: 4400,
+  /** The credentials the connection was opened with expired. Reconnect with new ones (and resume). */
+  CREDENTIALS_EXPIRED: 4401,
 } as const;
 
 /** What a stream route needs from the server. */
@@ -58,6 +60,10 @@ export interface HubConnection {
   closeSlow(): void;
   /** Closes it because the server is stopping. */
   closeGoingAway(): void;
+  /** When the credentials it was opened with expire (epoch ms); undefined: never. */
+  readonly expiresAt: number | undefined;
+  /** Closes it because they did. */
+  closeExpired(): void;
 }
 
 export class StreamHub {
@@ -89,6 +95,10 @@ export class StreamHub {
     const beat = now - this.lastHeartbeat >= this.options.heartbeatMs;
     if (beat) this.lastHeartbeat = now;
     for (const conn of [...this.connections]) {
+      if (conn.expiresAt !== undefined && conn.expiresAt <= Date.now()) {
+        conn.closeExpired();
+        continue;
+      }
       if (conn.fullSince !== undefined) {
         if (now - conn.fullSince >= this.options.slowConsumerTimeoutMs) {
           this.onSlowConsumer(conn, now - conn.fullSince);

@@ -94,6 +94,13 @@ class SseConnection implements StreamSink, HubConnection {
     this.close();
   }
 
+  /** Set once the stream is authenticated. */
+  expiresAt: number | undefined;
+
+  closeExpired(): void {
+    this.close();
+  }
+
   fail(): void {
     this.close();
   }
@@ -147,6 +154,7 @@ export function registerSse(app: TemplatedApp, route: StreamRoute): void {
       if (!gate.engine.ready) throw new EngramError('NOT_READY', 'storage is not open');
       if (contextId === undefined) gate.access.require(principal, 'read');
       conn.release = gate.openConnection(principal);
+      conn.expiresAt = principal.expiresAt;
     } catch (err) {
       reply.error(err, route.onInternal);
       return;

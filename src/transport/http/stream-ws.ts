@@ -111,6 +111,14 @@ class WsConnection implements StreamSink, HubConnection {
     this.end(CLOSE_CODES.GOING_AWAY, '{"code":"GOING_AWAY"}');
   }
 
+  get expiresAt(): number | undefined {
+    return this.principal.expiresAt;
+  }
+
+  closeExpired(): void {
+    this.end(CLOSE_CODES.CREDENTIALS_EXPIRED, '{"code":"CREDENTIALS_EXPIRED"}');
+  }
+
   fail(reason: string): void {
     this.route.onInternal(new Error(`stream failed: ${reason}`));
     this.end(CLOSE_CODES.SERVER_ERROR, '{"code":"SERVER_ERROR"}');
@@ -231,6 +239,18 @@ class WsConnection implements StreamSink, HubConnection {
   }
 }
 
+/** Refuses a browser upgrade from another origin (cross-site WebSocket hijacking); clients that send no Origin are not browsers. */
+function checkSameOrigin(origin: string, host: string): void {
+  if (origin === '') return;
+  let from: string;
+  try {
+    from = new URL(origin).host;
+  } catch {
+    from = '';
+  }
+  if (from !== host) throw new EngramError('FORBIDDEN', `Origin ${JSON.stringify(origin.slice(0, 200))} is not this server's (auth.mode none accepts WebSockets only from its own pages)`);
+}
+
 function decode(message: ArrayBuffer, isBinary: boolean, msgpackConnection: boolean): unknown {
   const bytes = Buffer.from(message);
   if (isBinary) {
@@ -269,6 +289,8 @@ export function registerWebSocket(app: TemplatedApp, route: WsRouteOptions): voi
       let protocol = '';
       try {
         const principal = route.auth.authenticate(credentialsOf(req));
+        // Without credentials to check, a page of another site must not open a socket as the default client.
+        if (route.auth.mode === 'none') checkSameOrigin(req.getHeader('origin'), req.getHeader('host'));
         const q = parseStreamQuery(req.getQuery(), hub.options.maxSubscriptions);
         const offered = protocols.split(',').map((p) => p.trim());
         let format = q.format;
