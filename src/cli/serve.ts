@@ -60,7 +60,7 @@ export async function serve(config: Config): Promise<void> {
   router.lockSnapshot = (space, viewer) => locks.list(space, { limit: 1000 }, viewer).locks;
   locks.onEvent((events) => router.publishLocks(events));
   const clients = new ClientRegistry(config.quotas, async (clientId) => (await log.spaceUsage(clientId)).bytes);
-  const gate = new Gate({ engine, locks, router, access: new Access(config.clients.groups), clients, search: search?.host, log });
+  const gate = new Gate({ engine, locks, router, access: new Access(config.clients.groups), clients, search: search?.host, log, searchIndex: search?.indexer });
   // Idle clients' in-memory state goes; it is rebuilt from the log on their next request.
   const sweep = setInterval(() => gate.cleanup(undefined, config.clients.idleThresholdMs), Math.min(60_000, config.clients.idleThresholdMs));
   sweep.unref();

@@ -31,6 +31,8 @@ export interface GateDeps {
   search: SearchQuerier | undefined;
   /** What management reads straight from storage. */
   log: Pick<Log, 'listSpaces' | 'spaceUsage'>;
+  /** Rebuilds idle clients' search partitions on demand and drops them at cleanup (the indexer); undefined when search is off. */
+  searchIndex?: { ensure(space: string): Promise<void> | undefined; drop(spaces: string[]): Promise<void> };
 }
 
 /** GET /clients/status/{clientId}: what the server knows of one client now. */
@@ -68,11 +70,13 @@ export class Gate {
   private readonly router: Router;
   private readonly searcher: SearchQuerier | undefined;
   private readonly log: GateDeps['log'];
+  private readonly searchIndex: GateDeps['searchIndex'];
   /** Told how long each search took (metrics). */
   observer: Observer = NO_OBSERVER;
 
   constructor(deps: GateDeps) {
     this.log = deps.log;
+    this.searchIndex = deps.searchIndex;
     this.engine = deps.engine;
     this.locks = deps.locks;
     this.router = deps.router;
@@ -337,6 +341,8 @@ export class Gate {
       postFilter = asks.size > 1;
     }
     if (asks.size === 0) return { results: [], total: 0, totalRelation: 'eq' };
+    // Partitions of clients that were idle are rebuilt from the log before they answer.
+    await Promise.all([...asks.keys()].map((space) => this.searchIndex?.ensure(space)));
     const filtered = postFilter;
     const depth = Math.min(SEARCH_LIMITS.depthMax, filtered && p.contexts !== undefined ? (q.offset + q.limit) * 4 : q.offset + q.limit);
     const per = await Promise.all(
@@ -422,6 +428,8 @@ export class Gate {
   cleanup(p: Principal | undefined, idleMs: number): { dropped: string[]; cachedContextsFreed: number } {
     if (p !== undefined) this.access.require(p, 'admin');
     const dropped = this.clients.cleanup(idleMs);
+    // Search partitions are freed in the worker, in order with indexing; a failure only means they stay.
+    if (dropped.length > 0) this.searchIndex?.drop(dropped).catch(() => undefined);
     return { dropped, cachedContextsFreed: this.engine.dropCached(new Set(dropped)) };
   }
 

@@ -18,6 +18,12 @@ export interface SearchSink {
   /** Log position up to which every unit is searchable. */
   readonly position: number;
   saveSnapshots(): void | Promise<void>;
+  /** Drops idle clients' partitions from memory (their units are skipped until restored). */
+  drop(clientIds: string[]): unknown;
+  /** Rebuilding a partition from the log: begin (live units held back), units in order, end. */
+  restoreBegin(clientId: string): void | Promise<void>;
+  restore(clientId: string, units: IngestUnit[]): void | Promise<void>;
+  restoreEnd(clientId: string): void | Promise<void>;
 }
 
 export interface IndexerOptions {
@@ -37,6 +43,8 @@ const LAG_SAMPLES = 10_000;
 /** Freshness is reported over this recent window unless asked for another. */
 export const LAG_WINDOW_MS = 10_000;
 const RETRY_MAX_MS = 30_000;
+/** Log positions looked at per step of a partition rebuild. */
+const REBUILD_SCAN = 10_000;
 
 export class Indexer {
   private running = false;
@@ -55,6 +63,9 @@ export class Indexer {
   private lagCount = 0;
   private waiters: Array<{ pos: number; resolve: () => void }> = [];
   private unlisten: (() => void) | undefined;
+  /** Clients whose partitions were dropped as idle, and rebuilds under way. */
+  private readonly dropped = new Set<string>();
+  private readonly restoring = new Map<string, Promise<void>>();
 
   constructor(
     private readonly engine: Engine,
@@ -102,6 +113,50 @@ export class Indexer {
     })();
     await Promise.race([finish, deadline]);
     clearTimeout(timer);
+  }
+
+  /**
+   * Frees the search partitions of idle clients. Their units stay in the log; the next search
+   * of such a client rebuilds its partition first (`ensure`), without embedding again (the
+   * partition's vectors are saved with it).
+   */
+  async drop(clientIds: string[]): Promise<void> {
+    const ids = clientIds.filter((id) => !this.dropped.has(id) && !this.restoring.has(id));
+    if (ids.length === 0) return;
+    for (const id of ids) this.dropped.add(id);
+    await this.search.drop(ids);
+  }
+
+  /** Undefined when the client's partition is in memory; else a promise of it being rebuilt from the log. */
+  ensure(clientId: string): Promise<void> | undefined {
+    const running = this.restoring.get(clientId);
+    if (running !== undefined) return running;
+    if (!this.dropped.has(clientId)) return undefined;
+    this.dropped.delete(clientId);
+    const rebuild = this.rebuild(clientId).finally(() => this.restoring.delete(clientId));
+    this.restoring.set(clientId, rebuild);
+    return rebuild;
+  }
+
+  private async rebuild(clientId: string): Promise<void> {
+    try {
+      // Units sent to the index from here on are held back for this client; everything
+      // committed before is in the log, read below up to the head as it is now.
+      await this.search.restoreBegin(clientId);
+      const end = this.engine.committedPosition;
+      for (let from = 1; from <= end; ) {
+        const r = await this.log.readSpace(clientId, from, REBUILD_SCAN);
+        if (r.units.length > 0) await this.search.restore(clientId, r.units);
+        if (r.next <= from) break;
+        from = r.next;
+      }
+      await this.search.restoreEnd(clientId);
+    } catch (err) {
+      // Try again on the next search rather than answering from half a partition.
+      this.dropped.add(clientId);
+      await this.search.drop([clientId]);
+      throw err;
+    }
   }
 
   /** Resolves once every unit up to `pos` is searchable. */

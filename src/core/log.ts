@@ -87,6 +87,12 @@ export interface Log {
   readByPosition(from: number, limit: number): Promise<PositionedUnit[]>;
   /** JSON texts of the units at these positions (undefined where there is none). */
   unitsAt(positions: number[]): Promise<Array<string | undefined>>;
+  /**
+   * One space's units in position order, from position `from`, looking at `scan` positions of
+   * the whole log at most (a rebuild of one idle client's search partition). `next`: where to
+   * go on; it is past the end when `units` came up to the last position.
+   */
+  readSpace(clientId: string, from: number, scan: number): Promise<{ units: PositionedUnit[]; next: number }>;
   /** Ids of the spaces (clients, shared groups) that have at least one context, in id order. */
   listSpaces(options: { after?: string; limit: number }): Promise<string[]>;
   /** What a space holds: its contexts, its units, and the bytes they take (an estimate where the store only has one). */

@@ -108,7 +108,11 @@ interface ClientIndex {
 
 export class SearchService implements SearchQuerier {
   private readonly clients = new Map<string, ClientIndex>();
-  /** Log position up to which every unit is indexed. */
+  /** Partitions dropped as idle: their units are skipped until a restore rebuilds them from the log. */
+  private readonly dropped = new Set<string>();
+  /** Partitions being rebuilt: live units that arrive meanwhile wait here, in log order. */
+  private readonly restoring = new Map<string, IngestUnit[]>();
+  /** Log position up to which every unit is indexed (or belongs to a dropped partition). */
   position = 0;
 
   constructor(readonly options: SearchOptions) {}
@@ -147,6 +151,62 @@ export class SearchService implements SearchQuerier {
    * from the embedder; units the vector snapshot already holds are not embedded again.
    */
   async ingest(units: IngestUnit[]): Promise<void> {
+    const live: IngestUnit[] = [];
+    for (const u of units) {
+      const held = this.restoring.get(u.clientId);
+      if (held !== undefined) held.push(u);
+      else if (!this.dropped.has(u.clientId)) live.push(u);
+    }
+    await this.index(live);
+    for (const u of units) this.position = Math.max(this.position, u.pos);
+  }
+
+  /**
+   * Drops idle partitions from memory, their vectors saved first (a rebuild then embeds
+   * nothing again). Their units stay in the log; until `restoreBegin`, new ones are skipped.
+   */
+  drop(clientIds: string[]): number {
+    let dropped = 0;
+    for (const id of clientIds) {
+      if (this.restoring.has(id)) continue;
+      const ci = this.clients.get(id);
+      if (ci !== undefined) {
+        this.saveClient(id, ci);
+        this.clients.delete(id);
+        dropped++;
+      }
+      this.dropped.add(id);
+    }
+    return dropped;
+  }
+
+  /** Starts rebuilding a partition: from now on its live units are held back until `restoreEnd`. */
+  restoreBegin(clientId: string): void {
+    this.dropped.delete(clientId);
+    this.clients.delete(clientId);
+    this.restoring.set(clientId, []);
+  }
+
+  /** Units of a partition being rebuilt, read back from the log in position order. */
+  async restore(clientId: string, units: IngestUnit[]): Promise<void> {
+    if (!this.restoring.has(clientId)) return;
+    await this.index(units.filter((u) => u.clientId === clientId));
+  }
+
+  /** Ends a rebuild: the units that arrived meanwhile are indexed (those the log already gave are skipped). */
+  async restoreEnd(clientId: string): Promise<void> {
+    const held = this.restoring.get(clientId) ?? [];
+    await this.index(held);
+    this.restoring.delete(clientId);
+  }
+
+  /** Whether a client's partition is in memory (or has nothing to hold). */
+  loaded(clientId: string): boolean {
+    return !this.dropped.has(clientId) && !this.restoring.has(clientId);
+  }
+
+  private async index(units: IngestUnit[]): Promise<void> {
+    if (units.length === 0) return;
     const parsed = units.map((u) => ({ u, w: JSON.parse(u.json) as { agentId: string; type: WorkUnitType; ts: string; meta: StringMap; payload: unknown } }));
     const texts = parsed.map(({ w }) => unitText(w.payload, w.meta, this.options.metaKeys));
     // Which units need a computed embedding: not carrying one, not in the loaded snapshot.
@@ -180,7 +240,6 @@ export class SearchService implements SearchQuerier {
       }
       ci.saved?.delete(u.pos);
       if (ci.saved?.size === 0) ci.saved = undefined;
-      this.position = Math.max(this.position, u.pos);
     });
   }
 
@@ -201,17 +260,21 @@ export class SearchService implements SearchQuerier {
   saveSnapshots(): void {
     const dims = this.options.dimensions;
     if (this.options.snapshots === undefined || dims === undefined) return;
-    for (const [clientId, ci] of this.clients) {
-      const slots: number[] = [];
-      for (let slot = 0; slot < ci.docs.size; slot++) if (ci.hasVector[slot] === 1) slots.push(slot);
-      const positions = new Float64Array(slots.length);
-      const vectors = new Float32Array(slots.length * dims);
-      slots.forEach((slot, i) => {
-        positions[i] = ci.docs.pos[slot]!;
-        vectors.set(ci.vectors.subarray(slot * dims, (slot + 1) * dims), i * dims);
-      });
-      this.options.snapshots.save(clientId, this.embedderId(), dims, { position: this.position, positions, vectors });
-    }
+    for (const [clientId, ci] of this.clients) this.saveClient(clientId, ci);
+  }
+
+  private saveClient(clientId: string, ci: ClientIndex): void {
+    const dims = this.options.dimensions;
+    if (this.options.snapshots === undefined || dims === undefined) return;
+    const slots: number[] = [];
+    for (let slot = 0; slot < ci.docs.size; slot++) if (ci.hasVector[slot] === 1) slots.push(slot);
+    const positions = new Float64Array(slots.length);
+    const vectors = new Float32Array(slots.length * dims);
+    slots.forEach((slot, i) => {
+      positions[i] = ci.docs.pos[slot]!;
+      vectors.set(ci.vectors.subarray(slot * dims, (slot + 1) * dims), i * dims);
+    });
+    this.options.snapshots.save(clientId, this.embedderId(), dims, { position: this.position, positions, vectors });
   }
 
   /** Validates and answers a request with the units read from `log` (in-process use). */
@@ -341,14 +404,14 @@ export class SearchService implements SearchQuerier {
     }
   }
 
-  stats(): { clients: number; documents: number; vectors: number; position: number } {
+  stats(): { clients: number; documents: number; vectors: number; position: number; droppedClients: number } {
     let documents = 0;
     let vectors = 0;
     for (const ci of this.clients.values()) {
       documents += ci.docs.size;
       vectors += ci.vector?.size() ?? 0;
     }
-    return { clients: this.clients.size, documents, vectors, position: this.position };
+    return { clients: this.clients.size, documents, vectors, position: this.position, droppedClients: this.dropped.size };
   }
 }
 

@@ -77,11 +77,27 @@ export class SearchWorkerHost implements SearchSink, SearchQuerier {
     return this.call({ type: 'query', clientId, q });
   }
 
+  async drop(clientIds: string[]): Promise<void> {
+    await this.call({ type: 'drop', clientIds });
+  }
+
+  async restoreBegin(clientId: string): Promise<void> {
+    await this.call({ type: 'restoreBegin', clientId });
+  }
+
+  async restore(clientId: string, units: IngestUnit[]): Promise<void> {
+    await this.call({ type: 'restore', clientId, units: units.map(({ pos, clientId: c, contextId, json, embedding }) => ({ pos, clientId: c, contextId, json, embedding })) });
+  }
+
+  async restoreEnd(clientId: string): Promise<void> {
+    await this.call({ type: 'restoreEnd', clientId });
+  }
+
   async saveSnapshots(): Promise<void> {
     await this.call({ type: 'save' });
   }
 
-  stats(): Promise<{ clients: number; documents: number; vectors: number; position: number }> {
+  stats(): Promise<{ clients: number; documents: number; vectors: number; position: number; droppedClients: number }> {
     return this.call({ type: 'stats' });
   }
 

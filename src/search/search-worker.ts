@@ -1,7 +1,8 @@
 /**
  * The search index in a worker thread. Embedding and HNSW inserts cost tens to hundreds
  * of microseconds of CPU per unit; here they never block the event loop that answers
- * writes. Messages: ingest (in order, one at a time), query, save, stats.
+ * writes. Messages: ingest (in order, one at a time), query, save, stats; and, for idle
+ * clients' partitions, drop and restoreBegin / restore / restoreEnd, kept in order with ingest.
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
@@ -15,7 +16,11 @@ export type WorkerRequest =
   | { type: 'ingest'; id: number; units: IngestUnit[] }
   | { type: 'query'; id: number; clientId: string; q: SearchQuery }
   | { type: 'save'; id: number }
-  | { type: 'stats'; id: number };
+  | { type: 'stats'; id: number }
+  | { type: 'drop'; id: number; clientIds: string[] }
+  | { type: 'restoreBegin'; id: number; clientId: string }
+  | { type: 'restore'; id: number; clientId: string; units: IngestUnit[] }
+  | { type: 'restoreEnd'; id: number; clientId: string };
 
 export type WorkerReply =
   | { type: 'ok'; id: number; value: unknown; position: number }
@@ -59,6 +64,19 @@ async function handle(msg: WorkerRequest): Promise<unknown> {
       return undefined;
     case 'stats':
       return service.stats();
+    // In the same order as ingests: a rebuild must see exactly the units sent before and after it.
+    case 'drop':
+      ingesting = ingesting.then(() => void service.drop(msg.clientIds));
+      return ingesting;
+    case 'restoreBegin':
+      ingesting = ingesting.then(() => service.restoreBegin(msg.clientId));
+      return ingesting;
+    case 'restore':
+      ingesting = ingesting.then(() => service.restore(msg.clientId, msg.units));
+      return ingesting;
+    case 'restoreEnd':
+      ingesting = ingesting.then(() => service.restoreEnd(msg.clientId));
+      return ingesting;
   }
 }
 
@@ -66,7 +84,7 @@ port.on('message', (msg: WorkerRequest) => {
   handle(msg).then(
     (value) => port.postMessage({ type: 'ok', id: msg.id, value, position: service.position } satisfies WorkerReply),
     (err: unknown) => {
-      if (msg.type === 'ingest') ingesting = Promise.resolve(); // the indexer resends from its position
+      if (msg.type !== 'query' && msg.type !== 'save' && msg.type !== 'stats') ingesting = Promise.resolve(); // the indexer resends from its position
       const code = err instanceof EngramError ? err.code : undefined;
       port.postMessage({ type: 'error', id: msg.id, error: { code, message: err instanceof Error ? err.message : String(err) }, position: service.position } satisfies WorkerReply);
     },

@@ -244,6 +244,12 @@ export class LevelLog implements Log {
       const [clientId, contextId, seq] = unpack(value) as [string, string, number];
       return { pos: parseInt(key.slice(2), 16), clientId, contextId, seq };
     });
+    return this.readLocated(located);
+  }
+
+  /** The units (and stored embeddings) at these places, skipping any that are not there. */
+  private async readLocated(located: Array<{ pos: number; clientId: string; contextId: string; seq: number }>): Promise<PositionedUnit[]> {
+    if (located.length === 0) return [];
     const [jsons, vectors] = await Promise.all([
       this.db.getMany<string, string>(
         located.map((l) => keys.unit(l.clientId, l.contextId, l.seq)),
@@ -257,6 +263,17 @@ export class LevelLog implements Log {
       if (json !== undefined) out.push({ ...l, json, embedding: vectors[i] === undefined ? undefined : bytesVector(vectors[i]!) });
     });
     return out;
+  }
+
+  async readSpace(clientId: string, from: number, scan: number): Promise<{ units: PositionedUnit[]; next: number }> {
+    const pointers = await this.db.iterator({ gte: keys.position(from), lt: keys.positionEnd, limit: scan }).all();
+    const next = pointers.length === 0 ? from : parseInt(pointers[pointers.length - 1]![0].slice(2), 16) + 1;
+    const located: Array<{ pos: number; clientId: string; contextId: string; seq: number }> = [];
+    for (const [key, value] of pointers) {
+      const [c, contextId, seq] = unpack(value) as [string, string, number];
+      if (c === clientId) located.push({ pos: parseInt(key.slice(2), 16), clientId, contextId, seq });
+    }
+    return { units: await this.readLocated(located), next };
   }
 
   async unitsAt(positions: number[]): Promise<Array<string | undefined>> {

@@ -112,6 +112,12 @@ export class MemoryLog implements Log {
     return out;
   }
 
+  async readSpace(clientId: string, from: number, scan: number): Promise<{ units: PositionedUnit[]; next: number }> {
+    const end = Math.min(this.positions.length, Math.max(1, from) + scan);
+    const units = (await this.readByPosition(from, end - Math.max(1, from))).filter((u) => u.clientId === clientId);
+    return { units, next: Math.max(from, end) };
+  }
+
   async unitsAt(positions: number[]): Promise<Array<string | undefined>> {
     return positions.map((pos) => {
       const at = this.positions[pos];

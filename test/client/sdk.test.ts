@@ -100,10 +100,12 @@ for (const kind of ['http', 'grpc'] as const) {
       const resource = `file-${kind}.ts`;
       const other = kind === 'http' ? new EngramClient(server.url) : new GrpcEngramClient(server.grpcAddr);
       try {
-        const result = await client.withLock(resource, { agentId: 'editor', ttlMs: 300 }, async (lock) => {
+        // A 1 s lease renewed every third of it: short enough to outlive several times in the test, long enough that
+        // a renewal delayed by a loaded 2-core machine (the whole suite runs two files at once) still lands in time.
+        const result = await client.withLock(resource, { agentId: 'editor', ttlMs: 1000 }, async (lock) => {
           const first = await client.getLock(resource);
-          // Outlive the 300 ms lease several times over: only renewals keep the lock.
-          await eventually(async () => Date.parse((await client.getLock(resource)).expiresAt) > Date.parse(first.expiresAt) + 600, 10_000, 'renewals');
+          // Outlive the lease: only renewals keep the lock.
+          await eventually(async () => Date.parse((await client.getLock(resource)).expiresAt) > Date.parse(first.expiresAt) + 1200, 10_000, 'renewals');
           const held = await client.getLock(resource);
           assert.equal(held.lockId, lock.lockId);
           assert.equal(held.token, lock.token);

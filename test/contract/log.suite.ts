@@ -138,6 +138,36 @@ export function runLogContract(name: string, factory: LogFactory): void {
       assert.deepEqual(await log.unitsAt([pos, pos + 7, 1]), ['{"v":1}', undefined, all[0]!.json]);
     });
 
+    test("one space's units in position order, a bounded scan at a time, and the spaces and their usage", async () => {
+      const start = nextPos;
+      // Interleaved commits of two spaces.
+      for (let i = 1; i <= 5; i++) {
+        await log.commit(batchOf('sp-a', 'c', i, 1));
+        await log.commit(batchOf('sp-b', 'c', i, 1));
+      }
+      const seen: number[] = [];
+      for (let from = start, steps = 0; steps < 100; steps++) {
+        const r = await log.readSpace('sp-a', from, 3);
+        assert.ok(r.units.every((u) => u.clientId === 'sp-a'));
+        seen.push(...r.units.map((u) => u.seq));
+        if (r.next <= from || r.next > nextPos - 1) break;
+        from = r.next;
+      }
+      assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+      const first = await log.readSpace('sp-a', start, 3);
+      assert.equal(first.next, start + 3);
+      assert.deepEqual(first.units.map((u) => u.pos), [start, start + 2]);
+      assert.deepEqual((await log.readSpace('sp-a', nextPos, 10)).units, []);
+      const spaces = await log.listSpaces({ limit: 1000 });
+      assert.ok(spaces.includes('sp-a') && spaces.includes('sp-b'));
+      assert.deepEqual(spaces, [...spaces].sort());
+      assert.deepEqual(await log.listSpaces({ after: 'sp-a', limit: 1 }), ['sp-b']);
+      const usage = await log.spaceUsage('sp-a');
+      assert.equal(usage.contexts, 1);
+      assert.equal(usage.units, 5);
+      assert.equal(typeof usage.bytes, 'number');
+    });
+
     if (factory.reopen) {
       test('everything committed is there after close and reopen', async () => {
         await log.commit(batchOf('re', 'ctx', 1, 10));

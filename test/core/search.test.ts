@@ -189,3 +189,33 @@ describe('hybrid search with the offline embedder', { skip: existsSync(DEFAULT_W
     await s.indexer.stop();
   });
 });
+
+describe('idle partitions', () => {
+  test('a dropped partition is rebuilt from the log on demand, with what was written meanwhile, each unit once', async () => {
+    const s = await setup(undefined, undefined);
+    await s.write('p', 'alpha report one');
+    await s.engine.append('other', { contextId: 'p', agentId: 'a', type: 'MESSAGE', payload: 'alpha of another client' });
+    await s.settle();
+    await s.indexer.drop([C]);
+    assert.equal(s.service.loaded(C), false);
+    assert.equal(s.service.stats().droppedClients, 1);
+    // Written while dropped: skipped by the index, still in the log.
+    await s.write('p', 'alpha report two');
+    await s.settle();
+    assert.deepEqual(texts(await s.search({ query: 'alpha', mode: 'keyword' })), [], 'a dropped partition answers nothing by itself');
+    // The rebuild; units committed while it runs are held back and added after it, never twice.
+    const rebuilding = s.indexer.ensure(C);
+    assert.ok(rebuilding !== undefined);
+    const during = s.write('p', 'alpha report three');
+    await rebuilding;
+    await during;
+    await s.settle();
+    assert.equal(s.indexer.ensure(C), undefined, 'loaded again');
+    const found = texts(await s.search({ query: 'alpha report', mode: 'keyword', limit: 10 }));
+    assert.deepEqual([...found].sort(), ['alpha report one', 'alpha report three', 'alpha report two']);
+    assert.equal((await s.search({ query: 'alpha', mode: 'keyword' })).total, 3);
+    // The other client's partition was never touched.
+    assert.deepEqual(texts(await s.service.search('other', { query: 'alpha', mode: 'keyword' }, s.engine)), ['alpha of another client']);
+    await s.indexer.stop();
+  });
+});
