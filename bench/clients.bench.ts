@@ -28,8 +28,8 @@ describeSystem('engram', ENGRAM_DURABILITY);
 try {
   const conns = await connect(server.port, LANES);
   // Warm-up: JIT, storage, the clients' first requests.
-  for (const n of [1, 8]) await openLoopOps(LANES, 500, QUICK ? 0.3 : 2, writes(conns, n, 'warm'));
-  const seconds = duration(4);
+  for (const n of [1, 8]) await openLoopOps(LANES, 500, QUICK ? 0.3 : 1, writes(conns, n, 'warm'));
+  const seconds = duration(3);
   for (const rate of QUICK ? [500] : [1000]) {
     const best = new Map<number, Awaited<ReturnType<typeof openLoopOps>>>();
     for (const [round, n] of [[0, 1], [0, 8], [1, 1], [1, 8]] as const) {

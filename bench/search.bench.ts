@@ -12,7 +12,7 @@ import { describeSystem, duration, emit, histogram, nowUs, quantity, QUICK, size
 
 // 100k in a full run; a quick run indexes 4k (the tiny one of the test suite, 400).
 const UNITS = TINY ? 400 : QUICK ? 2000 : 100_000;
-const QUERIES = size(2000, 30);
+const QUERIES = size(1500, 30);
 
 // English words by frequency, from the offline embedder's vocabulary (ranks 100..20100,
 // alphabetic only), drawn with Zipf's law and a fixed seed: text with a realistic mix of
@@ -113,7 +113,7 @@ try {
   // 2. Freshness under steady writes (the server keeps the last 10k commit-to-searchable delays).
   const steady = await connect(server.port, 8);
   for (const rate of [200, 1000]) {
-    const seconds = duration(6);
+    const seconds = duration(5);
     await openLoop(steady, rate, seconds, (i) => postJson('/workunit', unitBody(UNITS + rate * 100 + i)), 201, { spin: false });
     await caughtUp(server.port);
     const f = (await status(server.port, seconds * 1000)).freshness;
@@ -137,7 +137,7 @@ for (const on of QUICK && !TINY ? [] : [true, false]) {
   const conns = await connect(s.port, 8);
   await closedLoop(conns, 300, (c, i) => postJson('/workunit', unitBody(c * 1000 + i)), 201);
   if (on) await caughtUp(s.port);
-  const r = await openLoop(conns, 200, duration(6), (i) => postJson('/workunit', unitBody(i)), 201);
+  const r = await openLoop(conns, 200, duration(4), (i) => postJson('/workunit', unitBody(i)), 201);
   emit(summarize('search-write', `write open loop 200/s, search ${on ? 'on' : 'off'}`, r.h, r.seconds));
   const seq = await closedLoop([conns[0]!], size(10_000, 100), (_, i) => postJson('/workunit', unitBody(i)), 201);
   emit(summarize('search-write', `write sequential, search ${on ? 'on' : 'off'}`, seq.h, seq.seconds));
