@@ -44,7 +44,7 @@ const SCENARIOS: Record<SystemName, Scenario[]> = {
   nats: PEER_CASES.map(([subscribers, rate]) => ({ kind: 'nats', subscribers, rate })),
   floor: [{ kind: 'ws', subscribers: 1000, rate: 50 }],
 };
-const SECONDS = duration(8);
+const SECONDS = duration(6);
 const native = nativeSubscriberAvailable() && !process.argv.includes('--js-subscribers');
 const KIND_LABEL = { ws: 'WebSocket subscribers', sse: 'SSE subscribers', redis: 'XREAD BLOCK readers', nats: 'JetStream push consumers' };
 

@@ -46,13 +46,13 @@ try {
   // Warm-up: JIT, storage, connection.
   await closedLoopOps(1, size(3000), writeOp(one, 'warm'), 3);
   await settle();
-  const seq = await closedLoopOps(1, size(20_000), writeOp(one, 'sequential'), duration(5));
+  const seq = await closedLoopOps(1, size(20_000), writeOp(one, 'sequential'), duration(4));
   emit(summarize(scenario, `${transport}, sequential, 1 client`, seq.h, seq.seconds, extra, key('seq')));
   await one.close();
 
   await settle();
   const many = await openWriters(system, 16, endpoints);
-  const conc = await closedLoopOps(16, size(4000), writeOp(many, 'concurrent'), duration(5));
+  const conc = await closedLoopOps(16, size(4000), writeOp(many, 'concurrent'), duration(4));
   emit(summarize(scenario, `${transport}, 16 concurrent clients, closed loop`, conc.h, conc.seconds, extra, key('16')));
 
   // Open loop, rising rates: a rate counts as sustained when every write went out on
