@@ -1,6 +1,8 @@
 /** The bin/engram command: start-up line, port 0, config errors, a locked data dir, signals. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { HttpClient } from './helpers/http.js';
 import { ENGRAM_BIN, removeDir, startServer, tempDir } from './helpers/server.js';
@@ -61,13 +63,31 @@ test('engram config prints the effective settings; help and version work; unknow
   assert.equal(spawnSync(ENGRAM_BIN, ['frobnicate'], { encoding: 'utf8' }).status, 2);
 });
 
-test('a second server on a data dir in use fails with a clear message and exit 1', async () => {
+test('a second server on a data dir in use exits at once, naming the running server by pid and address', async () => {
   const server = await startServer();
   dirs.push(server.dataDir);
-  const second = spawnSync(ENGRAM_BIN, ['serve', '--addr', '127.0.0.1:0', '--data-dir', server.dataDir], { encoding: 'utf8', timeout: 20_000 });
+  const discovery = JSON.parse(readFileSync(join(server.dataDir, 'engram.server.json'), 'utf8')) as { pid: number; url: string; grpcAddr: string };
+  assert.equal(discovery.pid, server.proc.pid);
+  assert.equal(discovery.url, server.url);
+  assert.equal(discovery.grpcAddr, server.grpcAddr);
+  const second = spawnSync(ENGRAM_BIN, ['serve', '--addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0', '--data-dir', server.dataDir], { encoding: 'utf8', timeout: 20_000 });
   assert.equal(second.status, 1);
-  assert.match(second.stdout, /in use by another process/);
+  assert.match(second.stderr, new RegExp(`in use by another process: the Engram server with pid ${server.proc.pid} at ${server.url.replace(/[.]/g, '\\.')}`));
+  // Refused before binding a port or touching storage: no listening line, no LevelDB error.
+  assert.equal(second.stdout, '');
   assert.equal(await server.stop(), 0);
+  assert.equal(existsSync(join(server.dataDir, 'engram.server.json')), false, 'a clean exit removes the discovery file');
+});
+
+test('a discovery file left by a killed server is stale: the next server starts and replaces it', async () => {
+  const first = await startServer();
+  dirs.push(first.dataDir);
+  assert.equal(await first.stop('SIGKILL'), 'SIGKILL');
+  assert.equal(JSON.parse(readFileSync(join(first.dataDir, 'engram.server.json'), 'utf8')).pid, first.proc.pid);
+  const next = await startServer({ dataDir: first.dataDir });
+  await next.waitForLine((r) => r.msg === 'replacing the discovery file of a server that is no longer running');
+  assert.equal(JSON.parse(readFileSync(join(first.dataDir, 'engram.server.json'), 'utf8')).pid, next.proc.pid);
+  assert.equal(await next.stop(), 0);
 });
 
 test('a port already taken fails with a clear message', async () => {

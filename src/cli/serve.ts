@@ -17,6 +17,7 @@ import { LevelLog, StorageOpenError } from '../storage/log-leveldb.js';
 import { GrpcServer } from '../transport/grpc/server.js';
 import { HttpServer } from '../transport/http/server.js';
 import { formatHostPort } from '../config/load.js';
+import { isEngramProcess, readDiscovery, removeDiscovery, writeDiscovery } from './discovery.js';
 import { createSearch, searchDimensions, searchSettings, type SearchParts } from './search-wiring.js';
 import type { Config } from '../config/schema.js';
 
@@ -39,6 +40,17 @@ export function createLogger(level: string): Logger {
 }
 
 export async function serve(config: Config): Promise<void> {
+  const dataDir = config.storage.dataDir;
+  // A data dir another server is using: say which one, before binding anything.
+  const running = readDiscovery(dataDir);
+  const stale = running !== undefined && (running.pid === process.pid || !isEngramProcess(running.pid));
+  if (running !== undefined && !stale) {
+    const grpcAt = running.grpcAddr === null ? '' : ` (gRPC ${running.grpcAddr})`;
+    process.stderr.write(
+      `engram: data dir ${dataDir} is in use by another process: the Engram server with pid ${running.pid} at ${running.url}${grpcAt}, running since ${running.startedAt}. Stop it (kill ${running.pid}) or use another --data-dir.\n`,
+    );
+    process.exit(1);
+  }
   const logger = createLogger(config.log.level);
   const log = new LevelLog(config.storage.dataDir, {
     sync: config.storage.sync,
@@ -142,6 +154,7 @@ export async function serve(config: Config): Promise<void> {
     logger.info({ signal }, 'shutting down');
     const timer = setTimeout(() => {
       logger.error('shutdown took too long; exiting');
+      removeDiscovery(dataDir);
       process.exit(1);
     }, SHUTDOWN_GRACE_MS);
     timer.unref();
@@ -155,6 +168,7 @@ export async function serve(config: Config): Promise<void> {
       .then(() => engine.close());
     closing.then(
       () => {
+        removeDiscovery(dataDir);
         logger.info('stopped');
         process.exit(0);
       },
@@ -174,5 +188,8 @@ export async function serve(config: Config): Promise<void> {
     logger.fatal({ dataDir: config.storage.dataDir }, `cannot open storage: ${message}`);
     process.exit(1);
   }
+  // Storage is ours (LevelDB's lock is held): announce the server to the CLI and MCP clients of this data dir.
+  if (stale) logger.warn({ pid: running!.pid }, 'replacing the discovery file of a server that is no longer running');
+  if (!stopping) writeDiscovery(dataDir, { pid: process.pid, url: `http://${addr}`, addr, grpcAddr: grpcAddr ?? null, startedAt: new Date().toISOString(), version: packageVersion() });
   logger.info({ dataDir: config.storage.dataDir, sync: config.storage.sync }, 'storage ready');
 }
