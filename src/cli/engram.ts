@@ -6,6 +6,7 @@ import { SETTINGS } from '../config/schema.js';
 import { hashKey, newKey } from '../auth/apikeys.js';
 import { SCOPES } from '../core/access.js';
 import { isClientId } from '../core/clients.js';
+import { CLIENT_USAGE, runClientCommand } from './client-commands.js';
 import { serve } from './serve.js';
 
 const USAGE = `engram: a real-time collaboration engine for AI agents
@@ -15,6 +16,7 @@ Usage:
   engram config [same options]   print the effective configuration and exit
   engram keygen --client ID [--scopes read,write,admin] [--contexts 'PATTERN,...'] [--expires 30d]
                                  make an API key; prints the key once and its auth.keys entry
+${CLIENT_USAGE}
   engram version
   engram help
 
@@ -59,6 +61,13 @@ export async function main(argv: string[]): Promise<number | undefined> {
     }
     case 'keygen':
       return keygen(rest);
+    case 'put':
+    case 'get':
+    case 'tail':
+    case 'search':
+    case 'lock':
+    case 'unlock':
+      return runClientCommand(command, rest);
     case 'version':
     case '--version':
       process.stdout.write(`engram ${version()} (node ${process.version})\n`);

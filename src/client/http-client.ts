@@ -31,6 +31,10 @@ export interface EngramClientOptions {
   backoff?: Backoff;
   /** Per-request timeout in ms (default 30 s; lock waits add their waitMs). */
   timeoutMs?: number;
+  /** An API key or JWT, sent as `Authorization: Bearer` on every request and stream (auth on). */
+  token?: string;
+  /** The client to act as (X-Client-ID): with auth off, the client; with auth on, only for admin credentials. */
+  clientId?: string;
 }
 
 const enc = encodeURIComponent;
@@ -40,12 +44,17 @@ export class EngramClient implements LockApi {
   private readonly wsBase: string;
   private readonly backoff: Backoff;
   private readonly timeoutMs: number;
+  /** Sent with every request and stream upgrade. */
+  private readonly identity: Record<string, string>;
 
   constructor(url: string, options: EngramClientOptions = {}) {
     this.base = url.replace(/\/+$/, '');
     this.wsBase = this.base.replace(/^http/, 'ws');
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.identity = {};
+    if (options.token !== undefined) this.identity.authorization = `Bearer ${options.token}`;
+    if (options.clientId !== undefined) this.identity['x-client-id'] = options.clientId;
   }
 
   private async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, extraMs = 0): Promise<{ value: T; res: Response }> {
@@ -53,7 +62,7 @@ export class EngramClient implements LockApi {
     try {
       res = await fetch(this.base + path, {
         method,
-        headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+        headers: body === undefined ? { ...this.identity, ...headers } : { 'content-type': 'application/json', ...this.identity, ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.timeoutMs + extraMs),
       });
@@ -165,7 +174,7 @@ export class EngramClient implements LockApi {
 
   private openStream(contextId: string, since: number | undefined, events: StreamEvents): StreamConnection {
     const url = `${this.wsBase}/stream?context=${enc(contextId)}${since === undefined ? '' : `&since=${since}`}`;
-    const ws = new WebSocket(url, ['engram.json']);
+    const ws = new WebSocket(url, ['engram.json'], { headers: this.identity });
     let ended = false;
     const end = (err: EngramClientError, retry: boolean) => {
       if (ended) return;

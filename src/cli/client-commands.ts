@@ -1,0 +1,180 @@
+/**
+ * `engram put | get | tail | search | lock | unlock`: a command line on the running server of
+ * a data dir (found through its discovery file), or on `--url`. Human-readable output by
+ * default, one JSON document per result with `--json`.
+ */
+import { resolve } from 'node:path';
+import { EngramClient } from '../client/http-client.js';
+import { EngramClientError } from '../client/errors.js';
+import type { WorkUnit } from '../client/types.js';
+import { isEngramProcess, readDiscovery } from './discovery.js';
+
+export const CLIENT_COMMANDS = ['put', 'get', 'tail', 'search', 'lock', 'unlock'] as const;
+
+export const CLIENT_USAGE = `  engram put CONTEXT TEXT [--agent A] [--type T] [--payload JSON]   write a unit
+  engram get CONTEXT [--limit N] | get --id UNIT                      the last units of a context, or one unit
+  engram tail CONTEXT [-f] [--since SEQ]                              units of a context; -f follows live (resumes after drops)
+  engram search QUERY [--context C] [--mode hybrid|keyword|vector] [--limit N]
+  engram lock RESOURCE --agent A [--ttl MS] [--wait MS]               take a lock; prints its lockId and token
+  engram unlock RESOURCE --agent A --lock-id ID                       release it
+    common: [--data-dir DIR | --url URL] [--token T] [--client ID] [--json]
+    (ENGRAM_DATA_DIR, ENGRAM_URL, ENGRAM_TOKEN and ENGRAM_CLIENT_ID work too)`;
+
+interface Parsed {
+  positional: string[];
+  flags: Map<string, string>;
+  bools: Set<string>;
+}
+
+const BOOL_FLAGS = new Set(['--json', '-f', '--follow']);
+
+function parse(args: string[]): Parsed {
+  const out: Parsed = { positional: [], flags: new Map(), bools: new Set() };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (BOOL_FLAGS.has(a)) out.bools.add(a === '--follow' ? '-f' : a);
+    else if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      if (eq !== -1) out.flags.set(a.slice(0, eq), a.slice(eq + 1));
+      else {
+        const v = args[i + 1];
+        if (v === undefined) throw new UsageError(`${a} needs a value`);
+        out.flags.set(a, v);
+        i++;
+      }
+    } else out.positional.push(a);
+  }
+  return out;
+}
+
+class UsageError extends Error {}
+
+function int(p: Parsed, flag: string): number | undefined {
+  const v = p.flags.get(flag);
+  if (v === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(v)) throw new UsageError(`${flag} takes a whole number, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+/** The server to talk to: --url, or the one the data dir's discovery file names. */
+function serverUrl(p: Parsed, env: NodeJS.ProcessEnv): string {
+  const url = p.flags.get('--url') ?? env.ENGRAM_URL;
+  if (url !== undefined) return url;
+  const dataDir = resolve(p.flags.get('--data-dir') ?? env.ENGRAM_DATA_DIR ?? './data');
+  const d = readDiscovery(dataDir);
+  if (d === undefined || !isEngramProcess(d.pid)) {
+    throw new UsageError(`no Engram server is running for data dir ${dataDir} (start one with: engram serve --data-dir ${dataDir}, or give --url)`);
+  }
+  return d.url;
+}
+
+function text(u: WorkUnit): string {
+  const p = u.payload as { text?: unknown } | string | null;
+  const body = typeof p === 'string' ? p : p !== null && typeof p === 'object' && typeof p.text === 'string' ? p.text : JSON.stringify(u.payload);
+  return `#${u.seq} ${u.agentId} ${u.type}: ${body}`;
+}
+
+/** Runs one client command; resolves with the exit status. */
+export async function runClientCommand(command: (typeof CLIENT_COMMANDS)[number], args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const out = (s: string) => process.stdout.write(s + '\n');
+  let p: Parsed;
+  let client: EngramClient;
+  try {
+    p = parse(args);
+    client = new EngramClient(serverUrl(p, env), { token: p.flags.get('--token') ?? env.ENGRAM_TOKEN, clientId: p.flags.get('--client') ?? env.ENGRAM_CLIENT_ID });
+  } catch (err) {
+    process.stderr.write(`engram ${command}: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const json = p.bools.has('--json');
+  const need = (n: number, what: string) => {
+    if (p.positional.length < n) throw new UsageError(`expected ${what}`);
+  };
+  try {
+    switch (command) {
+      case 'put': {
+        need(2, 'CONTEXT TEXT');
+        const [contextId, body] = p.positional as [string, string];
+        const raw = p.flags.get('--payload');
+        let payload: unknown = { text: body };
+        if (raw !== undefined) {
+          try {
+            payload = JSON.parse(raw);
+          } catch {
+            throw new UsageError('--payload takes JSON');
+          }
+        }
+        const r = await client.write({ contextId, agentId: p.flags.get('--agent') ?? 'cli', type: (p.flags.get('--type') ?? 'MESSAGE') as WorkUnit['type'], payload });
+        out(json ? JSON.stringify(r.workUnit) : `${r.workUnit.contextId} #${r.workUnit.seq} ${r.workUnit.id}`);
+        return 0;
+      }
+      case 'get': {
+        const id = p.flags.get('--id');
+        if (id !== undefined) {
+          const u = await client.get(id);
+          out(json ? JSON.stringify(u) : text(u));
+          return 0;
+        }
+        need(1, 'CONTEXT (or --id UNIT)');
+        const page = await client.list(p.positional[0]!, { limit: int(p, '--limit') ?? 20, reverse: true });
+        for (const u of page.workUnits.reverse()) out(json ? JSON.stringify(u) : text(u));
+        return 0;
+      }
+      case 'tail': {
+        need(1, 'CONTEXT');
+        const contextId = p.positional[0]!;
+        const since = int(p, '--since');
+        if (!p.bools.has('-f')) {
+          const page = await client.list(contextId, { after: since ?? 0, limit: 1000 });
+          for (const u of page.workUnits) out(json ? JSON.stringify(u) : text(u));
+          return 0;
+        }
+        // Follows until interrupted; the SDK reconnects and resumes from the last seq printed.
+        const stop = new AbortController();
+        process.once('SIGINT', () => stop.abort());
+        process.once('SIGTERM', () => stop.abort());
+        for await (const u of client.subscribe(contextId, { since: since ?? 0, signal: stop.signal })) out(json ? JSON.stringify(u) : text(u));
+        return 0;
+      }
+      case 'search': {
+        need(1, 'QUERY');
+        const contextId = p.flags.get('--context');
+        const mode = p.flags.get('--mode') as 'hybrid' | 'keyword' | 'vector' | undefined;
+        const r = await client.search({ query: p.positional.join(' '), limit: int(p, '--limit') ?? 10, ...(contextId ? { contextId } : {}), ...(mode ? { mode } : {}) });
+        if (json) out(JSON.stringify(r));
+        else for (const x of r.results) out(`${x.score.toFixed(3)} ${x.workUnit.contextId} ${text(x.workUnit)}`);
+        return 0;
+      }
+      case 'lock': {
+        need(1, 'RESOURCE');
+        const agentId = p.flags.get('--agent');
+        if (agentId === undefined) throw new UsageError('--agent is required');
+        const ttlMs = int(p, '--ttl');
+        const waitMs = int(p, '--wait');
+        const l = await client.acquire(p.positional[0]!, { agentId, ...(ttlMs === undefined ? {} : { ttlMs }), ...(waitMs === undefined ? {} : { waitMs }) });
+        out(json ? JSON.stringify(l) : `${l.resource} held by ${l.agentId} until ${l.expiresAt}: lockId ${l.lockId} token ${l.token}`);
+        return 0;
+      }
+      case 'unlock': {
+        need(1, 'RESOURCE');
+        const agentId = p.flags.get('--agent');
+        const lockId = p.flags.get('--lock-id');
+        if (agentId === undefined || lockId === undefined) throw new UsageError('--agent and --lock-id are required');
+        const l = await client.release(p.positional[0]!, { agentId, lockId });
+        out(json ? JSON.stringify(l) : `${l.resource} released`);
+        return 0;
+      }
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`engram ${command}: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof EngramClientError) {
+      process.stderr.write(json ? JSON.stringify({ error: { code: err.code, message: err.message } }) + '\n' : `engram ${command}: ${err.code}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  return 2;
+}

@@ -1,0 +1,88 @@
+/**
+ * The client commands of bin/engram against a real server, found through its data dir's
+ * discovery file: put, get, tail (and tail -f live), search, lock and unlock, human-readable
+ * and --json, and clear errors when no server runs.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { describe, test } from 'node:test';
+import { ENGRAM_BIN, serverPerFile, tempDir, removeDir } from './helpers/server.js';
+import { eventually, Watcher } from './helpers/wait.js';
+
+const env = serverPerFile({ args: ['--search-embedder', 'none'] });
+
+function engram(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(ENGRAM_BIN, [...args, '--data-dir', env.server.dataDir], { encoding: 'utf8', timeout: 20_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('engram put, get, tail, search, lock, unlock', () => {
+  test('put writes, get reads back, both human-readable and --json', () => {
+    const a = engram('put', 'cli-plan', 'retry with backoff', '--agent', 'planner');
+    assert.equal(a.status, 0, a.stderr);
+    assert.match(a.stdout, /^cli-plan #1 [0-9A-Z]{26}\n$/);
+    const b = engram('put', 'cli-plan', 'on it', '--agent', 'coder', '--type', 'TASK_STATUS', '--json');
+    assert.equal(b.status, 0, b.stderr);
+    const unit = JSON.parse(b.stdout);
+    assert.deepEqual([unit.seq, unit.agentId, unit.type, unit.payload], [2, 'coder', 'TASK_STATUS', { text: 'on it' }]);
+    const got = engram('get', 'cli-plan');
+    assert.equal(got.stdout, '#1 planner MESSAGE: retry with backoff\n#2 coder TASK_STATUS: on it\n');
+    assert.deepEqual(JSON.parse(engram('get', '--id', unit.id, '--json').stdout), unit);
+    assert.equal(engram('get', 'cli-plan', '--limit', '1').stdout, '#2 coder TASK_STATUS: on it\n');
+  });
+
+  test('tail -f prints what is there, then new units live', async () => {
+    const child = spawn(ENGRAM_BIN, ['tail', 'cli-plan', '-f', '--data-dir', env.server.dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const lines: string[] = [];
+    const watcher = new Watcher();
+    createInterface({ input: child.stdout }).on('line', (l) => {
+      lines.push(l);
+      watcher.notify();
+    });
+    try {
+      await watcher.until(() => lines.length >= 2, 15_000, 'the existing units');
+      assert.equal(engram('put', 'cli-plan', 'live one').status, 0);
+      await watcher.until(() => lines.some((l) => l === '#3 cli MESSAGE: live one'), 15_000, 'the live unit');
+      assert.deepEqual(lines.slice(0, 3), ['#1 planner MESSAGE: retry with backoff', '#2 coder TASK_STATUS: on it', '#3 cli MESSAGE: live one']);
+    } finally {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, 'tail -f ends cleanly when interrupted');
+    }
+    assert.equal(engram('tail', 'cli-plan', '--since', '2').stdout, '#3 cli MESSAGE: live one\n');
+  });
+
+  test('search finds a unit by its words', async () => {
+    let out = '';
+    await eventually(async () => (out = engram('search', 'backoff', '--mode', 'keyword').stdout).includes('backoff'), 15_000, 'the unit indexed');
+    assert.match(out, /cli-plan #1 planner MESSAGE: retry with backoff/);
+  });
+
+  test('lock and unlock', () => {
+    const l = engram('lock', 'cli-doc', '--agent', 'editor', '--json');
+    assert.equal(l.status, 0, l.stderr);
+    const lock = JSON.parse(l.stdout);
+    assert.equal(lock.agentId, 'editor');
+    const again = engram('lock', 'cli-doc', '--agent', 'intruder');
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /LOCK_HELD/);
+    const u = engram('unlock', 'cli-doc', '--agent', 'editor', '--lock-id', lock.lockId);
+    assert.equal(u.status, 0, u.stderr);
+    assert.equal(u.stdout, 'cli-doc released\n');
+  });
+
+  test('clear errors: no server for the data dir, bad arguments', () => {
+    const dir = tempDir();
+    const r = spawnSync(ENGRAM_BIN, ['get', 'x', '--data-dir', dir], { encoding: 'utf8' });
+    removeDir(dir);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /no Engram server is running for data dir/);
+    const bad = engram('put', 'only-a-context');
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /expected CONTEXT TEXT/);
+    const refused = engram('put', 'x', 'y', '--type', 'NOT_A_TYPE');
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /INVALID_FIELD/);
+  });
+});
