@@ -68,6 +68,23 @@ export const REQUEST_SCHEMAS = {
     { description: 'Give `resource`, or `resources` for several at once (all or none).' },
   ),
   LockRenew: object({ agentId: id, lockId: id, ttlMs: { type: 'integer', minimum: 1 } }, ['agentId', 'lockId']),
+  MemoryCommand: {
+    type: 'object',
+    description: "A command of Anthropic's memory tool (memory_20250818), as the model sent it.",
+    properties: {
+      command: { enum: ['view', 'create', 'str_replace', 'insert', 'delete', 'rename'] },
+      path: { type: 'string' },
+      view_range: { type: 'array', items: { type: 'integer' }, minItems: 2, maxItems: 2 },
+      file_text: { type: 'string' },
+      old_str: { type: 'string' },
+      new_str: { type: 'string' },
+      insert_line: { type: 'integer', minimum: 0 },
+      insert_text: { type: 'string' },
+      old_path: { type: 'string' },
+      new_path: { type: 'string' },
+    },
+    required: ['command'],
+  },
   SearchRequest: object(
     {
       query: { type: 'string', maxLength: SEARCH_LIMITS.queryLength },
@@ -213,5 +230,6 @@ export const RESPONSE_SCHEMAS = {
     ['idleThresholdSeconds', 'dropped', 'cachedContextsFreed'],
   ),
   Status: { type: 'object', properties: { status: { type: 'string' } }, required: ['status'] },
+  MemoryResult: object({ result: { type: 'string', description: 'The text for the tool_result.' }, isError: { type: 'boolean' } }, ['result', 'isError']),
   Document: { type: 'object', description: 'A JSON document; see the docs of the route.' },
 } as const satisfies Record<string, Schema>;

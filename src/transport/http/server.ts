@@ -16,6 +16,7 @@ import { credentialsOf, Reply } from './io.js';
 import { buildOpenApi } from './openapi.js';
 import { registerClientRoutes } from './routes-clients.js';
 import { registerLockRoutes } from './routes-locks.js';
+import { registerMemoryRoutes } from './routes-memory.js';
 import { registerOpsRoutes, type OpsDeps } from './routes-ops.js';
 import { registerSearchRoutes, type SearchDeps } from './routes-search.js';
 import { registerUnitRoutes } from './routes-units.js';
@@ -93,6 +94,7 @@ export class HttpServer {
     registerLockRoutes(table, options);
     registerSearchRoutes(table, options);
     registerClientRoutes(table, options);
+    registerMemoryRoutes(table, options);
     registerOpsRoutes(table, options.ops, options.gate);
     // Built now, so a route without docs stops the server at start rather than going undocumented.
     let openapi = '';
