@@ -72,6 +72,17 @@ describe('engram put, get, tail, search, lock, unlock', () => {
     assert.equal(u.stdout, 'cli-doc released\n');
   });
 
+  test('memory runs one memory-tool command and prints its result', () => {
+    const c = engram('memory', 'cli-mem', '{"command":"create","path":"/memories/todo.md","file_text":"ship it"}');
+    assert.equal(c.status, 0, c.stderr);
+    assert.equal(c.stdout, 'File created successfully at: /memories/todo.md\n');
+    const v = engram('memory', 'cli-mem', '{"command":"view","path":"/memories/todo.md"}');
+    assert.equal(v.stdout, "Here's the content of /memories/todo.md with line numbers:\n     1\tship it\n");
+    const e = engram('memory', 'cli-mem', '{"command":"view","path":"/memories/none"}');
+    assert.equal(e.status, 1, 'a tool error exits 1');
+    assert.match(e.stdout, /does not exist/);
+  });
+
   test('clear errors: no server for the data dir, bad arguments', () => {
     const dir = tempDir();
     const r = spawnSync(ENGRAM_BIN, ['get', 'x', '--data-dir', dir], { encoding: 'utf8' });

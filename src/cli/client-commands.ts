@@ -9,7 +9,7 @@ import { EngramClientError } from '../client/errors.js';
 import type { WorkUnit } from '../client/types.js';
 import { isEngramProcess, readDiscovery } from './discovery.js';
 
-export const CLIENT_COMMANDS = ['put', 'get', 'tail', 'search', 'lock', 'unlock'] as const;
+export const CLIENT_COMMANDS = ['put', 'get', 'tail', 'search', 'lock', 'unlock', 'memory'] as const;
 
 export const CLIENT_USAGE = `  engram put CONTEXT TEXT [--agent A] [--type T] [--payload JSON]   write a unit
   engram get CONTEXT [--limit N] | get --id UNIT                      the last units of a context, or one unit
@@ -17,6 +17,7 @@ export const CLIENT_USAGE = `  engram put CONTEXT TEXT [--agent A] [--type T] [-
   engram search QUERY [--context C] [--mode hybrid|keyword|vector] [--limit N]
   engram lock RESOURCE --agent A [--ttl MS] [--wait MS]               take a lock; prints its lockId and token
   engram unlock RESOURCE --agent A --lock-id ID                       release it
+  engram memory SPACE 'COMMAND-JSON' [--agent A]                      run one memory-tool command (docs/memory.md)
     common: [--data-dir DIR | --url URL] [--token T] [--client ID] [--json]
     (ENGRAM_DATA_DIR, ENGRAM_URL, ENGRAM_TOKEN and ENGRAM_CLIENT_ID work too)`;
 
@@ -154,6 +155,18 @@ export async function runClientCommand(command: (typeof CLIENT_COMMANDS)[number]
         const l = await client.acquire(p.positional[0]!, { agentId, ...(ttlMs === undefined ? {} : { ttlMs }), ...(waitMs === undefined ? {} : { waitMs }) });
         out(json ? JSON.stringify(l) : `${l.resource} held by ${l.agentId} until ${l.expiresAt}: lockId ${l.lockId} token ${l.token}`);
         return 0;
+      }
+      case 'memory': {
+        need(2, "SPACE 'COMMAND-JSON' (for example '{\"command\":\"view\",\"path\":\"/memories\"}')");
+        let input: unknown;
+        try {
+          input = JSON.parse(p.positional[1]!);
+        } catch {
+          throw new UsageError('the command must be JSON, like {"command":"view","path":"/memories"}');
+        }
+        const r = await client.memory(p.positional[0]!, input, p.flags.get('--agent') ?? 'cli');
+        out(json ? JSON.stringify(r) : r.result);
+        return r.isError ? 1 : 0;
       }
       case 'unlock': {
         need(1, 'RESOURCE');

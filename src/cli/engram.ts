@@ -67,6 +67,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
     case 'search':
     case 'lock':
     case 'unlock':
+    case 'memory':
       return runClientCommand(command, rest);
     case 'version':
     case '--version':

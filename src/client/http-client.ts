@@ -83,6 +83,13 @@ export class EngramClient implements LockApi {
     return { value: json as T, res };
   }
 
+  // ---- shared memory ----
+
+  /** Runs one command of Anthropic's memory tool on a memory space; a tool error comes back as `isError`, not thrown. */
+  async memory(space: string, command: unknown, agentId = 'memory'): Promise<{ result: string; isError: boolean }> {
+    return (await this.call<{ result: string; isError: boolean }>('POST', `/memory/${enc(space)}/command?agentId=${enc(agentId)}`, command)).value;
+  }
+
   // ---- work units and contexts ----
 
   /** Appends a unit; resolves once it is durable. */
