@@ -1,5 +1,4 @@
 /** The `engram` command line: serve, config, version, help. */
-import { readFileSync } from 'node:fs';
 import { stringify as toYaml } from 'yaml';
 import { ConfigError, describeConfig, loadConfig } from '../config/load.js';
 import { SETTINGS } from '../config/schema.js';
@@ -8,6 +7,7 @@ import { SCOPES } from '../core/access.js';
 import { isClientId } from '../core/clients.js';
 import { CLIENT_USAGE, runClientCommand } from './client-commands.js';
 import { serve } from './serve.js';
+import { packageVersion } from './version.js';
 
 const USAGE = `engram: a real-time collaboration engine for AI agents
 
@@ -28,10 +28,6 @@ Options:
 ${SETTINGS.map((s) => `  ${`${s.flag} ${s.kind.type === 'bool' ? '[true|false]' : 'VALUE'}`.padEnd(30)}${s.env}`).join('\n')}
 `;
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 export async function main(argv: string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
@@ -71,7 +67,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
       return runClientCommand(command, rest);
     case 'version':
     case '--version':
-      process.stdout.write(`engram ${version()} (node ${process.version})\n`);
+      process.stdout.write(`engram ${packageVersion()} (node ${process.version})\n`);
       return 0;
     case undefined:
     case 'help':

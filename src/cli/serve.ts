@@ -2,7 +2,7 @@
  * `engram serve`: the one place that reads the config and wires implementations
  * together (log → engine → transports), then runs until SIGTERM/SIGINT.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { createAuthenticator } from '../auth/index.js';
 import { Access } from '../core/access.js';
@@ -17,6 +17,7 @@ import { LevelLog, StorageOpenError } from '../storage/log-leveldb.js';
 import { GrpcServer } from '../transport/grpc/server.js';
 import { HttpServer } from '../transport/http/server.js';
 import { formatHostPort } from '../config/load.js';
+import { packageVersion } from './version.js';
 import { isEngramProcess, readDiscovery, removeDiscovery, writeDiscovery } from './discovery.js';
 import { createSearch, searchDimensions, searchSettings, type SearchParts } from './search-wiring.js';
 import type { Config } from '../config/schema.js';
@@ -26,9 +27,6 @@ const SHUTDOWN_GRACE_MS = 10_000;
 /** How long running gRPC calls (a bulk ingest, a lock wait) may take to finish when stopping. */
 const GRPC_DRAIN_MS = 5_000;
 
-function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
 
 export function createLogger(level: string): Logger {
   return pino({

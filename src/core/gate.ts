@@ -85,10 +85,6 @@ export class Gate {
     this.searcher = deps.search;
   }
 
-  get searchEnabled(): boolean {
-    return this.searcher !== undefined;
-  }
-
   // ---- work units and contexts ----------------------------------------------------
 
   /** Appends one unit to the context it names, in that context's space. */
@@ -97,24 +93,32 @@ export class Gate {
       const contextId = field(body, 'contextId');
       // A body without a usable contextId is refused by the engine's validation, in the client's own space.
       const space = typeof contextId === 'string' && contextId !== '' ? this.access.contextSpace(p, contextId, 'write') : this.ownSpace(p, 'write');
-      // The size is only measured when a storage quota will count it (it costs a stringify).
-      const size = this.clients.hasStorageQuota(p.clientId) ? JSON.stringify(body).length : 0;
-      const admitted = this.clients.admitWrite(p.clientId, size);
-      const run = () =>
-        this.engine.append(space, body, idempotencyKey, p.clientId).then(
-          (r) => {
-            this.clients.wrote(p.clientId, r.replayed ? 0 : r.json.length, size);
-            return r;
-          },
-          (err: unknown) => {
-            this.clients.failed(p.clientId, size);
-            throw err;
-          },
-        );
-      return admitted === undefined ? run() : admitted.then(run);
+      return this.metered(p, body, () => this.engine.append(space, body, idempotencyKey, p.clientId), (r) => (r.replayed ? 0 : r.json.length));
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * Runs a write under the client's quotas: admitted (rate, and `body`'s size reserved against
+   * the storage quota), then counted as `stored(result)` bytes, or given back if it failed.
+   */
+  private metered<T>(p: Principal, body: unknown, write: () => Promise<T>, stored: (result: T) => number): Promise<T> {
+    // The size is only measured when a storage quota will count it (it costs a stringify).
+    const size = this.clients.hasStorageQuota(p.clientId) ? JSON.stringify(body ?? null).length : 0;
+    const admitted = this.clients.admitWrite(p.clientId, size);
+    const run = () =>
+      write().then(
+        (r) => {
+          this.clients.wrote(p.clientId, stored(r), size);
+          return r;
+        },
+        (err: unknown) => {
+          this.clients.failed(p.clientId, size);
+          throw err;
+        },
+      );
+    return admitted === undefined ? run() : admitted.then(run);
   }
 
   private ownSpace(p: Principal, need: 'read' | 'write'): string {
@@ -155,20 +159,7 @@ export class Gate {
     return this.run(() => {
       const space = this.access.contextSpace(p, contextId, 'write');
       // A PATCH writes too (a new context, up to 1 MiB of meta): the same quotas as a unit.
-      const size = this.clients.hasStorageQuota(p.clientId) ? JSON.stringify(patch ?? null).length : 0;
-      const admitted = this.clients.admitWrite(p.clientId, size);
-      const run = () =>
-        this.engine.patchContext(space, contextId, patch, ifMatch).then(
-          (view) => {
-            this.clients.wrote(p.clientId, 0, size);
-            return view;
-          },
-          (err: unknown) => {
-            this.clients.failed(p.clientId, size);
-            throw err;
-          },
-        );
-      return admitted === undefined ? run() : admitted.then(run);
+      return this.metered(p, patch, () => this.engine.patchContext(space, contextId, patch, ifMatch), () => 0);
     });
   }
 
@@ -180,16 +171,15 @@ export class Gate {
 
   /** Contexts of every space the principal reads, merged in id order. */
   async listContexts(p: Principal, query: ListQuery): Promise<ContextPage> {
-    const spaces = this.access.readSpaces(p).length;
     this.ownSpace(p, 'read');
-    if (spaces === 1 && p.contexts === undefined) return this.engine.listContexts(p.clientId, query);
-    const limit = query.limit ?? LIMITS.listDefault;
+    const spaces = this.access.readSpaces(p);
+    if (spaces.length === 1 && p.contexts === undefined) return this.engine.listContexts(p.clientId, query);
     return mergePages<ContextView>(
-      limit,
+      query.limit ?? LIMITS.listDefault,
       query.after,
       (after) =>
         Promise.all(
-          this.access.readSpaces(p).map(async (space) => {
+          spaces.map(async (space) => {
             const page = await this.engine.listContexts(space, { ...query, after });
             return { space, items: page.contexts, nextCursor: page.nextCursor };
           }),
@@ -320,7 +310,7 @@ export class Gate {
     const q = parseSearchQuery(input);
     // Which spaces to ask, and for which of the asked contexts.
     const asks = new Map<string, string[] | undefined>();
-    let postFilter = false;
+    let filtered = false;
     if (q.contextIds !== undefined) {
       for (const id of q.contextIds) {
         const space = this.access.contextSpace(p, id, 'read');
@@ -330,10 +320,10 @@ export class Gate {
       // Credentials limited to context patterns: the index is asked only about the contexts they
       // may see, so neither totals nor scores (ranks among all hits) tell of the others.
       for (const space of this.access.readSpaces(p)) {
-        const visible = await this.visibleContexts(p, space, SEARCH_LIMITS.filterIds + 1);
-        if (visible.length > SEARCH_LIMITS.filterIds) {
+        const visible = await this.visibleContexts(p, space, SEARCH_LIMITS.filterIds);
+        if (visible === undefined) {
           asks.set(space, undefined);
-          postFilter = true;
+          filtered = true;
         } else if (visible.length > 0) {
           asks.set(space, visible);
         }
@@ -341,12 +331,11 @@ export class Gate {
     } else {
       for (const space of this.access.readSpaces(p)) asks.set(space, undefined);
       // A context of the client's own space that a group's pattern covers is shadowed (the client's own data: no leak, just left out).
-      postFilter = asks.size > 1;
+      filtered = asks.size > 1;
     }
     if (asks.size === 0) return { results: [], total: 0, totalRelation: 'eq' };
     // Partitions of clients that were idle are rebuilt from the log before they answer.
     await Promise.all([...asks.keys()].map((space) => this.searchIndex?.ensure(space)));
-    const filtered = postFilter;
     const depth = Math.min(SEARCH_LIMITS.depthMax, filtered && p.contexts !== undefined ? (q.offset + q.limit) * 4 : q.offset + q.limit);
     const per = await Promise.all(
       [...asks].map(([space, contextIds]) => {
@@ -371,19 +360,22 @@ export class Gate {
     return { results, total, totalRelation: filtered || per.some((r) => r.totalRelation === 'gte') ? 'gte' : 'eq' };
   }
 
-  /** Up to `max` ids of contexts in `space` the principal may see. */
-  private async visibleContexts(p: Principal, space: string, max: number): Promise<string[]> {
+  /** The ids of the contexts in `space` the principal may see, or undefined when there are more than `max` (or too many to look through). */
+  private async visibleContexts(p: Principal, space: string, max: number): Promise<string[] | undefined> {
     const out: string[] = [];
     let after: string | undefined;
     // Bounded: at most a few pages of the space's contexts are looked at.
-    for (let page = 0; page < 20 && out.length < max; page++) {
+    for (let page = 0; page < 20; page++) {
       const r = await this.engine.listContexts(space, { limit: LIMITS.listMax, after });
-      for (const c of r.contexts) if (this.access.visible(p, space, c.id) && out.length < max) out.push(c.id);
+      for (const c of r.contexts) {
+        if (!this.access.visible(p, space, c.id)) continue;
+        if (out.length === max) return undefined;
+        out.push(c.id);
+      }
       if (r.nextCursor === null) return out;
       after = r.nextCursor;
     }
-    // Too many contexts to tell: report one past the limit, so the caller filters afterwards.
-    return out.length >= max ? out : [...out, ...new Array<string>(max - out.length).fill('')];
+    return undefined;
   }
 
   // ---- management (admin) --------------------------------------------------------------

@@ -46,7 +46,7 @@ export class MemoryService {
   private enqueue(p: Principal, space: string, input: unknown, agentId: string): Promise<CommandResult> {
     const contextId = memoryContext(space);
     const reads = typeof input === 'object' && input !== null && (input as { command?: unknown }).command === 'view';
-    const key = this.gate.access.contextSpace(p, contextId, reads ? 'read' : 'write') + '\u0000' + contextId;
+    const key = this.keyOf(p, contextId, reads ? 'read' : 'write');
     // One command at a time per space: each sees every change before it.
     const run = (this.queues.get(key) ?? Promise.resolve()).then(() => this.runOne(p, key, contextId, input, agentId));
     const tail = run.catch(() => undefined);
@@ -75,6 +75,11 @@ export class MemoryService {
     state.files.apply(r.change);
     state.seq = unit.seq;
     return r;
+  }
+
+  /** The cache key of a memory context: the storage space it lives in (checked for `need`), and its id. */
+  private keyOf(p: Principal, contextId: string, need: 'read' | 'write'): string {
+    return this.gate.access.contextSpace(p, contextId, need) + '\u0000' + contextId;
   }
 
   /** The files as the log has them now (loaded once, then only what is new is read). */
@@ -114,8 +119,7 @@ export class MemoryService {
   /** Every file of a space with its size. */
   async tree(p: Principal, space: string): Promise<Array<{ path: string; size: number }>> {
     const contextId = memoryContext(space);
-    const key = this.gate.access.contextSpace(p, contextId, 'read') + '\u0000' + contextId;
-    const state = await this.current(p, key, contextId);
+    const state = await this.current(p, this.keyOf(p, contextId, 'read'), contextId);
     return [...state.files.files].map(([path, text]) => ({ path, size: text.length })).sort((a, b) => (a.path < b.path ? -1 : 1));
   }
 
@@ -124,8 +128,7 @@ export class MemoryService {
     const path = memoryPath(rawPath);
     if (path === undefined) throw new EngramError('INVALID_QUERY', pathError(rawPath));
     const contextId = memoryContext(space);
-    const key = this.gate.access.contextSpace(p, contextId, 'read') + '\u0000' + contextId;
-    const text = (await this.current(p, key, contextId)).files.files.get(path);
+    const text = (await this.current(p, this.keyOf(p, contextId, 'read'), contextId)).files.files.get(path);
     if (text === undefined) throw new EngramError('NOT_FOUND', `The path ${path} does not exist. Please provide a valid path.`);
     return { path, text };
   }

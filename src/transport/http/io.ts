@@ -61,27 +61,20 @@ export class Reply {
 
   /** Sends a JSON body. `close` ends the connection too (used when the rest of a body is left unread). */
   json(status: number, body: string, headers?: Headers, close = false): void {
-    if (this.aborted || this.done) return;
-    this.done = true;
-    this.onSent?.(status);
-    this.res.cork(() => {
-      this.res.writeStatus(STATUS_LINE[status] ?? `${status} Unknown`);
-      this.res.writeHeader('Content-Type', 'application/json');
-      if (this.requestId !== undefined) this.res.writeHeader('X-Request-ID', this.requestId);
-      if (headers) for (const [k, v] of headers) this.res.writeHeader(k, v);
-      this.res.end(body, close);
-    });
+    this.send(status, 'application/json', body, headers, close);
   }
 
-  /** Sends a body of another content type (text), as `json` does. */
-  send(status: number, contentType: string, body: string): void {
+  /** Sends a body of any content type, with the request id and `headers`. */
+  send(status: number, contentType: string, body: string, headers?: Headers, close = false): void {
     if (this.aborted || this.done) return;
     this.done = true;
     this.onSent?.(status);
     this.res.cork(() => {
       this.res.writeStatus(STATUS_LINE[status] ?? `${status} Unknown`);
       this.res.writeHeader('Content-Type', contentType);
-      this.res.end(body);
+      if (this.requestId !== undefined) this.res.writeHeader('X-Request-ID', this.requestId);
+      if (headers) for (const [k, v] of headers) this.res.writeHeader(k, v);
+      this.res.end(body, close);
     });
   }
 
