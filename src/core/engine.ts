@@ -67,6 +67,7 @@ export class Engine {
   private flushScheduled = false;
   private drained: (() => void) | undefined;
   private state: 'new' | 'ready' | 'closing' | 'closed' = 'new';
+  private readonly readyWaiters = new Set<(ok: boolean) => void>();
   private sweepTimer: NodeJS.Timeout | undefined;
   /** Log position of the last committed unit. */
   private position = 0;
@@ -84,10 +85,27 @@ export class Engine {
     return this.state === 'ready';
   }
 
+  /** Resolves true once storage is open (at once if it is), false if it did not open within `ms`. */
+  whenReady(ms: number): Promise<boolean> {
+    if (this.state === 'ready') return Promise.resolve(true);
+    if (this.state !== 'new') return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.readyWaiters.delete(done);
+        resolve(ok);
+      };
+      const timer = setTimeout(() => done(false), ms);
+      timer.unref();
+      this.readyWaiters.add(done);
+    });
+  }
+
   async open(): Promise<void> {
     await this.log.open();
     this.position = await this.log.lastPosition();
     this.state = 'ready';
+    for (const w of [...this.readyWaiters]) w(true);
     this.sweepTimer = setInterval(() => {
       this.log.sweepIdempotency(this.now(), SWEEP_MAX).catch(() => undefined);
     }, SWEEP_INTERVAL_MS);

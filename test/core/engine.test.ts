@@ -232,3 +232,16 @@ describe('lifecycle', () => {
     assert.equal((await log.getContext(C, 'l'))?.headSeq, 25);
   });
 });
+
+describe('whenReady', () => {
+  test('resolves true once storage opens, false when it does not open in time', async () => {
+    const engine = new Engine(new MemoryLog(), { idempotencyTtlMs: 1000, maxBatchUnits: 10, tailUnits: 10, maxCachedContexts: 10, maxTailBytes: 1000 });
+    assert.equal(await engine.whenReady(1), false);
+    const waiting = engine.whenReady(10_000);
+    await engine.open();
+    assert.equal(await waiting, true);
+    assert.equal(await engine.whenReady(1), true);
+    await engine.close();
+    assert.equal(await engine.whenReady(1000), false, 'a closed engine will not be ready again');
+  });
+});

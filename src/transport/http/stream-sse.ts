@@ -14,6 +14,8 @@ import { parseStreamQuery, type HubConnection, type StreamRoute } from './stream
 /** uWS ends an HTTP response with nothing written for 10 s, so SSE heartbeats come at least this often. */
 const SSE_MAX_HEARTBEAT_MS = 5000;
 const RECONNECT_HINT_MS = 1000;
+/** How long a stream opened while storage is still opening waits for it before 503. */
+const STORAGE_WAIT_MS = 15_000;
 
 /** The frame as one SSE event; encoded once per frame for all SSE subscribers. */
 export const SSE: FrameFormat<string> = {
@@ -151,32 +153,51 @@ export function registerSse(app: TemplatedApp, route: StreamRoute): void {
         if (!/^\d{1,15}$/.test(lastEventId)) throw new EngramError('INVALID_QUERY', `Last-Event-ID: must be a seq, got ${JSON.stringify(lastEventId)}`);
         since = Number(lastEventId);
       }
-      if (!gate.engine.ready) throw new EngramError('NOT_READY', 'storage is not open');
       if (contextId === undefined) gate.access.require(principal, 'read');
-      conn.release = gate.openConnection(principal);
-      conn.expiresAt = principal.expiresAt;
     } catch (err) {
       reply.error(err, route.onInternal);
       return;
     }
-    if (contextId === undefined) {
-      conn.sub = gate.subscribeLocks(principal, conn);
-      hub.add(conn);
-      return;
+    // A browser's EventSource gives up for good on any answer but 200, so one that reconnects
+    // while a restarted server is still opening storage waits for it rather than getting 503.
+    const follow = () => start(principal, contextId, since);
+    if (gate.engine.ready) follow();
+    else {
+      void gate.engine.whenReady(STORAGE_WAIT_MS).then((ok) => {
+        if (conn.closed || reply.aborted) return;
+        if (ok) follow();
+        else reply.error(new EngramError('NOT_READY', 'storage is not open'), route.onInternal);
+      });
     }
-    gate.subscribe(principal, contextId, conn, { since }).then(
-      (sub) => {
-        if (conn.closed) {
-          sub.close();
-          return;
-        }
-        conn.sub = sub;
+
+    /** Counts the connection and subscribes it (storage is open by now). */
+    function start(principal: Principal, contextId: string | undefined, since: number | undefined): void {
+      try {
+        conn.release = gate.openConnection(principal);
+        conn.expiresAt = principal.expiresAt;
+      } catch (err) {
+        reply.error(err, route.onInternal);
+        return;
+      }
+      if (contextId === undefined) {
+        conn.sub = gate.subscribeLocks(principal, conn);
         hub.add(conn);
-      },
-      (err: unknown) => {
-        conn.release();
-        if (!conn.closed) reply.error(err, route.onInternal);
-      },
-    );
+        return;
+      }
+      gate.subscribe(principal, contextId, conn, { since }).then(
+        (sub) => {
+          if (conn.closed) {
+            sub.close();
+            return;
+          }
+          conn.sub = sub;
+          hub.add(conn);
+        },
+        (err: unknown) => {
+          conn.release();
+          if (!conn.closed) reply.error(err, route.onInternal);
+        },
+      );
+    }
   });
 }
