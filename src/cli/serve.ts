@@ -9,6 +9,7 @@ import { Access } from '../core/access.js';
 import { ClientRegistry } from '../core/client-registry.js';
 import { Engine } from '../core/engine.js';
 import { Gate } from '../core/gate.js';
+import { createAgentMemory } from '../core/agent-memory.js';
 import { detailedHealth } from '../ops/health.js';
 import { Metrics } from '../ops/metrics.js';
 import { LockManager } from '../core/locks.js';
@@ -91,8 +92,12 @@ export async function serve(config: Config): Promise<void> {
     storageBytes,
     settings: { sync: config.storage.sync, authMode: config.auth.mode, version: packageVersion() },
   });
+  // Facts count as already known by the search embedder's similarity (in the search worker, loaded once).
+  const memory = createAgentMemory(gate, { embed: search === undefined ? undefined : (texts) => search.host.embed(texts), similarity: config.memory.factSimilarity / 100 });
   const http: HttpServer = new HttpServer({
     gate,
+    memory,
+    mcp: config.mcp.enabled ? { allowedOrigins: config.mcp.allowedOrigins } : undefined,
     auth,
     router,
     logger,

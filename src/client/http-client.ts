@@ -15,6 +15,9 @@ import type {
   Context,
   ContextPage,
   ContextPatch,
+  Fact,
+  FactOutcome,
+  FactVersion,
   ListQuery,
   Lock,
   NewWorkUnit,
@@ -88,6 +91,36 @@ export class EngramClient implements LockApi {
   /** Runs one command of Anthropic's memory tool on a memory space; a tool error comes back as `isError`, not thrown. */
   async memory(space: string, command: unknown, agentId = 'memory'): Promise<{ result: string; isError: boolean }> {
     return (await this.call<{ result: string; isError: boolean }>('POST', `/memory/${enc(space)}/command?agentId=${enc(agentId)}`, command)).value;
+  }
+
+  /** Remembers a fact: the decision (ADD, UPDATE or NOOP) comes back with its reason. */
+  async remember(space: string, fact: { key?: unknown; value?: unknown }, agentId = 'memory'): Promise<FactOutcome> {
+    return (await this.call<FactOutcome>('POST', `/facts/${enc(space)}?agentId=${enc(agentId)}`, fact)).value;
+  }
+
+  /** Marks a fact deleted (DELETE), or says why not (NOOP); its history stays. */
+  async forget(space: string, key: unknown, agentId = 'memory'): Promise<FactOutcome> {
+    return (await this.call<FactOutcome>('POST', `/facts/${enc(space)}/forget?agentId=${enc(agentId)}`, { key })).value;
+  }
+
+  /** The facts of a space, first added first. */
+  async facts(space: string, options: { includeDeleted?: boolean } = {}): Promise<Fact[]> {
+    return (await this.call<{ facts: Fact[] }>('GET', `/facts/${enc(space)}${options.includeDeleted ? '?includeDeleted=true' : ''}`)).value.facts;
+  }
+
+  /** One fact with every version, oldest first. */
+  async fact(space: string, key: string): Promise<Fact & { history: FactVersion[] }> {
+    return (await this.call<Fact & { history: FactVersion[] }>('GET', `/facts/${enc(space)}/fact?key=${enc(key)}`)).value;
+  }
+
+  /** Live facts most like a query, best first. */
+  async recall(space: string, query: unknown, limit = 10): Promise<Array<Fact & { score: number }>> {
+    return (await this.call<{ facts: Array<Fact & { score: number }> }>('POST', `/facts/${enc(space)}/recall`, { query, limit })).value.facts;
+  }
+
+  /** Runs one knowledge-graph tool (create_entities, read_graph, ...) with the reference memory server's arguments. */
+  async graph(space: string, tool: string, args: unknown = {}, agentId = 'memory'): Promise<unknown> {
+    return (await this.call<{ result: unknown }>('POST', `/graph/${enc(space)}/${enc(tool)}?agentId=${enc(agentId)}`, args)).value.result;
   }
 
   // ---- work units and contexts ----

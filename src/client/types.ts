@@ -156,3 +156,34 @@ export interface SubscribeOptions {
   /** Ends the iteration. */
   signal?: AbortSignal;
 }
+
+/** A remembered fact (docs/memory.md, facts). */
+export interface Fact {
+  key: string;
+  value: string;
+  deleted: boolean;
+  /** The unit of its latest version. */
+  unitId: string;
+  agentId: string;
+  ts: string;
+}
+
+export interface FactVersion {
+  op: 'ADD' | 'UPDATE' | 'DELETE';
+  value: string;
+  unitId: string;
+  seq: number;
+  agentId: string;
+  ts: string;
+}
+
+/** What remembering or forgetting a fact decided, and why. */
+export interface FactOutcome {
+  decision: 'ADD' | 'UPDATE' | 'DELETE' | 'NOOP';
+  reason: string;
+  fact?: Fact;
+  /** UPDATE: the value it replaced. */
+  replaced?: string;
+  /** A near-identical NOOP: the similarity that decided it. */
+  similarity?: number;
+}

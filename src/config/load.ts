@@ -293,6 +293,8 @@ function build(v: Map<string, Value>): Config {
       compression: get('stream.compression'),
     },
     clients: { defaultClient: get('clients.default'), idleThresholdMs: get('clients.idleThreshold'), groups: [] },
+    memory: { factSimilarity: get('memory.factSimilarity') },
+    mcp: { enabled: get('mcp.enabled'), allowedOrigins: get<string>('mcp.allowedOrigins').split(',').filter((x) => x !== '') },
     auth: {
       mode: get('auth.mode'),
       allowRemote: get('auth.allowRemote'),
@@ -341,6 +343,8 @@ export function describeConfig(c: Config): Record<string, Record<string, unknown
       idleThreshold: `${c.clients.idleThresholdMs / 1000}s`,
       groups: Object.fromEntries(c.clients.groups.map((g) => [g.name, { contexts: g.contexts, members: g.members }])),
     },
+    memory: { ...c.memory },
+    mcp: { ...c.mcp },
     auth: {
       mode: c.auth.mode,
       allowRemote: c.auth.allowRemote,

@@ -56,6 +56,8 @@ export interface Config {
     wordVectors: string;
   };
   clients: { defaultClient: string; idleThresholdMs: number; groups: GroupConfig[] };
+  memory: { factSimilarity: number };
+  mcp: { enabled: boolean; allowedOrigins: string[] };
   auth: {
     mode: 'none' | 'apikey' | 'jwt';
     allowRemote: boolean;
@@ -348,6 +350,30 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: 'duration', min: 1 * SECOND, max: 7 * 24 * HOUR },
     default: '10m',
     doc: 'A client idle this long with no stream open has its in-memory state (activity, quota buckets, cached contexts) dropped; it is rebuilt from the log on its next request. POST /clients/cleanup does the same at once.',
+  },
+  {
+    key: 'memory.factSimilarity',
+    env: 'ENGRAM_MEMORY_FACT_SIMILARITY',
+    flag: '--memory-fact-similarity',
+    kind: { type: 'int', min: 50, max: 100 },
+    default: 97,
+    doc: 'A fact whose value the search embedder finds at least this similar (cosine × 100) to a known one, with the same numbers in it, is already known (NOOP). 100: only exact matches. The offline embedder averages word vectors, so keep it high; a sentence-embedding model works well near 90 (docs/memory.md).',
+  },
+  {
+    key: 'mcp.enabled',
+    env: 'ENGRAM_MCP_ENABLED',
+    flag: '--mcp-enabled',
+    kind: { type: 'bool' },
+    default: true,
+    doc: 'Serve MCP over Streamable HTTP at /mcp (the same tools as `engram mcp`).',
+  },
+  {
+    key: 'mcp.allowedOrigins',
+    env: 'ENGRAM_MCP_ALLOWED_ORIGINS',
+    flag: '--mcp-allowed-origins',
+    kind: { type: 'list' },
+    default: '',
+    doc: 'Browser origins (like https://app.example.com) allowed to call /mcp, comma-separated. Requests without an Origin header and from loopback origins are always allowed; any other origin is refused with 403, against DNS-rebinding attacks on a local server.',
   },
   {
     key: 'auth.mode',

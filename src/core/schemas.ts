@@ -7,6 +7,7 @@
  * characters, payload depth, well-formed Unicode) with the same error codes.
  */
 import { LIMITS, SEARCH_LIMITS } from './limits.js';
+import { FACT_LIMITS } from './facts.js';
 import { RELATIONSHIP_TYPES, WORK_UNIT_TYPES } from './types.js';
 
 type Schema = Record<string, unknown>;
@@ -85,6 +86,16 @@ export const REQUEST_SCHEMAS = {
     },
     required: ['command'],
   },
+  FactInput: object(
+    {
+      key: { type: 'string', minLength: 1, maxLength: FACT_LIMITS.keyChars, description: 'What the fact is about, like user.editor; without one, the value is matched against every known fact.' },
+      value: { type: 'string', minLength: 1, maxLength: FACT_LIMITS.valueChars, description: 'The fact, as a short statement.' },
+    },
+    ['value'],
+  ),
+  FactKey: object({ key: { type: 'string', minLength: 1, maxLength: FACT_LIMITS.keyChars } }, ['key']),
+  FactRecall: object({ query: { type: 'string', minLength: 1, maxLength: FACT_LIMITS.valueChars }, limit: { type: 'integer', minimum: 1, maximum: FACT_LIMITS.recallMax } }, ['query']),
+  GraphArguments: { type: 'object', description: 'The arguments of the graph tool named in the path, as the reference MCP memory server takes them (docs/memory.md).' },
   SearchRequest: object(
     {
       query: { type: 'string', maxLength: SEARCH_LIMITS.queryLength },

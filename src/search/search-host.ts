@@ -93,6 +93,11 @@ export class SearchWorkerHost implements SearchSink, SearchQuerier {
     await this.call({ type: 'restoreEnd', clientId });
   }
 
+  /** The search embedder's vectors for these texts; null when search has no embedder. */
+  embed(texts: string[]): Promise<Float32Array[] | null> {
+    return this.call({ type: 'embed', texts });
+  }
+
   async saveSnapshots(): Promise<void> {
     await this.call({ type: 'save' });
   }

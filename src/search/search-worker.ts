@@ -1,7 +1,7 @@
 /**
  * The search index in a worker thread. Embedding and HNSW inserts cost tens to hundreds
  * of microseconds of CPU per unit; here they never block the event loop that answers
- * writes. Messages: ingest (in order, one at a time), query, save, stats; and, for idle
+ * writes. Messages: ingest (in order, one at a time), query, save, stats, embed; and, for idle
  * clients' partitions, drop and restoreBegin / restore / restoreEnd, kept in order with ingest.
  */
 import { readlinkSync } from 'node:fs';
@@ -20,7 +20,8 @@ export type WorkerRequest =
   | { type: 'drop'; id: number; clientIds: string[] }
   | { type: 'restoreBegin'; id: number; clientId: string }
   | { type: 'restore'; id: number; clientId: string; units: IngestUnit[] }
-  | { type: 'restoreEnd'; id: number; clientId: string };
+  | { type: 'restoreEnd'; id: number; clientId: string }
+  | { type: 'embed'; id: number; texts: string[] };
 
 export type WorkerReply =
   | { type: 'ok'; id: number; value: unknown; position: number }
@@ -64,6 +65,11 @@ async function handle(msg: WorkerRequest): Promise<unknown> {
       return undefined;
     case 'stats':
       return service.stats();
+    case 'embed':
+      // For callers beside search (fact de-duplication): the same model, loaded once.
+      if (embedder === undefined) return null;
+      await embedder.ready();
+      return embedder.embed(msg.texts);
     // In the same order as ingests: a rebuild must see exactly the units sent before and after it.
     case 'drop':
       ingesting = ingesting.then(() => void service.drop(msg.clientIds));
@@ -84,7 +90,7 @@ port.on('message', (msg: WorkerRequest) => {
   handle(msg).then(
     (value) => port.postMessage({ type: 'ok', id: msg.id, value, position: service.position } satisfies WorkerReply),
     (err: unknown) => {
-      if (msg.type !== 'query' && msg.type !== 'save' && msg.type !== 'stats') ingesting = Promise.resolve(); // the indexer resends from its position
+      if (msg.type !== 'query' && msg.type !== 'save' && msg.type !== 'stats' && msg.type !== 'embed') ingesting = Promise.resolve(); // the indexer resends from its position
       const code = err instanceof EngramError ? err.code : undefined;
       port.postMessage({ type: 'error', id: msg.id, error: { code, message: err instanceof Error ? err.message : String(err) }, position: service.position } satisfies WorkerReply);
     },

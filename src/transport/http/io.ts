@@ -14,6 +14,7 @@ import { asEngramError, EngramError, ERROR_CATALOG, type ErrorCode } from '../..
 const STATUS_LINE: Record<number, string> = {
   200: '200 OK',
   201: '201 Created',
+  202: '202 Accepted',
   401: '401 Unauthorized',
   403: '403 Forbidden',
   204: '204 No Content',

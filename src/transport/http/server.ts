@@ -16,7 +16,9 @@ import { credentialsOf, Reply } from './io.js';
 import { buildOpenApi } from './openapi.js';
 import { registerClientRoutes } from './routes-clients.js';
 import { registerLockRoutes } from './routes-locks.js';
+import { registerMcpRoutes, type McpHttpOptions } from './routes-mcp.js';
 import { registerMemoryRoutes } from './routes-memory.js';
+import { createAgentMemory, type AgentMemory } from '../../core/agent-memory.js';
 import { registerOpsRoutes, type OpsDeps } from './routes-ops.js';
 import { registerSearchRoutes, type SearchDeps } from './routes-search.js';
 import { registerUnitRoutes } from './routes-units.js';
@@ -40,6 +42,10 @@ export interface HttpServerOptions {
   version: string;
   /** Absent when search is disabled. */
   search?: SearchDeps;
+  /** Memory files, facts and graph; by default built on the gate with exact-match facts only. */
+  memory?: AgentMemory;
+  /** MCP over HTTP at /mcp; absent: off. */
+  mcp?: McpHttpOptions;
 }
 
 /** A route handler; `principal` is who the request runs as (authenticated, or X-Client-ID with auth off). */
@@ -94,7 +100,9 @@ export class HttpServer {
     registerLockRoutes(table, options);
     registerSearchRoutes(table, options);
     registerClientRoutes(table, options);
-    registerMemoryRoutes(table, options);
+    const memory = options.memory ?? createAgentMemory(options.gate, { similarity: 1 });
+    registerMemoryRoutes(table, { memory, maxBodyBytes: options.maxBodyBytes });
+    if (options.mcp !== undefined) registerMcpRoutes(table, { ...options, memory, mcp: options.mcp });
     registerOpsRoutes(table, options.ops, options.gate);
     // Built now, so a route without docs stops the server at start rather than going undocumented.
     let openapi = '';

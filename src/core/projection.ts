@@ -1,0 +1,154 @@
+/**
+ * State derived from one context's units, for the memory services (files, facts, graph): the
+ * replay of the context in seq order, cached per storage space and read again only from where it
+ * stopped. Changes run one at a time per context, each against the state as the log has it, so
+ * many writers (processes, agents, transports) never lose a change: the second sees the first.
+ *
+ * One server serializes in process; a future multi-node backend needs compare-and-swap on the
+ * context's head seq instead (the engine's append would carry the expected seq).
+ */
+import type { Principal } from './access.js';
+import type { Gate } from './gate.js';
+import { EngramError } from './errors.js';
+import type { WorkUnit } from './types.js';
+
+export interface ProjectionOf<S> {
+  /** A new, empty state. */
+  empty(): S;
+  /** Folds one unit of the context into the state (units it does not understand are history only). */
+  apply(state: S, unit: WorkUnit): void;
+}
+
+/** A unit to append: everything but the context, which the projection owns. */
+export interface ProjectedDraft {
+  agentId: string;
+  type: WorkUnit['type'];
+  meta: Record<string, string>;
+  payload: unknown;
+  relationships?: WorkUnit['relationships'];
+}
+
+/** What a change decided: units to append (none for a read or a refused change) and the answer. */
+export interface Decision<R> {
+  units: ProjectedDraft[];
+  result: R;
+}
+
+/** The decision's answer and the units it appended, as stored. */
+export interface Changed<R> {
+  result: R;
+  units: WorkUnit[];
+}
+
+interface Loaded<S> {
+  state: S;
+  /** Seq of the last unit applied. */
+  seq: number;
+}
+
+export class Projection<S> {
+  private readonly loaded = new Map<string, Loaded<S>>();
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly gate: Gate,
+    private readonly of: ProjectionOf<S>,
+  ) {}
+
+  /** The state as the log has it now, for reading. */
+  async read(p: Principal, contextId: string): Promise<S> {
+    return (await this.current(p, this.keyOf(p, contextId, 'read'), contextId)).state;
+  }
+
+  /**
+   * Runs `decide` against the current state, appends the units it returns in order and folds
+   * them in; one change at a time per context. `decide` may be async (an embedding), but the
+   * state it sees stays current: nothing else changes this context until it is done.
+   * Rejects (never throws) on a bad id or a refused scope.
+   */
+  change<R>(p: Principal, contextId: string, decide: (state: S) => Decision<R> | Promise<Decision<R>>): Promise<Changed<R>> {
+    let key: string;
+    try {
+      key = this.keyOf(p, contextId, 'write');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const run = (this.queues.get(key) ?? Promise.resolve()).then(() => this.runOne(p, key, contextId, decide));
+    const tail = run.catch(() => undefined);
+    this.queues.set(key, tail);
+    void tail.then(() => {
+      if (this.queues.get(key) === tail) this.queues.delete(key);
+    });
+    return run;
+  }
+
+  private async runOne<R>(p: Principal, key: string, contextId: string, decide: (state: S) => Decision<R> | Promise<Decision<R>>): Promise<Changed<R>> {
+    const loaded = await this.current(p, key, contextId);
+    const d = await decide(loaded.state);
+    const units: WorkUnit[] = [];
+    for (const draft of d.units) {
+      const r = await this.gate.append(p, { contextId, relationships: [], ...draft });
+      const unit = JSON.parse(r.json) as WorkUnit;
+      // Units may have landed in between (written by hand to the context): catch up first, in order.
+      if (unit.seq !== loaded.seq + 1) await this.catchUp(p, contextId, loaded, unit.seq - 1);
+      this.of.apply(loaded.state, unit);
+      loaded.seq = unit.seq;
+      units.push(unit);
+    }
+    return { result: d.result, units };
+  }
+
+  /** The cache key of a context: the storage space it lives in (checked for `need`), and its id. */
+  private keyOf(p: Principal, contextId: string, need: 'read' | 'write'): string {
+    return this.gate.access.contextSpace(p, contextId, need) + '\u0000' + contextId;
+  }
+
+  private async current(p: Principal, key: string, contextId: string): Promise<Loaded<S>> {
+    let loaded = this.loaded.get(key);
+    if (loaded === undefined) {
+      loaded = { state: this.of.empty(), seq: 0 };
+      this.loaded.set(key, loaded);
+    }
+    let head: number;
+    try {
+      head = (await this.gate.getContext(p, contextId)).headSeq;
+    } catch (err) {
+      if (err instanceof EngramError && err.code === 'CONTEXT_NOT_FOUND') return loaded;
+      throw err;
+    }
+    if (head > loaded.seq) await this.catchUp(p, contextId, loaded, head);
+    return loaded;
+  }
+
+  private async catchUp(p: Principal, contextId: string, loaded: Loaded<S>, upTo: number): Promise<void> {
+    while (loaded.seq < upTo) {
+      const page = await this.gate.listUnits(p, contextId, { after: loaded.seq, before: upTo + 1, limit: 1000 });
+      if (page.units.length === 0) break;
+      for (const json of page.units) {
+        const u = JSON.parse(json) as WorkUnit;
+        this.of.apply(loaded.state, u);
+        loaded.seq = u.seq;
+      }
+    }
+  }
+
+  /** Every unit of the context, oldest first (for history views). */
+  async *units(p: Principal, contextId: string): AsyncGenerator<WorkUnit> {
+    let after = 0;
+    for (;;) {
+      let page;
+      try {
+        page = await this.gate.listUnits(p, contextId, { after, limit: 1000 });
+      } catch (err) {
+        if (err instanceof EngramError && err.code === 'CONTEXT_NOT_FOUND') return;
+        throw err;
+      }
+      for (const json of page.units) {
+        const u = JSON.parse(json) as WorkUnit;
+        after = u.seq;
+        yield u;
+      }
+      if (page.nextCursor === null) return;
+    }
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * What the MCP tools call: one interface, two ways to reach the server. `engram mcp` (stdio) is
+ * a thin client and goes over HTTP (ClientAgentApi); /mcp runs inside the server and calls the
+ * gate and memory services directly as the request's principal (LocalAgentApi). Both give the
+ * same JSON shapes, the ones the HTTP API answers with.
+ */
+import type { EngramClient } from '../client/http-client.js';
+import type { Principal } from '../core/access.js';
+import type { AgentMemory } from '../core/agent-memory.js';
+import type { Gate } from '../core/gate.js';
+
+export interface AgentApi {
+  memory(space: string, input: unknown, agentId: string): Promise<{ result: string; isError: boolean }>;
+  remember(space: string, fact: { key?: unknown; value?: unknown }, agentId: string): Promise<unknown>;
+  forget(space: string, key: unknown, agentId: string): Promise<unknown>;
+  facts(space: string, includeDeleted: boolean): Promise<unknown[]>;
+  recall(space: string, query: unknown, limit: number): Promise<unknown[]>;
+  graph(space: string, tool: string, args: unknown, agentId: string): Promise<unknown>;
+  post(unit: Record<string, unknown>): Promise<unknown>;
+  /** The last `limit` units of a context, oldest first. */
+  recent(contextId: string, limit: number): Promise<unknown[]>;
+  search(request: Record<string, unknown>): Promise<unknown>;
+  lock(request: Record<string, unknown>): Promise<unknown>;
+  unlock(resource: string, agentId: string, lockId: string): Promise<unknown>;
+}
+
+export class ClientAgentApi implements AgentApi {
+  constructor(private readonly client: EngramClient) {}
+
+  memory(space: string, input: unknown, agentId: string) {
+    return this.client.memory(space, input, agentId);
+  }
+  remember(space: string, fact: { key?: unknown; value?: unknown }, agentId: string) {
+    return this.client.remember(space, fact, agentId);
+  }
+  forget(space: string, key: unknown, agentId: string) {
+    return this.client.forget(space, key, agentId);
+  }
+  facts(space: string, includeDeleted: boolean) {
+    return this.client.facts(space, { includeDeleted });
+  }
+  recall(space: string, query: unknown, limit: number) {
+    return this.client.recall(space, query, limit);
+  }
+  graph(space: string, tool: string, args: unknown, agentId: string) {
+    return this.client.graph(space, tool, args, agentId);
+  }
+  async post(unit: Record<string, unknown>) {
+    return (await this.client.write(unit as never)).workUnit;
+  }
+  async recent(contextId: string, limit: number) {
+    return (await this.client.list(contextId, { limit, reverse: true })).workUnits.reverse();
+  }
+  search(request: Record<string, unknown>) {
+    return this.client.search(request as never);
+  }
+  lock(request: Record<string, unknown>) {
+    const { resource, ...rest } = request;
+    return this.client.acquire(resource as string, rest as never);
+  }
+  unlock(resource: string, agentId: string, lockId: string) {
+    return this.client.release(resource, { agentId, lockId });
+  }
+}
+
+export class LocalAgentApi implements AgentApi {
+  constructor(
+    private readonly gate: Gate,
+    private readonly mem: AgentMemory,
+    private readonly p: Principal,
+  ) {}
+
+  memory(space: string, input: unknown, agentId: string) {
+    return this.mem.files.command(this.p, space, input, agentId);
+  }
+  remember(space: string, fact: { key?: unknown; value?: unknown }, agentId: string) {
+    return this.mem.facts.remember(this.p, space, fact, agentId);
+  }
+  forget(space: string, key: unknown, agentId: string) {
+    return this.mem.facts.forget(this.p, space, key, agentId);
+  }
+  facts(space: string, includeDeleted: boolean) {
+    return this.mem.facts.list(this.p, space, includeDeleted);
+  }
+  recall(space: string, query: unknown, limit: number) {
+    return this.mem.facts.recall(this.p, space, query, limit);
+  }
+  async graph(space: string, tool: string, args: unknown, agentId: string) {
+    return (await this.mem.graph.run(this.p, space, tool, args, agentId)).result;
+  }
+  async post(unit: Record<string, unknown>) {
+    return JSON.parse((await this.gate.append(this.p, unit)).json) as unknown;
+  }
+  async recent(contextId: string, limit: number) {
+    const page = await this.gate.listUnits(this.p, contextId, { limit, reverse: true });
+    return page.units.map((u) => JSON.parse(u) as unknown).reverse();
+  }
+  async search(request: Record<string, unknown>) {
+    const r = await this.gate.search(this.p, request);
+    return { ...r, results: r.results.map((x) => ({ ...x, workUnit: JSON.parse(x.workUnit) as unknown })) };
+  }
+  async lock(request: Record<string, unknown>) {
+    return (await this.gate.acquireLock(this.p, request).result)[0];
+  }
+  unlock(resource: string, agentId: string, lockId: string) {
+    return this.gate.releaseLock(this.p, resource, agentId, lockId);
+  }
+}

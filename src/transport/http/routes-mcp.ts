@@ -1,0 +1,69 @@
+/**
+ * MCP over Streamable HTTP at /mcp: the tools of `engram mcp` (src/mcp/tools.ts), run inside the
+ * server as the request's principal. Stateless: each POST carries one JSON-RPC message or batch
+ * and gets its answer as JSON, so any node can answer any request and there is no session to
+ * lose; GET (a server-initiated event stream) is not offered (405), as the transport allows.
+ * Browsers may call it only from loopback origins or those in mcp.allowedOrigins: a web page
+ * elsewhere must not reach a local agent's memory (DNS rebinding).
+ */
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import type { AgentMemory } from '../../core/agent-memory.js';
+import { EngramError } from '../../core/errors.js';
+import type { Gate } from '../../core/gate.js';
+import { LocalAgentApi } from '../../mcp/agent-api.js';
+import { createMcpServer } from '../../mcp/tools.js';
+import { bodyHeaders, Query, readJsonBody, type Headers } from './io.js';
+import type { RouteTable } from './server.js';
+
+export interface McpHttpOptions {
+  allowedOrigins: string[];
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/** True for no Origin header (not a browser), a loopback origin, or one listed. */
+export function originAllowed(origin: string, allowed: readonly string[]): boolean {
+  if (origin === '') return true;
+  if (allowed.includes(origin)) return true;
+  try {
+    const u = new URL(origin);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && LOOPBACK_HOSTS.has(u.hostname);
+  } catch {
+    return false;
+  }
+}
+
+export function registerMcpRoutes(t: RouteTable, deps: { gate: Gate; memory: AgentMemory; maxBodyBytes: number; version: string; mcp: McpHttpOptions }): void {
+  t.route('/mcp', {
+    post: (reply, req, principal) => {
+      const origin = req.getHeader('origin');
+      if (!originAllowed(origin, deps.mcp.allowedOrigins)) throw new EngramError('FORBIDDEN', `origin ${JSON.stringify(origin.slice(0, 200))} may not call /mcp (allow it with mcp.allowedOrigins)`);
+      const q = new Query(req.getQuery());
+      const space = q.string('space') ?? 'default';
+      const agentId = q.string('agentId') ?? (req.getHeader('x-agent-id') || 'mcp');
+      const headers = new globalThis.Headers();
+      for (const name of ['accept', 'content-type', 'mcp-protocol-version', 'mcp-session-id', 'last-event-id']) {
+        const v = req.getHeader(name);
+        if (v !== '') headers.set(name, v);
+      }
+      readJsonBody(reply, bodyHeaders(req), deps.maxBodyBytes, (body) => {
+        const server = createMcpServer(new LocalAgentApi(deps.gate, deps.memory, principal), { space, agentId, version: deps.version });
+        const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+        const request = new Request('http://engram/mcp', { method: 'POST', headers, body: JSON.stringify(body) });
+        server
+          .connect(transport)
+          .then(() => transport.handleRequest(request, { parsedBody: body }))
+          .then(async (res) => {
+            const out: Array<[string, string]> = [];
+            res.headers.forEach((v, k) => {
+              if (k !== 'content-type' && k !== 'content-length') out.push([k, v]);
+            });
+            const text = await res.text();
+            reply.send(res.status, res.headers.get('content-type') ?? 'application/json', text, out as Headers);
+          })
+          .catch((err: unknown) => reply.error(err, t.onInternal))
+          .finally(() => void server.close().catch(() => undefined));
+      });
+    },
+  });
+}
