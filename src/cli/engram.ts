@@ -6,6 +6,7 @@ import { hashKey, newKey } from '../auth/apikeys.js';
 import { SCOPES } from '../core/access.js';
 import { isClientId } from '../core/clients.js';
 import { CLIENT_USAGE, runClientCommand } from './client-commands.js';
+import { MCP_USAGE, runMcp } from './mcp-stdio.js';
 import { serve } from './serve.js';
 import { packageVersion } from './version.js';
 
@@ -17,6 +18,7 @@ Usage:
   engram keygen --client ID [--scopes read,write,admin] [--contexts 'PATTERN,...'] [--expires 30d]
                                  make an API key; prints the key once and its auth.keys entry
 ${CLIENT_USAGE}
+${MCP_USAGE}
   engram version
   engram help
 
@@ -65,6 +67,8 @@ export async function main(argv: string[]): Promise<number | undefined> {
     case 'unlock':
     case 'memory':
       return runClientCommand(command, rest);
+    case 'mcp':
+      return runMcp(rest);
     case 'version':
     case '--version':
       process.stdout.write(`engram ${packageVersion()} (node ${process.version})\n`);

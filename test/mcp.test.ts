@@ -1,0 +1,173 @@
+/**
+ * MCP, driven by the SDK's own client: `engram mcp` over stdio (auto-starting the data dir's
+ * server, reusing a running one, recovering after the server is killed with SIGKILL and its
+ * discovery file goes stale) and /mcp over Streamable HTTP (with its Origin check).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { isEngramProcess } from '../src/cli/discovery.js';
+import { removeDir, serverPerFile, tempDir } from './helpers/server.js';
+
+const MAIN_JS = resolve(import.meta.dirname, '../src/main.js');
+const dirs: string[] = [];
+const clients: Client[] = [];
+/** Servers the MCP processes started for us, by PID, to end after the tests. */
+const startedServers = new Set<number>();
+
+after(async () => {
+  await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+  for (const pid of startedServers) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  // Wait (bounded) for them to exit before removing their data dirs.
+  const deadline = Date.now() + 10_000;
+  while ([...startedServers].some((pid) => isEngramProcess(pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  for (const d of dirs) removeDir(d);
+});
+
+async function stdioClient(dataDir: string, extra: string[] = []): Promise<{ client: Client; stderr: string[] }> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [MAIN_JS, 'mcp', '--data-dir', dataDir, ...extra], stderr: 'pipe', env: { ...process.env } as Record<string, string> });
+  const stderr: string[] = [];
+  transport.stderr?.on('data', (b: Buffer) => stderr.push(b.toString()));
+  const client = new Client({ name: 'engram-test', version: '1.0.0' });
+  await client.connect(transport);
+  clients.push(client);
+  return { client, stderr };
+}
+
+function discovery(dataDir: string): { pid: number; url: string } {
+  const d = JSON.parse(readFileSync(join(dataDir, 'engram.server.json'), 'utf8')) as { pid: number; url: string };
+  startedServers.add(d.pid);
+  return d;
+}
+
+type ToolResult = { content: Array<{ type: string; text: string }>; isError?: boolean };
+async function call(client: Client, name: string, args: Record<string, unknown>): Promise<ToolResult> {
+  return (await client.callTool({ name, arguments: args })) as ToolResult;
+}
+const textOf = (r: ToolResult) => r.content.map((c) => c.text).join('');
+
+describe('MCP over stdio (engram mcp)', () => {
+  test('starts a server when none runs, reuses it for a second client, and recovers after the server is killed', { timeout: 90_000 }, async () => {
+    const dataDir = tempDir('engram-mcp-');
+    dirs.push(dataDir);
+    const a = await stdioClient(dataDir, ['--space', 'team', '--agent', 'ide']);
+    const started = discovery(dataDir);
+    assert.ok(isEngramProcess(started.pid), 'a server runs for the data dir');
+    assert.match(a.stderr.join(''), /started an Engram server/);
+
+    const tools = (await a.client.listTools()).tools.map((t) => t.name);
+    for (const name of ['memory', 'remember_fact', 'forget_fact', 'list_facts', 'recall_facts', 'create_entities', 'create_relations', 'add_observations', 'delete_entities', 'delete_observations', 'delete_relations', 'read_graph', 'search_nodes', 'open_nodes', 'post_unit', 'read_recent', 'search_units', 'lock', 'unlock']) {
+      assert.ok(tools.includes(name), `tool ${name} is listed`);
+    }
+
+    assert.equal(textOf(await call(a.client, 'memory', { command: 'create', path: '/memories/plan.md', file_text: 'step 1' })), 'File created successfully at: /memories/plan.md');
+    const missing = await call(a.client, 'memory', { command: 'view', path: '/memories/none.md' });
+    assert.equal(missing.isError, true);
+    assert.equal(textOf(missing), 'The path /memories/none.md does not exist. Please provide a valid path.');
+
+    // A second agent process on the same data dir uses the same server and sees the same memory.
+    const b = await stdioClient(dataDir, ['--space', 'team', '--agent', 'desktop']);
+    assert.equal(discovery(dataDir).pid, started.pid, 'no second server');
+    assert.doesNotMatch(b.stderr.join(''), /started an Engram server/);
+    assert.match(textOf(await call(b.client, 'memory', { command: 'view', path: '/memories/plan.md' })), /1\tstep 1/);
+
+    // Facts, graph and work units through the tools.
+    const fact = JSON.parse(textOf(await call(b.client, 'remember_fact', { key: 'repo.ci', value: 'CI runs make test' })));
+    assert.equal(fact.decision, 'ADD');
+    assert.equal(JSON.parse(textOf(await call(a.client, 'remember_fact', { key: 'repo.ci', value: 'CI runs make test' }))).decision, 'NOOP');
+    assert.deepEqual(JSON.parse(textOf(await call(a.client, 'create_entities', { entities: [{ name: 'Engram', entityType: 'project', observations: ['written in TypeScript'] }] }))), [
+      { name: 'Engram', entityType: 'project', observations: ['written in TypeScript'] },
+    ]);
+    assert.equal(JSON.parse(textOf(await call(b.client, 'read_graph', {}))).entities[0].name, 'Engram');
+    const notFound = await call(b.client, 'add_observations', { observations: [{ entityName: 'Nope', contents: ['x'] }] });
+    assert.equal(notFound.isError, true);
+    assert.equal(textOf(notFound), 'NOT_FOUND: Entity with name Nope not found');
+    const posted = JSON.parse(textOf(await call(a.client, 'post_unit', { contextId: 'team/chat', text: 'hello from the IDE' })));
+    assert.equal(posted.agentId, 'ide');
+    assert.equal(posted.seq, 1);
+    const recent = JSON.parse(textOf(await call(b.client, 'read_recent', { contextId: 'team/chat' })));
+    assert.deepEqual(recent.map((u: { payload: { text: string } }) => u.payload.text), ['hello from the IDE']);
+    const lock = JSON.parse(textOf(await call(a.client, 'lock', { resource: 'file:plan.md' })));
+    assert.equal(lock.agentId, 'ide');
+    const held = await call(b.client, 'lock', { resource: 'file:plan.md' });
+    assert.equal(held.isError, true);
+    assert.match(textOf(held), /^LOCK_HELD: /);
+    assert.equal(JSON.parse(textOf(await call(a.client, 'unlock', { resource: 'file:plan.md', lockId: lock.lockId }))).resource, 'file:plan.md');
+    const bad = await call(a.client, 'post_unit', { contextId: '', text: 'x' });
+    assert.equal(bad.isError, true);
+    assert.match(textOf(bad), /^INVALID_ID: /);
+
+    // kill -9: the discovery file stays behind, stale. The next call starts a new server and goes on.
+    process.kill(started.pid, 'SIGKILL');
+    const deadline = Date.now() + 10_000;
+    while (isEngramProcess(started.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(JSON.parse(readFileSync(join(dataDir, 'engram.server.json'), 'utf8')).pid, started.pid, 'the stale file is still there');
+    assert.match(textOf(await call(a.client, 'memory', { command: 'view', path: '/memories/plan.md' })), /1\tstep 1/, 'acknowledged memory survived the crash');
+    const restarted = discovery(dataDir);
+    assert.notEqual(restarted.pid, started.pid);
+    assert.ok(isEngramProcess(restarted.pid));
+    // The other client follows to the new server too.
+    assert.equal(JSON.parse(textOf(await call(b.client, 'list_facts', {})))[0].key, 'repo.ci');
+  });
+
+  test('--no-start with no server: a clear error and exit 1', { timeout: 30_000 }, async () => {
+    const dataDir = tempDir('engram-mcp-');
+    dirs.push(dataDir);
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync(process.execPath, [MAIN_JS, 'mcp', '--data-dir', dataDir, '--no-start'], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, '', 'nothing but MCP on stdout');
+    assert.match(r.stderr, /no Engram server is running for data dir .* --no-start/);
+  });
+});
+
+describe('MCP over Streamable HTTP (/mcp)', () => {
+  const env = serverPerFile({ args: ['--search-enabled', 'false'] });
+
+  test('the SDK client lists and calls the tools', async () => {
+    const transport = new StreamableHTTPClientTransport(new URL(`${env.server.url}/mcp?space=web&agentId=browser-agent`));
+    const client = new Client({ name: 'engram-test', version: '1.0.0' });
+    await client.connect(transport);
+    clients.push(client);
+    assert.ok((await client.listTools()).tools.some((t) => t.name === 'memory'));
+    assert.equal(textOf(await call(client, 'memory', { command: 'create', path: '/memories/a.txt', file_text: 'A' })), 'File created successfully at: /memories/a.txt');
+    // The same space over the plain HTTP API.
+    const file = await env.http.get('/memory/web/file?path=/memories/a.txt');
+    assert.equal(file.json.text, 'A');
+    const history = await env.http.get('/memory/web/history?path=/memories/a.txt');
+    assert.equal(history.json.changes[0].agentId, 'browser-agent');
+    const g = JSON.parse(textOf(await call(client, 'create_entities', { entities: [{ name: 'X', entityType: 't', observations: [] }] })));
+    assert.equal(g[0].name, 'X');
+    const unknown = await call(client, 'no_such_tool', {});
+    assert.equal(unknown.isError, true);
+  });
+
+  test('origins: loopback and none allowed, any other refused with 403', async () => {
+    const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+    const post = (origin?: string) =>
+      fetch(`${env.server.url}/mcp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(origin ? { origin } : {}) },
+        body: JSON.stringify(init),
+      });
+    const evil = await post('http://evil.example');
+    assert.equal(evil.status, 403);
+    assert.equal(((await evil.json()) as { error: { code: string } }).error.code, 'FORBIDDEN');
+    const local = await post('http://localhost:5173');
+    assert.equal(local.status, 200);
+    assert.equal(((await local.json()) as { result: { serverInfo: { name: string } } }).result.serverInfo.name, 'engram');
+    assert.equal((await post()).status, 200);
+    // No server-initiated stream in stateless mode.
+    assert.equal((await fetch(`${env.server.url}/mcp`)).status, 405);
+  });
+});
