@@ -6,9 +6,11 @@ import { hashKey, newKey } from '../auth/apikeys.js';
 import { SCOPES } from '../core/access.js';
 import { isClientId } from '../core/clients.js';
 import { CLIENT_USAGE, runClientCommand } from './client-commands.js';
-import { MCP_USAGE, runMcp } from './mcp-stdio.js';
-import { serve } from './serve.js';
 import { packageVersion } from './version.js';
+
+const MCP_USAGE = `  engram mcp [--data-dir DIR | --url URL] [--space S] [--agent A] [--no-start]
+                                 MCP server on stdio for an agent: memory, facts, graph and work-unit tools
+                                 on the data dir's server (started in the background if none runs)`;
 
 const USAGE = `engram: a real-time collaboration engine for AI agents
 
@@ -54,6 +56,8 @@ export async function main(argv: string[]): Promise<number | undefined> {
         process.stdout.write(toYaml(describeConfig(config)));
         return 0;
       }
+      // Loaded on demand, so the client commands start quickly (no native modules to load).
+      const { serve } = await import('./serve.js');
       await serve(config);
       return undefined; // keeps running until a signal
     }
@@ -67,8 +71,10 @@ export async function main(argv: string[]): Promise<number | undefined> {
     case 'unlock':
     case 'memory':
       return runClientCommand(command, rest);
-    case 'mcp':
+    case 'mcp': {
+      const { runMcp } = await import('./mcp-stdio.js');
       return runMcp(rest);
+    }
     case 'version':
     case '--version':
       process.stdout.write(`engram ${packageVersion()} (node ${process.version})\n`);

@@ -18,10 +18,6 @@ import { createMcpServer } from '../mcp/tools.js';
 import { isEngramProcess, readDiscovery } from './discovery.js';
 import { packageVersion } from './version.js';
 
-export const MCP_USAGE = `  engram mcp [--data-dir DIR | --url URL] [--space S] [--agent A] [--no-start]
-                                 MCP server on stdio for an agent: memory, facts, graph and work-unit tools
-                                 on the data dir's server (started in the background if none runs)`;
-
 const MAIN_JS = resolve(import.meta.dirname, '../main.js');
 const POLL_MS = 50;
 
