@@ -130,6 +130,31 @@ export function clientsTable(results: Result[]): string[] {
   return lines;
 }
 
+/** Shared memory from several processes: the same total load from 1 and from 4 client processes, beside the floor. */
+export function memoryTable(results: Result[]): string[] {
+  const rows = results.filter((r) => r.scenario === 'memory' && r.system === 'engram');
+  const find = (kind: string, n: number) => rows.find((r) => (r.extra?.kind ?? 'memory') === kind && r.extra?.processes === n);
+  const lines = ['| operations | 1 process p50 / p99 | 4 processes p50 / p99 | 4 ÷ 1 p50 | 4 ÷ 1 p99 |', '|---|---|---|---|---|'];
+  const ratios = new Map<string, { p50: number; p99: number }>();
+  for (const [kind, label] of [['memory', 'memory commands'], ['floor', 'floor: GET /healthz']] as const) {
+    const one = find(kind, 1);
+    const four = find(kind, 4);
+    if (!one || !four) continue;
+    const r = { p50: four.p50 / one.p50, p99: four.p99 / one.p99 };
+    ratios.set(kind, r);
+    lines.push(`| ${label}, ${int(Number(one.extra?.rate))}/s total | ${ms(one.p50)} / ${ms(one.p99)} | ${ms(four.p50)} / ${ms(four.p99)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`);
+  }
+  const mem = ratios.get('memory');
+  const floor = ratios.get('floor');
+  if (!mem) return ['Not measured in this run.'];
+  if (floor) {
+    const p50 = mem.p50 / floor.p50;
+    const p99 = mem.p99 / floor.p99;
+    lines.push('', `Sharing a memory space, beyond the floor (memory ratio ÷ floor ratio): p50 ${p50.toFixed(2)}, p99 ${p99.toFixed(2)}; within 10%: p50 ${p50 <= 1.1 ? 'yes' : 'no'}, p99 ${p99 <= 1.1 ? 'yes' : 'no'}.`);
+  }
+  return lines;
+}
+
 export function targetsTable(run: RunRecord): string[] {
   const lines = ['| target | measured | verdict |', '|---|---|---|'];
   for (const o of evaluate(run.results)) {
@@ -178,6 +203,12 @@ export function renderReport(run: RunRecord): string {
     'HTTP writes at the same total rate, first all from one client, then from 8 clients at once (X-Client-ID), each in its own space. Runs are interleaved (1, 8, 1, 8) and the better of each pair is shown.',
     '',
     ...clientsTable(run.results),
+    '',
+    '## Shared memory from several processes',
+    '',
+    'Memory-tool commands (three str_replace to one view) on one memory space at the same total rate, first from one client process, then from four at once, each editing its own file, their sends staggered so they arrive as evenly as one process\'s. The floor is the same runs with GET /healthz: what four mostly idle client processes cost by themselves on this machine. Latency counts from each send. Runs are interleaved and the better of each pair is shown.',
+    '',
+    ...memoryTable(run.results),
     '',
     '## Every result',
     '',

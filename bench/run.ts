@@ -40,6 +40,7 @@ const SCENARIOS: Array<{ file: string; args: string[]; peer?: PeerName; fullOnly
   { file: 'fanout.bench.js', args: ['--system', 'floor'], fullOnly: true },
   { file: 'locks.bench.js', args: [] },
   { file: 'clients.bench.js', args: [] },
+  { file: 'memory.bench.js', args: [] },
   { file: 'search.bench.js', args: [] },
   { file: 'resources.bench.js', args: ['--system', 'engram'] },
   { file: 'resources.bench.js', args: ['--system', 'engram', '--search-off'], fullOnly: true },

@@ -47,6 +47,15 @@ export interface OpenLoopOptions {
   maxBacklogSeconds?: number;
   /** false: send in ≤1 ms bursts on a timer instead of spinning for the exact time (leaves the CPU to a busy server). */
   spin?: boolean;
+  /**
+   * 'sent': latency counts from when the operation was started rather than when it was due,
+   * leaving out the load generator's own timer lateness. For comparing setups whose generators
+   * differ (one process or several on a 2-core machine) at loads well below saturation; the
+   * result's `behind` still says how often an operation had to queue.
+   */
+  measureFrom?: 'due' | 'sent';
+  /** Start this much later (µs): several generators at one total rate interleave their sends instead of bursting together. */
+  startDelayUs?: number;
 }
 
 /**
@@ -60,7 +69,7 @@ export function openLoopOps(lanes: number, rate: number, seconds: number, op: Op
   const h = histogram();
   const total = Math.max(1, Math.round(rate * seconds));
   const interval = 1e6 / rate;
-  const start = nowUs() + 2000;
+  const start = nowUs() + 2000 + (options.startDelayUs ?? 0);
   const maxBacklog = Math.max(lanes * 4, Math.round(rate * (options.maxBacklogSeconds ?? 1)));
   const queues: number[][] = Array.from({ length: lanes }, () => []);
   const busy: boolean[] = new Array<boolean>(lanes).fill(false);
@@ -81,7 +90,7 @@ export function openLoopOps(lanes: number, rate: number, seconds: number, op: Op
       }
       queued--;
       busy[lane] = true;
-      const intended = start + i * interval;
+      const intended = options.measureFrom === 'sent' ? nowUs() : start + i * interval;
       op(lane, i).then(
         () => {
           h.recordValue(Math.max(1, nowUs() - intended));

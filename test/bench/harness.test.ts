@@ -43,7 +43,7 @@ test('every scenario ran to the end and the runner exited 0', () => {
   assert.deepEqual(failed, [], log.slice(-3000));
   assert.equal(exitCode, 0);
   const files = new Set(run.scenarios.map((s) => s.file));
-  for (const f of ['write.bench.js', 'bulk.bench.js', 'last100.bench.js', 'fanout.bench.js', 'locks.bench.js', 'clients.bench.js', 'search.bench.js', 'resources.bench.js']) assert.ok(files.has(f), `${f} did not run`);
+  for (const f of ['write.bench.js', 'bulk.bench.js', 'last100.bench.js', 'fanout.bench.js', 'locks.bench.js', 'clients.bench.js', 'memory.bench.js', 'search.bench.js', 'resources.bench.js']) assert.ok(files.has(f), `${f} did not run`);
 });
 
 test('the run file says where and what was measured', () => {

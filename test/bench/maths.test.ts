@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { openLoopOps, sustained } from '../../bench/lib/load.js';
 import { histogram, percentiles, type Result } from '../../bench/lib/stats.js';
-import { LATEST, ratio, renderReport, type RunRecord } from '../../bench/report.js';
+import { LATEST, memoryTable, ratio, renderReport, type RunRecord } from '../../bench/report.js';
 import { evaluate, TARGETS } from '../../bench/targets.js';
 
 /** Within HdrHistogram's 3 significant digits. */
@@ -193,5 +193,23 @@ describe('report', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('memory: 1 versus 4 client processes', () => {
+  const mem = (kind: string, processes: number, p50: number, p99: number) => result({ scenario: 'memory', p50, p99, extra: { kind, processes, rate: 400 } });
+
+  test('the ratio beyond the floor decides "within 10%"', () => {
+    // Memory 1.2× slower with 4 processes, but the floor alone is 1.2× slower too: sharing costs nothing.
+    const lines = memoryTable([mem('memory', 1, 500, 2000), mem('memory', 4, 600, 2400), mem('floor', 1, 200, 800), mem('floor', 4, 240, 960)]);
+    assert.match(lines.join('\n'), /\| 1\.20 \| 1\.20 \|/);
+    assert.match(lines.join('\n'), /beyond the floor \(memory ratio ÷ floor ratio\): p50 1\.00, p99 1\.00; within 10%: p50 yes, p99 yes/);
+    // Memory 1.5× slower while the floor is 1.1×: a real cost of sharing.
+    const worse = memoryTable([mem('memory', 1, 500, 2000), mem('memory', 4, 750, 3000), mem('floor', 1, 200, 800), mem('floor', 4, 220, 880)]).join('\n');
+    assert.match(worse, /p50 1\.36, p99 1\.36; within 10%: p50 no, p99 no/);
+  });
+
+  test('not measured: says so', () => {
+    assert.deepEqual(memoryTable([]), ['Not measured in this run.']);
   });
 });
