@@ -39,7 +39,7 @@ export const ERROR_CATALOG = {
   UNAUTHENTICATED: { http: 401, grpc: 'UNAUTHENTICATED', doc: 'Auth is on and the request has no credentials, or they are unknown, malformed, wrongly signed or expired (`WWW-Authenticate` says which).' },
   FORBIDDEN: { http: 403, grpc: 'PERMISSION_DENIED', doc: 'The credentials are valid but lack the scope (`read`, `write`, `admin`), do not allow this context, or belong to a read-only member of the group that shares it.' },
   NOT_LOCK_HOLDER: { http: 403, grpc: 'PERMISSION_DENIED', doc: 'Only the holder of a lock (its agentId and lockId) may renew or release it.' },
-  NOT_FOUND: { http: 404, grpc: 'NOT_FOUND', doc: 'No route matches the path.' },
+  NOT_FOUND: { http: 404, grpc: 'NOT_FOUND', doc: 'No route matches the path, or the memory file, fact, graph entity or graph tool it names does not exist.' },
   WORKUNIT_NOT_FOUND: { http: 404, grpc: 'NOT_FOUND', doc: 'No work unit has this id.' },
   CONTEXT_NOT_FOUND: { http: 404, grpc: 'NOT_FOUND', doc: 'No context has this id (a context exists once it has a unit or a PATCH).' },
   LOCK_NOT_HELD: { http: 404, grpc: 'NOT_FOUND', doc: 'The resource is not locked (never was, released, or its lease expired).' },
