@@ -46,14 +46,24 @@ interface Loaded<S> {
   seq: number;
 }
 
+/** Replayed states kept per projection; the least recently used beyond this are dropped and replayed again on use. */
+export const MAX_LOADED = 1024;
+
 export class Projection<S> {
+  /** In least-recently-used order (a use moves an entry to the end). */
   private readonly loaded = new Map<string, Loaded<S>>();
   private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly gate: Gate,
     private readonly of: ProjectionOf<S>,
+    private readonly maxLoaded = MAX_LOADED,
   ) {}
+
+  /** How many contexts have a replayed state in memory. */
+  get size(): number {
+    return this.loaded.size;
+  }
 
   /** The state as the log has it now, for reading. */
   async read(p: Principal, contextId: string): Promise<S> {
@@ -107,8 +117,11 @@ export class Projection<S> {
     let loaded = this.loaded.get(key);
     if (loaded === undefined) {
       loaded = { state: this.of.empty(), seq: 0 };
-      this.loaded.set(key, loaded);
-    }
+      // A dropped state is safe to drop at any time: a change in flight still folds into its
+      // own copy, and the next use replays the log (its unit included) into a fresh one.
+      if (this.loaded.size >= this.maxLoaded) this.loaded.delete(this.loaded.keys().next().value!);
+    } else this.loaded.delete(key);
+    this.loaded.set(key, loaded);
     let head: number;
     try {
       head = (await this.gate.getContext(p, contextId)).headSeq;

@@ -236,7 +236,11 @@ describe('lifecycle', () => {
 describe('whenReady', () => {
   test('resolves true once storage opens, false when it does not open in time', async () => {
     const engine = new Engine(new MemoryLog(), { idempotencyTtlMs: 1000, maxBatchUnits: 10, tailUnits: 10, maxCachedContexts: 10, maxTailBytes: 1000 });
+    // whenReady's timer does not keep a process alive (a server stopping must not wait for it);
+    // this one keeps the test's process running until the timer has fired.
+    const alive = setInterval(() => undefined, 1000);
     assert.equal(await engine.whenReady(1), false);
+    clearInterval(alive);
     const waiting = engine.whenReady(10_000);
     await engine.open();
     assert.equal(await waiting, true);
