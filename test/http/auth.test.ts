@@ -166,6 +166,40 @@ describe('auth.mode apikey', () => {
     assert.equal((await env.http.get('/contexts/key-ok', bearer(KEYS.writer))).json.headSeq, 2);
   });
 
+  test('memory, facts, graph and /mcp need credentials, and the write scope to change anything', async () => {
+    const mcpCall = (name: string, args: unknown, headers: Record<string, string>) =>
+      fetch(`${env.server.url}/mcp?space=auth`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } }),
+      });
+    const routes: Array<[string, string, unknown?]> = [
+      ['post', '/memory/auth/command', { command: 'view', path: '/memories' }],
+      ['get', '/memory/auth/tree'],
+      ['get', '/facts/auth'],
+      ['post', '/facts/auth', { value: 'v' }],
+      ['get', '/graph/auth'],
+      ['post', '/graph/auth/read_graph', {}],
+    ];
+    for (const [method, path, body] of routes) {
+      const r = method === 'get' ? await env.http.get(path) : await env.http.post(path, body);
+      assert.equal(r.status, 401, `${method} ${path}`);
+    }
+    assert.equal((await mcpCall('list_facts', {}, {})).status, 401);
+    // A read-only key reads, and every change is refused (over MCP as a tool error).
+    assert.equal((await env.http.get('/facts/auth', bearer(KEYS.reader))).status, 200);
+    assert.equal((await env.http.post('/facts/auth', { value: 'v' }, bearer(KEYS.reader))).json.error.code, 'FORBIDDEN');
+    assert.equal((await env.http.post('/memory/auth/command', { command: 'create', path: '/memories/x', file_text: 'x' }, bearer(KEYS.reader))).json.error.code, 'FORBIDDEN');
+    assert.equal((await env.http.post('/graph/auth/create_entities', { entities: [{ name: 'n', entityType: 't' }] }, bearer(KEYS.reader))).json.error.code, 'FORBIDDEN');
+    const refused = (await (await mcpCall('memory', { command: 'create', path: '/memories/x', file_text: 'x' }, bearer(KEYS.reader))).json()) as { result: { isError: boolean; content: Array<{ text: string }> } };
+    assert.equal(refused.result.isError, true);
+    assert.match(refused.result.content[0]!.text, /^FORBIDDEN: /);
+    const written = (await (await mcpCall('memory', { command: 'create', path: '/memories/x', file_text: 'x' }, bearer(KEYS.writer))).json()) as { result: { isError?: boolean; content: Array<{ text: string }> } };
+    assert.equal(written.result.content[0]!.text, 'File created successfully at: /memories/x');
+    // Another client's key does not see it.
+    assert.deepEqual((await env.http.get('/memory/auth/tree', bearer(KEYS.admin))).json.files, []);
+  });
+
   test('a key limited to context patterns touches only those', async () => {
     assert.equal((await env.http.post('/workunit', unit('agent-1/notes'), bearer(KEYS.limited))).status, 201);
     const outside = await env.http.post('/workunit', unit('agent-2/notes'), bearer(KEYS.limited));
