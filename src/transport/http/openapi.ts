@@ -205,6 +205,13 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     ok: { 200: 'Document', 202: { contentType: 'text/plain', description: 'A notification or response was accepted.' } },
     errors: ['FORBIDDEN', 'MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE'],
   },
+  'GET /': { summary: 'The web dashboard (docs/dashboard.md).', tag: 'dashboard', scope: 'none', ok: { 200: { contentType: 'text/html', description: 'The dashboard page' }, 304: { contentType: 'text/html', description: 'Not modified (If-None-Match)' } } },
+  'GET /dashboard/:file': {
+    summary: "The dashboard's script, style sheet and source map.",
+    tag: 'dashboard',
+    scope: 'none',
+    ok: { 200: { contentType: 'text/javascript', description: 'app.js, app.css or app.js.map' }, 304: { contentType: 'text/javascript', description: 'Not modified' } },
+  },
   'GET /metrics': { summary: 'Prometheus metrics.', tag: 'operations', scope: 'admin', ok: { 200: { contentType: 'text/plain; version=0.0.4', description: 'Prometheus text format' } } },
   'GET /health/detailed': { summary: 'Storage, index catch-up, memory, streams, locks, clients.', tag: 'operations', scope: 'admin', ok: { 200: 'Document' } },
   'GET /openapi.json': { summary: 'This document.', tag: 'operations', scope: 'none', ok: { 200: 'Document' } },

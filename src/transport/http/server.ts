@@ -16,6 +16,7 @@ import { credentialsOf, Reply } from './io.js';
 import { buildOpenApi } from './openapi.js';
 import { registerClientRoutes } from './routes-clients.js';
 import { registerLockRoutes } from './routes-locks.js';
+import { registerDashboard } from './dashboard.js';
 import { registerMcpRoutes, type McpHttpOptions } from './routes-mcp.js';
 import { registerMemoryRoutes } from './routes-memory.js';
 import { createAgentMemory, type AgentMemory } from '../../core/agent-memory.js';
@@ -104,6 +105,7 @@ export class HttpServer {
     registerMemoryRoutes(table, { memory, maxBodyBytes: options.maxBodyBytes });
     if (options.mcp !== undefined) registerMcpRoutes(table, { ...options, memory, mcp: options.mcp });
     registerOpsRoutes(table, options.ops, options.gate);
+    registerDashboard(table);
     // Built now, so a route without docs stops the server at start rather than going undocumented.
     let openapi = '';
     this.route('/openapi.json', { get: (reply) => reply.json(200, openapi) }, true);
