@@ -212,3 +212,55 @@ describe('web dashboard', { skip: SKIP }, () => {
     assert.ok(((await page.evaluate('window.engram.stream.reconnects')) as number) >= 2);
   });
 });
+
+describe('web dashboard with auth on', { skip: SKIP }, () => {
+  const KEY = 'egk_dashboard-key-0123456789abcdefghijklmnopqrstuvwxyz';
+  let server: RunningServer;
+  let browser: Browser;
+  const dir = tempDir('engram-dash-auth-');
+
+  before(async () => {
+    const { createHash } = await import('node:crypto');
+    const { writeFileSync } = await import('node:fs');
+    const hash = 'sha256:' + createHash('sha256').update(KEY).digest('hex');
+    writeFileSync(join(dir, 'engram.yaml'), `auth:\n  mode: apikey\n  keys:\n    - {client: team-a, hash: "${hash}", scopes: [read, write]}\n`);
+    server = await startServer({ args: ['--config', join(dir, 'engram.yaml'), '--search-enabled', 'false'] });
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    removeDir(server?.dataDir ?? '');
+    removeDir(dir);
+  });
+
+  test('without a token the page says why; with one it reads, streams and posts as that client', async () => {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(TIMEOUT);
+    const authed = new HttpClient(server.url);
+    const bearer = { authorization: `Bearer ${KEY}` };
+    await authed.post('/workunit', unit('secure/ctx', { payload: { text: 'for key holders' } }), bearer);
+    await page.goto(`${server.url}/#/contexts/${encodeURIComponent('secure/ctx')}`);
+    // The page itself is public; its API calls are refused with the stable code.
+    await page.locator('.notice.error', { hasText: 'UNAUTHENTICATED' }).first().waitFor();
+    await page.locator('input[aria-label="API key or token"]').fill(KEY);
+    await page.getByRole('button', { name: 'Use' }).click();
+    await page.locator('li[data-seq="1"]', { hasText: 'for key holders' }).waitFor();
+    await page.locator('.stream-status[data-status="live"]').waitFor();
+    // Live over the WebSocket (access_token), and posting as the key's client.
+    await authed.post('/workunit', unit('secure/ctx', { payload: { text: 'live for key holders' } }), bearer);
+    await page.locator('li[data-seq="2"]').waitFor();
+    await page.locator('form.post textarea[name="text"]').fill('from the page, with a key');
+    await page.locator('form.post button[type="submit"]').click();
+    await page.locator('li[data-seq="3"]').waitFor();
+    const units = (await authed.get(`/workunits/${encodeURIComponent('secure/ctx')}`, bearer)).json.workUnits;
+    assert.deepEqual(units[2].payload, { text: 'from the page, with a key' });
+    // Kept in this browser only; a reload still works.
+    await page.reload();
+    await page.locator('li[data-seq="3"]').waitFor();
+    authed.close();
+    await page.close();
+  });
+});
