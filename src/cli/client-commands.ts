@@ -21,7 +21,7 @@ export const CLIENT_USAGE = `  engram put CONTEXT TEXT [--agent A] [--type T] [-
     common: [--data-dir DIR | --url URL] [--token T] [--client ID] [--json]
     (ENGRAM_DATA_DIR, ENGRAM_URL, ENGRAM_TOKEN and ENGRAM_CLIENT_ID work too)`;
 
-interface Parsed {
+export interface Parsed {
   positional: string[];
   flags: Map<string, string>;
   bools: Set<string>;
@@ -29,7 +29,7 @@ interface Parsed {
 
 const BOOL_FLAGS = new Set(['--json', '-f', '--follow']);
 
-function parse(args: string[]): Parsed {
+export function parse(args: string[]): Parsed {
   const out: Parsed = { positional: [], flags: new Map(), bools: new Set() };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -48,7 +48,7 @@ function parse(args: string[]): Parsed {
   return out;
 }
 
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
 function int(p: Parsed, flag: string): number | undefined {
   const v = p.flags.get(flag);
@@ -58,7 +58,7 @@ function int(p: Parsed, flag: string): number | undefined {
 }
 
 /** The server to talk to: --url, or the one the data dir's discovery file names. */
-function serverUrl(p: Parsed, env: NodeJS.ProcessEnv): string {
+export function serverUrl(p: Parsed, env: NodeJS.ProcessEnv): string {
   const url = p.flags.get('--url') ?? env.ENGRAM_URL;
   if (url !== undefined) return url;
   const dataDir = resolve(p.flags.get('--data-dir') ?? env.ENGRAM_DATA_DIR ?? './data');

@@ -21,6 +21,8 @@ Usage:
                                  make an API key; prints the key once and its auth.keys entry
 ${CLIENT_USAGE}
 ${MCP_USAGE}
+  engram backup --out FILE [--data-dir DIR | --url URL] [--token T]   a consistent backup of a running server
+  engram restore --in FILE --data-dir DIR                            a backup into a new data dir
   engram version
   engram help
 
@@ -71,6 +73,11 @@ export async function main(argv: string[]): Promise<number | undefined> {
     case 'unlock':
     case 'memory':
       return runClientCommand(command, rest);
+    case 'backup':
+    case 'restore': {
+      const { runBackup, runRestore } = await import('./backup-commands.js');
+      return command === 'backup' ? runBackup(rest) : runRestore(rest);
+    }
     case 'mcp': {
       const { runMcp } = await import('./mcp-stdio.js');
       return runMcp(rest);

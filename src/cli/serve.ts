@@ -15,6 +15,7 @@ import { Metrics } from '../ops/metrics.js';
 import { LockManager } from '../core/locks.js';
 import { Router } from '../core/router.js';
 import { LevelLog, StorageOpenError } from '../storage/log-leveldb.js';
+import { backupLines } from '../storage/backup.js';
 import { GrpcServer } from '../transport/grpc/server.js';
 import { HttpServer } from '../transport/http/server.js';
 import { formatHostPort } from '../config/load.js';
@@ -105,7 +106,7 @@ export async function serve(config: Config): Promise<void> {
     stream: config.stream,
     search,
     requests: metrics,
-    ops: { metrics, health },
+    ops: { metrics, health, backup: () => backupLines(log.snapshotPairs(), packageVersion()) },
     version: packageVersion(),
   });
 

@@ -107,6 +107,11 @@ export class LevelLog implements Log {
     await this.db.close();
   }
 
+  /** Every key and value, as of one moment (an iterator reads a snapshot), for backups. */
+  async *snapshotPairs(): AsyncGenerator<[string, Buffer]> {
+    for await (const pair of this.db.iterator({ keyEncoding: 'utf8', valueEncoding: 'buffer' })) yield pair as [string, Buffer];
+  }
+
   /** The lock table, kept in this same database. */
   lockStore(): LevelLockStore {
     return new LevelLockStore(this.db, this.options.sync);

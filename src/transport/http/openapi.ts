@@ -212,6 +212,12 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     scope: 'none',
     ok: { 200: { contentType: 'text/javascript', description: 'app.js, app.css or app.js.map' }, 304: { contentType: 'text/javascript', description: 'Not modified' } },
   },
+  'GET /admin/backup': {
+    summary: 'A backup of the whole log from one consistent snapshot, as NDJSON (docs/reliability.md); restore with `engram restore`.',
+    tag: 'operations',
+    scope: 'admin',
+    ok: { 200: { contentType: 'application/x-ndjson', description: 'A header line, one line per stored key and value, and a trailer with the count and a checksum' } },
+  },
   'GET /metrics': { summary: 'Prometheus metrics.', tag: 'operations', scope: 'admin', ok: { 200: { contentType: 'text/plain; version=0.0.4', description: 'Prometheus text format' } } },
   'GET /health/detailed': { summary: 'Storage, index catch-up, memory, streams, locks, clients.', tag: 'operations', scope: 'admin', ok: { 200: 'Document' } },
   'GET /openapi.json': { summary: 'This document.', tag: 'operations', scope: 'none', ok: { 200: 'Document' } },

@@ -11,6 +11,36 @@ export interface OpsDeps {
   metrics: { text(): Promise<string>; contentType: string } | undefined;
   /** The detailed health document (storage, index catch-up, memory, streams, locks, clients). */
   health: () => Promise<Record<string, unknown>>;
+  /** The lines of a backup of the whole log, from one snapshot (absent: no backups from this storage). */
+  backup?: () => AsyncIterable<string>;
+}
+
+/** Streams lines as one chunked answer, waiting whenever the client reads slower than they come. */
+async function streamLines(reply: Reply, contentType: string, lines: AsyncIterable<string>, headers: Array<[string, string]>): Promise<void> {
+  const res = reply.res;
+  reply.done = true;
+  reply.onSent?.(200);
+  res.cork(() => {
+    res.writeStatus('200 OK');
+    res.writeHeader('Content-Type', contentType);
+    if (reply.requestId !== undefined) res.writeHeader('X-Request-ID', reply.requestId);
+    for (const [k, v] of headers) res.writeHeader(k, v);
+  });
+  let chunk = '';
+  const flush = async () => {
+    if (reply.aborted) return false;
+    let ok = true;
+    const data = chunk;
+    chunk = '';
+    res.cork(() => (ok = res.write(data)));
+    if (!ok) await new Promise<void>((resolve) => res.onWritable(() => (resolve(), true)));
+    return !reply.aborted;
+  };
+  for await (const line of lines) {
+    chunk += line;
+    if (chunk.length >= 256 * 1024 && !(await flush())) return;
+  }
+  if ((chunk === '' || (await flush())) && !reply.aborted) res.cork(() => res.end());
 }
 
 export function registerOpsRoutes(t: RouteTable, deps: OpsDeps, gate: Gate): void {
@@ -21,6 +51,20 @@ export function registerOpsRoutes(t: RouteTable, deps: OpsDeps, gate: Gate): voi
       get: (reply, _req, principal) => {
         gate.access.require(principal, 'admin');
         metrics.text().then((text) => reply.send(200, metrics.contentType, text), reject(reply));
+      },
+    });
+  }
+  const backup = deps.backup;
+  if (backup !== undefined) {
+    t.route('/admin/backup', {
+      get: (reply, _req, principal) => {
+        gate.access.require(principal, 'admin');
+        const name = `engram-backup-${new Date().toISOString().replace(/[:.]/g, '-')}.ndjson`;
+        streamLines(reply, 'application/x-ndjson', backup(), [['Content-Disposition', `attachment; filename="${name}"`]]).catch((err: unknown) => {
+          // Headers are out: a failure can only end the answer early, which restore detects (no trailer).
+          t.onInternal(err, reply.requestId);
+          if (!reply.aborted) reply.res.close();
+        });
       },
     });
   }
