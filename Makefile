@@ -13,7 +13,7 @@ SYSTEM_COMMANDS := chromium redis-server nats-server
 # The fan-out benchmark's subscribers are a small C program: JavaScript ones cost more than the server does.
 NATIVE_SUBSCRIBER := dist/bench/native/fanout-subscriber
 
-.PHONY: all install system-deps build run test lint bench bench-quick bench-check clean docker-build docker-run proto screenshots
+.PHONY: all install system-deps build run test lint bench bench-quick bench-check clean docker-build docker-run proto screenshots soak fuzz
 
 all: build
 
@@ -82,6 +82,15 @@ bench-quick: build system-deps $(NATIVE_SUBSCRIBER)
 # Exits non-zero when the latest full run (bench/results/latest.json) missed a target.
 bench-check: build
 	node dist/bench/check.js
+
+# Longer reliability runs than make test's (docs/reliability.md): minutes of churning
+# connections with memory and descriptors sampled, many crash cycles; and a long fuzz.
+soak: build
+	ENGRAM_SOAK_SECONDS=$${SOAK_SECONDS:-300} node --test --test-timeout=0 dist/test/reliability/soak.test.js
+	ENGRAM_CRASH_CYCLES=$${CRASH_CYCLES:-40} node --test --test-timeout=0 dist/test/reliability/crash-loop.test.js
+
+fuzz: build
+	ENGRAM_FUZZ_COUNT=$${FUZZ_COUNT:-20000} node --test --test-timeout=0 dist/test/reliability/fuzz.test.js
 
 # The dashboard screenshots in docs/screenshots, taken by its end-to-end test in Chromium.
 screenshots: build system-deps
