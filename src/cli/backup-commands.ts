@@ -3,12 +3,14 @@
  * written to FILE.partial and renamed once its trailer arrived, so FILE is always whole.
  * `engram restore --in FILE --data-dir DIR`: the backup into a new data dir, checked line by
  * line and against its checksum; `engram serve --data-dir DIR` then serves exactly the snapshot.
+ * `engram repair --data-dir DIR`: a damaged data dir, recovered as far as it goes, with a report.
  */
 import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { once } from 'node:events';
 import { RestoreError, restoreBackup } from '../storage/backup.js';
 import { parse, serverUrl, UsageError } from './client-commands.js';
+import { isEngramProcess, readDiscovery } from './discovery.js';
 
 
 export async function runBackup(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -82,6 +84,41 @@ export async function runRestore(args: string[]): Promise<number> {
     return 0;
   } catch (err) {
     process.stderr.write(`engram restore: ${err instanceof RestoreError ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+/** `engram repair --data-dir DIR [--no-copy]`: see storage/repair.ts. */
+export async function runRepair(args: string[]): Promise<number> {
+  let dataDir: string;
+  let copy = true;
+  try {
+    const rest = args.filter((a) => (a === '--no-copy' ? ((copy = false), false) : true));
+    const d = parse(rest).flags.get('--data-dir');
+    if (d === undefined) throw new UsageError('--data-dir DIR is required');
+    dataDir = resolve(d);
+  } catch (err) {
+    process.stderr.write(`engram repair: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const running = readDiscovery(dataDir);
+  if (running !== undefined && isEngramProcess(running.pid)) {
+    process.stderr.write(`engram repair: the Engram server with pid ${running.pid} is using ${dataDir}; stop it first\n`);
+    return 1;
+  }
+  try {
+    const { repairDataDir } = await import('../storage/repair.js');
+    const r = await repairDataDir(dataDir, { copy });
+    const out = (s: string) => process.stdout.write(s + '\n');
+    if (r.copy) out(`copied the data dir to ${r.copy} before repairing`);
+    out(`repaired ${dataDir}: ${r.units} units in ${r.contexts} contexts recovered`);
+    for (const m of r.missing) out(`  lost: ${m.count} units of context ${JSON.stringify(m.context)} (client ${m.client}): seqs ${m.seqs}`);
+    for (const h of r.headsRaised) out(`  context ${JSON.stringify(h.context)} (client ${h.client}): head raised from ${h.from} to ${h.to}, the highest unit stored`);
+    for (const f of r.lostFiles) out(`  file set aside by LevelDB: lost/${f.name} (${f.bytes} bytes; what could be read of it was recovered, units that could not are listed as lost)`);
+    if (r.missing.length === 0) out('  no unit was lost');
+    return 0;
+  } catch (err) {
+    process.stderr.write(`engram repair: ${(err as Error).message}\n`);
     return 1;
   }
 }

@@ -23,6 +23,7 @@ ${CLIENT_USAGE}
 ${MCP_USAGE}
   engram backup --out FILE [--data-dir DIR | --url URL] [--token T]   a consistent backup of a running server
   engram restore --in FILE --data-dir DIR                            a backup into a new data dir
+  engram repair --data-dir DIR [--no-copy]                           recover a damaged data dir (copies it first) and report what was lost
   engram version
   engram help
 
@@ -74,9 +75,10 @@ export async function main(argv: string[]): Promise<number | undefined> {
     case 'memory':
       return runClientCommand(command, rest);
     case 'backup':
-    case 'restore': {
-      const { runBackup, runRestore } = await import('./backup-commands.js');
-      return command === 'backup' ? runBackup(rest) : runRestore(rest);
+    case 'restore':
+    case 'repair': {
+      const { runBackup, runRepair, runRestore } = await import('./backup-commands.js');
+      return command === 'backup' ? runBackup(rest) : command === 'restore' ? runRestore(rest) : runRepair(rest);
     }
     case 'mcp': {
       const { runMcp } = await import('./mcp-stdio.js');

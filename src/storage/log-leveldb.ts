@@ -87,7 +87,7 @@ export class LevelLog implements Log {
         throw new StorageOpenError(`data dir ${this.location} is in use by another process (${detail})`, 'locked', { cause: err });
       }
       if (code === 'LEVEL_CORRUPTION') {
-        throw new StorageOpenError(`data dir ${this.location} is damaged: ${detail}`, 'corrupt', { cause: err });
+        throw new StorageOpenError(`data dir ${this.location} is damaged: ${detail}. Stop here and run: engram repair --data-dir ${this.location} (it copies the dir first, recovers what it can and reports what was lost)`, 'corrupt', { cause: err });
       }
       throw new StorageOpenError(`cannot open data dir ${this.location}: ${detail}`, 'io', { cause: err });
     }
