@@ -99,6 +99,7 @@ export async function serve(config: Config): Promise<void> {
     gate,
     memory,
     mcp: config.mcp.enabled ? { allowedOrigins: config.mcp.allowedOrigins } : undefined,
+    allowedOrigins: config.server.allowedOrigins,
     auth,
     router,
     logger,

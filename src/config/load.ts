@@ -261,6 +261,7 @@ function build(v: Map<string, Value>): Config {
       addr: parseHostPort(get<string>('server.addr'))!,
       grpcAddr: parseHostPort(get<string>('server.grpcAddr'))!,
       grpcEnabled: get('server.grpcEnabled'),
+      allowedOrigins: get<string>('server.allowedOrigins').split(',').filter((x) => x !== ''),
     },
     storage: {
       dataDir: get('storage.dataDir'),
@@ -323,7 +324,7 @@ function build(v: Map<string, Value>): Config {
 /** The effective settings as YAML-ready plain values (for `engram config`). */
 export function describeConfig(c: Config): Record<string, Record<string, unknown>> {
   return {
-    server: { addr: formatHostPort(c.server.addr), grpcAddr: formatHostPort(c.server.grpcAddr), grpcEnabled: c.server.grpcEnabled },
+    server: { addr: formatHostPort(c.server.addr), grpcAddr: formatHostPort(c.server.grpcAddr), grpcEnabled: c.server.grpcEnabled, allowedOrigins: c.server.allowedOrigins },
     storage: { ...c.storage },
     limits: { maxUnitBytes: c.limits.maxUnitBytes },
     cache: { ...c.cache },

@@ -35,7 +35,7 @@ export interface HostPort {
 }
 
 export interface Config {
-  server: { addr: HostPort; grpcAddr: HostPort; grpcEnabled: boolean };
+  server: { addr: HostPort; grpcAddr: HostPort; grpcEnabled: boolean; allowedOrigins: string[] };
   storage: { dataDir: string; sync: boolean; maxBatchUnits: number; writeBufferBytes: number; cacheBytes: number };
   limits: { maxUnitBytes: number };
   cache: { tailUnits: number; maxContexts: number; maxBytes: number };
@@ -110,6 +110,14 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: 'bool' },
     default: true,
     doc: 'Serve gRPC beside HTTP. false: HTTP only.',
+  },
+  {
+    key: 'server.allowedOrigins',
+    env: 'ENGRAM_ALLOWED_ORIGINS',
+    flag: '--allowed-origins',
+    kind: { type: 'list' },
+    default: '',
+    doc: 'Browser origins besides the server\'s own pages that may call the API and open streams (CORS, WebSocket Origin check), like https://app.example.com; * allows every origin. Others get no CORS headers, 403 for writes, and no WebSocket.',
   },
   {
     key: 'storage.dataDir',

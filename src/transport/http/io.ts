@@ -43,6 +43,8 @@ export class Reply {
   onSent: ((status: number) => void) | undefined;
   /** Sent back as X-Request-ID and named in log lines about this request. */
   requestId: string | undefined;
+  /** Sent with every answer to this request (CORS headers for an allowed foreign origin). */
+  extraHeaders: Headers | undefined;
   private abortHandler: (() => void) | undefined;
 
   constructor(readonly res: HttpResponse) {}
@@ -75,6 +77,7 @@ export class Reply {
       this.res.writeStatus(STATUS_LINE[status] ?? `${status} Unknown`);
       this.res.writeHeader('Content-Type', contentType);
       if (this.requestId !== undefined) this.res.writeHeader('X-Request-ID', this.requestId);
+      if (this.extraHeaders) for (const [k, v] of this.extraHeaders) this.res.writeHeader(k, v);
       if (headers) for (const [k, v] of headers) this.res.writeHeader(k, v);
       this.res.end(body, close);
     });

@@ -65,5 +65,5 @@ export function registerMcpRoutes(t: RouteTable, deps: { gate: Gate; memory: Age
           .finally(() => void server.close().catch(() => undefined));
       });
     },
-  });
+  }, { ownOrigins: true });
 }

@@ -17,6 +17,7 @@ import { buildOpenApi } from './openapi.js';
 import { registerClientRoutes } from './routes-clients.js';
 import { registerLockRoutes } from './routes-locks.js';
 import { registerDashboard } from './dashboard.js';
+import { OriginPolicy } from './origins.js';
 import { registerMcpRoutes, type McpHttpOptions } from './routes-mcp.js';
 import { registerMemoryRoutes } from './routes-memory.js';
 import { createAgentMemory, type AgentMemory } from '../../core/agent-memory.js';
@@ -47,6 +48,8 @@ export interface HttpServerOptions {
   memory?: AgentMemory;
   /** MCP over HTTP at /mcp; absent: off. */
   mcp?: McpHttpOptions;
+  /** Foreign browser origins allowed (server.allowedOrigins); the server's own pages always are. */
+  allowedOrigins?: string[];
 }
 
 /** A route handler; `principal` is who the request runs as (authenticated, or X-Client-ID with auth off). */
@@ -55,7 +58,8 @@ export type Method = 'get' | 'post' | 'patch' | 'del';
 
 /** How route modules register handlers: each path with its methods (405 with Allow for the rest). */
 export interface RouteTable {
-  route(pattern: string, handlers: Partial<Record<Method, Handler>>, options?: { public?: boolean }): void;
+  /** `ownOrigins`: the route checks browser origins itself (/mcp), instead of server.allowedOrigins. */
+  route(pattern: string, handlers: Partial<Record<Method, Handler>>, options?: { public?: boolean; ownOrigins?: boolean }): void;
   onInternal: (err: unknown, requestId?: string) => void;
 }
 
@@ -78,6 +82,9 @@ export class HttpServer {
   private readonly hub: StreamHub;
   private readonly auth: Authenticator;
   private readonly requests: RequestObserver | undefined;
+  private readonly origins: OriginPolicy;
+  /** Routes that check origins themselves. */
+  private readonly ownOrigins = new Set<string>();
 
   constructor(options: HttpServerOptions) {
     if (!uwsIsNative()) {
@@ -85,6 +92,7 @@ export class HttpServer {
     }
     this.auth = options.auth;
     this.requests = options.requests;
+    this.origins = new OriginPolicy(options.allowedOrigins ?? []);
     this.logger = options.logger;
     // The error goes to the log with its stack; the client gets only the code and the request id.
     this.onInternal = (err, reqId) => options.logger.error({ err, reqId }, 'internal error while handling a request');
@@ -92,11 +100,17 @@ export class HttpServer {
     this.hub = new StreamHub(options.router, options.stream, (conn, fullForMs) =>
       options.logger.warn({ kind: conn.kind, fullForMs }, 'closed a slow stream consumer'),
     );
-    const stream = { gate: options.gate, auth: options.auth, hub: this.hub, onInternal: this.onInternal };
+    const stream = { gate: options.gate, auth: options.auth, hub: this.hub, onInternal: this.onInternal, origins: this.origins };
     registerWebSocket(this.app, { ...stream, maxMessageBytes: options.maxBodyBytes + 4096 });
     registerSse(this.app, stream);
     this.registered.push({ method: 'get', pattern: '/stream' }, { method: 'get', pattern: '/stream-sse' });
-    const table: RouteTable = { route: (pattern, handlers, o) => this.route(pattern, handlers, o?.public ?? false), onInternal: this.onInternal };
+    const table: RouteTable = {
+      route: (pattern, handlers, o) => {
+        if (o?.ownOrigins) this.ownOrigins.add(pattern);
+        this.route(pattern, handlers, o?.public ?? false);
+      },
+      onInternal: this.onInternal,
+    };
     registerUnitRoutes(table, options);
     registerLockRoutes(table, options);
     registerSearchRoutes(table, options);
@@ -146,6 +160,7 @@ export class HttpServer {
       if (documented) this.registered.push({ method: method === 'del' ? 'delete' : method, pattern });
     }
     this.app.any(pattern, (res, req) => {
+      if (req.getMethod() === 'options') return this.preflight(res, req);
       new Reply(res).error(
         new EngramError('METHOD_NOT_ALLOWED', `${req.getMethod().toUpperCase()} is not allowed here; allowed: ${allow}`),
         this.onInternal,
@@ -153,6 +168,14 @@ export class HttpServer {
         [['Allow', allow]],
       );
     });
+  }
+
+  /** A CORS preflight: the allowed methods and headers for an allowed foreign origin, 403 for any other. */
+  private preflight(res: uWS.HttpResponse, req: HttpRequest): void {
+    const origin = req.getHeader('origin');
+    const reply = new Reply(res);
+    if (this.origins.judge(origin, req.getHeader('host')) === 'allowed') reply.send(204, 'text/plain', '', this.origins.preflightHeaders(origin));
+    else reply.error(new EngramError('FORBIDDEN', `origin ${JSON.stringify(origin.slice(0, 200))} may not call this server (server.allowedOrigins)`), this.onInternal);
   }
 
   /**
@@ -176,6 +199,15 @@ export class HttpServer {
         };
       }
       try {
+        const origin = req.getHeader('origin');
+        if (origin !== '' && !this.ownOrigins.has(route)) {
+          const verdict = this.origins.judge(origin, req.getHeader('host'));
+          if (verdict === 'allowed') reply.extraHeaders = this.origins.corsHeaders(origin);
+          // Reads from a foreign page are answered without CORS headers (its script cannot see them); changes are refused.
+          else if (verdict === 'refused' && req.getMethod() !== 'get' && req.getMethod() !== 'head') {
+            throw new EngramError('FORBIDDEN', `origin ${JSON.stringify(origin.slice(0, 200))} may not change anything here (server.allowedOrigins)`);
+          }
+        }
         handler(reply, req, isPublic ? ANONYMOUS : this.auth.authenticate(credentialsOf(req)));
       } catch (err) {
         // A body may still be unread; closing keeps its bytes from being parsed as a new request.

@@ -3,6 +3,7 @@
  * connections, the timer that sends heartbeats and closes slow consumers, and the
  * WebSocket close codes.
  */
+import type { OriginPolicy } from './origins.js';
 import type { Authenticator } from '../../core/access.js';
 import type { Gate } from '../../core/gate.js';
 import type { Router } from '../../core/router.js';
@@ -48,6 +49,8 @@ export interface StreamRoute {
   auth: Authenticator;
   hub: StreamHub;
   onInternal: (err: unknown) => void;
+  /** Which browser pages may open streams (docs/reliability.md). */
+  origins: OriginPolicy;
 }
 
 /** An open stream connection, as the hub sees it. */

@@ -38,6 +38,7 @@ class SseConnection implements StreamSink, HubConnection {
   constructor(
     private readonly res: HttpResponse,
     private readonly heartbeatMs: number,
+    private readonly headers: ReadonlyArray<readonly [string, string]> = [],
   ) {
     res.onWritable(() => {
       if (this.full) {
@@ -56,6 +57,7 @@ class SseConnection implements StreamSink, HubConnection {
     this.res.writeHeader('Content-Type', 'text/event-stream; charset=utf-8');
     this.res.writeHeader('Cache-Control', 'no-cache, no-transform');
     this.res.writeHeader('X-Accel-Buffering', 'no');
+    for (const [k, v] of this.headers) this.res.writeHeader(k, v);
     this.res.write(`retry: ${RECONNECT_HINT_MS}\n\n`);
   }
 
@@ -128,7 +130,10 @@ export function registerSse(app: TemplatedApp, route: StreamRoute): void {
   const heartbeatMs = Math.min(hub.options.heartbeatMs, SSE_MAX_HEARTBEAT_MS);
   app.get('/stream-sse', (res: HttpResponse, req: HttpRequest) => {
     const reply = new Reply(res);
-    const conn = new SseConnection(res, heartbeatMs);
+    // EventSource from an allowed foreign origin needs CORS headers; from others it gets none (and cannot read).
+    const origin = req.getHeader('origin');
+    if (origin !== '' && route.origins.judge(origin, req.getHeader('host')) === 'allowed') reply.extraHeaders = route.origins.corsHeaders(origin);
+    const conn = new SseConnection(res, heartbeatMs, reply.extraHeaders);
     res.onAborted(() => {
       reply.aborted = true;
       hub.remove(conn);

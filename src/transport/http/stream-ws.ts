@@ -239,18 +239,6 @@ class WsConnection implements StreamSink, HubConnection {
   }
 }
 
-/** Refuses a browser upgrade from another origin (cross-site WebSocket hijacking); clients that send no Origin are not browsers. */
-function checkSameOrigin(origin: string, host: string): void {
-  if (origin === '') return;
-  let from: string;
-  try {
-    from = new URL(origin).host;
-  } catch {
-    from = '';
-  }
-  if (from !== host) throw new EngramError('FORBIDDEN', `Origin ${JSON.stringify(origin.slice(0, 200))} is not this server's (auth.mode none accepts WebSockets only from its own pages)`);
-}
-
 function decode(message: ArrayBuffer, isBinary: boolean, msgpackConnection: boolean): unknown {
   const bytes = Buffer.from(message);
   if (isBinary) {
@@ -289,8 +277,12 @@ export function registerWebSocket(app: TemplatedApp, route: WsRouteOptions): voi
       let protocol = '';
       try {
         const principal = route.auth.authenticate(credentialsOf(req));
-        // Without credentials to check, a page of another site must not open a socket as the default client.
-        if (route.auth.mode === 'none') checkSameOrigin(req.getHeader('origin'), req.getHeader('host'));
+        // A page of another site must not open a socket with the user's credentials or as the default
+        // client (cross-site WebSocket hijacking): its own pages, and origins allowed by name, only.
+        const origin = req.getHeader('origin');
+        if (route.origins.judge(origin, req.getHeader('host')) === 'refused') {
+          throw new EngramError('FORBIDDEN', `Origin ${JSON.stringify(origin.slice(0, 200))} may not open streams here (server.allowedOrigins)`);
+        }
         const q = parseStreamQuery(req.getQuery(), hub.options.maxSubscriptions);
         const offered = protocols.split(',').map((p) => p.trim());
         let format = q.format;
