@@ -24,10 +24,6 @@ import { isEngramProcess, readDiscovery, removeDiscovery, writeDiscovery } from 
 import { createSearch, searchDimensions, searchSettings, type SearchParts } from './search-wiring.js';
 import type { Config } from '../config/schema.js';
 
-/** How long a graceful shutdown may take before the process exits anyway. */
-const SHUTDOWN_GRACE_MS = 10_000;
-/** How long running gRPC calls (a bulk ingest, a lock wait) may take to finish when stopping. */
-const GRPC_DRAIN_MS = 5_000;
 
 
 export function createLogger(level: string): Logger {
@@ -161,11 +157,11 @@ export async function serve(config: Config): Promise<void> {
       logger.error('shutdown took too long; exiting');
       removeDiscovery(dataDir);
       process.exit(1);
-    }, SHUTDOWN_GRACE_MS);
+    }, config.server.shutdownGraceMs);
     timer.unref();
     http.stopListening();
     http.closeStreams();
-    const grpcStopped = grpc === undefined ? Promise.resolve() : grpc.shutdown(GRPC_DRAIN_MS);
+    const grpcStopped = grpc === undefined ? Promise.resolve() : grpc.shutdown(config.server.shutdownGraceMs / 2); // running calls (a bulk ingest, a lock wait) get half the grace
     const closing = Promise.all([opening.catch(() => undefined), grpcStopped]) // a failed open is reported (and exits) below
       .then(() => router.close())
       .then(() => (search === undefined ? undefined : search.indexer.stop().then(() => search.host.close())))

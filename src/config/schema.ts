@@ -35,7 +35,7 @@ export interface HostPort {
 }
 
 export interface Config {
-  server: { addr: HostPort; grpcAddr: HostPort; grpcEnabled: boolean; allowedOrigins: string[] };
+  server: { addr: HostPort; grpcAddr: HostPort; grpcEnabled: boolean; allowedOrigins: string[]; shutdownGraceMs: number };
   storage: { dataDir: string; sync: boolean; maxBatchUnits: number; writeBufferBytes: number; cacheBytes: number };
   limits: { maxUnitBytes: number };
   cache: { tailUnits: number; maxContexts: number; maxBytes: number };
@@ -110,6 +110,14 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: 'bool' },
     default: true,
     doc: 'Serve gRPC beside HTTP. false: HTTP only.',
+  },
+  {
+    key: 'server.shutdownGrace',
+    env: 'ENGRAM_SHUTDOWN_GRACE',
+    flag: '--shutdown-grace',
+    kind: { type: 'duration', min: SECOND, max: 10 * 60 * SECOND },
+    default: '10s',
+    doc: 'On SIGTERM or SIGINT: stop accepting, let writes in flight commit, close streams with the reconnect code, flush and exit 0 within this long (gRPC calls get half of it to finish); past it the process exits 1.',
   },
   {
     key: 'server.allowedOrigins',
