@@ -535,6 +535,7 @@ function stagePatch(op: PatchOp, s: Staged, now: number): ContextRecord {
 
 function storageError(err: unknown): EngramError {
   if (err instanceof EngramError) return err;
-  const detail = err instanceof Error ? err.message : String(err);
+  // The storage's words, without its file paths: clients learn what failed, not where the files are.
+  const detail = (err instanceof Error ? err.message : String(err)).replace(/(^|[\s(])\/[^\s:,)]+/g, '$1<file>');
   return new EngramError('STORAGE_UNAVAILABLE', `the log could not commit the write: ${detail}`, { cause: err });
 }

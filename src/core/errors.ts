@@ -52,6 +52,7 @@ export const ERROR_CATALOG = {
   QUOTA_EXCEEDED: { http: 429, grpc: 'RESOURCE_EXHAUSTED', doc: 'A per-client quota (write rate, connections, subscriptions, storage bytes) is used up; nothing was stored. `Retry-After` (seconds) and `details.retryAfterMs` say when to try again.' },
   INTERNAL: { http: 500, grpc: 'INTERNAL', doc: 'An unexpected server fault; the request may not have been applied (retry with an idempotency key).' },
   NOT_READY: { http: 503, grpc: 'UNAVAILABLE', doc: 'Storage is still opening or the server is shutting down; retry shortly.' },
+  STORAGE_FULL: { http: 507, grpc: 'RESOURCE_EXHAUSTED', doc: 'The disk holding the log is full: nothing was stored. Reads and streams go on; writes succeed again, with no restart, once space is freed (docs/reliability.md).' },
   STORAGE_UNAVAILABLE: { http: 503, grpc: 'UNAVAILABLE', doc: 'The log could not commit the write; nothing was stored; retry shortly.' },
 } as const satisfies Record<string, ErrorSpec>;
 

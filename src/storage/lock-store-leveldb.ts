@@ -1,4 +1,5 @@
 /** Locks and the fencing counter in the same LevelDB as the log (one process per data dir). */
+import { diskFull, isNoSpace } from './disk-full.js';
 import type { ClassicLevel } from 'classic-level';
 import { pack, unpack } from 'msgpackr';
 import type { LockBatch, LockRecord, LockStore, StoredLock } from '../core/lock-types.js';
@@ -28,6 +29,10 @@ export class LevelLockStore implements LockStore {
     for (const { clientId, resource } of batch.dels) ops.push({ type: 'del', key: keys.lock(clientId, resource) });
     // The counter goes down in the same batch as the tokens it covers, so no token is ever issued twice.
     ops.push({ type: 'put', key: COUNTER, value: String(batch.counter) });
-    await this.db.batch(ops as never[], { sync: this.sync });
+    try {
+      await this.db.batch(ops as never[], { sync: this.sync });
+    } catch (err) {
+      throw isNoSpace(err) ? diskFull() : err;
+    }
   }
 }

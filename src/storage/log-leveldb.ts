@@ -3,7 +3,9 @@
  * holds a LOCK file, and a second server on the same dir fails to open.
  */
 import { ClassicLevel } from 'classic-level';
+import { statfsSync } from 'node:fs';
 import { pack, unpack } from 'msgpackr';
+import { diskFull, isNoSpace } from './disk-full.js';
 import type { CommitBatch, ContextListOptions, IdempotencyEntry, Log, PositionedUnit, SpaceUsage, UnitLocation } from '../core/log.js';
 import type { ContextRecord } from '../core/types.js';
 import { keys, parseExpiryKey, SEP } from './keys.js';
@@ -61,6 +63,10 @@ function withHead(record: ContextRecord, head: Buffer | undefined): ContextRecor
   return record;
 }
 
+const MiB = 1024 * 1024;
+/** How often a full disk is checked for room again. */
+const SPACE_CHECK_MS = 500;
+
 export class LevelLog implements Log {
   private readonly db: ClassicLevel<string, Buffer>;
 
@@ -104,6 +110,8 @@ export class LevelLog implements Log {
   }
 
   async close(): Promise<void> {
+    if (this.full !== undefined) clearInterval(this.full);
+    this.full = undefined;
     await this.db.close();
   }
 
@@ -117,7 +125,11 @@ export class LevelLog implements Log {
     return new LevelLockStore(this.db, this.options.sync);
   }
 
+  /** Set while the disk is full: writes are refused until space is back and LevelDB is reopened. */
+  private full: NodeJS.Timeout | undefined;
+
   async commit(batch: CommitBatch): Promise<void> {
+    if (this.full !== undefined) throw diskFull();
     const ops: BatchOp[] = [];
     for (const u of batch.units) {
       ops.push({ type: 'put', key: keys.unit(u.clientId, u.contextId, u.seq), value: u.json });
@@ -133,7 +145,48 @@ export class LevelLog implements Log {
       ops.push({ type: 'put', key: keys.idempotency(k.clientId, k.contextId, k.key), value: pack([k.id, k.seq, k.expiresAt]) });
       ops.push({ type: 'put', key: keys.expiry(k.expiresAt, k.clientId, k.contextId, k.key), value: '' });
     }
-    await this.writeBatch(ops);
+    try {
+      await this.writeBatch(ops);
+    } catch (err) {
+      if (!isNoSpace(err)) throw err;
+      this.awaitSpace();
+      throw diskFull();
+    }
+  }
+
+  /**
+   * The disk is full. LevelDB keeps a failed background write as an error for every later
+   * write, so once there is room again the database is closed and reopened (recovering its log
+   * as after a restart), in this process: writes resume with no restart. Reads go on meanwhile.
+   */
+  private awaitSpace(): void {
+    if (this.full !== undefined) return;
+    const need = Math.max(MiB, 2 * (this.options.writeBufferSize ?? DEFAULT_WRITE_BUFFER));
+    let busy = false;
+    this.full = setInterval(() => {
+      if (busy) return;
+      let free = 0;
+      try {
+        const s = statfsSync(this.location);
+        free = s.bavail * s.bsize;
+      } catch {
+        return;
+      }
+      if (free < need) return;
+      busy = true;
+      this.db
+        .close()
+        .then(() => this.db.open())
+        .then(
+          () => {
+            clearInterval(this.full);
+            this.full = undefined;
+          },
+          () => undefined, // still no room for LevelDB's recovery: try again
+        )
+        .finally(() => (busy = false));
+    }, SPACE_CHECK_MS);
+    this.full.unref();
   }
 
   /**

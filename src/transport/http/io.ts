@@ -29,6 +29,7 @@ const STATUS_LINE: Record<number, string> = {
   429: '429 Too Many Requests',
   500: '500 Internal Server Error',
   503: '503 Service Unavailable',
+  507: '507 Insufficient Storage',
 };
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
