@@ -59,7 +59,9 @@ export async function main(argv: string[]): Promise<number | undefined> {
         process.stdout.write(toYaml(describeConfig(config)));
         return 0;
       }
-      // Loaded on demand, so the client commands start quickly (no native modules to load).
+      // uWebSockets.js reads its header limit from the environment when it loads, which is here:
+      // the server's modules load on demand (so client commands start quickly).
+      process.env.UWS_HTTP_MAX_HEADERS_SIZE = String(config.limits.maxHeaderBytes);
       const { serve } = await import('./serve.js');
       await serve(config);
       return undefined; // keeps running until a signal

@@ -96,6 +96,7 @@ export async function serve(config: Config): Promise<void> {
     memory,
     mcp: config.mcp.enabled ? { allowedOrigins: config.mcp.allowedOrigins } : undefined,
     allowedOrigins: config.server.allowedOrigins,
+    requestTimeoutMs: config.limits.requestTimeoutMs,
     auth,
     router,
     logger,

@@ -271,7 +271,7 @@ function build(v: Map<string, Value>): Config {
       writeBufferBytes: get('storage.writeBufferBytes'),
       cacheBytes: get('storage.cacheBytes'),
     },
-    limits: { maxUnitBytes: get('limits.maxUnitBytes') },
+    limits: { maxUnitBytes: get('limits.maxUnitBytes'), maxHeaderBytes: get('limits.maxHeaderBytes'), requestTimeoutMs: get('limits.requestTimeout') },
     cache: { tailUnits: get('cache.tailUnits'), maxContexts: get('cache.maxContexts'), maxBytes: get('cache.maxBytes') },
     idempotency: { ttlMs: get('idempotency.ttl') },
     locks: { defaultTtlMs: get('locks.defaultTtl'), maxTtlMs: get('locks.maxTtl'), maxWaitMs: get('locks.maxWait') },
@@ -292,6 +292,7 @@ function build(v: Map<string, Value>): Config {
       maxBufferedBytes: get('stream.maxBufferedBytes'),
       slowConsumerTimeoutMs: get('stream.slowConsumerTimeout'),
       maxSubscriptions: get('stream.maxSubscriptions'),
+      maxConnections: get('stream.maxConnections'),
       compression: get('stream.compression'),
     },
     clients: { defaultClient: get('clients.default'), idleThresholdMs: get('clients.idleThreshold'), groups: [] },
@@ -327,7 +328,7 @@ export function describeConfig(c: Config): Record<string, Record<string, unknown
   return {
     server: { addr: formatHostPort(c.server.addr), grpcAddr: formatHostPort(c.server.grpcAddr), grpcEnabled: c.server.grpcEnabled, allowedOrigins: c.server.allowedOrigins, shutdownGrace: `${c.server.shutdownGraceMs / 1000}s` },
     storage: { ...c.storage },
-    limits: { maxUnitBytes: c.limits.maxUnitBytes },
+    limits: { maxUnitBytes: c.limits.maxUnitBytes, maxHeaderBytes: c.limits.maxHeaderBytes, requestTimeout: `${c.limits.requestTimeoutMs / 1000}s` },
     cache: { ...c.cache },
     idempotency: { ttl: `${c.idempotency.ttlMs / 1000}s` },
     locks: { defaultTtl: `${c.locks.defaultTtlMs}ms`, maxTtl: `${c.locks.maxTtlMs}ms`, maxWait: `${c.locks.maxWaitMs}ms` },
@@ -338,6 +339,7 @@ export function describeConfig(c: Config): Record<string, Record<string, unknown
       maxBufferedBytes: c.stream.maxBufferedBytes,
       slowConsumerTimeout: `${c.stream.slowConsumerTimeoutMs / 1000}s`,
       maxSubscriptions: c.stream.maxSubscriptions,
+      maxConnections: c.stream.maxConnections,
       compression: c.stream.compression,
     },
     clients: {

@@ -37,7 +37,7 @@ export interface HostPort {
 export interface Config {
   server: { addr: HostPort; grpcAddr: HostPort; grpcEnabled: boolean; allowedOrigins: string[]; shutdownGraceMs: number };
   storage: { dataDir: string; sync: boolean; maxBatchUnits: number; writeBufferBytes: number; cacheBytes: number };
-  limits: { maxUnitBytes: number };
+  limits: { maxUnitBytes: number; maxHeaderBytes: number; requestTimeoutMs: number };
   cache: { tailUnits: number; maxContexts: number; maxBytes: number };
   idempotency: { ttlMs: number };
   stream: StreamOptions;
@@ -176,6 +176,22 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Largest request body (a work unit or a context patch), e.g. 1MiB. Larger bodies get 413 PAYLOAD_TOO_LARGE.',
   },
   {
+    key: 'limits.maxHeaderBytes',
+    env: 'ENGRAM_MAX_HEADER_BYTES',
+    flag: '--max-header-bytes',
+    kind: { type: 'bytes', min: 4 * KiB, max: 1 * MiB },
+    default: 16 * KiB,
+    doc: 'Largest request line and headers together. Larger ones get 431 and the connection is closed (uWebSockets.js enforces it).',
+  },
+  {
+    key: 'limits.requestTimeout',
+    env: 'ENGRAM_REQUEST_TIMEOUT',
+    flag: '--request-timeout',
+    kind: { type: 'duration', min: SECOND, max: 10 * 60 * SECOND },
+    default: '30s',
+    doc: 'Longest a request body may take to arrive; a slower one gets 408 REQUEST_TIMEOUT and its connection is closed (a slow client cannot hold the server). Headers that do not complete within 10 s are cut off by uWebSockets.js.',
+  },
+  {
     key: 'cache.tailUnits',
     env: 'ENGRAM_CACHE_TAIL_UNITS',
     flag: '--cache-tail-units',
@@ -238,6 +254,14 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: 'duration', min: SECOND, max: HOUR },
     default: '30s',
     doc: 'A connection whose buffer stays over the limit this long is closed with code 4001 (reconnect and resume).',
+  },
+  {
+    key: 'stream.maxConnections',
+    env: 'ENGRAM_STREAM_MAX_CONNECTIONS',
+    flag: '--stream-max-connections',
+    kind: { type: 'int', min: 1, max: 1_000_000 },
+    default: 20_000,
+    doc: 'WebSocket and SSE connections open at once, all clients together; one more is refused with 503 TOO_MANY_CONNECTIONS (quotas.connections limits each client).',
   },
   {
     key: 'stream.maxSubscriptions',

@@ -16,7 +16,8 @@ export type GrpcStatusName =
   | 'UNIMPLEMENTED'
   | 'INTERNAL'
   | 'UNAVAILABLE'
-  | 'UNAUTHENTICATED';
+  | 'UNAUTHENTICATED'
+  | 'DEADLINE_EXCEEDED';
 
 export interface ErrorSpec {
   /** HTTP status the code maps to. */
@@ -46,12 +47,14 @@ export const ERROR_CATALOG = {
   METHOD_NOT_ALLOWED: { http: 405, grpc: 'UNIMPLEMENTED', doc: 'The path exists but not with this method; see the `Allow` header.' },
   LOCK_HELD: { http: 409, grpc: 'ABORTED', doc: 'Another agent holds the lock (also after a wait ran out); `details` names the holder and the expiry.' },
   FENCE_REJECTED: { http: 409, grpc: 'FAILED_PRECONDITION', doc: 'A write carried a fence whose token is not the current holder\'s (the lease expired or passed to another agent).' },
+  REQUEST_TIMEOUT: { http: 408, grpc: 'DEADLINE_EXCEEDED', doc: 'The request body did not arrive within `limits.requestTimeout`; the connection is closed.' },
   VERSION_MISMATCH: { http: 412, grpc: 'ABORTED', doc: '`If-Match` named a version that is not the current one.' },
   PAYLOAD_TOO_LARGE: { http: 413, grpc: 'RESOURCE_EXHAUSTED', doc: 'The body is larger than `limits.maxUnitBytes`.' },
   UNSUPPORTED_MEDIA_TYPE: { http: 415, grpc: 'INVALID_ARGUMENT', doc: 'The body is not sent as `application/json`.' },
   QUOTA_EXCEEDED: { http: 429, grpc: 'RESOURCE_EXHAUSTED', doc: 'A per-client quota (write rate, connections, subscriptions, storage bytes) is used up; nothing was stored. `Retry-After` (seconds) and `details.retryAfterMs` say when to try again.' },
   INTERNAL: { http: 500, grpc: 'INTERNAL', doc: 'An unexpected server fault; the request may not have been applied (retry with an idempotency key).' },
   NOT_READY: { http: 503, grpc: 'UNAVAILABLE', doc: 'Storage is still opening or the server is shutting down; retry shortly.' },
+  TOO_MANY_CONNECTIONS: { http: 503, grpc: 'UNAVAILABLE', doc: 'The server has `stream.maxConnections` streams open already; retry shortly (with backoff).' },
   STORAGE_FULL: { http: 507, grpc: 'RESOURCE_EXHAUSTED', doc: 'The disk holding the log is full: nothing was stored. Reads and streams go on; writes succeed again, with no restart, once space is freed (docs/reliability.md).' },
   STORAGE_UNAVAILABLE: { http: 503, grpc: 'UNAVAILABLE', doc: 'The log could not commit the write; nothing was stored; retry shortly.' },
 } as const satisfies Record<string, ErrorSpec>;

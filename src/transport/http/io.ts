@@ -22,6 +22,7 @@ const STATUS_LINE: Record<number, string> = {
   400: '400 Bad Request',
   404: '404 Not Found',
   405: '405 Method Not Allowed',
+  408: '408 Request Timeout',
   409: '409 Conflict',
   412: '412 Precondition Failed',
   413: '413 Payload Too Large',
@@ -46,6 +47,8 @@ export class Reply {
   requestId: string | undefined;
   /** Sent with every answer to this request (CORS headers for an allowed foreign origin). */
   extraHeaders: Headers | undefined;
+  /** How long the body may take to arrive (limits.requestTimeout); undefined: no limit. */
+  bodyTimeoutMs: number | undefined;
   private abortHandler: (() => void) | undefined;
 
   constructor(readonly res: HttpResponse) {}
@@ -147,10 +150,17 @@ export function readJsonBody(reply: Reply, head: BodyRequest, limit: number, onB
   }
   let chunks: Buffer[] | undefined;
   let size = 0;
+  // A body trickling in (slow-loris) would hold its connection and buffers for ever.
+  const timer =
+    reply.bodyTimeoutMs === undefined
+      ? undefined
+      : setTimeout(() => reply.error(new EngramError('REQUEST_TIMEOUT', `the body did not arrive within ${reply.bodyTimeoutMs} ms (limits.requestTimeout)`), noop, true), reply.bodyTimeoutMs);
+  timer?.unref();
   reply.res.onData((chunk, isLast) => {
-    if (reply.done) return;
+    if (reply.done) return clearTimeout(timer);
     size += chunk.byteLength;
     if (size > limit) {
+      clearTimeout(timer);
       reply.error(tooLarge(limit), noop, true);
       return;
     }
@@ -158,6 +168,7 @@ export function readJsonBody(reply: Reply, head: BodyRequest, limit: number, onB
       (chunks ??= []).push(Buffer.from(chunk.slice(0)));
       return;
     }
+    clearTimeout(timer);
     const bytes = chunks === undefined ? Buffer.from(chunk) : Buffer.concat([...chunks, Buffer.from(chunk)]);
     let value: unknown;
     try {

@@ -50,6 +50,8 @@ export interface HttpServerOptions {
   mcp?: McpHttpOptions;
   /** Foreign browser origins allowed (server.allowedOrigins); the server's own pages always are. */
   allowedOrigins?: string[];
+  /** Longest a request body may take to arrive (limits.requestTimeout); absent: no limit. */
+  requestTimeoutMs?: number;
 }
 
 /** A route handler; `principal` is who the request runs as (authenticated, or X-Client-ID with auth off). */
@@ -83,6 +85,7 @@ export class HttpServer {
   private readonly auth: Authenticator;
   private readonly requests: RequestObserver | undefined;
   private readonly origins: OriginPolicy;
+  private readonly requestTimeoutMs: number | undefined;
   /** Routes that check origins themselves. */
   private readonly ownOrigins = new Set<string>();
 
@@ -93,6 +96,7 @@ export class HttpServer {
     this.auth = options.auth;
     this.requests = options.requests;
     this.origins = new OriginPolicy(options.allowedOrigins ?? []);
+    this.requestTimeoutMs = options.requestTimeoutMs;
     this.logger = options.logger;
     // The error goes to the log with its stack; the client gets only the code and the request id.
     this.onInternal = (err, reqId) => options.logger.error({ err, reqId }, 'internal error while handling a request');
@@ -188,6 +192,7 @@ export class HttpServer {
     return (res: uWS.HttpResponse, req: HttpRequest) => {
       const reply = new Reply(res).watchAbort();
       reply.requestId = this.requestIds.of(req.getHeader('x-request-id'));
+      reply.bodyTimeoutMs = this.requestTimeoutMs;
       const accessLog = logger.isLevelEnabled('debug');
       if (observer !== undefined || accessLog) {
         const started = performance.now();

@@ -21,6 +21,8 @@ export interface StreamOptions {
   /** A connection whose buffer stays over the limit this long is closed as a slow consumer. */
   slowConsumerTimeoutMs: number;
   maxSubscriptions: number;
+  /** WebSocket and SSE connections open at once, all clients together. */
+  maxConnections: number;
   /** permessage-deflate on WebSocket frames. */
   compression: boolean;
 }
