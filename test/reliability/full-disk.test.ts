@@ -70,6 +70,7 @@ test('a full disk refuses writes clearly, keeps reads and streams, and recovers 
 
     // Space freed: writes resume in this process, the stream goes on from where it was.
     rmSync(ballast);
+    const freedAt = Date.now();
     let next: { status: number; json: { seq: number } } | undefined;
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
@@ -80,6 +81,7 @@ test('a full disk refuses writes clearly, keeps reads and streams, and recovers 
     }
     assert.equal(next?.status, 201, 'writes succeed again');
     assert.equal(next!.json.seq, acked.length + 1);
+    process.stdout.write(`# full disk: ${acked.length} units before it was full; writes back ${Date.now() - freedAt} ms after space was freed\n`);
     await ws.untilSeq('full', acked.length + 1, 15_000);
     assert.deepEqual(ws.seqs('full'), Array.from({ length: acked.length + 1 }, (_, i) => i + 1), 'the stream has no gap and no duplicate');
     ws.close();
