@@ -52,6 +52,7 @@ export async function serve(config: Config): Promise<void> {
     sync: config.storage.sync,
     writeBufferSize: config.storage.writeBufferBytes,
     cacheSize: config.storage.cacheBytes,
+    verifyOnStart: config.storage.verifyOnStart,
   });
   const locks = new LockManager(log.lockStore(), config.locks);
   const engine = new Engine(log, {

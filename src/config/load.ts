@@ -269,6 +269,7 @@ function build(v: Map<string, Value>): Config {
       sync: get('storage.sync'),
       maxBatchUnits: get('storage.maxBatchUnits'),
       writeBufferBytes: get('storage.writeBufferBytes'),
+      verifyOnStart: get('storage.verifyOnStart'),
       cacheBytes: get('storage.cacheBytes'),
     },
     limits: { maxUnitBytes: get('limits.maxUnitBytes'), maxHeaderBytes: get('limits.maxHeaderBytes'), requestTimeoutMs: get('limits.requestTimeout') },

@@ -36,7 +36,7 @@ export interface HostPort {
 
 export interface Config {
   server: { addr: HostPort; grpcAddr: HostPort; grpcEnabled: boolean; allowedOrigins: string[]; shutdownGraceMs: number };
-  storage: { dataDir: string; sync: boolean; maxBatchUnits: number; writeBufferBytes: number; cacheBytes: number };
+  storage: { dataDir: string; sync: boolean; maxBatchUnits: number; writeBufferBytes: number; cacheBytes: number; verifyOnStart: boolean };
   limits: { maxUnitBytes: number; maxHeaderBytes: number; requestTimeoutMs: number };
   cache: { tailUnits: number; maxContexts: number; maxBytes: number };
   idempotency: { ttlMs: number };
@@ -158,6 +158,14 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: 'bytes', min: 64 * KiB, max: 1024 * MiB },
     default: 4 * MiB,
     doc: 'LevelDB memtable size. Larger means fewer, longer flushes to disk and a longer log replay after a crash.',
+  },
+  {
+    key: 'storage.verifyOnStart',
+    env: 'ENGRAM_STORAGE_VERIFY_ON_START',
+    flag: '--storage-verify-on-start',
+    kind: { type: 'bool' },
+    default: true,
+    doc: 'Read every stored block once at start-up, so a damaged data dir stops the start (pointing at engram repair) instead of failing reads later. Costs a scan of the log (about a second per few hundred MiB); false skips it.',
   },
   {
     key: 'storage.cacheBytes',

@@ -26,6 +26,8 @@ export interface LevelLogOptions {
   cacheSize?: number;
   /** Snappy-compress table blocks (less disk, more CPU in compactions). */
   compression?: boolean;
+  /** Read every stored block once at open, so damage stops the start instead of surfacing later. */
+  verifyOnStart?: boolean;
 }
 
 /** Keys are UTF-8 strings; values are msgpack Buffers or UTF-8 strings (unit JSON). */
@@ -105,6 +107,26 @@ export class LevelLog implements Log {
       throw new StorageOpenError(
         `data dir ${this.location} has storage format ${format}; this build reads format ${FORMAT_VERSION}`,
         'format',
+      );
+    }
+    if (this.options.verifyOnStart) await this.verify();
+  }
+
+  /**
+   * Reads every key once (LevelDB decodes, and so checks, each block it reads), without
+   * filling the block cache. LevelDB itself checks only its manifest and log at open: a damaged
+   * table would otherwise pass unnoticed until a read of it failed.
+   */
+  private async verify(): Promise<void> {
+    try {
+      for await (const _ of this.db.keys({ fillCache: false })) void _;
+    } catch (err) {
+      await this.db.close().catch(() => undefined);
+      const detail = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
+      throw new StorageOpenError(
+        `data dir ${this.location} is damaged: ${detail}. Stop here and run: engram repair --data-dir ${this.location} (it copies the dir first, recovers what it can and reports what was lost)`,
+        'corrupt',
+        { cause: err },
       );
     }
   }

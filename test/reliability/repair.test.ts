@@ -68,7 +68,7 @@ test('a truncated manifest: a clear start-up error naming engram repair; repair 
   }
 });
 
-test('a damaged table file: repair sets it aside and reports exactly which seqs were lost', { timeout: 120_000 }, async () => {
+test('a damaged table file: start-up refuses it; repair sets it aside and reports exactly which seqs were lost', { timeout: 120_000 }, async () => {
   const dataDir = await filledDataDir(1200);
   const tables = readdirSync(dataDir).filter((f) => f.endsWith('.ldb')).sort((a, b) => statSync(join(dataDir, b)).size - statSync(join(dataDir, a)).size);
   assert.ok(tables.length > 0, 'units reached table files');
@@ -77,6 +77,12 @@ test('a damaged table file: repair sets it aside and reports exactly which seqs 
   const fd = openSync(victim, 'r+');
   writeSync(fd, Buffer.alloc(8192), 0, 8192, Math.floor(statSync(victim).size / 3));
   closeSync(fd);
+
+  // Start-up reads every block (storage.verifyOnStart): the damage stops it, with the pointer.
+  const start = serveOnce(dataDir);
+  assert.equal(start.status, 1, start.stdout + start.stderr);
+  assert.match(start.stdout + start.stderr, /is damaged: .*engram repair --data-dir /);
+  assert.doesNotMatch(start.stdout, /storage ready/, 'no partial start');
 
   const r = repair(dataDir, ['--no-copy']);
   assert.equal(r.status, 0, r.stderr);

@@ -66,7 +66,6 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       assert.equal(existsSync(join(dataDir, 'engram.server.json')), false, 'the discovery file is gone');
       stop = true;
       await Promise.all(writers);
-      void stoppedMs;
       g.close();
       http.close();
 
