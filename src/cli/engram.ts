@@ -23,6 +23,8 @@ ${CLIENT_USAGE}
 ${MCP_USAGE}
   engram backup --out FILE [--data-dir DIR | --url URL] [--token T]   a consistent backup of a running server
   engram restore --in FILE --data-dir DIR                            a backup into a new data dir
+  engram export --out FILE [--prefix P] [--data-dir DIR | --url URL]   a client's contexts and units as NDJSON, through the API
+  engram import --in FILE [--data-dir DIR | --url URL]                 append an export to a server (new seqs and ids; safe to re-run)
   engram repair --data-dir DIR [--no-copy]                           recover a damaged data dir (copies it first) and report what was lost
   engram version
   engram help
@@ -81,6 +83,11 @@ export async function main(argv: string[]): Promise<number | undefined> {
     case 'repair': {
       const { runBackup, runRepair, runRestore } = await import('./backup-commands.js');
       return command === 'backup' ? runBackup(rest) : command === 'restore' ? runRestore(rest) : runRepair(rest);
+    }
+    case 'export':
+    case 'import': {
+      const { runExport, runImport } = await import('./export-commands.js');
+      return command === 'export' ? runExport(rest) : runImport(rest);
     }
     case 'mcp': {
       const { runMcp } = await import('./mcp-stdio.js');

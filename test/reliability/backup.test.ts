@@ -145,3 +145,53 @@ test('a truncated or altered backup is refused, and nothing is left behind', { t
   assert.equal(busy.status, 1);
   assert.match(busy.stderr, /is not empty/);
 });
+
+test('export and import as NDJSON: contexts and units move to another server, relationships follow, a second import adds nothing', { timeout: 60_000 }, async () => {
+  const work = tempDir('engram-export-');
+  dirs.push(work);
+  const a = await startServer({ args: ['--search-enabled', 'false'] });
+  const b = await startServer({ args: ['--search-enabled', 'false'] });
+  dirs.push(a.dataDir, b.dataDir);
+  const ha = new HttpClient(a.url);
+  const hb = new HttpClient(b.url);
+  try {
+    const first = (await ha.post('/workunit', unit('ex/plan', { agentId: 'planner', meta: { title: 'Plan' }, payload: { text: 'split the work' } }))).json;
+    await ha.post('/workunit', unit('ex/plan', { agentId: 'coder', type: 'TASK_STATUS', payload: { text: 'on it' }, relationships: [{ targetId: first.id, type: 'RESPONDS_TO' }] }));
+    for (let i = 0; i < 30; i++) await ha.post('/workunit', unit('ex/log', { payload: { i } }));
+    await ha.patch('/contexts/ex%2Fplan', { displayName: 'The plan', meta: { team: 'core' }, pinUnits: [first.id] });
+    await ha.post('/workunit', unit('other/ctx'));
+
+    const file = join(work, 'ex.ndjson');
+    const e = await cli(['export', '--out', file, '--url', a.url, '--prefix', 'ex/']);
+    assert.equal(e.status, 0, e.stderr);
+    assert.match(e.stdout, /exported 32 units in 2 contexts/);
+    const i1 = await cli(['import', '--in', file, '--url', b.url]);
+    assert.equal(i1.status, 0, i1.stderr);
+    assert.match(i1.stdout, /imported 32 units in 2 contexts$/m);
+
+    const plan = (await hb.get('/workunits/ex%2Fplan')).json.workUnits;
+    assert.deepEqual(plan.map((u: { agentId: string; type: string; payload: unknown; meta: unknown }) => [u.agentId, u.type, u.payload, u.meta]), [
+      ['planner', 'MESSAGE', { text: 'split the work' }, { title: 'Plan' }],
+      ['coder', 'TASK_STATUS', { text: 'on it' }, {}],
+    ]);
+    assert.notEqual(plan[0].id, first.id, 'new ids on the new server');
+    assert.equal(plan[1].relationships[0].targetId, plan[0].id, 'the relationship follows to the new id');
+    const ctx = (await hb.get('/contexts/ex%2Fplan')).json;
+    assert.equal(ctx.displayName, 'The plan');
+    assert.deepEqual(ctx.meta, { team: 'core' });
+    assert.deepEqual(ctx.pinnedUnits, [plan[0].id]);
+    assert.equal((await hb.get('/contexts/ex%2Flog')).json.headSeq, 30);
+    assert.equal((await hb.get('/contexts/other%2Fctx')).status, 404, 'only the prefix was exported');
+
+    // Run again: idempotency keys make it add nothing.
+    const i2 = await cli(['import', '--in', file, '--url', b.url]);
+    assert.equal(i2.status, 0, i2.stderr);
+    assert.match(i2.stdout, /32 were there from an earlier import/);
+    assert.equal((await hb.get('/contexts/ex%2Flog')).json.headSeq, 30);
+  } finally {
+    ha.close();
+    hb.close();
+    await a.stop();
+    await b.stop();
+  }
+});
