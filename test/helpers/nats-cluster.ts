@@ -1,0 +1,116 @@
+/**
+ * A NATS JetStream cluster of `size` servers on loopback (Debian's nats-server), each with its
+ * own file store, for the scale-out tests. Servers are ended by PID; one can be killed and
+ * started again on the same ports and store, as a machine failing and coming back would.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { join } from 'node:path';
+import { removeDir, tempDir } from './server.js';
+
+export const NATS_SERVER = 'nats-server';
+
+/** Why the cluster tests cannot run here, or false when they can. */
+export function natsMissing(): string | false {
+  const r = spawnSync(NATS_SERVER, ['--version'], { encoding: 'utf8' });
+  return r.error || r.status !== 0 ? `${NATS_SERVER} is not installed (make test installs it as root)` : false;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function listening(port: number, proc: ChildProcess, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`nats-server exited with ${proc.exitCode} before listening on ${port}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`nats-server not listening on ${port} after ${ms} ms`);
+}
+
+interface Member {
+  name: string;
+  port: number;
+  clusterPort: number;
+  dir: string;
+  proc: ChildProcess | undefined;
+}
+
+export class NatsCluster {
+  private constructor(
+    readonly members: Member[],
+    private readonly root: string,
+  ) {}
+
+  static async start(size = 3): Promise<NatsCluster> {
+    const root = tempDir('engram-nats-');
+    const members: Member[] = [];
+    for (let i = 0; i < size; i++) members.push({ name: `n${i}`, port: await freePort(), clusterPort: await freePort(), dir: join(root, `n${i}`), proc: undefined });
+    const cluster = new NatsCluster(members, root);
+    await Promise.all(members.map((_, i) => cluster.startMember(i)));
+    return cluster;
+  }
+
+  /** Client URLs of the servers running now. */
+  get urls(): string[] {
+    return this.members.filter((m) => m.proc !== undefined).map((m) => `nats://127.0.0.1:${m.port}`);
+  }
+
+  async startMember(i: number): Promise<void> {
+    const m = this.members[i]!;
+    const routes = this.members.filter((o) => o !== m).map((o) => `nats-route://127.0.0.1:${o.clusterPort}`).join(',');
+    const proc = spawn(
+      NATS_SERVER,
+      ['-a', '127.0.0.1', '-p', String(m.port), '-n', m.name, '-js', '-sd', m.dir, '--cluster_name', 'engram-test', '--cluster', `nats://127.0.0.1:${m.clusterPort}`, '--routes', routes],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    proc.unref();
+    (proc.stderr as unknown as { unref(): void }).unref();
+    const killOnExit = () => proc.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    proc.once('exit', () => process.removeListener('exit', killOnExit));
+    m.proc = proc;
+    await listening(m.port, proc, 10_000);
+  }
+
+  /** Kills one server (SIGKILL, by PID): a machine failing. */
+  async kill(i: number): Promise<void> {
+    const m = this.members[i]!;
+    const proc = m.proc;
+    if (proc === undefined) return;
+    m.proc = undefined;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGKILL');
+    await exited;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.members.map(async (m) => {
+        const proc = m.proc;
+        if (proc === undefined) return;
+        m.proc = undefined;
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(t);
+      }),
+    );
+    removeDir(this.root);
+  }
+}
