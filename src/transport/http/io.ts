@@ -47,8 +47,8 @@ export class Reply {
   requestId: string | undefined;
   /** Sent with every answer to this request (CORS headers for an allowed foreign origin). */
   extraHeaders: Headers | undefined;
-  /** How long the body may take to arrive (limits.requestTimeout); undefined: no limit. */
-  bodyTimeoutMs: number | undefined;
+  /** Watches that the body arrives in time (limits.requestTimeout); undefined: no limit. */
+  bodyDeadlines: BodyDeadlines | undefined;
   private abortHandler: (() => void) | undefined;
 
   constructor(readonly res: HttpResponse) {}
@@ -151,16 +151,13 @@ export function readJsonBody(reply: Reply, head: BodyRequest, limit: number, onB
   let chunks: Buffer[] | undefined;
   let size = 0;
   // A body trickling in (slow-loris) would hold its connection and buffers for ever.
-  const timer =
-    reply.bodyTimeoutMs === undefined
-      ? undefined
-      : setTimeout(() => reply.error(new EngramError('REQUEST_TIMEOUT', `the body did not arrive within ${reply.bodyTimeoutMs} ms (limits.requestTimeout)`), noop, true), reply.bodyTimeoutMs);
-  timer?.unref();
+  const deadlines = reply.bodyDeadlines;
+  deadlines?.watch(reply);
   reply.res.onData((chunk, isLast) => {
-    if (reply.done) return clearTimeout(timer);
+    if (reply.done) return deadlines?.done(reply);
     size += chunk.byteLength;
     if (size > limit) {
-      clearTimeout(timer);
+      deadlines?.done(reply);
       reply.error(tooLarge(limit), noop, true);
       return;
     }
@@ -168,7 +165,7 @@ export function readJsonBody(reply: Reply, head: BodyRequest, limit: number, onB
       (chunks ??= []).push(Buffer.from(chunk.slice(0)));
       return;
     }
-    clearTimeout(timer);
+    deadlines?.done(reply);
     const bytes = chunks === undefined ? Buffer.from(chunk) : Buffer.concat([...chunks, Buffer.from(chunk)]);
     let value: unknown;
     try {
@@ -179,6 +176,44 @@ export function readJsonBody(reply: Reply, head: BodyRequest, limit: number, onB
     }
     onBody(value);
   });
+}
+
+/**
+ * Bodies being read, with the time each must be complete by. One sweep a quarter of a second
+ * answers the late ones (408, connection closed): a timer per request would cost the write path
+ * more than a set insert and delete.
+ */
+export class BodyDeadlines {
+  private readonly reading = new Map<Reply, number>();
+  private readonly sweep: NodeJS.Timeout;
+
+  constructor(private readonly timeoutMs: number) {
+    this.sweep = setInterval(() => this.expire(), Math.min(250, timeoutMs));
+    this.sweep.unref();
+  }
+
+  watch(reply: Reply): void {
+    this.reading.set(reply, Date.now() + this.timeoutMs);
+  }
+
+  done(reply: Reply): void {
+    this.reading.delete(reply);
+  }
+
+  private expire(): void {
+    const now = Date.now();
+    for (const [reply, by] of this.reading) {
+      if (reply.done || reply.aborted) this.reading.delete(reply);
+      else if (now >= by) {
+        this.reading.delete(reply);
+        reply.error(new EngramError('REQUEST_TIMEOUT', `the body did not arrive within ${this.timeoutMs} ms (limits.requestTimeout)`), noop, true);
+      }
+    }
+  }
+
+  close(): void {
+    clearInterval(this.sweep);
+  }
 }
 
 function parseJson(bytes: Buffer): unknown {

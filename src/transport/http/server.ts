@@ -12,7 +12,7 @@ import type { Gate } from '../../core/gate.js';
 import type { RequestObserver } from '../../core/observer.js';
 import type { Router } from '../../core/router.js';
 import { DOCS_PAGE } from './docs-page.js';
-import { credentialsOf, Reply } from './io.js';
+import { BodyDeadlines, credentialsOf, Reply } from './io.js';
 import { buildOpenApi } from './openapi.js';
 import { registerClientRoutes } from './routes-clients.js';
 import { registerLockRoutes } from './routes-locks.js';
@@ -85,7 +85,7 @@ export class HttpServer {
   private readonly auth: Authenticator;
   private readonly requests: RequestObserver | undefined;
   private readonly origins: OriginPolicy;
-  private readonly requestTimeoutMs: number | undefined;
+  private readonly bodyDeadlines: BodyDeadlines | undefined;
   /** Routes that check origins themselves. */
   private readonly ownOrigins = new Set<string>();
 
@@ -96,7 +96,7 @@ export class HttpServer {
     this.auth = options.auth;
     this.requests = options.requests;
     this.origins = new OriginPolicy(options.allowedOrigins ?? []);
-    this.requestTimeoutMs = options.requestTimeoutMs;
+    this.bodyDeadlines = options.requestTimeoutMs === undefined ? undefined : new BodyDeadlines(options.requestTimeoutMs);
     this.logger = options.logger;
     // The error goes to the log with its stack; the client gets only the code and the request id.
     this.onInternal = (err, reqId) => options.logger.error({ err, reqId }, 'internal error while handling a request');
@@ -192,7 +192,7 @@ export class HttpServer {
     return (res: uWS.HttpResponse, req: HttpRequest) => {
       const reply = new Reply(res).watchAbort();
       reply.requestId = this.requestIds.of(req.getHeader('x-request-id'));
-      reply.bodyTimeoutMs = this.requestTimeoutMs;
+      reply.bodyDeadlines = this.bodyDeadlines;
       const accessLog = logger.isLevelEnabled('debug');
       if (observer !== undefined || accessLog) {
         const started = performance.now();
