@@ -4,8 +4,8 @@
  * started again on the same ports and store, as a machine failing and coming back would.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { join } from 'node:path';
+import { freePort, waitForPort } from '../../bench/lib/peers.js';
 import { removeDir, tempDir } from './server.js';
 
 export const NATS_SERVER = 'nats-server';
@@ -14,32 +14,6 @@ export const NATS_SERVER = 'nats-server';
 export function natsMissing(): string | false {
   const r = spawnSync(NATS_SERVER, ['--version'], { encoding: 'utf8' });
   return r.error || r.status !== 0 ? `${NATS_SERVER} is not installed (make test installs it as root)` : false;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function listening(port: number, proc: ChildProcess, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`nats-server exited with ${proc.exitCode} before listening on ${port}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`nats-server not listening on ${port} after ${ms} ms`);
 }
 
 interface Member {
@@ -84,7 +58,7 @@ export class NatsCluster {
     process.once('exit', killOnExit);
     proc.once('exit', () => process.removeListener('exit', killOnExit));
     m.proc = proc;
-    await listening(m.port, proc, 10_000);
+    await waitForPort(m.port, proc, 10_000);
   }
 
   /** Kills one server (SIGKILL, by PID): a machine failing. */
