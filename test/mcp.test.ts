@@ -127,7 +127,7 @@ describe('MCP over stdio (engram mcp)', () => {
     const r = spawnSync(process.execPath, [MAIN_JS, 'mcp', '--data-dir', dataDir, '--no-start'], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(r.status, 1);
     assert.equal(r.stdout, '', 'nothing but MCP on stdout');
-    assert.match(r.stderr, /no Engram server is running for data dir .* --no-start/);
+    assert.match(r.stderr, /no Engram server is running and ready for data dir .* --no-start/);
   });
 });
 
@@ -169,5 +169,12 @@ describe('MCP over Streamable HTTP (/mcp)', () => {
     assert.equal((await post()).status, 200);
     // No server-initiated stream in stateless mode.
     assert.equal((await fetch(`${env.server.url}/mcp`)).status, 405);
+    // A browser page on another loopback port: its preflight and its answers carry CORS headers.
+    const pre = await fetch(`${env.server.url}/mcp`, { method: 'OPTIONS', headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, mcp-protocol-version' } });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get('access-control-allow-origin'), 'http://localhost:5173');
+    assert.match(pre.headers.get('access-control-allow-headers')!, /mcp-protocol-version/);
+    assert.equal((await post('http://localhost:5173')).headers.get('access-control-allow-origin'), 'http://localhost:5173');
+    assert.equal((await fetch(`${env.server.url}/mcp`, { method: 'OPTIONS', headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' } })).status, 403);
   });
 });

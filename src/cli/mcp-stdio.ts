@@ -82,24 +82,28 @@ export async function findOrStartServer(o: Pick<McpArgs, 'dataDir' | 'config' | 
     const d = readDiscovery(o.dataDir);
     return d !== undefined && isEngramProcess(d.pid) ? d : undefined;
   };
-  const found = running();
-  if (found !== undefined && (await ready(found.url))) return found.url;
-  let child: ReturnType<typeof spawn> | undefined;
-  let exited: number | null | undefined;
-  if (found === undefined) {
-    if (!o.start) throw new Error(`no Engram server is running for data dir ${o.dataDir} (and --no-start was given)`);
-    mkdirSync(o.dataDir, { recursive: true });
-    const logFile = join(o.dataDir, 'engram-server.log');
-    const out = openSync(logFile, 'a');
-    // Any free loopback ports unless the environment or config names an address: the
-    // discovery file tells every client where the server is.
-    const ports = env.ENGRAM_ADDR !== undefined || o.config !== undefined ? [] : ['--addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0'];
-    const args = [MAIN_JS, 'serve', '--data-dir', o.dataDir, ...ports, ...(o.config === undefined ? [] : ['--config', o.config])];
-    child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env });
-    child.on('exit', (code) => (exited = code));
-    child.unref();
-    log(`started an Engram server (pid ${child.pid}) for ${o.dataDir}; its log is ${logFile}`);
+  let found = running();
+  // A server that is there but not ready (starting, stopping, hung; or a reused pid) gets a few
+  // seconds; after that a new one is started (LevelDB's lock decides which server keeps the dir).
+  for (let i = 0; found !== undefined && i < 50; i++) {
+    if (await ready(found.url)) return found.url;
+    await new Promise((r) => setTimeout(r, 100));
+    found = running();
   }
+  let exited: number | null | undefined;
+  if (!o.start) throw new Error(`no Engram server is running and ready for data dir ${o.dataDir} (and --no-start was given)`);
+  mkdirSync(o.dataDir, { recursive: true });
+  const logFile = join(o.dataDir, 'engram-server.log');
+  const out = openSync(logFile, 'a');
+  // Any free loopback ports unless the environment or config names an address: the
+  // discovery file tells every client where the server is.
+  const ports = env.ENGRAM_ADDR !== undefined || o.config !== undefined ? [] : ['--addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0'];
+  const args = [MAIN_JS, 'serve', '--data-dir', o.dataDir, ...ports, ...(o.config === undefined ? [] : ['--config', o.config])];
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env });
+  child.on('exit', (code) => (exited = code));
+  child.unref();
+  log(`started an Engram server (pid ${child.pid}) for ${o.dataDir}; its log is ${logFile}`);
+
   // Wait for a ready server: ours, or one another process started at the same moment (ours
   // then exits, finding the data dir taken, and that is fine).
   const deadline = Date.now() + o.startTimeoutMs;
@@ -145,18 +149,25 @@ function readOnly(name: string, args: unknown[]): boolean {
  */
 function reconnecting(connect: () => Promise<AgentApi>): AgentApi {
   let api: Promise<AgentApi> | undefined;
+  // A failed connect is forgotten, so the next call tries again instead of failing for good.
+  const fresh = () => {
+    const p = connect();
+    p.catch(() => {
+      if (api === p) api = undefined;
+    });
+    return p;
+  };
   return new Proxy({} as AgentApi, {
     get: (_, name: string) =>
       async (...args: unknown[]) => {
-        api ??= connect();
+        api ??= fresh();
         const call = async (a: AgentApi) => (a[name as keyof AgentApi] as (...x: unknown[]) => Promise<unknown>).apply(a, args);
         try {
           return await call(await api);
         } catch (err) {
           if ((err as { code?: unknown }).code !== 'UNAVAILABLE') throw err;
           log('the server is gone; finding or starting it again');
-          api = connect();
-          api.catch(() => (api = undefined));
+          api = fresh();
           const a = await api;
           if (refused(err) || readOnly(name, args)) return call(a);
           throw new EngramClientError('UNAVAILABLE', 'the Engram server went away during this call, so it may or may not have been applied; a server is running again: check (read) before repeating it', undefined, undefined, { cause: err });

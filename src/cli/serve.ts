@@ -97,6 +97,7 @@ export async function serve(config: Config): Promise<void> {
     memory,
     mcp: config.mcp.enabled ? { allowedOrigins: config.mcp.allowedOrigins } : undefined,
     allowedOrigins: config.server.allowedOrigins,
+    allowedHosts: config.server.allowedHosts,
     requestTimeoutMs: config.limits.requestTimeoutMs,
     auth,
     router,

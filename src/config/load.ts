@@ -262,6 +262,7 @@ function build(v: Map<string, Value>): Config {
       grpcAddr: parseHostPort(get<string>('server.grpcAddr'))!,
       grpcEnabled: get('server.grpcEnabled'),
       allowedOrigins: get<string>('server.allowedOrigins').split(',').filter((x) => x !== ''),
+      allowedHosts: get<string>('server.allowedHosts').split(',').filter((x) => x !== ''),
       shutdownGraceMs: get('server.shutdownGrace'),
     },
     storage: {
@@ -327,7 +328,7 @@ function build(v: Map<string, Value>): Config {
 /** The effective settings as YAML-ready plain values (for `engram config`). */
 export function describeConfig(c: Config): Record<string, Record<string, unknown>> {
   return {
-    server: { addr: formatHostPort(c.server.addr), grpcAddr: formatHostPort(c.server.grpcAddr), grpcEnabled: c.server.grpcEnabled, allowedOrigins: c.server.allowedOrigins, shutdownGrace: `${c.server.shutdownGraceMs / 1000}s` },
+    server: { addr: formatHostPort(c.server.addr), grpcAddr: formatHostPort(c.server.grpcAddr), grpcEnabled: c.server.grpcEnabled, allowedOrigins: c.server.allowedOrigins, allowedHosts: c.server.allowedHosts, shutdownGrace: `${c.server.shutdownGraceMs / 1000}s` },
     storage: { ...c.storage },
     limits: { maxUnitBytes: c.limits.maxUnitBytes, maxHeaderBytes: c.limits.maxHeaderBytes, requestTimeout: `${c.limits.requestTimeoutMs / 1000}s` },
     cache: { ...c.cache },

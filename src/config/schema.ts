@@ -35,7 +35,7 @@ export interface HostPort {
 }
 
 export interface Config {
-  server: { addr: HostPort; grpcAddr: HostPort; grpcEnabled: boolean; allowedOrigins: string[]; shutdownGraceMs: number };
+  server: { addr: HostPort; grpcAddr: HostPort; grpcEnabled: boolean; allowedOrigins: string[]; allowedHosts: string[]; shutdownGraceMs: number };
   storage: { dataDir: string; sync: boolean; maxBatchUnits: number; writeBufferBytes: number; cacheBytes: number; verifyOnStart: boolean };
   limits: { maxUnitBytes: number; maxHeaderBytes: number; requestTimeoutMs: number };
   cache: { tailUnits: number; maxContexts: number; maxBytes: number };
@@ -110,6 +110,14 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: 'bool' },
     default: true,
     doc: 'Serve gRPC beside HTTP. false: HTTP only.',
+  },
+  {
+    key: 'server.allowedHosts',
+    env: 'ENGRAM_ALLOWED_HOSTS',
+    flag: '--allowed-hosts',
+    kind: { type: 'list' },
+    default: '',
+    doc: 'With auth.mode none, the host names (besides localhost, 127.0.0.1 and [::1]) by which browsers may reach the server, like engram.internal; a browser request with another Host is refused with 403 (DNS-rebinding protection). Clients that are not browsers are not checked.',
   },
   {
     key: 'server.shutdownGrace',

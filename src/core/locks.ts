@@ -307,7 +307,7 @@ export class LockManager {
       try {
         await this.store.commit(batch);
       } catch (err) {
-        const failure = new EngramError('STORAGE_UNAVAILABLE', `the lock table could not be stored: ${(err as Error).message}`, { cause: err });
+        const failure = err instanceof EngramError ? err : new EngramError('STORAGE_UNAVAILABLE', `the lock table could not be stored: ${(err as Error).message}`, { cause: err });
         ops.forEach((op) => this.settle(op, { type: 'error', error: failure }));
         this.scheduleGrants();
         return;

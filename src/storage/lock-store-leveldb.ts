@@ -11,6 +11,8 @@ export class LevelLockStore implements LockStore {
   constructor(
     private readonly db: ClassicLevel<string, Buffer>,
     private readonly sync: boolean,
+    /** The log's full-disk state: lock writes are refused while it lasts, and can start its recovery. */
+    private readonly disk: { full(): boolean; noSpace(): void } = { full: () => false, noSpace: () => undefined },
   ) {}
 
   async load(): Promise<{ counter: number; locks: StoredLock[] }> {
@@ -29,10 +31,13 @@ export class LevelLockStore implements LockStore {
     for (const { clientId, resource } of batch.dels) ops.push({ type: 'del', key: keys.lock(clientId, resource) });
     // The counter goes down in the same batch as the tokens it covers, so no token is ever issued twice.
     ops.push({ type: 'put', key: COUNTER, value: String(batch.counter) });
+    if (this.disk.full()) throw diskFull();
     try {
       await this.db.batch(ops as never[], { sync: this.sync });
     } catch (err) {
-      throw isNoSpace(err) ? diskFull() : err;
+      if (!isNoSpace(err)) throw err;
+      this.disk.noSpace();
+      throw diskFull();
     }
   }
 }

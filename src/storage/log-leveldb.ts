@@ -132,6 +132,7 @@ export class LevelLog implements Log {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.full !== undefined) clearInterval(this.full);
     this.full = undefined;
     await this.db.close();
@@ -144,11 +145,12 @@ export class LevelLog implements Log {
 
   /** The lock table, kept in this same database. */
   lockStore(): LevelLockStore {
-    return new LevelLockStore(this.db, this.options.sync);
+    return new LevelLockStore(this.db, this.options.sync, { full: () => this.full !== undefined, noSpace: () => this.awaitSpace() });
   }
 
   /** Set while the disk is full: writes are refused until space is back and LevelDB is reopened. */
   private full: NodeJS.Timeout | undefined;
+  private closed = false;
 
   async commit(batch: CommitBatch): Promise<void> {
     if (this.full !== undefined) throw diskFull();
@@ -182,7 +184,7 @@ export class LevelLog implements Log {
    * as after a restart), in this process: writes resume with no restart. Reads go on meanwhile.
    */
   private awaitSpace(): void {
-    if (this.full !== undefined) return;
+    if (this.full !== undefined || this.closed) return;
     const need = Math.max(MiB, 2 * (this.options.writeBufferSize ?? DEFAULT_WRITE_BUFFER));
     let busy = false;
     this.full = setInterval(() => {
@@ -198,7 +200,8 @@ export class LevelLog implements Log {
       busy = true;
       this.db
         .close()
-        .then(() => this.db.open())
+        // A shutdown that came meanwhile wins: the database stays closed.
+        .then(() => (this.closed ? undefined : this.db.open()))
         .then(
           () => {
             clearInterval(this.full);

@@ -88,3 +88,32 @@ describe('origins: server.allowedOrigins', () => {
     await assert.rejects(new WsClient(`${url.replace('http', 'ws')}/stream`, undefined, { origin: EVIL }).open(), /upgrade refused: 403/);
   });
 });
+
+describe('origins: DNS rebinding with auth off', () => {
+  const env = serverWith(['--allowed-hosts', 'engram.internal']);
+
+  test('a browser request naming another host is refused; non-browser clients and allowed hosts are not', async () => {
+    const { HttpClient } = await import('../helpers/http.js');
+    const http = new HttpClient(env.server.url);
+    const port = env.server.port;
+    try {
+      // A page at evil.test rebound to 127.0.0.1: same origin to the browser, not to the server.
+      const rebound = { host: `evil.test:${port}`, origin: `http://evil.test:${port}` };
+      const w = await http.post('/workunit', unit('dns-ctx'), rebound);
+      assert.equal(w.status, 403);
+      assert.match(w.json.error.message, /DNS-rebinding/);
+      const backup = await http.get('/admin/backup', { host: `evil.test:${port}`, 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors' });
+      assert.equal(backup.status, 403, 'a same-origin GET (no Origin header) is caught by Sec-Fetch-Site');
+      const sse = await http.get('/stream-sse?context=dns-ctx', { host: `evil.test:${port}`, 'sec-fetch-site': 'same-origin' });
+      assert.equal(sse.status, 403);
+      await assert.rejects(new WsClient(`ws://127.0.0.1:${port}/stream`, undefined, rebound).open(), /upgrade refused: 403/);
+      assert.equal((await http.get('/contexts/dns-ctx')).status, 404, 'nothing stored');
+      // Loopback names and allowed hosts work from browsers; other clients are not checked.
+      assert.equal((await http.post('/workunit', unit('dns-ctx'), { host: `localhost:${port}`, origin: `http://localhost:${port}` })).status, 201);
+      assert.equal((await http.post('/workunit', unit('dns-ctx'), { host: `engram.internal:${port}`, origin: `http://engram.internal:${port}` })).status, 201);
+      assert.equal((await http.post('/workunit', unit('dns-ctx'), { host: `evil.test:${port}` })).status, 201);
+    } finally {
+      http.close();
+    }
+  });
+});

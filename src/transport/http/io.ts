@@ -22,6 +22,7 @@ const STATUS_LINE: Record<number, string> = {
   400: '400 Bad Request',
   404: '404 Not Found',
   405: '405 Method Not Allowed',
+  406: '406 Not Acceptable',
   408: '408 Request Timeout',
   409: '409 Conflict',
   412: '412 Precondition Failed',

@@ -13,11 +13,25 @@ const EXPOSE_HEADERS = 'x-request-id, retry-after, idempotent-replayed, etag, ww
 
 export type OriginVerdict = 'none' | 'same' | 'allowed' | 'refused';
 
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
+
 export class OriginPolicy {
   private readonly any: boolean;
   private readonly listed: ReadonlySet<string>;
+  private readonly hosts: ReadonlySet<string>;
 
-  constructor(allowed: readonly string[]) {
+  /**
+   * `guardHosts`: with auth off, a browser request must name this server by a loopback name or
+   * one in `allowedHosts`: after DNS rebinding, a page at evil.example reaches 127.0.0.1 as
+   * evil.example, which is "same origin" to the browser, and with no credentials to check it
+   * could read and write everything. Clients that are not browsers are not affected.
+   */
+  constructor(
+    allowed: readonly string[],
+    private readonly guardHosts = false,
+    allowedHosts: readonly string[] = [],
+  ) {
+    this.hosts = new Set(allowedHosts.map((h) => h.toLowerCase()));
     this.any = allowed.includes('*');
     // Origins compare as the browser sends them: scheme://host[:port], no path, no trailing slash.
     this.listed = new Set(allowed.filter((o) => o !== '*').map((o) => o.replace(/\/+$/, '').toLowerCase()));
@@ -33,6 +47,14 @@ export class OriginPolicy {
     }
     if (from === host) return 'same';
     return this.any || this.listed.has(origin.toLowerCase()) ? 'allowed' : 'refused';
+  }
+
+  /** Refusal reason for a browser request whose Host is not this server's (DNS rebinding), or undefined. */
+  rebound(host: string, origin: string, secFetchSite: string): string | undefined {
+    if (!this.guardHosts || (origin === '' && secFetchSite === '')) return undefined;
+    const name = host.toLowerCase().replace(/:\d+$/, '');
+    if (LOOPBACK_NAMES.has(name) || name.endsWith('.localhost') || this.hosts.has(name) || this.hosts.has(host.toLowerCase())) return undefined;
+    return `Host ${JSON.stringify(host.slice(0, 200))} is not a name of this server (with auth.mode none, browsers must use a loopback name or one in server.allowedHosts: DNS-rebinding protection)`;
   }
 
   /** Headers for an answer to an allowed foreign origin. */

@@ -33,11 +33,39 @@ export function originAllowed(origin: string, allowed: readonly string[]): boole
   }
 }
 
+/** CORS headers for a browser page of an allowed origin (none for same-origin or non-browser calls). */
+function cors(origin: string, host: string): Headers {
+  if (origin === '') return [];
+  try {
+    if (new URL(origin).host === host) return [];
+  } catch {
+    return [];
+  }
+  return [
+    ['Access-Control-Allow-Origin', origin],
+    ['Vary', 'Origin'],
+    ['Access-Control-Expose-Headers', 'mcp-session-id, mcp-protocol-version, x-request-id'],
+  ];
+}
+
 export function registerMcpRoutes(t: RouteTable, deps: { gate: Gate; memory: AgentMemory; maxBodyBytes: number; version: string; mcp: McpHttpOptions }): void {
+  const refuse = (origin: string) => new EngramError('FORBIDDEN', `origin ${JSON.stringify(origin.slice(0, 200))} may not call /mcp (allow it with mcp.allowedOrigins)`);
   t.route('/mcp', {
+    // Browsers preflight every call (the body is JSON): answered by /mcp's own origin rule.
+    options: (reply, req) => {
+      const origin = req.getHeader('origin');
+      if (!originAllowed(origin, deps.mcp.allowedOrigins)) throw refuse(origin);
+      reply.send(204, 'text/plain', '', [
+        ...cors(origin, req.getHeader('host')),
+        ['Access-Control-Allow-Methods', 'POST'],
+        ['Access-Control-Allow-Headers', 'authorization, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id, x-api-key, x-client-id, x-agent-id'],
+        ['Access-Control-Max-Age', '600'],
+      ]);
+    },
     post: (reply, req, principal) => {
       const origin = req.getHeader('origin');
-      if (!originAllowed(origin, deps.mcp.allowedOrigins)) throw new EngramError('FORBIDDEN', `origin ${JSON.stringify(origin.slice(0, 200))} may not call /mcp (allow it with mcp.allowedOrigins)`);
+      if (!originAllowed(origin, deps.mcp.allowedOrigins)) throw refuse(origin);
+      reply.extraHeaders = cors(origin, req.getHeader('host'));
       const q = new Query(req.getQuery());
       const space = q.string('space') ?? 'default';
       const agentId = q.string('agentId') ?? (req.getHeader('x-agent-id') || 'mcp');

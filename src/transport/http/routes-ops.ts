@@ -24,7 +24,7 @@ async function streamLines(reply: Reply, contentType: string, lines: AsyncIterab
     res.writeStatus('200 OK');
     res.writeHeader('Content-Type', contentType);
     if (reply.requestId !== undefined) res.writeHeader('X-Request-ID', reply.requestId);
-    for (const [k, v] of headers) res.writeHeader(k, v);
+    for (const [k, v] of [...(reply.extraHeaders ?? []), ...headers]) res.writeHeader(k, v);
   });
   let chunk = '';
   const flush = async () => {
@@ -33,11 +33,19 @@ async function streamLines(reply: Reply, contentType: string, lines: AsyncIterab
     const data = chunk;
     chunk = '';
     res.cork(() => (ok = res.write(data)));
-    if (!ok) await new Promise<void>((resolve) => res.onWritable(() => (resolve(), true)));
+    // A client that leaves while we wait gets no onWritable: the abort must end the wait too,
+    // or the generator (and the LevelDB snapshot it reads) would stay open for good.
+    if (!ok) {
+      await new Promise<void>((resolve) => {
+        reply.onAbort(resolve);
+        res.onWritable(() => (resolve(), true));
+      });
+    }
     return !reply.aborted;
   };
   for await (const line of lines) {
     chunk += line;
+    // Returning from the loop closes the generator, and so the snapshot's iterator.
     if (chunk.length >= 256 * 1024 && !(await flush())) return;
   }
   if ((chunk === '' || (await flush())) && !reply.aborted) res.cork(() => res.end());

@@ -50,13 +50,16 @@ export interface HttpServerOptions {
   mcp?: McpHttpOptions;
   /** Foreign browser origins allowed (server.allowedOrigins); the server's own pages always are. */
   allowedOrigins?: string[];
+  /** Host names browsers may use besides loopback ones, checked with auth off (server.allowedHosts). */
+  allowedHosts?: string[];
   /** Longest a request body may take to arrive (limits.requestTimeout); absent: no limit. */
   requestTimeoutMs?: number;
 }
 
 /** A route handler; `principal` is who the request runs as (authenticated, or X-Client-ID with auth off). */
 export type Handler = (reply: Reply, req: HttpRequest, principal: Principal) => void;
-export type Method = 'get' | 'post' | 'patch' | 'del';
+/** `options`: a route that answers its own CORS preflights (one with ownOrigins); not in the OpenAPI document. */
+export type Method = 'get' | 'post' | 'patch' | 'del' | 'options';
 
 /** How route modules register handlers: each path with its methods (405 with Allow for the rest). */
 export interface RouteTable {
@@ -95,7 +98,7 @@ export class HttpServer {
     }
     this.auth = options.auth;
     this.requests = options.requests;
-    this.origins = new OriginPolicy(options.allowedOrigins ?? []);
+    this.origins = new OriginPolicy(options.allowedOrigins ?? [], options.auth.mode === 'none', options.allowedHosts ?? []);
     this.bodyDeadlines = options.requestTimeoutMs === undefined ? undefined : new BodyDeadlines(options.requestTimeoutMs);
     this.logger = options.logger;
     // The error goes to the log with its stack; the client gets only the code and the request id.
@@ -161,7 +164,7 @@ export class HttpServer {
       .join(', ');
     for (const [method, handler] of Object.entries(handlers) as Array<[Method, Handler]>) {
       this.app[method](pattern, this.guard(handler, isPublic, pattern));
-      if (documented) this.registered.push({ method: method === 'del' ? 'delete' : method, pattern });
+      if (documented && method !== 'options') this.registered.push({ method: method === 'del' ? 'delete' : method, pattern });
     }
     this.app.any(pattern, (res, req) => {
       if (req.getMethod() === 'options') return this.preflight(res, req);
@@ -205,6 +208,8 @@ export class HttpServer {
       }
       try {
         const origin = req.getHeader('origin');
+        const rebound = this.origins.rebound(req.getHeader('host'), origin, req.getHeader('sec-fetch-site'));
+        if (rebound !== undefined) throw new EngramError('FORBIDDEN', rebound);
         if (origin !== '' && !this.ownOrigins.has(route)) {
           const verdict = this.origins.judge(origin, req.getHeader('host'));
           if (verdict === 'allowed') reply.extraHeaders = this.origins.corsHeaders(origin);
@@ -213,7 +218,8 @@ export class HttpServer {
             throw new EngramError('FORBIDDEN', `origin ${JSON.stringify(origin.slice(0, 200))} may not change anything here (server.allowedOrigins)`);
           }
         }
-        handler(reply, req, isPublic ? ANONYMOUS : this.auth.authenticate(credentialsOf(req)));
+        // A preflight never carries credentials (browsers strip them), and answers only what is allowed.
+        handler(reply, req, isPublic || req.getMethod() === 'options' ? ANONYMOUS : this.auth.authenticate(credentialsOf(req)));
       } catch (err) {
         // A body may still be unread; closing keeps its bytes from being parsed as a new request.
         reply.error(err, this.onInternal, hasBody(req));

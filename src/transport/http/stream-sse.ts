@@ -143,6 +143,8 @@ export function registerSse(app: TemplatedApp, route: StreamRoute): void {
     let since: number | undefined;
     let principal: Principal;
     try {
+      const rebound = route.origins.rebound(req.getHeader('host'), origin, req.getHeader('sec-fetch-site'));
+      if (rebound !== undefined) throw new EngramError('FORBIDDEN', rebound);
       principal = route.auth.authenticate(credentialsOf(req));
       const q = parseStreamQuery(req.getQuery(), 1);
       if (q.locks) {

@@ -280,6 +280,8 @@ export function registerWebSocket(app: TemplatedApp, route: WsRouteOptions): voi
         // A page of another site must not open a socket with the user's credentials or as the default
         // client (cross-site WebSocket hijacking): its own pages, and origins allowed by name, only.
         const origin = req.getHeader('origin');
+        const rebound = route.origins.rebound(req.getHeader('host'), origin, req.getHeader('sec-fetch-site'));
+        if (rebound !== undefined) throw new EngramError('FORBIDDEN', rebound);
         if (route.origins.judge(origin, req.getHeader('host')) === 'refused') {
           throw new EngramError('FORBIDDEN', `Origin ${JSON.stringify(origin.slice(0, 200))} may not open streams here (server.allowedOrigins)`);
         }
