@@ -182,6 +182,11 @@ export class LevelLog implements Log {
    * The disk is full. LevelDB keeps a failed background write as an error for every later
    * write, so once there is room again the database is closed and reopened (recovering its log
    * as after a restart), in this process: writes resume with no restart. Reads go on meanwhile.
+   * Every write is refused from the first failure until the reopen: a batch whose log record was
+   * torn by the full disk is then the log's last record, which recovery drops, and no
+   * acknowledged write can sit behind it in the same log block (where recovery would skip it too).
+   * A record that was written whole was also acknowledged whole, so nothing "comes back" that the
+   * engine believes failed.
    */
   private awaitSpace(): void {
     if (this.full !== undefined || this.closed) return;
