@@ -91,10 +91,11 @@ export async function runRestore(args: string[]): Promise<number> {
 /** `engram repair --data-dir DIR [--no-copy]`: see storage/repair.ts. */
 export async function runRepair(args: string[]): Promise<number> {
   let dataDir: string;
-  let copy = true;
+  let copy: boolean;
   try {
-    const rest = args.filter((a) => (a === '--no-copy' ? ((copy = false), false) : true));
-    const d = parse(rest).flags.get('--data-dir');
+    const p = parse(args, new Set(['--no-copy']));
+    copy = !p.bools.has('--no-copy');
+    const d = p.flags.get('--data-dir');
     if (d === undefined) throw new UsageError('--data-dir DIR is required');
     dataDir = resolve(d);
   } catch (err) {

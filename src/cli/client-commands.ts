@@ -29,11 +29,12 @@ export interface Parsed {
 
 const BOOL_FLAGS = new Set(['--json', '-f', '--follow']);
 
-export function parse(args: string[]): Parsed {
+/** Options, `--flag value` or `--flag=value`; `bools` are the ones that take no value. */
+export function parse(args: string[], bools: ReadonlySet<string> = BOOL_FLAGS): Parsed {
   const out: Parsed = { positional: [], flags: new Map(), bools: new Set() };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (BOOL_FLAGS.has(a)) out.bools.add(a === '--follow' ? '-f' : a);
+    if (bools.has(a)) out.bools.add(a === '--follow' ? '-f' : a);
     else if (a.startsWith('--')) {
       const eq = a.indexOf('=');
       if (eq !== -1) out.flags.set(a.slice(0, eq), a.slice(eq + 1));

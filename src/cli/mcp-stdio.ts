@@ -15,6 +15,7 @@ import { EngramClient } from '../client/http-client.js';
 import { EngramClientError } from '../client/errors.js';
 import { ClientAgentApi, type AgentApi } from '../mcp/agent-api.js';
 import { createMcpServer } from '../mcp/tools.js';
+import { parse } from './client-commands.js';
 import { isEngramProcess, readDiscovery } from './discovery.js';
 import { packageVersion } from './version.js';
 
@@ -34,21 +35,10 @@ interface McpArgs {
 }
 
 function parseArgs(args: string[], env: NodeJS.ProcessEnv): McpArgs {
-  const flags = new Map<string, string>();
-  let start = true;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--no-start') start = false;
-    else if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      if (eq !== -1) flags.set(a.slice(0, eq), a.slice(eq + 1));
-      else {
-        const v = args[++i];
-        if (v === undefined) throw new Error(`${a} needs a value`);
-        flags.set(a, v);
-      }
-    } else throw new Error(`unexpected argument ${JSON.stringify(a)}`);
-  }
+  const p = parse(args, new Set(['--no-start']));
+  if (p.positional.length > 0) throw new Error(`unexpected argument ${JSON.stringify(p.positional[0])}`);
+  const flags = p.flags;
+  const start = !p.bools.has('--no-start');
   const known = new Set(['--data-dir', '--url', '--space', '--agent', '--token', '--client', '--config', '--start-timeout-ms']);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown option ${k}`);
   const timeout = Number(flags.get('--start-timeout-ms') ?? 30_000);

@@ -163,7 +163,7 @@ export class FactService {
         result: outcome,
       };
     });
-    return this.settled(changed.result, changed.units, space, p);
+    return this.settled(changed.result, changed.units);
   }
 
   /** Marks a fact gone; its history stays. NOOP when no live fact has the key. */
@@ -186,15 +186,15 @@ export class FactService {
         result: { decision: 'DELETE' as const, reason: `the fact ${JSON.stringify(key)} is marked deleted; its history is kept` },
       };
     });
-    return this.settled(changed.result, changed.units, space, p);
+    return this.settled(changed.result, changed.units);
   }
 
-  /** The outcome with the fact as stored (unit id, time) once its unit is committed. */
-  private async settled(outcome: FactOutcome, units: WorkUnit[], space: string, p: Principal): Promise<FactOutcome> {
-    if (units.length === 0) return outcome;
-    const key = (units[0]!.payload as FactPayload).key;
-    const fact = (await this.facts.read(p, factsContext(space))).get(key);
-    return fact === undefined ? outcome : { ...outcome, fact: publicFact(fact) };
+  /** The outcome with the fact as its unit stored it (unit id, agent, time). */
+  private settled(outcome: FactOutcome, units: WorkUnit[]): FactOutcome {
+    const u = units[0];
+    if (u === undefined) return outcome;
+    const f = u.payload as FactPayload;
+    return { ...outcome, fact: { key: f.key, value: f.value, deleted: f.op === 'DELETE', unitId: u.id, agentId: u.agentId, ts: u.ts } };
   }
 
   private async decide(facts: Facts, key: string | undefined, value: string): Promise<FactOutcome> {

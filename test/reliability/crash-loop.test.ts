@@ -13,6 +13,7 @@ import WebSocket from 'ws';
 import { EngramClient } from '../../src/client/http-client.js';
 import { GrpcEngramClient } from '../../src/client/grpc-client.js';
 import type { NewWorkUnit, WorkUnit } from '../../src/client/types.js';
+import { seeded } from '../helpers/seeded.js';
 import { removeDir, startServer, tempDir, type RunningServer } from '../helpers/server.js';
 
 const CYCLES = Number(process.env.ENGRAM_CRASH_CYCLES ?? 6);
@@ -20,17 +21,6 @@ const SEED = Number(process.env.ENGRAM_CRASH_SEED ?? Date.now() % 1_000_000);
 const CONTEXTS = ['crash/a', 'crash/b', 'crash/c'];
 const FOLLOWED = 'crash/a';
 
-/** mulberry32: a small seeded generator, so a run can be replayed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = 'abcdefghijklmnopqrstuvwxyz';
 /** A unique all-letter word per unit, so a keyword search can find exactly it. */
@@ -48,7 +38,7 @@ interface Ack {
 }
 
 test(`crash loop: ${CYCLES} SIGKILLs under mixed load lose nothing acknowledged`, { timeout: 600_000 }, async () => {
-  const random = rng(SEED);
+  const random = seeded(SEED).next;
   process.stdout.write(`# crash loop seed ${SEED}, ${CYCLES} cycles\n`);
   const dataDir = tempDir('engram-crash-');
   let port = 0;

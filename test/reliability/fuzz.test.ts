@@ -7,42 +7,25 @@
  * ENGRAM_FUZZ_SEED change the run; the seed is printed.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import { EngramGrpc, unitRequest } from '../helpers/grpc.js';
 import { HttpClient, rawExchange } from '../helpers/http.js';
+import { processUsage } from '../helpers/proc.js';
+import { seeded } from '../helpers/seeded.js';
 import { removeDir, startServer } from '../helpers/server.js';
 import { ERROR_CATALOG } from '../../src/core/errors.js';
 
 const COUNT = Number(process.env.ENGRAM_FUZZ_COUNT ?? 600);
 const SEED = Number(process.env.ENGRAM_FUZZ_SEED ?? Date.now() % 1_000_000);
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
-  return { next, int, pick };
-}
-
 const NASTY_STRINGS = ['', ' ', '\u0000', 'a\u0001b', '\uD800', '../../etc/passwd', '%2e%2e%2f', 'x'.repeat(300), 'x'.repeat(70_000), '🙂', '\\', '<script>', 'null', '{}', '0', '-1', '1e309'];
 const NASTY_VALUES: unknown[] = [null, true, false, 0, -1, 1.5, 2 ** 53 + 1, 1e308, [], {}, [[[[[]]]]], { a: { b: { c: {} } } }, ...NASTY_STRINGS];
 const TYPES = ['MESSAGE', 'REASONING', 'TOOL_CALL', 'TOOL_RESULT', 'FILE_CHANGE', 'TASK_STATUS', 'ERROR', 'SYSTEM', 'message', 'BOGUS', ''];
 
-function rssOf(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1] ?? 0) * 1024;
-}
 
 test(`fuzz: ${COUNT} hostile inputs over HTTP, WebSocket and gRPC`, { timeout: 600_000 }, async () => {
-  const r = rng(SEED);
+  const r = seeded(SEED);
   process.stdout.write(`# fuzz seed ${SEED}, ${COUNT} inputs per interface\n`);
   const server = await startServer({ args: ['--search-enabled', 'false', '--max-unit-bytes', '64KiB'] });
   const http = new HttpClient(server.url);
@@ -57,7 +40,7 @@ test(`fuzz: ${COUNT} hostile inputs over HTTP, WebSocket and gRPC`, { timeout: 6
     // Warm up, then the baseline for memory.
     for (let i = 0; i < 50; i++) await http.post('/workunit', { contextId: 'fz-warm', agentId: 'a', type: 'MESSAGE', payload: i });
     acknowledged += 50;
-    const rssBefore = rssOf(server.proc.pid!);
+    const rssBefore = processUsage(server.proc.pid!).rss;
 
     // 1. Mutated work units and memory commands, as well-formed HTTP.
     for (let i = 0; i < COUNT; i++) {
@@ -140,7 +123,7 @@ test(`fuzz: ${COUNT} hostile inputs over HTTP, WebSocket and gRPC`, { timeout: 6
       after = page.nextCursor;
     }
     assert.equal(stored, acknowledged, 'units stored = units acknowledged');
-    const rssAfter = rssOf(server.proc.pid!);
+    const rssAfter = processUsage(server.proc.pid!).rss;
     assert.ok(rssAfter - rssBefore < 256 * 1024 * 1024, `memory grew by ${Math.round((rssAfter - rssBefore) / 1048576)} MiB`);
     process.stdout.write(`# fuzz: ${COUNT * 2 + Math.ceil(COUNT / 2)} inputs; statuses ${JSON.stringify(Object.fromEntries(statuses))}; ${closed} raw connections ended without an answer (closed by the server, or left waiting for a body that never came); ${acknowledged} units acknowledged and stored; RSS ${Math.round(rssBefore / 1048576)} → ${Math.round(rssAfter / 1048576)} MiB\n`);
   } finally {

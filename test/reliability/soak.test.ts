@@ -6,18 +6,14 @@
  * (ENGRAM_SOAK_SECONDS) and prints the samples.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import { HttpClient, unit } from '../helpers/http.js';
+import { processUsage } from '../helpers/proc.js';
 import { removeDir, startServer } from '../helpers/server.js';
 
 const SECONDS = Number(process.env.ENGRAM_SOAK_SECONDS ?? 12);
 
-function sample(pid: number): { rss: number; fds: number } {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { rss: Number(m?.[1] ?? 0) * 1024, fds: readdirSync(`/proc/${pid}/fd`).length };
-}
 
 test(`soak: ${SECONDS} s of churning connections keep memory and file descriptors flat`, { timeout: (SECONDS + 120) * 1000 }, async () => {
   // Small cache bounds, so the caches are full within the warm-up and what is left is growth.
@@ -69,7 +65,7 @@ test(`soak: ${SECONDS} s of churning connections keep memory and file descriptor
     const sampler = (async () => {
       while (!stop) {
         await new Promise((r) => setTimeout(r, Math.max(500, (SECONDS * 1000) / 24)));
-        samples.push({ t: Math.round((Date.now() - started) / 100) / 10, ...sample(pid) });
+        samples.push({ t: Math.round((Date.now() - started) / 100) / 10, ...processUsage(pid) });
         if (Date.now() - started >= SECONDS * 1000) stop = true;
       }
     })();
@@ -77,7 +73,7 @@ test(`soak: ${SECONDS} s of churning connections keep memory and file descriptor
     await Promise.all(workers);
     // Settled: the last connections are closed on the server's side too.
     await new Promise((r) => setTimeout(r, 1000));
-    const end = sample(pid);
+    const end = processUsage(pid);
     // The first quarter is warm-up (JIT, caches filling up to their bounds).
     const warm = samples[Math.floor(samples.length / 4)]!;
     const peakRss = Math.max(...samples.slice(Math.floor(samples.length / 4)).map((s) => s.rss));

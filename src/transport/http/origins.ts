@@ -13,7 +13,13 @@ const EXPOSE_HEADERS = 'x-request-id, retry-after, idempotent-replayed, etag, ww
 
 export type OriginVerdict = 'none' | 'same' | 'allowed' | 'refused';
 
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/** A name for this machine's loopback interface (as URL.hostname or a Host header gives it, port removed). */
+export function isLoopbackName(hostname: string): boolean {
+  const name = hostname.toLowerCase();
+  return LOOPBACK_NAMES.has(name) || name.endsWith('.localhost');
+}
 
 export class OriginPolicy {
   private readonly any: boolean;
@@ -53,7 +59,7 @@ export class OriginPolicy {
   rebound(host: string, origin: string, secFetchSite: string): string | undefined {
     if (!this.guardHosts || (origin === '' && secFetchSite === '')) return undefined;
     const name = host.toLowerCase().replace(/:\d+$/, '');
-    if (LOOPBACK_NAMES.has(name) || name.endsWith('.localhost') || this.hosts.has(name) || this.hosts.has(host.toLowerCase())) return undefined;
+    if (isLoopbackName(name) || this.hosts.has(name) || this.hosts.has(host.toLowerCase())) return undefined;
     return `Host ${JSON.stringify(host.slice(0, 200))} is not a name of this server (with auth.mode none, browsers must use a loopback name or one in server.allowedHosts: DNS-rebinding protection)`;
   }
 

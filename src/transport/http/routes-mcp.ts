@@ -13,13 +13,12 @@ import type { Gate } from '../../core/gate.js';
 import { LocalAgentApi } from '../../mcp/agent-api.js';
 import { createMcpServer } from '../../mcp/tools.js';
 import { bodyHeaders, Query, readJsonBody, type Headers } from './io.js';
+import { isLoopbackName } from './origins.js';
 import type { RouteTable } from './server.js';
 
 export interface McpHttpOptions {
   allowedOrigins: string[];
 }
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 /** True for no Origin header (not a browser), a loopback origin, or one listed. */
 export function originAllowed(origin: string, allowed: readonly string[]): boolean {
@@ -27,7 +26,7 @@ export function originAllowed(origin: string, allowed: readonly string[]): boole
   if (allowed.includes(origin)) return true;
   try {
     const u = new URL(origin);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && LOOPBACK_HOSTS.has(u.hostname);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && isLoopbackName(u.hostname);
   } catch {
     return false;
   }
