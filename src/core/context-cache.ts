@@ -72,6 +72,17 @@ export class ContextCache {
     return pending;
   }
 
+  /** The load in flight for a context not yet in memory, if any. */
+  loadingState(key: string): Promise<ContextState> | undefined {
+    return this.loading.get(key);
+  }
+
+  /** Empties a state's tail so it starts after the record's head (its units are read from the log again). */
+  resetTail(state: ContextState): void {
+    this.tailBytes -= state.tail.bytes;
+    state.tail = new UnitTail((state.record?.headSeq ?? 0) + 1, this.options.tailUnits);
+  }
+
   /** Appends a committed unit to a state's tail, keeping the byte count. */
   pushTail(state: ContextState, json: string): void {
     this.tailBytes += state.tail.push(json);

@@ -11,7 +11,7 @@ import { EngramError } from './errors.js';
 import { applyPatch } from './context-patch.js';
 import { UlidFactory } from './ids.js';
 import { LIMITS } from './limits.js';
-import type { CommitBatch, Log } from './log.js';
+import type { CommitBatch, CommittedContext, ContextBase, ContextOutcome, Log } from './log.js';
 import { ContextCache, SEP, type ContextState } from './context-cache.js';
 import type { AppendResult, CommitEvent, ContextHandle, ContextPage, EngineOptions, UnitPage } from './engine-types.js';
 import { contextView, type ContextPatch, type ContextRecord, type ContextView, type WorkUnitDraft } from './types.js';
@@ -24,6 +24,8 @@ interface Waiter<T> {
 
 interface AppendOp extends Waiter<AppendResult> {
   kind: 'append';
+  /** Times a shared log refused it because another node moved the context first. */
+  attempts?: number;
   clientId: string;
   key: string;
   draft: WorkUnitDraft;
@@ -31,6 +33,7 @@ interface AppendOp extends Waiter<AppendResult> {
 
 interface PatchOp extends Waiter<ContextRecord> {
   kind: 'patch';
+  attempts?: number;
   clientId: string;
   key: string;
   contextId: string;
@@ -45,6 +48,11 @@ interface Staged {
   state: ContextState;
   clientId: string;
   record: ContextRecord | undefined;
+  /** The record staging started from. */
+  base: ContextBase;
+  /** Ops staged on it in this batch, and whether one was an append with an idempotency key. */
+  ops: number;
+  keyed: boolean;
   /** Whether `record` is a copy with a new head that must be stored. */
   dirty: boolean;
   /** Whether more than the head changed (creation, PATCH, a new agent). */
@@ -56,6 +64,8 @@ interface Staged {
 
 const SWEEP_INTERVAL_MS = 60_000;
 const SWEEP_MAX = 10_000;
+/** Restagings of one write after conflicts with other nodes before it fails. */
+const MAX_ATTEMPTS = 100;
 
 export class Engine {
   private readonly ulids = new UlidFactory();
@@ -72,6 +82,11 @@ export class Engine {
   /** Log position of the last committed unit. */
   private position = 0;
   private readonly commitListeners: Array<(events: CommitEvent[]) => void> = [];
+  /**
+   * A shared log (several nodes write it) decides what is committed: the engine applies parts as
+   * the log reports them, in log order, its own writes included (applyCommitted).
+   */
+  private readonly shared: boolean;
 
   constructor(
     private readonly log: Log,
@@ -79,6 +94,8 @@ export class Engine {
   ) {
     this.now = options.now ?? Date.now;
     this.contexts = new ContextCache(log, options);
+    this.shared = log.follow !== undefined;
+    log.follow?.((parts, position) => this.applyCommitted(parts, position));
   }
 
   get ready(): boolean {
@@ -254,13 +271,27 @@ export class Engine {
     const batch: CommitBatch = { units: [], contexts: [], idempotency: [] };
     // Like seqs, positions are handed out from the committed one, so a failed batch leaves no gap.
     const cursor = { pos: this.position };
-    const outcomes: Array<AppendResult | ContextRecord | EngramError> = [];
+    const outcomes: Array<AppendResult | ContextRecord | EngramError | undefined> = [];
+    /** Ops left for the next batch (shared log: a keyed append goes alone). */
+    const deferred: Op[] = [];
     for (const op of ops) {
       const state = this.contexts.peek(op.key)!;
       let s = staged.get(op.key);
       if (s === undefined) {
-        s = { state, clientId: op.clientId, record: state.record, dirty: false, changed: false, units: [], positions: [], embeddings: [] };
+        const base = { headSeq: state.record?.headSeq ?? 0, version: state.record?.version ?? 0 };
+        s = { state, clientId: op.clientId, record: state.record, base, ops: 0, keyed: false, dirty: false, changed: false, units: [], positions: [], embeddings: [] };
         staged.set(op.key, s);
+      }
+      if (this.shared) {
+        // A keyed unit is its context's whole part, so that a duplicate of it found by the log replays it alone.
+        const keyed = op.kind === 'append' && op.draft.idempotencyKey !== undefined;
+        if (s.ops > 0 && (keyed || s.keyed)) {
+          deferred.push(op);
+          outcomes.push(undefined);
+          continue;
+        }
+        s.ops++;
+        s.keyed ||= keyed;
       }
       try {
         outcomes.push(op.kind === 'append' ? this.stageAppend(op, s, batch, now, ts, cursor) : stagePatch(op, s, now));
@@ -268,17 +299,26 @@ export class Engine {
         outcomes.push(err instanceof EngramError ? err : new EngramError('INTERNAL', String(err)));
       }
     }
+    const parts: Staged[] = [];
     for (const s of staged.values()) {
-      if (s.dirty) batch.contexts.push({ clientId: s.clientId, record: s.record!, changed: s.changed });
+      if (!s.dirty) continue;
+      batch.contexts.push({ clientId: s.clientId, record: s.record!, changed: s.changed, base: s.base });
+      parts.push(s);
     }
+    let answers: void | ContextOutcome[] = undefined;
     if (batch.contexts.length > 0) {
       try {
-        await this.log.commit(batch);
+        answers = await this.log.commit(batch);
       } catch (err) {
         const failure = storageError(err);
-        for (const op of ops) op.reject(failure);
+        for (const op of ops) if (!deferred.includes(op)) op.reject(failure);
+        this.queue.unshift(...deferred);
         return;
       }
+    }
+    if (this.shared) {
+      this.settleShared(ops, outcomes, parts, answers ?? []);
+      return;
     }
     this.position = cursor.pos;
     const events: CommitEvent[] = [];
@@ -309,6 +349,75 @@ export class Engine {
       const outcome = outcomes[i]!;
       if (outcome instanceof EngramError) ops[i]!.reject(outcome);
       else (ops[i] as Waiter<unknown>).resolve(outcome);
+    }
+  }
+
+  /**
+   * Answers a batch a shared log took: each context's ops by what the log said of its part. The
+   * log already reported what it stored (applyCommitted), so the cache and listeners are up to
+   * date. Ops of a context another node moved first go back to the front of the queue, in order,
+   * to be staged again on the new head.
+   */
+  private settleShared(ops: Op[], outcomes: Array<AppendResult | ContextRecord | EngramError | undefined>, parts: Staged[], answers: ContextOutcome[]): void {
+    const byKey = new Map<string, ContextOutcome>();
+    parts.forEach((s, i) => byKey.set(s.clientId + SEP + s.record!.id, answers[i] ?? { status: 'failed', error: new Error('no answer') }));
+    const again: Op[] = [];
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      const outcome = outcomes[i];
+      const answer = byKey.get(op.key);
+      if (outcome === undefined || answer?.status === 'conflict') {
+        // Deferred, or refused because another node moved the context first: stage again.
+        if (outcome !== undefined) op.attempts = (op.attempts ?? 0) + 1;
+        if ((op.attempts ?? 0) > MAX_ATTEMPTS) op.reject(new EngramError('STORAGE_UNAVAILABLE', `the context changed on other nodes ${MAX_ATTEMPTS} times while this write was staged; try again`));
+        else again.push(op);
+        continue;
+      }
+      if (outcome instanceof EngramError) op.reject(outcome);
+      else if (answer === undefined || answer.status === 'committed') (op as Waiter<unknown>).resolve(outcome);
+      else if (answer.status === 'replayed') (op as AppendOp).resolve({ ...answer.unit, contextId: (op as AppendOp).draft.contextId, replayed: true });
+      else op.reject(storageError(answer.error));
+    }
+    this.queue.unshift(...again);
+  }
+
+  /**
+   * Applies parts a shared log stored (this node's and other nodes'), in log order: the cached
+   * contexts move on and listeners (router, indexer) see them as they would a local commit. A
+   * context being loaded is applied once the load is done, unless the load already saw the part.
+   */
+  private async applyCommitted(parts: CommittedContext[], position: number): Promise<void> {
+    const events: CommitEvent[] = [];
+    for (const p of parts) {
+      const key = p.clientId + SEP + p.contextId;
+      let state = this.contexts.peek(key);
+      if (state === undefined) {
+        const loading = this.contexts.loadingState(key);
+        if (loading !== undefined) state = await loading.catch(() => undefined);
+      }
+      if (state !== undefined) {
+        const r = state.record;
+        const seen = r !== undefined && r.headSeq >= p.headSeq && (p.record === undefined || r.version >= p.record.version);
+        if (!seen) {
+          if (r === undefined && p.record === undefined) {
+            state.record = await this.log.getContext(p.clientId, p.contextId);
+            this.contexts.resetTail(state);
+          } else {
+            state.record = p.record ?? { ...r!, headSeq: p.headSeq, updatedAt: p.updatedAt };
+            if (state.tail.start + state.tail.length === p.firstSeq) for (const json of p.units) this.contexts.pushTail(state, json);
+            else this.contexts.resetTail(state);
+          }
+        }
+      }
+      events.push({ clientId: p.clientId, contextId: p.contextId, firstSeq: p.firstSeq, units: p.units, positions: p.positions, embeddings: p.embeddings, record: p.record });
+    }
+    this.position = Math.max(this.position, position);
+    for (const listener of this.commitListeners) {
+      try {
+        listener(events);
+      } catch {
+        // As for a local commit.
+      }
     }
   }
 

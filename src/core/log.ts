@@ -48,9 +48,49 @@ export interface CommitBatch {
    * `changed` is true did the rest of the record change (a PATCH, a new agent); a log
    * may then store only the head, so a big record is not rewritten with every unit.
    */
-  contexts: Array<{ clientId: string; record: ContextRecord; changed: boolean }>;
+  contexts: Array<{ clientId: string; record: ContextRecord; changed: boolean; base?: ContextBase }>;
   idempotency: IdempotencyEntry[];
 }
+
+/**
+ * The record a context's part of a batch was staged from: its headSeq and version (0 and 0 for a
+ * context that did not exist). A shared log refuses the part if the context has moved on since.
+ */
+export interface ContextBase {
+  headSeq: number;
+  version: number;
+}
+
+/**
+ * What a shared log (one that several nodes write, storage/log-jetstream.ts) answers for each
+ * context of a batch, in the order of `batch.contexts`. Each context's part is stored whole or
+ * not at all; parts of different contexts succeed or fail on their own.
+ */
+export type ContextOutcome =
+  | { status: 'committed' }
+  /** Another node changed the context first; nothing of this part was stored. Restage it. */
+  | { status: 'conflict' }
+  /** The part was one unit whose idempotency key was already stored (a retry through another node): this is that unit. */
+  | { status: 'replayed'; unit: { id: string; seq: number; json: string } }
+  | { status: 'failed'; error: unknown };
+
+/** One context's part of a batch as a shared log reports it once it is stored, in log order. */
+export interface CommittedContext {
+  clientId: string;
+  contextId: string;
+  /** Seq of the first unit (headSeq + 1 when there are none). */
+  firstSeq: number;
+  units: string[];
+  positions: number[];
+  embeddings: Array<Float32Array | undefined>;
+  /** The whole record when more than the head changed. */
+  record: ContextRecord | undefined;
+  headSeq: number;
+  updatedAt: number;
+}
+
+/** The engine's side of a shared log: it learns every committed part here, its own included, in log order. */
+export type CommittedListener = (parts: CommittedContext[], position: number) => Promise<void>;
 
 export interface UnitLocation {
   contextId: string;
@@ -69,8 +109,17 @@ export interface Log {
   /** Opens storage, recovering whatever the previous process left (a crash included). */
   open(): Promise<void>;
   close(): Promise<void>;
-  /** Stores the whole batch or nothing. Resolves once it is durable to the configured degree. */
-  commit(batch: CommitBatch): Promise<void>;
+  /**
+   * Stores the whole batch or nothing. Resolves once it is durable to the configured degree.
+   * A shared log instead answers each context on its own (ContextOutcome) and assigns the
+   * positions itself; it reports every stored part through `follow` before it resolves.
+   */
+  commit(batch: CommitBatch): Promise<void | ContextOutcome[]>;
+  /**
+   * Present on shared logs: the engine then takes committed parts from the log, in log order, for
+   * its own writes and other nodes' alike, instead of applying its batches itself.
+   */
+  follow?(listener: CommittedListener): void;
   getContext(clientId: string, contextId: string): Promise<ContextRecord | undefined>;
   /** Contexts in id order. */
   listContexts(clientId: string, options: ContextListOptions): Promise<ContextRecord[]>;

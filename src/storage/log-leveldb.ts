@@ -152,9 +152,11 @@ export class LevelLog implements Log {
   private full: NodeJS.Timeout | undefined;
   private closed = false;
 
-  async commit(batch: CommitBatch): Promise<void> {
+  /** `marks`: storage metadata written in the same batch (a replica's applied stream position). */
+  async commit(batch: CommitBatch, marks?: Record<string, string>): Promise<void> {
     if (this.full !== undefined) throw diskFull();
     const ops: BatchOp[] = [];
+    if (marks !== undefined) for (const [name, value] of Object.entries(marks)) ops.push({ type: 'put', key: keys.meta(name), value });
     for (const u of batch.units) {
       ops.push({ type: 'put', key: keys.unit(u.clientId, u.contextId, u.seq), value: u.json });
       ops.push({ type: 'put', key: keys.unitId(u.clientId, u.id), value: pack([u.contextId, u.seq]) });
@@ -230,6 +232,11 @@ export class LevelLog implements Log {
     const native = this.db as unknown as { _batch?: (ops: BatchOp[], options: { sync: boolean }) => Promise<void>; status: string };
     if (typeof native._batch === 'function' && native.status === 'open') return native._batch(ops, { sync: this.options.sync });
     return this.db.batch(ops as never[], { sync: this.options.sync });
+  }
+
+  /** A metadata value written with `commit`'s marks. */
+  getMark(name: string): Promise<string | undefined> {
+    return this.db.get<string, string>(keys.meta(name), { valueEncoding: 'utf8' });
   }
 
   async getContext(clientId: string, contextId: string): Promise<ContextRecord | undefined> {

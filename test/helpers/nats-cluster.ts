@@ -47,11 +47,9 @@ export class NatsCluster {
   async startMember(i: number): Promise<void> {
     const m = this.members[i]!;
     const routes = this.members.filter((o) => o !== m).map((o) => `nats-route://127.0.0.1:${o.clusterPort}`).join(',');
-    const proc = spawn(
-      NATS_SERVER,
-      ['-a', '127.0.0.1', '-p', String(m.port), '-n', m.name, '-js', '-sd', m.dir, '--cluster_name', 'engram-test', '--cluster', `nats://127.0.0.1:${m.clusterPort}`, '--routes', routes],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    // One server alone is a standalone JetStream server (no cluster to form).
+    const clustering = this.members.length === 1 ? [] : ['--cluster_name', 'engram-test', '--cluster', `nats://127.0.0.1:${m.clusterPort}`, '--routes', routes];
+    const proc = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(m.port), '-n', m.name, '-js', '-sd', m.dir, ...clustering], { stdio: ['ignore', 'ignore', 'pipe'] });
     proc.unref();
     (proc.stderr as unknown as { unref(): void }).unref();
     const killOnExit = () => proc.kill('SIGKILL');

@@ -1,0 +1,431 @@
+/**
+ * The shared log on NATS JetStream, for several Engram nodes (docs/scale-out.md).
+ *
+ * Writes: each context's part of a batch is one message on the context's subject, appended with
+ * the expected last subject sequence of the part it was staged after. A node that staged from a
+ * stale view is refused ("wrong last sequence") and the engine restages: seqs stay unique and
+ * gap-free across nodes without any node deciding them alone. A part holding an idempotency key
+ * carries it as the message id, so a retry through any node is found as a duplicate.
+ *
+ * Reads: every node applies the whole stream, in stream order, to a local LevelDB replica (the
+ * embedded log's format), and serves every read from it. The replica is a cache: deleting it
+ * makes the node rebuild it from the stream on start. Positions are counted by the replica as it
+ * applies, so they come out the same on every node. A commit resolves once the node's replica
+ * has applied it, so a node reads its own writes.
+ */
+import { rmSync } from 'node:fs';
+import { pack, unpack } from 'msgpackr';
+import { DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { EngramError } from '../core/errors.js';
+import type {
+  CommitBatch,
+  CommittedContext,
+  CommittedListener,
+  ContextListOptions,
+  ContextOutcome,
+  IdempotencyEntry,
+  Log,
+  PositionedUnit,
+  SpaceUsage,
+  UnitEntry,
+  UnitLocation,
+} from '../core/log.js';
+import type { ContextRecord } from '../core/types.js';
+import { LevelLog } from './log-leveldb.js';
+import { encodeToken, NatsLink, retry, wrongLastSequence } from './nats.js';
+
+/** One context's part of a batch, as a stream message (msgpack). */
+interface Part {
+  c: string;
+  x: string;
+  /** headSeq and updatedAt after the part. */
+  h: number;
+  t: number;
+  /** The whole record, when more than the head changed. */
+  r?: ContextRecord;
+  /** Units: id, seq, JSON, embedding bytes. */
+  u: Array<[string, number, string, Uint8Array | undefined]>;
+  /** Idempotency keys: key, unit id, seq, expiresAt. */
+  k: Array<[string, string, number, number]>;
+}
+
+/** Where a context stands in the stream: its last part's stream sequence and the record it left. */
+interface Head {
+  streamSeq: number;
+  headSeq: number;
+  version: number;
+}
+
+const SEP = '\u0000';
+const APPLIED = 'jetstream.applied';
+const STREAM_ID = 'jetstream.stream';
+const headMark = (key: string) => `jetstream.head${SEP}${key}`;
+/** How long a commit waits for this node's replica to apply what the stream acknowledged. */
+const APPLY_WAIT_MS = 30_000;
+/** Parts applied to the replica in one LevelDB batch, at most. */
+const APPLY_BATCH = 512;
+
+export interface JetStreamLogOptions {
+  /** Directory of this node's replica (a LevelDB). */
+  replicaDir: string;
+  verifyOnStart: boolean;
+  cacheSize?: number;
+}
+
+export class JetStreamLog implements Log {
+  readonly replica: LevelLog;
+  private readonly subjectPrefix: string;
+  private listener: CommittedListener | undefined;
+  private readonly heads = new Map<string, Head>();
+  /** Stream sequence of the last part the replica holds. */
+  private applied = 0;
+  private position = 0;
+  private pending: JsMsg[] = [];
+  private applying = false;
+  private messages: ConsumerMessages | undefined;
+  private readonly waiters: Array<{ seq: number; resolve: () => void }> = [];
+  private closed = false;
+  /** Set when the replica could not store what the stream holds: every commit fails until a restart. */
+  private broken: Error | undefined;
+
+  constructor(
+    private readonly link: NatsLink,
+    private readonly options: JetStreamLogOptions,
+  ) {
+    this.replica = new LevelLog(options.replicaDir, { sync: false, verifyOnStart: options.verifyOnStart, cacheSize: options.cacheSize });
+    this.subjectPrefix = `${link.options.stream}.u`;
+  }
+
+  follow(listener: CommittedListener): void {
+    this.listener = listener;
+  }
+
+  private subject(clientId: string, contextId: string): string {
+    return `${this.subjectPrefix}.${encodeToken(clientId)}.${encodeToken(contextId)}`;
+  }
+
+  async open(): Promise<void> {
+    const o = this.link.options;
+    const info = await retry(async () => {
+      try {
+        return await this.link.jsm.streams.info(o.stream);
+      } catch {
+        return this.link.jsm.streams.add({
+          name: o.stream,
+          subjects: [`${this.subjectPrefix}.>`],
+          storage: StorageType.File,
+          retention: RetentionPolicy.Limits,
+          discard: DiscardPolicy.Old,
+          num_replicas: o.replicas,
+          max_age: o.maxAgeMs * 1_000_000,
+          duplicate_window: o.duplicateWindowMs * 1_000_000,
+          deny_delete: true,
+          deny_purge: true,
+          allow_direct: true,
+        });
+      }
+    }, 120);
+    await this.replica.open();
+    // A replica of another stream (or of this name's earlier incarnation) is useless: start over.
+    const identity = `${o.stream}@${info.created}`;
+    const had = await this.replica.getMark(STREAM_ID);
+    if (had !== undefined && had !== identity) {
+      await this.replica.close();
+      rmSync(this.options.replicaDir, { recursive: true, force: true });
+      await this.replica.open();
+    }
+    if (had !== identity) await this.replica.commit({ units: [], contexts: [], idempotency: [] }, { [STREAM_ID]: identity });
+    this.applied = Number((await this.replica.getMark(APPLIED)) ?? 0);
+    this.position = await this.replica.lastPosition();
+    const consumer = await this.link.js.consumers.get(o.stream, {
+      ...(this.applied > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.applied + 1 } : { deliver_policy: DeliverPolicy.All }),
+    });
+    this.messages = await consumer.consume({
+      max_messages: 4096,
+      callback: (m) => {
+        this.pending.push(m);
+        if (!this.applying) void this.apply();
+      },
+    });
+    // Caught up with everything the stream held at start before serving.
+    const last = (await this.link.jsm.streams.info(o.stream)).state.last_seq;
+    await this.waitApplied(last, 10 * 60_000);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.messages?.stop();
+    await this.replica.close();
+  }
+
+  // ---- applying the stream ----------------------------------------------------------
+
+  private async apply(): Promise<void> {
+    this.applying = true;
+    try {
+      while (this.pending.length > 0 && !this.closed) {
+        const msgs = this.pending.splice(0, APPLY_BATCH);
+        await this.applyMessages(msgs);
+      }
+    } finally {
+      this.applying = false;
+    }
+  }
+
+  private async applyMessages(msgs: JsMsg[]): Promise<void> {
+    const batch: CommitBatch = { units: [], contexts: [], idempotency: [] };
+    const parts: CommittedContext[] = [];
+    const marks: Record<string, string> = {};
+    const heads = new Map<string, Head>();
+    let pos = this.position;
+    let applied = this.applied;
+    for (const m of msgs) {
+      if (m.seq <= applied) continue; // delivered again after a consumer reset
+      applied = m.seq;
+      let part: Part;
+      try {
+        part = unpack(m.data) as Part;
+        if (typeof part.c !== 'string' || typeof part.x !== 'string' || !Array.isArray(part.u)) continue;
+      } catch {
+        continue; // not a part: another publisher's message on our subjects
+      }
+      const key = part.c + SEP + part.x;
+      const before = heads.get(key) ?? (await this.head(part.c, part.x));
+      const head: Head = { streamSeq: m.seq, headSeq: part.h, version: part.r?.version ?? before?.version ?? 0 };
+      heads.set(key, head);
+      marks[headMark(key)] = `${head.streamSeq},${head.headSeq},${head.version}`;
+      const units: string[] = [];
+      const positions: number[] = [];
+      const embeddings: Array<Float32Array | undefined> = [];
+      for (const [id, seq, json, bytes] of part.u) {
+        const embedding = bytes === undefined ? undefined : vectorOf(bytes);
+        const entry: UnitEntry = { clientId: part.c, contextId: part.x, seq, id, pos: ++pos, json, embedding };
+        batch.units.push(entry);
+        units.push(json);
+        positions.push(entry.pos);
+        embeddings.push(embedding);
+      }
+      // The replica stores only the head of a part that changed nothing else; the rest of the record is already there.
+      const record = part.r ?? ({ id: part.x, headSeq: part.h, updatedAt: part.t } as ContextRecord);
+      batch.contexts.push({ clientId: part.c, record, changed: part.r !== undefined });
+      for (const [k, id, seq, expiresAt] of part.k) batch.idempotency.push({ clientId: part.c, contextId: part.x, key: k, id, seq, expiresAt });
+      parts.push({
+        clientId: part.c,
+        contextId: part.x,
+        firstSeq: part.h - units.length + 1,
+        units,
+        positions,
+        embeddings,
+        record: part.r,
+        headSeq: part.h,
+        updatedAt: part.t,
+      });
+    }
+    if (applied === this.applied) return;
+    marks[APPLIED] = String(applied);
+    // The replica must hold what the stream holds before anything is served from it: retry until it does.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.replica.commit(batch, marks);
+        break;
+      } catch (err) {
+        if (this.closed) return;
+        if (attempt >= 20) {
+          this.broken = err as Error;
+          throw err;
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+    for (const [k, h] of heads) this.heads.set(k, h);
+    this.position = pos;
+    this.applied = applied;
+    if (parts.length > 0 && this.listener !== undefined) {
+      try {
+        await this.listener(parts, pos);
+      } catch {
+        // The engine's view is its own concern; the replica is right and the stream goes on.
+      }
+    }
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      if (this.waiters[i]!.seq <= applied) this.waiters.splice(i, 1)[0]!.resolve();
+    }
+  }
+
+  /** Where a context stands, from memory or the replica. */
+  private async head(clientId: string, contextId: string): Promise<Head | undefined> {
+    const key = clientId + SEP + contextId;
+    const known = this.heads.get(key);
+    if (known !== undefined) return known;
+    const mark = await this.replica.getMark(headMark(key));
+    // Applied while this read was in flight: memory is newer.
+    if (this.heads.has(key)) return this.heads.get(key);
+    if (mark === undefined) return undefined;
+    const [streamSeq, headSeq, version] = mark.split(',').map(Number) as [number, number, number];
+    const head = { streamSeq, headSeq, version };
+    this.heads.set(key, head);
+    return head;
+  }
+
+  private waitApplied(seq: number, ms: number): Promise<void> {
+    if (this.applied >= seq) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const i = this.waiters.indexOf(waiter);
+        if (i !== -1) this.waiters.splice(i, 1);
+        reject(new EngramError('STORAGE_UNAVAILABLE', `this node has not caught up with the shared log within ${ms} ms (at ${this.applied}, needs ${seq})`));
+      }, ms);
+      timer.unref();
+      const waiter = {
+        seq,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  // ---- writing ------------------------------------------------------------------------
+
+  async commit(batch: CommitBatch): Promise<ContextOutcome[]> {
+    if (this.broken !== undefined) throw new EngramError('STORAGE_UNAVAILABLE', `this node's replica cannot be written: ${this.broken.message}`);
+    const unitsOf = new Map<string, UnitEntry[]>();
+    for (const u of batch.units) {
+      const k = u.clientId + SEP + u.contextId;
+      const list = unitsOf.get(k);
+      if (list === undefined) unitsOf.set(k, [u]);
+      else list.push(u);
+    }
+    const keysOf = new Map<string, IdempotencyEntry[]>();
+    for (const e of batch.idempotency) {
+      const k = e.clientId + SEP + e.contextId;
+      const list = keysOf.get(k);
+      if (list === undefined) keysOf.set(k, [e]);
+      else list.push(e);
+    }
+    let highest = 0;
+    const outcomes = await Promise.all(
+      batch.contexts.map(async (entry): Promise<ContextOutcome> => {
+        const key = entry.clientId + SEP + entry.record.id;
+        try {
+          const units = unitsOf.get(key) ?? [];
+          const idem = keysOf.get(key) ?? [];
+          const head = await this.head(entry.clientId, entry.record.id);
+          if (entry.base !== undefined && (entry.base.headSeq !== (head?.headSeq ?? 0) || entry.base.version !== (head?.version ?? 0))) {
+            return { status: 'conflict' };
+          }
+          const part: Part = {
+            c: entry.clientId,
+            x: entry.record.id,
+            h: entry.record.headSeq,
+            t: entry.record.updatedAt,
+            u: units.map((u) => [u.id, u.seq, u.json, u.embedding === undefined ? undefined : bytesOf(u.embedding)]),
+            k: idem.map((e) => [e.key, e.id, e.seq, e.expiresAt]),
+          };
+          if (entry.changed) part.r = entry.record;
+          // Only a part that is one keyed unit may be found as a duplicate (the engine stages keyed units alone).
+          const msgID = idem.length === 1 && units.length === 1 ? `${entry.clientId}/${entry.record.id}/${idem[0]!.key}` : undefined;
+          let ack;
+          try {
+            ack = await this.link.js.publish(this.subject(entry.clientId, entry.record.id), pack(part), {
+              expect: { lastSubjectSequence: head?.streamSeq ?? 0 },
+              ...(msgID === undefined ? {} : { msgID }),
+            });
+          } catch (err) {
+            const actual = wrongLastSequence(err);
+            if (actual === undefined) throw err;
+            // Someone else appended first: restage once the replica holds what they wrote.
+            await this.waitApplied(actual, APPLY_WAIT_MS);
+            return { status: 'conflict' };
+          }
+          highest = Math.max(highest, ack.seq);
+          if (ack.duplicate && msgID !== undefined) {
+            await this.waitApplied(ack.seq, APPLY_WAIT_MS);
+            const prior = await this.replica.getIdempotency(entry.clientId, entry.record.id, idem[0]!.key);
+            const json = prior === undefined ? undefined : (await this.replica.readUnits(entry.clientId, entry.record.id, prior.seq, prior.seq))[0];
+            if (prior !== undefined && json !== undefined) return { status: 'replayed', unit: { id: prior.id, seq: prior.seq, json } };
+          }
+          return { status: 'committed' };
+        } catch (err) {
+          return { status: 'failed', error: err };
+        }
+      }),
+    );
+    if (highest > 0) {
+      try {
+        await this.waitApplied(highest, APPLY_WAIT_MS);
+      } catch (err) {
+        // Stored in the stream, but not yet seen here: say so rather than claim either outcome.
+        const e = new EngramError('STORAGE_UNAVAILABLE', `the write is in the shared log but this node could not confirm it: ${(err as Error).message}`);
+        return outcomes.map((o) => (o.status === 'committed' ? { status: 'failed', error: e } : o));
+      }
+    }
+    return outcomes;
+  }
+
+  // ---- reading: all from the replica ---------------------------------------------------
+
+  getContext(clientId: string, contextId: string): Promise<ContextRecord | undefined> {
+    return this.replica.getContext(clientId, contextId);
+  }
+
+  listContexts(clientId: string, options: ContextListOptions): Promise<ContextRecord[]> {
+    return this.replica.listContexts(clientId, options);
+  }
+
+  readUnits(clientId: string, contextId: string, fromSeq: number, toSeq: number): Promise<string[]> {
+    return this.replica.readUnits(clientId, contextId, fromSeq, toSeq);
+  }
+
+  getUnit(clientId: string, id: string): Promise<string | undefined> {
+    return this.replica.getUnit(clientId, id);
+  }
+
+  locateUnit(clientId: string, id: string): Promise<UnitLocation | undefined> {
+    return this.replica.locateUnit(clientId, id);
+  }
+
+  getIdempotency(clientId: string, contextId: string, key: string): Promise<IdempotencyEntry | undefined> {
+    return this.replica.getIdempotency(clientId, contextId, key);
+  }
+
+  sweepIdempotency(now: number, max: number): Promise<number> {
+    return this.replica.sweepIdempotency(now, max);
+  }
+
+  async lastPosition(): Promise<number> {
+    return this.position;
+  }
+
+  readByPosition(from: number, limit: number): Promise<PositionedUnit[]> {
+    return this.replica.readByPosition(from, limit);
+  }
+
+  unitsAt(positions: number[]): Promise<Array<string | undefined>> {
+    return this.replica.unitsAt(positions);
+  }
+
+  readSpace(clientId: string, from: number, scan: number): Promise<{ units: PositionedUnit[]; next: number }> {
+    return this.replica.readSpace(clientId, from, scan);
+  }
+
+  listSpaces(options: { after?: string; limit: number }): Promise<string[]> {
+    return this.replica.listSpaces(options);
+  }
+
+  spaceUsage(clientId: string): Promise<SpaceUsage> {
+    return this.replica.spaceUsage(clientId);
+  }
+}
+
+function bytesOf(v: Float32Array): Uint8Array {
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
+function vectorOf(b: Uint8Array): Float32Array {
+  const out = new Float32Array(b.byteLength / 4);
+  new Uint8Array(out.buffer).set(b);
+  return out;
+}

@@ -1,0 +1,100 @@
+/**
+ * The NATS side of the shared backend: one connection per node, used by the JetStream log and
+ * the lock bucket, and the encoding of ids into subject tokens and bucket keys.
+ */
+import { readFileSync } from 'node:fs';
+import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+
+export interface NatsOptions {
+  /** nats://host:port of one or more servers of the cluster. */
+  servers: string[];
+  /** A .creds file (JWT and NKey seed); empty for none. */
+  credsFile: string;
+  /** Name of the units stream; the lock bucket is named after it. */
+  stream: string;
+  /** Copies of every stream (3 in a cluster of 3 or more; 1 for a single test server). */
+  replicas: number;
+  /** How long units are kept; 0 keeps them for ever (a node that joins later needs them all). */
+  maxAgeMs: number;
+  /** How long a message id (an idempotency key) is remembered by the stream. */
+  duplicateWindowMs: number;
+  /** How long a JetStream request may take before it counts as failed. */
+  requestTimeoutMs: number;
+}
+
+export class NatsLink {
+  nc!: NatsConnection;
+  js!: JetStreamClient;
+  jsm!: JetStreamManager;
+
+  constructor(readonly options: NatsOptions) {}
+
+  /** Connects, then waits until the cluster answers JetStream requests (it has elected a meta leader). */
+  async open(): Promise<void> {
+    const creds = this.options.credsFile === '' ? undefined : credsAuthenticator(readFileSync(this.options.credsFile));
+    this.nc = await connect({
+      servers: this.options.servers,
+      name: 'engram',
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      timeout: this.options.requestTimeoutMs,
+      ...(creds === undefined ? {} : { authenticator: creds }),
+    });
+    this.js = jetstream(this.nc, { timeout: this.options.requestTimeoutMs });
+    this.jsm = await retry(() => jetstreamManager(this.nc, { timeout: this.options.requestTimeoutMs }), 60);
+  }
+
+  async close(): Promise<void> {
+    if (this.nc === undefined || this.nc.isClosed()) return;
+    await this.nc.drain().catch(() => this.nc.close());
+  }
+}
+
+/**
+ * Retries an operation a new cluster refuses until it is ready (no meta leader, no stream
+ * leader yet): `tries` times, 250 ms apart.
+ */
+export async function retry<T>(op: () => Promise<T>, tries: number): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await op();
+    } catch (err) {
+      if (i >= tries) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+/** JetStream's "wrong last sequence" refusal (error 10071), with the sequence the subject is really at. */
+export function wrongLastSequence(err: unknown): number | undefined {
+  if (!(err instanceof JetStreamApiError) || err.code !== 10071) return undefined;
+  const m = /wrong last sequence: (\d+)/.exec(err.message);
+  return m === null ? 0 : Number(m[1]);
+}
+
+/**
+ * An id as one subject token or key segment: bytes outside [A-Za-z0-9_-] become =XX (hex). The
+ * result is valid in subjects (no '.', '*', '>' or spaces) and in bucket keys, and reversible.
+ */
+export function encodeToken(id: string): string {
+  let out = '';
+  for (const b of Buffer.from(id, 'utf8')) {
+    const safe = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x5f || b === 0x2d;
+    out += safe ? String.fromCharCode(b) : '=' + b.toString(16).toUpperCase().padStart(2, '0');
+  }
+  return out;
+}
+
+export function decodeToken(token: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < token.length; i++) {
+    if (token[i] === '=') {
+      bytes.push(parseInt(token.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      bytes.push(token.charCodeAt(i));
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}

@@ -1,0 +1,137 @@
+/**
+ * The log contract on the shared JetStream backend (one nats-server on loopback), and what only a
+ * shared log does: refuse a part staged from a stale view, and rebuild a node's replica from the stream.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { JetStreamLog } from '../../src/storage/log-jetstream.js';
+import { NatsLink, type NatsOptions } from '../../src/storage/nats.js';
+import type { ContextRecord } from '../../src/core/types.js';
+import { NatsCluster, natsMissing } from '../helpers/nats-cluster.js';
+import { removeDir, tempDir } from '../helpers/server.js';
+import { runLogContract } from './log.suite.js';
+
+const SKIP = natsMissing();
+const dirs: string[] = [];
+let nats: NatsCluster | undefined;
+const links: NatsLink[] = [];
+let streams = 0;
+
+after(async () => {
+  for (const l of links) await l.close();
+  await nats?.stop();
+  dirs.forEach(removeDir);
+});
+
+async function link(stream: string): Promise<NatsLink> {
+  nats ??= await NatsCluster.start(1);
+  const options: NatsOptions = { servers: nats.urls, credsFile: '', stream, replicas: 1, maxAgeMs: 0, duplicateWindowMs: 120_000, requestTimeoutMs: 5000 };
+  const l = new NatsLink(options);
+  await l.open();
+  links.push(l);
+  return l;
+}
+
+async function freshLog(stream = `CONTRACT${++streams}`): Promise<JetStreamLog> {
+  const dir = tempDir('engram-replica-');
+  dirs.push(dir);
+  return new JetStreamLog(await link(stream), { replicaDir: dir, verifyOnStart: true });
+}
+
+if (SKIP) {
+  test('JetStream log contract', { skip: `skipped: ${SKIP}` }, () => undefined);
+} else {
+  runLogContract('jetstream', {
+    create: () => freshLog(),
+    reopen: async (log) => {
+      const old = log as JetStreamLog;
+      await old.close();
+      const again = new JetStreamLog(await link(`CONTRACT${streams}`), { replicaDir: old.replica.location, verifyOnStart: true });
+      await again.open();
+      return again;
+    },
+  });
+
+  const record = (id: string, headSeq: number, version = 1): ContextRecord => ({ id, displayName: id, agentIds: ['a'], pinnedUnits: [], meta: {}, createdAt: 1, updatedAt: 2, version, headSeq });
+  const unit = (client: string, context: string, seq: number) => ({ clientId: client, contextId: context, seq, id: `${context}-${seq}`, pos: 0, json: JSON.stringify({ seq }) });
+
+  describe('JetStream log: what a shared log adds', () => {
+    test('a part staged from a stale view is refused and stores nothing; the current view commits', async () => {
+      const log = await freshLog();
+      await log.open();
+      const first = await log.commit({ units: [unit('c', 'x', 1)], contexts: [{ clientId: 'c', record: record('x', 1), changed: true, base: { headSeq: 0, version: 0 } }], idempotency: [] });
+      assert.deepEqual(first, [{ status: 'committed' }]);
+      // Another writer staged from the empty context too: refused.
+      const stale = await log.commit({ units: [unit('c', 'x', 1)], contexts: [{ clientId: 'c', record: record('x', 1), changed: true, base: { headSeq: 0, version: 0 } }], idempotency: [] });
+      assert.deepEqual(stale, [{ status: 'conflict' }]);
+      const next = await log.commit({ units: [unit('c', 'x', 2)], contexts: [{ clientId: 'c', record: record('x', 2), changed: false, base: { headSeq: 1, version: 1 } }], idempotency: [] });
+      assert.deepEqual(next, [{ status: 'committed' }]);
+      assert.deepEqual((await log.readUnits('c', 'x', 1, 10)).map((j) => JSON.parse(j).seq), [1, 2]);
+      assert.equal(await log.lastPosition(), 2);
+      await log.close();
+    });
+
+    test('two nodes on one stream: a stale node is refused, catches up, and both read the same log', async () => {
+      const stream = `CONTRACT${++streams}`;
+      const a = await freshLog(stream);
+      const b = await freshLog(stream);
+      await a.open();
+      await b.open();
+      const part = (seq: number, base: number) => ({ units: [unit('c', 'race', seq)], contexts: [{ clientId: 'c', record: record('race', seq), changed: seq === 1, base: { headSeq: base, version: base === 0 ? 0 : 1 } }], idempotency: [] });
+      assert.deepEqual(await a.commit(part(1, 0)), [{ status: 'committed' }]);
+      // b may not have applied a's part yet; whether it has or not, seq 1 from b is refused.
+      assert.deepEqual(await b.commit(part(1, 0)), [{ status: 'conflict' }]);
+      assert.deepEqual(await b.commit(part(2, 1)), [{ status: 'committed' }]);
+      for (const log of [a, b]) {
+        await waitFor(async () => (await log.lastPosition()) === 2);
+        assert.deepEqual((await log.readUnits('c', 'race', 1, 10)).map((j) => JSON.parse(j).seq), [1, 2]);
+        assert.deepEqual((await log.readByPosition(1, 10)).map((u) => u.seq), [1, 2]);
+      }
+      await a.close();
+      await b.close();
+    });
+
+    test('an idempotency key sent through another node is found as a duplicate and replays the first unit', async () => {
+      const stream = `CONTRACT${++streams}`;
+      const a = await freshLog(stream);
+      const b = await freshLog(stream);
+      await a.open();
+      await b.open();
+      const keyed = (id: string) => ({
+        units: [{ ...unit('c', 'idem', 1), id }],
+        contexts: [{ clientId: 'c', record: record('idem', 1), changed: true }],
+        idempotency: [{ clientId: 'c', contextId: 'idem', key: 'k1', id, seq: 1, expiresAt: Date.now() + 60_000 }],
+      });
+      assert.deepEqual(await a.commit(keyed('first')), [{ status: 'committed' }]);
+      const again = await b.commit(keyed('second'));
+      assert.deepEqual(again, [{ status: 'replayed', unit: { id: 'first', seq: 1, json: JSON.stringify({ seq: 1 }) } }]);
+      assert.equal(await b.getUnit('c', 'second'), undefined);
+      await a.close();
+      await b.close();
+    });
+
+    test('a node whose replica is gone rebuilds it from the stream', async () => {
+      const log = await freshLog();
+      await log.open();
+      for (let s = 1; s <= 20; s++) {
+        await log.commit({ units: [unit('c', 'r', s)], contexts: [{ clientId: 'c', record: record('r', s), changed: s === 1 }], idempotency: [] });
+      }
+      await log.close();
+      removeDir(log.replica.location);
+      const again = new JetStreamLog(await link(`CONTRACT${streams}`), { replicaDir: log.replica.location, verifyOnStart: true });
+      await again.open();
+      assert.equal((await again.readUnits('c', 'r', 1, 100)).length, 20);
+      assert.equal((await again.getContext('c', 'r'))?.headSeq, 20);
+      assert.equal(await again.lastPosition(), 20);
+      await again.close();
+    });
+  });
+}
+
+async function waitFor(cond: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
