@@ -14,7 +14,8 @@ import { detailedHealth } from '../ops/health.js';
 import { Metrics } from '../ops/metrics.js';
 import { LockManager } from '../core/locks.js';
 import { Router } from '../core/router.js';
-import { LevelLog, StorageOpenError } from '../storage/log-leveldb.js';
+import { StorageOpenError } from '../storage/log-leveldb.js';
+import { createStorage, type StorageParts } from './storage-wiring.js';
 import { backupLines } from '../storage/backup.js';
 import { GrpcServer } from '../transport/grpc/server.js';
 import { HttpServer } from '../transport/http/server.js';
@@ -48,13 +49,15 @@ export async function serve(config: Config): Promise<void> {
     process.exit(1);
   }
   const logger = createLogger(config.log.level);
-  const log = new LevelLog(config.storage.dataDir, {
-    sync: config.storage.sync,
-    writeBufferSize: config.storage.writeBufferBytes,
-    cacheSize: config.storage.cacheBytes,
-    verifyOnStart: config.storage.verifyOnStart,
-  });
-  const locks = new LockManager(log.lockStore(), config.locks);
+  let storage: StorageParts;
+  try {
+    storage = createStorage(config);
+  } catch (err) {
+    process.stderr.write(`engram: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const log = storage.log;
+  const locks = new LockManager(storage.locks, config.locks);
   const engine = new Engine(log, {
     fences: locks,
     embeddingDims: config.search.enabled ? searchDimensions(searchSettings(config)) : undefined,
@@ -75,7 +78,7 @@ export async function serve(config: Config): Promise<void> {
   sweep.unref();
   const auth = createAuthenticator(config);
   const streamConnections = () => http.streamConnections;
-  const storageBytes = () => log.storageBytes();
+  const storageBytes = () => storage.storageBytes();
   const metrics = new Metrics({ engine, router, locks, clients, indexer: search?.indexer, streamConnections, storageBytes });
   router.observer = metrics;
   gate.observer = metrics;
@@ -106,7 +109,7 @@ export async function serve(config: Config): Promise<void> {
     stream: config.stream,
     search,
     requests: metrics,
-    ops: { metrics, health, backup: () => backupLines(log.snapshotPairs(), packageVersion()) },
+    ops: { metrics, health, backup: () => backupLines(storage.snapshotPairs(), packageVersion()) },
     version: packageVersion(),
   });
 
@@ -195,5 +198,5 @@ export async function serve(config: Config): Promise<void> {
   // Storage is ours (LevelDB's lock is held): announce the server to the CLI and MCP clients of this data dir.
   if (stale) logger.warn({ pid: running!.pid }, 'replacing the discovery file of a server that is no longer running');
   if (!stopping) writeDiscovery(dataDir, { pid: process.pid, url: `http://${addr}`, addr, grpcAddr: grpcAddr ?? null, startedAt: new Date().toISOString(), version: packageVersion() });
-  logger.info({ dataDir: config.storage.dataDir, sync: config.storage.sync }, 'storage ready');
+  logger.info({ dataDir: config.storage.dataDir, sync: config.storage.sync, backend: config.storage.backend }, 'storage ready');
 }

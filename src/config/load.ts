@@ -272,6 +272,12 @@ function build(v: Map<string, Value>): Config {
       writeBufferBytes: get('storage.writeBufferBytes'),
       verifyOnStart: get('storage.verifyOnStart'),
       cacheBytes: get('storage.cacheBytes'),
+      backend: get('storage.backend'),
+      natsUrls: get<string>('storage.natsUrls').split(',').filter((x) => x !== ''),
+      natsCreds: get('storage.natsCreds'),
+      natsStream: get('storage.natsStream'),
+      natsReplicas: get('storage.natsReplicas'),
+      natsMaxAgeMs: get('storage.natsMaxAge'),
     },
     limits: { maxUnitBytes: get('limits.maxUnitBytes'), maxHeaderBytes: get('limits.maxHeaderBytes'), requestTimeoutMs: get('limits.requestTimeout') },
     cache: { tailUnits: get('cache.tailUnits'), maxContexts: get('cache.maxContexts'), maxBytes: get('cache.maxBytes') },
@@ -329,7 +335,7 @@ function build(v: Map<string, Value>): Config {
 export function describeConfig(c: Config): Record<string, Record<string, unknown>> {
   return {
     server: { addr: formatHostPort(c.server.addr), grpcAddr: formatHostPort(c.server.grpcAddr), grpcEnabled: c.server.grpcEnabled, allowedOrigins: c.server.allowedOrigins, allowedHosts: c.server.allowedHosts, shutdownGrace: `${c.server.shutdownGraceMs / 1000}s` },
-    storage: { ...c.storage },
+    storage: (({ natsMaxAgeMs, ...rest }) => ({ ...rest, natsMaxAge: `${natsMaxAgeMs / 1000}s` }))(c.storage),
     limits: { maxUnitBytes: c.limits.maxUnitBytes, maxHeaderBytes: c.limits.maxHeaderBytes, requestTimeout: `${c.limits.requestTimeoutMs / 1000}s` },
     cache: { ...c.cache },
     idempotency: { ttl: `${c.idempotency.ttlMs / 1000}s` },

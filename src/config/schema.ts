@@ -36,7 +36,20 @@ export interface HostPort {
 
 export interface Config {
   server: { addr: HostPort; grpcAddr: HostPort; grpcEnabled: boolean; allowedOrigins: string[]; allowedHosts: string[]; shutdownGraceMs: number };
-  storage: { dataDir: string; sync: boolean; maxBatchUnits: number; writeBufferBytes: number; cacheBytes: number; verifyOnStart: boolean };
+  storage: {
+    dataDir: string;
+    sync: boolean;
+    maxBatchUnits: number;
+    writeBufferBytes: number;
+    cacheBytes: number;
+    verifyOnStart: boolean;
+    backend: 'leveldb' | 'nats';
+    natsUrls: string[];
+    natsCreds: string;
+    natsStream: string;
+    natsReplicas: number;
+    natsMaxAgeMs: number;
+  };
   limits: { maxUnitBytes: number; maxHeaderBytes: number; requestTimeoutMs: number };
   cache: { tailUnits: number; maxContexts: number; maxBytes: number };
   idempotency: { ttlMs: number };
@@ -182,6 +195,54 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: 'bytes', min: 0, max: 64 * 1024 * MiB },
     default: 8 * MiB,
     doc: 'LevelDB block cache, for reads that miss the in-memory tails.',
+  },
+  {
+    key: 'storage.backend',
+    env: 'ENGRAM_STORAGE_BACKEND',
+    flag: '--storage-backend',
+    kind: { type: 'enum', values: ['leveldb', 'nats'] },
+    default: 'leveldb',
+    doc: 'leveldb: the embedded log in storage.dataDir, one server. nats: a log shared by several Engram nodes on a NATS JetStream cluster (docs/scale-out.md); each node keeps a replica of it in storage.dataDir.',
+  },
+  {
+    key: 'storage.natsUrls',
+    env: 'ENGRAM_NATS_URLS',
+    flag: '--nats-urls',
+    kind: { type: 'list' },
+    default: 'nats://127.0.0.1:4222',
+    doc: 'With storage.backend nats: servers of the NATS cluster, comma-separated (any of them will do; the client finds the rest).',
+  },
+  {
+    key: 'storage.natsCreds',
+    env: 'ENGRAM_NATS_CREDS',
+    flag: '--nats-creds',
+    kind: { type: 'string' },
+    default: '',
+    doc: 'With storage.backend nats: a NATS credentials file (.creds: user JWT and NKey seed); empty connects without.',
+  },
+  {
+    key: 'storage.natsStream',
+    env: 'ENGRAM_NATS_STREAM',
+    flag: '--nats-stream',
+    kind: { type: 'string' },
+    default: 'ENGRAM',
+    doc: 'With storage.backend nats: name of the units stream (created if missing); the lock bucket is <name>_LOCKS. Nodes of one deployment use the same name.',
+  },
+  {
+    key: 'storage.natsReplicas',
+    env: 'ENGRAM_NATS_REPLICAS',
+    flag: '--nats-replicas',
+    kind: { type: 'int', min: 1, max: 5 },
+    default: 3,
+    doc: 'With storage.backend nats: copies of the stream and the lock bucket when they are created. 3 survives the loss of one NATS server; 1 suits a single test server.',
+  },
+  {
+    key: 'storage.natsMaxAge',
+    env: 'ENGRAM_NATS_MAX_AGE',
+    flag: '--nats-max-age',
+    kind: { type: 'duration', min: 0, max: 100 * 365 * 24 * HOUR },
+    default: '0s',
+    doc: 'With storage.backend nats: how long the stream keeps units when it is created; 0s keeps them for ever. A node that starts with an empty replica can only rebuild what the stream still has.',
   },
   {
     key: 'limits.maxUnitBytes',

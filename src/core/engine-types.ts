@@ -18,6 +18,8 @@ export interface EngineOptions extends ContextCacheOptions {
 export interface FenceChecker {
   /** Throws FENCE_REJECTED unless `token` is the current holder's token for `resource`. */
   checkFence(clientId: string, resource: string, token: number, writer: string): void;
+  /** Brings the lock table up to date first, where locks are shared by several nodes. */
+  refresh?(): Promise<void>;
 }
 
 /** What a write returns: the stored unit's id, seq and canonical JSON. */

@@ -154,11 +154,20 @@ export class Engine {
       this.assertReady();
       const draft = parseWorkUnitDraft(input, headerKey);
       if (writer !== undefined && writer !== clientId) draft.writer = writer;
-      if (draft.idempotencyKey !== undefined) return this.appendOnce(clientId, draft, draft.idempotencyKey);
-      return this.enqueueAppend(clientId, draft);
+      const refresh = this.shared && draft.fence !== undefined ? this.options.fences?.refresh : undefined;
+      if (refresh !== undefined) {
+        // Another node may have given the lock to someone else a moment ago: check the shared lock table first.
+        return refresh.call(this.options.fences).then(() => this.appendDraft(clientId, draft));
+      }
+      return this.appendDraft(clientId, draft);
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  private appendDraft(clientId: string, draft: WorkUnitDraft): Promise<AppendResult> {
+    if (draft.idempotencyKey !== undefined) return this.appendOnce(clientId, draft, draft.idempotencyKey);
+    return this.enqueueAppend(clientId, draft);
   }
 
   private enqueueAppend(clientId: string, draft: WorkUnitDraft): Promise<AppendResult> {

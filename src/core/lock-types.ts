@@ -81,3 +81,49 @@ export interface LockStore {
   /** Stores the whole batch or nothing. */
   commit(batch: LockBatch): Promise<void>;
 }
+
+/** One key's change in a shared lock store (several nodes; storage/lock-store-jetstream.ts). */
+export interface SharedLockWrite {
+  clientId: string;
+  resource: string;
+  /** The holder's record, or null to free the key. */
+  record: LockRecord | null;
+  /** A new acquisition: its fencing token is the revision this write gets (record.token is not stored). */
+  fresh: boolean;
+  /** For a freed key: why, and the record it held (what other nodes report). */
+  reason?: 'released' | 'expired';
+  freed?: LockRecord;
+  /** What the key held before (put back if a later change of the same request is refused). */
+  before: LockRecord | null;
+}
+
+/** A key as stored in a shared lock store, at a revision. */
+export interface SharedLockEntry {
+  clientId: string;
+  resource: string;
+  /** Increases with every write to the store, across nodes and restarts. */
+  revision: number;
+  record: LockRecord | null;
+  reason?: 'released' | 'expired';
+  freed?: LockRecord;
+  /** The node that wrote it. */
+  node: string;
+}
+
+/** Locks shared by several nodes: compare-and-set on each key's revision, and a feed of every change. */
+export interface SharedLockStore {
+  readonly shared: true;
+  /** This node's id, written with its changes. */
+  readonly node: string;
+  /** Every key as it stands now; `onChange` then gets each later change, by any node, in order. */
+  watch(onChange: (entry: SharedLockEntry) => void): Promise<SharedLockEntry[]>;
+  /**
+   * Writes the changes in order, each only if nothing changed since this node's view. On the first
+   * refusal, the ones already written are put back, the feed is caught up (onChange has brought the
+   * change that won), and the index of the refused one is returned.
+   */
+  write(changes: SharedLockWrite[]): Promise<{ revisions: number[] } | { conflict: number }>;
+  /** Resolves once onChange has brought every change stored before the call. */
+  sync(): Promise<void>;
+  close(): void;
+}

@@ -10,7 +10,20 @@
 import { EngramError } from './errors.js';
 import { UlidFactory } from './ids.js';
 import { checkResource, compareBytes, parseAcquire, parseRenew, type AcquireRequest, type LockLimits } from './lock-requests.js';
-import { lockOwner, lockView, redactedLockView, type LockAction, type LockBatch, type LockRecord, type LockStore, type LockView, type StoredLock } from './lock-types.js';
+import {
+  lockOwner,
+  lockView,
+  redactedLockView,
+  type LockAction,
+  type LockBatch,
+  type LockRecord,
+  type LockStore,
+  type LockView,
+  type SharedLockEntry,
+  type SharedLockStore,
+  type SharedLockWrite,
+  type StoredLock,
+} from './lock-types.js';
 import { LIMITS } from './limits.js';
 import { checkId } from './validate.js';
 
@@ -59,6 +72,9 @@ type LockOp =
   | ({ kind: 'release'; clientId: string; owner: string; resource: string; agentId: string; lockId: string } & Reply<LockView>)
   | { kind: 'expire'; key: string; lockId: string };
 
+/** Times one operation is decided again after other nodes changed its keys first (shared store). */
+const MAX_ATTEMPTS = 50;
+
 /** What staging decided for one operation. */
 type Outcome =
   | { type: 'ok'; value: LockView[] | LockView | undefined }
@@ -86,17 +102,34 @@ export class LockManager {
   private drained: (() => void) | undefined;
   private state: 'new' | 'ready' | 'closed' = 'new';
   private readonly listeners: Array<(events: LockEvent[]) => void> = [];
+  /**
+   * Set when several nodes share the locks (storage/lock-store-jetstream.ts): each operation is
+   * then decided on its own and stored with compare-and-set on its keys' revisions, and changes
+   * made by other nodes arrive through the store's feed (applyRemote).
+   */
+  private readonly shared: SharedLockStore | undefined;
+  /** Shared store: each key's revision as this node last saw it. */
+  private readonly revisions = new Map<string, number>();
+  private readonly attempts = new WeakMap<LockOp, number>();
 
   constructor(
-    private readonly store: LockStore,
+    private readonly store: LockStore | SharedLockStore,
     private readonly options: LockOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.shared = 'shared' in store ? store : undefined;
   }
 
   /** Loads stored locks: running leases come back with their remaining time; expired ones are dropped. */
   async open(): Promise<void> {
-    const { counter, locks } = await this.store.load();
+    if (this.shared !== undefined) {
+      // Expired leases come back too: their timers fire at once and one node frees each, by compare-and-set.
+      for (const e of await this.shared.watch((e) => this.applyRemote(e))) this.applyRemote(e);
+      this.state = 'ready';
+      return;
+    }
+    const store = this.store as LockStore;
+    const { counter, locks } = await store.load();
     const now = this.now();
     this.counter = counter;
     const dels: LockBatch['dels'] = [];
@@ -105,8 +138,42 @@ export class LockManager {
       if (stored.record.expiresAt <= now) dels.push({ clientId: stored.clientId, resource: stored.record.resource });
       else this.apply(keyOf(stored.clientId, stored.record.resource), stored);
     }
-    if (dels.length > 0 || this.counter !== counter) await this.store.commit({ puts: [], dels, counter: this.counter });
+    if (dels.length > 0 || this.counter !== counter) await store.commit({ puts: [], dels, counter: this.counter });
     this.state = 'ready';
+  }
+
+  /** A change another node made, from the shared store's feed (this node's own are applied when acknowledged). */
+  private applyRemote(e: SharedLockEntry): void {
+    const key = keyOf(e.clientId, e.resource);
+    if (e.revision <= (this.revisions.get(key) ?? 0)) return;
+    this.revisions.set(key, e.revision);
+    const prev = this.locks.get(key);
+    let event: LockEvent | undefined;
+    if (e.record !== null) {
+      event = { clientId: e.clientId, action: prev?.record.lockId === e.record.lockId ? 'renewed' : 'acquired', record: e.record };
+      this.apply(key, { clientId: e.clientId, record: e.record });
+    } else {
+      this.apply(key, null);
+      if (e.freed !== undefined) event = { clientId: e.clientId, action: e.reason ?? 'released', record: e.freed };
+    }
+    if (event !== undefined && this.state === 'ready') this.publish([event]);
+    if (this.state === 'ready') this.scheduleGrants();
+  }
+
+  /** With a shared store, brings this node's view up to every change stored so far, before a fence is checked against it. */
+  async refresh(): Promise<void> {
+    if (this.shared === undefined) return;
+    await this.shared.sync().catch(() => undefined); // unreachable NATS: the write then fails on its own
+  }
+
+  private publish(events: LockEvent[]): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(events);
+      } catch {
+        // A listener's fault must not undo a stored change.
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -274,6 +341,10 @@ export class LockManager {
     this.flushing = true;
     try {
       while (this.queue.length > 0) {
+        if (this.shared !== undefined) {
+          await this.commitShared(this.queue.shift()!);
+          continue;
+        }
         const ops = this.queue;
         this.queue = [];
         await this.commitOps(ops);
@@ -305,7 +376,7 @@ export class LockManager {
         else batch.puts.push(value);
       }
       try {
-        await this.store.commit(batch);
+        await (this.store as LockStore).commit(batch);
       } catch (err) {
         const failure = err instanceof EngramError ? err : new EngramError('STORAGE_UNAVAILABLE', `the lock table could not be stored: ${(err as Error).message}`, { cause: err });
         ops.forEach((op) => this.settle(op, { type: 'error', error: failure }));
@@ -316,15 +387,74 @@ export class LockManager {
     this.counter = stage.counter;
     for (const [key, value] of staged) this.apply(key, value);
     ops.forEach((op, i) => this.settle(op, outcomes[i]!));
-    if (stage.events.length > 0) {
-      for (const listener of this.listeners) {
-        try {
-          listener(stage.events);
-        } catch {
-          // A listener's fault must not undo a stored change.
+    if (stage.events.length > 0) this.publish(stage.events);
+    this.scheduleGrants();
+  }
+
+  /**
+   * One operation against a shared store: decided on this node's view, then written with
+   * compare-and-set on every key it changes. If another node changed one of them first, the keys
+   * are read back and the operation is decided again. A new acquisition's token is the revision
+   * its write got, so tokens increase across all nodes.
+   */
+  private async commitShared(op: LockOp): Promise<void> {
+    const store = this.shared!;
+    const now = this.now();
+    const staged = new Map<string, StoredLock | null>();
+    const view = (key: string) => (staged.has(key) ? staged.get(key) ?? undefined : this.locks.get(key));
+    const stage = { staged, view, now, counter: this.counter, events: [] as LockEvent[] };
+    let outcome: Outcome;
+    try {
+      outcome = this.decide(op, stage);
+    } catch (err) {
+      outcome = { type: 'error', error: err instanceof EngramError ? err : new EngramError('INTERNAL', String(err)) };
+    }
+    const keys = [...staged.keys()].sort(compareBytes);
+    if (keys.length > 0) {
+      const writes: SharedLockWrite[] = keys.map((key) => {
+        const value = staged.get(key)!;
+        const before = this.locks.get(key);
+        const [clientId, resource] = [key.slice(0, key.indexOf(SEP)), key.slice(key.indexOf(SEP) + 1)];
+        const base = { clientId, resource, before: before?.record ?? null };
+        if (value !== null) return { ...base, record: value.record, fresh: before?.record.lockId !== value.record.lockId };
+        const freedBy = stage.events.find((e) => keyOf(e.clientId, e.record.resource) === key && (e.action === 'released' || e.action === 'expired'));
+        return { ...base, record: null, fresh: false, reason: freedBy?.action as 'released' | 'expired' | undefined, freed: before?.record };
+      });
+      let result: Awaited<ReturnType<SharedLockStore['write']>>;
+      try {
+        result = await store.write(writes);
+      } catch (err) {
+        const failure = new EngramError('STORAGE_UNAVAILABLE', `the shared lock table could not be written: ${(err as Error).message}`, { cause: err });
+        this.settle(op, { type: 'error', error: failure });
+        this.scheduleGrants();
+        return;
+      }
+      if ('conflict' in result) {
+        // The store has brought the change that won: decide again on the view it left.
+        const attempts = (this.attempts.get(op) ?? 0) + 1;
+        this.attempts.set(op, attempts);
+        if (attempts > MAX_ATTEMPTS) {
+          this.settle(op, { type: 'error', error: new EngramError('STORAGE_UNAVAILABLE', `the lock changed on other nodes ${MAX_ATTEMPTS} times while this request was decided; try again`) });
+        } else {
+          this.queue.unshift(op);
         }
+        return;
+      }
+      keys.forEach((key, i) => {
+        const value = staged.get(key)!;
+        if (writes[i]!.fresh && value !== null) value.record.token = result.revisions[i]!;
+        // The feed may have brought a later change already: keep it.
+        if (result.revisions[i]! <= (this.revisions.get(key) ?? 0)) return;
+        this.revisions.set(key, result.revisions[i]!);
+        this.apply(key, value);
+      });
+      if (outcome.type === 'ok' && op.kind === 'acquire') {
+        // The views were made before the tokens were known.
+        outcome = { type: 'ok', value: (outcome.value as LockView[]).map((v) => lockView(staged.get(keyOf(op.clientId, v.resource))!.record, now)) };
       }
     }
+    this.settle(op, outcome);
+    if (stage.events.length > 0) this.publish(stage.events);
     this.scheduleGrants();
   }
 

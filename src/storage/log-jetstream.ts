@@ -1,11 +1,17 @@
 /**
  * The shared log on NATS JetStream, for several Engram nodes (docs/scale-out.md).
  *
- * Writes: each context's part of a batch is one message on the context's subject, appended with
- * the expected last subject sequence of the part it was staged after. A node that staged from a
- * stale view is refused ("wrong last sequence") and the engine restages: seqs stay unique and
- * gap-free across nodes without any node deciding them alone. A part holding an idempotency key
- * carries it as the message id, so a retry through any node is found as a duplicate.
+ * Writes: each context's part of a batch is one message on the context's subject, naming the
+ * part it was staged after (`p`: that part's stream sequence). Every node applies the stream in
+ * order and keeps a part only if it follows the context's last kept part and repeats no live
+ * idempotency key; a part that lost a race is skipped by every node alike, and its writer
+ * restages on the new head. So seqs stay unique and gap-free across nodes without any node
+ * deciding them alone, and without trusting the server's per-subject compare-and-set: with
+ * clustered nats-server 2.9 two appends expecting the same last subject sequence can both be
+ * stored (test/scale-out/jetstream-primitives.test.ts shows it). The expected last subject
+ * sequence is still sent, so a server that checks it turns most races away before they are
+ * stored, and a keyed part carries its key as the message id, so most retries are found as
+ * duplicates by the server.
  *
  * Reads: every node applies the whole stream, in stream order, to a local LevelDB replica (the
  * embedded log's format), and serves every read from it. The replica is a cache: deleting it
@@ -38,6 +44,8 @@ import { encodeToken, NatsLink, retry, wrongLastSequence } from './nats.js';
 interface Part {
   c: string;
   x: string;
+  /** Stream sequence of the context's part this one was staged after (0: none). */
+  p: number;
   /** headSeq and updatedAt after the part. */
   h: number;
   t: number;
@@ -49,12 +57,17 @@ interface Part {
   k: Array<[string, string, number, number]>;
 }
 
-/** Where a context stands in the stream: its last part's stream sequence and the record it left. */
+/** Where a context stands in the stream: its last kept part, the record it left, and its subject's last message. */
 interface Head {
   streamSeq: number;
   headSeq: number;
   version: number;
+  /** Last message on the subject, kept or skipped (what the server's expected-sequence check compares). */
+  lastSeq: number;
 }
+
+/** Why a part was skipped: it did not follow the context's last kept part, or its key was already used. */
+type Verdict = { kind: 'conflict' } | { kind: 'replayed'; entry: IdempotencyEntry };
 
 const SEP = '\u0000';
 const APPLIED = 'jetstream.applied';
@@ -64,6 +77,8 @@ const headMark = (key: string) => `jetstream.head${SEP}${key}`;
 const APPLY_WAIT_MS = 30_000;
 /** Parts applied to the replica in one LevelDB batch, at most. */
 const APPLY_BATCH = 512;
+/** Verdicts on skipped parts kept for their writers, at most (the oldest go first). */
+const MAX_VERDICTS = 10_000;
 
 export interface JetStreamLogOptions {
   /** Directory of this node's replica (a LevelDB). */
@@ -79,6 +94,9 @@ export class JetStreamLog implements Log {
   private readonly heads = new Map<string, Head>();
   /** Stream sequence of the last part the replica holds. */
   private applied = 0;
+  /** Stream time (ms) of that message: idempotency keys are swept by it, so every node judges keys alike. */
+  private appliedTime = 0;
+  private readonly verdicts = new Map<number, Verdict>();
   private position = 0;
   private pending: JsMsg[] = [];
   private applying = false;
@@ -105,6 +123,7 @@ export class JetStreamLog implements Log {
   }
 
   async open(): Promise<void> {
+    await this.link.open();
     const o = this.link.options;
     const info = await retry(async () => {
       try {
@@ -155,6 +174,7 @@ export class JetStreamLog implements Log {
   async close(): Promise<void> {
     this.closed = true;
     this.messages?.stop();
+    await this.link.close();
     await this.replica.close();
   }
 
@@ -177,23 +197,36 @@ export class JetStreamLog implements Log {
     const parts: CommittedContext[] = [];
     const marks: Record<string, string> = {};
     const heads = new Map<string, Head>();
+    /** Keys stored by parts earlier in this batch. */
+    const keysHere = new Map<string, IdempotencyEntry>();
     let pos = this.position;
     let applied = this.applied;
+    let appliedTime = this.appliedTime;
     for (const m of msgs) {
       if (m.seq <= applied) continue; // delivered again after a consumer reset
       applied = m.seq;
+      appliedTime = Math.max(appliedTime, m.time.getTime());
       let part: Part;
       try {
         part = unpack(m.data) as Part;
-        if (typeof part.c !== 'string' || typeof part.x !== 'string' || !Array.isArray(part.u)) continue;
+        if (typeof part.c !== 'string' || typeof part.x !== 'string' || !Array.isArray(part.u) || typeof part.p !== 'number') continue;
       } catch {
         continue; // not a part: another publisher's message on our subjects
       }
       const key = part.c + SEP + part.x;
       const before = heads.get(key) ?? (await this.head(part.c, part.x));
-      const head: Head = { streamSeq: m.seq, headSeq: part.h, version: part.r?.version ?? before?.version ?? 0 };
+      const verdict = await this.judge(part, before, m.time.getTime(), keysHere);
+      if (verdict !== undefined) {
+        this.verdicts.set(m.seq, verdict);
+        if (this.verdicts.size > MAX_VERDICTS) this.verdicts.delete(this.verdicts.keys().next().value!);
+        const head: Head = { ...(before ?? { streamSeq: 0, headSeq: 0, version: 0 }), lastSeq: m.seq };
+        heads.set(key, head);
+        marks[headMark(key)] = markOf(head);
+        continue;
+      }
+      const head: Head = { streamSeq: m.seq, headSeq: part.h, version: part.r?.version ?? before?.version ?? 0, lastSeq: m.seq };
       heads.set(key, head);
-      marks[headMark(key)] = `${head.streamSeq},${head.headSeq},${head.version}`;
+      marks[headMark(key)] = markOf(head);
       const units: string[] = [];
       const positions: number[] = [];
       const embeddings: Array<Float32Array | undefined> = [];
@@ -208,7 +241,11 @@ export class JetStreamLog implements Log {
       // The replica stores only the head of a part that changed nothing else; the rest of the record is already there.
       const record = part.r ?? ({ id: part.x, headSeq: part.h, updatedAt: part.t } as ContextRecord);
       batch.contexts.push({ clientId: part.c, record, changed: part.r !== undefined });
-      for (const [k, id, seq, expiresAt] of part.k) batch.idempotency.push({ clientId: part.c, contextId: part.x, key: k, id, seq, expiresAt });
+      for (const [k, id, seq, expiresAt] of part.k) {
+        const e = { clientId: part.c, contextId: part.x, key: k, id, seq, expiresAt };
+        batch.idempotency.push(e);
+        keysHere.set(key + SEP + k, e);
+      }
       parts.push({
         clientId: part.c,
         contextId: part.x,
@@ -223,6 +260,8 @@ export class JetStreamLog implements Log {
     }
     if (applied === this.applied) return;
     marks[APPLIED] = String(applied);
+    // Heads move first: a writer that meets a head newer than its staged view waits for this batch (waitApplied).
+    for (const [k, h] of heads) this.heads.set(k, h);
     // The replica must hold what the stream holds before anything is served from it: retry until it does.
     for (let attempt = 0; ; attempt++) {
       try {
@@ -237,9 +276,9 @@ export class JetStreamLog implements Log {
         await new Promise((r) => setTimeout(r, 500));
       }
     }
-    for (const [k, h] of heads) this.heads.set(k, h);
     this.position = pos;
     this.applied = applied;
+    this.appliedTime = appliedTime;
     if (parts.length > 0 && this.listener !== undefined) {
       try {
         await this.listener(parts, pos);
@@ -252,6 +291,19 @@ export class JetStreamLog implements Log {
     }
   }
 
+  /**
+   * Whether every node keeps a part: it must follow the context's last kept part, and none of its
+   * idempotency keys may be live (judged at the message's stream time, the same on every node).
+   */
+  private async judge(part: Part, before: Head | undefined, time: number, keysHere: Map<string, IdempotencyEntry>): Promise<Verdict | undefined> {
+    if (part.p !== (before?.streamSeq ?? 0)) return { kind: 'conflict' };
+    for (const [k] of part.k) {
+      const prior = keysHere.get(part.c + SEP + part.x + SEP + k) ?? (await this.replica.getIdempotency(part.c, part.x, k));
+      if (prior !== undefined && prior.expiresAt > time) return { kind: 'replayed', entry: prior };
+    }
+    return undefined;
+  }
+
   /** Where a context stands, from memory or the replica. */
   private async head(clientId: string, contextId: string): Promise<Head | undefined> {
     const key = clientId + SEP + contextId;
@@ -261,8 +313,8 @@ export class JetStreamLog implements Log {
     // Applied while this read was in flight: memory is newer.
     if (this.heads.has(key)) return this.heads.get(key);
     if (mark === undefined) return undefined;
-    const [streamSeq, headSeq, version] = mark.split(',').map(Number) as [number, number, number];
-    const head = { streamSeq, headSeq, version };
+    const [streamSeq, headSeq, version, lastSeq] = mark.split(',').map(Number) as [number, number, number, number];
+    const head = { streamSeq, headSeq, version, lastSeq };
     this.heads.set(key, head);
     return head;
   }
@@ -291,78 +343,81 @@ export class JetStreamLog implements Log {
 
   async commit(batch: CommitBatch): Promise<ContextOutcome[]> {
     if (this.broken !== undefined) throw new EngramError('STORAGE_UNAVAILABLE', `this node's replica cannot be written: ${this.broken.message}`);
-    const unitsOf = new Map<string, UnitEntry[]>();
-    for (const u of batch.units) {
-      const k = u.clientId + SEP + u.contextId;
-      const list = unitsOf.get(k);
-      if (list === undefined) unitsOf.set(k, [u]);
-      else list.push(u);
-    }
-    const keysOf = new Map<string, IdempotencyEntry[]>();
-    for (const e of batch.idempotency) {
-      const k = e.clientId + SEP + e.contextId;
-      const list = keysOf.get(k);
-      if (list === undefined) keysOf.set(k, [e]);
-      else list.push(e);
-    }
-    let highest = 0;
-    const outcomes = await Promise.all(
+    const unitsOf = groupBy(batch.units, (u) => u.clientId + SEP + u.contextId);
+    const keysOf = groupBy(batch.idempotency, (e) => e.clientId + SEP + e.contextId);
+    return Promise.all(
       batch.contexts.map(async (entry): Promise<ContextOutcome> => {
         const key = entry.clientId + SEP + entry.record.id;
         try {
-          const units = unitsOf.get(key) ?? [];
-          const idem = keysOf.get(key) ?? [];
-          const head = await this.head(entry.clientId, entry.record.id);
-          if (entry.base !== undefined && (entry.base.headSeq !== (head?.headSeq ?? 0) || entry.base.version !== (head?.version ?? 0))) {
-            return { status: 'conflict' };
-          }
-          const part: Part = {
-            c: entry.clientId,
-            x: entry.record.id,
-            h: entry.record.headSeq,
-            t: entry.record.updatedAt,
-            u: units.map((u) => [u.id, u.seq, u.json, u.embedding === undefined ? undefined : bytesOf(u.embedding)]),
-            k: idem.map((e) => [e.key, e.id, e.seq, e.expiresAt]),
-          };
-          if (entry.changed) part.r = entry.record;
-          // Only a part that is one keyed unit may be found as a duplicate (the engine stages keyed units alone).
-          const msgID = idem.length === 1 && units.length === 1 ? `${entry.clientId}/${entry.record.id}/${idem[0]!.key}` : undefined;
-          let ack;
-          try {
-            ack = await this.link.js.publish(this.subject(entry.clientId, entry.record.id), pack(part), {
-              expect: { lastSubjectSequence: head?.streamSeq ?? 0 },
-              ...(msgID === undefined ? {} : { msgID }),
-            });
-          } catch (err) {
-            const actual = wrongLastSequence(err);
-            if (actual === undefined) throw err;
-            // Someone else appended first: restage once the replica holds what they wrote.
-            await this.waitApplied(actual, APPLY_WAIT_MS);
-            return { status: 'conflict' };
-          }
-          highest = Math.max(highest, ack.seq);
-          if (ack.duplicate && msgID !== undefined) {
-            await this.waitApplied(ack.seq, APPLY_WAIT_MS);
-            const prior = await this.replica.getIdempotency(entry.clientId, entry.record.id, idem[0]!.key);
-            const json = prior === undefined ? undefined : (await this.replica.readUnits(entry.clientId, entry.record.id, prior.seq, prior.seq))[0];
-            if (prior !== undefined && json !== undefined) return { status: 'replayed', unit: { id: prior.id, seq: prior.seq, json } };
-          }
-          return { status: 'committed' };
+          return await this.commitPart(entry, unitsOf.get(key) ?? [], keysOf.get(key) ?? []);
         } catch (err) {
           return { status: 'failed', error: err };
         }
       }),
     );
-    if (highest > 0) {
-      try {
-        await this.waitApplied(highest, APPLY_WAIT_MS);
-      } catch (err) {
-        // Stored in the stream, but not yet seen here: say so rather than claim either outcome.
-        const e = new EngramError('STORAGE_UNAVAILABLE', `the write is in the shared log but this node could not confirm it: ${(err as Error).message}`);
-        return outcomes.map((o) => (o.status === 'committed' ? { status: 'failed', error: e } : o));
-      }
+  }
+
+  /** One context's part: published after the head it was staged on, then judged by this node's replica like every other. */
+  private async commitPart(entry: CommitBatch['contexts'][number], units: UnitEntry[], idem: IdempotencyEntry[]): Promise<ContextOutcome> {
+    const { clientId, record } = entry;
+    const head = await this.head(clientId, record.id);
+    if (entry.base !== undefined && (entry.base.headSeq !== (head?.headSeq ?? 0) || entry.base.version !== (head?.version ?? 0))) {
+      // Staged on an older view: once the replica (and so the engine) holds the newer head, stage again.
+      await this.waitApplied(head?.streamSeq ?? 0, APPLY_WAIT_MS);
+      return { status: 'conflict' };
     }
-    return outcomes;
+    const part: Part = {
+      c: clientId,
+      x: record.id,
+      p: head?.streamSeq ?? 0,
+      h: record.headSeq,
+      t: record.updatedAt,
+      u: units.map((u) => [u.id, u.seq, u.json, u.embedding === undefined ? undefined : bytesOf(u.embedding)]),
+      k: idem.map((e) => [e.key, e.id, e.seq, e.expiresAt]),
+    };
+    if (entry.changed) part.r = record;
+    const data = pack(part);
+    // Only a part that is one keyed unit may be found as a duplicate (the engine stages keyed units alone).
+    let msgID = idem.length === 1 && units.length === 1 ? `${clientId}/${record.id}/${idem[0]!.key}` : undefined;
+    for (;;) {
+      let ack;
+      try {
+        ack = await this.link.js.publish(this.subject(clientId, record.id), data, {
+          expect: { lastSubjectSequence: head?.lastSeq ?? 0 },
+          ...(msgID === undefined ? {} : { msgID }),
+        });
+      } catch (err) {
+        const actual = wrongLastSequence(err);
+        if (actual === undefined) throw err;
+        // Someone else appended first: stage again once the replica holds what they wrote.
+        await this.waitApplied(actual, APPLY_WAIT_MS);
+        return { status: 'conflict' };
+      }
+      try {
+        await this.waitApplied(ack.seq, APPLY_WAIT_MS);
+      } catch (err) {
+        // In the stream, but not yet judged here: say so rather than claim either outcome.
+        throw new EngramError('STORAGE_UNAVAILABLE', `the write may be in the shared log, but this node could not confirm it: ${(err as Error).message}`);
+      }
+      if (ack.duplicate) {
+        const prior = await this.replica.getIdempotency(clientId, record.id, idem[0]!.key);
+        if (prior !== undefined) return this.replayed(prior);
+        // The first message with this id was a part that lost a race: the key is free, send without the id.
+        msgID = undefined;
+        continue;
+      }
+      const verdict = this.verdicts.get(ack.seq);
+      this.verdicts.delete(ack.seq);
+      if (verdict === undefined) return { status: 'committed' };
+      if (verdict.kind === 'replayed') return this.replayed(verdict.entry);
+      return { status: 'conflict' };
+    }
+  }
+
+  private async replayed(prior: IdempotencyEntry): Promise<ContextOutcome> {
+    const json = (await this.replica.readUnits(prior.clientId, prior.contextId, prior.seq, prior.seq))[0];
+    if (json === undefined) throw new EngramError('STORAGE_UNAVAILABLE', `the unit of idempotency key ${JSON.stringify(prior.key)} is missing from this node's replica`);
+    return { status: 'replayed', unit: { id: prior.id, seq: prior.seq, json } };
   }
 
   // ---- reading: all from the replica ---------------------------------------------------
@@ -392,7 +447,8 @@ export class JetStreamLog implements Log {
   }
 
   sweepIdempotency(now: number, max: number): Promise<number> {
-    return this.replica.sweepIdempotency(now, max);
+    // By stream time, not this node's clock: a key is live or not for every node alike when a part is judged.
+    return this.replica.sweepIdempotency(Math.min(now, this.appliedTime), max);
   }
 
   async lastPosition(): Promise<number> {
@@ -418,6 +474,21 @@ export class JetStreamLog implements Log {
   spaceUsage(clientId: string): Promise<SpaceUsage> {
     return this.replica.spaceUsage(clientId);
   }
+}
+
+function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = keyOf(item);
+    const list = out.get(k);
+    if (list === undefined) out.set(k, [item]);
+    else list.push(item);
+  }
+  return out;
+}
+
+function markOf(h: Head): string {
+  return `${h.streamSeq},${h.headSeq},${h.version},${h.lastSeq}`;
 }
 
 function bytesOf(v: Float32Array): Uint8Array {

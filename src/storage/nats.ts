@@ -32,6 +32,7 @@ export class NatsLink {
 
   /** Connects, then waits until the cluster answers JetStream requests (it has elected a meta leader). */
   async open(): Promise<void> {
+    if (this.nc !== undefined) return;
     const creds = this.options.credsFile === '' ? undefined : credsAuthenticator(readFileSync(this.options.credsFile));
     this.nc = await connect({
       servers: this.options.servers,

@@ -1,0 +1,182 @@
+/**
+ * Locks shared by several Engram nodes, in a JetStream key-value bucket: the stream
+ * KV_<stream>_LOCKS with one subject per lock (the layout of NATS key-value buckets, so the
+ * bucket can be read with NATS's own tools). Every change is a compare-and-set on the whole
+ * bucket: it is appended expecting the bucket's last sequence to be the last change this node has
+ * seen, so a node decides only on a complete view and one node wins each race. (The per-key
+ * check, the expected last subject sequence, is not safe on clustered nats-server 2.9: two
+ * writes expecting the same revision can both be stored; the bucket-wide one is checked
+ * against the writes in flight.) Lock changes are rare next to units, so one order for the
+ * whole bucket costs little. Revisions only increase, so a new acquisition's fencing token is
+ * the revision of the write that made it. A freed key keeps a tombstone saying why, so every
+ * node reports the same event.
+ */
+import { DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, type ConsumerMessages } from '@nats-io/jetstream';
+import { UlidFactory } from '../core/ids.js';
+import type { LockRecord, SharedLockEntry, SharedLockStore, SharedLockWrite } from '../core/lock-types.js';
+import { decodeToken, encodeToken, retry, wrongLastSequence, type NatsLink } from './nats.js';
+
+/** A key's value (JSON). */
+interface Value {
+  c: string;
+  /** The holder's record; its token is 0 for the write that acquired it (the token is that write's revision). */
+  r: LockRecord | null;
+  why?: 'released' | 'expired';
+  was?: LockRecord;
+  n: string;
+}
+
+export class JetStreamLockStore implements SharedLockStore {
+  readonly shared = true;
+  readonly node = new UlidFactory().next(Date.now());
+  private readonly bucket: string;
+  private readonly streamName: string;
+  private messages: ConsumerMessages | undefined;
+  /** The bucket's last sequence as this node has seen it: the expected sequence of its next write. */
+  private lastSeen = 0;
+  private readonly waiters: Array<{ seq: number; resolve: () => void }> = [];
+
+  constructor(private readonly link: NatsLink) {
+    this.bucket = `${link.options.stream}_LOCKS`;
+    this.streamName = `KV_${this.bucket}`;
+  }
+
+  private subject(clientId: string, resource: string): string {
+    return `$KV.${this.bucket}.${encodeToken(clientId)}.${encodeToken(resource)}`;
+  }
+
+  private entry(subject: string, revision: number, data: Uint8Array): SharedLockEntry | undefined {
+    const parts = subject.split('.');
+    if (parts.length !== 4) return undefined;
+    let v: Value;
+    try {
+      v = JSON.parse(Buffer.from(data).toString('utf8')) as Value;
+    } catch {
+      return undefined;
+    }
+    const record = v.r === null ? null : { ...v.r, token: v.r.token === 0 ? revision : v.r.token };
+    return { clientId: decodeToken(parts[2]!), resource: decodeToken(parts[3]!), revision, record, reason: v.why, freed: v.was, node: v.n };
+  }
+
+  async watch(onChange: (entry: SharedLockEntry) => void): Promise<SharedLockEntry[]> {
+    const o = this.link.options;
+    const info = await retry(async () => {
+      try {
+        return await this.link.jsm.streams.info(this.streamName);
+      } catch {
+        return this.link.jsm.streams.add({
+          name: this.streamName,
+          subjects: [`$KV.${this.bucket}.>`],
+          storage: StorageType.File,
+          retention: RetentionPolicy.Limits,
+          discard: DiscardPolicy.New,
+          max_msgs_per_subject: 1,
+          num_replicas: o.replicas,
+          allow_direct: true,
+          allow_rollup_hdrs: true,
+          deny_delete: true,
+        });
+      }
+    }, 120);
+    const last = info.state.last_seq;
+    const initial: SharedLockEntry[] = [];
+    let loaded: () => void = () => undefined;
+    const done = new Promise<void>((r) => (loaded = r));
+    if (last === 0) loaded();
+    const consumer = await this.link.js.consumers.get(this.streamName, { deliver_policy: DeliverPolicy.LastPerSubject });
+    this.messages = await consumer.consume({
+      callback: (m) => {
+        const e = this.entry(m.subject, m.seq, m.data);
+        if (m.seq <= last) {
+          if (e !== undefined) initial.push(e);
+          if (m.info.pending === 0 || m.seq >= last) loaded();
+          return;
+        }
+        loaded();
+        // This node's own writes were applied when they were acknowledged.
+        if (m.seq > this.lastSeen) {
+          this.lastSeen = m.seq;
+          if (e !== undefined && e.node !== this.node) onChange(e);
+        }
+        this.wake();
+      },
+    });
+    await done;
+    this.lastSeen = Math.max(this.lastSeen, last);
+    return initial;
+  }
+
+  private wake(): void {
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      if (this.waiters[i]!.seq <= this.lastSeen) this.waiters.splice(i, 1)[0]!.resolve();
+    }
+  }
+
+  /** Resolves once the feed has brought every change up to `seq`. */
+  private caughtUp(seq: number): Promise<void> {
+    if (this.lastSeen >= seq) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const i = this.waiters.indexOf(w);
+        if (i !== -1) this.waiters.splice(i, 1);
+        reject(new Error(`the lock bucket's changes did not arrive within 10 s (at ${this.lastSeen}, needs ${seq})`));
+      }, 10_000);
+      timer.unref();
+      const w = {
+        seq,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.waiters.push(w);
+    });
+  }
+
+  /** Brings this node's view up to every change stored so far (before a fence is checked against it). */
+  async sync(): Promise<void> {
+    const info = await this.link.jsm.streams.info(this.streamName);
+    await this.caughtUp(info.state.last_seq);
+  }
+
+  async write(changes: SharedLockWrite[]): Promise<{ revisions: number[] } | { conflict: number }> {
+    const revisions: number[] = [];
+    for (let i = 0; i < changes.length; i++) {
+      const c = changes[i]!;
+      const value: Value = { c: c.clientId, r: c.record === null ? null : { ...c.record, token: c.fresh ? 0 : c.record.token }, n: this.node };
+      if (c.record === null) {
+        value.why = c.reason;
+        value.was = c.freed;
+      }
+      try {
+        const ack = await this.link.js.publish(this.subject(c.clientId, c.resource), JSON.stringify(value), { expect: { lastSequence: this.lastSeen } });
+        // Accepted after exactly the last change seen: nothing came between.
+        this.lastSeen = Math.max(this.lastSeen, ack.seq);
+        revisions.push(ack.seq);
+      } catch (err) {
+        const actual = wrongLastSequence(err);
+        await this.undo(changes, revisions);
+        if (actual === undefined) throw err;
+        // Another node changed the bucket first: decide again once its change is here.
+        await this.caughtUp(actual);
+        return { conflict: i };
+      }
+    }
+    return { revisions };
+  }
+
+  /** Frees again the keys of a multi-resource change that got only part of the way. */
+  private async undo(changes: SharedLockWrite[], revisions: number[]): Promise<void> {
+    for (let i = 0; i < revisions.length; i++) {
+      const c = changes[i]!;
+      // Freed without a reason when it held nothing before: other nodes report no event for it.
+      const value: Value = c.before === null ? { c: c.clientId, r: null, n: this.node } : { c: c.clientId, r: c.before, n: this.node };
+      // Unconditional: no other node decides on these keys while they show this node's change.
+      await this.link.js.publish(this.subject(c.clientId, c.resource), JSON.stringify(value)).catch(() => undefined);
+    }
+  }
+
+  close(): void {
+    this.messages?.stop();
+  }
+}

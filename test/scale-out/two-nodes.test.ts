@@ -1,0 +1,227 @@
+/**
+ * Scale-out, end to end: a 3-server JetStream cluster and two Engram nodes (real bin/engram
+ * processes with storage.backend nats) on loopback, driven through their HTTP and WebSocket APIs.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { NatsCluster, natsMissing } from '../helpers/nats-cluster.js';
+import { HttpClient, unit } from '../helpers/http.js';
+import { removeDir, startServer, tempDir, type RunningServer } from '../helpers/server.js';
+import { range, WsClient } from '../helpers/ws.js';
+
+const SKIP = natsMissing();
+
+interface Node {
+  server: RunningServer;
+  http: HttpClient;
+  dataDir: string;
+}
+
+describe('two Engram nodes on one JetStream cluster', { skip: SKIP ? `skipped: ${SKIP}` : false, timeout: 300_000 }, () => {
+  let nats: NatsCluster;
+  let a: Node;
+  let b: Node;
+  const dirs: string[] = [];
+
+  async function startNode(urls: string[], dataDir = tempDir('engram-node-')): Promise<Node> {
+    if (!dirs.includes(dataDir)) dirs.push(dataDir);
+    const server = await startServer({
+      dataDir,
+      args: ['--storage-backend', 'nats', '--nats-urls', urls.join(','), '--nats-replicas', '3', '--search-enabled', 'false'],
+    });
+    return { server, http: new HttpClient(server.url), dataDir };
+  }
+
+  before(async () => {
+    nats = await NatsCluster.start(3);
+    const urls = nats.urls;
+    a = await startNode(urls);
+    b = await startNode([urls[1]!, urls[2]!, urls[0]!]);
+  });
+
+  after(async () => {
+    for (const n of [a, b]) {
+      n?.http.close();
+      await n?.server.stop().catch(() => undefined);
+    }
+    await nats?.stop();
+    dirs.forEach(removeDir);
+  });
+
+  const wsUrl = (n: Node, query: string) => `${n.server.url.replace('http', 'ws')}/stream${query}`;
+
+  test('writes through node A reach subscribers on node B, in order, and read back the same on both', async () => {
+    const sub = new WsClient(wsUrl(b, '?context=fanout&since=0'));
+    await sub.open();
+    await sub.next((f) => f.event === 'subscribed');
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const r = await a.http.post('/workunit', unit('fanout', { payload: { i } }));
+      assert.equal(r.status, 201, r.text);
+      ids.push(r.json.id);
+    }
+    // And a burst written at once (one batch on A).
+    const burst = await Promise.all(range(30, 59).map((i) => a.http.post('/workunit', unit('fanout', { payload: { i } }))));
+    for (const r of burst) assert.equal(r.status, 201, r.text);
+    await sub.untilSeq('fanout', 60);
+    assert.deepEqual(sub.seqs('fanout'), range(1, 60));
+    const received = sub.frames.filter((f) => f.event === 'workunit').map((f) => f.workUnit.id);
+    assert.deepEqual(received.slice(0, 30), ids);
+    for (const n of [a, b]) {
+      const page = await n.http.get('/workunits/fanout?limit=100');
+      assert.equal(page.status, 200, page.text);
+      assert.deepEqual(page.json.workUnits.map((u: { id: string }) => u.id), received);
+    }
+    sub.close();
+  });
+
+  test('concurrent writers on both nodes to one context get unique, gap-free seqs', async () => {
+    const perWriter = 40;
+    const writers = 3;
+    const write = (n: Node, w: number) => async () => {
+      const seqs: number[] = [];
+      for (let i = 0; i < perWriter; i++) {
+        const r = await n.http.post('/workunit', unit('race', { agentId: `w${w}`, payload: { w, i } }));
+        assert.equal(r.status, 201, r.text);
+        seqs.push(r.json.seq);
+      }
+      return seqs;
+    };
+    const results = await Promise.all([...range(1, writers).map((w) => write(a, w)()), ...range(1, writers).map((w) => write(b, w + writers)())]);
+    const all = results.flat().sort((x, y) => x - y);
+    assert.deepEqual(all, range(1, 2 * writers * perWriter), 'every seq once, none missing');
+    // Each writer's seqs increase: its writes were sequenced in the order it made them.
+    for (const seqs of results) for (let i = 1; i < seqs.length; i++) assert.ok(seqs[i]! > seqs[i - 1]!);
+    for (const n of [a, b]) {
+      const units: Array<{ seq: number; payload: { w: number; i: number } }> = [];
+      let after = 0;
+      for (;;) {
+        const page = await n.http.get(`/workunits/race?limit=100&after=${after}`);
+        units.push(...page.json.workUnits);
+        if (page.json.nextCursor === null) break;
+        after = page.json.nextCursor;
+      }
+      assert.deepEqual(units.map((u) => u.seq), all, 'both nodes read the same context');
+      assert.equal(new Set(units.map((u) => `${u.payload.w}/${u.payload.i}`)).size, all.length, 'no write stored twice');
+    }
+  });
+
+  test('an idempotent retry through the other node replays the first unit', async () => {
+    const key = { 'idempotency-key': 'retry-1' };
+    const first = await a.http.post('/workunit', unit('idem'), key);
+    assert.equal(first.status, 201, first.text);
+    const again = await b.http.post('/workunit', unit('idem'), key);
+    assert.equal(again.json.id, first.json.id);
+    assert.equal(again.json.seq, first.json.seq);
+    assert.equal((await b.http.get('/contexts/idem')).json.headSeq, 1);
+  });
+
+  test('locks contended across nodes: one holder at a time, increasing tokens, fences hold on both nodes', async () => {
+    const resource = 'shared/plan.md';
+    const path = `/locks/${encodeURIComponent(resource)}`;
+    let holder: string | undefined;
+    const grants: number[] = [];
+    const agent = (n: Node, name: string) => async () => {
+      for (let round = 0; round < 4; round++) {
+        const r = await n.http.post('/locks', { resource, agentId: name, waitMs: 60_000, ttlMs: 60_000 });
+        assert.equal(r.status, 200, r.text);
+        assert.equal(holder, undefined, `${name} got the lock while ${holder} held it`);
+        holder = name;
+        grants.push(r.json.token);
+        // A fenced write through either node is accepted while the lock is held.
+        const other = n === a ? b : a;
+        const w = await other.http.post('/workunit', unit('fenced', { agentId: name, fence: { resource, token: r.json.token } }));
+        assert.equal(w.status, 201, w.text);
+        holder = undefined;
+        const rel = await n.http.request('DELETE', `${path}?agentId=${name}&lockId=${r.json.lockId}`);
+        assert.equal(rel.status, 200, rel.text);
+        // Released on one node: the old fence is refused on the other.
+        const stale = await other.http.post('/workunit', unit('fenced', { agentId: name, fence: { resource, token: r.json.token } }));
+        assert.equal(stale.status, 409, stale.text);
+        assert.equal(stale.json.error.code, 'FENCE_REJECTED');
+      }
+    };
+    await Promise.all([agent(a, 'a1')(), agent(a, 'a2')(), agent(b, 'b1')(), agent(b, 'b2')()]);
+    assert.equal(grants.length, 16);
+    for (let i = 1; i < grants.length; i++) assert.ok(grants[i]! > grants[i - 1]!, `token ${grants[i]} after ${grants[i - 1]}`);
+    assert.equal((await a.http.get('/contexts/fenced')).json.headSeq, 16);
+  });
+
+  test('a lease that runs out is freed once, and both nodes report it', async () => {
+    const onA = new WsClient(wsUrl(a, '?locks=1'));
+    const onB = new WsClient(wsUrl(b, '?locks=1'));
+    await Promise.all([onA.open(), onB.open()]);
+    await Promise.all([onA.next((f) => f.event === 'subscribed'), onB.next((f) => f.event === 'subscribed')]);
+    const lock = await a.http.post('/locks', { resource: 'lease', agentId: 'staller', ttlMs: 400 });
+    assert.equal(lock.status, 200, lock.text);
+    const expired = (f: Record<string, any>) => f.event === 'lock' && f.action === 'expired' && f.lock.resource === 'lease';
+    await Promise.all([onA.next(expired), onB.next(expired)]);
+    const next = await b.http.post('/locks', { resource: 'lease', agentId: 'successor' });
+    assert.equal(next.status, 200, next.text);
+    assert.ok(next.json.token > lock.json.token);
+    await onA.next((f) => f.event === 'lock' && f.action === 'acquired' && f.lock.agentId === 'successor');
+    for (const ws of [onA, onB]) assert.equal(ws.frames.filter(expired).length, 1, 'one expiry event per node');
+    onA.close();
+    onB.close();
+  });
+
+  test('killing one NATS server keeps writes working on both nodes, and loses nothing acknowledged', async () => {
+    await nats.kill(0);
+    const acked: Array<{ id: string; seq: number }> = [];
+    let retries = 0;
+    for (let i = 0; i < 60; i++) {
+      const n = i % 2 === 0 ? a : b;
+      // The client of a node that was on the killed server reconnects to another; a write in that moment may be refused (503) and is retried with its key.
+      for (let attempt = 0; ; attempt++) {
+        const r = await n.http.post('/workunit', unit('outage', { payload: { i } }), { 'idempotency-key': `outage-${i}` });
+        if (r.status === 201) {
+          acked.push({ id: r.json.id, seq: r.json.seq });
+          break;
+        }
+        assert.equal(r.status, 503, r.text);
+        assert.ok(attempt < 100, 'writes did not resume');
+        retries++;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    assert.deepEqual(acked.map((x) => x.seq), range(1, 60));
+    await nats.startMember(0);
+    for (const n of [a, b]) {
+      const page = await n.http.get('/workunits/outage?limit=100');
+      assert.deepEqual(page.json.workUnits.map((u: { id: string }) => u.id), acked.map((x) => x.id));
+    }
+    process.stdout.write(`# one NATS server of three killed: 60 writes acknowledged, ${retries} retried\n`);
+  });
+
+  test('killing one Engram node: its subscriber resumes on the other node with no gap and no duplicate', async () => {
+    const sub = new WsClient(wsUrl(a, '?context=handover&since=0'));
+    await sub.open();
+    await sub.next((f) => f.event === 'subscribed');
+    const total = 120;
+    let written = 0;
+    const writer = (async () => {
+      for (let i = 0; i < total; i++) {
+        const r = await b.http.post('/workunit', unit('handover', { payload: { i } }));
+        assert.equal(r.status, 201, r.text);
+        written++;
+      }
+    })();
+    await sub.untilSeq('handover', 20);
+    a.server.proc.kill('SIGKILL');
+    await sub.untilClosed();
+    const seen = sub.seqs('handover');
+    const last = seen[seen.length - 1]!;
+    const resumed = new WsClient(wsUrl(b, `?context=handover&since=${last}`));
+    await resumed.open();
+    await writer;
+    await resumed.untilSeq('handover', total);
+    const all = [...seen, ...resumed.seqs('handover')];
+    assert.deepEqual(all, range(1, total), 'every unit once, in order, across the two nodes');
+    assert.equal(written, total);
+    resumed.close();
+    // Node A comes back on its replica and catches up with what B wrote meanwhile.
+    await a.server.stop().catch(() => undefined);
+    a = await startNode(nats.urls, a.dataDir);
+    assert.equal((await a.http.get('/contexts/handover')).json.headSeq, total);
+  });
+});
