@@ -11,10 +11,10 @@
  * the revision of the write that made it. A freed key keeps a tombstone saying why, so every
  * node reports the same event.
  */
-import { DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, type ConsumerMessages } from '@nats-io/jetstream';
+import { DiscardPolicy, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { UlidFactory } from '../core/ids.js';
 import type { LockRecord, SharedLockEntry, SharedLockStore, SharedLockWrite } from '../core/lock-types.js';
-import { decodeToken, encodeToken, retry, wrongLastSequence, type NatsLink } from './nats.js';
+import { decodeToken, encodeToken, retry, StreamFollower, wrongLastSequence, type NatsLink } from './nats.js';
 
 /** A key's value (JSON). */
 interface Value {
@@ -31,7 +31,7 @@ export class JetStreamLockStore implements SharedLockStore {
   readonly node = new UlidFactory().next(Date.now());
   private readonly bucket: string;
   private readonly streamName: string;
-  private messages: ConsumerMessages | undefined;
+  private follower: StreamFollower | undefined;
   /** The bucket's last sequence as this node has seen it: the expected sequence of its next write. */
   private lastSeen = 0;
   private readonly waiters: Array<{ seq: number; resolve: () => void }> = [];
@@ -83,9 +83,11 @@ export class JetStreamLockStore implements SharedLockStore {
     let loaded: () => void = () => undefined;
     const done = new Promise<void>((r) => (loaded = r));
     if (last === 0) loaded();
-    const consumer = await this.link.js.consumers.get(this.streamName, { deliver_policy: DeliverPolicy.LastPerSubject });
-    this.messages = await consumer.consume({
-      callback: (m) => {
+    this.follower = new StreamFollower(
+      this.link,
+      this.streamName,
+      0,
+      (m) => {
         const e = this.entry(m.subject, m.seq, m.data);
         if (m.seq <= last) {
           if (e !== undefined) initial.push(e);
@@ -100,7 +102,9 @@ export class JetStreamLockStore implements SharedLockStore {
         }
         this.wake();
       },
-    });
+      { lastPerSubject: true },
+    );
+    await this.follower.start();
     await done;
     this.lastSeen = Math.max(this.lastSeen, last);
     return initial;
@@ -177,6 +181,6 @@ export class JetStreamLockStore implements SharedLockStore {
   }
 
   close(): void {
-    this.messages?.stop();
+    this.follower?.stop();
   }
 }

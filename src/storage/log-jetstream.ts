@@ -21,7 +21,7 @@
  */
 import { rmSync } from 'node:fs';
 import { pack, unpack } from 'msgpackr';
-import { DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { DiscardPolicy, RetentionPolicy, StorageType, type JsMsg } from '@nats-io/jetstream';
 import { EngramError } from '../core/errors.js';
 import type {
   CommitBatch,
@@ -38,7 +38,7 @@ import type {
 } from '../core/log.js';
 import type { ContextRecord } from '../core/types.js';
 import { LevelLog } from './log-leveldb.js';
-import { encodeToken, NatsLink, retry, wrongLastSequence } from './nats.js';
+import { encodeToken, NatsLink, retry, StreamFollower, wrongLastSequence } from './nats.js';
 
 /** One context's part of a batch, as a stream message (msgpack). */
 interface Part {
@@ -100,7 +100,7 @@ export class JetStreamLog implements Log {
   private position = 0;
   private pending: JsMsg[] = [];
   private applying = false;
-  private messages: ConsumerMessages | undefined;
+  private follower: StreamFollower | undefined;
   private readonly waiters: Array<{ seq: number; resolve: () => void }> = [];
   private closed = false;
   /** Set when the replica could not store what the stream holds: every commit fails until a restart. */
@@ -156,16 +156,18 @@ export class JetStreamLog implements Log {
     if (had !== identity) await this.replica.commit({ units: [], contexts: [], idempotency: [] }, { [STREAM_ID]: identity });
     this.applied = Number((await this.replica.getMark(APPLIED)) ?? 0);
     this.position = await this.replica.lastPosition();
-    const consumer = await this.link.js.consumers.get(o.stream, {
-      ...(this.applied > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.applied + 1 } : { deliver_policy: DeliverPolicy.All }),
-    });
-    this.messages = await consumer.consume({
-      max_messages: 4096,
-      callback: (m) => {
+    // Without a retention limit nothing leaves the stream, so its sequences have no holes.
+    this.follower = new StreamFollower(
+      this.link,
+      o.stream,
+      this.applied + 1,
+      (m) => {
         this.pending.push(m);
         if (!this.applying) void this.apply();
       },
-    });
+      { contiguous: o.maxAgeMs === 0 },
+    );
+    await this.follower.start();
     // Caught up with everything the stream held at start before serving.
     const last = (await this.link.jsm.streams.info(o.stream)).state.last_seq;
     await this.waitApplied(last, 10 * 60_000);
@@ -173,7 +175,7 @@ export class JetStreamLog implements Log {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.messages?.stop();
+    this.follower?.stop();
     await this.link.close();
     await this.replica.close();
   }

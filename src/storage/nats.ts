@@ -3,7 +3,7 @@
  * the lock bucket, and the encoding of ids into subject tokens and bucket keys.
  */
 import { readFileSync } from 'node:fs';
-import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager, JetStreamApiError, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 
 export interface NatsOptions {
@@ -49,6 +49,100 @@ export class NatsLink {
   async close(): Promise<void> {
     if (this.nc === undefined || this.nc.isClosed()) return;
     await this.nc.drain().catch(() => this.nc.close());
+  }
+}
+
+/** How often an idle consumer hears from its server; two missed beats and it is made again. */
+const HEARTBEAT_EXPIRES_MS = 4000;
+
+/**
+ * Reads a stream in order, from a sequence on, for as long as it runs: an ordered consumer that
+ * is made again from the next unseen sequence whenever the connection moves to another server
+ * (the old consumer lived on the server that went away) or its heartbeats stop.
+ */
+export class StreamFollower {
+  /** Highest stream sequence handed to `onMessage`. */
+  private seen: number;
+  private messages: ConsumerMessages | undefined;
+  /** The consumer whose messages count; one left behind by a restart may still deliver a few. */
+  private generation = 0;
+  private stopped = false;
+  private restarting: Promise<void> | undefined;
+
+  constructor(
+    private readonly link: NatsLink,
+    private readonly stream: string,
+    /** Sequence of the first message wanted; 0 with `lastPerSubject`: each subject's last message. */
+    from: number,
+    private readonly onMessage: (m: JsMsg) => void,
+    private readonly mode: { lastPerSubject?: boolean; contiguous?: boolean } = {},
+  ) {
+    this.seen = from - 1;
+  }
+
+  async start(): Promise<void> {
+    await this.consume(true);
+    void (async () => {
+      for await (const s of this.link.nc.status()) {
+        if (this.stopped) return;
+        if (s.type === 'reconnect') void this.restart();
+      }
+    })();
+  }
+
+  private async consume(first: boolean): Promise<void> {
+    const policy =
+      first && this.mode.lastPerSubject === true
+        ? { deliver_policy: DeliverPolicy.LastPerSubject }
+        : this.seen > 0
+          ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.seen + 1 }
+          : { deliver_policy: DeliverPolicy.All };
+    const consumer = await this.link.js.consumers.get(this.stream, policy);
+    // Messages may arrive before consume() returns: the generation, not the returned object, says whose they are.
+    const generation = ++this.generation;
+    const messages = await consumer.consume({
+      max_messages: 4096,
+      expires: HEARTBEAT_EXPIRES_MS,
+      callback: (m) => {
+        if (m.seq <= this.seen || this.generation !== generation) return;
+        // A stream nothing is deleted from has no holes: a skipped sequence was lost on the way, so read again from it.
+        if (this.mode.contiguous === true && this.seen > 0 && m.seq !== this.seen + 1) {
+          void this.restart();
+          return;
+        }
+        this.seen = m.seq;
+        this.onMessage(m);
+      },
+    });
+    this.messages = messages;
+    void (async () => {
+      for await (const s of await messages.status()) {
+        if (this.stopped || this.generation !== generation) return;
+        if (s.type === 'heartbeats_missed' || s.type === 'consumer_deleted' || s.type === 'consumer_not_found') void this.restart();
+      }
+    })();
+  }
+
+  /** Makes the consumer again from the next unseen sequence (one restart at a time). */
+  private restart(): Promise<void> {
+    this.restarting ??= (async () => {
+      try {
+        this.generation++;
+        this.messages?.stop();
+        this.messages = undefined;
+        await retry(() => this.consume(false), 240);
+      } catch {
+        // The next reconnect or missed heartbeat tries again.
+      } finally {
+        this.restarting = undefined;
+      }
+    })();
+    return this.restarting;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.messages?.stop();
   }
 }
 

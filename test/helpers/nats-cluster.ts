@@ -66,6 +66,7 @@ export class NatsCluster {
     if (proc === undefined) return;
     m.proc = undefined;
     const exited = new Promise((r) => proc.once('exit', r));
+    proc.ref(); // the wait for its exit keeps this process alive
     proc.kill('SIGKILL');
     await exited;
   }
@@ -77,6 +78,7 @@ export class NatsCluster {
         if (proc === undefined) return;
         m.proc = undefined;
         const exited = new Promise((r) => proc.once('exit', r));
+        proc.ref();
         proc.kill('SIGTERM');
         const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
         await exited;

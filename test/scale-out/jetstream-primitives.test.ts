@@ -1,8 +1,9 @@
 /**
  * The JetStream behaviour the scale-out design (docs/scale-out.md) stands on, checked on a real
  * 3-server cluster on loopback, with writers connected to different servers:
- * - appends with the expected last subject sequence give each context one gap-free order under
- *   concurrent writers (a loser gets "wrong last sequence" and retries on the new head);
+ * - appends expecting the stream's last sequence have one winner under concurrent writers (the
+ *   shared lock bucket's compare-and-set); the same check per subject is measured, not relied on,
+ *   since clustered nats-server 2.9 can store both of two appends that expect one subject sequence;
  * - a message id is stored once however often it is retried (idempotency keys);
  * - compare-and-set on a key's revision gives one winner, and revisions only increase (the
  *   fencing token of a lock);
@@ -68,46 +69,28 @@ describe('JetStream primitives for scale-out', { skip: SKIP ? `skipped: ${SKIP}`
     await cluster?.stop();
   });
 
-  test('concurrent writers on two servers get one gap-free order per context', { timeout: 120_000 }, async () => {
-    const subject = 'u.client-1.ctx-race';
-    const perWriter = 150;
-    let conflicts = 0;
-    const writer = async (n: Node, name: string) => {
-      const mine: number[] = [];
-      for (let i = 0; i < perWriter; i++) {
-        // Optimistic: read the head, append expecting it, retry on a conflict.
-        for (;;) {
-          let head = 0;
-          try {
-            head = (await n.jsm.streams.getMessage('UNITS', { last_by_subj: subject }))?.seq ?? 0;
-          } catch {
-            head = 0; // no message on the subject yet
-          }
-          try {
-            const ack = await n.js.publish(subject, JSON.stringify({ name, i }), { expect: { lastSubjectSequence: head } });
-            mine.push(ack.seq);
-            break;
-          } catch (err) {
-            if (!wrongLastSequence(err)) throw err;
-            conflicts++;
-          }
-        }
-      }
-      return mine;
-    };
-    const [fromA, fromB] = await Promise.all([writer(a, 'a'), writer(b, 'b')]);
-    // Every acknowledged append is in the stream once, at its sequence; in stream order each writer's appends keep its order.
-    const seqs = [...fromA, ...fromB].sort((x, y) => x - y);
-    const seen: Array<{ name: string; i: number }> = [];
-    for (const seq of seqs) {
-      const m = await a.jsm.streams.getMessage('UNITS', { seq });
-      assert.equal(m?.subject, subject);
-      seen.push(m!.json());
+  test('appends expecting the stream\'s last sequence from two servers: exactly one of each race is stored', { timeout: 120_000 }, async () => {
+    // What the shared lock bucket relies on: the bucket-wide check holds under concurrent writers.
+    let perSubjectForks = 0;
+    for (let i = 0; i < 100; i++) {
+      const last = (await a.jsm.streams.info('UNITS')).state.last_seq;
+      const race = await Promise.allSettled([
+        a.js.publish(`u.client-1.race-a${i}`, 'a', { expect: { lastSequence: last } }),
+        b.js.publish(`u.client-1.race-b${i}`, 'b', { expect: { lastSequence: last } }),
+      ]);
+      assert.equal(race.filter((r) => r.status === 'fulfilled').length, 1, `race ${i}: one append stored`);
+      assert.ok(race.some((r) => r.status === 'rejected' && wrongLastSequence(r.reason)), `race ${i}: the other refused with "wrong last sequence"`);
+      // The per-subject check (what a context's appends would use), measured, not relied on.
+      const subject = `u.client-1.fork${i}`;
+      const head = (await a.js.publish(subject, 'head')).seq;
+      const fork = await Promise.allSettled([
+        a.js.publish(subject, 'a', { expect: { lastSubjectSequence: head } }),
+        b.js.publish(subject, 'b', { expect: { lastSubjectSequence: head } }),
+      ]);
+      if (fork.every((r) => r.status === 'fulfilled')) perSubjectForks++;
     }
-    assert.equal(seen.length, 2 * perWriter);
-    assert.equal(new Set([...fromA, ...fromB]).size, 2 * perWriter, 'no stream sequence handed out twice');
-    for (const name of ['a', 'b']) assert.deepEqual(seen.filter((x) => x.name === name).map((x) => x.i), Array.from({ length: perWriter }, (_, i) => i), `${name}'s appends in its order`);
-    process.stdout.write(`# JetStream: ${2 * perWriter} appends from two servers, ${conflicts} expected-sequence conflicts retried\n`);
+    // On clustered nats-server 2.9 many of these store both appends: so every node judges parts as it applies them (storage/log-jetstream.ts).
+    process.stdout.write(`# JetStream: 100 races on the stream's last sequence, one winner each; on the subject's last sequence, ${perSubjectForks} of 100 stored both\n`);
   });
 
   test('a message id is stored once, however often it is retried, from any server', async () => {

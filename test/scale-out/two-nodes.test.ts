@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { NatsCluster, natsMissing } from '../helpers/nats-cluster.js';
 import { HttpClient, unit } from '../helpers/http.js';
 import { removeDir, startServer, tempDir, type RunningServer } from '../helpers/server.js';
-import { range, WsClient } from '../helpers/ws.js';
+import { range, WsClient, type ServerFrame } from '../helpers/ws.js';
 
 const SKIP = natsMissing();
 
@@ -154,7 +154,7 @@ describe('two Engram nodes on one JetStream cluster', { skip: SKIP ? `skipped: $
     await Promise.all([onA.next((f) => f.event === 'subscribed'), onB.next((f) => f.event === 'subscribed')]);
     const lock = await a.http.post('/locks', { resource: 'lease', agentId: 'staller', ttlMs: 400 });
     assert.equal(lock.status, 200, lock.text);
-    const expired = (f: Record<string, any>) => f.event === 'lock' && f.action === 'expired' && f.lock.resource === 'lease';
+    const expired = (f: ServerFrame) => f.event === 'lock' && f.action === 'expired' && f.lock.resource === 'lease';
     await Promise.all([onA.next(expired), onB.next(expired)]);
     const next = await b.http.post('/locks', { resource: 'lease', agentId: 'successor' });
     assert.equal(next.status, 200, next.text);
@@ -223,5 +223,7 @@ describe('two Engram nodes on one JetStream cluster', { skip: SKIP ? `skipped: $
     await a.server.stop().catch(() => undefined);
     a = await startNode(nats.urls, a.dataDir);
     assert.equal((await a.http.get('/contexts/handover')).json.headSeq, total);
+    const ids = async (n: Node) => (await n.http.get('/workunits/handover?limit=1000')).json.workUnits.map((u: { id: string }) => u.id);
+    assert.deepEqual(await ids(a), await ids(b), 'the restarted node holds exactly what the other wrote');
   });
 });
