@@ -41,6 +41,7 @@ const SCENARIOS: Array<{ file: string; args: string[]; peer?: PeerName; fullOnly
   { file: 'locks.bench.js', args: [] },
   { file: 'clients.bench.js', args: [] },
   { file: 'memory.bench.js', args: [] },
+  { file: 'scaleout.bench.js', args: [] },
   { file: 'search.bench.js', args: [] },
   { file: 'resources.bench.js', args: ['--system', 'engram'] },
   { file: 'resources.bench.js', args: ['--system', 'engram', '--search-off'], fullOnly: true },
