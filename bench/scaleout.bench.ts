@@ -7,13 +7,16 @@
  * (with two nodes, across nodes). Search is off on every node, so the numbers are the log's.
  * Everything runs on this one machine: the NATS servers, the nodes and the clients share its cores.
  */
+import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { connect as natsConnect } from '@nats-io/transport-node';
 import WebSocket from 'ws';
 import { unpack } from 'msgpackr';
 import { ENGRAM_DURABILITY, startEngram, type BenchServer } from './lib/engram-server.js';
 import { closedLoopOps, openLoopOps } from './lib/load.js';
 import { NatsCluster, natsMissing } from './lib/nats-cluster.js';
 import { announceProcess, describeSystem, duration, emit, histogram, nowUs, size, summarize } from './lib/stats.js';
-import { openWriters, type Writers } from './lib/writers.js';
+import { openWriters, unitJson, type Writers } from './lib/writers.js';
+import { retry } from '../src/storage/nats.js';
 
 const FANOUT_RATE = 200;
 const NATS_DURABILITY = 'JetStream stream with 3 replicas on 3 servers: acknowledged once a majority has it (each server writes it to the OS; nats-server 2.9 fsyncs on its own schedule)';
@@ -81,6 +84,28 @@ async function fanout(setup: Setup, writer: Writers): Promise<void> {
   emit(summarize('scale-out', `${setup.label}: fan-out to 1 WebSocket subscriber, ${where}, ${FANOUT_RATE}/s`, h, (nowUs() - started) / 1e6, { nodes: setup.nodes.length, setup: setup.key, received, sent: total }, `scale/${setup.key}/fanout`));
 }
 
+/**
+ * The floor under Engram on NATS: the same unit published straight to a stream with 3 replicas on
+ * this cluster (one client sequentially, then 16 connections in a closed loop), with nothing applied.
+ */
+async function publishFloor(urls: string[]): Promise<void> {
+  const conns = await Promise.all(Array.from({ length: 16 }, (_, k) => natsConnect({ servers: urls[k % urls.length]!, maxReconnectAttempts: 0 })));
+  try {
+    // A new cluster answers once it has a meta leader.
+    const jsm = await retry(() => jetstreamManager(conns[0]!), 60);
+    await retry(() => jsm.streams.add({ name: 'FLOOR', subjects: ['floor.>'], storage: StorageType.File, num_replicas: 3 }), 60);
+    const js = conns.map((nc) => jetstream(nc));
+    const publish = (lane: number, context: string, i: number) => js[lane]!.publish(`floor.${context}`, unitJson(context, i)).then(() => undefined);
+    await closedLoopOps(16, size(2000), (lane, i) => publish(lane, `warm${lane}`, i), 2);
+    const seq = await closedLoopOps(1, size(5000), (_lane, i) => publish(0, 'sequential', i), duration(3));
+    emit(summarize('scale-out', 'floor: JetStream publish with ack, stream with 3 replicas, sequential, 1 client', seq.h, seq.seconds, { setup: 'floor', nodes: 0 }, 'scale/floor/seq'));
+    const conc = await closedLoopOps(16, size(3000), (lane, i) => publish(lane, `c${lane}`, i), duration(4));
+    emit(summarize('scale-out', 'floor: JetStream publish with ack, stream with 3 replicas, 16 connections, closed loop', conc.h, conc.seconds, { setup: 'floor', nodes: 0 }, 'scale/floor/16'));
+  } finally {
+    await Promise.all(conns.map((nc) => nc.close()));
+  }
+}
+
 const natsArgs = (urls: string[], stream: string) => ['--search-enabled', 'false', '--storage-backend', 'nats', '--nats-urls', urls.join(','), '--nats-stream', stream, '--nats-replicas', '3'];
 
 describeSystem('engram', ENGRAM_DURABILITY);
@@ -96,8 +121,10 @@ if (missing) {
   process.stderr.write(`scale-out on NATS not measured: ${missing}\n`);
 } else {
   const cluster = await NatsCluster.start(3, (pid) => announceProcess(pid, 'nats-server (cluster member)'));
-  describeSystem('engram', NATS_DURABILITY);
   try {
+    describeSystem('floor', NATS_DURABILITY);
+    await publishFloor(cluster.urls);
+    describeSystem('engram', NATS_DURABILITY);
     for (const n of [1, 2]) {
       // A stream of its own per set-up, so each starts empty.
       const stream = `BENCH${n}`;
