@@ -147,13 +147,16 @@ export class Engine {
 
   /**
    * Validates and appends one unit; resolves once it is durable. `writer`: the client writing,
-   * when `clientId` is a shared space (its fence must be a lock that client holds).
+   * when `clientId` is a shared space (its fence must be a lock that client holds). `expectSeq`:
+   * the seq the unit must get, else it fails with SEQ_CONFLICT (a change decided on the context
+   * as it stood, which another writer, on this node or another, has moved since).
    */
-  append(clientId: string, input: unknown, headerKey?: string, writer?: string): Promise<AppendResult> {
+  append(clientId: string, input: unknown, headerKey?: string, writer?: string, expectSeq?: number): Promise<AppendResult> {
     try {
       this.assertReady();
       const draft = parseWorkUnitDraft(input, headerKey);
       if (writer !== undefined && writer !== clientId) draft.writer = writer;
+      if (expectSeq !== undefined) draft.expectSeq = expectSeq;
       const refresh = this.shared && draft.fence !== undefined ? this.options.fences?.refresh : undefined;
       if (refresh !== undefined) {
         // Another node may have given the lock to someone else a moment ago: check the shared lock table first.
@@ -444,6 +447,9 @@ export class Engine {
     if (d.fence !== undefined) {
       if (this.options.fences === undefined) throw new EngramError('INVALID_FIELD', 'fence: this server has no lock manager');
       this.options.fences.checkFence(op.clientId, d.fence.resource, d.fence.token, d.writer ?? op.clientId);
+    }
+    if (d.expectSeq !== undefined && (s.record?.headSeq ?? 0) + 1 !== d.expectSeq) {
+      throw new EngramError('SEQ_CONFLICT', `the context is at seq ${s.record?.headSeq ?? 0}; this change was decided at seq ${d.expectSeq - 1}`, { details: { headSeq: s.record?.headSeq ?? 0 } });
     }
     if (!s.dirty && s.record !== undefined) s.record = { ...s.record };
     s.dirty = true;

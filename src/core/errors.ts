@@ -49,6 +49,7 @@ export const ERROR_CATALOG = {
   FENCE_REJECTED: { http: 409, grpc: 'FAILED_PRECONDITION', doc: 'A write carried a fence whose token is not the current holder\'s (the lease expired or passed to another agent).' },
   REQUEST_TIMEOUT: { http: 408, grpc: 'DEADLINE_EXCEEDED', doc: 'The request body did not arrive within `limits.requestTimeout`; the connection is closed.' },
   VERSION_MISMATCH: { http: 412, grpc: 'ABORTED', doc: '`If-Match` named a version that is not the current one.' },
+  SEQ_CONFLICT: { http: 409, grpc: 'ABORTED', doc: 'A memory change was decided on a context that another writer moved on meanwhile; the memory services decide it again on the new state, so a client sees this only after many such races in a row.' },
   PAYLOAD_TOO_LARGE: { http: 413, grpc: 'RESOURCE_EXHAUSTED', doc: 'The body is larger than `limits.maxUnitBytes`.' },
   UNSUPPORTED_MEDIA_TYPE: { http: 415, grpc: 'INVALID_ARGUMENT', doc: 'The body is not sent as `application/json`.' },
   QUOTA_EXCEEDED: { http: 429, grpc: 'RESOURCE_EXHAUSTED', doc: 'A per-client quota (write rate, connections, subscriptions, storage bytes) is used up; nothing was stored. `Retry-After` (seconds) and `details.retryAfterMs` say when to try again.' },

@@ -87,13 +87,13 @@ export class Gate {
 
   // ---- work units and contexts ----------------------------------------------------
 
-  /** Appends one unit to the context it names, in that context's space. */
-  append(p: Principal, body: unknown, idempotencyKey?: string): Promise<AppendResult> {
+  /** Appends one unit to the context it names, in that context's space (`expectSeq`: Engine.append). */
+  append(p: Principal, body: unknown, idempotencyKey?: string, expectSeq?: number): Promise<AppendResult> {
     try {
       const contextId = field(body, 'contextId');
       // A body without a usable contextId is refused by the engine's validation, in the client's own space.
       const space = typeof contextId === 'string' && contextId !== '' ? this.access.contextSpace(p, contextId, 'write') : this.ownSpace(p, 'write');
-      return this.metered(p, body, () => this.engine.append(space, body, idempotencyKey, p.clientId), (r) => (r.replayed ? 0 : r.json.length));
+      return this.metered(p, body, () => this.engine.append(space, body, idempotencyKey, p.clientId, expectSeq), (r) => (r.replayed ? 0 : r.json.length));
     } catch (err) {
       return Promise.reject(err);
     }

@@ -3,9 +3,9 @@
  * replay of the context in seq order, cached per storage space and read again only from where it
  * stopped. Changes run one at a time per context, each against the state as the log has it, so
  * many writers (processes, agents, transports) never lose a change: the second sees the first.
- *
- * One server serializes in process; a future multi-node backend needs compare-and-swap on the
- * context's head seq instead (the engine's append would carry the expected seq).
+ * Each unit is appended expecting the seq after the state it was decided on: a writer this
+ * serialization does not see (another node on a shared log, a unit posted by hand) makes it fail
+ * with SEQ_CONFLICT, and the change is decided again on the caught-up state.
  */
 import type { Principal } from './access.js';
 import type { Gate } from './gate.js';
@@ -48,6 +48,9 @@ interface Loaded<S> {
 
 /** Replayed states kept per projection; the least recently used beyond this are dropped and replayed again on use. */
 export const MAX_LOADED = 1024;
+
+/** Times one change is decided again because other writers moved its context first. */
+const MAX_DECISIONS = 50;
 
 export class Projection<S> {
   /** In least-recently-used order (a use moves an entry to the end). */
@@ -93,19 +96,25 @@ export class Projection<S> {
   }
 
   private async runOne<R>(p: Principal, key: string, contextId: string, decide: (state: S) => Decision<R> | Promise<Decision<R>>): Promise<Changed<R>> {
-    const loaded = await this.current(p, key, contextId);
-    const d = await decide(loaded.state);
-    const units: WorkUnit[] = [];
-    for (const draft of d.units) {
-      const r = await this.gate.append(p, { contextId, relationships: [], ...draft });
-      const unit = JSON.parse(r.json) as WorkUnit;
-      // Units may have landed in between (written by hand to the context): catch up first, in order.
-      if (unit.seq !== loaded.seq + 1) await this.catchUp(p, contextId, loaded, unit.seq - 1);
-      this.of.apply(loaded.state, unit);
-      loaded.seq = unit.seq;
-      units.push(unit);
+    for (let attempt = 1; ; attempt++) {
+      const loaded = await this.current(p, key, contextId);
+      const d = await decide(loaded.state);
+      const units: WorkUnit[] = [];
+      try {
+        for (const draft of d.units) {
+          const r = await this.gate.append(p, { contextId, relationships: [], ...draft }, undefined, loaded.seq + 1);
+          const unit = JSON.parse(r.json) as WorkUnit;
+          this.of.apply(loaded.state, unit);
+          loaded.seq = unit.seq;
+          units.push(unit);
+        }
+      } catch (err) {
+        // Someone else moved the context first: decide again on the state with their units (current() catches up).
+        if (err instanceof EngramError && err.code === 'SEQ_CONFLICT' && units.length === 0 && attempt < MAX_DECISIONS) continue;
+        throw err;
+      }
+      return { result: d.result, units };
     }
-    return { result: d.result, units };
   }
 
   /** The cache key of a context: the storage space it lives in (checked for `need`), and its id. */

@@ -64,6 +64,8 @@ export interface WorkUnitDraft {
   idempotencyKey: string | undefined;
   /** The client writing, when the context is in a shared space (set by the engine, not parsed). */
   writer?: string;
+  /** The seq the unit must get, or it is refused (set by the engine for the memory services, not parsed). */
+  expectSeq?: number;
 }
 
 /**

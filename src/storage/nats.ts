@@ -54,6 +54,8 @@ export class NatsLink {
 
 /** How often an idle consumer hears from its server; two missed beats and it is made again. */
 const HEARTBEAT_EXPIRES_MS = 4000;
+/** How long after a consumer found serving a wrong copy of the stream it is made again. */
+const VERIFY_RETRY_MS = 500;
 
 /**
  * Reads a stream in order, from a sequence on, for as long as it runs: an ordered consumer that
@@ -100,18 +102,34 @@ export class StreamFollower {
     const consumer = await this.link.js.consumers.get(this.stream, policy);
     // Messages may arrive before consume() returns: the generation, not the returned object, says whose they are.
     const generation = ++this.generation;
+    /** Held until the consumer's first message is found equal to the stream leader's copy. */
+    let held: JsMsg[] | undefined = [];
+    const deliver = (m: JsMsg) => {
+      if (m.seq <= this.seen || this.generation !== generation) return;
+      // A stream nothing is deleted from has no holes: a skipped sequence was lost on the way, so read again from it.
+      if (this.mode.contiguous === true && this.seen > 0 && m.seq !== this.seen + 1) {
+        void this.restart();
+        return;
+      }
+      this.seen = m.seq;
+      this.onMessage(m);
+    };
     const messages = await consumer.consume({
       max_messages: 4096,
       expires: HEARTBEAT_EXPIRES_MS,
       callback: (m) => {
-        if (m.seq <= this.seen || this.generation !== generation) return;
-        // A stream nothing is deleted from has no holes: a skipped sequence was lost on the way, so read again from it.
-        if (this.mode.contiguous === true && this.seen > 0 && m.seq !== this.seen + 1) {
-          void this.restart();
-          return;
-        }
-        this.seen = m.seq;
-        this.onMessage(m);
+        if (held === undefined) return deliver(m);
+        held.push(m);
+        if (held.length === 1) void this.verify(m, generation).then((same) => {
+          if (this.generation !== generation) return;
+          if (!same) {
+            setTimeout(() => void this.restart(), VERIFY_RETRY_MS).unref();
+            return;
+          }
+          const waiting = held!;
+          held = undefined;
+          waiting.forEach(deliver);
+        });
       },
     });
     this.messages = messages;
@@ -121,6 +139,22 @@ export class StreamFollower {
         if (s.type === 'heartbeats_missed' || s.type === 'consumer_deleted' || s.type === 'consumer_not_found') void this.restart();
       }
     })();
+  }
+
+  /**
+   * Whether a consumer's first message is the stream leader's message at that sequence. A NATS
+   * server that was down and is still catching up can serve a consumer from its own copy of the
+   * stream, and on nats-server 2.9 that copy was seen one message off (the content of sequence N
+   * delivered as N+1): a node would then apply the wrong parts. Asked once per consumer; a copy
+   * found off is left, and the consumer made again a moment later (elsewhere, or caught up).
+   */
+  private async verify(m: JsMsg, generation: number): Promise<boolean> {
+    try {
+      const leader = await this.link.jsm.streams.getMessage(this.stream, { seq: m.seq });
+      return this.generation === generation && leader !== null && leader.subject === m.subject && Buffer.from(leader.data).equals(Buffer.from(m.data));
+    } catch {
+      return false;
+    }
   }
 
   /** Makes the consumer again from the next unseen sequence (one restart at a time). */

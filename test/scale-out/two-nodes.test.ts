@@ -165,6 +165,34 @@ describe('two Engram nodes on one JetStream cluster', { skip: SKIP ? `skipped: $
     onB.close();
   });
 
+  test('memory edits through both nodes to one file lose nothing: each change is decided on the state the other node left', async () => {
+    const cmd = async (n: Node, input: Record<string, unknown>) => {
+      const r = await n.http.post('/memory/team/command', input);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.isError, false, r.json.result);
+      return r.json.result as string;
+    };
+    await cmd(a, { command: 'create', path: '/memories/log.md', file_text: 'start\n' });
+    const perAgent = 15;
+    const agent = (n: Node, name: string) => async () => {
+      for (let i = 0; i < perAgent; i++) await cmd(n, { command: 'insert', path: '/memories/log.md', insert_line: 1, insert_text: `${name}-${i}\n` });
+    };
+    await Promise.all([agent(a, 'a1')(), agent(a, 'a2')(), agent(b, 'b1')(), agent(b, 'b2')()]);
+    const lines = perAgent * 4 + 1;
+    for (const n of [a, b]) {
+      // A node reads another's writes a moment after they are made: wait for every line, then check each is there once.
+      let text = '';
+      for (const until = Date.now() + 10_000; Date.now() < until; ) {
+        text = await cmd(n, { command: 'view', path: '/memories/log.md' });
+        if (text.split('\n').filter((l) => /\t/.test(l)).length >= lines) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      for (const name of ['a1', 'a2', 'b1', 'b2']) {
+        for (let i = 0; i < perAgent; i++) assert.equal(text.split(`${name}-${i}\n`).length - 1, 1, `${name}-${i} is in the file once (node ${n === a ? 'A' : 'B'})`);
+      }
+    }
+  });
+
   test('killing one NATS server keeps writes working on both nodes, and loses nothing acknowledged', async () => {
     await nats.kill(0);
     const acked: Array<{ id: string; seq: number }> = [];
