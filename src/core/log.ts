@@ -5,6 +5,7 @@
  *
  * Everything is scoped by `clientId`, so ids never collide across clients.
  */
+import type { CommitEvent } from './engine-types.js';
 import type { ContextRecord } from './types.js';
 
 export interface UnitEntry {
@@ -74,17 +75,8 @@ export type ContextOutcome =
   | { status: 'replayed'; unit: { id: string; seq: number; json: string } }
   | { status: 'failed'; error: unknown };
 
-/** One context's part of a batch as a shared log reports it once it is stored, in log order. */
-export interface CommittedContext {
-  clientId: string;
-  contextId: string;
-  /** Seq of the first unit (headSeq + 1 when there are none). */
-  firstSeq: number;
-  units: string[];
-  positions: number[];
-  embeddings: Array<Float32Array | undefined>;
-  /** The whole record when more than the head changed. */
-  record: ContextRecord | undefined;
+/** One context's part of a batch as a shared log reports it once it is stored, in log order: the commit event, and the head it left. */
+export interface CommittedContext extends CommitEvent {
   headSeq: number;
   updatedAt: number;
 }

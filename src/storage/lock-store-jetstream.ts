@@ -14,7 +14,7 @@
 import { DiscardPolicy, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { UlidFactory } from '../core/ids.js';
 import type { LockRecord, SharedLockEntry, SharedLockStore, SharedLockWrite } from '../core/lock-types.js';
-import { decodeToken, encodeToken, retry, StreamFollower, wrongLastSequence, type NatsLink } from './nats.js';
+import { decodeToken, encodeToken, retry, SeqWaiters, StreamFollower, wrongLastSequence, type NatsLink } from './nats.js';
 
 /** A key's value (JSON). */
 interface Value {
@@ -34,7 +34,7 @@ export class JetStreamLockStore implements SharedLockStore {
   private follower: StreamFollower | undefined;
   /** The bucket's last sequence as this node has seen it: the expected sequence of its next write. */
   private lastSeen = 0;
-  private readonly waiters: Array<{ seq: number; resolve: () => void }> = [];
+  private readonly waiters = new SeqWaiters();
 
   constructor(private readonly link: NatsLink) {
     this.bucket = `${link.options.stream}_LOCKS`;
@@ -100,7 +100,7 @@ export class JetStreamLockStore implements SharedLockStore {
           this.lastSeen = m.seq;
           if (e !== undefined && e.node !== this.node) onChange(e);
         }
-        this.wake();
+        this.waiters.reached(this.lastSeen);
       },
       { lastPerSubject: true },
     );
@@ -110,31 +110,9 @@ export class JetStreamLockStore implements SharedLockStore {
     return initial;
   }
 
-  private wake(): void {
-    for (let i = this.waiters.length - 1; i >= 0; i--) {
-      if (this.waiters[i]!.seq <= this.lastSeen) this.waiters.splice(i, 1)[0]!.resolve();
-    }
-  }
-
   /** Resolves once the feed has brought every change up to `seq`. */
   private caughtUp(seq: number): Promise<void> {
-    if (this.lastSeen >= seq) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const i = this.waiters.indexOf(w);
-        if (i !== -1) this.waiters.splice(i, 1);
-        reject(new Error(`the lock bucket's changes did not arrive within 10 s (at ${this.lastSeen}, needs ${seq})`));
-      }, 10_000);
-      timer.unref();
-      const w = {
-        seq,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      this.waiters.push(w);
-    });
+    return this.waiters.wait(seq, () => this.lastSeen, 10_000, () => new Error(`the lock bucket's changes did not arrive within 10 s (at ${this.lastSeen}, needs ${seq})`));
   }
 
   /** Brings this node's view up to every change stored so far (before a fence is checked against it). */

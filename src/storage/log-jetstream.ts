@@ -38,7 +38,7 @@ import type {
 } from '../core/log.js';
 import type { ContextRecord } from '../core/types.js';
 import { LevelLog } from './log-leveldb.js';
-import { encodeToken, NatsLink, retry, StreamFollower, wrongLastSequence } from './nats.js';
+import { encodeToken, NatsLink, retry, SeqWaiters, StreamFollower, wrongLastSequence } from './nats.js';
 
 /** One context's part of a batch, as a stream message (msgpack). */
 interface Part {
@@ -101,7 +101,7 @@ export class JetStreamLog implements Log {
   private pending: JsMsg[] = [];
   private applying = false;
   private follower: StreamFollower | undefined;
-  private readonly waiters: Array<{ seq: number; resolve: () => void }> = [];
+  private readonly waiters = new SeqWaiters();
   private closed = false;
   /** Set when the replica could not store what the stream holds: every commit fails until a restart. */
   private broken: Error | undefined;
@@ -288,9 +288,7 @@ export class JetStreamLog implements Log {
         // The engine's view is its own concern; the replica is right and the stream goes on.
       }
     }
-    for (let i = this.waiters.length - 1; i >= 0; i--) {
-      if (this.waiters[i]!.seq <= applied) this.waiters.splice(i, 1)[0]!.resolve();
-    }
+    this.waiters.reached(applied);
   }
 
   /**
@@ -322,23 +320,7 @@ export class JetStreamLog implements Log {
   }
 
   private waitApplied(seq: number, ms: number): Promise<void> {
-    if (this.applied >= seq) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const i = this.waiters.indexOf(waiter);
-        if (i !== -1) this.waiters.splice(i, 1);
-        reject(new EngramError('STORAGE_UNAVAILABLE', `this node has not caught up with the shared log within ${ms} ms (at ${this.applied}, needs ${seq})`));
-      }, ms);
-      timer.unref();
-      const waiter = {
-        seq,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      this.waiters.push(waiter);
-    });
+    return this.waiters.wait(seq, () => this.applied, ms, () => new EngramError('STORAGE_UNAVAILABLE', `this node has not caught up with the shared log within ${ms} ms (at ${this.applied}, needs ${seq})`));
   }
 
   // ---- writing ------------------------------------------------------------------------

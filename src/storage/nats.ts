@@ -180,6 +180,38 @@ export class StreamFollower {
   }
 }
 
+/** Promises that resolve once a sequence has been reached (applied, seen), or reject after a time. */
+export class SeqWaiters {
+  private readonly waiters: Array<{ seq: number; resolve: () => void }> = [];
+
+  /** Resolves once `reached(n)` is told of an n ≥ seq; `at()` says where things stand now. */
+  wait(seq: number, at: () => number, ms: number, timeout: () => Error): Promise<void> {
+    if (at() >= seq) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const i = this.waiters.indexOf(waiter);
+        if (i !== -1) this.waiters.splice(i, 1);
+        reject(timeout());
+      }, ms);
+      timer.unref();
+      const waiter = {
+        seq,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  reached(n: number): void {
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      if (this.waiters[i]!.seq <= n) this.waiters.splice(i, 1)[0]!.resolve();
+    }
+  }
+}
+
 /**
  * Retries an operation a new cluster refuses until it is ready (no meta leader, no stream
  * leader yet): `tries` times, 250 ms apart.

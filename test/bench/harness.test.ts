@@ -26,7 +26,7 @@ before(async () => {
   const file = readdirSync(out).find((f) => f.startsWith('run-') && f.endsWith('-tiny.json'));
   assert.ok(file, `no run file written:\n${log.slice(-3000)}`);
   run = JSON.parse(readFileSync(join(out, file), 'utf8')) as RunRecord;
-});
+}, { timeout: 300_000 }); // every scenario, the scale-out one's NATS cluster and nodes included
 after(() => rmSync(out, { recursive: true, force: true }));
 
 const alive = (pid: number) => {
