@@ -311,11 +311,12 @@ export class Engine {
         outcomes.push(err instanceof EngramError ? err : new EngramError('INTERNAL', String(err)));
       }
     }
-    const parts: Staged[] = [];
-    for (const s of staged.values()) {
+    /** Keys of the contexts in batch.contexts, in its order. */
+    const partKeys: string[] = [];
+    for (const [key, s] of staged) {
       if (!s.dirty) continue;
       batch.contexts.push({ clientId: s.clientId, record: s.record!, changed: s.changed, base: s.base });
-      parts.push(s);
+      partKeys.push(key);
     }
     let answers: void | ContextOutcome[] = undefined;
     if (batch.contexts.length > 0) {
@@ -329,7 +330,7 @@ export class Engine {
       }
     }
     if (this.shared) {
-      this.settleShared(ops, outcomes, parts, answers ?? []);
+      this.settleShared(ops, outcomes, partKeys, answers ?? []);
       return;
     }
     this.position = cursor.pos;
@@ -370,9 +371,9 @@ export class Engine {
    * date. Ops of a context another node moved first go back to the front of the queue, in order,
    * to be staged again on the new head.
    */
-  private settleShared(ops: Op[], outcomes: Array<AppendResult | ContextRecord | EngramError | undefined>, parts: Staged[], answers: ContextOutcome[]): void {
+  private settleShared(ops: Op[], outcomes: Array<AppendResult | ContextRecord | EngramError | undefined>, partKeys: string[], answers: ContextOutcome[]): void {
     const byKey = new Map<string, ContextOutcome>();
-    parts.forEach((s, i) => byKey.set(s.clientId + SEP + s.record!.id, answers[i] ?? { status: 'failed', error: new Error('no answer') }));
+    partKeys.forEach((key, i) => byKey.set(key, answers[i] ?? { status: 'failed', error: new Error('no answer') }));
     const again: Op[] = [];
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;

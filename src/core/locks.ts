@@ -84,6 +84,16 @@ type Outcome =
 
 const SEP = '\u0000';
 const keyOf = (clientId: string, resource: string) => clientId + SEP + resource;
+const splitKey = (key: string) => ({ clientId: key.slice(0, key.indexOf(SEP)), resource: key.slice(key.indexOf(SEP) + 1) });
+
+/** A batch being decided: the changes staged so far over the table, and what they emit. */
+interface Stage {
+  staged: Map<string, StoredLock | null>;
+  view: (key: string) => StoredLock | undefined;
+  now: number;
+  counter: number;
+  events: LockEvent[];
+}
 
 export class LockManager {
   private readonly now: () => number;
@@ -357,22 +367,28 @@ export class LockManager {
     }
   }
 
-  private async commitOps(ops: LockOp[]): Promise<void> {
-    const now = this.now();
+  /** Decides operations in order against one staged view of the table (each sees the ones before it). */
+  private stageOps(ops: LockOp[]): { stage: Stage; outcomes: Outcome[] } {
     const staged = new Map<string, StoredLock | null>();
     const view = (key: string) => (staged.has(key) ? staged.get(key) ?? undefined : this.locks.get(key));
-    const stage = { staged, view, now, counter: this.counter, events: [] as LockEvent[] };
-    const outcomes = ops.map((op) => {
+    const stage: Stage = { staged, view, now: this.now(), counter: this.counter, events: [] };
+    const outcomes = ops.map((op): Outcome => {
       try {
         return this.decide(op, stage);
       } catch (err) {
-        return { type: 'error', error: err instanceof EngramError ? err : new EngramError('INTERNAL', String(err)) } as Outcome;
+        return { type: 'error', error: err instanceof EngramError ? err : new EngramError('INTERNAL', String(err)) };
       }
     });
+    return { stage, outcomes };
+  }
+
+  private async commitOps(ops: LockOp[]): Promise<void> {
+    const { stage, outcomes } = this.stageOps(ops);
+    const staged = stage.staged;
     if (staged.size > 0 || stage.counter !== this.counter) {
       const batch: LockBatch = { puts: [], dels: [], counter: stage.counter };
       for (const [key, value] of staged) {
-        if (value === null) batch.dels.push({ clientId: key.slice(0, key.indexOf(SEP)), resource: key.slice(key.indexOf(SEP) + 1) });
+        if (value === null) batch.dels.push(splitKey(key));
         else batch.puts.push(value);
       }
       try {
@@ -399,23 +415,15 @@ export class LockManager {
    */
   private async commitShared(op: LockOp): Promise<void> {
     const store = this.shared!;
-    const now = this.now();
-    const staged = new Map<string, StoredLock | null>();
-    const view = (key: string) => (staged.has(key) ? staged.get(key) ?? undefined : this.locks.get(key));
-    const stage = { staged, view, now, counter: this.counter, events: [] as LockEvent[] };
-    let outcome: Outcome;
-    try {
-      outcome = this.decide(op, stage);
-    } catch (err) {
-      outcome = { type: 'error', error: err instanceof EngramError ? err : new EngramError('INTERNAL', String(err)) };
-    }
+    const { stage, outcomes } = this.stageOps([op]);
+    const { staged, now } = stage;
+    let outcome = outcomes[0]!;
     const keys = [...staged.keys()].sort(compareBytes);
     if (keys.length > 0) {
       const writes: SharedLockWrite[] = keys.map((key) => {
         const value = staged.get(key)!;
         const before = this.locks.get(key);
-        const [clientId, resource] = [key.slice(0, key.indexOf(SEP)), key.slice(key.indexOf(SEP) + 1)];
-        const base = { clientId, resource, before: before?.record ?? null };
+        const base = { ...splitKey(key), before: before?.record ?? null };
         if (value !== null) return { ...base, record: value.record, fresh: before?.record.lockId !== value.record.lockId };
         const freedBy = stage.events.find((e) => keyOf(e.clientId, e.record.resource) === key && (e.action === 'released' || e.action === 'expired'));
         return { ...base, record: null, fresh: false, reason: freedBy?.action as 'released' | 'expired' | undefined, freed: before?.record };
@@ -459,7 +467,7 @@ export class LockManager {
   }
 
   /** Decides one operation against the staged view, recording puts, deletes and events. */
-  private decide(op: LockOp, s: { staged: Map<string, StoredLock | null>; view: (k: string) => StoredLock | undefined; now: number; counter: number; events: LockEvent[] }): Outcome {
+  private decide(op: LockOp, s: Stage): Outcome {
     const liveIn = (key: string) => {
       const cur = s.view(key);
       return cur !== undefined && cur.record.expiresAt > s.now ? cur : undefined;

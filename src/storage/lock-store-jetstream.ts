@@ -11,10 +11,10 @@
  * the revision of the write that made it. A freed key keeps a tombstone saying why, so every
  * node reports the same event.
  */
-import { DiscardPolicy, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import { DiscardPolicy } from '@nats-io/jetstream';
 import { UlidFactory } from '../core/ids.js';
 import type { LockRecord, SharedLockEntry, SharedLockStore, SharedLockWrite } from '../core/lock-types.js';
-import { decodeToken, encodeToken, retry, SeqWaiters, StreamFollower, wrongLastSequence, type NatsLink } from './nats.js';
+import { decodeToken, encodeToken, SeqWaiters, StreamFollower, wrongLastSequence, type NatsLink } from './nats.js';
 
 /** A key's value (JSON). */
 interface Value {
@@ -59,25 +59,14 @@ export class JetStreamLockStore implements SharedLockStore {
   }
 
   async watch(onChange: (entry: SharedLockEntry) => void): Promise<SharedLockEntry[]> {
-    const o = this.link.options;
-    const info = await retry(async () => {
-      try {
-        return await this.link.jsm.streams.info(this.streamName);
-      } catch {
-        return this.link.jsm.streams.add({
-          name: this.streamName,
-          subjects: [`$KV.${this.bucket}.>`],
-          storage: StorageType.File,
-          retention: RetentionPolicy.Limits,
-          discard: DiscardPolicy.New,
-          max_msgs_per_subject: 1,
-          num_replicas: o.replicas,
-          allow_direct: true,
-          allow_rollup_hdrs: true,
-          deny_delete: true,
-        });
-      }
-    }, 120);
+    const info = await this.link.ensureStream(this.streamName, {
+      subjects: [`$KV.${this.bucket}.>`],
+      discard: DiscardPolicy.New,
+      max_msgs_per_subject: 1,
+      allow_direct: true,
+      allow_rollup_hdrs: true,
+      deny_delete: true,
+    });
     const last = info.state.last_seq;
     const initial: SharedLockEntry[] = [];
     let loaded: () => void = () => undefined;

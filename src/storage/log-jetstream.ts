@@ -21,7 +21,7 @@
  */
 import { rmSync } from 'node:fs';
 import { pack, unpack } from 'msgpackr';
-import { DiscardPolicy, RetentionPolicy, StorageType, type JsMsg } from '@nats-io/jetstream';
+import type { JsMsg } from '@nats-io/jetstream';
 import { EngramError } from '../core/errors.js';
 import type {
   CommitBatch,
@@ -38,7 +38,7 @@ import type {
 } from '../core/log.js';
 import type { ContextRecord } from '../core/types.js';
 import { LevelLog } from './log-leveldb.js';
-import { encodeToken, NatsLink, retry, SeqWaiters, StreamFollower, wrongLastSequence } from './nats.js';
+import { encodeToken, NatsLink, SeqWaiters, StreamFollower, wrongLastSequence } from './nats.js';
 
 /** One context's part of a batch, as a stream message (msgpack). */
 interface Part {
@@ -125,25 +125,14 @@ export class JetStreamLog implements Log {
   async open(): Promise<void> {
     await this.link.open();
     const o = this.link.options;
-    const info = await retry(async () => {
-      try {
-        return await this.link.jsm.streams.info(o.stream);
-      } catch {
-        return this.link.jsm.streams.add({
-          name: o.stream,
-          subjects: [`${this.subjectPrefix}.>`],
-          storage: StorageType.File,
-          retention: RetentionPolicy.Limits,
-          discard: DiscardPolicy.Old,
-          num_replicas: o.replicas,
-          max_age: o.maxAgeMs * 1_000_000,
-          duplicate_window: o.duplicateWindowMs * 1_000_000,
-          deny_delete: true,
-          deny_purge: true,
-          allow_direct: true,
-        });
-      }
-    }, 120);
+    const info = await this.link.ensureStream(o.stream, {
+      subjects: [`${this.subjectPrefix}.>`],
+      max_age: o.maxAgeMs * 1_000_000,
+      duplicate_window: o.duplicateWindowMs * 1_000_000,
+      deny_delete: true,
+      deny_purge: true,
+      allow_direct: true,
+    });
     await this.replica.open();
     // A replica of another stream (or of this name's earlier incarnation) is useless: start over.
     const identity = `${o.stream}@${info.created}`;
@@ -185,7 +174,7 @@ export class JetStreamLog implements Log {
   private async apply(): Promise<void> {
     this.applying = true;
     try {
-      while (this.pending.length > 0 && !this.closed) {
+      while (this.pending.length > 0 && !this.closed && this.broken === undefined) {
         const msgs = this.pending.splice(0, APPLY_BATCH);
         await this.applyMessages(msgs);
       }
@@ -272,8 +261,9 @@ export class JetStreamLog implements Log {
       } catch (err) {
         if (this.closed) return;
         if (attempt >= 20) {
+          // Stop applying (what is not applied stays in the stream); commits now fail with this.
           this.broken = err as Error;
-          throw err;
+          return;
         }
         await new Promise((r) => setTimeout(r, 500));
       }

@@ -3,7 +3,21 @@
  * the lock bucket, and the encoding of ids into subject tokens and bucket keys.
  */
 import { readFileSync } from 'node:fs';
-import { DeliverPolicy, jetstream, jetstreamManager, JetStreamApiError, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import {
+  DeliverPolicy,
+  DiscardPolicy,
+  jetstream,
+  jetstreamManager,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type StreamConfig,
+  type StreamInfo,
+} from '@nats-io/jetstream';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 
 export interface NatsOptions {
@@ -44,6 +58,20 @@ export class NatsLink {
     });
     this.js = jetstream(this.nc, { timeout: this.options.requestTimeoutMs });
     this.jsm = await retry(() => jetstreamManager(this.nc, { timeout: this.options.requestTimeoutMs }), 60);
+  }
+
+  /**
+   * The stream `name`, made (file storage, `options.replicas` copies, limits retention) with
+   * `config` if it does not exist; retried while a new cluster cannot answer yet.
+   */
+  ensureStream(name: string, config: Partial<StreamConfig>): Promise<StreamInfo> {
+    return retry(async () => {
+      try {
+        return await this.jsm.streams.info(name);
+      } catch {
+        return this.jsm.streams.add({ name, storage: StorageType.File, retention: RetentionPolicy.Limits, num_replicas: this.options.replicas, discard: DiscardPolicy.Old, ...config });
+      }
+    }, 120);
   }
 
   async close(): Promise<void> {
