@@ -330,7 +330,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--stream-slow-consumer-timeout',
     kind: { type: 'duration', min: SECOND, max: HOUR },
     default: '30s',
-    doc: 'A connection whose buffer stays over the limit this long is closed with code 4001 (reconnect and resume).',
+    doc: 'A connection over its buffer limit that takes nothing for this long is closed with code 4001 (reconnect and resume).',
   },
   {
     key: 'stream.maxConnections',

@@ -1,7 +1,8 @@
 /**
  * Slow consumers: a reader that stops reading must not slow the writer or the other
- * subscribers; it is paused and caught up from the log, or, if it stays stuck, closed
- * with code 4001 and the last seq it was sent, and it can resume from there.
+ * subscribers; it is paused and caught up from the log, or, if it stays stuck (takes
+ * nothing at all), closed with code 4001 and the last seq it was sent, and it can resume
+ * from there. A reader that is slow but keeps reading is never closed.
  */
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
@@ -9,9 +10,12 @@ import { test } from 'node:test';
 import { unit } from '../helpers/http.js';
 import { removeDir, serverPerFile, startServer } from '../helpers/server.js';
 import { range, WsClient } from '../helpers/ws.js';
+import { Backlog } from '../../src/transport/http/stream-hub.js';
 import { HttpClient } from '../helpers/http.js';
 
-const env = serverPerFile({ args: ['--stream-max-buffered-bytes', '64KiB', '--stream-slow-consumer-timeout', '2s'] });
+// 5 s: a healthy reader starved by a busy machine still reads something within that; the stalled one reads nothing.
+const env = serverPerFile({ args: ['--stream-max-buffered-bytes', '64KiB', '--stream-slow-consumer-timeout', '5s'] });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** 64 KiB payloads: a few hundred of them are more than loopback socket buffers hold. */
 const BIG = 'x'.repeat(64 * 1024);
 const UNITS = 400;
@@ -79,4 +83,54 @@ test('a reader that pauses and then reads again is caught up from the log withou
   http.close();
   assert.equal(await server.stop(), 0);
   removeDir(server.dataDir);
+});
+
+test('a reader slower than the writers for much longer than the slow-consumer timeout, but reading, is paused and caught up, never closed', async () => {
+  // The reader takes one socket chunk (≤ 64 KiB) every 25 ms while ~20 MB is written, so it is over
+  // its 64 KiB limit, paused, most of the seconds this takes; it keeps reading, so it is never stuck.
+  const server = await startServer({ args: ['--stream-max-buffered-bytes', '64KiB', '--stream-slow-consumer-timeout', '3s'] });
+  const http = new HttpClient(server.url);
+  const reader = new WsClient(`${server.url.replace('http', 'ws')}/stream?context=trickle`);
+  await reader.open();
+  await reader.next((f) => f.event === 'subscribed');
+  const socket = socketOf(reader);
+  socket.pause();
+  let reading = true;
+  const trickle = (async () => {
+    while (reading && reader.closed === undefined) {
+      socket.once('data', () => socket.pause());
+      socket.resume();
+      await sleep(25);
+    }
+    socket.resume();
+  })();
+  const units = 300;
+  await writeMany(http, 'trickle', units);
+  await reader.until(() => reader.seqs('trickle').includes(units) || reader.closed !== undefined, 120_000, 'the last unit or a close');
+  reading = false;
+  await trickle;
+  assert.equal(reader.closed, undefined, `the slow reader was closed: ${JSON.stringify(reader.closed)}`);
+  assert.deepEqual(reader.seqs('trickle'), range(1, units));
+  assert.ok(!server.lines.some((l) => l.includes('closed a slow stream consumer')), 'no connection was closed as a slow consumer');
+  reader.close();
+  http.close();
+  assert.equal(await server.stop(), 0);
+  removeDir(server.dataDir);
+});
+
+test('the slow-consumer clock runs only while nothing leaves the buffer', () => {
+  const b = new Backlog();
+  assert.equal(b.tick(500), 0, 'not full: no clock');
+  b.enter();
+  assert.equal(b.tick(500), 500);
+  assert.equal(b.tick(500), 1000);
+  b.progress();
+  assert.equal(b.tick(500), 0, 'a byte went out: stuck for no time');
+  assert.equal(b.tick(300), 300);
+  b.enter();
+  assert.equal(b.tick(300), 600, 'entering again while full keeps the clock');
+  b.leave();
+  assert.equal(b.tick(300), 0);
+  b.enter();
+  assert.equal(b.tick(200), 200, 'a new episode starts from zero');
 });

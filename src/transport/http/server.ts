@@ -104,8 +104,8 @@ export class HttpServer {
     // The error goes to the log with its stack; the client gets only the code and the request id.
     this.onInternal = (err, reqId) => options.logger.error({ err, reqId }, 'internal error while handling a request');
     this.app = uWS.App();
-    this.hub = new StreamHub(options.router, options.stream, (conn, fullForMs) =>
-      options.logger.warn({ kind: conn.kind, fullForMs }, 'closed a slow stream consumer'),
+    this.hub = new StreamHub(options.router, options.stream, (conn, stalledMs) =>
+      options.logger.warn({ kind: conn.kind, stalledMs }, 'closed a slow stream consumer'),
     );
     const stream = { gate: options.gate, auth: options.auth, hub: this.hub, onInternal: this.onInternal, origins: this.origins };
     registerWebSocket(this.app, { ...stream, maxMessageBytes: options.maxBodyBytes + 4096 });

@@ -18,7 +18,7 @@ export interface StreamOptions {
   idleTimeoutMs: number;
   /** Per-connection outgoing buffer above which its subscriptions pause. */
   maxBufferedBytes: number;
-  /** A connection whose buffer stays over the limit this long is closed as a slow consumer. */
+  /** A connection over its buffer limit that sends nothing for this long is closed as a slow consumer. */
   slowConsumerTimeoutMs: number;
   maxSubscriptions: number;
   /** WebSocket and SSE connections open at once, all clients together. */
@@ -55,13 +55,59 @@ export interface StreamRoute {
   origins: OriginPolicy;
 }
 
+/**
+ * Whether a connection over its buffer limit is still moving. A reader that is slow (a busy
+ * machine, a burst bigger than its socket) keeps draining its buffer, however little; only a
+ * reader that takes nothing at all is stuck. So the slow-consumer clock runs only while no
+ * byte leaves the buffer, and only while the server itself runs (the hub adds the time between
+ * two of its ticks, capped: a server that was not scheduled for a while blames nobody for it).
+ */
+export class Backlog {
+  /** Over the limit: subscriptions paused, waiting for the buffer to drain. */
+  full = false;
+  /** Some of the buffer went out since the hub last looked. */
+  private moved = false;
+  /** How long it has been full with nothing going out, in server-running time. */
+  stalledMs = 0;
+
+  /** The buffer went over the limit. */
+  enter(): void {
+    if (this.full) return;
+    this.full = true;
+    this.moved = false;
+    this.stalledMs = 0;
+  }
+
+  /** Bytes left the buffer (uWS drain / onWritable). */
+  progress(): void {
+    this.moved = true;
+  }
+
+  /** The buffer is back under the limit. */
+  leave(): void {
+    this.full = false;
+    this.stalledMs = 0;
+  }
+
+  /** Advances the stall clock by one hub tick; returns how long the connection has been stuck. */
+  tick(elapsedMs: number): number {
+    if (!this.full) return 0;
+    if (this.moved) {
+      this.moved = false;
+      this.stalledMs = 0;
+    } else {
+      this.stalledMs += elapsedMs;
+    }
+    return this.stalledMs;
+  }
+}
+
 /** An open stream connection, as the hub sees it. */
 export interface HubConnection {
   readonly kind: 'websocket' | 'sse';
-  /** When its buffer went over the limit, or undefined while it is not. */
-  fullSince: number | undefined;
+  readonly backlog: Backlog;
   heartbeat(): void;
-  /** Closes it because it stayed full too long. */
+  /** Closes it because it took nothing for too long. */
   closeSlow(): void;
   /** Closes it because the server is stopping. */
   closeGoingAway(): void;
@@ -75,18 +121,24 @@ export class StreamHub {
   readonly connections = new Set<HubConnection>();
   private timer: NodeJS.Timeout | undefined;
   private lastHeartbeat = Date.now();
+  private lastTick = Date.now();
+  private readonly tickMs: number;
 
   constructor(
     readonly router: Router,
     readonly options: StreamOptions,
     /** Told about every connection closed as a slow consumer (for the operator's log). */
-    private readonly onSlowConsumer: (conn: HubConnection, fullForMs: number) => void = () => undefined,
-  ) {}
+    private readonly onSlowConsumer: (conn: HubConnection, stalledMs: number) => void = () => undefined,
+  ) {
+    // Ticks often enough that the slow-consumer clock has a few steps before it runs out.
+    this.tickMs = Math.max(100, Math.min(1000, options.heartbeatMs, options.slowConsumerTimeoutMs / 4));
+  }
 
   add(conn: HubConnection): void {
     this.connections.add(conn);
     if (this.timer === undefined) {
-      this.timer = setInterval(() => this.tick(), Math.min(1000, this.options.heartbeatMs));
+      this.lastTick = Date.now();
+      this.timer = setInterval(() => this.tick(), this.tickMs);
       this.timer.unref();
     }
   }
@@ -97,16 +149,21 @@ export class StreamHub {
 
   private tick(): void {
     const now = Date.now();
+    // A late tick means this process was not running (a busy machine, a long GC): that time
+    // counts for at most two ticks, so nobody is closed for the server's own stall.
+    const elapsed = Math.min(now - this.lastTick, 2 * this.tickMs);
+    this.lastTick = now;
     const beat = now - this.lastHeartbeat >= this.options.heartbeatMs;
     if (beat) this.lastHeartbeat = now;
     for (const conn of [...this.connections]) {
-      if (conn.expiresAt !== undefined && conn.expiresAt <= Date.now()) {
+      if (conn.expiresAt !== undefined && conn.expiresAt <= now) {
         conn.closeExpired();
         continue;
       }
-      if (conn.fullSince !== undefined) {
-        if (now - conn.fullSince >= this.options.slowConsumerTimeoutMs) {
-          this.onSlowConsumer(conn, now - conn.fullSince);
+      if (conn.backlog.full) {
+        const stalled = conn.backlog.tick(elapsed);
+        if (stalled >= this.options.slowConsumerTimeoutMs) {
+          this.onSlowConsumer(conn, stalled);
           conn.closeSlow();
         }
       } else if (beat) {

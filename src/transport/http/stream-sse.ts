@@ -9,7 +9,7 @@ import type { Frame, FrameFormat } from '../../core/frames.js';
 import type { Principal } from '../../core/access.js';
 import type { LockSubscription, StreamSink, Subscription, WriteResult } from '../../core/router.js';
 import { credentialsOf, Reply } from './io.js';
-import { parseStreamQuery, type HubConnection, type StreamRoute } from './stream-hub.js';
+import { Backlog, parseStreamQuery, type HubConnection, type StreamRoute } from './stream-hub.js';
 
 /** uWS ends an HTTP response with nothing written for 10 s, so SSE heartbeats come at least this often. */
 const SSE_MAX_HEARTBEAT_MS = 5000;
@@ -27,8 +27,7 @@ export const SSE: FrameFormat<string> = {
 class SseConnection implements StreamSink, HubConnection {
   readonly kind = 'sse';
   closed = false;
-  full = false;
-  fullSince: number | undefined;
+  readonly backlog = new Backlog();
   sub: Subscription | LockSubscription | undefined;
   private started = false;
   private lastWrite = Date.now();
@@ -42,12 +41,17 @@ class SseConnection implements StreamSink, HubConnection {
   ) {
     res.onWritable(() => {
       if (this.full) {
-        this.full = false;
-        this.fullSince = undefined;
+        // Writable again: what uWS held back can go out with the next write, which catching up makes.
+        this.backlog.progress();
+        this.backlog.leave();
         this.sub?.resume();
       }
       return true;
     });
+  }
+
+  get full(): boolean {
+    return this.backlog.full;
   }
 
   /** Status and headers go out with the first frame, so a refused subscription can still answer 4xx. */
@@ -73,11 +77,8 @@ class SseConnection implements StreamSink, HubConnection {
     this.res.cork(() => {
       ok = this.send(frame.encoded(SSE));
     });
-    if (!ok && !this.full) {
-      // uWS keeps what it could not send; we stop adding until onWritable says it went out.
-      this.full = true;
-      this.fullSince = Date.now();
-    }
+    // uWS keeps what it could not send; we stop adding until onWritable says it can go out.
+    if (!ok) this.backlog.enter();
     return ok ? 'ok' : 'full';
   }
 

@@ -10,7 +10,7 @@ import { asEngramError, EngramError } from '../../core/errors.js';
 import { Frame, frames, type FrameFormat } from '../../core/frames.js';
 import type { LockSubscription, StreamSink, Subscription, WriteResult } from '../../core/router.js';
 import { credentialsOf, Reply } from './io.js';
-import { CLOSE_CODES, parseStreamQuery, type HubConnection, type StreamRoute } from './stream-hub.js';
+import { Backlog, CLOSE_CODES, parseStreamQuery, type HubConnection, type StreamRoute } from './stream-hub.js';
 import { parseClientOp, refOf, type ClientOp, type Ref } from './ws-protocol.js';
 
 /** Subprotocols a client may ask for (Sec-WebSocket-Protocol); `format=` in the URL does the same. */
@@ -35,8 +35,7 @@ class WsConnection implements StreamSink, HubConnection {
   readonly kind = 'websocket';
   ws: WebSocket<UserData> | undefined;
   closed = false;
-  full = false;
-  fullSince: number | undefined;
+  readonly backlog = new Backlog();
   readonly subs = new Map<string, Subscription>();
   lockSub: LockSubscription | undefined;
   /** Subscribe and unsubscribe run one at a time, in the order they arrived. */
@@ -51,6 +50,10 @@ class WsConnection implements StreamSink, HubConnection {
     readonly binary: boolean,
     readonly initial: { contexts: string[]; since: number | undefined; locks: boolean },
   ) {}
+
+  get full(): boolean {
+    return this.backlog.full;
+  }
 
   private get limit(): number {
     return this.route.hub.options.maxBufferedBytes;
@@ -79,17 +82,15 @@ class WsConnection implements StreamSink, HubConnection {
   }
 
   private markFull(): void {
-    if (!this.full) {
-      this.full = true;
-      this.fullSince = Date.now();
-    }
+    this.backlog.enter();
   }
 
-  /** uWS drain: once the buffer is down to half the limit, paused subscriptions catch up. */
+  /** uWS drain (some of the buffer went out): once it is down to half the limit, paused subscriptions catch up. */
   drained(): void {
-    if (!this.full || this.ws === undefined || this.ws.getBufferedAmount() > this.limit / 2) return;
-    this.full = false;
-    this.fullSince = undefined;
+    if (!this.full || this.ws === undefined) return;
+    this.backlog.progress();
+    if (this.ws.getBufferedAmount() > this.limit / 2) return;
+    this.backlog.leave();
     for (const sub of this.subs.values()) sub.resume();
     this.lockSub?.resume();
   }
