@@ -182,6 +182,30 @@ export function scaleOutTable(results: Result[]): string[] {
   return lines;
 }
 
+/**
+ * The ratio targets (ratios.bench.ts): each a median over alternating rounds of one run, with
+ * its spread, unpinned and pinned; then the absolute figures beside the seed budgets.
+ */
+export function ratiosTable(results: Result[]): string[] {
+  const ratios = results.filter((r) => r.scenario === 'ratios');
+  if (ratios.length === 0) return ['Not measured in this run.'];
+  const lines = ['| ratio (same run, median of rounds) | unpinned: median (min–max) | pinned: median (min–max) | target | met |', '|---|---|---|---|---|'];
+  const cell = (r: Result | undefined) => (r ? `${r.extra?.value}× (${r.extra?.min}–${r.extra?.max})` : '—');
+  for (const r of ratios.filter((x) => !x.name.endsWith(', pinned'))) {
+    const pinned = ratios.find((x) => x.name === `${r.name}, pinned`);
+    const met = (x: Result | undefined) => (x === undefined ? '' : x.extra?.met ? 'yes' : '**no**');
+    lines.push(`| ${r.name} | ${cell(r)} | ${cell(pinned)} | ≤ ${r.extra?.target}× | ${met(r)}${pinned ? ` / ${met(pinned)}` : ''} |`);
+  }
+  const absolute = results.filter((r) => r.scenario === 'ratios-write' || r.scenario === 'ratios-fanout');
+  lines.push('', '| case (median round) | p50 | p99 | p99 over rounds (min–max) | seed budget |', '|---|---|---|---|---|');
+  for (const r of absolute) {
+    const budget = r.scenario === 'ratios-fanout' ? 5000 : r.name.includes('healthz') || r.name.includes('Redis') || r.name.includes('speed of light') ? undefined : 1000;
+    const verdict = budget === undefined ? '' : r.p99 <= budget ? `≤ ${ms(budget)}: yes` : `≤ ${ms(budget)}: **no**`;
+    lines.push(`| ${r.name} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(Number(r.extra?.p99MinUs))}–${ms(Number(r.extra?.p99MaxUs))} | ${verdict} |`);
+  }
+  return lines;
+}
+
 export function targetsTable(run: RunRecord): string[] {
   const lines = ['| target | measured | verdict |', '|---|---|---|'];
   for (const o of evaluate(run.results)) {
@@ -213,6 +237,12 @@ export function renderReport(run: RunRecord): string {
     ...targetsTable(run),
     '',
     'Latencies are from HdrHistogram (microsecond resolution, 3 significant digits). Analysis of the misses and of the tails, with profiles, is in [performance-notes.md](performance-notes.md).',
+    '',
+    '## Against the floors: ratios from one run',
+    '',
+    'Engram (default settings, search on), the transport floor (`GET /healthz` on the same server), the speed-of-light server (`bench/sol-server.ts`: uWS + classic-level, group commit, no validation) and Redis, all running at once and measured by the same raw-socket client in alternating rounds (`bench/ratios.bench.ts`); each ratio is taken within a round. Pinned: the servers on core 0, the load generator and subscribers on core 1 (taskset).',
+    '',
+    ...ratiosTable(run.results),
     '',
     '## Engram and its peers, same machine, same run',
     '',

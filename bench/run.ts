@@ -20,9 +20,10 @@ const outDir = resolve(option('out') ?? resolve(import.meta.dirname, '../../benc
 /**
  * Scenario files and their arguments, in run order; `peer` names the peer server a run
  * needs; `fullOnly` ones (floors and variants, context for the analysis rather than targets
- * or peer ratios) are left out of quick runs to keep them under a minute.
+ * or peer ratios) are left out of quick runs to keep them under a minute; `sameInTiny`
+ * variants also out of the test suite's toy run; `timeoutS` overrides the full run's limit.
  */
-const SCENARIOS: Array<{ file: string; args: string[]; peer?: PeerName; fullOnly?: true }> = [
+const SCENARIOS: Array<{ file: string; args: string[]; peer?: PeerName; fullOnly?: true; timeoutS?: number; sameInTiny?: true }> = [
   ...['engram-http', 'engram-ws', 'engram-grpc'].map((s) => ({ file: 'write.bench.js', args: ['--system', s] })),
   { file: 'write.bench.js', args: ['--system', 'engram-http', '--sync'] },
   { file: 'write.bench.js', args: ['--system', 'redis'], peer: 'redis' },
@@ -38,11 +39,15 @@ const SCENARIOS: Array<{ file: string; args: string[]; peer?: PeerName; fullOnly
   { file: 'fanout.bench.js', args: ['--system', 'redis'], peer: 'redis' },
   { file: 'fanout.bench.js', args: ['--system', 'nats'], peer: 'nats' },
   { file: 'fanout.bench.js', args: ['--system', 'floor'], fullOnly: true },
+  // Five rounds of every case against three systems: longer than the others.
+  { file: 'ratios.bench.js', args: [], peer: 'redis', timeoutS: 600 },
+  { file: 'ratios.bench.js', args: ['--pin'], peer: 'redis', fullOnly: true, timeoutS: 600, sameInTiny: true },
   { file: 'locks.bench.js', args: [] },
   { file: 'clients.bench.js', args: [] },
   { file: 'memory.bench.js', args: [] },
   { file: 'scaleout.bench.js', args: [] },
   { file: 'search.bench.js', args: [] },
+  { file: 'search.bench.js', args: ['--vector-index', 'hnsw'], fullOnly: true, sameInTiny: true },
   { file: 'resources.bench.js', args: ['--system', 'engram'] },
   { file: 'resources.bench.js', args: ['--system', 'engram', '--search-off'], fullOnly: true },
   { file: 'resources.bench.js', args: ['--system', 'redis'], peer: 'redis' },
@@ -92,7 +97,7 @@ interface ScenarioRun {
   error?: string;
 }
 
-function runScenario(file: string, args: string[]): Promise<ScenarioRun> {
+function runScenario(file: string, args: string[], timeoutS = SCENARIO_TIMEOUT_S): Promise<ScenarioRun> {
   return new Promise((resolveRun) => {
     const flags = TINY ? ['--tiny'] : QUICK ? ['--quick'] : [];
     // Its own process group, so a scenario that hangs is stopped with everything it started.
@@ -102,9 +107,9 @@ function runScenario(file: string, args: string[]): Promise<ScenarioRun> {
     let out = '';
     let err = '';
     const timer = setTimeout(() => {
-      run.error = `timed out after ${SCENARIO_TIMEOUT_S} s`;
+      run.error = `timed out after ${timeoutS} s`;
       process.kill(-child.pid!, 'SIGKILL');
-    }, SCENARIO_TIMEOUT_S * 1000);
+    }, timeoutS * 1000);
     child.stderr.on('data', (d: Buffer) => {
       err = (err + d.toString()).slice(-4000);
       process.stderr.write(d);
@@ -161,9 +166,11 @@ for (const s of SCENARIOS) {
   if (s.peer && !peers[s.peer]!.version) continue;
   // The smoke run keeps to the defaults and the compared cases; the toy run (tests) runs everything.
   if (mode === 'quick' && (s.fullOnly || s.args.includes('--sync'))) continue;
+  // A variant whose toy run exercises no code the default run does not (the test suite's time is dear).
+  if (mode === 'tiny' && s.sameInTiny) continue;
   process.stdout.write(`${label}\n`);
   const t0 = Date.now();
-  const run = await runScenario(s.file, s.args);
+  const run = await runScenario(s.file, s.args, mode === 'full' ? s.timeoutS : undefined);
   record.results.push(...run.results);
   // Nothing a scenario started may outlive it: anything still running is recorded and ended by PID.
   for (const p of run.started) {

@@ -6,7 +6,14 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { announceProcess } from './stats.js';
 
-const BIN = resolve(import.meta.dirname, '../../../bin/engram');
+const MAIN = resolve(import.meta.dirname, '../../src/main.js');
+/**
+ * Extra node flags for the server, e.g. ENGRAM_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
+ * to profile it under a scenario's load (node refuses --cpu-prof in NODE_OPTIONS).
+ */
+const NODE_ARGS = (process.env.ENGRAM_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+/** ENGRAM_BENCH_SERVER_CPUS="0": the server runs pinned to these cores (taskset), the load generator elsewhere. */
+export const SERVER_CPUS = process.env.ENGRAM_BENCH_SERVER_CPUS ?? '';
 
 /** How an acknowledged write is kept, with the default `storage.sync=false` and with `--storage-sync`. */
 export const ENGRAM_DURABILITY = 'LevelDB log, written to the OS before the ack, not fsynced (storage.sync=false, the default)';
@@ -28,7 +35,8 @@ export function benchDataDir(): string {
 /** Starts a server; a data dir passed in is kept at stop, one made here is removed. */
 export async function startEngram(args: string[] = [], dataDir?: string): Promise<BenchServer> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'engram-bench-'));
-  const proc = spawn(BIN, ['serve', '--addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0', '--data-dir', dir, '--log-level', 'warn', ...args], {
+  const argv = [...NODE_ARGS, MAIN, 'serve', '--addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0', '--data-dir', dir, '--log-level', 'warn', ...args];
+  const proc = spawn(SERVER_CPUS === '' ? process.execPath : 'taskset', SERVER_CPUS === '' ? argv : ['-c', SERVER_CPUS, process.execPath, ...argv], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   announceProcess(proc.pid!, 'engram');

@@ -26,6 +26,7 @@ export function searchSettings(config: Config): SearchSettings {
     embedderModel: s.embedderModel,
     embedderApiKey: s.embedderApiKey,
     dimensions: s.dimensions,
+    vectorIndex: s.vectorIndex,
     metaKeys: s.metaKeys,
     wordVectors: s.wordVectors === '' ? DEFAULT_WORD_VECTORS : s.wordVectors,
     dataDir: config.storage.dataDir,

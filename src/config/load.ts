@@ -290,6 +290,7 @@ function build(v: Map<string, Value>): Config {
       embedderModel: get('search.embedderModel'),
       embedderApiKey: get('search.embedderApiKey'),
       dimensions: get('search.dimensions'),
+      vectorIndex: get('search.vectorIndex'),
       metaKeys: get<string>('search.metaKeys').split(',').filter((x) => x !== ''),
       snapshotIntervalMs: get('search.snapshotInterval'),
       wordVectors: get('search.wordVectors'),

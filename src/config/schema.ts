@@ -63,6 +63,7 @@ export interface Config {
     embedderApiKey: string;
     /** 0: the embedder's own (100 for offline; none for `none`). */
     dimensions: number;
+    vectorIndex: 'flat' | 'hnsw';
     metaKeys: string[];
     snapshotIntervalMs: number;
     /** Empty: the file `make build` writes next to the server. */
@@ -427,6 +428,14 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: 'int', min: 0, max: 4096 },
     default: 0,
     doc: 'Vector size. 0: the embedder\'s own (100 for offline). Required for openai and ollama. With none, a size here enables vector search over units that carry their own embedding.',
+  },
+  {
+    key: 'search.vectorIndex',
+    env: 'ENGRAM_SEARCH_VECTOR_INDEX',
+    flag: '--search-vector-index',
+    kind: { type: 'enum', values: ['flat', 'hnsw'] },
+    default: 'flat',
+    doc: 'How vectors are searched: flat (an exact scan of 8-bit copies, re-scored at full precision: an insert costs nothing, a query ~25 µs per 1,000 vectors of a client) or hnsw (a usearch graph: queries stay fast at millions of vectors per client, each insert costs 0.1–0.5 ms of CPU).',
   },
   {
     key: 'search.metaKeys',

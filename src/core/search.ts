@@ -380,10 +380,7 @@ export class SearchService implements SearchQuerier {
       const hits: Array<{ slot: number; similarity: number }> = [];
       for (const slot of filter.candidates) {
         if (ci.hasVector[slot] !== 1 || !filter.accept(slot)) continue;
-        let dot = 0;
-        const base = slot * dims;
-        for (let d = 0; d < dims; d++) dot += qv[d]! * ci.vectors[base + d]!;
-        hits.push({ slot, similarity: dot });
+        hits.push({ slot, similarity: dot(qv, ci.vectors, slot * dims, dims) });
       }
       hits.sort((a, b) => b.similarity - a.similarity);
       return { hits: hits.slice(0, depth), exhausted: hits.length <= depth };
@@ -392,13 +389,16 @@ export class SearchService implements SearchQuerier {
     const selectivity = filter.candidates === undefined ? 1 : filter.candidates.length / Math.max(1, ci.docs.size);
     let k = Math.ceil((filter.unfiltered ? depth : depth * 2) / Math.max(selectivity, 1e-6));
     for (;;) {
-      const found = index.search(qv, Math.min(k, index.size()));
+      // Twice as many as needed, re-scored at full precision: the index's own similarities are
+      // estimates (quantized, or approximate in a graph) and decide only which candidates are looked at.
+      const found = index.search(qv, Math.min(2 * k, index.size()));
       const hits: Array<{ slot: number; similarity: number }> = [];
       for (const f of found) {
         const slot = ci.docs.slotOf(f.pos);
-        if (slot !== -1 && filter.accept(slot)) hits.push({ slot, similarity: f.similarity });
+        if (slot !== -1 && ci.hasVector[slot] === 1 && filter.accept(slot)) hits.push({ slot, similarity: dot(qv, ci.vectors, slot * dims, dims) });
       }
-      const exhausted = k >= index.size();
+      hits.sort((a, b) => b.similarity - a.similarity);
+      const exhausted = 2 * k >= index.size();
       if (hits.length >= depth || exhausted) return { hits: hits.slice(0, depth), exhausted: exhausted && hits.length <= depth };
       k *= 4;
     }
@@ -413,6 +413,13 @@ export class SearchService implements SearchQuerier {
     }
     return { clients: this.clients.size, documents, vectors, position: this.position, droppedClients: this.dropped.size };
   }
+}
+
+/** The dot product of `q` with the vector at `base` in `vectors` (both unit length: the cosine). */
+function dot(q: Float32Array, vectors: Float32Array, base: number, dims: number): number {
+  let sum = 0;
+  for (let d = 0; d < dims; d++) sum += q[d]! * vectors[base + d]!;
+  return sum;
 }
 
 /** Unit length, so the dot product is the cosine. */

@@ -6,6 +6,7 @@ import { HttpEmbedder } from './embedder-http.js';
 import { OfflineEmbedder } from './embedder-offline.js';
 import { FlexKeywordIndex } from './keyword-flexsearch.js';
 import { FileVectorSnapshots } from './snapshots-fs.js';
+import { FlatVectorIndex } from './vector-flat.js';
 import { UsearchVectorIndex } from './vector-usearch.js';
 
 /** Plain data, so it can cross into a worker thread. */
@@ -16,6 +17,8 @@ export interface SearchSettings {
   embedderApiKey: string;
   /** Configured vector size (0: the embedder's own). */
   dimensions: number;
+  /** flat: exact scan of quantized vectors; hnsw: a usearch graph (docs/search.md). */
+  vectorIndex: 'flat' | 'hnsw';
   metaKeys: string[];
   wordVectors: string;
   dataDir: string;
@@ -46,7 +49,10 @@ export function createSearchService(s: SearchSettings, embedder: Embedder | unde
     embedder,
     dimensions: searchDimensions(s),
     metaKeys: s.metaKeys,
-    factories: { keyword: () => new FlexKeywordIndex(), vector: (dims) => new UsearchVectorIndex(dims) },
+    factories: {
+      keyword: () => new FlexKeywordIndex(),
+      vector: (dims) => (s.vectorIndex === 'hnsw' ? new UsearchVectorIndex(dims) : new FlatVectorIndex(dims)),
+    },
     snapshots: new FileVectorSnapshots(join(s.dataDir, 'search')),
   });
 }

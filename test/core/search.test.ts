@@ -10,12 +10,19 @@ import { SearchService, type SearchResponse } from '../../src/core/search.js';
 import { DEFAULT_WORD_VECTORS } from '../../src/cli/search-wiring.js';
 import { OfflineEmbedder } from '../../src/search/embedder-offline.js';
 import { FlexKeywordIndex } from '../../src/search/keyword-flexsearch.js';
+import { FlatVectorIndex } from '../../src/search/vector-flat.js';
 import { UsearchVectorIndex } from '../../src/search/vector-usearch.js';
 import { MemoryLog } from '../../src/storage/log-memory.js';
 
 const C = 'client';
 
-async function setup(embedder: Embedder | undefined, dimensions: number | undefined) {
+/** Both vector indexes: the flat scan (the default) and the HNSW graph (search.vectorIndex: hnsw). */
+const VECTOR_INDEXES = {
+  flat: (d: number) => new FlatVectorIndex(d),
+  hnsw: (d: number) => new UsearchVectorIndex(d),
+} as const;
+
+async function setup(embedder: Embedder | undefined, dimensions: number | undefined, vectorIndex: keyof typeof VECTOR_INDEXES = 'flat') {
   const log = new MemoryLog();
   const engine = new Engine(log, { idempotencyTtlMs: 60_000, maxBatchUnits: 256, tailUnits: 64, maxCachedContexts: 100, maxTailBytes: 1 << 24, embeddingDims: dimensions });
   await engine.open();
@@ -23,7 +30,7 @@ async function setup(embedder: Embedder | undefined, dimensions: number | undefi
     embedder,
     dimensions,
     metaKeys: ['title'],
-    factories: { keyword: () => new FlexKeywordIndex(), vector: (d: number) => new UsearchVectorIndex(d) },
+    factories: { keyword: () => new FlexKeywordIndex(), vector: VECTOR_INDEXES[vectorIndex] },
   });
   const indexer = new Indexer(engine, log, service, { pageSize: 64, sliceUnits: 8, snapshotIntervalMs: 0, onError: (e) => assert.fail(String(e)) });
   indexer.start();
@@ -107,9 +114,9 @@ describe('filters and paging', () => {
   });
 });
 
-describe('vector search', () => {
-  test('client vectors: nearest first by cosine, through HNSW and through an exact filtered scan', async () => {
-    const s = await setup(undefined, 3);
+for (const kind of ['flat', 'hnsw'] as const) describe(`vector search (${kind} index)`, () => {
+  test('client vectors: nearest first by cosine, through the index and through an exact filtered scan', async () => {
+    const s = await setup(undefined, 3, kind);
     await s.write('v', 'east', { embedding: [1, 0, 0] });
     await s.write('v', 'north-east', { embedding: [1, 1, 0] });
     await s.write('v', 'north', { embedding: [0, 1, 0] });
@@ -127,7 +134,7 @@ describe('vector search', () => {
   });
 
   test('bad queries are refused with clear codes', async () => {
-    const s = await setup(undefined, 3);
+    const s = await setup(undefined, 3, kind);
     const cases: Array<[Record<string, unknown>, string]> = [
       [{}, 'MISSING_FIELD'],
       [{ query: '   ' }, 'MISSING_FIELD'],
@@ -149,10 +156,10 @@ describe('vector search', () => {
   });
 });
 
-describe('hybrid search with the offline embedder', { skip: existsSync(DEFAULT_WORD_VECTORS) ? false : 'word vectors not built (make build)' }, () => {
+for (const kind of ['flat', 'hnsw'] as const) describe(`hybrid search with the offline embedder (${kind} index)`, { skip: existsSync(DEFAULT_WORD_VECTORS) ? false : 'word vectors not built (make build)' }, () => {
   test('on paraphrase queries, hybrid recall@5 beats keyword-only', async (t) => {
     const embedder = new OfflineEmbedder(DEFAULT_WORD_VECTORS);
-    const s = await setup(embedder, 100);
+    const s = await setup(embedder, 100, kind);
     // Each query paraphrases its target with few or no shared words; the rest is distraction.
     const labelled: Array<[string, string]> = [
       ['automobile maintenance', 'the car needs new tires and an oil change'],
