@@ -25,6 +25,14 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // utime, stime
 }
 
+/** The main thread's total GC pause time so far, from the server's /metrics (prom-client observes perf_hooks GC entries). */
+async function gcSeconds(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let sum = 0;
+  for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum\{[^}]*\} ([0-9.e+-]+)$/gm)) sum += Number(m[1]);
+  return sum;
+}
+
 function rssKiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : 0;
@@ -55,11 +63,16 @@ try {
   if (system === 'engram') await searchCaughtUp(at.httpPort!);
   const writes = 16 * size(1250, 10);
   const before = cpuSeconds(pid);
+  const gcBefore = system === 'engram' ? await gcSeconds(at.httpPort!) : 0;
   await closedLoopOps(16, writes / 16, (lane, i) => writers.write(lane, 'cpu', i));
   if (system === 'engram') await searchCaughtUp(at.httpPort!);
   const used = cpuSeconds(pid) - before;
   await writers.close();
   emit(quantity('resources', `server CPU per 1,000 writes (16 clients${variant})`, Math.round((used / (writes / 1000)) * 1000) / 1000, 'CPU s', 'cpu-per-1k-writes', { writes, cpuSeconds: used }));
+  if (system === 'engram') {
+    const gc = (await gcSeconds(at.httpPort!)) - gcBefore;
+    emit(quantity('resources', `GC pause time of the main thread per 10,000 writes (16 clients${variant})`, Math.round((gc / (writes / 10_000)) * 10_000) / 10, 'ms', undefined, { writes, gcSeconds: gc }));
+  }
 
   if (nativeSubscriberAvailable()) {
     const count = TINY ? 20 : 1000;
