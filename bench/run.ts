@@ -28,6 +28,7 @@ const SCENARIOS: Array<{ file: string; args: string[]; peer?: PeerName; fullOnly
   { file: 'write.bench.js', args: ['--system', 'engram-http', '--sync'] },
   { file: 'write.bench.js', args: ['--system', 'redis'], peer: 'redis' },
   { file: 'write.bench.js', args: ['--system', 'nats'], peer: 'nats' },
+  { file: 'grpc.bench.js', args: [] },
   { file: 'bulk.bench.js', args: ['--system', 'engram-grpc'] },
   { file: 'bulk.bench.js', args: ['--system', 'engram-ws'], fullOnly: true },
   { file: 'bulk.bench.js', args: ['--system', 'redis'], peer: 'redis' },
