@@ -4,10 +4,14 @@
  * writes the run to bench/results/run-<date>-<commit>.json. A full run also becomes
  * latest.json and docs/benchmarks.md; a quick run, latest-quick.json.
  *
- *   node dist/bench/run.js [--quick | --tiny] [--only <substring>] [--out <dir>]
+ *   node dist/bench/run.js [--quick | --tiny] [--only <substring> [--merge]] [--out <dir>]
+ *
+ * `--only X --merge` (full mode) re-runs the scenarios whose label contains X and puts their
+ * results in place of theirs in latest.json, regenerating docs/benchmarks.md; the report says
+ * which scenarios were re-run, when and at which commit.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { peerVersion, PEERS, type PeerName } from './lib/peers.js';
 import { machine, option, QUICK, TINY, type Result } from './lib/stats.js';
@@ -172,7 +176,7 @@ for (const s of SCENARIOS) {
   process.stdout.write(`${label}\n`);
   const t0 = Date.now();
   const run = await runScenario(s.file, s.args, mode === 'full' ? s.timeoutS : undefined);
-  record.results.push(...run.results);
+  record.results.push(...run.results.map((r) => ({ ...r, source: label })));
   // Nothing a scenario started may outlive it: anything still running is recorded and ended by PID.
   for (const p of run.started) {
     if (!alive(p.pid)) continue;
@@ -200,6 +204,17 @@ writeFileSync(runFile, json);
 if (!only && mode === 'full' && option('out') === undefined) {
   writeFileSync(LATEST, json);
   writeDoc(record);
+} else if (only && mode === 'full' && process.argv.includes('--merge') && existsSync(LATEST)) {
+  // The re-run scenarios' results replace theirs in the latest full run, which keeps the rest.
+  const latest = JSON.parse(readFileSync(LATEST, 'utf8')) as RunRecord;
+  const rerun = new Set(record.scenarios.map((s) => `${s.file} ${s.args.join(' ')}`.trim()));
+  // Results from before runs were tagged with their source are matched by scenario and system.
+  const legacy = new Set(record.results.map((r) => `${r.scenario}/${r.system}`));
+  latest.results = [...latest.results.filter((r) => (r.source === undefined ? !legacy.has(`${r.scenario}/${r.system}`) : !rerun.has(r.source))), ...record.results];
+  latest.scenarios = [...latest.scenarios.filter((s) => !rerun.has(`${s.file} ${s.args.join(' ')}`.trim())), ...record.scenarios];
+  latest.merged = [...(latest.merged ?? []).filter((x) => !rerun.has(x.source)), ...[...rerun].map((source) => ({ source, date: record.date, commit: info.commit, dirty: info.dirty }))];
+  writeFileSync(LATEST, JSON.stringify(latest, null, 2) + '\n');
+  writeDoc(latest);
 } else if (!only && mode === 'quick' && option('out') === undefined) {
   writeFileSync(resolve(outDir, 'latest-quick.json'), json);
 }

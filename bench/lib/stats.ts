@@ -35,6 +35,8 @@ export interface Result {
   max: number;
   unit: 'us';
   extra?: Record<string, number | string | boolean>;
+  /** The scenario run that produced it (`file args`), set by the runner. */
+  source?: string;
 }
 
 export type Summary = Pick<Result, 'count' | 'throughput' | 'p50' | 'p90' | 'p99' | 'p999' | 'max'>;
