@@ -8,12 +8,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { describe, test } from 'node:test';
 import { ENGRAM_BIN, serverPerFile, tempDir, removeDir } from './helpers/server.js';
-import { eventually, Watcher } from './helpers/wait.js';
+import { eventually, WAIT_MS, Watcher } from './helpers/wait.js';
 
 const env = serverPerFile({ args: ['--search-embedder', 'none'] });
 
 function engram(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(ENGRAM_BIN, [...args, '--data-dir', env.server.dataDir], { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(ENGRAM_BIN, [...args, '--data-dir', env.server.dataDir], { encoding: 'utf8', timeout: WAIT_MS });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -41,9 +41,9 @@ describe('engram put, get, tail, search, lock, unlock', () => {
       watcher.notify();
     });
     try {
-      await watcher.until(() => lines.length >= 2, 15_000, 'the existing units');
+      await watcher.until(() => lines.length >= 2, WAIT_MS, 'the existing units');
       assert.equal(engram('put', 'cli-plan', 'live one').status, 0);
-      await watcher.until(() => lines.some((l) => l === '#3 cli MESSAGE: live one'), 15_000, 'the live unit');
+      await watcher.until(() => lines.some((l) => l === '#3 cli MESSAGE: live one'), WAIT_MS, 'the live unit');
       assert.deepEqual(lines.slice(0, 3), ['#1 planner MESSAGE: retry with backoff', '#2 coder TASK_STATUS: on it', '#3 cli MESSAGE: live one']);
     } finally {
       const exited = new Promise((r) => child.once('exit', r));
@@ -55,7 +55,7 @@ describe('engram put, get, tail, search, lock, unlock', () => {
 
   test('search finds a unit by its words', async () => {
     let out = '';
-    await eventually(async () => (out = engram('search', 'backoff', '--mode', 'keyword').stdout).includes('backoff'), 15_000, 'the unit indexed');
+    await eventually(async () => (out = engram('search', 'backoff', '--mode', 'keyword').stdout).includes('backoff'), WAIT_MS, 'the unit indexed');
     assert.match(out, /cli-plan #1 planner MESSAGE: retry with backoff/);
   });
 

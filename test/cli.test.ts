@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { HttpClient } from './helpers/http.js';
 import { ENGRAM_BIN, removeDir, startServer, tempDir } from './helpers/server.js';
+import { WAIT_MS } from './helpers/wait.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach(removeDir));
@@ -70,7 +71,7 @@ test('a second server on a data dir in use exits at once, naming the running ser
   assert.equal(discovery.pid, server.proc.pid);
   assert.equal(discovery.url, server.url);
   assert.equal(discovery.grpcAddr, server.grpcAddr);
-  const second = spawnSync(ENGRAM_BIN, ['serve', '--addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0', '--data-dir', server.dataDir], { encoding: 'utf8', timeout: 20_000 });
+  const second = spawnSync(ENGRAM_BIN, ['serve', '--addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0', '--data-dir', server.dataDir], { encoding: 'utf8', timeout: WAIT_MS });
   assert.equal(second.status, 1);
   assert.match(second.stderr, new RegExp(`in use by another process: the Engram server with pid ${server.proc.pid} at ${server.url.replace(/[.]/g, '\\.')}`));
   // Refused before binding a port or touching storage: no listening line, no LevelDB error.
@@ -95,7 +96,7 @@ test('a port already taken fails with a clear message', async () => {
   dirs.push(server.dataDir);
   const dir = tempDir();
   dirs.push(dir);
-  const second = spawnSync(ENGRAM_BIN, ['serve', '--addr', `127.0.0.1:${server.port}`, '--grpc-addr', '127.0.0.1:0', '--data-dir', dir], { encoding: 'utf8', timeout: 20_000 });
+  const second = spawnSync(ENGRAM_BIN, ['serve', '--addr', `127.0.0.1:${server.port}`, '--grpc-addr', '127.0.0.1:0', '--data-dir', dir], { encoding: 'utf8', timeout: WAIT_MS });
   assert.equal(second.status, 1, `signal ${second.signal}, error ${second.error?.message}, stderr: ${second.stderr}, stdout: ${second.stdout}`);
   assert.match(second.stderr, /cannot listen on 127\.0\.0\.1:\d+/);
   assert.equal(await server.stop(), 0);

@@ -12,12 +12,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { HttpClient, unit } from './helpers/http.js';
-import { removeDir, startServer, tempDir, type RunningServer } from './helpers/server.js';
+import { removeDir, startOnFixedPort, startServer, tempDir, type RunningServer } from './helpers/server.js';
+import { WAIT_MS } from './helpers/wait.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SKIP = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (make test installs it as root)`;
 const SHOTS = process.env.ENGRAM_SCREENSHOTS;
-const TIMEOUT = 15_000;
 
 describe('web dashboard', { skip: SKIP }, () => {
   let server: RunningServer;
@@ -28,12 +28,8 @@ describe('web dashboard', { skip: SKIP }, () => {
   const dataDir = tempDir('engram-dash-');
 
   before(async () => {
-    // A fixed port below the ephemeral range, so the restart test can bind it again at once.
-    for (let attempt = 0; server === undefined && attempt < 20; attempt++) {
-      port = 20_000 + Math.floor(Math.random() * 10_000);
-      server = (await startServer({ dataDir, args: ['--addr', `127.0.0.1:${port}`] }).catch(() => undefined))!;
-    }
-    assert.ok(server, 'found a free port');
+    // A fixed port, so the restart test can bind it again at once.
+    ({ server, port } = await startOnFixedPort((p) => ({ dataDir, args: ['--addr', `127.0.0.1:${p}`] })));
     http = new HttpClient(server.url);
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({
@@ -41,7 +37,7 @@ describe('web dashboard', { skip: SKIP }, () => {
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.setDefaultTimeout(TIMEOUT);
+    page.setDefaultTimeout(WAIT_MS);
     if (SHOTS) mkdirSync(SHOTS, { recursive: true });
   });
 
@@ -110,7 +106,8 @@ describe('web dashboard', { skip: SKIP }, () => {
   test('a lock appears with holder, token and countdown, and its expiry shows live', async () => {
     await page.goto(`${server.url}/#/locks`);
     await page.locator('.stream-status[data-status="live"]').waitFor();
-    const lock = (await http.post('/locks', { resource: 'file:src/app.ts', agentId: 'coder', ttlMs: 1500 })).json;
+    // Long enough that the row is still there to be read on a busy machine, short enough to wait for its expiry.
+    const lock = (await http.post('/locks', { resource: 'file:src/app.ts', agentId: 'coder', ttlMs: 8000 })).json;
     const row = page.locator('tr', { has: page.locator('code.resource', { hasText: 'file:src/app.ts' }) });
     await row.waitFor();
     assert.match(await row.innerText(), new RegExp(`coder\\s+${lock.token}`));
@@ -174,9 +171,10 @@ describe('web dashboard', { skip: SKIP }, () => {
 
   test('narrow screens and the keyboard', async () => {
     const narrow = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    narrow.setDefaultTimeout(WAIT_MS);
     try {
       await narrow.goto(`${server.url}/#/contexts/${encodeURIComponent('team/plan')}`);
-      await narrow.locator('li[data-seq="3"]').waitFor({ timeout: TIMEOUT });
+      await narrow.locator('li[data-seq="3"]').waitFor();
       // Nothing wider than the screen.
       assert.ok(((await narrow.evaluate('document.documentElement.scrollWidth')) as number) <= 390);
       if (SHOTS) await narrow.screenshot({ path: join(SHOTS, 'narrow.png') });
@@ -207,7 +205,7 @@ describe('web dashboard', { skip: SKIP }, () => {
     server = await startServer({ dataDir, args: ['--addr', `127.0.0.1:${port}`] });
     http = new HttpClient(server.url);
     for (let i = 7; i <= 10; i++) await http.post('/workunit', unit(ctx, { payload: { text: `after restart ${i}` } }));
-    await page.locator('li[data-seq="10"]').waitFor({ timeout: 30_000 });
+    await page.locator('li[data-seq="10"]').waitFor();
     assert.deepEqual(await seqsShown(ctx), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     assert.ok(((await page.evaluate('window.engram.stream.reconnects')) as number) >= 2);
   });
@@ -238,7 +236,7 @@ describe('web dashboard with auth on', { skip: SKIP }, () => {
 
   test('without a token the page says why; with one it reads, streams and posts as that client', async () => {
     const page = await browser.newPage();
-    page.setDefaultTimeout(TIMEOUT);
+    page.setDefaultTimeout(WAIT_MS);
     const authed = new HttpClient(server.url);
     const bearer = { authorization: `Bearer ${KEY}` };
     await authed.post('/workunit', unit('secure/ctx', { payload: { text: 'for key holders' } }), bearer);

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { removeDir, startServer, type RunningServer } from './helpers/server.js';
+import { WAIT_MS } from './helpers/wait.js';
 
 let server: RunningServer;
 before(async () => {
@@ -18,7 +19,7 @@ function runExample(name: string, args: string[] = []): string {
   const r = spawnSync(process.execPath, [resolve(import.meta.dirname, `../examples/${name}.js`), ...args], {
     env: { ...process.env, ENGRAM_URL: server.url, ENGRAM_GRPC: server.grpcAddr },
     encoding: 'utf8',
-    timeout: 60_000,
+    timeout: 2 * WAIT_MS,
   });
   assert.equal(r.status, 0, `${name} exited with ${r.status}: ${r.stderr}`);
   assert.equal(r.stderr, '', `${name} wrote to stderr`);

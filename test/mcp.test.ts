@@ -12,6 +12,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { isEngramProcess } from '../src/cli/discovery.js';
 import { removeDir, serverPerFile, tempDir } from './helpers/server.js';
+import { WAIT_MS } from './helpers/wait.js';
 
 const MAIN_JS = resolve(import.meta.dirname, '../src/main.js');
 const dirs: string[] = [];
@@ -29,17 +30,18 @@ after(async () => {
     }
   }
   // Wait (bounded) for them to exit before removing their data dirs.
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + WAIT_MS;
   while ([...startedServers].some((pid) => isEngramProcess(pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   for (const d of dirs) removeDir(d);
 });
 
 async function stdioClient(dataDir: string, extra: string[] = []): Promise<{ client: Client; stderr: string[] }> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [MAIN_JS, 'mcp', '--data-dir', dataDir, ...extra], stderr: 'pipe', env: { ...process.env } as Record<string, string> });
+  // The server it starts may take a while to be ready on a busy machine (its default patience is 30 s).
+  const transport = new StdioClientTransport({ command: process.execPath, args: [MAIN_JS, 'mcp', '--data-dir', dataDir, '--start-timeout-ms', String(2 * WAIT_MS), ...extra], stderr: 'pipe', env: { ...process.env } as Record<string, string> });
   const stderr: string[] = [];
   transport.stderr?.on('data', (b: Buffer) => stderr.push(b.toString()));
   const client = new Client({ name: 'engram-test', version: '1.0.0' });
-  await client.connect(transport);
+  await client.connect(transport, { timeout: 2 * WAIT_MS });
   clients.push(client);
   return { client, stderr };
 }
@@ -52,12 +54,13 @@ function discovery(dataDir: string): { pid: number; url: string } {
 
 type ToolResult = { content: Array<{ type: string; text: string }>; isError?: boolean };
 async function call(client: Client, name: string, args: Record<string, unknown>): Promise<ToolResult> {
-  return (await client.callTool({ name, arguments: args })) as ToolResult;
+  // As long as a server start may take (the first call after a kill starts a new one).
+  return (await client.callTool({ name, arguments: args }, undefined, { timeout: 2 * WAIT_MS })) as ToolResult;
 }
 const textOf = (r: ToolResult) => r.content.map((c) => c.text).join('');
 
 describe('MCP over stdio (engram mcp)', () => {
-  test('starts a server when none runs, reuses it for a second client, and recovers after the server is killed', { timeout: 90_000 }, async () => {
+  test('starts a server when none runs, reuses it for a second client, and recovers after the server is killed', { timeout: 240_000 }, async () => {
     const dataDir = tempDir('engram-mcp-');
     dirs.push(dataDir);
     const a = await stdioClient(dataDir, ['--space', 'team', '--agent', 'ide']);
@@ -109,7 +112,7 @@ describe('MCP over stdio (engram mcp)', () => {
 
     // kill -9: the discovery file stays behind, stale. The next call starts a new server and goes on.
     process.kill(started.pid, 'SIGKILL');
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + WAIT_MS;
     while (isEngramProcess(started.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.equal(JSON.parse(readFileSync(join(dataDir, 'engram.server.json'), 'utf8')).pid, started.pid, 'the stale file is still there');
     assert.match(textOf(await call(a.client, 'memory', { command: 'view', path: '/memories/plan.md' })), /1\tstep 1/, 'acknowledged memory survived the crash');
@@ -120,11 +123,11 @@ describe('MCP over stdio (engram mcp)', () => {
     assert.equal(JSON.parse(textOf(await call(b.client, 'list_facts', {})))[0].key, 'repo.ci');
   });
 
-  test('--no-start with no server: a clear error and exit 1', { timeout: 30_000 }, async () => {
+  test('--no-start with no server: a clear error and exit 1', { timeout: 2 * WAIT_MS }, async () => {
     const dataDir = tempDir('engram-mcp-');
     dirs.push(dataDir);
     const { spawnSync } = await import('node:child_process');
-    const r = spawnSync(process.execPath, [MAIN_JS, 'mcp', '--data-dir', dataDir, '--no-start'], { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(process.execPath, [MAIN_JS, 'mcp', '--data-dir', dataDir, '--no-start'], { encoding: 'utf8', timeout: WAIT_MS });
     assert.equal(r.status, 1);
     assert.equal(r.stdout, '', 'nothing but MCP on stdout');
     assert.match(r.stderr, /no Engram server is running and ready for data dir .* --no-start/);

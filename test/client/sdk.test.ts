@@ -2,26 +2,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { binaryPayload, EngramClient, EngramClientError, GrpcEngramClient, type NewWorkUnit, type WorkUnit } from '../../src/client/index.js';
-import { removeDir, startServer, tempDir, type RunningServer } from '../helpers/server.js';
-import { withTimeout } from '../helpers/wait.js';
+import { removeDir, startOnFixedPort, startServer, tempDir, type RunningServer } from '../helpers/server.js';
+import { eventually, WAIT_MS, withTimeout } from '../helpers/wait.js';
 
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 const unit = (contextId: string, payload: unknown, agentId = 'agent-a'): NewWorkUnit => ({ contextId, agentId, type: 'MESSAGE', payload });
 const FAST_BACKOFF = { initialMs: 20, maxMs: 300 };
 
-/** Polls `check` (a server query) until it holds: for conditions only the server can tell. */
-async function eventually(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  await withTimeout(
-    (async () => {
-      while (!(await check())) await new Promise((r) => setImmediate(r));
-    })(),
-    ms,
-    what,
-  );
-}
-
 /** Takes `n` units from an iterator, with a timeout. */
-async function take(it: AsyncIterator<WorkUnit>, n: number, ms = 20_000): Promise<WorkUnit[]> {
+async function take(it: AsyncIterator<WorkUnit>, n: number, ms = WAIT_MS): Promise<WorkUnit[]> {
   const out: WorkUnit[] = [];
   await withTimeout(
     (async () => {
@@ -39,13 +28,9 @@ async function take(it: AsyncIterator<WorkUnit>, n: number, ms = 20_000): Promis
 
 /** A server on fixed ports (below the ephemeral range, so a restart can bind them again). */
 async function startOnFixedPorts(dataDir: string): Promise<{ server: RunningServer; args: string[] }> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 10_000);
-    const args = ['--addr', `127.0.0.1:${port}`, '--grpc-addr', `127.0.0.1:${port + 1}`];
-    const server = await startServer({ dataDir, args }).catch(() => undefined);
-    if (server) return { server, args };
-  }
-  throw new Error('no free port pair found');
+  const args = (port: number) => ['--addr', `127.0.0.1:${port}`, '--grpc-addr', `127.0.0.1:${port + 1}`];
+  const { server, port } = await startOnFixedPort((p) => ({ dataDir, args: args(p) }));
+  return { server, args: args(port) };
 }
 
 for (const kind of ['http', 'grpc'] as const) {
@@ -100,13 +85,14 @@ for (const kind of ['http', 'grpc'] as const) {
       const resource = `file-${kind}.ts`;
       const other = kind === 'http' ? new EngramClient(server.url) : new GrpcEngramClient(server.grpcAddr);
       try {
-        // A 1 s lease renewed every third of it: short enough to outlive several times in the test, long enough that
-        // a renewal delayed by a loaded 2-core machine (the whole suite runs two files at once) still lands in time.
-        const result = await client.withLock(resource, { agentId: 'editor', ttlMs: 1000 }, async (lock) => {
+        // A 6 s lease renewed every third of it: a renewal may come 4 s late (a loaded 2-core machine, the whole
+        // suite running two files at once) and still land in time; outliving the lease costs the test 6 s.
+        const result = await client.withLock(resource, { agentId: 'editor', ttlMs: 6000 }, async (lock) => {
           const first = await client.getLock(resource);
-          // Outlive the lease: only renewals keep the lock.
-          await eventually(async () => Date.parse((await client.getLock(resource)).expiresAt) > Date.parse(first.expiresAt) + 1200, 10_000, 'renewals');
+          // Outlive the lease: only renewals keep the lock. (Waiting for a moment on the clock, not for an event.)
+          await new Promise((r) => setTimeout(r, Date.parse(first.expiresAt) + 500 - Date.now()));
           const held = await client.getLock(resource);
+          assert.ok(Date.parse(held.expiresAt) > Date.parse(first.expiresAt), 'renewed');
           assert.equal(held.lockId, lock.lockId);
           assert.equal(held.token, lock.token);
           await assert.rejects(other.acquire(resource, { agentId: 'intruder' }), (e: EngramClientError) => e.code === 'LOCK_HELD');
@@ -134,7 +120,7 @@ for (const kind of ['http', 'grpc'] as const) {
           found = (await client.search({ query: 'exponential backoff', contextId: ctx, mode: 'keyword' })).results.map((r) => r.workUnit.id);
           return found.length > 0;
         },
-        15_000,
+        WAIT_MS,
         'the unit to be searchable',
       );
       assert.deepEqual(found, [w.workUnit.id]);
@@ -151,7 +137,7 @@ for (const kind of ['http', 'grpc'] as const) {
       assert.deepEqual((await firstTwo).map((u) => u.seq), [2, 3, 4, 5]);
       await it.return!();
       const bad = client.subscribe(ctx, { since: 99 });
-      await assert.rejects(withTimeout(bad.next(), 10_000, 'the error'), (e: EngramClientError) => e.code === 'INVALID_QUERY');
+      await assert.rejects(withTimeout(bad.next(), WAIT_MS, 'the error'), (e: EngramClientError) => e.code === 'INVALID_QUERY');
     });
   });
 }
@@ -181,7 +167,7 @@ for (const kind of ['http', 'grpc'] as const) {
       writer = makeClient();
       for (let i = 31; i <= 50; i++) await writer.write(unit(ctx, i));
 
-      const afterRestart = await take(it, 30, 30_000);
+      const afterRestart = await take(it, 30);
       assert.deepEqual(afterRestart.map((u) => u.seq), range(21, 50), 'every unit once, in order');
     } finally {
       await it?.return?.();

@@ -9,6 +9,7 @@ import { NatsLink, type NatsOptions } from '../../src/storage/nats.js';
 import type { ContextRecord } from '../../src/core/types.js';
 import { NatsCluster, natsMissing } from '../helpers/nats-cluster.js';
 import { removeDir, tempDir } from '../helpers/server.js';
+import { WAIT_MS } from '../helpers/wait.js';
 import { runLogContract } from './log.suite.js';
 
 const SKIP = natsMissing();
@@ -25,7 +26,7 @@ after(async () => {
 
 async function link(stream: string): Promise<NatsLink> {
   nats ??= await NatsCluster.start(1);
-  const options: NatsOptions = { servers: nats.urls, credsFile: '', stream, replicas: 1, maxAgeMs: 0, duplicateWindowMs: 120_000, requestTimeoutMs: 5000 };
+  const options: NatsOptions = { servers: nats.urls, credsFile: '', stream, replicas: 1, maxAgeMs: 0, duplicateWindowMs: 120_000, requestTimeoutMs: 30_000 };
   const l = new NatsLink(options);
   await l.open();
   links.push(l);
@@ -128,7 +129,7 @@ if (SKIP) {
   });
 }
 
-async function waitFor(cond: () => Promise<boolean>, ms = 10_000): Promise<void> {
+async function waitFor(cond: () => Promise<boolean>, ms = WAIT_MS): Promise<void> {
   const until = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > until) throw new Error('condition not met in time');

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { EngramError } from '../../src/core/errors.js';
 import { LockManager, type LockEvent } from '../../src/core/locks.js';
 import { MemoryLockStore } from '../../src/storage/lock-store-memory.js';
-import { Latch, withTimeout } from '../helpers/wait.js';
+import { Latch, WAIT_MS, withTimeout } from '../helpers/wait.js';
 
 const C = 'client';
 const LIMITS = { defaultTtlMs: 30_000, maxTtlMs: 3_600_000, maxWaitMs: 60_000 };
@@ -49,7 +49,7 @@ describe('locks', () => {
     const [held] = await acquire(locks, { resource: 'r', agentId: 'a0' });
     const order: string[] = [];
     const waits = ['a1', 'a2', 'a3', 'a4'].map((agentId) =>
-      acquire(locks, { resource: 'r', agentId, waitMs: 10_000 }).then(async ([v]) => {
+      acquire(locks, { resource: 'r', agentId, waitMs: LIMITS.maxWaitMs }).then(async ([v]) => {
         order.push(agentId);
         await locks.release(C, 'r', agentId, v!.lockId);
       }),
@@ -66,7 +66,7 @@ describe('locks', () => {
     const expired = new Latch(1);
     locks.onEvent((es) => es.some((e) => e.action === 'expired') && expired.countDown());
     const [v] = await acquire(locks, { resource: 'short', agentId: 'a', ttlMs: 50 });
-    await expired.wait(5000, 'the expired event');
+    await expired.wait(WAIT_MS, 'the expired event');
     assert.throws(() => locks.get(C, 'short'), isCode('LOCK_NOT_HELD'));
     assert.throws(() => locks.checkFence(C, 'short', v!.token!), isCode('FENCE_REJECTED'));
     assert.deepEqual(events.map((e) => e.action), ['acquired', 'expired']);
@@ -83,7 +83,7 @@ describe('locks', () => {
   test('a withdrawn waiter is skipped; what it was granted meanwhile is released', async () => {
     const { locks } = await open();
     const [held] = await acquire(locks, { resource: 'x', agentId: 'a' });
-    const pending = locks.acquire(C, { resource: 'x', agentId: 'gone', waitMs: 10_000 });
+    const pending = locks.acquire(C, { resource: 'x', agentId: 'gone', waitMs: LIMITS.maxWaitMs });
     await new Promise((r) => setTimeout(r, 5));
     pending.cancel();
     await assert.rejects(pending.result, isCode('LOCK_HELD'));
@@ -116,7 +116,7 @@ describe('locks', () => {
         Array.from({ length: 12 }, async (_, a) => {
           for (let round = 0; round < 15; round++) {
             const want = resources.filter((_, i) => (a + round + i) % 3 !== 0);
-            const views = await acquire(locks, { resources: want, agentId: `agent-${a}`, waitMs: 20_000, ttlMs: 20_000 });
+            const views = await acquire(locks, { resources: want, agentId: `agent-${a}`, waitMs: LIMITS.maxWaitMs, ttlMs: 60_000 });
             for (const v of views) {
               assert.equal(holders.get(v.resource), undefined, `${v.resource} has two holders`);
               holders.set(v.resource, v.agentId);
@@ -128,7 +128,7 @@ describe('locks', () => {
           }
         }),
       ),
-      30_000,
+      2 * LIMITS.maxWaitMs,
       'every agent to finish its rounds',
     );
     assert.equal(grants, 12 * 15);
@@ -138,14 +138,17 @@ describe('locks', () => {
   test('leases and the token order survive a restart; expired ones do not come back', async () => {
     const store = new MemoryLockStore();
     const first = await open(store);
+    const before = Date.now();
     const [long] = await acquire(first.locks, { resource: 'long', agentId: 'a', ttlMs: 60_000 });
     await acquire(first.locks, { resource: 'brief', agentId: 'a', ttlMs: 20 });
     await first.locks.close();
     await new Promise((r) => setTimeout(r, 40));
     const second = await open(store);
     const view = second.locks.get(C, 'long');
+    const elapsed = Date.now() - before;
     assert.deepEqual([view.lockId, view.token], [long!.lockId, long!.token]);
-    assert.ok(view.ttlMs > 50_000 && view.ttlMs <= 60_000);
+    // The time left of the lease, not a new one (however long the restart took).
+    assert.ok(view.ttlMs >= 60_000 - elapsed - 1 && view.ttlMs <= 60_000, `${view.ttlMs} ms left ${elapsed} ms after a 60 s lease was taken`);
     assert.throws(() => second.locks.get(C, 'brief'), isCode('LOCK_NOT_HELD'));
     const [fresh] = await acquire(second.locks, { resource: 'brief', agentId: 'b' });
     assert.equal(fresh!.token, 3, 'tokens continue after the highest ever issued');

@@ -6,7 +6,7 @@ import { EngramError } from '../../src/core/errors.js';
 import type { Frame } from '../../src/core/frames.js';
 import { Router, type StreamSink, type Subscription, type WriteResult } from '../../src/core/router.js';
 import { MemoryLog } from '../../src/storage/log-memory.js';
-import { Latch } from '../helpers/wait.js';
+import { Latch, WAIT_MS } from '../helpers/wait.js';
 
 const C = 'client';
 
@@ -56,7 +56,7 @@ class FakeSink implements StreamSink {
   }
 
   /** Resolves once a unit frame with seq ≥ `seq` arrived. */
-  until(seq: number, ms = 5000): Promise<void> {
+  until(seq: number, ms = WAIT_MS): Promise<void> {
     if (this.seqs().some((s) => s >= seq)) return Promise.resolve();
     const latch = new Latch(1);
     this.waiters.push({ seq, latch });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { BULK_CHANNEL_OPTIONS, EngramGrpc, grpcServerPerFile, rejectsWith, unitRequest, type Msg } from '../helpers/grpc.js';
-import { withTimeout } from '../helpers/wait.js';
+import { WAIT_MS, withTimeout } from '../helpers/wait.js';
 
 const env = grpcServerPerFile();
 
@@ -34,7 +34,7 @@ test('100,000 units in one stream: ordered acks, gap-free seqs, a refused unit i
     }
   }
   stream.end();
-  await withTimeout(ended, 60_000, 'every ack').finally(() => client.close());
+  await withTimeout(ended, WAIT_MS, 'every ack').finally(() => client.close());
   assert.ok(waits > 0, 'the client was made to wait for drain at least once');
 
   assert.equal(acks.length, total);
@@ -102,7 +102,7 @@ test('idempotency keys, fences and size limits work per unit in a stream', async
   });
   for (const r of requests) stream.write(r);
   stream.end();
-  await withTimeout(ended, 30_000, 'the acks');
+  await withTimeout(ended, WAIT_MS, 'the acks');
   // A unit with an idempotency key is looked up before it is queued, so units behind it in the
   // stream may take lower seqs: compare codes here, and the seqs as a set.
   assert.deepEqual(
@@ -135,7 +135,7 @@ test('an empty stream ends with no acks; a cancelled one leaves the server servi
       empty.on('error', reject);
       empty.end();
     }),
-    10_000,
+    WAIT_MS,
     'the empty stream to end',
   );
   assert.equal(acks.length, 0);
@@ -144,9 +144,9 @@ test('an empty stream ends with no acks; a cancelled one leaves the server servi
   const first = new Promise<Msg>((resolve) => cancelled.once('data', resolve));
   const error = new Promise<Msg>((resolve) => cancelled.on('error', resolve));
   for (let i = 0; i < 100; i++) cancelled.write(unitRequest('bulk/cancelled'));
-  await withTimeout(first, 10_000, 'a first ack');
+  await withTimeout(first, WAIT_MS, 'a first ack');
   cancelled.cancel();
-  assert.equal((await withTimeout(error, 10_000, 'the cancel')).code, status.CANCELLED);
+  assert.equal((await withTimeout(error, WAIT_MS, 'the cancel')).code, status.CANCELLED);
   // What was stored (units in flight at the cancel may still commit) is gap-free; the server goes on.
   const last = (await env.grpc.CreateWorkUnit(unitRequest('bulk/cancelled'))).workUnit.seq;
   assert.ok(last >= 2 && last <= 101, `seq ${last}`);

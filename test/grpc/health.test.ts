@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { status, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
 import { healthClient, reflectionClient, rejectsWith, unaryCall, type Msg } from '../helpers/grpc.js';
 import { serverPerFile } from '../helpers/server.js';
-import { withTimeout } from '../helpers/wait.js';
+import { WAIT_MS, withTimeout } from '../helpers/wait.js';
 
 const env = serverPerFile();
 
@@ -31,7 +31,7 @@ async function reflect(client: Client, request: Msg): Promise<Msg> {
   });
   stream.write(request);
   try {
-    return await withTimeout(answer, 10_000, 'a reflection answer');
+    return await withTimeout(answer, WAIT_MS, 'a reflection answer');
   } finally {
     stream.end();
   }

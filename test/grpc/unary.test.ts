@@ -7,7 +7,7 @@ import { before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { grpcServerPerFile, payloadValue, rejectsWith, trailer, tsMs, unaryCall, unitRequest, type EngramGrpc, type Msg } from '../helpers/grpc.js';
 import { unit } from '../helpers/http.js';
-import { eventually } from '../helpers/wait.js';
+import { eventually, WAIT_MS } from '../helpers/wait.js';
 
 const env = grpcServerPerFile({ args: ['--locks-max-ttl', '10m', '--locks-max-wait', '60s'] });
 /** The file's gRPC client (a getter: the server starts in a hook). */
@@ -338,8 +338,8 @@ describe('locks', () => {
   test('a waiter gets the lock when the holder releases it', async () => {
     const resource = 'grpc/handover';
     const [first] = (await g.AcquireLock({ resources: [resource], agentId: 'first' })).locks;
-    const waiting = g.AcquireLock({ resources: [resource], agentId: 'second', waitMs: 30_000 });
-    await eventually(async () => (await g.GetLock({ resource })).waiting === 1, 10_000, 'the second agent queued');
+    const waiting = g.AcquireLock({ resources: [resource], agentId: 'second', waitMs: 60_000 });
+    await eventually(async () => (await g.GetLock({ resource })).waiting === 1, WAIT_MS, 'the second agent queued');
     await g.ReleaseLock({ resource, agentId: 'first', lockId: first.lockId });
     const [second] = (await waiting).locks;
     assert.equal(second.agentId, 'second');
@@ -350,13 +350,14 @@ describe('locks', () => {
   test('a wait whose deadline passes is DEADLINE_EXCEEDED and withdraws the waiter', async () => {
     const resource = 'grpc/deadline';
     const [holder] = (await g.AcquireLock({ resources: [resource], agentId: 'holder' })).locks;
-    const waiter = g.AcquireLock({ resources: [resource], agentId: 'late', waitMs: 60_000 }, { deadlineMs: 2000 });
+    // The deadline must pass, but only after the waiter was seen queued: 6 s leaves a busy machine time for that.
+    const waiter = g.AcquireLock({ resources: [resource], agentId: 'late', waitMs: 60_000 }, { deadlineMs: 6000 });
     let sawQueued = false;
-    const watch = eventually(async () => (sawQueued = (await g.GetLock({ resource })).waiting === 1), 10_000, 'the late agent queued');
+    const watch = eventually(async () => (sawQueued = (await g.GetLock({ resource })).waiting === 1), WAIT_MS, 'the late agent queued');
     await rejectsWith(waiter, status.DEADLINE_EXCEEDED);
     await watch;
     assert.ok(sawQueued);
-    await eventually(async () => (await g.GetLock({ resource })).waiting === 0, 10_000, 'the late agent withdrawn');
+    await eventually(async () => (await g.GetLock({ resource })).waiting === 0, WAIT_MS, 'the late agent withdrawn');
     await g.ReleaseLock({ resource, agentId: 'holder', lockId: holder.lockId });
     // Not passed on to the withdrawn waiter: the resource is free, and a third agent gets it at once.
     await rejectsWith(g.GetLock({ resource }), status.NOT_FOUND, 'LOCK_NOT_HELD');
@@ -369,10 +370,10 @@ describe('locks', () => {
     const resource = 'grpc/cancelled-wait';
     const [holder] = (await g.AcquireLock({ resources: [resource], agentId: 'holder' })).locks;
     const { call, response } = unaryCall(g.client, 'AcquireLock', { resources: [resource], agentId: 'quitter', waitMs: 60_000 });
-    await eventually(async () => (await g.GetLock({ resource })).waiting === 1, 10_000, 'the quitter queued');
+    await eventually(async () => (await g.GetLock({ resource })).waiting === 1, WAIT_MS, 'the quitter queued');
     call.cancel();
     await rejectsWith(response, status.CANCELLED);
-    await eventually(async () => (await g.GetLock({ resource })).waiting === 0, 10_000, 'the quitter withdrawn');
+    await eventually(async () => (await g.GetLock({ resource })).waiting === 0, WAIT_MS, 'the quitter withdrawn');
     await g.ReleaseLock({ resource, agentId: 'holder', lockId: holder.lockId });
     const [next] = (await g.AcquireLock({ resources: [resource], agentId: 'next' })).locks;
     assert.equal(next.agentId, 'next');
@@ -396,7 +397,7 @@ describe('Search', () => {
         const s = (await env.http.get('/search/status')).json;
         return s.behind === 0 && s.position === s.logPosition;
       },
-      30_000,
+      WAIT_MS,
       'the search index to catch up',
     );
   }

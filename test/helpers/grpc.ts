@@ -11,7 +11,7 @@ import { loadSync, type Options } from '@grpc/proto-loader';
 import { protoPath as HEALTH_PROTO } from 'grpc-health-check';
 import { HttpClient } from './http.js';
 import { removeDir, startServer, type RunningServer, type StartOptions } from './server.js';
-import { Watcher } from './wait.js';
+import { WAIT_MS, Watcher } from './wait.js';
 
 export const PROTO_DIR = resolve(import.meta.dirname, '../../../proto');
 export const ENGRAM_PROTO = resolve(PROTO_DIR, 'engram/v3/engram.proto');
@@ -199,12 +199,12 @@ export class StreamReader {
     });
   }
 
-  until(check: (messages: Msg[]) => boolean, ms: number, what: string): Promise<void> {
+  until(check: (messages: Msg[]) => boolean, ms = WAIT_MS, what = 'messages'): Promise<void> {
     return this.watcher.until(() => check(this.messages), ms, what);
   }
 
   /** Resolves with the final status once the call is over (every message read). */
-  async done(ms: number, what = 'the stream to end'): Promise<grpc.StatusObject> {
+  async done(ms = WAIT_MS, what = 'the stream to end'): Promise<grpc.StatusObject> {
     await this.watcher.until(() => this.status !== undefined && (this.ended || this.status.code !== grpc.status.OK), ms, what);
     return this.status!;
   }

@@ -1,6 +1,7 @@
 /** A small HTTP client on node:http with its own agent, so a test file can close every socket it opened. */
 import http from 'node:http';
 import net from 'node:net';
+import { WAIT_MS } from './wait.js';
 
 export interface HttpResult {
   status: number;
@@ -61,21 +62,24 @@ export class HttpClient {
 }
 
 /**
- * Sends raw bytes on a fresh connection (in pieces, if asked) and collects whatever
- * comes back until the server closes the connection or `untilBytes` of response arrive.
+ * Sends raw bytes on a fresh connection (in pieces, if asked) and collects whatever comes back
+ * until the server closes the connection; a server that has not closed it within WAIT_MS is hung,
+ * and that rejects. With `giveUpMs`, what arrived by then is the answer instead (for requests the
+ * server may rightly leave waiting, such as a body that never comes).
  */
 export function rawExchange(
   port: number,
   pieces: Array<string | Buffer>,
-  options: { endAfterSend?: boolean; timeoutMs?: number } = {},
+  options: { endAfterSend?: boolean; giveUpMs?: number } = {},
 ): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let received = '';
     const timer = setTimeout(() => {
       socket.destroy();
-      resolve(received);
-    }, options.timeoutMs ?? 3000);
+      if (options.giveUpMs !== undefined) resolve(received);
+      else reject(new Error(`the server did not close the connection within ${WAIT_MS} ms; received ${JSON.stringify(received.slice(0, 200))}`));
+    }, options.giveUpMs ?? WAIT_MS);
     socket.on('data', (d) => (received += d.toString('latin1')));
     socket.on('close', () => {
       clearTimeout(timer);

@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { WAIT_MS } from './wait.js';
 
 const [mode, name, dataDir, space, roundsText] = process.argv.slice(2) as [string, string, string, string, string];
 const rounds = Number(roundsText);
@@ -35,7 +36,7 @@ async function mcpRunner(): Promise<{ run: Run; close: () => Promise<void> }> {
 function cliRunner(): { run: Run; close: () => Promise<void> } {
   return {
     run: async (input) => {
-      const r = spawnSync(process.execPath, [MAIN_JS, 'memory', space, JSON.stringify(input), '--data-dir', dataDir, '--agent', name, '--json'], { encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync(process.execPath, [MAIN_JS, 'memory', space, JSON.stringify(input), '--data-dir', dataDir, '--agent', name, '--json'], { encoding: 'utf8', timeout: WAIT_MS });
       if (r.stdout.trim() === '') throw new Error(`engram memory failed (status ${r.status}): ${r.stderr}`);
       return JSON.parse(r.stdout) as { result: string; isError: boolean };
     },

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before } from 'node:test';
 import { HttpClient } from './http.js';
-import { withTimeout } from './wait.js';
+import { WAIT_MS, withTimeout } from './wait.js';
 
 export const ENGRAM_BIN = resolve(import.meta.dirname, '../../../bin/engram');
 
@@ -70,11 +70,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     }
     for (const l of listeners) l(record);
   });
+  // 'close', not 'exit': by then every line it wrote has been read (a line is not lost to a race
+  // with the exit, and `lines` is complete after stop()).
   const exited = new Promise<number | string>((resolveExit) => {
-    proc.on('exit', (code, signal) => resolveExit(code ?? signal ?? 'unknown'));
+    proc.on('close', (code, signal) => resolveExit(code ?? signal ?? 'unknown'));
   });
 
-  const waitForLine = (match: (r: Record<string, unknown>) => boolean, ms = 15_000) => {
+  // Start-up opens storage and loads the embedder's word vectors: seconds on a busy machine.
+  const waitForLine = (match: (r: Record<string, unknown>) => boolean, ms = WAIT_MS) => {
     for (const line of lines) {
       try {
         const r = JSON.parse(line) as Record<string, unknown>;
@@ -118,9 +121,29 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     waitForLine,
     stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-      return withTimeout(exited, 20_000, 'server exit');
+      return withTimeout(exited, WAIT_MS, 'server exit');
     },
   };
+}
+
+/**
+ * Starts a server on a random port below Linux's ephemeral range (a restart can bind it again at
+ * once, while an ephemeral port may still have connections in TIME_WAIT), trying another port when
+ * the server exits (the port was taken). A server that is only slow to start is an error here, not
+ * a taken port: starting another one beside it would find the data dir in use.
+ */
+export async function startOnFixedPort(options: (port: number) => StartOptions): Promise<{ server: RunningServer; port: number }> {
+  let last: unknown;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    try {
+      return { server: await startServer(options(port)), port };
+    } catch (err) {
+      if (!/^server exited/.test((err as Error).message)) throw err;
+      last = err;
+    }
+  }
+  throw new Error(`no free port found: ${(last as Error).message}`);
 }
 
 /**

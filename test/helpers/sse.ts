@@ -1,6 +1,6 @@
 /** A Server-Sent Events reader on node:http that parses the event stream as a browser would. */
 import http from 'node:http';
-import { Watcher } from './wait.js';
+import { WAIT_MS, Watcher } from './wait.js';
 
 export interface SseEvent {
   id: string | undefined;
@@ -73,7 +73,7 @@ export class SseReader {
     this.watcher.notify();
   }
 
-  until(check: () => boolean, ms = 10_000, what = 'SSE events'): Promise<void> {
+  until(check: () => boolean, ms = WAIT_MS, what = 'SSE events'): Promise<void> {
     return this.watcher.until(check, ms, what);
   }
 

@@ -1,5 +1,12 @@
 /** Waiting on events with hard timeouts (never sleeps). */
 
+/**
+ * The bound of a wait on a condition: a wait ends as soon as its condition holds, so a generous
+ * bound costs nothing; it only turns a hang into a failure, and must hold on a busy machine
+ * (make test runs two files at once on two cores, perhaps beside other work), not just an idle one.
+ */
+export const WAIT_MS = 60_000;
+
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
   const timeout = new Promise<never>((_, reject) => {

@@ -1,7 +1,7 @@
 /** A WebSocket test client (the `ws` package) that queues frames and waits for them with timeouts. */
 import { unpack } from 'msgpackr';
 import WebSocket from 'ws';
-import { Watcher, withTimeout } from './wait.js';
+import { WAIT_MS, Watcher, withTimeout } from './wait.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type ServerFrame = Record<string, any>;
@@ -38,7 +38,7 @@ export class WsClient {
   }
 
   open(): Promise<void> {
-    return withTimeout(this.opened, 5000, 'WebSocket open');
+    return withTimeout(this.opened, WAIT_MS, 'WebSocket open');
   }
 
   send(op: unknown): void {
@@ -46,12 +46,12 @@ export class WsClient {
   }
 
   /** Resolves once `check` holds (checked on every frame and on close), or rejects after `ms`. */
-  until(check: () => boolean, ms = 10_000, what = 'frames'): Promise<void> {
+  until(check: () => boolean, ms = WAIT_MS, what = 'frames'): Promise<void> {
     return this.watcher.until(check, ms, what);
   }
 
   /** The first frame matching, waiting for it if needed. */
-  async next(match: (f: ServerFrame) => boolean, ms = 10_000): Promise<ServerFrame> {
+  async next(match: (f: ServerFrame) => boolean, ms = WAIT_MS): Promise<ServerFrame> {
     await this.until(() => this.frames.some(match), ms, 'a matching frame');
     return this.frames.find(match)!;
   }
@@ -61,11 +61,11 @@ export class WsClient {
     return this.frames.filter((f) => f.event === 'workunit' && f.workUnit.contextId === contextId).map((f) => f.workUnit.seq as number);
   }
 
-  untilSeq(contextId: string, seq: number, ms = 15_000): Promise<void> {
+  untilSeq(contextId: string, seq: number, ms = WAIT_MS): Promise<void> {
     return this.until(() => this.seqs(contextId).includes(seq), ms, `${contextId} seq ${seq}`);
   }
 
-  untilClosed(ms = 15_000): Promise<{ code: number; reason: string }> {
+  untilClosed(ms = WAIT_MS): Promise<{ code: number; reason: string }> {
     return this.until(() => this.closed !== undefined, ms, 'close').then(() => this.closed!);
   }
 

@@ -15,7 +15,7 @@ import { EngramGrpc, rejectsWith, StreamReader, unitRequest } from '../helpers/g
 import { HttpClient, unit } from '../helpers/http.js';
 import { removeDir, startServer, tempDir, type RunningServer } from '../helpers/server.js';
 import { SseReader } from '../helpers/sse.js';
-import { eventually } from '../helpers/wait.js';
+import { eventually, WAIT_MS } from '../helpers/wait.js';
 import { WsClient } from '../helpers/ws.js';
 
 const hash = (key: string) => 'sha256:' + createHash('sha256').update(key).digest('hex');
@@ -80,7 +80,7 @@ async function refusedEverywhere(env: Env, headers: Record<string, string>, stat
   sse.close();
   await rejectsWith(env.grpc.CreateWorkUnit(unitRequest('auth-ctx'), { metadata: meta(headers) }), grpcStatus, code);
   const stream = new StreamReader(env.grpc.Subscribe({ contextId: 'auth-ctx' }, { metadata: meta(headers) }));
-  assert.equal((await stream.done(10_000)).code, grpcStatus);
+  assert.equal((await stream.done()).code, grpcStatus);
 }
 
 /** Asserts that the credentials work over all four: a write, a stream that sees it, a read. */
@@ -98,7 +98,7 @@ async function acceptedEverywhere(env: Env, headers: Record<string, string>, con
   const g = await env.grpc.CreateWorkUnit(unitRequest(contextId), { metadata: meta(headers) });
   assert.equal(g.workUnit.seq, created.json.seq + 1);
   const stream = new StreamReader(env.grpc.Subscribe({ contextId, since: 0 }, { metadata: meta(headers) }));
-  await stream.until((m) => m.some((x: { workUnit?: { seq: number } }) => x.workUnit?.seq === g.workUnit.seq), 10_000, 'the gRPC write on the stream');
+  await stream.until((m) => m.some((x: { workUnit?: { seq: number } }) => x.workUnit?.seq === g.workUnit.seq), WAIT_MS, 'the gRPC write on the stream');
   stream.stream.cancel();
 }
 
@@ -215,7 +215,7 @@ describe('auth.mode apikey', () => {
     // Search sees only the allowed contexts: neither results nor the total tell of the others.
     await env.http.post('/workunit', unit('agent-1/notes', { payload: { text: 'the zebra report' } }), bearer(KEYS.writer));
     await env.http.post('/workunit', unit('agent-9/notes', { payload: { text: 'the zebra secret' } }), bearer(KEYS.writer));
-    await eventually(async () => (await env.http.post('/search', { query: 'zebra', mode: 'keyword' }, bearer(KEYS.writer))).json.total === 2, 10_000, 'both indexed');
+    await eventually(async () => (await env.http.post('/search', { query: 'zebra', mode: 'keyword' }, bearer(KEYS.writer))).json.total === 2, WAIT_MS, 'both indexed');
     const found = (await env.http.post('/search', { query: 'zebra', mode: 'keyword' }, bearer(KEYS.limited))).json;
     assert.deepEqual(found.results.map((r: { workUnit: { contextId: string } }) => r.workUnit.contextId), ['agent-1/notes']);
     assert.equal(found.total, 1);
@@ -295,14 +295,15 @@ describe('auth.mode jwt', () => {
   });
 
   test('streams end when their token expires: WebSocket 4401, gRPC UNAUTHENTICATED', async () => {
-    // exp a little in the past: still inside the 5 s clock tolerance, so it is valid for about a second more.
-    const token = await hs({ sub: 'team-j', scope: 'read write' }, -4);
+    // exp a second from now: with the 5 s clock tolerance it is good for 5 to 6 s more, time enough to
+    // open both streams on a busy machine (refused at the upgrade, the WebSocket would fail the test).
+    const token = await hs({ sub: 'team-j', scope: 'read write' }, 1);
     const ws = new WsClient(wsUrl(env, '?context=jwt-hs'), undefined, bearer(token));
     await ws.open();
     const stream = new StreamReader(env.grpc.Subscribe({ contextId: 'jwt-hs' }, { metadata: meta(bearer(token)) }));
-    const closed = await ws.untilClosed(15_000);
+    const closed = await ws.untilClosed();
     assert.equal(closed.code, 4401);
-    assert.equal((await stream.done(15_000)).code, grpc.status.UNAUTHENTICATED);
+    assert.equal((await stream.done()).code, grpc.status.UNAUTHENTICATED);
   });
 
   test('missing scope is 403; the contexts claim limits contexts', async () => {

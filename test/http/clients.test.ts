@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { EngramGrpc, grpcServerPerFile, rejectsWith, StreamReader, unitRequest } from '../helpers/grpc.js';
 import { unit, type HttpResult } from '../helpers/http.js';
 import { SseReader } from '../helpers/sse.js';
-import { eventually } from '../helpers/wait.js';
+import { eventually, WAIT_MS } from '../helpers/wait.js';
 import { WsClient } from '../helpers/ws.js';
 
 const env = grpcServerPerFile();
@@ -96,7 +96,7 @@ describe('search', () => {
   test("a client's search never returns another client's units", async () => {
     await write(A, 'search-a', 'the quokka audit of the penguin pipeline');
     await write(B, 'search-b', 'an unrelated note about lunch');
-    await eventually(async () => ok(await env.http.post('/search', { query: 'quokka penguin' }, A)).json.results.length > 0, 20_000, 'A finds its unit');
+    await eventually(async () => ok(await env.http.post('/search', { query: 'quokka penguin' }, A)).json.results.length > 0, WAIT_MS, 'A finds its unit');
     for (const mode of ['keyword', 'vector', 'hybrid']) {
       const r = ok(await env.http.post('/search', { query: 'quokka penguin pipeline audit', mode, limit: 50 }, B)).json;
       const texts = r.results.map((x: { workUnit: { payload: { text: string } } }) => x.workUnit.payload.text);
@@ -167,7 +167,7 @@ describe('gRPC', () => {
     assert.equal((await env.http.get(`/workunit/${a.workUnit.id}`, B)).status, 404);
 
     const stream = new StreamReader(g.Subscribe({ contextId: 'grpc-iso', since: 0 }, { metadata: meta('team-b') }));
-    await stream.until((m) => m.some((x: { workUnit?: { id: string } }) => x.workUnit?.id === b.workUnit.id), 10_000, "B's unit");
+    await stream.until((m) => m.some((x: { workUnit?: { id: string } }) => x.workUnit?.id === b.workUnit.id), WAIT_MS, "B's unit");
     assert.ok(!stream.messages.some((x: { workUnit?: { id: string } }) => x.workUnit?.id === a.workUnit.id));
     stream.stream.cancel();
 
@@ -175,7 +175,7 @@ describe('gRPC', () => {
     const acks = new StreamReader(ingest as unknown as grpc.ClientReadableStream<unknown>);
     ingest.write(unitRequest('grpc-iso'));
     ingest.end();
-    await acks.done(10_000);
+    await acks.done();
     assert.equal(acks.messages[0].seq, 2);
     assert.equal(ok(await env.http.get('/contexts/grpc-iso', A)).json.headSeq, 1);
   });
@@ -215,7 +215,7 @@ describe('bad client ids', () => {
   test('gRPC refuses them with INVALID_ARGUMENT', async () => {
     await rejectsWith(env.grpc.CreateWorkUnit(unitRequest('bad-client'), { metadata: meta('has space') }), grpc.status.INVALID_ARGUMENT, 'INVALID_CLIENT_ID');
     const stream = new StreamReader(env.grpc.Subscribe({ contextId: 'bad-client' }, { metadata: meta('../x') }));
-    const status = await stream.done(10_000);
+    const status = await stream.done();
     assert.equal(status.code, grpc.status.INVALID_ARGUMENT);
   });
 });

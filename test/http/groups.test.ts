@@ -11,7 +11,7 @@ import { grpcServerPerFile, rejectsWith, unitRequest } from '../helpers/grpc.js'
 import { unit, type HttpResult } from '../helpers/http.js';
 import { removeDir, tempDir } from '../helpers/server.js';
 import { SseReader } from '../helpers/sse.js';
-import { eventually } from '../helpers/wait.js';
+import { eventually, WAIT_MS } from '../helpers/wait.js';
 import { WsClient } from '../helpers/ws.js';
 
 const dir = tempDir('engram-groups-');
@@ -164,7 +164,7 @@ describe('a group shares its contexts with its members', () => {
   });
 
   test('search covers the shared space for members only', async () => {
-    await eventually(async () => (await env.http.post('/search', { query: 'zebra migration', mode: 'keyword' }, bob)).json.results.length > 0, 20_000, 'bob finds the shared unit');
+    await eventually(async () => (await env.http.post('/search', { query: 'zebra migration', mode: 'keyword' }, bob)).json.results.length > 0, WAIT_MS, 'bob finds the shared unit');
     const found = (await env.http.post('/search', { query: 'zebra migration', mode: 'keyword' }, bob)).json.results;
     assert.equal(found[0].workUnit.id, planId);
     const forCarol = (await env.http.post('/search', { query: 'zebra migration', mode: 'keyword' }, carol)).json.results;

@@ -11,6 +11,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { ROUTE_DOCS } from '../../src/transport/http/openapi.js';
 import { serverPerFile } from '../helpers/server.js';
+import { WAIT_MS } from '../helpers/wait.js';
 
 const env = serverPerFile();
 
@@ -127,6 +128,7 @@ describe('/docs', () => {
     });
     try {
       const page = await browser.newPage();
+      page.setDefaultTimeout(WAIT_MS);
       const response = await page.goto(`${env.server.url}/docs`);
       assert.match(String(response?.headers()['content-type']), /^text\/html/);
       await page.waitForSelector('details');

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import { grpcServerPerFile, unitRequest } from '../helpers/grpc.js';
 import { unit } from '../helpers/http.js';
-import { eventually } from '../helpers/wait.js';
+import { eventually, WAIT_MS } from '../helpers/wait.js';
 import { WsClient } from '../helpers/ws.js';
 
 interface Family {
@@ -43,7 +43,7 @@ describe('/metrics', () => {
     const lock = await env.http.post('/locks', { resource: `${ctx}-lock`, agentId: 'a', ttlMs: 60_000 });
     assert.equal(lock.status, 200);
     await env.http.get(`/workunit/no-such-unit-${process.pid}`);
-    await eventually(async () => (await env.http.post('/search', { query: 'anything' })).status === 200, 20_000, 'search');
+    await eventually(async () => (await env.http.post('/search', { query: 'anything' })).status === 200, WAIT_MS, 'search');
 
     const { families: m, text } = await scrape();
     assert.ok(value(m.get('engram_requests_total'), { protocol: 'http', route: '/workunit', status: '201' }) >= 5);

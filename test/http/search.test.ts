@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { HttpClient, unit } from '../helpers/http.js';
 import { removeDir, serverPerFile, startServer, tempDir, type RunningServer } from '../helpers/server.js';
-import { eventually } from '../helpers/wait.js';
+import { eventually, WAIT_MS } from '../helpers/wait.js';
 
 const env = serverPerFile();
 
-async function caughtUp(client: HttpClient, ms = 30_000): Promise<void> {
+async function caughtUp(client: HttpClient, ms = WAIT_MS): Promise<void> {
   await eventually(async () => {
     const s = (await client.get('/search/status')).json;
     return s.behind === 0 && s.position === s.logPosition;

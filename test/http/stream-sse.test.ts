@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { HttpClient, unit } from '../helpers/http.js';
-import { removeDir, serverPerFile, startServer, tempDir, type RunningServer } from '../helpers/server.js';
+import { removeDir, serverPerFile, startOnFixedPort, startServer, tempDir, type RunningServer } from '../helpers/server.js';
 import { SseReader } from '../helpers/sse.js';
 import { range } from '../helpers/ws.js';
+import { WAIT_MS } from '../helpers/wait.js';
 
 const env = serverPerFile({ args: ['--stream-heartbeat', '1s'] });
 
@@ -51,7 +52,7 @@ describe('SSE reader', () => {
 
   test('heartbeat comments keep an idle stream alive', async () => {
     const r = new SseReader(`${env.server.url}/stream-sse?context=sse-idle`);
-    await r.until(() => r.comments >= 2, 15_000, 'two heartbeat comments');
+    await r.until(() => r.comments >= 2, WAIT_MS, 'two heartbeat comments');
     assert.equal(r.ended, false);
     r.close();
   });
@@ -66,7 +67,7 @@ describe('SSE reader', () => {
     ];
     for (const [path, headers, status, code] of cases) {
       const r = new SseReader(env.server.url + path, headers);
-      await r.until(() => r.ended, 5000, path);
+      await r.until(() => r.ended, WAIT_MS, path);
       assert.equal(r.status, status, path);
       assert.equal(JSON.parse(r.body).error.code, code, path);
     }
@@ -79,15 +80,10 @@ describe('browser EventSource', () => {
   test('Chromium follows a context and resumes by itself, without gaps, across a server restart', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (make test installs it as root)` }, async () => {
     const { chromium } = await import('playwright-core');
     const dataDir = tempDir();
-    // A fixed port below Linux's ephemeral range: an ephemeral port with connections in
-    // TIME_WAIT cannot be bound again at once, and the restart below needs the same port.
-    let server: RunningServer | undefined;
-    let port = 0;
-    for (let attempt = 0; server === undefined && attempt < 20; attempt++) {
-      port = 20_000 + Math.floor(Math.random() * 10_000);
-      server = await startServer({ dataDir, args: ['--addr', `127.0.0.1:${port}`] }).catch(() => undefined);
-    }
-    assert.ok(server, 'found a free port');
+    // A fixed port: the restart below needs the same one.
+    const started = await startOnFixedPort((p) => ({ dataDir, args: ['--addr', `127.0.0.1:${p}`] }));
+    const port = started.port;
+    let server: RunningServer = started.server;
     let http = new HttpClient(server.url);
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -95,6 +91,7 @@ describe('browser EventSource', () => {
     });
     try {
       const page = await browser.newPage();
+      page.setDefaultTimeout(WAIT_MS);
       await page.goto(`${server.url}/healthz`); // same origin as the stream
       for (let i = 0; i < 5; i++) await http.post('/workunit', unit('browser', { payload: i }));
       // Runs in the page, where EventSource is the browser's own.
@@ -105,7 +102,7 @@ describe('browser EventSource', () => {
         es.onopen = () => window.opens++;
         es.addEventListener('workunit', (e) => window.seqs.push(JSON.parse(e.data).workUnit.seq));
       `);
-      await page.waitForFunction('window.seqs.length === 5', undefined, { timeout: 15_000 });
+      await page.waitForFunction('window.seqs.length === 5');
 
       // Restart the server on the same port and data dir; the browser reconnects with Last-Event-ID.
       http.close();
@@ -113,7 +110,7 @@ describe('browser EventSource', () => {
       server = await startServer({ dataDir, args: ['--addr', `127.0.0.1:${port}`] });
       http = new HttpClient(server.url);
       for (let i = 5; i < 12; i++) await http.post('/workunit', unit('browser', { payload: i }));
-      await page.waitForFunction('window.seqs.length >= 12', undefined, { timeout: 30_000 });
+      await page.waitForFunction('window.seqs.length >= 12');
       const result = (await page.evaluate('({ seqs: window.seqs, opens: window.opens })')) as { seqs: number[]; opens: number };
       assert.deepEqual(result.seqs, range(1, 12));
       assert.ok(result.opens >= 2, 'the EventSource reconnected');

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { describe, test } from 'node:test';
 import { unit } from '../helpers/http.js';
 import { removeDir, serverPerFile, startServer } from '../helpers/server.js';
-import { withTimeout } from '../helpers/wait.js';
+import { WAIT_MS, withTimeout } from '../helpers/wait.js';
 import { range, WsClient } from '../helpers/ws.js';
 
 const env = serverPerFile({ args: ['--stream-heartbeat', '1s'] });
@@ -72,7 +72,7 @@ describe('subscribing', () => {
 
   test('heartbeat frames arrive on an idle connection', async () => {
     const c = await connect();
-    await c.next((f) => f.event === 'heartbeat', 10_000);
+    await c.next((f) => f.event === 'heartbeat');
     c.close();
   });
 });
@@ -234,7 +234,9 @@ describe('shutdown', () => {
 
 describe('dead connections', () => {
   test('a client that never answers pings is closed after the idle timeout; one that does stays', async () => {
-    const server = await startServer({ args: ['--stream-idle-timeout', '8s', '--stream-heartbeat', '1s'] });
+    // uWebSockets.js pings a quiet connection and closes it if no pong follows: at 16 s it pings after
+    // ~8 s and waits ~8 s (at the minimum 8 s, only ~4 s), a wide margin for the one that answers.
+    const server = await startServer({ args: ['--stream-idle-timeout', '16s', '--stream-heartbeat', '1s'] });
     const live = new WsClient(`${server.url.replace('http', 'ws')}/stream?context=idle`); // answers pings
     await live.open();
     const dead = net.connect(server.port, '127.0.0.1');
@@ -242,7 +244,7 @@ describe('dead connections', () => {
     dead.on('error', () => undefined);
     dead.on('data', () => undefined); // reads, but never writes a pong
     dead.write('GET /stream?context=idle HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ZW5ncmFtLXRlc3Qta2V5IQ==\r\n\r\n');
-    await withTimeout(deadClosed, 30_000, 'the server to close the silent connection');
+    await withTimeout(deadClosed, WAIT_MS, 'the server to close the silent connection');
     assert.equal(live.closed, undefined, 'the connection that answers pings is still open');
     live.send({ op: 'ping', ref: 'still-here' });
     await live.next((f) => f.event === 'pong' && f.ref === 'still-here');

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { HttpClient, unit } from '../helpers/http.js';
 import { ENGRAM_BIN, removeDir, startServer, tempDir } from '../helpers/server.js';
+import { eventually, WAIT_MS } from '../helpers/wait.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach(removeDir));
@@ -37,7 +38,7 @@ async function allUnits(http: HttpClient, contextId: string): Promise<string[]> 
   }
 }
 
-test('a backup taken during writes restores to exactly one consistent moment', { timeout: 120_000 }, async () => {
+test('a backup taken during writes restores to exactly one consistent moment', { timeout: 240_000 }, async () => {
   const work = tempDir('engram-backup-');
   dirs.push(work);
   const server = await startServer();
@@ -62,14 +63,14 @@ test('a backup taken during writes restores to exactly one consistent moment', {
         written++;
       }
     })();
-    while (written < 300) await new Promise((r) => setTimeout(r, 10));
+    await eventually(async () => written >= 300, WAIT_MS, '300 writes before the backup');
     const file = join(work, 'snap.ndjson');
     const before = written;
     const b = await cli(['backup', '--out', file, '--url', server.url]);
     const afterBackup = written;
     assert.equal(b.status, 0, b.stderr);
     assert.match(b.stdout, /^backup of \d+ stored pairs/);
-    while (written < afterBackup + 300) await new Promise((r) => setTimeout(r, 10));
+    await eventually(async () => written >= afterBackup + 300, WAIT_MS, '300 writes after the backup');
     stop = true;
     await writer;
 
@@ -110,7 +111,7 @@ test('a backup taken during writes restores to exactly one consistent moment', {
   }
 });
 
-test('a truncated or altered backup is refused, and nothing is left behind', { timeout: 60_000 }, async () => {
+test('a truncated or altered backup is refused, and nothing is left behind', { timeout: 180_000 }, async () => {
   const work = tempDir('engram-backup-');
   dirs.push(work);
   const server = await startServer({ args: ['--search-enabled', 'false'] });
@@ -146,7 +147,7 @@ test('a truncated or altered backup is refused, and nothing is left behind', { t
   assert.match(busy.stderr, /is not empty/);
 });
 
-test('export and import as NDJSON: contexts and units move to another server, relationships follow, a second import adds nothing', { timeout: 60_000 }, async () => {
+test('export and import as NDJSON: contexts and units move to another server, relationships follow, a second import adds nothing', { timeout: 180_000 }, async () => {
   const work = tempDir('engram-export-');
   dirs.push(work);
   const a = await startServer({ args: ['--search-enabled', 'false'] });

@@ -14,7 +14,8 @@ import { EngramClient } from '../../src/client/http-client.js';
 import { GrpcEngramClient } from '../../src/client/grpc-client.js';
 import type { NewWorkUnit, WorkUnit } from '../../src/client/types.js';
 import { seeded } from '../helpers/seeded.js';
-import { removeDir, startServer, tempDir, type RunningServer } from '../helpers/server.js';
+import { removeDir, startOnFixedPort, startServer, tempDir, type RunningServer } from '../helpers/server.js';
+import { eventually, WAIT_MS } from '../helpers/wait.js';
 
 const CYCLES = Number(process.env.ENGRAM_CRASH_CYCLES ?? 6);
 const SEED = Number(process.env.ENGRAM_CRASH_SEED ?? Date.now() % 1_000_000);
@@ -41,15 +42,10 @@ test(`crash loop: ${CYCLES} SIGKILLs under mixed load lose nothing acknowledged`
   const random = seeded(SEED).next;
   process.stdout.write(`# crash loop seed ${SEED}, ${CYCLES} cycles\n`);
   const dataDir = tempDir('engram-crash-');
-  let port = 0;
-  let grpcPort = 0;
-  let server: RunningServer | undefined;
-  for (let attempt = 0; server === undefined && attempt < 20; attempt++) {
-    port = 20_000 + Math.floor(Math.random() * 10_000);
-    grpcPort = port + 1;
-    server = await startServer({ dataDir, args: ['--addr', `127.0.0.1:${port}`, '--grpc-addr', `127.0.0.1:${grpcPort}`] }).catch(() => undefined);
-  }
-  assert.ok(server, 'found free ports');
+  const first = await startOnFixedPort((p) => ({ dataDir, args: ['--addr', `127.0.0.1:${p}`, '--grpc-addr', `127.0.0.1:${p + 1}`] }));
+  const port = first.port;
+  const grpcPort = port + 1;
+  let server: RunningServer = first.server;
   const url = `http://127.0.0.1:${port}`;
   const acks: Ack[] = [];
   const tokens: number[] = [];
@@ -73,7 +69,8 @@ test(`crash loop: ${CYCLES} SIGKILLs under mixed load lose nothing acknowledged`
       const loops: Array<Promise<void>> = [];
 
       // HTTP writers: a write without an answer is retried with the same idempotency key on the next server.
-      const http = new EngramClient(url, { timeoutMs: 5000 });
+      // (A killed server's connections fail at once; the client's own timeout only has to outlast a busy machine.)
+      const http = new EngramClient(url, { timeoutMs: WAIT_MS });
       for (let w = 0; w < 3; w++) {
         loops.push(
           (async () => {
@@ -208,29 +205,23 @@ test(`crash loop: ${CYCLES} SIGKILLs under mixed load lose nothing acknowledged`
 
     // Fencing tokens only ever went up.
     for (let i = 1; i < tokens.length; i++) assert.ok(tokens[i]! > tokens[i - 1]!, `token ${tokens[i]} after ${tokens[i - 1]}`);
-    const after = await http.acquire('crash-lock', { agentId: 'check', ttlMs: 1000, waitMs: 3000 });
+    // The last cycle's holder may have been killed holding it: its 2 s lease runs out meanwhile.
+    const after = await http.acquire('crash-lock', { agentId: 'check', ttlMs: 1000, waitMs: 30_000 });
     assert.ok(tokens.length === 0 || after.token! > tokens.at(-1)!, 'the next token is above every earlier one');
 
     // The subscriber saw the followed context whole, once, in order, across every restart.
     const head = all.get(FOLLOWED)!.length;
-    const deadline = Date.now() + 30_000;
-    while (seen.length < head && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await eventually(async () => seen.length >= head, WAIT_MS, 'the subscriber to catch up').catch(() => undefined);
     assert.deepEqual(seen, Array.from({ length: head }, (_, i) => i + 1), 'the subscriber resumed without gaps or duplicates');
 
     // Search caught up with the log: the last acknowledged unit is findable by its word.
     const last = acks.at(-1)!;
-    let found = false;
-    for (let i = 0; i < 200 && !found; i++) {
-      const r = await http.search({ query: last.marker, mode: 'keyword', limit: 5 });
-      found = r.results.some((x) => x.workUnit.id === last.id);
-      if (!found) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.ok(found, 'search caught up after the crashes');
+    await eventually(async () => (await http.search({ query: last.marker, mode: 'keyword', limit: 5 })).results.some((x) => x.workUnit.id === last.id), 2 * WAIT_MS, 'search to catch up after the crashes');
     process.stdout.write(`# crash loop: ${CYCLES} kills, ${acks.length} acknowledged units verified, ${tokens.length} lock tokens increasing, ${seen.length} units followed\n`);
   } finally {
     followStop.abort();
     await following;
-    await server?.stop();
+    await server.stop();
     removeDir(dataDir);
   }
 });

@@ -14,6 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import { EngramGrpc, rejectsWith, unitRequest } from '../helpers/grpc.js';
 import { HttpClient, unit } from '../helpers/http.js';
 import { removeDir, startServer, tempDir } from '../helpers/server.js';
+import { WAIT_MS } from '../helpers/wait.js';
 import { WsClient } from '../helpers/ws.js';
 
 function canMount(): string | false {
@@ -32,7 +33,7 @@ function canMount(): string | false {
 
 const SKIP = canMount();
 
-test('a full disk refuses writes clearly, keeps reads and streams, and recovers when space is freed', { skip: SKIP ? `skipped: ${SKIP}` : false, timeout: 120_000 }, async () => {
+test('a full disk refuses writes clearly, keeps reads and streams, and recovers when space is freed', { skip: SKIP ? `skipped: ${SKIP}` : false, timeout: 240_000 }, async () => {
   const mountPoint = tempDir('engram-full-');
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mountPoint]);
   const dataDir = join(mountPoint, 'data');
@@ -66,13 +67,13 @@ test('a full disk refuses writes clearly, keeps reads and streams, and recovers 
     // Reads work, and the stream delivered every acknowledged unit.
     assert.equal((await http.get('/workunits/full?limit=100&reverse=true')).status, 200);
     assert.equal((await http.get(`/workunit/${acked[0]!.id}`)).status, 200);
-    await ws.untilSeq('full', acked.length, 30_000);
+    await ws.untilSeq('full', acked.length);
 
     // Space freed: writes resume in this process, the stream goes on from where it was.
     rmSync(ballast);
     const freedAt = Date.now();
     let next: { status: number; json: { seq: number } } | undefined;
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + WAIT_MS;
     while (Date.now() < deadline) {
       next = await http.post('/workunit', unit('full', { payload: { text: 'after the disk was freed' } }));
       if (next.status === 201) break;
@@ -82,7 +83,7 @@ test('a full disk refuses writes clearly, keeps reads and streams, and recovers 
     assert.equal(next?.status, 201, 'writes succeed again');
     assert.equal(next!.json.seq, acked.length + 1);
     process.stdout.write(`# full disk: ${acked.length} units before it was full; writes back ${Date.now() - freedAt} ms after space was freed\n`);
-    await ws.untilSeq('full', acked.length + 1, 15_000);
+    await ws.untilSeq('full', acked.length + 1);
     assert.deepEqual(ws.seqs('full'), Array.from({ length: acked.length + 1 }, (_, i) => i + 1), 'the stream has no gap and no duplicate');
     ws.close();
     g.close();

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { HttpClient, unit } from '../helpers/http.js';
 import { ENGRAM_BIN, removeDir, startServer } from '../helpers/server.js';
+import { WAIT_MS } from '../helpers/wait.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach(removeDir));
@@ -29,16 +30,16 @@ async function filledDataDir(count: number): Promise<string> {
 }
 
 function serveOnce(dataDir: string) {
-  return spawnSync(ENGRAM_BIN, ['serve', '--addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0', '--data-dir', dataDir], { encoding: 'utf8', timeout: 20_000 });
+  return spawnSync(ENGRAM_BIN, ['serve', '--addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0', '--data-dir', dataDir], { encoding: 'utf8', timeout: WAIT_MS });
 }
 
 function repair(dataDir: string, extra: string[] = []) {
-  const r = spawnSync(ENGRAM_BIN, ['repair', '--data-dir', dataDir, ...extra], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(ENGRAM_BIN, ['repair', '--data-dir', dataDir, ...extra], { encoding: 'utf8', timeout: 2 * WAIT_MS });
   for (const d of readdirSync(join(dataDir, '..'))) if (d.startsWith(`${dataDir.split('/').pop()}.before-repair-`)) dirs.push(join(dataDir, '..', d));
   return r;
 }
 
-test('a truncated manifest: a clear start-up error naming engram repair; repair recovers every unit', { timeout: 120_000 }, async () => {
+test('a truncated manifest: a clear start-up error naming engram repair; repair recovers every unit', { timeout: 240_000 }, async () => {
   const dataDir = await filledDataDir(600);
   const manifest = readdirSync(dataDir).find((f) => f.startsWith('MANIFEST-'))!;
   truncateSync(join(dataDir, manifest), 20);
@@ -68,7 +69,7 @@ test('a truncated manifest: a clear start-up error naming engram repair; repair 
   }
 });
 
-test('a damaged table file: start-up refuses it; repair sets it aside and reports exactly which seqs were lost', { timeout: 120_000 }, async () => {
+test('a damaged table file: start-up refuses it; repair sets it aside and reports exactly which seqs were lost', { timeout: 240_000 }, async () => {
   const dataDir = await filledDataDir(1200);
   const tables = readdirSync(dataDir).filter((f) => f.endsWith('.ldb')).sort((a, b) => statSync(join(dataDir, b)).size - statSync(join(dataDir, a)).size);
   assert.ok(tables.length > 0, 'units reached table files');

@@ -14,11 +14,14 @@ import { EngramGrpc, StreamReader } from '../helpers/grpc.js';
 import { HttpClient, unit } from '../helpers/http.js';
 import { removeDir, startServer, tempDir } from '../helpers/server.js';
 import { WsClient } from '../helpers/ws.js';
+import { eventually, WAIT_MS } from '../helpers/wait.js';
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  test(`${signal} under load: in-flight writes finish, streams are told to reconnect, exit 0, nothing acknowledged lost`, { timeout: 60_000 }, async () => {
+  test(`${signal} under load: in-flight writes finish, streams are told to reconnect, exit 0, nothing acknowledged lost`, { timeout: 240_000 }, async () => {
     const dataDir = tempDir('engram-stop-');
-    const server = await startServer({ dataDir, args: ['--shutdown-grace', '5s'] });
+    // A server that runs out of its grace exits 1, so exit 0 says it stopped within it; the grace
+    // is wide because closing under load (storage, the search index) is slower on a busy machine.
+    const server = await startServer({ dataDir, args: ['--shutdown-grace', '30s'] });
     const http = new HttpClient(server.url);
     const acked: Array<{ id: string; contextId: string }> = [];
     let failures = 0;
@@ -34,7 +37,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       );
       const g = new EngramGrpc(server.grpcAddr);
       const sub = new StreamReader(g.Subscribe({ contextId: 'stop/a', since: 0 }));
-      await sub.until((m) => m.length > 0, 10_000, 'the gRPC stream to start');
+      await sub.until((m) => m.length > 0, WAIT_MS, 'the gRPC stream to start');
 
       let stop = false;
       const writers = Array.from({ length: 8 }, async (_, w) => {
@@ -52,17 +55,16 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
           }
         }
       });
-      while (acked.length < 200) await new Promise((r) => setTimeout(r, 5));
+      await eventually(async () => acked.length >= 200, WAIT_MS, '200 acknowledged writes');
       const started = Date.now();
       const exit = server.stop(signal);
-      const closed = await ws.untilClosed(10_000);
+      const closed = await ws.untilClosed();
       assert.equal(closed.code, 4000);
       assert.match(closed.reason, /GOING_AWAY/);
       assert.match(await sseDone, /ended|cut off/);
-      assert.equal((await sub.done(10_000)).code, grpc.status.UNAVAILABLE);
-      assert.equal(await exit, 0, 'exit 0');
+      assert.equal((await sub.done()).code, grpc.status.UNAVAILABLE);
+      assert.equal(await exit, 0, 'exit 0, within the grace');
       const stoppedMs = Date.now() - started;
-      assert.ok(stoppedMs < 5000 + 2000, 'within the grace');
       assert.equal(existsSync(join(dataDir, 'engram.server.json')), false, 'the discovery file is gone');
       stop = true;
       await Promise.all(writers);

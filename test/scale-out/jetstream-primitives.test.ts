@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { jetstream, jetstreamManager, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { NatsCluster, natsMissing } from '../helpers/nats-cluster.js';
+import { WAIT_MS } from '../helpers/wait.js';
 
 const SKIP = natsMissing();
 
@@ -26,11 +27,12 @@ interface Node {
 async function node(url: string): Promise<Node> {
   const nc = await connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
   // A new cluster answers JetStream requests once it has elected a meta leader: wait for that.
-  for (let i = 0; ; i++) {
+  const by = Date.now() + WAIT_MS;
+  for (;;) {
     try {
-      return { nc, js: jetstream(nc, { timeout: 10_000 }), jsm: await jetstreamManager(nc, { timeout: 2000 }) };
+      return { nc, js: jetstream(nc, { timeout: 10_000 }), jsm: await jetstreamManager(nc, { timeout: 10_000 }) };
     } catch (err) {
-      if (i > 30) throw err;
+      if (Date.now() > by) throw err;
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -51,12 +53,13 @@ describe('JetStream primitives for scale-out', { skip: SKIP ? `skipped: ${SKIP}`
     a = await node(cluster.urls[0]!);
     b = await node(cluster.urls[1]!);
     // The cluster needs a JetStream meta leader before streams can be made: retry until it has one.
-    for (let i = 0; ; i++) {
+    const by = Date.now() + WAIT_MS;
+    for (;;) {
       try {
         await a.jsm.streams.add({ name: 'UNITS', subjects: ['u.>'], storage: StorageType.File, num_replicas: 3, duplicate_window: 120_000_000_000 });
         break;
       } catch (err) {
-        if (i > 200) throw err;
+        if (Date.now() > by) throw err;
         await new Promise((r) => setTimeout(r, 100));
       }
     }
@@ -118,18 +121,19 @@ describe('JetStream primitives for scale-out', { skip: SKIP ? `skipped: ${SKIP}`
     await assert.rejects(put(a, 'stale', tokens[0]!), (err: unknown) => wrongLastSequence(err), 'a stale holder cannot write');
   });
 
-  test('one server of three killed: replicated writes go on, nothing acknowledged is lost', { timeout: 120_000 }, async () => {
+  test('one server of three killed: replicated writes go on, nothing acknowledged is lost', { timeout: 240_000 }, async () => {
     const acked: number[] = [];
     for (let i = 0; i < 50; i++) acked.push((await a.js.publish('u.client-1.ctx-ha', String(i))).seq);
     await cluster.kill(2);
     // The remaining two still form a majority: appends keep being acknowledged (a leader may move first).
+    const by = Date.now() + WAIT_MS;
     for (let i = 50; i < 100; i++) {
-      for (let attempt = 0; ; attempt++) {
+      for (;;) {
         try {
           acked.push((await b.js.publish('u.client-1.ctx-ha', String(i), { msgID: `ha-${i}` })).seq);
           break;
         } catch (err) {
-          if (attempt > 100) throw err;
+          if (Date.now() > by) throw err;
           await new Promise((r) => setTimeout(r, 100));
         }
       }
