@@ -195,8 +195,11 @@ export function ratiosTable(results: Result[]): string[] {
   const cell = (r: Result | undefined) => (r ? `${r.extra?.value}× (${r.extra?.min}–${r.extra?.max})` : '—');
   for (const r of ratios.filter((x) => !x.name.endsWith(', pinned'))) {
     const pinned = ratios.find((x) => x.name === `${r.name}, pinned`);
-    const met = (x: Result | undefined) => (x === undefined ? '' : x.extra?.met ? 'yes' : '**no**');
-    lines.push(`| ${r.name} | ${cell(r)} | ${cell(pinned)} | ≤ ${r.extra?.target}× | ${met(r)}${pinned ? ` / ${met(pinned)}` : ''} |`);
+    // A ratio without a target (the floor under another one) is shown for reading, not judged.
+    const judged = r.extra?.target !== undefined;
+    const met = (x: Result | undefined) => (x === undefined || !judged ? '' : x.extra?.met ? 'yes' : '**no**');
+    const target = judged ? `≤ ${r.extra?.target}×` : '(context)';
+    lines.push(`| ${r.name} | ${cell(r)} | ${cell(pinned)} | ${target} | ${met(r)}${pinned && judged ? ` / ${met(pinned)}` : ''} |`);
   }
   const absolute = results.filter((r) => r.scenario === 'ratios-write' || r.scenario === 'ratios-fanout');
   lines.push('', '| case (median round) | p50 | p99 | p99 over rounds (min–max) | seed budget |', '|---|---|---|---|---|');

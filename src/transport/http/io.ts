@@ -187,9 +187,12 @@ export function readJsonBody(reply: Reply, head: BodyRequest, limit: number, onB
 export class BodyDeadlines {
   private readonly reading = new Map<Reply, number>();
   private readonly sweep: NodeJS.Timeout;
+  private readonly intervalMs: number;
+  private lastSweep = Date.now();
 
   constructor(private readonly timeoutMs: number) {
-    this.sweep = setInterval(() => this.expire(), Math.min(250, timeoutMs));
+    this.intervalMs = Math.min(250, timeoutMs);
+    this.sweep = setInterval(() => this.expire(), this.intervalMs);
     this.sweep.unref();
   }
 
@@ -203,7 +206,14 @@ export class BodyDeadlines {
 
   private expire(): void {
     const now = Date.now();
-    for (const [reply, by] of this.reading) {
+    // A late sweep means this process was not running (a busy machine, a long GC) while bodies may
+    // have been waiting unread in their sockets: that time is the server's, not the clients', so
+    // every deadline moves by it (as the slow-consumer clock does, stream-hub.ts).
+    const stalled = now - this.lastSweep - 2 * this.intervalMs;
+    this.lastSweep = now;
+    for (const [reply, due] of this.reading) {
+      const by = stalled > 0 ? due + stalled : due;
+      if (by !== due) this.reading.set(reply, by);
       if (reply.done || reply.aborted) this.reading.delete(reply);
       else if (now >= by) {
         this.reading.delete(reply);
