@@ -40,6 +40,7 @@ export function createSearch(config: Config, log: Log, engine: Engine, logger: L
     pageSize: 512,
     sliceUnits: 256,
     snapshotIntervalMs: config.search.snapshotIntervalMs,
+    yieldAboveUtilization: config.search.yieldAbove < 100 ? config.search.yieldAbove / 100 : undefined,
     onError: (err) => logger.warn({ err }, 'search indexing failed; retrying'),
   });
   return { host, indexer, settings, dimensions: searchDimensions(settings) };

@@ -291,6 +291,7 @@ function build(v: Map<string, Value>): Config {
       embedderApiKey: get('search.embedderApiKey'),
       dimensions: get('search.dimensions'),
       vectorIndex: get('search.vectorIndex'),
+      yieldAbove: get('search.yieldAbove'),
       metaKeys: get<string>('search.metaKeys').split(',').filter((x) => x !== ''),
       snapshotIntervalMs: get('search.snapshotInterval'),
       wordVectors: get('search.wordVectors'),

@@ -64,6 +64,8 @@ export interface Config {
     /** 0: the embedder's own (100 for offline; none for `none`). */
     dimensions: number;
     vectorIndex: 'flat' | 'hnsw';
+    /** Indexing waits while the main thread is busy more than this percentage of its time; 100: never waits. */
+    yieldAbove: number;
     metaKeys: string[];
     snapshotIntervalMs: number;
     /** Empty: the file `make build` writes next to the server. */
@@ -436,6 +438,14 @@ export const SETTINGS: readonly Setting[] = [
     kind: { type: 'enum', values: ['flat', 'hnsw'] },
     default: 'flat',
     doc: 'How vectors are searched: flat (an exact scan of 8-bit copies, re-scored at full precision: an insert costs nothing, a query ~25 µs per 1,000 vectors of a client) or hnsw (a usearch graph: queries stay fast at millions of vectors per client, each insert costs 0.1–0.5 ms of CPU).',
+  },
+  {
+    key: 'search.yieldAbove',
+    env: 'ENGRAM_SEARCH_YIELD_ABOVE',
+    flag: '--search-yield-above',
+    kind: { type: 'int', min: 1, max: 100 },
+    default: 50,
+    doc: 'Indexing waits (up to 1 s at a time) while the main thread is busy more than this percentage of its time, so a burst of writes gets the CPU and the index catches up after it. 100: indexing never waits.',
   },
   {
     key: 'search.metaKeys',

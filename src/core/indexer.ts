@@ -33,6 +33,12 @@ export interface IndexerOptions {
   sliceUnits: number;
   /** How often vector snapshots are saved (when the index moved). 0: only at stop. */
   snapshotIntervalMs: number;
+  /**
+   * While the main thread is busier than this share of its time (event-loop utilization), indexing
+   * waits: a burst of writes gets the CPU, and the index catches up once it is over. At most
+   * YIELD_MAX_MS at a time, so a load that never stops still gets indexed. Undefined: never waits.
+   */
+  yieldAboveUtilization?: number;
   onError: (err: unknown) => void;
 }
 
@@ -45,6 +51,10 @@ export const LAG_WINDOW_MS = 10_000;
 const RETRY_MAX_MS = 30_000;
 /** Log positions looked at per step of a partition rebuild. */
 const REBUILD_SCAN = 10_000;
+/** How often a yielding indexer looks at the main thread's load again. */
+const YIELD_SAMPLE_MS = 25;
+/** Longest wait for a quieter moment before a slice is indexed anyway. */
+const YIELD_MAX_MS = 1000;
 
 export class Indexer {
   private running = false;
@@ -66,6 +76,12 @@ export class Indexer {
   /** Clients whose partitions were dropped as idle, and rebuilds under way. */
   private readonly dropped = new Set<string>();
   private readonly restoring = new Map<string, Promise<void>>();
+  /** The main thread's event-loop utilization when last sampled, and the verdict then. */
+  private elu = performance.eventLoopUtilization();
+  private eluAt = performance.now();
+  private writesBusy = false;
+  /** Time indexing spent waiting for writes to quieten, and how often (for /search/status). */
+  private yieldedMs = 0;
 
   constructor(
     private readonly engine: Engine,
@@ -191,6 +207,7 @@ export class Indexer {
         }
         if (units.length === 0) break;
         for (let i = 0; i < units.length && !this.stopped; i += this.options.sliceUnits) {
+          await this.yieldToWrites();
           const slice = units.slice(i, i + this.options.sliceUnits);
           await this.search.ingest(slice);
           this.indexed(slice.map((u) => u.pos));
@@ -213,6 +230,33 @@ export class Indexer {
         this.kick();
       }
     }
+  }
+
+  /**
+   * Waits while writes keep the main thread busy. Indexing costs more CPU per unit than the
+   * write itself (docs/performance-notes.md), and on a machine with few cores the search worker
+   * competes with the write path for them: during a bulk load the writes go first.
+   */
+  private async yieldToWrites(): Promise<void> {
+    const threshold = this.options.yieldAboveUtilization;
+    if (threshold === undefined) return;
+    const started = performance.now();
+    while (!this.stopped && this.busy(threshold) && performance.now() - started < YIELD_MAX_MS) {
+      await new Promise((r) => setTimeout(r, YIELD_SAMPLE_MS));
+    }
+    this.yieldedMs += performance.now() - started;
+  }
+
+  /** Whether the main thread was busier than `threshold` since the last sample (taken at most every YIELD_SAMPLE_MS). */
+  private busy(threshold: number): boolean {
+    const now = performance.now();
+    if (now - this.eluAt >= YIELD_SAMPLE_MS) {
+      const elu = performance.eventLoopUtilization();
+      this.writesBusy = performance.eventLoopUtilization(elu, this.elu).utilization > threshold;
+      this.elu = elu;
+      this.eluAt = now;
+    }
+    return this.writesBusy;
   }
 
   private indexed(positions: number[]): void {
@@ -244,7 +288,13 @@ export class Indexer {
   }
 
   /** Progress and freshness: how far indexing is, and commit-to-searchable delays (ms) of units indexed in the last 10 s. */
-  status(windowMs = LAG_WINDOW_MS): { position: number; logPosition: number; behind: number; freshness: { samples: number; p50: number; p99: number; max: number } } {
+  status(windowMs = LAG_WINDOW_MS): {
+    position: number;
+    logPosition: number;
+    behind: number;
+    freshness: { samples: number; p50: number; p99: number; max: number };
+    yieldedToWritesMs: number;
+  } {
     const since = performance.now() - windowMs;
     const recent: number[] = [];
     for (let i = 0; i < Math.min(this.lagCount, LAG_SAMPLES); i++) if (this.lagTimes[i]! >= since) recent.push(this.lags[i]!);
@@ -256,6 +306,7 @@ export class Indexer {
       logPosition: this.engine.committedPosition,
       behind: this.engine.committedPosition - this.search.position,
       freshness: { samples: n, p50: at(0.5), p99: at(0.99), max: at(1) },
+      yieldedToWritesMs: Math.round(this.yieldedMs),
     };
   }
 }

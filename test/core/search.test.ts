@@ -22,7 +22,7 @@ const VECTOR_INDEXES = {
   hnsw: (d: number) => new UsearchVectorIndex(d),
 } as const;
 
-async function setup(embedder: Embedder | undefined, dimensions: number | undefined, vectorIndex: keyof typeof VECTOR_INDEXES = 'flat') {
+async function setup(embedder: Embedder | undefined, dimensions: number | undefined, vectorIndex: keyof typeof VECTOR_INDEXES = 'flat', yieldAboveUtilization?: number) {
   const log = new MemoryLog();
   const engine = new Engine(log, { idempotencyTtlMs: 60_000, maxBatchUnits: 256, tailUnits: 64, maxCachedContexts: 100, maxTailBytes: 1 << 24, embeddingDims: dimensions });
   await engine.open();
@@ -32,7 +32,7 @@ async function setup(embedder: Embedder | undefined, dimensions: number | undefi
     metaKeys: ['title'],
     factories: { keyword: () => new FlexKeywordIndex(), vector: VECTOR_INDEXES[vectorIndex] },
   });
-  const indexer = new Indexer(engine, log, service, { pageSize: 64, sliceUnits: 8, snapshotIntervalMs: 0, onError: (e) => assert.fail(String(e)) });
+  const indexer = new Indexer(engine, log, service, { pageSize: 64, sliceUnits: 8, snapshotIntervalMs: 0, yieldAboveUtilization, onError: (e) => assert.fail(String(e)) });
   indexer.start();
   const write = async (contextId: string, payload: unknown, extra: Record<string, unknown> = {}) =>
     engine.append(C, { contextId, agentId: 'agent', type: 'MESSAGE', payload, ...extra });
@@ -223,6 +223,60 @@ describe('idle partitions', () => {
     assert.equal((await s.search({ query: 'alpha', mode: 'keyword' })).total, 3);
     // The other client's partition was never touched.
     assert.deepEqual(texts(await s.service.search('other', { query: 'alpha', mode: 'keyword' }, s.engine)), ['alpha of another client']);
+    await s.indexer.stop();
+  });
+});
+
+describe('indexing yields to writes', () => {
+  /** Keeps this event loop busy (as a burst of writes would) in 20 ms spins until stopped; resolves `started` after the first spins. */
+  function spin(): { started: Promise<void>; stop: () => Promise<void> } {
+    let running = true;
+    let spins = 0;
+    let markStarted!: () => void;
+    let markStopped!: () => void;
+    const started = new Promise<void>((r) => (markStarted = r));
+    const stopped = new Promise<void>((r) => (markStopped = r));
+    const step = () => {
+      if (!running) return markStopped();
+      const until = Date.now() + 20;
+      while (Date.now() < until);
+      if (++spins === 3) markStarted();
+      setImmediate(step);
+    };
+    setImmediate(step);
+    return { started, stop: () => ((running = false), stopped) };
+  }
+
+  test('while the event loop is busy the index waits; once it is quiet the index catches up', async () => {
+    const s = await setup(undefined, undefined, 'flat', 0.5);
+    await s.write('y', 'before the burst');
+    await s.settle();
+    const busy = spin();
+    await busy.started;
+    const t0 = performance.now();
+    const { seq } = await s.write('y', 'written during the burst');
+    assert.equal(seq, 2, 'the write itself does not wait');
+    // Well inside the longest wait (1 s): unless this process was stalled that long, nothing was indexed.
+    await new Promise((r) => setTimeout(r, 300));
+    const searchable = texts(await s.search({ query: 'burst', mode: 'keyword' }));
+    assert.deepEqual(searchable.includes('before the burst'), true, 'what was indexed before stays searchable');
+    if (performance.now() - t0 < 900) assert.ok(!searchable.includes('written during the burst'), 'not indexed while the event loop was busy');
+    await busy.stop();
+    await s.settle();
+    assert.ok(texts(await s.search({ query: 'burst', mode: 'keyword' })).includes('written during the burst'));
+    assert.ok(s.indexer.status().yieldedToWritesMs > 0);
+    await s.indexer.stop();
+  });
+
+  test('without the option, indexing never waits', async () => {
+    const s = await setup(undefined, undefined, 'flat');
+    const busy = spin();
+    await busy.started;
+    await s.write('n', 'written during the burst');
+    await s.settle();
+    assert.deepEqual(texts(await s.search({ query: 'burst', mode: 'keyword' })), ['written during the burst']);
+    assert.equal(s.indexer.status().yieldedToWritesMs, 0);
+    await busy.stop();
     await s.indexer.stop();
   });
 });

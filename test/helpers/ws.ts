@@ -61,8 +61,16 @@ export class WsClient {
     return this.frames.filter((f) => f.event === 'workunit' && f.workUnit.contextId === contextId).map((f) => f.workUnit.seq as number);
   }
 
-  untilSeq(contextId: string, seq: number, ms = WAIT_MS): Promise<void> {
-    return this.until(() => this.seqs(contextId).includes(seq), ms, `${contextId} seq ${seq}`);
+  /** Waits for one seq; fails at once, naming the close, if the server closes the socket first. */
+  async untilSeq(contextId: string, seq: number, ms = WAIT_MS): Promise<void> {
+    const has = () => this.seqs(contextId).includes(seq);
+    try {
+      await this.until(() => has() || this.closed !== undefined, ms, `${contextId} seq ${seq}`);
+    } catch (err) {
+      const got = this.seqs(contextId);
+      throw new Error(`${(err as Error).message} (${got.length} units arrived, the last seq ${got.at(-1) ?? 'none'})`);
+    }
+    if (!has()) throw new Error(`closed (${this.closed!.code} ${this.closed!.reason}) before ${contextId} seq ${seq}; the last seq was ${this.seqs(contextId).at(-1) ?? 'none'}`);
   }
 
   untilClosed(ms = WAIT_MS): Promise<{ code: number; reason: string }> {

