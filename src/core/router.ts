@@ -41,7 +41,7 @@ export interface StreamSink {
 
 export type SubscriptionState = 'catching-up' | 'live' | 'paused' | 'closed';
 
-/** Units read per step while catching up. */
+/** Most units read per step while catching up. */
 const CATCH_UP_PAGE = 256;
 const SEP = '\u0000';
 
@@ -59,6 +59,13 @@ export class Subscription {
   /** Called once when the subscription ends, however it ends (quota accounting). */
   onClose: (() => void) | undefined;
   private running = false;
+  /**
+   * Units read in the next catch-up step. A reader whose buffer fills after a few units of a page
+   * would otherwise have the whole page read again from the log at each resume (a 64 KiB-unit
+   * context and a slow reader: hundreds of megabytes read to send a few): the page shrinks to
+   * twice what the reader took, and grows back while it takes whole pages.
+   */
+  private pageSize = CATCH_UP_PAGE;
 
   constructor(
     private readonly router: Router,
@@ -112,7 +119,7 @@ export class Subscription {
           this.goLive();
           return;
         }
-        let page = this.handle.unitsAfter(this.cursor, CATCH_UP_PAGE);
+        let page = this.handle.unitsAfter(this.cursor, this.pageSize);
         if (page instanceof Promise) page = await page;
         if (this.state !== 'catching-up') return;
         const first = this.cursor + 1;
@@ -121,6 +128,8 @@ export class Subscription {
             this.deliver(frames.workunit(first + i, page[i]!));
           }
         });
+        const taken = this.cursor - first + 1;
+        this.pageSize = taken < page.length ? Math.max(1, 2 * taken) : Math.min(CATCH_UP_PAGE, 2 * this.pageSize);
       }
     } catch (err) {
       // The log could not be read. Waiting would leave the client silently behind; end it so it resumes.
