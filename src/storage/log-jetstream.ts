@@ -102,6 +102,8 @@ export class JetStreamLog implements Log {
   private applying = false;
   private follower: StreamFollower | undefined;
   private readonly waiters = new SeqWaiters();
+  /** The replica write of the last applied batch while it is in flight. */
+  private storing: Promise<void> | undefined;
   private closed = false;
   /** Set when the replica could not store what the stream holds: every commit fails until a restart. */
   private broken: Error | undefined;
@@ -166,6 +168,7 @@ export class JetStreamLog implements Log {
     this.closed = true;
     this.follower?.stop();
     await this.link.close();
+    await this.stored().catch(() => undefined);
     await this.replica.close();
   }
 
@@ -178,12 +181,16 @@ export class JetStreamLog implements Log {
         const msgs = this.pending.splice(0, APPLY_BATCH);
         await this.applyMessages(msgs);
       }
+    } catch {
+      // The replica could not be written (broken is set) or the node is closing: nothing more is applied.
     } finally {
       this.applying = false;
     }
   }
 
   private async applyMessages(msgs: JsMsg[]): Promise<void> {
+    // Judging reads the replica (heads, idempotency keys): it must hold the batches before this one.
+    await this.stored();
     const batch: CommitBatch = { units: [], contexts: [], idempotency: [] };
     const parts: CommittedContext[] = [];
     const marks: Record<string, string> = {};
@@ -253,21 +260,12 @@ export class JetStreamLog implements Log {
     marks[APPLIED] = String(applied);
     // Heads move first: a writer that meets a head newer than its staged view waits for this batch (waitApplied).
     for (const [k, h] of heads) this.heads.set(k, h);
-    // The replica must hold what the stream holds before anything is served from it: retry until it does.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.replica.commit(batch, marks);
-        break;
-      } catch (err) {
-        if (this.closed) return;
-        if (attempt >= 20) {
-          // Stop applying (what is not applied stays in the stream); commits now fail with this.
-          this.broken = err as Error;
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
+    // The stream already holds these parts durably, and they are judged: the replica's copy is
+    // written while the parts go to the engine and their writers are answered. Every read from the
+    // replica, and the judging of the next batch, waits for this write (stored()), so nothing is
+    // read before the replica holds it.
+    this.storing = this.store(batch, marks);
+    this.storing.catch(() => undefined); // its failure is reported to whoever reads next (broken)
     this.position = pos;
     this.applied = applied;
     this.appliedTime = appliedTime;
@@ -279,6 +277,33 @@ export class JetStreamLog implements Log {
       }
     }
     this.waiters.reached(applied);
+  }
+
+  /** Writes a batch to the replica, retrying until it holds what the stream holds. */
+  private async store(batch: CommitBatch, marks: Record<string, string>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.replica.commit(batch, marks);
+        return;
+      } catch (err) {
+        if (this.closed) throw new EngramError('STORAGE_UNAVAILABLE', 'this node is closing');
+        if (attempt >= 20) {
+          // Stop applying (what is not applied stays in the stream); commits and reads now fail with this.
+          this.broken = err as Error;
+          throw new EngramError('STORAGE_UNAVAILABLE', `this node's replica cannot be written: ${(err as Error).message}`);
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  /** Resolves once the replica holds every batch applied so far. */
+  private async stored(): Promise<void> {
+    while (this.storing !== undefined) {
+      const storing = this.storing;
+      await storing;
+      if (this.storing === storing) this.storing = undefined;
+    }
   }
 
   /**
@@ -299,6 +324,7 @@ export class JetStreamLog implements Log {
     const key = clientId + SEP + contextId;
     const known = this.heads.get(key);
     if (known !== undefined) return known;
+    await this.stored();
     const mark = await this.replica.getMark(headMark(key));
     // Applied while this read was in flight: memory is newer.
     if (this.heads.has(key)) return this.heads.get(key);
@@ -374,7 +400,7 @@ export class JetStreamLog implements Log {
         throw new EngramError('STORAGE_UNAVAILABLE', `the write may be in the shared log, but this node could not confirm it: ${(err as Error).message}`);
       }
       if (ack.duplicate) {
-        const prior = await this.replica.getIdempotency(clientId, record.id, idem[0]!.key);
+        const prior = await this.getIdempotency(clientId, record.id, idem[0]!.key);
         if (prior !== undefined) return this.replayed(prior);
         // The first message with this id was a part that lost a race: the key is free, send without the id.
         msgID = undefined;
@@ -389,38 +415,45 @@ export class JetStreamLog implements Log {
   }
 
   private async replayed(prior: IdempotencyEntry): Promise<ContextOutcome> {
-    const json = (await this.replica.readUnits(prior.clientId, prior.contextId, prior.seq, prior.seq))[0];
+    const json = (await this.readUnits(prior.clientId, prior.contextId, prior.seq, prior.seq))[0];
     if (json === undefined) throw new EngramError('STORAGE_UNAVAILABLE', `the unit of idempotency key ${JSON.stringify(prior.key)} is missing from this node's replica`);
     return { status: 'replayed', unit: { id: prior.id, seq: prior.seq, json } };
   }
 
   // ---- reading: all from the replica ---------------------------------------------------
 
-  getContext(clientId: string, contextId: string): Promise<ContextRecord | undefined> {
+  async getContext(clientId: string, contextId: string): Promise<ContextRecord | undefined> {
+    await this.stored();
     return this.replica.getContext(clientId, contextId);
   }
 
-  listContexts(clientId: string, options: ContextListOptions): Promise<ContextRecord[]> {
+  async listContexts(clientId: string, options: ContextListOptions): Promise<ContextRecord[]> {
+    await this.stored();
     return this.replica.listContexts(clientId, options);
   }
 
-  readUnits(clientId: string, contextId: string, fromSeq: number, toSeq: number): Promise<string[]> {
+  async readUnits(clientId: string, contextId: string, fromSeq: number, toSeq: number): Promise<string[]> {
+    await this.stored();
     return this.replica.readUnits(clientId, contextId, fromSeq, toSeq);
   }
 
-  getUnit(clientId: string, id: string): Promise<string | undefined> {
+  async getUnit(clientId: string, id: string): Promise<string | undefined> {
+    await this.stored();
     return this.replica.getUnit(clientId, id);
   }
 
-  locateUnit(clientId: string, id: string): Promise<UnitLocation | undefined> {
+  async locateUnit(clientId: string, id: string): Promise<UnitLocation | undefined> {
+    await this.stored();
     return this.replica.locateUnit(clientId, id);
   }
 
-  getIdempotency(clientId: string, contextId: string, key: string): Promise<IdempotencyEntry | undefined> {
+  async getIdempotency(clientId: string, contextId: string, key: string): Promise<IdempotencyEntry | undefined> {
+    await this.stored();
     return this.replica.getIdempotency(clientId, contextId, key);
   }
 
-  sweepIdempotency(now: number, max: number): Promise<number> {
+  async sweepIdempotency(now: number, max: number): Promise<number> {
+    await this.stored();
     // By stream time, not this node's clock: a key is live or not for every node alike when a part is judged.
     return this.replica.sweepIdempotency(Math.min(now, this.appliedTime), max);
   }
@@ -429,23 +462,28 @@ export class JetStreamLog implements Log {
     return this.position;
   }
 
-  readByPosition(from: number, limit: number): Promise<PositionedUnit[]> {
+  async readByPosition(from: number, limit: number): Promise<PositionedUnit[]> {
+    await this.stored();
     return this.replica.readByPosition(from, limit);
   }
 
-  unitsAt(positions: number[]): Promise<Array<string | undefined>> {
+  async unitsAt(positions: number[]): Promise<Array<string | undefined>> {
+    await this.stored();
     return this.replica.unitsAt(positions);
   }
 
-  readSpace(clientId: string, from: number, scan: number): Promise<{ units: PositionedUnit[]; next: number }> {
+  async readSpace(clientId: string, from: number, scan: number): Promise<{ units: PositionedUnit[]; next: number }> {
+    await this.stored();
     return this.replica.readSpace(clientId, from, scan);
   }
 
-  listSpaces(options: { after?: string; limit: number }): Promise<string[]> {
+  async listSpaces(options: { after?: string; limit: number }): Promise<string[]> {
+    await this.stored();
     return this.replica.listSpaces(options);
   }
 
-  spaceUsage(clientId: string): Promise<SpaceUsage> {
+  async spaceUsage(clientId: string): Promise<SpaceUsage> {
+    await this.stored();
     return this.replica.spaceUsage(clientId);
   }
 }

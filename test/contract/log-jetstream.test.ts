@@ -111,6 +111,24 @@ if (SKIP) {
       await b.close();
     });
 
+    test('a commit is answered before the replica has written it, yet every read after the answer sees it', async () => {
+      // Writers are answered once their part is judged; the replica's write is still in flight, so reads must wait for it.
+      const log = await freshLog();
+      await log.open();
+      for (let s = 1; s <= 200; s++) {
+        const id = `x-${s}`;
+        const keyed = { units: [unit('c', 'ryw', s)], contexts: [{ clientId: 'c', record: record('ryw', s), changed: s === 1 }], idempotency: [{ clientId: 'c', contextId: 'ryw', key: `k${s}`, id: `ryw-${s}`, seq: s, expiresAt: Date.now() + 60_000 }] };
+        assert.deepEqual(await log.commit(keyed), [{ status: 'committed' }], id);
+        const [units, one, context, key] = await Promise.all([log.readUnits('c', 'ryw', s, s), log.getUnit('c', `ryw-${s}`), log.getContext('c', 'ryw'), log.getIdempotency('c', 'ryw', `k${s}`)]);
+        assert.deepEqual(units.map((j) => JSON.parse(j).seq), [s], `readUnits after commit ${s}`);
+        assert.notEqual(one, undefined, `getUnit after commit ${s}`);
+        assert.equal(context?.headSeq, s, `getContext after commit ${s}`);
+        assert.equal(key?.seq, s, `getIdempotency after commit ${s}`);
+      }
+      assert.equal((await log.readByPosition(1, 500)).length, 200);
+      await log.close();
+    });
+
     test('a node whose replica is gone rebuilds it from the stream', async () => {
       const log = await freshLog();
       await log.open();
