@@ -69,6 +69,7 @@ run: build
 
 lint: $(STAMP)
 	$(BIN)/eslint .
+	node tools/check-imports.mjs src
 
 test: build lint system-deps $(NATIVE_SUBSCRIBER)
 	node --test --test-concurrency=2 --test-timeout=300000 $(TEST_FILES)

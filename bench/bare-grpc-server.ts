@@ -6,7 +6,7 @@
  */
 import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import { engram } from '../src/generated/engram.js';
-import { ENGRAM_SERVICE } from '../src/transport/grpc/service.js';
+import { ENGRAM_SERVICE } from '../src/wire/grpc-service.js';
 
 import pb = engram.v3;
 

@@ -13,7 +13,7 @@ import { closedLoop, connect, openLoop } from './lib/load.js';
 import { get, postJson } from './lib/raw-http.js';
 import { describeSystem, duration, emit, histogram, nowUs, option, quantity, QUICK, size, summarize, TINY } from './lib/stats.js';
 import { createEmbedder, createSearchService, type SearchSettings } from '../src/search/search-parts.js';
-import type { IngestUnit } from '../src/core/search.js';
+import type { IngestUnit } from '../src/search/search.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
-import { ERROR_CATALOG } from '../src/core/errors.js';
+import { ERROR_CATALOG } from '../src/basics/errors.js';
 import { SETTINGS } from '../src/config/schema.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');

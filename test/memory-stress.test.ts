@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
-import { MemoryFiles, type FileChange } from '../src/core/memory-files.js';
+import { MemoryFiles, type FileChange } from '../src/memory/memory-files.js';
 import { removeDir, startServer } from './helpers/server.js';
 
 const WORKER = resolve(import.meta.dirname, 'helpers/memory-stress-worker.js');

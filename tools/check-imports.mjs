@@ -15,22 +15,33 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 
 /** Each layer and the layers it may import (besides itself). */
 export const LAYERS = {
+  // Shared basics: errors, ids, limits, types, validation, request schemas, the observer interface.
   basics: [],
+  // Protocol code (protobufjs) and the gRPC service definition both ends share.
   generated: [],
-  config: ['basics'],
+  wire: ['generated'],
+  // Who is asking: principals, access rules, client settings, quotas.
+  tenancy: ['basics'],
+  // The write path's heart: the engine, its context cache and tails, and the Log interface.
   engine: ['basics'],
+  locks: ['basics'],
+  // Implementations of the Log and the lock store (LevelDB, JetStream, memory).
   storage: ['basics', 'engine', 'locks'],
-  locks: ['basics', 'engine'],
-  streams: ['basics', 'engine', 'locks'],
-  search: ['basics', 'engine', 'streams'],
-  tenancy: ['basics', 'engine', 'locks', 'search'],
-  gate: ['basics', 'engine', 'locks', 'streams', 'search', 'tenancy'],
-  memory: ['basics', 'gate', 'engine', 'search', 'locks', 'tenancy'],
-  auth: ['basics'],
-  ops: ['basics', 'engine', 'streams', 'search', 'tenancy', 'gate', 'locks'],
-  client: ['basics', 'generated'],
-  mcp: ['basics', 'gate', 'memory', 'engine', 'locks', 'search', 'tenancy', 'client'],
-  transport: ['basics', 'generated', 'config', 'engine', 'locks', 'streams', 'search', 'tenancy', 'gate', 'memory', 'auth', 'ops', 'mcp', 'client'],
+  // After a commit: the router fans out, the hub keeps the connections.
+  streams: ['basics', 'tenancy', 'engine', 'locks'],
+  search: ['basics', 'engine'],
+  // The one façade the transports call.
+  gate: ['basics', 'tenancy', 'engine', 'locks', 'streams', 'search'],
+  // Agent memory (files, facts, graph) on top of the gate.
+  memory: ['basics', 'tenancy', 'gate'],
+  auth: ['basics', 'tenancy'],
+  config: ['tenancy', 'auth', 'streams'],
+  ops: ['basics', 'tenancy', 'engine', 'locks', 'streams', 'search'],
+  // The SDK: stands alone, sharing only the wire definitions with the server.
+  client: ['wire'],
+  mcp: ['basics', 'tenancy', 'gate', 'memory', 'client'],
+  transport: ['basics', 'wire', 'tenancy', 'locks', 'streams', 'search', 'gate', 'memory', 'mcp'],
+  // The wiring: builds every part from the config and starts the server.
   cli: ['*'],
   main: ['*'],
 };

@@ -10,7 +10,7 @@ import { connect as natsConnect, type NatsConnection } from '@nats-io/transport-
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { engram } from '../../src/generated/engram.js';
-import { ENGRAM_SERVICE } from '../../src/transport/grpc/service.js';
+import { ENGRAM_SERVICE } from '../../src/wire/grpc-service.js';
 import type { Operation } from './load.js';
 import { connect } from './load.js';
 import { postJson } from './raw-http.js';

@@ -5,7 +5,7 @@
  * one (a slow password hash protects guessable secrets, which these are not).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { Patterns, type Authenticator, type Credentials, type Principal, type Scope } from '../core/access.js';
+import { Patterns, type Authenticator, type Credentials, type Principal, type Scope } from '../tenancy/access.js';
 import { actingAs, presentedToken, unauthenticated } from './authenticator.js';
 
 export interface ApiKeyEntry {

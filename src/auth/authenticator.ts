@@ -3,9 +3,9 @@
  * scope), `apikey` (hashed keys from the config or a file) and `jwt` (signed tokens). Each
  * turns a request's credentials into a Principal synchronously, as uWS requires.
  */
-import { resolveClientId } from '../core/clients.js';
-import { EngramError } from '../core/errors.js';
-import { trustedPrincipal, type Authenticator, type Credentials, type Principal } from '../core/access.js';
+import { resolveClientId } from '../tenancy/clients.js';
+import { EngramError } from '../basics/errors.js';
+import { trustedPrincipal, type Authenticator, type Credentials, type Principal } from '../tenancy/access.js';
 
 export type { Authenticator };
 

@@ -10,8 +10,8 @@
  * when configured. The header's `alg` must fit the key it is checked with; `none` never is.
  */
 import { constants, createHmac, createPublicKey, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
-import { isClientId } from '../core/clients.js';
-import { Patterns, SCOPES, type Authenticator, type Credentials, type Principal, type Scope } from '../core/access.js';
+import { isClientId } from '../tenancy/clients.js';
+import { Patterns, SCOPES, type Authenticator, type Credentials, type Principal, type Scope } from '../tenancy/access.js';
 import { actingAs, presentedToken, unauthenticated } from './authenticator.js';
 
 export interface JwtSettings {

@@ -3,8 +3,8 @@ import { stringify as toYaml } from 'yaml';
 import { ConfigError, describeConfig, loadConfig } from '../config/load.js';
 import { SETTINGS } from '../config/schema.js';
 import { hashKey, newKey } from '../auth/apikeys.js';
-import { SCOPES } from '../core/access.js';
-import { isClientId } from '../core/clients.js';
+import { SCOPES } from '../tenancy/access.js';
+import { isClientId } from '../tenancy/clients.js';
 import { CLIENT_USAGE, runClientCommand } from './client-commands.js';
 import { packageVersion } from './version.js';
 

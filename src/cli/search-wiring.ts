@@ -1,9 +1,9 @@
 /** Builds search from the config: a worker thread running the index, and the indexer feeding it. */
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { Engine } from '../core/engine.js';
-import { Indexer } from '../core/indexer.js';
-import type { Log } from '../core/log.js';
+import type { Engine } from '../engine/engine.js';
+import { Indexer } from '../search/indexer.js';
+import type { Log } from '../engine/log.js';
 import type { Config } from '../config/schema.js';
 import { SearchWorkerHost } from '../search/search-host.js';
 import { searchDimensions, type SearchSettings } from '../search/search-parts.js';

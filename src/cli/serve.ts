@@ -4,16 +4,16 @@
  */
 import { mkdirSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
-import { createAuthenticator } from '../auth/index.js';
-import { Access } from '../core/access.js';
-import { ClientRegistry } from '../core/client-registry.js';
-import { Engine } from '../core/engine.js';
-import { Gate } from '../core/gate.js';
-import { createAgentMemory } from '../core/agent-memory.js';
+import { createAuthenticator } from './auth-wiring.js';
+import { Access } from '../tenancy/access.js';
+import { ClientRegistry } from '../tenancy/client-registry.js';
+import { Engine } from '../engine/engine.js';
+import { Gate } from '../gate/gate.js';
+import { createAgentMemory } from '../memory/agent-memory.js';
 import { detailedHealth } from '../ops/health.js';
 import { Metrics } from '../ops/metrics.js';
-import { LockManager } from '../core/locks.js';
-import { Router } from '../core/router.js';
+import { LockManager } from '../locks/locks.js';
+import { Router } from '../streams/router.js';
 import { StorageOpenError } from '../storage/log-leveldb.js';
 import { createStorage, type StorageParts } from './storage-wiring.js';
 import { backupLines } from '../storage/backup.js';

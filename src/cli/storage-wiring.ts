@@ -3,8 +3,8 @@
  * the shared log and lock bucket on NATS JetStream (several nodes; docs/scale-out.md).
  */
 import { join } from 'node:path';
-import type { LockStore, SharedLockStore } from '../core/lock-types.js';
-import type { Log } from '../core/log.js';
+import type { LockStore, SharedLockStore } from '../locks/lock-types.js';
+import type { Log } from '../engine/log.js';
 import type { Config } from '../config/schema.js';
 import { JetStreamLockStore } from '../storage/lock-store-jetstream.js';
 import { JetStreamLog } from '../storage/log-jetstream.js';

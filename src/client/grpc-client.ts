@@ -8,7 +8,7 @@
 import { credentials, makeGenericClientConstructor, Metadata, type Client, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { engram } from '../generated/engram.js';
-import { ENGRAM_SERVICE } from '../transport/grpc/service.js';
+import { ENGRAM_SERVICE } from '../wire/grpc-service.js';
 import { EngramClientError } from './errors.js';
 import { contextFromProto, lockFromProto, patchToProto, searchToProto, unitFromProto, unitToProto, num } from './grpc-codec.js';
 import { withLock, type HeldLock, type LockApi } from './locking.js';

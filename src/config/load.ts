@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { parsePublicKeys } from '../auth/jwt.js';
-import { isClientId } from '../core/clients.js';
+import { isClientId } from '../tenancy/clients.js';
 import { SETTINGS, STRUCTURED_KEYS, type Config, type HostPort, type Setting, type SettingKind, type StructuredKey } from './schema.js';
 import { parseApiKeys, parseGroups, parseQuotaOverrides } from './structured.js';
 

@@ -4,9 +4,9 @@
  * `engram config`, config.example.yaml and docs/configuration.md all follow it.
  */
 import type { ApiKeyEntry } from '../auth/apikeys.js';
-import type { GroupConfig } from '../core/access.js';
-import type { QuotaConfig } from '../core/quotas.js';
-import type { StreamOptions } from '../transport/http/stream-hub.js';
+import type { GroupConfig } from '../tenancy/access.js';
+import type { QuotaConfig } from '../tenancy/quotas.js';
+import type { StreamOptions } from '../streams/hub.js';
 
 export type SettingKind =
   | { type: 'string' }

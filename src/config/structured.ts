@@ -4,9 +4,9 @@
  * the flat settings, and unknown keys are errors.
  */
 import type { ApiKeyEntry } from '../auth/apikeys.js';
-import { SCOPES, type GroupConfig, type Membership, type Scope } from '../core/access.js';
-import { isClientId } from '../core/clients.js';
-import type { QuotaLimits } from '../core/quotas.js';
+import { SCOPES, type GroupConfig, type Membership, type Scope } from '../tenancy/access.js';
+import { isClientId } from '../tenancy/clients.js';
+import type { QuotaLimits } from '../tenancy/quotas.js';
 
 const CLIENT_RULE = '1–64 of A-Z a-z 0-9 . _ - : @, starting with a letter or digit';
 

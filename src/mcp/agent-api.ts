@@ -5,9 +5,9 @@
  * same JSON shapes, the ones the HTTP API answers with.
  */
 import type { EngramClient } from '../client/http-client.js';
-import type { Principal } from '../core/access.js';
-import type { AgentMemory } from '../core/agent-memory.js';
-import type { Gate } from '../core/gate.js';
+import type { Principal } from '../tenancy/access.js';
+import type { AgentMemory } from '../memory/agent-memory.js';
+import type { Gate } from '../gate/gate.js';
 
 export interface AgentApi {
   memory(space: string, input: unknown, agentId: string): Promise<{ result: string; isError: boolean }>;

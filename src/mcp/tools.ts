@@ -7,8 +7,8 @@
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
-import { REQUEST_SCHEMAS } from '../core/schemas.js';
-import { GRAPH_TOOLS } from '../core/graph.js';
+import { REQUEST_SCHEMAS } from '../basics/schemas.js';
+import { GRAPH_TOOLS } from '../memory/graph.js';
 import type { AgentApi } from './agent-api.js';
 
 export interface McpOptions {

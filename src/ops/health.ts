@@ -1,10 +1,10 @@
 /** GET /health/detailed: one document with what an operator checks first. */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { ClientRegistry } from '../core/client-registry.js';
-import type { Engine } from '../core/engine.js';
-import type { Indexer } from '../core/indexer.js';
-import type { LockManager } from '../core/locks.js';
-import type { Router } from '../core/router.js';
+import type { ClientRegistry } from '../tenancy/client-registry.js';
+import type { Engine } from '../engine/engine.js';
+import type { Indexer } from '../search/indexer.js';
+import type { LockManager } from '../locks/locks.js';
+import type { Router } from '../streams/router.js';
 
 export interface HealthSources {
   engine: Engine;

@@ -5,12 +5,12 @@
  * statuses and codes come from fixed lists, and no label carries a client, context or unit id.
  */
 import client, { type Registry } from 'prom-client';
-import type { ClientRegistry } from '../core/client-registry.js';
-import type { Engine } from '../core/engine.js';
-import type { Indexer } from '../core/indexer.js';
-import type { LockManager } from '../core/locks.js';
-import type { Observer, RequestObserver } from '../core/observer.js';
-import type { Router } from '../core/router.js';
+import type { ClientRegistry } from '../tenancy/client-registry.js';
+import type { Engine } from '../engine/engine.js';
+import type { Indexer } from '../search/indexer.js';
+import type { LockManager } from '../locks/locks.js';
+import type { Observer, RequestObserver } from '../basics/observer.js';
+import type { Router } from '../streams/router.js';
 
 export interface MetricSources {
   engine: Engine;

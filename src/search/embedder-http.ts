@@ -5,7 +5,7 @@
  * batched, time out, and are retried a few times; failures surface to the indexer,
  * which retries later (a unit stays keyword-searchable meanwhile).
  */
-import type { Embedder } from '../core/search-types.js';
+import type { Embedder } from './search-types.js';
 
 export interface HttpEmbedderOptions {
   kind: 'openai' | 'ollama';

@@ -7,7 +7,7 @@
  * It captures topical similarity and synonyms, not sentence meaning; docs/search.md
  * says what it costs and what it does not do.
  */
-import type { Embedder } from '../core/search-types.js';
+import type { Embedder } from './search-types.js';
 import { loadWordVectors, type WordVectors } from './word-vectors.js';
 
 /** Smooth inverse frequency constant (Arora et al.): weight = a / (a + p(word)). */

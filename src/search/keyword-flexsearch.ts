@@ -5,7 +5,7 @@
  */
 import { Charset, Encoder, Index } from 'flexsearch';
 import EnglishPreset from 'flexsearch/lang/en';
-import type { KeywordIndex } from '../core/search-types.js';
+import type { KeywordIndex } from './search-types.js';
 
 /** One encoder for every index: it holds no per-index state. Encoder merges several option sets; its typings allow one. */
 const MergingEncoder = Encoder as unknown as new (...options: unknown[]) => Encoder;

@@ -4,10 +4,10 @@
  * worker dies, a new one starts empty and the indexer feeds it from the log again.
  */
 import { Worker } from 'node:worker_threads';
-import { EngramError, type ErrorCode } from '../core/errors.js';
-import type { SearchSink } from '../core/indexer.js';
-import type { SearchQuery } from '../core/search-query.js';
-import type { IngestUnit, SearchHits, SearchQuerier } from '../core/search.js';
+import { EngramError, type ErrorCode } from '../basics/errors.js';
+import type { SearchSink } from './indexer.js';
+import type { SearchQuery } from './search-query.js';
+import type { IngestUnit, SearchHits, SearchQuerier } from './search.js';
 import type { SearchSettings } from './search-parts.js';
 import type { WorkerReply, WorkerRequest } from './search-worker.js';
 

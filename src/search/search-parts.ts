@@ -1,7 +1,7 @@
 /** Builds the search service from settings: shared by the worker thread and in-process use. */
 import { join } from 'node:path';
-import type { Embedder } from '../core/search-types.js';
-import { SearchService } from '../core/search.js';
+import type { Embedder } from './search-types.js';
+import { SearchService } from './search.js';
 import { HttpEmbedder } from './embedder-http.js';
 import { OfflineEmbedder } from './embedder-offline.js';
 import { FlexKeywordIndex } from './keyword-flexsearch.js';

@@ -7,9 +7,9 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { EngramError } from '../core/errors.js';
-import type { IngestUnit } from '../core/search.js';
-import type { SearchQuery } from '../core/search-query.js';
+import { EngramError } from '../basics/errors.js';
+import type { IngestUnit } from './search.js';
+import type { SearchQuery } from './search-query.js';
 import { createEmbedder, createSearchService, type SearchSettings } from './search-parts.js';
 
 export type WorkerRequest =

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { VectorSnapshot, VectorSnapshots } from '../core/search-types.js';
+import type { VectorSnapshot, VectorSnapshots } from './search-types.js';
 
 const FORMAT = 1;
 

@@ -13,7 +13,7 @@
  * `search.vectorIndex: hnsw` keeps the graph for partitions of millions of units.
  */
 import usearch from 'usearch';
-import type { VectorIndex } from '../core/search-types.js';
+import type { VectorIndex } from './search-types.js';
 
 const { exactSearch, MetricKind } = usearch;
 

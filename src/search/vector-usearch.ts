@@ -1,6 +1,6 @@
 /** Approximate nearest neighbours with usearch (HNSW, cosine), keyed by log position. */
 import usearch from 'usearch';
-import type { VectorIndex } from '../core/search-types.js';
+import type { VectorIndex } from './search-types.js';
 
 const { Index, MetricKind, ScalarKind } = usearch;
 

@@ -1,5 +1,5 @@
 /** A full disk, as LevelDB reports it, and the error clients get for it. */
-import { EngramError } from '../core/errors.js';
+import { EngramError } from '../basics/errors.js';
 
 export function isNoSpace(err: unknown): boolean {
   const text = `${(err as Error)?.message ?? ''} ${(err as { cause?: Error })?.cause?.message ?? ''}`;

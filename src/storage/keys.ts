@@ -1,6 +1,6 @@
 /**
  * LevelDB key schema. Keys are UTF-8 strings whose parts are joined by U+0000;
- * ids can never contain control characters (core/validate.ts), so one id cannot
+ * ids can never contain control characters (basics/validate.ts), so one id cannot
  * reach into another's range: "a" + SEP sorts before and apart from "ab" + SEP.
  *
  *   u SEP client SEP context SEP seq(16 hex)   → unit JSON (utf8)
@@ -14,9 +14,8 @@
  *   L SEP client SEP resource                  → msgpack LockRecord (held locks)
  *   m SEP name                                 → storage metadata (format version, lock counter)
  */
-export const SEP = '\u0000';
-/** Sorts after SEP and every id character's first UTF-8 byte is ≥ it, so it closes a prefix range. */
-const AFTER_SEP = '\u0001';
+
+import { AFTER_SEP, SEP } from '../basics/compound-key.js';
 
 export function seqHex(seq: number): string {
   return seq.toString(16).padStart(16, '0');

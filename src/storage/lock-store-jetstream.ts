@@ -12,8 +12,8 @@
  * node reports the same event.
  */
 import { DiscardPolicy } from '@nats-io/jetstream';
-import { UlidFactory } from '../core/ids.js';
-import type { LockRecord, SharedLockEntry, SharedLockStore, SharedLockWrite } from '../core/lock-types.js';
+import { UlidFactory } from '../basics/ids.js';
+import type { LockRecord, SharedLockEntry, SharedLockStore, SharedLockWrite } from '../locks/lock-types.js';
 import { decodeToken, encodeToken, SeqWaiters, StreamFollower, wrongLastSequence, type NatsLink } from './nats.js';
 
 /** A key's value (JSON). */

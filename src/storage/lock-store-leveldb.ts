@@ -2,8 +2,9 @@
 import { diskFull, isNoSpace } from './disk-full.js';
 import type { ClassicLevel } from 'classic-level';
 import { pack, unpack } from 'msgpackr';
-import type { LockBatch, LockRecord, LockStore, StoredLock } from '../core/lock-types.js';
-import { keys, SEP } from './keys.js';
+import type { LockBatch, LockRecord, LockStore, StoredLock } from '../locks/lock-types.js';
+import { keys } from './keys.js';
+import { SEP } from '../basics/compound-key.js';
 
 const COUNTER = keys.meta('lockCounter');
 

@@ -1,5 +1,6 @@
 /** Locks in process memory: for unit tests, and the reference the contract suite holds others to. */
-import type { LockBatch, LockStore, StoredLock } from '../core/lock-types.js';
+import type { LockBatch, LockStore, StoredLock } from '../locks/lock-types.js';
+import { scopedKey } from '../basics/compound-key.js';
 
 export class MemoryLockStore implements LockStore {
   private counter = 0;
@@ -17,8 +18,8 @@ export class MemoryLockStore implements LockStore {
       this.failNextCommit = undefined;
       throw failure;
     }
-    for (const l of batch.puts) this.locks.set(`${l.clientId}\u0000${l.record.resource}`, structuredClone(l));
-    for (const d of batch.dels) this.locks.delete(`${d.clientId}\u0000${d.resource}`);
+    for (const l of batch.puts) this.locks.set(scopedKey(l.clientId, l.record.resource), structuredClone(l));
+    for (const d of batch.dels) this.locks.delete(scopedKey(d.clientId, d.resource));
     this.counter = batch.counter;
   }
 }

@@ -22,7 +22,7 @@
 import { rmSync } from 'node:fs';
 import { pack, unpack } from 'msgpackr';
 import type { JsMsg } from '@nats-io/jetstream';
-import { EngramError } from '../core/errors.js';
+import { EngramError } from '../basics/errors.js';
 import type {
   CommitBatch,
   CommittedContext,
@@ -35,10 +35,11 @@ import type {
   SpaceUsage,
   UnitEntry,
   UnitLocation,
-} from '../core/log.js';
-import type { ContextRecord } from '../core/types.js';
+} from '../engine/log.js';
+import type { ContextRecord } from '../basics/types.js';
 import { LevelLog } from './log-leveldb.js';
 import { encodeToken, NatsLink, SeqWaiters, StreamFollower, wrongLastSequence } from './nats.js';
+import { joinKey, scopedKey, SEP } from '../basics/compound-key.js';
 
 /** One context's part of a batch, as a stream message (msgpack). */
 interface Part {
@@ -69,7 +70,6 @@ interface Head {
 /** Why a part was skipped: it did not follow the context's last kept part, or its key was already used. */
 type Verdict = { kind: 'conflict' } | { kind: 'replayed'; entry: IdempotencyEntry };
 
-const SEP = '\u0000';
 const APPLIED = 'jetstream.applied';
 const STREAM_ID = 'jetstream.stream';
 const headMark = (key: string) => `jetstream.head${SEP}${key}`;
@@ -211,7 +211,7 @@ export class JetStreamLog implements Log {
       } catch {
         continue; // not a part: another publisher's message on our subjects
       }
-      const key = part.c + SEP + part.x;
+      const key = scopedKey(part.c, part.x);
       const before = heads.get(key) ?? (await this.head(part.c, part.x));
       const verdict = await this.judge(part, before, m.time.getTime(), keysHere);
       if (verdict !== undefined) {
@@ -242,7 +242,7 @@ export class JetStreamLog implements Log {
       for (const [k, id, seq, expiresAt] of part.k) {
         const e = { clientId: part.c, contextId: part.x, key: k, id, seq, expiresAt };
         batch.idempotency.push(e);
-        keysHere.set(key + SEP + k, e);
+        keysHere.set(scopedKey(key, k), e);
       }
       parts.push({
         clientId: part.c,
@@ -313,7 +313,7 @@ export class JetStreamLog implements Log {
   private async judge(part: Part, before: Head | undefined, time: number, keysHere: Map<string, IdempotencyEntry>): Promise<Verdict | undefined> {
     if (part.p !== (before?.streamSeq ?? 0)) return { kind: 'conflict' };
     for (const [k] of part.k) {
-      const prior = keysHere.get(part.c + SEP + part.x + SEP + k) ?? (await this.replica.getIdempotency(part.c, part.x, k));
+      const prior = keysHere.get(joinKey(part.c, part.x, k)) ?? (await this.replica.getIdempotency(part.c, part.x, k));
       if (prior !== undefined && prior.expiresAt > time) return { kind: 'replayed', entry: prior };
     }
     return undefined;
@@ -321,7 +321,7 @@ export class JetStreamLog implements Log {
 
   /** Where a context stands, from memory or the replica. */
   private async head(clientId: string, contextId: string): Promise<Head | undefined> {
-    const key = clientId + SEP + contextId;
+    const key = scopedKey(clientId, contextId);
     const known = this.heads.get(key);
     if (known !== undefined) return known;
     await this.stored();
@@ -343,11 +343,11 @@ export class JetStreamLog implements Log {
 
   async commit(batch: CommitBatch): Promise<ContextOutcome[]> {
     if (this.broken !== undefined) throw new EngramError('STORAGE_UNAVAILABLE', `this node's replica cannot be written: ${this.broken.message}`);
-    const unitsOf = groupBy(batch.units, (u) => u.clientId + SEP + u.contextId);
-    const keysOf = groupBy(batch.idempotency, (e) => e.clientId + SEP + e.contextId);
+    const unitsOf = groupBy(batch.units, (u) => scopedKey(u.clientId, u.contextId));
+    const keysOf = groupBy(batch.idempotency, (e) => scopedKey(e.clientId, e.contextId));
     return Promise.all(
       batch.contexts.map(async (entry): Promise<ContextOutcome> => {
-        const key = entry.clientId + SEP + entry.record.id;
+        const key = scopedKey(entry.clientId, entry.record.id);
         try {
           return await this.commitPart(entry, unitsOf.get(key) ?? [], keysOf.get(key) ?? []);
         } catch (err) {

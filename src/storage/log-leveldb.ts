@@ -6,9 +6,10 @@ import { ClassicLevel } from 'classic-level';
 import { statfsSync } from 'node:fs';
 import { pack, unpack } from 'msgpackr';
 import { diskFull, isNoSpace } from './disk-full.js';
-import type { CommitBatch, ContextListOptions, IdempotencyEntry, Log, PositionedUnit, SpaceUsage, UnitLocation } from '../core/log.js';
-import type { ContextRecord } from '../core/types.js';
-import { keys, parseExpiryKey, SEP } from './keys.js';
+import type { CommitBatch, ContextListOptions, IdempotencyEntry, Log, PositionedUnit, SpaceUsage, UnitLocation } from '../engine/log.js';
+import type { ContextRecord } from '../basics/types.js';
+import { keys, parseExpiryKey } from './keys.js';
+import { SEP } from '../basics/compound-key.js';
 import { LevelLockStore } from './lock-store-leveldb.js';
 
 const DEFAULT_WRITE_BUFFER = 4 * 1024 * 1024;

@@ -2,10 +2,11 @@
  * A log in process memory: for unit tests of the engine and as the reference the
  * contract suite holds every other log to. Nothing survives the process.
  */
-import type { CommitBatch, ContextListOptions, IdempotencyEntry, Log, PositionedUnit, SpaceUsage, UnitLocation } from '../core/log.js';
-import type { ContextRecord } from '../core/types.js';
+import type { CommitBatch, ContextListOptions, IdempotencyEntry, Log, PositionedUnit, SpaceUsage, UnitLocation } from '../engine/log.js';
+import type { ContextRecord } from '../basics/types.js';
+import { joinKey } from '../basics/compound-key.js';
 
-const key = (...parts: string[]) => parts.join('\u0000');
+const key = joinKey;
 
 export class MemoryLog implements Log {
   private readonly units = new Map<string, string[]>(); // client+context → json by seq-1

@@ -9,7 +9,8 @@ import { cpSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { pack, unpack } from 'msgpackr';
-import { keys, SEP } from './keys.js';
+import { keys } from './keys.js';
+import { AFTER_SEP, SEP } from '../basics/compound-key.js';
 
 export interface RepairReport {
   /** Where the data dir was copied before repairing (unless asked not to). */
@@ -53,7 +54,7 @@ export async function repairDataDir(dataDir: string, options: { copy: boolean })
   try {
     // Units present, by space and context (keys sort by client, context, seq).
     const present = new Map<string, number[]>();
-    for await (const k of db.keys({ gte: `u${SEP}`, lt: `u\u0001` })) {
+    for await (const k of db.keys({ gte: `u${SEP}`, lt: `u${AFTER_SEP}` })) {
       const [, client, context, seq] = k.split(SEP);
       const id = `${client}${SEP}${context}`;
       let list = present.get(id);
@@ -62,7 +63,7 @@ export async function repairDataDir(dataDir: string, options: { copy: boolean })
       report.units++;
     }
     const heads = new Map<string, [number, number]>();
-    for await (const [k, v] of db.iterator({ gte: `h${SEP}`, lt: `h\u0001` })) heads.set(k.slice(2), unpack(v) as [number, number]);
+    for await (const [k, v] of db.iterator({ gte: `h${SEP}`, lt: `h${AFTER_SEP}` })) heads.set(k.slice(2), unpack(v) as [number, number]);
     const contexts = new Set([...present.keys(), ...heads.keys()]);
     report.contexts = contexts.size;
     const fixes = db.batch();

@@ -1,7 +1,7 @@
 /** The contract every LockStore passes: atomic batches, the counter, reloading. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { LockRecord, LockStore } from '../../src/core/lock-types.js';
+import type { LockRecord, LockStore } from '../../src/locks/lock-types.js';
 
 const rec = (resource: string, token: number, extra: Partial<LockRecord> = {}): LockRecord => ({
   resource,

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { JetStreamLog } from '../../src/storage/log-jetstream.js';
 import { NatsLink, type NatsOptions } from '../../src/storage/nats.js';
-import type { ContextRecord } from '../../src/core/types.js';
+import type { ContextRecord } from '../../src/basics/types.js';
 import { NatsCluster, natsMissing } from '../helpers/nats-cluster.js';
 import { removeDir, tempDir } from '../helpers/server.js';
 import { WAIT_MS } from '../helpers/wait.js';

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { CommitBatch, Log } from '../../src/core/log.js';
-import type { ContextRecord } from '../../src/core/types.js';
+import type { CommitBatch, Log } from '../../src/engine/log.js';
+import type { ContextRecord } from '../../src/basics/types.js';
 
 export interface LogFactory {
   /** A new empty log. */

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadSync } from '@grpc/proto-loader';
-import { EngramError } from '../../src/core/errors.js';
-import { RELATIONSHIP_TYPES, WORK_UNIT_TYPES, type WorkUnit } from '../../src/core/types.js';
+import { EngramError } from '../../src/basics/errors.js';
+import { RELATIONSHIP_TYPES, WORK_UNIT_TYPES, type WorkUnit } from '../../src/basics/types.js';
 import { engram } from '../../src/generated/engram.js';
 import { searchInput, unitInput, unitOut } from '../../src/transport/grpc/codec.js';
 import { ENGRAM_PROTO, PROTO_DIR } from '../helpers/grpc.js';

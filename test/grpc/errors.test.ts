@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { ERROR_CATALOG } from '../../src/core/errors.js';
+import { ERROR_CATALOG } from '../../src/basics/errors.js';
 import { EngramGrpc, grpcServerPerFile, rejectsWith, trailer, unitRequest } from '../helpers/grpc.js';
 import { removeDir, startServer } from '../helpers/server.js';
 

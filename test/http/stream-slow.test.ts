@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { unit } from '../helpers/http.js';
 import { removeDir, serverPerFile, startServer } from '../helpers/server.js';
 import { range, WsClient } from '../helpers/ws.js';
-import { Backlog } from '../../src/transport/http/stream-hub.js';
+import { Backlog } from '../../src/streams/hub.js';
 import { HttpClient } from '../helpers/http.js';
 
 // 5 s: a healthy reader starved by a busy machine still reads something within that; the stalled one reads nothing.

@@ -15,7 +15,7 @@ import { processUsage } from '../helpers/proc.js';
 import { seeded } from '../helpers/seeded.js';
 import { removeDir, startServer } from '../helpers/server.js';
 import { WAIT_MS } from '../helpers/wait.js';
-import { ERROR_CATALOG } from '../../src/core/errors.js';
+import { ERROR_CATALOG } from '../../src/basics/errors.js';
 
 const COUNT = Number(process.env.ENGRAM_FUZZ_COUNT ?? 600);
 const SEED = Number(process.env.ENGRAM_FUZZ_SEED ?? Date.now() % 1_000_000);

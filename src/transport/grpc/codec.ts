@@ -4,9 +4,9 @@
  * engine's validation (and its error messages) are the same on both wires. Proto3 has
  * no "absent" for strings and numbers: an empty string or a zero means "not given".
  */
-import { EngramError } from '../../core/errors.js';
-import type { LockView } from '../../core/lock-types.js';
-import { RELATIONSHIP_TYPES, WORK_UNIT_TYPES, type ContextView, type WorkUnit } from '../../core/types.js';
+import { EngramError } from '../../basics/errors.js';
+import type { LockView } from '../../locks/lock-types.js';
+import { RELATIONSHIP_TYPES, WORK_UNIT_TYPES, type ContextView, type WorkUnit } from '../../basics/types.js';
 import { engram, google } from '../../generated/engram.js';
 
 import pb = engram.v3;

@@ -1,12 +1,12 @@
 /** Unary RPCs of EngramService: each one authenticates, parses its request, calls the gate, converts the answer. */
 import { status, type Metadata, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { RequestObserver } from '../../core/observer.js';
-import type { Authenticator, Principal } from '../../core/access.js';
-import { EngramError } from '../../core/errors.js';
-import type { Gate } from '../../core/gate.js';
+import type { RequestObserver } from '../../basics/observer.js';
+import type { Authenticator, Principal } from '../../tenancy/access.js';
+import { EngramError } from '../../basics/errors.js';
+import type { Gate } from '../../gate/gate.js';
 import { engram } from '../../generated/engram.js';
 import { acquireInput, contextOut, contextPatchInput, lockOut, num, searchInput, unitInput, unitOut } from './codec.js';
-import { wireBytes } from './service.js';
+import { wireBytes } from '../../wire/grpc-service.js';
 import { toServiceError } from './status.js';
 
 import pb = engram.v3;

@@ -9,7 +9,7 @@ import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { unaryHandlers, type GrpcDeps } from './handlers.js';
-import { ENGRAM_SERVICE } from './service.js';
+import { ENGRAM_SERVICE } from '../../wire/grpc-service.js';
 import { bulkIngest, subscribe, type SubscriberSet } from './streams.js';
 
 export const SERVICE_NAME = 'engram.v3.EngramService';

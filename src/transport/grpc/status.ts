@@ -4,7 +4,7 @@
  * a client branches on the same codes as over HTTP (docs/errors.md).
  */
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { asEngramError, ERROR_CATALOG } from '../../core/errors.js';
+import { asEngramError, ERROR_CATALOG } from '../../basics/errors.js';
 
 export const ERROR_CODE_KEY = 'engram-error-code';
 export const ERROR_DETAILS_KEY = 'engram-error-details';

@@ -4,17 +4,17 @@
  */
 import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
-import { asEngramError, EngramError } from '../../core/errors.js';
-import { checkId } from '../../core/validate.js';
-import type { Frame, FrameFormat } from '../../core/frames.js';
-import type { LockView } from '../../core/lock-types.js';
-import type { Principal } from '../../core/access.js';
-import type { StreamSink, Subscription, WriteResult } from '../../core/router.js';
-import type { ContextView, WorkUnit } from '../../core/types.js';
+import { asEngramError, EngramError } from '../../basics/errors.js';
+import { checkId } from '../../basics/validate.js';
+import type { Frame, FrameFormat } from '../../streams/frames.js';
+import type { LockView } from '../../locks/lock-types.js';
+import type { Principal } from '../../tenancy/access.js';
+import type { StreamSink, Subscription, WriteResult } from '../../streams/router.js';
+import type { ContextView, WorkUnit } from '../../basics/types.js';
 import { engram } from '../../generated/engram.js';
 import { contextOut, lockOut, num, unitInput, unitOut } from './codec.js';
 import { callPrincipal, checkSize, type GrpcDeps } from './handlers.js';
-import { encodeEvent } from './service.js';
+import { encodeEvent } from '../../wire/grpc-service.js';
 import { toServiceError } from './status.js';
 
 import pb = engram.v3;

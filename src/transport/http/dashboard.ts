@@ -6,9 +6,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { EngramError } from '../../core/errors.js';
+import { EngramError } from '../../basics/errors.js';
 import type { Reply } from './io.js';
-import type { RouteTable } from './server.js';
+import type { RouteTable } from './route-table.js';
 
 export const DASHBOARD_DIR = resolve(import.meta.dirname, '../../../dashboard');
 

@@ -8,8 +8,8 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-import type { Credentials } from '../../core/access.js';
-import { asEngramError, EngramError, ERROR_CATALOG, type ErrorCode } from '../../core/errors.js';
+import type { Credentials } from '../../tenancy/access.js';
+import { asEngramError, EngramError, ERROR_CATALOG, type ErrorCode } from '../../basics/errors.js';
 
 const STATUS_LINE: Record<number, string> = {
   200: '200 OK',

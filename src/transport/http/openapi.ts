@@ -1,11 +1,11 @@
 /**
  * GET /openapi.json: an OpenAPI 3.1 document built from the routes the server actually
- * registered and the request and response schemas the validators use (core/schemas.ts).
+ * registered and the request and response schemas the validators use (basics/schemas.ts).
  * A registered route without an entry here stops the server at start-up, so the document
  * cannot leave a route out; docs/api.md is the prose beside it.
  */
-import { ERROR_CATALOG, type ErrorCode } from '../../core/errors.js';
-import { REQUEST_SCHEMAS, RESPONSE_SCHEMAS, type RequestSchemaName } from '../../core/schemas.js';
+import { ERROR_CATALOG, type ErrorCode } from '../../basics/errors.js';
+import { REQUEST_SCHEMAS, RESPONSE_SCHEMAS, type RequestSchemaName } from '../../basics/schemas.js';
 
 type ResponseName = keyof typeof RESPONSE_SCHEMAS;
 type Method = 'get' | 'post' | 'patch' | 'delete';

@@ -1,9 +1,9 @@
 /** Management of clients: /clients/list, /clients/status/{clientId}, /clients/cleanup (admin scope; docs/clients.md). */
-import { resolveClientId } from '../../core/clients.js';
-import { EngramError } from '../../core/errors.js';
-import type { Gate } from '../../core/gate.js';
+import { resolveClientId } from '../../tenancy/clients.js';
+import { EngramError } from '../../basics/errors.js';
+import type { Gate } from '../../gate/gate.js';
 import { pathParam, Query, Reply } from './io.js';
-import type { RouteTable } from './server.js';
+import type { RouteTable } from './route-table.js';
 
 export function registerClientRoutes(t: RouteTable, deps: { gate: Gate }): void {
   const { gate } = deps;

@@ -1,7 +1,7 @@
 /** Routes of the lock manager: /locks (docs/locks.md). Resources are percent-encoded in paths. */
-import type { Gate } from '../../core/gate.js';
+import type { Gate } from '../../gate/gate.js';
 import { bodyHeaders, pathParam, Query, readJsonBody, Reply } from './io.js';
-import type { RouteTable } from './server.js';
+import type { RouteTable } from './route-table.js';
 
 export function registerLockRoutes(t: RouteTable, deps: { gate: Gate; maxBodyBytes: number }): void {
   const { gate, maxBodyBytes } = deps;

@@ -7,14 +7,14 @@
  * elsewhere must not reach a local agent's memory (DNS rebinding).
  */
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import type { AgentMemory } from '../../core/agent-memory.js';
-import { EngramError } from '../../core/errors.js';
-import type { Gate } from '../../core/gate.js';
+import type { AgentMemory } from '../../memory/agent-memory.js';
+import { EngramError } from '../../basics/errors.js';
+import type { Gate } from '../../gate/gate.js';
 import { LocalAgentApi } from '../../mcp/agent-api.js';
 import { createMcpServer } from '../../mcp/tools.js';
 import { bodyHeaders, Query, readJsonBody, type Headers } from './io.js';
 import { isLoopbackName } from './origins.js';
-import type { RouteTable } from './server.js';
+import type { RouteTable } from './route-table.js';
 
 export interface McpHttpOptions {
   allowedOrigins: string[];

@@ -1,8 +1,8 @@
 /** Shared agent memory over HTTP: memory-tool commands and views, facts, the knowledge graph (docs/memory.md). */
-import type { AgentMemory } from '../../core/agent-memory.js';
+import type { AgentMemory } from '../../memory/agent-memory.js';
 import type { HttpRequest } from 'uWebSockets.js';
 import { bodyHeaders, pathParam, Query, readJsonBody, Reply } from './io.js';
-import type { RouteTable } from './server.js';
+import type { RouteTable } from './route-table.js';
 
 export function registerMemoryRoutes(t: RouteTable, deps: { memory: AgentMemory; maxBodyBytes: number }): void {
   const { files, facts, graph } = deps.memory;

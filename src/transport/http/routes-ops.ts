@@ -3,8 +3,8 @@
  * scope: they hold no client's data, but their server-wide counters would show one tenant
  * the activity of the others.
  */
-import type { Gate } from '../../core/gate.js';
-import type { RouteTable } from './server.js';
+import type { Gate } from '../../gate/gate.js';
+import type { RouteTable } from './route-table.js';
 import type { Reply } from './io.js';
 
 export interface OpsDeps {

@@ -1,10 +1,10 @@
 /** Routes of search: POST /search and GET /search/status (docs/search.md). */
-import type { Gate } from '../../core/gate.js';
-import { EngramError } from '../../core/errors.js';
-import { LAG_WINDOW_MS, type Indexer } from '../../core/indexer.js';
-import type { SearchQuerier } from '../../core/search.js';
+import type { Gate } from '../../gate/gate.js';
+import { EngramError } from '../../basics/errors.js';
+import { LAG_WINDOW_MS, type Indexer } from '../../search/indexer.js';
+import type { SearchQuerier } from '../../search/search.js';
 import { bodyHeaders, Query, readJsonBody, Reply } from './io.js';
-import type { RouteTable } from './server.js';
+import type { RouteTable } from './route-table.js';
 
 export interface SearchDeps {
   /** Answers parsed queries (the search worker). */

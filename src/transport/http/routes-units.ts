@@ -1,8 +1,8 @@
 /** Routes of work units, contexts and health (docs/api.md). */
-import type { Gate } from '../../core/gate.js';
-import { EngramError } from '../../core/errors.js';
+import type { Gate } from '../../gate/gate.js';
+import { EngramError } from '../../basics/errors.js';
 import { bodyHeaders, pathParam, Query, readJsonBody, Reply, type Headers } from './io.js';
-import type { RouteTable } from './server.js';
+import type { RouteTable } from './route-table.js';
 
 export function registerUnitRoutes(t: RouteTable, deps: { gate: Gate; maxBodyBytes: number }): void {
   const { gate, maxBodyBytes } = deps;

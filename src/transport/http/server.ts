@@ -6,11 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import uWS, { type HttpRequest, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
-import type { Authenticator, Principal } from '../../core/access.js';
-import { EngramError } from '../../core/errors.js';
-import type { Gate } from '../../core/gate.js';
-import type { RequestObserver } from '../../core/observer.js';
-import type { Router } from '../../core/router.js';
+import type { Authenticator, Principal } from '../../tenancy/access.js';
+import { EngramError } from '../../basics/errors.js';
+import type { Gate } from '../../gate/gate.js';
+import type { RequestObserver } from '../../basics/observer.js';
+import type { Router } from '../../streams/router.js';
 import { DOCS_PAGE } from './docs-page.js';
 import { BodyDeadlines, credentialsOf, Reply } from './io.js';
 import { buildOpenApi } from './openapi.js';
@@ -20,13 +20,15 @@ import { registerDashboard } from './dashboard.js';
 import { OriginPolicy } from './origins.js';
 import { registerMcpRoutes, type McpHttpOptions } from './routes-mcp.js';
 import { registerMemoryRoutes } from './routes-memory.js';
-import { createAgentMemory, type AgentMemory } from '../../core/agent-memory.js';
+import { createAgentMemory, type AgentMemory } from '../../memory/agent-memory.js';
 import { registerOpsRoutes, type OpsDeps } from './routes-ops.js';
 import { registerSearchRoutes, type SearchDeps } from './routes-search.js';
 import { registerUnitRoutes } from './routes-units.js';
-import { StreamHub, type StreamOptions } from './stream-hub.js';
+import { StreamHub, type StreamOptions } from '../../streams/hub.js';
 import { registerSse } from './stream-sse.js';
 import { registerWebSocket } from './stream-ws.js';
+import type { Handler, Method, RouteTable } from './route-table.js';
+
 
 export interface HttpServerOptions {
   /** Every request goes through the gate, as the principal its credentials name. */
@@ -54,18 +56,6 @@ export interface HttpServerOptions {
   allowedHosts?: string[];
   /** Longest a request body may take to arrive (limits.requestTimeout); absent: no limit. */
   requestTimeoutMs?: number;
-}
-
-/** A route handler; `principal` is who the request runs as (authenticated, or X-Client-ID with auth off). */
-export type Handler = (reply: Reply, req: HttpRequest, principal: Principal) => void;
-/** `options`: a route that answers its own CORS preflights (one with ownOrigins); not in the OpenAPI document. */
-export type Method = 'get' | 'post' | 'patch' | 'del' | 'options';
-
-/** How route modules register handlers: each path with its methods (405 with Allow for the rest). */
-export interface RouteTable {
-  /** `ownOrigins`: the route checks browser origins itself (/mcp), instead of server.allowedOrigins. */
-  route(pattern: string, handlers: Partial<Record<Method, Handler>>, options?: { public?: boolean; ownOrigins?: boolean }): void;
-  onInternal: (err: unknown, requestId?: string) => void;
 }
 
 /** The native module exports this listen flag; its typings only declare it as an enum member. */

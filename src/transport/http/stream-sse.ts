@@ -4,12 +4,13 @@
  * (it sends Last-Event-ID, which takes precedence over `since`).
  */
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import { EngramError } from '../../core/errors.js';
-import type { Frame, FrameFormat } from '../../core/frames.js';
-import type { Principal } from '../../core/access.js';
-import type { LockSubscription, StreamSink, Subscription, WriteResult } from '../../core/router.js';
+import { EngramError } from '../../basics/errors.js';
+import type { Frame, FrameFormat } from '../../streams/frames.js';
+import type { Principal } from '../../tenancy/access.js';
+import type { LockSubscription, StreamSink, Subscription, WriteResult } from '../../streams/router.js';
 import { credentialsOf, Reply } from './io.js';
-import { Backlog, parseStreamQuery, type HubConnection, type StreamRoute } from './stream-hub.js';
+import { Backlog, type HubConnection } from '../../streams/hub.js';
+import { parseStreamQuery, type StreamRoute } from './stream-route.js';
 
 /** uWS ends an HTTP response with nothing written for 10 s, so SSE heartbeats come at least this often. */
 const SSE_MAX_HEARTBEAT_MS = 5000;

@@ -5,12 +5,13 @@
 import { isUtf8 } from 'node:buffer';
 import { pack, unpack } from 'msgpackr';
 import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
-import type { Principal } from '../../core/access.js';
-import { asEngramError, EngramError } from '../../core/errors.js';
-import { Frame, frames, type FrameFormat } from '../../core/frames.js';
-import type { LockSubscription, StreamSink, Subscription, WriteResult } from '../../core/router.js';
+import type { Principal } from '../../tenancy/access.js';
+import { asEngramError, EngramError } from '../../basics/errors.js';
+import { Frame, frames, type FrameFormat } from '../../streams/frames.js';
+import type { LockSubscription, StreamSink, Subscription, WriteResult } from '../../streams/router.js';
 import { credentialsOf, Reply } from './io.js';
-import { Backlog, CLOSE_CODES, parseStreamQuery, type HubConnection, type StreamRoute } from './stream-hub.js';
+import { Backlog, CLOSE_CODES, type HubConnection } from '../../streams/hub.js';
+import { parseStreamQuery, type StreamRoute } from './stream-route.js';
 import { parseClientOp, refOf, type ClientOp, type Ref } from './ws-protocol.js';
 
 /** Subprotocols a client may ask for (Sec-WebSocket-Protocol); `format=` in the URL does the same. */

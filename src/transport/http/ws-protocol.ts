@@ -3,8 +3,8 @@
  * typed operations. Each operation may carry a `ref` (a string or an integer) that
  * the server echoes on the frame answering it.
  */
-import { EngramError } from '../../core/errors.js';
-import { checkId } from '../../core/validate.js';
+import { EngramError } from '../../basics/errors.js';
+import { checkId } from '../../basics/validate.js';
 
 export type Ref = string | number | undefined;
 

@@ -1,0 +1,245 @@
+/**
+ * JSON Schemas (2020-12, as OpenAPI 3.1 uses them) of what the API takes and returns.
+ * They are built from the same constants as the validators (limits, enums), and the
+ * validators take their field lists and required fields from them (validate.ts,
+ * lock-requests.ts, search-query.ts), so GET /openapi.json cannot drift from what is
+ * enforced. The validators add what a schema cannot say well (ids without control
+ * characters, payload depth, well-formed Unicode) with the same error codes.
+ */
+import { FACT_LIMITS, LIMITS, SEARCH_LIMITS } from './limits.js';
+import { RELATIONSHIP_TYPES, WORK_UNIT_TYPES } from './types.js';
+
+type Schema = Record<string, unknown>;
+
+const id: Schema = { type: 'string', minLength: 1, maxLength: LIMITS.idLength, description: 'An id: 1–256 characters of well-formed Unicode without control characters.' };
+const resource: Schema = { type: 'string', minLength: 1, maxLength: LIMITS.resourceLength, description: 'A lock resource name (file paths and the like; slashes welcome).' };
+const stringMap: Schema = {
+  type: 'object',
+  maxProperties: LIMITS.metaEntries,
+  propertyNames: { minLength: 1, maxLength: LIMITS.metaKeyLength, not: { const: '__proto__' } },
+  additionalProperties: { type: 'string', maxLength: LIMITS.metaValueLength },
+};
+const vector: Schema = { type: 'array', minItems: 1, maxItems: LIMITS.vectorDims, items: { type: 'number' } };
+const idList = (max: number): Schema => ({ type: 'array', maxItems: max, items: id });
+const rfc3339: Schema = { type: 'string', format: 'date-time' };
+const count: Schema = { type: 'integer', minimum: 0 };
+
+/** An object schema whose listed properties are the only ones allowed. */
+function object(properties: Record<string, Schema>, required: string[] = [], extra: Schema = {}): Schema {
+  return { type: 'object', properties, required, additionalProperties: false, ...extra };
+}
+
+const relationshipInput = object({ targetId: id, type: { enum: [...RELATIONSHIP_TYPES] }, meta: stringMap }, ['targetId', 'type']);
+
+/** Request bodies. */
+export const REQUEST_SCHEMAS = {
+  WorkUnitInput: object(
+    {
+      contextId: id,
+      agentId: id,
+      type: { enum: [...WORK_UNIT_TYPES] },
+      payload: { description: 'Any JSON value (null included), nested at most 64 deep, numbers finite.' },
+      meta: stringMap,
+      relationships: { type: 'array', maxItems: LIMITS.relationships, items: relationshipInput },
+      idempotencyKey: id,
+      fence: object({ resource, token: { type: 'integer', minimum: 1 } }, ['resource', 'token']),
+      embedding: vector,
+    },
+    ['contextId', 'agentId', 'type', 'payload'],
+  ),
+  ContextPatch: object({
+    displayName: { type: 'string', minLength: 1, maxLength: LIMITS.displayNameLength },
+    addAgents: idList(LIMITS.patchListLength),
+    removeAgents: idList(LIMITS.patchListLength),
+    pinUnits: idList(LIMITS.patchListLength),
+    unpinUnits: idList(LIMITS.patchListLength),
+    meta: { ...stringMap, additionalProperties: { type: ['string', 'null'], maxLength: LIMITS.metaValueLength }, description: 'Merged into the record; null removes a key.' },
+  }),
+  LockAcquire: object(
+    {
+      resource,
+      resources: { type: 'array', minItems: 1, maxItems: LIMITS.resourcesPerAcquire, items: resource },
+      agentId: id,
+      ttlMs: { type: 'integer', minimum: 1 },
+      waitMs: { type: 'integer', minimum: 0 },
+      contextId: id,
+    },
+    ['agentId'],
+    { description: 'Give `resource`, or `resources` for several at once (all or none).' },
+  ),
+  LockRenew: object({ agentId: id, lockId: id, ttlMs: { type: 'integer', minimum: 1 } }, ['agentId', 'lockId']),
+  MemoryCommand: {
+    type: 'object',
+    description: "A command of Anthropic's memory tool (memory_20250818), as the model sent it.",
+    properties: {
+      command: { enum: ['view', 'create', 'str_replace', 'insert', 'delete', 'rename'] },
+      path: { type: 'string' },
+      view_range: { type: 'array', items: { type: 'integer' }, minItems: 2, maxItems: 2 },
+      file_text: { type: 'string' },
+      old_str: { type: 'string' },
+      new_str: { type: 'string' },
+      insert_line: { type: 'integer', minimum: 0 },
+      insert_text: { type: 'string' },
+      old_path: { type: 'string' },
+      new_path: { type: 'string' },
+    },
+    required: ['command'],
+  },
+  FactInput: object(
+    {
+      key: { type: 'string', minLength: 1, maxLength: FACT_LIMITS.keyChars, description: 'What the fact is about, like user.editor; without one, the value is matched against every known fact.' },
+      value: { type: 'string', minLength: 1, maxLength: FACT_LIMITS.valueChars, description: 'The fact, as a short statement.' },
+    },
+    ['value'],
+  ),
+  FactKey: object({ key: { type: 'string', minLength: 1, maxLength: FACT_LIMITS.keyChars } }, ['key']),
+  FactRecall: object({ query: { type: 'string', minLength: 1, maxLength: FACT_LIMITS.valueChars }, limit: { type: 'integer', minimum: 1, maximum: FACT_LIMITS.recallMax } }, ['query']),
+  GraphArguments: { type: 'object', description: 'The arguments of the graph tool named in the path, as the reference MCP memory server takes them (docs/memory.md).' },
+  SearchRequest: object(
+    {
+      query: { type: 'string', maxLength: SEARCH_LIMITS.queryLength },
+      vector,
+      mode: { enum: ['hybrid', 'keyword', 'vector'] },
+      contextId: id,
+      contextIds: { type: 'array', minItems: 1, maxItems: SEARCH_LIMITS.filterIds, items: id },
+      agentIds: { type: 'array', minItems: 1, maxItems: SEARCH_LIMITS.filterIds, items: id },
+      types: { type: 'array', minItems: 1, items: { enum: [...WORK_UNIT_TYPES] } },
+      meta: stringMap,
+      since: { type: ['string', 'number'], description: 'RFC 3339 time or epoch milliseconds, inclusive.' },
+      until: { type: ['string', 'number'], description: 'RFC 3339 time or epoch milliseconds, exclusive.' },
+      limit: { type: 'integer', minimum: 1, maximum: SEARCH_LIMITS.limitMax },
+      offset: { type: 'integer', minimum: 0, maximum: SEARCH_LIMITS.depthMax - 1 },
+    },
+    [],
+    { description: 'Give a query text, a vector, or both.' },
+  ),
+} as const satisfies Record<string, Schema>;
+
+export type RequestSchemaName = keyof typeof REQUEST_SCHEMAS;
+
+interface Node {
+  properties?: Record<string, Node>;
+  items?: Node;
+}
+
+/** The property names a request body may have, or those of an object inside it (`path`: property names, and `items` for array elements). */
+export function fieldsOf(name: RequestSchemaName, path: readonly string[] = []): ReadonlySet<string> {
+  let node = REQUEST_SCHEMAS[name] as Node | undefined;
+  for (const step of path) node = step === 'items' ? node?.items : node?.properties?.[step];
+  if (node?.properties === undefined) throw new Error(`schema ${name}/${path.join('/')} has no properties`);
+  return new Set(Object.keys(node.properties));
+}
+
+/** The required property names of a request body, in order. */
+export function requiredOf(name: RequestSchemaName): readonly string[] {
+  return (REQUEST_SCHEMAS[name] as { required: string[] }).required;
+}
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const relationship = object({ targetId: id, type: { enum: [...RELATIONSHIP_TYPES] }, meta: stringMap }, ['targetId', 'type', 'meta']);
+
+/** Response bodies. */
+export const RESPONSE_SCHEMAS = {
+  WorkUnit: object(
+    {
+      id: { type: 'string', description: 'ULID' },
+      contextId: id,
+      seq: { type: 'integer', minimum: 1 },
+      agentId: id,
+      type: { enum: [...WORK_UNIT_TYPES] },
+      ts: rfc3339,
+      meta: stringMap,
+      payload: {},
+      relationships: { type: 'array', items: relationship },
+    },
+    ['id', 'contextId', 'seq', 'agentId', 'type', 'ts', 'meta', 'payload', 'relationships'],
+  ),
+  UnitPage: object({ workUnits: { type: 'array', items: ref('WorkUnit') }, nextCursor: { type: ['integer', 'null'] } }, ['workUnits', 'nextCursor']),
+  Context: object(
+    {
+      id,
+      displayName: { type: 'string' },
+      agentIds: { type: 'array', items: id },
+      pinnedUnits: { type: 'array', items: id },
+      meta: stringMap,
+      createdAt: rfc3339,
+      updatedAt: rfc3339,
+      version: count,
+      headSeq: count,
+    },
+    ['id', 'displayName', 'agentIds', 'pinnedUnits', 'meta', 'createdAt', 'updatedAt', 'version', 'headSeq'],
+  ),
+  ContextPage: object({ contexts: { type: 'array', items: ref('Context') }, nextCursor: { type: ['string', 'null'] } }, ['contexts', 'nextCursor']),
+  Lock: {
+    type: 'object',
+    properties: {
+      resource,
+      agentId: id,
+      lockId: id,
+      token: { type: 'integer', minimum: 1, description: 'Fencing token: strictly increasing across the server, restarts included.' },
+      acquiredAt: rfc3339,
+      expiresAt: rfc3339,
+      ttlMs: count,
+      remainingMs: count,
+      contextId: id,
+      waiting: count,
+    },
+    // lockId and token are left out for the other members of a shared group (they are the holder's proof).
+    required: ['resource', 'agentId', 'expiresAt'],
+  },
+  LockMany: object({ locks: { type: 'array', items: ref('Lock') } }, ['locks']),
+  LockPage: object({ locks: { type: 'array', items: ref('Lock') }, nextCursor: { type: ['string', 'null'] } }, ['locks', 'nextCursor']),
+  SearchResponse: object(
+    {
+      results: {
+        type: 'array',
+        items: object(
+          { workUnit: ref('WorkUnit'), score: { type: 'number' }, keywordScore: { type: ['number', 'null'] }, vectorScore: { type: ['number', 'null'] } },
+          ['workUnit', 'score', 'keywordScore', 'vectorScore'],
+        ),
+      },
+      total: count,
+      totalRelation: { enum: ['eq', 'gte'] },
+    },
+    ['results', 'total', 'totalRelation'],
+  ),
+  Error: object(
+    {
+      error: object(
+        { code: { type: 'string', description: 'A stable code from docs/errors.md.' }, message: { type: 'string' }, details: { type: 'object' } },
+        ['code', 'message'],
+      ),
+    },
+    ['error'],
+  ),
+  ClientList: object(
+    { clients: { type: 'array', items: object({ clientId: { type: 'string' }, active: { type: 'boolean' } }, ['clientId', 'active']) }, nextCursor: { type: ['string', 'null'] } },
+    ['clients', 'nextCursor'],
+  ),
+  ClientStatus: {
+    type: 'object',
+    properties: {
+      clientId: { type: 'string' },
+      known: { type: 'boolean' },
+      lastActivity: { type: ['integer', 'null'], description: 'Epoch ms' },
+      connections: count,
+      subscriptions: count,
+      activeSince: { type: ['integer', 'null'] },
+      unitsWrittenRecently: count,
+      contexts: count,
+      unitsWritten: count,
+      storageBytes: count,
+      locksHeld: count,
+      groups: { type: 'array', items: object({ group: { type: 'string' }, membership: { enum: ['read', 'write'] } }, ['group', 'membership']) },
+      quotas: { type: 'object', additionalProperties: count },
+    },
+    required: ['clientId', 'known', 'connections', 'subscriptions', 'contexts', 'unitsWritten', 'storageBytes', 'locksHeld', 'groups', 'quotas'],
+  },
+  Cleanup: object(
+    { idleThresholdSeconds: count, dropped: { type: 'array', items: { type: 'string' } }, cachedContextsFreed: count },
+    ['idleThresholdSeconds', 'dropped', 'cachedContextsFreed'],
+  ),
+  Status: { type: 'object', properties: { status: { type: 'string' } }, required: ['status'] },
+  MemoryResult: object({ result: { type: 'string', description: 'The text for the tool_result.' }, isError: { type: 'boolean' } }, ['result', 'isError']),
+  Document: { type: 'object', description: 'A JSON document; see the docs of the route.' },
+} as const satisfies Record<string, Schema>;

@@ -1,0 +1,82 @@
+/** The engine's public types: options, results, commit events, context handles. */
+import type { ContextRecord, ContextView } from '../basics/types.js';
+
+export interface ContextCacheOptions {
+  tailUnits: number;
+  maxCachedContexts: number;
+  /** Budget for the JSON text held in tails, in UTF-16 code units (about bytes). */
+  maxTailBytes: number;
+}
+
+export interface EngineOptions extends ContextCacheOptions {
+  /** How long an idempotency key is remembered. */
+  idempotencyTtlMs: number;
+  /** Most units in one storage batch. */
+  maxBatchUnits: number;
+  /** Clock, replaceable in tests. */
+  now?: () => number;
+  /** Checks a write's fence against the lock table (the lock manager); without it, fenced writes are refused. */
+  fences?: FenceChecker;
+  /** Dimensions of the vector index; a unit's own `embedding` must have this many (undefined: search is off). */
+  embeddingDims?: number;
+}
+
+export interface FenceChecker {
+  /** Throws FENCE_REJECTED unless `token` is the current holder's token for `resource`. */
+  checkFence(clientId: string, resource: string, token: number, writer: string): void;
+  /** Brings the lock table up to date first, where locks are shared by several nodes. */
+  refresh?(): Promise<void>;
+}
+
+/** What a write returns: the stored unit's id, seq and canonical JSON. */
+export interface AppendResult {
+  id: string;
+  contextId: string;
+  seq: number;
+  json: string;
+  /** True when an idempotency key matched an earlier write and nothing new was stored. */
+  replayed: boolean;
+}
+
+export interface UnitPage {
+  /** JSON texts of the units, in the order asked for. */
+  units: string[];
+  /** Pass as `after` (ascending) or `before` (reverse) for the next page; null when there is none. */
+  nextCursor: number | null;
+}
+
+export interface ContextPage {
+  contexts: ContextView[];
+  nextCursor: string | null;
+}
+
+/** What one committed batch did to one context, in seq order; published only once durable. */
+export interface CommitEvent {
+  clientId: string;
+  contextId: string;
+  /** Seq of units[0] (when there are units). */
+  firstSeq: number;
+  /** JSON texts of the appended units. */
+  units: string[];
+  /** Log positions of those units (increasing; units of other contexts may sit between them). */
+  positions: number[];
+  /** The embeddings clients sent with those units (undefined where none). */
+  embeddings: Array<Float32Array | undefined>;
+  /** The record after the batch, when more than its head changed (created, PATCH, a new agent). */
+  record: ContextRecord | undefined;
+}
+
+/**
+ * A context kept in memory for as long as it is held, with synchronous access to its
+ * committed head: what a subscription needs to switch from catch-up to live without a gap.
+ */
+export interface ContextHandle {
+  readonly clientId: string;
+  readonly contextId: string;
+  /** Seq of the newest committed unit (0 before the first). */
+  head(): number;
+  record(): ContextRecord | undefined;
+  /** Units with after < seq ≤ min(head, after + limit): synchronously from the tail when it holds them. */
+  unitsAfter(after: number, limit: number): string[] | Promise<string[]>;
+  release(): void;
+}

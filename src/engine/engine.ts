@@ -1,0 +1,667 @@
+/**
+ * The engine: appends work units and context changes through one group-commit
+ * queue, and serves reads from a bounded in-memory tail or the log.
+ *
+ * Ordering: seqs are assigned when a batch is formed, from the committed head of
+ * each context, and only one batch is in flight. A batch that fails to commit
+ * therefore leaves no gap: its seqs are handed out again to the next batch.
+ */
+export type { AppendResult, CommitEvent, ContextHandle, ContextPage, EngineOptions, FenceChecker, UnitPage } from './engine-types.js';
+import { EngramError } from '../basics/errors.js';
+import { applyPatch } from './context-patch.js';
+import { UlidFactory } from '../basics/ids.js';
+import { LIMITS } from '../basics/limits.js';
+import type { CommitBatch, CommittedContext, ContextBase, ContextOutcome, Log } from './log.js';
+import { ContextCache, type ContextState } from './context-cache.js';
+import type { AppendResult, CommitEvent, ContextHandle, ContextPage, EngineOptions, UnitPage } from './engine-types.js';
+import { contextView, type ContextPatch, type ContextRecord, type ContextView, type WorkUnitDraft } from '../basics/types.js';
+import { checkId, normalizeListQuery, parseContextPatch, parseWorkUnitDraft } from '../basics/validate.js';
+import { joinKey, scopedKey } from '../basics/compound-key.js';
+
+interface Waiter<T> {
+  resolve: (value: T) => void;
+  reject: (err: unknown) => void;
+}
+
+interface AppendOp extends Waiter<AppendResult> {
+  kind: 'append';
+  /** Times a shared log refused it because another node moved the context first. */
+  attempts?: number;
+  clientId: string;
+  key: string;
+  draft: WorkUnitDraft;
+}
+
+interface PatchOp extends Waiter<ContextRecord> {
+  kind: 'patch';
+  attempts?: number;
+  clientId: string;
+  key: string;
+  contextId: string;
+  patch: ContextPatch;
+  ifMatch: number | '*' | undefined;
+}
+
+type Op = AppendOp | PatchOp;
+
+/** A context's record as it will be once the batch being formed commits. */
+interface Staged {
+  state: ContextState;
+  clientId: string;
+  record: ContextRecord | undefined;
+  /** The record staging started from. */
+  base: ContextBase;
+  /** Ops staged on it in this batch, and whether one was an append with an idempotency key. */
+  ops: number;
+  keyed: boolean;
+  /** Whether `record` is a copy with a new head that must be stored. */
+  dirty: boolean;
+  /** Whether more than the head changed (creation, PATCH, a new agent). */
+  changed: boolean;
+  units: string[];
+  positions: number[];
+  embeddings: Array<Float32Array | undefined>;
+}
+
+const SWEEP_INTERVAL_MS = 60_000;
+const SWEEP_MAX = 10_000;
+/** Restagings of one write after conflicts with other nodes before it fails. */
+const MAX_ATTEMPTS = 100;
+
+export class Engine {
+  private readonly ulids = new UlidFactory();
+  private readonly now: () => number;
+  private readonly contexts: ContextCache;
+  private readonly inflightKeys = new Map<string, Promise<AppendResult>>();
+  private queue: Op[] = [];
+  private flushing = false;
+  private flushScheduled = false;
+  private drained: (() => void) | undefined;
+  private state: 'new' | 'ready' | 'closing' | 'closed' = 'new';
+  private readonly readyWaiters = new Set<(ok: boolean) => void>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  /** Log position of the last committed unit. */
+  private position = 0;
+  private readonly commitListeners: Array<(events: CommitEvent[]) => void> = [];
+  /**
+   * A shared log (several nodes write it) decides what is committed: the engine applies parts as
+   * the log reports them, in log order, its own writes included (applyCommitted).
+   */
+  private readonly shared: boolean;
+
+  constructor(
+    private readonly log: Log,
+    private readonly options: EngineOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.contexts = new ContextCache(log, options);
+    this.shared = log.follow !== undefined;
+    log.follow?.((parts, position) => this.applyCommitted(parts, position));
+  }
+
+  get ready(): boolean {
+    return this.state === 'ready';
+  }
+
+  /** Resolves true once storage is open (at once if it is), false if it did not open within `ms`. */
+  whenReady(ms: number): Promise<boolean> {
+    if (this.state === 'ready') return Promise.resolve(true);
+    if (this.state !== 'new') return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.readyWaiters.delete(done);
+        resolve(ok);
+      };
+      const timer = setTimeout(() => done(false), ms);
+      timer.unref();
+      this.readyWaiters.add(done);
+    });
+  }
+
+  async open(): Promise<void> {
+    await this.log.open();
+    this.position = await this.log.lastPosition();
+    this.state = 'ready';
+    for (const w of [...this.readyWaiters]) w(true);
+    this.sweepTimer = setInterval(() => {
+      this.log.sweepIdempotency(this.now(), SWEEP_MAX).catch(() => undefined);
+    }, SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
+  }
+
+  /** Stops taking writes, lets queued ones commit, then closes the log. */
+  async close(): Promise<void> {
+    if (this.state === 'closed' || this.state === 'closing') return;
+    const wasOpen = this.state === 'ready';
+    this.state = 'closing';
+    clearInterval(this.sweepTimer);
+    if (this.flushing || this.flushScheduled || this.queue.length > 0) {
+      await new Promise<void>((resolve) => (this.drained = resolve));
+    }
+    await Promise.allSettled([...this.inflightKeys.values()]);
+    if (wasOpen) await this.log.close();
+    this.state = 'closed';
+  }
+
+  // ---- writes ----------------------------------------------------------------
+
+  /**
+   * Validates and appends one unit; resolves once it is durable. `writer`: the client writing,
+   * when `clientId` is a shared space (its fence must be a lock that client holds). `expectSeq`:
+   * the seq the unit must get, else it fails with SEQ_CONFLICT (a change decided on the context
+   * as it stood, which another writer, on this node or another, has moved since).
+   */
+  append(clientId: string, input: unknown, headerKey?: string, writer?: string, expectSeq?: number): Promise<AppendResult> {
+    try {
+      this.assertReady();
+      const draft = parseWorkUnitDraft(input, headerKey);
+      if (writer !== undefined && writer !== clientId) draft.writer = writer;
+      if (expectSeq !== undefined) draft.expectSeq = expectSeq;
+      const refresh = this.shared && draft.fence !== undefined ? this.options.fences?.refresh : undefined;
+      if (refresh !== undefined) {
+        // Another node may have given the lock to someone else a moment ago: check the shared lock table first.
+        return refresh.call(this.options.fences).then(() => this.appendDraft(clientId, draft));
+      }
+      return this.appendDraft(clientId, draft);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private appendDraft(clientId: string, draft: WorkUnitDraft): Promise<AppendResult> {
+    if (draft.idempotencyKey !== undefined) return this.appendOnce(clientId, draft, draft.idempotencyKey);
+    return this.enqueueAppend(clientId, draft);
+  }
+
+  private enqueueAppend(clientId: string, draft: WorkUnitDraft): Promise<AppendResult> {
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.enqueue({ kind: 'append', clientId, key: scopedKey(clientId, draft.contextId), draft, resolve, reject });
+    });
+  }
+
+  /** An append carrying an idempotency key: the first write with the key wins, retries get its unit. */
+  private appendOnce(clientId: string, draft: WorkUnitDraft, idemKey: string): Promise<AppendResult> {
+    const k = joinKey(clientId, draft.contextId, idemKey);
+    const inflight = this.inflightKeys.get(k);
+    if (inflight !== undefined) return inflight.then((r) => ({ ...r, replayed: true }));
+    const attempt = (async (): Promise<AppendResult> => {
+      const prior = await this.log.getIdempotency(clientId, draft.contextId, idemKey);
+      if (prior !== undefined && prior.expiresAt > this.now()) {
+        const json = await this.log.readUnits(clientId, draft.contextId, prior.seq, prior.seq);
+        if (json[0] !== undefined) return { id: prior.id, contextId: draft.contextId, seq: prior.seq, json: json[0], replayed: true };
+      }
+      return this.enqueueAppend(clientId, draft);
+    })();
+    this.inflightKeys.set(k, attempt);
+    const forget = () => this.inflightKeys.delete(k);
+    attempt.then(forget, forget);
+    return attempt;
+  }
+
+  /**
+   * Applies a PATCH to a context, creating it if needed. `ifMatch` is the version the
+   * caller last saw ('*' for any existing version); a stale one fails with VERSION_MISMATCH.
+   */
+  async patchContext(clientId: string, contextId: string, input: unknown, ifMatch?: number | '*'): Promise<ContextView> {
+    this.assertReady();
+    checkId(contextId, 'contextId');
+    const patch = parseContextPatch(input);
+    // Units are immutable and never deleted, so a pin checked now stays valid until commit.
+    for (const unitId of patch.pinUnits) {
+      const loc = await this.log.locateUnit(clientId, unitId);
+      if (loc === undefined || loc.contextId !== contextId) {
+        throw new EngramError('UNIT_NOT_IN_CONTEXT', `pinUnits: ${JSON.stringify(unitId)} is not a work unit of this context`);
+      }
+    }
+    this.assertReady();
+    const record = await new Promise<ContextRecord>((resolve, reject) => {
+      this.enqueue({ kind: 'patch', clientId, key: scopedKey(clientId, contextId), contextId, patch, ifMatch, resolve, reject });
+    });
+    return contextView(record);
+  }
+
+  private assertReady(): void {
+    if (this.state !== 'ready') {
+      throw new EngramError('NOT_READY', this.state === 'new' ? 'storage is still opening' : 'the server is shutting down');
+    }
+  }
+
+  private enqueue(op: Op): void {
+    if (this.state !== 'ready') {
+      op.reject(new EngramError('NOT_READY', 'the server is shutting down'));
+      return;
+    }
+    this.queue.push(op);
+    if (!this.flushing && !this.flushScheduled) {
+      // One turn of the event loop gathers every request that arrived in the same poll into one batch.
+      this.flushScheduled = true;
+      setImmediate(() => void this.flush());
+    }
+  }
+
+  private async flush(): Promise<void> {
+    this.flushScheduled = false;
+    this.flushing = true;
+    this.contexts.frozen = true;
+    try {
+      while (this.queue.length > 0) {
+        let ops: Op[];
+        if (this.queue.length <= this.options.maxBatchUnits) {
+          ops = this.queue;
+          this.queue = [];
+        } else {
+          ops = this.queue.splice(0, this.options.maxBatchUnits);
+        }
+        await this.commitOps(ops);
+      }
+    } finally {
+      this.flushing = false;
+      this.contexts.frozen = false;
+      this.contexts.evict();
+      const drained = this.drained;
+      this.drained = undefined;
+      drained?.();
+    }
+  }
+
+  private async commitOps(ops: Op[]): Promise<void> {
+    // Load every context the batch touches; eviction only runs between batches, so these stay put.
+    for (const op of ops) {
+      const s = this.contexts.get(op.clientId, op.key);
+      if (s instanceof Promise) {
+        try {
+          await s;
+        } catch (err) {
+          for (const o of ops) o.reject(storageError(err));
+          return;
+        }
+      }
+    }
+    const now = this.now();
+    const ts = new Date(now).toISOString();
+    const staged = new Map<string, Staged>();
+    const batch: CommitBatch = { units: [], contexts: [], idempotency: [] };
+    // Like seqs, positions are handed out from the committed one, so a failed batch leaves no gap.
+    const cursor = { pos: this.position };
+    const outcomes: Array<AppendResult | ContextRecord | EngramError | undefined> = [];
+    /** Ops left for the next batch (shared log: a keyed append goes alone). */
+    const deferred: Op[] = [];
+    for (const op of ops) {
+      const state = this.contexts.peek(op.key)!;
+      let s = staged.get(op.key);
+      if (s === undefined) {
+        const base = { headSeq: state.record?.headSeq ?? 0, version: state.record?.version ?? 0 };
+        s = { state, clientId: op.clientId, record: state.record, base, ops: 0, keyed: false, dirty: false, changed: false, units: [], positions: [], embeddings: [] };
+        staged.set(op.key, s);
+      }
+      if (this.shared) {
+        // A keyed unit is its context's whole part, so that a duplicate of it found by the log replays it alone.
+        const keyed = op.kind === 'append' && op.draft.idempotencyKey !== undefined;
+        if (s.ops > 0 && (keyed || s.keyed)) {
+          deferred.push(op);
+          outcomes.push(undefined);
+          continue;
+        }
+        s.ops++;
+        s.keyed ||= keyed;
+      }
+      try {
+        outcomes.push(op.kind === 'append' ? this.stageAppend(op, s, batch, now, ts, cursor) : stagePatch(op, s, now));
+      } catch (err) {
+        outcomes.push(err instanceof EngramError ? err : new EngramError('INTERNAL', String(err)));
+      }
+    }
+    /** Keys of the contexts in batch.contexts, in its order. */
+    const partKeys: string[] = [];
+    for (const [key, s] of staged) {
+      if (!s.dirty) continue;
+      batch.contexts.push({ clientId: s.clientId, record: s.record!, changed: s.changed, base: s.base });
+      partKeys.push(key);
+    }
+    let answers: void | ContextOutcome[] = undefined;
+    if (batch.contexts.length > 0) {
+      try {
+        answers = await this.log.commit(batch);
+      } catch (err) {
+        const failure = storageError(err);
+        for (const op of ops) if (!deferred.includes(op)) op.reject(failure);
+        this.queue.unshift(...deferred);
+        return;
+      }
+    }
+    if (this.shared) {
+      this.settleShared(ops, outcomes, partKeys, answers ?? []);
+      return;
+    }
+    this.position = cursor.pos;
+    const events: CommitEvent[] = [];
+    for (const s of staged.values()) {
+      if (!s.dirty) continue;
+      s.state.record = s.record;
+      for (const json of s.units) this.contexts.pushTail(s.state, json);
+      const record = s.record!;
+      events.push({
+        clientId: s.clientId,
+        contextId: record.id,
+        firstSeq: record.headSeq - s.units.length + 1,
+        units: s.units,
+        positions: s.positions,
+        embeddings: s.embeddings,
+        record: s.changed ? record : undefined,
+      });
+    }
+    // Listeners (the router) see the batch before any writer gets its answer.
+    for (const listener of this.commitListeners) {
+      try {
+        listener(events);
+      } catch {
+        // A listener's fault must not undo a durable commit or strand its writers.
+      }
+    }
+    for (let i = 0; i < ops.length; i++) {
+      const outcome = outcomes[i]!;
+      if (outcome instanceof EngramError) ops[i]!.reject(outcome);
+      else (ops[i] as Waiter<unknown>).resolve(outcome);
+    }
+  }
+
+  /**
+   * Answers a batch a shared log took: each context's ops by what the log said of its part. The
+   * log already reported what it stored (applyCommitted), so the cache and listeners are up to
+   * date. Ops of a context another node moved first go back to the front of the queue, in order,
+   * to be staged again on the new head.
+   */
+  private settleShared(ops: Op[], outcomes: Array<AppendResult | ContextRecord | EngramError | undefined>, partKeys: string[], answers: ContextOutcome[]): void {
+    const byKey = new Map<string, ContextOutcome>();
+    partKeys.forEach((key, i) => byKey.set(key, answers[i] ?? { status: 'failed', error: new Error('no answer') }));
+    const again: Op[] = [];
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      const outcome = outcomes[i];
+      const answer = byKey.get(op.key);
+      if (outcome === undefined || answer?.status === 'conflict') {
+        // Deferred, or refused because another node moved the context first: stage again.
+        if (outcome !== undefined) op.attempts = (op.attempts ?? 0) + 1;
+        if ((op.attempts ?? 0) > MAX_ATTEMPTS) op.reject(new EngramError('STORAGE_UNAVAILABLE', `the context changed on other nodes ${MAX_ATTEMPTS} times while this write was staged; try again`));
+        else again.push(op);
+        continue;
+      }
+      if (outcome instanceof EngramError) op.reject(outcome);
+      else if (answer === undefined || answer.status === 'committed') (op as Waiter<unknown>).resolve(outcome);
+      else if (answer.status === 'replayed') (op as AppendOp).resolve({ ...answer.unit, contextId: (op as AppendOp).draft.contextId, replayed: true });
+      else op.reject(storageError(answer.error));
+    }
+    this.queue.unshift(...again);
+  }
+
+  /**
+   * Applies parts a shared log stored (this node's and other nodes'), in log order: the cached
+   * contexts move on and listeners (router, indexer) see them as they would a local commit. A
+   * context being loaded is applied once the load is done, unless the load already saw the part.
+   */
+  private async applyCommitted(parts: CommittedContext[], position: number): Promise<void> {
+    const events: CommitEvent[] = [];
+    for (const p of parts) {
+      const key = scopedKey(p.clientId, p.contextId);
+      let state = this.contexts.peek(key);
+      if (state === undefined) {
+        const loading = this.contexts.loadingState(key);
+        if (loading !== undefined) state = await loading.catch(() => undefined);
+      }
+      if (state !== undefined) {
+        const r = state.record;
+        const seen = r !== undefined && r.headSeq >= p.headSeq && (p.record === undefined || r.version >= p.record.version);
+        if (!seen) {
+          if (r === undefined && p.record === undefined) {
+            state.record = await this.log.getContext(p.clientId, p.contextId);
+            this.contexts.resetTail(state);
+          } else {
+            state.record = p.record ?? { ...r!, headSeq: p.headSeq, updatedAt: p.updatedAt };
+            if (state.tail.start + state.tail.length === p.firstSeq) for (const json of p.units) this.contexts.pushTail(state, json);
+            else this.contexts.resetTail(state);
+          }
+        }
+      }
+      events.push({ clientId: p.clientId, contextId: p.contextId, firstSeq: p.firstSeq, units: p.units, positions: p.positions, embeddings: p.embeddings, record: p.record });
+    }
+    this.position = Math.max(this.position, position);
+    for (const listener of this.commitListeners) {
+      try {
+        listener(events);
+      } catch {
+        // As for a local commit.
+      }
+    }
+  }
+
+  private stageAppend(op: AppendOp, s: Staged, batch: CommitBatch, now: number, ts: string, cursor: { pos: number }): AppendResult {
+    const d = op.draft;
+    if (d.embedding !== undefined && d.embedding.length !== this.options.embeddingDims) {
+      throw new EngramError(
+        'INVALID_FIELD',
+        this.options.embeddingDims === undefined
+          ? 'embedding: this server has no vector index (search is off)'
+          : `embedding: has ${d.embedding.length} dimensions; this server's vector index has ${this.options.embeddingDims}`,
+      );
+    }
+    // Checked as the write is sequenced: a lease that ran out by now fails the write.
+    if (d.fence !== undefined) {
+      if (this.options.fences === undefined) throw new EngramError('INVALID_FIELD', 'fence: this server has no lock manager');
+      this.options.fences.checkFence(op.clientId, d.fence.resource, d.fence.token, d.writer ?? op.clientId);
+    }
+    if (d.expectSeq !== undefined && (s.record?.headSeq ?? 0) + 1 !== d.expectSeq) {
+      throw new EngramError('SEQ_CONFLICT', `the context is at seq ${s.record?.headSeq ?? 0}; this change was decided at seq ${d.expectSeq - 1}`, { details: { headSeq: s.record?.headSeq ?? 0 } });
+    }
+    if (!s.dirty && s.record !== undefined) s.record = { ...s.record };
+    s.dirty = true;
+    if (s.record === undefined) {
+      s.changed = true;
+      s.record = {
+        id: d.contextId,
+        displayName: d.contextId,
+        agentIds: [d.agentId],
+        pinnedUnits: [],
+        meta: {},
+        createdAt: now,
+        updatedAt: now,
+        version: 1,
+        headSeq: 0,
+      };
+    } else if (!s.record.agentIds.includes(d.agentId) && s.record.agentIds.length < LIMITS.agentsPerContext) {
+      s.record.agentIds = [...s.record.agentIds, d.agentId];
+      s.record.version++;
+      s.changed = true;
+    }
+    const seq = ++s.record.headSeq;
+    s.record.updatedAt = now;
+    const id = this.ulids.next(now);
+    const json = JSON.stringify({
+      id,
+      contextId: d.contextId,
+      seq,
+      agentId: d.agentId,
+      type: d.type,
+      ts,
+      meta: d.meta,
+      payload: d.payload,
+      relationships: d.relationships,
+    });
+    const pos = ++cursor.pos;
+    batch.units.push({ clientId: op.clientId, contextId: d.contextId, seq, id, pos, json, embedding: d.embedding });
+    if (d.idempotencyKey !== undefined) {
+      batch.idempotency.push({
+        clientId: op.clientId,
+        contextId: d.contextId,
+        key: d.idempotencyKey,
+        id,
+        seq,
+        expiresAt: now + this.options.idempotencyTtlMs,
+      });
+    }
+    s.units.push(json);
+    s.positions.push(pos);
+    s.embeddings.push(d.embedding);
+    return { id, contextId: d.contextId, seq, json, replayed: false };
+  }
+
+  // ---- reads -----------------------------------------------------------------
+
+  private async existingState(clientId: string, contextId: string): Promise<ContextState & { record: ContextRecord }> {
+    checkId(contextId, 'contextId');
+    this.assertReady();
+    const state = await this.contexts.get(clientId, scopedKey(clientId, contextId));
+    if (state.record === undefined) throw new EngramError('CONTEXT_NOT_FOUND', `context ${JSON.stringify(contextId)} does not exist`);
+    return state as ContextState & { record: ContextRecord };
+  }
+
+  /** One unit's JSON by id. */
+  async getUnit(clientId: string, id: string): Promise<string> {
+    checkId(id, 'id');
+    this.assertReady();
+    const json = await this.log.getUnit(clientId, id);
+    if (json === undefined) throw new EngramError('WORKUNIT_NOT_FOUND', `work unit ${JSON.stringify(id)} does not exist`);
+    return json;
+  }
+
+  /**
+   * A page of a context's units with after < seq < before, oldest first (or newest
+   * first with reverse). Seqs have no gaps, so the page's seq range is known before
+   * reading, and it comes from the in-memory tail whenever the tail covers it.
+   */
+  async listUnits(
+    clientId: string,
+    contextId: string,
+    query: { limit?: number; after?: number; before?: number; reverse?: boolean },
+  ): Promise<UnitPage> {
+    const q = normalizeListQuery(query);
+    const state = await this.existingState(clientId, contextId);
+    const head = state.record.headSeq;
+    const first = q.after + 1;
+    const last = Math.min(q.before - 1, head);
+    if (first > last) return { units: [], nextCursor: null };
+    let lo: number;
+    let hi: number;
+    if (q.reverse) {
+      hi = last;
+      lo = Math.max(first, hi - q.limit + 1);
+    } else {
+      lo = first;
+      hi = Math.min(last, lo + q.limit - 1);
+    }
+    let units: string[];
+    if (state.tail.covers(lo)) {
+      units = state.tail.slice(lo, hi);
+    } else {
+      units = await this.log.readUnits(clientId, contextId, lo, hi);
+      // Warm the tail with what was just read if it ends where the tail starts.
+      if (hi + 1 === state.tail.start && this.contexts.peek(scopedKey(clientId, contextId)) === state) {
+        this.contexts.prependTail(state, lo, units);
+      }
+    }
+    if (q.reverse) {
+      units = units.slice().reverse();
+      return { units, nextCursor: lo > first ? lo : null };
+    }
+    return { units, nextCursor: hi < last ? hi : null };
+  }
+
+  async getContext(clientId: string, contextId: string): Promise<ContextView> {
+    const state = await this.existingState(clientId, contextId);
+    return contextView(state.record);
+  }
+
+  /** Contexts in id order, `limit` at a time; pass `nextCursor` back as `after`. */
+  async listContexts(clientId: string, query: { limit?: number; after?: string; prefix?: string }): Promise<ContextPage> {
+    const limit = query.limit ?? LIMITS.listDefault;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > LIMITS.listMax) {
+      throw new EngramError('INVALID_QUERY', `limit: must be an integer from 1 to ${LIMITS.listMax}`);
+    }
+    if (query.after !== undefined) checkId(query.after, 'after');
+    if (query.prefix !== undefined) checkId(query.prefix, 'prefix');
+    this.assertReady();
+    const records = await this.log.listContexts(clientId, { after: query.after, prefix: query.prefix, limit: limit + 1 });
+    const more = records.length > limit;
+    const page = more ? records.slice(0, limit) : records;
+    return { contexts: page.map(contextView), nextCursor: more ? page[page.length - 1]!.id : null };
+  }
+
+  // ---- streaming support -------------------------------------------------------
+
+  /** Calls `listener` after every committed batch, before the batch's writers are answered. */
+  onCommit(listener: (events: CommitEvent[]) => void): () => void {
+    this.commitListeners.push(listener);
+    return () => {
+      const i = this.commitListeners.indexOf(listener);
+      if (i !== -1) this.commitListeners.splice(i, 1);
+    };
+  }
+
+  /** Holds a context in memory (existing or not yet) until the handle is released. */
+  async retain(clientId: string, contextId: string): Promise<ContextHandle> {
+    checkId(contextId, 'contextId');
+    this.assertReady();
+    const key = scopedKey(clientId, contextId);
+    let state = await this.contexts.get(clientId, key);
+    // Another load finishing first may have evicted it again; only the state in the map is canonical.
+    while (this.contexts.peek(key) !== state) state = await this.contexts.get(clientId, key);
+    state.retained++;
+    let released = false;
+    return {
+      clientId,
+      contextId,
+      head: () => state.record?.headSeq ?? 0,
+      record: () => state.record,
+      unitsAfter: (after, limit) => {
+        const head = state.record?.headSeq ?? 0;
+        const lo = after + 1;
+        const hi = Math.min(head, after + limit);
+        if (lo > hi) return [];
+        if (state.tail.covers(lo)) return state.tail.slice(lo, hi);
+        return this.log.readUnits(clientId, contextId, lo, hi);
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        state.retained--;
+      },
+    };
+  }
+
+  /** JSON texts of the units at these log positions (search results). */
+  unitsAt(positions: number[]): Promise<Array<string | undefined>> {
+    return this.log.unitsAt(positions);
+  }
+
+  /** The log position of the last committed unit. */
+  get committedPosition(): number {
+    return this.position;
+  }
+
+  /** Numbers for health and metrics endpoints. */
+  /** Frees the cached contexts of spaces nobody is using; they are read from the log again on next use. */
+  dropCached(spaces: ReadonlySet<string>): number {
+    return this.contexts.dropSpaces(spaces);
+  }
+
+  stats(): { cachedContexts: number; tailBytes: number; queued: number } {
+    return { ...this.contexts.stats(), queued: this.queue.length };
+  }
+}
+
+function stagePatch(op: PatchOp, s: Staged, now: number): ContextRecord {
+  const next = applyPatch(s.record, op.contextId, op.patch, op.ifMatch, now);
+  if (next !== s.record) {
+    s.record = next;
+    s.dirty = true;
+    s.changed = true;
+  }
+  return next;
+}
+
+function storageError(err: unknown): EngramError {
+  if (err instanceof EngramError) return err;
+  // The storage's words, without its file paths: clients learn what failed, not where the files are.
+  const detail = (err instanceof Error ? err.message : String(err)).replace(/(^|[\s(])\/[^\s:,)]+/g, '$1<file>');
+  return new EngramError('STORAGE_UNAVAILABLE', `the log could not commit the write: ${detail}`, { cause: err });
+}

@@ -1,0 +1,270 @@
+/**
+ * Facts: short statements an agent wants remembered, by key, with ADD / UPDATE / DELETE / NOOP
+ * decisions. Each decision that changes something is a unit in the space's facts context
+ * (`facts/<space>`); an UPDATE or DELETE REPLACES the unit it supersedes, so a fact's whole
+ * history stays in the log. The facts are the replay of that context (memory/projection.ts),
+ * decided one at a time per space, so two agents adding the same fact at once get one ADD and
+ * one NOOP, never two copies.
+ *
+ * "Already known" means the same key with the same value (compared without case, spacing or a
+ * final full stop), or a value the search embedder finds near-identical (cosine similarity at or
+ * above `memory.factSimilarity`) that also has the same numbers in it: word-vector embedders
+ * score "port 8080" and "port 9090" alike, and a fact must not be dropped for that.
+ */
+import type { Principal } from '../tenancy/access.js';
+import type { Gate } from '../gate/gate.js';
+import { EngramError } from '../basics/errors.js';
+import { FACT_LIMITS } from '../basics/limits.js';
+import { UlidFactory } from '../basics/ids.js';
+import { memoryContext } from './memory.js';
+import { Projection, type ProjectionOf } from './projection.js';
+import type { WorkUnit } from '../basics/types.js';
+
+
+export type FactDecision = 'ADD' | 'UPDATE' | 'DELETE' | 'NOOP';
+
+export interface FactVersion {
+  op: 'ADD' | 'UPDATE' | 'DELETE';
+  value: string;
+  unitId: string;
+  seq: number;
+  agentId: string;
+  ts: string;
+}
+
+export interface Fact {
+  key: string;
+  value: string;
+  deleted: boolean;
+  /** The unit of the latest version (what the next change REPLACES). */
+  unitId: string;
+  agentId: string;
+  ts: string;
+  history: FactVersion[];
+}
+
+export interface FactOutcome {
+  decision: FactDecision;
+  reason: string;
+  /** The fact after the decision (absent when a DELETE or NOOP named no known fact). */
+  fact?: PublicFact;
+  /** For UPDATE: the value it replaced. */
+  replaced?: string;
+  /** For a near-identical NOOP: the similarity that decided it. */
+  similarity?: number;
+}
+
+export type PublicFact = Omit<Fact, 'history'>;
+
+/** The facts of one space: by key, in the order first added. */
+type Facts = Map<string, Fact>;
+
+interface FactPayload {
+  op: 'ADD' | 'UPDATE' | 'DELETE';
+  key: string;
+  value: string;
+}
+
+const FACTS: ProjectionOf<Facts> = {
+  empty: () => new Map(),
+  apply(facts, u) {
+    const f = u.payload as FactPayload;
+    if (u.type !== 'SYSTEM' || u.meta.memory !== 'fact' || !isFactPayload(f)) return;
+    const version: FactVersion = { op: f.op, value: f.value, unitId: u.id, seq: u.seq, agentId: u.agentId, ts: u.ts };
+    const known = facts.get(f.key);
+    const history = known === undefined ? [version] : [...known.history, version];
+    facts.set(f.key, { key: f.key, value: f.value, deleted: f.op === 'DELETE', unitId: u.id, agentId: u.agentId, ts: u.ts, history });
+  },
+};
+
+function isFactPayload(f: unknown): f is FactPayload {
+  if (typeof f !== 'object' || f === null) return false;
+  const x = f as Record<string, unknown>;
+  return (x.op === 'ADD' || x.op === 'UPDATE' || x.op === 'DELETE') && typeof x.key === 'string' && typeof x.value === 'string';
+}
+
+export function factsContext(space: string): string {
+  return 'facts/' + memoryContext(space).slice('memories/'.length);
+}
+
+/** Text as compared for "the same value": no case, runs of space as one, no final full stop. */
+function normalized(s: string): string {
+  return s.trim().replace(/\s+/g, ' ').replace(/[.!]+$/, '').toLowerCase();
+}
+
+/** The numbers in a text, in order: two values that differ in them are different facts. */
+function numbers(s: string): string {
+  return (s.match(/\d+(?:[.,:]\d+)*/g) ?? []).join(' ');
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+}
+
+function publicFact(f: Fact): PublicFact {
+  return { key: f.key, value: f.value, deleted: f.deleted, unitId: f.unitId, agentId: f.agentId, ts: f.ts };
+}
+
+function checkText(v: unknown, field: string, max: number): string {
+  if (typeof v !== 'string' || v.trim() === '') throw new EngramError('INVALID_FIELD', `${field}: must be a non-empty string`);
+  if (v.length > max) throw new EngramError('INVALID_FIELD', `${field}: at most ${max} characters`);
+  if (field === 'key' && /[\u0000-\u001f\u007f]/.test(v)) throw new EngramError('INVALID_FIELD', 'key: no control characters');
+  return v;
+}
+
+export interface FactOptions {
+  /** The search embedder (absent or null: only exact matches count as already known). */
+  embed?: (texts: string[]) => Promise<Float32Array[] | null>;
+  /** Cosine similarity at or above which two values are the same fact, 0–1. */
+  similarity: number;
+}
+
+export class FactService {
+  private readonly facts: Projection<Facts>;
+  /** Vectors of fact versions by unit id (a version never changes, so neither does its vector). */
+  private readonly vectors = new Map<string, Float32Array>();
+  private readonly keys = new UlidFactory();
+
+  constructor(
+    gate: Gate,
+    private readonly options: FactOptions,
+  ) {
+    this.facts = new Projection(gate, FACTS);
+  }
+
+  /** Remembers a fact: ADD, UPDATE (a new value for a known key) or NOOP (already known), with the reason. */
+  async remember(p: Principal, space: string, input: { key?: unknown; value?: unknown }, agentId = 'memory'): Promise<FactOutcome> {
+    const value = checkText(input.value, 'value', FACT_LIMITS.valueChars);
+    const key = input.key === undefined || input.key === null ? undefined : checkText(input.key, 'key', FACT_LIMITS.keyChars);
+    const changed = await this.facts.change<FactOutcome>(p, factsContext(space), async (facts) => {
+      const outcome = await this.decide(facts, key, value);
+      if (outcome.decision === 'NOOP') return { units: [], result: outcome };
+      const k = outcome.fact!.key;
+      const prior = facts.get(k);
+      const op = outcome.decision as 'ADD' | 'UPDATE';
+      return {
+        units: [
+          {
+            agentId,
+            type: 'SYSTEM' as const,
+            meta: { memory: 'fact', op, key: k.slice(0, 200) },
+            payload: { op, key: k, value } satisfies FactPayload,
+            relationships: prior === undefined ? [] : [{ targetId: prior.unitId, type: 'REPLACES' as const, meta: {} }],
+          },
+        ],
+        result: outcome,
+      };
+    });
+    return this.settled(changed.result, changed.units);
+  }
+
+  /** Marks a fact gone; its history stays. NOOP when no live fact has the key. */
+  async forget(p: Principal, space: string, rawKey: unknown, agentId = 'memory'): Promise<FactOutcome> {
+    const key = checkText(rawKey, 'key', FACT_LIMITS.keyChars);
+    const changed = await this.facts.change<FactOutcome>(p, factsContext(space), (facts) => {
+      const known = facts.get(key);
+      if (known === undefined) return { units: [], result: { decision: 'NOOP' as const, reason: `no fact has the key ${JSON.stringify(key)}` } };
+      if (known.deleted) return { units: [], result: { decision: 'NOOP' as const, reason: `the fact ${JSON.stringify(key)} was already deleted`, fact: publicFact(known) } };
+      return {
+        units: [
+          {
+            agentId,
+            type: 'SYSTEM' as const,
+            meta: { memory: 'fact', op: 'DELETE', key: key.slice(0, 200) },
+            payload: { op: 'DELETE', key, value: known.value } satisfies FactPayload,
+            relationships: [{ targetId: known.unitId, type: 'REPLACES' as const, meta: {} }],
+          },
+        ],
+        result: { decision: 'DELETE' as const, reason: `the fact ${JSON.stringify(key)} is marked deleted; its history is kept` },
+      };
+    });
+    return this.settled(changed.result, changed.units);
+  }
+
+  /** The outcome with the fact as its unit stored it (unit id, agent, time). */
+  private settled(outcome: FactOutcome, units: WorkUnit[]): FactOutcome {
+    const u = units[0];
+    if (u === undefined) return outcome;
+    const f = u.payload as FactPayload;
+    return { ...outcome, fact: { key: f.key, value: f.value, deleted: f.op === 'DELETE', unitId: u.id, agentId: u.agentId, ts: u.ts } };
+  }
+
+  private async decide(facts: Facts, key: string | undefined, value: string): Promise<FactOutcome> {
+    const norm = normalized(value);
+    const pending = (k: string): PublicFact => ({ key: k, value, deleted: false, unitId: '', agentId: '', ts: '' });
+    if (key !== undefined) {
+      const known = facts.get(key);
+      if (known === undefined) return { decision: 'ADD', reason: `a new key ${JSON.stringify(key)}`, fact: pending(key) };
+      if (known.deleted) return { decision: 'ADD', reason: `the key ${JSON.stringify(key)} was deleted; added again (its history is kept)`, fact: pending(key) };
+      if (normalized(known.value) === norm) return { decision: 'NOOP', reason: `already known: the key ${JSON.stringify(key)} has this value`, fact: publicFact(known) };
+      const [similarity] = await this.similarities(value, [known]);
+      if (similarity !== undefined && similarity >= this.options.similarity && numbers(known.value) === numbers(value)) {
+        return { decision: 'NOOP', reason: `already known: the key ${JSON.stringify(key)} has a near-identical value (similarity ${similarity.toFixed(3)})`, fact: publicFact(known), similarity };
+      }
+      return { decision: 'UPDATE', reason: `a new value for the key ${JSON.stringify(key)}; the old one is kept in its history`, fact: pending(key), replaced: known.value };
+    }
+    const live = [...facts.values()].filter((f) => !f.deleted);
+    const same = live.find((f) => normalized(f.value) === norm);
+    if (same !== undefined) return { decision: 'NOOP', reason: `already known as ${JSON.stringify(same.key)}`, fact: publicFact(same) };
+    const sims = await this.similarities(value, live);
+    let best = -1;
+    for (let i = 0; i < sims.length; i++) if (best === -1 || sims[i]! > sims[best]!) best = i;
+    if (best !== -1 && sims[best]! >= this.options.similarity && numbers(live[best]!.value) === numbers(value)) {
+      return { decision: 'NOOP', reason: `already known as ${JSON.stringify(live[best]!.key)}: a near-identical value (similarity ${sims[best]!.toFixed(3)})`, fact: publicFact(live[best]!), similarity: sims[best]! };
+    }
+    const newKey = `fact-${this.keys.next(Date.now()).toLowerCase()}`;
+    return { decision: 'ADD', reason: 'not known yet', fact: pending(newKey) };
+  }
+
+  /** Similarity of `text` to each fact's value (empty when there is no embedder). */
+  private async similarities(text: string, facts: Fact[]): Promise<number[]> {
+    if (this.options.embed === undefined || facts.length === 0) return [];
+    const missing = facts.filter((f) => !this.vectors.has(f.unitId));
+    const vectors = await this.options.embed([text, ...missing.map((f) => f.value)]);
+    if (vectors === null) return [];
+    missing.forEach((f, i) => this.vectors.set(f.unitId, vectors[i + 1]!));
+    return facts.map((f) => cosine(vectors[0]!, this.vectors.get(f.unitId)!));
+  }
+
+  /** Facts of a space, first added first; deleted ones too when asked. */
+  async list(p: Principal, space: string, includeDeleted = false): Promise<PublicFact[]> {
+    const facts = await this.facts.read(p, factsContext(space));
+    return [...facts.values()].filter((f) => includeDeleted || !f.deleted).map(publicFact);
+  }
+
+  /** One fact with every version, oldest first. */
+  async get(p: Principal, space: string, rawKey: unknown): Promise<Fact> {
+    const key = checkText(rawKey, 'key', FACT_LIMITS.keyChars);
+    const fact = (await this.facts.read(p, factsContext(space))).get(key);
+    if (fact === undefined) throw new EngramError('NOT_FOUND', `no fact has the key ${JSON.stringify(key)}`);
+    return fact;
+  }
+
+  /** Live facts most like the query: by embedder similarity, or by shared words without one. */
+  async recall(p: Principal, space: string, rawQuery: unknown, limit = 10): Promise<Array<PublicFact & { score: number }>> {
+    const query = checkText(rawQuery, 'query', FACT_LIMITS.valueChars);
+    if (!Number.isInteger(limit) || limit < 1 || limit > FACT_LIMITS.recallMax) throw new EngramError('INVALID_FIELD', `limit: 1–${FACT_LIMITS.recallMax}`);
+    const live = [...(await this.facts.read(p, factsContext(space))).values()].filter((f) => !f.deleted);
+    let scores = await this.similarities(query, live);
+    if (scores.length === 0) {
+      const words = new Set(normalized(query).split(/\W+/).filter(Boolean));
+      scores = live.map((f) => {
+        const fw = normalized(`${f.key} ${f.value}`).split(/\W+/).filter(Boolean);
+        return words.size === 0 ? 0 : fw.filter((w) => words.has(w)).length / words.size;
+      });
+    }
+    return live
+      .map((f, i) => ({ ...publicFact(f), score: scores[i]! }))
+      .filter((f) => f.score > 0)
+      .sort((a, b) => b.score - a.score)
+      .slice(0, limit);
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Server frames of the streaming protocol. A frame is built once and encoded at most
+ * once per wire format (JSON text, MessagePack, SSE text), however many subscribers
+ * it goes to. Transports define the formats; core knows only the JSON text.
+ */
+import type { ErrorCode } from '../basics/errors.js';
+import type { AppendResult } from '../engine/engine.js';
+import type { LockAction, LockView } from '../locks/lock-types.js';
+import { contextView, type ContextRecord } from '../basics/types.js';
+
+export type FrameEvent = 'workunit' | 'context' | 'lock' | 'subscribed' | 'unsubscribed' | 'ack' | 'error' | 'heartbeat' | 'pong';
+
+/** A wire encoding of frames, e.g. MessagePack. One instance per format, shared by all connections. */
+export interface FrameFormat<T> {
+  readonly name: string;
+  encode(frame: Frame): T;
+}
+
+export class Frame {
+  /** Cached encodings, as [format, value] pairs: there are only ever a few formats. */
+  private cache: Array<[FrameFormat<unknown>, unknown]> | undefined;
+
+  constructor(
+    readonly event: FrameEvent,
+    /** The frame as JSON text: `{"event":"...", ...}`. */
+    readonly json: string,
+    /** The unit's seq, for workunit frames. */
+    readonly seq?: number,
+  ) {}
+
+  encoded<T>(format: FrameFormat<T>): T {
+    if (this.cache !== undefined) {
+      for (const [f, value] of this.cache) if (f === format) return value as T;
+    }
+    const value = format.encode(this);
+    (this.cache ??= []).push([format, value]);
+    return value;
+  }
+}
+
+const withRef = (ref: string | number | undefined) => (ref === undefined ? '' : `"ref":${JSON.stringify(ref)},`);
+
+export const frames = {
+  /** Wraps a stored unit's JSON text without parsing it. */
+  workunit: (seq: number, unitJson: string) => new Frame('workunit', `{"event":"workunit","workUnit":${unitJson}}`, seq),
+  context: (record: ContextRecord) => new Frame('context', JSON.stringify({ event: 'context', context: contextView(record) })),
+  lock: (action: LockAction, lock: LockView) => new Frame('lock', JSON.stringify({ event: 'lock', action, lock })),
+  /** The locks held now, sent to a lock-stream subscriber that missed events while it was paused. */
+  lockSnapshot: (locks: LockView[]) => new Frame('lock', JSON.stringify({ event: 'lock', action: 'snapshot', locks })),
+  locksSubscribed: (ref?: string | number) => new Frame('subscribed', `{"event":"subscribed",${withRef(ref)}"locks":true}`),
+  locksUnsubscribed: (ref?: string | number) => new Frame('unsubscribed', `{"event":"unsubscribed",${withRef(ref)}"locks":true}`),
+  subscribed: (contextId: string, headSeq: number, ref?: string | number) =>
+    new Frame('subscribed', `{"event":"subscribed",${withRef(ref)}"contextId":${JSON.stringify(contextId)},"headSeq":${headSeq}}`),
+  unsubscribed: (contextId: string, ref?: string | number) =>
+    new Frame('unsubscribed', `{"event":"unsubscribed",${withRef(ref)}"contextId":${JSON.stringify(contextId)}}`),
+  ack: (r: AppendResult, ref?: string | number) =>
+    new Frame(
+      'ack',
+      `{"event":"ack",${withRef(ref)}"id":${JSON.stringify(r.id)},"contextId":${JSON.stringify(r.contextId)},"seq":${r.seq},"replayed":${r.replayed}}`,
+    ),
+  error: (code: ErrorCode, message: string, ref?: string | number) =>
+    new Frame('error', `{"event":"error",${withRef(ref)}"error":${JSON.stringify({ code, message })}}`),
+  pong: (ref?: string | number) => new Frame('pong', ref === undefined ? '{"event":"pong"}' : `{"event":"pong","ref":${JSON.stringify(ref)}}`),
+  heartbeat: new Frame('heartbeat', '{"event":"heartbeat"}'),
+};

@@ -1,0 +1,389 @@
+/**
+ * The in-process router: fans each committed unit out to the subscribers of its
+ * context, in seq order, exactly once per subscription, with gap-free resume.
+ *
+ * A subscription is in one of four states:
+ *   catching-up  sending units after its cursor from the tail or the log, page by page;
+ *   live         receiving frames as batches commit;
+ *   paused       its sink is over its buffer limit; it waits for resume() (on drain);
+ *   closed.
+ * Switching from catching-up to live happens in the same synchronous step that sees
+ * the cursor reach the committed head, and commits are published synchronously, so no
+ * unit can fall between replay and live. A slow sink only pauses its own
+ * subscriptions: the writer and the other subscribers never wait for it.
+ */
+import type { CommitEvent, ContextHandle, Engine } from '../engine/engine.js';
+import { EngramError } from '../basics/errors.js';
+import { Frame, frames } from './frames.js';
+import type { LockEvent } from '../locks/locks.js';
+import { GROUP_SPACE_PREFIX } from '../tenancy/access.js';
+import { lockView, redactedLockView, type LockView } from '../locks/lock-types.js';
+import { NO_OBSERVER, type Observer } from '../basics/observer.js';
+import type { ContextRecord } from '../basics/types.js';
+import { scopedKey } from '../basics/compound-key.js';
+
+/** 'full': written, but the sink is now over its limit; 'dropped': not written at all. */
+export type WriteResult = 'ok' | 'full' | 'dropped';
+
+/** Where a subscription's frames go: one WebSocket connection, one SSE response, a test double. */
+export interface StreamSink {
+  /** True while the sink is over its buffer limit; subscriptions must not write then. */
+  readonly full: boolean;
+  write(frame: Frame): WriteResult;
+  /** Runs `fn` with writes batched into as few syscalls as possible. */
+  cork(fn: () => void): void;
+  /**
+   * The server cannot continue this subscription (the log could not be read, or
+   * delivery failed): the transport ends the connection so that the client reconnects
+   * and resumes, rather than silently missing units.
+   */
+  fail(reason: string): void;
+}
+
+export type SubscriptionState = 'catching-up' | 'live' | 'paused' | 'closed';
+
+/** Most units read per step while catching up. */
+const CATCH_UP_PAGE = 256;
+
+interface Topic {
+  handle: ContextHandle;
+  subs: Set<Subscription>;
+}
+
+export class Subscription {
+  state: SubscriptionState;
+  /** Seq of the last unit written to the sink. */
+  cursor: number;
+  /** Version of the context record last sent (or known) to this subscriber. */
+  contextVersion: number;
+  /** Called once when the subscription ends, however it ends (quota accounting). */
+  onClose: (() => void) | undefined;
+  private running = false;
+  /**
+   * Units read in the next catch-up step. A reader whose buffer fills after a few units of a page
+   * would otherwise have the whole page read again from the log at each resume (a 64 KiB-unit
+   * context and a slow reader: hundreds of megabytes read to send a few): the page shrinks to
+   * twice what the reader took, and grows back while it takes whole pages.
+   */
+  private pageSize = CATCH_UP_PAGE;
+
+  constructor(
+    private readonly router: Router,
+    readonly topicKey: string,
+    readonly handle: ContextHandle,
+    readonly sink: StreamSink,
+    cursor: number,
+    state: SubscriptionState,
+  ) {
+    this.cursor = cursor;
+    this.state = state;
+    this.contextVersion = handle.record()?.version ?? 0;
+  }
+
+  get contextId(): string {
+    return this.handle.contextId;
+  }
+
+  /** Called by the transport when a full sink has drained: catch up from the cursor, then go live. */
+  resume(): void {
+    if (this.state !== 'paused') return;
+    this.state = 'catching-up';
+    void this.catchUp();
+  }
+
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.router.detach(this);
+    this.onClose?.();
+  }
+
+  /** Ends the subscription and asks the transport to end the connection. */
+  fail(reason: string): void {
+    if (this.state === 'closed') return;
+    this.close();
+    this.sink.fail(reason);
+  }
+
+  /** Writes units after the cursor until it reaches the committed head, then goes live. */
+  async catchUp(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.state === 'catching-up') {
+        if (this.sink.full) {
+          this.state = 'paused';
+          return;
+        }
+        if (this.cursor >= this.handle.head()) {
+          this.goLive();
+          return;
+        }
+        let page = this.handle.unitsAfter(this.cursor, this.pageSize);
+        if (page instanceof Promise) page = await page;
+        if (this.state !== 'catching-up') return;
+        const first = this.cursor + 1;
+        this.sink.cork(() => {
+          for (let i = 0; i < page.length && this.state === 'catching-up'; i++) {
+            this.deliver(frames.workunit(first + i, page[i]!));
+          }
+        });
+        const taken = this.cursor - first + 1;
+        this.pageSize = taken < page.length ? Math.max(1, 2 * taken) : Math.min(CATCH_UP_PAGE, 2 * this.pageSize);
+      }
+    } catch (err) {
+      // The log could not be read. Waiting would leave the client silently behind; end it so it resumes.
+      this.fail(`could not read the log to catch up: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Writes one unit frame and moves the cursor; pauses when the sink fills. */
+  deliver(frame: Frame): void {
+    const result = this.sink.write(frame);
+    if (result === 'dropped') {
+      this.state = 'paused';
+      return;
+    }
+    this.cursor = frame.seq!;
+    if (result === 'full') this.state = 'paused';
+  }
+
+  private goLive(): void {
+    this.state = 'live';
+    const record = this.handle.record();
+    // A context change published while this subscription was not live is sent now, once.
+    if (record !== undefined && record.version > this.contextVersion) this.sendContext(record);
+  }
+
+  sendContext(record: ContextRecord, frame?: Frame): void {
+    if (this.sink.write(frame ?? frames.context(record)) !== 'dropped') this.contextVersion = record.version;
+  }
+}
+
+/**
+ * A follower of every lock event of a client. Lock events are notifications, not a
+ * gap-free history: one that misses events while its sink is full gets a snapshot of
+ * the locks held when it drains.
+ */
+export class LockSubscription {
+  state: 'live' | 'paused' | 'closed' = 'live';
+  private missed = false;
+
+  constructor(
+    private readonly router: Router,
+    /** The spaces followed: a client's own and those of its groups. */
+    readonly spaces: readonly string[],
+    readonly sink: StreamSink,
+    /** The client following, whose own locks show their lockId and token in snapshots. */
+    readonly viewer: string,
+  ) {}
+
+  deliver(frame: Frame): void {
+    if (this.state !== 'live' || this.sink.full) {
+      if (this.state === 'live') this.state = 'paused';
+      this.missed = true;
+      return;
+    }
+    const r = this.sink.write(frame);
+    if (r === 'dropped') this.missed = true;
+    if (r !== 'ok') this.state = 'paused';
+  }
+
+  resume(): void {
+    if (this.state !== 'paused') return;
+    this.state = 'live';
+    if (this.missed) {
+      this.missed = false;
+      this.deliver(frames.lockSnapshot(this.spaces.flatMap((space) => this.router.lockSnapshot(space, this.viewer))));
+    }
+  }
+
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.router.detachLocks(this);
+  }
+}
+
+export class Router {
+  private readonly topics = new Map<string, Topic>();
+  private readonly lockFollowers = new Map<string, Set<LockSubscription>>();
+  /** Told how long each fan-out took (metrics). */
+  observer: Observer = NO_OBSERVER;
+  /** The locks held in a space now, as `viewer` may see them (set by whoever wires the lock manager in). */
+  lockSnapshot: (space: string, viewer: string) => LockView[] = () => [];
+  private readonly opening = new Map<string, Promise<Topic>>();
+  private readonly unlisten: () => void;
+
+  constructor(private readonly engine: Engine) {
+    this.unlisten = engine.onCommit((events) => this.publish(events));
+  }
+
+  /**
+   * Subscribes `sink` to a context. Without `since` it gets units committed from now on;
+   * with `since` it first gets every unit with seq > since. The `subscribed` frame
+   * (carrying the head seq at this moment) is written before any unit.
+   */
+  async subscribe(
+    clientId: string,
+    contextId: string,
+    sink: StreamSink,
+    options: { since?: number; ref?: string | number } = {},
+  ): Promise<Subscription> {
+    const key = scopedKey(clientId, contextId);
+    const topic = await this.topic(key, clientId, contextId);
+    // From here to the end of the function nothing awaits: the head read below and the
+    // subscription joining the topic happen before any other commit can be published.
+    const head = topic.handle.head();
+    const since = options.since;
+    if (since !== undefined && since > head) {
+      this.releaseIfUnused(key, topic);
+      throw new EngramError('INVALID_QUERY', `since: ${since} is beyond the head seq ${head} of context ${JSON.stringify(contextId)}`);
+    }
+    const catchingUp = since !== undefined && since < head;
+    const sub = new Subscription(this, key, topic.handle, sink, since ?? head, catchingUp ? 'catching-up' : 'live');
+    topic.subs.add(sub);
+    try {
+      sink.write(frames.subscribed(contextId, head, options.ref));
+    } catch (err) {
+      sub.close();
+      throw err;
+    }
+    if (catchingUp) void sub.catchUp();
+    return sub;
+  }
+
+  private async topic(key: string, clientId: string, contextId: string): Promise<Topic> {
+    const existing = this.topics.get(key);
+    if (existing !== undefined) return existing;
+    let pending = this.opening.get(key);
+    if (pending === undefined) {
+      pending = this.engine.retain(clientId, contextId).then(
+        (handle) => {
+          this.opening.delete(key);
+          const topic: Topic = { handle, subs: new Set() };
+          this.topics.set(key, topic);
+          return topic;
+        },
+        (err: unknown) => {
+          this.opening.delete(key);
+          throw err;
+        },
+      );
+      this.opening.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** Removes a closed subscription; the last one out releases the context. */
+  detach(sub: Subscription): void {
+    const topic = this.topics.get(sub.topicKey);
+    if (topic === undefined) return;
+    topic.subs.delete(sub);
+    this.releaseIfUnused(sub.topicKey, topic);
+  }
+
+  private releaseIfUnused(key: string, topic: Topic): void {
+    if (topic.subs.size > 0 || this.topics.get(key) !== topic) return;
+    this.topics.delete(key);
+    topic.handle.release();
+  }
+
+  /** Fans a committed batch out; runs synchronously inside the commit, before writers are answered. */
+  private publish(events: CommitEvent[]): void {
+    const started = performance.now();
+    let reached = 0;
+    for (const event of events) {
+      const topic = this.topics.get(scopedKey(event.clientId, event.contextId));
+      if (topic === undefined) continue;
+      reached += topic.subs.size;
+      // Encoded once for every subscriber of the context.
+      const unitFrames = event.units.map((json, i) => frames.workunit(event.firstSeq + i, json));
+      const contextFrame = event.record === undefined ? undefined : frames.context(event.record);
+      for (const sub of topic.subs) {
+        if (sub.state !== 'live') continue;
+        if (sub.sink.full) {
+          sub.state = 'paused';
+          continue;
+        }
+        try {
+          sub.sink.cork(() => {
+            for (const frame of unitFrames) {
+              if (frame.seq! <= sub.cursor) continue;
+              sub.deliver(frame);
+              if (sub.state !== 'live') return;
+            }
+            if (contextFrame !== undefined) sub.sendContext(event.record!, contextFrame);
+          });
+        } catch (err) {
+          // One broken sink must neither stop the others nor be skipped past silently.
+          sub.fail(`delivery failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    }
+    if (reached > 0) this.observer.fanout((performance.now() - started) / 1000, reached);
+  }
+
+  /** Follows every lock event of these spaces (a client's own, and its groups'). */
+  subscribeLocks(spaces: readonly string[], sink: StreamSink, ref?: string | number, viewer: string = spaces[0] ?? ''): LockSubscription {
+    const sub = new LockSubscription(this, spaces, sink, viewer);
+    for (const space of spaces) {
+      let set = this.lockFollowers.get(space);
+      if (set === undefined) this.lockFollowers.set(space, (set = new Set()));
+      set.add(sub);
+    }
+    sink.write(frames.locksSubscribed(ref));
+    return sub;
+  }
+
+  detachLocks(sub: LockSubscription): void {
+    for (const space of sub.spaces) {
+      const set = this.lockFollowers.get(space);
+      set?.delete(sub);
+      if (set?.size === 0) this.lockFollowers.delete(space);
+    }
+  }
+
+  /**
+   * Publishes lock changes to the client's lock followers and, for locks that name a
+   * context, to that context's live subscribers.
+   */
+  publishLocks(events: LockEvent[], now = Date.now()): void {
+    for (const e of events) {
+      // In a shared space every member sees the event, so it carries no holder's proof (lockId, token).
+      const view = e.clientId.startsWith(GROUP_SPACE_PREFIX) ? redactedLockView(e.record, now) : lockView(e.record, now);
+      const frame = frames.lock(e.action, view);
+      for (const sub of this.lockFollowers.get(e.clientId) ?? []) {
+        try {
+          sub.sink.cork(() => sub.deliver(frame));
+        } catch {
+          sub.close();
+        }
+      }
+      if (e.record.contextId === undefined) continue;
+      const topic = this.topics.get(scopedKey(e.clientId, e.record.contextId));
+      for (const sub of topic?.subs ?? []) {
+        if (sub.state !== 'live' || sub.sink.full) continue;
+        try {
+          sub.sink.cork(() => sub.sink.write(frame));
+        } catch (err) {
+          sub.fail(`delivery failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    }
+  }
+
+  stats(): { topics: number; subscriptions: number } {
+    let subscriptions = 0;
+    for (const t of this.topics.values()) subscriptions += t.subs.size;
+    return { topics: this.topics.size, subscriptions };
+  }
+
+  close(): void {
+    this.unlisten();
+    for (const topic of this.topics.values()) for (const sub of [...topic.subs]) sub.close();
+    for (const set of [...this.lockFollowers.values()]) for (const sub of [...set]) sub.close();
+  }
+}
