@@ -50,7 +50,7 @@ const KIND = VECTOR_INDEX === 'flat' ? '' : ` (${VECTOR_INDEX})`;
 
 /**
  * Paraphrase queries and the one unit each should find, sharing few or no words with it (the
- * set of test/core/search.test.ts). The targets are written among the corpus; recall@10 says
+ * set of test/search/search.test.ts). The targets are written among the corpus; recall@10 says
  * how many of them each mode finds in its first ten results.
  */
 const PARAPHRASES: Array<[string, string]> = [

@@ -56,6 +56,7 @@ export const ERROR_CATALOG = {
   INTERNAL: { http: 500, grpc: 'INTERNAL', doc: 'An unexpected server fault; the request may not have been applied (retry with an idempotency key).' },
   NOT_READY: { http: 503, grpc: 'UNAVAILABLE', doc: 'Storage is still opening or the server is shutting down; retry shortly.' },
   TOO_MANY_CONNECTIONS: { http: 503, grpc: 'UNAVAILABLE', doc: 'The server has `stream.maxConnections` streams open already; retry shortly (with backoff).' },
+  SLOW_CONSUMER: { http: 503, grpc: 'UNAVAILABLE', doc: 'A stream took nothing for `stream.slowConsumerTimeout` while its buffer was full and was ended; resubscribe with `since` = the last seq received (WebSocket: close code 4001).' },
   STORAGE_FULL: { http: 507, grpc: 'RESOURCE_EXHAUSTED', doc: 'The disk holding the log is full: nothing was stored. Reads and streams go on; writes succeed again, with no restart, once space is freed (docs/reliability.md).' },
   STORAGE_UNAVAILABLE: { http: 503, grpc: 'UNAVAILABLE', doc: 'The log could not commit the write; nothing was stored; retry shortly.' },
 } as const satisfies Record<string, ErrorSpec>;

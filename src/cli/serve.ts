@@ -14,6 +14,7 @@ import { detailedHealth } from '../ops/health.js';
 import { Metrics } from '../ops/metrics.js';
 import { LockManager } from '../locks/locks.js';
 import { Router } from '../streams/router.js';
+import { StreamHub } from '../streams/hub.js';
 import { StorageOpenError } from '../storage/log-leveldb.js';
 import { createStorage, type StorageParts } from './storage-wiring.js';
 import { backupLines } from '../storage/backup.js';
@@ -77,7 +78,9 @@ export async function serve(config: Config): Promise<void> {
   const sweep = setInterval(() => gate.cleanup(undefined, config.clients.idleThresholdMs), Math.min(60_000, config.clients.idleThresholdMs));
   sweep.unref();
   const auth = createAuthenticator(config);
-  const streamConnections = () => http.streamConnections;
+  // Stream connections of every transport, under one cap and one slow-consumer clock.
+  const hub = new StreamHub(config.stream, (conn, stalledMs) => logger.warn({ kind: conn.kind, stalledMs }, 'closed a slow stream consumer'));
+  const streamConnections = () => hub.connections.size;
   const storageBytes = () => storage.storageBytes();
   const metrics = new Metrics({ engine, router, locks, clients, indexer: search?.indexer, streamConnections, storageBytes });
   router.observer = metrics;
@@ -103,10 +106,9 @@ export async function serve(config: Config): Promise<void> {
     allowedHosts: config.server.allowedHosts,
     requestTimeoutMs: config.limits.requestTimeoutMs,
     auth,
-    router,
+    hub,
     logger,
     maxBodyBytes: config.limits.maxUnitBytes,
-    stream: config.stream,
     search,
     requests: metrics,
     ops: { metrics, health, backup: () => backupLines(storage.snapshotPairs(), packageVersion()) },
@@ -118,6 +120,7 @@ export async function serve(config: Config): Promise<void> {
         gate,
         auth,
         requests: metrics,
+        hub,
         maxUnitBytes: config.limits.maxUnitBytes,
         onInternal: (err) => logger.error({ err }, 'internal error (gRPC)'),
       })
@@ -166,7 +169,7 @@ export async function serve(config: Config): Promise<void> {
     }, config.server.shutdownGraceMs);
     timer.unref();
     http.stopListening();
-    http.closeStreams();
+    hub.closeAll();
     const grpcStopped = grpc === undefined ? Promise.resolve() : grpc.shutdown(config.server.shutdownGraceMs / 2); // running calls (a bulk ingest, a lock wait) get half the grace
     const closing = Promise.all([opening.catch(() => undefined), grpcStopped]) // a failed open is reported (and exits) below
       .then(() => router.close())

@@ -1,7 +1,33 @@
-/** The Engram TypeScript SDK: `import { EngramClient, GrpcEngramClient } from 'engram'`. */
+/**
+ * The Engram TypeScript SDK: `import { EngramClient, GrpcEngramClient } from 'engram'`. Its public
+ * surface is this list of names; nothing else is exported.
+ */
 export { EngramClient, type EngramClientOptions } from './http-client.js';
 export { GrpcEngramClient, type BulkAck } from './grpc-client.js';
 export { EngramClientError, isRetryable } from './errors.js';
 export type { HeldLock } from './locking.js';
 export type { Backoff } from './resume.js';
-export * from './types.js';
+export { binaryPayload, isBinaryPayload } from './types.js';
+export type {
+  AcquireRequest,
+  BinaryPayload,
+  Context,
+  ContextPage,
+  ContextPatch,
+  Fact,
+  FactOutcome,
+  FactVersion,
+  ListQuery,
+  Lock,
+  NewWorkUnit,
+  Relationship,
+  RelationshipType,
+  SearchRequest,
+  SearchResponse,
+  SearchResult,
+  SubscribeOptions,
+  UnitPage,
+  WorkUnit,
+  WorkUnitType,
+  WriteResult,
+} from './types.js';

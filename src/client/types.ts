@@ -109,6 +109,8 @@ export interface Lock {
   expiresAt: string;
   ttlMs: number;
   acquiredAt: string;
+  /** How long the lease had left when the server answered (HTTP; gRPC carries only expiresAt). */
+  remainingMs?: number;
   contextId?: string;
   waiting?: number;
 }

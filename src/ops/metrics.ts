@@ -18,7 +18,7 @@ export interface MetricSources {
   locks: LockManager;
   clients: ClientRegistry;
   indexer: Indexer | undefined;
-  /** Open WebSocket and SSE connections. */
+  /** Open stream connections (WebSocket, SSE, gRPC Subscribe). */
   streamConnections: () => number;
   /** LevelDB's estimate of the whole store, in bytes. */
   storageBytes: () => Promise<number>;
@@ -89,7 +89,7 @@ export class Metrics implements Observer, RequestObserver {
     gauge('engram_log_position', 'Log position of the last committed unit.', () => sources.engine.committedPosition);
     gauge('engram_cached_contexts', 'Contexts held in memory with their unit tails.', () => sources.engine.stats().cachedContexts);
     gauge('engram_subscriptions', 'Live context subscriptions (WebSocket, SSE, gRPC).', () => sources.router.stats().subscriptions);
-    gauge('engram_stream_connections', 'Open WebSocket and SSE connections.', sources.streamConnections);
+    gauge('engram_stream_connections', 'Open stream connections (WebSocket, SSE, gRPC Subscribe).', sources.streamConnections);
     gauge('engram_locks_held', 'Locks held now.', () => sources.locks.stats().held);
     gauge('engram_lock_waiters', 'Lock requests waiting for a holder to let go.', () => sources.locks.stats().waiting);
     gauge('engram_clients_active', 'Clients with in-memory state (seen within clients.idleThreshold).', () => sources.clients.active().length);

@@ -3,7 +3,7 @@
  * connections, the timer that sends heartbeats, closes slow consumers and ends connections
  * whose credentials expired, and the close codes.
  */
-import type { Router } from './router.js';
+import { EngramError } from '../basics/errors.js';
 
 export interface StreamOptions {
   /** Interval of server heartbeat frames. */
@@ -15,7 +15,7 @@ export interface StreamOptions {
   /** A connection over its buffer limit that sends nothing for this long is closed as a slow consumer. */
   slowConsumerTimeoutMs: number;
   maxSubscriptions: number;
-  /** WebSocket and SSE connections open at once, all clients together. */
+  /** Stream connections open at once (WebSocket, SSE and gRPC Subscribe), all clients together. */
   maxConnections: number;
   /** permessage-deflate on WebSocket frames. */
   compression: boolean;
@@ -88,8 +88,13 @@ export class Backlog {
 
 /** An open stream connection, as the hub sees it. */
 export interface HubConnection {
-  readonly kind: 'websocket' | 'sse';
+  readonly kind: 'websocket' | 'sse' | 'grpc';
   readonly backlog: Backlog;
+  /**
+   * Called on each tick while the backlog is full, before the stall clock advances: a transport
+   * that learns of progress only by looking (gRPC: its buffer shrank) reports it here.
+   */
+  look?(): void;
   heartbeat(): void;
   /** Closes it because it took nothing for too long. */
   closeSlow(): void;
@@ -109,13 +114,19 @@ export class StreamHub {
   private readonly tickMs: number;
 
   constructor(
-    readonly router: Router,
     readonly options: StreamOptions,
     /** Told about every connection closed as a slow consumer (for the operator's log). */
     private readonly onSlowConsumer: (conn: HubConnection, stalledMs: number) => void = () => undefined,
   ) {
     // Ticks often enough that the slow-consumer clock has a few steps before it runs out.
     this.tickMs = Math.max(100, Math.min(1000, options.heartbeatMs, options.slowConsumerTimeoutMs / 4));
+  }
+
+  /** Refuses a new connection while `maxConnections` are open, whatever their transport. */
+  checkRoom(): void {
+    if (this.connections.size >= this.options.maxConnections) {
+      throw new EngramError('TOO_MANY_CONNECTIONS', `${this.options.maxConnections} streams are open (stream.maxConnections); retry shortly`);
+    }
   }
 
   add(conn: HubConnection): void {
@@ -145,6 +156,7 @@ export class StreamHub {
         continue;
       }
       if (conn.backlog.full) {
+        conn.look?.();
         const stalled = conn.backlog.tick(elapsed);
         if (stalled >= this.options.slowConsumerTimeoutMs) {
           this.onSlowConsumer(conn, stalled);

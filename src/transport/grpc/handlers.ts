@@ -10,6 +10,7 @@ import { wireBytes } from '../../wire/grpc-service.js';
 import { toServiceError } from './status.js';
 
 import pb = engram.v3;
+import type { StreamHub } from '../../streams/hub.js';
 
 export interface GrpcDeps {
   gate: Gate;
@@ -19,6 +20,8 @@ export interface GrpcDeps {
   /** Largest CreateWorkUnit request, in bytes (limits.maxUnitBytes, as for an HTTP body). */
   maxUnitBytes: number;
   onInternal: (err: unknown) => void;
+  /** The stream connections of every transport: Subscribe calls count among them. */
+  hub: StreamHub;
 }
 
 type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void;

@@ -10,7 +10,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { unaryHandlers, type GrpcDeps } from './handlers.js';
 import { ENGRAM_SERVICE } from '../../wire/grpc-service.js';
-import { bulkIngest, subscribe, type SubscriberSet } from './streams.js';
+import { bulkIngest, subscribe } from './streams.js';
 
 export const SERVICE_NAME = 'engram.v3.EngramService';
 export const PROTO_PATH = fileURLToPath(new URL('../../../../proto/engram/v3/engram.proto', import.meta.url));
@@ -20,7 +20,6 @@ const ENVELOPE_BYTES = 256 * 1024;
 export class GrpcServer {
   private readonly server: Server;
   private readonly health: HealthImplementation;
-  private readonly subscribers: SubscriberSet = new Set();
 
   constructor(deps: GrpcDeps) {
     // Larger requests are refused by grpc-js itself (RESOURCE_EXHAUSTED); those between the unit
@@ -29,7 +28,7 @@ export class GrpcServer {
     const handlers: UntypedServiceImplementation = {
       ...unaryHandlers(deps),
       createWorkUnits: bulkIngest(deps),
-      subscribe: subscribe(deps, this.subscribers),
+      subscribe: subscribe(deps),
     };
     this.server.addService(ENGRAM_SERVICE, handlers);
     this.health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
@@ -54,12 +53,12 @@ export class GrpcServer {
   }
 
   /**
-   * Stops accepting calls, ends every Subscribe with UNAVAILABLE (resubscribe with `since`),
-   * lets other running calls finish for up to `graceMs`, then cancels the rest.
+   * Stops accepting calls, lets running calls finish for up to `graceMs`, then cancels the rest.
+   * Subscribe calls are stream connections: the hub ends them first (hub.closeAll), with
+   * NOT_READY (resubscribe with `since`), as it tells WebSocket and SSE streams to reconnect.
    */
   shutdown(graceMs: number): Promise<void> {
     this.setServing(false);
-    for (const s of [...this.subscribers]) s.fail('the server is shutting down');
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();

@@ -3,13 +3,13 @@
  * (a context's units, gap-free, through the same router as WebSocket and SSE).
  */
 import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
-import { status } from '@grpc/grpc-js';
 import { asEngramError, EngramError } from '../../basics/errors.js';
 import { checkId } from '../../basics/validate.js';
 import type { Frame, FrameFormat } from '../../streams/frames.js';
 import type { LockView } from '../../locks/lock-types.js';
 import type { Principal } from '../../tenancy/access.js';
 import type { StreamSink, Subscription, WriteResult } from '../../streams/router.js';
+import { Backlog, type HubConnection } from '../../streams/hub.js';
 import type { ContextView, WorkUnit } from '../../basics/types.js';
 import { engram } from '../../generated/engram.js';
 import { contextOut, lockOut, num, unitInput, unitOut } from './codec.js';
@@ -146,15 +146,29 @@ export const GRPC_EVENTS: FrameFormat<Buffer | null> = {
 /** Messages buffered for one subscriber before its subscription pauses (it resumes from the log on drain). */
 const SUBSCRIBER_BUFFER = 1024;
 
-class GrpcSink implements StreamSink {
+/**
+ * One Subscribe call: the router's sink, and a connection of the stream hub like a WebSocket or
+ * an SSE stream, so the same rules hold for it: the connection cap, the slow-consumer clock and
+ * the end of the credentials it was made with.
+ */
+class GrpcSubscriber implements StreamSink, HubConnection {
+  readonly kind = 'grpc';
+  readonly backlog = new Backlog();
   full = false;
   closed = false;
   sub: Subscription | undefined;
+  /** The buffer's length when the hub last looked, to see whether it moved since. */
+  private seenLength = 0;
 
-  constructor(private readonly call: ServerWritableStream<pb.SubscribeRequest, Buffer>) {
+  constructor(
+    private readonly call: ServerWritableStream<pb.SubscribeRequest, Buffer>,
+    readonly expiresAt: number | undefined,
+    private readonly onInternal: (err: unknown) => void,
+  ) {
     call.on('drain', () => {
       if (!this.full || this.closed) return;
       this.full = false;
+      this.backlog.leave();
       this.sub?.resume();
     });
   }
@@ -168,6 +182,8 @@ class GrpcSink implements StreamSink {
     // and 'drain' still comes once the buffer empties.
     if (this.call.writableLength >= SUBSCRIBER_BUFFER) {
       this.full = true;
+      this.seenLength = this.call.writableLength;
+      this.backlog.enter();
       return 'full';
     }
     return 'ok';
@@ -177,18 +193,41 @@ class GrpcSink implements StreamSink {
     fn();
   }
 
+  /** The hub looks while the buffer is full: messages leaving it (the reader took some) are progress. */
+  look(): void {
+    const length = this.call.writableLength;
+    if (length < this.seenLength) this.backlog.progress();
+    this.seenLength = length;
+  }
+
+  /** HTTP/2 keeps the connection alive (keepalive pings); a Subscribe has no heartbeat event. */
+  heartbeat(): void {}
+
+  closeSlow(): void {
+    this.end(new EngramError('SLOW_CONSUMER', 'this call took nothing for stream.slowConsumerTimeout while its buffer was full; resubscribe with since = the last seq received'));
+  }
+
+  closeGoingAway(): void {
+    this.end(new EngramError('NOT_READY', 'the server is shutting down; resubscribe with since = the last seq received'));
+  }
+
+  closeExpired(): void {
+    this.end(new EngramError('UNAUTHENTICATED', 'the credentials of this call expired; call again with new ones', { details: { reason: 'invalid_token' } }));
+  }
+
   fail(reason: string): void {
+    this.end(new EngramError('STORAGE_UNAVAILABLE', `${reason}; resubscribe with since = the last seq received`));
+  }
+
+  private end(err: EngramError): void {
     if (this.closed) return;
     this.closed = true;
     this.sub?.close();
-    this.call.emit('error', { code: status.UNAVAILABLE, details: `${reason}; resubscribe with since = the last seq received` });
+    this.call.emit('error', toServiceError(err, this.onInternal));
   }
 }
 
-/** Subscribers now, so that a stopping server can tell each to resubscribe. */
-export type SubscriberSet = Set<{ fail(reason: string): void }>;
-
-export function subscribe(deps: GrpcDeps, active: SubscriberSet) {
+export function subscribe(deps: GrpcDeps) {
   return (call: ServerWritableStream<pb.SubscribeRequest, Buffer>): void => {
     const req = call.request;
     let principal: Principal;
@@ -196,43 +235,35 @@ export function subscribe(deps: GrpcDeps, active: SubscriberSet) {
     try {
       principal = callPrincipal(deps, call.metadata);
       checkId(req.contextId, 'contextId');
+      deps.hub.checkRoom();
       release = deps.gate.openConnection(principal);
     } catch (err) {
       call.emit('error', toServiceError(err, deps.onInternal));
       return;
     }
-    const sink = new GrpcSink(call);
+    const sub = new GrpcSubscriber(call, principal.expiresAt, deps.onInternal);
     const since = req.since === null || req.since === undefined ? undefined : num(req.since as number);
-    active.add(sink);
-    // The call ends with UNAUTHENTICATED when the credentials it was made with expire.
-    const expiry =
-      principal.expiresAt === undefined
-        ? undefined
-        : setTimeout(() => {
-            if (sink.closed) return;
-            sink.closed = true;
-            sink.sub?.close();
-            call.emit('error', toServiceError(new EngramError('UNAUTHENTICATED', 'the credentials of this call expired; call again with new ones', { details: { reason: 'invalid_token' } }), deps.onInternal));
-          }, Math.min(2 ** 31 - 1, Math.max(0, principal.expiresAt - Date.now())));
-    expiry?.unref();
+    deps.hub.add(sub);
+    let ended = false;
     const end = () => {
-      clearTimeout(expiry);
-      active.delete(sink);
-      sink.closed = true;
-      sink.sub?.close();
+      if (ended) return;
+      ended = true;
+      deps.hub.remove(sub);
+      sub.closed = true;
+      sub.sub?.close();
       release();
     };
     // A cancelled call (client gone, deadline passed, server stopping) frees its subscription.
     call.on('cancelled', end);
     call.on('close', end);
-    deps.gate.subscribe(principal, req.contextId, sink, { since }).then(
-      (sub) => {
-        if (sink.closed) sub.close();
-        else sink.sub = sub;
+    call.on('error', end);
+    deps.gate.subscribe(principal, req.contextId, sub, { since }).then(
+      (s) => {
+        if (sub.closed) s.close();
+        else sub.sub = s;
       },
       (err: unknown) => {
-        sink.closed = true;
-        release();
+        end();
         call.emit('error', toServiceError(err, deps.onInternal));
       },
     );

@@ -10,7 +10,6 @@ import type { Authenticator, Principal } from '../../tenancy/access.js';
 import { EngramError } from '../../basics/errors.js';
 import type { Gate } from '../../gate/gate.js';
 import type { RequestObserver } from '../../basics/observer.js';
-import type { Router } from '../../streams/router.js';
 import { DOCS_PAGE } from './docs-page.js';
 import { BodyDeadlines, credentialsOf, Reply } from './io.js';
 import { buildOpenApi } from './openapi.js';
@@ -24,7 +23,7 @@ import { createAgentMemory, type AgentMemory } from '../../memory/agent-memory.j
 import { registerOpsRoutes, type OpsDeps } from './routes-ops.js';
 import { registerSearchRoutes, type SearchDeps } from './routes-search.js';
 import { registerUnitRoutes } from './routes-units.js';
-import { StreamHub, type StreamOptions } from '../../streams/hub.js';
+import type { StreamHub } from '../../streams/hub.js';
 import { registerSse } from './stream-sse.js';
 import { registerWebSocket } from './stream-ws.js';
 import type { Handler, Method, RouteTable } from './route-table.js';
@@ -37,8 +36,8 @@ export interface HttpServerOptions {
   logger: Logger;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
-  router: Router;
-  stream: StreamOptions;
+  /** The stream connections of every transport (shared with gRPC Subscribe). */
+  hub: StreamHub;
   /** Told about every answered request (metrics); optional. */
   requests?: RequestObserver;
   ops: OpsDeps;
@@ -94,9 +93,7 @@ export class HttpServer {
     // The error goes to the log with its stack; the client gets only the code and the request id.
     this.onInternal = (err, reqId) => options.logger.error({ err, reqId }, 'internal error while handling a request');
     this.app = uWS.App();
-    this.hub = new StreamHub(options.router, options.stream, (conn, stalledMs) =>
-      options.logger.warn({ kind: conn.kind, stalledMs }, 'closed a slow stream consumer'),
-    );
+    this.hub = options.hub;
     const stream = { gate: options.gate, auth: options.auth, hub: this.hub, onInternal: this.onInternal, origins: this.origins };
     registerWebSocket(this.app, { ...stream, maxMessageBytes: options.maxBodyBytes + 4096 });
     registerSse(this.app, stream);
@@ -239,15 +236,7 @@ export class HttpServer {
     });
   }
 
-  /** Open WebSocket and SSE connections. */
-  get streamConnections(): number {
-    return this.hub.connections.size;
-  }
 
-  /** Tells every streaming client to reconnect (close code 4000 on WebSockets). */
-  closeStreams(): void {
-    this.hub.closeAll();
-  }
 
   /** Stops accepting connections. */
   stopListening(): void {

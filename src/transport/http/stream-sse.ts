@@ -163,7 +163,7 @@ export function registerSse(app: TemplatedApp, route: StreamRoute): void {
         since = Number(lastEventId);
       }
       if (contextId === undefined) gate.access.require(principal, 'read');
-      if (hub.connections.size >= hub.options.maxConnections) throw new EngramError('TOO_MANY_CONNECTIONS', `${hub.options.maxConnections} streams are open (stream.maxConnections); retry shortly`);
+      hub.checkRoom();
     } catch (err) {
       reply.error(err, route.onInternal);
       return;

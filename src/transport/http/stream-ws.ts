@@ -308,7 +308,7 @@ export function registerWebSocket(app: TemplatedApp, route: WsRouteOptions): voi
         if (format !== 'json' && format !== 'msgpack') throw new EngramError('INVALID_QUERY', `format: must be json or msgpack, got ${JSON.stringify(format)}`);
         if (offered.includes(SUBPROTOCOLS[format])) protocol = SUBPROTOCOLS[format];
         if (!gate.engine.ready) throw new EngramError('NOT_READY', 'storage is not open');
-        if (hub.connections.size >= hub.options.maxConnections) throw new EngramError('TOO_MANY_CONNECTIONS', `${hub.options.maxConnections} streams are open (stream.maxConnections); retry shortly`);
+        hub.checkRoom();
         // What the URL asks to follow is checked now, so a refusal is a clean 403 rather than an error frame later.
         for (const c of q.contexts) gate.access.contextSpace(principal, c, 'read');
         if (q.locks) gate.access.require(principal, 'read');
