@@ -69,22 +69,20 @@ export async function serve(config: Config): Promise<void> {
     maxTailBytes: config.cache.maxBytes,
   });
   const search: SearchParts | undefined = config.search.enabled ? createSearch(config, log, engine, logger) : undefined;
-  const router = new Router(engine);
-  router.lockSnapshot = (space, viewer) => locks.list(space, { limit: 1000 }, viewer).locks;
-  locks.onEvent((events) => router.publishLocks(events));
   const clients = new ClientRegistry(config.quotas, async (clientId) => (await log.spaceUsage(clientId)).bytes);
-  const gate = new Gate({ engine, locks, router, access: new Access(config.clients.groups), clients, search: search?.host, log, searchIndex: search?.indexer });
-  // Idle clients' in-memory state goes; it is rebuilt from the log on their next request.
-  const sweep = setInterval(() => gate.cleanup(undefined, config.clients.idleThresholdMs), Math.min(60_000, config.clients.idleThresholdMs));
-  sweep.unref();
-  const auth = createAuthenticator(config);
   // Stream connections of every transport, under one cap and one slow-consumer clock.
   const hub = new StreamHub(config.stream, (conn, stalledMs) => logger.warn({ kind: conn.kind, stalledMs }, 'closed a slow stream consumer'));
   const streamConnections = () => hub.connections.size;
   const storageBytes = () => storage.storageBytes();
-  const metrics = new Metrics({ engine, router, locks, clients, indexer: search?.indexer, streamConnections, storageBytes });
-  router.observer = metrics;
-  gate.observer = metrics;
+  // Gauges are read when scraped, by then the router below exists.
+  const metrics: Metrics = new Metrics({ engine, subscriptions: (): number => router.stats().subscriptions, locks, clients, indexer: search?.indexer, streamConnections, storageBytes });
+  const router: Router = new Router(engine, { observer: metrics, lockSnapshot: (space, viewer) => locks.list(space, { limit: 1000 }, viewer).locks });
+  locks.onEvent((events) => router.publishLocks(events));
+  const gate = new Gate({ engine, locks, router, access: new Access(config.clients.groups), clients, search: search?.host, log, searchIndex: search?.indexer, observer: metrics });
+  // Idle clients' in-memory state goes; it is rebuilt from the log on their next request.
+  const sweep = setInterval(() => gate.cleanup(undefined, config.clients.idleThresholdMs), Math.min(60_000, config.clients.idleThresholdMs));
+  sweep.unref();
+  const auth = createAuthenticator(config);
   const health = detailedHealth({
     engine,
     router,

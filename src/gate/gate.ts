@@ -33,6 +33,8 @@ export interface GateDeps {
   log: Pick<Log, 'listSpaces' | 'spaceUsage'>;
   /** Rebuilds idle clients' search partitions on demand and drops them at cleanup (the indexer); undefined when search is off. */
   searchIndex?: { ensure(space: string): Promise<void> | undefined; drop(spaces: string[]): Promise<void> };
+  /** Told how long each search took (metrics). */
+  observer?: Observer;
 }
 
 /** GET /clients/status/{clientId}: what the server knows of one client now. */
@@ -72,7 +74,7 @@ export class Gate {
   private readonly log: GateDeps['log'];
   private readonly searchIndex: GateDeps['searchIndex'];
   /** Told how long each search took (metrics). */
-  observer: Observer = NO_OBSERVER;
+  private readonly observer: Observer;
 
   constructor(deps: GateDeps) {
     this.log = deps.log;
@@ -83,6 +85,7 @@ export class Gate {
     this.access = deps.access;
     this.clients = deps.clients;
     this.searcher = deps.search;
+    this.observer = deps.observer ?? NO_OBSERVER;
   }
 
   // ---- work units and contexts ----------------------------------------------------

@@ -10,11 +10,11 @@ import type { Engine } from '../engine/engine.js';
 import type { Indexer } from '../search/indexer.js';
 import type { LockManager } from '../locks/locks.js';
 import type { Observer, RequestObserver } from '../basics/observer.js';
-import type { Router } from '../streams/router.js';
 
 export interface MetricSources {
   engine: Engine;
-  router: Router;
+  /** Live context subscriptions (the router's count). */
+  subscriptions: () => number;
   locks: LockManager;
   clients: ClientRegistry;
   indexer: Indexer | undefined;
@@ -88,7 +88,7 @@ export class Metrics implements Observer, RequestObserver {
       });
     gauge('engram_log_position', 'Log position of the last committed unit.', () => sources.engine.committedPosition);
     gauge('engram_cached_contexts', 'Contexts held in memory with their unit tails.', () => sources.engine.stats().cachedContexts);
-    gauge('engram_subscriptions', 'Live context subscriptions (WebSocket, SSE, gRPC).', () => sources.router.stats().subscriptions);
+    gauge('engram_subscriptions', 'Live context subscriptions (WebSocket, SSE, gRPC).', sources.subscriptions);
     gauge('engram_stream_connections', 'Open stream connections (WebSocket, SSE, gRPC Subscribe).', sources.streamConnections);
     gauge('engram_locks_held', 'Locks held now.', () => sources.locks.stats().held);
     gauge('engram_lock_waiters', 'Lock requests waiting for a holder to let go.', () => sources.locks.stats().waiting);

@@ -211,13 +211,18 @@ export class Router {
   private readonly topics = new Map<string, Topic>();
   private readonly lockFollowers = new Map<string, Set<LockSubscription>>();
   /** Told how long each fan-out took (metrics). */
-  observer: Observer = NO_OBSERVER;
-  /** The locks held in a space now, as `viewer` may see them (set by whoever wires the lock manager in). */
-  lockSnapshot: (space: string, viewer: string) => LockView[] = () => [];
+  private readonly observer: Observer;
+  /** The locks held in a space now, as `viewer` may see them (from the lock manager). */
+  readonly lockSnapshot: (space: string, viewer: string) => LockView[];
   private readonly opening = new Map<string, Promise<Topic>>();
   private readonly unlisten: () => void;
 
-  constructor(private readonly engine: Engine) {
+  constructor(
+    private readonly engine: Engine,
+    parts: { observer?: Observer; lockSnapshot?: (space: string, viewer: string) => LockView[] } = {},
+  ) {
+    this.observer = parts.observer ?? NO_OBSERVER;
+    this.lockSnapshot = parts.lockSnapshot ?? (() => []);
     this.unlisten = engine.onCommit((events) => this.publish(events));
   }
 

@@ -64,10 +64,10 @@ class FakeSink implements StreamSink {
   }
 }
 
-async function setup(tailUnits = 256, log = new MemoryLog()) {
+async function setup(tailUnits = 256, log = new MemoryLog(), parts: ConstructorParameters<typeof Router>[1] = {}) {
   const engine = new Engine(log, { idempotencyTtlMs: 60_000, maxBatchUnits: 64, tailUnits, maxCachedContexts: 100, maxTailBytes: 1 << 24 });
   await engine.open();
-  return { engine, router: new Router(engine), log };
+  return { engine, router: new Router(engine, parts), log };
 }
 
 const unit = (contextId: string, payload: unknown = 'x') => ({ contextId, agentId: 'a', type: 'MESSAGE', payload });
@@ -222,9 +222,10 @@ describe('router', () => {
   });
 
   test('lock followers get every lock event; one that missed some while full gets a snapshot when it drains', async () => {
-    const { engine, router } = await setup();
+    const { engine, router } = await setup(256, new MemoryLog(), {
+      lockSnapshot: () => [{ resource: 'held-now', agentId: 'a', lockId: 'L', token: 9, expiresAt: 'x', ttlMs: 1, acquiredAt: 'x' }],
+    });
     const record = (resource: string, token: number) => ({ resource, agentId: 'a', lockId: 'L', token, expiresAt: Date.now() + 60_000, acquiredAt: Date.now(), contextId: 'ctx' });
-    router.lockSnapshot = () => [{ resource: 'held-now', agentId: 'a', lockId: 'L', token: 9, expiresAt: 'x', ttlMs: 1, acquiredAt: 'x' }];
     const live = new FakeSink();
     const slow = new FakeSink(1);
     router.subscribeLocks([C], live);

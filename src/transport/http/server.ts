@@ -19,7 +19,7 @@ import { registerDashboard } from './dashboard.js';
 import { OriginPolicy } from './origins.js';
 import { registerMcpRoutes, type McpHttpOptions } from './routes-mcp.js';
 import { registerMemoryRoutes } from './routes-memory.js';
-import { createAgentMemory, type AgentMemory } from '../../memory/agent-memory.js';
+import type { AgentMemory } from '../../memory/agent-memory.js';
 import { registerOpsRoutes, type OpsDeps } from './routes-ops.js';
 import { registerSearchRoutes, type SearchDeps } from './routes-search.js';
 import { registerUnitRoutes } from './routes-units.js';
@@ -45,8 +45,8 @@ export interface HttpServerOptions {
   version: string;
   /** Absent when search is disabled. */
   search?: SearchDeps;
-  /** Memory files, facts and graph; by default built on the gate with exact-match facts only. */
-  memory?: AgentMemory;
+  /** Memory files, facts and graph (memory/), built by the wiring. */
+  memory: AgentMemory;
   /** MCP over HTTP at /mcp; absent: off. */
   mcp?: McpHttpOptions;
   /** Foreign browser origins allowed (server.allowedOrigins); the server's own pages always are. */
@@ -109,7 +109,7 @@ export class HttpServer {
     registerLockRoutes(table, options);
     registerSearchRoutes(table, options);
     registerClientRoutes(table, options);
-    const memory = options.memory ?? createAgentMemory(options.gate, { similarity: 1 });
+    const memory = options.memory;
     registerMemoryRoutes(table, { memory, maxBodyBytes: options.maxBodyBytes });
     if (options.mcp !== undefined) registerMcpRoutes(table, { ...options, memory, mcp: options.mcp });
     registerOpsRoutes(table, options.ops, options.gate);
