@@ -60,6 +60,11 @@ test('engram config prints the effective settings; help and version work; unknow
   assert.equal(help.status, 0);
   assert.match(help.stdout, /engram serve/);
   assert.match(help.stdout, /ENGRAM_DATA_DIR/);
+  // Every option's environment variable starts in the same column, the longest option's included.
+  const optionLines = help.stdout.split('\n').filter((l) => /^  --\S+ (VALUE|\[true\|false\])\s+ENGRAM_/.test(l));
+  assert.ok(optionLines.length > 30, `${optionLines.length} option lines`);
+  assert.equal(new Set(optionLines.map((l) => l.indexOf('ENGRAM_'))).size, 1, optionLines.filter((l) => l.includes('VALUEENGRAM')).join('\n'));
+  assert.ok(optionLines.some((l) => l.startsWith('  --stream-max-buffered-bytes VALUE ')));
   assert.match(spawnSync(ENGRAM_BIN, ['version'], { encoding: 'utf8' }).stdout, /^engram \d+\.\d+\.\d+/);
   assert.equal(spawnSync(ENGRAM_BIN, ['frobnicate'], { encoding: 'utf8' }).status, 2);
 });

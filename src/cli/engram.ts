@@ -1,11 +1,9 @@
-/** The `engram` command line: serve, config, version, help. */
-import { stringify as toYaml } from 'yaml';
-import { ConfigError, describeConfig, loadConfig } from '../config/load.js';
+/**
+ * The `engram` command line. Each command loads its own modules when it runs, so a client
+ * command (put, get, memory, ...) does not pay for the server's or the config loader's.
+ */
 import { SETTINGS } from '../config/schema.js';
-import { hashKey, newKey } from '../auth/apikeys.js';
-import { SCOPES } from '../tenancy/access.js';
-import { isClientId } from '../tenancy/clients.js';
-import { CLIENT_USAGE, runClientCommand } from './client-commands.js';
+import { CLIENT_USAGE } from './client-usage.js';
 import { packageVersion } from './version.js';
 
 const MCP_USAGE = `  engram mcp [--data-dir DIR | --url URL] [--space S] [--agent A] [--no-start]
@@ -33,9 +31,16 @@ Settings come from options, then ENGRAM_* environment variables, then the
 YAML file named by --config (or ENGRAM_CONFIG), then defaults.
 
 Options:
-  --config FILE                 YAML config file (see config.example.yaml)
-${SETTINGS.map((s) => `  ${`${s.flag} ${s.kind.type === 'bool' ? '[true|false]' : 'VALUE'}`.padEnd(30)}${s.env}`).join('\n')}
+${optionLines()}
 `;
+
+/** One line per option, the environment variables in one column however long the option. */
+function optionLines(): string {
+  const rows: Array<[string, string]> = [['--config FILE', 'YAML config file (see config.example.yaml)']];
+  for (const s of SETTINGS) rows.push([`${s.flag} ${s.kind.type === 'bool' ? '[true|false]' : 'VALUE'}`, s.env]);
+  const width = Math.max(...rows.map(([option]) => option.length)) + 2;
+  return rows.map(([option, env]) => `  ${option.padEnd(width)}${env}`).join('\n');
+}
 
 
 export async function main(argv: string[]): Promise<number | undefined> {
@@ -47,6 +52,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
   switch (command) {
     case 'serve':
     case 'config': {
+      const { ConfigError, describeConfig, loadConfig } = await import('../config/load.js');
       let config;
       try {
         config = loadConfig({ argv: rest, env: process.env });
@@ -58,6 +64,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
         throw err;
       }
       if (command === 'config') {
+        const { stringify: toYaml } = await import('yaml');
         process.stdout.write(toYaml(describeConfig(config)));
         return 0;
       }
@@ -68,16 +75,20 @@ export async function main(argv: string[]): Promise<number | undefined> {
       await serve(config);
       return undefined; // keeps running until a signal
     }
-    case 'keygen':
+    case 'keygen': {
+      const { keygen } = await import('./keygen.js');
       return keygen(rest);
+    }
     case 'put':
     case 'get':
     case 'tail':
     case 'search':
     case 'lock':
     case 'unlock':
-    case 'memory':
+    case 'memory': {
+      const { runClientCommand } = await import('./client-commands.js');
       return runClientCommand(command, rest);
+    }
     case 'backup':
     case 'restore':
     case 'repair': {
@@ -107,53 +118,4 @@ export async function main(argv: string[]): Promise<number | undefined> {
       process.stderr.write(`engram: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
       return 2;
   }
-}
-
-/** `engram keygen`: a new random API key, shown once, and the entry that stores only its hash. */
-function keygen(args: string[]): number {
-  const opts = new Map<string, string>();
-  for (let i = 0; i < args.length; i += 2) {
-    const name = args[i]!;
-    const value = args[i + 1];
-    if (!['--client', '--scopes', '--contexts', '--expires'].includes(name) || value === undefined) {
-      process.stderr.write(`engram keygen: expected --client ID [--scopes LIST] [--contexts LIST] [--expires DAYSd|RFC3339], got ${JSON.stringify(name)}\n`);
-      return 2;
-    }
-    opts.set(name, value);
-  }
-  const client = opts.get('--client') ?? '';
-  if (!isClientId(client)) {
-    process.stderr.write('engram keygen: --client must be a client id (1–64 of A-Z a-z 0-9 . _ - : @, starting with a letter or digit)\n');
-    return 2;
-  }
-  const scopes = (opts.get('--scopes') ?? 'read,write').split(',').map((s) => s.trim()).filter((s) => s !== '');
-  const bad = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
-  if (scopes.length === 0 || bad.length > 0) {
-    process.stderr.write(`engram keygen: --scopes takes ${SCOPES.join(', ')}\n`);
-    return 2;
-  }
-  const contexts = opts.get('--contexts')?.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  const expiresRaw = opts.get('--expires');
-  let expires: string | undefined;
-  if (expiresRaw !== undefined) {
-    const days = /^(\d{1,5})d$/.exec(expiresRaw);
-    const at = days ? Date.now() + Number(days[1]) * 86_400_000 : Date.parse(expiresRaw);
-    if (!Number.isFinite(at)) {
-      process.stderr.write('engram keygen: --expires takes a number of days (30d) or an RFC 3339 time\n');
-      return 2;
-    }
-    expires = new Date(at).toISOString();
-  }
-  const key = newKey();
-  const entry = {
-    client,
-    hash: hashKey(key),
-    scopes,
-    ...(contexts === undefined || contexts.length === 0 ? {} : { contexts }),
-    ...(expires === undefined ? {} : { expires }),
-  };
-  process.stdout.write(`# The key, shown only now; give it to the client (Authorization: Bearer <key>):\n# ${key}\n`);
-  process.stdout.write(`# Its entry for auth.keys (or the auth.keysFile list); only the hash is stored:\n`);
-  process.stdout.write(toYaml([entry]));
-  return 0;
 }
