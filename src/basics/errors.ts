@@ -49,6 +49,7 @@ export const ERROR_CATALOG = {
   FENCE_REJECTED: { http: 409, grpc: 'FAILED_PRECONDITION', doc: 'A write carried a fence whose token is not the current holder\'s (the lease expired or passed to another agent).' },
   REQUEST_TIMEOUT: { http: 408, grpc: 'DEADLINE_EXCEEDED', doc: 'The request body did not arrive within `limits.requestTimeout`; the connection is closed.' },
   VERSION_MISMATCH: { http: 412, grpc: 'ABORTED', doc: '`If-Match` named a version that is not the current one.' },
+  EPOCH_MISMATCH: { http: 409, grpc: 'FAILED_PRECONDITION', doc: 'A stream resumed with an `epoch` that is not the log\'s: the history was restored from a backup or repaired since, so its seqs no longer mean what they meant. `details.epoch` is the current one: read the context again from the start (`since` = 0) and keep the new epoch.' },
   SEQ_CONFLICT: { http: 409, grpc: 'ABORTED', doc: 'A memory change was decided on a context that another writer moved on meanwhile; the memory services decide it again on the new state, so a client sees this only after many such races in a row.' },
   PAYLOAD_TOO_LARGE: { http: 413, grpc: 'RESOURCE_EXHAUSTED', doc: 'The body is larger than `limits.maxUnitBytes`.' },
   UNSUPPORTED_MEDIA_TYPE: { http: 415, grpc: 'INVALID_ARGUMENT', doc: 'The body is not sent as `application/json`.' },

@@ -71,3 +71,15 @@ export function ulidTime(id: string): number {
   for (let i = 0; i < 10; i++) t = t * 32 + ALPHABET.indexOf(id[i]!);
   return t;
 }
+
+/**
+ * A new epoch of a log's history: a random name. A log gets one when it is created and a new
+ * one whenever its history may no longer be the one its readers saw (restored from a backup,
+ * repaired), so a reader resuming with an old epoch is told that its seqs no longer mean what
+ * they meant.
+ */
+export function newEpoch(): string {
+  const bytes = new Uint8Array(6);
+  randomFillSync(bytes);
+  return Buffer.from(bytes).toString('hex');
+}

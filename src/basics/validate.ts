@@ -58,6 +58,14 @@ export function checkId(value: unknown, field: string): string {
   return value;
 }
 
+/** An epoch a stream resumes in, as a `subscribed` frame named it: 1–64 letters, digits, `-` or `_`. */
+export function checkEpoch(value: unknown, field = 'epoch'): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(value)) {
+    throw new EngramError('INVALID_FIELD', `${field}: must be the epoch a subscribed frame named (1–64 letters, digits, - or _), got ${describe(value)}`);
+  }
+  return value;
+}
+
 /** A lock resource name: 1..1024 characters of well-formed Unicode without control characters (slashes welcome). */
 export function checkResource(value: unknown, field = 'resource'): string {
   if (typeof value !== 'string') throw new EngramError('INVALID_FIELD', `${field}: must be a string`);

@@ -224,11 +224,11 @@ export class GrpcEngramClient implements LockApi {
 
   /** As EngramClient.subscribe: gap-free and without duplicates across reconnects. */
   subscribe(contextId: string, options: SubscribeOptions = {}): AsyncIterableIterator<WorkUnit> {
-    return resumingSubscription((since, events) => this.openStream(contextId, since, events), options, this.options.backoff ?? DEFAULT_BACKOFF);
+    return resumingSubscription((since, epoch, events) => this.openStream(contextId, since, epoch, events), options, this.options.backoff ?? DEFAULT_BACKOFF);
   }
 
-  private openStream(contextId: string, since: number | undefined, events: StreamEvents): StreamConnection {
-    const req: pb.ISubscribeRequest = since === undefined ? { contextId } : { contextId, since };
+  private openStream(contextId: string, since: number | undefined, epoch: string | undefined, events: StreamEvents): StreamConnection {
+    const req: pb.ISubscribeRequest = { contextId, ...(since === undefined ? {} : { since }), ...(epoch === undefined ? {} : { epoch }) };
     const call = (this.client.subscribe as (r: object) => ClientReadableStream<pb.SubscribeEvent>).call(this.client, req);
     let ended = false;
     const end = (err: EngramClientError, retry: boolean) => {
@@ -238,7 +238,7 @@ export class GrpcEngramClient implements LockApi {
     };
     call.on('data', (e: pb.SubscribeEvent) => {
       if (e.workUnit) events.unit(unitFromProto(e.workUnit));
-      else if (e.subscribed) events.subscribed(num(e.subscribed.headSeq));
+      else if (e.subscribed) events.subscribed(num(e.subscribed.headSeq), e.subscribed.epoch ?? '');
     });
     call.on('error', (err: ServiceError) => end(clientError(err), RETRY_STATUSES.has(err.code)));
     call.on('end', () => end(new EngramClientError('UNAVAILABLE', 'the stream ended', undefined), true));

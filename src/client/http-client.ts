@@ -209,11 +209,11 @@ export class EngramClient implements LockApi {
    * server restarts. Break out of the loop (or abort `signal`) to end it.
    */
   subscribe(contextId: string, options: SubscribeOptions = {}): AsyncIterableIterator<WorkUnit> {
-    return resumingSubscription((since, events) => this.openStream(contextId, since, events), options, this.backoff);
+    return resumingSubscription((since, epoch, events) => this.openStream(contextId, since, epoch, events), options, this.backoff);
   }
 
-  private openStream(contextId: string, since: number | undefined, events: StreamEvents): StreamConnection {
-    const url = `${this.wsBase}/stream?context=${enc(contextId)}${since === undefined ? '' : `&since=${since}`}`;
+  private openStream(contextId: string, since: number | undefined, epoch: string | undefined, events: StreamEvents): StreamConnection {
+    const url = `${this.wsBase}/stream?context=${enc(contextId)}${since === undefined ? '' : `&since=${since}`}${epoch === undefined ? '' : `&epoch=${enc(epoch)}`}`;
     const ws = new WebSocket(url, ['engram.json'], { headers: this.identity });
     let ended = false;
     const end = (err: EngramClientError, retry: boolean) => {
@@ -222,14 +222,14 @@ export class EngramClient implements LockApi {
       events.closed(err, retry);
     };
     ws.on('message', (data: Buffer) => {
-      let frame: { event: string; workUnit?: WorkUnit; headSeq?: number; contextId?: string; error?: { code: string; message: string } };
+      let frame: { event: string; workUnit?: WorkUnit; headSeq?: number; epoch?: string; contextId?: string; error?: { code: string; message: string } };
       try {
         frame = JSON.parse(data.toString()) as typeof frame;
       } catch {
         return;
       }
       if (frame.event === 'workunit' && frame.workUnit !== undefined) events.unit(frame.workUnit);
-      else if (frame.event === 'subscribed' && frame.contextId === contextId) events.subscribed(frame.headSeq ?? 0);
+      else if (frame.event === 'subscribed' && frame.contextId === contextId) events.subscribed(frame.headSeq ?? 0, frame.epoch ?? '');
       else if (frame.event === 'error' && frame.error !== undefined) {
         // The subscription was refused (e.g. `since` beyond the head): only a busy server is worth retrying.
         const err = new EngramClientError(frame.error.code, frame.error.message, undefined);

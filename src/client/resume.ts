@@ -2,13 +2,16 @@
  * A subscription as an async iterator that survives disconnects and server restarts: it
  * reconnects with exponential backoff and jitter and resumes from the last seq it
  * received, dropping any unit it already has, so the consumer sees every unit once, in order.
+ * It resumes in the epoch the server first named: if the server's history was restored or
+ * repaired meanwhile, the server refuses (EPOCH_MISMATCH) and the iterator ends with that error
+ * rather than going on with seqs that mean something else.
  */
 import { EngramClientError } from './errors.js';
 import type { SubscribeOptions, WorkUnit } from './types.js';
 
 /** What a wire (WebSocket, gRPC) reports about one connection. */
 export interface StreamEvents {
-  subscribed(headSeq: number): void;
+  subscribed(headSeq: number, epoch: string): void;
   unit(unit: WorkUnit): void;
   /** The connection ended; `retry` false means resubscribing unchanged would fail again. */
   closed(err: EngramClientError, retry: boolean): void;
@@ -20,7 +23,7 @@ export interface StreamConnection {
   resume(): void;
 }
 
-export type Connect = (since: number | undefined, events: StreamEvents) => StreamConnection;
+export type Connect = (since: number | undefined, epoch: string | undefined, events: StreamEvents) => StreamConnection;
 
 export interface Backoff {
   initialMs: number;
@@ -33,6 +36,7 @@ const HIGH_WATER = 1000;
 
 export function resumingSubscription(connect: Connect, options: SubscribeOptions, backoff: Backoff = DEFAULT_BACKOFF): AsyncIterableIterator<WorkUnit> {
   let cursor = options.since;
+  let epoch = options.epoch;
   const queue: WorkUnit[] = [];
   let failure: EngramClientError | undefined;
   let done = false;
@@ -50,9 +54,10 @@ export function resumingSubscription(connect: Connect, options: SubscribeOptions
     if (done) return;
     let ended = false;
     // Events arrive asynchronously, after `current` is assigned.
-    const current: StreamConnection = connect(cursor, {
-      subscribed(headSeq) {
+    const current: StreamConnection = connect(cursor, epoch, {
+      subscribed(headSeq, named) {
         attempts = 0;
+        epoch ??= named;
         // Without `since`, "from now on" is fixed at the first head: a reconnect resumes there.
         if (cursor === undefined) cursor = headSeq;
       },

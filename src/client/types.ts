@@ -155,6 +155,8 @@ export interface SearchResponse {
 export interface SubscribeOptions {
   /** Deliver units with seq > since first; omitted: only units written from now on. */
   since?: number;
+  /** The epoch `since` belongs to (from an earlier subscription); a server whose history changed since refuses it (EPOCH_MISMATCH). */
+  epoch?: string;
   /** Ends the iteration. */
   signal?: AbortSignal;
 }

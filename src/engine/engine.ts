@@ -633,6 +633,11 @@ export class Engine {
     return this.log.unitsAt(positions);
   }
 
+  /** The epoch of the log's history: a seq means the same only within one epoch (Log.epoch). */
+  get epoch(): string {
+    return this.log.epoch();
+  }
+
   /** The log position of the last committed unit. */
   get committedPosition(): number {
     return this.position;

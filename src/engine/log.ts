@@ -102,6 +102,12 @@ export interface Log {
   open(): Promise<void>;
   close(): Promise<void>;
   /**
+   * The epoch of this log's history (basics/ids.ts, newEpoch), known once open: stream positions
+   * (a context and a seq) mean the same only within one epoch. A shared log's nodes all report
+   * the same one.
+   */
+  epoch(): string;
+  /**
    * Stores the whole batch or nothing. Resolves once it is durable to the configured degree.
    * A shared log instead answers each context on its own (ContextOutcome) and assigns the
    * positions itself; it reports every stored part through `follow` before it resolves.

@@ -2562,6 +2562,9 @@ export namespace engram {
             /** SubscribeRequest since. */
             since?: (number|Long|null);
 
+            /** SubscribeRequest epoch. */
+            epoch?: (string|null);
+
             /**
              * Creates a new SubscribeRequest instance using the specified properties.
              * @param [properties] Properties to set
@@ -2606,6 +2609,9 @@ export namespace engram {
 
                 /** SubscribeRequest since */
                 since?: (number|Long|null);
+
+                /** SubscribeRequest epoch */
+                epoch?: (string|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -2744,6 +2750,9 @@ export namespace engram {
             /** Subscribed headSeq. */
             headSeq: (number|Long);
 
+            /** Subscribed epoch. */
+            epoch: string;
+
             /**
              * Creates a new Subscribed instance using the specified properties.
              * @param [properties] Properties to set
@@ -2788,6 +2797,9 @@ export namespace engram {
 
                 /** Subscribed headSeq */
                 headSeq?: (number|Long|null);
+
+                /** Subscribed epoch */
+                epoch?: (string|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

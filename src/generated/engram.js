@@ -3700,12 +3700,19 @@ export const engram = $root.engram = (() => {
 
             SubscribeRequest.prototype.contextId = "";
             SubscribeRequest.prototype.since = null;
+            SubscribeRequest.prototype.epoch = null;
 
             let $oneOfFields;
 
             // Virtual OneOf for proto3 optional field
             $Object.defineProperty(SubscribeRequest.prototype, "_since", {
                 get: $util.oneOfGetter($oneOfFields = ["since"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(SubscribeRequest.prototype, "_epoch", {
+                get: $util.oneOfGetter($oneOfFields = ["epoch"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -3724,6 +3731,8 @@ export const engram = $root.engram = (() => {
                     writer.uint32(10).string(message.contextId);
                 if (message.since != null && $Object.hasOwnProperty.call(message, "since"))
                     writer.uint32(16).uint64(message.since);
+                if (message.epoch != null && $Object.hasOwnProperty.call(message, "epoch"))
+                    writer.uint32(26).string(message.epoch);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3771,6 +3780,13 @@ export const engram = $root.engram = (() => {
                                 break;
                             message.since = reader.uint64();
                             message._since = "since";
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.epoch = reader.stringVerify();
+                            message._epoch = "epoch";
                             continue;
                         }
                     }
@@ -3937,6 +3953,7 @@ export const engram = $root.engram = (() => {
 
             Subscribed.prototype.contextId = "";
             Subscribed.prototype.headSeq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            Subscribed.prototype.epoch = "";
 
             Subscribed.create = function(properties) {
                 return new Subscribed(properties);
@@ -3953,6 +3970,8 @@ export const engram = $root.engram = (() => {
                     writer.uint32(10).string(message.contextId);
                 if (message.headSeq != null && $Object.hasOwnProperty.call(message, "headSeq") && (typeof message.headSeq === "object" ? message.headSeq.low || message.headSeq.high : message.headSeq !== 0))
                     writer.uint32(16).uint64(message.headSeq);
+                if (message.epoch != null && $Object.hasOwnProperty.call(message, "epoch") && message.epoch !== "")
+                    writer.uint32(26).string(message.epoch);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -4002,6 +4021,15 @@ export const engram = $root.engram = (() => {
                                 message.headSeq = value;
                             else
                                 delete message.headSeq;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.epoch = value;
+                            else
+                                delete message.epoch;
                             continue;
                         }
                     }

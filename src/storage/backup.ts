@@ -10,6 +10,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ClassicLevel } from 'classic-level';
+import { newEpoch } from '../basics/ids.js';
+import { keys } from './keys.js';
 
 export const BACKUP_FORMAT = 'engram-backup';
 export const BACKUP_VERSION = 1;
@@ -95,6 +97,8 @@ export async function restoreBackup(file: string, dataDir: string): Promise<{ pa
     if (trailer === undefined) throw new RestoreError(`${file} ends before the backup does (truncated after ${pairs} pairs)`);
     if (trailer.pairs !== pairs) throw new RestoreError(`the backup says ${trailer.pairs} pairs but holds ${pairs}`);
     if (trailer.sha256 !== hash.digest('hex')) throw new RestoreError('the backup does not match its checksum (the file was altered or damaged)');
+    // The restored history may be older than what readers of the backed-up server saw: a new epoch tells them.
+    batch.put(keys.meta('epoch'), Buffer.from(newEpoch()));
     await batch.write({ sync: true });
     ok = true;
     return { pairs, createdAt: header.createdAt };

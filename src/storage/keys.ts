@@ -12,7 +12,7 @@
  *   g SEP pos(16 hex)                          → msgpack [clientId, contextId, seq] (the whole log in commit order)
  *   E SEP pos(16 hex)                          → float32 bytes: the unit's embedding (search)
  *   L SEP client SEP resource                  → msgpack LockRecord (held locks)
- *   m SEP name                                 → storage metadata (format version, lock counter)
+ *   m SEP name                                 → storage metadata (format version, epoch, lock counter)
  */
 
 import { AFTER_SEP, SEP } from '../basics/compound-key.js';

@@ -19,6 +19,7 @@
  * applies, so they come out the same on every node. A commit resolves once the node's replica
  * has applied it, so a node reads its own writes.
  */
+import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { pack, unpack } from 'msgpackr';
 import type { JsMsg } from '@nats-io/jetstream';
@@ -107,6 +108,7 @@ export class JetStreamLog implements Log {
   private closed = false;
   /** Set when the replica could not store what the stream holds: every commit fails until a restart. */
   private broken: Error | undefined;
+  private epochName: string | undefined;
 
   constructor(
     private readonly link: NatsLink,
@@ -114,6 +116,11 @@ export class JetStreamLog implements Log {
   ) {
     this.replica = new LevelLog(options.replicaDir, { sync: false, verifyOnStart: options.verifyOnStart, cacheSize: options.cacheSize });
     this.subjectPrefix = `${link.options.stream}.u`;
+  }
+
+  epoch(): string {
+    if (this.epochName === undefined) throw new Error('the log is not open');
+    return this.epochName;
   }
 
   follow(listener: CommittedListener): void {
@@ -145,6 +152,9 @@ export class JetStreamLog implements Log {
       await this.replica.open();
     }
     if (had !== identity) await this.replica.commit({ units: [], contexts: [], idempotency: [] }, { [STREAM_ID]: identity });
+    // Every node follows the same stream, so every node names the same epoch; a replica rebuilt
+    // from it holds the same history (same epoch), a stream made again does not.
+    this.epochName = createHash('sha256').update(identity).digest('hex').slice(0, 12);
     this.applied = Number((await this.replica.getMark(APPLIED)) ?? 0);
     this.position = await this.replica.lastPosition();
     // Without a retention limit nothing leaves the stream, so its sequences have no holes.

@@ -11,6 +11,7 @@ import type { ContextRecord } from '../basics/types.js';
 import { keys, parseExpiryKey } from './keys.js';
 import { SEP } from '../basics/compound-key.js';
 import { LevelLockStore } from './lock-store-leveldb.js';
+import { newEpoch } from '../basics/ids.js';
 
 const DEFAULT_WRITE_BUFFER = 4 * 1024 * 1024;
 const DEFAULT_CACHE = 8 * 1024 * 1024;
@@ -71,6 +72,7 @@ const MiB = 1024 * 1024;
 const SPACE_CHECK_MS = 500;
 
 export class LevelLog implements Log {
+  private epochName: string | undefined;
   private readonly db: ClassicLevel<string, Buffer>;
 
   constructor(
@@ -110,6 +112,12 @@ export class LevelLog implements Log {
         'format',
       );
     }
+    this.epochName = await this.db.get<string, string>(keys.meta('epoch'), { valueEncoding: 'utf8' });
+    if (this.epochName === undefined) {
+      // A new data dir, or one written before epochs: its history starts an epoch here.
+      this.epochName = newEpoch();
+      await this.db.put(keys.meta('epoch'), this.epochName, { valueEncoding: 'utf8', sync: true });
+    }
     if (this.options.verifyOnStart) await this.verify();
   }
 
@@ -130,6 +138,11 @@ export class LevelLog implements Log {
         { cause: err },
       );
     }
+  }
+
+  epoch(): string {
+    if (this.epochName === undefined) throw new Error('the log is not open');
+    return this.epochName;
   }
 
   async close(): Promise<void> {

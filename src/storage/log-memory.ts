@@ -5,6 +5,7 @@
 import type { CommitBatch, ContextListOptions, IdempotencyEntry, Log, PositionedUnit, SpaceUsage, UnitLocation } from '../engine/log.js';
 import type { ContextRecord } from '../basics/types.js';
 import { joinKey } from '../basics/compound-key.js';
+import { newEpoch } from '../basics/ids.js';
 
 const key = joinKey;
 
@@ -21,8 +22,15 @@ export class MemoryLog implements Log {
   /** When set, unit range reads fail with this error. */
   failReads: Error | undefined;
 
+  /** Memory holds one history, which a reopen keeps. */
+  private readonly epochName = newEpoch();
+
   async open(): Promise<void> {
     this.isOpen = true;
+  }
+
+  epoch(): string {
+    return this.epochName;
   }
 
   async close(): Promise<void> {

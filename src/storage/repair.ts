@@ -11,6 +11,7 @@ import { ClassicLevel } from 'classic-level';
 import { pack, unpack } from 'msgpackr';
 import { keys } from './keys.js';
 import { AFTER_SEP, SEP } from '../basics/compound-key.js';
+import { newEpoch } from '../basics/ids.js';
 
 export interface RepairReport {
   /** Where the data dir was copied before repairing (unless asked not to). */
@@ -81,6 +82,8 @@ export async function repairDataDir(dataDir: string, options: { copy: boolean })
       for (let s = 1; s <= Math.max(head, top); s++) if (!have.has(s)) gone.push(s);
       if (gone.length > 0) report.missing.push({ client, context, seqs: ranges(gone), count: gone.length });
     }
+    // A repaired history may lack units its readers saw: a new epoch tells a resuming reader so.
+    fixes.put(keys.meta('epoch'), Buffer.from(newEpoch()));
     await fixes.write({ sync: true });
   } finally {
     await db.close();

@@ -49,8 +49,8 @@ export const frames = {
   lockSnapshot: (locks: LockView[]) => new Frame('lock', JSON.stringify({ event: 'lock', action: 'snapshot', locks })),
   locksSubscribed: (ref?: string | number) => new Frame('subscribed', `{"event":"subscribed",${withRef(ref)}"locks":true}`),
   locksUnsubscribed: (ref?: string | number) => new Frame('unsubscribed', `{"event":"unsubscribed",${withRef(ref)}"locks":true}`),
-  subscribed: (contextId: string, headSeq: number, ref?: string | number) =>
-    new Frame('subscribed', `{"event":"subscribed",${withRef(ref)}"contextId":${JSON.stringify(contextId)},"headSeq":${headSeq}}`),
+  subscribed: (contextId: string, headSeq: number, epoch: string, ref?: string | number) =>
+    new Frame('subscribed', `{"event":"subscribed",${withRef(ref)}"contextId":${JSON.stringify(contextId)},"headSeq":${headSeq},"epoch":${JSON.stringify(epoch)}}`),
   unsubscribed: (contextId: string, ref?: string | number) =>
     new Frame('unsubscribed', `{"event":"unsubscribed",${withRef(ref)}"contextId":${JSON.stringify(contextId)}}`),
   ack: (r: AppendResult, ref?: string | number) =>
@@ -58,8 +58,8 @@ export const frames = {
       'ack',
       `{"event":"ack",${withRef(ref)}"id":${JSON.stringify(r.id)},"contextId":${JSON.stringify(r.contextId)},"seq":${r.seq},"replayed":${r.replayed}}`,
     ),
-  error: (code: ErrorCode, message: string, ref?: string | number) =>
-    new Frame('error', `{"event":"error",${withRef(ref)}"error":${JSON.stringify({ code, message })}}`),
+  error: (code: ErrorCode, message: string, ref?: string | number, details?: Record<string, unknown>) =>
+    new Frame('error', `{"event":"error",${withRef(ref)}"error":${JSON.stringify(details === undefined ? { code, message } : { code, message, details })}}`),
   pong: (ref?: string | number) => new Frame('pong', ref === undefined ? '{"event":"pong"}' : `{"event":"pong","ref":${JSON.stringify(ref)}}`),
   heartbeat: new Frame('heartbeat', '{"event":"heartbeat"}'),
 };

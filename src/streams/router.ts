@@ -229,14 +229,24 @@ export class Router {
   /**
    * Subscribes `sink` to a context. Without `since` it gets units committed from now on;
    * with `since` it first gets every unit with seq > since. The `subscribed` frame
-   * (carrying the head seq at this moment) is written before any unit.
+   * (carrying the head seq at this moment and the log's epoch) is written before any unit.
+   * `epoch`, when given, must be the log's: a position from another epoch (a restored or
+   * repaired history) is refused rather than resumed as if its seqs still meant the same.
    */
   async subscribe(
     clientId: string,
     contextId: string,
     sink: StreamSink,
-    options: { since?: number; ref?: string | number } = {},
+    options: { since?: number; epoch?: string; ref?: string | number } = {},
   ): Promise<Subscription> {
+    const epoch = this.engine.epoch;
+    if (options.epoch !== undefined && options.epoch !== epoch) {
+      throw new EngramError(
+        'EPOCH_MISMATCH',
+        `epoch ${JSON.stringify(options.epoch)} is not this log's (${JSON.stringify(epoch)}): its history was restored or repaired since, so seqs from the old epoch no longer mean what they meant; read the context again from since=0`,
+        { details: { epoch } },
+      );
+    }
     const key = scopedKey(clientId, contextId);
     const topic = await this.topic(key, clientId, contextId);
     // From here to the end of the function nothing awaits: the head read below and the
@@ -251,7 +261,7 @@ export class Router {
     const sub = new Subscription(this, key, topic.handle, sink, since ?? head, catchingUp ? 'catching-up' : 'live');
     topic.subs.add(sub);
     try {
-      sink.write(frames.subscribed(contextId, head, options.ref));
+      sink.write(frames.subscribed(contextId, head, epoch, options.ref));
     } catch (err) {
       sub.close();
       throw err;

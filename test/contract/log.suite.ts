@@ -169,9 +169,12 @@ export function runLogContract(name: string, factory: LogFactory): void {
     });
 
     if (factory.reopen) {
-      test('everything committed is there after close and reopen', async () => {
+      test('everything committed is there after close and reopen, in the same epoch', async () => {
         await log.commit(batchOf('re', 'ctx', 1, 10));
+        const epoch = log.epoch();
+        assert.match(epoch, /^[A-Za-z0-9_-]{1,64}$/);
         log = await factory.reopen!(log);
+        assert.equal(log.epoch(), epoch, 'a reopened log keeps its history, and so its epoch');
         assert.equal((await log.readUnits('re', 'ctx', 1, 100)).length, 10);
         assert.equal((await log.getContext('re', 'ctx'))?.headSeq, 10);
         assert.equal((await log.listContexts('lst', { limit: 100 })).length, 5);

@@ -26,7 +26,8 @@ describe('Subscribe', () => {
     for (let i = 1; i <= 5; i++) assert.equal((await env.http.post('/workunit', unit(ctx, { payload: { n: i } }))).status, 201);
     const r = subscribe(ctx, 0);
     await r.until((m) => seqs(m).length >= 5, WAIT_MS, 'the replay');
-    assert.deepEqual(r.messages[0], { event: 'subscribed', subscribed: { contextId: ctx, headSeq: 5 } });
+    assert.deepEqual(r.messages[0], { event: 'subscribed', subscribed: { contextId: ctx, headSeq: 5, epoch: r.messages[0]?.subscribed?.epoch } });
+    assert.match(r.messages[0]!.subscribed.epoch, /^[0-9a-f]{12}$/, 'the log names its epoch');
     // Live: both wires, concurrently.
     await Promise.all([
       (async () => {
@@ -51,7 +52,7 @@ describe('Subscribe', () => {
     const ctx = 'sub/resume';
     const first = subscribe(ctx, 0);
     await first.until((m) => m.length >= 1, WAIT_MS, 'subscribed');
-    assert.deepEqual(first.messages[0].subscribed, { contextId: ctx, headSeq: 0 });
+    assert.deepEqual(first.messages[0].subscribed, { contextId: ctx, headSeq: 0, epoch: first.messages[0].subscribed.epoch });
     for (let i = 0; i < 10; i++) await env.grpc.CreateWorkUnit(unitRequest(ctx));
     await first.until((m) => seqs(m).length >= 4, WAIT_MS, 'four units');
     first.stream.cancel();
@@ -61,7 +62,7 @@ describe('Subscribe', () => {
     for (let i = 0; i < 5; i++) await env.http.post('/workunit', unit(ctx));
     const resumed = subscribe(ctx, k);
     await resumed.until((m) => seqs(m).length >= 15 - k, WAIT_MS, 'the missed units');
-    assert.deepEqual(resumed.messages[0].subscribed, { contextId: ctx, headSeq: 15 });
+    assert.deepEqual(resumed.messages[0].subscribed, { contextId: ctx, headSeq: 15, epoch: first.messages[0].subscribed.epoch });
     // One more, live: nothing arrived twice or out of order before it.
     await env.grpc.CreateWorkUnit(unitRequest(ctx));
     await resumed.until((m) => seqs(m).includes(16), WAIT_MS, 'the live unit');
@@ -75,7 +76,7 @@ describe('Subscribe', () => {
     await env.grpc.CreateWorkUnit(unitRequest(ctx));
     const r = subscribe(ctx);
     await r.until((m) => m.length >= 1, WAIT_MS, 'subscribed');
-    assert.deepEqual(r.messages[0].subscribed, { contextId: ctx, headSeq: 1 });
+    assert.deepEqual(r.messages[0].subscribed, { contextId: ctx, headSeq: 1, epoch: r.messages[0].subscribed.epoch });
     await env.grpc.CreateWorkUnit(unitRequest(ctx));
     await r.until((m) => seqs(m).length >= 1, WAIT_MS, 'the live unit');
     assert.deepEqual(seqs(r.messages), [2]);

@@ -22,7 +22,9 @@ describe('SSE reader', () => {
     await r.until(() => r.events.some((e) => e.event === 'subscribed'));
     assert.equal(r.status, 200);
     assert.match(String(r.headers['content-type']), /^text\/event-stream/);
-    assert.deepEqual(JSON.parse(r.events[0]!.data), { event: 'subscribed', contextId: 'sse-basic', headSeq: 1 });
+    const subscribed = JSON.parse(r.events[0]!.data);
+    assert.match(subscribed.epoch, /^[0-9a-f]{12}$/);
+    assert.deepEqual(subscribed, { event: 'subscribed', contextId: 'sse-basic', headSeq: 1, epoch: subscribed.epoch });
     assert.equal(r.events[0]!.id, undefined, 'only unit events carry an id, so Last-Event-ID is always a seq');
     for (let i = 0; i < 10; i++) await post('sse-basic', i);
     await r.until(() => r.seqs().includes(11));

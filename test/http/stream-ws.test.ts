@@ -47,7 +47,8 @@ describe('subscribing', () => {
     const c = await connect();
     c.send({ op: 'subscribe', contextId: 'by-message', ref: 's1' });
     const subscribed = await c.next((f) => f.event === 'subscribed');
-    assert.deepEqual(subscribed, { event: 'subscribed', ref: 's1', contextId: 'by-message', headSeq: 3 });
+    assert.deepEqual(subscribed, { event: 'subscribed', ref: 's1', contextId: 'by-message', headSeq: 3, epoch: subscribed.epoch });
+    assert.match(subscribed.epoch, /^[0-9a-f]{12}$/);
     await post('by-message');
     await c.untilSeq('by-message', 4);
     assert.deepEqual(c.seqs('by-message'), [4], 'without since, only new units');

@@ -74,12 +74,25 @@ const unit = (contextId: string, payload: unknown = 'x') => ({ contextId, agentI
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('router', () => {
+  test('a resume from another epoch is refused with the current one, and nothing is subscribed', async () => {
+    const { engine, router } = await setup();
+    await engine.append(C, unit('epochs'));
+    const sink = new FakeSink();
+    await assert.rejects(router.subscribe(C, 'epochs', sink, { since: 1, epoch: 'an0ther' }), (err: EngramError) => err.code === 'EPOCH_MISMATCH' && err.details?.epoch === engine.epoch);
+    assert.equal(sink.received.length, 0);
+    assert.equal(router.stats().subscriptions, 0);
+    const ok = await router.subscribe(C, 'epochs', sink, { since: 1, epoch: engine.epoch });
+    assert.equal(ok.state, 'live');
+    ok.close();
+    await engine.close();
+  });
+
   test('a live subscriber gets each new unit once, in order, after a subscribed frame with the head', async () => {
     const { engine, router } = await setup();
     await engine.append(C, unit('live'));
     const sink = new FakeSink();
     await router.subscribe(C, 'live', sink, { ref: 'r1' });
-    assert.equal(sink.received[0]!.json, '{"event":"subscribed","ref":"r1","contextId":"live","headSeq":1}');
+    assert.equal(sink.received[0]!.json, `{"event":"subscribed","ref":"r1","contextId":"live","headSeq":1,"epoch":"${engine.epoch}"}`);
     await Promise.all(range(1, 50).map((i) => engine.append(C, unit('live', i))));
     await sink.until(51);
     assert.deepEqual(sink.seqs(), range(2, 51));

@@ -4,7 +4,7 @@
  */
 import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
 import { asEngramError, EngramError } from '../../basics/errors.js';
-import { checkId } from '../../basics/validate.js';
+import { checkEpoch, checkId } from '../../basics/validate.js';
 import type { Frame, FrameFormat } from '../../streams/frames.js';
 import type { LockView } from '../../locks/lock-types.js';
 import type { Principal } from '../../tenancy/access.js';
@@ -128,8 +128,8 @@ export const GRPC_EVENTS: FrameFormat<Buffer | null> = {
       case 'workunit':
         return encodeEvent({ workUnit: unitOut((JSON.parse(frame.json) as { workUnit: WorkUnit }).workUnit) });
       case 'subscribed': {
-        const f = JSON.parse(frame.json) as { contextId: string; headSeq: number };
-        return encodeEvent({ subscribed: { contextId: f.contextId, headSeq: f.headSeq } });
+        const f = JSON.parse(frame.json) as { contextId: string; headSeq: number; epoch: string };
+        return encodeEvent({ subscribed: { contextId: f.contextId, headSeq: f.headSeq, epoch: f.epoch } });
       }
       case 'context':
         return encodeEvent({ context: contextOut((JSON.parse(frame.json) as { context: ContextView }).context) });
@@ -235,6 +235,7 @@ export function subscribe(deps: GrpcDeps) {
     try {
       principal = callPrincipal(deps, call.metadata);
       checkId(req.contextId, 'contextId');
+      if (req.epoch !== null && req.epoch !== undefined) checkEpoch(req.epoch);
       deps.hub.checkRoom();
       release = deps.gate.openConnection(principal);
     } catch (err) {
@@ -257,7 +258,8 @@ export function subscribe(deps: GrpcDeps) {
     call.on('cancelled', end);
     call.on('close', end);
     call.on('error', end);
-    deps.gate.subscribe(principal, req.contextId, sub, { since }).then(
+    const epoch = req.epoch === null || req.epoch === undefined ? undefined : req.epoch;
+    deps.gate.subscribe(principal, req.contextId, sub, { since, epoch }).then(
       (s) => {
         if (sub.closed) s.close();
         else sub.sub = s;

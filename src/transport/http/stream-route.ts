@@ -2,7 +2,7 @@
 import type { Authenticator } from '../../tenancy/access.js';
 import { EngramError } from '../../basics/errors.js';
 import type { Gate } from '../../gate/gate.js';
-import { checkId } from '../../basics/validate.js';
+import { checkEpoch, checkId } from '../../basics/validate.js';
 import type { StreamHub } from '../../streams/hub.js';
 import { Query } from './io.js';
 import type { OriginPolicy } from './origins.js';
@@ -17,11 +17,11 @@ export interface StreamRoute {
   origins: OriginPolicy;
 }
 
-/** The contexts and start seq a stream asks for in its URL: `?context=A&context=B&since=41`. */
+/** The contexts and start a stream asks for in its URL: `?context=A&context=B&since=41&epoch=E`. */
 export function parseStreamQuery(
   raw: string | undefined,
   maxContexts: number,
-): { contexts: string[]; since: number | undefined; format: string | undefined; locks: boolean } {
+): { contexts: string[]; since: number | undefined; epoch: string | undefined; format: string | undefined; locks: boolean } {
   const q = new Query(raw);
   const contexts = q.all('context');
   if (contexts.length > maxContexts) {
@@ -29,5 +29,6 @@ export function parseStreamQuery(
   }
   contexts.forEach((c, i) => checkId(c, `context[${i}]`));
   if (new Set(contexts).size !== contexts.length) throw new EngramError('INVALID_QUERY', 'context: the same context is named twice');
-  return { contexts, since: q.int('since'), format: q.string('format'), locks: q.bool('locks') ?? false };
+  const epoch = q.string('epoch');
+  return { contexts, since: q.int('since'), epoch: epoch === undefined ? undefined : checkEpoch(epoch), format: q.string('format'), locks: q.bool('locks') ?? false };
 }

@@ -143,6 +143,7 @@ export function registerSse(app: TemplatedApp, route: StreamRoute): void {
     });
     let contextId: string | undefined;
     let since: number | undefined;
+    let epoch: string | undefined;
     let principal: Principal;
     try {
       const rebound = route.origins.rebound(req.getHeader('host'), origin, req.getHeader('sec-fetch-site'));
@@ -157,6 +158,8 @@ export function registerSse(app: TemplatedApp, route: StreamRoute): void {
         contextId = q.contexts[0]!;
       }
       since = q.since;
+      // EventSource reconnects to the same URL: an epoch given there is checked at every resume.
+      epoch = q.epoch;
       const lastEventId = req.getHeader('last-event-id');
       if (lastEventId !== '' && contextId !== undefined) {
         if (!/^\d{1,15}$/.test(lastEventId)) throw new EngramError('INVALID_QUERY', `Last-Event-ID: must be a seq, got ${JSON.stringify(lastEventId)}`);
@@ -194,7 +197,7 @@ export function registerSse(app: TemplatedApp, route: StreamRoute): void {
         hub.add(conn);
         return;
       }
-      gate.subscribe(principal, contextId, conn, { since }).then(
+      gate.subscribe(principal, contextId, conn, { since, epoch }).then(
         (sub) => {
           if (conn.closed) {
             sub.close();

@@ -49,7 +49,7 @@ class WsConnection implements StreamSink, HubConnection {
     /** Gives the connection back to the client's quota. */
     private readonly release: () => void,
     readonly binary: boolean,
-    readonly initial: { contexts: string[]; since: number | undefined; locks: boolean },
+    readonly initial: { contexts: string[]; since: number | undefined; epoch: string | undefined; locks: boolean },
   ) {}
 
   get full(): boolean {
@@ -134,7 +134,7 @@ class WsConnection implements StreamSink, HubConnection {
   opened(ws: WebSocket<UserData>): void {
     this.ws = ws;
     if (this.initial.locks) this.enqueue({ op: 'subscribeLocks', ref: undefined });
-    for (const contextId of this.initial.contexts) this.enqueue({ op: 'subscribe', ref: undefined, contextId, since: this.initial.since });
+    for (const contextId of this.initial.contexts) this.enqueue({ op: 'subscribe', ref: undefined, contextId, since: this.initial.since, epoch: this.initial.epoch });
   }
 
   closedByPeer(): void {
@@ -194,12 +194,12 @@ class WsConnection implements StreamSink, HubConnection {
         return;
       case 'subscribe':
       case 'unsubscribe':
-        this.control = this.control.then(() => (op.op === 'subscribe' ? this.subscribe(op.contextId, op.since, op.ref) : this.unsubscribe(op.contextId, op.ref)));
+        this.control = this.control.then(() => (op.op === 'subscribe' ? this.subscribe(op.contextId, op.since, op.epoch, op.ref) : this.unsubscribe(op.contextId, op.ref)));
         return;
     }
   }
 
-  private async subscribe(contextId: string, since: number | undefined, ref: Ref): Promise<void> {
+  private async subscribe(contextId: string, since: number | undefined, epoch: string | undefined, ref: Ref): Promise<void> {
     if (this.closed) return;
     const previous = this.subs.get(contextId);
     if (previous === undefined && this.subs.size >= this.route.hub.options.maxSubscriptions) {
@@ -210,7 +210,7 @@ class WsConnection implements StreamSink, HubConnection {
     previous?.close();
     this.subs.delete(contextId);
     try {
-      const sub = await this.route.gate.subscribe(this.principal, contextId, this, { since, ref });
+      const sub = await this.route.gate.subscribe(this.principal, contextId, this, { since, epoch, ref });
       if (this.closed) sub.close();
       else this.subs.set(contextId, sub);
     } catch (err) {
@@ -227,7 +227,7 @@ class WsConnection implements StreamSink, HubConnection {
   private replyError(err: unknown, ref: Ref): void {
     const e = asEngramError(err);
     if (e.code === 'INTERNAL') this.route.onInternal(err);
-    this.reply(frames.error(e.code, e.message, ref));
+    this.reply(frames.error(e.code, e.message, ref, e.details));
   }
 
   /**
@@ -312,7 +312,7 @@ export function registerWebSocket(app: TemplatedApp, route: WsRouteOptions): voi
         // What the URL asks to follow is checked now, so a refusal is a clean 403 rather than an error frame later.
         for (const c of q.contexts) gate.access.contextSpace(principal, c, 'read');
         if (q.locks) gate.access.require(principal, 'read');
-        conn = new WsConnection(route, principal, gate.openConnection(principal), format === 'msgpack', { contexts: q.contexts, since: q.since, locks: q.locks });
+        conn = new WsConnection(route, principal, gate.openConnection(principal), format === 'msgpack', { contexts: q.contexts, since: q.since, epoch: q.epoch, locks: q.locks });
       } catch (err) {
         new Reply(res).error(err, route.onInternal, true);
         return;

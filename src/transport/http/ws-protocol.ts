@@ -4,12 +4,12 @@
  * the server echoes on the frame answering it.
  */
 import { EngramError } from '../../basics/errors.js';
-import { checkId } from '../../basics/validate.js';
+import { checkEpoch, checkId } from '../../basics/validate.js';
 
 export type Ref = string | number | undefined;
 
 export type ClientOp =
-  | { op: 'subscribe'; ref: Ref; contextId: string; since: number | undefined }
+  | { op: 'subscribe'; ref: Ref; contextId: string; since: number | undefined; epoch: string | undefined }
   | { op: 'unsubscribe'; ref: Ref; contextId: string }
   | { op: 'publish'; ref: Ref; unit: Record<string, unknown> }
   | { op: 'subscribeLocks'; ref: Ref }
@@ -44,13 +44,14 @@ export function parseClientOp(value: unknown): ClientOp {
   const ref = refOf(obj);
   switch (obj.op) {
     case 'subscribe': {
-      onlyFields(obj, ['op', 'ref', 'contextId', 'since']);
+      onlyFields(obj, ['op', 'ref', 'contextId', 'since', 'epoch']);
       if (obj.contextId === undefined) throw new EngramError('MISSING_FIELD', 'contextId: required');
       const contextId = checkId(obj.contextId, 'contextId');
       if (obj.since !== undefined && (typeof obj.since !== 'number' || !Number.isSafeInteger(obj.since) || obj.since < 0)) {
         throw new EngramError('INVALID_FIELD', 'since: must be a non-negative integer seq');
       }
-      return { op: 'subscribe', ref, contextId, since: obj.since as number | undefined };
+      const epoch = obj.epoch === undefined ? undefined : checkEpoch(obj.epoch);
+      return { op: 'subscribe', ref, contextId, since: obj.since as number | undefined, epoch };
     }
     case 'unsubscribe': {
       onlyFields(obj, ['op', 'ref', 'contextId']);
