@@ -17,6 +17,7 @@ import type { AppendResult, CommitEvent, ContextHandle, ContextPage, EngineOptio
 import { contextView, type ContextPatch, type ContextRecord, type ContextView, type WorkUnitDraft } from '../basics/types.js';
 import { checkId, normalizeListQuery, parseContextPatch, parseWorkUnitDraft } from '../basics/validate.js';
 import { joinKey, scopedKey } from '../basics/compound-key.js';
+import { GroupCommitQueue } from '../basics/group-commit.js';
 
 interface Waiter<T> {
   resolve: (value: T) => void;
@@ -73,10 +74,7 @@ export class Engine {
   private readonly now: () => number;
   private readonly contexts: ContextCache;
   private readonly inflightKeys = new Map<string, Promise<AppendResult>>();
-  private queue: Op[] = [];
-  private flushing = false;
-  private flushScheduled = false;
-  private drained: (() => void) | undefined;
+  private readonly queue: GroupCommitQueue<Op>;
   private state: 'new' | 'ready' | 'closing' | 'closed' = 'new';
   private readonly readyWaiters = new Set<(ok: boolean) => void>();
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -95,6 +93,16 @@ export class Engine {
   ) {
     this.now = options.now ?? Date.now;
     this.contexts = new ContextCache(log, options);
+    this.queue = new GroupCommitQueue<Op>({
+      commit: (ops) => this.commitOps(ops),
+      maxBatch: options.maxBatchUnits,
+      // Eviction only runs between flushes, so the states a batch loaded stay put.
+      onFlushStart: () => (this.contexts.frozen = true),
+      onFlushEnd: () => {
+        this.contexts.frozen = false;
+        this.contexts.evict();
+      },
+    });
     this.shared = log.follow !== undefined;
     log.follow?.((parts, position) => this.applyCommitted(parts, position));
   }
@@ -136,9 +144,7 @@ export class Engine {
     const wasOpen = this.state === 'ready';
     this.state = 'closing';
     clearInterval(this.sweepTimer);
-    if (this.flushing || this.flushScheduled || this.queue.length > 0) {
-      await new Promise<void>((resolve) => (this.drained = resolve));
-    }
+    await this.queue.drained();
     await Promise.allSettled([...this.inflightKeys.values()]);
     if (wasOpen) await this.log.close();
     this.state = 'closed';
@@ -233,36 +239,6 @@ export class Engine {
       return;
     }
     this.queue.push(op);
-    if (!this.flushing && !this.flushScheduled) {
-      // One turn of the event loop gathers every request that arrived in the same poll into one batch.
-      this.flushScheduled = true;
-      setImmediate(() => void this.flush());
-    }
-  }
-
-  private async flush(): Promise<void> {
-    this.flushScheduled = false;
-    this.flushing = true;
-    this.contexts.frozen = true;
-    try {
-      while (this.queue.length > 0) {
-        let ops: Op[];
-        if (this.queue.length <= this.options.maxBatchUnits) {
-          ops = this.queue;
-          this.queue = [];
-        } else {
-          ops = this.queue.splice(0, this.options.maxBatchUnits);
-        }
-        await this.commitOps(ops);
-      }
-    } finally {
-      this.flushing = false;
-      this.contexts.frozen = false;
-      this.contexts.evict();
-      const drained = this.drained;
-      this.drained = undefined;
-      drained?.();
-    }
   }
 
   private async commitOps(ops: Op[]): Promise<void> {
@@ -326,7 +302,7 @@ export class Engine {
       } catch (err) {
         const failure = storageError(err);
         for (const op of ops) if (!deferred.includes(op)) op.reject(failure);
-        this.queue.unshift(...deferred);
+        this.queue.requeue(deferred);
         return;
       }
     }
@@ -392,7 +368,7 @@ export class Engine {
       else if (answer.status === 'replayed') (op as AppendOp).resolve({ ...answer.unit, contextId: (op as AppendOp).draft.contextId, replayed: true });
       else op.reject(storageError(answer.error));
     }
-    this.queue.unshift(...again);
+    this.queue.requeue(again);
   }
 
   /**

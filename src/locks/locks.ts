@@ -27,6 +27,7 @@ import {
 import { LIMITS } from '../basics/limits.js';
 import { checkId } from '../basics/validate.js';
 import { scopedKey, SEP } from '../basics/compound-key.js';
+import { GroupCommitQueue } from '../basics/group-commit.js';
 
 export interface LockEvent {
   clientId: string;
@@ -106,10 +107,7 @@ export class LockManager {
   private waiters: Waiter[] = [];
   private counter = 0;
   private arrivals = 0;
-  private queue: LockOp[] = [];
-  private flushing = false;
-  private flushScheduled = false;
-  private drained: (() => void) | undefined;
+  private readonly queue: GroupCommitQueue<LockOp>;
   private state: 'new' | 'ready' | 'closed' = 'new';
   private readonly listeners: Array<(events: LockEvent[]) => void> = [];
   /**
@@ -128,6 +126,11 @@ export class LockManager {
   ) {
     this.now = options.now ?? Date.now;
     this.shared = 'shared' in store ? store : undefined;
+    const shared = this.shared;
+    // A shared store decides one operation at a time (compare-and-set on its keys).
+    this.queue = new GroupCommitQueue<LockOp>(
+      shared === undefined ? { commit: (ops) => this.commitOps(ops) } : { commit: (ops) => this.commitShared(ops[0]!), maxBatch: 1 },
+    );
   }
 
   /** Loads stored locks: running leases come back with their remaining time; expired ones are dropped. */
@@ -190,7 +193,7 @@ export class LockManager {
     if (this.state === 'closed') return;
     this.state = 'closed';
     for (const w of this.waiters) this.finishWaiter(w, undefined, new EngramError('NOT_READY', 'the server is shutting down'));
-    if (this.flushing || this.flushScheduled || this.queue.length > 0) await new Promise<void>((r) => (this.drained = r));
+    await this.queue.drained();
     for (const t of this.expiryTimers.values()) clearTimeout(t);
     this.expiryTimers.clear();
   }
@@ -340,31 +343,6 @@ export class LockManager {
       return;
     }
     this.queue.push(op);
-    if (!this.flushing && !this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => void this.flush());
-    }
-  }
-
-  private async flush(): Promise<void> {
-    this.flushScheduled = false;
-    this.flushing = true;
-    try {
-      while (this.queue.length > 0) {
-        if (this.shared !== undefined) {
-          await this.commitShared(this.queue.shift()!);
-          continue;
-        }
-        const ops = this.queue;
-        this.queue = [];
-        await this.commitOps(ops);
-      }
-    } finally {
-      this.flushing = false;
-      const drained = this.drained;
-      this.drained = undefined;
-      drained?.();
-    }
   }
 
   /** Decides operations in order against one staged view of the table (each sees the ones before it). */
@@ -444,7 +422,7 @@ export class LockManager {
         if (attempts > MAX_ATTEMPTS) {
           this.settle(op, { type: 'error', error: new EngramError('STORAGE_UNAVAILABLE', `the lock changed on other nodes ${MAX_ATTEMPTS} times while this request was decided; try again`) });
         } else {
-          this.queue.unshift(op);
+          this.queue.requeue([op]);
         }
         return;
       }

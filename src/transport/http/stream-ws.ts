@@ -52,6 +52,9 @@ class WsConnection implements StreamSink, HubConnection {
     readonly initial: { contexts: string[]; since: number | undefined; epoch: string | undefined; locks: boolean },
   ) {}
 
+  /** A look at the buffer after the current cork is flushed is due (markFull). */
+  private recheckScheduled = false;
+
   get full(): boolean {
     return this.backlog.full;
   }
@@ -83,7 +86,34 @@ class WsConnection implements StreamSink, HubConnection {
   }
 
   private markFull(): void {
+    const was = this.backlog.full;
     this.backlog.enter();
+    if (!was && !this.recheckScheduled) {
+      this.recheckScheduled = true;
+      setImmediate(() => {
+        this.recheckScheduled = false;
+        this.look();
+      });
+    }
+  }
+
+  /**
+   * Flushes what uWS holds in its cork buffer for this socket and looks at the buffer again.
+   * Bytes sent while the socket is corked wait in uWS's cork buffer, and are counted as
+   * buffered, until that socket is next uncorked; when nothing else is sent to it (its
+   * subscriptions paused because of those very bytes), that never happens on its own, and uWS
+   * sends no drain since the socket itself is not backed up (seen: 65 kB held for 3 s while the
+   * kernel had megabytes of room, and the reader closed as a slow consumer). An empty cork
+   * sends them. Run on the turn after the buffer went over the limit, and on each hub tick
+   * while it stays there.
+   */
+  look(): void {
+    if (this.closed || this.ws === undefined) return;
+    const before = this.ws.getBufferedAmount();
+    this.ws.cork(() => undefined);
+    const after = this.ws.getBufferedAmount();
+    if (after < before) this.backlog.progress();
+    if (this.full && after <= this.limit / 2) this.drained();
   }
 
   /** uWS drain (some of the buffer went out): once it is down to half the limit, paused subscriptions catch up. */
