@@ -350,6 +350,10 @@ export class Router {
       set.add(sub);
     }
     sink.write(frames.locksSubscribed(ref));
+    // Then the locks held now, in the same synchronous step that made it a follower: a lock taken
+    // just before the subscription is in the snapshot, one taken after arrives as an event, so a
+    // follower (the dashboard) misses none between reading the list and subscribing.
+    sub.deliver(frames.lockSnapshot(spaces.flatMap((space) => this.lockSnapshot(space, viewer))));
     return sub;
   }
 

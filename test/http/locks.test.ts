@@ -194,13 +194,16 @@ describe('lock streams', () => {
     await ws.until(() => actions(ws.frames).length === 2);
     await sse.until(() => actions(sse.events.map((e) => JSON.parse(e.data))).length === 2);
     assert.deepEqual(actions(ws.frames), ['acquired', 'released']);
+    // Each stream began with the locks held at that moment (none of 'streamed' yet).
+    assert.equal(ws.frames.find((f) => f.event === 'lock')?.action, 'snapshot');
+    assert.equal(JSON.parse(sse.events.find((e) => e.event === 'lock')!.data).action, 'snapshot');
     assert.deepEqual(actions(sse.events.map((e) => JSON.parse(e.data))), ['acquired', 'released']);
     ws.send({ op: 'unsubscribeLocks', ref: 'U' });
     await ws.next((f) => f.event === 'unsubscribed' && f.ref === 'U');
     await acquire({ resource: 'streamed-after', agentId: 'a' });
     ws.send({ op: 'ping', ref: 'P' });
     await ws.next((f) => f.event === 'pong');
-    assert.equal(ws.frames.filter((f) => f.event === 'lock' && f.lock.resource === 'streamed-after').length, 0);
+    assert.equal(ws.frames.filter((f) => f.event === 'lock' && f.lock?.resource === 'streamed-after').length, 0);
     ws.close();
     sse.close();
   });

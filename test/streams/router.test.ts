@@ -248,7 +248,8 @@ describe('router', () => {
     router.publishLocks([{ clientId: C, action: 'acquired', record: record('r1', 1) }]);
     router.publishLocks([{ clientId: C, action: 'released', record: record('r1', 1) }, { clientId: 'other-client', action: 'acquired', record: record('r2', 2) }]);
     const actions = (s: FakeSink) => s.received.filter((f) => f.event === 'lock').map((f) => JSON.parse(f.json).action);
-    assert.deepEqual(actions(live), ['acquired', 'released'], 'only this client\'s events');
+    assert.deepEqual(actions(live), ['snapshot', 'acquired', 'released'], 'the locks held when it subscribed, then only this client\'s events');
+    assert.deepEqual(JSON.parse(live.received[1]!.json).locks.map((l: { resource: string }) => l.resource), ['held-now']);
     assert.deepEqual(actions(ctxSink), ['acquired', 'released'], 'the named context\'s subscribers see them too');
     assert.equal(slowSub.state, 'paused');
     slow.limit = Infinity;
