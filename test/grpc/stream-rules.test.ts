@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { grpcServerPerFile, StreamReader, unitRequest, type Msg } from '../helpers/grpc.js';
-import { WAIT_MS, withTimeout } from '../helpers/wait.js';
+import { bulkWrite, grpcServerPerFile, StreamReader, type Msg } from '../helpers/grpc.js';
+import { WAIT_MS } from '../helpers/wait.js';
 import { WsClient } from '../helpers/ws.js';
 
 // Two streams in all; a stall of 2 s ends a call (the paused reader below reads nothing at all).
@@ -19,27 +19,6 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 
 function subscribe(contextId: string, since?: number): StreamReader {
   return new StreamReader(env.grpc.Subscribe(since === undefined ? { contextId } : { contextId, since }));
-}
-
-/** Writes `total` units of about 1.5 kB through one bulk stream and waits for every ack. */
-async function bulkWrite(contextId: string, total: number): Promise<void> {
-  const payload = { json: JSON.stringify('p'.repeat(1500)) };
-  const bulk = env.grpc.CreateWorkUnits();
-  let acked = 0;
-  bulk.on('data', (a: Msg) => {
-    assert.equal(a.error, null, JSON.stringify(a.error));
-    acked++;
-  });
-  const ended = new Promise((resolve, reject) => {
-    bulk.on('end', resolve);
-    bulk.on('error', reject);
-  });
-  for (let i = 0; i < total; i++) {
-    if (!bulk.write(unitRequest(contextId, { payload }))) await new Promise((resolve) => bulk.once('drain', resolve));
-  }
-  bulk.end();
-  await withTimeout(ended, WAIT_MS, 'the bulk acks');
-  assert.equal(acked, total);
 }
 
 describe('gRPC Subscribe under the stream rules', () => {
@@ -82,7 +61,8 @@ describe('gRPC Subscribe under the stream rules', () => {
     stalled.stream.pause();
     // Far more than the flow-control windows and the server's per-subscriber buffer hold.
     const total = 4000;
-    await bulkWrite(ctx, total);
+    const acks = await bulkWrite(env.grpc, ctx, total);
+    assert.equal(acks.filter((a) => !a.error).length, total);
     await env.server.waitForLine((r) => r.msg === 'closed a slow stream consumer' && r.kind === 'grpc', 60_000);
     stalled.stream.resume();
     const end = await stalled.done();

@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { EngramGrpc, grpcServerPerFile, payloadValue, rejectsWith, StreamReader, unitRequest, type Msg } from '../helpers/grpc.js';
+import { bulkWrite, EngramGrpc, grpcServerPerFile, payloadValue, rejectsWith, StreamReader, unitRequest, type Msg } from '../helpers/grpc.js';
 import { unit } from '../helpers/http.js';
 import { removeDir, startServer } from '../helpers/server.js';
-import { WAIT_MS, withTimeout } from '../helpers/wait.js';
+import { WAIT_MS } from '../helpers/wait.js';
 
 const env = grpcServerPerFile();
 
@@ -148,19 +148,7 @@ describe('Subscribe', () => {
     r.stream.pause();
     // Far more than the flow-control windows and the server's per-subscriber buffer hold.
     const total = 4000;
-    const payload = { json: JSON.stringify('p'.repeat(1500)) };
-    const bulk = env.grpc.CreateWorkUnits();
-    const acks: Msg[] = [];
-    bulk.on('data', (a: Msg) => acks.push(a));
-    const ended = new Promise((resolve, reject) => {
-      bulk.on('end', resolve);
-      bulk.on('error', reject);
-    });
-    for (let i = 0; i < total; i++) {
-      if (!bulk.write(unitRequest(ctx, { payload }))) await new Promise((resolve) => bulk.once('drain', resolve));
-    }
-    bulk.end();
-    await withTimeout(ended, WAIT_MS, 'the bulk acks');
+    const acks = await bulkWrite(env.grpc, ctx, total);
     assert.equal(acks.filter((a) => !a.error).length, total);
     r.stream.resume();
     await r.until((m) => seqs(m).length >= total, WAIT_MS, 'every unit after resuming');

@@ -11,7 +11,7 @@ import { loadSync, type Options } from '@grpc/proto-loader';
 import { protoPath as HEALTH_PROTO } from 'grpc-health-check';
 import { HttpClient } from './http.js';
 import { removeDir, startServer, type RunningServer, type StartOptions } from './server.js';
-import { WAIT_MS, Watcher } from './wait.js';
+import { WAIT_MS, Watcher, withTimeout } from './wait.js';
 
 export const PROTO_DIR = resolve(import.meta.dirname, '../../../proto');
 export const ENGRAM_PROTO = resolve(PROTO_DIR, 'engram/v3/engram.proto');
@@ -155,6 +155,24 @@ export async function rejectsWith(promise: Promise<unknown>, code: grpc.status, 
 /** A CreateWorkUnitRequest with a JSON payload (defaults for the rest). */
 export function unitRequest(contextId: string, extra: Msg = {}): Msg {
   return { contextId, agentId: 'agent-1', type: 'WORK_UNIT_TYPE_MESSAGE', payload: { json: JSON.stringify({ text: 'hello' }) }, ...extra };
+}
+
+/** Writes `total` units of about 1.5 kB to a context through one CreateWorkUnits stream; resolves with every ack. */
+export async function bulkWrite(g: EngramGrpc, contextId: string, total: number): Promise<Msg[]> {
+  const payload = { json: JSON.stringify('p'.repeat(1500)) };
+  const bulk = g.CreateWorkUnits();
+  const acks: Msg[] = [];
+  bulk.on('data', (a: Msg) => acks.push(a));
+  const ended = new Promise((resolve, reject) => {
+    bulk.on('end', resolve);
+    bulk.on('error', reject);
+  });
+  for (let i = 0; i < total; i++) {
+    if (!bulk.write(unitRequest(contextId, { payload }))) await new Promise((resolve) => bulk.once('drain', resolve));
+  }
+  bulk.end();
+  await withTimeout(ended, WAIT_MS, 'the bulk acks');
+  return acks;
 }
 
 /** The payload of a WorkUnit message as the value it carries: parsed JSON, or { data, contentType } for binary. */
