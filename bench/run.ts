@@ -4,7 +4,11 @@
  * writes the run to bench/results/run-<date>-<commit>.json. A full run also becomes
  * latest.json and docs/benchmarks.md; a quick run, latest-quick.json.
  *
- *   node dist/bench/run.js [--quick | --tiny] [--only <substring> [--merge]] [--out <dir>]
+ *   node dist/bench/run.js [--quick | --tiny [--jobs N]] [--only <substring> [--merge]] [--out <dir>]
+ *
+ * `--jobs N` (toy runs only, for the test suite) runs N scenarios at a time: they measure
+ * nothing then, and each has its own servers, ports and data dirs. Measuring runs stay one at a
+ * time, so no scenario shares the machine with another.
  *
  * `--only X --merge` (full mode) re-runs the scenarios whose label contains X and puts their
  * results in place of theirs in latest.json, regenerating docs/benchmarks.md; the report says
@@ -81,13 +85,13 @@ function alive(pid: number): boolean {
   }
 }
 
-let current: ReturnType<typeof spawn> | undefined;
-// Interrupted: take the running scenario's whole process group down with us.
+const running = new Set<ReturnType<typeof spawn>>();
+// Interrupted: take the running scenarios' whole process groups down with us.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    if (current?.pid) {
+    for (const child of running) {
       try {
-        process.kill(-current.pid, 'SIGKILL');
+        process.kill(-child.pid!, 'SIGKILL');
       } catch {
         // already gone
       }
@@ -107,7 +111,7 @@ function runScenario(file: string, args: string[], timeoutS = SCENARIO_TIMEOUT_S
     const flags = TINY ? ['--tiny'] : QUICK ? ['--quick'] : [];
     // Its own process group, so a scenario that hangs is stopped with everything it started.
     const child = spawn(process.execPath, [resolve(import.meta.dirname, file), ...args, ...flags], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    current = child;
+    running.add(child);
     const run: ScenarioRun = { results: [], started: [] };
     let out = '';
     let err = '';
@@ -136,7 +140,7 @@ function runScenario(file: string, args: string[], timeoutS = SCENARIO_TIMEOUT_S
     });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      current = undefined;
+      running.delete(child);
       if (code !== 0 && !run.error) run.error = `exited with ${code ?? signal}: ${err.trim().split('\n').slice(-3).join(' / ')}`;
       resolveRun(run);
     });
@@ -165,34 +169,55 @@ const record: RunRecord = {
   leftovers: [],
 };
 
-for (const s of SCENARIOS) {
+const JOBS = TINY ? Math.max(1, Number(option('jobs') ?? 1)) : 1;
+const chosen = SCENARIOS.filter((s) => {
   const label = `${s.file} ${s.args.join(' ')}`.trim();
-  if (only && !label.includes(only)) continue;
-  if (s.peer && !peers[s.peer]!.version) continue;
+  if (only && !label.includes(only)) return false;
+  if (s.peer && !peers[s.peer]!.version) return false;
   // The smoke run keeps to the defaults and the compared cases; the toy run (tests) runs everything.
-  if (mode === 'quick' && (s.fullOnly || s.args.includes('--sync'))) continue;
+  if (mode === 'quick' && (s.fullOnly || s.args.includes('--sync'))) return false;
   // A variant whose toy run exercises no code the default run does not (the test suite's time is dear).
-  if (mode === 'tiny' && s.sameInTiny) continue;
-  process.stdout.write(`${label}\n`);
-  const t0 = Date.now();
-  const run = await runScenario(s.file, s.args, mode === 'full' ? s.timeoutS : undefined);
-  record.results.push(...run.results.map((r) => ({ ...r, source: label })));
-  // Nothing a scenario started may outlive it: anything still running is recorded and ended by PID.
-  for (const p of run.started) {
-    if (!alive(p.pid)) continue;
-    record.leftovers.push(p);
-    process.stdout.write(`  left behind: ${p.what} (pid ${p.pid}); killing it\n`);
-    process.kill(p.pid, 'SIGKILL');
+  if (mode === 'tiny' && s.sameInTiny) return false;
+  return true;
+});
+/** Each scenario's outcome, kept in SCENARIOS order whatever order they finish in. */
+const outcomes: Array<{ results: Result[]; scenario: RunRecord['scenarios'][number] }> = [];
+let next = 0;
+async function worker(): Promise<void> {
+  while (next < chosen.length) {
+    const index = next++;
+    const s = chosen[index]!;
+    const label = `${s.file} ${s.args.join(' ')}`.trim();
+    process.stdout.write(`${label}\n`);
+    const t0 = Date.now();
+    const run = await runScenario(s.file, s.args, mode === 'full' ? s.timeoutS : undefined);
+    const leftovers: Array<{ pid: number; what: string }> = [];
+    // Nothing a scenario started may outlive it: anything still running is recorded and ended by PID.
+    for (const p of run.started) {
+      if (!alive(p.pid)) continue;
+      leftovers.push(p);
+      process.stdout.write(`  left behind: ${p.what} (pid ${p.pid}); killing it\n`);
+      process.kill(p.pid, 'SIGKILL');
+    }
+    record.leftovers.push(...leftovers);
+    outcomes[index] = {
+      results: run.results.map((r) => ({ ...r, source: label })),
+      scenario: {
+        file: s.file,
+        args: s.args,
+        seconds: Math.round((Date.now() - t0) / 100) / 10,
+        ok: !run.error,
+        processes: run.started,
+        ...(run.error ? { error: run.error } : {}),
+      },
+    };
+    if (run.error) process.stdout.write(`  FAILED (${label}): ${run.error}\n`);
   }
-  record.scenarios.push({
-    file: s.file,
-    args: s.args,
-    seconds: Math.round((Date.now() - t0) / 100) / 10,
-    ok: !run.error,
-    processes: run.started,
-    ...(run.error ? { error: run.error } : {}),
-  });
-  if (run.error) process.stdout.write(`  FAILED: ${run.error}\n`);
+}
+await Promise.all(Array.from({ length: JOBS }, () => worker()));
+for (const o of outcomes) {
+  record.results.push(...o.results);
+  record.scenarios.push(o.scenario);
 }
 record.seconds = Math.round((Date.now() - started) / 1000);
 
