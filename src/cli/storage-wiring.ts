@@ -35,8 +35,14 @@ export function createStorage(config: Config): StorageParts {
       requestTimeoutMs: 10_000,
     });
     const log = new JetStreamLog(link, { replicaDir: join(s.dataDir, 'replica'), verifyOnStart: s.verifyOnStart, cacheSize: s.cacheBytes });
-    return { log, locks: new JetStreamLockStore(link), storageBytes: () => log.replica.storageBytes(), snapshotPairs: () => log.replica.snapshotPairs() };
+    return { log, locks: new JetStreamLockStore(link), storageBytes: () => log.replica.storageBytes(), snapshotPairs: () => replicaPairs(log) };
   }
   const log = new LevelLog(s.dataDir, { sync: s.sync, writeBufferSize: s.writeBufferBytes, cacheSize: s.cacheBytes, verifyOnStart: s.verifyOnStart });
   return { log, locks: log.lockStore(), storageBytes: () => log.storageBytes(), snapshotPairs: () => log.snapshotPairs() };
+}
+
+/** The replica's pairs once it holds every write already acknowledged (writers are answered before its copy lands). */
+async function* replicaPairs(log: JetStreamLog): AsyncGenerator<[string, Buffer]> {
+  await log.stored();
+  yield* log.replica.snapshotPairs();
 }

@@ -57,7 +57,8 @@ export function resumingSubscription(connect: Connect, options: SubscribeOptions
     const current: StreamConnection = connect(cursor, epoch, {
       subscribed(headSeq, named) {
         attempts = 0;
-        epoch ??= named;
+        // A server without epochs names none (''): then there is nothing to resume in.
+        if (epoch === undefined && named !== '') epoch = named;
         // Without `since`, "from now on" is fixed at the first head: a reconnect resumes there.
         if (cursor === undefined) cursor = headSeq;
       },

@@ -191,8 +191,11 @@ export class JetStreamLog implements Log {
         const msgs = this.pending.splice(0, APPLY_BATCH);
         await this.applyMessages(msgs);
       }
-    } catch {
-      // The replica could not be written (broken is set) or the node is closing: nothing more is applied.
+    } catch (err) {
+      // The replica could not be written or read while judging (a batch taken off `pending` is
+      // then lost to this node): stop applying, and fail commits until a restart rebuilds from
+      // the stream, rather than let later batches move `applied` past the lost one.
+      if (!this.closed) this.broken ??= err as Error;
     } finally {
       this.applying = false;
     }
@@ -307,8 +310,8 @@ export class JetStreamLog implements Log {
     }
   }
 
-  /** Resolves once the replica holds every batch applied so far. */
-  private async stored(): Promise<void> {
+  /** Resolves once the replica holds every batch applied so far (a backup reads the replica after it). */
+  async stored(): Promise<void> {
     while (this.storing !== undefined) {
       const storing = this.storing;
       await storing;

@@ -239,16 +239,18 @@ export class Router {
     sink: StreamSink,
     options: { since?: number; epoch?: string; ref?: string | number } = {},
   ): Promise<Subscription> {
+    const key = scopedKey(clientId, contextId);
+    // Opening the topic checks that storage is open (NOT_READY otherwise); the epoch is known from then on.
+    const topic = await this.topic(key, clientId, contextId);
     const epoch = this.engine.epoch;
     if (options.epoch !== undefined && options.epoch !== epoch) {
+      this.releaseIfUnused(key, topic);
       throw new EngramError(
         'EPOCH_MISMATCH',
         `epoch ${JSON.stringify(options.epoch)} is not this log's (${JSON.stringify(epoch)}): its history was restored or repaired since, so seqs from the old epoch no longer mean what they meant; read the context again from since=0`,
         { details: { epoch } },
       );
     }
-    const key = scopedKey(clientId, contextId);
-    const topic = await this.topic(key, clientId, contextId);
     // From here to the end of the function nothing awaits: the head read below and the
     // subscription joining the topic happen before any other commit can be published.
     const head = topic.handle.head();

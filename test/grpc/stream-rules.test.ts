@@ -59,6 +59,11 @@ describe('gRPC Subscribe under the stream rules', () => {
     const stalled = subscribe(ctx);
     await stalled.until((m) => m.length >= 1, WAIT_MS, 'subscribed');
     stalled.stream.pause();
+    // A second one never reads again: its status cannot get past the messages it does not take,
+    // so the server resets the call; it must end all the same (and leave the connection count).
+    const never = subscribe(ctx);
+    await never.until((m) => m.length >= 1, WAIT_MS, 'subscribed');
+    never.stream.pause();
     // Far more than the flow-control windows and the server's per-subscriber buffer hold.
     const total = 4000;
     const acks = await bulkWrite(env.grpc, ctx, total);
@@ -72,6 +77,9 @@ describe('gRPC Subscribe under the stream rules', () => {
     const last = got.at(-1) ?? 0;
     assert.ok(last < total, `it was ended before the last unit (got up to ${last})`);
     assert.deepEqual(got, range(1, last), 'what it got is gap-free');
+
+    const neverEnd = await never.done();
+    assert.notEqual(neverEnd.code, status.OK, 'the call that never read again was ended');
 
     // Resubscribing from the last seq it got delivers exactly the rest.
     const resumed = subscribe(ctx, last);

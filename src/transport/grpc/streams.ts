@@ -2,6 +2,7 @@
  * The streaming RPCs: CreateWorkUnits (bulk ingest with ordered acks) and Subscribe
  * (a context's units, gap-free, through the same router as WebSocket and SSE).
  */
+import { constants as http2constants, type Http2Stream } from 'node:http2';
 import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
 import { asEngramError, EngramError } from '../../basics/errors.js';
 import { checkEpoch, checkId } from '../../basics/validate.js';
@@ -143,6 +144,20 @@ export const GRPC_EVENTS: FrameFormat<Buffer | null> = {
   },
 };
 
+/** How long an ended Subscribe may take to get its status out before its HTTP/2 stream is reset. */
+const END_GRACE_MS = 5_000;
+
+/**
+ * Resets a call's HTTP/2 stream (RST_STREAM, CANCEL). grpc-js offers no way to end a server call
+ * whose buffered messages the client does not read, so this reaches its stream through the
+ * call's internals, and does nothing if they are not where grpc-js 1.x keeps them.
+ */
+function resetStream(call: ServerWritableStream<pb.SubscribeRequest, Buffer>): void {
+  const inner = (call as unknown as { call?: { nextCall?: { stream?: Http2Stream }; stream?: Http2Stream } }).call;
+  const stream = inner?.nextCall?.stream ?? inner?.stream;
+  if (stream !== undefined && !stream.closed && !stream.destroyed) stream.close(http2constants.NGHTTP2_CANCEL);
+}
+
 /** Messages buffered for one subscriber before its subscription pauses (it resumes from the log on drain). */
 const SUBSCRIBER_BUFFER = 1024;
 
@@ -223,7 +238,14 @@ class GrpcSubscriber implements StreamSink, HubConnection {
     if (this.closed) return;
     this.closed = true;
     this.sub?.close();
+    // The status goes out after the messages already buffered, which a reader that takes nothing
+    // never lets through: if the call is still open after a grace period, reset its HTTP/2
+    // stream, so the call ends (and leaves the hub and the client's connection count) anyway.
     this.call.emit('error', toServiceError(err, this.onInternal));
+    const reset = setTimeout(() => resetStream(this.call), END_GRACE_MS);
+    reset.unref();
+    this.call.once('close', () => clearTimeout(reset));
+    this.call.once('cancelled', () => clearTimeout(reset));
   }
 }
 
@@ -255,9 +277,9 @@ export function subscribe(deps: GrpcDeps) {
       release();
     };
     // A cancelled call (client gone, deadline passed, server stopping) frees its subscription.
+    // Only once the call is over: an ended call may still be sending its status (GrpcSubscriber.end).
     call.on('cancelled', end);
     call.on('close', end);
-    call.on('error', end);
     const epoch = req.epoch === null || req.epoch === undefined ? undefined : req.epoch;
     deps.gate.subscribe(principal, req.contextId, sub, { since, epoch }).then(
       (s) => {
