@@ -255,7 +255,7 @@ export class JetStreamLog implements Log {
       for (const [k, id, seq, expiresAt] of part.k) {
         const e = { clientId: part.c, contextId: part.x, key: k, id, seq, expiresAt };
         batch.idempotency.push(e);
-        keysHere.set(scopedKey(key, k), e);
+        keysHere.set(joinKey(part.c, part.x, k), e);
       }
       parts.push({
         clientId: part.c,

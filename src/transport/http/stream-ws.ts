@@ -112,8 +112,8 @@ class WsConnection implements StreamSink, HubConnection {
     const before = this.ws.getBufferedAmount();
     this.ws.cork(() => undefined);
     const after = this.ws.getBufferedAmount();
-    if (after < before) this.backlog.progress();
-    if (this.full && after <= this.limit / 2) this.drained();
+    // Bytes went out, or few enough are left: what a uWS drain would have said.
+    if (after < before || after <= this.limit / 2) this.drained();
   }
 
   /** uWS drain (some of the buffer went out): once it is down to half the limit, paused subscriptions catch up. */
