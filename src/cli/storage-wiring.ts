@@ -3,7 +3,7 @@
  * the shared log and lock bucket on NATS JetStream (several nodes; docs/scale-out.md).
  */
 import { join } from 'node:path';
-import type { LockStore, SharedLockStore } from '../locks/lock-types.js';
+import type { LockStore } from '../locks/lock-types.js';
 import type { Log } from '../engine/log.js';
 import type { Config } from '../config/schema.js';
 import { JetStreamLockStore } from '../storage/lock-store-jetstream.js';
@@ -13,7 +13,7 @@ import { NatsLink } from '../storage/nats.js';
 
 export interface StorageParts {
   log: Log;
-  locks: LockStore | SharedLockStore;
+  locks: LockStore;
   /** Bytes this server's storage takes on disk (the replica's, with nats). */
   storageBytes(): Promise<number>;
   /** Every stored pair as of one moment (GET /admin/backup); with nats, this node's replica: units, contexts and keys, not locks. */

@@ -24,8 +24,10 @@ export interface EngineOptions extends ContextCacheOptions {
 export interface FenceChecker {
   /** Throws FENCE_REJECTED unless `token` is the current holder's token for `resource`. */
   checkFence(clientId: string, resource: string, token: number, writer: string): void;
-  /** Brings the lock table up to date first, where locks are shared by several nodes. */
-  refresh?(): Promise<void>;
+  /** Declared by the lock table: other nodes change it too, so a fence is checked only after `refresh`. */
+  readonly sharedWriters: boolean;
+  /** Brings this node's view of the lock table up to every change stored so far. */
+  refresh(): Promise<void>;
 }
 
 /** What a write returns: the stored unit's id, seq and canonical JSON. */

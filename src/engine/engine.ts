@@ -11,7 +11,7 @@ import { EngramError } from '../basics/errors.js';
 import { applyPatch } from './context-patch.js';
 import { UlidFactory } from '../basics/ids.js';
 import { LIMITS } from '../basics/limits.js';
-import type { CommitBatch, CommittedContext, ContextBase, ContextOutcome, Log } from './log.js';
+import type { CommitPart, CommittedContext, ContextBase, ContextOutcome, IdempotencyEntry, Log, UnitEntry } from './log.js';
 import { ContextCache, type ContextState } from './context-cache.js';
 import type { AppendResult, CommitEvent, ContextHandle, ContextPage, EngineOptions, UnitPage } from './engine-types.js';
 import { contextView, type ContextPatch, type ContextRecord, type ContextView, type WorkUnitDraft } from '../basics/types.js';
@@ -26,7 +26,7 @@ interface Waiter<T> {
 
 interface AppendOp extends Waiter<AppendResult> {
   kind: 'append';
-  /** Times a shared log refused it because another node moved the context first. */
+  /** Times the log refused it because another node moved the context first. */
   attempts?: number;
   clientId: string;
   key: string;
@@ -55,13 +55,14 @@ interface Staged {
   /** Ops staged on it in this batch, and whether one was an append with an idempotency key. */
   ops: number;
   keyed: boolean;
-  /** Whether `record` is a copy with a new head that must be stored. */
+  /** Whether `record` is a copy with a new head that must be stored (the context has a part in the batch). */
   dirty: boolean;
   /** Whether more than the head changed (creation, PATCH, a new agent). */
   changed: boolean;
-  units: string[];
-  positions: number[];
-  embeddings: Array<Float32Array | undefined>;
+  units: UnitEntry[];
+  idempotency: IdempotencyEntry[];
+  /** What the log answered for the context's part. */
+  answer?: ContextOutcome;
 }
 
 const SWEEP_INTERVAL_MS = 60_000;
@@ -81,11 +82,6 @@ export class Engine {
   /** Log position of the last committed unit. */
   private position = 0;
   private readonly commitListeners: Array<(events: CommitEvent[]) => void> = [];
-  /**
-   * A shared log (several nodes write it) decides what is committed: the engine applies parts as
-   * the log reports them, in log order, its own writes included (applyCommitted).
-   */
-  private readonly shared: boolean;
 
   constructor(
     private readonly log: Log,
@@ -103,8 +99,9 @@ export class Engine {
         this.contexts.evict();
       },
     });
-    this.shared = log.follow !== undefined;
-    log.follow?.((parts, position) => this.applyCommitted(parts, position));
+    // The log decides what is committed: the engine applies parts as the log reports them, in
+    // log order, its own writes and (on a shared log) other nodes' alike.
+    log.follow((parts, position) => this.applyCommitted(parts, position));
   }
 
   get ready(): boolean {
@@ -164,10 +161,10 @@ export class Engine {
       const draft = parseWorkUnitDraft(input, headerKey);
       if (writer !== undefined && writer !== clientId) draft.writer = writer;
       if (expectSeq !== undefined) draft.expectSeq = expectSeq;
-      const refresh = this.shared && draft.fence !== undefined ? this.options.fences?.refresh : undefined;
-      if (refresh !== undefined) {
+      const fences = this.options.fences;
+      if (draft.fence !== undefined && fences?.sharedWriters === true) {
         // Another node may have given the lock to someone else a moment ago: check the shared lock table first.
-        return refresh.call(this.options.fences).then(() => this.appendDraft(clientId, draft));
+        return fences.refresh().then(() => this.appendDraft(clientId, draft));
       }
       return this.appendDraft(clientId, draft);
     } catch (err) {
@@ -257,21 +254,21 @@ export class Engine {
     const now = this.now();
     const ts = new Date(now).toISOString();
     const staged = new Map<string, Staged>();
-    const batch: CommitBatch = { units: [], contexts: [], idempotency: [] };
     // Like seqs, positions are handed out from the committed one, so a failed batch leaves no gap.
     const cursor = { pos: this.position };
     const outcomes: Array<AppendResult | ContextRecord | EngramError | undefined> = [];
-    /** Ops left for the next batch (shared log: a keyed append goes alone). */
+    /** Ops left for the next batch (a keyed unit goes alone to a shared log). */
     const deferred: Op[] = [];
+    const alone = this.log.capabilities.sharedWriters;
     for (const op of ops) {
       const state = this.contexts.peek(op.key)!;
       let s = staged.get(op.key);
       if (s === undefined) {
         const base = { headSeq: state.record?.headSeq ?? 0, version: state.record?.version ?? 0 };
-        s = { state, clientId: op.clientId, record: state.record, base, ops: 0, keyed: false, dirty: false, changed: false, units: [], positions: [], embeddings: [] };
+        s = { state, clientId: op.clientId, record: state.record, base, ops: 0, keyed: false, dirty: false, changed: false, units: [], idempotency: [] };
         staged.set(op.key, s);
       }
-      if (this.shared) {
+      if (alone) {
         // A keyed unit is its context's whole part, so that a duplicate of it found by the log replays it alone.
         const keyed = op.kind === 'append' && op.draft.idempotencyKey !== undefined;
         if (s.ops > 0 && (keyed || s.keyed)) {
@@ -283,79 +280,45 @@ export class Engine {
         s.keyed ||= keyed;
       }
       try {
-        outcomes.push(op.kind === 'append' ? this.stageAppend(op, s, batch, now, ts, cursor) : stagePatch(op, s, now));
+        outcomes.push(op.kind === 'append' ? this.stageAppend(op, s, now, ts, cursor) : stagePatch(op, s, now));
       } catch (err) {
         outcomes.push(err instanceof EngramError ? err : new EngramError('INTERNAL', String(err)));
       }
     }
-    /** Keys of the contexts in batch.contexts, in its order. */
-    const partKeys: string[] = [];
-    for (const [key, s] of staged) {
+    const parts: CommitPart[] = [];
+    const partOf: Staged[] = [];
+    for (const s of staged.values()) {
       if (!s.dirty) continue;
-      batch.contexts.push({ clientId: s.clientId, record: s.record!, changed: s.changed, base: s.base });
-      partKeys.push(key);
+      parts.push({ clientId: s.clientId, record: s.record!, changed: s.changed, base: s.base, units: s.units, idempotency: s.idempotency });
+      partOf.push(s);
     }
-    let answers: void | ContextOutcome[] = undefined;
-    if (batch.contexts.length > 0) {
+    if (parts.length > 0) {
+      let answers: ContextOutcome[];
       try {
-        answers = await this.log.commit(batch);
+        // The log reports what it stored (applyCommitted) before it answers: listeners see the
+        // batch before any writer gets its answer.
+        answers = await this.log.commit({ parts });
       } catch (err) {
         const failure = storageError(err);
         for (const op of ops) if (!deferred.includes(op)) op.reject(failure);
         this.queue.requeue(deferred);
         return;
       }
+      partOf.forEach((s, i) => (s.answer = answers[i] ?? { status: 'failed', error: new Error('the log gave no answer for this part') }));
     }
-    if (this.shared) {
-      this.settleShared(ops, outcomes, partKeys, answers ?? []);
-      return;
-    }
-    this.position = cursor.pos;
-    const events: CommitEvent[] = [];
-    for (const s of staged.values()) {
-      if (!s.dirty) continue;
-      s.state.record = s.record;
-      for (const json of s.units) this.contexts.pushTail(s.state, json);
-      const record = s.record!;
-      events.push({
-        clientId: s.clientId,
-        contextId: record.id,
-        firstSeq: record.headSeq - s.units.length + 1,
-        units: s.units,
-        positions: s.positions,
-        embeddings: s.embeddings,
-        record: s.changed ? record : undefined,
-      });
-    }
-    // Listeners (the router) see the batch before any writer gets its answer.
-    for (const listener of this.commitListeners) {
-      try {
-        listener(events);
-      } catch {
-        // A listener's fault must not undo a durable commit or strand its writers.
-      }
-    }
-    for (let i = 0; i < ops.length; i++) {
-      const outcome = outcomes[i]!;
-      if (outcome instanceof EngramError) ops[i]!.reject(outcome);
-      else (ops[i] as Waiter<unknown>).resolve(outcome);
-    }
+    this.settle(ops, outcomes, staged);
   }
 
   /**
-   * Answers a batch a shared log took: each context's ops by what the log said of its part. The
-   * log already reported what it stored (applyCommitted), so the cache and listeners are up to
-   * date. Ops of a context another node moved first go back to the front of the queue, in order,
-   * to be staged again on the new head.
+   * Answers each op by what the log said of its context's part. Ops of a context another node
+   * moved first go back to the front of the queue, in order, to be staged again on the new head.
    */
-  private settleShared(ops: Op[], outcomes: Array<AppendResult | ContextRecord | EngramError | undefined>, partKeys: string[], answers: ContextOutcome[]): void {
-    const byKey = new Map<string, ContextOutcome>();
-    partKeys.forEach((key, i) => byKey.set(key, answers[i] ?? { status: 'failed', error: new Error('no answer') }));
+  private settle(ops: Op[], outcomes: Array<AppendResult | ContextRecord | EngramError | undefined>, staged: Map<string, Staged>): void {
     const again: Op[] = [];
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
       const outcome = outcomes[i];
-      const answer = byKey.get(op.key);
+      const answer = staged.get(op.key)!.answer;
       if (outcome === undefined || answer?.status === 'conflict') {
         // Deferred, or refused because another node moved the context first: stage again.
         if (outcome !== undefined) op.attempts = (op.attempts ?? 0) + 1;
@@ -368,13 +331,13 @@ export class Engine {
       else if (answer.status === 'replayed') (op as AppendOp).resolve({ ...answer.unit, contextId: (op as AppendOp).draft.contextId, replayed: true });
       else op.reject(storageError(answer.error));
     }
-    this.queue.requeue(again);
+    if (again.length > 0) this.queue.requeue(again);
   }
 
   /**
-   * Applies parts a shared log stored (this node's and other nodes'), in log order: the cached
-   * contexts move on and listeners (router, indexer) see them as they would a local commit. A
-   * context being loaded is applied once the load is done, unless the load already saw the part.
+   * Applies the parts the log stored (this node's and, on a shared log, other nodes'), in log
+   * order: the cached contexts move on and listeners (router, indexer) see them. A context being
+   * loaded is applied once the load is done, unless the load already saw the part.
    */
   private async applyCommitted(parts: CommittedContext[], position: number): Promise<void> {
     const events: CommitEvent[] = [];
@@ -406,12 +369,12 @@ export class Engine {
       try {
         listener(events);
       } catch {
-        // As for a local commit.
+        // A listener's fault must not undo a durable commit or strand its writers.
       }
     }
   }
 
-  private stageAppend(op: AppendOp, s: Staged, batch: CommitBatch, now: number, ts: string, cursor: { pos: number }): AppendResult {
+  private stageAppend(op: AppendOp, s: Staged, now: number, ts: string, cursor: { pos: number }): AppendResult {
     const d = op.draft;
     if (d.embedding !== undefined && d.embedding.length !== this.options.embeddingDims) {
       throw new EngramError(
@@ -464,9 +427,9 @@ export class Engine {
       relationships: d.relationships,
     });
     const pos = ++cursor.pos;
-    batch.units.push({ clientId: op.clientId, contextId: d.contextId, seq, id, pos, json, embedding: d.embedding });
+    s.units.push({ clientId: op.clientId, contextId: d.contextId, seq, id, pos, json, embedding: d.embedding });
     if (d.idempotencyKey !== undefined) {
-      batch.idempotency.push({
+      s.idempotency.push({
         clientId: op.clientId,
         contextId: d.contextId,
         key: d.idempotencyKey,
@@ -475,9 +438,6 @@ export class Engine {
         expiresAt: now + this.options.idempotencyTtlMs,
       });
     }
-    s.units.push(json);
-    s.positions.push(pos);
-    s.embeddings.push(d.embedding);
     return { id, contextId: d.contextId, seq, json, replayed: false };
   }
 

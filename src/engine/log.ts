@@ -42,20 +42,34 @@ export interface IdempotencyEntry {
   expiresAt: number;
 }
 
-export interface CommitBatch {
-  units: UnitEntry[];
+/**
+ * One context's part of a batch: the units appended to it, the idempotency keys they carry, and
+ * its record after them. Each part is stored whole or not at all.
+ */
+export interface CommitPart {
+  clientId: string;
+  /** The context's record after this part: its new headSeq and updatedAt at least. */
+  record: ContextRecord;
   /**
-   * Every context the batch touched, with its new headSeq and updatedAt. Only when
-   * `changed` is true did the rest of the record change (a PATCH, a new agent); a log
-   * may then store only the head, so a big record is not rewritten with every unit.
+   * Whether more than the head changed (a PATCH, a new agent, creation). When false a log may
+   * store only the head, so a big record is not rewritten with every unit.
    */
-  contexts: Array<{ clientId: string; record: ContextRecord; changed: boolean; base?: ContextBase }>;
+  changed: boolean;
+  /** The record this part was staged from: a shared log refuses the part if the context has moved on since. */
+  base?: ContextBase;
+  /** In seq order. */
+  units: UnitEntry[];
   idempotency: IdempotencyEntry[];
+}
+
+export interface CommitBatch {
+  /** At most one part per context. */
+  parts: CommitPart[];
 }
 
 /**
  * The record a context's part of a batch was staged from: its headSeq and version (0 and 0 for a
- * context that did not exist). A shared log refuses the part if the context has moved on since.
+ * context that did not exist).
  */
 export interface ContextBase {
   headSeq: number;
@@ -63,9 +77,9 @@ export interface ContextBase {
 }
 
 /**
- * What a shared log (one that several nodes write, storage/log-jetstream.ts) answers for each
- * context of a batch, in the order of `batch.contexts`. Each context's part is stored whole or
- * not at all; parts of different contexts succeed or fail on their own.
+ * What a log answers for each part of a batch, in the order of `batch.parts`. A log only this
+ * process writes commits every part; a shared one (several nodes write it,
+ * storage/log-jetstream.ts) decides each part on its own.
  */
 export type ContextOutcome =
   | { status: 'committed' }
@@ -75,14 +89,58 @@ export type ContextOutcome =
   | { status: 'replayed'; unit: { id: string; seq: number; json: string } }
   | { status: 'failed'; error: unknown };
 
-/** One context's part of a batch as a shared log reports it once it is stored, in log order: the commit event, and the head it left. */
+export const COMMITTED: ContextOutcome = Object.freeze({ status: 'committed' });
+
+/** One context's part as a log reports it once it is stored: the commit event, and the head it left. */
 export interface CommittedContext extends CommitEvent {
   headSeq: number;
   updatedAt: number;
 }
 
-/** The engine's side of a shared log: it learns every committed part here, its own included, in log order. */
+/**
+ * The engine's side of a log: it learns every stored part here, in log order, its own writes and
+ * (on a shared log) other nodes' alike. `position`: the log position of the last unit stored so far.
+ */
 export type CommittedListener = (parts: CommittedContext[], position: number) => Promise<void>;
+
+/** What a log can do, declared by the log (the engine asks, it does not probe). */
+export interface LogCapabilities {
+  /**
+   * Other processes append to this log too. It may then answer a part `conflict` or `replayed`,
+   * and it can tell a replay only for a part that is one keyed unit, so the engine stages a unit
+   * with an idempotency key as its context's whole part.
+   */
+  readonly sharedWriters: boolean;
+}
+
+/** How a stored part is reported: the same for every log. */
+export function committedContext(part: CommitPart): CommittedContext {
+  const n = part.units.length;
+  const units = new Array<string>(n);
+  const positions = new Array<number>(n);
+  const embeddings = new Array<Float32Array | undefined>(n);
+  for (let i = 0; i < n; i++) {
+    const u = part.units[i]!;
+    units[i] = u.json;
+    positions[i] = u.pos;
+    embeddings[i] = u.embedding;
+  }
+  const r = part.record;
+  return { clientId: part.clientId, contextId: r.id, firstSeq: r.headSeq - n + 1, units, positions, embeddings, record: part.changed ? r : undefined, headSeq: r.headSeq, updatedAt: r.updatedAt };
+}
+
+/**
+ * Reports a batch stored by a log that only this process writes, and answers every part
+ * committed (storage/log-leveldb.ts, storage/log-memory.ts).
+ */
+export async function reportStored(batch: CommitBatch, listener: CommittedListener | undefined): Promise<ContextOutcome[]> {
+  if (listener !== undefined && batch.parts.length > 0) {
+    let position = 0;
+    for (const p of batch.parts) if (p.units.length > 0) position = Math.max(position, p.units[p.units.length - 1]!.pos);
+    await listener(batch.parts.map(committedContext), position);
+  }
+  return batch.parts.map(() => COMMITTED);
+}
 
 export interface UnitLocation {
   contextId: string;
@@ -107,17 +165,16 @@ export interface Log {
    * the same one.
    */
   epoch(): string;
+  readonly capabilities: LogCapabilities;
   /**
-   * Stores the whole batch or nothing. Resolves once it is durable to the configured degree.
-   * A shared log instead answers each context on its own (ContextOutcome) and assigns the
-   * positions itself; it reports every stored part through `follow` before it resolves.
+   * Stores the batch and answers each part (ContextOutcome, in the order of `batch.parts`) once
+   * what it stored is durable to the configured degree. Every stored part is reported through
+   * `follow` before the answer. Rejects when nothing of the batch was stored. A shared log assigns
+   * positions itself; any other keeps the ones the batch carries.
    */
-  commit(batch: CommitBatch): Promise<void | ContextOutcome[]>;
-  /**
-   * Present on shared logs: the engine then takes committed parts from the log, in log order, for
-   * its own writes and other nodes' alike, instead of applying its batches itself.
-   */
-  follow?(listener: CommittedListener): void;
+  commit(batch: CommitBatch): Promise<ContextOutcome[]>;
+  /** Where the engine learns what was stored, in log order (a shared log: other nodes' parts too). */
+  follow(listener: CommittedListener): void;
   getContext(clientId: string, contextId: string): Promise<ContextRecord | undefined>;
   /** Contexts in id order. */
   listContexts(clientId: string, options: ContextListOptions): Promise<ContextRecord[]>;

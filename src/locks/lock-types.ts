@@ -66,64 +66,71 @@ export interface StoredLock {
   record: LockRecord;
 }
 
-/** One atomic change to the lock table. */
-export interface LockBatch {
-  puts: StoredLock[];
-  dels: Array<{ clientId: string; resource: string }>;
-  /** The fencing counter after this batch (the highest token ever issued). */
-  counter: number;
-}
-
-/** Durable storage of locks. Implementations: storage/lock-store-leveldb.ts, storage/lock-store-memory.ts. */
-export interface LockStore {
-  /** Everything stored: the locks (expired ones included) and the fencing counter. */
-  load(): Promise<{ counter: number; locks: StoredLock[] }>;
-  /** Stores the whole batch or nothing. */
-  commit(batch: LockBatch): Promise<void>;
-}
-
-/** One key's change in a shared lock store (several nodes; storage/lock-store-jetstream.ts). */
-export interface SharedLockWrite {
+/** One key's change, as the lock manager decided it. */
+export interface LockChange {
   clientId: string;
   resource: string;
   /** The holder's record, or null to free the key. */
   record: LockRecord | null;
-  /** A new acquisition: its fencing token is the revision this write gets (record.token is not stored). */
+  /** A new acquisition (not the holder's renewal). */
   fresh: boolean;
   /** For a freed key: why, and the record it held (what other nodes report). */
   reason?: 'released' | 'expired';
   freed?: LockRecord;
-  /** What the key held before (put back if a later change of the same request is refused). */
+  /** What the key held before (put back if a later change of the same batch is refused). */
   before: LockRecord | null;
 }
 
-/** A key as stored in a shared lock store, at a revision. */
-export interface SharedLockEntry {
+/** The changes of one batch of decisions, stored all together or not at all. */
+export interface LockBatch {
+  changes: LockChange[];
+  /** The fencing counter after this batch (the highest token ever issued by this process's table). */
+  counter: number;
+}
+
+/** A key as a store holds it, at a revision. */
+export interface LockEntry {
   clientId: string;
   resource: string;
-  /** Increases with every write to the store, across nodes and restarts. */
+  /** Increases with every change the store reports or stores. */
   revision: number;
   record: LockRecord | null;
   reason?: 'released' | 'expired';
   freed?: LockRecord;
-  /** The node that wrote it. */
-  node: string;
 }
 
-/** Locks shared by several nodes: compare-and-set on each key's revision, and a feed of every change. */
-export interface SharedLockStore {
-  readonly shared: true;
-  /** This node's id, written with its changes. */
-  readonly node: string;
-  /** Every key as it stands now; `onChange` then gets each later change, by any node, in order. */
-  watch(onChange: (entry: SharedLockEntry) => void): Promise<SharedLockEntry[]>;
+/** What a lock store can do, declared by the store (the manager asks, it does not probe). */
+export interface LockStoreCapabilities {
   /**
-   * Writes the changes in order, each only if nothing changed since this node's view. On the first
-   * refusal, the ones already written are put back, the feed is caught up (onChange has brought the
-   * change that won), and the index of the refused one is returned.
+   * Other nodes change the table too (storage/lock-store-jetstream.ts). The manager then decides
+   * one operation at a time, a commit may be refused because another node changed the table
+   * first, other nodes' changes arrive through `open`'s feed, a fence is checked only after
+   * `sync`, and a new acquisition's fencing token is the revision its write got (the one order
+   * all nodes share) rather than the manager's counter.
    */
-  write(changes: SharedLockWrite[]): Promise<{ revisions: number[] } | { conflict: number }>;
-  /** Resolves once onChange has brought every change stored before the call. */
+  readonly sharedWriters: boolean;
+}
+
+/**
+ * Durable storage of locks. Implementations: storage/lock-store-leveldb.ts,
+ * storage/lock-store-memory.ts, storage/lock-store-jetstream.ts; each passes the contract suite in
+ * test/contract/lock-store.suite.ts.
+ */
+export interface LockStore {
+  readonly capabilities: LockStoreCapabilities;
+  /**
+   * Everything stored (expired leases included) and the fencing counter; `onChange` then gets
+   * each change another writer makes, in order (a store only this process writes never calls it).
+   */
+  open(onChange: (entry: LockEntry) => void): Promise<{ counter: number; locks: LockEntry[] }>;
+  /**
+   * Stores the batch, answering each change's revision. A shared store writes each change only
+   * if nothing changed since this node's view; on the first refusal it puts back the ones already
+   * written, catches its feed up (onChange has brought the change that won) and answers the index
+   * of the refused one. Rejects when nothing was stored.
+   */
+  commit(batch: LockBatch): Promise<{ revisions: number[] } | { conflict: number }>;
+  /** Resolves once onChange has brought every change stored before the call (at once for a store only this process writes). */
   sync(): Promise<void>;
   close(): void;
 }

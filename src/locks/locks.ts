@@ -15,13 +15,11 @@ import {
   lockView,
   redactedLockView,
   type LockAction,
-  type LockBatch,
+  type LockChange,
+  type LockEntry,
   type LockRecord,
   type LockStore,
   type LockView,
-  type SharedLockEntry,
-  type SharedLockStore,
-  type SharedLockWrite,
   type StoredLock,
 } from './lock-types.js';
 import { LIMITS } from '../basics/limits.js';
@@ -110,53 +108,36 @@ export class LockManager {
   private readonly queue: GroupCommitQueue<LockOp>;
   private state: 'new' | 'ready' | 'closed' = 'new';
   private readonly listeners: Array<(events: LockEvent[]) => void> = [];
-  /**
-   * Set when several nodes share the locks (storage/lock-store-jetstream.ts): each operation is
-   * then decided on its own and stored with compare-and-set on its keys' revisions, and changes
-   * made by other nodes arrive through the store's feed (applyRemote).
-   */
-  private readonly shared: SharedLockStore | undefined;
-  /** Shared store: each key's revision as this node last saw it. */
+  /** Each key's revision as this node last saw it (a store's feed may bring a change this node already has). */
   private readonly revisions = new Map<string, number>();
   private readonly attempts = new WeakMap<LockOp, number>();
 
   constructor(
-    private readonly store: LockStore | SharedLockStore,
+    private readonly store: LockStore,
     private readonly options: LockOptions,
   ) {
     this.now = options.now ?? Date.now;
-    this.shared = 'shared' in store ? store : undefined;
-    const shared = this.shared;
-    // A shared store decides one operation at a time (compare-and-set on its keys).
-    this.queue = new GroupCommitQueue<LockOp>(
-      shared === undefined ? { commit: (ops) => this.commitOps(ops) } : { commit: (ops) => this.commitShared(ops[0]!), maxBatch: 1 },
-    );
+    // A store other nodes write decides one operation at a time (compare-and-set on its keys).
+    this.queue = new GroupCommitQueue<LockOp>({ commit: (ops) => this.commitOps(ops), ...(store.capabilities.sharedWriters ? { maxBatch: 1 } : {}) });
   }
 
-  /** Loads stored locks: running leases come back with their remaining time; expired ones are dropped. */
+  /**
+   * Loads stored locks: running leases come back with their remaining time. Expired ones come
+   * back too; their timers fire at once and free them, as any expiry (with a shared store, one
+   * node frees each, by compare-and-set).
+   */
   async open(): Promise<void> {
-    if (this.shared !== undefined) {
-      // Expired leases come back too: their timers fire at once and one node frees each, by compare-and-set.
-      for (const e of await this.shared.watch((e) => this.applyRemote(e))) this.applyRemote(e);
-      this.state = 'ready';
-      return;
-    }
-    const store = this.store as LockStore;
-    const { counter, locks } = await store.load();
-    const now = this.now();
+    const { counter, locks } = await this.store.open((e) => this.applyEntry(e));
     this.counter = counter;
-    const dels: LockBatch['dels'] = [];
-    for (const stored of locks) {
-      this.counter = Math.max(this.counter, stored.record.token);
-      if (stored.record.expiresAt <= now) dels.push({ clientId: stored.clientId, resource: stored.record.resource });
-      else this.apply(keyOf(stored.clientId, stored.record.resource), stored);
+    for (const e of locks) {
+      if (e.record !== null) this.counter = Math.max(this.counter, e.record.token);
+      this.applyEntry(e);
     }
-    if (dels.length > 0 || this.counter !== counter) await store.commit({ puts: [], dels, counter: this.counter });
     this.state = 'ready';
   }
 
-  /** A change another node made, from the shared store's feed (this node's own are applied when acknowledged). */
-  private applyRemote(e: SharedLockEntry): void {
+  /** A key as the store reports it: loaded at open, or changed by another node (this node's own are applied when stored). */
+  private applyEntry(e: LockEntry): void {
     const key = keyOf(e.clientId, e.resource);
     if (e.revision <= (this.revisions.get(key) ?? 0)) return;
     this.revisions.set(key, e.revision);
@@ -173,10 +154,14 @@ export class LockManager {
     if (this.state === 'ready') this.scheduleGrants();
   }
 
-  /** With a shared store, brings this node's view up to every change stored so far, before a fence is checked against it. */
+  /** Declared by the store: other nodes change the table too, so a fence is checked after `refresh` (FenceChecker). */
+  get sharedWriters(): boolean {
+    return this.store.capabilities.sharedWriters;
+  }
+
+  /** Brings this node's view up to every change stored so far, before a fence is checked against it. */
   async refresh(): Promise<void> {
-    if (this.shared === undefined) return;
-    await this.shared.sync().catch(() => undefined); // unreachable NATS: the write then fails on its own
+    await this.store.sync().catch(() => undefined); // an unreachable store: the write then fails on its own
   }
 
   private publish(events: LockEvent[]): void {
@@ -196,6 +181,7 @@ export class LockManager {
     await this.queue.drained();
     for (const t of this.expiryTimers.values()) clearTimeout(t);
     this.expiryTimers.clear();
+    this.store.close();
   }
 
   onEvent(listener: (events: LockEvent[]) => void): void {
@@ -360,86 +346,68 @@ export class LockManager {
     return { stage, outcomes };
   }
 
+  /**
+   * Decides a batch on this node's view, stores its changes, then applies, answers and publishes
+   * them. A store other nodes write takes one operation at a time and stores each change with
+   * compare-and-set: if another node changed a key first, the store has brought that change and
+   * the operation is decided again. There a new acquisition's token is the revision its write got,
+   * so tokens increase across all nodes.
+   */
   private async commitOps(ops: LockOp[]): Promise<void> {
     const { stage, outcomes } = this.stageOps(ops);
-    const staged = stage.staged;
-    if (staged.size > 0 || stage.counter !== this.counter) {
-      const batch: LockBatch = { puts: [], dels: [], counter: stage.counter };
-      for (const [key, value] of staged) {
-        if (value === null) batch.dels.push(splitKey(key));
-        else batch.puts.push(value);
-      }
+    const { staged, now } = stage;
+    const keys = [...staged.keys()].sort(compareBytes);
+    const changes = keys.map((key): LockChange => {
+      const value = staged.get(key)!;
+      const before = this.locks.get(key);
+      const base = { ...splitKey(key), before: before?.record ?? null };
+      if (value !== null) return { ...base, record: value.record, fresh: before?.record.lockId !== value.record.lockId };
+      const freedBy = stage.events.find((e) => keyOf(e.clientId, e.record.resource) === key && (e.action === 'released' || e.action === 'expired'));
+      return { ...base, record: null, fresh: false, reason: freedBy?.action as 'released' | 'expired' | undefined, freed: before?.record };
+    });
+    let revisions: number[] = [];
+    if (changes.length > 0 || stage.counter !== this.counter) {
+      let result: Awaited<ReturnType<LockStore['commit']>>;
       try {
-        await (this.store as LockStore).commit(batch);
+        result = await this.store.commit({ changes, counter: stage.counter });
       } catch (err) {
         const failure = err instanceof EngramError ? err : new EngramError('STORAGE_UNAVAILABLE', `the lock table could not be stored: ${(err as Error).message}`, { cause: err });
         ops.forEach((op) => this.settle(op, { type: 'error', error: failure }));
         this.scheduleGrants();
         return;
       }
-    }
-    this.counter = stage.counter;
-    for (const [key, value] of staged) this.apply(key, value);
-    ops.forEach((op, i) => this.settle(op, outcomes[i]!));
-    if (stage.events.length > 0) this.publish(stage.events);
-    this.scheduleGrants();
-  }
-
-  /**
-   * One operation against a shared store: decided on this node's view, then written with
-   * compare-and-set on every key it changes. If another node changed one of them first, the keys
-   * are read back and the operation is decided again. A new acquisition's token is the revision
-   * its write got, so tokens increase across all nodes.
-   */
-  private async commitShared(op: LockOp): Promise<void> {
-    const store = this.shared!;
-    const { stage, outcomes } = this.stageOps([op]);
-    const { staged, now } = stage;
-    let outcome = outcomes[0]!;
-    const keys = [...staged.keys()].sort(compareBytes);
-    if (keys.length > 0) {
-      const writes: SharedLockWrite[] = keys.map((key) => {
-        const value = staged.get(key)!;
-        const before = this.locks.get(key);
-        const base = { ...splitKey(key), before: before?.record ?? null };
-        if (value !== null) return { ...base, record: value.record, fresh: before?.record.lockId !== value.record.lockId };
-        const freedBy = stage.events.find((e) => keyOf(e.clientId, e.record.resource) === key && (e.action === 'released' || e.action === 'expired'));
-        return { ...base, record: null, fresh: false, reason: freedBy?.action as 'released' | 'expired' | undefined, freed: before?.record };
-      });
-      let result: Awaited<ReturnType<SharedLockStore['write']>>;
-      try {
-        result = await store.write(writes);
-      } catch (err) {
-        const failure = new EngramError('STORAGE_UNAVAILABLE', `the shared lock table could not be written: ${(err as Error).message}`, { cause: err });
-        this.settle(op, { type: 'error', error: failure });
-        this.scheduleGrants();
-        return;
-      }
       if ('conflict' in result) {
         // The store has brought the change that won: decide again on the view it left.
-        const attempts = (this.attempts.get(op) ?? 0) + 1;
-        this.attempts.set(op, attempts);
-        if (attempts > MAX_ATTEMPTS) {
-          this.settle(op, { type: 'error', error: new EngramError('STORAGE_UNAVAILABLE', `the lock changed on other nodes ${MAX_ATTEMPTS} times while this request was decided; try again`) });
-        } else {
-          this.queue.requeue([op]);
+        const again: LockOp[] = [];
+        for (const op of ops) {
+          const attempts = (this.attempts.get(op) ?? 0) + 1;
+          this.attempts.set(op, attempts);
+          if (attempts > MAX_ATTEMPTS) this.settle(op, { type: 'error', error: new EngramError('STORAGE_UNAVAILABLE', `the lock changed on other nodes ${MAX_ATTEMPTS} times while this request was decided; try again`) });
+          else again.push(op);
         }
+        this.queue.requeue(again);
         return;
       }
-      keys.forEach((key, i) => {
-        const value = staged.get(key)!;
-        if (writes[i]!.fresh && value !== null) value.record.token = result.revisions[i]!;
-        // The feed may have brought a later change already: keep it.
-        if (result.revisions[i]! <= (this.revisions.get(key) ?? 0)) return;
-        this.revisions.set(key, result.revisions[i]!);
-        this.apply(key, value);
-      });
-      if (outcome.type === 'ok' && op.kind === 'acquire') {
+      revisions = result.revisions;
+    }
+    this.counter = stage.counter;
+    const tokensAreRevisions = this.store.capabilities.sharedWriters;
+    keys.forEach((key, i) => {
+      const value = staged.get(key)!;
+      if (tokensAreRevisions && changes[i]!.fresh && value !== null) value.record.token = revisions[i]!;
+      // The feed may have brought a later change already: keep it.
+      if (revisions[i]! <= (this.revisions.get(key) ?? 0)) return;
+      this.revisions.set(key, revisions[i]!);
+      this.apply(key, value);
+    });
+    ops.forEach((op, i) => {
+      let outcome = outcomes[i]!;
+      if (tokensAreRevisions && outcome.type === 'ok' && op.kind === 'acquire') {
         // The views were made before the tokens were known.
         outcome = { type: 'ok', value: (outcome.value as LockView[]).map((v) => lockView(staged.get(keyOf(op.clientId, v.resource))!.record, now)) };
       }
-    }
-    this.settle(op, outcome);
+      this.settle(op, outcome);
+    });
     if (stage.events.length > 0) this.publish(stage.events);
     this.scheduleGrants();
   }

@@ -13,7 +13,7 @@
  */
 import { DiscardPolicy } from '@nats-io/jetstream';
 import { UlidFactory } from '../basics/ids.js';
-import type { LockRecord, SharedLockEntry, SharedLockStore, SharedLockWrite } from '../locks/lock-types.js';
+import type { LockBatch, LockChange, LockEntry, LockRecord, LockStore, LockStoreCapabilities } from '../locks/lock-types.js';
 import { decodeToken, encodeToken, SeqWaiters, StreamFollower, wrongLastSequence, type NatsLink } from './nats.js';
 
 /** A key's value (JSON). */
@@ -26,8 +26,14 @@ interface Value {
   n: string;
 }
 
-export class JetStreamLockStore implements SharedLockStore {
-  readonly shared = true;
+/** A key as the bucket holds it, with the node that wrote it. */
+interface BucketEntry extends LockEntry {
+  node: string;
+}
+
+export class JetStreamLockStore implements LockStore {
+  readonly capabilities: LockStoreCapabilities = { sharedWriters: true };
+  /** This node's id, written with its changes: its own come back through the feed and are skipped. */
   readonly node = new UlidFactory().next(Date.now());
   private readonly bucket: string;
   private readonly streamName: string;
@@ -45,7 +51,7 @@ export class JetStreamLockStore implements SharedLockStore {
     return `$KV.${this.bucket}.${encodeToken(clientId)}.${encodeToken(resource)}`;
   }
 
-  private entry(subject: string, revision: number, data: Uint8Array): SharedLockEntry | undefined {
+  private entry(subject: string, revision: number, data: Uint8Array): BucketEntry | undefined {
     const parts = subject.split('.');
     if (parts.length !== 4) return undefined;
     let v: Value;
@@ -58,7 +64,8 @@ export class JetStreamLockStore implements SharedLockStore {
     return { clientId: decodeToken(parts[2]!), resource: decodeToken(parts[3]!), revision, record, reason: v.why, freed: v.was, node: v.n };
   }
 
-  async watch(onChange: (entry: SharedLockEntry) => void): Promise<SharedLockEntry[]> {
+  /** The fencing counter is not kept: tokens are the revisions of the acquiring writes. */
+  async open(onChange: (entry: LockEntry) => void): Promise<{ counter: number; locks: LockEntry[] }> {
     const info = await this.link.ensureStream(this.streamName, {
       subjects: [`$KV.${this.bucket}.>`],
       discard: DiscardPolicy.New,
@@ -68,7 +75,7 @@ export class JetStreamLockStore implements SharedLockStore {
       deny_delete: true,
     });
     const last = info.state.last_seq;
-    const initial: SharedLockEntry[] = [];
+    const initial: LockEntry[] = [];
     let loaded: () => void = () => undefined;
     const done = new Promise<void>((r) => (loaded = r));
     if (last === 0) loaded();
@@ -96,7 +103,7 @@ export class JetStreamLockStore implements SharedLockStore {
     await this.follower.start();
     await done;
     this.lastSeen = Math.max(this.lastSeen, last);
-    return initial;
+    return { counter: 0, locks: initial };
   }
 
   /** Resolves once the feed has brought every change up to `seq`. */
@@ -110,7 +117,8 @@ export class JetStreamLockStore implements SharedLockStore {
     await this.caughtUp(info.state.last_seq);
   }
 
-  async write(changes: SharedLockWrite[]): Promise<{ revisions: number[] } | { conflict: number }> {
+  async commit(batch: LockBatch): Promise<{ revisions: number[] } | { conflict: number }> {
+    const changes = batch.changes;
     const revisions: number[] = [];
     for (let i = 0; i < changes.length; i++) {
       const c = changes[i]!;
@@ -137,7 +145,7 @@ export class JetStreamLockStore implements SharedLockStore {
   }
 
   /** Frees again the keys of a multi-resource change that got only part of the way. */
-  private async undo(changes: SharedLockWrite[], revisions: number[]): Promise<void> {
+  private async undo(changes: LockChange[], revisions: number[]): Promise<void> {
     for (let i = 0; i < revisions.length; i++) {
       const c = changes[i]!;
       // Freed without a reason when it held nothing before: other nodes report no event for it.

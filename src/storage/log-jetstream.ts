@@ -24,18 +24,20 @@ import { rmSync } from 'node:fs';
 import { pack, unpack } from 'msgpackr';
 import type { JsMsg } from '@nats-io/jetstream';
 import { EngramError } from '../basics/errors.js';
-import type {
-  CommitBatch,
-  CommittedContext,
-  CommittedListener,
-  ContextListOptions,
-  ContextOutcome,
-  IdempotencyEntry,
-  Log,
-  PositionedUnit,
-  SpaceUsage,
-  UnitEntry,
-  UnitLocation,
+import {
+  committedContext,
+  type CommitBatch,
+  type CommitPart,
+  type CommittedListener,
+  type LogCapabilities,
+  type ContextListOptions,
+  type ContextOutcome,
+  type IdempotencyEntry,
+  type Log,
+  type PositionedUnit,
+  type SpaceUsage,
+  type UnitEntry,
+  type UnitLocation,
 } from '../engine/log.js';
 import type { ContextRecord } from '../basics/types.js';
 import { LevelLog } from './log-leveldb.js';
@@ -89,6 +91,8 @@ export interface JetStreamLogOptions {
 }
 
 export class JetStreamLog implements Log {
+  /** Every node appends to the stream. */
+  readonly capabilities: LogCapabilities = { sharedWriters: true };
   readonly replica: LevelLog;
   private readonly subjectPrefix: string;
   private listener: CommittedListener | undefined;
@@ -151,7 +155,7 @@ export class JetStreamLog implements Log {
       rmSync(this.options.replicaDir, { recursive: true, force: true });
       await this.replica.open();
     }
-    if (had !== identity) await this.replica.commit({ units: [], contexts: [], idempotency: [] }, { [STREAM_ID]: identity });
+    if (had !== identity) await this.replica.commit({ parts: [] }, { [STREAM_ID]: identity });
     // Every node follows the same stream, so every node names the same epoch; a replica rebuilt
     // from it holds the same history (same epoch), a stream made again does not.
     this.epochName = createHash('sha256').update(identity).digest('hex').slice(0, 12);
@@ -204,8 +208,7 @@ export class JetStreamLog implements Log {
   private async applyMessages(msgs: JsMsg[]): Promise<void> {
     // Judging reads the replica (heads, idempotency keys): it must hold the batches before this one.
     await this.stored();
-    const batch: CommitBatch = { units: [], contexts: [], idempotency: [] };
-    const parts: CommittedContext[] = [];
+    const batch: CommitBatch = { parts: [] };
     const marks: Record<string, string> = {};
     const heads = new Map<string, Head>();
     /** Keys stored by parts earlier in this batch. */
@@ -238,36 +241,19 @@ export class JetStreamLog implements Log {
       const head: Head = { streamSeq: m.seq, headSeq: part.h, version: part.r?.version ?? before?.version ?? 0, lastSeq: m.seq };
       heads.set(key, head);
       marks[headMark(key)] = markOf(head);
-      const units: string[] = [];
-      const positions: number[] = [];
-      const embeddings: Array<Float32Array | undefined> = [];
+      const units: UnitEntry[] = [];
       for (const [id, seq, json, bytes] of part.u) {
-        const embedding = bytes === undefined ? undefined : vectorOf(bytes);
-        const entry: UnitEntry = { clientId: part.c, contextId: part.x, seq, id, pos: ++pos, json, embedding };
-        batch.units.push(entry);
-        units.push(json);
-        positions.push(entry.pos);
-        embeddings.push(embedding);
+        units.push({ clientId: part.c, contextId: part.x, seq, id, pos: ++pos, json, embedding: bytes === undefined ? undefined : vectorOf(bytes) });
       }
       // The replica stores only the head of a part that changed nothing else; the rest of the record is already there.
       const record = part.r ?? ({ id: part.x, headSeq: part.h, updatedAt: part.t } as ContextRecord);
-      batch.contexts.push({ clientId: part.c, record, changed: part.r !== undefined });
+      const idempotency: IdempotencyEntry[] = [];
       for (const [k, id, seq, expiresAt] of part.k) {
         const e = { clientId: part.c, contextId: part.x, key: k, id, seq, expiresAt };
-        batch.idempotency.push(e);
+        idempotency.push(e);
         keysHere.set(joinKey(part.c, part.x, k), e);
       }
-      parts.push({
-        clientId: part.c,
-        contextId: part.x,
-        firstSeq: part.h - units.length + 1,
-        units,
-        positions,
-        embeddings,
-        record: part.r,
-        headSeq: part.h,
-        updatedAt: part.t,
-      });
+      batch.parts.push({ clientId: part.c, record, changed: part.r !== undefined, units, idempotency });
     }
     if (applied === this.applied) return;
     marks[APPLIED] = String(applied);
@@ -282,9 +268,9 @@ export class JetStreamLog implements Log {
     this.position = pos;
     this.applied = applied;
     this.appliedTime = appliedTime;
-    if (parts.length > 0 && this.listener !== undefined) {
+    if (batch.parts.length > 0 && this.listener !== undefined) {
       try {
-        await this.listener(parts, pos);
+        await this.listener(batch.parts.map(committedContext), pos);
       } catch {
         // The engine's view is its own concern; the replica is right and the stream goes on.
       }
@@ -356,13 +342,10 @@ export class JetStreamLog implements Log {
 
   async commit(batch: CommitBatch): Promise<ContextOutcome[]> {
     if (this.broken !== undefined) throw new EngramError('STORAGE_UNAVAILABLE', `this node's replica cannot be written: ${this.broken.message}`);
-    const unitsOf = groupBy(batch.units, (u) => scopedKey(u.clientId, u.contextId));
-    const keysOf = groupBy(batch.idempotency, (e) => scopedKey(e.clientId, e.contextId));
     return Promise.all(
-      batch.contexts.map(async (entry): Promise<ContextOutcome> => {
-        const key = scopedKey(entry.clientId, entry.record.id);
+      batch.parts.map(async (part): Promise<ContextOutcome> => {
         try {
-          return await this.commitPart(entry, unitsOf.get(key) ?? [], keysOf.get(key) ?? []);
+          return await this.commitPart(part);
         } catch (err) {
           return { status: 'failed', error: err };
         }
@@ -371,8 +354,8 @@ export class JetStreamLog implements Log {
   }
 
   /** One context's part: published after the head it was staged on, then judged by this node's replica like every other. */
-  private async commitPart(entry: CommitBatch['contexts'][number], units: UnitEntry[], idem: IdempotencyEntry[]): Promise<ContextOutcome> {
-    const { clientId, record } = entry;
+  private async commitPart(entry: CommitPart): Promise<ContextOutcome> {
+    const { clientId, record, units, idempotency: idem } = entry;
     const head = await this.head(clientId, record.id);
     if (entry.base !== undefined && (entry.base.headSeq !== (head?.headSeq ?? 0) || entry.base.version !== (head?.version ?? 0))) {
       // Staged on an older view: once the replica (and so the engine) holds the newer head, stage again.
@@ -501,16 +484,6 @@ export class JetStreamLog implements Log {
   }
 }
 
-function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
-  const out = new Map<string, T[]>();
-  for (const item of items) {
-    const k = keyOf(item);
-    const list = out.get(k);
-    if (list === undefined) out.set(k, [item]);
-    else list.push(item);
-  }
-  return out;
-}
 
 function markOf(h: Head): string {
   return `${h.streamSeq},${h.headSeq},${h.version},${h.lastSeq}`;

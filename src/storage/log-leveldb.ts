@@ -6,7 +6,7 @@ import { ClassicLevel } from 'classic-level';
 import { statfsSync } from 'node:fs';
 import { pack, unpack } from 'msgpackr';
 import { diskFull, isNoSpace } from './disk-full.js';
-import type { CommitBatch, ContextListOptions, IdempotencyEntry, Log, PositionedUnit, SpaceUsage, UnitLocation } from '../engine/log.js';
+import { reportStored, type CommitBatch, type CommittedListener, type ContextListOptions, type ContextOutcome, type IdempotencyEntry, type Log, type LogCapabilities, type PositionedUnit, type SpaceUsage, type UnitLocation } from '../engine/log.js';
 import type { ContextRecord } from '../basics/types.js';
 import { keys, parseExpiryKey } from './keys.js';
 import { SEP } from '../basics/compound-key.js';
@@ -72,8 +72,11 @@ const MiB = 1024 * 1024;
 const SPACE_CHECK_MS = 500;
 
 export class LevelLog implements Log {
+  /** Only this process writes it. */
+  readonly capabilities: LogCapabilities = { sharedWriters: false };
   private epochName: string | undefined;
   private readonly db: ClassicLevel<string, Buffer>;
+  private listener: CommittedListener | undefined;
 
   constructor(
     readonly location: string,
@@ -86,6 +89,10 @@ export class LevelLog implements Log {
       cacheSize: options.cacheSize ?? DEFAULT_CACHE,
       compression: options.compression ?? true,
     });
+  }
+
+  follow(listener: CommittedListener): void {
+    this.listener = listener;
   }
 
   async open(): Promise<void> {
@@ -167,23 +174,23 @@ export class LevelLog implements Log {
   private closed = false;
 
   /** `marks`: storage metadata written in the same batch (a replica's applied stream position). */
-  async commit(batch: CommitBatch, marks?: Record<string, string>): Promise<void> {
+  async commit(batch: CommitBatch, marks?: Record<string, string>): Promise<ContextOutcome[]> {
     if (this.full !== undefined) throw diskFull();
     const ops: BatchOp[] = [];
     if (marks !== undefined) for (const [name, value] of Object.entries(marks)) ops.push({ type: 'put', key: keys.meta(name), value });
-    for (const u of batch.units) {
-      ops.push({ type: 'put', key: keys.unit(u.clientId, u.contextId, u.seq), value: u.json });
-      ops.push({ type: 'put', key: keys.unitId(u.clientId, u.id), value: pack([u.contextId, u.seq]) });
-      ops.push({ type: 'put', key: keys.position(u.pos), value: pack([u.clientId, u.contextId, u.seq]) });
-      if (u.embedding !== undefined) ops.push({ type: 'put', key: keys.embedding(u.pos), value: vectorBytes(u.embedding) });
-    }
-    for (const { clientId, record, changed } of batch.contexts) {
+    for (const { clientId, record, changed, units, idempotency } of batch.parts) {
+      for (const u of units) {
+        ops.push({ type: 'put', key: keys.unit(u.clientId, u.contextId, u.seq), value: u.json });
+        ops.push({ type: 'put', key: keys.unitId(u.clientId, u.id), value: pack([u.contextId, u.seq]) });
+        ops.push({ type: 'put', key: keys.position(u.pos), value: pack([u.clientId, u.contextId, u.seq]) });
+        if (u.embedding !== undefined) ops.push({ type: 'put', key: keys.embedding(u.pos), value: vectorBytes(u.embedding) });
+      }
       if (changed) ops.push({ type: 'put', key: keys.context(clientId, record.id), value: pack(record) });
       ops.push({ type: 'put', key: keys.head(clientId, record.id), value: pack([record.headSeq, record.updatedAt]) });
-    }
-    for (const k of batch.idempotency) {
-      ops.push({ type: 'put', key: keys.idempotency(k.clientId, k.contextId, k.key), value: pack([k.id, k.seq, k.expiresAt]) });
-      ops.push({ type: 'put', key: keys.expiry(k.expiresAt, k.clientId, k.contextId, k.key), value: '' });
+      for (const k of idempotency) {
+        ops.push({ type: 'put', key: keys.idempotency(k.clientId, k.contextId, k.key), value: pack([k.id, k.seq, k.expiresAt]) });
+        ops.push({ type: 'put', key: keys.expiry(k.expiresAt, k.clientId, k.contextId, k.key), value: '' });
+      }
     }
     try {
       await this.writeBatch(ops);
@@ -192,6 +199,7 @@ export class LevelLog implements Log {
       this.awaitSpace();
       throw diskFull();
     }
+    return reportStored(batch, this.listener);
   }
 
   /**

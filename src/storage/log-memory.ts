@@ -2,7 +2,7 @@
  * A log in process memory: for unit tests of the engine and as the reference the
  * contract suite holds every other log to. Nothing survives the process.
  */
-import type { CommitBatch, ContextListOptions, IdempotencyEntry, Log, PositionedUnit, SpaceUsage, UnitLocation } from '../engine/log.js';
+import { reportStored, type CommitBatch, type CommittedListener, type ContextListOptions, type ContextOutcome, type IdempotencyEntry, type Log, type LogCapabilities, type PositionedUnit, type SpaceUsage, type UnitLocation } from '../engine/log.js';
 import type { ContextRecord } from '../basics/types.js';
 import { joinKey } from '../basics/compound-key.js';
 import { newEpoch } from '../basics/ids.js';
@@ -10,6 +10,8 @@ import { newEpoch } from '../basics/ids.js';
 const key = joinKey;
 
 export class MemoryLog implements Log {
+  readonly capabilities: LogCapabilities = { sharedWriters: false };
+  private listener: CommittedListener | undefined;
   private readonly units = new Map<string, string[]>(); // client+context → json by seq-1
   private readonly unitIndex = new Map<string, UnitLocation>();
   private readonly contexts = new Map<string, Map<string, ContextRecord>>();
@@ -33,34 +35,39 @@ export class MemoryLog implements Log {
     return this.epochName;
   }
 
+  follow(listener: CommittedListener): void {
+    this.listener = listener;
+  }
+
   async close(): Promise<void> {
     this.isOpen = false;
   }
 
-  async commit(batch: CommitBatch): Promise<void> {
+  async commit(batch: CommitBatch): Promise<ContextOutcome[]> {
     if (!this.isOpen) throw new Error('log is closed');
     const failure = this.failNextCommit;
     if (failure !== undefined) {
       this.failNextCommit = undefined;
       throw failure;
     }
-    for (const u of batch.units) {
-      const k = key(u.clientId, u.contextId);
-      let list = this.units.get(k);
-      if (list === undefined) this.units.set(k, (list = []));
-      list[u.seq - 1] = u.json;
-      this.unitIndex.set(key(u.clientId, u.id), { contextId: u.contextId, seq: u.seq });
-      this.positions[u.pos] = { clientId: u.clientId, contextId: u.contextId, seq: u.seq };
-      if (u.embedding !== undefined) this.embeddings.set(u.pos, u.embedding.slice());
-    }
-    for (const { clientId, record, changed } of batch.contexts) {
+    for (const { clientId, record, changed, units, idempotency } of batch.parts) {
+      for (const u of units) {
+        const k = key(u.clientId, u.contextId);
+        let list = this.units.get(k);
+        if (list === undefined) this.units.set(k, (list = []));
+        list[u.seq - 1] = u.json;
+        this.unitIndex.set(key(u.clientId, u.id), { contextId: u.contextId, seq: u.seq });
+        this.positions[u.pos] = { clientId: u.clientId, contextId: u.contextId, seq: u.seq };
+        if (u.embedding !== undefined) this.embeddings.set(u.pos, u.embedding.slice());
+      }
       let byId = this.contexts.get(clientId);
       if (byId === undefined) this.contexts.set(clientId, (byId = new Map()));
       const stored = byId.get(record.id);
       if (changed || stored === undefined) byId.set(record.id, structuredClone(record));
       else Object.assign(stored, { headSeq: record.headSeq, updatedAt: record.updatedAt });
+      for (const e of idempotency) this.idempotency.set(key(e.clientId, e.contextId, e.key), { ...e });
     }
-    for (const e of batch.idempotency) this.idempotency.set(key(e.clientId, e.contextId, e.key), { ...e });
+    return reportStored(batch, this.listener);
   }
 
   async getContext(clientId: string, contextId: string): Promise<ContextRecord | undefined> {

@@ -1,7 +1,7 @@
-/** The contract every LockStore passes: atomic batches, the counter, reloading. */
+/** The contract every LockStore passes: atomic batches, revisions, tokens, the counter, reloading. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { LockRecord, LockStore } from '../../src/locks/lock-types.js';
+import type { LockChange, LockEntry, LockRecord, LockStore } from '../../src/locks/lock-types.js';
 
 const rec = (resource: string, token: number, extra: Partial<LockRecord> = {}): LockRecord => ({
   resource,
@@ -14,33 +14,67 @@ const rec = (resource: string, token: number, extra: Partial<LockRecord> = {}): 
   ...extra,
 });
 
+const put = (clientId: string, record: LockRecord, fresh = true, before: LockRecord | null = null): LockChange => ({ clientId, resource: record.resource, record, fresh, before });
+const del = (clientId: string, freed: LockRecord): LockChange => ({ clientId, resource: freed.resource, record: null, fresh: false, reason: 'released', freed, before: freed });
+
+async function committed(store: LockStore, changes: LockChange[], counter: number): Promise<number[]> {
+  const result = await store.commit({ changes, counter });
+  assert.ok('revisions' in result, 'stored');
+  return result.revisions;
+}
+
+/** The held keys, as `client/resource` → record. */
+function held(locks: LockEntry[]): Map<string, LockRecord> {
+  return new Map(locks.filter((l) => l.record !== null).map((l) => [`${l.clientId}/${l.resource}`, l.record!]));
+}
+
 export function runLockStoreContract(name: string, make: () => Promise<{ store: LockStore; reopen: () => Promise<LockStore> }>): void {
   describe(`LockStore contract: ${name}`, () => {
     test('an empty store has counter 0 and no locks', async () => {
       const { store } = await make();
-      assert.deepEqual(await store.load(), { counter: 0, locks: [] });
+      assert.deepEqual(await store.open(() => undefined), { counter: 0, locks: [] });
+      await store.sync();
+      store.close();
     });
 
-    test('puts, deletes and the counter are stored together and survive a reopen', async () => {
+    test('changes are stored together, with increasing revisions, and survive a reopen', async () => {
       const { store, reopen } = await make();
-      await store.commit({ puts: [{ clientId: 'c1', record: rec('src/a.ts', 1, { contextId: 'ctx' }) }, { clientId: 'c1', record: rec('b', 2) }], dels: [], counter: 2 });
-      await store.commit({ puts: [{ clientId: 'c2', record: rec('src/a.ts', 3) }], dels: [{ clientId: 'c1', resource: 'b' }], counter: 3 });
+      await store.open(() => undefined);
+      const first = await committed(store, [put('c1', rec('src/a.ts', 1, { contextId: 'ctx' })), put('c1', rec('b', 2))], 2);
+      const second = await committed(store, [put('c2', rec('src/a.ts', 3)), del('c1', rec('b', 2))], 3);
+      const revisions = [...first, ...second];
+      assert.equal(revisions.length, 4);
+      for (let i = 1; i < revisions.length; i++) assert.ok(revisions[i]! > revisions[i - 1]!, `revisions increase: ${revisions.join(', ')}`);
+      store.close();
       const again = await reopen();
-      const { counter, locks } = await again.load();
-      assert.equal(counter, 3);
-      const byKey = new Map(locks.map((l) => [`${l.clientId}/${l.record.resource}`, l.record]));
+      const { counter, locks } = await again.open(() => undefined);
+      const byKey = held(locks);
       assert.deepEqual([...byKey.keys()].sort(), ['c1/src/a.ts', 'c2/src/a.ts']);
-      assert.deepEqual(byKey.get('c1/src/a.ts'), rec('src/a.ts', 1, { contextId: 'ctx' }));
-      assert.equal(byKey.get('c2/src/a.ts')?.token, 3);
+      if (again.capabilities.sharedWriters) {
+        // Tokens are the revisions of the acquiring writes, the one order every node shares.
+        assert.equal(byKey.get('c1/src/a.ts')?.token, first[0]);
+        assert.equal(byKey.get('c2/src/a.ts')?.token, second[0]);
+      } else {
+        // Tokens are the manager's, under a counter stored with them.
+        assert.equal(counter, 3);
+        assert.deepEqual(byKey.get('c1/src/a.ts'), rec('src/a.ts', 1, { contextId: 'ctx' }));
+        assert.equal(byKey.get('c2/src/a.ts')?.token, 3);
+      }
+      again.close();
     });
 
     test('a put replaces the record of the same client and resource', async () => {
-      const { store } = await make();
-      await store.commit({ puts: [{ clientId: 'c', record: rec('r', 1) }], dels: [], counter: 1 });
-      await store.commit({ puts: [{ clientId: 'c', record: rec('r', 1, { expiresAt: 5 }) }], dels: [], counter: 1 });
-      const { locks } = await store.load();
-      assert.equal(locks.length, 1);
-      assert.equal(locks[0]!.record.expiresAt, 5);
+      const { store, reopen } = await make();
+      await store.open(() => undefined);
+      const [revision] = await committed(store, [put('c', rec('r', 1))], 1);
+      const token = store.capabilities.sharedWriters ? revision! : 1;
+      await committed(store, [put('c', { ...rec('r', 1, { expiresAt: 5 }), token }, false, rec('r', 1))], 1);
+      store.close();
+      const again = await reopen();
+      const byKey = held((await again.open(() => undefined)).locks);
+      assert.deepEqual([...byKey.keys()], ['c/r']);
+      assert.deepEqual([byKey.get('c/r')?.expiresAt, byKey.get('c/r')?.token], [5, token]);
+      again.close();
     });
   });
 }

@@ -60,12 +60,12 @@ if (SKIP) {
     test('a part staged from a stale view is refused and stores nothing; the current view commits', async () => {
       const log = await freshLog();
       await log.open();
-      const first = await log.commit({ units: [unit('c', 'x', 1)], contexts: [{ clientId: 'c', record: record('x', 1), changed: true, base: { headSeq: 0, version: 0 } }], idempotency: [] });
+      const first = await log.commit({ parts: [{ clientId: 'c', record: record('x', 1), changed: true, base: { headSeq: 0, version: 0 }, units: [unit('c', 'x', 1)], idempotency: [] }] });
       assert.deepEqual(first, [{ status: 'committed' }]);
       // Another writer staged from the empty context too: refused.
-      const stale = await log.commit({ units: [unit('c', 'x', 1)], contexts: [{ clientId: 'c', record: record('x', 1), changed: true, base: { headSeq: 0, version: 0 } }], idempotency: [] });
+      const stale = await log.commit({ parts: [{ clientId: 'c', record: record('x', 1), changed: true, base: { headSeq: 0, version: 0 }, units: [unit('c', 'x', 1)], idempotency: [] }] });
       assert.deepEqual(stale, [{ status: 'conflict' }]);
-      const next = await log.commit({ units: [unit('c', 'x', 2)], contexts: [{ clientId: 'c', record: record('x', 2), changed: false, base: { headSeq: 1, version: 1 } }], idempotency: [] });
+      const next = await log.commit({ parts: [{ clientId: 'c', record: record('x', 2), changed: false, base: { headSeq: 1, version: 1 }, units: [unit('c', 'x', 2)], idempotency: [] }] });
       assert.deepEqual(next, [{ status: 'committed' }]);
       assert.deepEqual((await log.readUnits('c', 'x', 1, 10)).map((j) => JSON.parse(j).seq), [1, 2]);
       assert.equal(await log.lastPosition(), 2);
@@ -78,7 +78,7 @@ if (SKIP) {
       const b = await freshLog(stream);
       await a.open();
       await b.open();
-      const part = (seq: number, base: number) => ({ units: [unit('c', 'race', seq)], contexts: [{ clientId: 'c', record: record('race', seq), changed: seq === 1, base: { headSeq: base, version: base === 0 ? 0 : 1 } }], idempotency: [] });
+      const part = (seq: number, base: number) => ({ parts: [{ clientId: 'c', record: record('race', seq), changed: seq === 1, base: { headSeq: base, version: base === 0 ? 0 : 1 }, units: [unit('c', 'race', seq)], idempotency: [] }] });
       assert.deepEqual(await a.commit(part(1, 0)), [{ status: 'committed' }]);
       // b may not have applied a's part yet; whether it has or not, seq 1 from b is refused.
       assert.deepEqual(await b.commit(part(1, 0)), [{ status: 'conflict' }]);
@@ -99,9 +99,15 @@ if (SKIP) {
       await a.open();
       await b.open();
       const keyed = (id: string) => ({
-        units: [{ ...unit('c', 'idem', 1), id }],
-        contexts: [{ clientId: 'c', record: record('idem', 1), changed: true }],
-        idempotency: [{ clientId: 'c', contextId: 'idem', key: 'k1', id, seq: 1, expiresAt: Date.now() + 60_000 }],
+        parts: [
+          {
+            clientId: 'c',
+            record: record('idem', 1),
+            changed: true,
+            units: [{ ...unit('c', 'idem', 1), id }],
+            idempotency: [{ clientId: 'c', contextId: 'idem', key: 'k1', id, seq: 1, expiresAt: Date.now() + 60_000 }],
+          },
+        ],
       });
       assert.deepEqual(await a.commit(keyed('first')), [{ status: 'committed' }]);
       const again = await b.commit(keyed('second'));
@@ -117,7 +123,7 @@ if (SKIP) {
       await log.open();
       for (let s = 1; s <= 200; s++) {
         const id = `x-${s}`;
-        const keyed = { units: [unit('c', 'ryw', s)], contexts: [{ clientId: 'c', record: record('ryw', s), changed: s === 1 }], idempotency: [{ clientId: 'c', contextId: 'ryw', key: `k${s}`, id: `ryw-${s}`, seq: s, expiresAt: Date.now() + 60_000 }] };
+        const keyed = { parts: [{ clientId: 'c', record: record('ryw', s), changed: s === 1, units: [unit('c', 'ryw', s)], idempotency: [{ clientId: 'c', contextId: 'ryw', key: `k${s}`, id: `ryw-${s}`, seq: s, expiresAt: Date.now() + 60_000 }] }] };
         assert.deepEqual(await log.commit(keyed), [{ status: 'committed' }], id);
         const [units, one, context, key] = await Promise.all([log.readUnits('c', 'ryw', s, s), log.getUnit('c', `ryw-${s}`), log.getContext('c', 'ryw'), log.getIdempotency('c', 'ryw', `k${s}`)]);
         assert.deepEqual(units.map((j) => JSON.parse(j).seq), [s], `readUnits after commit ${s}`);
@@ -133,7 +139,7 @@ if (SKIP) {
       const log = await freshLog();
       await log.open();
       for (let s = 1; s <= 20; s++) {
-        await log.commit({ units: [unit('c', 'r', s)], contexts: [{ clientId: 'c', record: record('r', s), changed: s === 1 }], idempotency: [] });
+        await log.commit({ parts: [{ clientId: 'c', record: record('r', s), changed: s === 1, units: [unit('c', 'r', s)], idempotency: [] }] });
       }
       await log.close();
       removeDir(log.replica.location);

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { CommitBatch, Log } from '../../src/engine/log.js';
+import type { CommitBatch, CommittedContext, Log } from '../../src/engine/log.js';
 import type { ContextRecord } from '../../src/basics/types.js';
 
 export interface LogFactory {
@@ -25,7 +25,7 @@ function batchOf(client: string, context: string, fromSeq: number, count: number
   for (let s = fromSeq; s < fromSeq + count; s++) {
     units.push({ clientId: client, contextId: context, seq: s, id: `${client}-${context}-${s}`, pos: nextPos++, json: JSON.stringify({ context, seq: s }) });
   }
-  return { units, contexts: [{ clientId: client, record: record(context, fromSeq + count - 1), changed: fromSeq === 1 }], idempotency: [] };
+  return { parts: [{ clientId: client, record: record(context, fromSeq + count - 1), changed: fromSeq === 1, units, idempotency: [] }] };
 }
 
 export function runLogContract(name: string, factory: LogFactory): void {
@@ -52,6 +52,41 @@ export function runLogContract(name: string, factory: LogFactory): void {
       assert.equal((await log.getContext('c1', 'ctx'))?.headSeq, 5);
       assert.equal(await log.getUnit('c1', 'missing'), undefined);
       assert.equal(await log.getContext('c1', 'missing'), undefined);
+    });
+
+    test('every stored part is reported, with the head it left, before the commit is answered', async () => {
+      const reports: CommittedContext[] = [];
+      let answered = false;
+      let late = 0;
+      let position = 0;
+      log.follow(async (parts, pos) => {
+        if (answered) late++;
+        reports.push(...parts);
+        position = Math.max(position, pos);
+      });
+      const one = batchOf('rep', 'one', 1, 3);
+      const staged = one.parts[0]!.units.map((u) => u.pos);
+      assert.deepEqual(await log.commit(one), [{ status: 'committed' }]);
+      answered = true;
+      assert.equal(late, 0, 'reported before the answer');
+      assert.equal(reports.length, 1);
+      const r = reports[0]!;
+      assert.deepEqual([r.clientId, r.contextId, r.firstSeq, r.headSeq, r.updatedAt], ['rep', 'one', 1, 3, 2]);
+      assert.deepEqual(r.units.map((j) => JSON.parse(j).seq), [1, 2, 3]);
+      assert.deepEqual(r.positions, staged);
+      assert.equal(r.record?.id, 'one', 'a new context is reported with its whole record');
+      assert.equal(position, staged[2]);
+      // Two contexts in one batch: one answer each, in the batch's order; a head-only part carries no record.
+      reports.length = 0;
+      answered = false;
+      const two = { parts: [...batchOf('rep', 'one', 4, 1).parts, ...batchOf('rep', 'two', 1, 2).parts] };
+      assert.deepEqual(await log.commit(two), [{ status: 'committed' }, { status: 'committed' }]);
+      answered = true;
+      assert.deepEqual(reports.map((p) => [p.contextId, p.firstSeq, p.units.length, p.record === undefined]).sort(), [
+        ['one', 4, 1, true],
+        ['two', 1, 2, false],
+      ]);
+      assert.equal(late, 0);
     });
 
     test('ids that are prefixes of each other never share a range', async () => {
@@ -85,8 +120,8 @@ export function runLogContract(name: string, factory: LogFactory): void {
     });
 
     test('a record is replaced by a later commit', async () => {
-      await log.commit({ units: [], contexts: [{ clientId: 'r', record: record('ctx', 0, { displayName: 'one', meta: { k: 'v' } }), changed: true }], idempotency: [] });
-      await log.commit({ units: [], contexts: [{ clientId: 'r', record: record('ctx', 0, { displayName: 'two', version: 2 }), changed: true }], idempotency: [] });
+      await log.commit({ parts: [{ clientId: 'r', record: record('ctx', 0, { displayName: 'one', meta: { k: 'v' } }), changed: true, units: [], idempotency: [] }] });
+      await log.commit({ parts: [{ clientId: 'r', record: record('ctx', 0, { displayName: 'two', version: 2 }), changed: true, units: [], idempotency: [] }] });
       const r = await log.getContext('r', 'ctx');
       assert.equal(r?.displayName, 'two');
       assert.equal(r?.version, 2);
@@ -94,8 +129,8 @@ export function runLogContract(name: string, factory: LogFactory): void {
     });
 
     test('a head-only update moves headSeq and updatedAt and keeps the rest of the record', async () => {
-      await log.commit({ units: [], contexts: [{ clientId: 'h', record: record('ctx', 0, { displayName: 'kept', agentIds: ['a', 'b'] }), changed: true }], idempotency: [] });
-      await log.commit({ units: [], contexts: [{ clientId: 'h', record: record('ctx', 9, { displayName: 'ignored', updatedAt: 99 }), changed: false }], idempotency: [] });
+      await log.commit({ parts: [{ clientId: 'h', record: record('ctx', 0, { displayName: 'kept', agentIds: ['a', 'b'] }), changed: true, units: [], idempotency: [] }] });
+      await log.commit({ parts: [{ clientId: 'h', record: record('ctx', 9, { displayName: 'ignored', updatedAt: 99 }), changed: false, units: [], idempotency: [] }] });
       const r = await log.getContext('h', 'ctx');
       assert.deepEqual([r?.displayName, r?.agentIds, r?.headSeq, r?.updatedAt], ['kept', ['a', 'b'], 9, 99]);
       const listed = await log.listContexts('h', { limit: 10 });
@@ -104,8 +139,8 @@ export function runLogContract(name: string, factory: LogFactory): void {
 
     test('idempotency keys are stored, found, and swept once expired', async () => {
       const b = batchOf('i', 'ctx', 1, 2);
-      b.idempotency.push({ clientId: 'i', contextId: 'ctx', key: 'k1', id: 'i-ctx-1', seq: 1, expiresAt: 1000 });
-      b.idempotency.push({ clientId: 'i', contextId: 'ctx', key: 'k2', id: 'i-ctx-2', seq: 2, expiresAt: 5000 });
+      b.parts[0]!.idempotency.push({ clientId: 'i', contextId: 'ctx', key: 'k1', id: 'i-ctx-1', seq: 1, expiresAt: 1000 });
+      b.parts[0]!.idempotency.push({ clientId: 'i', contextId: 'ctx', key: 'k2', id: 'i-ctx-2', seq: 2, expiresAt: 5000 });
       await log.commit(b);
       assert.deepEqual(await log.getIdempotency('i', 'ctx', 'k1'), { clientId: 'i', contextId: 'ctx', key: 'k1', id: 'i-ctx-1', seq: 1, expiresAt: 1000 });
       assert.equal(await log.getIdempotency('i', 'other', 'k1'), undefined);
@@ -116,7 +151,7 @@ export function runLogContract(name: string, factory: LogFactory): void {
 
     test('a unit JSON with any Unicode round-trips byte for byte', async () => {
       const json = JSON.stringify({ text: 'héllo 🦊 \u2028 "quoted" \\ \ud800' });
-      await log.commit({ units: [{ clientId: 'u', contextId: 'ctx', seq: 1, id: 'u1', pos: nextPos++, json }], contexts: [{ clientId: 'u', record: record('ctx', 1), changed: true }], idempotency: [] });
+      await log.commit({ parts: [{ clientId: 'u', record: record('ctx', 1), changed: true, units: [{ clientId: 'u', contextId: 'ctx', seq: 1, id: 'u1', pos: nextPos++, json }], idempotency: [] }] });
       assert.equal(await log.getUnit('u', 'u1'), json);
       assert.deepEqual(await log.readUnits('u', 'ctx', 1, 1), [json]);
     });
@@ -126,7 +161,7 @@ export function runLogContract(name: string, factory: LogFactory): void {
       assert.equal(last, nextPos - 1);
       const vector = new Float32Array([0.5, -1.25, 3]);
       const pos = nextPos++;
-      await log.commit({ units: [{ clientId: 'v', contextId: 'ctx', seq: 1, id: 'v1', pos, json: '{"v":1}', embedding: vector }], contexts: [{ clientId: 'v', record: record('ctx', 1), changed: true }], idempotency: [] });
+      await log.commit({ parts: [{ clientId: 'v', record: record('ctx', 1), changed: true, units: [{ clientId: 'v', contextId: 'ctx', seq: 1, id: 'v1', pos, json: '{"v":1}', embedding: vector }], idempotency: [] }] });
       assert.equal(await log.lastPosition(), pos);
       const all = await log.readByPosition(1, 10_000);
       assert.deepEqual(all.map((u) => u.pos), Array.from({ length: pos }, (_, i) => i + 1));
