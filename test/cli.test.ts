@@ -60,11 +60,17 @@ test('engram config prints the effective settings; help and version work; unknow
   assert.equal(help.status, 0);
   assert.match(help.stdout, /engram serve/);
   assert.match(help.stdout, /ENGRAM_DATA_DIR/);
-  // Every option's environment variable starts in the same column, the longest option's included.
-  const optionLines = help.stdout.split('\n').filter((l) => /^  --\S+ (VALUE|\[true\|false\])\s+ENGRAM_/.test(l));
+  // Every option's environment variable (and --config's text) starts in the same column, the longest option's included.
+  const optionLines = help.stdout.split('\n').filter((l) => /^  --\S+ (VALUE|\[true\|false\]|FILE)  +\S/.test(l));
   assert.ok(optionLines.length > 30, `${optionLines.length} option lines`);
-  assert.equal(new Set(optionLines.map((l) => l.indexOf('ENGRAM_'))).size, 1, optionLines.filter((l) => l.includes('VALUEENGRAM')).join('\n'));
+  const secondColumn = (l: string) => /^  \S+(?: \S+)* {2,}/.exec(l)![0].length;
+  assert.equal(new Set(optionLines.map(secondColumn)).size, 1, optionLines.join('\n'));
   assert.ok(optionLines.some((l) => l.startsWith('  --stream-max-buffered-bytes VALUE ')));
+  assert.ok(optionLines.some((l) => l.startsWith('  --config FILE ')));
+  // So does every description after a client or data command's usage.
+  const commandLines = help.stdout.split('\n').filter((l) => /^  engram (put|get|tail|lock|unlock|memory|backup|restore|export|import|repair) .* {2}\S/.test(l));
+  assert.equal(commandLines.length, 11, commandLines.join('\n'));
+  assert.equal(new Set(commandLines.map(secondColumn)).size, 1, commandLines.join('\n'));
   assert.match(spawnSync(ENGRAM_BIN, ['version'], { encoding: 'utf8' }).stdout, /^engram \d+\.\d+\.\d+/);
   assert.equal(spawnSync(ENGRAM_BIN, ['frobnicate'], { encoding: 'utf8' }).status, 2);
 });

@@ -1,10 +1,13 @@
-/** The client commands' part of `engram help` (cli/client-commands.ts runs them). */
-export const CLIENT_USAGE = `  engram put CONTEXT TEXT [--agent A] [--type T] [--payload JSON]   write a unit
-  engram get CONTEXT [--limit N] | get --id UNIT                      the last units of a context, or one unit
-  engram tail CONTEXT [-f] [--since SEQ]                              units of a context; -f follows live (resumes after drops)
-  engram search QUERY [--context C] [--mode hybrid|keyword|vector] [--limit N]
-  engram lock RESOURCE --agent A [--ttl MS] [--wait MS]               take a lock; prints its lockId and token
-  engram unlock RESOURCE --agent A --lock-id ID                       release it
-  engram memory SPACE 'COMMAND-JSON' [--agent A]                      run one memory-tool command (docs/memory.md)
-    common: [--data-dir DIR | --url URL] [--token T] [--client ID] [--json]
+/** The client commands' part of `engram help` (cli/client-commands.ts runs them): usage and what it does. */
+export const CLIENT_COMMANDS: ReadonlyArray<readonly [string, string]> = [
+  ['engram put CONTEXT TEXT [--agent A] [--type T] [--payload JSON]', 'write a unit'],
+  ['engram get CONTEXT [--limit N] | get --id UNIT', 'the last units of a context, or one unit'],
+  ['engram tail CONTEXT [-f] [--since SEQ]', 'units of a context; -f follows live (resumes after drops)'],
+  ['engram search QUERY [--context C] [--mode hybrid|keyword|vector] [--limit N]', ''],
+  ['engram lock RESOURCE --agent A [--ttl MS] [--wait MS]', 'take a lock; prints its lockId and token'],
+  ['engram unlock RESOURCE --agent A --lock-id ID', 'release it'],
+  ['engram memory SPACE \'COMMAND-JSON\' [--agent A]', 'run one memory-tool command (docs/memory.md)'],
+];
+
+export const CLIENT_NOTES = `    common: [--data-dir DIR | --url URL] [--token T] [--client ID] [--json]
     (ENGRAM_DATA_DIR, ENGRAM_URL, ENGRAM_TOKEN and ENGRAM_CLIENT_ID work too)`;

@@ -3,12 +3,41 @@
  * command (put, get, memory, ...) does not pay for the server's or the config loader's.
  */
 import { SETTINGS } from '../config/schema.js';
-import { CLIENT_USAGE } from './client-usage.js';
+import { CLIENT_COMMANDS, CLIENT_NOTES } from './client-usage.js';
 import { packageVersion } from './version.js';
 
 const MCP_USAGE = `  engram mcp [--data-dir DIR | --url URL] [--space S] [--agent A] [--no-start]
                                  MCP server on stdio for an agent: memory, facts, graph and work-unit tools
                                  on the data dir's server (started in the background if none runs)`;
+
+const DATA_COMMANDS: ReadonlyArray<readonly [string, string]> = [
+  ['engram backup --out FILE [--data-dir DIR | --url URL] [--token T]', 'a consistent backup of a running server'],
+  ['engram restore --in FILE --data-dir DIR', 'a backup into a new data dir'],
+  ['engram export --out FILE [--prefix P] [--data-dir DIR | --url URL]', "a client's contexts and units as NDJSON, through the API"],
+  ['engram import --in FILE [--data-dir DIR | --url URL]', 'append an export to a server (new seqs and ids; safe to re-run)'],
+  ['engram repair --data-dir DIR [--no-copy]', 'recover a damaged data dir (copies it first) and report what was lost'],
+];
+
+const OPTIONS: ReadonlyArray<readonly [string, string]> = [
+  ['--config FILE', 'YAML config file (see config.example.yaml)'],
+  ...SETTINGS.map((s) => [`${s.flag} ${s.kind.type === 'bool' ? '[true|false]' : 'VALUE'}`, s.env] as const),
+];
+
+/**
+ * Rows of two columns, the second starting in one column for all: two spaces after the longest
+ * first cell (of the rows that have a second). Computed, so a longer option or command moves the
+ * column instead of running into it.
+ */
+function columns(rows: ReadonlyArray<readonly [string, string]>, width = columnWidth(rows)): string {
+  return rows.map(([first, second]) => (second === '' ? `  ${first}` : `  ${first.padEnd(width)}${second}`)).join('\n');
+}
+
+function columnWidth(rows: ReadonlyArray<readonly [string, string]>): number {
+  return Math.max(...rows.filter(([, second]) => second !== '').map(([first]) => first.length)) + 2;
+}
+
+// The client and data commands' descriptions share a column, though other lines come between them.
+const COMMANDS_WIDTH = columnWidth([...CLIENT_COMMANDS, ...DATA_COMMANDS]);
 
 const USAGE = `engram: a real-time collaboration engine for AI agents
 
@@ -17,13 +46,10 @@ Usage:
   engram config [same options]   print the effective configuration and exit
   engram keygen --client ID [--scopes read,write,admin] [--contexts 'PATTERN,...'] [--expires 30d]
                                  make an API key; prints the key once and its auth.keys entry
-${CLIENT_USAGE}
+${columns(CLIENT_COMMANDS, COMMANDS_WIDTH)}
+${CLIENT_NOTES}
 ${MCP_USAGE}
-  engram backup --out FILE [--data-dir DIR | --url URL] [--token T]   a consistent backup of a running server
-  engram restore --in FILE --data-dir DIR                            a backup into a new data dir
-  engram export --out FILE [--prefix P] [--data-dir DIR | --url URL]   a client's contexts and units as NDJSON, through the API
-  engram import --in FILE [--data-dir DIR | --url URL]                 append an export to a server (new seqs and ids; safe to re-run)
-  engram repair --data-dir DIR [--no-copy]                           recover a damaged data dir (copies it first) and report what was lost
+${columns(DATA_COMMANDS, COMMANDS_WIDTH)}
   engram version
   engram help
 
@@ -31,16 +57,8 @@ Settings come from options, then ENGRAM_* environment variables, then the
 YAML file named by --config (or ENGRAM_CONFIG), then defaults.
 
 Options:
-${optionLines()}
+${columns(OPTIONS)}
 `;
-
-/** One line per option, the environment variables in one column however long the option. */
-function optionLines(): string {
-  const rows: Array<[string, string]> = [['--config FILE', 'YAML config file (see config.example.yaml)']];
-  for (const s of SETTINGS) rows.push([`${s.flag} ${s.kind.type === 'bool' ? '[true|false]' : 'VALUE'}`, s.env]);
-  const width = Math.max(...rows.map(([option]) => option.length)) + 2;
-  return rows.map(([option, env]) => `  ${option.padEnd(width)}${env}`).join('\n');
-}
 
 
 export async function main(argv: string[]): Promise<number | undefined> {

@@ -20,7 +20,7 @@ import { createStorage, type StorageParts } from './storage-wiring.js';
 import { backupLines } from '../storage/backup.js';
 import { GrpcServer } from '../transport/grpc/server.js';
 import { HttpServer } from '../transport/http/server.js';
-import { formatHostPort } from '../config/load.js';
+import { formatHostPort } from '../config/values.js';
 import { packageVersion } from './version.js';
 import { isEngramProcess, readDiscovery, removeDiscovery, writeDiscovery } from './discovery.js';
 import { createSearch, searchDimensions, searchSettings, type SearchParts } from './search-wiring.js';

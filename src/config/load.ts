@@ -6,8 +6,10 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { parsePublicKeys } from '../auth/jwt.js';
 import { isClientId } from '../tenancy/clients.js';
-import { SETTINGS, STRUCTURED_KEYS, type Config, type HostPort, type Setting, type SettingKind, type StructuredKey } from './schema.js';
-import { parseApiKeys, parseGroups, parseQuotaOverrides } from './structured.js';
+import { getPath, setPath } from './paths.js';
+import { SETTINGS, STRUCTURED_KEYS, type Config, type Setting, type StructuredKey } from './schema.js';
+import { parseApiKeys, STRUCTURED } from './structured.js';
+import { formatValue, parseValue, type Value } from './values.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -23,11 +25,7 @@ export interface ConfigSources {
   readFile?: (path: string) => string;
 }
 
-type Value = string | number | boolean;
 type Raw = { value: unknown; source: string };
-
-const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 export function loadConfig(sources: ConfigSources): Config {
   const problems: string[] = [];
@@ -84,21 +82,14 @@ export function loadConfig(sources: ConfigSources): Config {
     if (text !== undefined) readConfigFile(path, text, fromFile, structured, problems);
   }
 
-  const values = new Map<string, Value>();
+  const values = new Map<Setting, Value>();
   for (const s of SETTINGS) {
-    const raw = fromFlags.get(s.key) ?? fromEnv.get(s.key) ?? fromFile.get(s.key);
-    if (raw === undefined) {
-      values.set(s.key, parseValue(s, s.default, 'default', problems)!);
-      continue;
-    }
+    const raw = fromFlags.get(s.key) ?? fromEnv.get(s.key) ?? fromFile.get(s.key) ?? { value: s.default, source: 'default' };
     const parsed = parseValue(s, raw.value, raw.source, problems);
-    if (parsed !== undefined) values.set(s.key, parsed);
+    if (parsed !== undefined) values.set(s, parsed);
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  const config = build(values);
-  config.clients.groups = parseGroups(structured.get('clients.groups'), 'clients.groups', problems);
-  config.quotas.clients = parseQuotaOverrides(structured.get('quotas.clients'), 'quotas.clients', problems);
-  config.auth.keys = parseApiKeys(structured.get('auth.keys'), 'auth.keys', problems);
+  const config = build(values, structured, problems);
   if (config.auth.keysFile !== '') config.auth.keys.push(...readKeysFile(config.auth.keysFile, readFile, problems));
   if (config.auth.jwtKeysFile !== '') {
     try {
@@ -110,11 +101,6 @@ export function loadConfig(sources: ConfigSources): Config {
   crossCheck(config, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
-}
-
-function describeSearch(s: Config['search']): Record<string, unknown> {
-  const { snapshotIntervalMs, embedderApiKey, ...rest } = s;
-  return { ...rest, embedderApiKey: embedderApiKey === '' ? '' : '(set)', snapshotInterval: `${snapshotIntervalMs}ms` };
 }
 
 /** Rules that span settings. */
@@ -187,191 +173,22 @@ function readConfigFile(path: string, text: string, into: Map<string, Raw>, stru
   walk(doc, '');
 }
 
-function parseValue(s: Setting, raw: unknown, source: string, problems: string[]): Value | undefined {
-  const fail = (expected: string) => {
-    problems.push(`${s.key} (from ${source}): expected ${expected}, got ${JSON.stringify(raw)}`);
-    return undefined;
-  };
-  const k: SettingKind = s.kind;
-  switch (k.type) {
-    case 'string':
-      if (typeof raw !== 'string') return fail('a string');
-      return raw;
-    case 'list': {
-      const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
-      if (items === undefined || items.some((x) => typeof x !== 'string')) return fail('a list of strings (comma-separated, or a YAML list)');
-      return (items as string[]).map((x) => x.trim()).filter((x) => x !== '').join(',');
-    }
-    case 'path':
-      if (typeof raw !== 'string' || raw.trim() === '') return fail('a non-empty string');
-      return raw;
-    case 'bool': {
-      if (typeof raw === 'boolean') return raw;
-      const t = String(raw).toLowerCase();
-      if (['true', '1', 'yes', 'on'].includes(t)) return true;
-      if (['false', '0', 'no', 'off'].includes(t)) return false;
-      return fail('true or false');
-    }
-    case 'int': {
-      const n = typeof raw === 'number' ? raw : /^-?\d+$/.test(String(raw).trim()) ? Number(String(raw).trim()) : NaN;
-      if (!Number.isSafeInteger(n) || n < k.min || n > k.max) return fail(`an integer from ${k.min} to ${k.max}`);
-      return n;
-    }
-    case 'bytes': {
-      const m = typeof raw === 'number' ? [String(raw), String(raw), ''] : /^(\d+)\s*([a-z]*)$/i.exec(String(raw).trim());
-      const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
-      const n = m && unit !== undefined ? Number(m[1]) * unit : NaN;
-      if (!Number.isSafeInteger(n) || n < k.min || n > k.max) {
-        return fail(`a size from ${k.min} to ${k.max} bytes, like 512KiB or 1MiB`);
-      }
-      return n;
-    }
-    case 'duration': {
-      const m = /^(\d+)\s*(ms|s|m|h|d)$/.exec(String(raw).trim());
-      const n = m ? Number(m[1]) * DURATION_UNITS[m[2]!]! : NaN;
-      if (typeof raw !== 'string' || !Number.isSafeInteger(n) || n < k.min || n > k.max) {
-        return fail(`a duration with a unit (ms, s, m, h, d) from ${k.min} ms to ${k.max} ms, like 30s or 24h`);
-      }
-      return n;
-    }
-    case 'hostport':
-      return parseHostPort(String(raw)) === undefined ? fail('HOST:PORT with a port from 0 to 65535, like 127.0.0.1:8080 or [::1]:0') : String(raw);
-    case 'enum':
-      if (typeof raw !== 'string' || !k.values.includes(raw)) return fail(`one of ${k.values.join(', ')}`);
-      return raw;
-  }
+/**
+ * Config from the parsed values: each at its setting's field, each structured section at its key.
+ * Config is made of exactly those paths (schema.ts), so the cast holds as long as the run-time
+ * field rule matches the type's; test/config checks that every field is set, and no other.
+ */
+function build(values: Map<Setting, Value>, structured: Map<StructuredKey, unknown>, problems: string[]): Config {
+  const config: Record<string, unknown> = {};
+  for (const [s, v] of values) setPath(config, s.field, v);
+  for (const key of STRUCTURED_KEYS) setPath(config, key, STRUCTURED[key].parse(structured.get(key), key, problems));
+  return config as Config;
 }
 
-export function formatHostPort(a: HostPort): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
-}
-
-export function parseHostPort(text: string): HostPort | undefined {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(text.trim());
-  if (!m) return undefined;
-  const port = Number(m[3]);
-  if (port > 65535) return undefined;
-  return { host: m[1] ?? m[2]!, port };
-}
-
-function build(v: Map<string, Value>): Config {
-  const get = <T extends Value>(key: string) => v.get(key) as T;
-  return {
-    server: {
-      addr: parseHostPort(get<string>('server.addr'))!,
-      grpcAddr: parseHostPort(get<string>('server.grpcAddr'))!,
-      grpcEnabled: get('server.grpcEnabled'),
-      allowedOrigins: get<string>('server.allowedOrigins').split(',').filter((x) => x !== ''),
-      allowedHosts: get<string>('server.allowedHosts').split(',').filter((x) => x !== ''),
-      shutdownGraceMs: get('server.shutdownGrace'),
-    },
-    storage: {
-      dataDir: get('storage.dataDir'),
-      sync: get('storage.sync'),
-      maxBatchUnits: get('storage.maxBatchUnits'),
-      writeBufferBytes: get('storage.writeBufferBytes'),
-      verifyOnStart: get('storage.verifyOnStart'),
-      cacheBytes: get('storage.cacheBytes'),
-      backend: get('storage.backend'),
-      natsUrls: get<string>('storage.natsUrls').split(',').filter((x) => x !== ''),
-      natsCreds: get('storage.natsCreds'),
-      natsStream: get('storage.natsStream'),
-      natsReplicas: get('storage.natsReplicas'),
-      natsMaxAgeMs: get('storage.natsMaxAge'),
-    },
-    limits: { maxUnitBytes: get('limits.maxUnitBytes'), maxHeaderBytes: get('limits.maxHeaderBytes'), requestTimeoutMs: get('limits.requestTimeout') },
-    cache: { tailUnits: get('cache.tailUnits'), maxContexts: get('cache.maxContexts'), maxBytes: get('cache.maxBytes') },
-    idempotency: { ttlMs: get('idempotency.ttl') },
-    locks: { defaultTtlMs: get('locks.defaultTtl'), maxTtlMs: get('locks.maxTtl'), maxWaitMs: get('locks.maxWait') },
-    search: {
-      enabled: get('search.enabled'),
-      embedder: get('search.embedder'),
-      embedderUrl: get('search.embedderUrl'),
-      embedderModel: get('search.embedderModel'),
-      embedderApiKey: get('search.embedderApiKey'),
-      dimensions: get('search.dimensions'),
-      vectorIndex: get('search.vectorIndex'),
-      yieldAbove: get('search.yieldAbove'),
-      metaKeys: get<string>('search.metaKeys').split(',').filter((x) => x !== ''),
-      snapshotIntervalMs: get('search.snapshotInterval'),
-      wordVectors: get('search.wordVectors'),
-    },
-    stream: {
-      heartbeatMs: get('stream.heartbeat'),
-      idleTimeoutMs: get('stream.idleTimeout'),
-      maxBufferedBytes: get('stream.maxBufferedBytes'),
-      slowConsumerTimeoutMs: get('stream.slowConsumerTimeout'),
-      maxSubscriptions: get('stream.maxSubscriptions'),
-      maxConnections: get('stream.maxConnections'),
-      compression: get('stream.compression'),
-    },
-    clients: { defaultClient: get('clients.default'), idleThresholdMs: get('clients.idleThreshold'), groups: [] },
-    memory: { factSimilarity: get('memory.factSimilarity') },
-    mcp: { enabled: get('mcp.enabled'), allowedOrigins: get<string>('mcp.allowedOrigins').split(',').filter((x) => x !== '') },
-    auth: {
-      mode: get('auth.mode'),
-      allowRemote: get('auth.allowRemote'),
-      keysFile: get('auth.keysFile'),
-      keys: [],
-      jwtSecret: get('auth.jwtSecret'),
-      jwtKeysFile: get('auth.jwtKeysFile'),
-      jwtIssuer: get('auth.jwtIssuer'),
-      jwtAudience: get('auth.jwtAudience'),
-      jwtClientClaim: get('auth.jwtClientClaim'),
-    },
-    quotas: {
-      defaults: {
-        writesPerSecond: get('quotas.writesPerSecond'),
-        writeBurst: get('quotas.writeBurst'),
-        connections: get('quotas.connections'),
-        subscriptions: get('quotas.subscriptions'),
-        storageBytes: get('quotas.storageBytes'),
-      },
-      clients: {},
-    },
-    log: { level: get('log.level') },
-  };
-}
-
-/** The effective settings as YAML-ready plain values (for `engram config`). */
+/** The effective settings as YAML-ready plain values, by YAML key (for `engram config`). */
 export function describeConfig(c: Config): Record<string, Record<string, unknown>> {
-  return {
-    server: { addr: formatHostPort(c.server.addr), grpcAddr: formatHostPort(c.server.grpcAddr), grpcEnabled: c.server.grpcEnabled, allowedOrigins: c.server.allowedOrigins, allowedHosts: c.server.allowedHosts, shutdownGrace: `${c.server.shutdownGraceMs / 1000}s` },
-    storage: (({ natsMaxAgeMs, ...rest }) => ({ ...rest, natsMaxAge: `${natsMaxAgeMs / 1000}s` }))(c.storage),
-    limits: { maxUnitBytes: c.limits.maxUnitBytes, maxHeaderBytes: c.limits.maxHeaderBytes, requestTimeout: `${c.limits.requestTimeoutMs / 1000}s` },
-    cache: { ...c.cache },
-    idempotency: { ttl: `${c.idempotency.ttlMs / 1000}s` },
-    locks: { defaultTtl: `${c.locks.defaultTtlMs}ms`, maxTtl: `${c.locks.maxTtlMs}ms`, maxWait: `${c.locks.maxWaitMs}ms` },
-    search: describeSearch(c.search),
-    stream: {
-      heartbeat: `${c.stream.heartbeatMs / 1000}s`,
-      idleTimeout: `${c.stream.idleTimeoutMs / 1000}s`,
-      maxBufferedBytes: c.stream.maxBufferedBytes,
-      slowConsumerTimeout: `${c.stream.slowConsumerTimeoutMs / 1000}s`,
-      maxSubscriptions: c.stream.maxSubscriptions,
-      maxConnections: c.stream.maxConnections,
-      compression: c.stream.compression,
-    },
-    clients: {
-      default: c.clients.defaultClient,
-      idleThreshold: `${c.clients.idleThresholdMs / 1000}s`,
-      groups: Object.fromEntries(c.clients.groups.map((g) => [g.name, { contexts: g.contexts, members: g.members }])),
-    },
-    memory: { ...c.memory },
-    mcp: { ...c.mcp },
-    auth: {
-      mode: c.auth.mode,
-      allowRemote: c.auth.allowRemote,
-      keysFile: c.auth.keysFile,
-      // Hashes only, never a secret.
-      keys: c.auth.keys.map((k) => ({ client: k.client, hash: k.hash, scopes: k.scopes, ...(k.contexts ? { contexts: k.contexts } : {}), ...(k.expires ? { expires: k.expires } : {}) })),
-      jwtSecret: c.auth.jwtSecret === '' ? '' : '(set)',
-      jwtKeysFile: c.auth.jwtKeysFile,
-      jwtIssuer: c.auth.jwtIssuer,
-      jwtAudience: c.auth.jwtAudience,
-      jwtClientClaim: c.auth.jwtClientClaim,
-    },
-    quotas: { ...c.quotas.defaults, clients: c.quotas.clients },
-    log: { ...c.log },
-  };
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const s of SETTINGS) setPath(out, s.key, formatValue(s, getPath(c, s.field) as Value));
+  for (const key of STRUCTURED_KEYS) setPath(out, key, (STRUCTURED[key].describe as (v: unknown) => unknown)(getPath(c, key)));
+  return out;
 }

@@ -7,6 +7,7 @@ import type { ApiKeyEntry } from '../auth/apikeys.js';
 import { SCOPES, type GroupConfig, type Membership, type Scope } from '../tenancy/access.js';
 import { isClientId } from '../tenancy/clients.js';
 import type { QuotaLimits } from '../tenancy/quotas.js';
+import type { StructuredKey, StructuredValues } from './schema.js';
 
 const CLIENT_RULE = '1–64 of A-Z a-z 0-9 . _ - : @, starting with a letter or digit';
 
@@ -131,3 +132,17 @@ export function parseQuotaOverrides(raw: unknown, path: string, problems: string
   }
   return out;
 }
+
+/** Each structured key's parser, and how `engram config` prints its value. */
+export const STRUCTURED: { [K in StructuredKey]: { parse: (raw: unknown, path: string, problems: string[]) => StructuredValues[K]; describe: (v: StructuredValues[K]) => unknown } } = {
+  'auth.keys': {
+    parse: parseApiKeys,
+    // Hashes only, never a secret.
+    describe: (keys) => keys.map((k) => ({ client: k.client, hash: k.hash, scopes: k.scopes, ...(k.contexts ? { contexts: k.contexts } : {}), ...(k.expires ? { expires: k.expires } : {}) })),
+  },
+  'clients.groups': {
+    parse: parseGroups,
+    describe: (groups) => Object.fromEntries(groups.map((g) => [g.name, { contexts: g.contexts, members: g.members }])),
+  },
+  'quotas.clients': { parse: parseQuotaOverrides, describe: (clients) => clients },
+};

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/config/load.js';
-import { SETTINGS } from '../../src/config/schema.js';
+import { stringify as toYaml } from 'yaml';
+import { ConfigError, describeConfig, loadConfig } from '../../src/config/load.js';
+import { getPath } from '../../src/config/paths.js';
+import { envName, flagName, SETTINGS, STRUCTURED_KEYS } from '../../src/config/schema.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -96,5 +98,71 @@ describe('config.example.yaml', () => {
       const leaf = s.key.split('.')[1]!;
       assert.match(text, new RegExp(`^  ${leaf}: `, 'm'), `config.example.yaml lacks ${s.key}`);
     }
+  });
+});
+
+describe('the settings table', () => {
+  test('environment variables and flags follow the rule in schema.ts, but for the older names it keeps', () => {
+    // Public names from before the rule: scripts and deployments use them, so they stay.
+    const older: Record<string, [string, string]> = {
+      'server.addr': ['ENGRAM_ADDR', '--addr'],
+      'server.grpcAddr': ['ENGRAM_GRPC_ADDR', '--grpc-addr'],
+      'server.grpcEnabled': ['ENGRAM_GRPC_ENABLED', '--grpc-enabled'],
+      'server.allowedHosts': ['ENGRAM_ALLOWED_HOSTS', '--allowed-hosts'],
+      'server.shutdownGrace': ['ENGRAM_SHUTDOWN_GRACE', '--shutdown-grace'],
+      'server.allowedOrigins': ['ENGRAM_ALLOWED_ORIGINS', '--allowed-origins'],
+      'storage.dataDir': ['ENGRAM_DATA_DIR', '--data-dir'],
+      'storage.natsUrls': ['ENGRAM_NATS_URLS', '--nats-urls'],
+      'storage.natsCreds': ['ENGRAM_NATS_CREDS', '--nats-creds'],
+      'storage.natsStream': ['ENGRAM_NATS_STREAM', '--nats-stream'],
+      'storage.natsReplicas': ['ENGRAM_NATS_REPLICAS', '--nats-replicas'],
+      'storage.natsMaxAge': ['ENGRAM_NATS_MAX_AGE', '--nats-max-age'],
+      'limits.maxUnitBytes': ['ENGRAM_MAX_UNIT_BYTES', '--max-unit-bytes'],
+      'limits.maxHeaderBytes': ['ENGRAM_MAX_HEADER_BYTES', '--max-header-bytes'],
+      'limits.requestTimeout': ['ENGRAM_REQUEST_TIMEOUT', '--request-timeout'],
+    };
+    assert.equal(envName('storage.maxBatchUnits'), 'ENGRAM_STORAGE_MAX_BATCH_UNITS');
+    assert.equal(flagName('search.embedderApiKey'), '--search-embedder-api-key');
+    for (const s of SETTINGS) assert.deepEqual([s.env, s.flag], older[s.key] ?? [envName(s.key), flagName(s.key)], s.key);
+    assert.equal(new Set(SETTINGS.map((s) => s.env)).size, SETTINGS.length, 'environment variables are unique');
+    assert.equal(new Set(SETTINGS.map((s) => s.flag)).size, SETTINGS.length, 'flags are unique');
+  });
+
+  test('the loader sets every field of Config, and nothing else', () => {
+    const c = load();
+    const expected = new Set([...SETTINGS.map((s) => s.field), ...STRUCTURED_KEYS]);
+    const found: string[] = [];
+    const walk = (node: unknown, prefix: string) => {
+      for (const [k, v] of Object.entries(node as object)) {
+        const path = prefix ? `${prefix}.${k}` : k;
+        if (expected.has(path)) found.push(path);
+        else if (typeof v === 'object' && v !== null && !Array.isArray(v)) walk(v, path);
+        else assert.fail(`Config has ${path}, which no setting names`);
+      }
+    };
+    walk(c, '');
+    assert.deepEqual(found.sort(), [...expected].sort());
+    for (const s of SETTINGS) assert.notEqual(getPath(c, s.field), undefined, s.field);
+    assert.equal(c.stream.heartbeatMs, 10_000); // a duration's field ends in Ms
+    assert.equal(c.clients.defaultClient, 'default'); // an explicit field
+    assert.equal(c.quotas.defaults.writesPerSecond, 0);
+  });
+
+  test('engram config prints what loads back to the same config', () => {
+    const argv = ['--addr', '[::1]:0', '--shutdown-grace', '1500ms', '--locks-max-wait', '90s', '--allowed-origins', 'https://a.example,https://b.example', '--auth-allow-remote'];
+    const files = { 'c.yaml': 'clients:\n  groups:\n    team:\n      contexts: ["shared/*"]\n      members: {alice: write, bob: read}\nquotas:\n  clients:\n    alice: {writesPerSecond: 5}\n' };
+    const c = load([...argv, '--config', 'c.yaml'], {}, files);
+    const printed = toYaml(describeConfig(c));
+    assert.deepEqual(load(['--config', 'printed.yaml'], {}, { 'printed.yaml': printed }), c);
+    assert.match(printed, /shutdownGrace: 1500ms/);
+    assert.match(printed, /maxWait: 90s/);
+  });
+
+  test('engram config masks secrets', () => {
+    const secret = 'a-jwt-secret-of-at-least-32-bytes-long';
+    const printed = toYaml(describeConfig(load(['--auth-mode', 'jwt', '--auth-jwt-secret', secret, '--search-embedder-api-key', 'sk-1'])));
+    assert.ok(!printed.includes(secret) && !printed.includes('sk-1'), printed);
+    assert.match(printed, /jwtSecret: \(set\)/);
+    assert.match(printed, /embedderApiKey: \(set\)/);
   });
 });
