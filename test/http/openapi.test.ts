@@ -124,6 +124,7 @@ describe('/openapi.json', () => {
       ['Context', (await env.http.get('/contexts/oa-r')).json],
       ['ContextPage', (await env.http.get('/contexts')).json],
       ['Lock', (await env.http.post('/locks', { resource: 'oa-r-lock', agentId: 'a' })).json],
+      ['LockMany', (await env.http.post('/locks', { resources: ['oa-r-lock-1', 'oa-r-lock-2'], agentId: 'a' })).json],
       ['LockPage', (await env.http.get('/locks')).json],
       ['SearchResponse', (await env.http.post('/search', { query: 'hi' })).json],
       ['ClientList', (await env.http.get('/clients/list')).json],
@@ -154,6 +155,8 @@ describe('/docs', () => {
       const shown = await page.$$eval('summary code', (els) => els.map((e) => e.textContent));
       const doc = await openapi();
       assert.deepEqual(new Set(shown), new Set(Object.keys(doc.paths)));
+      // A response that is one of several schemas (POST /locks) shows each of them.
+      assert.match(String(await page.textContent('#routes')), /#\/components\/schemas\/LockMany/);
     } finally {
       await browser.close();
     }

@@ -72,7 +72,8 @@ function responsesOf(op: Operation): Record<string, unknown> {
   const responses: Record<string, unknown> = {};
   for (const [status, body] of Object.entries(op.ok)) {
     if (typeof body === 'string') responses[status] = { description: body, content: jsonBody(schemaRef(body)) };
-    else responses[status] = { description: body.description, content: { [body.contentType]: { schema: { type: 'string' } } } };
+    else if ('contentType' in body) responses[status] = { description: body.description, content: { [body.contentType]: { schema: { type: 'string' } } } };
+    else responses[status] = { description: body.join(' or '), content: jsonBody({ oneOf: body.map(schemaRef) }) };
   }
   const codes = [...new Set([...(op.errors ?? []), ...(op.scope === 'none' ? [] : COMMON_ERRORS)])];
   const byStatus = new Map<number, ErrorCode[]>();

@@ -38,8 +38,8 @@ export interface Operation {
   query?: Param[];
   headers?: Param[];
   body?: RequestSchemaName;
-  /** Success status → the schema of its JSON body, or a body that is not JSON. */
-  ok: Record<number, ResponseSchemaName | OtherBody>;
+  /** Success status → the schema of its JSON body (a list: one of them), or a body that is not JSON. */
+  ok: Record<number, ResponseSchemaName | readonly ResponseSchemaName[] | OtherBody>;
   /** Error codes this route answers beyond the ones every authenticated route may (openapi.ts). */
   errors?: ErrorCode[];
 }
@@ -63,3 +63,4 @@ export const PAGE_LIMIT = param('limit', { type: 'integer', minimum: 1, maximum:
 export const PAGE_AFTER = param('after', STR, 'The nextCursor of the previous page.');
 export const ACCESS_TOKEN = param('access_token', STR, 'Credentials, for browsers.');
 export const REPLAY_SINCE = param('since', INT, 'Replay units after this seq first.');
+export const RESUME_EPOCH = param('epoch', STR, 'The epoch since belongs to, as a subscribed frame named it (EPOCH_MISMATCH when it is not the log’s).');

@@ -15,7 +15,8 @@ export function registerLockRoutes(t: RouteTable, deps: { gate: Gate; maxBodyByt
         tag: 'locks',
         scope: 'write',
         body: 'LockAcquire',
-        ok: { 200: 'Lock' },
+        // One lock, or { locks } when the body names several resources.
+        ok: { 200: ['Lock', 'LockMany'] },
         errors: ['LOCK_HELD', 'MISSING_FIELD', 'UNKNOWN_FIELD', 'INVALID_FIELD', 'MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE'],
       },
       handler: (reply, req, principal) => {

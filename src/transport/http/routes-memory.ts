@@ -84,7 +84,7 @@ export function registerMemoryRoutes(t: RouteTable, deps: { memory: AgentMemory;
         scope: 'read',
         query: [param('includeDeleted', BOOL, 'Also list deleted facts.')],
         ok: { 200: 'Document' },
-        errors: ['INVALID_ID'],
+        errors: ['INVALID_ID', 'INVALID_QUERY'],
       },
       handler: (reply, req, principal) => {
         const all = new Query(req.getQuery()).bool('includeDeleted') ?? false;
@@ -118,7 +118,7 @@ export function registerMemoryRoutes(t: RouteTable, deps: { memory: AgentMemory;
         tag: 'memory',
         scope: 'write',
         body: 'FactKey',
-        query: [param('agentId', STR, 'Who makes the change.')],
+        query: [CHANGED_BY],
         ok: { 200: 'Document' },
         errors: ['INVALID_ID', 'INVALID_FIELD', 'MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE'],
       },
@@ -183,7 +183,7 @@ export function registerMemoryRoutes(t: RouteTable, deps: { memory: AgentMemory;
         tag: 'memory',
         scope: 'write',
         body: 'GraphArguments',
-        query: [param('agentId', STR, 'Who makes the change.')],
+        query: [CHANGED_BY],
         ok: { 200: 'Document' },
         errors: ['INVALID_ID', 'INVALID_FIELD', 'NOT_FOUND', 'MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE'],
       },

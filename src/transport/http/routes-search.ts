@@ -56,6 +56,7 @@ export function registerSearchRoutes(t: RouteTable, deps: { gate: Gate; search?:
         scope: 'admin',
         query: [param('window', INT, 'Freshness window, ms.')],
         ok: { 200: 'Document' },
+        errors: ['INVALID_QUERY', 'NOT_FOUND'],
       },
       handler: (reply, req, principal) => {
         if (search === undefined) throw disabled();
