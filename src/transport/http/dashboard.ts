@@ -54,6 +54,28 @@ export function registerDashboard(t: RouteTable, dir = DASHBOARD_DIR): void {
     if (ifNoneMatch === a.etag) reply.send(304, a.type, '', headers);
     else reply.send(200, a.type, a.body, headers);
   };
-  t.route('/', { get: (reply, req) => serve('index.html')(reply, req.getHeader('if-none-match')) }, { public: true });
-  t.route('/dashboard/:file', { get: (reply, req) => serve(req.getParameter(0) ?? '')(reply, req.getHeader('if-none-match')) }, { public: true });
+  t.route('/', {
+    get: {
+      operation: {
+        summary: 'The web dashboard (docs/dashboard.md).',
+        tag: 'dashboard',
+        scope: 'none',
+        ok: { 200: { contentType: 'text/html', description: 'The dashboard page' }, 304: { contentType: 'text/html', description: 'Not modified (If-None-Match)' } },
+        errors: ['NOT_FOUND'],
+      },
+      handler: (reply, req) => serve('index.html')(reply, req.getHeader('if-none-match')),
+    },
+  });
+  t.route('/dashboard/:file', {
+    get: {
+      operation: {
+        summary: "The dashboard's script, style sheet and source map.",
+        tag: 'dashboard',
+        scope: 'none',
+        ok: { 200: { contentType: 'text/javascript', description: 'app.js, app.css or app.js.map' }, 304: { contentType: 'text/javascript', description: 'Not modified' } },
+        errors: ['NOT_FOUND'],
+      },
+      handler: (reply, req) => serve(req.getParameter(0) ?? '')(reply, req.getHeader('if-none-match')),
+    },
+  });
 }

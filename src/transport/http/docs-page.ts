@@ -32,7 +32,8 @@ fetch('/openapi.json').then((r) => r.json()).then((doc) => {
   for (const [path, ops] of Object.entries(doc.paths)) for (const [method, op] of Object.entries(ops)) {
     const tag = op.tags[0]; if (!byTag.has(tag)) byTag.set(tag, []); byTag.get(tag).push({ path, method, op });
   }
-  const schema = (s) => s && s.$ref ? { ref: s.$ref, schema: doc.components.schemas[s.$ref.split('/').pop()] } : s;
+  // A named schema is shown with its definition; one of several (POST /locks), each of them so.
+  const schema = (s) => s && s.$ref ? { ref: s.$ref, schema: doc.components.schemas[s.$ref.split('/').pop()] } : s && s.oneOf ? { oneOf: s.oneOf.map(schema) } : s;
   let html = '';
   for (const [tag, ops] of byTag) {
     html += '<h2>' + esc(tag) + '</h2>';
@@ -42,7 +43,7 @@ fetch('/openapi.json').then((r) => r.json()).then((doc) => {
       if (op.requestBody) html += '<h4>Request body</h4>' + json(schema(op.requestBody.content['application/json'].schema));
       for (const [status, r] of Object.entries(op.responses)) {
         const c = r.content && Object.values(r.content)[0];
-        html += '<h4>' + esc(status) + ' ' + esc(r.description) + '</h4>' + (c && c.schema && c.schema.$ref && !status.startsWith('4') && !status.startsWith('5') ? json(schema(c.schema)) : '');
+        html += '<h4>' + esc(status) + ' ' + esc(r.description) + '</h4>' + (c && c.schema && (c.schema.$ref || c.schema.oneOf) && !status.startsWith('4') && !status.startsWith('5') ? json(schema(c.schema)) : '');
       }
       html += '</details>';
     }

@@ -3,6 +3,7 @@ import { resolveClientId } from '../../tenancy/clients.js';
 import { EngramError } from '../../basics/errors.js';
 import type { Gate } from '../../gate/gate.js';
 import { pathParam, Query, Reply } from './io.js';
+import { INT, PAGE_AFTER, PAGE_LIMIT, param } from './operation.js';
 import type { RouteTable } from './route-table.js';
 
 export function registerClientRoutes(t: RouteTable, deps: { gate: Gate }): void {
@@ -10,25 +11,41 @@ export function registerClientRoutes(t: RouteTable, deps: { gate: Gate }): void 
   const reject = (reply: Reply) => (err: unknown) => reply.error(err, t.onInternal);
 
   t.route('/clients/list', {
-    get: (reply, req, principal) => {
-      const q = new Query(req.getQuery());
-      gate.listClients(principal, { after: q.string('after'), limit: q.int('limit') }).then((page) => reply.json(200, JSON.stringify(page)), reject(reply));
+    get: {
+      operation: { summary: 'Clients with data or in-memory state.', tag: 'clients', scope: 'admin', query: [PAGE_LIMIT, PAGE_AFTER], ok: { 200: 'ClientList' }, errors: ['INVALID_QUERY'] },
+      handler: (reply, req, principal) => {
+        const q = new Query(req.getQuery());
+        gate.listClients(principal, { after: q.string('after'), limit: q.int('limit') }).then((page) => reply.json(200, JSON.stringify(page)), reject(reply));
+      },
     },
   });
   t.route('/clients/status/:clientId', {
-    get: (reply, req, principal) => {
-      const clientId = resolveClientId(pathParam(req, 0, 'clientId'), '');
-      if (clientId === '') throw new EngramError('INVALID_CLIENT_ID', 'the client id in the path is empty');
-      gate.clientStatus(principal, clientId).then((s) => reply.json(200, JSON.stringify(s)), reject(reply));
+    get: {
+      operation: { summary: 'What one client holds now.', tag: 'clients', scope: 'admin', ok: { 200: 'ClientStatus' }, errors: ['INVALID_CLIENT_ID'] },
+      handler: (reply, req, principal) => {
+        const clientId = resolveClientId(pathParam(req, 0, 'clientId'), '');
+        if (clientId === '') throw new EngramError('INVALID_CLIENT_ID', 'the client id in the path is empty');
+        gate.clientStatus(principal, clientId).then((s) => reply.json(200, JSON.stringify(s)), reject(reply));
+      },
     },
   });
   t.route('/clients/cleanup', {
-    post: (reply, req, principal) => {
-      const seconds = new Query(req.getQuery()).int('idle_threshold') ?? 0;
-      if (seconds > 365 * 86_400) throw new EngramError('INVALID_QUERY', 'idle_threshold: seconds from 0 to 31536000');
-      // No body is read: a connection that sent one is closed with the reply, so its bytes are never taken for a request.
-      const sentBody = req.getHeader('content-length') !== '' || req.getHeader('transfer-encoding') !== '';
-      reply.json(200, JSON.stringify({ idleThresholdSeconds: seconds, ...gate.cleanup(principal, seconds * 1000) }), undefined, sentBody);
+    post: {
+      operation: {
+        summary: 'Drop the in-memory state of idle clients now (never data).',
+        tag: 'clients',
+        scope: 'admin',
+        query: [param('idle_threshold', INT, 'Seconds idle (default 0).')],
+        ok: { 200: 'Cleanup' },
+        errors: ['INVALID_QUERY'],
+      },
+      handler: (reply, req, principal) => {
+        const seconds = new Query(req.getQuery()).int('idle_threshold') ?? 0;
+        if (seconds > 365 * 86_400) throw new EngramError('INVALID_QUERY', 'idle_threshold: seconds from 0 to 31536000');
+        // No body is read: a connection that sent one is closed with the reply, so its bytes are never taken for a request.
+        const sentBody = req.getHeader('content-length') !== '' || req.getHeader('transfer-encoding') !== '';
+        reply.json(200, JSON.stringify({ idleThresholdSeconds: seconds, ...gate.cleanup(principal, seconds * 1000) }), undefined, sentBody);
+      },
     },
   });
 }

@@ -13,8 +13,9 @@ import type { Gate } from '../../gate/gate.js';
 import { LocalAgentApi } from '../../mcp/agent-api.js';
 import { createMcpServer } from '../../mcp/tools.js';
 import { bodyHeaders, Query, readJsonBody, type Headers } from './io.js';
+import { param, STR } from './operation.js';
 import { isLoopbackName } from './origins.js';
-import type { RouteTable } from './route-table.js';
+import type { Handler, RouteTable } from './route-table.js';
 
 export interface McpHttpOptions {
   allowedOrigins: string[];
@@ -49,48 +50,65 @@ function cors(origin: string, host: string): Headers {
 
 export function registerMcpRoutes(t: RouteTable, deps: { gate: Gate; memory: AgentMemory; maxBodyBytes: number; version: string; mcp: McpHttpOptions }): void {
   const refuse = (origin: string) => new EngramError('FORBIDDEN', `origin ${JSON.stringify(origin.slice(0, 200))} may not call /mcp (allow it with mcp.allowedOrigins)`);
-  t.route('/mcp', {
-    // Browsers preflight every call (the body is JSON): answered by /mcp's own origin rule.
-    options: (reply, req) => {
-      const origin = req.getHeader('origin');
-      if (!originAllowed(origin, deps.mcp.allowedOrigins)) throw refuse(origin);
-      reply.send(204, 'text/plain', '', [
-        ...cors(origin, req.getHeader('host')),
-        ['Access-Control-Allow-Methods', 'POST'],
-        ['Access-Control-Allow-Headers', 'authorization, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id, x-api-key, x-client-id, x-agent-id'],
-        ['Access-Control-Max-Age', '600'],
-      ]);
+  const preflight: Handler = (reply, req) => {
+    const origin = req.getHeader('origin');
+    if (!originAllowed(origin, deps.mcp.allowedOrigins)) throw refuse(origin);
+    reply.send(204, 'text/plain', '', [
+      ...cors(origin, req.getHeader('host')),
+      ['Access-Control-Allow-Methods', 'POST'],
+      ['Access-Control-Allow-Headers', 'authorization, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id, x-api-key, x-client-id, x-agent-id'],
+      ['Access-Control-Max-Age', '600'],
+    ]);
+  };
+  const post: Handler = (reply, req, principal) => {
+    const origin = req.getHeader('origin');
+    if (!originAllowed(origin, deps.mcp.allowedOrigins)) throw refuse(origin);
+    reply.extraHeaders = cors(origin, req.getHeader('host'));
+    const q = new Query(req.getQuery());
+    const space = q.string('space') ?? 'default';
+    const agentId = q.string('agentId') ?? (req.getHeader('x-agent-id') || 'mcp');
+    const headers = new globalThis.Headers();
+    for (const name of ['accept', 'content-type', 'mcp-protocol-version', 'mcp-session-id', 'last-event-id']) {
+      const v = req.getHeader(name);
+      if (v !== '') headers.set(name, v);
+    }
+    readJsonBody(reply, bodyHeaders(req), deps.maxBodyBytes, (body) => {
+      const server = createMcpServer(new LocalAgentApi(deps.gate, deps.memory, principal), { space, agentId, version: deps.version });
+      const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+      const request = new Request('http://engram/mcp', { method: 'POST', headers, body: JSON.stringify(body) });
+      server
+        .connect(transport)
+        .then(() => transport.handleRequest(request, { parsedBody: body }))
+        .then(async (res) => {
+          const out: Array<[string, string]> = [];
+          res.headers.forEach((v, k) => {
+            if (k !== 'content-type' && k !== 'content-length') out.push([k, v]);
+          });
+          const text = await res.text();
+          reply.send(res.status, res.headers.get('content-type') ?? 'application/json', text, out as Headers);
+        })
+        .catch((err: unknown) => reply.error(err, t.onInternal))
+        .finally(() => void server.close().catch(() => undefined));
+    });
+  };
+
+  t.route(
+    '/mcp',
+    {
+      // Browsers preflight every call (the body is JSON): answered by /mcp's own origin rule.
+      options: preflight,
+      post: {
+        operation: {
+          summary: 'MCP over Streamable HTTP (stateless, JSON answers): the tools of `engram mcp`. Loopback origins and mcp.allowedOrigins only.',
+          tag: 'memory',
+          scope: 'any',
+          query: [param('space', STR, 'The memory space of the memory, facts and graph tools (default: default).'), param('agentId', STR, 'Who changes come from (default: mcp).')],
+          ok: { 200: 'Document', 202: { contentType: 'text/plain', description: 'A notification or response was accepted.' } },
+          errors: ['FORBIDDEN', 'MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE'],
+        },
+        handler: post,
+      },
     },
-    post: (reply, req, principal) => {
-      const origin = req.getHeader('origin');
-      if (!originAllowed(origin, deps.mcp.allowedOrigins)) throw refuse(origin);
-      reply.extraHeaders = cors(origin, req.getHeader('host'));
-      const q = new Query(req.getQuery());
-      const space = q.string('space') ?? 'default';
-      const agentId = q.string('agentId') ?? (req.getHeader('x-agent-id') || 'mcp');
-      const headers = new globalThis.Headers();
-      for (const name of ['accept', 'content-type', 'mcp-protocol-version', 'mcp-session-id', 'last-event-id']) {
-        const v = req.getHeader(name);
-        if (v !== '') headers.set(name, v);
-      }
-      readJsonBody(reply, bodyHeaders(req), deps.maxBodyBytes, (body) => {
-        const server = createMcpServer(new LocalAgentApi(deps.gate, deps.memory, principal), { space, agentId, version: deps.version });
-        const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-        const request = new Request('http://engram/mcp', { method: 'POST', headers, body: JSON.stringify(body) });
-        server
-          .connect(transport)
-          .then(() => transport.handleRequest(request, { parsedBody: body }))
-          .then(async (res) => {
-            const out: Array<[string, string]> = [];
-            res.headers.forEach((v, k) => {
-              if (k !== 'content-type' && k !== 'content-length') out.push([k, v]);
-            });
-            const text = await res.text();
-            reply.send(res.status, res.headers.get('content-type') ?? 'application/json', text, out as Headers);
-          })
-          .catch((err: unknown) => reply.error(err, t.onInternal))
-          .finally(() => void server.close().catch(() => undefined));
-      });
-    },
-  }, { ownOrigins: true });
+    { ownOrigins: true },
+  );
 }

@@ -2,7 +2,10 @@
 import type { AgentMemory } from '../../memory/agent-memory.js';
 import type { HttpRequest } from 'uWebSockets.js';
 import { bodyHeaders, pathParam, Query, readJsonBody, Reply } from './io.js';
+import { BOOL, param, STR } from './operation.js';
 import type { RouteTable } from './route-table.js';
+
+const CHANGED_BY = param('agentId', STR, 'Who makes the change (default: memory; or the X-Agent-ID header).');
 
 export function registerMemoryRoutes(t: RouteTable, deps: { memory: AgentMemory; maxBodyBytes: number }): void {
   const { files, facts, graph } = deps.memory;
@@ -12,85 +15,186 @@ export function registerMemoryRoutes(t: RouteTable, deps: { memory: AgentMemory;
   const asObject = (body: unknown): Record<string, unknown> => (typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {});
 
   t.route('/memory/:space/command', {
-    post: (reply, req, principal) => {
-      const space = pathParam(req, 0, 'space');
-      const agentId = agentOf(req);
-      readJsonBody(reply, bodyHeaders(req), deps.maxBodyBytes, (body) => {
-        // A tool error (a missing file, a non-unique old_str) is a result for the model, not an HTTP error.
-        files.command(principal, space, body, agentId).then((r) => reply.json(200, JSON.stringify({ result: r.result, isError: r.isError })), reject(reply));
-      });
+    post: {
+      operation: {
+        summary: "Run one command of Anthropic's memory tool on a memory space; tool errors come back as results (isError).",
+        tag: 'memory',
+        scope: 'write',
+        body: 'MemoryCommand',
+        query: [CHANGED_BY],
+        ok: { 200: 'MemoryResult' },
+        errors: ['INVALID_ID', 'MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'QUOTA_EXCEEDED'],
+      },
+      handler: (reply, req, principal) => {
+        const space = pathParam(req, 0, 'space');
+        const agentId = agentOf(req);
+        readJsonBody(reply, bodyHeaders(req), deps.maxBodyBytes, (body) => {
+          // A tool error (a missing file, a non-unique old_str) is a result for the model, not an HTTP error.
+          files.command(principal, space, body, agentId).then((r) => reply.json(200, JSON.stringify({ result: r.result, isError: r.isError })), reject(reply));
+        });
+      },
     },
   });
   t.route('/memory/:space/tree', {
-    get: (reply, req, principal) => {
-      files.tree(principal, pathParam(req, 0, 'space')).then((list) => reply.json(200, JSON.stringify({ files: list })), reject(reply));
+    get: {
+      operation: { summary: 'Every file of a memory space with its size.', tag: 'memory', scope: 'read', ok: { 200: 'Document' }, errors: ['INVALID_ID'] },
+      handler: (reply, req, principal) => {
+        files.tree(principal, pathParam(req, 0, 'space')).then((list) => reply.json(200, JSON.stringify({ files: list })), reject(reply));
+      },
     },
   });
   t.route('/memory/:space/file', {
-    get: (reply, req, principal) => {
-      const path = new Query(req.getQuery()).string('path');
-      files.file(principal, pathParam(req, 0, 'space'), path).then(ok(reply), reject(reply));
+    get: {
+      operation: {
+        summary: "A memory file's text.",
+        tag: 'memory',
+        scope: 'read',
+        query: [param('path', STR, 'A path under /memories.')],
+        ok: { 200: 'Document' },
+        errors: ['INVALID_QUERY', 'NOT_FOUND'],
+      },
+      handler: (reply, req, principal) => {
+        const path = new Query(req.getQuery()).string('path');
+        files.file(principal, pathParam(req, 0, 'space'), path).then(ok(reply), reject(reply));
+      },
     },
   });
   t.route('/memory/:space/history', {
-    get: (reply, req, principal) => {
-      const path = new Query(req.getQuery()).string('path') ?? '/memories';
-      files.history(principal, pathParam(req, 0, 'space'), path).then((changes) => reply.json(200, JSON.stringify({ changes })), reject(reply));
+    get: {
+      operation: {
+        summary: 'The changes to a path (or under it), oldest first: who, when, what.',
+        tag: 'memory',
+        scope: 'read',
+        query: [param('path', STR, 'A path under /memories (default: all).')],
+        ok: { 200: 'Document' },
+        errors: ['INVALID_QUERY'],
+      },
+      handler: (reply, req, principal) => {
+        const path = new Query(req.getQuery()).string('path') ?? '/memories';
+        files.history(principal, pathParam(req, 0, 'space'), path).then((changes) => reply.json(200, JSON.stringify({ changes })), reject(reply));
+      },
     },
   });
 
   t.route('/facts/:space', {
-    get: (reply, req, principal) => {
-      const all = new Query(req.getQuery()).bool('includeDeleted') ?? false;
-      facts.list(principal, pathParam(req, 0, 'space'), all).then((list) => reply.json(200, JSON.stringify({ facts: list })), reject(reply));
+    get: {
+      operation: {
+        summary: 'The facts of a memory space, first added first.',
+        tag: 'memory',
+        scope: 'read',
+        query: [param('includeDeleted', BOOL, 'Also list deleted facts.')],
+        ok: { 200: 'Document' },
+        errors: ['INVALID_ID', 'INVALID_QUERY'],
+      },
+      handler: (reply, req, principal) => {
+        const all = new Query(req.getQuery()).bool('includeDeleted') ?? false;
+        facts.list(principal, pathParam(req, 0, 'space'), all).then((list) => reply.json(200, JSON.stringify({ facts: list })), reject(reply));
+      },
     },
-    post: (reply, req, principal) => {
-      const space = pathParam(req, 0, 'space');
-      const agentId = agentOf(req);
-      readJsonBody(reply, bodyHeaders(req), deps.maxBodyBytes, (body) => {
-        const b = asObject(body);
-        facts.remember(principal, space, { key: b.key, value: b.value }, agentId).then(ok(reply), reject(reply));
-      });
+    post: {
+      operation: {
+        summary: 'Remember a fact: ADD, UPDATE (a new value for a known key; REPLACES the old unit) or NOOP (already known), with the reason.',
+        tag: 'memory',
+        scope: 'write',
+        body: 'FactInput',
+        query: [CHANGED_BY],
+        ok: { 200: 'Document' },
+        errors: ['INVALID_ID', 'INVALID_FIELD', 'MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'QUOTA_EXCEEDED'],
+      },
+      handler: (reply, req, principal) => {
+        const space = pathParam(req, 0, 'space');
+        const agentId = agentOf(req);
+        readJsonBody(reply, bodyHeaders(req), deps.maxBodyBytes, (body) => {
+          const b = asObject(body);
+          facts.remember(principal, space, { key: b.key, value: b.value }, agentId).then(ok(reply), reject(reply));
+        });
+      },
     },
   });
   t.route('/facts/:space/forget', {
-    post: (reply, req, principal) => {
-      const space = pathParam(req, 0, 'space');
-      const agentId = agentOf(req);
-      readJsonBody(reply, bodyHeaders(req), deps.maxBodyBytes, (body) => {
-        facts.forget(principal, space, asObject(body).key, agentId).then(ok(reply), reject(reply));
-      });
+    post: {
+      operation: {
+        summary: 'Mark a fact deleted (DELETE; its history stays), or NOOP when no live fact has the key.',
+        tag: 'memory',
+        scope: 'write',
+        body: 'FactKey',
+        query: [CHANGED_BY],
+        ok: { 200: 'Document' },
+        errors: ['INVALID_ID', 'INVALID_FIELD', 'MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE'],
+      },
+      handler: (reply, req, principal) => {
+        const space = pathParam(req, 0, 'space');
+        const agentId = agentOf(req);
+        readJsonBody(reply, bodyHeaders(req), deps.maxBodyBytes, (body) => {
+          facts.forget(principal, space, asObject(body).key, agentId).then(ok(reply), reject(reply));
+        });
+      },
     },
   });
   t.route('/facts/:space/fact', {
-    get: (reply, req, principal) => {
-      const key = new Query(req.getQuery()).string('key');
-      facts.get(principal, pathParam(req, 0, 'space'), key).then(ok(reply), reject(reply));
+    get: {
+      operation: {
+        summary: 'One fact with every version, oldest first.',
+        tag: 'memory',
+        scope: 'read',
+        query: [param('key', STR, 'The fact key.')],
+        ok: { 200: 'Document' },
+        errors: ['INVALID_FIELD', 'NOT_FOUND'],
+      },
+      handler: (reply, req, principal) => {
+        const key = new Query(req.getQuery()).string('key');
+        facts.get(principal, pathParam(req, 0, 'space'), key).then(ok(reply), reject(reply));
+      },
     },
   });
   t.route('/facts/:space/recall', {
-    post: (reply, req, principal) => {
-      const space = pathParam(req, 0, 'space');
-      readJsonBody(reply, bodyHeaders(req), deps.maxBodyBytes, (body) => {
-        const b = asObject(body);
-        facts.recall(principal, space, b.query, b.limit === undefined ? 10 : (b.limit as number)).then((list) => reply.json(200, JSON.stringify({ facts: list })), reject(reply));
-      });
+    post: {
+      operation: {
+        summary: 'Live facts most like a query, best first (by embedder similarity, or shared words without one).',
+        tag: 'memory',
+        scope: 'read',
+        body: 'FactRecall',
+        ok: { 200: 'Document' },
+        errors: ['INVALID_FIELD', 'MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE'],
+      },
+      handler: (reply, req, principal) => {
+        const space = pathParam(req, 0, 'space');
+        readJsonBody(reply, bodyHeaders(req), deps.maxBodyBytes, (body) => {
+          const b = asObject(body);
+          facts.recall(principal, space, b.query, b.limit === undefined ? 10 : (b.limit as number)).then((list) => reply.json(200, JSON.stringify({ facts: list })), reject(reply));
+        });
+      },
     },
   });
 
   t.route('/graph/:space', {
-    get: (reply, req, principal) => {
-      graph.run(principal, pathParam(req, 0, 'space'), 'read_graph', {}).then((a) => reply.json(200, JSON.stringify(a.result)), reject(reply));
+    get: {
+      operation: { summary: 'The whole knowledge graph of a memory space (read_graph).', tag: 'memory', scope: 'read', ok: { 200: 'Document' }, errors: ['INVALID_ID'] },
+      handler: (reply, req, principal) => {
+        graph.run(principal, pathParam(req, 0, 'space'), 'read_graph', {}).then((a) => reply.json(200, JSON.stringify(a.result)), reject(reply));
+      },
     },
   });
   t.route('/graph/:space/:tool', {
-    post: (reply, req, principal) => {
-      const space = pathParam(req, 0, 'space');
-      const tool = pathParam(req, 1, 'tool');
-      const agentId = agentOf(req);
-      readJsonBody(reply, bodyHeaders(req), deps.maxBodyBytes, (body) => {
-        graph.run(principal, space, tool, body, agentId).then((a) => reply.json(200, JSON.stringify({ result: a.result })), reject(reply));
-      });
+    post: {
+      operation: {
+        summary:
+          'Run one knowledge-graph tool (create_entities, create_relations, add_observations, delete_entities, delete_observations, delete_relations, read_graph, search_nodes, open_nodes); answers {result}.',
+        tag: 'memory',
+        scope: 'write',
+        body: 'GraphArguments',
+        query: [CHANGED_BY],
+        ok: { 200: 'Document' },
+        errors: ['INVALID_ID', 'INVALID_FIELD', 'NOT_FOUND', 'MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE'],
+      },
+      handler: (reply, req, principal) => {
+        const space = pathParam(req, 0, 'space');
+        const tool = pathParam(req, 1, 'tool');
+        const agentId = agentOf(req);
+        readJsonBody(reply, bodyHeaders(req), deps.maxBodyBytes, (body) => {
+          graph.run(principal, space, tool, body, agentId).then((a) => reply.json(200, JSON.stringify({ result: a.result })), reject(reply));
+        });
+      },
     },
   });
 }

@@ -56,30 +56,44 @@ export function registerOpsRoutes(t: RouteTable, deps: OpsDeps, gate: Gate): voi
   const metrics = deps.metrics;
   if (metrics !== undefined) {
     t.route('/metrics', {
-      get: (reply, _req, principal) => {
-        gate.access.require(principal, 'admin');
-        metrics.text().then((text) => reply.send(200, metrics.contentType, text), reject(reply));
+      get: {
+        operation: { summary: 'Prometheus metrics.', tag: 'operations', scope: 'admin', ok: { 200: { contentType: 'text/plain; version=0.0.4', description: 'Prometheus text format' } } },
+        handler: (reply, _req, principal) => {
+          gate.access.require(principal, 'admin');
+          metrics.text().then((text) => reply.send(200, metrics.contentType, text), reject(reply));
+        },
       },
     });
   }
   const backup = deps.backup;
   if (backup !== undefined) {
     t.route('/admin/backup', {
-      get: (reply, _req, principal) => {
-        gate.access.require(principal, 'admin');
-        const name = `engram-backup-${new Date().toISOString().replace(/[:.]/g, '-')}.ndjson`;
-        streamLines(reply, 'application/x-ndjson', backup(), [['Content-Disposition', `attachment; filename="${name}"`]]).catch((err: unknown) => {
-          // Headers are out: a failure can only end the answer early, which restore detects (no trailer).
-          t.onInternal(err, reply.requestId);
-          if (!reply.aborted) reply.res.close();
-        });
+      get: {
+        operation: {
+          summary: 'A backup of the whole log from one consistent snapshot, as NDJSON (docs/reliability.md); restore with `engram restore`.',
+          tag: 'operations',
+          scope: 'admin',
+          ok: { 200: { contentType: 'application/x-ndjson', description: 'A header line, one line per stored key and value, and a trailer with the count and a checksum' } },
+        },
+        handler: (reply, _req, principal) => {
+          gate.access.require(principal, 'admin');
+          const name = `engram-backup-${new Date().toISOString().replace(/[:.]/g, '-')}.ndjson`;
+          streamLines(reply, 'application/x-ndjson', backup(), [['Content-Disposition', `attachment; filename="${name}"`]]).catch((err: unknown) => {
+            // Headers are out: a failure can only end the answer early, which restore detects (no trailer).
+            t.onInternal(err, reply.requestId);
+            if (!reply.aborted) reply.res.close();
+          });
+        },
       },
     });
   }
   t.route('/health/detailed', {
-    get: (reply, _req, principal) => {
-      gate.access.require(principal, 'admin');
-      deps.health().then((doc) => reply.json(200, JSON.stringify(doc)), reject(reply));
+    get: {
+      operation: { summary: 'Storage, index catch-up, memory, streams, locks, clients.', tag: 'operations', scope: 'admin', ok: { 200: 'Document' } },
+      handler: (reply, _req, principal) => {
+        gate.access.require(principal, 'admin');
+        deps.health().then((doc) => reply.json(200, JSON.stringify(doc)), reject(reply));
+      },
     },
   });
 }

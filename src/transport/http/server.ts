@@ -10,10 +10,11 @@ import type { Authenticator, Principal } from '../../tenancy/access.js';
 import { EngramError } from '../../basics/errors.js';
 import type { Gate } from '../../gate/gate.js';
 import type { RequestObserver } from '../../basics/observer.js';
-import { DOCS_PAGE } from './docs-page.js';
 import { BodyDeadlines, credentialsOf, Reply } from './io.js';
 import { buildOpenApi } from './openapi.js';
+import type { DocumentedRoute } from './operation.js';
 import { registerClientRoutes } from './routes-clients.js';
+import { registerDocsRoutes } from './routes-docs.js';
 import { registerLockRoutes } from './routes-locks.js';
 import { registerDashboard } from './dashboard.js';
 import { OriginPolicy } from './origins.js';
@@ -26,8 +27,7 @@ import { registerUnitRoutes } from './routes-units.js';
 import type { StreamHub } from '../../streams/hub.js';
 import { registerSse } from './stream-sse.js';
 import { registerWebSocket } from './stream-ws.js';
-import type { Handler, Method, RouteTable } from './route-table.js';
-
+import type { Endpoint, Endpoints, Handler, RouteTable } from './route-table.js';
 
 export interface HttpServerOptions {
   /** Every request goes through the gate, as the principal its credentials name. */
@@ -71,8 +71,8 @@ export class HttpServer {
   private readonly onInternal: (err: unknown, requestId?: string) => void;
   private readonly logger: Logger;
   private readonly requestIds = new RequestIds();
-  /** Every documented route, as registered (for /openapi.json). */
-  private readonly registered: Array<{ method: 'get' | 'post' | 'patch' | 'delete'; pattern: string }> = [];
+  /** Every route registered, with its operation, in registration order (for /openapi.json). */
+  private readonly routes: DocumentedRoute[] = [];
   private readonly hub: StreamHub;
   private readonly auth: Authenticator;
   private readonly requests: RequestObserver | undefined;
@@ -95,16 +95,8 @@ export class HttpServer {
     this.app = uWS.App();
     this.hub = options.hub;
     const stream = { gate: options.gate, auth: options.auth, hub: this.hub, onInternal: this.onInternal, origins: this.origins };
-    registerWebSocket(this.app, { ...stream, maxMessageBytes: options.maxBodyBytes + 4096 });
-    registerSse(this.app, stream);
-    this.registered.push({ method: 'get', pattern: '/stream' }, { method: 'get', pattern: '/stream-sse' });
-    const table: RouteTable = {
-      route: (pattern, handlers, o) => {
-        if (o?.ownOrigins) this.ownOrigins.add(pattern);
-        this.route(pattern, handlers, o?.public ?? false);
-      },
-      onInternal: this.onInternal,
-    };
+    this.routes.push(registerWebSocket(this.app, { ...stream, maxMessageBytes: options.maxBodyBytes + 4096 }), registerSse(this.app, stream));
+    const table: RouteTable = { route: (pattern, endpoints, o) => this.route(pattern, endpoints, o?.ownOrigins ?? false), onInternal: this.onInternal };
     registerUnitRoutes(table, options);
     registerLockRoutes(table, options);
     registerSearchRoutes(table, options);
@@ -114,24 +106,16 @@ export class HttpServer {
     if (options.mcp !== undefined) registerMcpRoutes(table, { ...options, memory, mcp: options.mcp });
     registerOpsRoutes(table, options.ops, options.gate);
     registerDashboard(table);
-    // Built now, so a route without docs stops the server at start rather than going undocumented.
     let openapi = '';
-    this.route('/openapi.json', { get: (reply) => reply.json(200, openapi) }, true);
-    this.route('/docs', { get: (reply) => reply.send(200, 'text/html; charset=utf-8', DOCS_PAGE) }, true);
-    openapi = JSON.stringify(buildOpenApi(this.registered, options.version));
-    // An empty id segment ("/workunit/") is a bad id, not an unknown route.
-    for (const path of ['/workunit/', '/workunits/', '/contexts/', '/locks/']) {
-      this.route(
-        path,
-        {
-          get: () => {
-            throw new EngramError('INVALID_ID', 'the id in the path is empty');
-          },
-        },
-        false,
-        false,
-      );
-    }
+    registerDocsRoutes(table, () => openapi);
+    // Built once, after the last route (the two above included), so it lists every one.
+    openapi = JSON.stringify(buildOpenApi(this.routes, options.version));
+    // An empty id segment ("/workunit/") is a bad id, not an unknown route: a fallback like the
+    // 404 below, not a route of the API, so it has no operation.
+    const emptyId: Handler = () => {
+      throw new EngramError('INVALID_ID', 'the id in the path is empty');
+    };
+    for (const path of ['/workunit/', '/workunits/', '/contexts/', '/locks/']) this.mount(path, [{ method: 'get', handler: emptyId, isPublic: false }]);
     this.app.any(
       '/*',
       this.guard(
@@ -144,15 +128,23 @@ export class HttpServer {
     );
   }
 
-  /** Registers the handlers of one path, and 405 with an Allow header for its other methods. */
-  private route(pattern: string, handlers: Partial<Record<Method, Handler>>, isPublic = false, documented = true): void {
-    const allow = Object.keys(handlers)
-      .map((m) => (m === 'del' ? 'DELETE' : m.toUpperCase()))
-      .join(', ');
-    for (const [method, handler] of Object.entries(handlers) as Array<[Method, Handler]>) {
-      this.app[method](pattern, this.guard(handler, isPublic, pattern));
-      if (documented && method !== 'options') this.registered.push({ method: method === 'del' ? 'delete' : method, pattern });
+  /** Serves a route's methods, and records each with its operation for the OpenAPI document. */
+  private route(pattern: string, endpoints: Endpoints, ownOrigins: boolean): void {
+    if (ownOrigins) this.ownOrigins.add(pattern);
+    const { options: preflight, ...methods } = endpoints;
+    const mounted: Mounted[] = preflight === undefined ? [] : [{ method: 'options', handler: preflight, isPublic: false }];
+    for (const [method, { operation, handler }] of Object.entries(methods) as Array<[Exclude<keyof Endpoints, 'options'>, Endpoint]>) {
+      // What the document says is what is served: an operation that needs no scope is public.
+      mounted.push({ method, handler, isPublic: operation.scope === 'none' });
+      this.routes.push({ method: method === 'del' ? 'delete' : method, pattern, operation });
     }
+    this.mount(pattern, mounted);
+  }
+
+  /** Registers the handlers of one path on the app, and 405 with an Allow header for its other methods. */
+  private mount(pattern: string, handlers: Mounted[]): void {
+    const allow = handlers.map(({ method }) => (method === 'del' ? 'DELETE' : method.toUpperCase())).join(', ');
+    for (const { method, handler, isPublic } of handlers) this.app[method](pattern, this.guard(handler, isPublic, pattern));
     this.app.any(pattern, (res, req) => {
       if (req.getMethod() === 'options') return this.preflight(res, req);
       new Reply(res).error(
@@ -259,6 +251,13 @@ class RequestIds {
     if (header !== '' && header.length <= 128 && /^[A-Za-z0-9._:-]+$/.test(header)) return header;
     return `${this.prefix}-${(this.next++).toString(36)}`;
   }
+}
+
+/** A handler as the app serves it: `isPublic` ones run without credentials. */
+interface Mounted {
+  method: keyof Endpoints;
+  handler: Handler;
+  isPublic: boolean;
 }
 
 /** The principal of public routes (health checks): no client, no scope. */

@@ -10,6 +10,7 @@ import type { Principal } from '../../tenancy/access.js';
 import type { LockSubscription, StreamSink, Subscription, WriteResult } from '../../streams/router.js';
 import { credentialsOf, Reply } from './io.js';
 import { Backlog, type HubConnection } from '../../streams/hub.js';
+import { ACCESS_TOKEN, BOOL, param, REPLAY_SINCE, RESUME_EPOCH, STR, type DocumentedRoute, type Operation } from './operation.js';
 import { parseStreamQuery, type StreamRoute } from './stream-route.js';
 
 /** uWS ends an HTTP response with nothing written for 10 s, so SSE heartbeats come at least this often. */
@@ -126,11 +127,21 @@ class SseConnection implements StreamSink, HubConnection {
   }
 }
 
-/** Registers GET /stream-sse. */
-export function registerSse(app: TemplatedApp, route: StreamRoute): void {
+/** Registers GET /stream-sse; returns it with its operation, for the OpenAPI document. */
+export function registerSse(app: TemplatedApp, route: StreamRoute): DocumentedRoute {
   const { hub, gate } = route;
   const heartbeatMs = Math.min(hub.options.heartbeatMs, SSE_MAX_HEARTBEAT_MS);
-  app.get('/stream-sse', (res: HttpResponse, req: HttpRequest) => {
+  const pattern = '/stream-sse';
+  const operation: Operation = {
+    summary: 'Server-Sent Events of one context (id: seq; Last-Event-ID resumes) or of locks.',
+    tag: 'streams',
+    scope: 'read',
+    query: [param('context', STR, 'The context to follow.'), REPLAY_SINCE, RESUME_EPOCH, param('locks', BOOL, 'Follow lock events instead.'), ACCESS_TOKEN],
+    headers: [param('Last-Event-ID', STR, 'The seq of the last event received (EventSource sends it on reconnecting); takes precedence over since.')],
+    ok: { 200: { contentType: 'text/event-stream', description: 'Events: subscribed, workunit, context, lock, heartbeat comments' } },
+    errors: ['INVALID_QUERY', 'INVALID_FIELD', 'CONTEXT_NOT_FOUND', 'EPOCH_MISMATCH', 'QUOTA_EXCEEDED', 'TOO_MANY_CONNECTIONS'],
+  };
+  app.get(pattern, (res: HttpResponse, req: HttpRequest) => {
     const reply = new Reply(res);
     // EventSource from an allowed foreign origin needs CORS headers; from others it gets none (and cannot read).
     const origin = req.getHeader('origin');
@@ -213,4 +224,5 @@ export function registerSse(app: TemplatedApp, route: StreamRoute): void {
       );
     }
   });
+  return { method: 'get', pattern, operation };
 }

@@ -11,6 +11,7 @@ import { Frame, frames, type FrameFormat } from '../../streams/frames.js';
 import type { LockSubscription, StreamSink, Subscription, WriteResult } from '../../streams/router.js';
 import { credentialsOf, Reply } from './io.js';
 import { Backlog, CLOSE_CODES, type HubConnection } from '../../streams/hub.js';
+import { ACCESS_TOKEN, BOOL, param, REPLAY_SINCE, RESUME_EPOCH, STR, type DocumentedRoute, type Operation } from './operation.js';
 import { parseStreamQuery, type StreamRoute } from './stream-route.js';
 import { parseClientOp, refOf, type ClientOp, type Ref } from './ws-protocol.js';
 
@@ -303,10 +304,26 @@ function decode(message: ArrayBuffer, isBinary: boolean, msgpackConnection: bool
   }
 }
 
-/** Registers GET /stream. */
-export function registerWebSocket(app: TemplatedApp, route: WsRouteOptions): void {
+/** Registers GET /stream; returns it with its operation, for the OpenAPI document. */
+export function registerWebSocket(app: TemplatedApp, route: WsRouteOptions): DocumentedRoute {
   const { hub, gate } = route;
-  app.ws<UserData>('/stream', {
+  const pattern = '/stream';
+  const operation: Operation = {
+    summary: 'WebSocket upgrade: subscribe to contexts and the lock stream, publish units (docs/streaming.md).',
+    tag: 'streams',
+    scope: 'read',
+    query: [
+      param('context', STR, 'A context to follow (repeatable).'),
+      REPLAY_SINCE,
+      RESUME_EPOCH,
+      param('locks', BOOL, 'Follow lock events.'),
+      param('format', { enum: ['json', 'msgpack'] }, 'Frame format.'),
+      ACCESS_TOKEN,
+    ],
+    ok: { 101: { contentType: 'application/json', description: 'Switching Protocols: frames as in docs/streaming.md' } },
+    errors: ['INVALID_QUERY', 'INVALID_FIELD', 'QUOTA_EXCEEDED', 'TOO_MANY_CONNECTIONS'],
+  };
+  app.ws<UserData>(pattern, {
     compression: hub.options.compression ? uWS.SHARED_COMPRESSOR : uWS.DISABLED,
     maxPayloadLength: route.maxMessageBytes,
     // Our own limit pauses subscriptions well before this; uWS drops (and we then close) only beyond it.
@@ -362,4 +379,5 @@ export function registerWebSocket(app: TemplatedApp, route: WsRouteOptions): voi
       conn.closedByPeer();
     },
   });
+  return { method: 'get', pattern, operation };
 }
