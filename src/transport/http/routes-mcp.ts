@@ -6,12 +6,10 @@
  * Browsers may call it only from loopback origins or those in mcp.allowedOrigins: a web page
  * elsewhere must not reach a local agent's memory (DNS rebinding).
  */
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { AgentMemory } from '../../memory/agent-memory.js';
 import { EngramError } from '../../basics/errors.js';
 import type { Gate } from '../../gate/gate.js';
 import { LocalAgentApi } from '../../mcp/agent-api.js';
-import { createMcpServer } from '../../mcp/tools.js';
 import { bodyHeaders, Query, readJsonBody, type Headers } from './io.js';
 import { param, STR } from './operation.js';
 import { isLoopbackName } from './origins.js';
@@ -48,6 +46,13 @@ function cors(origin: string, host: string): Headers {
   ];
 }
 
+/**
+ * The MCP SDK and the tools, loaded on the first call: they are a fifth of a second of CPU at
+ * every server start (and every test server's) for a route many deployments never call.
+ */
+let sdk: Promise<[typeof import('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'), typeof import('../../mcp/tools.js')]> | undefined;
+const loadSdk = () => (sdk ??= Promise.all([import('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'), import('../../mcp/tools.js')]));
+
 export function registerMcpRoutes(t: RouteTable, deps: { gate: Gate; memory: AgentMemory; maxBodyBytes: number; version: string; mcp: McpHttpOptions }): void {
   const refuse = (origin: string) => new EngramError('FORBIDDEN', `origin ${JSON.stringify(origin.slice(0, 200))} may not call /mcp (allow it with mcp.allowedOrigins)`);
   const preflight: Handler = (reply, req) => {
@@ -73,12 +78,15 @@ export function registerMcpRoutes(t: RouteTable, deps: { gate: Gate; memory: Age
       if (v !== '') headers.set(name, v);
     }
     readJsonBody(reply, bodyHeaders(req), deps.maxBodyBytes, (body) => {
-      const server = createMcpServer(new LocalAgentApi(deps.gate, deps.memory, principal), { space, agentId, version: deps.version });
-      const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-      const request = new Request('http://engram/mcp', { method: 'POST', headers, body: JSON.stringify(body) });
-      server
-        .connect(transport)
-        .then(() => transport.handleRequest(request, { parsedBody: body }))
+      let close = () => Promise.resolve();
+      loadSdk()
+        .then(([{ WebStandardStreamableHTTPServerTransport }, { createMcpServer }]) => {
+          const server = createMcpServer(new LocalAgentApi(deps.gate, deps.memory, principal), { space, agentId, version: deps.version });
+          close = () => server.close();
+          const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+          const request = new Request('http://engram/mcp', { method: 'POST', headers, body: JSON.stringify(body) });
+          return server.connect(transport).then(() => transport.handleRequest(request, { parsedBody: body }));
+        })
         .then(async (res) => {
           const out: Array<[string, string]> = [];
           res.headers.forEach((v, k) => {
@@ -88,7 +96,7 @@ export function registerMcpRoutes(t: RouteTable, deps: { gate: Gate; memory: Age
           reply.send(res.status, res.headers.get('content-type') ?? 'application/json', text, out as Headers);
         })
         .catch((err: unknown) => reply.error(err, t.onInternal))
-        .finally(() => void server.close().catch(() => undefined));
+        .finally(() => void close().catch(() => undefined));
     });
   };
 
