@@ -95,10 +95,12 @@ bench-check: build
 	node dist/bench/check.js
 
 # Longer reliability runs than make test's (docs/reliability.md): minutes of churning
-# connections with memory and descriptors sampled, many crash cycles; and a long fuzz.
+# connections with memory and descriptors sampled, many crash cycles, four writers on one memory
+# for 4× the rounds; and a long fuzz.
 soak: build
 	ENGRAM_SOAK_SECONDS=$${SOAK_SECONDS:-300} node --test --test-timeout=0 dist/test/reliability/soak.test.js
 	ENGRAM_CRASH_CYCLES=$${CRASH_CYCLES:-40} node --test --test-timeout=0 dist/test/reliability/crash-loop.test.js
+	ENGRAM_STRESS_ROUNDS=$${STRESS_ROUNDS:-4} node --test --test-timeout=0 dist/test/memory-stress.test.js
 
 fuzz: build
 	ENGRAM_FUZZ_COUNT=$${FUZZ_COUNT:-20000} node --test --test-timeout=0 dist/test/reliability/fuzz.test.js

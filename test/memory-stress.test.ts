@@ -14,7 +14,9 @@ import { removeDir, startServer } from './helpers/server.js';
 
 const WORKER = resolve(import.meta.dirname, 'helpers/memory-stress-worker.js');
 const SPACE = 'stress';
-const ROUNDS = { mcp: 30, cli: 12 };
+/** Rounds per writer; ENGRAM_STRESS_ROUNDS scales them (make soak: 4×). Each CLI round spawns ~6 processes. */
+const SCALE = Number(process.env.ENGRAM_STRESS_ROUNDS ?? 1);
+const ROUNDS = { mcp: Math.round(15 * SCALE), cli: Math.round(6 * SCALE) };
 
 interface Report {
   name: string;
@@ -32,8 +34,8 @@ function runWorker(mode: 'mcp' | 'cli', name: string, dataDir: string): Promise<
     let err = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    // A bound for a hung worker, not a measure: the workers take ~1 minute idle, twice that on a busy machine.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 480_000);
+    // A bound for a hung worker, not a measure: the workers take ~20 s idle at 1×, more on a busy machine.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 480_000 * SCALE);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolvePromise(JSON.parse(out) as Report);
@@ -42,7 +44,7 @@ function runWorker(mode: 'mcp' | 'cli', name: string, dataDir: string): Promise<
   });
 }
 
-test('two MCP clients and two CLI writers on one space: nothing lost, nothing corrupted, files equal the replay of their history', { timeout: 600_000 }, async () => {
+test('two MCP clients and two CLI writers on one space: nothing lost, nothing corrupted, files equal the replay of their history', { timeout: 600_000 * SCALE }, async () => {
   const server = await startServer({ args: ['--search-enabled', 'false'] });
   try {
     const api = (path: string, body?: unknown) =>

@@ -70,17 +70,31 @@ export class HttpClient {
 export function rawExchange(
   port: number,
   pieces: Array<string | Buffer>,
-  options: { endAfterSend?: boolean; giveUpMs?: number } = {},
+  options: { endAfterSend?: boolean; giveUpMs?: number; untilResponse?: boolean } = {},
 ): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let received = '';
+    /** untilResponse: done once one whole response is in (a kept-alive connection would otherwise wait for giveUpMs). */
+    const whole = () => {
+      const end = received.indexOf('\r\n\r\n');
+      if (end === -1) return false;
+      const length = /\r\ncontent-length: *(\d+)/i.exec(received.slice(0, end));
+      return length !== null && received.length - end - 4 >= Number(length[1]);
+    };
     const timer = setTimeout(() => {
       socket.destroy();
       if (options.giveUpMs !== undefined) resolve(received);
       else reject(new Error(`the server did not close the connection within ${WAIT_MS} ms; received ${JSON.stringify(received.slice(0, 200))}`));
     }, options.giveUpMs ?? WAIT_MS);
-    socket.on('data', (d) => (received += d.toString('latin1')));
+    socket.on('data', (d) => {
+      received += d.toString('latin1');
+      if (options.untilResponse && whole()) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(received);
+      }
+    });
     socket.on('close', () => {
       clearTimeout(timer);
       resolve(received);
