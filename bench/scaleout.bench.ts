@@ -78,7 +78,10 @@ async function fanout(setup: Setup, writer: Writers): Promise<void> {
     sent.set(i, nowUs());
     return writer.write(0, 'fanout', i);
   });
-  await Promise.race([all, new Promise((r) => setTimeout(r, 10_000))]);
+  // A bound for units that never arrive; cleared, or it would hold the process open 10 s after the run.
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([all, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+  clearTimeout(timer);
   ws.terminate();
   const where = setup.nodes.length > 1 ? 'written on node 1, subscriber on node 2' : 'writer and subscriber on the one node';
   emit(summarize('scale-out', `${setup.label}: fan-out to 1 WebSocket subscriber, ${where}, ${FANOUT_RATE}/s`, h, (nowUs() - started) / 1e6, { nodes: setup.nodes.length, setup: setup.key, received, sent: total }, `scale/${setup.key}/fanout`));
