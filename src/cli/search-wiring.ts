@@ -6,7 +6,7 @@ import { Indexer } from '../search/indexer.js';
 import type { Log } from '../engine/log.js';
 import type { Config } from '../config/schema.js';
 import { SearchWorkerHost } from '../search/search-host.js';
-import { searchDimensions, type SearchSettings } from '../search/search-parts.js';
+import { searchDimensions, type SearchSettings } from '../search/search-settings.js';
 
 /** Where `make build` writes the offline embedder's word vectors. */
 export const DEFAULT_WORD_VECTORS = resolve(import.meta.dirname, '../../models/wink-sg-100d.bin');

@@ -8,7 +8,7 @@ import { EngramError, type ErrorCode } from '../basics/errors.js';
 import type { SearchSink } from './indexer.js';
 import type { SearchQuery } from './search-query.js';
 import type { IngestUnit, SearchHits, SearchQuerier } from './search.js';
-import type { SearchSettings } from './search-parts.js';
+import type { SearchSettings } from './search-settings.js';
 import type { WorkerReply, WorkerRequest } from './search-worker.js';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };

@@ -8,23 +8,9 @@ import { FlexKeywordIndex } from './keyword-flexsearch.js';
 import { FileVectorSnapshots } from './snapshots-fs.js';
 import { FlatVectorIndex } from './vector-flat.js';
 import { UsearchVectorIndex } from './vector-usearch.js';
+import { searchDimensions, type SearchSettings } from './search-settings.js';
 
-/** Plain data, so it can cross into a worker thread. */
-export interface SearchSettings {
-  embedder: 'offline' | 'openai' | 'ollama' | 'none';
-  embedderUrl: string;
-  embedderModel: string;
-  embedderApiKey: string;
-  /** Configured vector size (0: the embedder's own). */
-  dimensions: number;
-  /** flat: exact scan of quantized vectors; hnsw: a usearch graph (docs/search.md). */
-  vectorIndex: 'flat' | 'hnsw';
-  metaKeys: string[];
-  wordVectors: string;
-  dataDir: string;
-}
-
-export const OFFLINE_DIMENSIONS = 100;
+export { OFFLINE_DIMENSIONS, searchDimensions, type SearchSettings } from './search-settings.js';
 
 export function createEmbedder(s: SearchSettings): Embedder | undefined {
   switch (s.embedder) {
@@ -36,12 +22,6 @@ export function createEmbedder(s: SearchSettings): Embedder | undefined {
     case 'none':
       return undefined;
   }
-}
-
-/** The size of the vector index: the embedder's, or the configured one for client vectors; undefined: none. */
-export function searchDimensions(s: Pick<SearchSettings, 'embedder' | 'dimensions'>): number | undefined {
-  if (s.embedder === 'offline') return OFFLINE_DIMENSIONS;
-  return s.dimensions > 0 ? s.dimensions : undefined;
 }
 
 export function createSearchService(s: SearchSettings, embedder: Embedder | undefined): SearchService {

@@ -5,9 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation } from 'grpc-health-check';
+import type { HealthImplementation } from 'grpc-health-check';
 import { unaryHandlers, type GrpcDeps } from './handlers.js';
 import { ENGRAM_SERVICE } from '../../wire/grpc-service.js';
 import { bulkIngest, subscribe } from './streams.js';
@@ -19,7 +17,8 @@ const ENVELOPE_BYTES = 256 * 1024;
 
 export class GrpcServer {
   private readonly server: Server;
-  private readonly health: HealthImplementation;
+  private health: HealthImplementation | undefined;
+  private serving = false;
 
   constructor(deps: GrpcDeps) {
     // Larger requests are refused by grpc-js itself (RESOURCE_EXHAUSTED); those between the unit
@@ -31,14 +30,20 @@ export class GrpcServer {
       subscribe: subscribe(deps),
     };
     this.server.addService(ENGRAM_SERVICE, handlers);
-    this.health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
+  }
+
+  /**
+   * Adds health and reflection, then binds host:port (0: any free port) and resolves with the
+   * bound port. Those two are loaded here, not with the module: parsing the proto for reflection
+   * and loading both is a tenth of a second of every start, and only a server that serves gRPC needs them.
+   */
+  async listen(host: string, port: number): Promise<number> {
+    const [{ loadSync }, { ReflectionService }, { HealthImplementation }] = await Promise.all([import('@grpc/proto-loader'), import('@grpc/reflection'), import('grpc-health-check')]);
+    const status = this.serving ? 'SERVING' : 'NOT_SERVING';
+    this.health = new HealthImplementation({ '': status, [SERVICE_NAME]: status });
     this.health.addToServer(this.server);
     const definition = loadSync(PROTO_PATH, { includeDirs: [fileURLToPath(new URL('../../../../proto', import.meta.url))] });
     new ReflectionService(definition).addToServer(this.server);
-  }
-
-  /** Binds host:port (0: any free port) and resolves with the bound port. */
-  listen(host: string, port: number): Promise<number> {
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     return new Promise((resolve, reject) => {
       this.server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
@@ -47,9 +52,10 @@ export class GrpcServer {
 
   /** Health: SERVING once storage is open, NOT_SERVING while stopping. */
   setServing(serving: boolean): void {
+    this.serving = serving;
     const s = serving ? 'SERVING' : 'NOT_SERVING';
-    this.health.setStatus('', s);
-    this.health.setStatus(SERVICE_NAME, s);
+    this.health?.setStatus('', s);
+    this.health?.setStatus(SERVICE_NAME, s);
   }
 
   /**
