@@ -19,14 +19,14 @@ let exitCode: number | null;
 let log = '';
 
 before(async () => {
-  const child = spawn(process.execPath, [resolve(import.meta.dirname, '../../bench/run.js'), '--tiny', '--jobs', '2', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [resolve(import.meta.dirname, '../../bench/run.js'), '--tiny', '--jobs', '3', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr.on('data', (d: Buffer) => (log += d.toString()));
   exitCode = await new Promise((r) => child.on('exit', r));
   const file = readdirSync(out).find((f) => f.startsWith('run-') && f.endsWith('-tiny.json'));
   assert.ok(file, `no run file written:\n${log.slice(-3000)}`);
   run = JSON.parse(readFileSync(join(out, file), 'utf8')) as RunRecord;
-}, { timeout: 600_000 }); // every scenario, two at a time (they measure nothing here), the scale-out one's NATS cluster and nodes included: 60 s idle, much more on a busy machine
+}, { timeout: 600_000 }); // every scenario, three at a time (they measure nothing here, and mostly wait), the scale-out one's NATS cluster and nodes included: 60 s idle, much more on a busy machine
 after(() => rmSync(out, { recursive: true, force: true }));
 
 const alive = (pid: number) => {
