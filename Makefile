@@ -61,7 +61,8 @@ $(DASHBOARD): $(DASHBOARD_SRC) | $(STAMP)
 build: $(STAMP)
 	$(BIN)/tsc -p tsconfig.json
 	@mkdir -p dist/src/generated && cp src/generated/engram.js src/generated/engram.d.ts dist/src/generated/
-	@$(MAKE) --no-print-directory $(WORD_VECTORS) $(DASHBOARD)
+	@# Independent steps (the word vectors' conversion is single-threaded): side by side.
+	@$(MAKE) --no-print-directory -j2 $(WORD_VECTORS) $(DASHBOARD)
 	@chmod +x bin/engram
 
 # Regenerates src/generated from proto/ (committed; a test fails when it is stale).

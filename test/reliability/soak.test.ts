@@ -13,7 +13,7 @@ import { processUsage } from '../helpers/proc.js';
 import { removeDir, startServer } from '../helpers/server.js';
 import { eventually, WAIT_MS } from '../helpers/wait.js';
 
-const SECONDS = Number(process.env.ENGRAM_SOAK_SECONDS ?? 12);
+const SECONDS = Number(process.env.ENGRAM_SOAK_SECONDS ?? 8);
 const MIN_CYCLES = 20;
 
 
