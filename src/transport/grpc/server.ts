@@ -38,12 +38,11 @@ export class GrpcServer {
    * and loading both is a tenth of a second of every start, and only a server that serves gRPC needs them.
    */
   async listen(host: string, port: number): Promise<number> {
-    const [{ loadSync }, { ReflectionService }, { HealthImplementation }] = await Promise.all([import('@grpc/proto-loader'), import('@grpc/reflection'), import('grpc-health-check')]);
+    const [{ addLazyReflection }, { HealthImplementation }] = await Promise.all([import('./reflection.js'), import('grpc-health-check')]);
     const status = this.serving ? 'SERVING' : 'NOT_SERVING';
     this.health = new HealthImplementation({ '': status, [SERVICE_NAME]: status });
     this.health.addToServer(this.server);
-    const definition = loadSync(PROTO_PATH, { includeDirs: [fileURLToPath(new URL('../../../../proto', import.meta.url))] });
-    new ReflectionService(definition).addToServer(this.server);
+    addLazyReflection(this.server, PROTO_PATH);
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     return new Promise((resolve, reject) => {
       this.server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
