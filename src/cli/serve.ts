@@ -173,7 +173,8 @@ export async function serve(config: Config): Promise<void> {
       .then(() => router.close())
       .then(() => (search === undefined ? undefined : search.indexer.stop().then(() => search.host.close())))
       .then(() => (opened ? locks.close() : undefined))
-      .then(() => engine.close());
+      .then(() => engine.close())
+      .then(() => storage.locks.close());
     closing.then(
       () => {
         removeDiscovery(dataDir);

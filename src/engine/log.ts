@@ -99,7 +99,8 @@ export interface CommittedContext extends CommitEvent {
 
 /**
  * The engine's side of a log: it learns every stored part here, in log order, its own writes and
- * (on a shared log) other nodes' alike. `position`: the log position of the last unit stored so far.
+ * (on a shared log) other nodes' alike. `position`: the log position of the last unit of these
+ * parts (0 when they added none). It should not reject; a log ignores it if it does.
  */
 export type CommittedListener = (parts: CommittedContext[], position: number) => Promise<void>;
 
@@ -131,15 +132,22 @@ export function committedContext(part: CommitPart): CommittedContext {
 
 /**
  * Reports a batch stored by a log that only this process writes, and answers every part
- * committed (storage/log-leveldb.ts, storage/log-memory.ts).
+ * committed (storage/log-leveldb.ts, storage/log-memory.ts). The batch is durable by now: a
+ * listener's failure must not turn it into a failed commit (whose seqs would be handed out again).
  */
 export async function reportStored(batch: CommitBatch, listener: CommittedListener | undefined): Promise<ContextOutcome[]> {
   if (listener !== undefined && batch.parts.length > 0) {
     let position = 0;
     for (const p of batch.parts) if (p.units.length > 0) position = Math.max(position, p.units[p.units.length - 1]!.pos);
-    await listener(batch.parts.map(committedContext), position);
+    await listener(batch.parts.map(committedContext), position).catch(() => undefined);
   }
   return batch.parts.map(() => COMMITTED);
+}
+
+/** The one listener a log reports to (the engine): a second would silently take the first one's place. */
+export function onlyListener(current: CommittedListener | undefined, next: CommittedListener): CommittedListener {
+  if (current !== undefined) throw new Error('this log already reports to a listener (one engine per log)');
+  return next;
 }
 
 export interface UnitLocation {

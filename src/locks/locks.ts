@@ -108,7 +108,7 @@ export class LockManager {
   private readonly queue: GroupCommitQueue<LockOp>;
   private state: 'new' | 'ready' | 'closed' = 'new';
   private readonly listeners: Array<(events: LockEvent[]) => void> = [];
-  /** Each key's revision as this node last saw it (a store's feed may bring a change this node already has). */
+  /** With a shared store: each key's revision as this node last saw it (its feed may bring a change this node already has). */
   private readonly revisions = new Map<string, number>();
   private readonly attempts = new WeakMap<LockOp, number>();
 
@@ -139,8 +139,10 @@ export class LockManager {
   /** A key as the store reports it: loaded at open, or changed by another node (this node's own are applied when stored). */
   private applyEntry(e: LockEntry): void {
     const key = keyOf(e.clientId, e.resource);
-    if (e.revision <= (this.revisions.get(key) ?? 0)) return;
-    this.revisions.set(key, e.revision);
+    if (this.store.capabilities.sharedWriters) {
+      if (e.revision <= (this.revisions.get(key) ?? 0)) return;
+      this.revisions.set(key, e.revision);
+    }
     const prev = this.locks.get(key);
     let event: LockEvent | undefined;
     if (e.record !== null) {
@@ -181,7 +183,8 @@ export class LockManager {
     await this.queue.drained();
     for (const t of this.expiryTimers.values()) clearTimeout(t);
     this.expiryTimers.clear();
-    this.store.close();
+    // The store stays open: a fenced write still in flight may catch up with it (refresh) until
+    // the engine has closed; whoever opened the store closes it after that.
   }
 
   onEvent(listener: (events: LockEvent[]) => void): void {
@@ -391,18 +394,24 @@ export class LockManager {
       revisions = result.revisions;
     }
     this.counter = stage.counter;
-    const tokensAreRevisions = this.store.capabilities.sharedWriters;
+    const shared = this.store.capabilities.sharedWriters;
     keys.forEach((key, i) => {
       const value = staged.get(key)!;
-      if (tokensAreRevisions && changes[i]!.fresh && value !== null) value.record.token = revisions[i]!;
-      // The feed may have brought a later change already: keep it.
+      if (!shared) {
+        this.apply(key, value);
+        return;
+      }
+      // A new acquisition's token is the revision its write got, the one order all nodes share.
+      if (changes[i]!.fresh && value !== null) value.record.token = revisions[i]!;
+      // The feed may have brought a later change already: keep it. (Kept for freed keys too, or
+      // an older change still on its way could bring a freed lock back.)
       if (revisions[i]! <= (this.revisions.get(key) ?? 0)) return;
       this.revisions.set(key, revisions[i]!);
       this.apply(key, value);
     });
     ops.forEach((op, i) => {
       let outcome = outcomes[i]!;
-      if (tokensAreRevisions && outcome.type === 'ok' && op.kind === 'acquire') {
+      if (shared && outcome.type === 'ok' && op.kind === 'acquire') {
         // The views were made before the tokens were known.
         outcome = { type: 'ok', value: (outcome.value as LockView[]).map((v) => lockView(staged.get(keyOf(op.clientId, v.resource))!.record, now)) };
       }

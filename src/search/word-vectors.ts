@@ -43,8 +43,10 @@ export function hashBytes(b: Uint8Array, n: number): number {
 const sectionEnd = (at: number, count: number, bytesEach: number) => at + Math.ceil((count * bytesEach) / 8) * 8;
 
 export class WordVectors {
-  private scratch = Buffer.alloc(256);
+  private readonly scratch: Buffer;
   private readonly mask: number;
+  /** The longest word's UTF-8 length: a longer token is no word here (and needs no room to be encoded). */
+  private readonly longest: number;
 
   constructor(
     readonly dimensions: number,
@@ -57,13 +59,20 @@ export class WordVectors {
     private readonly words: Buffer,
   ) {
     this.mask = table.length - 1;
+    let longest = 0;
+    for (let i = 0; i + 1 < offsets.length; i++) longest = Math.max(longest, offsets[i + 1]! - offsets[i]!);
+    this.longest = longest;
+    // A string of length n has at least n UTF-8 bytes and at most 3n.
+    this.scratch = Buffer.alloc(3 * longest);
   }
 
   /** Frequency rank of a word (0 = most frequent), or undefined if unknown. */
   rank(word: string): number | undefined {
-    if (word.length * 3 > this.scratch.length) this.scratch = Buffer.alloc(word.length * 3);
+    if (word.length > this.longest) return undefined;
     const n = this.scratch.write(word, 0, 'utf8');
-    for (let i = hashBytes(this.scratch, n) & this.mask; ; i = (i + 1) & this.mask) {
+    if (n > this.longest) return undefined;
+    // At most one pass over the table (the loader checked it has empty slots; this bounds a damaged one).
+    for (let i = hashBytes(this.scratch, n) & this.mask, steps = 0; steps <= this.mask; i = (i + 1) & this.mask, steps++) {
       const entry = this.table[i]!;
       if (entry === 0) return undefined;
       const rank = entry - 1;
@@ -71,6 +80,7 @@ export class WordVectors {
       const end = this.offsets[rank + 1]!;
       if (end - start === n && this.scratch.compare(this.words, start, end, 0, n) === 0) return rank;
     }
+    return undefined;
   }
 
   /** Adds `weight` × the vector of word `rank` into `into`. */
@@ -138,6 +148,13 @@ export async function loadWordVectors(path: string): Promise<WordVectors> {
   const data = read.byteOffset % 8 === 0 ? read : Buffer.from(new Uint8Array(read));
   const nl = data.indexOf(10, MAGIC.length);
   const h = JSON.parse(data.toString('utf8', MAGIC.length, nl)) as WordVectorsHeader;
+  const damaged = (why: string) => new Error(`${path} is cut short or damaged (${why})`);
+  const whole = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  if (![h.dimensions, h.count, h.distinct, h.tableSize, h.wordBytes].every(whole)) throw damaged('header');
+  if ((h.tableSize & (h.tableSize - 1)) !== 0 || h.tableSize <= h.distinct || h.distinct > h.count) throw damaged('hash table size');
+  let end = nl + 1;
+  for (const [count, size] of [[h.count + 1, 4], [h.tableSize, 4], [h.count, 4], [h.count * h.dimensions, 1]] as const) end = sectionEnd(end, count, size);
+  if (data.length < end + h.wordBytes) throw damaged(`${data.length} bytes, expected ${end + h.wordBytes}`);
   const base = data.byteOffset;
   let at = nl + 1;
   const offsets = new Uint32Array(data.buffer, base + at, h.count + 1);
@@ -149,6 +166,7 @@ export async function loadWordVectors(path: string): Promise<WordVectors> {
   const values = new Int8Array(data.buffer, base + at, h.count * h.dimensions);
   at = sectionEnd(at, h.count * h.dimensions, 1);
   const words = data.subarray(at, at + h.wordBytes);
-  if (words.length !== h.wordBytes || offsets[h.count] !== h.wordBytes) throw new Error(`${path} is cut short or damaged`);
+  if (offsets[h.count] !== h.wordBytes) throw damaged('word offsets');
+  for (let i = 0; i < table.length; i++) if (table[i]! > h.count) throw damaged('hash table entry');
   return new WordVectors(h.dimensions, h.distinct, offsets, table, scales, values, words);
 }

@@ -26,6 +26,7 @@ import type { JsMsg } from '@nats-io/jetstream';
 import { EngramError } from '../basics/errors.js';
 import {
   committedContext,
+  onlyListener,
   type CommitBatch,
   type CommitPart,
   type CommittedListener,
@@ -128,7 +129,7 @@ export class JetStreamLog implements Log {
   }
 
   follow(listener: CommittedListener): void {
-    this.listener = listener;
+    this.listener = onlyListener(this.listener, listener);
   }
 
   private subject(clientId: string, contextId: string): string {

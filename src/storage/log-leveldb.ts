@@ -6,7 +6,7 @@ import { ClassicLevel } from 'classic-level';
 import { statfsSync } from 'node:fs';
 import { pack, unpack } from 'msgpackr';
 import { diskFull, isNoSpace } from './disk-full.js';
-import { reportStored, type CommitBatch, type CommittedListener, type ContextListOptions, type ContextOutcome, type IdempotencyEntry, type Log, type LogCapabilities, type PositionedUnit, type SpaceUsage, type UnitLocation } from '../engine/log.js';
+import { onlyListener, reportStored, type CommitBatch, type CommittedListener, type ContextListOptions, type ContextOutcome, type IdempotencyEntry, type Log, type LogCapabilities, type PositionedUnit, type SpaceUsage, type UnitLocation } from '../engine/log.js';
 import type { ContextRecord } from '../basics/types.js';
 import { keys, parseExpiryKey } from './keys.js';
 import { SEP } from '../basics/compound-key.js';
@@ -92,7 +92,7 @@ export class LevelLog implements Log {
   }
 
   follow(listener: CommittedListener): void {
-    this.listener = listener;
+    this.listener = onlyListener(this.listener, listener);
   }
 
   async open(): Promise<void> {

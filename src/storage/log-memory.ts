@@ -2,7 +2,7 @@
  * A log in process memory: for unit tests of the engine and as the reference the
  * contract suite holds every other log to. Nothing survives the process.
  */
-import { reportStored, type CommitBatch, type CommittedListener, type ContextListOptions, type ContextOutcome, type IdempotencyEntry, type Log, type LogCapabilities, type PositionedUnit, type SpaceUsage, type UnitLocation } from '../engine/log.js';
+import { onlyListener, reportStored, type CommitBatch, type CommittedListener, type ContextListOptions, type ContextOutcome, type IdempotencyEntry, type Log, type LogCapabilities, type PositionedUnit, type SpaceUsage, type UnitLocation } from '../engine/log.js';
 import type { ContextRecord } from '../basics/types.js';
 import { joinKey } from '../basics/compound-key.js';
 import { newEpoch } from '../basics/ids.js';
@@ -36,7 +36,7 @@ export class MemoryLog implements Log {
   }
 
   follow(listener: CommittedListener): void {
-    this.listener = listener;
+    this.listener = onlyListener(this.listener, listener);
   }
 
   async close(): Promise<void> {

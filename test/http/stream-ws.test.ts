@@ -235,10 +235,10 @@ describe('shutdown', () => {
 
 describe('dead connections', () => {
   test('a client that never answers pings is closed after the idle timeout; one that does stays', async () => {
-    // uWebSockets.js pings a quiet connection and closes it if no pong follows: at its minimum, 8 s,
-    // it pings after ~4 s and waits ~4 s: seconds of margin for the one that answers (the ws client
-    // pongs as soon as its event loop reads the ping).
-    const server = await startServer({ args: ['--stream-idle-timeout', '8s', '--stream-heartbeat', '1s'] });
+    // uWebSockets.js pings a quiet connection and closes it if no pong follows: at 12 s it pings
+    // after ~6 s and waits ~6 s, a wide margin for the one that answers (the ws client pongs as soon
+    // as its event loop reads the ping; the minimum, 8 s, would leave ~4 s on a busy machine).
+    const server = await startServer({ args: ['--stream-idle-timeout', '12s', '--stream-heartbeat', '1s'] });
     const live = new WsClient(`${server.url.replace('http', 'ws')}/stream?context=idle`); // answers pings
     await live.open();
     const dead = net.connect(server.port, '127.0.0.1');

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { EngramError } from '../../src/basics/errors.js';
 import { LockManager, type LockEvent } from '../../src/locks/locks.js';
 import { MemoryLockStore } from '../../src/storage/lock-store-memory.js';
-import { Latch, WAIT_MS, withTimeout } from '../helpers/wait.js';
+import { eventually, Latch, WAIT_MS, withTimeout } from '../helpers/wait.js';
 
 const C = 'client';
 const LIMITS = { defaultTtlMs: 30_000, maxTtlMs: 3_600_000, maxWaitMs: 60_000 };
@@ -150,6 +150,10 @@ describe('locks', () => {
     // The time left of the lease, not a new one (however long the restart took).
     assert.ok(view.ttlMs >= 60_000 - elapsed - 1 && view.ttlMs <= 60_000, `${view.ttlMs} ms left ${elapsed} ms after a 60 s lease was taken`);
     assert.throws(() => second.locks.get(C, 'brief'), isCode('LOCK_NOT_HELD'));
+    // The lease that ran out while the manager was closed is freed in the store too, as any expiry.
+    const stored = async () => (await store.open(() => undefined)).locks.map((l) => l.resource).sort();
+    await eventually(async () => (await stored()).join() === 'long', WAIT_MS, 'the expired lease freed in the store');
+    assert.deepEqual(second.locks.stats(), { held: 1, waiting: 0 });
     const [fresh] = await acquire(second.locks, { resource: 'brief', agentId: 'b' });
     assert.equal(fresh!.token, 3, 'tokens continue after the highest ever issued');
     assert.equal((await store.open(() => undefined)).locks.length, 2);

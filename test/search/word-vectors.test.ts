@@ -35,6 +35,8 @@ test('word vectors round-trip: every word found at its first rank, unknown words
     const whole = encodeWordVectors(words, dims, scales, values, 'test');
     writeFileSync(join(dir, 'short.bin'), whole.subarray(0, whole.length - 10));
     await assert.rejects(loadWordVectors(join(dir, 'short.bin')), /cut short or damaged/);
+    writeFileSync(join(dir, 'shorter.bin'), whole.subarray(0, 200));
+    await assert.rejects(loadWordVectors(join(dir, 'shorter.bin')), /cut short or damaged/);
   } finally {
     removeDir(dir);
   }

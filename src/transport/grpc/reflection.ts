@@ -5,8 +5,9 @@
  * such as grpcurl call now and then. The services are registered at start, as gRPC requires;
  * their implementation is made on the first call.
  */
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Server, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { status, type Server, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 
 /** Records what a ReflectionService registers, instead of registering it. */
@@ -16,7 +17,10 @@ function captured(reflection: ReflectionService): Array<{ service: ServiceDefini
   return services;
 }
 
-export function addLazyReflection(server: Server, protoPath: string): void {
+/** `onError`: where a failure to describe the service is reported (the call itself ends UNAVAILABLE; the next one tries again). */
+export function addLazyReflection(server: Server, protoPath: string, onError: (err: unknown) => void): void {
+  // A missing proto is an install fault: it shows at start, as when reflection was built there.
+  if (!existsSync(protoPath)) throw new Error(`gRPC reflection: ${protoPath} is missing`);
   // An empty package costs nothing to describe; it yields the two reflection services' definitions.
   const shapes = captured(new ReflectionService({}));
   let real: ReturnType<typeof captured> | undefined;
@@ -32,8 +36,14 @@ export function addLazyReflection(server: Server, protoPath: string): void {
     const handlers: UntypedServiceImplementation = {};
     for (const name of Object.keys(service)) {
       // Every reflection method is one bidirectional stream: hand the call to the real handler.
-      handlers[name] = ((call: unknown) => {
-        void implementations().then((r) => (r[i]!.implementation[name] as (c: unknown) => void)(call));
+      handlers[name] = ((call: { destroy(err: Error): void }) => {
+        implementations().then(
+          (r) => (r[i]!.implementation[name] as (c: unknown) => void)(call),
+          (err: unknown) => {
+            onError(err);
+            call.destroy(Object.assign(new Error('server reflection is not available on this server'), { code: status.UNAVAILABLE }));
+          },
+        );
       }) as UntypedServiceImplementation[string];
     }
     server.addService(service, handlers);

@@ -18,9 +18,11 @@ const ENVELOPE_BYTES = 256 * 1024;
 export class GrpcServer {
   private readonly server: Server;
   private health: HealthImplementation | undefined;
+  private readonly onInternal: (err: unknown) => void;
   private serving = false;
 
   constructor(deps: GrpcDeps) {
+    this.onInternal = deps.onInternal;
     // Larger requests are refused by grpc-js itself (RESOURCE_EXHAUSTED); those between the unit
     // limit and this get PAYLOAD_TOO_LARGE with the engram code, as over HTTP.
     this.server = new Server({ 'grpc.max_receive_message_length': deps.maxUnitBytes * 2 + ENVELOPE_BYTES, 'grpc.enable_channelz': 0 });
@@ -42,7 +44,7 @@ export class GrpcServer {
     const status = this.serving ? 'SERVING' : 'NOT_SERVING';
     this.health = new HealthImplementation({ '': status, [SERVICE_NAME]: status });
     this.health.addToServer(this.server);
-    addLazyReflection(this.server, PROTO_PATH);
+    addLazyReflection(this.server, PROTO_PATH, this.onInternal);
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     return new Promise((resolve, reject) => {
       this.server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
