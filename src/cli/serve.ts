@@ -71,7 +71,11 @@ export async function serve(config: Config): Promise<void> {
   const search: SearchParts | undefined = config.search.enabled ? createSearch(config, log, engine, logger) : undefined;
   const clients = new ClientRegistry(config.quotas, async (clientId) => (await log.spaceUsage(clientId)).bytes);
   // Stream connections of every transport, under one cap and one slow-consumer clock.
-  const hub = new StreamHub(config.stream, (conn, stalledMs) => logger.warn({ kind: conn.kind, stalledMs }, 'closed a slow stream consumer'));
+  const hub = new StreamHub(
+    config.stream,
+    (conn, stalledMs) => logger.warn({ kind: conn.kind, stalledMs }, 'closed a slow stream consumer'),
+    (conn, err) => logger.error({ kind: conn.kind, err }, 'a stream connection failed while tended; closed it'),
+  );
   const streamConnections = () => hub.connections.size;
   const storageBytes = () => storage.storageBytes();
   // Gauges are read when scraped, by then the router below exists.

@@ -117,6 +117,8 @@ export class StreamHub {
     readonly options: StreamOptions,
     /** Told about every connection closed as a slow consumer (for the operator's log). */
     private readonly onSlowConsumer: (conn: HubConnection, stalledMs: number) => void = () => undefined,
+    /** Told about a connection that threw while the hub tended it; it leaves the hub (for the operator's log). */
+    private readonly onFault: (conn: HubConnection, err: unknown) => void = () => undefined,
   ) {
     // Ticks often enough that the slow-consumer clock has a few steps before it runs out.
     this.tickMs = Math.max(100, Math.min(1000, options.heartbeatMs, options.slowConsumerTimeoutMs / 4));
@@ -151,19 +153,37 @@ export class StreamHub {
     const beat = now - this.lastHeartbeat >= this.options.heartbeatMs;
     if (beat) this.lastHeartbeat = now;
     for (const conn of [...this.connections]) {
-      if (conn.expiresAt !== undefined && conn.expiresAt <= now) {
-        conn.closeExpired();
-        continue;
-      }
-      if (conn.backlog.full) {
-        conn.look?.();
-        const stalled = conn.backlog.tick(elapsed);
-        if (stalled >= this.options.slowConsumerTimeoutMs) {
-          this.onSlowConsumer(conn, stalled);
-          conn.closeSlow();
+      // One broken connection must not keep the hub from tending the others on every later tick.
+      this.guard(conn, () => {
+        if (conn.expiresAt !== undefined && conn.expiresAt <= now) {
+          conn.closeExpired();
+          return;
         }
-      } else if (beat) {
-        conn.heartbeat();
+        if (conn.backlog.full) {
+          conn.look?.();
+          const stalled = conn.backlog.tick(elapsed);
+          if (stalled >= this.options.slowConsumerTimeoutMs) {
+            this.onSlowConsumer(conn, stalled);
+            conn.closeSlow();
+          }
+        } else if (beat) {
+          conn.heartbeat();
+        }
+      });
+    }
+  }
+
+  /** Runs `work` on a connection; if it throws, the connection leaves the hub and is closed as well as it still can be. */
+  private guard(conn: HubConnection, work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.connections.delete(conn);
+      this.onFault(conn, err);
+      try {
+        conn.closeGoingAway();
+      } catch {
+        // Already as closed as it gets.
       }
     }
   }
@@ -172,6 +192,6 @@ export class StreamHub {
   closeAll(): void {
     clearInterval(this.timer);
     this.timer = undefined;
-    for (const conn of [...this.connections]) conn.closeGoingAway();
+    for (const conn of [...this.connections]) this.guard(conn, () => conn.closeGoingAway());
   }
 }
