@@ -569,6 +569,15 @@ export class Engine {
     return this.log.unitsAt(positions);
   }
 
+  /**
+   * Resolves once this node has applied every write the log held when called (Log.catchUp): on a
+   * shared log, a decision taken after it sees what other nodes acknowledged before.
+   */
+  catchUp(): Promise<void> {
+    this.assertReady();
+    return this.log.catchUp().catch((err: unknown) => Promise.reject(storageError(err)));
+  }
+
   /** The epoch of the log's history: a seq means the same only within one epoch (Log.epoch). */
   get epoch(): string {
     return this.log.epoch();

@@ -183,6 +183,12 @@ export interface Log {
   commit(batch: CommitBatch): Promise<ContextOutcome[]>;
   /** Where the engine learns what was stored, in log order (a shared log: other nodes' parts too). */
   follow(listener: CommittedListener): void;
+  /**
+   * Resolves once this process has applied and reported everything the log held when it was
+   * called: a decision taken after it sees every write acknowledged before, through any node. Only
+   * other writers can make it wait (a log only this process writes resolves at once).
+   */
+  catchUp(): Promise<void>;
   getContext(clientId: string, contextId: string): Promise<ContextRecord | undefined>;
   /** Contexts in id order. */
   listContexts(clientId: string, options: ContextListOptions): Promise<ContextRecord[]>;

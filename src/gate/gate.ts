@@ -154,6 +154,11 @@ export class Gate {
     return this.run(() => this.engine.listUnits(this.readSpace(p, contextId), contextId, query));
   }
 
+  /** Waits until this node holds every write acknowledged so far, through any node (Engine.catchUp). */
+  catchUp(): Promise<void> {
+    return this.run(() => this.engine.catchUp());
+  }
+
   getContext(p: Principal, contextId: string): Promise<ContextView> {
     return this.run(() => this.engine.getContext(this.readSpace(p, contextId), contextId));
   }

@@ -134,6 +134,9 @@ export class Projection<S> {
     this.loaded.set(key, loaded);
     let head: number;
     try {
+      // With several nodes, another may have acknowledged a change this one has not applied yet:
+      // deciding on it (or answering "no such file") would be deciding on the past.
+      await this.gate.catchUp();
       head = (await this.gate.getContext(p, contextId)).headSeq;
     } catch (err) {
       if (err instanceof EngramError && err.code === 'CONTEXT_NOT_FOUND') return loaded;

@@ -132,6 +132,13 @@ export class JetStreamLog implements Log {
     this.listener = onlyListener(this.listener, listener);
   }
 
+  /** Asks the stream for its last sequence (one request) and waits until this node has applied it. */
+  async catchUp(): Promise<void> {
+    if (this.broken !== undefined) throw new EngramError('STORAGE_UNAVAILABLE', `this node's replica cannot be written: ${this.broken.message}`);
+    const last = (await this.link.jsm.streams.info(this.link.options.stream)).state.last_seq;
+    await this.waitApplied(last, APPLY_WAIT_MS);
+  }
+
   private subject(clientId: string, contextId: string): string {
     return `${this.subjectPrefix}.${encodeToken(clientId)}.${encodeToken(contextId)}`;
   }

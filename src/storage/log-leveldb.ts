@@ -95,6 +95,9 @@ export class LevelLog implements Log {
     this.listener = onlyListener(this.listener, listener);
   }
 
+  /** Every write to it is this process's, applied before it was answered. */
+  async catchUp(): Promise<void> {}
+
   async open(): Promise<void> {
     try {
       await this.db.open();

@@ -39,6 +39,9 @@ export class MemoryLog implements Log {
     this.listener = onlyListener(this.listener, listener);
   }
 
+  /** Every write to it is this process's, applied before it was answered. */
+  async catchUp(): Promise<void> {}
+
   async close(): Promise<void> {
     this.isOpen = false;
   }

@@ -92,6 +92,22 @@ if (SKIP) {
       await b.close();
     });
 
+    test('after catchUp, a node reads every part another node had committed when it was called', async () => {
+      const stream = `CONTRACT${++streams}`;
+      const a = await freshLog(stream);
+      const b = await freshLog(stream);
+      await a.open();
+      await b.open();
+      for (let s = 1; s <= 30; s++) {
+        assert.deepEqual(await a.commit({ parts: [{ clientId: 'c', record: record('cu', s), changed: s === 1, units: [unit('c', 'cu', s)], idempotency: [] }] }), [{ status: 'committed' }]);
+        // No waiting: b has applied a's part as soon as catchUp resolves.
+        await b.catchUp();
+        assert.equal((await b.getContext('c', 'cu'))?.headSeq, s, `b after a's commit ${s}`);
+      }
+      await a.close();
+      await b.close();
+    });
+
     test('an idempotency key sent through another node is found as a duplicate and replays the first unit', async () => {
       const stream = `CONTRACT${++streams}`;
       const a = await freshLog(stream);
