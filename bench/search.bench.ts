@@ -12,7 +12,8 @@ import { ENGRAM_DURABILITY, startEngram, type BenchServer } from './lib/engram-s
 import { closedLoop, connect, openLoop } from './lib/load.js';
 import { get, postJson } from './lib/raw-http.js';
 import { describeSystem, duration, emit, histogram, nowUs, option, quantity, QUICK, size, summarize, TINY } from './lib/stats.js';
-import { createEmbedder, createSearchService, type SearchSettings } from '../src/search/search-parts.js';
+import { createEmbedder, createSearchService } from '../src/search/search-parts.js';
+import type { SearchSettings } from '../src/search/search-settings.js';
 import type { IngestUnit } from '../src/search/search.js';
 import { loadWordVectors } from '../src/search/word-vectors.js';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -10,8 +10,6 @@ import { FlatVectorIndex } from './vector-flat.js';
 import { UsearchVectorIndex } from './vector-usearch.js';
 import { searchDimensions, type SearchSettings } from './search-settings.js';
 
-export { OFFLINE_DIMENSIONS, searchDimensions, type SearchSettings } from './search-settings.js';
-
 export function createEmbedder(s: SearchSettings): Embedder | undefined {
   switch (s.embedder) {
     case 'offline':

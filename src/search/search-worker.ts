@@ -10,7 +10,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { EngramError } from '../basics/errors.js';
 import type { IngestUnit } from './search.js';
 import type { SearchQuery } from './search-query.js';
-import { createEmbedder, createSearchService, type SearchSettings } from './search-parts.js';
+import { createEmbedder, createSearchService } from './search-parts.js';
+import type { SearchSettings } from './search-settings.js';
 
 export type WorkerRequest =
   | { type: 'ingest'; id: number; units: IngestUnit[] }

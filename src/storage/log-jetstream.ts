@@ -132,9 +132,14 @@ export class JetStreamLog implements Log {
     this.listener = onlyListener(this.listener, listener);
   }
 
+  /** Refuses work once the replica could not store what the stream holds (until a restart rebuilds it). */
+  private assertWhole(): void {
+    if (this.broken !== undefined) throw new EngramError('STORAGE_UNAVAILABLE', `this node's replica cannot be written: ${this.broken.message}`);
+  }
+
   /** Asks the stream for its last sequence (one request) and waits until this node has applied it. */
   async catchUp(): Promise<void> {
-    if (this.broken !== undefined) throw new EngramError('STORAGE_UNAVAILABLE', `this node's replica cannot be written: ${this.broken.message}`);
+    this.assertWhole();
     const last = (await this.link.jsm.streams.info(this.link.options.stream)).state.last_seq;
     await this.waitApplied(last, APPLY_WAIT_MS);
   }
@@ -349,7 +354,7 @@ export class JetStreamLog implements Log {
   // ---- writing ------------------------------------------------------------------------
 
   async commit(batch: CommitBatch): Promise<ContextOutcome[]> {
-    if (this.broken !== undefined) throw new EngramError('STORAGE_UNAVAILABLE', `this node's replica cannot be written: ${this.broken.message}`);
+    this.assertWhole();
     return Promise.all(
       batch.parts.map(async (part): Promise<ContextOutcome> => {
         try {

@@ -7,6 +7,7 @@ import { after, describe, test } from 'node:test';
 import { JetStreamLog } from '../../src/storage/log-jetstream.js';
 import { NatsLink, type NatsOptions } from '../../src/storage/nats.js';
 import type { ContextRecord } from '../../src/basics/types.js';
+import type { CommitBatch, CommitPart } from '../../src/engine/log.js';
 import { NatsCluster, natsMissing } from '../helpers/nats-cluster.js';
 import { removeDir, tempDir } from '../helpers/server.js';
 import { WAIT_MS } from '../helpers/wait.js';
@@ -56,16 +57,21 @@ if (SKIP) {
   const record = (id: string, headSeq: number, version = 1): ContextRecord => ({ id, displayName: id, agentIds: ['a'], pinnedUnits: [], meta: {}, createdAt: 1, updatedAt: 2, version, headSeq });
   const unit = (client: string, context: string, seq: number) => ({ clientId: client, contextId: context, seq, id: `${context}-${seq}`, pos: 0, json: JSON.stringify({ seq }) });
 
+  /** A batch of one part: unit `seq` of `context` (client c), a new context at seq 1. */
+  const oneUnit = (context: string, seq: number, extra: Partial<CommitPart> = {}): CommitBatch => ({
+    parts: [{ clientId: 'c', record: record(context, seq), changed: seq === 1, units: [unit('c', context, seq)], idempotency: [], ...extra }],
+  });
+
   describe('JetStream log: what a shared log adds', () => {
     test('a part staged from a stale view is refused and stores nothing; the current view commits', async () => {
       const log = await freshLog();
       await log.open();
-      const first = await log.commit({ parts: [{ clientId: 'c', record: record('x', 1), changed: true, base: { headSeq: 0, version: 0 }, units: [unit('c', 'x', 1)], idempotency: [] }] });
+      const first = await log.commit(oneUnit('x', 1, { base: { headSeq: 0, version: 0 } }));
       assert.deepEqual(first, [{ status: 'committed' }]);
       // Another writer staged from the empty context too: refused.
-      const stale = await log.commit({ parts: [{ clientId: 'c', record: record('x', 1), changed: true, base: { headSeq: 0, version: 0 }, units: [unit('c', 'x', 1)], idempotency: [] }] });
+      const stale = await log.commit(oneUnit('x', 1, { base: { headSeq: 0, version: 0 } }));
       assert.deepEqual(stale, [{ status: 'conflict' }]);
-      const next = await log.commit({ parts: [{ clientId: 'c', record: record('x', 2), changed: false, base: { headSeq: 1, version: 1 }, units: [unit('c', 'x', 2)], idempotency: [] }] });
+      const next = await log.commit(oneUnit('x', 2, { base: { headSeq: 1, version: 1 } }));
       assert.deepEqual(next, [{ status: 'committed' }]);
       assert.deepEqual((await log.readUnits('c', 'x', 1, 10)).map((j) => JSON.parse(j).seq), [1, 2]);
       assert.equal(await log.lastPosition(), 2);
@@ -78,7 +84,7 @@ if (SKIP) {
       const b = await freshLog(stream);
       await a.open();
       await b.open();
-      const part = (seq: number, base: number) => ({ parts: [{ clientId: 'c', record: record('race', seq), changed: seq === 1, base: { headSeq: base, version: base === 0 ? 0 : 1 }, units: [unit('c', 'race', seq)], idempotency: [] }] });
+      const part = (seq: number, base: number) => oneUnit('race', seq, { base: { headSeq: base, version: base === 0 ? 0 : 1 } });
       assert.deepEqual(await a.commit(part(1, 0)), [{ status: 'committed' }]);
       // b may not have applied a's part yet; whether it has or not, seq 1 from b is refused.
       assert.deepEqual(await b.commit(part(1, 0)), [{ status: 'conflict' }]);
@@ -99,7 +105,7 @@ if (SKIP) {
       await a.open();
       await b.open();
       for (let s = 1; s <= 30; s++) {
-        assert.deepEqual(await a.commit({ parts: [{ clientId: 'c', record: record('cu', s), changed: s === 1, units: [unit('c', 'cu', s)], idempotency: [] }] }), [{ status: 'committed' }]);
+        assert.deepEqual(await a.commit(oneUnit('cu', s)), [{ status: 'committed' }]);
         // No waiting: b has applied a's part as soon as catchUp resolves.
         await b.catchUp();
         assert.equal((await b.getContext('c', 'cu'))?.headSeq, s, `b after a's commit ${s}`);
@@ -139,7 +145,7 @@ if (SKIP) {
       await log.open();
       for (let s = 1; s <= 200; s++) {
         const id = `x-${s}`;
-        const keyed = { parts: [{ clientId: 'c', record: record('ryw', s), changed: s === 1, units: [unit('c', 'ryw', s)], idempotency: [{ clientId: 'c', contextId: 'ryw', key: `k${s}`, id: `ryw-${s}`, seq: s, expiresAt: Date.now() + 60_000 }] }] };
+        const keyed = oneUnit('ryw', s, { idempotency: [{ clientId: 'c', contextId: 'ryw', key: `k${s}`, id: `ryw-${s}`, seq: s, expiresAt: Date.now() + 60_000 }] });
         assert.deepEqual(await log.commit(keyed), [{ status: 'committed' }], id);
         const [units, one, context, key] = await Promise.all([log.readUnits('c', 'ryw', s, s), log.getUnit('c', `ryw-${s}`), log.getContext('c', 'ryw'), log.getIdempotency('c', 'ryw', `k${s}`)]);
         assert.deepEqual(units.map((j) => JSON.parse(j).seq), [s], `readUnits after commit ${s}`);
@@ -155,7 +161,7 @@ if (SKIP) {
       const log = await freshLog();
       await log.open();
       for (let s = 1; s <= 20; s++) {
-        await log.commit({ parts: [{ clientId: 'c', record: record('r', s), changed: s === 1, units: [unit('c', 'r', s)], idempotency: [] }] });
+        await log.commit(oneUnit('r', s));
       }
       await log.close();
       removeDir(log.replica.location);
