@@ -117,6 +117,37 @@ describe('web dashboard', { skip: SKIP }, () => {
     await row.waitFor({ state: 'detached' });
   });
 
+  test('a read of the locks that answers late does not hide a lock acquired meanwhile', async () => {
+    // Every read of /locks is served at once but handed to the page only after the lock below is acquired and
+    // shown: the page holds an answer older than the event, as on a busy machine.
+    let release!: () => void;
+    const acquiredShown = new Promise<void>((r) => (release = r));
+    const handler = async (route: import('playwright-core').Route) => {
+      const response = await route.fetch();
+      await acquiredShown;
+      await route.fulfill({ response });
+    };
+    await page.route('**/locks?limit=1000', handler);
+    try {
+      await page.goto(`${server.url}/#/contexts`);
+      await page.goto(`${server.url}/#/locks`);
+      await page.locator('.stream-status[data-status="live"]').waitFor();
+      await http.post('/locks', { resource: 'file:late-read.ts', agentId: 'coder', ttlMs: 60_000 });
+      // Shown from its event (or the stream's snapshot), while every read is still held.
+      const row = page.locator('tr', { has: page.locator('code.resource', { hasText: 'file:late-read.ts' }) });
+      await row.waitFor();
+      assert.equal(await page.locator('div.locks').getAttribute('aria-busy'), 'true');
+      release();
+      // Every late answer has been applied: the lock is still in the table.
+      await page.locator('div.locks[aria-busy="false"]').waitFor();
+      assert.equal(await row.count(), 1);
+    } finally {
+      release();
+      await page.unroute('**/locks?limit=1000', handler);
+      await http.request('DELETE', `/locks/${encodeURIComponent('file:late-read.ts')}?agentId=coder`);
+    }
+  });
+
   test('a search finds a unit and opens it in its context', async () => {
     await http.post('/workunit', unit('team/notes', { agentId: 'planner', payload: { text: 'We retry failed uploads with exponential backoff' } }));
     await page.goto(`${server.url}/#/search`);

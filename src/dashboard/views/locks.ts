@@ -20,23 +20,39 @@ export const locksView: View = (root, ui) => {
       });
     replace(body, table(['resource', 'holder', 'token', 'expires in', 'context'], rows, 'No locks are held.'));
   };
-  const load = async () => {
-    try {
-      const page = await api<{ locks: Lock[] }>('GET', '/locks?limit=1000');
-      held.clear();
-      for (const l of page.locks) held.set(l.resource, l);
-      draw();
-    } catch (err) {
-      ui.fail(err);
-    }
-  };
-  const onEvent = (e: LockEvent) => {
+  // Events that arrive while a read of the locks is in flight are applied again on top of its answer: the
+  // answer may predate them (a lock acquired just after the read was served must not vanish from the table).
+  const inFlight = new Set<LockEvent[]>();
+  const apply = (e: LockEvent) => {
     if (e.action === 'snapshot') {
       held.clear();
       for (const l of e.locks ?? []) held.set(l.resource, l);
     } else if (e.lock !== undefined) {
       if (e.action === 'acquired' || e.action === 'renewed') held.set(e.lock.resource, e.lock);
       else held.delete(e.lock.resource);
+    }
+  };
+  const load = async () => {
+    const since: LockEvent[] = [];
+    inFlight.add(since);
+    body.setAttribute('aria-busy', 'true');
+    try {
+      const page = await api<{ locks: Lock[] }>('GET', '/locks?limit=1000');
+      held.clear();
+      for (const l of page.locks) held.set(l.resource, l);
+      for (const e of since) apply(e);
+      draw();
+    } catch (err) {
+      ui.fail(err);
+    } finally {
+      inFlight.delete(since);
+      body.setAttribute('aria-busy', String(inFlight.size > 0));
+    }
+  };
+  const onEvent = (e: LockEvent) => {
+    for (const since of inFlight) since.push(e);
+    apply(e);
+    if (e.action !== 'snapshot' && e.lock !== undefined) {
       events.prepend(h('li', { class: `event ${e.action}` }, h('time', {}, new Date().toLocaleTimeString()), ' ', h('strong', {}, e.action), ' ', h('code', {}, e.lock.resource), ` by ${e.lock.agentId}`, e.lock.token === undefined ? '' : ` (token ${e.lock.token})`));
       while (events.children.length > 100) events.lastElementChild?.remove();
     }
