@@ -215,6 +215,30 @@ export interface Log {
   listSpaces(options: { after?: string; limit: number }): Promise<string[]>;
   /** What a space holds: its contexts, its units, and the bytes they take (an estimate where the store only has one). */
   spaceUsage(clientId: string): Promise<SpaceUsage>;
+  /**
+   * Stores a projection snapshot of a context (memory/projection.ts): a side record beside its
+   * units, never one of them, replacing any with the same projection and seq. The bytes are
+   * opaque to the log. On a shared log each node keeps its own (its replica's): a snapshot is a
+   * function of the units up to its seq, which every node holds alike.
+   */
+  putSnapshot(clientId: string, contextId: string, snapshot: SnapshotRecord): Promise<void>;
+  /** The context's snapshot of `projection` with the highest seq at or below `atOrBelow`. */
+  latestSnapshot(clientId: string, contextId: string, projection: string, atOrBelow: number): Promise<SnapshotRecord | undefined>;
+  /**
+   * Deletes snapshots of the context and returns how many: every one (what a context deletion
+   * calls), or with `only`, those of one projection below a seq (the older ones a newer snapshot
+   * replaces).
+   */
+  deleteSnapshots(clientId: string, contextId: string, only?: { projection: string; below: number }): Promise<number>;
+}
+
+/** A projection's state as of a seq of its context, encoded by the projection (the log keeps the bytes). */
+export interface SnapshotRecord {
+  /** Which projection (`files`, `facts`, `graph`): a name without control characters. */
+  projection: string;
+  /** The seq of the last unit the state includes. */
+  seq: number;
+  data: Uint8Array;
 }
 
 export interface SpaceUsage {

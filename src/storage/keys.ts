@@ -13,6 +13,8 @@
  *   E SEP pos(16 hex)                          → float32 bytes: the unit's embedding (search)
  *   L SEP client SEP resource                  → msgpack LockRecord (held locks)
  *   m SEP name                                 → storage metadata (format version, epoch, lock counter)
+ *   s SEP client SEP context SEP projection SEP seq(16 hex) → projection snapshot bytes (memory/projection.ts);
+ *                                                a context's snapshots are the range snapshotRange(client, context)
  */
 
 import { AFTER_SEP, SEP } from '../basics/compound-key.js';
@@ -45,6 +47,13 @@ export const keys = {
   lock: (client: string, resource: string) => `L${SEP}${client}${SEP}${resource}`,
   lockStart: `L${SEP}`,
   lockEnd: `L${AFTER_SEP}`,
+  snapshot: (client: string, context: string, projection: string, seq: number) => `s${SEP}${client}${SEP}${context}${SEP}${projection}${SEP}${seqHex(seq)}`,
+  /** Every snapshot of one projection of a context: [start, end). */
+  snapshotProjection: (client: string, context: string, projection: string) => [`s${SEP}${client}${SEP}${context}${SEP}${projection}${SEP}`, `s${SEP}${client}${SEP}${context}${SEP}${projection}${AFTER_SEP}`] as const,
+  /** Every snapshot of a context, of any projection: [start, end) (what deleting the context removes). */
+  snapshotRange: (client: string, context: string) => [`s${SEP}${client}${SEP}${context}${SEP}`, `s${SEP}${client}${SEP}${context}${AFTER_SEP}`] as const,
+  snapshotsStart: `s${SEP}`,
+  snapshotsEnd: `s${AFTER_SEP}`,
 };
 
 /** Splits an expiry-index key back into the idempotency key it points at. */

@@ -36,6 +36,7 @@ import {
   type IdempotencyEntry,
   type Log,
   type PositionedUnit,
+  type SnapshotRecord,
   type SpaceUsage,
   type UnitEntry,
   type UnitLocation,
@@ -494,6 +495,24 @@ export class JetStreamLog implements Log {
   async spaceUsage(clientId: string): Promise<SpaceUsage> {
     await this.stored();
     return this.replica.spaceUsage(clientId);
+  }
+
+  // ---- projection snapshots: each node keeps its own, in its replica --------------------
+  // A snapshot is a function of the context's units up to its seq, which every node's replica
+  // holds alike, so a node's own snapshot is right for it; no cross-node traffic, and a replica
+  // rebuilt from the stream starts without any (a full replay, then a new snapshot).
+
+  async putSnapshot(clientId: string, contextId: string, snapshot: SnapshotRecord): Promise<void> {
+    this.assertWhole();
+    await this.replica.putSnapshot(clientId, contextId, snapshot);
+  }
+
+  async latestSnapshot(clientId: string, contextId: string, projection: string, atOrBelow: number): Promise<SnapshotRecord | undefined> {
+    return this.replica.latestSnapshot(clientId, contextId, projection, atOrBelow);
+  }
+
+  async deleteSnapshots(clientId: string, contextId: string, only?: { projection: string; below: number }): Promise<number> {
+    return this.replica.deleteSnapshots(clientId, contextId, only);
   }
 }
 

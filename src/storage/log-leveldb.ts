@@ -6,7 +6,7 @@ import { ClassicLevel } from 'classic-level';
 import { statfsSync } from 'node:fs';
 import { pack, unpack } from 'msgpackr';
 import { diskFull, isNoSpace } from './disk-full.js';
-import { onlyListener, reportStored, type CommitBatch, type CommittedListener, type ContextListOptions, type ContextOutcome, type IdempotencyEntry, type Log, type LogCapabilities, type PositionedUnit, type SpaceUsage, type UnitLocation } from '../engine/log.js';
+import { onlyListener, reportStored, type CommitBatch, type CommittedListener, type ContextListOptions, type ContextOutcome, type IdempotencyEntry, type Log, type LogCapabilities, type PositionedUnit, type SnapshotRecord, type SpaceUsage, type UnitLocation } from '../engine/log.js';
 import type { ContextRecord } from '../basics/types.js';
 import { keys, parseExpiryKey } from './keys.js';
 import { SEP } from '../basics/compound-key.js';
@@ -426,5 +426,28 @@ export class LevelLog implements Log {
     if (ops.length > 0) await this.writeBatch(ops);
     return swept;
   }
-}
 
+  // ---- projection snapshots: a cache beside the units, never fsynced (a lost one costs a longer replay) ----
+
+  async putSnapshot(clientId: string, contextId: string, snapshot: SnapshotRecord): Promise<void> {
+    if (this.full !== undefined) throw diskFull();
+    await this.db.put(keys.snapshot(clientId, contextId, snapshot.projection, snapshot.seq), Buffer.from(snapshot.data.buffer, snapshot.data.byteOffset, snapshot.data.byteLength));
+  }
+
+  async latestSnapshot(clientId: string, contextId: string, projection: string, atOrBelow: number): Promise<SnapshotRecord | undefined> {
+    if (atOrBelow < 1) return undefined;
+    const [start] = keys.snapshotProjection(clientId, contextId, projection);
+    for await (const [key, value] of this.db.iterator({ gte: start, lte: keys.snapshot(clientId, contextId, projection, atOrBelow), reverse: true, limit: 1 })) {
+      return { projection, seq: parseInt(key.slice(key.lastIndexOf(SEP) + 1), 16), data: value };
+    }
+    return undefined;
+  }
+
+  async deleteSnapshots(clientId: string, contextId: string, only?: { projection: string; below: number }): Promise<number> {
+    const [start, end] = only === undefined ? keys.snapshotRange(clientId, contextId) : [keys.snapshotProjection(clientId, contextId, only.projection)[0], keys.snapshot(clientId, contextId, only.projection, Math.max(0, only.below))];
+    const ops: BatchOp[] = [];
+    for await (const key of this.db.keys({ gte: start, lt: end })) ops.push({ type: 'del', key });
+    if (ops.length > 0) await this.writeBatch(ops);
+    return ops.length;
+  }
+}

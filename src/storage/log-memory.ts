@@ -2,7 +2,7 @@
  * A log in process memory: for unit tests of the engine and as the reference the
  * contract suite holds every other log to. Nothing survives the process.
  */
-import { onlyListener, reportStored, type CommitBatch, type CommittedListener, type ContextListOptions, type ContextOutcome, type IdempotencyEntry, type Log, type LogCapabilities, type PositionedUnit, type SpaceUsage, type UnitLocation } from '../engine/log.js';
+import { onlyListener, reportStored, type CommitBatch, type CommittedListener, type ContextListOptions, type ContextOutcome, type IdempotencyEntry, type Log, type LogCapabilities, type PositionedUnit, type SnapshotRecord, type SpaceUsage, type UnitLocation } from '../engine/log.js';
 import type { ContextRecord } from '../basics/types.js';
 import { joinKey } from '../basics/compound-key.js';
 import { newEpoch } from '../basics/ids.js';
@@ -18,6 +18,8 @@ export class MemoryLog implements Log {
   private readonly idempotency = new Map<string, IdempotencyEntry>();
   private readonly positions: Array<{ clientId: string; contextId: string; seq: number } | undefined> = [];
   private readonly embeddings = new Map<number, Float32Array>();
+  /** client+context → projection → snapshots by seq. */
+  private readonly snapshots = new Map<string, Map<string, Map<number, Uint8Array>>>();
   private isOpen = false;
   /** When set, the next commit fails with this error (tests of storage faults). */
   failNextCommit: Error | undefined;
@@ -168,5 +170,39 @@ export class MemoryLog implements Log {
       }
     }
     return swept;
+  }
+
+  async putSnapshot(clientId: string, contextId: string, snapshot: SnapshotRecord): Promise<void> {
+    const k = key(clientId, contextId);
+    let byProjection = this.snapshots.get(k);
+    if (byProjection === undefined) this.snapshots.set(k, (byProjection = new Map()));
+    let bySeq = byProjection.get(snapshot.projection);
+    if (bySeq === undefined) byProjection.set(snapshot.projection, (bySeq = new Map()));
+    bySeq.set(snapshot.seq, snapshot.data.slice());
+  }
+
+  async latestSnapshot(clientId: string, contextId: string, projection: string, atOrBelow: number): Promise<SnapshotRecord | undefined> {
+    let best: SnapshotRecord | undefined;
+    for (const [seq, data] of this.snapshots.get(key(clientId, contextId))?.get(projection) ?? []) {
+      if (seq <= atOrBelow && (best === undefined || seq > best.seq)) best = { projection, seq, data: data.slice() };
+    }
+    return best;
+  }
+
+  async deleteSnapshots(clientId: string, contextId: string, only?: { projection: string; below: number }): Promise<number> {
+    const byProjection = this.snapshots.get(key(clientId, contextId));
+    if (byProjection === undefined) return 0;
+    let n = 0;
+    for (const [projection, bySeq] of byProjection) {
+      if (only !== undefined && only.projection !== projection) continue;
+      for (const seq of bySeq.keys()) {
+        if (only !== undefined && seq >= only.below) continue;
+        bySeq.delete(seq);
+        n++;
+      }
+      if (bySeq.size === 0) byProjection.delete(projection);
+    }
+    if (byProjection.size === 0) this.snapshots.delete(key(clientId, contextId));
+    return n;
   }
 }

@@ -82,6 +82,9 @@ export async function repairDataDir(dataDir: string, options: { copy: boolean })
       for (let s = 1; s <= Math.max(head, top); s++) if (!have.has(s)) gone.push(s);
       if (gone.length > 0) report.missing.push({ client, context, seqs: ranges(gone), count: gone.length });
     }
+    // Projection snapshots are a cache of the history as it was; a repaired one may differ (a lost
+    // tail is written again with other units), so they all go and the next rebuild replays.
+    await db.clear({ gte: keys.snapshotsStart, lt: keys.snapshotsEnd });
     // A repaired history may lack units its readers saw: a new epoch tells a resuming reader so.
     fixes.put(keys.meta('epoch'), Buffer.from(newEpoch()));
     await fixes.write({ sync: true });

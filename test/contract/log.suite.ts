@@ -203,7 +203,62 @@ export function runLogContract(name: string, factory: LogFactory): void {
       assert.equal(typeof usage.bytes, 'number');
     });
 
+    test('projection snapshots: the latest at or below a seq, per projection and context, replaced, deleted', async () => {
+      const bytes = (...xs: number[]) => Uint8Array.from(xs);
+      const seqs = async (context: string, projection: string) => {
+        const out: number[] = [];
+        for (let at = 1_000_000; ; ) {
+          const s = await log.latestSnapshot('snap', context, projection, at);
+          if (s === undefined) return out.reverse();
+          out.push(s.seq);
+          at = s.seq - 1;
+        }
+      };
+      assert.equal(await log.latestSnapshot('snap', 'ctx', 'files', 100), undefined);
+      await log.putSnapshot('snap', 'ctx', { projection: 'files', seq: 10, data: bytes(1, 2, 3) });
+      await log.putSnapshot('snap', 'ctx', { projection: 'files', seq: 0x100, data: bytes(4) });
+      await log.putSnapshot('snap', 'ctx', { projection: 'facts', seq: 50, data: bytes(5) });
+      // Ids that are prefixes of each other, and another client, never meet.
+      await log.putSnapshot('snap', 'ctx2', { projection: 'files', seq: 20, data: bytes(6) });
+      await log.putSnapshot('snap2', 'ctx', { projection: 'files', seq: 30, data: bytes(7) });
+      const at = async (seq: number, projection = 'files', context = 'ctx') => {
+        const s = await log.latestSnapshot('snap', context, projection, seq);
+        return s === undefined ? undefined : [s.projection, s.seq, [...s.data]];
+      };
+      assert.deepEqual(await at(9), undefined);
+      assert.deepEqual(await at(10), ['files', 10, [1, 2, 3]]);
+      assert.deepEqual(await at(255), ['files', 10, [1, 2, 3]]);
+      assert.deepEqual(await at(256), ['files', 256, [4]]);
+      assert.deepEqual(await at(1e9), ['files', 256, [4]]);
+      assert.deepEqual(await at(100, 'facts'), ['facts', 50, [5]]);
+      assert.deepEqual(await at(100, 'graph'), undefined);
+      assert.deepEqual(await at(100, 'files', 'ctx2'), ['files', 20, [6]]);
+      assert.deepEqual(await at(100, 'files', 'ct'), undefined);
+      // The same projection and seq again: replaced.
+      await log.putSnapshot('snap', 'ctx', { projection: 'files', seq: 10, data: bytes(9) });
+      assert.deepEqual(await at(10), ['files', 10, [9]]);
+      // Older ones of one projection go; the rest stay.
+      await log.putSnapshot('snap', 'ctx', { projection: 'files', seq: 5, data: bytes(8) });
+      assert.deepEqual(await seqs('ctx', 'files'), [5, 10, 256]);
+      assert.equal(await log.deleteSnapshots('snap', 'ctx', { projection: 'files', below: 256 }), 2);
+      assert.deepEqual(await seqs('ctx', 'files'), [256]);
+      assert.deepEqual(await seqs('ctx', 'facts'), [50]);
+      // A whole context's: every projection, no other context or client.
+      assert.equal(await log.deleteSnapshots('snap', 'ctx'), 2);
+      assert.deepEqual([await at(1e9), await at(1e9, 'facts')], [undefined, undefined]);
+      assert.deepEqual(await at(100, 'files', 'ctx2'), ['files', 20, [6]]);
+      assert.equal((await log.latestSnapshot('snap2', 'ctx', 'files', 100))?.seq, 30);
+      assert.equal(await log.deleteSnapshots('snap', 'ctx'), 0);
+    });
+
     if (factory.reopen) {
+      test('projection snapshots are there after close and reopen', async () => {
+        await log.putSnapshot('snap-re', 'ctx', { projection: 'graph', seq: 7, data: Uint8Array.from([1, 2]) });
+        log = await factory.reopen!(log);
+        const s = await log.latestSnapshot('snap-re', 'ctx', 'graph', 7);
+        assert.deepEqual(s === undefined ? undefined : [s.seq, [...s.data]], [7, [1, 2]]);
+      });
+
       test('everything committed is there after close and reopen, in the same epoch', async () => {
         await log.commit(batchOf('re', 'ctx', 1, 10));
         const epoch = log.epoch();
