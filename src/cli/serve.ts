@@ -99,7 +99,12 @@ export async function serve(config: Config): Promise<void> {
     settings: { sync: config.storage.sync, authMode: config.auth.mode, version: packageVersion() },
   });
   // Facts count as already known by the search embedder's similarity (in the search worker, loaded once).
-  const memory = createAgentMemory(gate, { embed: search === undefined ? undefined : (texts) => search.host.embed(texts), similarity: config.memory.factSimilarity / 100 });
+  // Their states are snapshotted beside the log's units (each node its own, on a shared log).
+  const memory = createAgentMemory(
+    gate,
+    { embed: search === undefined ? undefined : (texts) => search.host.embed(texts), similarity: config.memory.factSimilarity / 100 },
+    { snapshots: { store: log, every: config.memory.snapshotEvery }, observer: metrics },
+  );
   const http: HttpServer = new HttpServer({
     gate,
     memory,

@@ -412,6 +412,12 @@ const TABLE = [
     doc: 'A fact whose value the search embedder finds at least this similar (cosine × 100) to a known one, with the same numbers in it, is already known (NOOP). 100: only exact matches. The offline embedder averages word vectors, so keep it high; a sentence-embedding model works well near 90 (docs/memory.md).',
   },
   {
+    key: 'memory.snapshotEvery',
+    kind: { type: 'int', min: 0, max: 10_000_000 },
+    default: 1000,
+    doc: 'Memory files, facts and the knowledge graph are rebuilt (at start, or when dropped from memory) by replaying their context; a snapshot of the state is stored once it is this many units past the latest one, and a rebuild starts from it, replaying only the units after it. 0: no snapshots, every rebuild replays from the start (docs/memory.md).',
+  },
+  {
     key: 'mcp.enabled',
     kind: { type: 'bool' },
     default: true,

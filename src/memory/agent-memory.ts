@@ -3,6 +3,7 @@ import { FactService, type FactOptions } from './facts.js';
 import type { Gate } from '../gate/gate.js';
 import { GraphService } from './graph.js';
 import { MemoryService } from './memory.js';
+import type { ProjectionOptions } from './projection.js';
 
 export interface AgentMemory {
   files: MemoryService;
@@ -10,6 +11,7 @@ export interface AgentMemory {
   graph: GraphService;
 }
 
-export function createAgentMemory(gate: Gate, facts: FactOptions): AgentMemory {
-  return { files: new MemoryService(gate), facts: new FactService(gate, facts), graph: new GraphService(gate) };
+/** `projections`: snapshots and the observer, for all three (each keeps its own states and snapshots). */
+export function createAgentMemory(gate: Gate, facts: FactOptions, projections: ProjectionOptions = {}): AgentMemory {
+  return { files: new MemoryService(gate, projections), facts: new FactService(gate, facts, projections), graph: new GraphService(gate, projections) };
 }

@@ -17,7 +17,7 @@ import { EngramError } from '../basics/errors.js';
 import { FACT_LIMITS } from '../basics/limits.js';
 import { UlidFactory } from '../basics/ids.js';
 import { memoryContext } from './memory.js';
-import { Projection, type ProjectionOf } from './projection.js';
+import { Projection, type ProjectionOf, type ProjectionOptions } from './projection.js';
 import type { WorkUnit } from '../basics/types.js';
 
 
@@ -75,7 +75,19 @@ const FACTS: ProjectionOf<Facts> = {
     const history = known === undefined ? [version] : [...known.history, version];
     facts.set(f.key, { key: f.key, value: f.value, deleted: f.op === 'DELETE', unitId: u.id, agentId: u.agentId, ts: u.ts, history });
   },
+  snapshot: { name: 'facts', version: 1, encode: (facts) => [...facts.values()], decode: factsFrom },
 };
+
+/** The facts of a snapshot (each with its history), in their order; throws on anything else. */
+function factsFrom(data: unknown): Facts {
+  if (!Array.isArray(data)) throw new TypeError('facts: expected a list');
+  const facts: Facts = new Map();
+  for (const f of data as Fact[]) {
+    if (typeof f !== 'object' || f === null || typeof f.key !== 'string' || typeof f.value !== 'string' || typeof f.deleted !== 'boolean' || !Array.isArray(f.history)) throw new TypeError('facts: not a fact');
+    facts.set(f.key, f);
+  }
+  return facts;
+}
 
 function isFactPayload(f: unknown): f is FactPayload {
   if (typeof f !== 'object' || f === null) return false;
@@ -136,8 +148,9 @@ export class FactService {
   constructor(
     gate: Gate,
     private readonly options: FactOptions,
+    projection: ProjectionOptions = {},
   ) {
-    this.facts = new Projection(gate, FACTS);
+    this.facts = new Projection(gate, FACTS, projection);
   }
 
   /** Remembers a fact: ADD, UPDATE (a new value for a known key) or NOOP (already known), with the reason. */

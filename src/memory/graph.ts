@@ -11,7 +11,7 @@ import type { Principal } from '../tenancy/access.js';
 import type { Gate } from '../gate/gate.js';
 import { EngramError } from '../basics/errors.js';
 import { memoryContext } from './memory.js';
-import { Projection, type ProjectionOf } from './projection.js';
+import { Projection, type ProjectionOf, type ProjectionOptions } from './projection.js';
 
 export const GRAPH_LIMITS = { nameChars: 256, observationChars: 4096, itemsPerCall: 1000 } as const;
 
@@ -49,6 +49,25 @@ class Graph {
   readonly entities = new Map<string, Entity>();
   /** By relationKey, in creation order. */
   readonly relations = new Map<string, Relation>();
+
+  /** The graph of [entities, relations], in their order (a snapshot); throws on anything else. */
+  static from(data: unknown): Graph {
+    if (!Array.isArray(data) || data.length !== 2 || !Array.isArray(data[0]) || !Array.isArray(data[1])) throw new TypeError('graph: expected [entities, relations]');
+    const g = new Graph();
+    const str = (v: unknown) => {
+      if (typeof v !== 'string') throw new TypeError('graph: expected a string');
+      return v;
+    };
+    for (const e of data[0] as Array<Record<string, unknown>>) {
+      if (!Array.isArray(e.observations)) throw new TypeError('graph: an entity without observations');
+      g.entities.set(str(e.name), { name: str(e.name), entityType: str(e.entityType), observations: e.observations.map(str) });
+    }
+    for (const r of data[1] as Array<Record<string, unknown>>) {
+      const relation = { from: str(r.from), to: str(r.to), relationType: str(r.relationType) };
+      g.relations.set(relationKey(relation), relation);
+    }
+    return g;
+  }
 
   apply(c: GraphChange): void {
     switch (c.op) {
@@ -103,6 +122,7 @@ const GRAPH: ProjectionOf<Graph> = {
     const c = u.payload as GraphChange;
     if (typeof c === 'object' && c !== null && (GRAPH_TOOLS as readonly string[]).includes(c.op)) g.apply(c);
   },
+  snapshot: { name: 'graph', version: 1, encode: (g) => [[...g.entities.values()], [...g.relations.values()]], decode: (data) => Graph.from(data) },
 };
 
 export function graphContext(space: string): string {
@@ -145,8 +165,8 @@ export interface GraphAnswer {
 export class GraphService {
   private readonly graphs: Projection<Graph>;
 
-  constructor(gate: Gate) {
-    this.graphs = new Projection(gate, GRAPH);
+  constructor(gate: Gate, projection: ProjectionOptions = {}) {
+    this.graphs = new Projection(gate, GRAPH, projection);
   }
 
   /** Runs one graph tool. Rejects with INVALID_FIELD for bad arguments, NOT_FOUND for a missing entity. */

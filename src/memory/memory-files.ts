@@ -66,6 +66,18 @@ export class MemoryFiles {
   readonly files = new Map<string, string>();
   private chars = 0;
 
+  /** Files from [path, text] pairs, in that order (a snapshot of `files`); throws on anything else. */
+  static from(entries: unknown): MemoryFiles {
+    if (!Array.isArray(entries)) throw new TypeError('memory files: expected [path, text] pairs');
+    const out = new MemoryFiles();
+    for (const e of entries) {
+      if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'string' || typeof e[1] !== 'string') throw new TypeError('memory files: expected [path, text] pairs');
+      out.chars += e[1].length - (out.files.get(e[0])?.length ?? 0);
+      out.files.set(e[0], e[1]);
+    }
+    return out;
+  }
+
   isDir(path: string): boolean {
     if (path === MEMORY_ROOT) return true;
     const prefix = path + '/';

@@ -10,7 +10,7 @@ import type { Principal } from '../tenancy/access.js';
 import type { Gate } from '../gate/gate.js';
 import { EngramError } from '../basics/errors.js';
 import { MemoryFiles, memoryPath, pathError, type CommandResult, type FileChange } from './memory-files.js';
-import { Projection, type ProjectionOf } from './projection.js';
+import { Projection, type ProjectionOf, type ProjectionOptions } from './projection.js';
 
 const SPACE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -26,13 +26,14 @@ const FILES: ProjectionOf<MemoryFiles> = {
     // Units written by hand that are not changes this service understands are history only.
     if (u.type === 'FILE_CHANGE' && isChange(u.payload)) files.apply(u.payload);
   },
+  snapshot: { name: 'files', version: 1, encode: (files) => [...files.files], decode: (data) => MemoryFiles.from(data) },
 };
 
 export class MemoryService {
   private readonly files: Projection<MemoryFiles>;
 
-  constructor(gate: Gate) {
-    this.files = new Projection(gate, FILES);
+  constructor(gate: Gate, projection: ProjectionOptions = {}) {
+    this.files = new Projection(gate, FILES, projection);
   }
 
   /** Runs one memory-tool command for the principal; tool errors are results, not exceptions. */

@@ -9,7 +9,7 @@ import type { ClientRegistry } from '../tenancy/client-registry.js';
 import type { Engine } from '../engine/engine.js';
 import type { Indexer } from '../search/indexer.js';
 import type { LockManager } from '../locks/locks.js';
-import type { Observer, RequestObserver } from '../basics/observer.js';
+import type { Observer, ProjectionObserver, RequestObserver, SnapshotEvent } from '../basics/observer.js';
 
 export interface MetricSources {
   engine: Engine;
@@ -26,14 +26,17 @@ export interface MetricSources {
 
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const SEARCH_MODES = new Set(['hybrid', 'keyword', 'vector']);
+const PROJECTIONS = new Set(['files', 'facts', 'graph']);
 
-export class Metrics implements Observer, RequestObserver {
+export class Metrics implements Observer, RequestObserver, ProjectionObserver {
   readonly registry: Registry = new client.Registry();
   private readonly requests: client.Counter<'protocol' | 'route' | 'status'>;
   private readonly requestSeconds: client.Histogram<'protocol' | 'route'>;
   private readonly fanoutSeconds: client.Histogram;
   private readonly fanoutDeliveries: client.Counter;
   private readonly searchSeconds: client.Histogram<'mode' | 'outcome'>;
+  private readonly projectionReplayed: client.Counter<'projection'>;
+  private readonly projectionSnapshots: client.Counter<'projection' | 'event'>;
   /** Bounded: routes × statuses. */
   private readonly children = new Map<string, { count: client.Counter.Internal; seconds: client.Histogram.Internal<'protocol' | 'route'> }>();
 
@@ -69,6 +72,18 @@ export class Metrics implements Observer, RequestObserver {
       help: 'Search latency, by mode and outcome (ok, error).',
       labelNames: ['mode', 'outcome'],
       buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.projectionReplayed = new client.Counter({
+      name: 'engram_projection_replayed_units_total',
+      help: 'Units replayed into memory projections (files, facts, graph) by rebuilds and catch-ups; a rebuild from a snapshot replays only the units after it.',
+      labelNames: ['projection'],
+      registers,
+    });
+    this.projectionSnapshots = new client.Counter({
+      name: 'engram_projection_snapshots_total',
+      help: 'Projection snapshots by event: written, loaded (a rebuild started from one), rejected (not trusted on load: replayed from the start), failed (not written).',
+      labelNames: ['projection', 'event'],
       registers,
     });
     const written = new client.Counter({ name: 'engram_units_written_total', help: 'Work units committed to the log.', registers });
@@ -120,6 +135,14 @@ export class Metrics implements Observer, RequestObserver {
 
   search(seconds: number, mode: string, ok: boolean): void {
     this.searchSeconds.observe({ mode: SEARCH_MODES.has(mode) ? mode : 'other', outcome: ok ? 'ok' : 'error' }, seconds);
+  }
+
+  replayed(projection: string, units: number): void {
+    this.projectionReplayed.inc({ projection: PROJECTIONS.has(projection) ? projection : 'other' }, units);
+  }
+
+  snapshot(projection: string, event: SnapshotEvent): void {
+    this.projectionSnapshots.inc({ projection: PROJECTIONS.has(projection) ? projection : 'other', event });
   }
 
   text(): Promise<string> {

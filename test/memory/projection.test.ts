@@ -69,7 +69,7 @@ test('a decision that throws appends nothing and the next one runs', async () =>
 
 test('beyond its bound the least recently used state is dropped and replayed from the log on use', async () => {
   const g = await gate();
-  const proj = new Projection(g, LIST, 2);
+  const proj = new Projection(g, LIST, { maxLoaded: 2 });
   for (const c of ['a', 'b', 'c']) await proj.change(p, c, () => ({ units: [unit(1), unit(2)], result: undefined }));
   assert.equal(proj.size, 2);
   // 'a' was dropped; reading it replays the log.
