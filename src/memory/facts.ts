@@ -65,7 +65,8 @@ interface FactPayload {
   value: string;
 }
 
-const FACTS: ProjectionOf<Facts> = {
+/** Exported for tests that compare rebuilt states. */
+export const FACTS_PROJECTION: ProjectionOf<Facts> = {
   empty: () => new Map(),
   apply(facts, u) {
     const f = u.payload as FactPayload;
@@ -150,7 +151,12 @@ export class FactService {
     private readonly options: FactOptions,
     projection: ProjectionOptions = {},
   ) {
-    this.facts = new Projection(gate, FACTS, projection);
+    this.facts = new Projection(gate, FACTS_PROJECTION, projection);
+  }
+
+  /** Resolves once no snapshot of this service's states is being written (tests, benchmarks). */
+  idle(): Promise<void> {
+    return this.facts.snapshotsSettled();
   }
 
   /** Remembers a fact: ADD, UPDATE (a new value for a known key) or NOOP (already known), with the reason. */

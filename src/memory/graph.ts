@@ -115,7 +115,8 @@ function relationKey(r: Relation): string {
   return JSON.stringify([r.from, r.to, r.relationType]);
 }
 
-const GRAPH: ProjectionOf<Graph> = {
+/** Exported for tests that compare rebuilt states. */
+export const GRAPH_PROJECTION: ProjectionOf<Graph> = {
   empty: () => new Graph(),
   apply(g, u) {
     if (u.type !== 'SYSTEM' || u.meta.memory !== 'graph') return;
@@ -166,7 +167,12 @@ export class GraphService {
   private readonly graphs: Projection<Graph>;
 
   constructor(gate: Gate, projection: ProjectionOptions = {}) {
-    this.graphs = new Projection(gate, GRAPH, projection);
+    this.graphs = new Projection(gate, GRAPH_PROJECTION, projection);
+  }
+
+  /** Resolves once no snapshot of this service's states is being written (tests, benchmarks). */
+  idle(): Promise<void> {
+    return this.graphs.snapshotsSettled();
   }
 
   /** Runs one graph tool. Rejects with INVALID_FIELD for bad arguments, NOT_FOUND for a missing entity. */

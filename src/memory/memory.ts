@@ -20,7 +20,8 @@ export function memoryContext(space: string): string {
   return `memories/${space}`;
 }
 
-const FILES: ProjectionOf<MemoryFiles> = {
+/** Exported for tests that compare rebuilt states. */
+export const FILES_PROJECTION: ProjectionOf<MemoryFiles> = {
   empty: () => new MemoryFiles(),
   apply(files, u) {
     // Units written by hand that are not changes this service understands are history only.
@@ -33,7 +34,12 @@ export class MemoryService {
   private readonly files: Projection<MemoryFiles>;
 
   constructor(gate: Gate, projection: ProjectionOptions = {}) {
-    this.files = new Projection(gate, FILES, projection);
+    this.files = new Projection(gate, FILES_PROJECTION, projection);
+  }
+
+  /** Resolves once no snapshot of this service's states is being written (tests, benchmarks). */
+  idle(): Promise<void> {
+    return this.files.snapshotsSettled();
   }
 
   /** Runs one memory-tool command for the principal; tool errors are results, not exceptions. */
