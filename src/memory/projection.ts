@@ -174,8 +174,11 @@ export class Projection<S> {
         for (const draft of d.units) {
           const r = await this.gate.append(p, { contextId, relationships: [], ...draft }, undefined, loaded.seq + 1);
           const unit = JSON.parse(r.json) as WorkUnit;
-          this.of.apply(loaded.state, unit);
-          loaded.seq = unit.seq;
+          // A read's catch-up may have folded it in already (it reads the log as it is).
+          if (unit.seq > loaded.seq) {
+            this.of.apply(loaded.state, unit);
+            loaded.seq = unit.seq;
+          }
           units.push(unit);
         }
       } catch (err) {
