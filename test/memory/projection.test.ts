@@ -78,3 +78,17 @@ test('beyond its bound the least recently used state is dropped and replayed fro
   await proj.change(p, 'a', (s) => ({ units: [unit(s.length + 1)], result: undefined }));
   assert.deepEqual(await proj.read(p, 'a'), [1, 2, 3]);
 });
+
+test('reads at once of a state not yet replayed fold each unit in once', async () => {
+  const g = await gate();
+  const writer = new Projection(g, LIST);
+  for (let i = 0; i < 30; i++) await writer.change(p, 'ctx', (s) => ({ units: [unit(s.length)], result: undefined }));
+  const fresh = new Projection(g, LIST);
+  // Twenty reads and a change, all before any replay finished: one catch-up at a time, each unit once.
+  const reads = Array.from({ length: 20 }, () => fresh.read(p, 'ctx'));
+  const change = fresh.change(p, 'ctx', (s) => ({ units: [unit(s.length)], result: s.length }));
+  for (const state of await Promise.all(reads)) assert.deepEqual(state.slice(0, 30), Array.from({ length: 30 }, (_, i) => i));
+  assert.equal((await change).result, 30);
+  assert.deepEqual(await fresh.read(p, 'ctx'), Array.from({ length: 31 }, (_, i) => i));
+  assert.equal(fresh.stats().unitsReplayed, 30);
+});
