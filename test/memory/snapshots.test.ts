@@ -25,6 +25,9 @@ import { GRAPH_PROJECTION, graphContext } from '../../src/memory/graph.js';
 import { Projection, type ProjectionOf } from '../../src/memory/projection.js';
 import { encodeSnapshot } from '../../src/memory/snapshots.js';
 import type { ProjectionObserver } from '../../src/basics/observer.js';
+import { JetStreamLog } from '../../src/storage/log-jetstream.js';
+import { NatsLink } from '../../src/storage/nats.js';
+import { NatsCluster, natsMissing } from '../helpers/nats-cluster.js';
 import { removeDir, tempDir } from '../helpers/server.js';
 import { seeded } from '../helpers/seeded.js';
 
@@ -140,6 +143,8 @@ async function checkRebuilds(s: Stack, every: number): Promise<number> {
     for (const space of SPACES) {
       const contextId = contextOf(space);
       const head = await s.gate.getContext(p, contextId).then((c) => c.headSeq, () => 0);
+      // Read before the rebuild: a rebuild that replays `every` units or more writes a newer one.
+      const latest = await s.log.latestSnapshot(CLIENT, contextId, name, head);
       const snapped = new Projection(s.gate, of, { snapshots: { store: s.log, every } });
       const full = new Projection(s.gate, of);
       const fromSnapshot = await snapped.read(p, contextId);
@@ -148,7 +153,6 @@ async function checkRebuilds(s: Stack, every: number): Promise<number> {
       // deepStrictEqual does not see the order of a Map's entries; the projections' answers do.
       assert.deepStrictEqual(ordered(fromSnapshot), ordered(replayed), `${name} ${space}: in the same order`);
       assert.equal(full.stats().unitsReplayed, head, `${name} ${space}: a full replay reads every unit`);
-      const latest = await s.log.latestSnapshot(CLIENT, contextId, name, head);
       const stats = snapped.stats();
       if (latest === undefined) {
         assert.equal(stats.unitsReplayed, head);
@@ -195,6 +199,51 @@ for (const backend of ['leveldb', 'memory'] as const) {
     }
   });
 }
+
+describe('projection snapshots on a shared JetStream log', () => {
+  const skip = natsMissing();
+  test('each node keeps its own, in its replica, and rebuilds from them to the same state', { skip: skip ?? false }, async (t) => {
+    const nats = await NatsCluster.start(1);
+    const every = 9;
+    try {
+      const node = () => {
+        const dir = tempDir('engram-snap-replica-');
+        dirs.push(dir);
+        const link = new NatsLink({ servers: nats.urls, credsFile: '', stream: 'SNAPS', replicas: 1, maxAgeMs: 0, duplicateWindowMs: 120_000, requestTimeoutMs: 30_000 });
+        return new JetStreamLog(link, { replicaDir: dir, verifyOnStart: false });
+      };
+      const a = await openStack(node(), every);
+      const b = await openStack(node(), every);
+      t.after(() => Promise.all([closeStack(a), closeStack(b)]));
+      const step = operations(11);
+      for (let i = 0; i < 200; i++) await step(a.memory);
+      await Promise.all([a.memory.files.idle(), a.memory.facts.idle(), a.memory.graph.idle()]);
+      // Node A wrote snapshots into its replica; node B has none of them.
+      let onA = 0;
+      for (const [name, , contextOf] of PROJECTIONS) {
+        for (const space of SPACES) {
+          if ((await a.log.latestSnapshot(CLIENT, contextOf(space), name, 1e9)) !== undefined) onA++;
+          assert.equal(await b.log.latestSnapshot(CLIENT, contextOf(space), name, 1e9), undefined);
+        }
+      }
+      assert.ok(onA >= 4, `node A has its snapshots (${onA})`);
+      // B catches up with the stream, replays in full (and snapshots what it replayed), then rebuilds from its own.
+      await b.gate.catchUp();
+      assert.equal(await checkRebuilds(b, every), 0);
+      assert.ok((await checkRebuilds(b, every)) >= 4, 'node B rebuilt from its own snapshots');
+      // Both nodes' states agree.
+      for (const [, of, contextOf] of PROJECTIONS) {
+        for (const space of SPACES) {
+          const onNodeA = await new Projection(a.gate, of).read(p, contextOf(space));
+          const onNodeB = await new Projection(b.gate, of, { snapshots: { store: b.log, every } }).read(p, contextOf(space));
+          assert.deepStrictEqual(ordered(onNodeB), ordered(onNodeA));
+        }
+      }
+    } finally {
+      t.after(() => nats.stop());
+    }
+  });
+});
 
 describe('a snapshot that cannot be trusted is ignored', () => {
   test('undecodable bytes, an unknown version, another history, another seq: each rejected, the state replayed from seq 1', async () => {
