@@ -23,7 +23,9 @@ import { NO_QUOTAS } from '../src/tenancy/quotas.js';
 import { Router } from '../src/streams/router.js';
 import { MemoryLockStore } from '../src/storage/lock-store-memory.js';
 import { LevelLog } from '../src/storage/log-leveldb.js';
-import { MemoryService, memoryContext } from '../src/memory/memory.js';
+import { FILES_PROJECTION, MemoryService, memoryContext } from '../src/memory/memory.js';
+import { MEMORY_FILE_MAX, MEMORY_SPACE_MAX } from '../src/memory/memory-files.js';
+import { encodeSnapshot } from '../src/memory/snapshots.js';
 import type { ProjectionObserver } from '../src/basics/observer.js';
 import { describeSystem, emit, quantity, QUICK, size, TINY } from './lib/stats.js';
 import { ENGRAM_DURABILITY } from './lib/engram-server.js';
@@ -134,6 +136,19 @@ try {
   const worst = await measure(false);
   const worstAt = await snapshotAt();
   emit(quantity('rebuild', `memory file with ${edits} edits: from the latest snapshot, ${worst.snap.replayed} units past it (median of ${ROUNDS})`, r2(worst.snap.ms), 'ms', undefined, { ...extra, edits, units: edits + 1, kind: 'snapshot-worst', replayed: worst.snap.replayed, snapshotSeq: worstAt.seq }));
+  // What writing one snapshot costs the event loop at the largest a space can be (encoded after a change's answer).
+  const big = FILES_PROJECTION.empty();
+  const fileText = 'x'.repeat(63) + '\n';
+  for (let f = 0; f < MEMORY_SPACE_MAX / MEMORY_FILE_MAX; f++) big.files.set(`/memories/big/${f}.md`, fileText.repeat(MEMORY_FILE_MAX / fileText.length));
+  const encodings: number[] = [];
+  for (let r = 0; r < ROUNDS + 1; r++) {
+    const e0 = performance.now();
+    encodeSnapshot(FILES_PROJECTION.snapshot!, big, 1, 'origin');
+    encodings.push(performance.now() - e0);
+  }
+  encodings.shift();
+  const encodeMs = [...encodings].sort((x, y) => x - y)[Math.floor(encodings.length / 2)]!;
+  emit(quantity('rebuild', `encoding one snapshot of a full memory space (${MEMORY_SPACE_MAX / MEMORY_FILE_MAX} files, ${MEMORY_SPACE_MAX / (1024 * 1024)} Mi characters)`, r2(encodeMs), 'ms', undefined, { kind: 'encode', rounds: ROUNDS }));
   emit(quantity('rebuild', `the ${EDITS} str_replace commands that wrote the history, one at a time, snapshots on`, Math.round(EDITS / writeSeconds), 'commands/s', undefined, { ...extra, kind: 'writes' }));
 } finally {
   rmSync(dir, { recursive: true, force: true });

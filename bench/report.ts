@@ -161,7 +161,7 @@ export function memoryTable(results: Result[]): string[] {
 export function rebuildTable(results: Result[]): string[] {
   const rows = results.filter((r) => r.scenario === 'rebuild' && r.system === 'engram');
   const kind = (k: string) => rows.find((r) => r.extra?.kind === k);
-  const [full, snap, worst, writes] = [kind('full'), kind('snapshot'), kind('snapshot-worst'), kind('writes')];
+  const [full, snap, worst, writes, encode] = [kind('full'), kind('snapshot'), kind('snapshot-worst'), kind('writes'), kind('encode')];
   if (!full || !snap) return ['Not measured in this run.'];
   const x = full.extra!;
   const n = (r: Result, field: string) => int(Number(r.extra![field]));
@@ -176,7 +176,7 @@ export function rebuildTable(results: Result[]): string[] {
     row(`from the latest snapshot (seq ${n(snap, 'snapshotSeq')}, ${n(snap, 'snapshotBytes')} bytes)`, snap),
     ...(worst ? [row(`from the latest snapshot (seq ${n(worst, 'snapshotSeq')}), as far past it as it gets`, worst)] : []),
     '',
-    `${writes ? `The history was written at ${int(Number(writes.extra!.value))} commands/s, one at a time, snapshots on (each snapshot is encoded after a change's answer and stored in the background). ` : ''}Design: [memory.md](memory.md#snapshots).`,
+    `${writes ? `The history was written at ${int(Number(writes.extra!.value))} commands/s, one at a time, snapshots on (each snapshot is encoded after a change's answer and stored in the background). ` : ''}${encode ? `Encoding one snapshot of a space at its largest (8 Mi characters) takes ${value(encode).toFixed(1)} ms of the event loop, once per ${int(Number(x.snapshotEvery))} changes. ` : ''}Design: [memory.md](memory.md#snapshots).`,
   ];
 }
 

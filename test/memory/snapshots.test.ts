@@ -23,7 +23,7 @@ import { FILES_PROJECTION, memoryContext } from '../../src/memory/memory.js';
 import { FACTS_PROJECTION, factsContext } from '../../src/memory/facts.js';
 import { GRAPH_PROJECTION, graphContext } from '../../src/memory/graph.js';
 import { Projection, type ProjectionOf } from '../../src/memory/projection.js';
-import { encodeSnapshot } from '../../src/memory/snapshots.js';
+import { decodeSnapshot, encodeSnapshot } from '../../src/memory/snapshots.js';
 import type { ProjectionObserver } from '../../src/basics/observer.js';
 import { JetStreamLog } from '../../src/storage/log-jetstream.js';
 import { NatsLink } from '../../src/storage/nats.js';
@@ -279,6 +279,25 @@ describe('a snapshot that cannot be trusted is ignored', () => {
     const trusting = new Projection(s.gate, FILES_PROJECTION, { snapshots: { store: log, every: 1000 } });
     assert.equal((await trusting.read(p, contextId)).files.has('/memories/bogus.md'), true);
     await closeStack(s);
+  });
+
+  test('the encoding carries every string exactly: msgpack when well-formed, JSON with a lone surrogate', () => {
+    const codec = FILES_PROJECTION.snapshot!;
+    for (const text of ['plain ünïcödé 🙂\ttab\n', 'a lone \ud83d half', '\udc00 and \ud800']) {
+      const files = FILES_PROJECTION.empty();
+      files.apply({ op: 'write', path: '/memories/a.md', text });
+      files.apply({ op: 'write', path: '/memories/0.md', text: 'written second, kept second' });
+      const bytes = encodeSnapshot(codec, files, 3, 'o');
+      const back = decodeSnapshot(codec, bytes, 3, 'o');
+      assert.deepStrictEqual(back, files);
+      assert.deepStrictEqual([...back!.files.keys()], ['/memories/a.md', '/memories/0.md']);
+      // One bit changed anywhere: refused.
+      for (const at of [0, bytes.length >> 1, bytes.length - 1]) {
+        const bad = Uint8Array.from(bytes);
+        bad[at]! ^= 0x10;
+        assert.equal(decodeSnapshot(codec, bad, 3, 'o'), undefined, `bit flipped at ${at}`);
+      }
+    }
   });
 
   test('snapshots off (every 0): none written, none read', async () => {
