@@ -18,6 +18,7 @@ import { Router } from '../../src/streams/router.js';
 import { MemoryLockStore } from '../../src/storage/lock-store-memory.js';
 import { MemoryLog } from '../../src/storage/log-memory.js';
 import { LevelLog } from '../../src/storage/log-leveldb.js';
+import { repairDataDir } from '../../src/storage/repair.js';
 import { createAgentMemory, type AgentMemory } from '../../src/memory/agent-memory.js';
 import { FILES_PROJECTION, memoryContext } from '../../src/memory/memory.js';
 import { FACTS_PROJECTION, factsContext } from '../../src/memory/facts.js';
@@ -298,6 +299,23 @@ describe('a snapshot that cannot be trusted is ignored', () => {
         assert.equal(decodeSnapshot(codec, bad, 3, 'o'), undefined, `bit flipped at ${at}`);
       }
     }
+  });
+
+  test('engram repair deletes every snapshot (a repaired history may differ from what they cover) and keeps the units', async () => {
+    const dir = tempDir('engram-snap-repair-');
+    dirs.push(dir);
+    let s = await openStack(new LevelLog(dir, { sync: false }), 5);
+    for (let i = 0; i < 12; i++) await s.memory.files.command(p, 's1', { command: 'create', path: `/memories/f${i}.md`, file_text: `${i}` });
+    await closeStack(s);
+    const log = new LevelLog(dir, { sync: false });
+    await log.open();
+    assert.equal((await log.latestSnapshot(CLIENT, memoryContext('s1'), 'files', 100))?.seq, 10);
+    await log.close();
+    await repairDataDir(dir, { copy: false });
+    s = await openStack(new LevelLog(dir, { sync: false }), 5);
+    assert.equal(await s.log.latestSnapshot(CLIENT, memoryContext('s1'), 'files', 100), undefined);
+    assert.equal((await s.memory.files.tree(p, 's1')).length, 12);
+    await closeStack(s);
   });
 
   test('snapshots off (every 0): none written, none read', async () => {
