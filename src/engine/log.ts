@@ -97,6 +97,35 @@ export interface CommittedContext extends CommitEvent {
   updatedAt: number;
 }
 
+/** What deleting a context removed (Log.deleteContext). */
+export interface ContextDeletion {
+  clientId: string;
+  contextId: string;
+  /** The id of the context's next history: a record created under this id later carries it (ContextRecord.incarnation). */
+  incarnation: string;
+  /** Units removed, and the bytes of their JSON text. */
+  units: number;
+  bytes: number;
+  /** Log positions of the removed units (the search index drops them). */
+  positions: number[];
+}
+
+/** How a deletion is reported through `Log.follow`: a part with no units and `deleted` set. */
+export function deletedContext(d: ContextDeletion): CommittedContext {
+  return {
+    clientId: d.clientId,
+    contextId: d.contextId,
+    firstSeq: 1,
+    units: [],
+    positions: [],
+    embeddings: [],
+    record: undefined,
+    headSeq: 0,
+    updatedAt: 0,
+    deleted: { incarnation: d.incarnation, positions: d.positions },
+  };
+}
+
 /**
  * The engine's side of a log: it learns every stored part here, in log order, its own writes and
  * (on a shared log) other nodes' alike. `position`: the log position of the last unit of these
@@ -190,6 +219,16 @@ export interface Log {
    */
   catchUp(): Promise<void>;
   getContext(clientId: string, contextId: string): Promise<ContextRecord | undefined>;
+  /**
+   * Removes a context for good: its record and head, its units with their id index, positions and
+   * embeddings, and its idempotency keys, in one atomic step; leaves a tombstone naming the
+   * context's next incarnation (`incarnation`). Reported through `follow` (deletedContext) before
+   * it resolves. Undefined, storing nothing, when there is no such context. The disk space comes
+   * back in the background (LevelDB compacts the removed ranges).
+   */
+  deleteContext(clientId: string, contextId: string): Promise<ContextDeletion | undefined>;
+  /** The incarnation a context deleted under this id left for its next history (undefined: never deleted). */
+  incarnation(clientId: string, contextId: string): Promise<string | undefined>;
   /** Contexts in id order. */
   listContexts(clientId: string, options: ContextListOptions): Promise<ContextRecord[]>;
   /** JSON texts of seqs fromSeq..toSeq inclusive, ascending; seqs absent from storage are skipped. */

@@ -81,6 +81,10 @@ export class SearchWorkerHost implements SearchSink, SearchQuerier {
     await this.call({ type: 'drop', clientIds });
   }
 
+  async forget(clientId: string, positions: number[]): Promise<void> {
+    await this.call({ type: 'forget', clientId, positions });
+  }
+
   async restoreBegin(clientId: string): Promise<void> {
     await this.call({ type: 'restoreBegin', clientId });
   }

@@ -2,7 +2,7 @@
  * The search index in a worker thread. Embedding and HNSW inserts cost tens to hundreds
  * of microseconds of CPU per unit; here they never block the event loop that answers
  * writes. Messages: ingest (in order, one at a time), query, save, stats, embed; and, for idle
- * clients' partitions, drop and restoreBegin / restore / restoreEnd, kept in order with ingest.
+ * clients' partitions, drop, forget (deleted units) and restoreBegin / restore / restoreEnd, kept in order with ingest.
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
@@ -19,6 +19,7 @@ export type WorkerRequest =
   | { type: 'save'; id: number }
   | { type: 'stats'; id: number }
   | { type: 'drop'; id: number; clientIds: string[] }
+  | { type: 'forget'; id: number; clientId: string; positions: number[] }
   | { type: 'restoreBegin'; id: number; clientId: string }
   | { type: 'restore'; id: number; clientId: string; units: IngestUnit[] }
   | { type: 'restoreEnd'; id: number; clientId: string }
@@ -74,6 +75,9 @@ async function handle(msg: WorkerRequest): Promise<unknown> {
     // In the same order as ingests: a rebuild must see exactly the units sent before and after it.
     case 'drop':
       ingesting = ingesting.then(() => void service.drop(msg.clientIds));
+      return ingesting;
+    case 'forget':
+      ingesting = ingesting.then(() => service.forget(msg.clientId, msg.positions));
       return ingesting;
     case 'restoreBegin':
       ingesting = ingesting.then(() => service.restoreBegin(msg.clientId));
