@@ -13,7 +13,11 @@ export interface UnitEntry {
   contextId: string;
   seq: number;
   id: string;
-  /** Position in the whole log: 1, 2, 3, … across all clients and contexts, in commit order, no gaps. */
+  /**
+   * Position in the whole log, across all clients and contexts, increasing in commit order and
+   * never reused: 1, 2, 3, … on the embedded logs (gaps where units were deleted); derived from
+   * the stream sequence on the shared log.
+   */
   pos: number;
   /** The unit's canonical JSON text, exactly as served. */
   json: string;
@@ -238,9 +242,9 @@ export interface Log {
   getIdempotency(clientId: string, contextId: string, key: string): Promise<IdempotencyEntry | undefined>;
   /** Forgets idempotency keys that expired before `now`, at most `max` of them; returns how many. */
   sweepIdempotency(now: number, max: number): Promise<number>;
-  /** The highest log position committed so far (0 for an empty log). */
+  /** The highest log position committed so far, deleted units included (0 for an empty log). */
   lastPosition(): Promise<number>;
-  /** Units with positions from..from+limit-1 that exist, in position order. */
+  /** The first `limit` units at positions from `from` on, in position order (positions of deleted units are skipped). */
   readByPosition(from: number, limit: number): Promise<PositionedUnit[]>;
   /** JSON texts of the units at these positions (undefined where there is none). */
   unitsAt(positions: number[]): Promise<Array<string | undefined>>;

@@ -13,8 +13,8 @@ import type { IngestUnit } from './search.js';
 
 /** Where the indexer puts units: the search service itself, or a worker thread running one. */
 export interface SearchSink {
-  /** Indexes units (in log order); resolves once they are searchable. */
-  ingest(units: IngestUnit[]): Promise<void>;
+  /** Indexes units (in log order); resolves once they are searchable. `through`: positions up to it hold no other unit (deleted). */
+  ingest(units: IngestUnit[], through?: number): Promise<void>;
   /** Log position up to which every unit is searchable. */
   readonly position: number;
   saveSnapshots(): void | Promise<void>;
@@ -224,9 +224,15 @@ export class Indexer {
           units = this.queued.slice(0, this.options.pageSize);
           this.queued = this.queued.slice(units.length);
         } else {
+          // Committed before the read: every unit up to here that still exists is in the log.
+          const committed = this.engine.committedPosition;
           units = await this.log.readByPosition(next, this.options.pageSize);
+          if (units.length === 0) {
+            // Nothing is left at or after `next`: the positions up to `committed` held deleted units.
+            await this.search.ingest([], committed);
+            break;
+          }
         }
-        if (units.length === 0) break;
         for (let i = 0; i < units.length && !this.stopped; i += this.options.sliceUnits) {
           await this.yieldToWrites();
           const slice = units.slice(i, i + this.options.sliceUnits);

@@ -14,7 +14,7 @@ import { createEmbedder, createSearchService } from './search-parts.js';
 import type { SearchSettings } from './search-settings.js';
 
 export type WorkerRequest =
-  | { type: 'ingest'; id: number; units: IngestUnit[] }
+  | { type: 'ingest'; id: number; units: IngestUnit[]; through?: number }
   | { type: 'query'; id: number; clientId: string; q: SearchQuery }
   | { type: 'save'; id: number }
   | { type: 'stats'; id: number }
@@ -57,7 +57,7 @@ async function handle(msg: WorkerRequest): Promise<unknown> {
   switch (msg.type) {
     case 'ingest':
       // One ingest at a time, in the order sent: positions must arrive in order.
-      ingesting = ingesting.then(() => service.ingest(msg.units));
+      ingesting = ingesting.then(() => service.ingest(msg.units, msg.through));
       return ingesting;
     case 'query':
       return service.query(msg.clientId, msg.q);

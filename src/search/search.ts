@@ -150,7 +150,8 @@ export class SearchService implements SearchQuerier {
    * Indexes units in log order. Embeddings come from the units (stored by the client) or
    * from the embedder; units the vector snapshot already holds are not embedded again.
    */
-  async ingest(units: IngestUnit[]): Promise<void> {
+  /** `through`: every position up to it is taken care of (positions with no unit: deleted ones). */
+  async ingest(units: IngestUnit[], through = 0): Promise<void> {
     const live: IngestUnit[] = [];
     for (const u of units) {
       const held = this.restoring.get(u.clientId);
@@ -159,6 +160,7 @@ export class SearchService implements SearchQuerier {
     }
     await this.index(live);
     for (const u of units) this.position = Math.max(this.position, u.pos);
+    this.position = Math.max(this.position, through);
   }
 
   /**

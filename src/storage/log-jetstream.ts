@@ -15,9 +15,13 @@
  *
  * Reads: every node applies the whole stream, in stream order, to a local LevelDB replica (the
  * embedded log's format), and serves every read from it. The replica is a cache: deleting it
- * makes the node rebuild it from the stream on start. Positions are counted by the replica as it
- * applies, so they come out the same on every node. A commit resolves once the node's replica
+ * makes the node rebuild it from the stream on start. A unit's position comes from its message's
+ * stream sequence, so it is the same on every node. A commit resolves once the node's replica
  * has applied it, so a node reads its own writes.
+ *
+ * Deletion: a message on the context's subject that every node applies where it lands (the
+ * replica removes the context); the deleting node then purges the context's earlier messages, so
+ * the data leaves the stream too.
  */
 import { createHash } from 'node:crypto';
 import { newEpoch } from '../basics/ids.js';
@@ -84,6 +88,14 @@ interface Head {
 type Verdict = { kind: 'conflict' } | { kind: 'replayed'; entry: IdempotencyEntry };
 
 const APPLIED = 'jetstream.applied';
+/**
+ * How the replica numbers positions: from the stream sequence of each unit's message, so every
+ * node, a replica rebuilt later and one that was behind when a deletion purged messages all give a
+ * unit the same position. A message holds at most 65,536 units (storage.maxBatchUnits).
+ */
+const POSITIONS = 'jetstream.positions';
+const POSITIONS_BY_STREAM = 'stream-seq';
+const UNITS_PER_MESSAGE = 65_536;
 const STREAM_ID = 'jetstream.stream';
 const headMark = (key: string) => `jetstream.head${SEP}${key}`;
 /** How long a commit waits for this node's replica to apply what the stream acknowledged. */
@@ -180,12 +192,14 @@ export class JetStreamLog implements Log {
     // A replica of another stream (or of this name's earlier incarnation) is useless: start over.
     const identity = `${o.stream}@${info.created}`;
     const had = await this.replica.getMark(STREAM_ID);
-    if (had !== undefined && had !== identity) {
+    // A replica that counted positions one by one (before deletion existed) is rebuilt too.
+    const current = had === identity && (await this.replica.getMark(POSITIONS)) === POSITIONS_BY_STREAM;
+    if (had !== undefined && !current) {
       await this.replica.close();
       rmSync(this.options.replicaDir, { recursive: true, force: true });
       await this.replica.open();
     }
-    if (had !== identity) await this.replica.commit({ parts: [] }, { [STREAM_ID]: identity });
+    if (!current) await this.replica.commit({ parts: [] }, { [STREAM_ID]: identity, [POSITIONS]: POSITIONS_BY_STREAM });
     // Every node follows the same stream, so every node names the same epoch; a replica rebuilt
     // from it holds the same history (same epoch), a stream made again does not.
     this.epochName = createHash('sha256').update(identity).digest('hex').slice(0, 12);
@@ -281,9 +295,10 @@ export class JetStreamLog implements Log {
       heads.set(key, head);
       marks[headMark(key)] = markOf(head);
       const units: UnitEntry[] = [];
-      for (const [id, seq, json, bytes] of part.u) {
-        units.push({ clientId: part.c, contextId: part.x, seq, id, pos: ++pos, json, embedding: bytes === undefined ? undefined : vectorOf(bytes) });
-      }
+      part.u.forEach(([id, seq, json, bytes], i) => {
+        pos = m.seq * UNITS_PER_MESSAGE + i;
+        units.push({ clientId: part!.c, contextId: part!.x, seq, id, pos, json, embedding: bytes === undefined ? undefined : vectorOf(bytes) });
+      });
       // The replica stores only the head of a part that changed nothing else; the rest of the record is already there.
       const record = part.r ?? ({ id: part.x, headSeq: part.h, updatedAt: part.t } as ContextRecord);
       const idempotency: IdempotencyEntry[] = [];

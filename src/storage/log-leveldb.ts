@@ -18,6 +18,8 @@ const DEFAULT_CACHE = 8 * 1024 * 1024;
 
 /** Bumped when the key schema or value encodings change incompatibly. */
 const FORMAT_VERSION = '1';
+/** Metadata: the highest position of a deleted unit (lastPosition never goes below it). */
+const DELETED_THROUGH = 'positions.deletedThrough';
 
 export interface LevelLogOptions {
   /** fsync each committed batch (slower; survives power loss, not only process crashes). */
@@ -293,6 +295,8 @@ export class LevelLog implements Log {
     const found = await this.contextKeys(clientId, contextId, ops);
     const deletion: ContextDeletion = { clientId, contextId, incarnation: incarnation ?? newEpoch(), units: found.units, bytes: found.bytes, positions: found.positions };
     ops.push({ type: 'del', key: keys.context(clientId, contextId) }, { type: 'del', key: keys.head(clientId, contextId) });
+    const highest = found.positions[found.positions.length - 1] ?? 0;
+    if (highest > Number((await this.getMark(DELETED_THROUGH)) ?? 0)) ops.push({ type: 'put', key: keys.meta(DELETED_THROUGH), value: String(highest) });
     ops.push({ type: 'put', key: keys.tombstone(clientId, contextId), value: deletion.incarnation });
     try {
       await this.writeBatch(ops);
@@ -448,16 +452,16 @@ export class LevelLog implements Log {
   }
 
   async lastPosition(): Promise<number> {
+    // Deleted units keep their positions taken: a position is never handed out twice.
+    const deleted = Number((await this.getMark(DELETED_THROUGH)) ?? 0);
     for await (const key of this.db.keys({ gte: keys.positionStart, lt: keys.positionEnd, reverse: true, limit: 1 })) {
-      return parseInt(key.slice(2), 16);
+      return Math.max(deleted, parseInt(key.slice(2), 16));
     }
-    return 0;
+    return deleted;
   }
 
   async readByPosition(from: number, limit: number): Promise<PositionedUnit[]> {
-    const pointers = await this.db
-      .iterator({ gte: keys.position(from), lt: keys.position(from + limit), limit })
-      .all();
+    const pointers = await this.db.iterator({ gte: keys.position(Math.max(1, from)), lt: keys.positionEnd, limit }).all();
     if (pointers.length === 0) return [];
     const located = pointers.map(([key, value]) => {
       const [clientId, contextId, seq] = unpack(value) as [string, string, number];

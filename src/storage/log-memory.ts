@@ -155,7 +155,7 @@ export class MemoryLog implements Log {
   async readByPosition(from: number, limit: number): Promise<PositionedUnit[]> {
     if (this.failReads) throw this.failReads;
     const out: PositionedUnit[] = [];
-    for (let pos = Math.max(1, from); pos < from + limit && pos < this.positions.length; pos++) {
+    for (let pos = Math.max(1, from); out.length < limit && pos < this.positions.length; pos++) {
       const at = this.positions[pos];
       if (at === undefined) continue;
       const json = this.units.get(key(at.clientId, at.contextId))?.[at.seq - 1];
@@ -166,7 +166,12 @@ export class MemoryLog implements Log {
 
   async readSpace(clientId: string, from: number, scan: number): Promise<{ units: PositionedUnit[]; next: number }> {
     const end = Math.min(this.positions.length, Math.max(1, from) + scan);
-    const units = (await this.readByPosition(from, end - Math.max(1, from))).filter((u) => u.clientId === clientId);
+    const units: PositionedUnit[] = [];
+    for (let pos = Math.max(1, from); pos < end; pos++) {
+      const at = this.positions[pos];
+      const json = at === undefined ? undefined : this.units.get(key(at.clientId, at.contextId))?.[at.seq - 1];
+      if (at !== undefined && at.clientId === clientId && json !== undefined) units.push({ pos, ...at, json, embedding: this.embeddings.get(pos)?.slice() });
+    }
     return { units, next: Math.max(from, end) };
   }
 
