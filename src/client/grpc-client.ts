@@ -13,7 +13,7 @@ import { EngramClientError } from './errors.js';
 import { contextFromProto, lockFromProto, patchToProto, searchToProto, unitFromProto, unitToProto, num } from './grpc-codec.js';
 import { withLock, type HeldLock, type LockApi } from './locking.js';
 import { DEFAULT_BACKOFF, resumingSubscription, type Backoff, type StreamConnection, type StreamEvents } from './resume.js';
-import type { AcquireRequest, Context, ContextPage, ContextPatch, ListQuery, Lock, NewWorkUnit, SearchRequest, SearchResponse, SubscribeOptions, UnitPage, WorkUnit, WriteResult } from './types.js';
+import type { AcquireRequest, Context, ContextDeletion, ContextPage, ContextPatch, ListQuery, Lock, NewWorkUnit, SearchRequest, SearchResponse, SubscribeOptions, UnitPage, WorkUnit, WriteResult } from './types.js';
 
 import pb = engram.v3;
 
@@ -178,6 +178,11 @@ export class GrpcEngramClient implements LockApi {
     return contextFromProto(await this.unary<pb.Context>('updateContext', req));
   }
 
+  async deleteContext(contextId: string): Promise<ContextDeletion> {
+    const r = await this.unary<pb.ContextDeletion>('deleteContext', { contextId });
+    return { contextId: r.contextId, deleted: true, units: num(r.units), bytes: num(r.bytes) };
+  }
+
   async listContexts(query: { limit?: number; after?: string; prefix?: string } = {}): Promise<ContextPage> {
     const r = await this.unary<pb.ListContextsResponse>('listContexts', query);
     return { contexts: r.contexts.map(contextFromProto), nextCursor: r.nextCursor ?? null };
@@ -239,6 +244,10 @@ export class GrpcEngramClient implements LockApi {
     call.on('data', (e: pb.SubscribeEvent) => {
       if (e.workUnit) events.unit(unitFromProto(e.workUnit));
       else if (e.subscribed) events.subscribed(num(e.subscribed.headSeq), e.subscribed.epoch ?? '');
+      else if (e.deleted) {
+        ended = true;
+        events.deleted();
+      }
     });
     call.on('error', (err: ServiceError) => end(clientError(err), RETRY_STATUSES.has(err.code)));
     call.on('end', () => end(new EngramClientError('UNAVAILABLE', 'the stream ended', undefined), true));

@@ -90,6 +90,8 @@ interface Loaded<S> {
   /** Seq of the latest snapshot stored or loaded for this state (0: none). */
   snapshotSeq: number;
   snapshotting: boolean;
+  /** The context was deleted: this state is of a history that is gone. */
+  deleted?: boolean;
 }
 
 /** Replayed states kept per projection; the least recently used beyond this are dropped and replayed again on use. */
@@ -117,6 +119,18 @@ export class Projection<S> {
     const s = options.snapshots;
     this.snapshots = s !== undefined && s.every > 0 && of.snapshot !== undefined ? { ...s, codec: of.snapshot } : undefined;
     this.observer = options.observer ?? NO_PROJECTION_OBSERVER;
+    // A deleted context's state goes with it (on any node): a new history of the id replays from
+    // nothing. Its snapshots go in the deletion's own batch (Log.deleteContext); one being written
+    // now is deleted once stored (maybeSnapshot).
+    gate.engine.onCommit((events) => {
+      for (const e of events) {
+        if (e.deleted === undefined) continue;
+        const key = scopedKey(e.clientId, e.contextId);
+        const gone = this.loaded.get(key);
+        if (gone !== undefined) gone.deleted = true;
+        this.loaded.delete(key);
+      }
+    });
   }
 
   /** What this projection has done so far. */
@@ -286,7 +300,7 @@ export class Projection<S> {
    */
   private maybeSnapshot(space: string, contextId: string, loaded: Loaded<S>): void {
     const snap = this.snapshots;
-    if (snap === undefined || loaded.snapshotting || loaded.origin === undefined || loaded.seq - loaded.snapshotSeq < snap.every) return;
+    if (snap === undefined || loaded.snapshotting || loaded.deleted || loaded.origin === undefined || loaded.seq - loaded.snapshotSeq < snap.every) return;
     loaded.snapshotting = true;
     const name = snap.codec.name;
     const write = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
@@ -294,7 +308,13 @@ export class Projection<S> {
       const previous = loaded.snapshotSeq;
       try {
         const data = encodeSnapshot(snap.codec, loaded.state, seq, loaded.origin!);
+        if (loaded.deleted) return;
         await snap.store.putSnapshot(space, contextId, { projection: name, seq, data });
+        // Deleted while it was written: it must not outlive the context (its origin would refuse it anyway).
+        if (loaded.deleted) {
+          await snap.store.deleteSnapshots(space, contextId);
+          return;
+        }
         loaded.snapshotSeq = Math.max(loaded.snapshotSeq, seq);
         this.counts.snapshotsWritten++;
         this.observer.snapshot(name, 'written');

@@ -8,7 +8,7 @@ import type { AppendResult } from '../engine/engine.js';
 import type { LockAction, LockView } from '../locks/lock-types.js';
 import { contextView, type ContextRecord } from '../basics/types.js';
 
-export type FrameEvent = 'workunit' | 'context' | 'lock' | 'subscribed' | 'unsubscribed' | 'ack' | 'error' | 'heartbeat' | 'pong';
+export type FrameEvent = 'workunit' | 'context' | 'lock' | 'subscribed' | 'unsubscribed' | 'deleted' | 'ack' | 'error' | 'heartbeat' | 'pong';
 
 /** A wire encoding of frames, e.g. MessagePack. One instance per format, shared by all connections. */
 export interface FrameFormat<T> {
@@ -51,6 +51,8 @@ export const frames = {
   locksUnsubscribed: (ref?: string | number) => new Frame('unsubscribed', `{"event":"unsubscribed",${withRef(ref)}"locks":true}`),
   subscribed: (contextId: string, headSeq: number, epoch: string, ref?: string | number) =>
     new Frame('subscribed', `{"event":"subscribed",${withRef(ref)}"contextId":${JSON.stringify(contextId)},"headSeq":${headSeq},"epoch":${JSON.stringify(epoch)}}`),
+  /** The context was deleted; the subscription ends with this frame. */
+  deleted: (contextId: string) => new Frame('deleted', `{"event":"deleted","contextId":${JSON.stringify(contextId)}}`),
   unsubscribed: (contextId: string, ref?: string | number) =>
     new Frame('unsubscribed', `{"event":"unsubscribed",${withRef(ref)}"contextId":${JSON.stringify(contextId)}}`),
   ack: (r: AppendResult, ref?: string | number) =>

@@ -318,6 +318,29 @@ describe('a snapshot that cannot be trusted is ignored', () => {
     await closeStack(s);
   });
 
+  test('a deleted context takes its snapshots with it; its new history rebuilds from nothing', async () => {
+    for (const backend of ['memory', 'leveldb'] as const) {
+      const dir = tempDir('engram-snap-del-');
+      dirs.push(dir);
+      const log = backend === 'memory' ? new MemoryLog() : new LevelLog(dir, { sync: false });
+      const s = await openStack(log, 5);
+      for (let i = 0; i < 12; i++) await s.memory.files.command(p, 's1', { command: 'create', path: `/memories/old${i}.md`, file_text: 'old' });
+      await s.memory.files.idle();
+      const contextId = memoryContext('s1');
+      assert.equal((await log.latestSnapshot(CLIENT, contextId, 'files', 100))?.seq, 10);
+      await s.gate.deleteContext(p, contextId);
+      assert.equal(await log.latestSnapshot(CLIENT, contextId, 'files', 100), undefined, backend);
+      // A new history of the id, longer than where the old snapshot was: only its own files.
+      for (let i = 0; i < 13; i++) await s.memory.files.command(p, 's1', { command: 'create', path: `/memories/new${i}.md`, file_text: 'new' });
+      await s.memory.files.idle();
+      const fresh = new Projection(s.gate, FILES_PROJECTION, { snapshots: { store: log, every: 5 } });
+      const state = await fresh.read(p, contextId);
+      assert.deepEqual([...state.files.keys()], Array.from({ length: 13 }, (_, i) => `/memories/new${i}.md`), backend);
+      assert.deepStrictEqual(ordered(state), ordered(await new Projection(s.gate, FILES_PROJECTION).read(p, contextId)));
+      await closeStack(s);
+    }
+  });
+
   test('snapshots off (every 0): none written, none read', async () => {
     const log = new MemoryLog();
     const s = await openStack(log, 0);
