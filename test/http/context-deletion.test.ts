@@ -67,7 +67,7 @@ describe('deleting a context', () => {
     server = undefined;
   };
 
-  let doomedIds: string[] = [];
+  const doomedIds: string[] = [];
   let oldEpoch = '';
 
   test('everything of it goes, its subscribers on every transport are told and closed, and the rest stays', async () => {
