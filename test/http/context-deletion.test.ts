@@ -120,6 +120,8 @@ describe('deleting a context', () => {
     assert.deepEqual(rpc.messages.at(-1).deleted, { contextId: 'doomed' });
     ws.close();
     g.close();
+    // Each of them left the server's stream hub (the SSE response ended, the gRPC call ended, the WebSocket closed).
+    await eventually(async () => (await http.get('/health/detailed')).json.streams.connections === 0, WAIT_MS, 'no stream connection left');
 
     // Gone through the API.
     assert.equal((await http.get('/contexts/doomed')).json.error.code, 'CONTEXT_NOT_FOUND');
@@ -193,5 +195,62 @@ describe('deleting a context', () => {
     const listing = await http.post('/memory/notes/command', { command: 'view', path: '/memories' });
     assert.doesNotMatch(listing.json.result, /plan\.md/);
     g.close();
+  });
+});
+
+describe('erasing a client', () => {
+  const dataDir = tempDir('engram-erase-');
+  let server: RunningServer | undefined;
+  after(async () => {
+    await server?.stop();
+    removeDir(dataDir);
+  });
+  const A = { 'x-client-id': 'team-a' };
+  const B = { 'x-client-id': 'team-b' };
+
+  test('removes every context, lock and memory of the client, reports it, is safe to re-run, and leaves the others whole', async () => {
+    server = await startServer({ dataDir });
+    const http = new HttpClient(server.url);
+    for (const h of [A, B]) {
+      for (const ctx of ['plan', 'plan/sub', 'notes']) {
+        for (let i = 0; i < 3; i++) assert.equal((await http.post('/workunit', unit(ctx, { payload: { text: `wombat ${ctx} ${i}` } }), { ...h, 'idempotency-key': `${ctx}-${i}` })).status, 201);
+      }
+      assert.equal((await http.post('/memory/mem/command', { command: 'create', path: '/memories/a.md', file_text: 'wombat memory' }, h)).json.isError, false);
+      assert.equal((await http.post('/locks', { resource: 'file:x', agentId: 'coder', ttlMs: 600_000 }, h)).status, 200);
+    }
+    await eventually(async () => (await http.post('/search', { query: 'wombat', mode: 'keyword', limit: 50 }, A)).json.total === 10, WAIT_MS, "team-a's units searchable");
+    const followA = new WsClient(`${server.url.replace('http', 'ws')}/stream?context=plan&since=0`, undefined, A);
+    await followA.open();
+    await followA.untilSeq('plan', 3);
+
+    const erased = await http.request('DELETE', '/clients/team-a');
+    assert.equal(erased.status, 200, erased.text);
+    assert.deepEqual({ ...erased.json, bytes: 0 }, { clientId: 'team-a', contexts: 4, units: 10, bytes: 0, locks: 1 });
+    assert.ok(erased.json.bytes > 0);
+    await followA.next((f) => f.event === 'deleted' && f.contextId === 'plan');
+    followA.close();
+    // Again: nothing left.
+    assert.deepEqual((await http.request('DELETE', '/clients/team-a')).json, { clientId: 'team-a', contexts: 0, units: 0, bytes: 0, locks: 0 });
+    assert.deepEqual((await http.get('/contexts', A)).json.contexts, []);
+    assert.equal((await http.get('/locks/file%3Ax', A)).json.error.code, 'LOCK_NOT_HELD');
+    assert.equal((await http.post('/search', { query: 'wombat', mode: 'keyword' }, A)).json.total, 0);
+    assert.equal((await http.post('/memory/mem/command', { command: 'view', path: '/memories/a.md' }, A)).json.isError, true);
+    const status = (await http.get('/clients/status/team-a')).json;
+    assert.deepEqual([status.contexts, status.unitsWritten, status.locksHeld], [0, 0, 0]);
+    // The other client is whole.
+    assert.equal((await http.get('/contexts', B)).json.contexts.length, 4);
+    assert.equal((await http.post('/search', { query: 'wombat', mode: 'keyword', limit: 50 }, B)).json.total, 10);
+    assert.equal((await http.get('/locks/file%3Ax', B)).json.agentId, 'coder');
+    // Bad ids; only an admin may erase (auth is off here, so the refusal is tested in docs of auth).
+    assert.equal((await http.request('DELETE', '/clients/%20bad')).json.error.code, 'INVALID_CLIENT_ID');
+    http.close();
+    assert.equal(await server.stop(), 0);
+    server = undefined;
+    const pairs = await keySpace(dataDir);
+    const ofA = pairs.filter(([k, v]) => k.includes(`${SEP}team-a${SEP}`) || v.toString('latin1').includes('team-a'));
+    // Only the tombstones stay, each an id and a random incarnation: a stream position of the erased history is never resumed into a new one.
+    assert.deepEqual(ofA.map(([k]) => k.split(SEP)[0]).sort(), ['d', 'd', 'd', 'd']);
+    assert.ok(pairs.filter(([k]) => k.includes(`${SEP}team-b${SEP}`)).length > 30);
+    assert.ok(!existsSync(join(dataDir, 'search', `${Buffer.from('team-a').toString('base64url')}.vectors`)), "team-a's saved vectors are gone");
   });
 });
