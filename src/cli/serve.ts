@@ -79,7 +79,16 @@ export async function serve(config: Config): Promise<void> {
   const streamConnections = () => hub.connections.size;
   const storageBytes = () => storage.storageBytes();
   // Gauges are read when scraped, by then the router below exists.
-  const metrics: Metrics = new Metrics({ engine, subscriptions: (): number => router.stats().subscriptions, locks, clients, indexer: search?.indexer, streamConnections, storageBytes });
+  const metrics: Metrics = new Metrics({
+    engine,
+    subscriptions: (): number => router.stats().subscriptions,
+    locks,
+    clients,
+    indexer: search?.indexer,
+    streamConnections,
+    storageBytes,
+    presence: () => router.presence.stats(),
+  });
   const router: Router = new Router(engine, { observer: metrics, lockSnapshot: (space, viewer) => locks.list(space, { limit: 1000 }, viewer).locks });
   locks.onEvent((events) => router.publishLocks(events));
   const gate = new Gate({ engine, locks, router, access: new Access(config.clients.groups), clients, search: search?.host, log, searchIndex: search?.indexer, observer: metrics });

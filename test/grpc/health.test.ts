@@ -64,6 +64,7 @@ test('reflection lists engram.v3.EngramService and describes every RPC', async (
       'CreateWorkUnit',
       'GetContext',
       'GetLock',
+      'GetPresence',
       'GetWorkUnit',
       'ListContexts',
       'ListWorkUnits',
