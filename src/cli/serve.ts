@@ -15,6 +15,7 @@ import { Metrics } from '../ops/metrics.js';
 import { LockManager } from '../locks/locks.js';
 import { Router } from '../streams/router.js';
 import { StreamHub } from '../streams/hub.js';
+import { PresenceSync } from '../streams/presence-sync.js';
 import { StorageOpenError } from '../storage/log-leveldb.js';
 import { createStorage, type StorageParts } from './storage-wiring.js';
 import { backupLines } from '../storage/backup.js';
@@ -158,12 +159,22 @@ export async function serve(config: Config): Promise<void> {
   let stopping = false;
   // Opening storage runs after the listener is up; a signal that arrives meanwhile waits for it.
   let opened = false;
+  // With several nodes, each tells the others who is subscribed to it (once the shared log's connection is open).
+  const presenceChannel = storage.presence;
+  const presenceSync =
+    presenceChannel === undefined
+      ? undefined
+      : new PresenceSync(router.presence, presenceChannel, {
+          intervalMs: config.stream.presenceIntervalMs,
+          onBadMessage: (err) => logger.warn({ err }, 'ignored a presence message that could not be read'),
+        });
   const opening = (async () => {
     mkdirSync(config.storage.dataDir, { recursive: true });
     await engine.open();
     await locks.open();
     opened = true;
     if (!stopping) {
+      presenceSync?.start();
       search?.indexer.start();
       grpc?.setServing(true);
     }
@@ -183,6 +194,8 @@ export async function serve(config: Config): Promise<void> {
     hub.closeAll();
     const grpcStopped = grpc === undefined ? Promise.resolve() : grpc.shutdown(config.server.shutdownGraceMs / 2); // running calls (a bulk ingest, a lock wait) get half the grace
     const closing = Promise.all([opening.catch(() => undefined), grpcStopped]) // a failed open is reported (and exits) below
+      // Other nodes drop this one's members at once (bye) rather than after the expiry.
+      .then(() => (opened ? presenceSync?.stop() : undefined))
       .then(() => router.close())
       .then(() => (search === undefined ? undefined : search.indexer.stop().then(() => search.host.close())))
       .then(() => (opened ? locks.close() : undefined))
