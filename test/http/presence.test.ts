@@ -12,7 +12,8 @@ import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { EngramClient, GrpcEngramClient, type PresenceEvent } from '../../src/client/index.js';
-import { grpcServerPerFile, StreamReader, type Msg } from '../helpers/grpc.js';
+import { EngramGrpc, grpcServerPerFile, StreamReader, type Msg } from '../helpers/grpc.js';
+import { HttpClient } from '../helpers/http.js';
 import { removeDir, startServer, tempDir } from '../helpers/server.js';
 import { SseReader } from '../helpers/sse.js';
 import { eventually, WAIT_MS, Watcher } from '../helpers/wait.js';
@@ -264,6 +265,69 @@ setInterval(() => undefined, 1000);`;
     }
   });
 });
+
+describe('a cut-off gRPC subscriber', () => {
+  test('leaves when the server’s keepalive pings go unanswered', async () => {
+    // A TCP relay between client and server that, once frozen, passes nothing either way and closes
+    // nothing: a network cut, or a machine that died without a FIN.
+    const server = await startServer({ args: ['--stream-idle-timeout', '8s'] });
+    const [host, port] = [server.grpcAddr.slice(0, server.grpcAddr.lastIndexOf(':')), Number(server.grpcAddr.slice(server.grpcAddr.lastIndexOf(':') + 1))];
+    const sockets: net.Socket[] = [];
+    let frozen = false;
+    const relay = net.createServer((inbound) => {
+      const outbound = net.connect(port, host);
+      sockets.push(inbound, outbound);
+      for (const [from, to] of [[inbound, outbound], [outbound, inbound]] as const) {
+        from.on('data', (d: Buffer) => {
+          if (!frozen) to.write(d);
+        });
+        from.on('error', () => undefined);
+      }
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', () => r()));
+    const relayPort = (relay.address() as net.AddressInfo).port;
+    const viaRelay = new EngramGrpc(`127.0.0.1:${relayPort}`);
+    const direct = new HttpClientFor(server.url);
+    try {
+      const reader = new StreamReader(viaRelay.Subscribe({ contextId: 'p/cut', agentId: 'cut-off' }));
+      await reader.until((m) => m.some((x: Msg) => x.event === 'subscribed'));
+      await direct.presenceIs('p/cut', ['default/cut-off×1']);
+      frozen = true;
+      await direct.presenceIs('p/cut', []);
+    } finally {
+      viaRelay.close();
+      for (const s of sockets) s.destroy();
+      relay.close();
+      direct.close();
+      assert.equal(await server.stop(), 0);
+      removeDir(server.dataDir);
+    }
+  });
+});
+
+/** Presence reads against a server of its own. */
+class HttpClientFor {
+  private readonly http: HttpClient;
+  constructor(url: string) {
+    this.http = new HttpClient(url);
+  }
+  presenceIs(contextId: string, expected: string[]): Promise<void> {
+    let last: string[] = [];
+    return eventually(
+      async () => {
+        last = who((await this.http.get(`/contexts/${enc(contextId)}/presence`)).json.members);
+        return JSON.stringify(last) === JSON.stringify(expected);
+      },
+      WAIT_MS,
+      `presence of ${contextId} to be ${JSON.stringify(expected)}`,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last seen ${JSON.stringify(last)}`);
+    });
+  }
+  close(): void {
+    this.http.close();
+  }
+}
 
 describe('access', () => {
   test('a client sees presence only in its own contexts; a shared space shows every member', async () => {
