@@ -101,10 +101,15 @@ export class Subscription {
     return this.router.presence.join(this.space, this.contextId, this.identity);
   }
 
-  /** Writes a presence frame, or notes that one was missed. */
+  /**
+   * Writes a presence frame, or notes that one was missed: then a live subscription pauses, as
+   * for a unit, so that the drain that resumes it sends a snapshot when it is live again.
+   */
   sendPresence(frame: Frame): void {
     if (this.state === 'closed') return;
-    if (this.state === 'paused' || this.sink.full || this.sink.write(frame) === 'dropped') this.presenceMissed = true;
+    const result = this.state === 'paused' || this.sink.full ? 'dropped' : this.sink.write(frame);
+    if (result === 'dropped') this.presenceMissed = true;
+    if (result !== 'ok' && this.state === 'live') this.state = 'paused';
   }
 
   get contextId(): string {

@@ -201,9 +201,9 @@ describe('presence frames of the router', () => {
     assert.deepEqual(watcherSink.presence().map((f) => f.action), ['snapshot', 'join']);
     // Full: the leave is missed; once it drains and catches up, a snapshot says who is there.
     watcherSink.full = true;
-    watcher.state = 'paused';
     other.close();
     assert.equal(watcherSink.presence().length, 2);
+    assert.equal(watcher.state, 'paused', 'a live subscription that missed a presence event pauses, so its drain resumes it');
     watcherSink.full = false;
     watcher.resume(); // at the head already: live again in this step
     assert.equal(watcher.state, 'live');
