@@ -201,9 +201,12 @@ describe('join and leave events, for subscribers that ask', () => {
     await watcher.until(() => hasEvent(presenceFrames(watcher), 'join', 'marker'));
     assert.equal(hasEvent(presenceFrames(watcher), 'leave', 'mover'), false, JSON.stringify(presenceFrames(watcher)));
     await presenceIs(ctx, ['alice/marker×1', 'alice/mover×1', 'alice/watcher×1']);
-    // A WebSocket subscribe message asks for presence with "presence": true.
-    marker.send({ op: 'subscribe', contextId: 'p/resubscribe-2', presence: true, ref: 'p' });
-    await marker.next((f) => f.event === 'presence' && f.action === 'snapshot' && f.contextId === 'p/resubscribe-2');
+    // A WebSocket subscribe message asks for presence with "presence": true, and may name its own agent.
+    marker.send({ op: 'subscribe', contextId: 'p/resubscribe-2', presence: true, agentId: 'marker-2', ref: 'p' });
+    const snapshot = await marker.next((f) => f.event === 'presence' && f.action === 'snapshot' && f.contextId === 'p/resubscribe-2');
+    assert.deepEqual(snapshot.members.map((m: Member) => m.agentId), ['marker-2']);
+    marker.send({ op: 'subscribe', contextId: 'p/resubscribe-3', agentId: '', ref: 'bad' });
+    assert.equal((await marker.next((f) => f.event === 'error' && f.ref === 'bad')).error.code, 'INVALID_ID');
     for (const c of [watcher, mover, marker]) c.close();
     await presenceIs(ctx, []);
   });

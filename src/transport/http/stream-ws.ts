@@ -168,7 +168,7 @@ class WsConnection implements StreamSink, HubConnection {
     this.ws = ws;
     if (this.initial.locks) this.enqueue({ op: 'subscribeLocks', ref: undefined });
     for (const contextId of this.initial.contexts) {
-      this.enqueue({ op: 'subscribe', ref: undefined, contextId, since: this.initial.since, epoch: this.initial.epoch, presence: this.initial.presence });
+      this.enqueue({ op: 'subscribe', ref: undefined, contextId, since: this.initial.since, epoch: this.initial.epoch, presence: this.initial.presence, agentId: undefined });
     }
   }
 
@@ -229,12 +229,12 @@ class WsConnection implements StreamSink, HubConnection {
         return;
       case 'subscribe':
       case 'unsubscribe':
-        this.control = this.control.then(() => (op.op === 'subscribe' ? this.subscribe(op.contextId, op.since, op.epoch, op.presence, op.ref) : this.unsubscribe(op.contextId, op.ref)));
+        this.control = this.control.then(() => (op.op === 'subscribe' ? this.subscribe(op.contextId, op.since, op.epoch, op.presence, op.agentId ?? this.agentId, op.ref) : this.unsubscribe(op.contextId, op.ref)));
         return;
     }
   }
 
-  private async subscribe(contextId: string, since: number | undefined, epoch: string | undefined, presence: boolean, ref: Ref): Promise<void> {
+  private async subscribe(contextId: string, since: number | undefined, epoch: string | undefined, presence: boolean, agentId: string | undefined, ref: Ref): Promise<void> {
     if (this.closed) return;
     const previous = this.subs.get(contextId);
     if (previous === undefined && this.subs.size >= this.route.hub.options.maxSubscriptions) {
@@ -247,7 +247,7 @@ class WsConnection implements StreamSink, HubConnection {
     previous?.close();
     this.subs.delete(contextId);
     try {
-      const sub = await this.route.gate.subscribe(this.principal, contextId, this, { since, epoch, ref, agentId: this.agentId, presence });
+      const sub = await this.route.gate.subscribe(this.principal, contextId, this, { since, epoch, ref, agentId, presence });
       if (this.closed) sub.close();
       else this.subs.set(contextId, sub);
     } catch (err) {
