@@ -48,6 +48,7 @@ type Message =
   | { kind: 'bye'; node: string };
 
 interface Peer {
+  /** performance.now() of its last message: a clock that no wall-clock step moves. */
   lastHeard: number;
   /** The state round being received, and how many of its parts arrived. */
   round: number;
@@ -71,6 +72,7 @@ export class PresenceSync {
   private stateDue = false;
   private stopped = false;
   private unlisten: (() => void) | undefined;
+  private lastTick = performance.now();
 
   constructor(
     private readonly presence: Presence,
@@ -88,6 +90,7 @@ export class PresenceSync {
     });
     this.send({ kind: 'hello', node: this.nodeId });
     this.publishState();
+    this.lastTick = performance.now();
     this.timer = setInterval(() => {
       this.publishState();
       this.expire();
@@ -147,7 +150,7 @@ export class PresenceSync {
     }
     let peer = this.peers.get(m.node);
     if (peer === undefined) this.peers.set(m.node, (peer = { lastHeard: 0, round: 0, partsSeen: 0, entries: new Map() }));
-    peer.lastHeard = Date.now();
+    peer.lastHeard = performance.now();
     switch (m.kind) {
       case 'hello':
         // Answered on the next turn: several nodes starting together get one state.
@@ -186,9 +189,17 @@ export class PresenceSync {
     this.presence.setRemote(node, entry);
   }
 
-  /** Forgets nodes not heard from for EXPIRY_INTERVALS intervals. */
+  /**
+   * Forgets nodes not heard from for EXPIRY_INTERVALS intervals. A late tick means this process
+   * was not running (a long pause): the others' messages may be waiting unread, so nobody is
+   * blamed for that silence on this tick.
+   */
   private expire(): void {
-    const deadline = Date.now() - EXPIRY_INTERVALS * this.options.intervalMs;
+    const now = performance.now();
+    const late = now - this.lastTick > 2 * this.options.intervalMs;
+    this.lastTick = now;
+    if (late) return;
+    const deadline = now - EXPIRY_INTERVALS * this.options.intervalMs;
     for (const [node, peer] of this.peers) if (peer.lastHeard < deadline) this.forget(node);
   }
 

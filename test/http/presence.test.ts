@@ -6,13 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { EngramClient, GrpcEngramClient, type PresenceEvent } from '../../src/client/index.js';
-import { EngramGrpc, grpcServerPerFile, StreamReader, type Msg } from '../helpers/grpc.js';
+import { EngramGrpc, grpcServerPerFile, rejectsWith, StreamReader, type Msg } from '../helpers/grpc.js';
 import { HttpClient } from '../helpers/http.js';
 import { removeDir, startServer, tempDir } from '../helpers/server.js';
 import { SseReader } from '../helpers/sse.js';
@@ -351,6 +352,51 @@ describe('access', () => {
     await b.until(() => presenceFrames(b).some((f) => f.action === 'leave' && f.member.clientId === 'alice'));
     b.close();
     await presenceIs(shared, [], 'bob');
+  });
+});
+
+describe('credentials', () => {
+  test('presence needs credentials that may read the context: none is 401, one limited to other contexts is 403', async () => {
+    const key = (name: string) => `egk_${name}-presence-key-0123456789abcdefghijklmnopqrstuvwxyz`;
+    const sha = (k: string) => 'sha256:' + createHash('sha256').update(k).digest('hex');
+    const cfgDir = tempDir('engram-presence-auth-');
+    writeFileSync(
+      join(cfgDir, 'engram.yaml'),
+      `auth:
+  mode: apikey
+  keys:
+    - {client: acme, hash: "${sha(key('full'))}", scopes: [read, write]}
+    - {client: acme, hash: "${sha(key('team'))}", scopes: [read], contexts: ["team/*"]}
+`,
+    );
+    const server = await startServer({ args: ['--config', join(cfgDir, 'engram.yaml'), '--search-embedder', 'none'] });
+    const http = new HttpClient(server.url);
+    const g = new EngramGrpc(server.grpcAddr);
+    const full = { authorization: `Bearer ${key('full')}` };
+    const team = { authorization: `Bearer ${key('team')}` };
+    const ws = new WsClient(`${server.url.replace('http', 'ws')}/stream?context=secret%2Fplan&agentId=spy-target`, undefined, full);
+    try {
+      await ws.open();
+      await ws.next((f) => f.event === 'subscribed');
+      const seen = await http.get('/contexts/secret%2Fplan/presence', full);
+      assert.deepEqual(who(seen.json.members), ['acme/spy-target×1']);
+      const limited = await http.get('/contexts/secret%2Fplan/presence', team);
+      assert.equal(limited.status, 403, limited.text);
+      assert.equal(limited.json.error.code, 'FORBIDDEN');
+      assert.equal((await http.get('/contexts/secret%2Fplan/presence')).status, 401);
+      const m = new grpc.Metadata();
+      m.set('authorization', team.authorization);
+      await rejectsWith(g.call('GetPresence', { contextId: 'secret/plan' }, { metadata: m }), grpc.status.PERMISSION_DENIED, 'FORBIDDEN');
+      // Its own contexts it sees.
+      assert.equal((await http.get('/contexts/team%2Fplan/presence', team)).status, 200);
+    } finally {
+      ws.close();
+      g.close();
+      http.close();
+      assert.equal(await server.stop(), 0);
+      removeDir(server.dataDir);
+      removeDir(cfgDir);
+    }
   });
 });
 
