@@ -214,27 +214,42 @@ describe('join and leave events, for subscribers that ask', () => {
 });
 
 describe('crashed connections leave', () => {
-  test('a client process killed with SIGKILL leaves presence', async () => {
+  test('a client process killed with SIGKILL leaves presence, over WebSocket, SSE and gRPC', async () => {
     const ctx = 'p/killed';
     const watcher = await openWs(`context=${enc(ctx)}&agentId=watcher&presence=1`);
-    const script = `import WebSocket from 'ws';
-const ws = new WebSocket(${JSON.stringify(wsUrl(`context=${enc(ctx)}&agentId=doomed`))}, { headers: { 'x-client-id': 'alice' } });
-ws.on('message', (d) => { if (JSON.parse(d.toString()).event === 'subscribed') process.stdout.write('subscribed\\n'); });
+    const sdk = resolve(import.meta.dirname, '../../src/client/index.js');
+    const script = `import http from 'node:http';
+import WebSocket from 'ws';
+import { GrpcEngramClient } from ${JSON.stringify(sdk)};
+const ws = new WebSocket(${JSON.stringify(wsUrl(`context=${enc(ctx)}&agentId=doomed-ws`))}, { headers: { 'x-client-id': 'alice' } });
+ws.on('message', (d) => { if (JSON.parse(d.toString()).event === 'subscribed') process.stdout.write('ws\\n'); });
+http.get(${JSON.stringify(sseUrl(`context=${enc(ctx)}&agentId=doomed-sse`))}, { headers: { 'x-client-id': 'alice' } }, (res) => {
+  res.on('data', (d) => { if (d.toString().includes('event: subscribed')) process.stdout.write('sse\\n'); });
+});
+const g = new GrpcEngramClient(${JSON.stringify(env.server.grpcAddr)});
+(async () => { for await (const _ of g.subscribe(${JSON.stringify(ctx)}, { agentId: 'doomed-grpc' })) void _; })();
 setInterval(() => undefined, 1000);`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: resolve(import.meta.dirname, '../../..'), stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise<void>((r) => child.on('exit', () => r()));
+    const doomed = ['doomed-grpc', 'doomed-sse', 'doomed-ws'];
     try {
+      // The gRPC SDK acts as the default client: its member is in the default client's context of this id, so it is watched there.
+      const defaultWatcher = await openWs(`context=${enc(ctx)}&agentId=watcher&presence=1`, 'default');
       const watch = new Watcher();
       let out = '';
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
         watch.notify();
       });
-      await watch.until(() => out.includes('subscribed'), WAIT_MS, 'the child to subscribe');
-      await watcher.until(() => hasEvent(presenceFrames(watcher), 'join', 'doomed'));
+      await watch.until(() => out.includes('ws') && out.includes('sse'), WAIT_MS, 'the child to subscribe');
+      await watcher.until(() => hasEvent(presenceFrames(watcher), 'join', 'doomed-ws') && hasEvent(presenceFrames(watcher), 'join', 'doomed-sse'));
+      await defaultWatcher.until(() => hasEvent(presenceFrames(defaultWatcher), 'join', 'doomed-grpc'));
       child.kill('SIGKILL');
-      await watcher.until(() => hasEvent(presenceFrames(watcher), 'leave', 'doomed'), WAIT_MS, 'the leave of the killed client');
+      for (const agent of doomed.slice(1)) await watcher.until(() => hasEvent(presenceFrames(watcher), 'leave', agent), WAIT_MS, `the leave of ${agent}`);
+      await defaultWatcher.until(() => hasEvent(presenceFrames(defaultWatcher), 'leave', 'doomed-grpc'), WAIT_MS, 'the leave of doomed-grpc');
       await presenceIs(ctx, ['alice/watcher×1']);
+      await presenceIs(ctx, ['default/watcher×1'], 'default');
+      defaultWatcher.close();
     } finally {
       child.kill('SIGKILL');
       await exited;
