@@ -169,6 +169,10 @@ export const RESPONSE_SCHEMAS = {
     },
     ['id', 'displayName', 'agentIds', 'pinnedUnits', 'meta', 'createdAt', 'updatedAt', 'version', 'headSeq'],
   ),
+  ContextDeletion: object(
+    { contextId: id, deleted: { const: true }, units: count, bytes: { ...count, description: 'Bytes of the removed units\' JSON text.' } },
+    ['contextId', 'deleted', 'units', 'bytes'],
+  ),
   ContextPage: object({ contexts: { type: 'array', items: ref('Context') }, nextCursor: { type: ['string', 'null'] } }, ['contexts', 'nextCursor']),
   PresenceMember: object(
     {

@@ -83,6 +83,11 @@ export interface ContextRecord {
   updatedAt: number;
   version: number;
   headSeq: number;
+  /**
+   * Set on a context created under the id of a deleted one: which history this is. A stream's
+   * epoch joins it to the log's, so seqs of the deleted history are never taken for this one's.
+   */
+  incarnation?: string;
 }
 
 export interface ContextView {

@@ -1,5 +1,5 @@
 /**
- * `engram put | get | tail | search | lock | unlock`: a command line on the running server of
+ * `engram put | get | tail | delete | search | lock | unlock | memory`: a command line on the running server of
  * a data dir (found through its discovery file), or on `--url`. Human-readable output by
  * default, one JSON document per result with `--json`.
  */
@@ -9,7 +9,7 @@ import { EngramClientError } from '../client/errors.js';
 import type { WorkUnit } from '../client/types.js';
 import { isEngramProcess, readDiscovery } from './discovery.js';
 
-export const CLIENT_COMMANDS = ['put', 'get', 'tail', 'search', 'lock', 'unlock', 'memory', 'presence'] as const;
+export const CLIENT_COMMANDS = ['put', 'get', 'tail', 'delete', 'search', 'lock', 'unlock', 'memory', 'presence'] as const;
 
 
 
@@ -19,7 +19,7 @@ export interface Parsed {
   bools: Set<string>;
 }
 
-const BOOL_FLAGS = new Set(['--json', '-f', '--follow']);
+const BOOL_FLAGS = new Set(['--json', '-f', '--follow', '--yes']);
 
 /** Options, `--flag value` or `--flag=value`; `bools` are the ones that take no value. */
 export function parse(args: string[], bools: ReadonlySet<string> = BOOL_FLAGS): Parsed {
@@ -148,6 +148,14 @@ export async function runClientCommand(command: (typeof CLIENT_COMMANDS)[number]
         const r = await client.search({ query: p.positional.join(' '), limit: int(p, '--limit') ?? 10, ...(contextId ? { contextId } : {}), ...(mode ? { mode } : {}) });
         if (json) out(JSON.stringify(r));
         else for (const x of r.results) out(`${x.score.toFixed(3)} ${x.workUnit.contextId} ${text(x.workUnit)}`);
+        return 0;
+      }
+      case 'delete': {
+        need(1, 'CONTEXT');
+        // Nothing brings a deleted context back: say so explicitly.
+        if (!p.bools.has('--yes')) throw new UsageError(`deleting ${JSON.stringify(p.positional[0])} removes it for good; add --yes to confirm`);
+        const d = await client.deleteContext(p.positional[0]!);
+        out(json ? JSON.stringify(d) : `${d.contextId} deleted: ${d.units} units, ${d.bytes} bytes`);
         return 0;
       }
       case 'lock': {

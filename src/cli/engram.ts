@@ -100,6 +100,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
     case 'put':
     case 'get':
     case 'tail':
+    case 'delete':
     case 'search':
     case 'lock':
     case 'unlock':

@@ -16,6 +16,7 @@ import { DEFAULT_BACKOFF, resumingSubscription, type Backoff, type StreamConnect
 import type {
   AcquireRequest,
   Context,
+  ContextDeletion,
   ContextPage,
   ContextPatch,
   ContextPresence,
@@ -194,6 +195,11 @@ export class GrpcEngramClient implements LockApi {
     return contextFromProto(await this.unary<pb.Context>('updateContext', req));
   }
 
+  async deleteContext(contextId: string): Promise<ContextDeletion> {
+    const r = await this.unary<pb.ContextDeletion>('deleteContext', { contextId });
+    return { contextId: r.contextId, deleted: true, units: num(r.units), bytes: num(r.bytes) };
+  }
+
   async listContexts(query: { limit?: number; after?: string; prefix?: string } = {}): Promise<ContextPage> {
     const r = await this.unary<pb.ListContextsResponse>('listContexts', query);
     return { contexts: r.contexts.map(contextFromProto), nextCursor: r.nextCursor ?? null };
@@ -268,7 +274,10 @@ export class GrpcEngramClient implements LockApi {
     call.on('data', (e: pb.SubscribeEvent) => {
       if (e.workUnit) events.unit(unitFromProto(e.workUnit));
       else if (e.subscribed) events.subscribed(num(e.subscribed.headSeq), e.subscribed.epoch ?? '');
-      else if (e.presence && onPresence !== undefined && !ended) {
+      else if (e.deleted) {
+        ended = true;
+        events.deleted();
+      } else if (e.presence && onPresence !== undefined && !ended) {
         onPresence({ action: e.presence.action as PresenceEvent['action'], contextId: e.presence.contextId ?? contextId, members: (e.presence.members ?? []).map(presenceMemberFromProto) });
       }
     });

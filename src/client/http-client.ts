@@ -13,6 +13,7 @@ import { DEFAULT_BACKOFF, resumingSubscription, type Backoff, type StreamConnect
 import type {
   AcquireRequest,
   Context,
+  ContextDeletion,
   ContextPage,
   ContextPatch,
   ContextPresence,
@@ -157,6 +158,11 @@ export class EngramClient implements LockApi {
     return (await this.call<Context>('PATCH', `/contexts/${enc(contextId)}`, patch, headers)).value;
   }
 
+  /** Deletes a context for good (its units, keys, search entries and memory state); subscribers are told and closed. */
+  async deleteContext(contextId: string): Promise<ContextDeletion> {
+    return (await this.call<ContextDeletion>('DELETE', `/contexts/${enc(contextId)}`)).value;
+  }
+
   async listContexts(query: { limit?: number; after?: string; prefix?: string } = {}): Promise<ContextPage> {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
@@ -251,10 +257,12 @@ export class EngramClient implements LockApi {
       }
       if (frame.event === 'workunit' && frame.workUnit !== undefined) events.unit(frame.workUnit);
       else if (frame.event === 'subscribed' && frame.contextId === contextId) events.subscribed(frame.headSeq ?? 0, frame.epoch ?? '');
-      else if (frame.event === 'presence' && onPresence !== undefined && !ended) {
+      else if (frame.event === 'deleted' && frame.contextId === contextId) {
+        ended = true;
+        events.deleted();
+      } else if (frame.event === 'presence' && onPresence !== undefined && !ended) {
         onPresence({ action: frame.action!, contextId: frame.contextId ?? contextId, members: frame.members ?? (frame.member === undefined ? [] : [frame.member]) });
-      }
-      else if (frame.event === 'error' && frame.error !== undefined) {
+      } else if (frame.event === 'error' && frame.error !== undefined) {
         // The subscription was refused (e.g. `since` beyond the head): only a busy server is worth retrying.
         const err = new EngramClientError(frame.error.code, frame.error.message, undefined);
         end(err, isRetryable(err));

@@ -12,6 +12,7 @@ export type {
   AcquireRequest,
   BinaryPayload,
   Context,
+  ContextDeletion,
   ContextPage,
   ContextPatch,
   ContextPresence,

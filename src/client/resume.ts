@@ -4,7 +4,8 @@
  * received, dropping any unit it already has, so the consumer sees every unit once, in order.
  * It resumes in the epoch the server first named: if the server's history was restored or
  * repaired meanwhile, the server refuses (EPOCH_MISMATCH) and the iterator ends with that error
- * rather than going on with seqs that mean something else.
+ * rather than going on with seqs that mean something else. When the context is deleted the
+ * iterator throws CONTEXT_DELETED after the units it delivered.
  */
 import { EngramClientError } from './errors.js';
 import type { SubscribeOptions, WorkUnit } from './types.js';
@@ -13,6 +14,8 @@ import type { SubscribeOptions, WorkUnit } from './types.js';
 export interface StreamEvents {
   subscribed(headSeq: number, epoch: string): void;
   unit(unit: WorkUnit): void;
+  /** The context was deleted: the subscription is over (the iterator throws CONTEXT_DELETED). */
+  deleted(): void;
   /** The connection ended; `retry` false means resubscribing unchanged would fail again. */
   closed(err: EngramClientError, retry: boolean): void;
 }
@@ -78,6 +81,16 @@ export function resumingSubscription(connect: Connect, options: SubscribeOptions
           paused = true;
           current.pause();
         }
+        notify();
+      },
+      deleted() {
+        if (ended) return;
+        ended = true;
+        current.close();
+        if (done) return;
+        // Resuming would be in a history that no longer exists (a re-created context is a new epoch).
+        failure = new EngramClientError('CONTEXT_DELETED', 'the context was deleted; the subscription is over', undefined);
+        done = true;
         notify();
       },
       closed(err, retry) {

@@ -92,6 +92,15 @@ export interface ContextPatch {
   meta?: Record<string, string | null>;
 }
 
+/** What deleting a context removed. */
+export interface ContextDeletion {
+  contextId: string;
+  deleted: true;
+  /** Units removed, and the bytes of their JSON text. */
+  units: number;
+  bytes: number;
+}
+
 export interface ContextPage {
   contexts: Context[];
   nextCursor: string | null;

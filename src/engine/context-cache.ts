@@ -16,6 +16,8 @@ export interface ContextState {
   tail: UnitTail;
   /** Open handles (subscriptions); a retained state is never evicted. */
   retained: number;
+  /** Which history of the id this is: the record's, or, with no record, what the last deletion left (undefined: never deleted). */
+  incarnation: string | undefined;
 }
 
 
@@ -49,9 +51,11 @@ export class ContextCache {
     if (pending === undefined) {
       const contextId = key.slice(clientId.length + 1);
       pending = this.log.getContext(clientId, contextId).then(
-        (record) => {
+        async (record) => ({ record, incarnation: record !== undefined ? record.incarnation : await this.log.incarnation(clientId, contextId) }),
+      ).then(
+        ({ record, incarnation }) => {
           this.loading.delete(key);
-          const state: ContextState = { record, tail: new UnitTail((record?.headSeq ?? 0) + 1, this.options.tailUnits), retained: 0 };
+          const state: ContextState = { record, tail: new UnitTail((record?.headSeq ?? 0) + 1, this.options.tailUnits), retained: 0, incarnation };
           this.states.set(key, state);
           this.evict();
           return state;

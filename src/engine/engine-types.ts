@@ -66,6 +66,11 @@ export interface CommitEvent {
   embeddings: Array<Float32Array | undefined>;
   /** The record after the batch, when more than its head changed (created, PATCH, a new agent). */
   record: ContextRecord | undefined;
+  /**
+   * Set when the context was deleted (there are no units then): the incarnation its next history
+   * will carry, and the log positions of the units removed.
+   */
+  deleted?: { incarnation: string; positions: number[] };
 }
 
 /**
@@ -78,6 +83,8 @@ export interface ContextHandle {
   /** Seq of the newest committed unit (0 before the first). */
   head(): number;
   record(): ContextRecord | undefined;
+  /** The epoch of the context's current history (Engine.epochOf): what a subscription to it is told. */
+  epoch(): string;
   /** Units with after < seq ≤ min(head, after + limit): synchronously from the tail when it holds them. */
   unitsAfter(after: number, limit: number): string[] | Promise<string[]>;
   release(): void;

@@ -11,7 +11,7 @@ import { EngramError } from '../basics/errors.js';
 import { applyPatch } from './context-patch.js';
 import { UlidFactory } from '../basics/ids.js';
 import { LIMITS } from '../basics/limits.js';
-import type { CommitPart, CommittedContext, ContextBase, ContextOutcome, IdempotencyEntry, Log, UnitEntry } from './log.js';
+import type { CommitPart, CommittedContext, ContextBase, ContextDeletion, ContextOutcome, IdempotencyEntry, Log, UnitEntry } from './log.js';
 import { ContextCache, type ContextState } from './context-cache.js';
 import type { AppendResult, CommitEvent, ContextHandle, ContextPage, EngineOptions, UnitPage } from './engine-types.js';
 import { contextView, type ContextPatch, type ContextRecord, type ContextView, type WorkUnitDraft } from '../basics/types.js';
@@ -43,7 +43,16 @@ interface PatchOp extends Waiter<ContextRecord> {
   ifMatch: number | '*' | undefined;
 }
 
-type Op = AppendOp | PatchOp;
+/** Deleting a context: alone in its batch (commitOps), so no write of the context lands between its read and its removal. */
+interface DeleteOp extends Waiter<ContextDeletion> {
+  kind: 'delete';
+  clientId: string;
+  key: string;
+  contextId: string;
+}
+
+type Op = AppendOp | PatchOp | DeleteOp;
+type WriteOp = AppendOp | PatchOp;
 
 /** A context's record as it will be once the batch being formed commits. */
 interface Staged {
@@ -224,6 +233,33 @@ export class Engine {
     return contextView(record);
   }
 
+  /**
+   * Deletes a context for good (Log.deleteContext): its units, record, idempotency keys and, through
+   * the commit listeners, its search entries and subscriptions. A later write to the id starts a
+   * new history, with a new incarnation. CONTEXT_NOT_FOUND when there is no such context.
+   */
+  deleteContext(clientId: string, contextId: string): Promise<ContextDeletion> {
+    try {
+      checkId(contextId, 'contextId');
+      this.assertReady();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise<ContextDeletion>((resolve, reject) => {
+      this.enqueue({ kind: 'delete', clientId, key: scopedKey(clientId, contextId), contextId, resolve, reject });
+    });
+  }
+
+  private async commitDelete(op: DeleteOp): Promise<void> {
+    try {
+      const deletion = await this.log.deleteContext(op.clientId, op.contextId);
+      if (deletion === undefined) op.reject(new EngramError('CONTEXT_NOT_FOUND', `context ${JSON.stringify(op.contextId)} does not exist`));
+      else op.resolve(deletion);
+    } catch (err) {
+      op.reject(storageError(err));
+    }
+  }
+
   private assertReady(): void {
     if (this.state !== 'ready') {
       throw new EngramError('NOT_READY', this.state === 'new' ? 'storage is still opening' : 'the server is shutting down');
@@ -238,7 +274,15 @@ export class Engine {
     this.queue.push(op);
   }
 
-  private async commitOps(ops: Op[]): Promise<void> {
+  private async commitOps(batch: Op[]): Promise<void> {
+    // A deletion is a batch of its own: the ops before it commit first, those after it wait for the next batch.
+    const cut = batch.findIndex((op) => op.kind === 'delete');
+    if (cut === 0) {
+      this.queue.requeue(batch.slice(1));
+      return this.commitDelete(batch[0] as DeleteOp);
+    }
+    if (cut > 0) this.queue.requeue(batch.slice(cut));
+    const ops = (cut > 0 ? batch.slice(0, cut) : batch) as WriteOp[];
     // Load every context the batch touches; eviction only runs between batches, so these stay put.
     for (const op of ops) {
       const s = this.contexts.get(op.clientId, op.key);
@@ -258,7 +302,7 @@ export class Engine {
     const cursor = { pos: this.position };
     const outcomes: Array<AppendResult | ContextRecord | EngramError | undefined> = [];
     /** Ops left for the next batch (a keyed unit goes alone to a shared log). */
-    const deferred: Op[] = [];
+    const deferred: WriteOp[] = [];
     const alone = this.log.capabilities.sharedWriters;
     for (const op of ops) {
       const state = this.contexts.peek(op.key)!;
@@ -313,8 +357,8 @@ export class Engine {
    * Answers each op by what the log said of its context's part. Ops of a context another node
    * moved first go back to the front of the queue, in order, to be staged again on the new head.
    */
-  private settle(ops: Op[], outcomes: Array<AppendResult | ContextRecord | EngramError | undefined>, staged: Map<string, Staged>): void {
-    const again: Op[] = [];
+  private settle(ops: WriteOp[], outcomes: Array<AppendResult | ContextRecord | EngramError | undefined>, staged: Map<string, Staged>): void {
+    const again: WriteOp[] = [];
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
       const outcome = outcomes[i];
@@ -347,6 +391,15 @@ export class Engine {
       if (state === undefined) {
         const loading = this.contexts.loadingState(key);
         if (loading !== undefined) state = await loading.catch(() => undefined);
+      }
+      if (p.deleted !== undefined) {
+        if (state !== undefined) {
+          state.record = undefined;
+          state.incarnation = p.deleted.incarnation;
+          this.contexts.resetTail(state);
+        }
+        events.push({ clientId: p.clientId, contextId: p.contextId, firstSeq: 1, units: [], positions: [], embeddings: [], record: undefined, deleted: p.deleted });
+        continue;
       }
       if (state !== undefined) {
         const r = state.record;
@@ -407,6 +460,8 @@ export class Engine {
         version: 1,
         headSeq: 0,
       };
+      // A new history of a deleted context's id.
+      if (s.state.incarnation !== undefined) s.record.incarnation = s.state.incarnation;
     } else if (!s.record.agentIds.includes(d.agentId) && s.record.agentIds.length < LIMITS.agentsPerContext) {
       s.record.agentIds = [...s.record.agentIds, d.agentId];
       s.record.version++;
@@ -548,6 +603,7 @@ export class Engine {
       contextId,
       head: () => state.record?.headSeq ?? 0,
       record: () => state.record,
+      epoch: () => this.epochOf(state.incarnation),
       unitsAfter: (after, limit) => {
         const head = state.record?.headSeq ?? 0;
         const lo = after + 1;
@@ -578,6 +634,14 @@ export class Engine {
     return this.log.catchUp().catch((err: unknown) => Promise.reject(storageError(err)));
   }
 
+  /**
+   * The epoch of one history of a context: the log's, joined with the context's incarnation when
+   * its id was deleted before, so seqs of a deleted history never pass for the new one's.
+   */
+  epochOf(incarnation: string | undefined): string {
+    return incarnation === undefined ? this.log.epoch() : `${this.log.epoch()}-${incarnation}`;
+  }
+
   /** The epoch of the log's history: a seq means the same only within one epoch (Log.epoch). */
   get epoch(): string {
     return this.log.epoch();
@@ -602,6 +666,8 @@ export class Engine {
 function stagePatch(op: PatchOp, s: Staged, now: number): ContextRecord {
   const next = applyPatch(s.record, op.contextId, op.patch, op.ifMatch, now);
   if (next !== s.record) {
+    // Created by this PATCH under a deleted context's id: a new history.
+    if (s.base.version === 0 && s.state.incarnation !== undefined) next.incarnation = s.state.incarnation;
     s.record = next;
     s.dirty = true;
     s.changed = true;

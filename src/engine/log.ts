@@ -13,7 +13,11 @@ export interface UnitEntry {
   contextId: string;
   seq: number;
   id: string;
-  /** Position in the whole log: 1, 2, 3, … across all clients and contexts, in commit order, no gaps. */
+  /**
+   * Position in the whole log, across all clients and contexts, increasing in commit order and
+   * never reused: 1, 2, 3, … on the embedded logs (gaps where units were deleted); derived from
+   * the stream sequence on the shared log.
+   */
   pos: number;
   /** The unit's canonical JSON text, exactly as served. */
   json: string;
@@ -95,6 +99,35 @@ export const COMMITTED: ContextOutcome = Object.freeze({ status: 'committed' });
 export interface CommittedContext extends CommitEvent {
   headSeq: number;
   updatedAt: number;
+}
+
+/** What deleting a context removed (Log.deleteContext). */
+export interface ContextDeletion {
+  clientId: string;
+  contextId: string;
+  /** The id of the context's next history: a record created under this id later carries it (ContextRecord.incarnation). */
+  incarnation: string;
+  /** Units removed, and the bytes of their JSON text. */
+  units: number;
+  bytes: number;
+  /** Log positions of the removed units (the search index drops them). */
+  positions: number[];
+}
+
+/** How a deletion is reported through `Log.follow`: a part with no units and `deleted` set. */
+export function deletedContext(d: ContextDeletion): CommittedContext {
+  return {
+    clientId: d.clientId,
+    contextId: d.contextId,
+    firstSeq: 1,
+    units: [],
+    positions: [],
+    embeddings: [],
+    record: undefined,
+    headSeq: 0,
+    updatedAt: 0,
+    deleted: { incarnation: d.incarnation, positions: d.positions },
+  };
 }
 
 /**
@@ -190,6 +223,16 @@ export interface Log {
    */
   catchUp(): Promise<void>;
   getContext(clientId: string, contextId: string): Promise<ContextRecord | undefined>;
+  /**
+   * Removes a context for good: its record and head, its units with their id index, positions and
+   * embeddings, and its idempotency keys, in one atomic step; leaves a tombstone naming the
+   * context's next incarnation (`incarnation`). Reported through `follow` (deletedContext) before
+   * it resolves. Undefined, storing nothing, when there is no such context. The disk space comes
+   * back in the background (LevelDB compacts the removed ranges).
+   */
+  deleteContext(clientId: string, contextId: string): Promise<ContextDeletion | undefined>;
+  /** The incarnation a context deleted under this id left for its next history (undefined: never deleted). */
+  incarnation(clientId: string, contextId: string): Promise<string | undefined>;
   /** Contexts in id order. */
   listContexts(clientId: string, options: ContextListOptions): Promise<ContextRecord[]>;
   /** JSON texts of seqs fromSeq..toSeq inclusive, ascending; seqs absent from storage are skipped. */
@@ -199,9 +242,9 @@ export interface Log {
   getIdempotency(clientId: string, contextId: string, key: string): Promise<IdempotencyEntry | undefined>;
   /** Forgets idempotency keys that expired before `now`, at most `max` of them; returns how many. */
   sweepIdempotency(now: number, max: number): Promise<number>;
-  /** The highest log position committed so far (0 for an empty log). */
+  /** The highest log position committed so far, deleted units included (0 for an empty log). */
   lastPosition(): Promise<number>;
-  /** Units with positions from..from+limit-1 that exist, in position order. */
+  /** The first `limit` units at positions from `from` on, in position order (positions of deleted units are skipped). */
   readByPosition(from: number, limit: number): Promise<PositionedUnit[]>;
   /** JSON texts of the units at these positions (undefined where there is none). */
   unitsAt(positions: number[]): Promise<Array<string | undefined>>;

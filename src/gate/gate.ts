@@ -80,6 +80,15 @@ export interface ContextPresence {
   connections: number;
 }
 
+/** What DELETE /contexts/{id} answers. */
+export interface ContextDeletionReport {
+  contextId: string;
+  deleted: true;
+  /** Units removed, and the bytes of their JSON text. */
+  units: number;
+  bytes: number;
+}
+
 function field(body: unknown, name: string): unknown {
   return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>)[name] : undefined;
 }
@@ -188,6 +197,20 @@ export class Gate {
       const space = this.access.contextSpace(p, contextId, 'write');
       // A PATCH writes too (a new context, up to 1 MiB of meta): the same quotas as a unit.
       return this.metered(p, patch, () => this.engine.patchContext(space, contextId, patch, ifMatch), () => 0);
+    });
+  }
+
+  /**
+   * Deletes a context for good (Engine.deleteContext): needs write access to it. Its bytes stop
+   * counting against the space's storage quota.
+   */
+  deleteContext(p: Principal, contextId: string): Promise<ContextDeletionReport> {
+    return this.run(async () => {
+      const space = this.access.contextSpace(p, contextId, 'write');
+      this.clients.touch(p.clientId);
+      const d = await this.engine.deleteContext(space, contextId);
+      this.clients.freed(space, d.bytes);
+      return { contextId, deleted: true, units: d.units, bytes: d.bytes };
     });
   }
 

@@ -1363,6 +1363,162 @@ export namespace engram {
         }
 
         /**
+         * Properties of a DeleteContextRequest.
+         * @deprecated Use engram.v3.DeleteContextRequest.$Properties instead.
+         */
+        interface IDeleteContextRequest extends engram.v3.DeleteContextRequest.$Properties {
+        }
+
+        /** Represents a DeleteContextRequest. */
+        class DeleteContextRequest {
+
+            /**
+             * Constructs a new DeleteContextRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: engram.v3.DeleteContextRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** DeleteContextRequest contextId. */
+            contextId: string;
+
+            /**
+             * Creates a new DeleteContextRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns DeleteContextRequest instance
+             */
+            static create(properties: engram.v3.DeleteContextRequest.$Shape): engram.v3.DeleteContextRequest & engram.v3.DeleteContextRequest.$Shape;
+            static create(properties?: engram.v3.DeleteContextRequest.$Properties): engram.v3.DeleteContextRequest;
+
+            /**
+             * Encodes the specified DeleteContextRequest message. Does not implicitly {@link engram.v3.DeleteContextRequest.verify|verify} messages.
+             * @param message DeleteContextRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: engram.v3.DeleteContextRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a DeleteContextRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {engram.v3.DeleteContextRequest & engram.v3.DeleteContextRequest.$Shape} DeleteContextRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): engram.v3.DeleteContextRequest & engram.v3.DeleteContextRequest.$Shape;
+
+            /**
+             * Gets the type url for DeleteContextRequest
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace DeleteContextRequest {
+
+            /** Properties of a DeleteContextRequest. */
+            interface $Properties {
+
+                /** DeleteContextRequest contextId */
+                contextId?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a DeleteContextRequest. */
+            type $Shape = engram.v3.DeleteContextRequest.$Properties;
+        }
+
+        /**
+         * Properties of a ContextDeletion.
+         * @deprecated Use engram.v3.ContextDeletion.$Properties instead.
+         */
+        interface IContextDeletion extends engram.v3.ContextDeletion.$Properties {
+        }
+
+        /** Represents a ContextDeletion. */
+        class ContextDeletion {
+
+            /**
+             * Constructs a new ContextDeletion.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: engram.v3.ContextDeletion.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** ContextDeletion contextId. */
+            contextId: string;
+
+            /** ContextDeletion units. */
+            units: (number|Long);
+
+            /** ContextDeletion bytes. */
+            bytes: (number|Long);
+
+            /**
+             * Creates a new ContextDeletion instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns ContextDeletion instance
+             */
+            static create(properties: engram.v3.ContextDeletion.$Shape): engram.v3.ContextDeletion & engram.v3.ContextDeletion.$Shape;
+            static create(properties?: engram.v3.ContextDeletion.$Properties): engram.v3.ContextDeletion;
+
+            /**
+             * Encodes the specified ContextDeletion message. Does not implicitly {@link engram.v3.ContextDeletion.verify|verify} messages.
+             * @param message ContextDeletion message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: engram.v3.ContextDeletion.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ContextDeletion message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {engram.v3.ContextDeletion & engram.v3.ContextDeletion.$Shape} ContextDeletion
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): engram.v3.ContextDeletion & engram.v3.ContextDeletion.$Shape;
+
+            /**
+             * Gets the type url for ContextDeletion
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ContextDeletion {
+
+            /** Properties of a ContextDeletion. */
+            interface $Properties {
+
+                /** ContextDeletion contextId */
+                contextId?: (string|null);
+
+                /** ContextDeletion units */
+                units?: (number|Long|null);
+
+                /** ContextDeletion bytes */
+                bytes?: (number|Long|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ContextDeletion. */
+            type $Shape = engram.v3.ContextDeletion.$Properties;
+        }
+
+        /**
          * Properties of an UpdateContextRequest.
          * @deprecated Use engram.v3.UpdateContextRequest.$Properties instead.
          */
@@ -2664,11 +2820,14 @@ export namespace engram {
             /** SubscribeEvent lock. */
             lock?: (engram.v3.LockEvent.$Properties|null);
 
+            /** SubscribeEvent deleted. */
+            deleted?: (engram.v3.Deleted.$Properties|null);
+
             /** SubscribeEvent presence. */
             presence?: (engram.v3.PresenceEvent.$Properties|null);
 
             /** SubscribeEvent event. */
-            event?: ("subscribed"|"workUnit"|"context"|"lock"|"presence");
+            event?: ("subscribed"|"workUnit"|"context"|"lock"|"deleted"|"presence");
 
             /**
              * Creates a new SubscribeEvent instance using the specified properties.
@@ -2721,11 +2880,14 @@ export namespace engram {
                 /** SubscribeEvent lock */
                 lock?: (engram.v3.LockEvent.$Properties|null);
 
+                /** SubscribeEvent deleted */
+                deleted?: (engram.v3.Deleted.$Properties|null);
+
                 /** SubscribeEvent presence */
                 presence?: (engram.v3.PresenceEvent.$Properties|null);
 
                 /** SubscribeEvent event */
-                event?: ("subscribed"|"workUnit"|"context"|"lock"|"presence");
+                event?: ("subscribed"|"workUnit"|"context"|"lock"|"deleted"|"presence");
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -2737,11 +2899,84 @@ export namespace engram {
               workUnit?: engram.v3.WorkUnit.$Shape|null;
               context?: engram.v3.Context.$Shape|null;
               lock?: engram.v3.LockEvent.$Shape|null;
+              deleted?: engram.v3.Deleted.$Shape|null;
               presence?: engram.v3.PresenceEvent.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ event?: undefined; subscribed?: null; workUnit?: null; context?: null; lock?: null; presence?: null }|{ event?: "subscribed"; subscribed: engram.v3.Subscribed.$Shape; workUnit?: null; context?: null; lock?: null; presence?: null }|{ event?: "workUnit"; subscribed?: null; workUnit: engram.v3.WorkUnit.$Shape; context?: null; lock?: null; presence?: null }|{ event?: "context"; subscribed?: null; workUnit?: null; context: engram.v3.Context.$Shape; lock?: null; presence?: null }|{ event?: "lock"; subscribed?: null; workUnit?: null; context?: null; lock: engram.v3.LockEvent.$Shape; presence?: null }|{ event?: "presence"; subscribed?: null; workUnit?: null; context?: null; lock?: null; presence: engram.v3.PresenceEvent.$Shape })
+              ({ event?: undefined; subscribed?: null; workUnit?: null; context?: null; lock?: null; deleted?: null; presence?: null }|{ event?: "subscribed"; subscribed: engram.v3.Subscribed.$Shape; workUnit?: null; context?: null; lock?: null; deleted?: null; presence?: null }|{ event?: "workUnit"; subscribed?: null; workUnit: engram.v3.WorkUnit.$Shape; context?: null; lock?: null; deleted?: null; presence?: null }|{ event?: "context"; subscribed?: null; workUnit?: null; context: engram.v3.Context.$Shape; lock?: null; deleted?: null; presence?: null }|{ event?: "lock"; subscribed?: null; workUnit?: null; context?: null; lock: engram.v3.LockEvent.$Shape; deleted?: null; presence?: null }|{ event?: "deleted"; subscribed?: null; workUnit?: null; context?: null; lock?: null; deleted: engram.v3.Deleted.$Shape; presence?: null }|{ event?: "presence"; subscribed?: null; workUnit?: null; context?: null; lock?: null; deleted?: null; presence: engram.v3.PresenceEvent.$Shape })
             );
+        }
+
+        /**
+         * Properties of a Deleted.
+         * @deprecated Use engram.v3.Deleted.$Properties instead.
+         */
+        interface IDeleted extends engram.v3.Deleted.$Properties {
+        }
+
+        /** Represents a Deleted. */
+        class Deleted {
+
+            /**
+             * Constructs a new Deleted.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: engram.v3.Deleted.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** Deleted contextId. */
+            contextId: string;
+
+            /**
+             * Creates a new Deleted instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns Deleted instance
+             */
+            static create(properties: engram.v3.Deleted.$Shape): engram.v3.Deleted & engram.v3.Deleted.$Shape;
+            static create(properties?: engram.v3.Deleted.$Properties): engram.v3.Deleted;
+
+            /**
+             * Encodes the specified Deleted message. Does not implicitly {@link engram.v3.Deleted.verify|verify} messages.
+             * @param message Deleted message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: engram.v3.Deleted.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a Deleted message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {engram.v3.Deleted & engram.v3.Deleted.$Shape} Deleted
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): engram.v3.Deleted & engram.v3.Deleted.$Shape;
+
+            /**
+             * Gets the type url for Deleted
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Deleted {
+
+            /** Properties of a Deleted. */
+            interface $Properties {
+
+                /** Deleted contextId */
+                contextId?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a Deleted. */
+            type $Shape = engram.v3.Deleted.$Properties;
         }
 
         /**

@@ -1943,6 +1943,214 @@ export const engram = $root.engram = (() => {
             return GetContextRequest;
         })();
 
+        v3.DeleteContextRequest = (function() {
+
+            const DeleteContextRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            DeleteContextRequest.prototype.contextId = "";
+
+            DeleteContextRequest.create = function(properties) {
+                return new DeleteContextRequest(properties);
+            };
+
+            DeleteContextRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.contextId != null && $Object.hasOwnProperty.call(message, "contextId") && message.contextId !== "")
+                    writer.uint32(10).string(message.contextId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            DeleteContextRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.engram.v3.DeleteContextRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.contextId = value;
+                            else
+                                delete message.contextId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            DeleteContextRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/engram.v3.DeleteContextRequest";
+            };
+
+            return DeleteContextRequest;
+        })();
+
+        v3.ContextDeletion = (function() {
+
+            const ContextDeletion = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            ContextDeletion.prototype.contextId = "";
+            ContextDeletion.prototype.units = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            ContextDeletion.prototype.bytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            ContextDeletion.create = function(properties) {
+                return new ContextDeletion(properties);
+            };
+
+            ContextDeletion.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.contextId != null && $Object.hasOwnProperty.call(message, "contextId") && message.contextId !== "")
+                    writer.uint32(10).string(message.contextId);
+                if (message.units != null && $Object.hasOwnProperty.call(message, "units") && (typeof message.units === "object" ? message.units.low || message.units.high : message.units !== 0))
+                    writer.uint32(16).uint64(message.units);
+                if (message.bytes != null && $Object.hasOwnProperty.call(message, "bytes") && (typeof message.bytes === "object" ? message.bytes.low || message.bytes.high : message.bytes !== 0))
+                    writer.uint32(24).uint64(message.bytes);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            ContextDeletion.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.engram.v3.ContextDeletion();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.contextId = value;
+                            else
+                                delete message.contextId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.units = value;
+                            else
+                                delete message.units;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.bytes = value;
+                            else
+                                delete message.bytes;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            ContextDeletion.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/engram.v3.ContextDeletion";
+            };
+
+            return ContextDeletion;
+        })();
+
         v3.UpdateContextRequest = (function() {
 
             const UpdateContextRequest = function (properties) {
@@ -3852,12 +4060,13 @@ export const engram = $root.engram = (() => {
             SubscribeEvent.prototype.workUnit = null;
             SubscribeEvent.prototype.context = null;
             SubscribeEvent.prototype.lock = null;
+            SubscribeEvent.prototype.deleted = null;
             SubscribeEvent.prototype.presence = null;
 
             let $oneOfFields;
 
             $Object.defineProperty(SubscribeEvent.prototype, "event", {
-                get: $util.oneOfGetter($oneOfFields = ["subscribed", "workUnit", "context", "lock", "presence"]),
+                get: $util.oneOfGetter($oneOfFields = ["subscribed", "workUnit", "context", "lock", "deleted", "presence"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -3880,8 +4089,10 @@ export const engram = $root.engram = (() => {
                     $root.engram.v3.Context.encode(message.context, writer.uint32(26).fork(), _depth + 1).ldelim();
                 if (message.lock != null && $Object.hasOwnProperty.call(message, "lock"))
                     $root.engram.v3.LockEvent.encode(message.lock, writer.uint32(34).fork(), _depth + 1).ldelim();
+                if (message.deleted != null && $Object.hasOwnProperty.call(message, "deleted"))
+                    $root.engram.v3.Deleted.encode(message.deleted, writer.uint32(42).fork(), _depth + 1).ldelim();
                 if (message.presence != null && $Object.hasOwnProperty.call(message, "presence"))
-                    $root.engram.v3.PresenceEvent.encode(message.presence, writer.uint32(42).fork(), _depth + 1).ldelim();
+                    $root.engram.v3.PresenceEvent.encode(message.presence, writer.uint32(50).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3946,6 +4157,13 @@ export const engram = $root.engram = (() => {
                     case 5: {
                             if (wireType !== 2)
                                 break;
+                            message.deleted = $root.engram.v3.Deleted.decode(reader, reader.size(), $undefined, _depth + 1, message.deleted);
+                            message.event = "deleted";
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
                             message.presence = $root.engram.v3.PresenceEvent.decode(reader, reader.size(), $undefined, _depth + 1, message.presence);
                             message.event = "presence";
                             continue;
@@ -3974,6 +4192,98 @@ export const engram = $root.engram = (() => {
             };
 
             return SubscribeEvent;
+        })();
+
+        v3.Deleted = (function() {
+
+            const Deleted = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            Deleted.prototype.contextId = "";
+
+            Deleted.create = function(properties) {
+                return new Deleted(properties);
+            };
+
+            Deleted.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.contextId != null && $Object.hasOwnProperty.call(message, "contextId") && message.contextId !== "")
+                    writer.uint32(10).string(message.contextId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            Deleted.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.engram.v3.Deleted();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.contextId = value;
+                            else
+                                delete message.contextId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            Deleted.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/engram.v3.Deleted";
+            };
+
+            return Deleted;
         })();
 
         v3.Subscribed = (function() {

@@ -62,7 +62,12 @@ export class Projection<S> {
     private readonly gate: Gate,
     private readonly of: ProjectionOf<S>,
     private readonly maxLoaded = MAX_LOADED,
-  ) {}
+  ) {
+    // A deleted context's state goes with it (on any node): a new history of the id replays from nothing.
+    gate.engine.onCommit((events) => {
+      for (const e of events) if (e.deleted !== undefined) this.loaded.delete(scopedKey(e.clientId, e.contextId));
+    });
+  }
 
   /** How many contexts have a replayed state in memory. */
   get size(): number {

@@ -13,13 +13,15 @@ import type { IngestUnit } from './search.js';
 
 /** Where the indexer puts units: the search service itself, or a worker thread running one. */
 export interface SearchSink {
-  /** Indexes units (in log order); resolves once they are searchable. */
-  ingest(units: IngestUnit[]): Promise<void>;
+  /** Indexes units (in log order); resolves once they are searchable. `through`: positions up to it hold no other unit (deleted). */
+  ingest(units: IngestUnit[], through?: number): Promise<void>;
   /** Log position up to which every unit is searchable. */
   readonly position: number;
   saveSnapshots(): void | Promise<void>;
   /** Drops idle clients' partitions from memory (their units are skipped until restored). */
   drop(clientIds: string[]): unknown;
+  /** Units deleted from the log: drops the partition, and its saved vectors lose theirs (rebuilt on the next search). */
+  forget(clientId: string, positions: number[]): void | Promise<void>;
   /** Rebuilding a partition from the log: begin (live units held back), units in order, end. */
   restoreBegin(clientId: string): void | Promise<void>;
   restore(clientId: string, units: IngestUnit[]): void | Promise<void>;
@@ -95,6 +97,10 @@ export class Indexer {
       const now = performance.now();
       const units: IngestUnit[] = [];
       for (const e of events) {
+        if (e.deleted !== undefined) {
+          void this.forget(e.clientId, e.deleted.positions);
+          continue;
+        }
         e.positions.forEach((pos, i) => {
           this.commitTimes.set(pos, now);
           units.push({ pos, clientId: e.clientId, contextId: e.contextId, json: e.units[i]!, embedding: e.embeddings[i] });
@@ -141,6 +147,21 @@ export class Indexer {
     if (ids.length === 0) return;
     for (const id of ids) this.dropped.add(id);
     await this.search.drop(ids);
+  }
+
+  /**
+   * A context of the client was deleted: its partition is rebuilt from the log on the next search
+   * (SearchSink.forget). Units of the client still queued are skipped by the sink (dropped), and a
+   * rebuild under way finishes first, then is dropped too.
+   */
+  private async forget(clientId: string, positions: number[]): Promise<void> {
+    try {
+      await this.restoring.get(clientId)?.catch(() => undefined);
+      this.dropped.add(clientId);
+      await this.search.forget(clientId, positions);
+    } catch (err) {
+      this.options.onError(err);
+    }
   }
 
   /** Undefined when the client's partition is in memory; else a promise of it being rebuilt from the log. */
@@ -203,9 +224,15 @@ export class Indexer {
           units = this.queued.slice(0, this.options.pageSize);
           this.queued = this.queued.slice(units.length);
         } else {
+          // Committed before the read: every unit up to here that still exists is in the log.
+          const committed = this.engine.committedPosition;
           units = await this.log.readByPosition(next, this.options.pageSize);
+          if (units.length === 0) {
+            // Nothing is left at or after `next`: the positions up to `committed` held deleted units.
+            await this.search.ingest([], committed);
+            break;
+          }
         }
-        if (units.length === 0) break;
         for (let i = 0; i < units.length && !this.stopped; i += this.options.sliceUnits) {
           await this.yieldToWrites();
           const slice = units.slice(i, i + this.options.sliceUnits);

@@ -69,8 +69,8 @@ export class SearchWorkerHost implements SearchSink, SearchQuerier {
     });
   }
 
-  async ingest(units: IngestUnit[]): Promise<void> {
-    await this.call({ type: 'ingest', units: units.map(({ pos, clientId, contextId, json, embedding }) => ({ pos, clientId, contextId, json, embedding })) });
+  async ingest(units: IngestUnit[], through?: number): Promise<void> {
+    await this.call({ type: 'ingest', units: units.map(({ pos, clientId, contextId, json, embedding }) => ({ pos, clientId, contextId, json, embedding })), through });
   }
 
   query(clientId: string, q: SearchQuery): Promise<SearchHits> {
@@ -79,6 +79,10 @@ export class SearchWorkerHost implements SearchSink, SearchQuerier {
 
   async drop(clientIds: string[]): Promise<void> {
     await this.call({ type: 'drop', clientIds });
+  }
+
+  async forget(clientId: string, positions: number[]): Promise<void> {
+    await this.call({ type: 'forget', clientId, positions });
   }
 
   async restoreBegin(clientId: string): Promise<void> {

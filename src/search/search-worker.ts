@@ -2,7 +2,7 @@
  * The search index in a worker thread. Embedding and HNSW inserts cost tens to hundreds
  * of microseconds of CPU per unit; here they never block the event loop that answers
  * writes. Messages: ingest (in order, one at a time), query, save, stats, embed; and, for idle
- * clients' partitions, drop and restoreBegin / restore / restoreEnd, kept in order with ingest.
+ * clients' partitions, drop, forget (deleted units) and restoreBegin / restore / restoreEnd, kept in order with ingest.
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
@@ -14,11 +14,12 @@ import { createEmbedder, createSearchService } from './search-parts.js';
 import type { SearchSettings } from './search-settings.js';
 
 export type WorkerRequest =
-  | { type: 'ingest'; id: number; units: IngestUnit[] }
+  | { type: 'ingest'; id: number; units: IngestUnit[]; through?: number }
   | { type: 'query'; id: number; clientId: string; q: SearchQuery }
   | { type: 'save'; id: number }
   | { type: 'stats'; id: number }
   | { type: 'drop'; id: number; clientIds: string[] }
+  | { type: 'forget'; id: number; clientId: string; positions: number[] }
   | { type: 'restoreBegin'; id: number; clientId: string }
   | { type: 'restore'; id: number; clientId: string; units: IngestUnit[] }
   | { type: 'restoreEnd'; id: number; clientId: string }
@@ -56,7 +57,7 @@ async function handle(msg: WorkerRequest): Promise<unknown> {
   switch (msg.type) {
     case 'ingest':
       // One ingest at a time, in the order sent: positions must arrive in order.
-      ingesting = ingesting.then(() => service.ingest(msg.units));
+      ingesting = ingesting.then(() => service.ingest(msg.units, msg.through));
       return ingesting;
     case 'query':
       return service.query(msg.clientId, msg.q);
@@ -74,6 +75,9 @@ async function handle(msg: WorkerRequest): Promise<unknown> {
     // In the same order as ingests: a rebuild must see exactly the units sent before and after it.
     case 'drop':
       ingesting = ingesting.then(() => void service.drop(msg.clientIds));
+      return ingesting;
+    case 'forget':
+      ingesting = ingesting.then(() => service.forget(msg.clientId, msg.positions));
       return ingesting;
     case 'restoreBegin':
       ingesting = ingesting.then(() => service.restoreBegin(msg.clientId));

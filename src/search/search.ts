@@ -150,7 +150,8 @@ export class SearchService implements SearchQuerier {
    * Indexes units in log order. Embeddings come from the units (stored by the client) or
    * from the embedder; units the vector snapshot already holds are not embedded again.
    */
-  async ingest(units: IngestUnit[]): Promise<void> {
+  /** `through`: every position up to it is taken care of (positions with no unit: deleted ones). */
+  async ingest(units: IngestUnit[], through = 0): Promise<void> {
     const live: IngestUnit[] = [];
     for (const u of units) {
       const held = this.restoring.get(u.clientId);
@@ -159,6 +160,7 @@ export class SearchService implements SearchQuerier {
     }
     await this.index(live);
     for (const u of units) this.position = Math.max(this.position, u.pos);
+    this.position = Math.max(this.position, through);
   }
 
   /**
@@ -178,6 +180,36 @@ export class SearchService implements SearchQuerier {
       this.dropped.add(id);
     }
     return dropped;
+  }
+
+  /**
+   * Units were deleted from the log (a context deleted): the partition is dropped like an idle one,
+   * and its saved vectors are written again without theirs, so nothing of them stays on disk. The
+   * next search rebuilds it from the log (which no longer has them) without embedding again.
+   */
+  forget(clientId: string, positions: number[]): void {
+    const gone = new Set(positions);
+    const ci = this.clients.get(clientId);
+    if (ci !== undefined) {
+      this.saveClient(clientId, ci, gone);
+      this.clients.delete(clientId);
+    } else {
+      const dims = this.options.dimensions;
+      const snap = dims === undefined ? undefined : this.options.snapshots?.load(clientId, this.embedderId(), dims);
+      if (snap !== undefined && dims !== undefined && snap.positions.some((p) => gone.has(p))) {
+        const keep: number[] = [];
+        snap.positions.forEach((p, i) => gone.has(p) || keep.push(i));
+        const positionsKept = new Float64Array(keep.length);
+        const vectors = new Float32Array(keep.length * dims);
+        keep.forEach((i, k) => {
+          positionsKept[k] = snap.positions[i]!;
+          vectors.set(snap.vectors.subarray(i * dims, (i + 1) * dims), k * dims);
+        });
+        this.options.snapshots!.save(clientId, this.embedderId(), dims, { position: snap.position, positions: positionsKept, vectors });
+      }
+    }
+    this.restoring.delete(clientId);
+    this.dropped.add(clientId);
   }
 
   /** Starts rebuilding a partition: from now on its live units are held back until `restoreEnd`. */
@@ -263,11 +295,12 @@ export class SearchService implements SearchQuerier {
     for (const [clientId, ci] of this.clients) this.saveClient(clientId, ci);
   }
 
-  private saveClient(clientId: string, ci: ClientIndex): void {
+  /** `without`: positions left out (deleted units). */
+  private saveClient(clientId: string, ci: ClientIndex, without?: ReadonlySet<number>): void {
     const dims = this.options.dimensions;
     if (this.options.snapshots === undefined || dims === undefined) return;
     const slots: number[] = [];
-    for (let slot = 0; slot < ci.docs.size; slot++) if (ci.hasVector[slot] === 1) slots.push(slot);
+    for (let slot = 0; slot < ci.docs.size; slot++) if (ci.hasVector[slot] === 1 && without?.has(ci.docs.pos[slot]!) !== true) slots.push(slot);
     const positions = new Float64Array(slots.length);
     const vectors = new Float32Array(slots.length * dims);
     slots.forEach((slot, i) => {

@@ -4,13 +4,14 @@
  * reach into another's range: "a" + SEP sorts before and apart from "ab" + SEP.
  *
  *   u SEP client SEP context SEP seq(16 hex)   → unit JSON (utf8)
- *   i SEP client SEP unitId                    → msgpack [contextId, seq]
+ *   i SEP client SEP unitId                    → msgpack [contextId, seq, pos] (pos: absent in units written before deletion existed)
  *   c SEP client SEP context                   → msgpack ContextRecord (written when it changes)
  *   h SEP client SEP context                   → msgpack [headSeq, updatedAt] (written with every batch)
  *   k SEP client SEP context SEP key           → msgpack [unitId, seq, expiresAt]
  *   x SEP expiresAt(12 hex) SEP client SEP context SEP key → '' (expiry index of k)
  *   g SEP pos(16 hex)                          → msgpack [clientId, contextId, seq] (the whole log in commit order)
  *   E SEP pos(16 hex)                          → float32 bytes: the unit's embedding (search)
+ *   d SEP client SEP context                   → utf8 incarnation: the context was deleted; its next history carries this
  *   L SEP client SEP resource                  → msgpack LockRecord (held locks)
  *   m SEP name                                 → storage metadata (format version, epoch, lock counter)
  */
@@ -30,6 +31,12 @@ export const keys = {
   contextsStart: `c${SEP}`,
   contextsEnd: `c${AFTER_SEP}`,
   headRangeEnd: (client: string) => `h${SEP}${client}${AFTER_SEP}`,
+  /** The units of one context: from contextUnits to contextUnitsEnd. */
+  contextUnits: (client: string, context: string) => `u${SEP}${client}${SEP}${context}${SEP}`,
+  contextUnitsEnd: (client: string, context: string) => `u${SEP}${client}${SEP}${context}${AFTER_SEP}`,
+  contextKeys: (client: string, context: string) => `k${SEP}${client}${SEP}${context}${SEP}`,
+  contextKeysEnd: (client: string, context: string) => `k${SEP}${client}${SEP}${context}${AFTER_SEP}`,
+  tombstone: (client: string, context: string) => `d${SEP}${client}${SEP}${context}`,
   unitRangeStart: (client: string) => `u${SEP}${client}${SEP}`,
   unitRangeEnd: (client: string) => `u${SEP}${client}${AFTER_SEP}`,
   idempotency: (client: string, context: string, key: string) => `k${SEP}${client}${SEP}${context}${SEP}${key}`,

@@ -15,18 +15,25 @@
  *
  * Reads: every node applies the whole stream, in stream order, to a local LevelDB replica (the
  * embedded log's format), and serves every read from it. The replica is a cache: deleting it
- * makes the node rebuild it from the stream on start. Positions are counted by the replica as it
- * applies, so they come out the same on every node. A commit resolves once the node's replica
+ * makes the node rebuild it from the stream on start. A unit's position comes from its message's
+ * stream sequence, so it is the same on every node. A commit resolves once the node's replica
  * has applied it, so a node reads its own writes.
+ *
+ * Deletion: a message on the context's subject that every node applies where it lands (the
+ * replica removes the context); the deleting node then purges the context's earlier messages, so
+ * the data leaves the stream too.
  */
 import { createHash } from 'node:crypto';
+import { newEpoch } from '../basics/ids.js';
 import { rmSync } from 'node:fs';
 import { pack, unpack } from 'msgpackr';
 import type { JsMsg } from '@nats-io/jetstream';
 import { EngramError } from '../basics/errors.js';
 import {
   committedContext,
+  deletedContext,
   onlyListener,
+  type ContextDeletion,
   type CommitBatch,
   type CommitPart,
   type CommittedListener,
@@ -60,6 +67,12 @@ interface Part {
   u: Array<[string, number, string, Uint8Array | undefined]>;
   /** Idempotency keys: key, unit id, seq, expiresAt. */
   k: Array<[string, string, number, number]>;
+  /**
+   * Set on a deletion of the context (no units then): the incarnation its next history carries.
+   * Kept by every node wherever it lands in the stream, whatever `p` says: a node that was behind
+   * may never see the parts it removes (the deleting node purges them from the stream).
+   */
+  d?: string;
 }
 
 /** Where a context stands in the stream: its last kept part, the record it left, and its subject's last message. */
@@ -75,6 +88,14 @@ interface Head {
 type Verdict = { kind: 'conflict' } | { kind: 'replayed'; entry: IdempotencyEntry };
 
 const APPLIED = 'jetstream.applied';
+/**
+ * How the replica numbers positions: from the stream sequence of each unit's message, so every
+ * node, a replica rebuilt later and one that was behind when a deletion purged messages all give a
+ * unit the same position. A message holds at most 65,536 units (storage.maxBatchUnits).
+ */
+const POSITIONS = 'jetstream.positions';
+const POSITIONS_BY_STREAM = 'stream-seq';
+const UNITS_PER_MESSAGE = 65_536;
 const STREAM_ID = 'jetstream.stream';
 const headMark = (key: string) => `jetstream.head${SEP}${key}`;
 /** How long a commit waits for this node's replica to apply what the stream acknowledged. */
@@ -83,6 +104,8 @@ const APPLY_WAIT_MS = 30_000;
 const APPLY_BATCH = 512;
 /** Verdicts on skipped parts kept for their writers, at most (the oldest go first). */
 const MAX_VERDICTS = 10_000;
+/** Deletions applied, kept for the node that published them until it reads its own (bounded like verdicts). */
+const MAX_DELETIONS = 1_000;
 
 export interface JetStreamLogOptions {
   /** Directory of this node's replica (a LevelDB). */
@@ -103,6 +126,7 @@ export class JetStreamLog implements Log {
   /** Stream time (ms) of that message: idempotency keys are swept by it, so every node judges keys alike. */
   private appliedTime = 0;
   private readonly verdicts = new Map<number, Verdict>();
+  private readonly deletions = new Map<number, ContextDeletion>();
   private position = 0;
   private pending: JsMsg[] = [];
   private applying = false;
@@ -156,19 +180,26 @@ export class JetStreamLog implements Log {
       max_age: o.maxAgeMs * 1_000_000,
       duplicate_window: o.duplicateWindowMs * 1_000_000,
       deny_delete: true,
-      deny_purge: true,
+      // Deleting a context purges its subject (deleteContext).
+      deny_purge: false,
       allow_direct: true,
     });
+    if (info.config.deny_purge === true) {
+      // A stream made by a version without deletion: deleting a context purges its subject.
+      await this.link.jsm.streams.update(o.stream, { ...info.config, deny_purge: false });
+    }
     await this.replica.open();
     // A replica of another stream (or of this name's earlier incarnation) is useless: start over.
     const identity = `${o.stream}@${info.created}`;
     const had = await this.replica.getMark(STREAM_ID);
-    if (had !== undefined && had !== identity) {
+    // A replica that counted positions one by one (before deletion existed) is rebuilt too.
+    const current = had === identity && (await this.replica.getMark(POSITIONS)) === POSITIONS_BY_STREAM;
+    if (had !== undefined && !current) {
       await this.replica.close();
       rmSync(this.options.replicaDir, { recursive: true, force: true });
       await this.replica.open();
     }
-    if (had !== identity) await this.replica.commit({ parts: [] }, { [STREAM_ID]: identity });
+    if (!current) await this.replica.commit({ parts: [] }, { [STREAM_ID]: identity, [POSITIONS]: POSITIONS_BY_STREAM });
     // Every node follows the same stream, so every node names the same epoch; a replica rebuilt
     // from it holds the same history (same epoch), a stream made again does not.
     this.epochName = createHash('sha256').update(identity).digest('hex').slice(0, 12);
@@ -229,17 +260,26 @@ export class JetStreamLog implements Log {
     let pos = this.position;
     let applied = this.applied;
     let appliedTime = this.appliedTime;
-    for (const m of msgs) {
+    /** A deletion ends the batch: the parts before it are stored first, those after it wait for the next batch. */
+    let deletion: { m: JsMsg; part: Part } | undefined;
+    for (let i = 0; i < msgs.length; i++) {
+      const m = msgs[i]!;
       if (m.seq <= applied) continue; // delivered again after a consumer reset
-      applied = m.seq;
-      appliedTime = Math.max(appliedTime, m.time.getTime());
-      let part: Part;
+      let part: Part | undefined;
       try {
         part = unpack(m.data) as Part;
-        if (typeof part.c !== 'string' || typeof part.x !== 'string' || !Array.isArray(part.u) || typeof part.p !== 'number') continue;
+        if (typeof part.c !== 'string' || typeof part.x !== 'string' || !Array.isArray(part.u) || typeof part.p !== 'number') part = undefined;
       } catch {
-        continue; // not a part: another publisher's message on our subjects
+        part = undefined; // not a part: another publisher's message on our subjects
       }
+      if (part !== undefined && typeof part.d === 'string') {
+        deletion = { m, part };
+        this.pending.unshift(...msgs.slice(i + 1));
+        break;
+      }
+      applied = m.seq;
+      appliedTime = Math.max(appliedTime, m.time.getTime());
+      if (part === undefined) continue;
       const key = scopedKey(part.c, part.x);
       const before = heads.get(key) ?? (await this.head(part.c, part.x));
       const verdict = await this.judge(part, before, m.time.getTime(), keysHere);
@@ -255,9 +295,10 @@ export class JetStreamLog implements Log {
       heads.set(key, head);
       marks[headMark(key)] = markOf(head);
       const units: UnitEntry[] = [];
-      for (const [id, seq, json, bytes] of part.u) {
-        units.push({ clientId: part.c, contextId: part.x, seq, id, pos: ++pos, json, embedding: bytes === undefined ? undefined : vectorOf(bytes) });
-      }
+      part.u.forEach(([id, seq, json, bytes], i) => {
+        pos = m.seq * UNITS_PER_MESSAGE + i;
+        units.push({ clientId: part!.c, contextId: part!.x, seq, id, pos, json, embedding: bytes === undefined ? undefined : vectorOf(bytes) });
+      });
       // The replica stores only the head of a part that changed nothing else; the rest of the record is already there.
       const record = part.r ?? ({ id: part.x, headSeq: part.h, updatedAt: part.t } as ContextRecord);
       const idempotency: IdempotencyEntry[] = [];
@@ -268,7 +309,11 @@ export class JetStreamLog implements Log {
       }
       batch.parts.push({ clientId: part.c, record, changed: part.r !== undefined, units, idempotency });
     }
-    if (applied === this.applied) return;
+    if (applied !== this.applied) await this.applyBatch(batch, marks, heads, applied, appliedTime, pos);
+    if (deletion !== undefined) await this.applyDeletion(deletion.m, deletion.part);
+  }
+
+  private async applyBatch(batch: CommitBatch, marks: Record<string, string>, heads: Map<string, Head>, applied: number, appliedTime: number, pos: number): Promise<void> {
     marks[APPLIED] = String(applied);
     // Heads move first: a writer that meets a head newer than its staged view waits for this batch (waitApplied).
     for (const [k, h] of heads) this.heads.set(k, h);
@@ -289,6 +334,32 @@ export class JetStreamLog implements Log {
       }
     }
     this.waiters.reached(applied);
+  }
+
+  /**
+   * A deletion from the stream: the replica removes the context (everything before this message
+   * is stored by now) and the engine hears of it; the context's head starts over at this message,
+   * so parts staged on its old history are refused and staged again on the new one.
+   */
+  private async applyDeletion(m: JsMsg, part: Part): Promise<void> {
+    await this.stored();
+    const key = scopedKey(part.c, part.x);
+    const head: Head = { streamSeq: m.seq, headSeq: 0, version: 0, lastSeq: m.seq };
+    const deletion = (await this.replica.deleteContext(part.c, part.x, part.d, { [APPLIED]: String(m.seq), [headMark(key)]: markOf(head) })) ?? {
+      clientId: part.c,
+      contextId: part.x,
+      incarnation: part.d!,
+      units: 0,
+      bytes: 0,
+      positions: [],
+    };
+    this.heads.set(key, head);
+    this.applied = m.seq;
+    this.appliedTime = Math.max(this.appliedTime, m.time.getTime());
+    this.deletions.set(m.seq, deletion);
+    if (this.deletions.size > MAX_DELETIONS) this.deletions.delete(this.deletions.keys().next().value!);
+    if (this.listener !== undefined) await this.listener([deletedContext(deletion)], this.position).catch(() => undefined);
+    this.waiters.reached(m.seq);
   }
 
   /** Writes a batch to the replica, retrying until it holds what the stream holds. */
@@ -421,6 +492,34 @@ export class JetStreamLog implements Log {
       if (verdict.kind === 'replayed') return this.replayed(verdict.entry);
       return { status: 'conflict' };
     }
+  }
+
+  /**
+   * Publishes a deletion on the context's subject; every node applies it in stream order. Once
+   * this node has, the context's earlier messages are purged from the stream, so its data leaves
+   * the stream too (and replicas rebuilt later never see it).
+   */
+  async deleteContext(clientId: string, contextId: string): Promise<ContextDeletion | undefined> {
+    this.assertWhole();
+    await this.catchUp();
+    if ((await this.getContext(clientId, contextId)) === undefined) return undefined;
+    const part: Part = { c: clientId, x: contextId, p: 0, h: 0, t: Date.now(), u: [], k: [], d: newEpoch() };
+    const subject = this.subject(clientId, contextId);
+    const ack = await this.link.js.publish(subject, pack(part));
+    try {
+      await this.waitApplied(ack.seq, APPLY_WAIT_MS);
+    } catch (err) {
+      throw new EngramError('STORAGE_UNAVAILABLE', `the deletion is in the shared log, but this node could not confirm it: ${(err as Error).message}`);
+    }
+    await this.link.jsm.streams.purge(this.link.options.stream, { filter: subject, seq: ack.seq });
+    const deletion = this.deletions.get(ack.seq);
+    this.deletions.delete(ack.seq);
+    return deletion ?? { clientId, contextId, incarnation: part.d!, units: 0, bytes: 0, positions: [] };
+  }
+
+  async incarnation(clientId: string, contextId: string): Promise<string | undefined> {
+    await this.stored();
+    return this.replica.incarnation(clientId, contextId);
   }
 
   private async replayed(prior: IdempotencyEntry): Promise<ContextOutcome> {

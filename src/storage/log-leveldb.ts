@@ -6,10 +6,10 @@ import { ClassicLevel } from 'classic-level';
 import { statfsSync } from 'node:fs';
 import { pack, unpack } from 'msgpackr';
 import { diskFull, isNoSpace } from './disk-full.js';
-import { onlyListener, reportStored, type CommitBatch, type CommittedListener, type ContextListOptions, type ContextOutcome, type IdempotencyEntry, type Log, type LogCapabilities, type PositionedUnit, type SpaceUsage, type UnitLocation } from '../engine/log.js';
+import { deletedContext, onlyListener, reportStored, type CommitBatch, type ContextDeletion, type CommittedListener, type ContextListOptions, type ContextOutcome, type IdempotencyEntry, type Log, type LogCapabilities, type PositionedUnit, type SpaceUsage, type UnitLocation } from '../engine/log.js';
 import type { ContextRecord } from '../basics/types.js';
 import { keys, parseExpiryKey } from './keys.js';
-import { SEP } from '../basics/compound-key.js';
+import { AFTER_SEP, SEP } from '../basics/compound-key.js';
 import { LevelLockStore } from './lock-store-leveldb.js';
 import { newEpoch } from '../basics/ids.js';
 
@@ -18,6 +18,8 @@ const DEFAULT_CACHE = 8 * 1024 * 1024;
 
 /** Bumped when the key schema or value encodings change incompatibly. */
 const FORMAT_VERSION = '1';
+/** Metadata: the highest position of a deleted unit (lastPosition never goes below it). */
+const DELETED_THROUGH = 'positions.deletedThrough';
 
 export interface LevelLogOptions {
   /** fsync each committed batch (slower; survives power loss, not only process crashes). */
@@ -159,6 +161,8 @@ export class LevelLog implements Log {
     this.closed = true;
     if (this.full !== undefined) clearInterval(this.full);
     this.full = undefined;
+    // A compaction running now ends first (the queued ones see `closed` and skip).
+    await this.compacting;
     await this.db.close();
   }
 
@@ -184,7 +188,7 @@ export class LevelLog implements Log {
     for (const { clientId, record, changed, units, idempotency } of batch.parts) {
       for (const u of units) {
         ops.push({ type: 'put', key: keys.unit(u.clientId, u.contextId, u.seq), value: u.json });
-        ops.push({ type: 'put', key: keys.unitId(u.clientId, u.id), value: pack([u.contextId, u.seq]) });
+        ops.push({ type: 'put', key: keys.unitId(u.clientId, u.id), value: pack([u.contextId, u.seq, u.pos]) });
         ops.push({ type: 'put', key: keys.position(u.pos), value: pack([u.clientId, u.contextId, u.seq]) });
         if (u.embedding !== undefined) ops.push({ type: 'put', key: keys.embedding(u.pos), value: vectorBytes(u.embedding) });
       }
@@ -269,6 +273,105 @@ export class LevelLog implements Log {
     return record === undefined ? undefined : withHead(unpack(record) as ContextRecord, head);
   }
 
+  async incarnation(clientId: string, contextId: string): Promise<string | undefined> {
+    return this.db.get<string, string>(keys.tombstone(clientId, contextId), { valueEncoding: 'utf8' });
+  }
+
+  /**
+   * One batch removes every key of the context (Log.deleteContext); it is read first, while the
+   * engine holds its queue, so nothing is written to the context in between. `incarnation`: given
+   * by a replica applying a deletion decided elsewhere, so every node names the same one.
+   */
+  async deleteContext(clientId: string, contextId: string, incarnation?: string, marks?: Record<string, string>): Promise<ContextDeletion | undefined> {
+    if (this.full !== undefined) throw diskFull();
+    const ops: BatchOp[] = [];
+    if (marks !== undefined) for (const [name, value] of Object.entries(marks)) ops.push({ type: 'put', key: keys.meta(name), value });
+    if ((await this.db.get(keys.context(clientId, contextId))) === undefined) {
+      // A replica told of a deletion keeps its tombstone even without the context (it never saw the parts the deletion purged).
+      if (incarnation !== undefined) ops.push({ type: 'put', key: keys.tombstone(clientId, contextId), value: incarnation });
+      if (ops.length > 0) await this.writeBatch(ops);
+      return undefined;
+    }
+    const found = await this.contextKeys(clientId, contextId, ops);
+    const deletion: ContextDeletion = { clientId, contextId, incarnation: incarnation ?? newEpoch(), units: found.units, bytes: found.bytes, positions: found.positions };
+    ops.push({ type: 'del', key: keys.context(clientId, contextId) }, { type: 'del', key: keys.head(clientId, contextId) });
+    const highest = found.positions[found.positions.length - 1] ?? 0;
+    if (highest > Number((await this.getMark(DELETED_THROUGH)) ?? 0)) ops.push({ type: 'put', key: keys.meta(DELETED_THROUGH), value: String(highest) });
+    ops.push({ type: 'put', key: keys.tombstone(clientId, contextId), value: deletion.incarnation });
+    try {
+      await this.writeBatch(ops);
+    } catch (err) {
+      if (!isNoSpace(err)) throw err;
+      this.awaitSpace();
+      throw diskFull();
+    }
+    if (this.listener !== undefined) await this.listener([deletedContext(deletion)], 0).catch(() => undefined);
+    this.compactAfterDeletion(clientId, contextId, found);
+    return deletion;
+  }
+
+  /** Adds a delete of every unit, id index entry, position, embedding and idempotency key of the context to `ops`. */
+  private async contextKeys(clientId: string, contextId: string, ops: BatchOp[]): Promise<{ units: number; bytes: number; positions: number[]; ids: string[] }> {
+    const ids: string[] = [];
+    let bytes = 0;
+    for await (const [key, json] of this.db.iterator<string, string>({ gte: keys.contextUnits(clientId, contextId), lt: keys.contextUnitsEnd(clientId, contextId), valueEncoding: 'utf8' })) {
+      ops.push({ type: 'del', key });
+      ids.push((JSON.parse(json) as { id: string }).id);
+      bytes += json.length;
+    }
+    const positions: number[] = [];
+    let unplaced = 0;
+    for (let i = 0; i < ids.length; i += 1000) {
+      const chunk = ids.slice(i, i + 1000);
+      const located = await this.db.getMany(chunk.map((id) => keys.unitId(clientId, id)));
+      chunk.forEach((id, j) => {
+        ops.push({ type: 'del', key: keys.unitId(clientId, id) });
+        const pos = located[j] === undefined ? undefined : (unpack(located[j]!) as [string, number, number?])[2];
+        if (pos === undefined) unplaced++;
+        else positions.push(pos);
+      });
+    }
+    if (unplaced > 0) {
+      // Units stored before the id index held positions: one pass over the whole log finds theirs.
+      const known = new Set(positions);
+      for await (const [key, value] of this.db.iterator({ gte: keys.positionStart, lt: keys.positionEnd })) {
+        const [c, ctx] = unpack(value) as [string, string, number];
+        if (c !== clientId || ctx !== contextId) continue;
+        const pos = parseInt(key.slice(2), 16);
+        if (!known.has(pos)) positions.push(pos);
+      }
+    }
+    positions.sort((a, b) => a - b);
+    for (const pos of positions) ops.push({ type: 'del', key: keys.position(pos) }, { type: 'del', key: keys.embedding(pos) });
+    for await (const [key, value] of this.db.iterator({ gte: keys.contextKeys(clientId, contextId), lt: keys.contextKeysEnd(clientId, contextId) })) {
+      const [, , expiresAt] = unpack(value) as [string, number, number];
+      ops.push({ type: 'del', key }, { type: 'del', key: keys.expiry(expiresAt, clientId, contextId, key.slice(keys.contextKeys(clientId, contextId).length)) });
+    }
+    return { units: ids.length, bytes, positions, ids };
+  }
+
+  /** Compactions of the ranges a deletion emptied, one after another, in the background: they give the disk space back. */
+  private compactAfterDeletion(clientId: string, contextId: string, found: { positions: number[]; ids: string[] }): void {
+    const ranges: Array<[string, string]> = [[keys.contextUnits(clientId, contextId), keys.contextUnitsEnd(clientId, contextId)]];
+    if (found.positions.length > 0) {
+      const lo = found.positions[0]!;
+      const hi = found.positions[found.positions.length - 1]!;
+      ranges.push([keys.position(lo), keys.position(hi + 1)], [keys.embedding(lo), keys.embedding(hi + 1)]);
+    }
+    if (found.ids.length > 0) {
+      const sorted = [...found.ids].sort();
+      ranges.push([keys.unitId(clientId, sorted[0]!), keys.unitId(clientId, sorted[sorted.length - 1]!) + AFTER_SEP]);
+    }
+    const run = ranges.reduce<Promise<void>>((done, [start, end]) => done.then(() => (this.closed ? undefined : this.db.compactRange(start, end))), this.compacting);
+    this.compacting = run.catch(() => undefined);
+  }
+
+  /** The background compactions queued so far (after deletions): resolves when they are done. */
+  private compacting: Promise<void> = Promise.resolve();
+  compacted(): Promise<void> {
+    return this.compacting;
+  }
+
   async listContexts(clientId: string, options: ContextListOptions): Promise<ContextRecord[]> {
     const start = keys.context(clientId, options.prefix ?? '');
     const range =
@@ -349,16 +452,16 @@ export class LevelLog implements Log {
   }
 
   async lastPosition(): Promise<number> {
+    // Deleted units keep their positions taken: a position is never handed out twice.
+    const deleted = Number((await this.getMark(DELETED_THROUGH)) ?? 0);
     for await (const key of this.db.keys({ gte: keys.positionStart, lt: keys.positionEnd, reverse: true, limit: 1 })) {
-      return parseInt(key.slice(2), 16);
+      return Math.max(deleted, parseInt(key.slice(2), 16));
     }
-    return 0;
+    return deleted;
   }
 
   async readByPosition(from: number, limit: number): Promise<PositionedUnit[]> {
-    const pointers = await this.db
-      .iterator({ gte: keys.position(from), lt: keys.position(from + limit), limit })
-      .all();
+    const pointers = await this.db.iterator({ gte: keys.position(Math.max(1, from)), lt: keys.positionEnd, limit }).all();
     if (pointers.length === 0) return [];
     const located = pointers.map(([key, value]) => {
       const [clientId, contextId, seq] = unpack(value) as [string, string, number];

@@ -2,7 +2,7 @@
  * A log in process memory: for unit tests of the engine and as the reference the
  * contract suite holds every other log to. Nothing survives the process.
  */
-import { onlyListener, reportStored, type CommitBatch, type CommittedListener, type ContextListOptions, type ContextOutcome, type IdempotencyEntry, type Log, type LogCapabilities, type PositionedUnit, type SpaceUsage, type UnitLocation } from '../engine/log.js';
+import { deletedContext, onlyListener, reportStored, type CommitBatch, type ContextDeletion, type CommittedListener, type ContextListOptions, type ContextOutcome, type IdempotencyEntry, type Log, type LogCapabilities, type PositionedUnit, type SpaceUsage, type UnitLocation } from '../engine/log.js';
 import type { ContextRecord } from '../basics/types.js';
 import { joinKey } from '../basics/compound-key.js';
 import { newEpoch } from '../basics/ids.js';
@@ -18,6 +18,8 @@ export class MemoryLog implements Log {
   private readonly idempotency = new Map<string, IdempotencyEntry>();
   private readonly positions: Array<{ clientId: string; contextId: string; seq: number } | undefined> = [];
   private readonly embeddings = new Map<number, Float32Array>();
+  /** client+context → the incarnation a deletion left. */
+  private readonly tombstones = new Map<string, string>();
   private isOpen = false;
   /** When set, the next commit fails with this error (tests of storage faults). */
   failNextCommit: Error | undefined;
@@ -73,6 +75,37 @@ export class MemoryLog implements Log {
     return reportStored(batch, this.listener);
   }
 
+  async deleteContext(clientId: string, contextId: string): Promise<ContextDeletion | undefined> {
+    if (!this.isOpen) throw new Error('log is closed');
+    const byId = this.contexts.get(clientId);
+    if (byId?.get(contextId) === undefined) return undefined;
+    byId.delete(contextId);
+    if (byId.size === 0) this.contexts.delete(clientId);
+    const k = key(clientId, contextId);
+    const list = this.units.get(k) ?? [];
+    this.units.delete(k);
+    const ids = new Set(list.map((json) => (json === undefined ? '' : (JSON.parse(json) as { id: string }).id)));
+    for (const id of ids) this.unitIndex.delete(key(clientId, id));
+    const positions: number[] = [];
+    this.positions.forEach((at, pos) => {
+      if (at?.clientId === clientId && at.contextId === contextId) {
+        positions.push(pos);
+        this.positions[pos] = undefined;
+        this.embeddings.delete(pos);
+      }
+    });
+    for (const [ik, e] of this.idempotency) if (e.clientId === clientId && e.contextId === contextId) this.idempotency.delete(ik);
+    const bytes = list.reduce((n, json) => n + (json?.length ?? 0), 0);
+    const deletion: ContextDeletion = { clientId, contextId, incarnation: newEpoch(), units: list.length, bytes, positions };
+    this.tombstones.set(k, deletion.incarnation);
+    if (this.listener !== undefined) await this.listener([deletedContext(deletion)], 0).catch(() => undefined);
+    return deletion;
+  }
+
+  async incarnation(clientId: string, contextId: string): Promise<string | undefined> {
+    return this.tombstones.get(key(clientId, contextId));
+  }
+
   async getContext(clientId: string, contextId: string): Promise<ContextRecord | undefined> {
     const r = this.contexts.get(clientId)?.get(contextId);
     return r === undefined ? undefined : structuredClone(r);
@@ -122,7 +155,7 @@ export class MemoryLog implements Log {
   async readByPosition(from: number, limit: number): Promise<PositionedUnit[]> {
     if (this.failReads) throw this.failReads;
     const out: PositionedUnit[] = [];
-    for (let pos = Math.max(1, from); pos < from + limit && pos < this.positions.length; pos++) {
+    for (let pos = Math.max(1, from); out.length < limit && pos < this.positions.length; pos++) {
       const at = this.positions[pos];
       if (at === undefined) continue;
       const json = this.units.get(key(at.clientId, at.contextId))?.[at.seq - 1];
@@ -133,7 +166,12 @@ export class MemoryLog implements Log {
 
   async readSpace(clientId: string, from: number, scan: number): Promise<{ units: PositionedUnit[]; next: number }> {
     const end = Math.min(this.positions.length, Math.max(1, from) + scan);
-    const units = (await this.readByPosition(from, end - Math.max(1, from))).filter((u) => u.clientId === clientId);
+    const units: PositionedUnit[] = [];
+    for (let pos = Math.max(1, from); pos < end; pos++) {
+      const at = this.positions[pos];
+      const json = at === undefined ? undefined : this.units.get(key(at.clientId, at.contextId))?.[at.seq - 1];
+      if (at !== undefined && at.clientId === clientId && json !== undefined) units.push({ pos, ...at, json, embedding: this.embeddings.get(pos)?.slice() });
+    }
     return { units, next: Math.max(from, end) };
   }
 

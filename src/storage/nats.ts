@@ -130,13 +130,32 @@ export class StreamFollower {
     const consumer = await this.link.js.consumers.get(this.stream, policy);
     // Messages may arrive before consume() returns: the generation, not the returned object, says whose they are.
     const generation = ++this.generation;
-    /** Held until the consumer's first message is found equal to the stream leader's copy. */
+    /** Held until the consumer's first message is found equal to the stream leader's copy, and while a gap is checked. */
     let held: JsMsg[] | undefined = [];
+    let verified = false;
+    /** A jump to this sequence was checked with the leader: the messages before it were deleted (a purge). */
+    let gapTo = 0;
     const deliver = (m: JsMsg) => {
       if (m.seq <= this.seen || this.generation !== generation) return;
-      // A stream nothing is deleted from has no holes: a skipped sequence was lost on the way, so read again from it.
-      if (this.mode.contiguous === true && this.seen > 0 && m.seq !== this.seen + 1) {
-        void this.restart();
+      if (held !== undefined) {
+        held.push(m);
+        return;
+      }
+      // Sequences are skipped only where messages were deleted (a context's purge): a skipped
+      // sequence the leader still has was lost on the way, so read again from it.
+      if (this.mode.contiguous === true && this.seen > 0 && m.seq !== this.seen + 1 && m.seq !== gapTo) {
+        held = [m];
+        void this.nextStored(this.seen + 1).then((next) => {
+          if (this.generation !== generation) return;
+          if (next !== m.seq) {
+            void this.restart();
+            return;
+          }
+          gapTo = m.seq;
+          const waiting = held!;
+          held = undefined;
+          waiting.forEach(deliver);
+        });
         return;
       }
       this.seen = m.seq;
@@ -146,9 +165,9 @@ export class StreamFollower {
       max_messages: 4096,
       expires: HEARTBEAT_EXPIRES_MS,
       callback: (m) => {
-        if (held === undefined) return deliver(m);
-        held.push(m);
-        if (held.length === 1) void this.verify(m, generation).then((same) => {
+        if (verified) return deliver(m);
+        held!.push(m);
+        if (held!.length === 1) void this.verify(m, generation).then((same) => {
           if (this.generation !== generation) return;
           if (!same) {
             setTimeout(() => void this.restart(), VERIFY_RETRY_MS).unref();
@@ -156,6 +175,7 @@ export class StreamFollower {
           }
           const waiting = held!;
           held = undefined;
+          verified = true;
           waiting.forEach(deliver);
         });
       },
@@ -182,6 +202,17 @@ export class StreamFollower {
       return this.generation === generation && leader !== null && leader.subject === m.subject && Buffer.from(leader.data).equals(Buffer.from(m.data));
     } catch {
       return false;
+    }
+  }
+
+  /** The sequence of the leader's first message at or after `seq` (undefined: none, or the leader did not answer). */
+  private async nextStored(seq: number): Promise<number | undefined> {
+    try {
+      // The server's message-get takes `next_by_subj` with `seq` (nats-server 2.9 and later); the client's type does not list it.
+      const m = await this.link.jsm.streams.getMessage(this.stream, { seq, next_by_subj: '>' } as unknown as { seq: number });
+      return m?.seq;
+    } catch {
+      return undefined;
     }
   }
 

@@ -39,6 +39,11 @@ export interface StreamSink {
    * and resumes, rather than silently missing units.
    */
   fail(reason: string): void;
+  /**
+   * The server ended this subscription after its last frame (a `deleted` event: its context is
+   * gone). The connection stays for its other subscriptions; one that carries only this one ends.
+   */
+  ended(sub: Subscription): void;
 }
 
 export type SubscriptionState = 'catching-up' | 'live' | 'paused' | 'closed';
@@ -288,12 +293,12 @@ export class Router {
     const key = scopedKey(clientId, contextId);
     // Opening the topic checks that storage is open (NOT_READY otherwise); the epoch is known from then on.
     const topic = await this.topic(key, clientId, contextId);
-    const epoch = this.engine.epoch;
+    const epoch = topic.handle.epoch();
     if (options.epoch !== undefined && options.epoch !== epoch) {
       this.releaseIfUnused(key, topic);
       throw new EngramError(
         'EPOCH_MISMATCH',
-        `epoch ${JSON.stringify(options.epoch)} is not this log's (${JSON.stringify(epoch)}): its history was restored or repaired since, so seqs from the old epoch no longer mean what they meant; read the context again from since=0`,
+        `epoch ${JSON.stringify(options.epoch)} is not this context's (${JSON.stringify(epoch)}): its history was restored, repaired or deleted since, so seqs from the old epoch no longer mean what they meant; read the context again from since=0`,
         { details: { epoch } },
       );
     }
@@ -365,6 +370,10 @@ export class Router {
       const topic = this.topics.get(scopedKey(event.clientId, event.contextId));
       if (topic === undefined) continue;
       reached += topic.subs.size;
+      if (event.deleted !== undefined) {
+        this.endDeleted(topic, event.contextId);
+        continue;
+      }
       // Encoded once for every subscriber of the context.
       const unitFrames = event.units.map((json, i) => frames.workunit(event.firstSeq + i, json));
       const contextFrame = event.record === undefined ? undefined : frames.context(event.record);
@@ -390,6 +399,23 @@ export class Router {
       }
     }
     if (reached > 0) this.observer.fanout((performance.now() - started) / 1000, reached);
+  }
+
+  /**
+   * A deleted context's subscribers, paused ones included, get a `deleted` event and their
+   * subscriptions end: nothing they were following exists any more.
+   */
+  private endDeleted(topic: Topic, contextId: string): void {
+    const frame = frames.deleted(contextId);
+    for (const sub of [...topic.subs]) {
+      try {
+        sub.sink.cork(() => sub.sink.write(frame));
+        sub.close();
+        sub.sink.ended(sub);
+      } catch (err) {
+        sub.fail(`delivery failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
   }
 
   /** Follows every lock event of these spaces (a client's own, and its groups'). */

@@ -131,6 +131,14 @@ export class ClientRegistry {
     e.bytesWritten += bytes;
   }
 
+  /** Units of the client's own space were deleted: their bytes no longer count against its storage quota. */
+  freed(clientId: string, bytes: number): void {
+    const e = this.entries.get(clientId);
+    if (e !== undefined && e.storedBase !== undefined) e.storedBase = Math.max(0, e.storedBase - bytes);
+    const carried = this.carried.get(clientId);
+    if (carried !== undefined) this.carried.set(clientId, Math.max(0, carried - bytes));
+  }
+
   /** A write admitted with `reserved` bytes stored nothing. */
   failed(clientId: string, reserved: number): void {
     const e = this.entries.get(clientId);

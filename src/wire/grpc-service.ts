@@ -49,6 +49,7 @@ export const ENGRAM_SERVICE = {
   getContext: method('GetContext', pb.GetContextRequest, pb.Context),
   updateContext: method('UpdateContext', pb.UpdateContextRequest, pb.Context),
   listContexts: method('ListContexts', pb.ListContextsRequest, pb.ListContextsResponse),
+  deleteContext: method('DeleteContext', pb.DeleteContextRequest, pb.ContextDeletion),
   acquireLock: method('AcquireLock', pb.AcquireLockRequest, pb.AcquireLockResponse),
   renewLock: method('RenewLock', pb.RenewLockRequest, pb.Lock),
   releaseLock: method('ReleaseLock', pb.ReleaseLockRequest, pb.Lock),

@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test';
 import { JetStreamLog } from '../../src/storage/log-jetstream.js';
 import { NatsLink, type NatsOptions } from '../../src/storage/nats.js';
 import type { ContextRecord } from '../../src/basics/types.js';
-import type { CommitBatch, CommitPart } from '../../src/engine/log.js';
+import type { CommitBatch, CommittedContext, CommitPart } from '../../src/engine/log.js';
 import { NatsCluster, natsMissing } from '../helpers/nats-cluster.js';
 import { removeDir, tempDir } from '../helpers/server.js';
 import { WAIT_MS } from '../helpers/wait.js';
@@ -74,7 +74,9 @@ if (SKIP) {
       const next = await log.commit(oneUnit('x', 2, { base: { headSeq: 1, version: 1 } }));
       assert.deepEqual(next, [{ status: 'committed' }]);
       assert.deepEqual((await log.readUnits('c', 'x', 1, 10)).map((j) => JSON.parse(j).seq), [1, 2]);
-      assert.equal(await log.lastPosition(), 2);
+      const stored = await log.readByPosition(1, 10);
+      assert.deepEqual(stored.map((u) => u.seq), [1, 2], 'the refused part holds no position');
+      assert.equal(await log.lastPosition(), stored[1]!.pos);
       await log.close();
     });
 
@@ -89,11 +91,14 @@ if (SKIP) {
       // b may not have applied a's part yet; whether it has or not, seq 1 from b is refused.
       assert.deepEqual(await b.commit(part(1, 0)), [{ status: 'conflict' }]);
       assert.deepEqual(await b.commit(part(2, 1)), [{ status: 'committed' }]);
+      const positions: number[][] = [];
       for (const log of [a, b]) {
-        await waitFor(async () => (await log.lastPosition()) === 2);
+        await waitFor(async () => (await log.readByPosition(1, 10)).length === 2);
         assert.deepEqual((await log.readUnits('c', 'race', 1, 10)).map((j) => JSON.parse(j).seq), [1, 2]);
         assert.deepEqual((await log.readByPosition(1, 10)).map((u) => u.seq), [1, 2]);
+        positions.push((await log.readByPosition(1, 10)).map((u) => u.pos));
       }
+      assert.deepEqual(positions[0], positions[1], 'a unit has the same position on every node');
       await a.close();
       await b.close();
     });
@@ -163,14 +168,62 @@ if (SKIP) {
       for (let s = 1; s <= 20; s++) {
         await log.commit(oneUnit('r', s));
       }
+      const positions = (await log.readByPosition(1, 100)).map((u) => u.pos);
       await log.close();
       removeDir(log.replica.location);
       const again = new JetStreamLog(await link(`CONTRACT${streams}`), { replicaDir: log.replica.location, verifyOnStart: true });
       await again.open();
       assert.equal((await again.readUnits('c', 'r', 1, 100)).length, 20);
       assert.equal((await again.getContext('c', 'r'))?.headSeq, 20);
-      assert.equal(await again.lastPosition(), 20);
+      assert.deepEqual((await again.readByPosition(1, 100)).map((u) => u.pos), positions);
+      assert.equal(await again.lastPosition(), positions[19]);
       await again.close();
+    });
+
+    test('a deletion is applied by every node and purged from the stream; a replica rebuilt after it gives every other unit its position again', async () => {
+      const stream = `CONTRACT${++streams}`;
+      const a = await freshLog(stream);
+      const b = await freshLog(stream);
+      await a.open();
+      await b.open();
+      const heard: CommittedContext[] = [];
+      b.follow(async (parts) => void heard.push(...parts));
+      const base = (seq: number) => ({ base: { headSeq: seq - 1, version: seq === 1 ? 0 : 1 } });
+      await a.commit(oneUnit('keep', 1, base(1)));
+      await a.commit(oneUnit('gone', 1, base(1)));
+      await a.commit(oneUnit('gone', 2, base(2)));
+      await a.commit(oneUnit('keep', 2, base(2)));
+      await b.catchUp();
+      const kept = async (log: JetStreamLog) => (await log.readByPosition(1, 100)).filter((u) => u.contextId === 'keep').map((u) => u.pos);
+      const keptBefore = await kept(b);
+      const d = await a.deleteContext('c', 'gone');
+      assert.ok(d !== undefined);
+      assert.equal(d.units, 2);
+      await b.catchUp();
+      for (const log of [a, b]) {
+        assert.equal(await log.getContext('c', 'gone'), undefined);
+        assert.deepEqual(await log.readUnits('c', 'gone', 1, 10), []);
+        assert.equal(await log.incarnation('c', 'gone'), d.incarnation, 'every node names the same next incarnation');
+      }
+      assert.deepEqual(heard.filter((p) => p.deleted !== undefined).map((p) => [p.contextId, p.deleted!.incarnation, p.deleted!.positions.length]), [['gone', d.incarnation, 2]], 'the other node reports the deletion');
+      // The stream keeps the two units of 'keep' and the deletion; the parts of 'gone' are purged.
+      const nc = links[links.length - 1]!;
+      await waitFor(async () => (await nc.jsm.streams.info(stream)).state.messages === 3);
+      // A node that never saw the purged parts (a replica rebuilt now) agrees on everything else.
+      await b.close();
+      removeDir(b.replica.location);
+      const c = new JetStreamLog(await link(stream), { replicaDir: b.replica.location, verifyOnStart: true });
+      await c.open();
+      assert.deepEqual(await kept(c), keptBefore);
+      assert.equal(await c.getContext('c', 'gone'), undefined);
+      assert.equal(await c.incarnation('c', 'gone'), d.incarnation);
+      // A new history of the id commits on a node that saw the old one and on one that did not.
+      assert.deepEqual(await a.commit(oneUnit('gone', 1, base(1))), [{ status: 'committed' }]);
+      await c.catchUp();
+      assert.deepEqual((await c.readUnits('c', 'gone', 1, 10)).map((j) => JSON.parse(j).seq), [1]);
+      assert.deepEqual(await c.commit(oneUnit('gone', 2, base(2))), [{ status: 'committed' }]);
+      await a.close();
+      await c.close();
     });
   });
 }

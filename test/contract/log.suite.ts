@@ -23,7 +23,7 @@ let nextPos = 1;
 function batchOf(client: string, context: string, fromSeq: number, count: number): CommitBatch {
   const units = [];
   for (let s = fromSeq; s < fromSeq + count; s++) {
-    units.push({ clientId: client, contextId: context, seq: s, id: `${client}-${context}-${s}`, pos: nextPos++, json: JSON.stringify({ context, seq: s }) });
+    units.push({ clientId: client, contextId: context, seq: s, id: `${client}-${context}-${s}`, pos: nextPos++, json: JSON.stringify({ id: `${client}-${context}-${s}`, context, seq: s }) });
   }
   return { parts: [{ clientId: client, record: record(context, fromSeq + count - 1), changed: fromSeq === 1, units, idempotency: [] }] };
 }
@@ -31,6 +31,10 @@ function batchOf(client: string, context: string, fromSeq: number, count: number
 export function runLogContract(name: string, factory: LogFactory): void {
   describe(`Log contract: ${name}`, () => {
     let log: Log;
+    /** Everything the log reported, from the test that starts following it on. */
+    const reported: CommittedContext[] = [];
+    /** Positions of units deleted by an earlier test: reads by position skip them. */
+    const deletedPositions = new Set<number>();
     before(async () => {
       log = await factory.create();
       await log.open();
@@ -47,7 +51,7 @@ export function runLogContract(name: string, factory: LogFactory): void {
       );
       assert.deepEqual((await log.readUnits('c1', 'ctx', 1, 100)).length, 5);
       assert.deepEqual(await log.readUnits('c1', 'ctx', 4, 3), []);
-      assert.equal(await log.getUnit('c1', 'c1-ctx-3'), JSON.stringify({ context: 'ctx', seq: 3 }));
+      assert.equal(await log.getUnit('c1', 'c1-ctx-3'), JSON.stringify({ id: 'c1-ctx-3', context: 'ctx', seq: 3 }));
       assert.deepEqual(await log.locateUnit('c1', 'c1-ctx-3'), { contextId: 'ctx', seq: 3 });
       assert.equal((await log.getContext('c1', 'ctx'))?.headSeq, 5);
       assert.equal(await log.getUnit('c1', 'missing'), undefined);
@@ -62,6 +66,7 @@ export function runLogContract(name: string, factory: LogFactory): void {
       log.follow(async (parts, pos) => {
         if (answered) late++;
         reports.push(...parts);
+        reported.push(...parts);
         position = Math.max(position, pos);
       });
       const one = batchOf('rep', 'one', 1, 3);
@@ -73,9 +78,11 @@ export function runLogContract(name: string, factory: LogFactory): void {
       const r = reports[0]!;
       assert.deepEqual([r.clientId, r.contextId, r.firstSeq, r.headSeq, r.updatedAt], ['rep', 'one', 1, 3, 2]);
       assert.deepEqual(r.units.map((j) => JSON.parse(j).seq), [1, 2, 3]);
-      assert.deepEqual(r.positions, staged);
+      // A shared log gives positions of its own (increasing); any other keeps the batch's.
+      if (log.capabilities.sharedWriters) assert.deepEqual(r.positions, [...r.positions].sort((a, b) => a - b));
+      else assert.deepEqual(r.positions, staged);
       assert.equal(r.record?.id, 'one', 'a new context is reported with its whole record');
-      assert.equal(position, staged[2]);
+      assert.equal(position, r.positions[2]);
       // Two contexts in one batch: one answer each, in the batch's order; a head-only part carries no record.
       reports.length = 0;
       answered = false;
@@ -87,6 +94,54 @@ export function runLogContract(name: string, factory: LogFactory): void {
         ['two', 1, 2, false],
       ]);
       assert.equal(late, 0);
+    });
+
+    test('a deleted context is gone (units, id index, positions, keys, record), reported, and leaves a tombstone naming its next incarnation', async () => {
+      const gone = batchOf('del', 'gone', 1, 4);
+      gone.parts[0]!.idempotency = [{ clientId: 'del', contextId: 'gone', key: 'k1', id: 'del-gone-4', seq: 4, expiresAt: Date.now() + 600_000 }];
+      await log.commit(gone);
+      await log.commit(batchOf('del', 'gone/kept', 1, 2));
+      const positions = (await log.readSpace('del', 1, 1_000_000)).units.filter((u) => u.contextId === 'gone').map((u) => u.pos);
+      assert.equal(positions.length, 4);
+      const seen = reported.length;
+      const d = await log.deleteContext('del', 'gone');
+      assert.ok(d !== undefined);
+      for (const p of d.positions) deletedPositions.add(p);
+      assert.deepEqual([d.clientId, d.contextId, d.units, d.positions], ['del', 'gone', 4, positions]);
+      assert.equal(d.bytes, [1, 2, 3, 4].map((s) => JSON.stringify({ id: `del-gone-${s}`, context: 'gone', seq: s })).join('').length);
+      const report = reported.slice(seen);
+      assert.deepEqual(report.map((r) => [r.contextId, r.units.length, r.deleted]), [['gone', 0, { incarnation: d.incarnation, positions }]], 'reported before the answer');
+      assert.equal(await log.getContext('del', 'gone'), undefined);
+      assert.deepEqual(await log.readUnits('del', 'gone', 1, 100), []);
+      assert.equal(await log.getUnit('del', 'del-gone-2'), undefined);
+      assert.equal(await log.locateUnit('del', 'del-gone-2'), undefined);
+      assert.equal(await log.getIdempotency('del', 'gone', 'k1'), undefined);
+      assert.deepEqual(await log.unitsAt(positions), [undefined, undefined, undefined, undefined]);
+      assert.deepEqual((await log.readSpace('del', 1, 1_000_000)).units.map((u) => u.contextId), ['gone/kept', 'gone/kept']);
+      assert.deepEqual((await log.listContexts('del', { limit: 10 })).map((r) => r.id), ['gone/kept']);
+      assert.equal((await log.readUnits('del', 'gone/kept', 1, 10)).length, 2, 'a context whose id starts with the deleted one stays');
+      assert.equal(await log.incarnation('del', 'gone'), d.incarnation);
+      assert.equal(await log.incarnation('del', 'gone/kept'), undefined);
+      // Nothing there: nothing stored, nothing reported.
+      assert.equal(await log.deleteContext('del', 'gone'), undefined);
+      assert.equal(await log.deleteContext('del', 'never'), undefined);
+      assert.equal(reported.length, seen + 1);
+      // The id again: a new history, which carries the incarnation in its record.
+      const again = batchOf('del', 'gone', 1, 1);
+      again.parts[0]!.record.incarnation = d.incarnation;
+      assert.deepEqual(await log.commit(again), [{ status: 'committed' }]);
+      assert.deepEqual([(await log.getContext('del', 'gone'))?.headSeq, (await log.getContext('del', 'gone'))?.incarnation], [1, d.incarnation]);
+      assert.deepEqual((await log.readUnits('del', 'gone', 1, 10)).map((j) => JSON.parse(j).seq), [1]);
+      // A second deletion names another incarnation.
+      const d2 = await log.deleteContext('del', 'gone');
+      assert.ok(d2 !== undefined && d2.incarnation !== d.incarnation && d2.units === 1);
+      for (const p of d2.positions) deletedPositions.add(p);
+      if (factory.reopen !== undefined) {
+        log = await factory.reopen(log);
+        assert.equal(await log.getContext('del', 'gone'), undefined);
+        assert.equal(await log.incarnation('del', 'gone'), d2.incarnation, 'the tombstone survives a restart');
+        assert.equal((await log.readUnits('del', 'gone/kept', 1, 10)).length, 2);
+      }
     });
 
     test('ids that are prefixes of each other never share a range', async () => {
@@ -156,43 +211,55 @@ export function runLogContract(name: string, factory: LogFactory): void {
       assert.deepEqual(await log.readUnits('u', 'ctx', 1, 1), [json]);
     });
 
-    test('units read back by log position, in order, with their stored embeddings', async () => {
-      const last = await log.lastPosition();
-      assert.equal(last, nextPos - 1);
+    test('units read back by log position, in order, with their stored embeddings; deleted positions are skipped, never reused', async () => {
+      const before = await log.lastPosition();
+      assert.ok(before >= Math.max(...deletedPositions), 'the positions of deleted units stay taken');
       const vector = new Float32Array([0.5, -1.25, 3]);
-      const pos = nextPos++;
-      await log.commit({ parts: [{ clientId: 'v', record: record('ctx', 1), changed: true, units: [{ clientId: 'v', contextId: 'ctx', seq: 1, id: 'v1', pos, json: '{"v":1}', embedding: vector }], idempotency: [] }] });
-      assert.equal(await log.lastPosition(), pos);
-      const all = await log.readByPosition(1, 10_000);
-      assert.deepEqual(all.map((u) => u.pos), Array.from({ length: pos }, (_, i) => i + 1));
+      await log.commit({ parts: [{ clientId: 'v', record: record('ctx', 1), changed: true, units: [{ clientId: 'v', contextId: 'ctx', seq: 1, id: 'v1', pos: nextPos++, json: '{"v":1}', embedding: vector }], idempotency: [] }] });
+      // The embedded logs keep the batch's positions; a shared log gives its own, always higher.
+      const pos = await log.lastPosition();
+      assert.ok(pos > before);
+      const all = await log.readByPosition(1, 100_000);
+      const positions = all.map((u) => u.pos);
+      assert.deepEqual(positions, [...positions].sort((a, b) => a - b));
+      assert.equal(new Set(positions).size, positions.length);
+      assert.equal(positions[positions.length - 1], pos);
+      assert.ok(positions.every((p) => !deletedPositions.has(p)));
+      // A read from inside a run of deleted positions goes on past it.
+      const firstDeleted = Math.min(...deletedPositions);
+      assert.ok((await log.readByPosition(firstDeleted, 1))[0]!.pos > firstDeleted);
+      assert.deepEqual((await log.readByPosition(positions[2]!, 2)).map((u) => u.pos), positions.slice(2, 4));
       const mine = (await log.readByPosition(pos, 1))[0]!;
-      assert.deepEqual([mine.clientId, mine.contextId, mine.seq, mine.json], ['v', 'ctx', 1, '{"v":1}']);
+      assert.deepEqual([mine.pos, mine.clientId, mine.contextId, mine.seq, mine.json], [pos, 'v', 'ctx', 1, '{"v":1}']);
       assert.deepEqual([...mine.embedding!], [0.5, -1.25, 3]);
       assert.equal(all[0]!.embedding, undefined);
       assert.deepEqual(await log.readByPosition(pos + 1, 5), []);
-      assert.deepEqual(await log.unitsAt([pos, pos + 7, 1]), ['{"v":1}', undefined, all[0]!.json]);
+      assert.deepEqual(await log.unitsAt([pos, pos + 7, all[0]!.pos, firstDeleted]), ['{"v":1}', undefined, all[0]!.json, undefined]);
     });
 
     test("one space's units in position order, a bounded scan at a time, and the spaces and their usage", async () => {
-      const start = nextPos;
+      const start = (await log.lastPosition()) + 1;
       // Interleaved commits of two spaces.
       for (let i = 1; i <= 5; i++) {
         await log.commit(batchOf('sp-a', 'c', i, 1));
         await log.commit(batchOf('sp-b', 'c', i, 1));
       }
+      const last = await log.lastPosition();
       const seen: number[] = [];
       for (let from = start, steps = 0; steps < 100; steps++) {
         const r = await log.readSpace('sp-a', from, 3);
         assert.ok(r.units.every((u) => u.clientId === 'sp-a'));
         seen.push(...r.units.map((u) => u.seq));
-        if (r.next <= from || r.next > nextPos - 1) break;
+        if (r.next <= from || r.next > last) break;
         from = r.next;
       }
       assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+      // Three positions looked at: a, b, a.
       const first = await log.readSpace('sp-a', start, 3);
-      assert.equal(first.next, start + 3);
-      assert.deepEqual(first.units.map((u) => u.pos), [start, start + 2]);
-      assert.deepEqual((await log.readSpace('sp-a', nextPos, 10)).units, []);
+      assert.deepEqual(first.units.map((u) => u.seq), [1, 2]);
+      const third = (await log.readByPosition(start, 3))[2]!.pos;
+      assert.equal(first.next, third + 1);
+      assert.deepEqual((await log.readSpace('sp-a', last + 1, 10)).units, []);
       const spaces = await log.listSpaces({ limit: 1000 });
       assert.ok(spaces.includes('sp-a') && spaces.includes('sp-b'));
       assert.deepEqual(spaces, [...spaces].sort());

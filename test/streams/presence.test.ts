@@ -180,6 +180,7 @@ class Sink implements StreamSink {
     fn();
   }
   fail(): void {}
+  ended(): void {}
   presence(): Array<Record<string, unknown>> {
     return this.received.filter((f) => f.event === 'presence').map((f) => JSON.parse(f.json) as Record<string, unknown>);
   }

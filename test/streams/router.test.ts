@@ -36,6 +36,12 @@ class FakeSink implements StreamSink {
     fn();
   }
 
+  /** Subscriptions the server ended (their context was deleted). */
+  endedSubs: Subscription[] = [];
+  ended(sub: Subscription): void {
+    this.endedSubs.push(sub);
+  }
+
   fail(reason: string): void {
     this.failed = reason;
   }

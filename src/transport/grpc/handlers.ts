@@ -112,6 +112,10 @@ function unaryRpcs(deps: GrpcDeps): UntypedServiceImplementation {
       const { patch, ifMatch } = contextPatchInput(req);
       return contextOut(await gate.patchContext(principal, req.contextId, patch, ifMatch));
     }),
+    deleteContext: unary(deps, async (req: pb.DeleteContextRequest, principal): Promise<pb.IContextDeletion> => {
+      const d = await gate.deleteContext(principal, req.contextId);
+      return { contextId: d.contextId, units: d.units, bytes: d.bytes };
+    }),
     listContexts: unary(deps, async (req: pb.ListContextsRequest, principal): Promise<pb.IListContextsResponse> => {
       const page = await gate.listContexts(principal, { limit: req.limit || undefined, after: req.after || undefined, prefix: req.prefix || undefined });
       const res: pb.IListContextsResponse = { contexts: page.contexts.map(contextOut) };

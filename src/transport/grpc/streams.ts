@@ -134,6 +134,8 @@ export const GRPC_EVENTS: FrameFormat<Buffer | null> = {
       }
       case 'context':
         return encodeEvent({ context: contextOut((JSON.parse(frame.json) as { context: ContextView }).context) });
+      case 'deleted':
+        return encodeEvent({ deleted: { contextId: (JSON.parse(frame.json) as { contextId: string }).contextId } });
       case 'lock': {
         const f = JSON.parse(frame.json) as { action: string; lock?: LockView };
         return f.lock === undefined ? null : encodeEvent({ lock: { action: f.action, lock: lockOut(f.lock) } });
@@ -237,6 +239,13 @@ class GrpcSubscriber implements StreamSink, HubConnection {
 
   fail(reason: string): void {
     this.end(new EngramError('STORAGE_UNAVAILABLE', `${reason}; resubscribe with since = the last seq received`));
+  }
+
+  /** Its context was deleted (the `deleted` event went out): the call ends with status OK. */
+  ended(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.call.end();
   }
 
   private end(err: EngramError): void {

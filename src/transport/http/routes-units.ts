@@ -130,6 +130,18 @@ export function registerUnitRoutes(t: RouteTable, deps: { gate: Gate; maxBodyByt
         });
       },
     },
+    del: {
+      operation: {
+        summary: 'Delete a context for good: its units, idempotency keys, search entries and memory state; subscribers get a `deleted` event. A later write starts a new history (a new stream epoch).',
+        tag: 'contexts',
+        scope: 'write',
+        ok: { 200: 'ContextDeletion' },
+        errors: ['CONTEXT_NOT_FOUND', 'INVALID_ID'],
+      },
+      handler: (reply, req, principal) => {
+        gate.deleteContext(principal, pathParam(req, 0, 'contextId')).then((report) => reply.json(200, JSON.stringify(report)), reject(reply));
+      },
+    },
   });
 }
 

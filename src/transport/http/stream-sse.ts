@@ -112,6 +112,14 @@ class SseConnection implements StreamSink, HubConnection {
     this.close();
   }
 
+  /** Its context was deleted (the `deleted` event went out): the response ends cleanly. */
+  ended(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.release();
+    this.res.cork(() => this.res.end());
+  }
+
   private close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -159,6 +159,11 @@ class WsConnection implements StreamSink, HubConnection {
     this.end(CLOSE_CODES.SERVER_ERROR, '{"code":"SERVER_ERROR"}');
   }
 
+  /** Its context was deleted (the `deleted` frame went out): the connection stays for its other subscriptions. */
+  ended(sub: Subscription): void {
+    if (this.subs.get(sub.contextId) === sub) this.subs.delete(sub.contextId);
+  }
+
   private end(code: number, reason: string): void {
     if (this.closed || this.ws === undefined) return;
     this.ws.end(code, reason); // runs the close handler at once
