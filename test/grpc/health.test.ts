@@ -62,6 +62,7 @@ test('reflection lists engram.v3.EngramService and describes every RPC', async (
     assert.deepEqual(rpcs.sort(), [
       'AcquireLock',
       'CreateWorkUnit',
+      'DeleteContext',
       'GetContext',
       'GetLock',
       'GetPresence',

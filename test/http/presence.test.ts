@@ -213,6 +213,24 @@ describe('join and leave events, for subscribers that ask', () => {
   });
 });
 
+describe('a deleted context', () => {
+  test('deleting a context ends its subscriptions, and with them its presence', async () => {
+    const ctx = 'p/doomed-context';
+    assert.equal((await env.http.post('/workunit', { contextId: ctx, agentId: 'w', type: 'MESSAGE', payload: 'x' }, as('alice'))).status, 201);
+    const a = await openWs(`context=${enc(ctx)}&agentId=stays-connected`);
+    const b = await openWs(`context=${enc(ctx)}&agentId=also`);
+    await presenceIs(ctx, ['alice/also×1', 'alice/stays-connected×1']);
+    const r = await env.http.request('DELETE', `/contexts/${enc(ctx)}`, { headers: as('alice') });
+    assert.equal(r.status, 200, r.text);
+    await a.next((f) => f.event === 'deleted');
+    await b.next((f) => f.event === 'deleted');
+    await presenceIs(ctx, []);
+    assert.equal(a.closed, undefined, 'the WebSocket itself stays open');
+    a.close();
+    b.close();
+  });
+});
+
 describe('crashed connections leave', () => {
   test('a client process killed with SIGKILL leaves presence, over WebSocket, SSE and gRPC', async () => {
     const ctx = 'p/killed';
