@@ -140,13 +140,6 @@ export class Presence {
     if (before === 0) this.tell(place, 'join', key);
   }
 
-  /** Every entry another node reported and that still stands. */
-  *remoteEntries(node: string): Generator<LocalEntry> {
-    for (const place of this.places.values()) {
-      for (const slot of place.remote.get(node)?.values() ?? []) yield { space: place.space, contextId: place.contextId, ...slot };
-    }
-  }
-
   /** This node's own connections, member by member (a full state for other nodes). */
   *localEntries(): Generator<LocalEntry> {
     for (const place of this.places.values()) {
