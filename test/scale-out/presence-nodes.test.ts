@@ -32,11 +32,13 @@ describe('presence across two nodes', { skip: SKIP ? `skipped: ${SKIP}` : false,
   const dirs: string[] = [];
   const clients: WsClient[] = [];
 
+  // State every second: a killed node is forgotten after 3 s of silence, long enough that a busy
+  // machine's pauses do not make a live node look dead (which would show as a spurious leave).
   async function startNode(dataDir = tempDir('engram-presence-node-')): Promise<Node> {
     if (!dirs.includes(dataDir)) dirs.push(dataDir);
     const server = await startServer({
       dataDir,
-      args: ['--storage-backend', 'nats', '--nats-urls', nats.urls.join(','), '--nats-replicas', '1', '--search-enabled', 'false', '--stream-presence-interval', '500ms'],
+      args: ['--storage-backend', 'nats', '--nats-urls', nats.urls.join(','), '--nats-replicas', '1', '--search-enabled', 'false', '--stream-presence-interval', '1s'],
     });
     return { server, http: new HttpClient(server.url), dataDir };
   }
