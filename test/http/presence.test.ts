@@ -276,8 +276,9 @@ setInterval(() => undefined, 1000);`;
   });
 
   test('a WebSocket that stops answering pings leaves when the idle timeout closes it', async () => {
-    // The minimum idle timeout (8 s): the server pings a quiet connection and closes it when no pong comes.
-    const server = await startServer({ args: ['--stream-idle-timeout', '8s', '--stream-heartbeat', '1s'] });
+    // The server pings a quiet connection and closes it when no pong comes. 12 s, not the minimum
+    // 8 s: a wide margin for the watcher, which must answer its pings on a busy machine too.
+    const server = await startServer({ args: ['--stream-idle-timeout', '12s', '--stream-heartbeat', '1s'] });
     const ctx = 'p/silent';
     const url = `${server.url.replace('http', 'ws')}/stream?context=${enc(ctx)}&agentId=watcher&presence=1`;
     const watcher = new WsClient(url); // answers pings
