@@ -17,7 +17,7 @@ function engram(...args: string[]): { status: number | null; stdout: string; std
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe('engram put, get, tail, search, lock, unlock', () => {
+describe('engram put, get, tail, delete, search, lock, unlock', () => {
   test('put writes, get reads back, both human-readable and --json', () => {
     const a = engram('put', 'cli-plan', 'retry with backoff', '--agent', 'planner');
     assert.equal(a.status, 0, a.stderr);
@@ -74,6 +74,20 @@ describe('engram put, get, tail, search, lock, unlock', () => {
     const u = engram('unlock', 'cli-doc', '--agent', 'editor', '--lock-id', lock.lockId);
     assert.equal(u.status, 0, u.stderr);
     assert.equal(u.stdout, 'cli-doc released\n');
+  });
+
+  test('delete asks for --yes, then removes the context for good', () => {
+    engram('put', 'cli-gone', 'short-lived', '--agent', 'planner');
+    const unsure = engram('delete', 'cli-gone');
+    assert.equal(unsure.status, 2);
+    assert.match(unsure.stderr, /add --yes/);
+    assert.equal(engram('get', 'cli-gone').status, 0, 'nothing was deleted without --yes');
+    const d = engram('delete', 'cli-gone', '--yes');
+    assert.equal(d.status, 0, d.stderr);
+    assert.match(d.stdout, /^cli-gone deleted: 1 units, \d+ bytes\n$/);
+    const g = engram('get', 'cli-gone');
+    assert.equal(g.status, 1);
+    assert.match(g.stderr, /CONTEXT_NOT_FOUND/);
   });
 
   test('memory runs one memory-tool command and prints its result', () => {

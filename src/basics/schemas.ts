@@ -252,6 +252,7 @@ export const RESPONSE_SCHEMAS = {
     },
     required: ['clientId', 'known', 'connections', 'subscriptions', 'contexts', 'unitsWritten', 'storageBytes', 'locksHeld', 'groups', 'quotas'],
   },
+  ClientErasure: object({ clientId: { type: 'string' }, contexts: count, units: count, bytes: count, locks: count }, ['clientId', 'contexts', 'units', 'bytes', 'locks']),
   Cleanup: object(
     { idleThresholdSeconds: count, dropped: { type: 'array', items: { type: 'string' } }, cachedContextsFreed: count },
     ['idleThresholdSeconds', 'dropped', 'cachedContextsFreed'],

@@ -80,6 +80,15 @@ export interface ContextPresence {
   connections: number;
 }
 
+/** What DELETE /clients/{id} answers: what was removed (zeros when run again). */
+export interface ClientErasure {
+  clientId: string;
+  contexts: number;
+  units: number;
+  bytes: number;
+  locks: number;
+}
+
 /** What DELETE /contexts/{id} answers. */
 export interface ContextDeletionReport {
   contextId: string;
@@ -479,6 +488,35 @@ export class Gate {
       groups: this.access.groupsOf(clientId),
       quotas: this.clients.limits(clientId),
     };
+  }
+
+  /**
+   * Erases a client (admin): every context of its own space, deleted one by one through the
+   * engine (so streams, search, memory and other nodes learn of each), every lock held in its
+   * space, and its in-memory counters. Safe to re-run: what is already gone counts 0. Writes the
+   * client makes meanwhile may create contexts again; revoke its credentials first.
+   */
+  async eraseClient(p: Principal, clientId: string): Promise<ClientErasure> {
+    this.access.require(p, 'admin');
+    const report: ClientErasure = { clientId, contexts: 0, units: 0, bytes: 0, locks: 0 };
+    // Bounded: each round deletes what one page listed; a client still writing could add more.
+    for (let round = 0; round < 10_000; round++) {
+      const page = await this.engine.listContexts(clientId, { limit: LIMITS.listMax });
+      if (page.contexts.length === 0) break;
+      for (const c of page.contexts) {
+        try {
+          const d = await this.engine.deleteContext(clientId, c.id);
+          report.contexts++;
+          report.units += d.units;
+          report.bytes += d.bytes;
+        } catch (err) {
+          if (!(err instanceof EngramError && err.code === 'CONTEXT_NOT_FOUND')) throw err;
+        }
+      }
+    }
+    report.locks = await this.locks.releaseSpace(clientId);
+    this.clients.forget(clientId);
+    return report;
   }
 
   /** Drops the in-memory state of clients idle for `idleMs` (never data); also what the periodic sweep runs. */

@@ -251,6 +251,29 @@ export class LockManager {
     }
   }
 
+  /**
+   * Releases every lock held in a space (its client is being erased), each as its holder would,
+   * so followers and other nodes hear of it; returns how many. A lock released meanwhile by its
+   * holder is not counted.
+   */
+  async releaseSpace(clientId: string): Promise<number> {
+    let released = 0;
+    for (let round = 0; round < 10_000; round++) {
+      const now = this.now();
+      const held = [...this.locks.values()].filter((l) => l.clientId === clientId && l.record.expiresAt > now);
+      if (held.length === 0) break;
+      for (const l of held) {
+        try {
+          await this.release(clientId, l.record.resource, l.record.agentId, l.record.lockId, lockOwner(l));
+          released++;
+        } catch (err) {
+          if (!(err instanceof EngramError && (err.code === 'LOCK_NOT_HELD' || err.code === 'NOT_LOCK_HOLDER'))) throw err;
+        }
+      }
+    }
+    return released;
+  }
+
   /** `viewer`: the client asking; the holder's lockId and token are left out unless it is the holder's. */
   get(clientId: string, resource: string, viewer: string = clientId): LockView {
     checkResource(resource);

@@ -50,6 +50,8 @@ export interface VectorSnapshots {
   /** The saved vectors of this client, if they were made by `embedderId` with these dimensions. */
   load(clientId: string, embedderId: string, dimensions: number): VectorSnapshot | undefined;
   save(clientId: string, embedderId: string, dimensions: number, snapshot: VectorSnapshot): void;
+  /** Removes a client's saved vectors (all its units were deleted). */
+  remove(clientId: string): void;
 }
 
 export interface SearchFactories {

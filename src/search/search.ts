@@ -205,7 +205,8 @@ export class SearchService implements SearchQuerier {
           positionsKept[k] = snap.positions[i]!;
           vectors.set(snap.vectors.subarray(i * dims, (i + 1) * dims), k * dims);
         });
-        this.options.snapshots!.save(clientId, this.embedderId(), dims, { position: snap.position, positions: positionsKept, vectors });
+        if (keep.length === 0) this.options.snapshots!.remove(clientId);
+        else this.options.snapshots!.save(clientId, this.embedderId(), dims, { position: snap.position, positions: positionsKept, vectors });
       }
     }
     this.restoring.delete(clientId);
@@ -301,6 +302,11 @@ export class SearchService implements SearchQuerier {
     if (this.options.snapshots === undefined || dims === undefined) return;
     const slots: number[] = [];
     for (let slot = 0; slot < ci.docs.size; slot++) if (ci.hasVector[slot] === 1 && without?.has(ci.docs.pos[slot]!) !== true) slots.push(slot);
+    if (without !== undefined && slots.length === 0) {
+      // Every unit that had a vector was deleted: nothing of the client stays on disk.
+      this.options.snapshots.remove(clientId);
+      return;
+    }
     const positions = new Float64Array(slots.length);
     const vectors = new Float32Array(slots.length * dims);
     slots.forEach((slot, i) => {

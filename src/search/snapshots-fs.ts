@@ -3,7 +3,7 @@
  * positions (float64) and the vectors (float32). Written to a temporary file and
  * renamed, so a crash mid-write leaves the previous snapshot whole.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VectorSnapshot, VectorSnapshots } from './search-types.js';
 
@@ -50,6 +50,10 @@ export class FileVectorSnapshots implements VectorSnapshots {
       positions: new Float64Array(copy.buffer, 0, header.count),
       vectors: new Float32Array(copy.buffer, posBytes, header.count * dimensions),
     };
+  }
+
+  remove(clientId: string): void {
+    rmSync(this.file(clientId), { force: true });
   }
 
   save(clientId: string, embedderId: string, dimensions: number, snapshot: VectorSnapshot): void {

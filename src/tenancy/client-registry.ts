@@ -131,6 +131,12 @@ export class ClientRegistry {
     e.bytesWritten += bytes;
   }
 
+  /** Forgets everything counted of a client (it was erased). */
+  forget(clientId: string): void {
+    this.entries.delete(clientId);
+    this.carried.delete(clientId);
+  }
+
   /** Units of the client's own space were deleted: their bytes no longer count against its storage quota. */
   freed(clientId: string, bytes: number): void {
     const e = this.entries.get(clientId);

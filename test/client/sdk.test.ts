@@ -139,6 +139,22 @@ for (const kind of ['http', 'grpc'] as const) {
       const bad = client.subscribe(ctx, { since: 99 });
       await assert.rejects(withTimeout(bad.next(), WAIT_MS, 'the error'), (e: EngramClientError) => e.code === 'INVALID_QUERY');
     });
+
+    test('deleteContext: the units go, a subscription ends with CONTEXT_DELETED after what it had, and a second delete is CONTEXT_NOT_FOUND', async () => {
+      const ctx = `gone-${kind}`;
+      for (let i = 1; i <= 3; i++) await client.write(unit(ctx, i));
+      const it = client.subscribe(ctx, { since: 0 });
+      assert.deepEqual((await take(it, 3)).map((u) => u.seq), [1, 2, 3]);
+      const d = await client.deleteContext(ctx);
+      assert.deepEqual([d.contextId, d.deleted, d.units], [ctx, true, 3]);
+      assert.ok(d.bytes > 0);
+      await assert.rejects(withTimeout(it.next(), WAIT_MS, 'the end of the subscription'), (e: EngramClientError) => e.code === 'CONTEXT_DELETED');
+      assert.deepEqual(await it.next(), { value: undefined, done: true });
+      await assert.rejects(client.getContext(ctx), (e: EngramClientError) => e.code === 'CONTEXT_NOT_FOUND');
+      await assert.rejects(client.deleteContext(ctx), (e: EngramClientError) => e.code === 'CONTEXT_NOT_FOUND');
+      // The id again: a new history from seq 1.
+      assert.equal((await client.write(unit(ctx, 'again'))).workUnit.seq, 1);
+    });
   });
 }
 

@@ -249,3 +249,60 @@ describe('whenReady', () => {
     assert.equal(await engine.whenReady(1000), false, 'a closed engine will not be ready again');
   });
 });
+
+describe('engine deletion', () => {
+  test('a deletion queued among writes is a batch of its own: writes queued before it are deleted with the context, those after start its new history', async () => {
+    const { engine } = await openEngine({ maxBatchUnits: 1024 });
+    await engine.append(C, draft('ctx', 'first'));
+    const handle = await engine.retain(C, 'ctx');
+    const oldEpoch = handle.epoch();
+    const commits: Array<{ deleted: boolean; units: number }> = [];
+    engine.onCommit((events) => {
+      for (const e of events) if (e.contextId === 'ctx') commits.push({ deleted: e.deleted !== undefined, units: e.units.length });
+    });
+    // All queued in one turn: one group commit would take them all, but the deletion cuts it.
+    const before = Array.from({ length: 20 }, (_, i) => engine.append(C, draft('ctx', `before ${i}`)));
+    const other = engine.append(C, draft('other', 'untouched'));
+    const deletion = engine.deleteContext(C, 'ctx');
+    const afterIt = Array.from({ length: 5 }, (_, i) => engine.append(C, draft('ctx', `after ${i}`)));
+    assert.deepEqual((await Promise.all(before)).map((r) => r.seq), Array.from({ length: 20 }, (_, i) => i + 2));
+    const d = await deletion;
+    assert.equal(d.units, 21);
+    assert.deepEqual((await Promise.all(afterIt)).map((r) => r.seq), [1, 2, 3, 4, 5]);
+    assert.equal((await other).seq, 1);
+    assert.deepEqual(commits, [
+      { deleted: false, units: 20 },
+      { deleted: true, units: 0 },
+      { deleted: false, units: 5 },
+    ]);
+    // The held context followed: the new history, and an epoch of its own.
+    assert.equal(handle.head(), 5);
+    assert.notEqual(handle.epoch(), oldEpoch);
+    assert.equal(handle.epoch(), `${engine.epoch}-${d.incarnation}`);
+    assert.equal((await engine.getContext(C, 'ctx')).headSeq, 5);
+    const page = await engine.listUnits(C, 'ctx', {});
+    assert.deepEqual(page.units.map((j) => JSON.parse(j).payload), ['after 0', 'after 1', 'after 2', 'after 3', 'after 4']);
+    handle.release();
+  });
+
+  test('deleting a context that does not exist is CONTEXT_NOT_FOUND and changes nothing; a PATCH can start the new history', async () => {
+    const { engine, log } = await openEngine();
+    await assert.rejects(engine.deleteContext(C, 'never'), isCode('CONTEXT_NOT_FOUND'));
+    await assert.rejects(engine.deleteContext(C, 'bad\u0001id'), isCode('INVALID_ID'));
+    await engine.append(C, draft('p', 'x'));
+    const d = await engine.deleteContext(C, 'p');
+    await engine.patchContext(C, 'p', { displayName: 'again' });
+    assert.equal((await log.getContext(C, 'p'))?.incarnation, d.incarnation, 'a context created by a PATCH carries the incarnation');
+    assert.equal((await engine.getContext(C, 'p')).headSeq, 0);
+  });
+
+  test('an idempotency key of a deleted context is forgotten with it', async () => {
+    const { engine } = await openEngine();
+    const first = await engine.append(C, draft('k', 'one'), 'key-1');
+    await engine.deleteContext(C, 'k');
+    const again = await engine.append(C, draft('k', 'two'), 'key-1');
+    assert.equal(again.replayed, false);
+    assert.notEqual(again.id, first.id);
+    assert.equal(again.seq, 1);
+  });
+});

@@ -131,6 +131,8 @@ describe('/openapi.json', () => {
       ['ClientList', (await env.http.get('/clients/list')).json],
       ['ClientStatus', (await env.http.get('/clients/status/default')).json],
       ['Cleanup', (await env.http.post('/clients/cleanup?idle_threshold=3600', {})).json],
+      ['ContextDeletion', (await env.http.request('DELETE', '/contexts/oa-r')).json],
+      ['ClientErasure', (await env.http.request('DELETE', '/clients/oa-nobody')).json],
       ['Error', (await env.http.get('/workunit/none')).json],
       ['Status', (await env.http.get('/healthz')).json],
     ];

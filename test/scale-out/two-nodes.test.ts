@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { NatsCluster, natsMissing } from '../helpers/nats-cluster.js';
 import { HttpClient, unit } from '../helpers/http.js';
 import { removeDir, startServer, tempDir, type RunningServer } from '../helpers/server.js';
-import { WAIT_MS } from '../helpers/wait.js';
+import { eventually, WAIT_MS } from '../helpers/wait.js';
 import { range, WsClient, type ServerFrame } from '../helpers/ws.js';
 
 const SKIP = natsMissing();
@@ -193,6 +193,32 @@ describe('two Engram nodes on one JetStream cluster', { skip: SKIP ? `skipped: $
       for (const line of inserted) assert.equal(text.split(`\t${line}\n`).length - 1, 1, `${line} is in the file once (node ${n === a ? 'A' : 'B'})`);
       assert.equal(text.split('\n').filter((l) => l.endsWith('\tstart')).length, 1, 'the first line is still there once');
     }
+  });
+
+  test('a context deleted through node A is gone on node B too: its subscriber there is told, and a new history starts in a new epoch on both', async () => {
+    for (let i = 1; i <= 5; i++) assert.equal((await a.http.post('/workunit', unit('short-lived', { payload: { i } }))).status, 201);
+    const sub = new WsClient(wsUrl(b, '?context=short-lived&since=0'));
+    await sub.open();
+    await sub.untilSeq('short-lived', 5);
+    const epoch = sub.frames.find((f: ServerFrame) => f.event === 'subscribed')!.epoch as string;
+    const del = await a.http.request('DELETE', '/contexts/short-lived');
+    assert.equal(del.status, 200, del.text);
+    assert.equal(del.json.units, 5);
+    await sub.next((f) => f.event === 'deleted' && f.contextId === 'short-lived');
+    sub.close();
+    for (const n of [a, b]) {
+      // The other node answers from its replica, which applies the deletion a moment later.
+      await eventually(async () => (await n.http.get('/contexts/short-lived')).status === 404, WAIT_MS, 'the deletion applied');
+      assert.equal((await n.http.get('/contexts/short-lived')).json.error.code, 'CONTEXT_NOT_FOUND');
+    }
+    // Written again through B, read through A: seq 1 of a new history, refused to a resume in the old epoch.
+    assert.equal((await b.http.post('/workunit', unit('short-lived', { payload: 'again' }))).json.seq, 1);
+    const stale = new WsClient(wsUrl(a, `?context=short-lived&since=1&epoch=${epoch}`));
+    await stale.open();
+    const refused = await stale.next((f) => f.event === 'error');
+    assert.equal(refused.error.code, 'EPOCH_MISMATCH');
+    stale.close();
+    assert.equal(((await a.http.get('/workunits/short-lived')).json.workUnits as unknown[]).length, 1);
   });
 
   test('killing one NATS server keeps writes working on both nodes, and loses nothing acknowledged', async () => {

@@ -1,4 +1,4 @@
-/** Management of clients: /clients/list, /clients/status/{clientId}, /clients/cleanup (admin scope; docs/clients.md). */
+/** Management of clients: /clients/list, /clients/status/{clientId}, DELETE /clients/{clientId}, /clients/cleanup (admin scope; docs/clients.md). */
 import { resolveClientId } from '../../tenancy/clients.js';
 import { EngramError } from '../../basics/errors.js';
 import type { Gate } from '../../gate/gate.js';
@@ -26,6 +26,22 @@ export function registerClientRoutes(t: RouteTable, deps: { gate: Gate }): void 
         const clientId = resolveClientId(pathParam(req, 0, 'clientId'), '');
         if (clientId === '') throw new EngramError('INVALID_CLIENT_ID', 'the client id in the path is empty');
         gate.clientStatus(principal, clientId).then((s) => reply.json(200, JSON.stringify(s)), reject(reply));
+      },
+    },
+  });
+  t.route('/clients/:clientId', {
+    del: {
+      operation: {
+        summary: 'Erase a client: every context of its space (units, keys, search entries, memory), its locks and counters, with a report of what was removed. Safe to re-run.',
+        tag: 'clients',
+        scope: 'admin',
+        ok: { 200: 'ClientErasure' },
+        errors: ['INVALID_CLIENT_ID'],
+      },
+      handler: (reply, req, principal) => {
+        const clientId = resolveClientId(pathParam(req, 0, 'clientId'), '');
+        if (clientId === '') throw new EngramError('INVALID_CLIENT_ID', 'the client id in the path is empty');
+        gate.eraseClient(principal, clientId).then((r) => reply.json(200, JSON.stringify(r)), reject(reply));
       },
     },
   });
