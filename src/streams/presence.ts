@@ -65,6 +65,9 @@ interface Place {
   remote: Map<string, Map<string, Slot>>;
 }
 
+/** Plain code-unit order (no locale): the same on every node and in every answer. */
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 const memberKey = (clientId: string, agentId: string | null): string => (agentId === null ? clientId : `${clientId}\u0000${agentId}`);
 
 export class Presence {
@@ -155,7 +158,7 @@ export class Presence {
     for (const slots of place.remote.values()) for (const k of slots.keys()) keys.add(k);
     return [...keys]
       .map((k) => this.member(place, k)!)
-      .sort((a, b) => (a.clientId === b.clientId ? (a.agentId ?? '').localeCompare(b.agentId ?? '') : a.clientId < b.clientId ? -1 : 1));
+      .sort((a, b) => compare(a.clientId, b.clientId) || compare(a.agentId ?? '', b.agentId ?? ''));
   }
 
   /** Counts for /metrics: contexts with someone in them, members, and connections here and on other nodes. */
