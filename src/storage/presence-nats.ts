@@ -14,6 +14,8 @@ import { encodeToken, type NatsLink } from './nats.js';
  * subject goes on the node's subject instead (the message names its context either way).
  */
 const MAX_SUBJECT = 1024;
+/** Longest a stopping node waits for its bye to be sent. */
+const FLUSH_WAIT_MS = 1000;
 
 export class NatsPresenceChannel {
   private readonly prefix: string;
@@ -45,8 +47,11 @@ export class NatsPresenceChannel {
   async close(): Promise<void> {
     const nc = this.link.nc;
     if (nc === undefined || nc.isClosed()) return;
-    // The bye goes out before the subscription ends (and before the log drains the connection).
-    await nc.flush().catch(() => undefined);
+    // The bye goes out before the subscription ends (and before the log drains the connection); a
+    // connection that is down (reconnecting) is not waited for: the others expire this node instead.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([nc.flush().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, FLUSH_WAIT_MS)))]);
+    clearTimeout(timer);
     this.sub?.unsubscribe();
   }
 
