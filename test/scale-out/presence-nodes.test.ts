@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { NatsCluster, natsMissing } from '../helpers/nats-cluster.js';
 import { HttpClient } from '../helpers/http.js';
 import { removeDir, startServer, tempDir, type RunningServer } from '../helpers/server.js';
-import { eventually, WAIT_MS } from '../helpers/wait.js';
+import { eventually, WAIT_MS, Watcher } from '../helpers/wait.js';
 import { WsClient, type ServerFrame } from '../helpers/ws.js';
 
 const SKIP = natsMissing();
@@ -110,6 +110,32 @@ describe('presence across two nodes', { skip: SKIP ? `skipped: ${SKIP}` : false,
     await presenceIs(a, ctx, ['default/watcher-b×1']);
     watcher.close();
     await presenceIs(a, ctx, []);
+  });
+
+  test('changes go out on ENGRAM.presence.<space>.<context> with escaped ids, node state on ENGRAM.presence.<node>', async () => {
+    const { connect } = await import('@nats-io/transport-node');
+    const nc = await connect({ servers: nats.urls });
+    const seen: Array<{ subject: string; data: Record<string, unknown> }> = [];
+    const watch = new Watcher();
+    nc.subscribe('ENGRAM.presence.>', {
+      callback: (_err, msg) => {
+        seen.push({ subject: msg.subject, data: JSON.parse(new TextDecoder().decode(msg.data)) as Record<string, unknown> });
+        watch.notify();
+      },
+    });
+    await nc.flush();
+    try {
+      const c = await open(a, 'dots.and space', 'subjects');
+      const subject = 'ENGRAM.presence.default.dots=2Eand=20space';
+      await watch.until(() => seen.some((m) => m.subject === subject && m.data.kind === 'change'), WAIT_MS, `a change on ${subject}`);
+      const change = seen.find((m) => m.subject === subject)!.data;
+      assert.deepEqual((change.entry as unknown[]).slice(0, 5), ['default', 'dots.and space', 'default', 'subjects', 1]);
+      await watch.until(() => seen.some((m) => /^ENGRAM\.presence\.[0-9a-f]{16}$/.test(m.subject) && m.data.kind === 'state'), WAIT_MS, 'a node state');
+      c.close();
+      await watch.until(() => seen.filter((m) => m.subject === subject).some((m) => (m.data.entry as unknown[])[4] === 0), WAIT_MS, 'the leave, as a count of 0');
+    } finally {
+      await nc.close();
+    }
   });
 
   test('a killed node’s members leave on the other when it falls silent; a node that starts learns who is there', async () => {
