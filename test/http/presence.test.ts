@@ -473,7 +473,17 @@ describe('metrics and the SDK', () => {
       for await (const _ of it) void _;
     };
     const a = drain(http.subscribe(ctx, { agentId: 'sdk-http', onPresence, signal: abort.signal }));
-    const b = drain(g.subscribe(ctx, { agentId: 'sdk-grpc', signal: abort.signal }));
+    const grpcEvents: PresenceEvent[] = [];
+    const b = drain(
+      g.subscribe(ctx, {
+        agentId: 'sdk-grpc',
+        signal: abort.signal,
+        onPresence: (e) => {
+          grpcEvents.push(e);
+          watch.notify();
+        },
+      }),
+    );
     try {
       await presenceIs(ctx, ['default/sdk-grpc×1', 'default/sdk-http×1'], 'default');
       const viaHttp = await http.presence(ctx);
@@ -482,6 +492,12 @@ describe('metrics and the SDK', () => {
       assert.deepEqual(viaGrpc, viaHttp);
       await watch.until(() => events.some((e) => e.action === 'join' && e.members[0]?.agentId === 'sdk-grpc') || events.some((e) => e.action === 'snapshot' && e.members.some((m) => m.agentId === 'sdk-grpc')), WAIT_MS, 'the gRPC subscriber in the HTTP one’s events');
       assert.equal(events[0]!.action, 'snapshot');
+      // The gRPC SDK's events: its snapshot holds itself, then whatever came since.
+      await watch.until(() => grpcEvents.some((e) => e.action === 'snapshot' && e.members.some((m) => m.agentId === 'sdk-grpc')), WAIT_MS, 'the gRPC SDK’s snapshot');
+      const third = await openWs(`context=${enc(ctx)}&agentId=sdk-third`, 'default');
+      await watch.until(() => grpcEvents.some((e) => e.action === 'join' && e.members[0]?.agentId === 'sdk-third'), WAIT_MS, 'a join through the gRPC SDK');
+      third.close();
+      await watch.until(() => grpcEvents.some((e) => e.action === 'leave' && e.members[0]?.agentId === 'sdk-third') && events.some((e) => e.action === 'leave' && e.members[0]?.agentId === 'sdk-third'), WAIT_MS, 'its leave through both SDKs');
     } finally {
       abort.abort();
       await Promise.allSettled([a, b]);
