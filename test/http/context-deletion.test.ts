@@ -120,6 +120,8 @@ describe('deleting a context', () => {
     assert.deepEqual(rpc.messages.at(-1).deleted, { contextId: 'doomed' });
     ws.close();
     g.close();
+    // Each of them left the server's stream hub (the SSE response ended, the gRPC call ended, the WebSocket closed).
+    await eventually(async () => (await http.get('/health/detailed')).json.streams.connections === 0, WAIT_MS, 'no stream connection left');
 
     // Gone through the API.
     assert.equal((await http.get('/contexts/doomed')).json.error.code, 'CONTEXT_NOT_FOUND');

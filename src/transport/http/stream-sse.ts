@@ -35,6 +35,8 @@ class SseConnection implements StreamSink, HubConnection {
   private lastWrite = Date.now();
   /** Gives the connection back to the client's quota; set once counted. */
   release: () => void = () => undefined;
+  /** Takes the connection out of the stream hub; set once it is in. */
+  leaveHub: () => void = () => undefined;
 
   constructor(
     private readonly res: HttpResponse,
@@ -117,6 +119,8 @@ class SseConnection implements StreamSink, HubConnection {
     if (this.closed) return;
     this.closed = true;
     this.release();
+    // An ended response is not aborted, so uWS says nothing more of it: leave the hub now.
+    this.leaveHub();
     this.res.cork(() => this.res.end());
   }
 
@@ -236,6 +240,7 @@ export function registerSse(app: TemplatedApp, route: StreamRoute): DocumentedRo
           }
           conn.sub = sub;
           hub.add(conn);
+          conn.leaveHub = () => hub.remove(conn);
         },
         (err: unknown) => {
           conn.release();
