@@ -2,8 +2,8 @@
  * Presence across nodes of a shared deployment. Each node tells the others what it has, over a
  * message channel (core NATS on the nats backend, storage/presence-nats.ts): each change of its
  * own counts as it happens, and every `intervalMs` its full state (split into parts of at most
- * STATE_PART entries). A node that starts says hello, and the others answer with their state at
- * once, so a restarted node converges without waiting an interval. A node that stops says bye;
+ * STATE_PART entries or STATE_PART_BYTES). A node that starts says hello, and the others answer
+ * with their state at once, so a restarted node converges without waiting an interval. A node that stops says bye;
  * one that vanishes (killed, cut off) is forgotten when nothing was heard from it for
  * EXPIRY_INTERVALS intervals, and its members leave.
  *
@@ -36,8 +36,12 @@ export interface PresenceSyncOptions {
 
 /** A node silent for this many intervals is gone. */
 export const EXPIRY_INTERVALS = 3;
-/** Entries per state message (a NATS message is at most 1 MiB by default; an entry is ~100 bytes). */
+/**
+ * Most entries per state message, and most bytes of entries: a NATS message is at most 1 MiB by
+ * default, an entry is ~100 bytes, but one of four 256-character ids may be a few KiB.
+ */
 const STATE_PART = 2000;
+const STATE_PART_BYTES = 256 * 1024;
 
 type Row = [space: string, contextId: string, clientId: string, agentId: string | null, connections: number, since: number];
 
@@ -118,11 +122,20 @@ export class PresenceSync {
     if (this.stopped) return;
     this.stateDue = false;
     const round = ++this.round;
-    const rows = [...this.presence.localEntries()].map(toRow);
-    const parts = Math.max(1, Math.ceil(rows.length / STATE_PART));
-    for (let part = 0; part < parts; part++) {
-      this.send({ kind: 'state', node: this.nodeId, round, part, parts, entries: rows.slice(part * STATE_PART, (part + 1) * STATE_PART) });
+    const chunks: Row[][] = [[]];
+    let bytes = 0;
+    for (const entry of this.presence.localEntries()) {
+      const row = toRow(entry);
+      const size = encoder.encode(JSON.stringify(row)).length;
+      let chunk = chunks[chunks.length - 1]!;
+      if (chunk.length > 0 && (chunk.length === STATE_PART || bytes + size > STATE_PART_BYTES)) {
+        chunks.push((chunk = []));
+        bytes = 0;
+      }
+      chunk.push(row);
+      bytes += size;
     }
+    chunks.forEach((entries, part) => this.send({ kind: 'state', node: this.nodeId, round, part, parts: chunks.length, entries }));
   }
 
   private send(m: Message): void {

@@ -146,6 +146,25 @@ describe('presence between nodes', () => {
     await s3.stop();
   });
 
+  test('state parts stay small with long ids, and a round of several parts arrives whole', async () => {
+    const bus = new Bus();
+    const sizes: number[] = [];
+    const ch = bus.channel();
+    const measured: PresenceChannel = { ...ch, publishNode: (n, d) => (sizes.push(d.length), ch.publishNode(n, d)) };
+    const [p1, p2] = [new Presence(), new Presence()];
+    // 400 entries of ~1.1 KB each: more than one part's bytes, fewer than one part's entries.
+    for (let i = 0; i < 400; i++) p1.join('s', `${'x'.repeat(1000)}${i}`, { clientId: 'a', agentId: null });
+    const s2 = new PresenceSync(p2, bus.channel(), { intervalMs: 60_000, nodeId: 'n2' });
+    const s1 = new PresenceSync(p1, measured, { intervalMs: 60_000, nodeId: 'n1' });
+    s2.start();
+    s1.start();
+    await bus.watcher.until(() => p2.stats().remoteConnections === 400, WAIT_MS, 'every entry on n2');
+    const stateSizes = sizes.filter((n) => n > 1000);
+    assert.ok(stateSizes.length >= 2, `a state of ${stateSizes.length} part(s)`);
+    for (const n of stateSizes) assert.ok(n <= 256 * 1024 + 2048, `a part of ${n} bytes`);
+    await Promise.all([s1.stop(), s2.stop()]);
+  });
+
   test('a node that falls silent expires after three intervals', async () => {
     const bus = new Bus();
     const [p1, p2] = [new Presence(), new Presence()];
