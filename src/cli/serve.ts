@@ -92,6 +92,15 @@ export async function serve(config: Config): Promise<void> {
   });
   const router: Router = new Router(engine, { observer: metrics, lockSnapshot: (space, viewer) => locks.list(space, { limit: 1000 }, viewer).locks });
   locks.onEvent((events) => router.publishLocks(events));
+  // With several nodes, each tells the others who is subscribed to it (started once the shared log's connection is open).
+  const presenceChannel = storage.presence;
+  const presenceSync =
+    presenceChannel === undefined
+      ? undefined
+      : new PresenceSync(router.presence, presenceChannel, {
+          intervalMs: config.stream.presenceIntervalMs,
+          onBadMessage: (err) => logger.warn({ err }, 'ignored a presence message that could not be read'),
+        });
   const gate = new Gate({ engine, locks, router, access: new Access(config.clients.groups), clients, search: search?.host, log, searchIndex: search?.indexer, observer: metrics });
   // Idle clients' in-memory state goes; it is rebuilt from the log on their next request.
   const sweep = setInterval(() => gate.cleanup(undefined, config.clients.idleThresholdMs), Math.min(60_000, config.clients.idleThresholdMs));
@@ -106,6 +115,7 @@ export async function serve(config: Config): Promise<void> {
     embedderReady: () => (search === undefined ? null : search.host.embedderReady),
     streamConnections,
     storageBytes,
+    presenceNodes: () => (presenceSync === undefined ? null : presenceSync.peerIds().length),
     settings: { sync: config.storage.sync, authMode: config.auth.mode, version: packageVersion() },
   });
   // Facts count as already known by the search embedder's similarity (in the search worker, loaded once).
@@ -159,15 +169,6 @@ export async function serve(config: Config): Promise<void> {
   let stopping = false;
   // Opening storage runs after the listener is up; a signal that arrives meanwhile waits for it.
   let opened = false;
-  // With several nodes, each tells the others who is subscribed to it (once the shared log's connection is open).
-  const presenceChannel = storage.presence;
-  const presenceSync =
-    presenceChannel === undefined
-      ? undefined
-      : new PresenceSync(router.presence, presenceChannel, {
-          intervalMs: config.stream.presenceIntervalMs,
-          onBadMessage: (err) => logger.warn({ err }, 'ignored a presence message that could not be read'),
-        });
   const opening = (async () => {
     mkdirSync(config.storage.dataDir, { recursive: true });
     await engine.open();

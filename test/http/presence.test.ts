@@ -451,6 +451,9 @@ describe('metrics and the SDK', () => {
     assert.ok(((await value('engram_presence_members')) ?? 0) >= 2);
     assert.ok(((await value('engram_presence_contexts')) ?? 0) >= 1);
     assert.equal(await value('engram_presence_connections{origin="remote"}'), 0);
+    const health = (await env.http.get('/health/detailed')).json.streams.presence;
+    assert.equal(health.otherNodes, null, 'one node: no other nodes');
+    assert.ok(health.localConnections >= 2 && health.members >= 2, JSON.stringify(health));
     c1.close();
     c2.close();
     await presenceIs(ctx, []);

@@ -107,6 +107,10 @@ describe('presence across two nodes', { skip: SKIP ? `skipped: ${SKIP}` : false,
     alphaOnB.close();
     await watcher.until(() => events(watcher, 'alpha').includes('leave:0'), WAIT_MS, 'alpha to leave on B');
     assert.deepEqual(events(watcher, 'alpha'), ['join:1', 'leave:0']);
+    // Each node has heard from the other (the operator's view).
+    for (const n of [a, b]) {
+      await eventually(async () => (await n.http.get('/health/detailed')).json.streams.presence.otherNodes === 1, WAIT_MS, 'one other node in /health/detailed');
+    }
     await presenceIs(a, ctx, ['default/watcher-b×1']);
     watcher.close();
     await presenceIs(a, ctx, []);
