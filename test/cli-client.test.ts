@@ -33,7 +33,8 @@ describe('engram put, get, tail, delete, search, lock, unlock', () => {
   });
 
   test('tail -f prints what is there, then new units live', async () => {
-    const child = spawn(ENGRAM_BIN, ['tail', 'cli-plan', '-f', '--data-dir', env.server.dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    assert.equal(engram('presence', 'cli-plan').stdout, 'nobody is subscribed to cli-plan\n');
+    const child = spawn(ENGRAM_BIN, ['tail', 'cli-plan', '-f', '--agent', 'tailer', '--data-dir', env.server.dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
     const watcher = new Watcher();
     createInterface({ input: child.stdout }).on('line', (l) => {
@@ -45,6 +46,9 @@ describe('engram put, get, tail, delete, search, lock, unlock', () => {
       assert.equal(engram('put', 'cli-plan', 'live one').status, 0);
       await watcher.until(() => lines.some((l) => l === '#3 cli MESSAGE: live one'), WAIT_MS, 'the live unit');
       assert.deepEqual(lines.slice(0, 3), ['#1 planner MESSAGE: retry with backoff', '#2 coder TASK_STATUS: on it', '#3 cli MESSAGE: live one']);
+      // While it follows, it is present as its agent.
+      assert.match(engram('presence', 'cli-plan').stdout, /^default tailer 1 since \d{4}-\d\d-\d\dT[\d:.]+Z\n$/);
+      assert.deepEqual(JSON.parse(engram('presence', 'cli-plan', '--json').stdout).members.map((m: { agentId: string }) => m.agentId), ['tailer']);
     } finally {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');

@@ -14,6 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import { HttpClient, unit } from './helpers/http.js';
 import { removeDir, startOnFixedPort, startServer, tempDir, type RunningServer } from './helpers/server.js';
 import { WAIT_MS } from './helpers/wait.js';
+import { WsClient } from './helpers/ws.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SKIP = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (make test installs it as root)`;
@@ -84,6 +85,25 @@ describe('web dashboard', { skip: SKIP }, () => {
     // The relationship link opens the unit it points to.
     await live.locator('a.rel').click();
     await page.locator(`li#unit-${first.json.id}.focus`).waitFor();
+  });
+
+  test('the timeline shows who is in the context, live: the page itself, and agents as they come and go', async () => {
+    const ctx = 'team/presence';
+    await page.goto(`${server.url}/#/contexts/${encodeURIComponent(ctx)}`);
+    const here = page.locator(`ul[aria-label="who is in ${ctx}"]`);
+    await here.locator('li[data-agent="dashboard"]').waitFor();
+    const visitor = new WsClient(`${server.url.replace('http', 'ws')}/stream?context=${encodeURIComponent(ctx)}&agentId=visitor`);
+    try {
+      await visitor.open();
+      const shown = here.locator('li[data-agent="visitor"]');
+      await shown.waitFor();
+      assert.match(await shown.innerText(), /visitor\s+default/);
+      await shot('presence');
+    } finally {
+      visitor.close();
+    }
+    await here.locator('li[data-agent="visitor"]').waitFor({ state: 'detached' });
+    assert.equal(await here.locator('li').count(), 1, 'only the page is left');
   });
 
   test('a unit posted from the page reads back over the API', async () => {

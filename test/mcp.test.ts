@@ -13,6 +13,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { isEngramProcess } from '../src/cli/discovery.js';
 import { removeDir, serverPerFile, tempDir } from './helpers/server.js';
 import { WAIT_MS } from './helpers/wait.js';
+import { WsClient } from './helpers/ws.js';
 
 const MAIN_JS = resolve(import.meta.dirname, '../src/main.js');
 const dirs: string[] = [];
@@ -69,7 +70,7 @@ describe('MCP over stdio (engram mcp)', () => {
     assert.match(a.stderr.join(''), /started an Engram server/);
 
     const tools = (await a.client.listTools()).tools.map((t) => t.name);
-    for (const name of ['memory', 'remember_fact', 'forget_fact', 'list_facts', 'recall_facts', 'create_entities', 'create_relations', 'add_observations', 'delete_entities', 'delete_observations', 'delete_relations', 'read_graph', 'search_nodes', 'open_nodes', 'post_unit', 'read_recent', 'search_units', 'lock', 'unlock']) {
+    for (const name of ['memory', 'remember_fact', 'forget_fact', 'list_facts', 'recall_facts', 'create_entities', 'create_relations', 'add_observations', 'delete_entities', 'delete_observations', 'delete_relations', 'read_graph', 'search_nodes', 'open_nodes', 'post_unit', 'read_recent', 'search_units', 'lock', 'unlock', 'who_is_here']) {
       assert.ok(tools.includes(name), `tool ${name} is listed`);
     }
 
@@ -151,6 +152,14 @@ describe('MCP over Streamable HTTP (/mcp)', () => {
     assert.equal(history.json.changes[0].agentId, 'browser-agent');
     const g = JSON.parse(textOf(await call(client, 'create_entities', { entities: [{ name: 'X', entityType: 't', observations: [] }] })));
     assert.equal(g[0].name, 'X');
+    // Presence: an agent following the context over a WebSocket is listed (the default client, as /mcp here).
+    const ws = new WsClient(`${env.server.url.replace('http', 'ws')}/stream?context=web%2Fchat&agentId=streamer`);
+    await ws.open();
+    await ws.next((f) => f.event === 'subscribed');
+    const here = JSON.parse(textOf(await call(client, 'who_is_here', { contextId: 'web/chat' })));
+    ws.close();
+    assert.deepEqual(here.members.map((m: { clientId: string; agentId: string; connections: number }) => `${m.clientId}/${m.agentId}×${m.connections}`), ['default/streamer×1']);
+    assert.match(here.members[0].since, /^\d{4}-\d\d-\d\dT/);
     const unknown = await call(client, 'no_such_tool', {});
     assert.equal(unknown.isError, true);
   });

@@ -174,6 +174,19 @@ export const RESPONSE_SCHEMAS = {
     ['contextId', 'deleted', 'units', 'bytes'],
   ),
   ContextPage: object({ contexts: { type: 'array', items: ref('Context') }, nextCursor: { type: ['string', 'null'] } }, ['contexts', 'nextCursor']),
+  PresenceMember: object(
+    {
+      clientId: id,
+      agentId: { anyOf: [id, { type: 'null' }], description: 'null: connections that named no agent' },
+      connections: { type: 'integer', minimum: 0 },
+      since: rfc3339,
+    },
+    ['clientId', 'agentId', 'connections', 'since'],
+  ),
+  Presence: object(
+    { contextId: id, members: { type: 'array', items: ref('PresenceMember') }, connections: count },
+    ['contextId', 'members', 'connections'],
+  ),
   Lock: {
     type: 'object',
     properties: {

@@ -9,7 +9,7 @@ import { EngramClientError } from '../client/errors.js';
 import type { WorkUnit } from '../client/types.js';
 import { isEngramProcess, readDiscovery } from './discovery.js';
 
-export const CLIENT_COMMANDS = ['put', 'get', 'tail', 'delete', 'search', 'lock', 'unlock', 'memory'] as const;
+export const CLIENT_COMMANDS = ['put', 'get', 'tail', 'delete', 'search', 'lock', 'unlock', 'memory', 'presence'] as const;
 
 
 
@@ -127,7 +127,18 @@ export async function runClientCommand(command: (typeof CLIENT_COMMANDS)[number]
         const stop = new AbortController();
         process.once('SIGINT', () => stop.abort());
         process.once('SIGTERM', () => stop.abort());
-        for await (const u of client.subscribe(contextId, { since: since ?? 0, signal: stop.signal })) out(json ? JSON.stringify(u) : text(u));
+        const agentId = p.flags.get('--agent');
+        for await (const u of client.subscribe(contextId, { since: since ?? 0, signal: stop.signal, ...(agentId === undefined ? {} : { agentId }) })) {
+          out(json ? JSON.stringify(u) : text(u));
+        }
+        return 0;
+      }
+      case 'presence': {
+        need(1, 'CONTEXT');
+        const r = await client.presence(p.positional[0]!);
+        if (json) out(JSON.stringify(r));
+        else if (r.members.length === 0) out(`nobody is subscribed to ${r.contextId}`);
+        else for (const m of r.members) out(`${m.clientId} ${m.agentId ?? '(no agent)'} ${m.connections} since ${m.since}`);
         return 0;
       }
       case 'search': {

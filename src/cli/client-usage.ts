@@ -2,7 +2,8 @@
 export const CLIENT_COMMANDS: ReadonlyArray<readonly [string, string]> = [
   ['engram put CONTEXT TEXT [--agent A] [--type T] [--payload JSON]', 'write a unit'],
   ['engram get CONTEXT [--limit N] | get --id UNIT', 'the last units of a context, or one unit'],
-  ['engram tail CONTEXT [-f] [--since SEQ]', 'units of a context; -f follows live (resumes after drops)'],
+  ['engram tail CONTEXT [-f] [--since SEQ] [--agent A]', 'units of a context; -f follows live (resumes after drops), present as agent A'],
+  ['engram presence CONTEXT', 'who is subscribed to a context: client, agent, connections, since'],
   ['engram delete CONTEXT --yes', 'delete a context for good (its units, keys, search entries, memory)'],
   ['engram search QUERY [--context C] [--mode hybrid|keyword|vector] [--limit N]', ''],
   ['engram lock RESOURCE --agent A [--ttl MS] [--wait MS]', 'take a lock; prints its lockId and token'],

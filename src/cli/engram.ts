@@ -104,7 +104,8 @@ export async function main(argv: string[]): Promise<number | undefined> {
     case 'search':
     case 'lock':
     case 'unlock':
-    case 'memory': {
+    case 'memory':
+    case 'presence': {
       const { runClientCommand } = await import('./client-commands.js');
       return runClientCommand(command, rest);
     }

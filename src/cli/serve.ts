@@ -15,6 +15,7 @@ import { Metrics } from '../ops/metrics.js';
 import { LockManager } from '../locks/locks.js';
 import { Router } from '../streams/router.js';
 import { StreamHub } from '../streams/hub.js';
+import { PresenceSync } from '../streams/presence-sync.js';
 import { StorageOpenError } from '../storage/log-leveldb.js';
 import { createStorage, type StorageParts } from './storage-wiring.js';
 import { backupLines } from '../storage/backup.js';
@@ -79,9 +80,27 @@ export async function serve(config: Config): Promise<void> {
   const streamConnections = () => hub.connections.size;
   const storageBytes = () => storage.storageBytes();
   // Gauges are read when scraped, by then the router below exists.
-  const metrics: Metrics = new Metrics({ engine, subscriptions: (): number => router.stats().subscriptions, locks, clients, indexer: search?.indexer, streamConnections, storageBytes });
+  const metrics: Metrics = new Metrics({
+    engine,
+    subscriptions: (): number => router.stats().subscriptions,
+    locks,
+    clients,
+    indexer: search?.indexer,
+    streamConnections,
+    storageBytes,
+    presence: () => router.presence.stats(),
+  });
   const router: Router = new Router(engine, { observer: metrics, lockSnapshot: (space, viewer) => locks.list(space, { limit: 1000 }, viewer).locks });
   locks.onEvent((events) => router.publishLocks(events));
+  // With several nodes, each tells the others who is subscribed to it (started once the shared log's connection is open).
+  const presenceChannel = storage.presence;
+  const presenceSync =
+    presenceChannel === undefined
+      ? undefined
+      : new PresenceSync(router.presence, presenceChannel, {
+          intervalMs: config.stream.presenceIntervalMs,
+          onBadMessage: (err) => logger.warn({ err }, 'ignored a presence message that could not be read'),
+        });
   const gate = new Gate({ engine, locks, router, access: new Access(config.clients.groups), clients, search: search?.host, log, searchIndex: search?.indexer, observer: metrics });
   // Idle clients' in-memory state goes; it is rebuilt from the log on their next request.
   const sweep = setInterval(() => gate.cleanup(undefined, config.clients.idleThresholdMs), Math.min(60_000, config.clients.idleThresholdMs));
@@ -96,6 +115,7 @@ export async function serve(config: Config): Promise<void> {
     embedderReady: () => (search === undefined ? null : search.host.embedderReady),
     streamConnections,
     storageBytes,
+    presenceNodes: () => (presenceSync === undefined ? null : presenceSync.peerIds().length),
     settings: { sync: config.storage.sync, authMode: config.auth.mode, version: packageVersion() },
   });
   // Facts count as already known by the search embedder's similarity (in the search worker, loaded once).
@@ -160,6 +180,7 @@ export async function serve(config: Config): Promise<void> {
     await locks.open();
     opened = true;
     if (!stopping) {
+      presenceSync?.start();
       search?.indexer.start();
       grpc?.setServing(true);
     }
@@ -179,6 +200,8 @@ export async function serve(config: Config): Promise<void> {
     hub.closeAll();
     const grpcStopped = grpc === undefined ? Promise.resolve() : grpc.shutdown(config.server.shutdownGraceMs / 2); // running calls (a bulk ingest, a lock wait) get half the grace
     const closing = Promise.all([opening.catch(() => undefined), grpcStopped]) // a failed open is reported (and exits) below
+      // Other nodes drop this one's members at once (bye) rather than after the expiry.
+      .then(() => (opened ? presenceSync?.stop() : undefined))
       .then(() => router.close())
       .then(() => (search === undefined ? undefined : search.indexer.stop().then(() => search.host.close())))
       .then(() => (opened ? locks.close() : undefined))

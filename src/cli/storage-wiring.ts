@@ -8,6 +8,7 @@ import type { Log } from '../engine/log.js';
 import type { Config } from '../config/schema.js';
 import type { JetStreamLog } from '../storage/log-jetstream.js';
 import { LevelLog } from '../storage/log-leveldb.js';
+import type { PresenceChannel } from '../streams/presence-sync.js';
 
 export interface StorageParts {
   log: Log;
@@ -16,6 +17,8 @@ export interface StorageParts {
   storageBytes(): Promise<number>;
   /** Every stored pair as of one moment (GET /admin/backup); with nats, this node's replica: units, contexts and keys, not locks. */
   snapshotPairs(): AsyncGenerator<[string, Buffer]>;
+  /** With nats: how presence travels between nodes (usable once the log is open); absent with one node. */
+  presence?: PresenceChannel;
 }
 
 export async function createStorage(config: Config): Promise<StorageParts> {
@@ -24,10 +27,11 @@ export async function createStorage(config: Config): Promise<StorageParts> {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(s.natsStream)) throw new Error(`storage.natsStream: ${JSON.stringify(s.natsStream)} is not a stream name (1–64 of A-Z a-z 0-9 _ -)`);
     if (s.natsUrls.length === 0) throw new Error('storage.natsUrls: name at least one NATS server, like nats://127.0.0.1:4222');
     // Loaded for this backend only: the NATS client is a tenth of a second of every other start.
-    const [{ JetStreamLockStore }, { JetStreamLog }, { NatsLink }] = await Promise.all([
+    const [{ JetStreamLockStore }, { JetStreamLog }, { NatsLink }, { NatsPresenceChannel }] = await Promise.all([
       import('../storage/lock-store-jetstream.js'),
       import('../storage/log-jetstream.js'),
       import('../storage/nats.js'),
+      import('../storage/presence-nats.js'),
     ]);
     const link = new NatsLink({
       servers: s.natsUrls,
@@ -39,7 +43,13 @@ export async function createStorage(config: Config): Promise<StorageParts> {
       requestTimeoutMs: 10_000,
     });
     const log = new JetStreamLog(link, { replicaDir: join(s.dataDir, 'replica'), verifyOnStart: s.verifyOnStart, cacheSize: s.cacheBytes });
-    return { log, locks: new JetStreamLockStore(link), storageBytes: () => log.replica.storageBytes(), snapshotPairs: () => replicaPairs(log) };
+    return {
+      log,
+      locks: new JetStreamLockStore(link),
+      storageBytes: () => log.replica.storageBytes(),
+      snapshotPairs: () => replicaPairs(log),
+      presence: new NatsPresenceChannel(link),
+    };
   }
   const log = new LevelLog(s.dataDir, { sync: s.sync, writeBufferSize: s.writeBufferBytes, cacheSize: s.cacheBytes, verifyOnStart: s.verifyOnStart });
   return { log, locks: log.lockStore(), storageBytes: () => log.storageBytes(), snapshotPairs: () => log.snapshotPairs() };

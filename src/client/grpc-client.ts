@@ -10,10 +10,27 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import { engram } from '../generated/engram.js';
 import { ENGRAM_SERVICE } from '../wire/grpc-service.js';
 import { EngramClientError } from './errors.js';
-import { contextFromProto, lockFromProto, patchToProto, searchToProto, unitFromProto, unitToProto, num } from './grpc-codec.js';
+import { contextFromProto, lockFromProto, patchToProto, presenceMemberFromProto, searchToProto, unitFromProto, unitToProto, num } from './grpc-codec.js';
 import { withLock, type HeldLock, type LockApi } from './locking.js';
 import { DEFAULT_BACKOFF, resumingSubscription, type Backoff, type StreamConnection, type StreamEvents } from './resume.js';
-import type { AcquireRequest, Context, ContextDeletion, ContextPage, ContextPatch, ListQuery, Lock, NewWorkUnit, SearchRequest, SearchResponse, SubscribeOptions, UnitPage, WorkUnit, WriteResult } from './types.js';
+import type {
+  AcquireRequest,
+  Context,
+  ContextDeletion,
+  ContextPage,
+  ContextPatch,
+  ContextPresence,
+  ListQuery,
+  Lock,
+  NewWorkUnit,
+  PresenceEvent,
+  SearchRequest,
+  SearchResponse,
+  SubscribeOptions,
+  UnitPage,
+  WorkUnit,
+  WriteResult,
+} from './types.js';
 
 import pb = engram.v3;
 
@@ -229,11 +246,24 @@ export class GrpcEngramClient implements LockApi {
 
   /** As EngramClient.subscribe: gap-free and without duplicates across reconnects. */
   subscribe(contextId: string, options: SubscribeOptions = {}): AsyncIterableIterator<WorkUnit> {
-    return resumingSubscription((since, epoch, events) => this.openStream(contextId, since, epoch, events), options, this.options.backoff ?? DEFAULT_BACKOFF);
+    return resumingSubscription((since, epoch, events) => this.openStream(contextId, since, epoch, events, options), options, this.options.backoff ?? DEFAULT_BACKOFF);
   }
 
-  private openStream(contextId: string, since: number | undefined, epoch: string | undefined, events: StreamEvents): StreamConnection {
-    const req: pb.ISubscribeRequest = { contextId, ...(since === undefined ? {} : { since }), ...(epoch === undefined ? {} : { epoch }) };
+  /** As EngramClient.presence. */
+  async presence(contextId: string): Promise<ContextPresence> {
+    const r = await this.unary<pb.Presence>('getPresence', { contextId });
+    return { contextId: r.contextId, members: r.members.map(presenceMemberFromProto), connections: r.connections };
+  }
+
+  private openStream(contextId: string, since: number | undefined, epoch: string | undefined, events: StreamEvents, options: SubscribeOptions): StreamConnection {
+    const onPresence = options.onPresence;
+    const req: pb.ISubscribeRequest = {
+      contextId,
+      ...(since === undefined ? {} : { since }),
+      ...(epoch === undefined ? {} : { epoch }),
+      agentId: options.agentId ?? '',
+      presence: onPresence !== undefined,
+    };
     const call = (this.client.subscribe as (r: object) => ClientReadableStream<pb.SubscribeEvent>).call(this.client, req);
     let ended = false;
     const end = (err: EngramClientError, retry: boolean) => {
@@ -247,6 +277,8 @@ export class GrpcEngramClient implements LockApi {
       else if (e.deleted) {
         ended = true;
         events.deleted();
+      } else if (e.presence && onPresence !== undefined && !ended) {
+        onPresence({ action: e.presence.action as PresenceEvent['action'], contextId: e.presence.contextId ?? contextId, members: (e.presence.members ?? []).map(presenceMemberFromProto) });
       }
     });
     call.on('error', (err: ServiceError) => end(clientError(err), RETRY_STATUSES.has(err.code)));

@@ -1,6 +1,6 @@
 /** The SDK's shapes (docs/api.md JSON) to and from engram.v3 messages, for GrpcEngramClient. */
 import { engram, google } from '../generated/engram.js';
-import { isBinaryPayload, type Context, type ContextPatch, type Lock, type NewWorkUnit, type SearchRequest, type WorkUnit, type WorkUnitType } from './types.js';
+import { isBinaryPayload, type Context, type ContextPatch, type Lock, type NewWorkUnit, type PresenceMember, type SearchRequest, type WorkUnit, type WorkUnitType } from './types.js';
 
 import pb = engram.v3;
 
@@ -140,4 +140,8 @@ export function searchToProto(s: SearchRequest): pb.ISearchRequest {
   if (s.limit !== undefined) req.limit = s.limit;
   if (s.offset !== undefined) req.offset = s.offset;
   return req;
+}
+
+export function presenceMemberFromProto(m: pb.IPresenceMember): PresenceMember {
+  return { clientId: m.clientId ?? '', agentId: m.agentId ? m.agentId : null, connections: m.connections ?? 0, since: timestamp(m.since) };
 }

@@ -16,12 +16,15 @@ import type {
   ContextDeletion,
   ContextPage,
   ContextPatch,
+  ContextPresence,
   Fact,
   FactOutcome,
   FactVersion,
   ListQuery,
   Lock,
   NewWorkUnit,
+  PresenceEvent,
+  PresenceMember,
   SearchRequest,
   SearchResponse,
   SubscribeOptions,
@@ -215,11 +218,19 @@ export class EngramClient implements LockApi {
    * server restarts. Break out of the loop (or abort `signal`) to end it.
    */
   subscribe(contextId: string, options: SubscribeOptions = {}): AsyncIterableIterator<WorkUnit> {
-    return resumingSubscription((since, epoch, events) => this.openStream(contextId, since, epoch, events), options, this.backoff);
+    return resumingSubscription((since, epoch, events) => this.openStream(contextId, since, epoch, events, options), options, this.backoff);
   }
 
-  private openStream(contextId: string, since: number | undefined, epoch: string | undefined, events: StreamEvents): StreamConnection {
-    const url = `${this.wsBase}/stream?context=${enc(contextId)}${since === undefined ? '' : `&since=${since}`}${epoch === undefined ? '' : `&epoch=${enc(epoch)}`}`;
+  /** Who is subscribed to a context now, by client and agent (docs/api.md, "Presence"). */
+  async presence(contextId: string): Promise<ContextPresence> {
+    return (await this.call<ContextPresence>('GET', `/contexts/${enc(contextId)}/presence`)).value;
+  }
+
+  private openStream(contextId: string, since: number | undefined, epoch: string | undefined, events: StreamEvents, options: SubscribeOptions): StreamConnection {
+    const onPresence = options.onPresence;
+    const url =
+      `${this.wsBase}/stream?context=${enc(contextId)}${since === undefined ? '' : `&since=${since}`}${epoch === undefined ? '' : `&epoch=${enc(epoch)}`}` +
+      `${options.agentId === undefined ? '' : `&agentId=${enc(options.agentId)}`}${onPresence === undefined ? '' : '&presence=1'}`;
     const ws = new WebSocket(url, ['engram.json'], { headers: this.identity });
     let ended = false;
     const end = (err: EngramClientError, retry: boolean) => {
@@ -228,7 +239,17 @@ export class EngramClient implements LockApi {
       events.closed(err, retry);
     };
     ws.on('message', (data: Buffer) => {
-      let frame: { event: string; workUnit?: WorkUnit; headSeq?: number; epoch?: string; contextId?: string; error?: { code: string; message: string } };
+      let frame: {
+        event: string;
+        workUnit?: WorkUnit;
+        headSeq?: number;
+        epoch?: string;
+        contextId?: string;
+        error?: { code: string; message: string };
+        action?: PresenceEvent['action'];
+        member?: PresenceMember;
+        members?: PresenceMember[];
+      };
       try {
         frame = JSON.parse(data.toString()) as typeof frame;
       } catch {
@@ -239,6 +260,8 @@ export class EngramClient implements LockApi {
       else if (frame.event === 'deleted' && frame.contextId === contextId) {
         ended = true;
         events.deleted();
+      } else if (frame.event === 'presence' && onPresence !== undefined && !ended) {
+        onPresence({ action: frame.action!, contextId: frame.contextId ?? contextId, members: frame.members ?? (frame.member === undefined ? [] : [frame.member]) });
       } else if (frame.event === 'error' && frame.error !== undefined) {
         // The subscription was refused (e.g. `since` beyond the head): only a busy server is worth retrying.
         const err = new EngramClientError(frame.error.code, frame.error.message, undefined);

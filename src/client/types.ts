@@ -168,6 +168,39 @@ export interface SubscribeOptions {
   epoch?: string;
   /** Ends the iteration. */
   signal?: AbortSignal;
+  /** The agent this subscription is present as in the context (see `presence()`); omitted: its client only. */
+  agentId?: string;
+  /**
+   * Asks for presence events and hands each one here: a `snapshot` of everyone in the context
+   * after every (re)connect, then each `join` and `leave`.
+   */
+  onPresence?: (event: PresenceEvent) => void;
+}
+
+/** One client and agent subscribed to a context, over every transport and node. */
+export interface PresenceMember {
+  clientId: string;
+  /** null for connections that named no agent. */
+  agentId: string | null;
+  /** Its open subscriptions to the context (0 in a leave). */
+  connections: number;
+  /** When the earliest of them opened (ISO time). */
+  since: string;
+}
+
+/** Who is in a context now (`presence()`). */
+export interface ContextPresence {
+  contextId: string;
+  members: PresenceMember[];
+  connections: number;
+}
+
+/** A presence event of a subscription: who joined or left, or everyone (snapshot). */
+export interface PresenceEvent {
+  action: 'join' | 'leave' | 'snapshot';
+  contextId: string;
+  /** The member that joined or left; everyone in a snapshot. */
+  members: PresenceMember[];
 }
 
 /** A remembered fact (docs/memory.md, facts). */

@@ -302,6 +302,12 @@ const TABLE = [
     doc: 'Contexts one WebSocket connection may follow at once.',
   },
   {
+    key: 'stream.presenceInterval',
+    kind: { type: 'duration', min: 100, max: HOUR },
+    default: '5s',
+    doc: 'With storage.backend nats: how often each node publishes its whole presence state (who is subscribed to it) to the others; a node not heard from for 3 intervals is gone and its members leave.',
+  },
+  {
     key: 'stream.compression',
     kind: { type: 'bool' },
     default: false,

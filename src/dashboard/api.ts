@@ -66,6 +66,14 @@ export interface WorkUnit {
   relationships: Array<{ targetId: string; type: string; meta: Record<string, string> }>;
 }
 
+/** One client and agent subscribed to a context (GET /contexts/{id}/presence, presence events). */
+export interface PresenceMember {
+  clientId: string;
+  agentId: string | null;
+  connections: number;
+  since: string;
+}
+
 export interface Context {
   id: string;
   displayName: string;

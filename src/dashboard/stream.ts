@@ -5,7 +5,7 @@
  * no gap. Close codes 4000–4099 and network failures reconnect with backoff; 4400–4499 do not
  * retry unchanged (docs/streaming.md).
  */
-import { token, type Context, type Lock, type WorkUnit } from './api.js';
+import { token, type Context, type Lock, type PresenceMember, type WorkUnit } from './api.js';
 
 export type StreamStatus = 'connecting' | 'live' | 'reconnecting' | 'stopped';
 
@@ -13,6 +13,15 @@ interface Subscription {
   lastSeq: number;
   onUnit: (u: WorkUnit) => void;
   onContext?: (c: Context) => void;
+  onPresence?: (e: PresenceEvent) => void;
+}
+
+/** Who is in a followed context: everyone (`snapshot`, after each (re)subscribe), or one member that joined or left. */
+export interface PresenceEvent {
+  action: 'snapshot' | 'join' | 'leave';
+  contextId: string;
+  members?: PresenceMember[];
+  member?: PresenceMember;
 }
 
 export interface LockEvent {
@@ -38,11 +47,11 @@ export class LiveStream {
     this.connect();
   }
 
-  /** Follows a context from after `since`; returns the function that stops following it. */
-  subscribe(contextId: string, since: number, onUnit: (u: WorkUnit) => void, onContext?: (c: Context) => void): () => void {
-    const sub: Subscription = { lastSeq: since, onUnit, ...(onContext ? { onContext } : {}) };
+  /** Follows a context from after `since` (with `onPresence`: and who is in it); returns the function that stops following it. */
+  subscribe(contextId: string, since: number, onUnit: (u: WorkUnit) => void, onContext?: (c: Context) => void, onPresence?: (e: PresenceEvent) => void): () => void {
+    const sub: Subscription = { lastSeq: since, onUnit, ...(onContext ? { onContext } : {}), ...(onPresence ? { onPresence } : {}) };
     this.subs.set(contextId, sub);
-    this.send({ op: 'subscribe', contextId, since });
+    this.send({ op: 'subscribe', contextId, since, ...(onPresence ? { presence: true } : {}) });
     return () => {
       if (this.subs.get(contextId) !== sub) return;
       this.subs.delete(contextId);
@@ -89,12 +98,13 @@ export class LiveStream {
   private connect(): void {
     window.clearTimeout(this.timer);
     const t = token();
-    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/stream${t ? `?access_token=${encodeURIComponent(t)}` : ''}`;
+    // The page is present in the contexts it shows as agent "dashboard".
+    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/stream?agentId=dashboard${t ? `&access_token=${encodeURIComponent(t)}` : ''}`;
     const ws = new WebSocket(url);
     this.ws = ws;
     ws.onopen = () => {
       this.delayMs = 250;
-      for (const [contextId, sub] of this.subs) ws.send(JSON.stringify({ op: 'subscribe', contextId, since: sub.lastSeq }));
+      for (const [contextId, sub] of this.subs) ws.send(JSON.stringify({ op: 'subscribe', contextId, since: sub.lastSeq, ...(sub.onPresence ? { presence: true } : {}) }));
       if (this.lockListeners.size > 0) ws.send(JSON.stringify({ op: 'subscribeLocks' }));
       this.setStatus('live');
     };
@@ -129,6 +139,9 @@ export class LiveStream {
         this.subs.get(c.id)?.onContext?.(c);
         return;
       }
+      case 'presence':
+        this.subs.get(String(f.contextId))?.onPresence?.(f as unknown as PresenceEvent);
+        return;
       case 'lock':
         for (const l of this.lockListeners) l({ action: String(f.action), ...(f.lock ? { lock: f.lock as Lock } : {}), ...(f.locks ? { locks: f.locks as Lock[] } : {}) });
         return;

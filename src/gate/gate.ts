@@ -16,6 +16,7 @@ import { LIMITS } from '../basics/limits.js';
 import type { LockManager, PendingAcquire } from '../locks/locks.js';
 import type { LockView } from '../locks/lock-types.js';
 import type { LockSubscription, Router, StreamSink, Subscription } from '../streams/router.js';
+import type { PresenceMember } from '../streams/presence.js';
 import { parseSearchQuery, SEARCH_LIMITS, type SearchQuery } from '../search/search-query.js';
 import type { SearchHit, SearchQuerier, SearchResponse } from '../search/search.js';
 import type { ContextView } from '../basics/types.js';
@@ -59,6 +60,25 @@ export interface ClientStatus {
 }
 
 type ListQuery = { limit?: number; after?: string; prefix?: string };
+
+/** What a stream asks of a context subscription. */
+export interface SubscribeOptions {
+  since?: number;
+  epoch?: string;
+  ref?: string | number;
+  /** The agent the connection is present as (checked by the transport). */
+  agentId?: string;
+  /** Send presence events (a snapshot after subscribed, then joins and leaves). */
+  presence?: boolean;
+}
+
+/** GET /contexts/{id}/presence. */
+export interface ContextPresence {
+  contextId: string;
+  members: PresenceMember[];
+  /** Open subscriptions of every member together. */
+  connections: number;
+}
 
 /** What DELETE /clients/{id} answers: what was removed (zeros when run again). */
 export interface ClientErasure {
@@ -295,13 +315,18 @@ export class Gate {
 
   // ---- streams ----------------------------------------------------------------------
 
-  /** Subscribes to a context in its space, counting the subscription against the client's quota. */
-  async subscribe(p: Principal, contextId: string, sink: StreamSink, options: { since?: number; epoch?: string; ref?: string | number } = {}): Promise<Subscription> {
+  /**
+   * Subscribes to a context in its space, counting the subscription against the client's quota.
+   * The subscription is present in the context as the principal's client and `agentId` (none
+   * when absent); `presence` asks for presence events.
+   */
+  async subscribe(p: Principal, contextId: string, sink: StreamSink, options: SubscribeOptions = {}): Promise<Subscription> {
     const space = this.readSpace(p, contextId);
     this.clients.addSubscription(p.clientId);
     let sub: Subscription;
     try {
-      sub = await this.router.subscribe(space, contextId, sink, options);
+      const { agentId, ...rest } = options;
+      sub = await this.router.subscribe(space, contextId, sink, { ...rest, identity: { clientId: p.clientId, agentId: agentId ?? null } });
     } catch (err) {
       this.clients.removeSubscription(p.clientId);
       throw err;
@@ -309,6 +334,12 @@ export class Gate {
     if (sub.state === 'closed') this.clients.removeSubscription(p.clientId);
     else sub.onClose = () => this.clients.removeSubscription(p.clientId);
     return sub;
+  }
+
+  /** Who is in a context now (every node's connections), for a principal that may read it. */
+  presence(p: Principal, contextId: string): ContextPresence {
+    const members = this.router.presence.members(this.readSpace(p, contextId), contextId);
+    return { contextId, members, connections: members.reduce((n, m) => n + m.connections, 0) };
   }
 
   subscribeLocks(p: Principal, sink: StreamSink, ref?: string | number): LockSubscription {

@@ -2721,6 +2721,12 @@ export namespace engram {
             /** SubscribeRequest epoch. */
             epoch?: (string|null);
 
+            /** SubscribeRequest agentId. */
+            agentId: string;
+
+            /** SubscribeRequest presence. */
+            presence: boolean;
+
             /**
              * Creates a new SubscribeRequest instance using the specified properties.
              * @param [properties] Properties to set
@@ -2769,6 +2775,12 @@ export namespace engram {
                 /** SubscribeRequest epoch */
                 epoch?: (string|null);
 
+                /** SubscribeRequest agentId */
+                agentId?: (string|null);
+
+                /** SubscribeRequest presence */
+                presence?: (boolean|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
@@ -2811,8 +2823,11 @@ export namespace engram {
             /** SubscribeEvent deleted. */
             deleted?: (engram.v3.Deleted.$Properties|null);
 
+            /** SubscribeEvent presence. */
+            presence?: (engram.v3.PresenceEvent.$Properties|null);
+
             /** SubscribeEvent event. */
-            event?: ("subscribed"|"workUnit"|"context"|"lock"|"deleted");
+            event?: ("subscribed"|"workUnit"|"context"|"lock"|"deleted"|"presence");
 
             /**
              * Creates a new SubscribeEvent instance using the specified properties.
@@ -2868,8 +2883,11 @@ export namespace engram {
                 /** SubscribeEvent deleted */
                 deleted?: (engram.v3.Deleted.$Properties|null);
 
+                /** SubscribeEvent presence */
+                presence?: (engram.v3.PresenceEvent.$Properties|null);
+
                 /** SubscribeEvent event */
-                event?: ("subscribed"|"workUnit"|"context"|"lock"|"deleted");
+                event?: ("subscribed"|"workUnit"|"context"|"lock"|"deleted"|"presence");
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -2882,9 +2900,10 @@ export namespace engram {
               context?: engram.v3.Context.$Shape|null;
               lock?: engram.v3.LockEvent.$Shape|null;
               deleted?: engram.v3.Deleted.$Shape|null;
+              presence?: engram.v3.PresenceEvent.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ event?: undefined; subscribed?: null; workUnit?: null; context?: null; lock?: null; deleted?: null }|{ event?: "subscribed"; subscribed: engram.v3.Subscribed.$Shape; workUnit?: null; context?: null; lock?: null; deleted?: null }|{ event?: "workUnit"; subscribed?: null; workUnit: engram.v3.WorkUnit.$Shape; context?: null; lock?: null; deleted?: null }|{ event?: "context"; subscribed?: null; workUnit?: null; context: engram.v3.Context.$Shape; lock?: null; deleted?: null }|{ event?: "lock"; subscribed?: null; workUnit?: null; context?: null; lock: engram.v3.LockEvent.$Shape; deleted?: null }|{ event?: "deleted"; subscribed?: null; workUnit?: null; context?: null; lock?: null; deleted: engram.v3.Deleted.$Shape })
+              ({ event?: undefined; subscribed?: null; workUnit?: null; context?: null; lock?: null; deleted?: null; presence?: null }|{ event?: "subscribed"; subscribed: engram.v3.Subscribed.$Shape; workUnit?: null; context?: null; lock?: null; deleted?: null; presence?: null }|{ event?: "workUnit"; subscribed?: null; workUnit: engram.v3.WorkUnit.$Shape; context?: null; lock?: null; deleted?: null; presence?: null }|{ event?: "context"; subscribed?: null; workUnit?: null; context: engram.v3.Context.$Shape; lock?: null; deleted?: null; presence?: null }|{ event?: "lock"; subscribed?: null; workUnit?: null; context?: null; lock: engram.v3.LockEvent.$Shape; deleted?: null; presence?: null }|{ event?: "deleted"; subscribed?: null; workUnit?: null; context?: null; lock?: null; deleted: engram.v3.Deleted.$Shape; presence?: null }|{ event?: "presence"; subscribed?: null; workUnit?: null; context?: null; lock?: null; deleted?: null; presence: engram.v3.PresenceEvent.$Shape })
             );
         }
 
@@ -3120,6 +3139,336 @@ export namespace engram {
 
             /** Shape of a LockEvent. */
             type $Shape = engram.v3.LockEvent.$Properties;
+        }
+
+        /**
+         * Properties of a PresenceMember.
+         * @deprecated Use engram.v3.PresenceMember.$Properties instead.
+         */
+        interface IPresenceMember extends engram.v3.PresenceMember.$Properties {
+        }
+
+        /** Represents a PresenceMember. */
+        class PresenceMember {
+
+            /**
+             * Constructs a new PresenceMember.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: engram.v3.PresenceMember.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** PresenceMember clientId. */
+            clientId: string;
+
+            /** PresenceMember agentId. */
+            agentId: string;
+
+            /** PresenceMember connections. */
+            connections: number;
+
+            /** PresenceMember since. */
+            since?: (google.protobuf.Timestamp.$Properties|null);
+
+            /**
+             * Creates a new PresenceMember instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns PresenceMember instance
+             */
+            static create(properties: engram.v3.PresenceMember.$Shape): engram.v3.PresenceMember & engram.v3.PresenceMember.$Shape;
+            static create(properties?: engram.v3.PresenceMember.$Properties): engram.v3.PresenceMember;
+
+            /**
+             * Encodes the specified PresenceMember message. Does not implicitly {@link engram.v3.PresenceMember.verify|verify} messages.
+             * @param message PresenceMember message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: engram.v3.PresenceMember.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a PresenceMember message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {engram.v3.PresenceMember & engram.v3.PresenceMember.$Shape} PresenceMember
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): engram.v3.PresenceMember & engram.v3.PresenceMember.$Shape;
+
+            /**
+             * Gets the type url for PresenceMember
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PresenceMember {
+
+            /** Properties of a PresenceMember. */
+            interface $Properties {
+
+                /** PresenceMember clientId */
+                clientId?: (string|null);
+
+                /** PresenceMember agentId */
+                agentId?: (string|null);
+
+                /** PresenceMember connections */
+                connections?: (number|null);
+
+                /** PresenceMember since */
+                since?: (google.protobuf.Timestamp.$Properties|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a PresenceMember. */
+            type $Shape = engram.v3.PresenceMember.$Properties;
+        }
+
+        /**
+         * Properties of a PresenceEvent.
+         * @deprecated Use engram.v3.PresenceEvent.$Properties instead.
+         */
+        interface IPresenceEvent extends engram.v3.PresenceEvent.$Properties {
+        }
+
+        /** Represents a PresenceEvent. */
+        class PresenceEvent {
+
+            /**
+             * Constructs a new PresenceEvent.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: engram.v3.PresenceEvent.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** PresenceEvent action. */
+            action: string;
+
+            /** PresenceEvent contextId. */
+            contextId: string;
+
+            /** PresenceEvent members. */
+            members: engram.v3.PresenceMember.$Properties[];
+
+            /**
+             * Creates a new PresenceEvent instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns PresenceEvent instance
+             */
+            static create(properties: engram.v3.PresenceEvent.$Shape): engram.v3.PresenceEvent & engram.v3.PresenceEvent.$Shape;
+            static create(properties?: engram.v3.PresenceEvent.$Properties): engram.v3.PresenceEvent;
+
+            /**
+             * Encodes the specified PresenceEvent message. Does not implicitly {@link engram.v3.PresenceEvent.verify|verify} messages.
+             * @param message PresenceEvent message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: engram.v3.PresenceEvent.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a PresenceEvent message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {engram.v3.PresenceEvent & engram.v3.PresenceEvent.$Shape} PresenceEvent
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): engram.v3.PresenceEvent & engram.v3.PresenceEvent.$Shape;
+
+            /**
+             * Gets the type url for PresenceEvent
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PresenceEvent {
+
+            /** Properties of a PresenceEvent. */
+            interface $Properties {
+
+                /** PresenceEvent action */
+                action?: (string|null);
+
+                /** PresenceEvent contextId */
+                contextId?: (string|null);
+
+                /** PresenceEvent members */
+                members?: (engram.v3.PresenceMember.$Properties[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a PresenceEvent. */
+            type $Shape = engram.v3.PresenceEvent.$Properties;
+        }
+
+        /**
+         * Properties of a GetPresenceRequest.
+         * @deprecated Use engram.v3.GetPresenceRequest.$Properties instead.
+         */
+        interface IGetPresenceRequest extends engram.v3.GetPresenceRequest.$Properties {
+        }
+
+        /** Represents a GetPresenceRequest. */
+        class GetPresenceRequest {
+
+            /**
+             * Constructs a new GetPresenceRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: engram.v3.GetPresenceRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** GetPresenceRequest contextId. */
+            contextId: string;
+
+            /**
+             * Creates a new GetPresenceRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns GetPresenceRequest instance
+             */
+            static create(properties: engram.v3.GetPresenceRequest.$Shape): engram.v3.GetPresenceRequest & engram.v3.GetPresenceRequest.$Shape;
+            static create(properties?: engram.v3.GetPresenceRequest.$Properties): engram.v3.GetPresenceRequest;
+
+            /**
+             * Encodes the specified GetPresenceRequest message. Does not implicitly {@link engram.v3.GetPresenceRequest.verify|verify} messages.
+             * @param message GetPresenceRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: engram.v3.GetPresenceRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a GetPresenceRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {engram.v3.GetPresenceRequest & engram.v3.GetPresenceRequest.$Shape} GetPresenceRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): engram.v3.GetPresenceRequest & engram.v3.GetPresenceRequest.$Shape;
+
+            /**
+             * Gets the type url for GetPresenceRequest
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace GetPresenceRequest {
+
+            /** Properties of a GetPresenceRequest. */
+            interface $Properties {
+
+                /** GetPresenceRequest contextId */
+                contextId?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a GetPresenceRequest. */
+            type $Shape = engram.v3.GetPresenceRequest.$Properties;
+        }
+
+        /**
+         * Properties of a Presence.
+         * @deprecated Use engram.v3.Presence.$Properties instead.
+         */
+        interface IPresence extends engram.v3.Presence.$Properties {
+        }
+
+        /** Represents a Presence. */
+        class Presence {
+
+            /**
+             * Constructs a new Presence.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: engram.v3.Presence.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** Presence contextId. */
+            contextId: string;
+
+            /** Presence members. */
+            members: engram.v3.PresenceMember.$Properties[];
+
+            /** Presence connections. */
+            connections: number;
+
+            /**
+             * Creates a new Presence instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns Presence instance
+             */
+            static create(properties: engram.v3.Presence.$Shape): engram.v3.Presence & engram.v3.Presence.$Shape;
+            static create(properties?: engram.v3.Presence.$Properties): engram.v3.Presence;
+
+            /**
+             * Encodes the specified Presence message. Does not implicitly {@link engram.v3.Presence.verify|verify} messages.
+             * @param message Presence message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: engram.v3.Presence.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a Presence message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {engram.v3.Presence & engram.v3.Presence.$Shape} Presence
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): engram.v3.Presence & engram.v3.Presence.$Shape;
+
+            /**
+             * Gets the type url for Presence
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Presence {
+
+            /** Properties of a Presence. */
+            interface $Properties {
+
+                /** Presence contextId */
+                contextId?: (string|null);
+
+                /** Presence members */
+                members?: (engram.v3.PresenceMember.$Properties[]|null);
+
+                /** Presence connections */
+                connections?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a Presence. */
+            type $Shape = engram.v3.Presence.$Properties;
         }
     }
 }

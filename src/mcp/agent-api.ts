@@ -22,6 +22,8 @@ export interface AgentApi {
   search(request: Record<string, unknown>): Promise<unknown>;
   lock(request: Record<string, unknown>): Promise<unknown>;
   unlock(resource: string, agentId: string, lockId: string): Promise<unknown>;
+  /** Who is subscribed to a context now (GET /contexts/{id}/presence). */
+  presence(contextId: string): Promise<unknown>;
 }
 
 export class ClientAgentApi implements AgentApi {
@@ -60,6 +62,9 @@ export class ClientAgentApi implements AgentApi {
   }
   unlock(resource: string, agentId: string, lockId: string) {
     return this.client.release(resource, { agentId, lockId });
+  }
+  presence(contextId: string) {
+    return this.client.presence(contextId);
   }
 }
 
@@ -104,5 +109,9 @@ export class LocalAgentApi implements AgentApi {
   }
   unlock(resource: string, agentId: string, lockId: string) {
     return this.gate.releaseLock(this.p, resource, agentId, lockId);
+  }
+  async presence(contextId: string) {
+    const r = this.gate.presence(this.p, contextId);
+    return { ...r, members: r.members.map((m) => ({ ...m, since: new Date(m.since).toISOString() })) };
   }
 }

@@ -91,6 +91,11 @@ const TOOLS: Tool[] = [
     description: 'Take a lock on a shared resource (a file, a task) before working on it. Returns lockId (to release it) and a fencing token. Fails with LOCK_HELD, naming the holder, if another agent has it.',
     inputSchema: obj({ resource: str('What to lock, like file:src/app.ts'), ttlMs: { type: 'integer', minimum: 1, description: 'Lease length (default 30 s); renew or release before it ends' }, waitMs: { type: 'integer', minimum: 0, description: 'Wait this long for a held lock' }, agentId: AGENT }, ['resource']),
   },
+  {
+    name: 'who_is_here',
+    description: 'Who is following a context live right now (subscribed over WebSocket, SSE or gRPC), by client and agent, with how many connections and since when.',
+    inputSchema: obj({ contextId: str('The context') }, ['contextId']),
+  },
   { name: 'unlock', description: 'Release a lock taken with the lock tool.', inputSchema: obj({ resource: str('The locked resource'), lockId: str('The lockId the lock tool returned'), agentId: AGENT }, ['resource', 'lockId']) },
 ];
 
@@ -139,6 +144,9 @@ export async function callTool(api: AgentApi, o: McpOptions, name: string, args:
         const { resource, ttlMs, waitMs } = args;
         return json(await api.lock({ resource, agentId, ...(ttlMs === undefined ? {} : { ttlMs }), ...(waitMs === undefined ? {} : { waitMs }) }));
       }
+      case 'who_is_here':
+        if (typeof args.contextId !== 'string') return text('MISSING_FIELD: contextId', true);
+        return json(await api.presence(args.contextId));
       case 'unlock':
         if (typeof args.resource !== 'string' || typeof args.lockId !== 'string') return text('MISSING_FIELD: resource and lockId', true);
         return json(await api.unlock(args.resource, agentId, args.lockId));

@@ -15,6 +15,8 @@ export interface HealthSources {
   embedderReady: () => boolean | null;
   streamConnections: () => number;
   storageBytes: () => Promise<number>;
+  /** Other nodes heard from by presence (nats backend); null with one node. */
+  presenceNodes?: () => number | null;
   settings: { sync: boolean; authMode: string; version: string };
 }
 
@@ -48,7 +50,7 @@ export function detailedHealth(s: HealthSources): () => Promise<Record<string, u
         externalMiB: Math.round(mem.external / MiB),
       },
       eventLoop: { p50Ms: lagMs(loop.percentile(50)), p99Ms: lagMs(loop.percentile(99)), maxMs: lagMs(loop.max) },
-      streams: { connections: s.streamConnections(), ...s.router.stats() },
+      streams: { connections: s.streamConnections(), ...s.router.stats(), presence: { ...s.router.presence.stats(), otherNodes: s.presenceNodes?.() ?? null } },
       locks: s.locks.stats(),
       clients: { active: s.clients.active().length, authMode: s.settings.authMode },
     };

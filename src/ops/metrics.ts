@@ -22,6 +22,8 @@ export interface MetricSources {
   streamConnections: () => number;
   /** LevelDB's estimate of the whole store, in bytes. */
   storageBytes: () => Promise<number>;
+  /** Presence counts (streams/presence.ts); absent: no presence gauges. */
+  presence?: () => { contexts: number; members: number; localConnections: number; remoteConnections: number };
 }
 
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -109,6 +111,22 @@ export class Metrics implements Observer, RequestObserver, ProjectionObserver {
     gauge('engram_lock_waiters', 'Lock requests waiting for a holder to let go.', () => sources.locks.stats().waiting);
     gauge('engram_clients_active', 'Clients with in-memory state (seen within clients.idleThreshold).', () => sources.clients.active().length);
     gauge('engram_storage_bytes', "LevelDB's estimate of the size of the log on disk.", sources.storageBytes);
+    const presence = sources.presence;
+    if (presence !== undefined) {
+      gauge('engram_presence_contexts', 'Contexts with someone subscribed, on any node.', () => presence().contexts);
+      gauge('engram_presence_members', 'Members present (a client and agent in a context), summed over contexts, on any node.', () => presence().members);
+      new client.Gauge({
+        name: 'engram_presence_connections',
+        help: 'Subscriptions counted in presence: on this node (origin="local") and as other nodes report theirs (origin="remote").',
+        labelNames: ['origin'],
+        registers,
+        collect() {
+          const s = presence();
+          this.set({ origin: 'local' }, s.localConnections);
+          this.set({ origin: 'remote' }, s.remoteConnections);
+        },
+      });
+    }
     const indexer = sources.indexer;
     if (indexer !== undefined) {
       gauge('engram_search_index_behind_units', 'Committed units not yet searchable.', () => indexer.status().behind);

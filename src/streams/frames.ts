@@ -7,8 +7,19 @@ import type { ErrorCode } from '../basics/errors.js';
 import type { AppendResult } from '../engine/engine.js';
 import type { LockAction, LockView } from '../locks/lock-types.js';
 import { contextView, type ContextRecord } from '../basics/types.js';
+import type { PresenceAction, PresenceMember } from './presence.js';
 
-export type FrameEvent = 'workunit' | 'context' | 'lock' | 'subscribed' | 'unsubscribed' | 'deleted' | 'ack' | 'error' | 'heartbeat' | 'pong';
+/** A presence member as the wire shows it (`since` as an ISO time, like a context's times). */
+export interface PresenceMemberView {
+  clientId: string;
+  agentId: string | null;
+  connections: number;
+  since: string;
+}
+
+export const presenceView = (m: PresenceMember): PresenceMemberView => ({ clientId: m.clientId, agentId: m.agentId, connections: m.connections, since: new Date(m.since).toISOString() });
+
+export type FrameEvent = 'workunit' | 'context' | 'lock' | 'presence' | 'subscribed' | 'unsubscribed' | 'deleted' | 'ack' | 'error' | 'heartbeat' | 'pong';
 
 /** A wire encoding of frames, e.g. MessagePack. One instance per format, shared by all connections. */
 export interface FrameFormat<T> {
@@ -45,6 +56,12 @@ export const frames = {
   workunit: (seq: number, unitJson: string) => new Frame('workunit', `{"event":"workunit","workUnit":${unitJson}}`, seq),
   context: (record: ContextRecord) => new Frame('context', JSON.stringify({ event: 'context', context: contextView(record) })),
   lock: (action: LockAction, lock: LockView) => new Frame('lock', JSON.stringify({ event: 'lock', action, lock })),
+  /** A member of the context joined (its first connection opened) or left (its last closed). */
+  presence: (contextId: string, action: PresenceAction, member: PresenceMember) =>
+    new Frame('presence', JSON.stringify({ event: 'presence', action, contextId, member: presenceView(member) })),
+  /** Everyone in the context now: sent after `subscribed` to a subscriber that asked for presence, and after it missed events. */
+  presenceSnapshot: (contextId: string, members: PresenceMember[]) =>
+    new Frame('presence', JSON.stringify({ event: 'presence', action: 'snapshot', contextId, members: members.map(presenceView) })),
   /** The locks held now, sent to a lock-stream subscriber that missed events while it was paused. */
   lockSnapshot: (locks: LockView[]) => new Frame('lock', JSON.stringify({ event: 'lock', action: 'snapshot', locks })),
   locksSubscribed: (ref?: string | number) => new Frame('subscribed', `{"event":"subscribed",${withRef(ref)}"locks":true}`),

@@ -21,6 +21,7 @@ import { lockView, redactedLockView, type LockView } from '../locks/lock-types.j
 import { NO_OBSERVER, type Observer } from '../basics/observer.js';
 import type { ContextRecord } from '../basics/types.js';
 import { scopedKey } from '../basics/compound-key.js';
+import { Presence, type PresenceChange, type PresenceIdentity } from './presence.js';
 
 /** 'full': written, but the sink is now over its limit; 'dropped': not written at all. */
 export type WriteResult = 'ok' | 'full' | 'dropped';
@@ -71,6 +72,10 @@ export class Subscription {
    * twice what the reader took, and grows back while it takes whole pages.
    */
   private pageSize = CATCH_UP_PAGE;
+  /** Ends this subscription's presence in the context (set while it is present). */
+  leavePresence: (() => void) | undefined;
+  /** A presence event could not be written (sink full, paused): a snapshot follows when it is live again. */
+  private presenceMissed = false;
 
   constructor(
     private readonly router: Router,
@@ -79,10 +84,37 @@ export class Subscription {
     readonly sink: StreamSink,
     cursor: number,
     state: SubscriptionState,
+    /** The space the context lives in. */
+    readonly space: string,
+    /** Who it is present as; undefined: not counted in presence. */
+    readonly identity: PresenceIdentity | undefined,
+    /** Whether it gets presence events (join, leave, snapshots). */
+    readonly wantsPresence: boolean,
   ) {
     this.cursor = cursor;
     this.state = state;
     this.contextVersion = handle.record()?.version ?? 0;
+  }
+
+  /**
+   * Keeps this subscription's member present while the caller replaces it (a WebSocket that
+   * subscribes again to the same context): call the returned function once the new one joined,
+   * so nobody sees it leave and join again.
+   */
+  holdPresence(): () => void {
+    if (this.identity === undefined || this.state === 'closed') return () => undefined;
+    return this.router.presence.join(this.space, this.contextId, this.identity);
+  }
+
+  /**
+   * Writes a presence frame, or notes that one was missed: then a live subscription pauses, as
+   * for a unit, so that the drain that resumes it sends a snapshot when it is live again.
+   */
+  sendPresence(frame: Frame): void {
+    if (this.state === 'closed') return;
+    const result = this.state === 'paused' || this.sink.full ? 'dropped' : this.sink.write(frame);
+    if (result === 'dropped') this.presenceMissed = true;
+    if (result !== 'ok' && this.state === 'live') this.state = 'paused';
   }
 
   get contextId(): string {
@@ -100,6 +132,8 @@ export class Subscription {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.router.detach(this);
+    this.leavePresence?.();
+    this.leavePresence = undefined;
     this.onClose?.();
   }
 
@@ -160,6 +194,10 @@ export class Subscription {
     const record = this.handle.record();
     // A context change published while this subscription was not live is sent now, once.
     if (record !== undefined && record.version > this.contextVersion) this.sendContext(record);
+    if (this.presenceMissed) {
+      this.presenceMissed = false;
+      this.sendPresence(frames.presenceSnapshot(this.contextId, this.router.presence.members(this.space, this.contextId)));
+    }
   }
 
   sendContext(record: ContextRecord, frame?: Frame): void {
@@ -221,14 +259,19 @@ export class Router {
   readonly lockSnapshot: (space: string, viewer: string) => LockView[];
   private readonly opening = new Map<string, Promise<Topic>>();
   private readonly unlisten: () => void;
+  /** Who is in each context: this node's subscriptions, and what other nodes report. */
+  readonly presence: Presence;
+  private readonly unlistenPresence: () => void;
 
   constructor(
     private readonly engine: Engine,
-    parts: { observer?: Observer; lockSnapshot?: (space: string, viewer: string) => LockView[] } = {},
+    parts: { observer?: Observer; lockSnapshot?: (space: string, viewer: string) => LockView[]; presence?: Presence } = {},
   ) {
     this.observer = parts.observer ?? NO_OBSERVER;
     this.lockSnapshot = parts.lockSnapshot ?? (() => []);
+    this.presence = parts.presence ?? new Presence();
     this.unlisten = engine.onCommit((events) => this.publish(events));
+    this.unlistenPresence = this.presence.onChange((change) => this.publishPresence(change));
   }
 
   /**
@@ -237,12 +280,15 @@ export class Router {
    * (carrying the head seq at this moment and the log's epoch) is written before any unit.
    * `epoch`, when given, must be the log's: a position from another epoch (a restored or
    * repaired history) is refused rather than resumed as if its seqs still meant the same.
+   * `identity` makes the subscription present in the context as that client and agent, from
+   * its `subscribed` frame until it ends; `presence` sends it a snapshot of who is there right
+   * after `subscribed`, then each join and leave.
    */
   async subscribe(
     clientId: string,
     contextId: string,
     sink: StreamSink,
-    options: { since?: number; epoch?: string; ref?: string | number } = {},
+    options: { since?: number; epoch?: string; ref?: string | number; identity?: PresenceIdentity; presence?: boolean } = {},
   ): Promise<Subscription> {
     const key = scopedKey(clientId, contextId);
     // Opening the topic checks that storage is open (NOT_READY otherwise); the epoch is known from then on.
@@ -265,10 +311,13 @@ export class Router {
       throw new EngramError('INVALID_QUERY', `since: ${since} is beyond the head seq ${head} of context ${JSON.stringify(contextId)}`);
     }
     const catchingUp = since !== undefined && since < head;
-    const sub = new Subscription(this, key, topic.handle, sink, since ?? head, catchingUp ? 'catching-up' : 'live');
+    const sub = new Subscription(this, key, topic.handle, sink, since ?? head, catchingUp ? 'catching-up' : 'live', clientId, options.identity, options.presence === true);
+    // Joins before it is among the topic's subscribers: the others hear of it, it sees itself in its snapshot.
+    if (options.identity !== undefined) sub.leavePresence = this.presence.join(clientId, contextId, options.identity);
     topic.subs.add(sub);
     try {
       sink.write(frames.subscribed(contextId, head, epoch, options.ref));
+      if (sub.wantsPresence) sub.sendPresence(frames.presenceSnapshot(contextId, this.presence.members(clientId, contextId)));
     } catch (err) {
       sub.close();
       throw err;
@@ -422,6 +471,22 @@ export class Router {
     }
   }
 
+  /** Sends a join or leave to the context's subscribers that asked for presence. */
+  private publishPresence(change: PresenceChange): void {
+    const topic = this.topics.get(scopedKey(change.space, change.contextId));
+    if (topic === undefined) return;
+    let frame: Frame | undefined;
+    for (const sub of topic.subs) {
+      if (!sub.wantsPresence) continue;
+      frame ??= frames.presence(change.contextId, change.action, change.member);
+      try {
+        sub.sink.cork(() => sub.sendPresence(frame!));
+      } catch (err) {
+        sub.fail(`delivery failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  }
+
   stats(): { topics: number; subscriptions: number } {
     let subscriptions = 0;
     for (const t of this.topics.values()) subscriptions += t.subs.size;
@@ -430,6 +495,7 @@ export class Router {
 
   close(): void {
     this.unlisten();
+    this.unlistenPresence();
     for (const topic of this.topics.values()) for (const sub of [...topic.subs]) sub.close();
     for (const set of [...this.lockFollowers.values()]) for (const sub of [...set]) sub.close();
   }

@@ -56,6 +56,7 @@ export const ENGRAM_SERVICE = {
   getLock: method('GetLock', pb.GetLockRequest, pb.Lock),
   search: method('Search', pb.SearchRequest, pb.SearchResponse),
   subscribe: method('Subscribe', pb.SubscribeRequest, pb.SubscribeEvent, false, true),
+  getPresence: method('GetPresence', pb.GetPresenceRequest, pb.Presence),
 } satisfies ServiceDefinition;
 
 /** Encodes a SubscribeEvent once, for the Subscribe stream. */

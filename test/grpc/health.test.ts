@@ -62,8 +62,10 @@ test('reflection lists engram.v3.EngramService and describes every RPC', async (
     assert.deepEqual(rpcs.sort(), [
       'AcquireLock',
       'CreateWorkUnit',
+      'DeleteContext',
       'GetContext',
       'GetLock',
+      'GetPresence',
       'GetWorkUnit',
       'ListContexts',
       'ListWorkUnits',

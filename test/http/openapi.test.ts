@@ -12,6 +12,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { serverPerFile } from '../helpers/server.js';
 import { WAIT_MS } from '../helpers/wait.js';
+import { WsClient } from '../helpers/ws.js';
 
 const env = serverPerFile();
 
@@ -135,6 +136,16 @@ describe('/openapi.json', () => {
       ['Error', (await env.http.get('/workunit/none')).json],
       ['Status', (await env.http.get('/healthz')).json],
     ];
+    // Presence with a member that named an agent and one that did not (agentId null).
+    const followers = [new WsClient(`${env.server.url.replace('http', 'ws')}/stream?context=oa-r&agentId=a`), new WsClient(`${env.server.url.replace('http', 'ws')}/stream?context=oa-r`)];
+    for (const f of followers) {
+      await f.open();
+      await f.next((x) => x.event === 'subscribed');
+    }
+    const presence = (await env.http.get('/contexts/oa-r/presence')).json;
+    for (const f of followers) f.close();
+    assert.equal(presence.members.length, 2, JSON.stringify(presence));
+    samples.push(['Presence', presence]);
     for (const [name, value] of samples) assert.deepEqual(check(name, value), [], `${name}: ${JSON.stringify(value)}`);
   });
 });

@@ -4,7 +4,8 @@
  * reconnects, see stream.ts). Relationships link to their target unit; the post box writes a
  * unit as the chosen agent.
  */
-import { api, enc, type Context, type WorkUnit } from '../api.js';
+import { api, enc, type Context, type PresenceMember, type WorkUnit } from '../api.js';
+import type { PresenceEvent } from '../stream.js';
 import { ago, h, replace } from '../dom.js';
 import { field, payloadView, setBusy, type View } from '../ui.js';
 
@@ -69,7 +70,8 @@ function openBox(ui: { go(hash: string): void }): HTMLElement {
 function timeline(main: HTMLElement, ui: Parameters<View>[1], contextId: string, focusUnit: string | undefined): () => void {
   const items = h('ol', { class: 'timeline', 'aria-label': `units of ${contextId}`, 'aria-live': 'polite' });
   const head = h('div', { class: 'meta' });
-  replace(main, h('h2', {}, contextId), head, items, postBox(ui, contextId));
+  const here = presenceList(contextId);
+  replace(main, h('h2', {}, contextId), here.element, head, items, postBox(ui, contextId));
   const shown = new Set<number>();
   const add = (u: WorkUnit) => {
     if (shown.has(u.seq)) return;
@@ -103,11 +105,11 @@ function timeline(main: HTMLElement, ui: Parameters<View>[1], contextId: string,
       const units = page.workUnits.reverse();
       units.forEach(add);
       const last = units.length === 0 ? 0 : units[units.length - 1]!.seq;
-      unsubscribe = ui.stream.subscribe(contextId, last, add);
+      unsubscribe = ui.stream.subscribe(contextId, last, add, undefined, here.update);
     } catch (err) {
       if ((err as { code?: string }).code === 'CONTEXT_NOT_FOUND') {
         head.textContent = 'No units yet; waiting for the first.';
-        unsubscribe = ui.stream.subscribe(contextId, 0, add);
+        unsubscribe = ui.stream.subscribe(contextId, 0, add, undefined, here.update);
       } else ui.fail(err);
     }
   })();
@@ -115,6 +117,42 @@ function timeline(main: HTMLElement, ui: Parameters<View>[1], contextId: string,
     stopped = true;
     unsubscribe();
   };
+}
+
+/**
+ * Who is in the context now, kept by the stream's presence events: a snapshot after every
+ * (re)subscribe, then each join and leave (the page itself is there, as agent "dashboard").
+ */
+function presenceList(contextId: string): { element: HTMLElement; update: (e: PresenceEvent) => void } {
+  const members = new Map<string, PresenceMember>();
+  const key = (m: PresenceMember) => `${m.clientId}\u0000${m.agentId ?? ''}`;
+  const list = h('ul', { class: 'presence', 'aria-label': `who is in ${contextId}` });
+  const element = h('div', { class: 'presence-box' }, h('span', { class: 'meta' }, 'Here now: '), list);
+  const draw = () => {
+    const sorted = [...members.values()].sort((a, b) => (key(a) < key(b) ? -1 : 1));
+    replace(
+      list,
+      ...sorted.map((m) =>
+        h(
+          'li',
+          { 'data-client': m.clientId, 'data-agent': m.agentId ?? '', title: `since ${new Date(m.since).toLocaleTimeString()}` },
+          h('span', { class: 'agent' }, m.agentId ?? '(no agent)'),
+          h('span', { class: 'meta' }, ` ${m.clientId}`),
+        ),
+      ),
+    );
+  };
+  const update = (e: PresenceEvent) => {
+    if (e.action === 'snapshot') {
+      members.clear();
+      for (const m of e.members ?? []) members.set(key(m), m);
+    } else if (e.member !== undefined) {
+      if (e.action === 'join') members.set(key(e.member), e.member);
+      else members.delete(key(e.member));
+    }
+    draw();
+  };
+  return { element, update };
 }
 
 function postBox(ui: Parameters<View>[1], contextId: string | undefined): HTMLElement {

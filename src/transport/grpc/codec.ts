@@ -8,6 +8,7 @@ import { EngramError } from '../../basics/errors.js';
 import type { LockView } from '../../locks/lock-types.js';
 import { RELATIONSHIP_TYPES, WORK_UNIT_TYPES, type ContextView, type WorkUnit } from '../../basics/types.js';
 import { engram, google } from '../../generated/engram.js';
+import type { PresenceMemberView } from '../../streams/frames.js';
 
 import pb = engram.v3;
 
@@ -214,3 +215,11 @@ export function searchInput(r: pb.ISearchRequest): Record<string, unknown> {
   if (r.offset) input.offset = r.offset;
   return input;
 }
+
+/** A presence member as gRPC sends it (no agent: an empty agent_id). */
+export const presenceMemberOut = (m: PresenceMemberView): pb.IPresenceMember => ({
+  clientId: m.clientId,
+  agentId: m.agentId ?? '',
+  connections: m.connections,
+  since: timestampOf(m.since),
+});

@@ -5,7 +5,8 @@ import type { Authenticator, Principal } from '../../tenancy/access.js';
 import { EngramError } from '../../basics/errors.js';
 import type { Gate } from '../../gate/gate.js';
 import { engram } from '../../generated/engram.js';
-import { acquireInput, contextOut, contextPatchInput, lockOut, num, searchInput, unitInput, unitOut } from './codec.js';
+import { acquireInput, contextOut, contextPatchInput, lockOut, num, presenceMemberOut, searchInput, unitInput, unitOut } from './codec.js';
+import { presenceView } from '../../streams/frames.js';
 import { wireBytes } from '../../wire/grpc-service.js';
 import { toServiceError } from './status.js';
 
@@ -136,6 +137,10 @@ function unaryRpcs(deps: GrpcDeps): UntypedServiceImplementation {
       lockOut(await gate.releaseLock(principal, req.resource, req.agentId || undefined, req.lockId || undefined)),
     ),
     getLock: unary(deps, (req: pb.GetLockRequest, principal) => lockOut(gate.getLock(principal, req.resource))),
+    getPresence: unary(deps, (req: pb.GetPresenceRequest, principal): pb.IPresence => {
+      const p = gate.presence(principal, req.contextId);
+      return { contextId: p.contextId, members: p.members.map((m) => presenceMemberOut(presenceView(m))), connections: p.connections };
+    }),
     search: unary(deps, async (req: pb.SearchRequest, principal): Promise<pb.ISearchResponse> => {
       const r = await gate.search(principal, searchInput(req));
       return {

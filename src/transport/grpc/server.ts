@@ -25,7 +25,16 @@ export class GrpcServer {
     this.onInternal = deps.onInternal;
     // Larger requests are refused by grpc-js itself (RESOURCE_EXHAUSTED); those between the unit
     // limit and this get PAYLOAD_TOO_LARGE with the engram code, as over HTTP.
-    this.server = new Server({ 'grpc.max_receive_message_length': deps.maxUnitBytes * 2 + ENVELOPE_BYTES, 'grpc.enable_channelz': 0 });
+    // A peer that stopped answering (a crashed machine, a cut network: no FIN ever comes) is found
+    // by HTTP/2 pings within stream.idleTimeout, as a silent WebSocket is: its calls end, its
+    // Subscribes leave presence and free their connection slots.
+    const pingMs = Math.max(1000, Math.round(deps.hub.options.idleTimeoutMs / 2));
+    this.server = new Server({
+      'grpc.max_receive_message_length': deps.maxUnitBytes * 2 + ENVELOPE_BYTES,
+      'grpc.enable_channelz': 0,
+      'grpc.keepalive_time_ms': pingMs,
+      'grpc.keepalive_timeout_ms': pingMs,
+    });
     const handlers: UntypedServiceImplementation = {
       ...unaryHandlers(deps),
       createWorkUnits: bulkIngest(deps),

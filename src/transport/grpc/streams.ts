@@ -6,14 +6,14 @@ import { constants as http2constants, type Http2Stream } from 'node:http2';
 import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
 import { asEngramError, EngramError } from '../../basics/errors.js';
 import { checkEpoch, checkId } from '../../basics/validate.js';
-import type { Frame, FrameFormat } from '../../streams/frames.js';
+import type { Frame, FrameFormat, PresenceMemberView } from '../../streams/frames.js';
 import type { LockView } from '../../locks/lock-types.js';
 import type { Principal } from '../../tenancy/access.js';
 import type { StreamSink, Subscription, WriteResult } from '../../streams/router.js';
 import { Backlog, type HubConnection } from '../../streams/hub.js';
 import type { ContextView, WorkUnit } from '../../basics/types.js';
 import { engram } from '../../generated/engram.js';
-import { contextOut, lockOut, num, unitInput, unitOut } from './codec.js';
+import { contextOut, lockOut, num, presenceMemberOut, unitInput, unitOut } from './codec.js';
 import { callPrincipal, checkSize, type GrpcDeps } from './handlers.js';
 import { encodeEvent } from '../../wire/grpc-service.js';
 import { toServiceError } from './status.js';
@@ -139,6 +139,11 @@ export const GRPC_EVENTS: FrameFormat<Buffer | null> = {
       case 'lock': {
         const f = JSON.parse(frame.json) as { action: string; lock?: LockView };
         return f.lock === undefined ? null : encodeEvent({ lock: { action: f.action, lock: lockOut(f.lock) } });
+      }
+      case 'presence': {
+        const f = JSON.parse(frame.json) as { action: string; contextId: string; member?: PresenceMemberView; members?: PresenceMemberView[] };
+        const members = f.members ?? (f.member === undefined ? [] : [f.member]);
+        return encodeEvent({ presence: { action: f.action, contextId: f.contextId, members: members.map(presenceMemberOut) } });
       }
       default:
         return null;
@@ -266,6 +271,7 @@ export function subscribe(deps: GrpcDeps) {
     try {
       principal = callPrincipal(deps, call.metadata);
       checkId(req.contextId, 'contextId');
+      if (req.agentId) checkId(req.agentId, 'agentId');
       if (req.epoch !== null && req.epoch !== undefined) checkEpoch(req.epoch);
       deps.hub.checkRoom();
       release = deps.gate.openConnection(principal);
@@ -290,7 +296,7 @@ export function subscribe(deps: GrpcDeps) {
     call.on('cancelled', end);
     call.on('close', end);
     const epoch = req.epoch === null || req.epoch === undefined ? undefined : req.epoch;
-    deps.gate.subscribe(principal, req.contextId, sub, { since, epoch }).then(
+    deps.gate.subscribe(principal, req.contextId, sub, { since, epoch, agentId: req.agentId || undefined, presence: req.presence === true }).then(
       (s) => {
         if (sub.closed) s.close();
         else sub.sub = s;

@@ -24,6 +24,7 @@ import type { AgentMemory } from '../../memory/agent-memory.js';
 import { registerOpsRoutes, type OpsDeps } from './routes-ops.js';
 import { registerSearchRoutes, type SearchDeps } from './routes-search.js';
 import { registerUnitRoutes } from './routes-units.js';
+import { registerPresenceRoutes } from './routes-presence.js';
 import type { StreamHub } from '../../streams/hub.js';
 import { registerSse } from './stream-sse.js';
 import { registerWebSocket } from './stream-ws.js';
@@ -98,6 +99,7 @@ export class HttpServer {
     this.routes.push(registerWebSocket(this.app, { ...stream, maxMessageBytes: options.maxBodyBytes + 4096 }), registerSse(this.app, stream));
     const table: RouteTable = { route: (pattern, endpoints, o) => this.route(pattern, endpoints, o?.ownOrigins ?? false), onInternal: this.onInternal };
     registerUnitRoutes(table, options);
+    registerPresenceRoutes(table, options);
     registerLockRoutes(table, options);
     registerSearchRoutes(table, options);
     registerClientRoutes(table, options);

@@ -17,11 +17,14 @@ export interface StreamRoute {
   origins: OriginPolicy;
 }
 
-/** The contexts and start a stream asks for in its URL: `?context=A&context=B&since=41&epoch=E`. */
+/**
+ * The contexts and start a stream asks for in its URL: `?context=A&context=B&since=41&epoch=E`,
+ * the agent it is present as (`agentId`), and whether it wants presence events (`presence=1`).
+ */
 export function parseStreamQuery(
   raw: string | undefined,
   maxContexts: number,
-): { contexts: string[]; since: number | undefined; epoch: string | undefined; format: string | undefined; locks: boolean } {
+): { contexts: string[]; since: number | undefined; epoch: string | undefined; format: string | undefined; locks: boolean; agentId: string | undefined; presence: boolean } {
   const q = new Query(raw);
   const contexts = q.all('context');
   if (contexts.length > maxContexts) {
@@ -30,5 +33,14 @@ export function parseStreamQuery(
   contexts.forEach((c, i) => checkId(c, `context[${i}]`));
   if (new Set(contexts).size !== contexts.length) throw new EngramError('INVALID_QUERY', 'context: the same context is named twice');
   const epoch = q.string('epoch');
-  return { contexts, since: q.int('since'), epoch: epoch === undefined ? undefined : checkEpoch(epoch), format: q.string('format'), locks: q.bool('locks') ?? false };
+  const agentId = q.string('agentId');
+  return {
+    contexts,
+    since: q.int('since'),
+    epoch: epoch === undefined ? undefined : checkEpoch(epoch),
+    format: q.string('format'),
+    locks: q.bool('locks') ?? false,
+    agentId: agentId === undefined ? undefined : checkId(agentId, 'agentId'),
+    presence: q.bool('presence') ?? false,
+  };
 }

@@ -9,7 +9,7 @@ import { checkEpoch, checkId } from '../../basics/validate.js';
 export type Ref = string | number | undefined;
 
 export type ClientOp =
-  | { op: 'subscribe'; ref: Ref; contextId: string; since: number | undefined; epoch: string | undefined }
+  | { op: 'subscribe'; ref: Ref; contextId: string; since: number | undefined; epoch: string | undefined; presence: boolean; agentId: string | undefined }
   | { op: 'unsubscribe'; ref: Ref; contextId: string }
   | { op: 'publish'; ref: Ref; unit: Record<string, unknown> }
   | { op: 'subscribeLocks'; ref: Ref }
@@ -44,14 +44,16 @@ export function parseClientOp(value: unknown): ClientOp {
   const ref = refOf(obj);
   switch (obj.op) {
     case 'subscribe': {
-      onlyFields(obj, ['op', 'ref', 'contextId', 'since', 'epoch']);
+      onlyFields(obj, ['op', 'ref', 'contextId', 'since', 'epoch', 'presence', 'agentId']);
       if (obj.contextId === undefined) throw new EngramError('MISSING_FIELD', 'contextId: required');
       const contextId = checkId(obj.contextId, 'contextId');
       if (obj.since !== undefined && (typeof obj.since !== 'number' || !Number.isSafeInteger(obj.since) || obj.since < 0)) {
         throw new EngramError('INVALID_FIELD', 'since: must be a non-negative integer seq');
       }
       const epoch = obj.epoch === undefined ? undefined : checkEpoch(obj.epoch);
-      return { op: 'subscribe', ref, contextId, since: obj.since as number | undefined, epoch };
+      if (obj.presence !== undefined && typeof obj.presence !== 'boolean') throw new EngramError('INVALID_FIELD', 'presence: must be true or false');
+      const agentId = obj.agentId === undefined ? undefined : checkId(obj.agentId, 'agentId');
+      return { op: 'subscribe', ref, contextId, since: obj.since as number | undefined, epoch, presence: obj.presence === true, agentId };
     }
     case 'unsubscribe': {
       onlyFields(obj, ['op', 'ref', 'contextId']);
