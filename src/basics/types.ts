@@ -88,6 +88,8 @@ export interface ContextRecord {
    * epoch joins it to the log's, so seqs of the deleted history are never taken for this one's.
    */
   incarnation?: string;
+  /** The first seq still stored (retention trimmed the ones below; pinned units below it are readable by id). Absent: 1. */
+  firstSeq?: number;
 }
 
 export interface ContextView {
@@ -100,6 +102,7 @@ export interface ContextView {
   updatedAt: string;
   version: number;
   headSeq: number;
+  firstSeq: number;
 }
 
 export function contextView(r: ContextRecord): ContextView {
@@ -113,6 +116,7 @@ export function contextView(r: ContextRecord): ContextView {
     updatedAt: new Date(r.updatedAt).toISOString(),
     version: r.version,
     headSeq: r.headSeq,
+    firstSeq: r.firstSeq ?? 1,
   };
 }
 

@@ -164,7 +164,7 @@ export class GrpcEngramClient implements LockApi {
 
   async list(contextId: string, query: ListQuery = {}): Promise<UnitPage> {
     const r = await this.unary<pb.ListWorkUnitsResponse>('listWorkUnits', { contextId, ...query });
-    return { workUnits: r.workUnits.map(unitFromProto), nextCursor: r.nextCursor === null || r.nextCursor === undefined ? null : num(r.nextCursor) };
+    return { workUnits: r.workUnits.map(unitFromProto), nextCursor: r.nextCursor === null || r.nextCursor === undefined ? null : num(r.nextCursor), firstSeq: Math.max(1, num((r.firstSeq ?? 1) as number)) };
   }
 
   async getContext(contextId: string): Promise<Context> {
@@ -229,11 +229,11 @@ export class GrpcEngramClient implements LockApi {
 
   /** As EngramClient.subscribe: gap-free and without duplicates across reconnects. */
   subscribe(contextId: string, options: SubscribeOptions = {}): AsyncIterableIterator<WorkUnit> {
-    return resumingSubscription((since, epoch, events) => this.openStream(contextId, since, epoch, events), options, this.options.backoff ?? DEFAULT_BACKOFF);
+    return resumingSubscription((since, epoch, events) => this.openStream(contextId, since, epoch, events, options.onTrimmed === 'continue'), options, this.options.backoff ?? DEFAULT_BACKOFF);
   }
 
-  private openStream(contextId: string, since: number | undefined, epoch: string | undefined, events: StreamEvents): StreamConnection {
-    const req: pb.ISubscribeRequest = { contextId, ...(since === undefined ? {} : { since }), ...(epoch === undefined ? {} : { epoch }) };
+  private openStream(contextId: string, since: number | undefined, epoch: string | undefined, events: StreamEvents, continueAfterTrim: boolean): StreamConnection {
+    const req: pb.ISubscribeRequest = { contextId, continueAfterTrim, ...(since === undefined ? {} : { since }), ...(epoch === undefined ? {} : { epoch }) };
     const call = (this.client.subscribe as (r: object) => ClientReadableStream<pb.SubscribeEvent>).call(this.client, req);
     let ended = false;
     const end = (err: EngramClientError, retry: boolean) => {
@@ -244,7 +244,10 @@ export class GrpcEngramClient implements LockApi {
     call.on('data', (e: pb.SubscribeEvent) => {
       if (e.workUnit) events.unit(unitFromProto(e.workUnit));
       else if (e.subscribed) events.subscribed(num(e.subscribed.headSeq), e.subscribed.epoch ?? '');
-      else if (e.deleted) {
+      else if (e.trimmed) {
+        if (e.trimmed.continues !== true) ended = true;
+        events.trimmed(num(e.trimmed.firstSeq as number), e.trimmed.continues === true);
+      } else if (e.deleted) {
         ended = true;
         events.deleted();
       }

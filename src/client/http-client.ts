@@ -215,11 +215,11 @@ export class EngramClient implements LockApi {
    * server restarts. Break out of the loop (or abort `signal`) to end it.
    */
   subscribe(contextId: string, options: SubscribeOptions = {}): AsyncIterableIterator<WorkUnit> {
-    return resumingSubscription((since, epoch, events) => this.openStream(contextId, since, epoch, events), options, this.backoff);
+    return resumingSubscription((since, epoch, events) => this.openStream(contextId, since, epoch, events, options.onTrimmed === 'continue'), options, this.backoff);
   }
 
-  private openStream(contextId: string, since: number | undefined, epoch: string | undefined, events: StreamEvents): StreamConnection {
-    const url = `${this.wsBase}/stream?context=${enc(contextId)}${since === undefined ? '' : `&since=${since}`}${epoch === undefined ? '' : `&epoch=${enc(epoch)}`}`;
+  private openStream(contextId: string, since: number | undefined, epoch: string | undefined, events: StreamEvents, continueAfterTrim: boolean): StreamConnection {
+    const url = `${this.wsBase}/stream?context=${enc(contextId)}${since === undefined ? '' : `&since=${since}`}${epoch === undefined ? '' : `&epoch=${enc(epoch)}`}${continueAfterTrim ? '&onTrimmed=continue' : ''}`;
     const ws = new WebSocket(url, ['engram.json'], { headers: this.identity });
     let ended = false;
     const end = (err: EngramClientError, retry: boolean) => {
@@ -228,7 +228,7 @@ export class EngramClient implements LockApi {
       events.closed(err, retry);
     };
     ws.on('message', (data: Buffer) => {
-      let frame: { event: string; workUnit?: WorkUnit; headSeq?: number; epoch?: string; contextId?: string; error?: { code: string; message: string } };
+      let frame: { event: string; workUnit?: WorkUnit; headSeq?: number; epoch?: string; contextId?: string; firstSeq?: number; continues?: boolean; error?: { code: string; message: string } };
       try {
         frame = JSON.parse(data.toString()) as typeof frame;
       } catch {
@@ -236,7 +236,10 @@ export class EngramClient implements LockApi {
       }
       if (frame.event === 'workunit' && frame.workUnit !== undefined) events.unit(frame.workUnit);
       else if (frame.event === 'subscribed' && frame.contextId === contextId) events.subscribed(frame.headSeq ?? 0, frame.epoch ?? '');
-      else if (frame.event === 'deleted' && frame.contextId === contextId) {
+      else if (frame.event === 'trimmed' && frame.contextId === contextId) {
+        if (frame.continues !== true) ended = true;
+        events.trimmed(frame.firstSeq ?? 1, frame.continues === true);
+      } else if (frame.event === 'deleted' && frame.contextId === contextId) {
         ended = true;
         events.deleted();
       } else if (frame.event === 'error' && frame.error !== undefined) {

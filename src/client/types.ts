@@ -68,9 +68,13 @@ export interface ListQuery {
 export interface UnitPage {
   workUnits: WorkUnit[];
   nextCursor: number | null;
+  /** The context's first seq still stored (retention trimmed the units below it). */
+  firstSeq: number;
 }
 
 export interface Context {
+  /** The first seq still stored: retention trimmed the units below it (pinned ones stay readable by id). */
+  firstSeq: number;
   id: string;
   displayName: string;
   agentIds: string[];
@@ -168,6 +172,11 @@ export interface SubscribeOptions {
   epoch?: string;
   /** Ends the iteration. */
   signal?: AbortSignal;
+  /**
+   * When retention trimmed units after `since`: `end` (the default: the iterator throws TRIMMED)
+   * or `continue` (it goes on from the first seq still stored).
+   */
+  onTrimmed?: 'continue' | 'end';
 }
 
 /** A remembered fact (docs/memory.md, facts). */

@@ -296,7 +296,7 @@ export class Gate {
   // ---- streams ----------------------------------------------------------------------
 
   /** Subscribes to a context in its space, counting the subscription against the client's quota. */
-  async subscribe(p: Principal, contextId: string, sink: StreamSink, options: { since?: number; epoch?: string; ref?: string | number } = {}): Promise<Subscription> {
+  async subscribe(p: Principal, contextId: string, sink: StreamSink, options: { since?: number; epoch?: string; ref?: string | number; continueAfterTrim?: boolean } = {}): Promise<Subscription> {
     const space = this.readSpace(p, contextId);
     this.clients.addSubscription(p.clientId);
     let sub: Subscription;

@@ -79,6 +79,8 @@ export class Subscription {
     readonly sink: StreamSink,
     cursor: number,
     state: SubscriptionState,
+    /** When retention trimmed units it has not received: go on from the first seq left (else it ends). */
+    readonly continueAfterTrim = false,
   ) {
     this.cursor = cursor;
     this.state = state;
@@ -124,6 +126,7 @@ export class Subscription {
           this.goLive();
           return;
         }
+        if (this.cursor < this.handle.firstSeq() - 1 && !this.passTrim()) return;
         let page = this.handle.unitsAfter(this.cursor, this.pageSize);
         if (page instanceof Promise) page = await page;
         if (this.state !== 'catching-up') return;
@@ -153,6 +156,27 @@ export class Subscription {
     }
     this.cursor = frame.seq!;
     if (result === 'full') this.state = 'paused';
+  }
+
+  /**
+   * Retention trimmed units this subscription has not received: it is told the first seq left, and
+   * either goes on from there or ends. Returns whether it goes on.
+   */
+  passTrim(): boolean {
+    const first = this.handle.firstSeq();
+    const frame = frames.trimmed(this.contextId, first, this.continueAfterTrim);
+    if (!this.continueAfterTrim) {
+      this.sink.write(frame);
+      this.close();
+      this.sink.ended(this);
+      return false;
+    }
+    if (this.sink.write(frame) === 'dropped') {
+      this.state = 'paused';
+      return false;
+    }
+    this.cursor = first - 1;
+    return true;
   }
 
   private goLive(): void {
@@ -234,7 +258,8 @@ export class Router {
   /**
    * Subscribes `sink` to a context. Without `since` it gets units committed from now on;
    * with `since` it first gets every unit with seq > since. The `subscribed` frame
-   * (carrying the head seq at this moment and the log's epoch) is written before any unit.
+   * (carrying the head seq at this moment and the log's epoch) is written before any unit. A
+   * `since` below what retention kept gets a `trimmed` frame next (Subscription.passTrim).
    * `epoch`, when given, must be the log's: a position from another epoch (a restored or
    * repaired history) is refused rather than resumed as if its seqs still meant the same.
    */
@@ -242,7 +267,7 @@ export class Router {
     clientId: string,
     contextId: string,
     sink: StreamSink,
-    options: { since?: number; epoch?: string; ref?: string | number } = {},
+    options: { since?: number; epoch?: string; ref?: string | number; continueAfterTrim?: boolean } = {},
   ): Promise<Subscription> {
     const key = scopedKey(clientId, contextId);
     // Opening the topic checks that storage is open (NOT_READY otherwise); the epoch is known from then on.
@@ -265,7 +290,7 @@ export class Router {
       throw new EngramError('INVALID_QUERY', `since: ${since} is beyond the head seq ${head} of context ${JSON.stringify(contextId)}`);
     }
     const catchingUp = since !== undefined && since < head;
-    const sub = new Subscription(this, key, topic.handle, sink, since ?? head, catchingUp ? 'catching-up' : 'live');
+    const sub = new Subscription(this, key, topic.handle, sink, since ?? head, catchingUp ? 'catching-up' : 'live', options.continueAfterTrim === true);
     topic.subs.add(sub);
     try {
       sink.write(frames.subscribed(contextId, head, epoch, options.ref));

@@ -142,6 +142,7 @@ export function contextOut(c: ContextView): pb.IContext {
     updatedAt: timestampOf(c.updatedAt),
     version: c.version,
     headSeq: c.headSeq,
+    firstSeq: c.firstSeq,
   };
 }
 

@@ -2,7 +2,7 @@
 import type { Authenticator } from '../../tenancy/access.js';
 import { EngramError } from '../../basics/errors.js';
 import type { Gate } from '../../gate/gate.js';
-import { checkEpoch, checkId } from '../../basics/validate.js';
+import { checkEpoch, checkId, checkOnTrimmed } from '../../basics/validate.js';
 import type { StreamHub } from '../../streams/hub.js';
 import { Query } from './io.js';
 import type { OriginPolicy } from './origins.js';
@@ -21,7 +21,7 @@ export interface StreamRoute {
 export function parseStreamQuery(
   raw: string | undefined,
   maxContexts: number,
-): { contexts: string[]; since: number | undefined; epoch: string | undefined; format: string | undefined; locks: boolean } {
+): { contexts: string[]; since: number | undefined; epoch: string | undefined; format: string | undefined; locks: boolean; continueAfterTrim: boolean } {
   const q = new Query(raw);
   const contexts = q.all('context');
   if (contexts.length > maxContexts) {
@@ -30,5 +30,12 @@ export function parseStreamQuery(
   contexts.forEach((c, i) => checkId(c, `context[${i}]`));
   if (new Set(contexts).size !== contexts.length) throw new EngramError('INVALID_QUERY', 'context: the same context is named twice');
   const epoch = q.string('epoch');
-  return { contexts, since: q.int('since'), epoch: epoch === undefined ? undefined : checkEpoch(epoch), format: q.string('format'), locks: q.bool('locks') ?? false };
+  return {
+    contexts,
+    since: q.int('since'),
+    epoch: epoch === undefined ? undefined : checkEpoch(epoch),
+    format: q.string('format'),
+    locks: q.bool('locks') ?? false,
+    continueAfterTrim: checkOnTrimmed(q.string('onTrimmed'), 'INVALID_QUERY'),
+  };
 }

@@ -10,7 +10,7 @@ import type { Principal } from '../../tenancy/access.js';
 import type { LockSubscription, StreamSink, Subscription, WriteResult } from '../../streams/router.js';
 import { credentialsOf, Reply } from './io.js';
 import { Backlog, type HubConnection } from '../../streams/hub.js';
-import { ACCESS_TOKEN, BOOL, param, REPLAY_SINCE, RESUME_EPOCH, STR, type DocumentedRoute, type Operation } from './operation.js';
+import { ACCESS_TOKEN, BOOL, ON_TRIMMED, param, REPLAY_SINCE, RESUME_EPOCH, STR, type DocumentedRoute, type Operation } from './operation.js';
 import { parseStreamQuery, type StreamRoute } from './stream-route.js';
 
 /** uWS ends an HTTP response with nothing written for 10 s, so SSE heartbeats come at least this often. */
@@ -148,7 +148,7 @@ export function registerSse(app: TemplatedApp, route: StreamRoute): DocumentedRo
     summary: 'Server-Sent Events of one context (id: seq; Last-Event-ID resumes) or of locks.',
     tag: 'streams',
     scope: 'read',
-    query: [param('context', STR, 'The context to follow.'), REPLAY_SINCE, RESUME_EPOCH, param('locks', BOOL, 'Follow lock events instead.'), ACCESS_TOKEN],
+    query: [param('context', STR, 'The context to follow.'), REPLAY_SINCE, RESUME_EPOCH, ON_TRIMMED, param('locks', BOOL, 'Follow lock events instead.'), ACCESS_TOKEN],
     headers: [param('Last-Event-ID', STR, 'The seq of the last event received (EventSource sends it on reconnecting); takes precedence over since.')],
     ok: { 200: { contentType: 'text/event-stream', description: 'Events: subscribed, workunit, context, lock, heartbeat comments' } },
     errors: ['INVALID_QUERY', 'INVALID_FIELD', 'CONTEXT_NOT_FOUND', 'EPOCH_MISMATCH', 'QUOTA_EXCEEDED', 'TOO_MANY_CONNECTIONS'],
@@ -167,6 +167,7 @@ export function registerSse(app: TemplatedApp, route: StreamRoute): DocumentedRo
     let contextId: string | undefined;
     let since: number | undefined;
     let epoch: string | undefined;
+    let continueAfterTrim = false;
     let principal: Principal;
     try {
       const rebound = route.origins.rebound(req.getHeader('host'), origin, req.getHeader('sec-fetch-site'));
@@ -183,6 +184,7 @@ export function registerSse(app: TemplatedApp, route: StreamRoute): DocumentedRo
       since = q.since;
       // EventSource reconnects to the same URL: an epoch given there is checked at every resume.
       epoch = q.epoch;
+      continueAfterTrim = q.continueAfterTrim;
       const lastEventId = req.getHeader('last-event-id');
       if (lastEventId !== '' && contextId !== undefined) {
         if (!/^\d{1,15}$/.test(lastEventId)) throw new EngramError('INVALID_QUERY', `Last-Event-ID: must be a seq, got ${JSON.stringify(lastEventId)}`);
@@ -220,7 +222,7 @@ export function registerSse(app: TemplatedApp, route: StreamRoute): DocumentedRo
         hub.add(conn);
         return;
       }
-      gate.subscribe(principal, contextId, conn, { since, epoch }).then(
+      gate.subscribe(principal, contextId, conn, { since, epoch, continueAfterTrim }).then(
         (sub) => {
           if (conn.closed) {
             sub.close();

@@ -11,7 +11,7 @@ import { Frame, frames, type FrameFormat } from '../../streams/frames.js';
 import type { LockSubscription, StreamSink, Subscription, WriteResult } from '../../streams/router.js';
 import { credentialsOf, Reply } from './io.js';
 import { Backlog, CLOSE_CODES, type HubConnection } from '../../streams/hub.js';
-import { ACCESS_TOKEN, BOOL, param, REPLAY_SINCE, RESUME_EPOCH, STR, type DocumentedRoute, type Operation } from './operation.js';
+import { ACCESS_TOKEN, BOOL, ON_TRIMMED, param, REPLAY_SINCE, RESUME_EPOCH, STR, type DocumentedRoute, type Operation } from './operation.js';
 import { parseStreamQuery, type StreamRoute } from './stream-route.js';
 import { parseClientOp, refOf, type ClientOp, type Ref } from './ws-protocol.js';
 
@@ -50,7 +50,7 @@ class WsConnection implements StreamSink, HubConnection {
     /** Gives the connection back to the client's quota. */
     private readonly release: () => void,
     readonly binary: boolean,
-    readonly initial: { contexts: string[]; since: number | undefined; epoch: string | undefined; locks: boolean },
+    readonly initial: { contexts: string[]; since: number | undefined; epoch: string | undefined; locks: boolean; continueAfterTrim: boolean },
   ) {}
 
   /** A look at the buffer after the current cork is flushed is due (markFull). */
@@ -170,7 +170,9 @@ class WsConnection implements StreamSink, HubConnection {
   opened(ws: WebSocket<UserData>): void {
     this.ws = ws;
     if (this.initial.locks) this.enqueue({ op: 'subscribeLocks', ref: undefined });
-    for (const contextId of this.initial.contexts) this.enqueue({ op: 'subscribe', ref: undefined, contextId, since: this.initial.since, epoch: this.initial.epoch });
+    for (const contextId of this.initial.contexts) {
+      this.enqueue({ op: 'subscribe', ref: undefined, contextId, since: this.initial.since, epoch: this.initial.epoch, continueAfterTrim: this.initial.continueAfterTrim });
+    }
   }
 
   closedByPeer(): void {
@@ -230,12 +232,12 @@ class WsConnection implements StreamSink, HubConnection {
         return;
       case 'subscribe':
       case 'unsubscribe':
-        this.control = this.control.then(() => (op.op === 'subscribe' ? this.subscribe(op.contextId, op.since, op.epoch, op.ref) : this.unsubscribe(op.contextId, op.ref)));
+        this.control = this.control.then(() => (op.op === 'subscribe' ? this.subscribe(op.contextId, op.since, op.epoch, op.ref, op.continueAfterTrim) : this.unsubscribe(op.contextId, op.ref)));
         return;
     }
   }
 
-  private async subscribe(contextId: string, since: number | undefined, epoch: string | undefined, ref: Ref): Promise<void> {
+  private async subscribe(contextId: string, since: number | undefined, epoch: string | undefined, ref: Ref, continueAfterTrim: boolean): Promise<void> {
     if (this.closed) return;
     const previous = this.subs.get(contextId);
     if (previous === undefined && this.subs.size >= this.route.hub.options.maxSubscriptions) {
@@ -246,9 +248,10 @@ class WsConnection implements StreamSink, HubConnection {
     previous?.close();
     this.subs.delete(contextId);
     try {
-      const sub = await this.route.gate.subscribe(this.principal, contextId, this, { since, epoch, ref });
+      const sub = await this.route.gate.subscribe(this.principal, contextId, this, { since, epoch, ref, continueAfterTrim });
       if (this.closed) sub.close();
-      else this.subs.set(contextId, sub);
+      // Already over (a `trimmed` frame ended it at once): nothing to keep.
+      else if (sub.state !== 'closed') this.subs.set(contextId, sub);
     } catch (err) {
       this.replyError(err, ref);
     }
@@ -321,6 +324,7 @@ export function registerWebSocket(app: TemplatedApp, route: WsRouteOptions): Doc
       param('context', STR, 'A context to follow (repeatable).'),
       REPLAY_SINCE,
       RESUME_EPOCH,
+      ON_TRIMMED,
       param('locks', BOOL, 'Follow lock events.'),
       param('format', { enum: ['json', 'msgpack'] }, 'Frame format.'),
       ACCESS_TOKEN,
@@ -364,7 +368,7 @@ export function registerWebSocket(app: TemplatedApp, route: WsRouteOptions): Doc
         // What the URL asks to follow is checked now, so a refusal is a clean 403 rather than an error frame later.
         for (const c of q.contexts) gate.access.contextSpace(principal, c, 'read');
         if (q.locks) gate.access.require(principal, 'read');
-        conn = new WsConnection(route, principal, gate.openConnection(principal), format === 'msgpack', { contexts: q.contexts, since: q.since, epoch: q.epoch, locks: q.locks });
+        conn = new WsConnection(route, principal, gate.openConnection(principal), format === 'msgpack', { contexts: q.contexts, since: q.since, epoch: q.epoch, locks: q.locks, continueAfterTrim: q.continueAfterTrim });
       } catch (err) {
         new Reply(res).error(err, route.onInternal, true);
         return;
