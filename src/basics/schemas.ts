@@ -248,6 +248,7 @@ export const RESPONSE_SCHEMAS = {
     required: ['clientId', 'known', 'connections', 'subscriptions', 'contexts', 'unitsWritten', 'storageBytes', 'locksHeld', 'groups', 'quotas'],
   },
   ClientErasure: object({ clientId: { type: 'string' }, contexts: count, units: count, bytes: count, locks: count }, ['clientId', 'contexts', 'units', 'bytes', 'locks']),
+  RetentionSweep: object({ contexts: count, trimmed: count, units: count, bytes: count }, ['contexts', 'trimmed', 'units', 'bytes']),
   Cleanup: object(
     { idleThresholdSeconds: count, dropped: { type: 'array', items: { type: 'string' } }, cachedContextsFreed: count },
     ['idleThresholdSeconds', 'dropped', 'cachedContextsFreed'],

@@ -129,3 +129,18 @@ export interface ContextPatch {
   unpinUnits: string[];
   meta: Record<string, string | null>;
 }
+
+/**
+ * What retention keeps of one context (a policy's limits, docs/lifecycle.md). Units beyond any
+ * limit are trimmed, oldest first; the head and the seqs stay. Undefined limits do not apply.
+ */
+export interface RetentionRule {
+  /** Units older than this (by their `ts`) go. */
+  maxAgeMs?: number;
+  /** At most this many of the newest units stay. */
+  maxUnits?: number;
+  /** At most this many bytes of the newest units' JSON stay. */
+  maxBytes?: number;
+  /** Pinned units stay, readable by id, when the units around them go (default true). */
+  keepPinned: boolean;
+}

@@ -2,6 +2,9 @@
  * `engram serve`: the one place that reads the config and wires implementations
  * together (log → engine → transports), then runs until SIGTERM/SIGINT.
  */
+import { RetentionSweeper } from '../engine/retention.js';
+import { RetentionPolicies } from '../tenancy/retention-policy.js';
+import { isMemoryContext } from '../memory/memory.js';
 import { mkdirSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { createAuthenticator } from './auth-wiring.js';
@@ -82,7 +85,15 @@ export async function serve(config: Config): Promise<void> {
   const metrics: Metrics = new Metrics({ engine, subscriptions: (): number => router.stats().subscriptions, locks, clients, indexer: search?.indexer, streamConnections, storageBytes });
   const router: Router = new Router(engine, { observer: metrics, lockSnapshot: (space, viewer) => locks.list(space, { limit: 1000 }, viewer).locks });
   locks.onEvent((events) => router.publishLocks(events));
-  const gate = new Gate({ engine, locks, router, access: new Access(config.clients.groups), clients, search: search?.host, log, searchIndex: search?.indexer, observer: metrics });
+  // Retention trims what its policies no longer keep, off the write path; memory contexts are never trimmed (their state is their units).
+  const retentionPolicies = new RetentionPolicies(config.retention.policies);
+  const retention = new RetentionSweeper(engine, log, {
+    intervalMs: retentionPolicies.empty ? 0 : config.retention.intervalMs,
+    ruleFor: (space, contextId) => retentionPolicies.ruleFor(space, contextId),
+    protect: isMemoryContext,
+    onError: (err) => logger.error({ err }, 'retention could not trim'),
+  });
+  const gate = new Gate({ engine, locks, router, access: new Access(config.clients.groups), clients, search: search?.host, log, searchIndex: search?.indexer, observer: metrics, retention });
   // Idle clients' in-memory state goes; it is rebuilt from the log on their next request.
   const sweep = setInterval(() => gate.cleanup(undefined, config.clients.idleThresholdMs), Math.min(60_000, config.clients.idleThresholdMs));
   sweep.unref();
@@ -156,6 +167,7 @@ export async function serve(config: Config): Promise<void> {
     opened = true;
     if (!stopping) {
       search?.indexer.start();
+      retention.start();
       grpc?.setServing(true);
     }
   })();
@@ -174,6 +186,7 @@ export async function serve(config: Config): Promise<void> {
     hub.closeAll();
     const grpcStopped = grpc === undefined ? Promise.resolve() : grpc.shutdown(config.server.shutdownGraceMs / 2); // running calls (a bulk ingest, a lock wait) get half the grace
     const closing = Promise.all([opening.catch(() => undefined), grpcStopped]) // a failed open is reported (and exits) below
+      .then(() => retention.stop())
       .then(() => router.close())
       .then(() => (search === undefined ? undefined : search.indexer.stop().then(() => search.host.close())))
       .then(() => (opened ? locks.close() : undefined))

@@ -380,7 +380,16 @@ export class JetStreamLog implements Log {
    */
   private async applyTrim(m: JsMsg, part: Part): Promise<void> {
     await this.stored();
-    const trim = await this.replica.trimContext(part.c, part.x, part.f!, new Set(part.keep ?? []), { [APPLIED]: String(m.seq) });
+    // The context's head stays; its subject's last message is this one (what the next append expects).
+    const key = scopedKey(part.c, part.x);
+    const marks: Record<string, string> = { [APPLIED]: String(m.seq) };
+    const before = await this.head(part.c, part.x);
+    if (before !== undefined) {
+      const head = { ...before, lastSeq: m.seq };
+      this.heads.set(key, head);
+      marks[headMark(key)] = markOf(head);
+    }
+    const trim = await this.replica.trimContext(part.c, part.x, part.f!, new Set(part.keep ?? []), marks);
     this.applied = m.seq;
     this.appliedTime = Math.max(this.appliedTime, m.time.getTime());
     this.trims.set(m.seq, trim);

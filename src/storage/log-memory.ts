@@ -110,7 +110,8 @@ export class MemoryLog implements Log {
     const list = this.units.get(key(clientId, contextId)) ?? [];
     const removed = new Set<number>();
     let bytes = 0;
-    for (let seq = record.firstSeq ?? 1; seq < target; seq++) {
+    // From seq 1: pinned units kept below the old first seq go too, unless still kept.
+    for (let seq = 1; seq < target; seq++) {
       const json = list[seq - 1];
       if (json === undefined) continue;
       const id = (JSON.parse(json) as { id: string }).id;
