@@ -154,7 +154,14 @@ export const RESPONSE_SCHEMAS = {
     },
     ['id', 'contextId', 'seq', 'agentId', 'type', 'ts', 'meta', 'payload', 'relationships'],
   ),
-  UnitPage: object({ workUnits: { type: 'array', items: ref('WorkUnit') }, nextCursor: { type: ['integer', 'null'] } }, ['workUnits', 'nextCursor']),
+  UnitPage: object(
+    {
+      workUnits: { type: 'array', items: ref('WorkUnit') },
+      nextCursor: { type: ['integer', 'null'] },
+      firstSeq: { type: 'integer', minimum: 1, description: 'The first seq still stored: retention trimmed the units below it, and a page asked below it starts there.' },
+    },
+    ['workUnits', 'nextCursor', 'firstSeq'],
+  ),
   Context: object(
     {
       id,
@@ -166,8 +173,9 @@ export const RESPONSE_SCHEMAS = {
       updatedAt: rfc3339,
       version: count,
       headSeq: count,
+      firstSeq: { type: 'integer', minimum: 1, description: 'The first seq still stored: retention trimmed the units below it (pinned ones stay readable by id).' },
     },
-    ['id', 'displayName', 'agentIds', 'pinnedUnits', 'meta', 'createdAt', 'updatedAt', 'version', 'headSeq'],
+    ['id', 'displayName', 'agentIds', 'pinnedUnits', 'meta', 'createdAt', 'updatedAt', 'version', 'headSeq', 'firstSeq'],
   ),
   ContextDeletion: object(
     { contextId: id, deleted: { const: true }, units: count, bytes: { ...count, description: 'Bytes of the removed units\' JSON text.' } },
@@ -253,6 +261,7 @@ export const RESPONSE_SCHEMAS = {
     required: ['clientId', 'known', 'connections', 'subscriptions', 'contexts', 'unitsWritten', 'storageBytes', 'locksHeld', 'groups', 'quotas'],
   },
   ClientErasure: object({ clientId: { type: 'string' }, contexts: count, units: count, bytes: count, locks: count }, ['clientId', 'contexts', 'units', 'bytes', 'locks']),
+  RetentionSweep: object({ contexts: count, trimmed: count, units: count, bytes: count }, ['contexts', 'trimmed', 'units', 'bytes']),
   Cleanup: object(
     { idleThresholdSeconds: count, dropped: { type: 'array', items: { type: 'string' } }, cachedContextsFreed: count },
     ['idleThresholdSeconds', 'dropped', 'cachedContextsFreed'],

@@ -88,6 +88,8 @@ export interface ContextRecord {
    * epoch joins it to the log's, so seqs of the deleted history are never taken for this one's.
    */
   incarnation?: string;
+  /** The first seq still stored (retention trimmed the ones below; pinned units below it are readable by id). Absent: 1. */
+  firstSeq?: number;
 }
 
 export interface ContextView {
@@ -100,6 +102,7 @@ export interface ContextView {
   updatedAt: string;
   version: number;
   headSeq: number;
+  firstSeq: number;
 }
 
 export function contextView(r: ContextRecord): ContextView {
@@ -113,6 +116,7 @@ export function contextView(r: ContextRecord): ContextView {
     updatedAt: new Date(r.updatedAt).toISOString(),
     version: r.version,
     headSeq: r.headSeq,
+    firstSeq: r.firstSeq ?? 1,
   };
 }
 
@@ -124,4 +128,19 @@ export interface ContextPatch {
   pinUnits: string[];
   unpinUnits: string[];
   meta: Record<string, string | null>;
+}
+
+/**
+ * What retention keeps of one context (a policy's limits, docs/lifecycle.md). Units beyond any
+ * limit are trimmed, oldest first; the head and the seqs stay. Undefined limits do not apply.
+ */
+export interface RetentionRule {
+  /** Units older than this (by their `ts`) go. */
+  maxAgeMs?: number;
+  /** At most this many of the newest units stay. */
+  maxUnits?: number;
+  /** At most this many bytes of the newest units' JSON stay. */
+  maxBytes?: number;
+  /** Pinned units stay, readable by id, when the units around them go (default true). */
+  keepPinned: boolean;
 }

@@ -66,6 +66,13 @@ export function checkEpoch(value: unknown, field = 'epoch'): string {
   return value;
 }
 
+/** `onTrimmed`: what a subscription does when retention trimmed units it asked for: `end` (the default) or `continue`. */
+export function checkOnTrimmed(value: unknown, code: 'INVALID_FIELD' | 'INVALID_QUERY'): boolean {
+  if (value === undefined || value === 'end') return false;
+  if (value === 'continue') return true;
+  throw new EngramError(code, `onTrimmed: must be "continue" or "end", got ${JSON.stringify(value)}`);
+}
+
 /** A lock resource name: 1..1024 characters of well-formed Unicode without control characters (slashes welcome). */
 export function checkResource(value: unknown, field = 'resource'): string {
   if (typeof value !== 'string') throw new EngramError('INVALID_FIELD', `${field}: must be a string`);

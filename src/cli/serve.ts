@@ -2,6 +2,9 @@
  * `engram serve`: the one place that reads the config and wires implementations
  * together (log → engine → transports), then runs until SIGTERM/SIGINT.
  */
+import { RetentionSweeper } from '../engine/retention.js';
+import { RetentionPolicies } from '../tenancy/retention-policy.js';
+import { isMemoryContext } from '../memory/memory.js';
 import { mkdirSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { createAuthenticator } from './auth-wiring.js';
@@ -92,6 +95,14 @@ export async function serve(config: Config): Promise<void> {
   });
   const router: Router = new Router(engine, { observer: metrics, lockSnapshot: (space, viewer) => locks.list(space, { limit: 1000 }, viewer).locks });
   locks.onEvent((events) => router.publishLocks(events));
+  // Retention trims what its policies no longer keep, off the write path; memory contexts are never trimmed (their state is their units).
+  const retentionPolicies = new RetentionPolicies(config.retention.policies);
+  const retention = new RetentionSweeper(engine, log, {
+    intervalMs: retentionPolicies.empty ? 0 : config.retention.intervalMs,
+    ruleFor: (space, contextId) => retentionPolicies.ruleFor(space, contextId),
+    protect: isMemoryContext,
+    onError: (err) => logger.error({ err }, 'retention could not trim'),
+  });
   // With several nodes, each tells the others who is subscribed to it (started once the shared log's connection is open).
   const presenceChannel = storage.presence;
   const presenceSync =
@@ -101,7 +112,7 @@ export async function serve(config: Config): Promise<void> {
           intervalMs: config.stream.presenceIntervalMs,
           onBadMessage: (err) => logger.warn({ err }, 'ignored a presence message that could not be read'),
         });
-  const gate = new Gate({ engine, locks, router, access: new Access(config.clients.groups), clients, search: search?.host, log, searchIndex: search?.indexer, observer: metrics });
+  const gate = new Gate({ engine, locks, router, access: new Access(config.clients.groups), clients, search: search?.host, log, searchIndex: search?.indexer, observer: metrics, retention });
   // Idle clients' in-memory state goes; it is rebuilt from the log on their next request.
   const sweep = setInterval(() => gate.cleanup(undefined, config.clients.idleThresholdMs), Math.min(60_000, config.clients.idleThresholdMs));
   sweep.unref();
@@ -182,6 +193,7 @@ export async function serve(config: Config): Promise<void> {
     if (!stopping) {
       presenceSync?.start();
       search?.indexer.start();
+      retention.start();
       grpc?.setServing(true);
     }
   })();
@@ -200,6 +212,7 @@ export async function serve(config: Config): Promise<void> {
     hub.closeAll();
     const grpcStopped = grpc === undefined ? Promise.resolve() : grpc.shutdown(config.server.shutdownGraceMs / 2); // running calls (a bulk ingest, a lock wait) get half the grace
     const closing = Promise.all([opening.catch(() => undefined), grpcStopped]) // a failed open is reported (and exits) below
+      .then(() => retention.stop())
       // Other nodes drop this one's members at once (bye) rather than after the expiry.
       .then(() => (opened ? presenceSync?.stop() : undefined))
       .then(() => router.close())

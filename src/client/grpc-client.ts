@@ -181,7 +181,7 @@ export class GrpcEngramClient implements LockApi {
 
   async list(contextId: string, query: ListQuery = {}): Promise<UnitPage> {
     const r = await this.unary<pb.ListWorkUnitsResponse>('listWorkUnits', { contextId, ...query });
-    return { workUnits: r.workUnits.map(unitFromProto), nextCursor: r.nextCursor === null || r.nextCursor === undefined ? null : num(r.nextCursor) };
+    return { workUnits: r.workUnits.map(unitFromProto), nextCursor: r.nextCursor === null || r.nextCursor === undefined ? null : num(r.nextCursor), firstSeq: Math.max(1, num((r.firstSeq ?? 1) as number)) };
   }
 
   async getContext(contextId: string): Promise<Context> {
@@ -263,6 +263,7 @@ export class GrpcEngramClient implements LockApi {
       ...(epoch === undefined ? {} : { epoch }),
       agentId: options.agentId ?? '',
       presence: onPresence !== undefined,
+      continueAfterTrim: options.onTrimmed === 'continue',
     };
     const call = (this.client.subscribe as (r: object) => ClientReadableStream<pb.SubscribeEvent>).call(this.client, req);
     let ended = false;
@@ -274,7 +275,10 @@ export class GrpcEngramClient implements LockApi {
     call.on('data', (e: pb.SubscribeEvent) => {
       if (e.workUnit) events.unit(unitFromProto(e.workUnit));
       else if (e.subscribed) events.subscribed(num(e.subscribed.headSeq), e.subscribed.epoch ?? '');
-      else if (e.deleted) {
+      else if (e.trimmed) {
+        if (e.trimmed.continues !== true) ended = true;
+        events.trimmed(num(e.trimmed.firstSeq as number), e.trimmed.continues === true);
+      } else if (e.deleted) {
         ended = true;
         events.deleted();
       } else if (e.presence && onPresence !== undefined && !ended) {

@@ -89,6 +89,7 @@ export function contextFromProto(c: pb.IContext): Context {
     updatedAt: timestamp(c.updatedAt),
     version: num(c.version as number),
     headSeq: num(c.headSeq as number),
+    firstSeq: Math.max(1, num((c.firstSeq ?? 1) as number)),
   };
 }
 

@@ -230,7 +230,8 @@ export class EngramClient implements LockApi {
     const onPresence = options.onPresence;
     const url =
       `${this.wsBase}/stream?context=${enc(contextId)}${since === undefined ? '' : `&since=${since}`}${epoch === undefined ? '' : `&epoch=${enc(epoch)}`}` +
-      `${options.agentId === undefined ? '' : `&agentId=${enc(options.agentId)}`}${onPresence === undefined ? '' : '&presence=1'}`;
+      `${options.agentId === undefined ? '' : `&agentId=${enc(options.agentId)}`}${onPresence === undefined ? '' : '&presence=1'}` +
+      `${options.onTrimmed === 'continue' ? '&onTrimmed=continue' : ''}`;
     const ws = new WebSocket(url, ['engram.json'], { headers: this.identity });
     let ended = false;
     const end = (err: EngramClientError, retry: boolean) => {
@@ -245,6 +246,8 @@ export class EngramClient implements LockApi {
         headSeq?: number;
         epoch?: string;
         contextId?: string;
+        firstSeq?: number;
+        continues?: boolean;
         error?: { code: string; message: string };
         action?: PresenceEvent['action'];
         member?: PresenceMember;
@@ -257,7 +260,10 @@ export class EngramClient implements LockApi {
       }
       if (frame.event === 'workunit' && frame.workUnit !== undefined) events.unit(frame.workUnit);
       else if (frame.event === 'subscribed' && frame.contextId === contextId) events.subscribed(frame.headSeq ?? 0, frame.epoch ?? '');
-      else if (frame.event === 'deleted' && frame.contextId === contextId) {
+      else if (frame.event === 'trimmed' && frame.contextId === contextId) {
+        if (frame.continues !== true) ended = true;
+        events.trimmed(frame.firstSeq ?? 1, frame.continues === true);
+      } else if (frame.event === 'deleted' && frame.contextId === contextId) {
         ended = true;
         events.deleted();
       } else if (frame.event === 'presence' && onPresence !== undefined && !ended) {

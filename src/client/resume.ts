@@ -16,6 +16,8 @@ export interface StreamEvents {
   unit(unit: WorkUnit): void;
   /** The context was deleted: the subscription is over (the iterator throws CONTEXT_DELETED). */
   deleted(): void;
+  /** Retention trimmed units the subscription asked for; `continues`: it goes on from `firstSeq`. */
+  trimmed(firstSeq: number, continues: boolean): void;
   /** The connection ended; `retry` false means resubscribing unchanged would fail again. */
   closed(err: EngramClientError, retry: boolean): void;
 }
@@ -81,6 +83,19 @@ export function resumingSubscription(connect: Connect, options: SubscribeOptions
           paused = true;
           current.pause();
         }
+        notify();
+      },
+      trimmed(firstSeq, continues) {
+        if (ended || done) return;
+        if (continues) {
+          // The units before firstSeq are gone: what follows continues from there (no gap to repair).
+          cursor = Math.max(cursor ?? 0, firstSeq - 1);
+          return;
+        }
+        ended = true;
+        current.close();
+        failure = new EngramClientError('TRIMMED', `retention trimmed the units asked for; the first seq still stored is ${firstSeq} (subscribe with onTrimmed: 'continue' to go on from there)`, undefined);
+        done = true;
         notify();
       },
       deleted() {

@@ -68,9 +68,13 @@ export interface ListQuery {
 export interface UnitPage {
   workUnits: WorkUnit[];
   nextCursor: number | null;
+  /** The context's first seq still stored (retention trimmed the units below it). */
+  firstSeq: number;
 }
 
 export interface Context {
+  /** The first seq still stored: retention trimmed the units below it (pinned ones stay readable by id). */
+  firstSeq: number;
   id: string;
   displayName: string;
   agentIds: string[];
@@ -175,6 +179,11 @@ export interface SubscribeOptions {
    * after every (re)connect, then each `join` and `leave`.
    */
   onPresence?: (event: PresenceEvent) => void;
+  /**
+   * When retention trimmed units after `since`: `end` (the default: the iterator throws TRIMMED)
+   * or `continue` (it goes on from the first seq still stored).
+   */
+  onTrimmed?: 'continue' | 'end';
 }
 
 /** One client and agent subscribed to a context, over every transport and node. */

@@ -15,6 +15,7 @@
 import type { ApiKeyEntry } from '../auth/apikeys.js';
 import type { GroupConfig } from '../tenancy/access.js';
 import type { QuotaLimits } from '../tenancy/quotas.js';
+import type { RetentionPolicy } from '../tenancy/retention-policy.js';
 import type { Nested } from './paths.js';
 
 export type SettingKind =
@@ -75,8 +76,9 @@ export interface StructuredValues {
   'auth.keys': ApiKeyEntry[];
   'clients.groups': GroupConfig[];
   'quotas.clients': Record<string, Partial<QuotaLimits>>;
+  'retention.policies': RetentionPolicy[];
 }
-export const STRUCTURED_KEYS = ['auth.keys', 'clients.groups', 'quotas.clients'] as const satisfies ReadonlyArray<keyof StructuredValues>;
+export const STRUCTURED_KEYS = ['auth.keys', 'clients.groups', 'quotas.clients', 'retention.policies'] as const satisfies ReadonlyArray<keyof StructuredValues>;
 export type StructuredKey = (typeof STRUCTURED_KEYS)[number];
 
 const KiB = 1024;
@@ -404,6 +406,12 @@ const TABLE = [
     kind: { type: 'string' },
     default: 'default',
     doc: 'The client of requests that name none (no X-Client-ID header, no x-client-id gRPC metadata). Each client sees only its own contexts, units, locks, search results and streams.',
+  },
+  {
+    key: 'retention.interval',
+    kind: { type: 'duration', min: 1 * SECOND, max: 7 * 24 * HOUR },
+    default: '1m',
+    doc: 'How often retention looks at every context and trims what its policy (retention.policies, a list in the config file) no longer keeps. Without policies nothing is trimmed.',
   },
   {
     key: 'clients.idleThreshold',

@@ -7,7 +7,9 @@ import type { ApiKeyEntry } from '../auth/apikeys.js';
 import { SCOPES, type GroupConfig, type Membership, type Scope } from '../tenancy/access.js';
 import { isClientId } from '../tenancy/clients.js';
 import type { QuotaLimits } from '../tenancy/quotas.js';
-import type { StructuredKey, StructuredValues } from './schema.js';
+import type { RetentionPolicy } from '../tenancy/retention-policy.js';
+import { parseValue } from './values.js';
+import type { Setting, StructuredKey, StructuredValues } from './schema.js';
 
 const CLIENT_RULE = '1–64 of A-Z a-z 0-9 . _ - : @, starting with a letter or digit';
 
@@ -133,6 +135,47 @@ export function parseQuotaOverrides(raw: unknown, path: string, problems: string
   return out;
 }
 
+const RETENTION_KEYS = ['contexts', 'clients', 'maxAge', 'maxUnits', 'maxBytes', 'keepPinned'];
+
+/**
+ * retention.policies: a list of {contexts, clients?, maxAge?, maxUnits?, maxBytes?, keepPinned?};
+ * the first that covers a client and matches a context applies (docs/lifecycle.md).
+ */
+export function parseRetentionPolicies(raw: unknown, path: string, problems: string[]): RetentionPolicy[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) {
+    problems.push(`${path}: expected a list of policies, each {contexts, maxAge?, maxUnits?, maxBytes?}`);
+    return [];
+  }
+  const out: RetentionPolicy[] = [];
+  raw.forEach((p: unknown, i) => {
+    const at = `${path}[${i}]`;
+    if (!isMap(p)) {
+      problems.push(`${at}: expected a map like {contexts: ["logs/*"], maxAge: 7d}`);
+      return;
+    }
+    onlyKeys(p, RETENTION_KEYS, at, problems);
+    const contexts = patterns(p.contexts, `${at}.contexts`, problems);
+    let clients: string[] | undefined;
+    if (p.clients !== undefined) {
+      if (!Array.isArray(p.clients) || p.clients.length === 0 || p.clients.some((c) => typeof c !== 'string' || !(isClientId(c) || /^~./.test(c)))) {
+        problems.push(`${at}.clients: expected a non-empty list of client ids (${CLIENT_RULE}) or ~group spaces`);
+      } else clients = p.clients as string[];
+    }
+    const n = problems.length;
+    // Each limit is read like a flat setting of its kind: 7d, 10MiB, 1000.
+    const limit = (key: string, kind: Setting['kind']) => (p[key] === undefined ? undefined : (parseValue({ key: `${at}.${key}`, kind }, p[key], 'the config file', problems) as number | undefined));
+    const maxAgeMs = limit('maxAge', { type: 'duration', min: 1000, max: 100 * 365 * 86_400_000 });
+    const maxBytes = limit('maxBytes', { type: 'bytes', min: 1, max: Number.MAX_SAFE_INTEGER });
+    const maxUnits = limit('maxUnits', { type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER });
+    if (p.keepPinned !== undefined && typeof p.keepPinned !== 'boolean') problems.push(`${at}.keepPinned: expected true or false`);
+    if (problems.length === n && maxAgeMs === undefined && maxBytes === undefined && maxUnits === undefined) problems.push(`${at}: give at least one of maxAge, maxUnits, maxBytes`);
+    if (contexts === undefined || problems.length !== n) return;
+    out.push({ contexts, ...(clients ? { clients } : {}), rule: { maxAgeMs, maxUnits, maxBytes, keepPinned: p.keepPinned !== false } });
+  });
+  return out;
+}
+
 /** Each structured key's parser, and how `engram config` prints its value. */
 export const STRUCTURED: { [K in StructuredKey]: { parse: (raw: unknown, path: string, problems: string[]) => StructuredValues[K]; describe: (v: StructuredValues[K]) => unknown } } = {
   'auth.keys': {
@@ -145,4 +188,16 @@ export const STRUCTURED: { [K in StructuredKey]: { parse: (raw: unknown, path: s
     describe: (groups) => Object.fromEntries(groups.map((g) => [g.name, { contexts: g.contexts, members: g.members }])),
   },
   'quotas.clients': { parse: parseQuotaOverrides, describe: (clients) => clients },
+  'retention.policies': {
+    parse: parseRetentionPolicies,
+    describe: (policies) =>
+      policies.map((p) => ({
+        contexts: p.contexts,
+        ...(p.clients ? { clients: p.clients } : {}),
+        ...(p.rule.maxAgeMs !== undefined ? { maxAge: `${Math.round(p.rule.maxAgeMs / 1000)}s` } : {}),
+        ...(p.rule.maxUnits !== undefined ? { maxUnits: p.rule.maxUnits } : {}),
+        ...(p.rule.maxBytes !== undefined ? { maxBytes: p.rule.maxBytes } : {}),
+        keepPinned: p.rule.keepPinned,
+      })),
+  },
 };

@@ -10,7 +10,7 @@ const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** The value, or undefined after adding a problem that names the key and where the value came from. */
-export function parseValue(s: Setting, raw: unknown, source: string, problems: string[]): Value | undefined {
+export function parseValue(s: Pick<Setting, 'key' | 'kind'>, raw: unknown, source: string, problems: string[]): Value | undefined {
   const fail = (expected: string) => {
     problems.push(`${s.key} (from ${source}): expected ${expected}, got ${JSON.stringify(raw)}`);
     return undefined;

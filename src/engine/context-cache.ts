@@ -81,6 +81,11 @@ export class ContextCache {
     state.tail = new UnitTail((state.record?.headSeq ?? 0) + 1, this.options.tailUnits);
   }
 
+  /** Drops units below `seq` from a state's tail (retention trimmed them). */
+  dropTailBelow(state: ContextState, seq: number): void {
+    this.tailBytes -= state.tail.dropBelow(seq);
+  }
+
   /** Appends a committed unit to a state's tail, keeping the byte count. */
   pushTail(state: ContextState, json: string): void {
     this.tailBytes += state.tail.push(json);

@@ -45,6 +45,8 @@ export interface UnitPage {
   units: string[];
   /** Pass as `after` (ascending) or `before` (reverse) for the next page; null when there is none. */
   nextCursor: number | null;
+  /** The context's first seq still stored: a page asked below it starts there (retention). */
+  firstSeq: number;
 }
 
 export interface ContextPage {
@@ -71,6 +73,8 @@ export interface CommitEvent {
    * will carry, and the log positions of the units removed.
    */
   deleted?: { incarnation: string; positions: number[] };
+  /** Set when units below `firstSeq` were trimmed (there are no units then): the log positions of those removed. */
+  trimmed?: { firstSeq: number; positions: number[] };
 }
 
 /**
@@ -83,6 +87,8 @@ export interface ContextHandle {
   /** Seq of the newest committed unit (0 before the first). */
   head(): number;
   record(): ContextRecord | undefined;
+  /** The first seq still stored (1 unless retention trimmed below it). */
+  firstSeq(): number;
   /** The epoch of the context's current history (Engine.epochOf): what a subscription to it is told. */
   epoch(): string;
   /** Units with after < seq ≤ min(head, after + limit): synchronously from the tail when it holds them. */

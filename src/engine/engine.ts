@@ -11,7 +11,7 @@ import { EngramError } from '../basics/errors.js';
 import { applyPatch } from './context-patch.js';
 import { UlidFactory } from '../basics/ids.js';
 import { LIMITS } from '../basics/limits.js';
-import type { CommitPart, CommittedContext, ContextBase, ContextDeletion, ContextOutcome, IdempotencyEntry, Log, UnitEntry } from './log.js';
+import type { CommitPart, CommittedContext, ContextBase, ContextDeletion, ContextOutcome, ContextTrim, IdempotencyEntry, Log, UnitEntry } from './log.js';
 import { ContextCache, type ContextState } from './context-cache.js';
 import type { AppendResult, CommitEvent, ContextHandle, ContextPage, EngineOptions, UnitPage } from './engine-types.js';
 import { contextView, type ContextPatch, type ContextRecord, type ContextView, type WorkUnitDraft } from '../basics/types.js';
@@ -51,7 +51,17 @@ interface DeleteOp extends Waiter<ContextDeletion> {
   contextId: string;
 }
 
-type Op = AppendOp | PatchOp | DeleteOp;
+/** Trimming a context below a seq: alone in its batch too, so the record it reads is the one it writes. */
+interface TrimOp extends Waiter<ContextTrim | undefined> {
+  kind: 'trim';
+  clientId: string;
+  key: string;
+  contextId: string;
+  firstSeq: number;
+  keepPinned: boolean;
+}
+
+type Op = AppendOp | PatchOp | DeleteOp | TrimOp;
 type WriteOp = AppendOp | PatchOp;
 
 /** A context's record as it will be once the batch being formed commits. */
@@ -250,6 +260,34 @@ export class Engine {
     });
   }
 
+  /**
+   * Removes a context's units below `firstSeq` (retention): its head stays, seqs are never reused,
+   * and the pinned units stay (readable by id) unless `keepPinned` is false. Resolves undefined
+   * when there was nothing to trim.
+   */
+  trimContext(clientId: string, contextId: string, firstSeq: number, keepPinned = true): Promise<ContextTrim | undefined> {
+    try {
+      checkId(contextId, 'contextId');
+      this.assertReady();
+      if (!Number.isSafeInteger(firstSeq) || firstSeq < 1) throw new EngramError('INVALID_FIELD', `firstSeq: must be a whole number from 1, got ${firstSeq}`);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      this.enqueue({ kind: 'trim', clientId, key: scopedKey(clientId, contextId), contextId, firstSeq, keepPinned, resolve, reject });
+    });
+  }
+
+  private async commitTrim(op: TrimOp): Promise<void> {
+    try {
+      const record = await this.log.getContext(op.clientId, op.contextId);
+      const keep = new Set(op.keepPinned ? (record?.pinnedUnits ?? []) : []);
+      op.resolve(await this.log.trimContext(op.clientId, op.contextId, op.firstSeq, keep));
+    } catch (err) {
+      op.reject(storageError(err));
+    }
+  }
+
   private async commitDelete(op: DeleteOp): Promise<void> {
     try {
       const deletion = await this.log.deleteContext(op.clientId, op.contextId);
@@ -275,11 +313,12 @@ export class Engine {
   }
 
   private async commitOps(batch: Op[]): Promise<void> {
-    // A deletion is a batch of its own: the ops before it commit first, those after it wait for the next batch.
-    const cut = batch.findIndex((op) => op.kind === 'delete');
+    // A deletion or a trim is a batch of its own: the ops before it commit first, those after it wait for the next batch.
+    const cut = batch.findIndex((op) => op.kind === 'delete' || op.kind === 'trim');
     if (cut === 0) {
       this.queue.requeue(batch.slice(1));
-      return this.commitDelete(batch[0] as DeleteOp);
+      const op = batch[0] as DeleteOp | TrimOp;
+      return op.kind === 'delete' ? this.commitDelete(op) : this.commitTrim(op);
     }
     if (cut > 0) this.queue.requeue(batch.slice(cut));
     const ops = (cut > 0 ? batch.slice(0, cut) : batch) as WriteOp[];
@@ -391,6 +430,14 @@ export class Engine {
       if (state === undefined) {
         const loading = this.contexts.loadingState(key);
         if (loading !== undefined) state = await loading.catch(() => undefined);
+      }
+      if (p.trimmed !== undefined) {
+        if (state?.record !== undefined && (state.record.firstSeq ?? 1) < p.trimmed.firstSeq) {
+          state.record = { ...state.record, firstSeq: p.trimmed.firstSeq };
+          this.contexts.dropTailBelow(state, p.trimmed.firstSeq);
+        }
+        events.push({ clientId: p.clientId, contextId: p.contextId, firstSeq: p.trimmed.firstSeq, units: [], positions: [], embeddings: [], record: undefined, trimmed: p.trimmed });
+        continue;
       }
       if (p.deleted !== undefined) {
         if (state !== undefined) {
@@ -528,9 +575,11 @@ export class Engine {
     const q = normalizeListQuery(query);
     const state = await this.existingState(clientId, contextId);
     const head = state.record.headSeq;
-    const first = q.after + 1;
+    // Below the first seq retention kept there is nothing to read (pinned units kept there are read by id).
+    const first = Math.max(q.after + 1, state.record.firstSeq ?? 1);
     const last = Math.min(q.before - 1, head);
-    if (first > last) return { units: [], nextCursor: null };
+    const firstSeq = state.record.firstSeq ?? 1;
+    if (first > last) return { units: [], nextCursor: null, firstSeq };
     let lo: number;
     let hi: number;
     if (q.reverse) {
@@ -552,9 +601,9 @@ export class Engine {
     }
     if (q.reverse) {
       units = units.slice().reverse();
-      return { units, nextCursor: lo > first ? lo : null };
+      return { units, nextCursor: lo > first ? lo : null, firstSeq };
     }
-    return { units, nextCursor: hi < last ? hi : null };
+    return { units, nextCursor: hi < last ? hi : null, firstSeq };
   }
 
   async getContext(clientId: string, contextId: string): Promise<ContextView> {
@@ -604,9 +653,11 @@ export class Engine {
       head: () => state.record?.headSeq ?? 0,
       record: () => state.record,
       epoch: () => this.epochOf(state.incarnation),
+      firstSeq: () => state.record?.firstSeq ?? 1,
       unitsAfter: (after, limit) => {
         const head = state.record?.headSeq ?? 0;
-        const lo = after + 1;
+        // A subscription's cursor is never below the first seq (the router sends `trimmed` first).
+        const lo = Math.max(after + 1, state.record?.firstSeq ?? 1);
         const hi = Math.min(head, after + limit);
         if (lo > hi) return [];
         if (state.tail.covers(lo)) return state.tail.slice(lo, hi);

@@ -114,6 +114,33 @@ export interface ContextDeletion {
   positions: number[];
 }
 
+/** What trimming a context removed (Log.trimContext). */
+export interface ContextTrim {
+  clientId: string;
+  contextId: string;
+  /** The context's first seq now: units below it are gone but the kept ones (readable by id only). */
+  firstSeq: number;
+  units: number;
+  bytes: number;
+  positions: number[];
+}
+
+/** How a trim is reported through `Log.follow`: a part with no units and `trimmed` set. */
+export function trimmedContext(t: ContextTrim): CommittedContext {
+  return {
+    clientId: t.clientId,
+    contextId: t.contextId,
+    firstSeq: t.firstSeq,
+    units: [],
+    positions: [],
+    embeddings: [],
+    record: undefined,
+    headSeq: 0,
+    updatedAt: 0,
+    trimmed: { firstSeq: t.firstSeq, positions: t.positions },
+  };
+}
+
 /** How a deletion is reported through `Log.follow`: a part with no units and `deleted` set. */
 export function deletedContext(d: ContextDeletion): CommittedContext {
   return {
@@ -231,6 +258,14 @@ export interface Log {
    * back in the background (LevelDB compacts the removed ranges).
    */
   deleteContext(clientId: string, contextId: string): Promise<ContextDeletion | undefined>;
+  /**
+   * Removes a context's units below `firstSeq` (at most up to its head: seqs are never reused), but
+   * those whose ids `keep` holds (pinned units), with their id index entries, positions,
+   * embeddings and idempotency keys, and writes the record's new `firstSeq` (not a new version), in
+   * one atomic step. Reported through `follow` (trimmedContext) before it resolves. Undefined,
+   * storing nothing, when there is no such context or nothing below `firstSeq` is left.
+   */
+  trimContext(clientId: string, contextId: string, firstSeq: number, keep: ReadonlySet<string>): Promise<ContextTrim | undefined>;
   /** The incarnation a context deleted under this id left for its next history (undefined: never deleted). */
   incarnation(clientId: string, contextId: string): Promise<string | undefined>;
   /** Contexts in id order. */

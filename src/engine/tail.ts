@@ -58,6 +58,17 @@ export class UnitTail {
     return this.items.slice(lo - this.start, hi - this.start + 1);
   }
 
+  /** Drops the units below `seq` (at most the next seq: a trim never passes the head); returns the bytes freed. */
+  dropBelow(seq: number): number {
+    if (seq <= this.start) return 0;
+    const n = Math.min(this.items.length, seq - this.start);
+    let freed = 0;
+    for (const json of this.items.splice(0, n)) freed += json.length;
+    this.start += n;
+    this.bytes -= freed;
+    return freed;
+  }
+
   /** Drops everything; returns the bytes freed. */
   clear(nextSeq: number): number {
     const freed = this.bytes;

@@ -11,6 +11,7 @@ import type { Log, SpaceUsage } from '../engine/log.js';
 import { NO_OBSERVER, type Observer } from '../basics/observer.js';
 import type { QuotaLimits } from '../tenancy/quotas.js';
 import type { AppendResult, ContextPage, Engine, UnitPage } from '../engine/engine.js';
+import type { SweepReport } from '../engine/retention.js';
 import { EngramError } from '../basics/errors.js';
 import { LIMITS } from '../basics/limits.js';
 import type { LockManager, PendingAcquire } from '../locks/locks.js';
@@ -36,6 +37,8 @@ export interface GateDeps {
   searchIndex?: { ensure(space: string): Promise<void> | undefined; drop(spaces: string[]): Promise<void> };
   /** Told how long each search took (metrics). */
   observer?: Observer;
+  /** Retention's sweeper, run at once by POST /retention/sweep. */
+  retention?: { sweep(): Promise<SweepReport> };
 }
 
 /** GET /clients/status/{clientId}: what the server knows of one client now. */
@@ -70,6 +73,8 @@ export interface SubscribeOptions {
   agentId?: string;
   /** Send presence events (a snapshot after subscribed, then joins and leaves). */
   presence?: boolean;
+  /** When retention trimmed units after `since`: go on from the first seq left (else the subscription ends). */
+  continueAfterTrim?: boolean;
 }
 
 /** GET /contexts/{id}/presence. */
@@ -113,6 +118,7 @@ export class Gate {
   private readonly searchIndex: GateDeps['searchIndex'];
   /** Told how long each search took (metrics). */
   private readonly observer: Observer;
+  private readonly retention: GateDeps['retention'];
 
   constructor(deps: GateDeps) {
     this.log = deps.log;
@@ -124,6 +130,7 @@ export class Gate {
     this.clients = deps.clients;
     this.searcher = deps.search;
     this.observer = deps.observer ?? NO_OBSERVER;
+    this.retention = deps.retention;
   }
 
   // ---- work units and contexts ----------------------------------------------------
@@ -517,6 +524,14 @@ export class Gate {
     report.locks = await this.locks.releaseSpace(clientId);
     this.clients.forget(clientId);
     return report;
+  }
+
+  /** Runs retention now (admin): every context whose policy keeps less than it holds is trimmed. */
+  sweepRetention(p: Principal): Promise<SweepReport> {
+    return this.run(() => {
+      this.access.require(p, 'admin');
+      return this.retention?.sweep() ?? Promise.resolve({ contexts: 0, trimmed: 0, units: 0, bytes: 0 });
+    });
   }
 
   /** Drops the in-memory state of clients idle for `idleMs` (never data); also what the periodic sweep runs. */

@@ -1113,6 +1113,9 @@ export namespace engram {
             /** ListWorkUnitsResponse nextCursor. */
             nextCursor?: (number|Long|null);
 
+            /** ListWorkUnitsResponse firstSeq. */
+            firstSeq: (number|Long);
+
             /**
              * Creates a new ListWorkUnitsResponse instance using the specified properties.
              * @param [properties] Properties to set
@@ -1158,6 +1161,9 @@ export namespace engram {
                 /** ListWorkUnitsResponse nextCursor */
                 nextCursor?: (number|Long|null);
 
+                /** ListWorkUnitsResponse firstSeq */
+                firstSeq?: (number|Long|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
@@ -1166,6 +1172,7 @@ export namespace engram {
             type $Shape = {
               workUnits?: engram.v3.WorkUnit.$Shape[]|null;
               nextCursor?: number|Long|null;
+              firstSeq?: number|Long|null;
               $unknowns?: Uint8Array[];
             };
         }
@@ -1215,6 +1222,9 @@ export namespace engram {
 
             /** Context headSeq. */
             headSeq: (number|Long);
+
+            /** Context firstSeq. */
+            firstSeq: (number|Long);
 
             /**
              * Creates a new Context instance using the specified properties.
@@ -1281,6 +1291,9 @@ export namespace engram {
 
                 /** Context headSeq */
                 headSeq?: (number|Long|null);
+
+                /** Context firstSeq */
+                firstSeq?: (number|Long|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -2727,6 +2740,9 @@ export namespace engram {
             /** SubscribeRequest presence. */
             presence: boolean;
 
+            /** SubscribeRequest continueAfterTrim. */
+            continueAfterTrim: boolean;
+
             /**
              * Creates a new SubscribeRequest instance using the specified properties.
              * @param [properties] Properties to set
@@ -2781,6 +2797,9 @@ export namespace engram {
                 /** SubscribeRequest presence */
                 presence?: (boolean|null);
 
+                /** SubscribeRequest continueAfterTrim */
+                continueAfterTrim?: (boolean|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
@@ -2826,8 +2845,11 @@ export namespace engram {
             /** SubscribeEvent presence. */
             presence?: (engram.v3.PresenceEvent.$Properties|null);
 
+            /** SubscribeEvent trimmed. */
+            trimmed?: (engram.v3.Trimmed.$Properties|null);
+
             /** SubscribeEvent event. */
-            event?: ("subscribed"|"workUnit"|"context"|"lock"|"deleted"|"presence");
+            event?: ("subscribed"|"workUnit"|"context"|"lock"|"deleted"|"presence"|"trimmed");
 
             /**
              * Creates a new SubscribeEvent instance using the specified properties.
@@ -2886,8 +2908,11 @@ export namespace engram {
                 /** SubscribeEvent presence */
                 presence?: (engram.v3.PresenceEvent.$Properties|null);
 
+                /** SubscribeEvent trimmed */
+                trimmed?: (engram.v3.Trimmed.$Properties|null);
+
                 /** SubscribeEvent event */
-                event?: ("subscribed"|"workUnit"|"context"|"lock"|"deleted"|"presence");
+                event?: ("subscribed"|"workUnit"|"context"|"lock"|"deleted"|"presence"|"trimmed");
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -2901,10 +2926,95 @@ export namespace engram {
               lock?: engram.v3.LockEvent.$Shape|null;
               deleted?: engram.v3.Deleted.$Shape|null;
               presence?: engram.v3.PresenceEvent.$Shape|null;
+              trimmed?: engram.v3.Trimmed.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ event?: undefined; subscribed?: null; workUnit?: null; context?: null; lock?: null; deleted?: null; presence?: null }|{ event?: "subscribed"; subscribed: engram.v3.Subscribed.$Shape; workUnit?: null; context?: null; lock?: null; deleted?: null; presence?: null }|{ event?: "workUnit"; subscribed?: null; workUnit: engram.v3.WorkUnit.$Shape; context?: null; lock?: null; deleted?: null; presence?: null }|{ event?: "context"; subscribed?: null; workUnit?: null; context: engram.v3.Context.$Shape; lock?: null; deleted?: null; presence?: null }|{ event?: "lock"; subscribed?: null; workUnit?: null; context?: null; lock: engram.v3.LockEvent.$Shape; deleted?: null; presence?: null }|{ event?: "deleted"; subscribed?: null; workUnit?: null; context?: null; lock?: null; deleted: engram.v3.Deleted.$Shape; presence?: null }|{ event?: "presence"; subscribed?: null; workUnit?: null; context?: null; lock?: null; deleted?: null; presence: engram.v3.PresenceEvent.$Shape })
+              ({ event?: undefined; subscribed?: null; workUnit?: null; context?: null; lock?: null; deleted?: null; presence?: null; trimmed?: null }|{ event?: "subscribed"; subscribed: engram.v3.Subscribed.$Shape; workUnit?: null; context?: null; lock?: null; deleted?: null; presence?: null; trimmed?: null }|{ event?: "workUnit"; subscribed?: null; workUnit: engram.v3.WorkUnit.$Shape; context?: null; lock?: null; deleted?: null; presence?: null; trimmed?: null }|{ event?: "context"; subscribed?: null; workUnit?: null; context: engram.v3.Context.$Shape; lock?: null; deleted?: null; presence?: null; trimmed?: null }|{ event?: "lock"; subscribed?: null; workUnit?: null; context?: null; lock: engram.v3.LockEvent.$Shape; deleted?: null; presence?: null; trimmed?: null }|{ event?: "deleted"; subscribed?: null; workUnit?: null; context?: null; lock?: null; deleted: engram.v3.Deleted.$Shape; presence?: null; trimmed?: null }|{ event?: "presence"; subscribed?: null; workUnit?: null; context?: null; lock?: null; deleted?: null; presence: engram.v3.PresenceEvent.$Shape; trimmed?: null }|{ event?: "trimmed"; subscribed?: null; workUnit?: null; context?: null; lock?: null; deleted?: null; presence?: null; trimmed: engram.v3.Trimmed.$Shape })
             );
+        }
+
+        /**
+         * Properties of a Trimmed.
+         * @deprecated Use engram.v3.Trimmed.$Properties instead.
+         */
+        interface ITrimmed extends engram.v3.Trimmed.$Properties {
+        }
+
+        /** Represents a Trimmed. */
+        class Trimmed {
+
+            /**
+             * Constructs a new Trimmed.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: engram.v3.Trimmed.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** Trimmed contextId. */
+            contextId: string;
+
+            /** Trimmed firstSeq. */
+            firstSeq: (number|Long);
+
+            /** Trimmed continues. */
+            continues: boolean;
+
+            /**
+             * Creates a new Trimmed instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns Trimmed instance
+             */
+            static create(properties: engram.v3.Trimmed.$Shape): engram.v3.Trimmed & engram.v3.Trimmed.$Shape;
+            static create(properties?: engram.v3.Trimmed.$Properties): engram.v3.Trimmed;
+
+            /**
+             * Encodes the specified Trimmed message. Does not implicitly {@link engram.v3.Trimmed.verify|verify} messages.
+             * @param message Trimmed message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: engram.v3.Trimmed.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a Trimmed message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {engram.v3.Trimmed & engram.v3.Trimmed.$Shape} Trimmed
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): engram.v3.Trimmed & engram.v3.Trimmed.$Shape;
+
+            /**
+             * Gets the type url for Trimmed
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace Trimmed {
+
+            /** Properties of a Trimmed. */
+            interface $Properties {
+
+                /** Trimmed contextId */
+                contextId?: (string|null);
+
+                /** Trimmed firstSeq */
+                firstSeq?: (number|Long|null);
+
+                /** Trimmed continues */
+                continues?: (boolean|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a Trimmed. */
+            type $Shape = engram.v3.Trimmed.$Properties;
         }
 
         /**

@@ -1539,6 +1539,7 @@ export const engram = $root.engram = (() => {
 
             ListWorkUnitsResponse.prototype.workUnits = $util.emptyArray;
             ListWorkUnitsResponse.prototype.nextCursor = null;
+            ListWorkUnitsResponse.prototype.firstSeq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             let $oneOfFields;
 
@@ -1564,6 +1565,8 @@ export const engram = $root.engram = (() => {
                         $root.engram.v3.WorkUnit.encode(message.workUnits[i], writer.uint32(10).fork(), _depth + 1).ldelim();
                 if (message.nextCursor != null && $Object.hasOwnProperty.call(message, "nextCursor"))
                     writer.uint32(16).uint64(message.nextCursor);
+                if (message.firstSeq != null && $Object.hasOwnProperty.call(message, "firstSeq") && (typeof message.firstSeq === "object" ? message.firstSeq.low || message.firstSeq.high : message.firstSeq !== 0))
+                    writer.uint32(24).uint64(message.firstSeq);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1577,7 +1580,7 @@ export const engram = $root.engram = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message;
+                let end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -1610,6 +1613,15 @@ export const engram = $root.engram = (() => {
                                 break;
                             message.nextCursor = reader.uint64();
                             message._nextCursor = "nextCursor";
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.firstSeq = value;
+                            else
+                                delete message.firstSeq;
                             continue;
                         }
                     }
@@ -1659,6 +1671,7 @@ export const engram = $root.engram = (() => {
             Context.prototype.updatedAt = null;
             Context.prototype.version = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
             Context.prototype.headSeq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            Context.prototype.firstSeq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             Context.create = function(properties) {
                 return new Context(properties);
@@ -1692,6 +1705,8 @@ export const engram = $root.engram = (() => {
                     writer.uint32(64).uint64(message.version);
                 if (message.headSeq != null && $Object.hasOwnProperty.call(message, "headSeq") && (typeof message.headSeq === "object" ? message.headSeq.low || message.headSeq.high : message.headSeq !== 0))
                     writer.uint32(72).uint64(message.headSeq);
+                if (message.firstSeq != null && $Object.hasOwnProperty.call(message, "firstSeq") && (typeof message.firstSeq === "object" ? message.firstSeq.low || message.firstSeq.high : message.firstSeq !== 0))
+                    writer.uint32(80).uint64(message.firstSeq);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1823,6 +1838,15 @@ export const engram = $root.engram = (() => {
                                 message.headSeq = value;
                             else
                                 delete message.headSeq;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.firstSeq = value;
+                            else
+                                delete message.firstSeq;
                             continue;
                         }
                     }
@@ -3911,6 +3935,7 @@ export const engram = $root.engram = (() => {
             SubscribeRequest.prototype.epoch = null;
             SubscribeRequest.prototype.agentId = "";
             SubscribeRequest.prototype.presence = false;
+            SubscribeRequest.prototype.continueAfterTrim = false;
 
             let $oneOfFields;
 
@@ -3947,6 +3972,8 @@ export const engram = $root.engram = (() => {
                     writer.uint32(34).string(message.agentId);
                 if (message.presence != null && $Object.hasOwnProperty.call(message, "presence") && message.presence !== false)
                     writer.uint32(40).bool(message.presence);
+                if (message.continueAfterTrim != null && $Object.hasOwnProperty.call(message, "continueAfterTrim") && message.continueAfterTrim !== false)
+                    writer.uint32(48).bool(message.continueAfterTrim);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -4021,6 +4048,15 @@ export const engram = $root.engram = (() => {
                                 delete message.presence;
                             continue;
                         }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.continueAfterTrim = value;
+                            else
+                                delete message.continueAfterTrim;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -4062,11 +4098,12 @@ export const engram = $root.engram = (() => {
             SubscribeEvent.prototype.lock = null;
             SubscribeEvent.prototype.deleted = null;
             SubscribeEvent.prototype.presence = null;
+            SubscribeEvent.prototype.trimmed = null;
 
             let $oneOfFields;
 
             $Object.defineProperty(SubscribeEvent.prototype, "event", {
-                get: $util.oneOfGetter($oneOfFields = ["subscribed", "workUnit", "context", "lock", "deleted", "presence"]),
+                get: $util.oneOfGetter($oneOfFields = ["subscribed", "workUnit", "context", "lock", "deleted", "presence", "trimmed"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -4093,6 +4130,8 @@ export const engram = $root.engram = (() => {
                     $root.engram.v3.Deleted.encode(message.deleted, writer.uint32(42).fork(), _depth + 1).ldelim();
                 if (message.presence != null && $Object.hasOwnProperty.call(message, "presence"))
                     $root.engram.v3.PresenceEvent.encode(message.presence, writer.uint32(50).fork(), _depth + 1).ldelim();
+                if (message.trimmed != null && $Object.hasOwnProperty.call(message, "trimmed"))
+                    $root.engram.v3.Trimmed.encode(message.trimmed, writer.uint32(58).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -4168,6 +4207,13 @@ export const engram = $root.engram = (() => {
                             message.event = "presence";
                             continue;
                         }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            message.trimmed = $root.engram.v3.Trimmed.decode(reader, reader.size(), $undefined, _depth + 1, message.trimmed);
+                            message.event = "trimmed";
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -4192,6 +4238,122 @@ export const engram = $root.engram = (() => {
             };
 
             return SubscribeEvent;
+        })();
+
+        v3.Trimmed = (function() {
+
+            const Trimmed = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            Trimmed.prototype.contextId = "";
+            Trimmed.prototype.firstSeq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            Trimmed.prototype.continues = false;
+
+            Trimmed.create = function(properties) {
+                return new Trimmed(properties);
+            };
+
+            Trimmed.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.contextId != null && $Object.hasOwnProperty.call(message, "contextId") && message.contextId !== "")
+                    writer.uint32(10).string(message.contextId);
+                if (message.firstSeq != null && $Object.hasOwnProperty.call(message, "firstSeq") && (typeof message.firstSeq === "object" ? message.firstSeq.low || message.firstSeq.high : message.firstSeq !== 0))
+                    writer.uint32(16).uint64(message.firstSeq);
+                if (message.continues != null && $Object.hasOwnProperty.call(message, "continues") && message.continues !== false)
+                    writer.uint32(24).bool(message.continues);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            Trimmed.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.engram.v3.Trimmed();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.contextId = value;
+                            else
+                                delete message.contextId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.firstSeq = value;
+                            else
+                                delete message.firstSeq;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.continues = value;
+                            else
+                                delete message.continues;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            Trimmed.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/engram.v3.Trimmed";
+            };
+
+            return Trimmed;
         })();
 
         v3.Deleted = (function() {

@@ -15,6 +15,11 @@ import { Projection, type ProjectionOf, type ProjectionOptions } from './project
 const SPACE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** The context holding a memory space's changes. */
+/** Whether a context holds a memory space's files, facts or graph (retention never trims those: their state is rebuilt from all their units). */
+export function isMemoryContext(contextId: string): boolean {
+  return contextId.startsWith('memories/') || contextId.startsWith('facts/') || contextId.startsWith('graph/');
+}
+
 export function memoryContext(space: string): string {
   if (!SPACE_NAME.test(space)) throw new EngramError('INVALID_ID', `memory space ${JSON.stringify(space.slice(0, 80))}: 1–64 of A-Z a-z 0-9 . _ -, starting with a letter or digit`);
   return `memories/${space}`;

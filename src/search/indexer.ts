@@ -97,8 +97,8 @@ export class Indexer {
       const now = performance.now();
       const units: IngestUnit[] = [];
       for (const e of events) {
-        if (e.deleted !== undefined) {
-          void this.forget(e.clientId, e.deleted.positions);
+        if (e.deleted !== undefined || e.trimmed !== undefined) {
+          void this.forget(e.clientId, (e.deleted ?? e.trimmed)!.positions);
           continue;
         }
         e.positions.forEach((pos, i) => {
@@ -150,7 +150,7 @@ export class Indexer {
   }
 
   /**
-   * A context of the client was deleted: its partition is rebuilt from the log on the next search
+   * Units of the client were deleted (a context) or trimmed (retention): its partition is rebuilt from the log on the next search
    * (SearchSink.forget). Units of the client still queued are skipped by the sink (dropped), and a
    * rebuild under way finishes first, then is dropped too.
    */

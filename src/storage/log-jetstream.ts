@@ -33,7 +33,9 @@ import {
   committedContext,
   deletedContext,
   onlyListener,
+  trimmedContext,
   type ContextDeletion,
+  type ContextTrim,
   type CommitBatch,
   type CommitPart,
   type CommittedListener,
@@ -74,6 +76,9 @@ interface Part {
    * may never see the parts it removes (the deleting node purges them from the stream).
    */
   d?: string;
+  /** Set on a trim of the context (no units then): its new first seq, and the ids of the units below it kept (pinned). */
+  f?: number;
+  keep?: string[];
 }
 
 /** Where a context stands in the stream: its last kept part, the record it left, and its subject's last message. */
@@ -128,6 +133,7 @@ export class JetStreamLog implements Log {
   private appliedTime = 0;
   private readonly verdicts = new Map<number, Verdict>();
   private readonly deletions = new Map<number, ContextDeletion>();
+  private readonly trims = new Map<number, ContextTrim | undefined>();
   private position = 0;
   private pending: JsMsg[] = [];
   private applying = false;
@@ -261,7 +267,7 @@ export class JetStreamLog implements Log {
     let pos = this.position;
     let applied = this.applied;
     let appliedTime = this.appliedTime;
-    /** A deletion ends the batch: the parts before it are stored first, those after it wait for the next batch. */
+    /** A deletion or a trim ends the batch: the parts before it are stored first, those after it wait for the next batch. */
     let deletion: { m: JsMsg; part: Part } | undefined;
     for (let i = 0; i < msgs.length; i++) {
       const m = msgs[i]!;
@@ -273,7 +279,7 @@ export class JetStreamLog implements Log {
       } catch {
         part = undefined; // not a part: another publisher's message on our subjects
       }
-      if (part !== undefined && typeof part.d === 'string') {
+      if (part !== undefined && (typeof part.d === 'string' || typeof part.f === 'number')) {
         deletion = { m, part };
         this.pending.unshift(...msgs.slice(i + 1));
         break;
@@ -302,6 +308,11 @@ export class JetStreamLog implements Log {
       });
       // The replica stores only the head of a part that changed nothing else; the rest of the record is already there.
       const record = part.r ?? ({ id: part.x, headSeq: part.h, updatedAt: part.t } as ContextRecord);
+      // A record staged on a node that had not applied a trim yet keeps the trim's first seq.
+      if (part.r !== undefined && before !== undefined) {
+        const first = (await this.replica.getContext(part.c, part.x))?.firstSeq;
+        if (first !== undefined && first > (part.r.firstSeq ?? 1)) record.firstSeq = first;
+      }
       const idempotency: IdempotencyEntry[] = [];
       for (const [k, id, seq, expiresAt] of part.k) {
         const e = { clientId: part.c, contextId: part.x, key: k, id, seq, expiresAt };
@@ -311,7 +322,7 @@ export class JetStreamLog implements Log {
       batch.parts.push({ clientId: part.c, record, changed: part.r !== undefined, units, idempotency });
     }
     if (applied !== this.applied) await this.applyBatch(batch, marks, heads, applied, appliedTime, pos);
-    if (deletion !== undefined) await this.applyDeletion(deletion.m, deletion.part);
+    if (deletion !== undefined) await (typeof deletion.part.d === 'string' ? this.applyDeletion(deletion.m, deletion.part) : this.applyTrim(deletion.m, deletion.part));
   }
 
   private async applyBatch(batch: CommitBatch, marks: Record<string, string>, heads: Map<string, Head>, applied: number, appliedTime: number, pos: number): Promise<void> {
@@ -360,6 +371,31 @@ export class JetStreamLog implements Log {
     this.deletions.set(m.seq, deletion);
     if (this.deletions.size > MAX_DELETIONS) this.deletions.delete(this.deletions.keys().next().value!);
     if (this.listener !== undefined) await this.listener([deletedContext(deletion)], this.position).catch(() => undefined);
+    this.waiters.reached(m.seq);
+  }
+
+  /**
+   * A trim from the stream: the replica drops the context's units below the new first seq (every
+   * node alike; the stream keeps its messages until `storage.natsMaxAge`). The head is untouched,
+   * so parts staged before it still follow.
+   */
+  private async applyTrim(m: JsMsg, part: Part): Promise<void> {
+    await this.stored();
+    // The context's head stays; its subject's last message is this one (what the next append expects).
+    const key = scopedKey(part.c, part.x);
+    const marks: Record<string, string> = { [APPLIED]: String(m.seq) };
+    const before = await this.head(part.c, part.x);
+    if (before !== undefined) {
+      const head = { ...before, lastSeq: m.seq };
+      this.heads.set(key, head);
+      marks[headMark(key)] = markOf(head);
+    }
+    const trim = await this.replica.trimContext(part.c, part.x, part.f!, new Set(part.keep ?? []), marks);
+    this.applied = m.seq;
+    this.appliedTime = Math.max(this.appliedTime, m.time.getTime());
+    this.trims.set(m.seq, trim);
+    if (this.trims.size > MAX_DELETIONS) this.trims.delete(this.trims.keys().next().value!);
+    if (trim !== undefined && this.listener !== undefined) await this.listener([trimmedContext(trim)], this.position).catch(() => undefined);
     this.waiters.reached(m.seq);
   }
 
@@ -516,6 +552,24 @@ export class JetStreamLog implements Log {
     const deletion = this.deletions.get(ack.seq);
     this.deletions.delete(ack.seq);
     return deletion ?? { clientId, contextId, incarnation: part.d!, units: 0, bytes: 0, positions: [] };
+  }
+
+  /** Publishes a trim on the context's subject; every node applies it in stream order. */
+  async trimContext(clientId: string, contextId: string, firstSeq: number, keep: ReadonlySet<string>): Promise<ContextTrim | undefined> {
+    this.assertWhole();
+    await this.catchUp();
+    const record = await this.getContext(clientId, contextId);
+    if (record === undefined || Math.min(firstSeq, record.headSeq + 1) <= (record.firstSeq ?? 1)) return undefined;
+    const part: Part = { c: clientId, x: contextId, p: 0, h: 0, t: Date.now(), u: [], k: [], f: firstSeq, keep: [...keep] };
+    const ack = await this.link.js.publish(this.subject(clientId, contextId), pack(part));
+    try {
+      await this.waitApplied(ack.seq, APPLY_WAIT_MS);
+    } catch (err) {
+      throw new EngramError('STORAGE_UNAVAILABLE', `the trim is in the shared log, but this node could not confirm it: ${(err as Error).message}`);
+    }
+    const trim = this.trims.get(ack.seq);
+    this.trims.delete(ack.seq);
+    return trim;
   }
 
   async incarnation(clientId: string, contextId: string): Promise<string | undefined> {

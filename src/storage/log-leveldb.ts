@@ -6,7 +6,7 @@ import { ClassicLevel } from 'classic-level';
 import { statfsSync } from 'node:fs';
 import { pack, unpack } from 'msgpackr';
 import { diskFull, isNoSpace } from './disk-full.js';
-import { deletedContext, onlyListener, reportStored, type CommitBatch, type ContextDeletion, type CommittedListener, type ContextListOptions, type ContextOutcome, type IdempotencyEntry, type Log, type LogCapabilities, type PositionedUnit, type SnapshotRecord, type SpaceUsage, type UnitLocation } from '../engine/log.js';
+import { deletedContext, onlyListener, reportStored, trimmedContext, type CommitBatch, type ContextDeletion, type ContextTrim, type CommittedListener, type ContextListOptions, type ContextOutcome, type IdempotencyEntry, type Log, type LogCapabilities, type PositionedUnit, type SnapshotRecord, type SpaceUsage, type UnitLocation } from '../engine/log.js';
 import type { ContextRecord } from '../basics/types.js';
 import { keys, parseExpiryKey } from './keys.js';
 import { AFTER_SEP, SEP } from '../basics/compound-key.js';
@@ -18,7 +18,7 @@ const DEFAULT_CACHE = 8 * 1024 * 1024;
 
 /** Bumped when the key schema or value encodings change incompatibly. */
 const FORMAT_VERSION = '1';
-/** Metadata: the highest position of a deleted unit (lastPosition never goes below it). */
+/** Metadata: the highest position of a deleted or trimmed unit (lastPosition never goes below it). */
 const DELETED_THROUGH = 'positions.deletedThrough';
 
 export interface LevelLogOptions {
@@ -32,6 +32,14 @@ export interface LevelLogOptions {
   compression?: boolean;
   /** Read every stored block once at open, so damage stops the start instead of surfacing later. */
   verifyOnStart?: boolean;
+}
+
+/** What a deletion or a trim removes: units, the bytes of their JSON, their positions and ids. */
+interface Found {
+  units: number;
+  bytes: number;
+  positions: number[];
+  ids: string[];
 }
 
 /** Keys are UTF-8 strings; values are msgpack Buffers or UTF-8 strings (unit JSON). */
@@ -292,11 +300,12 @@ export class LevelLog implements Log {
       if (ops.length > 0) await this.writeBatch(ops);
       return undefined;
     }
-    const found = await this.contextKeys(clientId, contextId, ops);
+    const found = await this.unitKeys(clientId, contextId, ops);
+    // Its projection snapshots (memory/projection.ts) go in the same batch.
+    const [snapshotsFrom, snapshotsTo] = keys.snapshotRange(clientId, contextId);
+    for await (const key of this.db.keys({ gte: snapshotsFrom, lt: snapshotsTo })) ops.push({ type: 'del', key });
     const deletion: ContextDeletion = { clientId, contextId, incarnation: incarnation ?? newEpoch(), units: found.units, bytes: found.bytes, positions: found.positions };
     ops.push({ type: 'del', key: keys.context(clientId, contextId) }, { type: 'del', key: keys.head(clientId, contextId) });
-    const highest = found.positions[found.positions.length - 1] ?? 0;
-    if (highest > Number((await this.getMark(DELETED_THROUGH)) ?? 0)) ops.push({ type: 'put', key: keys.meta(DELETED_THROUGH), value: String(highest) });
     ops.push({ type: 'put', key: keys.tombstone(clientId, contextId), value: deletion.incarnation });
     try {
       await this.writeBatch(ops);
@@ -310,13 +319,22 @@ export class LevelLog implements Log {
     return deletion;
   }
 
-  /** Adds a delete of every unit, id index entry, position, embedding and idempotency key of the context to `ops`. */
-  private async contextKeys(clientId: string, contextId: string, ops: BatchOp[]): Promise<{ units: number; bytes: number; positions: number[]; ids: string[] }> {
+  /**
+   * Adds a delete of units of the context to `ops`, with their id index entries, positions,
+   * embeddings and idempotency keys: every unit, or (`below`) those with a lower seq whose id
+   * `keep` does not hold.
+   */
+  private async unitKeys(clientId: string, contextId: string, ops: BatchOp[], below?: number, keep: ReadonlySet<string> = new Set()): Promise<Found> {
     const ids: string[] = [];
+    const seqs = new Set<number>();
     let bytes = 0;
-    for await (const [key, json] of this.db.iterator<string, string>({ gte: keys.contextUnits(clientId, contextId), lt: keys.contextUnitsEnd(clientId, contextId), valueEncoding: 'utf8' })) {
+    const end = below === undefined ? keys.contextUnitsEnd(clientId, contextId) : keys.unit(clientId, contextId, below);
+    for await (const [key, json] of this.db.iterator<string, string>({ gte: keys.contextUnits(clientId, contextId), lt: end, valueEncoding: 'utf8' })) {
+      const unit = JSON.parse(json) as { id: string; seq: number };
+      if (keep.has(unit.id)) continue;
       ops.push({ type: 'del', key });
-      ids.push((JSON.parse(json) as { id: string }).id);
+      ids.push(unit.id);
+      seqs.add(unit.seq);
       bytes += json.length;
     }
     const positions: number[] = [];
@@ -335,8 +353,8 @@ export class LevelLog implements Log {
       // Units stored before the id index held positions: one pass over the whole log finds theirs.
       const known = new Set(positions);
       for await (const [key, value] of this.db.iterator({ gte: keys.positionStart, lt: keys.positionEnd })) {
-        const [c, ctx] = unpack(value) as [string, string, number];
-        if (c !== clientId || ctx !== contextId) continue;
+        const [c, ctx, seq] = unpack(value) as [string, string, number];
+        if (c !== clientId || ctx !== contextId || !seqs.has(seq)) continue;
         const pos = parseInt(key.slice(2), 16);
         if (!known.has(pos)) positions.push(pos);
       }
@@ -344,13 +362,42 @@ export class LevelLog implements Log {
     positions.sort((a, b) => a - b);
     for (const pos of positions) ops.push({ type: 'del', key: keys.position(pos) }, { type: 'del', key: keys.embedding(pos) });
     for await (const [key, value] of this.db.iterator({ gte: keys.contextKeys(clientId, contextId), lt: keys.contextKeysEnd(clientId, contextId) })) {
-      const [, , expiresAt] = unpack(value) as [string, number, number];
+      const [, seq, expiresAt] = unpack(value) as [string, number, number];
+      if (below !== undefined && !seqs.has(seq)) continue;
       ops.push({ type: 'del', key }, { type: 'del', key: keys.expiry(expiresAt, clientId, contextId, key.slice(keys.contextKeys(clientId, contextId).length)) });
     }
-    // Its projection snapshots (memory/projection.ts) go in the same batch.
-    const [snapshotsFrom, snapshotsTo] = keys.snapshotRange(clientId, contextId);
-    for await (const key of this.db.keys({ gte: snapshotsFrom, lt: snapshotsTo })) ops.push({ type: 'del', key });
+    const highest = positions[positions.length - 1] ?? 0;
+    if (highest > Number((await this.getMark(DELETED_THROUGH)) ?? 0)) ops.push({ type: 'put', key: keys.meta(DELETED_THROUGH), value: String(highest) });
     return { units: ids.length, bytes, positions, ids };
+  }
+
+  /**
+   * Removes the units below `firstSeq` but those `keep` names (Log.trimContext), in one batch with
+   * the record's new `firstSeq`. `marks`: a replica's stream position, written with it.
+   */
+  async trimContext(clientId: string, contextId: string, firstSeq: number, keep: ReadonlySet<string>, marks?: Record<string, string>): Promise<ContextTrim | undefined> {
+    if (this.full !== undefined) throw diskFull();
+    const ops: BatchOp[] = [];
+    if (marks !== undefined) for (const [name, value] of Object.entries(marks)) ops.push({ type: 'put', key: keys.meta(name), value });
+    const record = await this.getContext(clientId, contextId);
+    const target = record === undefined ? 0 : Math.min(firstSeq, record.headSeq + 1);
+    if (record === undefined || target <= (record.firstSeq ?? 1)) {
+      if (ops.length > 0) await this.writeBatch(ops);
+      return undefined;
+    }
+    const found = await this.unitKeys(clientId, contextId, ops, target, keep);
+    ops.push({ type: 'put', key: keys.context(clientId, contextId), value: pack({ ...record, firstSeq: target }) });
+    try {
+      await this.writeBatch(ops);
+    } catch (err) {
+      if (!isNoSpace(err)) throw err;
+      this.awaitSpace();
+      throw diskFull();
+    }
+    const trim: ContextTrim = { clientId, contextId, firstSeq: target, units: found.units, bytes: found.bytes, positions: found.positions };
+    if (this.listener !== undefined) await this.listener([trimmedContext(trim)], 0).catch(() => undefined);
+    this.compactAfterDeletion(clientId, contextId, found);
+    return trim;
   }
 
   /** Compactions of the ranges a deletion emptied, one after another, in the background: they give the disk space back. */

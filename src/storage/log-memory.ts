@@ -2,7 +2,7 @@
  * A log in process memory: for unit tests of the engine and as the reference the
  * contract suite holds every other log to. Nothing survives the process.
  */
-import { deletedContext, onlyListener, reportStored, type CommitBatch, type ContextDeletion, type CommittedListener, type ContextListOptions, type ContextOutcome, type IdempotencyEntry, type Log, type LogCapabilities, type PositionedUnit, type SnapshotRecord, type SpaceUsage, type UnitLocation } from '../engine/log.js';
+import { deletedContext, onlyListener, reportStored, trimmedContext, type CommitBatch, type ContextDeletion, type ContextTrim, type CommittedListener, type ContextListOptions, type ContextOutcome, type IdempotencyEntry, type Log, type LogCapabilities, type PositionedUnit, type SnapshotRecord, type SpaceUsage, type UnitLocation } from '../engine/log.js';
 import type { ContextRecord } from '../basics/types.js';
 import { joinKey } from '../basics/compound-key.js';
 import { newEpoch } from '../basics/ids.js';
@@ -103,6 +103,40 @@ export class MemoryLog implements Log {
     this.tombstones.set(k, deletion.incarnation);
     if (this.listener !== undefined) await this.listener([deletedContext(deletion)], 0).catch(() => undefined);
     return deletion;
+  }
+
+  async trimContext(clientId: string, contextId: string, firstSeq: number, keep: ReadonlySet<string>): Promise<ContextTrim | undefined> {
+    if (!this.isOpen) throw new Error('log is closed');
+    const record = this.contexts.get(clientId)?.get(contextId);
+    const target = record === undefined ? 0 : Math.min(firstSeq, record.headSeq + 1);
+    if (record === undefined || target <= (record.firstSeq ?? 1)) return undefined;
+    const list = this.units.get(key(clientId, contextId)) ?? [];
+    const removed = new Set<number>();
+    let bytes = 0;
+    // From seq 1: pinned units kept below the old first seq go too, unless still kept.
+    for (let seq = 1; seq < target; seq++) {
+      const json = list[seq - 1];
+      if (json === undefined) continue;
+      const id = (JSON.parse(json) as { id: string }).id;
+      if (keep.has(id)) continue;
+      list[seq - 1] = undefined as unknown as string;
+      this.unitIndex.delete(key(clientId, id));
+      removed.add(seq);
+      bytes += json.length;
+    }
+    const positions: number[] = [];
+    this.positions.forEach((at, pos) => {
+      if (at?.clientId === clientId && at.contextId === contextId && removed.has(at.seq)) {
+        positions.push(pos);
+        this.positions[pos] = undefined;
+        this.embeddings.delete(pos);
+      }
+    });
+    for (const [ik, e] of this.idempotency) if (e.clientId === clientId && e.contextId === contextId && removed.has(e.seq)) this.idempotency.delete(ik);
+    record.firstSeq = target;
+    const trim: ContextTrim = { clientId, contextId, firstSeq: target, units: removed.size, bytes, positions };
+    if (this.listener !== undefined) await this.listener([trimmedContext(trim)], 0).catch(() => undefined);
+    return trim;
   }
 
   async incarnation(clientId: string, contextId: string): Promise<string | undefined> {

@@ -19,7 +19,7 @@ export interface PresenceMemberView {
 
 export const presenceView = (m: PresenceMember): PresenceMemberView => ({ clientId: m.clientId, agentId: m.agentId, connections: m.connections, since: new Date(m.since).toISOString() });
 
-export type FrameEvent = 'workunit' | 'context' | 'lock' | 'presence' | 'subscribed' | 'unsubscribed' | 'deleted' | 'ack' | 'error' | 'heartbeat' | 'pong';
+export type FrameEvent = 'workunit' | 'context' | 'lock' | 'presence' | 'subscribed' | 'unsubscribed' | 'deleted' | 'trimmed' | 'ack' | 'error' | 'heartbeat' | 'pong';
 
 /** A wire encoding of frames, e.g. MessagePack. One instance per format, shared by all connections. */
 export interface FrameFormat<T> {
@@ -70,6 +70,12 @@ export const frames = {
     new Frame('subscribed', `{"event":"subscribed",${withRef(ref)}"contextId":${JSON.stringify(contextId)},"headSeq":${headSeq},"epoch":${JSON.stringify(epoch)}}`),
   /** The context was deleted; the subscription ends with this frame. */
   deleted: (contextId: string) => new Frame('deleted', `{"event":"deleted","contextId":${JSON.stringify(contextId)}}`),
+  /**
+   * Units the subscription asked for are gone (retention): the first seq still stored. `continues`:
+   * the subscription goes on from there (it asked for that); otherwise it ends with this frame.
+   */
+  trimmed: (contextId: string, firstSeq: number, continues: boolean) =>
+    new Frame('trimmed', `{"event":"trimmed","contextId":${JSON.stringify(contextId)},"firstSeq":${firstSeq},"continues":${continues}}`),
   unsubscribed: (contextId: string, ref?: string | number) =>
     new Frame('unsubscribed', `{"event":"unsubscribed",${withRef(ref)}"contextId":${JSON.stringify(contextId)}}`),
   ack: (r: AppendResult, ref?: string | number) =>

@@ -90,6 +90,8 @@ export class Subscription {
     readonly identity: PresenceIdentity | undefined,
     /** Whether it gets presence events (join, leave, snapshots). */
     readonly wantsPresence: boolean,
+    /** When retention trimmed units it has not received: go on from the first seq left (else it ends). */
+    readonly continueAfterTrim = false,
   ) {
     this.cursor = cursor;
     this.state = state;
@@ -158,6 +160,7 @@ export class Subscription {
           this.goLive();
           return;
         }
+        if (this.cursor < this.handle.firstSeq() - 1 && !this.passTrim()) return;
         let page = this.handle.unitsAfter(this.cursor, this.pageSize);
         if (page instanceof Promise) page = await page;
         if (this.state !== 'catching-up') return;
@@ -187,6 +190,27 @@ export class Subscription {
     }
     this.cursor = frame.seq!;
     if (result === 'full') this.state = 'paused';
+  }
+
+  /**
+   * Retention trimmed units this subscription has not received: it is told the first seq left, and
+   * either goes on from there or ends. Returns whether it goes on.
+   */
+  passTrim(): boolean {
+    const first = this.handle.firstSeq();
+    const frame = frames.trimmed(this.contextId, first, this.continueAfterTrim);
+    if (!this.continueAfterTrim) {
+      this.sink.write(frame);
+      this.close();
+      this.sink.ended(this);
+      return false;
+    }
+    if (this.sink.write(frame) === 'dropped') {
+      this.state = 'paused';
+      return false;
+    }
+    this.cursor = first - 1;
+    return true;
   }
 
   private goLive(): void {
@@ -277,7 +301,8 @@ export class Router {
   /**
    * Subscribes `sink` to a context. Without `since` it gets units committed from now on;
    * with `since` it first gets every unit with seq > since. The `subscribed` frame
-   * (carrying the head seq at this moment and the log's epoch) is written before any unit.
+   * (carrying the head seq at this moment and the log's epoch) is written before any unit. A
+   * `since` below what retention kept gets a `trimmed` frame next (Subscription.passTrim).
    * `epoch`, when given, must be the log's: a position from another epoch (a restored or
    * repaired history) is refused rather than resumed as if its seqs still meant the same.
    * `identity` makes the subscription present in the context as that client and agent, from
@@ -288,7 +313,7 @@ export class Router {
     clientId: string,
     contextId: string,
     sink: StreamSink,
-    options: { since?: number; epoch?: string; ref?: string | number; identity?: PresenceIdentity; presence?: boolean } = {},
+    options: { since?: number; epoch?: string; ref?: string | number; identity?: PresenceIdentity; presence?: boolean; continueAfterTrim?: boolean } = {},
   ): Promise<Subscription> {
     const key = scopedKey(clientId, contextId);
     // Opening the topic checks that storage is open (NOT_READY otherwise); the epoch is known from then on.
@@ -311,7 +336,7 @@ export class Router {
       throw new EngramError('INVALID_QUERY', `since: ${since} is beyond the head seq ${head} of context ${JSON.stringify(contextId)}`);
     }
     const catchingUp = since !== undefined && since < head;
-    const sub = new Subscription(this, key, topic.handle, sink, since ?? head, catchingUp ? 'catching-up' : 'live', clientId, options.identity, options.presence === true);
+    const sub = new Subscription(this, key, topic.handle, sink, since ?? head, catchingUp ? 'catching-up' : 'live', clientId, options.identity, options.presence === true, options.continueAfterTrim === true);
     // Joins before it is among the topic's subscribers: the others hear of it, it sees itself in its snapshot.
     if (options.identity !== undefined) sub.leavePresence = this.presence.join(clientId, contextId, options.identity);
     topic.subs.add(sub);

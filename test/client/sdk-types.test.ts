@@ -33,7 +33,7 @@ const pairs: Array<[string, string[], unknown]> = [
   ],
   [
     'Context ↔ response Context',
-    fieldsOf<sdk.Context>()({ id: true, displayName: true, agentIds: true, pinnedUnits: true, meta: true, createdAt: true, updatedAt: true, version: true, headSeq: true }),
+    fieldsOf<sdk.Context>()({ id: true, displayName: true, agentIds: true, pinnedUnits: true, meta: true, createdAt: true, updatedAt: true, version: true, headSeq: true, firstSeq: true }),
     RESPONSE_SCHEMAS.Context,
   ],
   [

@@ -138,10 +138,55 @@ export function runLogContract(name: string, factory: LogFactory): void {
       for (const p of d2.positions) deletedPositions.add(p);
       if (factory.reopen !== undefined) {
         log = await factory.reopen(log);
+        log.follow(async (parts) => void reported.push(...parts));
         assert.equal(await log.getContext('del', 'gone'), undefined);
         assert.equal(await log.incarnation('del', 'gone'), d2.incarnation, 'the tombstone survives a restart');
         assert.equal((await log.readUnits('del', 'gone/kept', 1, 10)).length, 2);
       }
+    });
+
+    test('a trim removes the units below a first seq but the kept ones, keeps the head, is reported, and never goes back', async () => {
+      const batch = batchOf('trim', 'ctx', 1, 10);
+      batch.parts[0]!.idempotency = [
+        { clientId: 'trim', contextId: 'ctx', key: 'low', id: 'trim-ctx-2', seq: 2, expiresAt: Date.now() + 600_000 },
+        { clientId: 'trim', contextId: 'ctx', key: 'high', id: 'trim-ctx-8', seq: 8, expiresAt: Date.now() + 600_000 },
+      ];
+      await log.commit(batch);
+      await log.commit(batchOf('trim', 'ctx/next', 1, 2));
+      const before = (await log.readSpace('trim', 1, 1_000_000)).units.filter((u) => u.contextId === 'ctx');
+      const seen = reported.length;
+      const t = await log.trimContext('trim', 'ctx', 7, new Set(['trim-ctx-3']));
+      assert.ok(t !== undefined);
+      for (const p of t.positions) deletedPositions.add(p);
+      const gone = before.filter((u) => u.seq < 7 && u.seq !== 3).map((u) => u.pos);
+      assert.deepEqual([t.firstSeq, t.units, t.positions], [7, 5, gone]);
+      assert.equal(t.bytes, [1, 2, 4, 5, 6].map((s) => JSON.stringify({ id: `trim-ctx-${s}`, context: 'ctx', seq: s })).join('').length);
+      assert.deepEqual(reported.slice(seen).map((r) => [r.contextId, r.units.length, r.trimmed]), [['ctx', 0, { firstSeq: 7, positions: gone }]]);
+      const record = await log.getContext('trim', 'ctx');
+      assert.deepEqual([record?.headSeq, record?.firstSeq, record?.version], [10, 7, 1], 'the head and the version stay');
+      assert.deepEqual((await log.readUnits('trim', 'ctx', 7, 10)).map((j) => JSON.parse(j).seq), [7, 8, 9, 10]);
+      assert.equal(await log.getUnit('trim', 'trim-ctx-2'), undefined);
+      assert.equal(await log.locateUnit('trim', 'trim-ctx-5'), undefined);
+      assert.notEqual(await log.getUnit('trim', 'trim-ctx-3'), undefined, 'a kept (pinned) unit stays readable by id');
+      assert.equal(await log.getIdempotency('trim', 'ctx', 'low'), undefined);
+      assert.equal((await log.getIdempotency('trim', 'ctx', 'high'))?.seq, 8);
+      assert.deepEqual(await log.unitsAt(gone), gone.map(() => undefined));
+      assert.equal((await log.readUnits('trim', 'ctx/next', 1, 10)).length, 2);
+      // Not lower, not again; beyond the head it stops at the head + 1 (seqs are never reused).
+      assert.equal(await log.trimContext('trim', 'ctx', 5, new Set()), undefined);
+      assert.equal(await log.trimContext('trim', 'ctx', 7, new Set()), undefined);
+      assert.equal(await log.trimContext('trim', 'none', 7, new Set()), undefined);
+      assert.equal(reported.length, seen + 1);
+      const all = await log.trimContext('trim', 'ctx', 100, new Set());
+      assert.ok(all !== undefined);
+      for (const p of all.positions) deletedPositions.add(p);
+      assert.deepEqual([all.firstSeq, all.units], [11, 5], 'the kept unit goes too when it is not kept any more');
+      assert.deepEqual([(await log.getContext('trim', 'ctx'))?.headSeq, (await log.getContext('trim', 'ctx'))?.firstSeq], [10, 11]);
+      // The next write follows the head.
+      const next = batchOf('trim', 'ctx', 11, 1);
+      next.parts[0]!.record.firstSeq = 11;
+      await log.commit(next);
+      assert.deepEqual((await log.readUnits('trim', 'ctx', 1, 100)).map((j) => JSON.parse(j).seq), [11]);
     });
 
     test('ids that are prefixes of each other never share a range', async () => {

@@ -306,3 +306,67 @@ describe('engine deletion', () => {
     assert.equal(again.seq, 1);
   });
 });
+
+describe('engine trimming (retention)', () => {
+  test('trims under a steady write load: no gap above the first seq, no acknowledged unit above it lost, and reads start there', async () => {
+    const { engine } = await openEngine({ maxBatchUnits: 16, tailUnits: 64 });
+    const acked: number[] = [];
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 0; writing || i < 50; i++) {
+        acked.push((await engine.append(C, draft('busy', i))).seq);
+        // The memory log answers without I/O: without a turn of the event loop now and then, the
+        // commit queue would keep this writer going and nothing else would run.
+        if (i % 10 === 0) await new Promise((r) => setImmediate(r));
+      }
+    })();
+    const firsts: number[] = [];
+    for (let round = 0; round < 20; round++) {
+      await new Promise((r) => setImmediate(r));
+      const head = (await engine.getContext(C, 'busy')).headSeq;
+      const t = await engine.trimContext(C, 'busy', Math.max(1, head - 10));
+      if (t !== undefined) firsts.push(t.firstSeq);
+    }
+    writing = false;
+    await writer;
+    const ctx = await engine.getContext(C, 'busy');
+    assert.ok(firsts.length > 5, `trimmed ${firsts.length} times`);
+    assert.deepEqual(firsts, [...firsts].sort((a, b) => a - b), 'the first seq only moves forward');
+    assert.equal(ctx.firstSeq, firsts.at(-1));
+    assert.equal(ctx.headSeq, acked.length, 'every write was acknowledged once, with seqs 1..head');
+    assert.deepEqual([...acked].sort((a, b) => a - b), Array.from({ length: acked.length }, (_, i) => i + 1));
+    // Everything acknowledged at or above the first seq reads back, in order, with no gap.
+    const seqs: number[] = [];
+    for (let after = 0; ; ) {
+      const page = await engine.listUnits(C, 'busy', { after, limit: 100 });
+      assert.equal(page.firstSeq, ctx.firstSeq);
+      seqs.push(...page.units.map((j) => JSON.parse(j).seq as number));
+      if (page.nextCursor === null) break;
+      after = page.nextCursor;
+    }
+    assert.deepEqual(seqs, Array.from({ length: ctx.headSeq - ctx.firstSeq + 1 }, (_, i) => ctx.firstSeq + i));
+    // A reverse page and the tail agree: nothing below the first seq comes back.
+    const last = await engine.listUnits(C, 'busy', { reverse: true, limit: 1000 });
+    assert.equal(JSON.parse(last.units.at(-1)!).seq, ctx.firstSeq);
+  });
+
+  test('pinned units stay readable by id; a held context moves its first seq; a trim beyond the head stops there', async () => {
+    const { engine } = await openEngine();
+    const ids: string[] = [];
+    for (let i = 1; i <= 8; i++) ids.push((await engine.append(C, draft('pins', i))).id);
+    await engine.patchContext(C, 'pins', { pinUnits: [ids[1]] });
+    const handle = await engine.retain(C, 'pins');
+    const t = await engine.trimContext(C, 'pins', 6);
+    assert.deepEqual([t?.firstSeq, t?.units], [6, 4]);
+    assert.equal(handle.firstSeq(), 6);
+    assert.equal(JSON.parse(await engine.getUnit(C, ids[1]!)).seq, 2, 'the pinned unit');
+    await assert.rejects(engine.getUnit(C, ids[2]!), isCode('WORKUNIT_NOT_FOUND'));
+    assert.deepEqual((await handle.unitsAfter(0, 100) as string[]).map((j) => JSON.parse(j).seq), [6, 7, 8], 'a read from below starts at the first seq');
+    const all = await engine.trimContext(C, 'pins', 1000, false);
+    assert.deepEqual([all?.firstSeq, all?.units], [9, 4]);
+    assert.equal((await engine.getContext(C, 'pins')).headSeq, 8);
+    assert.equal((await engine.append(C, draft('pins', 'next'))).seq, 9, 'seqs are never reused');
+    await assert.rejects(engine.trimContext(C, 'pins', 0), isCode('INVALID_FIELD'));
+    handle.release();
+  });
+});

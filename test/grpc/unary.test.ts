@@ -223,6 +223,7 @@ describe('contexts', () => {
       updatedAt: undefined,
       version: 1,
       headSeq: 1,
+      firstSeq: 1,
     });
     assert.equal(tsMs(c.createdAt), tsMs(u.workUnit.ts));
     const h = (await env.http.get('/contexts/grpc%2Fctx')).json;

@@ -143,6 +143,7 @@ export function contextOut(c: ContextView): pb.IContext {
     updatedAt: timestampOf(c.updatedAt),
     version: c.version,
     headSeq: c.headSeq,
+    firstSeq: c.firstSeq,
   };
 }
 

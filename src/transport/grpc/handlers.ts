@@ -103,7 +103,7 @@ function unaryRpcs(deps: GrpcDeps): UntypedServiceImplementation {
         before: opt(req.before),
         reverse: req.reverse,
       });
-      const res: pb.IListWorkUnitsResponse = { workUnits: page.units.map(unitOut) };
+      const res: pb.IListWorkUnitsResponse = { workUnits: page.units.map(unitOut), firstSeq: page.firstSeq };
       if (page.nextCursor !== null) res.nextCursor = page.nextCursor;
       return res;
     }),

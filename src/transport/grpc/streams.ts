@@ -134,6 +134,10 @@ export const GRPC_EVENTS: FrameFormat<Buffer | null> = {
       }
       case 'context':
         return encodeEvent({ context: contextOut((JSON.parse(frame.json) as { context: ContextView }).context) });
+      case 'trimmed': {
+        const f = JSON.parse(frame.json) as { contextId: string; firstSeq: number; continues: boolean };
+        return encodeEvent({ trimmed: { contextId: f.contextId, firstSeq: f.firstSeq, continues: f.continues } });
+      }
       case 'deleted':
         return encodeEvent({ deleted: { contextId: (JSON.parse(frame.json) as { contextId: string }).contextId } });
       case 'lock': {
@@ -296,7 +300,7 @@ export function subscribe(deps: GrpcDeps) {
     call.on('cancelled', end);
     call.on('close', end);
     const epoch = req.epoch === null || req.epoch === undefined ? undefined : req.epoch;
-    deps.gate.subscribe(principal, req.contextId, sub, { since, epoch, agentId: req.agentId || undefined, presence: req.presence === true }).then(
+    deps.gate.subscribe(principal, req.contextId, sub, { since, epoch, agentId: req.agentId || undefined, presence: req.presence === true, continueAfterTrim: req.continueAfterTrim === true }).then(
       (s) => {
         if (sub.closed) s.close();
         else sub.sub = s;

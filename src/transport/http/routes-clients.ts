@@ -45,6 +45,22 @@ export function registerClientRoutes(t: RouteTable, deps: { gate: Gate }): void 
       },
     },
   });
+  t.route('/retention/sweep', {
+    post: {
+      operation: {
+        summary: 'Run retention now: trim every context whose policy keeps less than it holds; answers what was trimmed.',
+        tag: 'clients',
+        scope: 'admin',
+        ok: { 200: 'RetentionSweep' },
+        errors: [],
+      },
+      handler: (reply, req, principal) => {
+        // No body is read: a connection that sent one is closed with the reply (as /clients/cleanup).
+        const sentBody = req.getHeader('content-length') !== '' || req.getHeader('transfer-encoding') !== '';
+        gate.sweepRetention(principal).then((r) => reply.json(200, JSON.stringify(r), undefined, sentBody), reject(reply));
+      },
+    },
+  });
   t.route('/clients/cleanup', {
     post: {
       operation: {

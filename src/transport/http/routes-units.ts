@@ -75,7 +75,7 @@ export function registerUnitRoutes(t: RouteTable, deps: { gate: Gate; maxBodyByt
         const q = new Query(req.getQuery());
         const query = { limit: q.int('limit'), after: q.int('after'), before: q.int('before'), reverse: q.bool('reverse') };
         gate.listUnits(principal, contextId, query).then(
-          (page) => reply.json(200, `{"workUnits":[${page.units.join(',')}],"nextCursor":${page.nextCursor ?? 'null'}}`),
+          (page) => reply.json(200, `{"workUnits":[${page.units.join(',')}],"nextCursor":${page.nextCursor ?? 'null'},"firstSeq":${page.firstSeq}}`),
           reject(reply),
         );
       },

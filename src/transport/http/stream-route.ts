@@ -2,7 +2,7 @@
 import type { Authenticator } from '../../tenancy/access.js';
 import { EngramError } from '../../basics/errors.js';
 import type { Gate } from '../../gate/gate.js';
-import { checkEpoch, checkId } from '../../basics/validate.js';
+import { checkEpoch, checkId, checkOnTrimmed } from '../../basics/validate.js';
 import type { StreamHub } from '../../streams/hub.js';
 import { Query } from './io.js';
 import type { OriginPolicy } from './origins.js';
@@ -24,7 +24,7 @@ export interface StreamRoute {
 export function parseStreamQuery(
   raw: string | undefined,
   maxContexts: number,
-): { contexts: string[]; since: number | undefined; epoch: string | undefined; format: string | undefined; locks: boolean; agentId: string | undefined; presence: boolean } {
+): { contexts: string[]; since: number | undefined; epoch: string | undefined; format: string | undefined; locks: boolean; agentId: string | undefined; presence: boolean; continueAfterTrim: boolean } {
   const q = new Query(raw);
   const contexts = q.all('context');
   if (contexts.length > maxContexts) {
@@ -42,5 +42,6 @@ export function parseStreamQuery(
     locks: q.bool('locks') ?? false,
     agentId: agentId === undefined ? undefined : checkId(agentId, 'agentId'),
     presence: q.bool('presence') ?? false,
+    continueAfterTrim: checkOnTrimmed(q.string('onTrimmed'), 'INVALID_QUERY'),
   };
 }

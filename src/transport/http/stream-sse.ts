@@ -10,7 +10,7 @@ import type { Principal } from '../../tenancy/access.js';
 import type { LockSubscription, StreamSink, Subscription, WriteResult } from '../../streams/router.js';
 import { credentialsOf, Reply } from './io.js';
 import { Backlog, type HubConnection } from '../../streams/hub.js';
-import { ACCESS_TOKEN, BOOL, param, REPLAY_SINCE, RESUME_EPOCH, STR, STREAM_AGENT, type DocumentedRoute, type Operation } from './operation.js';
+import { ACCESS_TOKEN, BOOL, ON_TRIMMED, param, REPLAY_SINCE, RESUME_EPOCH, STR, STREAM_AGENT, type DocumentedRoute, type Operation } from './operation.js';
 import { parseStreamQuery, type StreamRoute } from './stream-route.js';
 
 /** uWS ends an HTTP response with nothing written for 10 s, so SSE heartbeats come at least this often. */
@@ -152,6 +152,7 @@ export function registerSse(app: TemplatedApp, route: StreamRoute): DocumentedRo
       param('context', STR, 'The context to follow.'),
       REPLAY_SINCE,
       RESUME_EPOCH,
+      ON_TRIMMED,
       param('locks', BOOL, 'Follow lock events instead.'),
       STREAM_AGENT,
       param('presence', BOOL, 'Presence events of the context (a snapshot after subscribed, then join and leave).'),
@@ -177,6 +178,7 @@ export function registerSse(app: TemplatedApp, route: StreamRoute): DocumentedRo
     let epoch: string | undefined;
     let agentId: string | undefined;
     let presence = false;
+    let continueAfterTrim = false;
     let principal: Principal;
     try {
       const rebound = route.origins.rebound(req.getHeader('host'), origin, req.getHeader('sec-fetch-site'));
@@ -195,6 +197,7 @@ export function registerSse(app: TemplatedApp, route: StreamRoute): DocumentedRo
       epoch = q.epoch;
       agentId = q.agentId;
       presence = q.presence;
+      continueAfterTrim = q.continueAfterTrim;
       const lastEventId = req.getHeader('last-event-id');
       if (lastEventId !== '' && contextId !== undefined) {
         if (!/^\d{1,15}$/.test(lastEventId)) throw new EngramError('INVALID_QUERY', `Last-Event-ID: must be a seq, got ${JSON.stringify(lastEventId)}`);
@@ -232,7 +235,7 @@ export function registerSse(app: TemplatedApp, route: StreamRoute): DocumentedRo
         hub.add(conn);
         return;
       }
-      gate.subscribe(principal, contextId, conn, { since, epoch, agentId, presence }).then(
+      gate.subscribe(principal, contextId, conn, { since, epoch, agentId, presence, continueAfterTrim }).then(
         (sub) => {
           if (conn.closed) {
             sub.close();

@@ -11,7 +11,7 @@ import { Frame, frames, type FrameFormat } from '../../streams/frames.js';
 import type { LockSubscription, StreamSink, Subscription, WriteResult } from '../../streams/router.js';
 import { credentialsOf, Reply } from './io.js';
 import { Backlog, CLOSE_CODES, type HubConnection } from '../../streams/hub.js';
-import { ACCESS_TOKEN, BOOL, param, REPLAY_SINCE, RESUME_EPOCH, STR, STREAM_AGENT, type DocumentedRoute, type Operation } from './operation.js';
+import { ACCESS_TOKEN, BOOL, ON_TRIMMED, param, REPLAY_SINCE, RESUME_EPOCH, STR, STREAM_AGENT, type DocumentedRoute, type Operation } from './operation.js';
 import { parseStreamQuery, type StreamRoute } from './stream-route.js';
 import { parseClientOp, refOf, type ClientOp, type Ref } from './ws-protocol.js';
 
@@ -50,7 +50,7 @@ class WsConnection implements StreamSink, HubConnection {
     /** Gives the connection back to the client's quota. */
     private readonly release: () => void,
     readonly binary: boolean,
-    readonly initial: { contexts: string[]; since: number | undefined; epoch: string | undefined; locks: boolean; presence: boolean },
+    readonly initial: { contexts: string[]; since: number | undefined; epoch: string | undefined; locks: boolean; presence: boolean; continueAfterTrim: boolean },
     /** The agent its subscriptions are present as (`agentId` in the URL); undefined: none named. */
     readonly agentId: string | undefined,
   ) {}
@@ -173,7 +173,7 @@ class WsConnection implements StreamSink, HubConnection {
     this.ws = ws;
     if (this.initial.locks) this.enqueue({ op: 'subscribeLocks', ref: undefined });
     for (const contextId of this.initial.contexts) {
-      this.enqueue({ op: 'subscribe', ref: undefined, contextId, since: this.initial.since, epoch: this.initial.epoch, presence: this.initial.presence, agentId: undefined });
+      this.enqueue({ op: 'subscribe', ref: undefined, contextId, since: this.initial.since, epoch: this.initial.epoch, presence: this.initial.presence, agentId: undefined, continueAfterTrim: this.initial.continueAfterTrim });
     }
   }
 
@@ -234,12 +234,12 @@ class WsConnection implements StreamSink, HubConnection {
         return;
       case 'subscribe':
       case 'unsubscribe':
-        this.control = this.control.then(() => (op.op === 'subscribe' ? this.subscribe(op.contextId, op.since, op.epoch, op.presence, op.agentId ?? this.agentId, op.ref) : this.unsubscribe(op.contextId, op.ref)));
+        this.control = this.control.then(() => (op.op === 'subscribe' ? this.subscribe(op.contextId, op.since, op.epoch, op.presence, op.agentId ?? this.agentId, op.ref, op.continueAfterTrim) : this.unsubscribe(op.contextId, op.ref)));
         return;
     }
   }
 
-  private async subscribe(contextId: string, since: number | undefined, epoch: string | undefined, presence: boolean, agentId: string | undefined, ref: Ref): Promise<void> {
+  private async subscribe(contextId: string, since: number | undefined, epoch: string | undefined, presence: boolean, agentId: string | undefined, ref: Ref, continueAfterTrim: boolean): Promise<void> {
     if (this.closed) return;
     const previous = this.subs.get(contextId);
     if (previous === undefined && this.subs.size >= this.route.hub.options.maxSubscriptions) {
@@ -252,9 +252,10 @@ class WsConnection implements StreamSink, HubConnection {
     previous?.close();
     this.subs.delete(contextId);
     try {
-      const sub = await this.route.gate.subscribe(this.principal, contextId, this, { since, epoch, ref, agentId, presence });
+      const sub = await this.route.gate.subscribe(this.principal, contextId, this, { since, epoch, ref, agentId, presence, continueAfterTrim });
       if (this.closed) sub.close();
-      else this.subs.set(contextId, sub);
+      // Already over (a `trimmed` frame ended it at once): nothing to keep.
+      else if (sub.state !== 'closed') this.subs.set(contextId, sub);
     } catch (err) {
       this.replyError(err, ref);
     } finally {
@@ -329,6 +330,7 @@ export function registerWebSocket(app: TemplatedApp, route: WsRouteOptions): Doc
       param('context', STR, 'A context to follow (repeatable).'),
       REPLAY_SINCE,
       RESUME_EPOCH,
+      ON_TRIMMED,
       param('locks', BOOL, 'Follow lock events.'),
       STREAM_AGENT,
       param('presence', BOOL, 'Presence events for the contexts named here (a subscribe message asks with "presence": true).'),
@@ -374,7 +376,7 @@ export function registerWebSocket(app: TemplatedApp, route: WsRouteOptions): Doc
         // What the URL asks to follow is checked now, so a refusal is a clean 403 rather than an error frame later.
         for (const c of q.contexts) gate.access.contextSpace(principal, c, 'read');
         if (q.locks) gate.access.require(principal, 'read');
-        const initial = { contexts: q.contexts, since: q.since, epoch: q.epoch, locks: q.locks, presence: q.presence };
+        const initial = { contexts: q.contexts, since: q.since, epoch: q.epoch, locks: q.locks, presence: q.presence, continueAfterTrim: q.continueAfterTrim };
         conn = new WsConnection(route, principal, gate.openConnection(principal), format === 'msgpack', initial, q.agentId);
       } catch (err) {
         new Reply(res).error(err, route.onInternal, true);

@@ -4,12 +4,12 @@
  * the server echoes on the frame answering it.
  */
 import { EngramError } from '../../basics/errors.js';
-import { checkEpoch, checkId } from '../../basics/validate.js';
+import { checkEpoch, checkId, checkOnTrimmed } from '../../basics/validate.js';
 
 export type Ref = string | number | undefined;
 
 export type ClientOp =
-  | { op: 'subscribe'; ref: Ref; contextId: string; since: number | undefined; epoch: string | undefined; presence: boolean; agentId: string | undefined }
+  | { op: 'subscribe'; ref: Ref; contextId: string; since: number | undefined; epoch: string | undefined; presence: boolean; agentId: string | undefined; continueAfterTrim: boolean }
   | { op: 'unsubscribe'; ref: Ref; contextId: string }
   | { op: 'publish'; ref: Ref; unit: Record<string, unknown> }
   | { op: 'subscribeLocks'; ref: Ref }
@@ -44,7 +44,7 @@ export function parseClientOp(value: unknown): ClientOp {
   const ref = refOf(obj);
   switch (obj.op) {
     case 'subscribe': {
-      onlyFields(obj, ['op', 'ref', 'contextId', 'since', 'epoch', 'presence', 'agentId']);
+      onlyFields(obj, ['op', 'ref', 'contextId', 'since', 'epoch', 'presence', 'agentId', 'onTrimmed']);
       if (obj.contextId === undefined) throw new EngramError('MISSING_FIELD', 'contextId: required');
       const contextId = checkId(obj.contextId, 'contextId');
       if (obj.since !== undefined && (typeof obj.since !== 'number' || !Number.isSafeInteger(obj.since) || obj.since < 0)) {
@@ -53,7 +53,7 @@ export function parseClientOp(value: unknown): ClientOp {
       const epoch = obj.epoch === undefined ? undefined : checkEpoch(obj.epoch);
       if (obj.presence !== undefined && typeof obj.presence !== 'boolean') throw new EngramError('INVALID_FIELD', 'presence: must be true or false');
       const agentId = obj.agentId === undefined ? undefined : checkId(obj.agentId, 'agentId');
-      return { op: 'subscribe', ref, contextId, since: obj.since as number | undefined, epoch, presence: obj.presence === true, agentId };
+      return { op: 'subscribe', ref, contextId, since: obj.since as number | undefined, epoch, presence: obj.presence === true, agentId, continueAfterTrim: checkOnTrimmed(obj.onTrimmed, 'INVALID_FIELD') };
     }
     case 'unsubscribe': {
       onlyFields(obj, ['op', 'ref', 'contextId']);
