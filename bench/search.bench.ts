@@ -207,6 +207,7 @@ for (const on of (QUICK && !TINY) || VECTOR_INDEX !== 'flat' ? [] : [true, false
     metaKeys: [],
     wordVectors: resolve(import.meta.dirname, '../models/wink-sg-100d.bin'),
     dataDir,
+    snapshotDir: 'search',
   };
   const embedder = createEmbedder(settings);
   await embedder!.ready();

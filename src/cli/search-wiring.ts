@@ -1,5 +1,6 @@
 /** Builds search from the config: a worker thread running the index, and the indexer feeding it. */
-import { resolve } from 'node:path';
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine.js';
 import { Indexer } from '../search/indexer.js';
@@ -30,11 +31,16 @@ export function searchSettings(config: Config): SearchSettings {
     metaKeys: s.metaKeys,
     wordVectors: s.wordVectors === '' ? DEFAULT_WORD_VECTORS : s.wordVectors,
     dataDir: config.storage.dataDir,
+    // On NATS positions come from the stream sequence (storage/log-jetstream.ts): vectors saved
+    // by position before that scheme would land on other units, so they have a folder of their own.
+    snapshotDir: config.storage.backend === 'nats' ? 'search-stream' : 'search',
   };
 }
 
 export function createSearch(config: Config, log: Log, engine: Engine, logger: Logger): SearchParts {
   const settings = searchSettings(config);
+  // Vectors saved under positions counted the old way (a node of an earlier version) are of no use any more.
+  if (settings.snapshotDir !== 'search') rmSync(join(config.storage.dataDir, 'search'), { recursive: true, force: true });
   const host = new SearchWorkerHost(settings, (err) => logger.error({ err }, 'search worker failed'));
   const indexer = new Indexer(engine, log, host, {
     pageSize: 512,

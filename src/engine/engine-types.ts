@@ -72,9 +72,9 @@ export interface CommitEvent {
    * Set when the context was deleted (there are no units then): the incarnation its next history
    * will carry, and the log positions of the units removed.
    */
-  deleted?: { incarnation: string; positions: number[] };
-  /** Set when units below `firstSeq` were trimmed (there are no units then): the log positions of those removed. */
-  trimmed?: { firstSeq: number; positions: number[] };
+  deleted?: { incarnation: string; positions: number[]; bytes: number };
+  /** Set when units below `firstSeq` were trimmed (there are no units then): the log positions of those removed, and their bytes. */
+  trimmed?: { firstSeq: number; positions: number[]; bytes: number };
 }
 
 /**

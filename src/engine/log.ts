@@ -137,7 +137,7 @@ export function trimmedContext(t: ContextTrim): CommittedContext {
     record: undefined,
     headSeq: 0,
     updatedAt: 0,
-    trimmed: { firstSeq: t.firstSeq, positions: t.positions },
+    trimmed: { firstSeq: t.firstSeq, positions: t.positions, bytes: t.bytes },
   };
 }
 
@@ -153,7 +153,7 @@ export function deletedContext(d: ContextDeletion): CommittedContext {
     record: undefined,
     headSeq: 0,
     updatedAt: 0,
-    deleted: { incarnation: d.incarnation, positions: d.positions },
+    deleted: { incarnation: d.incarnation, positions: d.positions, bytes: d.bytes },
   };
 }
 

@@ -131,6 +131,13 @@ export class Gate {
     this.searcher = deps.search;
     this.observer = deps.observer ?? NO_OBSERVER;
     this.retention = deps.retention;
+    // Deleted and trimmed units stop counting against their space's storage quota, whichever node removed them.
+    this.engine.onCommit((events) => {
+      for (const e of events) {
+        const gone = e.deleted ?? e.trimmed;
+        if (gone !== undefined && gone.bytes > 0) this.clients.freed(e.clientId, gone.bytes);
+      }
+    });
   }
 
   // ---- work units and contexts ----------------------------------------------------
@@ -225,7 +232,6 @@ export class Gate {
       const space = this.access.contextSpace(p, contextId, 'write');
       this.clients.touch(p.clientId);
       const d = await this.engine.deleteContext(space, contextId);
-      this.clients.freed(space, d.bytes);
       return { contextId, deleted: true, units: d.units, bytes: d.bytes };
     });
   }

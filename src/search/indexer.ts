@@ -74,6 +74,9 @@ export class Indexer {
   private readonly lagTimes = new Float64Array(LAG_SAMPLES);
   private lagCount = 0;
   private waiters: Array<{ pos: number; resolve: () => void }> = [];
+  /** The committed position as of the last commit event, and as of the one before the first queued unit. */
+  private lastCommitted = 0;
+  private queueFrom = Infinity;
   private unlisten: (() => void) | undefined;
   /** Clients whose partitions were dropped as idle, and rebuilds under way. */
   private readonly dropped = new Set<string>();
@@ -93,12 +96,21 @@ export class Indexer {
   ) {}
 
   start(): void {
+    this.lastCommitted = this.engine.committedPosition;
     this.unlisten = this.engine.onCommit((events) => {
       const now = performance.now();
       const units: IngestUnit[] = [];
+      // The committed position before these events: the queue continues from there when it is empty now.
+      const before = this.lastCommitted;
+      this.lastCommitted = this.engine.committedPosition;
       for (const e of events) {
         if (e.deleted !== undefined || e.trimmed !== undefined) {
-          void this.forget(e.clientId, (e.deleted ?? e.trimmed)!.positions);
+          const positions = (e.deleted ?? e.trimmed)!.positions;
+          if (this.queued.length > 0 && positions.length > 0) {
+            const gone = new Set(positions);
+            this.queued = this.queued.filter((u) => !gone.has(u.pos));
+          }
+          void this.forget(e.clientId, positions);
           continue;
         }
         e.positions.forEach((pos, i) => {
@@ -107,8 +119,11 @@ export class Indexer {
         });
       }
       units.sort((a, b) => a.pos - b.pos);
-      if (this.queued.length + units.length > MAX_QUEUED) this.queued = [];
-      else for (const u of units) this.queued.push(u);
+      if (this.queued.length === 0) this.queueFrom = before;
+      if (this.queued.length + units.length > MAX_QUEUED) {
+        this.queued = [];
+        this.queueFrom = Infinity;
+      } else for (const u of units) this.queued.push(u);
       this.kick();
     });
     if (this.options.snapshotIntervalMs > 0) {
@@ -220,7 +235,8 @@ export class Indexer {
         while (drop < this.queued.length && this.queued[drop]!.pos < next) drop++;
         if (drop > 0) this.queued = this.queued.slice(drop);
         let units: IngestUnit[];
-        if (this.queued.length > 0 && this.queued[0]!.pos === next) {
+        // The queue follows on from what is indexed: nothing committed lies between (positions may have gaps: deleted units, or the shared log's).
+        if (this.queued.length > 0 && this.queueFrom <= this.search.position) {
           units = this.queued.slice(0, this.options.pageSize);
           this.queued = this.queued.slice(units.length);
         } else {
@@ -230,6 +246,7 @@ export class Indexer {
           if (units.length === 0) {
             // Nothing is left at or after `next`: the positions up to `committed` held deleted units.
             await this.search.ingest([], committed);
+            this.indexed([]);
             break;
           }
         }
@@ -331,7 +348,8 @@ export class Indexer {
     return {
       position: this.search.position,
       logPosition: this.engine.committedPosition,
-      behind: this.engine.committedPosition - this.search.position,
+      // Units queued when the queue follows on from the index; else the span of positions still to read (deleted ones included).
+      behind: this.queueFrom <= this.search.position ? this.queued.filter((u) => u.pos > this.search.position).length : Math.max(0, this.engine.committedPosition - this.search.position),
       freshness: { samples: n, p50: at(0.5), p99: at(0.99), max: at(1) },
       yieldedToWritesMs: Math.round(this.yieldedMs),
     };

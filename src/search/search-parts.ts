@@ -31,6 +31,6 @@ export function createSearchService(s: SearchSettings, embedder: Embedder | unde
       keyword: () => new FlexKeywordIndex(),
       vector: (dims) => (s.vectorIndex === 'hnsw' ? new UsearchVectorIndex(dims) : new FlatVectorIndex(dims)),
     },
-    snapshots: new FileVectorSnapshots(join(s.dataDir, 'search')),
+    snapshots: new FileVectorSnapshots(join(s.dataDir, s.snapshotDir)),
   });
 }

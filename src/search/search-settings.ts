@@ -16,6 +16,8 @@ export interface SearchSettings {
   metaKeys: string[];
   wordVectors: string;
   dataDir: string;
+  /** Where the saved vectors go, under dataDir: they are keyed by log position, and the shared log numbers positions its own way. */
+  snapshotDir: string;
 }
 
 export const OFFLINE_DIMENSIONS = 100;

@@ -112,6 +112,11 @@ export class SearchService implements SearchQuerier {
   private readonly dropped = new Set<string>();
   /** Partitions being rebuilt: live units that arrive meanwhile wait here, in log order. */
   private readonly restoring = new Map<string, IngestUnit[]>();
+  /**
+   * Positions of deleted or trimmed units that may still arrive (the indexer had them queued or
+   * read when they went): never indexed. Kept until the index position has passed them.
+   */
+  private readonly gone = new Set<number>();
   /** Log position up to which every unit is indexed (or belongs to a dropped partition). */
   position = 0;
 
@@ -154,6 +159,7 @@ export class SearchService implements SearchQuerier {
   async ingest(units: IngestUnit[], through = 0): Promise<void> {
     const live: IngestUnit[] = [];
     for (const u of units) {
+      if (this.gone.has(u.pos)) continue;
       const held = this.restoring.get(u.clientId);
       if (held !== undefined) held.push(u);
       else if (!this.dropped.has(u.clientId)) live.push(u);
@@ -161,6 +167,8 @@ export class SearchService implements SearchQuerier {
     await this.index(live);
     for (const u of units) this.position = Math.max(this.position, u.pos);
     this.position = Math.max(this.position, through);
+    // What the index position has passed cannot come again (a rebuild reads the log, which no longer has them).
+    if (this.gone.size > 0 && this.restoring.size === 0) for (const pos of this.gone) if (pos <= this.position) this.gone.delete(pos);
   }
 
   /**
@@ -189,6 +197,7 @@ export class SearchService implements SearchQuerier {
    */
   forget(clientId: string, positions: number[]): void {
     const gone = new Set(positions);
+    for (const pos of positions) if (pos > this.position || this.restoring.size > 0) this.gone.add(pos);
     const ci = this.clients.get(clientId);
     if (ci !== undefined) {
       this.saveClient(clientId, ci, gone);
@@ -223,12 +232,12 @@ export class SearchService implements SearchQuerier {
   /** Units of a partition being rebuilt, read back from the log in position order. */
   async restore(clientId: string, units: IngestUnit[]): Promise<void> {
     if (!this.restoring.has(clientId)) return;
-    await this.index(units.filter((u) => u.clientId === clientId));
+    await this.index(units.filter((u) => u.clientId === clientId && !this.gone.has(u.pos)));
   }
 
   /** Ends a rebuild: the units that arrived meanwhile are indexed (those the log already gave are skipped). */
   async restoreEnd(clientId: string): Promise<void> {
-    const held = this.restoring.get(clientId) ?? [];
+    const held = (this.restoring.get(clientId) ?? []).filter((u) => !this.gone.has(u.pos));
     await this.index(held);
     this.restoring.delete(clientId);
   }

@@ -539,16 +539,22 @@ export class JetStreamLog implements Log {
   async deleteContext(clientId: string, contextId: string): Promise<ContextDeletion | undefined> {
     this.assertWhole();
     await this.catchUp();
-    if ((await this.getContext(clientId, contextId)) === undefined) return undefined;
-    const part: Part = { c: clientId, x: contextId, p: 0, h: 0, t: Date.now(), u: [], k: [], d: newEpoch() };
     const subject = this.subject(clientId, contextId);
+    if ((await this.getContext(clientId, contextId)) === undefined) {
+      // Deleted already: if its last message is that deletion, purge what precedes it again (an
+      // earlier purge may have failed, or its node stopped before it), then answer "not found".
+      const head = await this.head(clientId, contextId);
+      if (head !== undefined && head.headSeq === 0 && head.streamSeq > 0) await this.purge(subject, head.streamSeq);
+      return undefined;
+    }
+    const part: Part = { c: clientId, x: contextId, p: 0, h: 0, t: Date.now(), u: [], k: [], d: newEpoch() };
     const ack = await this.link.js.publish(subject, pack(part));
     try {
       await this.waitApplied(ack.seq, APPLY_WAIT_MS);
     } catch (err) {
       throw new EngramError('STORAGE_UNAVAILABLE', `the deletion is in the shared log, but this node could not confirm it: ${(err as Error).message}`);
     }
-    await this.link.jsm.streams.purge(this.link.options.stream, { filter: subject, seq: ack.seq });
+    await this.purge(subject, ack.seq);
     const deletion = this.deletions.get(ack.seq);
     this.deletions.delete(ack.seq);
     return deletion ?? { clientId, contextId, incarnation: part.d!, units: 0, bytes: 0, positions: [] };
@@ -570,6 +576,15 @@ export class JetStreamLog implements Log {
     const trim = this.trims.get(ack.seq);
     this.trims.delete(ack.seq);
     return trim;
+  }
+
+  /** Removes a subject's messages before `seq` (the deletion message) from the stream. */
+  private async purge(subject: string, seq: number): Promise<void> {
+    try {
+      await this.link.jsm.streams.purge(this.link.options.stream, { filter: subject, seq });
+    } catch (err) {
+      throw new EngramError('STORAGE_UNAVAILABLE', `the context is deleted on every node, but its messages could not be purged from the stream yet (${(err as Error).message}); delete it again to purge them`);
+    }
   }
 
   async incarnation(clientId: string, contextId: string): Promise<string | undefined> {

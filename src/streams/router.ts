@@ -200,9 +200,10 @@ export class Subscription {
     const first = this.handle.firstSeq();
     const frame = frames.trimmed(this.contextId, first, this.continueAfterTrim);
     if (!this.continueAfterTrim) {
-      this.sink.write(frame);
+      const written = this.sink.write(frame);
       this.close();
-      this.sink.ended(this);
+      if (written === 'dropped') this.sink.fail('retention trimmed what it asked for while its buffer was full');
+      else this.sink.ended(this);
       return false;
     }
     if (this.sink.write(frame) === 'dropped') {
@@ -434,9 +435,12 @@ export class Router {
     const frame = frames.deleted(contextId);
     for (const sub of [...topic.subs]) {
       try {
-        sub.sink.cork(() => sub.sink.write(frame));
+        let written: WriteResult = 'dropped';
+        sub.sink.cork(() => (written = sub.sink.write(frame)));
         sub.close();
-        sub.sink.ended(sub);
+        // A subscriber too far behind to take even this frame is cut off, so it reconnects and learns it then.
+        if (written === 'dropped') sub.sink.fail('its context was deleted while its buffer was full');
+        else sub.sink.ended(sub);
       } catch (err) {
         sub.fail(`delivery failed: ${err instanceof Error ? err.message : String(err)}`);
       }

@@ -28,6 +28,8 @@ interface Entry extends ClientActivity {
   measuring: Promise<void> | undefined;
   /** Bytes of writes admitted and not yet committed (so concurrent writes cannot overshoot the storage quota). */
   reserved: number;
+  /** Bytes of units deleted or trimmed since the entry was made: they count no more. */
+  freed: number;
 }
 
 export class ClientRegistry {
@@ -63,6 +65,7 @@ export class ClientRegistry {
         storedBase: this.carried.get(clientId),
         measuring: undefined,
         reserved: 0,
+        freed: 0,
       };
       this.carried.delete(clientId);
       this.entries.set(clientId, e);
@@ -115,7 +118,7 @@ export class ClientRegistry {
   }
 
   private reserve(e: Entry, bytes: number): void {
-    const used = (e.storedBase ?? 0) + e.bytesWritten + e.reserved;
+    const used = Math.max(0, (e.storedBase ?? 0) + e.bytesWritten - e.freed) + e.reserved;
     if (used + bytes > e.limits.storageBytes) {
       throw quotaError('storageBytes', e.limits.storageBytes, 60_000, `client ${JSON.stringify(e.clientId)} has used its storage quota of ${e.limits.storageBytes} bytes`);
     }
@@ -140,7 +143,8 @@ export class ClientRegistry {
   /** Units of the client's own space were deleted: their bytes no longer count against its storage quota. */
   freed(clientId: string, bytes: number): void {
     const e = this.entries.get(clientId);
-    if (e !== undefined && e.storedBase !== undefined) e.storedBase = Math.max(0, e.storedBase - bytes);
+    // Only once measured: a measurement taken later no longer counts them anyway.
+    if (e !== undefined && e.storedBase !== undefined) e.freed += bytes;
     const carried = this.carried.get(clientId);
     if (carried !== undefined) this.carried.set(clientId, Math.max(0, carried - bytes));
   }
@@ -182,7 +186,7 @@ export class ClientRegistry {
   activity(clientId: string): ClientActivity | undefined {
     const e = this.entries.get(clientId);
     if (e === undefined) return undefined;
-    const { limits: _l, bucket: _b, storedBase: _s, measuring: _m, reserved: _r, ...view } = e;
+    const { limits: _l, bucket: _b, storedBase: _s, measuring: _m, reserved: _r, freed: _f, ...view } = e;
     return view;
   }
 
@@ -202,7 +206,7 @@ export class ClientRegistry {
     for (const [id, e] of this.entries) {
       if (e.connections === 0 && e.subscriptions === 0 && e.reserved === 0 && e.lastActivity <= cutoff) {
         this.entries.delete(id);
-        if (e.limits.storageBytes > 0 && e.storedBase !== undefined) this.carried.set(id, e.storedBase + e.bytesWritten);
+        if (e.limits.storageBytes > 0 && e.storedBase !== undefined) this.carried.set(id, Math.max(0, e.storedBase + e.bytesWritten - e.freed));
         dropped.push(id);
       }
     }

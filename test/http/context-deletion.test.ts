@@ -122,16 +122,26 @@ describe('deleting a context', () => {
     g.close();
     // Each of them left the server's stream hub (the SSE response ended, the gRPC call ended, the WebSocket closed).
     await eventually(async () => (await http.get('/health/detailed')).json.streams.connections === 0, WAIT_MS, 'no stream connection left');
+    // Stopped before any search could rebuild the partition: the saved vectors were written again
+    // by the deletion itself, and hold only units that exist.
+    await stop();
+    const live = new Set((await keySpace(dataDir)).filter(([k]) => k.startsWith(`g${SEP}`)).map(([k]) => parseInt(k.slice(2), 16)));
+    assert.equal(live.size, 3);
+    const saved = savedPositions(dataDir);
+    assert.ok(saved.length > 0, 'the vectors of the units kept are still saved');
+    for (const pos of saved) assert.ok(live.has(pos), `saved vector at position ${pos}, which was deleted`);
+    await start();
 
     // Gone through the API.
     assert.equal((await http.get('/contexts/doomed')).json.error.code, 'CONTEXT_NOT_FOUND');
     assert.equal((await http.get('/workunits/doomed')).json.error.code, 'CONTEXT_NOT_FOUND');
     for (const id of doomedIds) assert.equal((await http.get(`/workunit/${id}`)).status, 404);
     assert.deepEqual((await http.get('/contexts')).json.contexts.map((c: { id: string }) => c.id), ['doomed/child', 'kept']);
+    // Once the restarted index has caught up with the log, the kept units are found and the deleted are not.
+    await eventually(async () => (await http.post('/search', { query: 'zanzibar', mode: 'keyword' })).json.total === 2, WAIT_MS, 'the kept units searchable');
     const after = await search();
     assert.equal(after.json.total, 0);
     assert.deepEqual(after.json.results, []);
-    assert.equal((await http.post('/search', { query: 'zanzibar', mode: 'keyword' })).json.total, 2);
     // Nothing left to delete; a malformed id is refused.
     assert.equal((await http.request('DELETE', '/contexts/doomed')).json.error.code, 'CONTEXT_NOT_FOUND');
     assert.equal((await http.request('DELETE', `/contexts/${encodeURIComponent('bad\u0001id')}`)).status, 400);
@@ -146,9 +156,9 @@ describe('deleting a context', () => {
     assert.ok(pairs.some(([k]) => k === `c${SEP}${CLIENT}${SEP}kept`));
     assert.equal(pairs.filter(([k]) => k.startsWith(`u${SEP}${CLIENT}${SEP}doomed/child${SEP}`)).length, 1);
     // The search index's saved vectors hold only units that exist.
-    const live = new Set(pairs.filter(([k]) => k.startsWith(`g${SEP}`)).map(([k]) => parseInt(k.slice(2), 16)));
-    assert.equal(live.size, 3);
-    for (const pos of savedPositions(dataDir)) assert.ok(live.has(pos), `saved vector at position ${pos}, which was deleted`);
+    const kept = new Set(pairs.filter(([k]) => k.startsWith(`g${SEP}`)).map(([k]) => parseInt(k.slice(2), 16)));
+    assert.equal(kept.size, 3);
+    for (const pos of savedPositions(dataDir)) assert.ok(kept.has(pos), `saved vector at position ${pos}, which was deleted`);
     // The idempotency key went with it: its expiry index too.
     assert.equal(pairs.filter(([k]) => k.startsWith(`x${SEP}`) || k.startsWith(`k${SEP}`)).length, 0);
     assert.ok(pairs.every(([k, v]) => !k.startsWith(`g${SEP}`) || (unpack(v) as string[])[1] !== 'doomed'));

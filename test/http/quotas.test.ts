@@ -143,6 +143,9 @@ describe('quotas', () => {
     ws.send({ op: 'publish', ref: 1, contextId: 'big', agentId: 'a', type: 'MESSAGE', payload: { text } });
     assert.equal((await ws.next((f) => f.event === 'error')).error.code, 'QUOTA_EXCEEDED');
     ws.close();
+    // Deleting the context gives its bytes back: the client writes again.
+    assert.equal((await env.http.request('DELETE', '/contexts/big', { headers: c })).status, 200);
+    assert.equal((await env.http.post('/workunit', unit('big', { payload: { text } }), c)).status, 201);
   });
 });
 

@@ -200,7 +200,9 @@ class GrpcSubscriber implements StreamSink, HubConnection {
   }
 
   write(frame: Frame): WriteResult {
-    if (this.closed || this.full) return 'dropped';
+    // The last event of a subscription (its context deleted, or trimmed past it) goes out even over a full buffer.
+    const last = frame.event === 'deleted' || frame.event === 'trimmed';
+    if (this.closed || (this.full && !last)) return 'dropped';
     const bytes = frame.encoded(GRPC_EVENTS);
     if (bytes === null) return 'ok';
     this.call.write(bytes);
@@ -250,6 +252,15 @@ class GrpcSubscriber implements StreamSink, HubConnection {
     if (this.closed) return;
     this.closed = true;
     this.call.end();
+    this.resetIfStuck();
+  }
+
+  /** A reader that takes nothing never lets the status through: after a grace period its HTTP/2 stream is reset, so the call leaves the hub anyway. */
+  private resetIfStuck(): void {
+    const reset = setTimeout(() => resetStream(this.call), END_GRACE_MS);
+    reset.unref();
+    this.call.once('close', () => clearTimeout(reset));
+    this.call.once('cancelled', () => clearTimeout(reset));
   }
 
   private end(err: EngramError): void {
@@ -260,10 +271,7 @@ class GrpcSubscriber implements StreamSink, HubConnection {
     // never lets through: if the call is still open after a grace period, reset its HTTP/2
     // stream, so the call ends (and leaves the hub and the client's connection count) anyway.
     this.call.emit('error', toServiceError(err, this.onInternal));
-    const reset = setTimeout(() => resetStream(this.call), END_GRACE_MS);
-    reset.unref();
-    this.call.once('close', () => clearTimeout(reset));
-    this.call.once('cancelled', () => clearTimeout(reset));
+    this.resetIfStuck();
   }
 }
 
