@@ -4,10 +4,14 @@
  * moments, cycle after cycle, on one data dir and fixed ports. Afterwards: every acknowledged
  * unit is present exactly once, every context's seqs are gap-free, fencing tokens never went
  * backwards, the subscriber saw every unit once in order across all the restarts, and search
- * caught up with the log. ENGRAM_CRASH_CYCLES and ENGRAM_CRASH_SEED change the run (make soak
+ * caught up with the log. One context is under a retention policy trimmed every second, so kills
+ * land during trims too: it reads back gap-free from its first seq, with every acknowledged unit
+ * from there on. ENGRAM_CRASH_CYCLES and ENGRAM_CRASH_SEED change the run (make soak
  * runs more cycles); the seed is printed so a failure can be replayed.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import { EngramClient } from '../../src/client/http-client.js';
@@ -21,6 +25,9 @@ const CYCLES = Number(process.env.ENGRAM_CRASH_CYCLES ?? 6);
 const SEED = Number(process.env.ENGRAM_CRASH_SEED ?? Date.now() % 1_000_000);
 const CONTEXTS = ['crash/a', 'crash/b', 'crash/c'];
 const FOLLOWED = 'crash/a';
+/** Under a retention policy: it keeps its newest KEEP units. */
+const TRIMMED = 'crash/c';
+const KEEP = 40;
 
 
 const WORDS = 'abcdefghijklmnopqrstuvwxyz';
@@ -42,7 +49,11 @@ test(`crash loop: ${CYCLES} SIGKILLs under mixed load lose nothing acknowledged`
   const random = seeded(SEED).next;
   process.stdout.write(`# crash loop seed ${SEED}, ${CYCLES} cycles\n`);
   const dataDir = tempDir('engram-crash-');
-  const first = await startOnFixedPort((p) => ({ dataDir, args: ['--addr', `127.0.0.1:${p}`, '--grpc-addr', `127.0.0.1:${p + 1}`] }));
+  // Retention trims one of the contexts every second, so kills land during trims too.
+  const configDir = tempDir('engram-crash-config-');
+  writeFileSync(join(configDir, 'engram.yaml'), `retention:\n  interval: 1s\n  policies:\n    - {contexts: ["${TRIMMED}"], maxUnits: ${KEEP}}\n`);
+  const retention = ['--config', join(configDir, 'engram.yaml')];
+  const first = await startOnFixedPort((p) => ({ dataDir, args: ['--addr', `127.0.0.1:${p}`, '--grpc-addr', `127.0.0.1:${p + 1}`, ...retention] }));
   const port = first.port;
   const grpcPort = port + 1;
   let server: RunningServer = first.server;
@@ -64,7 +75,7 @@ test(`crash loop: ${CYCLES} SIGKILLs under mixed load lose nothing acknowledged`
 
   try {
     for (let cycle = 0; cycle < CYCLES; cycle++) {
-      if (cycle > 0) server = await startServer({ dataDir, args: ['--addr', `127.0.0.1:${port}`, '--grpc-addr', `127.0.0.1:${grpcPort}`] });
+      if (cycle > 0) server = await startServer({ dataDir, args: ['--addr', `127.0.0.1:${port}`, '--grpc-addr', `127.0.0.1:${grpcPort}`, ...retention] });
       let alive = true;
       const loops: Array<Promise<void>> = [];
 
@@ -174,30 +185,40 @@ test(`crash loop: ${CYCLES} SIGKILLs under mixed load lose nothing acknowledged`
       await Promise.all(loops);
     }
 
-    server = await startServer({ dataDir, args: ['--addr', `127.0.0.1:${port}`, '--grpc-addr', `127.0.0.1:${grpcPort}`] });
+    server = await startServer({ dataDir, args: ['--addr', `127.0.0.1:${port}`, '--grpc-addr', `127.0.0.1:${grpcPort}`, ...retention] });
     const http = new EngramClient(url);
     for (const unit of pendingRetries.splice(0)) {
       const r = await http.write(unit);
       if (!acks.some((a) => a.id === r.workUnit.id)) acks.push({ id: r.workUnit.id, contextId: unit.contextId, seq: r.workUnit.seq, marker: (unit.payload as { text: string }).text.slice(5) });
     }
 
-    // Every context: seqs 1..head, each acknowledged unit there once, at its seq, with its text; no text twice.
+    // Every context: seqs first..head, each acknowledged unit at or above the first seq there once,
+    // at its seq, with its text; no text twice. The trimmed context starts where retention left it.
     const all = new Map<string, WorkUnit[]>();
+    const firstOf = new Map<string, number>();
     for (const contextId of CONTEXTS) {
       const units: WorkUnit[] = [];
+      let first = 1;
       for (let after = 0; ; ) {
         const page = await http.list(contextId, { after, limit: 1000 });
+        first = page.firstSeq;
         units.push(...page.workUnits);
         if (page.nextCursor === null) break;
         after = page.nextCursor;
       }
-      assert.deepEqual(units.map((u) => u.seq), Array.from({ length: units.length }, (_, i) => i + 1), `${contextId}: gap-free seqs`);
+      firstOf.set(contextId, first);
+      if (contextId !== TRIMMED) assert.equal(first, 1, `${contextId}: nothing trimmed`);
+      assert.deepEqual(units.map((u) => u.seq), Array.from({ length: units.length }, (_, i) => i + first), `${contextId}: gap-free seqs`);
       all.set(contextId, units);
       const texts = units.map((u) => (u.payload as { text: string }).text);
       assert.equal(new Set(texts).size, texts.length, `${contextId}: no unit stored twice`);
     }
+    const trimmedTo = firstOf.get(TRIMMED)!;
+    assert.ok(trimmedTo > 1, `retention trimmed ${TRIMMED} (first seq ${trimmedTo})`);
     for (const a of acks) {
-      const u = all.get(a.contextId)![a.seq - 1];
+      const first = firstOf.get(a.contextId)!;
+      if (a.seq < first) continue;
+      const u = all.get(a.contextId)![a.seq - first];
       assert.ok(u !== undefined && u.id === a.id, `acknowledged unit ${a.id} (${a.contextId} #${a.seq}) is present`);
       assert.equal((u.payload as { text: string }).text, `unit ${a.marker}`);
     }
@@ -223,6 +244,7 @@ test(`crash loop: ${CYCLES} SIGKILLs under mixed load lose nothing acknowledged`
     await following;
     await server.stop();
     removeDir(dataDir);
+    removeDir(configDir);
   }
 });
 
