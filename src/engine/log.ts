@@ -125,36 +125,19 @@ export interface ContextTrim {
   positions: number[];
 }
 
+/** A reported part that removed units (a trim or a deletion): no units of its own. */
+function removal(clientId: string, contextId: string, firstSeq: number, change: Pick<CommittedContext, 'trimmed' | 'deleted'>): CommittedContext {
+  return { clientId, contextId, firstSeq, units: [], positions: [], embeddings: [], record: undefined, headSeq: 0, updatedAt: 0, ...change };
+}
+
 /** How a trim is reported through `Log.follow`: a part with no units and `trimmed` set. */
 export function trimmedContext(t: ContextTrim): CommittedContext {
-  return {
-    clientId: t.clientId,
-    contextId: t.contextId,
-    firstSeq: t.firstSeq,
-    units: [],
-    positions: [],
-    embeddings: [],
-    record: undefined,
-    headSeq: 0,
-    updatedAt: 0,
-    trimmed: { firstSeq: t.firstSeq, positions: t.positions, bytes: t.bytes },
-  };
+  return removal(t.clientId, t.contextId, t.firstSeq, { trimmed: { firstSeq: t.firstSeq, positions: t.positions, bytes: t.bytes } });
 }
 
 /** How a deletion is reported through `Log.follow`: a part with no units and `deleted` set. */
 export function deletedContext(d: ContextDeletion): CommittedContext {
-  return {
-    clientId: d.clientId,
-    contextId: d.contextId,
-    firstSeq: 1,
-    units: [],
-    positions: [],
-    embeddings: [],
-    record: undefined,
-    headSeq: 0,
-    updatedAt: 0,
-    deleted: { incarnation: d.incarnation, positions: d.positions, bytes: d.bytes },
-  };
+  return removal(d.clientId, d.contextId, 1, { deleted: { incarnation: d.incarnation, positions: d.positions, bytes: d.bytes } });
 }
 
 /**

@@ -207,13 +207,7 @@ export class LevelLog implements Log {
         ops.push({ type: 'put', key: keys.expiry(k.expiresAt, k.clientId, k.contextId, k.key), value: '' });
       }
     }
-    try {
-      await this.writeBatch(ops);
-    } catch (err) {
-      if (!isNoSpace(err)) throw err;
-      this.awaitSpace();
-      throw diskFull();
-    }
+    await this.writeOrFull(ops);
     return reportStored(batch, this.listener);
   }
 
@@ -256,6 +250,17 @@ export class LevelLog implements Log {
         .finally(() => (busy = false));
     }, SPACE_CHECK_MS);
     this.full.unref();
+  }
+
+  /** Writes a batch; a full disk turns into STORAGE_FULL, and writes wait for room (awaitSpace). */
+  private async writeOrFull(ops: BatchOp[]): Promise<void> {
+    try {
+      await this.writeBatch(ops);
+    } catch (err) {
+      if (!isNoSpace(err)) throw err;
+      this.awaitSpace();
+      throw diskFull();
+    }
   }
 
   /**
@@ -307,13 +312,7 @@ export class LevelLog implements Log {
     const deletion: ContextDeletion = { clientId, contextId, incarnation: incarnation ?? newEpoch(), units: found.units, bytes: found.bytes, positions: found.positions };
     ops.push({ type: 'del', key: keys.context(clientId, contextId) }, { type: 'del', key: keys.head(clientId, contextId) });
     ops.push({ type: 'put', key: keys.tombstone(clientId, contextId), value: deletion.incarnation });
-    try {
-      await this.writeBatch(ops);
-    } catch (err) {
-      if (!isNoSpace(err)) throw err;
-      this.awaitSpace();
-      throw diskFull();
-    }
+    await this.writeOrFull(ops);
     if (this.listener !== undefined) await this.listener([deletedContext(deletion)], 0).catch(() => undefined);
     this.compactAfterDeletion(clientId, contextId, found);
     return deletion;
@@ -387,13 +386,7 @@ export class LevelLog implements Log {
     }
     const found = await this.unitKeys(clientId, contextId, ops, target, keep);
     ops.push({ type: 'put', key: keys.context(clientId, contextId), value: pack({ ...record, firstSeq: target }) });
-    try {
-      await this.writeBatch(ops);
-    } catch (err) {
-      if (!isNoSpace(err)) throw err;
-      this.awaitSpace();
-      throw diskFull();
-    }
+    await this.writeOrFull(ops);
     const trim: ContextTrim = { clientId, contextId, firstSeq: target, units: found.units, bytes: found.bytes, positions: found.positions };
     if (this.listener !== undefined) await this.listener([trimmedContext(trim)], 0).catch(() => undefined);
     this.compactAfterDeletion(clientId, contextId, found);

@@ -110,7 +110,7 @@ export function runLogContract(name: string, factory: LogFactory): void {
       assert.deepEqual([d.clientId, d.contextId, d.units, d.positions], ['del', 'gone', 4, positions]);
       assert.equal(d.bytes, [1, 2, 3, 4].map((s) => JSON.stringify({ id: `del-gone-${s}`, context: 'gone', seq: s })).join('').length);
       const report = reported.slice(seen);
-      assert.deepEqual(report.map((r) => [r.contextId, r.units.length, r.deleted]), [['gone', 0, { incarnation: d.incarnation, positions }]], 'reported before the answer');
+      assert.deepEqual(report.map((r) => [r.contextId, r.units.length, r.deleted]), [['gone', 0, { incarnation: d.incarnation, positions, bytes: d.bytes }]], 'reported before the answer');
       assert.equal(await log.getContext('del', 'gone'), undefined);
       assert.deepEqual(await log.readUnits('del', 'gone', 1, 100), []);
       assert.equal(await log.getUnit('del', 'del-gone-2'), undefined);
@@ -161,7 +161,7 @@ export function runLogContract(name: string, factory: LogFactory): void {
       const gone = before.filter((u) => u.seq < 7 && u.seq !== 3).map((u) => u.pos);
       assert.deepEqual([t.firstSeq, t.units, t.positions], [7, 5, gone]);
       assert.equal(t.bytes, [1, 2, 4, 5, 6].map((s) => JSON.stringify({ id: `trim-ctx-${s}`, context: 'ctx', seq: s })).join('').length);
-      assert.deepEqual(reported.slice(seen).map((r) => [r.contextId, r.units.length, r.trimmed]), [['ctx', 0, { firstSeq: 7, positions: gone }]]);
+      assert.deepEqual(reported.slice(seen).map((r) => [r.contextId, r.units.length, r.trimmed]), [['ctx', 0, { firstSeq: 7, positions: gone, bytes: t.bytes }]]);
       const record = await log.getContext('trim', 'ctx');
       assert.deepEqual([record?.headSeq, record?.firstSeq, record?.version], [10, 7, 1], 'the head and the version stay');
       assert.deepEqual((await log.readUnits('trim', 'ctx', 7, 10)).map((j) => JSON.parse(j).seq), [7, 8, 9, 10]);

@@ -12,7 +12,7 @@ test('a context exists after its first unit, with the writer as an agent', async
   assert.equal(r.headers.etag, '"1"');
   assert.deepEqual(
     { ...r.json, createdAt: undefined, updatedAt: undefined },
-    { id: 'born-by-unit', displayName: 'born-by-unit', agentIds: ['coder'], pinnedUnits: [], meta: {}, version: 1, headSeq: 1, createdAt: undefined, updatedAt: undefined },
+    { id: 'born-by-unit', displayName: 'born-by-unit', agentIds: ['coder'], pinnedUnits: [], meta: {}, version: 1, headSeq: 1, firstSeq: 1, createdAt: undefined, updatedAt: undefined },
   );
   assert.equal(r.json.createdAt, u.json.ts);
 });
