@@ -7,7 +7,7 @@ ADDR ?= 127.0.0.1:8080
 DATA_DIR ?= ./data
 # The longest files start first, so that two workers end together rather than one waiting out
 # a long file at the end (the rest in name order).
-SLOW_TESTS := dist/test/bench/harness.test.js dist/test/memory-stress.test.js dist/test/dashboard.test.js dist/test/cli-client.test.js dist/test/reliability/crash-loop.test.js dist/test/scale-out/two-nodes.test.js dist/test/scale-out/jetstream-primitives.test.js dist/test/reliability/soak.test.js
+SLOW_TESTS := dist/test/bench/harness.test.js dist/test/memory-stress.test.js dist/test/cli-client.test.js dist/test/dashboard.test.js dist/test/http/presence.test.js dist/test/reliability/crash-loop.test.js dist/test/scale-out/two-nodes.test.js dist/test/scale-out/jetstream-primitives.test.js dist/test/scale-out/presence-nodes.test.js dist/test/reliability/soak.test.js
 TEST_FILES = $(SLOW_TESTS) $(filter-out $(SLOW_TESTS),$(shell find dist/test -name '*.test.js' | sort))
 
 # Debian packages the tests drive: Chromium for browser tests; Redis and NATS, the peers
