@@ -77,7 +77,7 @@ lint: $(STAMP)
 	node tools/check-imports.mjs src
 
 test: build lint system-deps $(NATIVE_SUBSCRIBER)
-	node --test --test-concurrency=2 --test-timeout=300000 $(TEST_FILES)
+	node --test --test-concurrency=3 --test-timeout=300000 $(TEST_FILES)
 
 # Defined above the rules that name it: make expands prerequisites as it reads them.
 $(NATIVE_SUBSCRIBER): bench/native/fanout-subscriber.c
