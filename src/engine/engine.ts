@@ -229,7 +229,8 @@ export class Engine {
     this.assertReady();
     checkId(contextId, 'contextId');
     const patch = parseContextPatch(input);
-    // Units are immutable and never deleted, so a pin checked now stays valid until commit.
+    // Checked before the PATCH is queued: a deletion or trim of the context that commits in between
+    // can leave a pin naming a unit that is gone (docs/lifecycle.md notes it); units never change.
     for (const unitId of patch.pinUnits) {
       const loc = await this.log.locateUnit(clientId, unitId);
       if (loc === undefined || loc.contextId !== contextId) {
