@@ -437,7 +437,7 @@ export class Engine {
           state.record = { ...state.record, firstSeq: p.trimmed.firstSeq };
           this.contexts.dropTailBelow(state, p.trimmed.firstSeq);
         }
-        events.push({ clientId: p.clientId, contextId: p.contextId, firstSeq: p.trimmed.firstSeq, units: [], positions: [], embeddings: [], record: undefined, trimmed: p.trimmed });
+        events.push(commitEvent(p));
         continue;
       }
       if (p.deleted !== undefined) {
@@ -446,7 +446,7 @@ export class Engine {
           state.incarnation = p.deleted.incarnation;
           this.contexts.resetTail(state);
         }
-        events.push({ clientId: p.clientId, contextId: p.contextId, firstSeq: 1, units: [], positions: [], embeddings: [], record: undefined, deleted: p.deleted });
+        events.push(commitEvent(p));
         continue;
       }
       if (state !== undefined) {
@@ -463,7 +463,7 @@ export class Engine {
           }
         }
       }
-      events.push({ clientId: p.clientId, contextId: p.contextId, firstSeq: p.firstSeq, units: p.units, positions: p.positions, embeddings: p.embeddings, record: p.record });
+      events.push(commitEvent(p));
     }
     this.position = Math.max(this.position, position);
     for (const listener of this.commitListeners) {
@@ -713,6 +713,12 @@ export class Engine {
   stats(): { cachedContexts: number; tailBytes: number; queued: number } {
     return { ...this.contexts.stats(), queued: this.queue.length };
   }
+}
+
+/** What listeners hear of a reported part: all of it but the head it left. */
+function commitEvent(p: CommittedContext): CommitEvent {
+  const { headSeq: _headSeq, updatedAt: _updatedAt, ...event } = p;
+  return event;
 }
 
 function stagePatch(op: PatchOp, s: Staged, now: number): ContextRecord {

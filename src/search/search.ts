@@ -208,14 +208,7 @@ export class SearchService implements SearchQuerier {
       if (snap !== undefined && dims !== undefined && snap.positions.some((p) => gone.has(p))) {
         const keep: number[] = [];
         snap.positions.forEach((p, i) => gone.has(p) || keep.push(i));
-        const positionsKept = new Float64Array(keep.length);
-        const vectors = new Float32Array(keep.length * dims);
-        keep.forEach((i, k) => {
-          positionsKept[k] = snap.positions[i]!;
-          vectors.set(snap.vectors.subarray(i * dims, (i + 1) * dims), k * dims);
-        });
-        if (keep.length === 0) this.options.snapshots!.remove(clientId);
-        else this.options.snapshots!.save(clientId, this.embedderId(), dims, { position: snap.position, positions: positionsKept, vectors });
+        this.saveVectors(clientId, snap.position, keep.length, (k) => snap.positions[keep[k]!]!, (k) => snap.vectors.subarray(keep[k]! * dims, (keep[k]! + 1) * dims), true);
       }
     }
     this.restoring.delete(clientId);
@@ -311,18 +304,26 @@ export class SearchService implements SearchQuerier {
     if (this.options.snapshots === undefined || dims === undefined) return;
     const slots: number[] = [];
     for (let slot = 0; slot < ci.docs.size; slot++) if (ci.hasVector[slot] === 1 && without?.has(ci.docs.pos[slot]!) !== true) slots.push(slot);
-    if (without !== undefined && slots.length === 0) {
-      // Every unit that had a vector was deleted: nothing of the client stays on disk.
-      this.options.snapshots.remove(clientId);
+    this.saveVectors(clientId, this.position, slots.length, (i) => ci.docs.pos[slots[i]!]!, (i) => ci.vectors.subarray(slots[i]! * dims, (slots[i]! + 1) * dims), without !== undefined);
+  }
+
+  /**
+   * Saves `count` vectors of a client, the i-th at position `posAt(i)`. `removing`: written because
+   * units were deleted; when none is left, nothing of the client stays on disk.
+   */
+  private saveVectors(clientId: string, position: number, count: number, posAt: (i: number) => number, vectorAt: (i: number) => Float32Array, removing: boolean): void {
+    const dims = this.options.dimensions!;
+    if (removing && count === 0) {
+      this.options.snapshots!.remove(clientId);
       return;
     }
-    const positions = new Float64Array(slots.length);
-    const vectors = new Float32Array(slots.length * dims);
-    slots.forEach((slot, i) => {
-      positions[i] = ci.docs.pos[slot]!;
-      vectors.set(ci.vectors.subarray(slot * dims, (slot + 1) * dims), i * dims);
-    });
-    this.options.snapshots.save(clientId, this.embedderId(), dims, { position: this.position, positions, vectors });
+    const positions = new Float64Array(count);
+    const vectors = new Float32Array(count * dims);
+    for (let i = 0; i < count; i++) {
+      positions[i] = posAt(i);
+      vectors.set(vectorAt(i), i * dims);
+    }
+    this.options.snapshots!.save(clientId, this.embedderId(), dims, { position, positions, vectors });
   }
 
   /** Validates and answers a request with the units read from `log` (in-process use). */

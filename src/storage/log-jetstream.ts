@@ -38,6 +38,7 @@ import {
   type ContextTrim,
   type CommitBatch,
   type CommitPart,
+  type CommittedContext,
   type CommittedListener,
   type LogCapabilities,
   type ContextListOptions,
@@ -110,8 +111,8 @@ const APPLY_WAIT_MS = 30_000;
 const APPLY_BATCH = 512;
 /** Verdicts on skipped parts kept for their writers, at most (the oldest go first). */
 const MAX_VERDICTS = 10_000;
-/** Deletions applied, kept for the node that published them until it reads its own (bounded like verdicts). */
-const MAX_DELETIONS = 1_000;
+/** Deletions and trims applied, kept for the node that published them until it reads its own (bounded like verdicts). */
+const MAX_REMOVALS = 1_000;
 
 export interface JetStreamLogOptions {
   /** Directory of this node's replica (a LevelDB). */
@@ -132,8 +133,8 @@ export class JetStreamLog implements Log {
   /** Stream time (ms) of that message: idempotency keys are swept by it, so every node judges keys alike. */
   private appliedTime = 0;
   private readonly verdicts = new Map<number, Verdict>();
-  private readonly deletions = new Map<number, ContextDeletion>();
-  private readonly trims = new Map<number, ContextTrim | undefined>();
+  /** What deletions and trims did, by the stream sequence of their message, for the node that published them. */
+  private readonly removals = new Map<number, ContextDeletion | ContextTrim | undefined>();
   private position = 0;
   private pending: JsMsg[] = [];
   private applying = false;
@@ -366,12 +367,7 @@ export class JetStreamLog implements Log {
       positions: [],
     };
     this.heads.set(key, head);
-    this.applied = m.seq;
-    this.appliedTime = Math.max(this.appliedTime, m.time.getTime());
-    this.deletions.set(m.seq, deletion);
-    if (this.deletions.size > MAX_DELETIONS) this.deletions.delete(this.deletions.keys().next().value!);
-    if (this.listener !== undefined) await this.listener([deletedContext(deletion)], this.position).catch(() => undefined);
-    this.waiters.reached(m.seq);
+    await this.removalApplied(m, deletion, deletedContext(deletion));
   }
 
   /**
@@ -391,11 +387,16 @@ export class JetStreamLog implements Log {
       marks[headMark(key)] = markOf(head);
     }
     const trim = await this.replica.trimContext(part.c, part.x, part.f!, new Set(part.keep ?? []), marks);
+    await this.removalApplied(m, trim, trim === undefined ? undefined : trimmedContext(trim));
+  }
+
+  /** A deletion or trim message is applied: this node is past it, its publisher can read what it did, the engine hears of it. */
+  private async removalApplied(m: JsMsg, result: ContextDeletion | ContextTrim | undefined, report: CommittedContext | undefined): Promise<void> {
     this.applied = m.seq;
     this.appliedTime = Math.max(this.appliedTime, m.time.getTime());
-    this.trims.set(m.seq, trim);
-    if (this.trims.size > MAX_DELETIONS) this.trims.delete(this.trims.keys().next().value!);
-    if (trim !== undefined && this.listener !== undefined) await this.listener([trimmedContext(trim)], this.position).catch(() => undefined);
+    this.removals.set(m.seq, result);
+    if (this.removals.size > MAX_REMOVALS) this.removals.delete(this.removals.keys().next().value!);
+    if (report !== undefined && this.listener !== undefined) await this.listener([report], this.position).catch(() => undefined);
     this.waiters.reached(m.seq);
   }
 
@@ -548,16 +549,9 @@ export class JetStreamLog implements Log {
       return undefined;
     }
     const part: Part = { c: clientId, x: contextId, p: 0, h: 0, t: Date.now(), u: [], k: [], d: newEpoch() };
-    const ack = await this.link.js.publish(subject, pack(part));
-    try {
-      await this.waitApplied(ack.seq, APPLY_WAIT_MS);
-    } catch (err) {
-      throw new EngramError('STORAGE_UNAVAILABLE', `the deletion is in the shared log, but this node could not confirm it: ${(err as Error).message}`);
-    }
-    await this.purge(subject, ack.seq);
-    const deletion = this.deletions.get(ack.seq);
-    this.deletions.delete(ack.seq);
-    return deletion ?? { clientId, contextId, incarnation: part.d!, units: 0, bytes: 0, positions: [] };
+    const { seq, result } = await this.publishRemoval(subject, part, 'deletion');
+    await this.purge(subject, seq);
+    return (result as ContextDeletion | undefined) ?? { clientId, contextId, incarnation: part.d!, units: 0, bytes: 0, positions: [] };
   }
 
   /** Publishes a trim on the context's subject; every node applies it in stream order. */
@@ -567,15 +561,20 @@ export class JetStreamLog implements Log {
     const record = await this.getContext(clientId, contextId);
     if (record === undefined || Math.min(firstSeq, record.headSeq + 1) <= (record.firstSeq ?? 1)) return undefined;
     const part: Part = { c: clientId, x: contextId, p: 0, h: 0, t: Date.now(), u: [], k: [], f: firstSeq, keep: [...keep] };
-    const ack = await this.link.js.publish(this.subject(clientId, contextId), pack(part));
+    return (await this.publishRemoval(this.subject(clientId, contextId), part, 'trim')).result as ContextTrim | undefined;
+  }
+
+  /** Publishes a deletion or trim and waits until this node has applied it; answers what it did here. */
+  private async publishRemoval(subject: string, part: Part, what: 'deletion' | 'trim'): Promise<{ seq: number; result: ContextDeletion | ContextTrim | undefined }> {
+    const ack = await this.link.js.publish(subject, pack(part));
     try {
       await this.waitApplied(ack.seq, APPLY_WAIT_MS);
     } catch (err) {
-      throw new EngramError('STORAGE_UNAVAILABLE', `the trim is in the shared log, but this node could not confirm it: ${(err as Error).message}`);
+      throw new EngramError('STORAGE_UNAVAILABLE', `the ${what} is in the shared log, but this node could not confirm it: ${(err as Error).message}`);
     }
-    const trim = this.trims.get(ack.seq);
-    this.trims.delete(ack.seq);
-    return trim;
+    const result = this.removals.get(ack.seq);
+    this.removals.delete(ack.seq);
+    return { seq: ack.seq, result };
   }
 
   /** Removes a subject's messages before `seq` (the deletion message) from the stream. */

@@ -81,25 +81,13 @@ export class MemoryLog implements Log {
     if (!this.isOpen) throw new Error('log is closed');
     const byId = this.contexts.get(clientId);
     if (byId?.get(contextId) === undefined) return undefined;
+    const removed = this.removeUnits(clientId, contextId, Infinity, new Set());
     byId.delete(contextId);
     if (byId.size === 0) this.contexts.delete(clientId);
     const k = key(clientId, contextId);
-    const list = this.units.get(k) ?? [];
     this.units.delete(k);
     this.snapshots.delete(k);
-    const ids = new Set(list.map((json) => (json === undefined ? '' : (JSON.parse(json) as { id: string }).id)));
-    for (const id of ids) this.unitIndex.delete(key(clientId, id));
-    const positions: number[] = [];
-    this.positions.forEach((at, pos) => {
-      if (at?.clientId === clientId && at.contextId === contextId) {
-        positions.push(pos);
-        this.positions[pos] = undefined;
-        this.embeddings.delete(pos);
-      }
-    });
-    for (const [ik, e] of this.idempotency) if (e.clientId === clientId && e.contextId === contextId) this.idempotency.delete(ik);
-    const bytes = list.reduce((n, json) => n + (json?.length ?? 0), 0);
-    const deletion: ContextDeletion = { clientId, contextId, incarnation: newEpoch(), units: list.length, bytes, positions };
+    const deletion: ContextDeletion = { clientId, contextId, incarnation: newEpoch(), ...removed };
     this.tombstones.set(k, deletion.incarnation);
     if (this.listener !== undefined) await this.listener([deletedContext(deletion)], 0).catch(() => undefined);
     return deletion;
@@ -110,11 +98,23 @@ export class MemoryLog implements Log {
     const record = this.contexts.get(clientId)?.get(contextId);
     const target = record === undefined ? 0 : Math.min(firstSeq, record.headSeq + 1);
     if (record === undefined || target <= (record.firstSeq ?? 1)) return undefined;
+    const removed = this.removeUnits(clientId, contextId, target, keep);
+    record.firstSeq = target;
+    const trim: ContextTrim = { clientId, contextId, firstSeq: target, ...removed };
+    if (this.listener !== undefined) await this.listener([trimmedContext(trim)], 0).catch(() => undefined);
+    return trim;
+  }
+
+  /**
+   * Removes a context's units with seqs below `below` but those `keep` names, with their id index
+   * entries, positions, embeddings and idempotency keys (a deletion: every unit, `below` Infinity).
+   */
+  private removeUnits(clientId: string, contextId: string, below: number, keep: ReadonlySet<string>): { units: number; bytes: number; positions: number[] } {
     const list = this.units.get(key(clientId, contextId)) ?? [];
     const removed = new Set<number>();
     let bytes = 0;
-    // From seq 1: pinned units kept below the old first seq go too, unless still kept.
-    for (let seq = 1; seq < target; seq++) {
+    // From seq 1: pinned units kept below an earlier first seq go too, unless still kept.
+    for (let seq = 1; seq < below && seq <= list.length; seq++) {
       const json = list[seq - 1];
       if (json === undefined) continue;
       const id = (JSON.parse(json) as { id: string }).id;
@@ -133,10 +133,7 @@ export class MemoryLog implements Log {
       }
     });
     for (const [ik, e] of this.idempotency) if (e.clientId === clientId && e.contextId === contextId && removed.has(e.seq)) this.idempotency.delete(ik);
-    record.firstSeq = target;
-    const trim: ContextTrim = { clientId, contextId, firstSeq: target, units: removed.size, bytes, positions };
-    if (this.listener !== undefined) await this.listener([trimmedContext(trim)], 0).catch(() => undefined);
-    return trim;
+    return { units: removed.size, bytes, positions };
   }
 
   async incarnation(clientId: string, contextId: string): Promise<string | undefined> {

@@ -200,10 +200,7 @@ export class Subscription {
     const first = this.handle.firstSeq();
     const frame = frames.trimmed(this.contextId, first, this.continueAfterTrim);
     if (!this.continueAfterTrim) {
-      const written = this.sink.write(frame);
-      this.close();
-      if (written === 'dropped') this.sink.fail('retention trimmed what it asked for while its buffer was full');
-      else this.sink.ended(this);
+      this.endWith(frame, 'retention trimmed what it asked for while its buffer was full');
       return false;
     }
     if (this.sink.write(frame) === 'dropped') {
@@ -212,6 +209,19 @@ export class Subscription {
     }
     this.cursor = first - 1;
     return true;
+  }
+
+  /**
+   * Ends the subscription with a last frame (`deleted`, or `trimmed` when it does not go on). A
+   * subscriber too far behind to take even that frame is cut off (`why`), so it reconnects and
+   * learns it then.
+   */
+  endWith(frame: Frame, why: string): void {
+    let written: WriteResult = 'dropped';
+    this.sink.cork(() => (written = this.sink.write(frame)));
+    this.close();
+    if (written === 'dropped') this.sink.fail(why);
+    else this.sink.ended(this);
   }
 
   private goLive(): void {
@@ -435,12 +445,7 @@ export class Router {
     const frame = frames.deleted(contextId);
     for (const sub of [...topic.subs]) {
       try {
-        let written: WriteResult = 'dropped';
-        sub.sink.cork(() => (written = sub.sink.write(frame)));
-        sub.close();
-        // A subscriber too far behind to take even this frame is cut off, so it reconnects and learns it then.
-        if (written === 'dropped') sub.sink.fail('its context was deleted while its buffer was full');
-        else sub.sink.ended(sub);
+        sub.endWith(frame, 'its context was deleted while its buffer was full');
       } catch (err) {
         sub.fail(`delivery failed: ${err instanceof Error ? err.message : String(err)}`);
       }
