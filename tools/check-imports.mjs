@@ -39,6 +39,8 @@ export const LAYERS = {
   ops: ['basics', 'tenancy', 'engine', 'locks', 'streams', 'search'],
   // The SDK: stands alone, sharing only the wire definitions with the server.
   client: ['wire'],
+  // LangGraph's checkpoint saver and store on Engram: built on the SDK alone, like any client.
+  langgraph: ['client'],
   mcp: ['basics', 'tenancy', 'gate', 'memory', 'client'],
   transport: ['basics', 'wire', 'tenancy', 'locks', 'streams', 'search', 'gate', 'memory', 'mcp'],
   // The wiring: builds every part from the config and starts the server.
