@@ -55,7 +55,7 @@ export const ERROR_CATALOG = {
   UNSUPPORTED_MEDIA_TYPE: { http: 415, grpc: 'INVALID_ARGUMENT', doc: 'The body is not sent as `application/json`.' },
   QUOTA_EXCEEDED: { http: 429, grpc: 'RESOURCE_EXHAUSTED', doc: 'A per-client quota (write rate, connections, subscriptions, storage bytes) is used up; nothing was stored. `Retry-After` (seconds) and `details.retryAfterMs` say when to try again.' },
   INTERNAL: { http: 500, grpc: 'INTERNAL', doc: 'An unexpected server fault; the request may not have been applied (retry with an idempotency key).' },
-  NOT_READY: { http: 503, grpc: 'UNAVAILABLE', doc: 'Storage is still opening or the server is shutting down; retry shortly.' },
+  NOT_READY: { http: 503, grpc: 'UNAVAILABLE', doc: 'Storage is still opening, the server is shutting down, or a `fresh` search waited 10 s for the index; retry shortly.' },
   TOO_MANY_CONNECTIONS: { http: 503, grpc: 'UNAVAILABLE', doc: 'The server has `stream.maxConnections` streams open already; retry shortly (with backoff).' },
   SLOW_CONSUMER: { http: 503, grpc: 'UNAVAILABLE', doc: 'A stream took nothing for `stream.slowConsumerTimeout` while its buffer was full and was ended; resubscribe with `since` = the last seq received (WebSocket: close code 4001).' },
   STORAGE_FULL: { http: 507, grpc: 'RESOURCE_EXHAUSTED', doc: 'The disk holding the log is full: nothing was stored. Reads and streams go on; writes succeed again, with no restart, once space is freed (docs/reliability.md).' },

@@ -109,6 +109,7 @@ export const REQUEST_SCHEMAS = {
       until: { type: ['string', 'number'], description: 'RFC 3339 time or epoch milliseconds, exclusive.' },
       limit: { type: 'integer', minimum: 1, maximum: SEARCH_LIMITS.limitMax },
       offset: { type: 'integer', minimum: 0, maximum: SEARCH_LIMITS.depthMax - 1 },
+      fresh: { type: 'boolean', description: 'Wait until every unit committed before the search arrived is searchable (read your own writes); at most 10 s, then 503 NOT_READY.' },
     },
     [],
     { description: 'Give a query text, a vector, or both.' },

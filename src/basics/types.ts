@@ -144,3 +144,16 @@ export interface RetentionRule {
   /** Pinned units stay, readable by id, when the units around them go (default true). */
   keepPinned: boolean;
 }
+
+/** The stored JSON form of a binary payload (docs/grpc.md): bytes as base64 and their content type. */
+export interface BinaryJson {
+  $binary: string;
+  contentType: string;
+}
+
+export function isBinaryJson(v: unknown): v is BinaryJson {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o);
+  return keys.length === 2 && typeof o.$binary === 'string' && typeof o.contentType === 'string';
+}

@@ -140,6 +140,7 @@ export function searchToProto(s: SearchRequest): pb.ISearchRequest {
   if (s.until !== undefined) req.until = toTimestamp(s.until);
   if (s.limit !== undefined) req.limit = s.limit;
   if (s.offset !== undefined) req.offset = s.offset;
+  if (s.fresh) req.fresh = true;
   return req;
 }
 

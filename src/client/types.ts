@@ -149,7 +149,8 @@ export interface SearchRequest {
   since?: string | number;
   until?: string | number;
   limit?: number;
-  offset?: number;
+  offset?: number;  /** Answer only once every unit committed before the search is searchable (read your own writes). */
+  fresh?: boolean;
 }
 
 export interface SearchResult {

@@ -23,6 +23,9 @@ import type { SearchHit, SearchQuerier, SearchResponse } from '../search/search.
 import type { ContextView } from '../basics/types.js';
 import { compareUtf8 } from '../basics/validate.js';
 
+/** How long a `fresh` search waits for the index to reach the writes before it (docs/search.md). */
+const FRESH_WAIT_MS = 10_000;
+
 export interface GateDeps {
   engine: Engine;
   locks: LockManager;
@@ -34,7 +37,7 @@ export interface GateDeps {
   /** What management reads straight from storage. */
   log: Pick<Log, 'listSpaces' | 'spaceUsage'>;
   /** Rebuilds idle clients' search partitions on demand and drops them at cleanup (the indexer); undefined when search is off. */
-  searchIndex?: { ensure(space: string): Promise<void> | undefined; drop(spaces: string[]): Promise<void> };
+  searchIndex?: { ensure(space: string): Promise<void> | undefined; drop(spaces: string[]): Promise<void>; waitFor(pos: number): Promise<void> };
   /** Told how long each search took (metrics). */
   observer?: Observer;
   /** Retention's sweeper, run at once by POST /retention/sweep. */
@@ -387,6 +390,19 @@ export class Gate {
     }
   }
 
+  /** Resolves once the index holds every unit up to `pos`; NOT_READY after FRESH_WAIT_MS. */
+  private async indexedThrough(pos: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new EngramError('NOT_READY', `fresh search: the index did not reach the last write in ${FRESH_WAIT_MS / 1000} s; retry, or search without fresh`)), FRESH_WAIT_MS);
+    });
+    try {
+      await Promise.race([this.searchIndex!.waitFor(pos), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async searchSpaces(p: Principal, input: unknown): Promise<SearchResponse> {
     const searcher = this.searcher;
     if (searcher === undefined) throw new EngramError('NOT_FOUND', 'search is disabled on this server (search.enabled: false)');
@@ -418,6 +434,8 @@ export class Gate {
       filtered = asks.size > 1;
     }
     if (asks.size === 0) return { results: [], total: 0, totalRelation: 'eq' };
+    // Read your own writes: everything committed before the search came is indexed first.
+    if (q.fresh && this.searchIndex !== undefined) await this.indexedThrough(this.engine.committedPosition);
     // Partitions of clients that were idle are rebuilt from the log before they answer.
     await Promise.all([...asks.keys()].map((space) => this.searchIndex?.ensure(space)));
     const depth = Math.min(SEARCH_LIMITS.depthMax, filtered && p.contexts !== undefined ? (q.offset + q.limit) * 4 : q.offset + q.limit);

@@ -2441,6 +2441,9 @@ export namespace engram {
             /** SearchRequest offset. */
             offset: number;
 
+            /** SearchRequest fresh. */
+            fresh: boolean;
+
             /**
              * Creates a new SearchRequest instance using the specified properties.
              * @param [properties] Properties to set
@@ -2512,6 +2515,9 @@ export namespace engram {
 
                 /** SearchRequest offset */
                 offset?: (number|null);
+
+                /** SearchRequest fresh */
+                fresh?: (boolean|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

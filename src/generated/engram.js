@@ -3445,6 +3445,7 @@ export const engram = $root.engram = (() => {
             SearchRequest.prototype.until = null;
             SearchRequest.prototype.limit = 0;
             SearchRequest.prototype.offset = 0;
+            SearchRequest.prototype.fresh = false;
 
             SearchRequest.create = function(properties) {
                 return new SearchRequest(properties);
@@ -3482,6 +3483,8 @@ export const engram = $root.engram = (() => {
                     writer.uint32(80).uint32(message.limit);
                 if (message.offset != null && $Object.hasOwnProperty.call(message, "offset") && message.offset !== 0)
                     writer.uint32(88).uint32(message.offset);
+                if (message.fresh != null && $Object.hasOwnProperty.call(message, "fresh") && message.fresh !== false)
+                    writer.uint32(96).bool(message.fresh);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3641,6 +3644,15 @@ export const engram = $root.engram = (() => {
                                 message.offset = value;
                             else
                                 delete message.offset;
+                            continue;
+                        }
+                    case 12: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.fresh = value;
+                            else
+                                delete message.fresh;
                             continue;
                         }
                     }

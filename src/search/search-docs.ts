@@ -4,7 +4,7 @@
  * text a unit contributes to the keyword index.
  */
 import type { SearchQuery } from './search-query.js';
-import type { StringMap, WorkUnitType } from '../basics/types.js';
+import { isBinaryJson, type StringMap, type WorkUnitType } from '../basics/types.js';
 
 /** Longest text a unit contributes to the keyword index and to its embedding. */
 export const MAX_INDEXED_TEXT = 8192;
@@ -19,7 +19,10 @@ export interface IndexedUnit {
   meta: StringMap;
 }
 
-/** The words of a unit: its payload's strings (depth first) and the values of selected meta keys. */
+/**
+ * The words of a unit: its payload's strings (depth first) and the values of selected meta keys.
+ * Binary values (`{$binary, contentType}`, anywhere in the payload) have none: base64 is not words.
+ */
 export function unitText(payload: unknown, meta: StringMap, metaKeys: readonly string[]): string {
   const parts: string[] = [];
   let size = 0;
@@ -31,7 +34,7 @@ export function unitText(payload: unknown, meta: StringMap, metaKeys: readonly s
       size += v.length + 1;
     } else if (Array.isArray(v)) {
       for (let i = v.length - 1; i >= 0; i--) stack.push(v[i]);
-    } else if (typeof v === 'object' && v !== null) {
+    } else if (typeof v === 'object' && v !== null && !isBinaryJson(v)) {
       const values = Object.values(v);
       for (let i = values.length - 1; i >= 0; i--) stack.push(values[i]);
     }

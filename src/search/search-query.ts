@@ -25,6 +25,8 @@ export interface SearchQuery {
   until: number | undefined;
   limit: number;
   offset: number;
+  /** Answer only once every unit committed before the query is searchable. */
+  fresh: boolean;
 }
 
 function idList(value: unknown, field: string): string[] {
@@ -85,6 +87,7 @@ export function parseSearchQuery(input: unknown): SearchQuery {
   if (offset + limit > SEARCH_LIMITS.depthMax) throw new EngramError('INVALID_FIELD', `offset + limit: at most ${SEARCH_LIMITS.depthMax}`);
   const since = q.since === undefined ? undefined : time(q.since, 'since');
   const until = q.until === undefined ? undefined : time(q.until, 'until');
+  if (q.fresh !== undefined && typeof q.fresh !== 'boolean') throw new EngramError('INVALID_FIELD', 'fresh: must be true or false');
   return {
     query,
     vector,
@@ -97,6 +100,7 @@ export function parseSearchQuery(input: unknown): SearchQuery {
     until,
     limit,
     offset,
+    fresh: q.fresh === true,
   };
 }
 

@@ -49,7 +49,7 @@ const pairs: Array<[string, string[], unknown]> = [
   ],
   [
     'SearchRequest ↔ request SearchRequest',
-    fieldsOf<sdk.SearchRequest>()({ query: true, vector: true, mode: true, contextId: true, contextIds: true, agentIds: true, types: true, meta: true, since: true, until: true, limit: true, offset: true }),
+    fieldsOf<sdk.SearchRequest>()({ query: true, vector: true, mode: true, contextId: true, contextIds: true, agentIds: true, types: true, meta: true, since: true, until: true, limit: true, offset: true, fresh: true }),
     REQUEST_SCHEMAS.SearchRequest,
   ],
   ['SearchResponse ↔ response SearchResponse', fieldsOf<sdk.SearchResponse>()({ results: true, total: true, totalRelation: true }), RESPONSE_SCHEMAS.SearchResponse],

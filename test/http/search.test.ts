@@ -50,6 +50,7 @@ describe('POST /search', () => {
       [{ query: 'x', mode: 'semantic' }, 400, 'INVALID_FIELD'],
       [{ query: 'x', contextIds: [] }, 400, 'INVALID_FIELD'],
       [['query'], 400, 'INVALID_FIELD'],
+      [{ query: 'x', fresh: 'yes' }, 400, 'INVALID_FIELD'],
     ];
     for (const [body, status, code] of cases) {
       const r = await env.http.post('/search', body);
@@ -59,6 +60,20 @@ describe('POST /search', () => {
     assert.equal((await env.http.request('POST', '/search', { raw: 'query=x', headers: { 'content-type': 'text/plain' } })).status, 415);
     const wrongDims = await env.http.post('/workunit', unit('s2', { embedding: [1, 2, 3] }));
     assert.deepEqual([wrongDims.status, wrongDims.json.error.code], [400, 'INVALID_FIELD']);
+  });
+});
+
+describe('fresh search', () => {
+  test('fresh: true answers only once the writes before it are searchable, so a writer finds its own last unit', async () => {
+    // A burst the index cannot have taken yet when the search comes right after it.
+    const writes = [];
+    for (let i = 0; i < 500; i++) writes.push(env.http.post('/workunit', unit('fresh-burst', { payload: `filler unit number ${i} about nothing much` })));
+    await Promise.all(writes);
+    const last = await env.http.post('/workunit', unit('fresh-burst', { payload: 'the quokka decision is final' }));
+    assert.equal(last.status, 201);
+    const r = await env.http.post('/search', { query: 'quokka', mode: 'keyword', contextId: 'fresh-burst', fresh: true });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.results.map((x: { workUnit: { id: string } }) => x.workUnit.id), [last.json.id]);
   });
 });
 

@@ -75,6 +75,19 @@ describe('keyword search', () => {
     assert.equal((await s.search({ query: 'zanzibar', mode: 'keyword' })).results.length, 0);
     await s.indexer.stop();
   });
+
+  test('binary values are not words: their base64 and content type are not indexed, the strings beside them are', async () => {
+    const s = await setup(undefined, undefined);
+    // 'aGF5c3RhY2s=' is base64 of "haystack"; the word itself appears only in the base64 form.
+    await s.write('b', { text: 'needle notes', value: { $binary: 'aGF5c3RhY2s=', contentType: 'application/zanzibar' } });
+    await s.write('b', { $binary: 'bmVlZGxl', contentType: 'text/plain' });
+    await s.settle();
+    assert.equal((await s.search({ query: 'needle', mode: 'keyword' })).results.length, 1);
+    assert.equal((await s.search({ query: 'aGF5c3RhY2s', mode: 'keyword' })).results.length, 0);
+    assert.equal((await s.search({ query: 'zanzibar', mode: 'keyword' })).results.length, 0);
+    assert.equal((await s.search({ query: 'bmVlZGxl', mode: 'keyword' })).results.length, 0);
+    await s.indexer.stop();
+  });
 });
 
 describe('filters and paging', () => {

@@ -6,7 +6,7 @@
  */
 import { EngramError } from '../../basics/errors.js';
 import type { LockView } from '../../locks/lock-types.js';
-import { RELATIONSHIP_TYPES, WORK_UNIT_TYPES, type ContextView, type WorkUnit } from '../../basics/types.js';
+import { RELATIONSHIP_TYPES, WORK_UNIT_TYPES, isBinaryJson, type ContextView, type WorkUnit } from '../../basics/types.js';
 import { engram, google } from '../../generated/engram.js';
 import type { PresenceMemberView } from '../../streams/frames.js';
 
@@ -47,19 +47,6 @@ function enumName(map: Map<number, string>, value: number | null | undefined, fi
 const str = (v: string | null | undefined): string | undefined => (v ? v : undefined);
 const map = (m: Record<string, string> | null | undefined): Record<string, string> | undefined =>
   m && Object.keys(m).length > 0 ? m : undefined;
-
-/** The stored JSON form of a binary payload (docs/grpc.md). */
-interface BinaryJson {
-  $binary: string;
-  contentType: string;
-}
-
-function isBinaryJson(v: unknown): v is BinaryJson {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  const keys = Object.keys(o);
-  return keys.length === 2 && typeof o.$binary === 'string' && typeof o.contentType === 'string';
-}
 
 function payloadIn(p: pb.IPayload | null | undefined): unknown {
   if (!p) return undefined; // the engine answers MISSING_FIELD
@@ -214,6 +201,7 @@ export function searchInput(r: pb.ISearchRequest): Record<string, unknown> {
   if (until !== undefined) input.until = until;
   if (r.limit) input.limit = r.limit;
   if (r.offset) input.offset = r.offset;
+  if (r.fresh) input.fresh = true;
   return input;
 }
 
