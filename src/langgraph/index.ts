@@ -4,3 +4,4 @@
  * for long-term memory served by Engram's hybrid search (docs/integrations.md).
  */
 export { EngramSaver, type EngramSaverOptions, type ThreadEvent } from './saver.js';
+export { EngramStore, type EngramStoreOptions } from './store.js';

@@ -31,8 +31,8 @@ import {
 // The HTTP client's own modules: the SDK's index would load the gRPC client too.
 import { EngramClientError } from '../client/errors.js';
 import { EngramClient, type EngramClientOptions } from '../client/http-client.js';
-import type { WorkUnit } from '../client/types.js';
 import { decodeTyped, encodeTyped, type Typed } from './encoding.js';
+import { ContextReplicas } from './replicas.js';
 import { ThreadState, type CheckpointUnit, type StoredCheckpoint, type WritesUnit } from './thread.js';
 
 export interface EngramSaverOptions {
@@ -61,11 +61,8 @@ export class EngramSaver extends BaseCheckpointSaver {
   readonly client: EngramClient;
   readonly prefix: string;
   private readonly agentId: string;
-  private readonly maxCachedThreads: number;
-  /** Threads read so far, least recently used first. */
-  private readonly threads = new Map<string, ThreadState>();
-  /** One refresh of a thread at a time: two would apply the same units twice. */
-  private readonly refreshing = new Map<string, Promise<ThreadState | undefined>>();
+  /** Threads read so far, kept up to date by their tails. */
+  private readonly replicas: ContextReplicas<ThreadState>;
 
   constructor(options: EngramSaverOptions = {}) {
     super(options.serde);
@@ -73,7 +70,7 @@ export class EngramSaver extends BaseCheckpointSaver {
     this.client = options.client ?? new EngramClient(options.url!, options.clientOptions);
     this.prefix = options.prefix ?? 'langgraph/';
     this.agentId = options.agentId ?? 'langgraph';
-    this.maxCachedThreads = options.maxCachedThreads ?? 256;
+    this.replicas = new ContextReplicas(this.client, () => new ThreadState(), options.maxCachedThreads ?? 256);
   }
 
   /** The context that holds a thread. */
@@ -172,7 +169,7 @@ export class EngramSaver extends BaseCheckpointSaver {
     } catch (err) {
       if (!(err instanceof EngramClientError && err.code === 'CONTEXT_NOT_FOUND')) throw err;
     }
-    this.threads.delete(id);
+    this.replicas.forget(this.contextOf(id));
   }
 
   /**
@@ -183,9 +180,8 @@ export class EngramSaver extends BaseCheckpointSaver {
   async *follow(threadId: string, options: { after?: number; signal?: AbortSignal; agentId?: string } = {}): AsyncGenerator<ThreadEvent> {
     const contextId = this.contextOf(threadId);
     const after = options.after ?? 0;
-    const thread = new ThreadState();
     // Units up to `after` are not events, but later checkpoints may take channel values from them.
-    if (after > 0) await this.readInto(thread, contextId, 0, after);
+    const thread = await this.replicas.readUpTo(contextId, after);
     for await (const unit of this.client.subscribe(contextId, { since: after, signal: options.signal, agentId: options.agentId })) {
       const u = thread.apply(unit);
       if (u === undefined) continue;
@@ -208,72 +204,12 @@ export class EngramSaver extends BaseCheckpointSaver {
       meta: { langgraph: payload.lg },
       payload,
     });
-    // Our own unit, next after what we hold: no need to read it back.
-    const thread = this.threads.get(threadId);
-    if (thread !== undefined && workUnit.seq === thread.head + 1 && !this.refreshing.has(threadId)) thread.apply(workUnit);
+    this.replicas.appended(workUnit);
   }
 
   /** The thread brought up to date (one read when nothing changed), or undefined when it does not exist. */
   private thread(threadId: string): Promise<ThreadState | undefined> {
-    const previous = this.refreshing.get(threadId) ?? Promise.resolve(undefined);
-    const next = previous
-      .catch(() => undefined)
-      .then(() => this.refresh(threadId))
-      .finally(() => {
-        if (this.refreshing.get(threadId) === next) this.refreshing.delete(threadId);
-      });
-    this.refreshing.set(threadId, next);
-    return next;
-  }
-
-  private async refresh(threadId: string): Promise<ThreadState | undefined> {
-    const contextId = this.contextOf(threadId);
-    let thread = this.threads.get(threadId);
-    this.threads.delete(threadId);
-    try {
-      if (thread !== undefined && thread.head > 0) {
-        // Ask from the last unit held: if it is not there any more, the context was deleted (and
-        // perhaps written again) since, and the thread is read anew.
-        const fresh = await this.readInto(thread, contextId, thread.head - 1, Infinity, thread.headUnitId);
-        if (!fresh) {
-          thread = new ThreadState();
-          await this.readInto(thread, contextId, 0, Infinity);
-        }
-      } else {
-        thread = new ThreadState();
-        await this.readInto(thread, contextId, 0, Infinity);
-      }
-    } catch (err) {
-      if (err instanceof EngramClientError && err.code === 'CONTEXT_NOT_FOUND') return undefined;
-      throw err;
-    }
-    this.threads.set(threadId, thread);
-    while (this.threads.size > this.maxCachedThreads) this.threads.delete(this.threads.keys().next().value!);
-    return thread;
-  }
-
-  /**
-   * Applies the units with after < seq ≤ upTo. With `expectId`, the first unit must be that one
-   * (the last one applied before): false when it is not.
-   */
-  private async readInto(thread: ThreadState, contextId: string, after: number, upTo: number, expectId?: string): Promise<boolean> {
-    let cursor: number | null = after;
-    let first = expectId !== undefined;
-    while (cursor !== null) {
-      const page = await this.client.list(contextId, { after: cursor, limit: 1000 });
-      for (const unit of page.workUnits as WorkUnit[]) {
-        if (first) {
-          first = false;
-          if (unit.seq !== after + 1 || unit.id !== expectId) return false;
-          continue;
-        }
-        if (unit.seq > upTo) return true;
-        thread.apply(unit);
-      }
-      if (first) return false; // the unit we held is gone
-      cursor = page.nextCursor;
-    }
-    return true;
+    return this.replicas.get(this.contextOf(threadId));
   }
 
   private async threadIds(): Promise<string[]> {

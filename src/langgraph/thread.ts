@@ -69,9 +69,6 @@ const blobKey = (ns: string, channel: string, version: string | number): string 
 const writesKey = (ns: string, checkpointId: string): string => `${ns}\0${checkpointId}`;
 
 export class ThreadState {
-  /** The seq of the last unit applied, and its id: a re-created context has another unit there. */
-  head = 0;
-  headUnitId = '';
   private readonly checkpoints = new Map<string, Map<string, StoredCheckpoint>>();
   /** (ns, channel, version) → value, or null for a channel stored as empty. */
   private readonly blobs = new Map<string, Typed | null>();
@@ -79,8 +76,6 @@ export class ThreadState {
   private readonly writes = new Map<string, Map<string, StoredWrite>>();
 
   apply(unit: WorkUnit): ThreadUnit | undefined {
-    this.head = unit.seq;
-    this.headUnitId = unit.id;
     const u = threadUnitOf(unit);
     if (u === undefined) return undefined;
     if (u.lg === 'checkpoint') {
