@@ -269,5 +269,38 @@ export const RESPONSE_SCHEMAS = {
   ),
   Status: { type: 'object', properties: { status: { type: 'string' } }, required: ['status'] },
   MemoryResult: object({ result: { type: 'string', description: 'The text for the tool_result.' }, isError: { type: 'boolean' } }, ['result', 'isError']),
+  MemoryTree: object({ files: { type: 'array', items: object({ path: { type: 'string' }, size: { ...count, description: 'Characters.' } }, ['path', 'size']) } }, ['files']),
+  MemoryFile: object({ path: { type: 'string' }, text: { type: 'string' } }, ['path', 'text']),
+  MemoryHistory: object(
+    {
+      changes: {
+        type: 'array',
+        items: object(
+          {
+            seq: { type: 'integer', minimum: 1 },
+            ts: rfc3339,
+            agentId: id,
+            command: { type: 'string', description: 'The memory-tool command that made the change.' },
+            change: {
+              oneOf: [
+                object({ op: { const: 'write' }, path: { type: 'string' }, text: { type: 'string' } }, ['op', 'path', 'text']),
+                object({ op: { const: 'delete' }, path: { type: 'string' } }, ['op', 'path']),
+                object({ op: { const: 'rename' }, path: { type: 'string' }, to: { type: 'string' } }, ['op', 'path', 'to']),
+              ],
+            },
+          },
+          ['seq', 'ts', 'agentId', 'command', 'change'],
+        ),
+      },
+    },
+    ['changes'],
+  ),
+  KnowledgeGraph: object(
+    {
+      entities: { type: 'array', items: object({ name: { type: 'string' }, entityType: { type: 'string' }, observations: { type: 'array', items: { type: 'string' } } }, ['name', 'entityType', 'observations']) },
+      relations: { type: 'array', items: object({ from: { type: 'string' }, to: { type: 'string' }, relationType: { type: 'string' } }, ['from', 'to', 'relationType']) },
+    },
+    ['entities', 'relations'],
+  ),
   Document: { type: 'object', description: 'A JSON document; see the docs of the route.' },
 } as const satisfies Record<string, Schema>;

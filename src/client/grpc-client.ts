@@ -188,6 +188,11 @@ export class GrpcEngramClient implements LockApi {
     return contextFromProto(await this.unary<pb.Context>('getContext', { contextId }));
   }
 
+  /** Makes a context before its first unit; one that exists gets `init` applied (as EngramClient.createContext). */
+  async createContext(contextId: string, init: ContextPatch = {}): Promise<Context> {
+    return this.updateContext(contextId, init);
+  }
+
   async updateContext(contextId: string, patch: ContextPatch, options: { ifVersion?: number; ifExists?: boolean } = {}): Promise<Context> {
     const req: pb.IUpdateContextRequest = { contextId, ...patchToProto(patch) };
     if (options.ifVersion !== undefined) req.ifVersion = options.ifVersion;

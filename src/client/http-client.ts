@@ -12,6 +12,10 @@ import { withLock, type HeldLock, type LockApi } from './locking.js';
 import { DEFAULT_BACKOFF, resumingSubscription, type Backoff, type StreamConnection, type StreamEvents } from './resume.js';
 import type {
   AcquireRequest,
+  ClientCleanup,
+  ClientErasure,
+  ClientPage,
+  ClientStatus,
   Context,
   ContextDeletion,
   ContextPage,
@@ -20,11 +24,16 @@ import type {
   Fact,
   FactOutcome,
   FactVersion,
+  KnowledgeGraph,
   ListQuery,
   Lock,
+  MemoryChange,
+  MemoryFile,
+  MemoryFileEntry,
   NewWorkUnit,
   PresenceEvent,
   PresenceMember,
+  RetentionSweep,
   SearchRequest,
   SearchResponse,
   SubscribeOptions,
@@ -45,6 +54,13 @@ export interface EngramClientOptions {
 }
 
 const enc = encodeURIComponent;
+
+/** `?k=v&...` of the fields that are set, or '' when none is. */
+function queryString(query: Record<string, string | number | boolean | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+  return q.size > 0 ? `?${q}` : '';
+}
 
 export class EngramClient implements LockApi {
   private readonly base: string;
@@ -97,6 +113,21 @@ export class EngramClient implements LockApi {
     return (await this.call<{ result: string; isError: boolean }>('POST', `/memory/${enc(space)}/command?agentId=${enc(agentId)}`, command)).value;
   }
 
+  /** Every file of a memory space with its size, in path order. */
+  async memoryTree(space: string): Promise<MemoryFileEntry[]> {
+    return (await this.call<{ files: MemoryFileEntry[] }>('GET', `/memory/${enc(space)}/tree`)).value.files;
+  }
+
+  /** One memory file's text (NOT_FOUND when there is none at `path`). */
+  async memoryFile(space: string, path: string): Promise<MemoryFile> {
+    return (await this.call<MemoryFile>('GET', `/memory/${enc(space)}/file${queryString({ path })}`)).value;
+  }
+
+  /** The changes to a memory path or anything under it (default: the whole space), oldest first. */
+  async memoryHistory(space: string, path = '/memories'): Promise<MemoryChange[]> {
+    return (await this.call<{ changes: MemoryChange[] }>('GET', `/memory/${enc(space)}/history${queryString({ path })}`)).value.changes;
+  }
+
   /** Remembers a fact: the decision (ADD, UPDATE or NOOP) comes back with its reason. */
   async remember(space: string, fact: { key?: unknown; value?: unknown }, agentId = 'memory'): Promise<FactOutcome> {
     return (await this.call<FactOutcome>('POST', `/facts/${enc(space)}?agentId=${enc(agentId)}`, fact)).value;
@@ -127,6 +158,11 @@ export class EngramClient implements LockApi {
     return (await this.call<{ result: unknown }>('POST', `/graph/${enc(space)}/${enc(tool)}?agentId=${enc(agentId)}`, args)).value.result;
   }
 
+  /** The whole knowledge graph of a space (what the `read_graph` tool answers). */
+  async readGraph(space: string): Promise<KnowledgeGraph> {
+    return (await this.call<KnowledgeGraph>('GET', `/graph/${enc(space)}`)).value;
+  }
+
   // ---- work units and contexts ----
 
   /** Appends a unit; resolves once it is durable. */
@@ -140,14 +176,20 @@ export class EngramClient implements LockApi {
   }
 
   async list(contextId: string, query: ListQuery = {}): Promise<UnitPage> {
-    const q = new URLSearchParams();
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
-    const qs = q.size > 0 ? `?${q}` : '';
-    return (await this.call<UnitPage>('GET', `/workunits/${enc(contextId)}${qs}`)).value;
+    return (await this.call<UnitPage>('GET', `/workunits/${enc(contextId)}${queryString({ ...query })}`)).value;
   }
 
   async getContext(contextId: string): Promise<Context> {
     return (await this.call<Context>('GET', `/contexts/${enc(contextId)}`)).value;
+  }
+
+  /**
+   * Makes a context before its first unit (a context also comes into being with its first
+   * write): to name it, list its agents or set its meta up front. A context that exists already
+   * gets `init` applied, as with updateContext.
+   */
+  async createContext(contextId: string, init: ContextPatch = {}): Promise<Context> {
+    return (await this.call<Context>('PATCH', `/contexts/${enc(contextId)}`, init)).value;
   }
 
   /** Changes a context's record; `ifVersion` applies it only at that version (VERSION_MISMATCH otherwise). */
@@ -164,9 +206,7 @@ export class EngramClient implements LockApi {
   }
 
   async listContexts(query: { limit?: number; after?: string; prefix?: string } = {}): Promise<ContextPage> {
-    const q = new URLSearchParams();
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
-    return (await this.call<ContextPage>('GET', `/contexts${q.size > 0 ? `?${q}` : ''}`)).value;
+    return (await this.call<ContextPage>('GET', `/contexts${queryString(query)}`)).value;
   }
 
   // ---- locks ----
@@ -193,9 +233,7 @@ export class EngramClient implements LockApi {
   }
 
   async listLocks(query: { agentId?: string; prefix?: string; after?: string; limit?: number } = {}): Promise<{ locks: Lock[]; nextCursor: string | null }> {
-    const q = new URLSearchParams();
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
-    return (await this.call<{ locks: Lock[]; nextCursor: string | null }>('GET', `/locks${q.size > 0 ? `?${q}` : ''}`)).value;
+    return (await this.call<{ locks: Lock[]; nextCursor: string | null }>('GET', `/locks${queryString(query)}`)).value;
   }
 
   /** Runs `fn` holding `resource`, renewing the lease meanwhile and releasing it after (see locking.ts). */
@@ -207,6 +245,43 @@ export class EngramClient implements LockApi {
 
   async search(request: SearchRequest): Promise<SearchResponse> {
     return (await this.call<SearchResponse>('POST', '/search', request)).value;
+  }
+
+  /** Indexing progress, freshness and the embedder's state (admin; docs/search.md). */
+  async searchStatus(options: { windowMs?: number } = {}): Promise<Record<string, unknown>> {
+    return (await this.call<Record<string, unknown>>('GET', `/search/status${queryString({ window: options.windowMs })}`)).value;
+  }
+
+  // ---- clients and operations (admin scope when auth is on; docs/clients.md, "Management") ----
+
+  /** Clients with data in the log or state in memory, in id order (admin). */
+  async listClients(query: { limit?: number; after?: string } = {}): Promise<ClientPage> {
+    return (await this.call<ClientPage>('GET', `/clients/list${queryString(query)}`)).value;
+  }
+
+  /** What one client holds now: contexts, units, bytes, locks, streams, groups, quotas (admin). */
+  async clientStatus(clientId: string): Promise<ClientStatus> {
+    return (await this.call<ClientStatus>('GET', `/clients/status/${enc(clientId)}`)).value;
+  }
+
+  /** Erases a client for good: every context of its space, its locks and counters (admin; docs/lifecycle.md). */
+  async eraseClient(clientId: string): Promise<ClientErasure> {
+    return (await this.call<ClientErasure>('DELETE', `/clients/${enc(clientId)}`)).value;
+  }
+
+  /** Drops now the in-memory state of clients idle this long with no stream open; never data (admin). */
+  async cleanupClients(idleThresholdSeconds = 0): Promise<ClientCleanup> {
+    return (await this.call<ClientCleanup>('POST', `/clients/cleanup${queryString({ idle_threshold: idleThresholdSeconds })}`)).value;
+  }
+
+  /** Runs retention now: trims every context its policy keeps less of than it holds (admin; docs/lifecycle.md). */
+  async sweepRetention(): Promise<RetentionSweep> {
+    return (await this.call<RetentionSweep>('POST', '/retention/sweep')).value;
+  }
+
+  /** Storage, search catch-up, memory, event-loop lag, streams, locks and clients of the server (admin). */
+  async healthDetailed(): Promise<Record<string, unknown>> {
+    return (await this.call<Record<string, unknown>>('GET', '/health/detailed')).value;
   }
 
   // ---- streams ----

@@ -243,3 +243,107 @@ export interface FactOutcome {
   /** A near-identical NOOP: the similarity that decided it. */
   similarity?: number;
 }
+
+/** A file of a memory space and its size in characters (`memoryTree()`). */
+export interface MemoryFileEntry {
+  path: string;
+  size: number;
+}
+
+/** A memory file's text (`memoryFile()`). */
+export interface MemoryFile {
+  path: string;
+  text: string;
+}
+
+/** What one memory command changed, as stored in its unit. */
+export type MemoryFileChange = { op: 'write'; path: string; text: string } | { op: 'delete'; path: string } | { op: 'rename'; path: string; to: string };
+
+/** One change to a memory path (`memoryHistory()`), oldest first. */
+export interface MemoryChange {
+  seq: number;
+  ts: string;
+  agentId: string;
+  /** The memory-tool command that made it (create, str_replace, ...). */
+  command: string;
+  change: MemoryFileChange;
+}
+
+/** A knowledge-graph entity, as the reference MCP memory server has it. */
+export interface Entity {
+  name: string;
+  entityType: string;
+  observations: string[];
+}
+
+/** A directed relation between two entities. */
+export interface Relation {
+  from: string;
+  to: string;
+  relationType: string;
+}
+
+/** The knowledge graph of a memory space (`readGraph()`). */
+export interface KnowledgeGraph {
+  entities: Entity[];
+  relations: Relation[];
+}
+
+/** A client with data in the log or state in memory (`listClients()`, admin). */
+export interface ClientSummary {
+  clientId: string;
+  /** Whether it has in-memory state now (it made a request within `clients.idleThreshold`). */
+  active: boolean;
+}
+
+export interface ClientPage {
+  clients: ClientSummary[];
+  nextCursor: string | null;
+}
+
+/** What one client holds now (`clientStatus()`, admin; docs/clients.md, "Management"). */
+export interface ClientStatus {
+  clientId: string;
+  /** Whether the client has data in the log or state in memory. */
+  known: boolean;
+  /** Epoch ms of its last request; null when it has no in-memory state. */
+  lastActivity: number | null;
+  connections: number;
+  subscriptions: number;
+  /** Epoch ms its in-memory state was made; null when it has none. */
+  activeSince: number | null;
+  /** Units written since `activeSince`. */
+  unitsWrittenRecently: number;
+  /** From the log: its own space. */
+  contexts: number;
+  unitsWritten: number;
+  storageBytes: number;
+  locksHeld: number;
+  groups: Array<{ group: string; membership: 'read' | 'write' }>;
+  /** Its quota limits (0: unlimited). */
+  quotas: Record<string, number>;
+}
+
+/** What erasing a client removed (`eraseClient()`, admin); zeros when run again. */
+export interface ClientErasure {
+  clientId: string;
+  contexts: number;
+  units: number;
+  bytes: number;
+  locks: number;
+}
+
+/** What a retention sweep trimmed (`sweepRetention()`, admin). */
+export interface RetentionSweep {
+  contexts: number;
+  trimmed: number;
+  units: number;
+  bytes: number;
+}
+
+/** What dropping idle clients' in-memory state freed (`cleanupClients()`, admin); never data. */
+export interface ClientCleanup {
+  idleThresholdSeconds: number;
+  dropped: string[];
+  cachedContextsFreed: number;
+}

@@ -20,6 +20,11 @@ function schemaFields(schema: unknown): string[] {
   return Object.keys(properties).sort();
 }
 
+/** The schema of the items of an array property. */
+function items(schema: unknown, property: string): unknown {
+  return (schema as { properties: Record<string, { items: unknown }> }).properties[property]!.items;
+}
+
 const pairs: Array<[string, string[], unknown]> = [
   [
     'NewWorkUnit ↔ request WorkUnitInput',
@@ -53,6 +58,42 @@ const pairs: Array<[string, string[], unknown]> = [
     REQUEST_SCHEMAS.SearchRequest,
   ],
   ['SearchResponse ↔ response SearchResponse', fieldsOf<sdk.SearchResponse>()({ results: true, total: true, totalRelation: true }), RESPONSE_SCHEMAS.SearchResponse],
+  ['UnitPage ↔ response UnitPage', fieldsOf<sdk.UnitPage>()({ workUnits: true, nextCursor: true, firstSeq: true }), RESPONSE_SCHEMAS.UnitPage],
+  ['ContextDeletion ↔ response ContextDeletion', fieldsOf<sdk.ContextDeletion>()({ contextId: true, deleted: true, units: true, bytes: true }), RESPONSE_SCHEMAS.ContextDeletion],
+  ['ContextPresence ↔ response Presence', fieldsOf<sdk.ContextPresence>()({ contextId: true, members: true, connections: true }), RESPONSE_SCHEMAS.Presence],
+  ['PresenceMember ↔ response PresenceMember', fieldsOf<sdk.PresenceMember>()({ clientId: true, agentId: true, connections: true, since: true }), RESPONSE_SCHEMAS.PresenceMember],
+  // The memory views and the graph.
+  ['MemoryFileEntry ↔ response MemoryTree.files[]', fieldsOf<sdk.MemoryFileEntry>()({ path: true, size: true }), items(RESPONSE_SCHEMAS.MemoryTree, 'files')],
+  ['MemoryFile ↔ response MemoryFile', fieldsOf<sdk.MemoryFile>()({ path: true, text: true }), RESPONSE_SCHEMAS.MemoryFile],
+  ['MemoryChange ↔ response MemoryHistory.changes[]', fieldsOf<sdk.MemoryChange>()({ seq: true, ts: true, agentId: true, command: true, change: true }), items(RESPONSE_SCHEMAS.MemoryHistory, 'changes')],
+  ['KnowledgeGraph ↔ response KnowledgeGraph', fieldsOf<sdk.KnowledgeGraph>()({ entities: true, relations: true }), RESPONSE_SCHEMAS.KnowledgeGraph],
+  ['Entity ↔ response KnowledgeGraph.entities[]', fieldsOf<sdk.Entity>()({ name: true, entityType: true, observations: true }), items(RESPONSE_SCHEMAS.KnowledgeGraph, 'entities')],
+  ['Relation ↔ response KnowledgeGraph.relations[]', fieldsOf<sdk.Relation>()({ from: true, to: true, relationType: true }), items(RESPONSE_SCHEMAS.KnowledgeGraph, 'relations')],
+  // Clients and operations (admin).
+  ['ClientPage ↔ response ClientList', fieldsOf<sdk.ClientPage>()({ clients: true, nextCursor: true }), RESPONSE_SCHEMAS.ClientList],
+  ['ClientSummary ↔ response ClientList.clients[]', fieldsOf<sdk.ClientSummary>()({ clientId: true, active: true }), items(RESPONSE_SCHEMAS.ClientList, 'clients')],
+  [
+    'ClientStatus ↔ response ClientStatus',
+    fieldsOf<sdk.ClientStatus>()({
+      clientId: true,
+      known: true,
+      lastActivity: true,
+      connections: true,
+      subscriptions: true,
+      activeSince: true,
+      unitsWrittenRecently: true,
+      contexts: true,
+      unitsWritten: true,
+      storageBytes: true,
+      locksHeld: true,
+      groups: true,
+      quotas: true,
+    }),
+    RESPONSE_SCHEMAS.ClientStatus,
+  ],
+  ['ClientErasure ↔ response ClientErasure', fieldsOf<sdk.ClientErasure>()({ clientId: true, contexts: true, units: true, bytes: true, locks: true }), RESPONSE_SCHEMAS.ClientErasure],
+  ['RetentionSweep ↔ response RetentionSweep', fieldsOf<sdk.RetentionSweep>()({ contexts: true, trimmed: true, units: true, bytes: true }), RESPONSE_SCHEMAS.RetentionSweep],
+  ['ClientCleanup ↔ response Cleanup', fieldsOf<sdk.ClientCleanup>()({ idleThresholdSeconds: true, dropped: true, cachedContextsFreed: true }), RESPONSE_SCHEMAS.Cleanup],
 ];
 
 for (const [name, sdkFields, schema] of pairs) {

@@ -75,6 +75,10 @@ for (const kind of ['http', 'grpc'] as const) {
       assert.equal(patched.displayName, 'Retries');
       assert.deepEqual(patched.meta, { team: 'core' });
       await assert.rejects(client.updateContext(ctx, { displayName: 'x' }, { ifVersion: 999 }), (e: EngramClientError) => e.code === 'VERSION_MISMATCH');
+      // A context made before its first unit; made again, what is given applies to the one that exists.
+      const made = await client.createContext(`made-${kind}`, { displayName: 'Made', addAgents: ['planner'], meta: { stage: 'draft' } });
+      assert.deepEqual([made.id, made.displayName, made.agentIds, made.meta, made.version, made.headSeq], [`made-${kind}`, 'Made', ['planner'], { stage: 'draft' }, 1, 0]);
+      assert.equal((await client.createContext(`made-${kind}`, { meta: { stage: 'ready' } })).version, 2);
       const contexts = await client.listContexts({ prefix: 'sdk-' });
       assert.deepEqual(contexts.contexts.map((c) => c.id), [ctx]);
       await assert.rejects(client.get('missing'), (e: EngramClientError) => e instanceof EngramClientError && e.code === 'WORKUNIT_NOT_FOUND');

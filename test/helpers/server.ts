@@ -40,11 +40,13 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Wait for storage to be ready (default) or only for the listening line. */
   waitReady?: boolean;
+  /** The launcher to run (default: this repository's bin/engram; e.g. one installed from the packed package). */
+  bin?: string;
 }
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const dataDir = options.dataDir ?? tempDir();
-  const proc = spawn(ENGRAM_BIN, ['serve', '--addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0', '--data-dir', dataDir, ...(options.args ?? [])], {
+  const proc = spawn(options.bin ?? ENGRAM_BIN, ['serve', '--addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0', '--data-dir', dataDir, ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

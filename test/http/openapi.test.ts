@@ -136,6 +136,24 @@ describe('/openapi.json', () => {
       ['Error', (await env.http.get('/workunit/none')).json],
       ['Status', (await env.http.get('/healthz')).json],
     ];
+    // Memory views and the graph, after a create, an edit, a rename and a delete (every kind of change).
+    const command = (c: Record<string, unknown>) => env.http.post('/memory/oa-m/command', c);
+    await command({ command: 'create', path: '/memories/a.md', file_text: 'one\n' });
+    await command({ command: 'str_replace', path: '/memories/a.md', old_str: 'one', new_str: 'two' });
+    await command({ command: 'create', path: '/memories/b.md', file_text: 'b\n' });
+    await command({ command: 'rename', old_path: '/memories/b.md', new_path: '/memories/c.md' });
+    await command({ command: 'delete', path: '/memories/c.md' });
+    await env.http.post('/graph/oa-m/create_entities', { entities: [{ name: 'a', entityType: 't', observations: ['x'] }, { name: 'b', entityType: 't', observations: [] }] });
+    await env.http.post('/graph/oa-m/create_relations', { relations: [{ from: 'a', to: 'b', relationType: 'knows' }] });
+    const history = (await env.http.get('/memory/oa-m/history')).json;
+    assert.deepEqual(history.changes.map((c: { change: { op: string } }) => c.change.op), ['write', 'write', 'write', 'rename', 'delete']);
+    samples.push(
+      ['MemoryResult', (await command({ command: 'view', path: '/memories' })).json],
+      ['MemoryTree', (await env.http.get('/memory/oa-m/tree')).json],
+      ['MemoryFile', (await env.http.get('/memory/oa-m/file?path=/memories/a.md')).json],
+      ['MemoryHistory', history],
+      ['KnowledgeGraph', (await env.http.get('/graph/oa-m')).json],
+    );
     // Presence with a member that named an agent and one that did not (agentId null).
     const followers = [new WsClient(`${env.server.url.replace('http', 'ws')}/stream?context=oa-r&agentId=a`), new WsClient(`${env.server.url.replace('http', 'ws')}/stream?context=oa-r`)];
     for (const f of followers) {

@@ -37,7 +37,7 @@ export function registerMemoryRoutes(t: RouteTable, deps: { memory: AgentMemory;
   });
   t.route('/memory/:space/tree', {
     get: {
-      operation: { summary: 'Every file of a memory space with its size.', tag: 'memory', scope: 'read', ok: { 200: 'Document' }, errors: ['INVALID_ID'] },
+      operation: { summary: 'Every file of a memory space with its size.', tag: 'memory', scope: 'read', ok: { 200: 'MemoryTree' }, errors: ['INVALID_ID'] },
       handler: (reply, req, principal) => {
         files.tree(principal, pathParam(req, 0, 'space')).then((list) => reply.json(200, JSON.stringify({ files: list })), reject(reply));
       },
@@ -50,7 +50,7 @@ export function registerMemoryRoutes(t: RouteTable, deps: { memory: AgentMemory;
         tag: 'memory',
         scope: 'read',
         query: [param('path', STR, 'A path under /memories.')],
-        ok: { 200: 'Document' },
+        ok: { 200: 'MemoryFile' },
         errors: ['INVALID_QUERY', 'NOT_FOUND'],
       },
       handler: (reply, req, principal) => {
@@ -66,7 +66,7 @@ export function registerMemoryRoutes(t: RouteTable, deps: { memory: AgentMemory;
         tag: 'memory',
         scope: 'read',
         query: [param('path', STR, 'A path under /memories (default: all).')],
-        ok: { 200: 'Document' },
+        ok: { 200: 'MemoryHistory' },
         errors: ['INVALID_QUERY'],
       },
       handler: (reply, req, principal) => {
@@ -169,7 +169,7 @@ export function registerMemoryRoutes(t: RouteTable, deps: { memory: AgentMemory;
 
   t.route('/graph/:space', {
     get: {
-      operation: { summary: 'The whole knowledge graph of a memory space (read_graph).', tag: 'memory', scope: 'read', ok: { 200: 'Document' }, errors: ['INVALID_ID'] },
+      operation: { summary: 'The whole knowledge graph of a memory space (read_graph).', tag: 'memory', scope: 'read', ok: { 200: 'KnowledgeGraph' }, errors: ['INVALID_ID'] },
       handler: (reply, req, principal) => {
         graph.run(principal, pathParam(req, 0, 'space'), 'read_graph', {}).then((a) => reply.json(200, JSON.stringify(a.result)), reject(reply));
       },
