@@ -32,7 +32,7 @@ export interface RunRecord {
   merged?: Array<{ source: string; date: string; commit: string; dirty: boolean }>;
 }
 
-const SYSTEM_NAME: Record<string, string> = { engram: 'Engram', redis: 'Redis Streams', nats: 'NATS JetStream', floor: 'floor' };
+const SYSTEM_NAME: Record<string, string> = { engram: 'Engram', redis: 'Redis Streams', nats: 'NATS JetStream', floor: 'floor', sqlite: 'SQLite' };
 
 export function ms(us: number): string {
   const v = us / 1000;
@@ -180,6 +180,27 @@ export function rebuildTable(results: Result[]): string[] {
   ];
 }
 
+/** LangGraph checkpointers: the same graph on each saver, in rounds of the same run; peers that could not run say why. */
+export function langgraphTable(results: Result[]): string[] {
+  const rows = results.filter((r) => r.scenario === 'langgraph');
+  const ran = rows.filter((r) => r.extra?.unavailable === undefined);
+  if (ran.length === 0) return ['Not measured in this run.'];
+  const floor = ran.find((r) => r.system === 'floor');
+  const x = ran[0]!.extra!;
+  const lines = [
+    `A chain of ${x.steps} nodes, each replacing 1 kB of state text (so every step checkpoints 1 kB of changed state), invoked on a new thread each time with \`durability: 'sync'\` (a step starts once the previous step's checkpoint is stored). ${x.invocations} invocations per saver, in ${x.rounds} rounds taking turns. A step is timed from one node's start to the next one's.`,
+    '',
+    '| saver | durability | steps/s | p50 per step | p99 per step | steps/s ÷ the floor |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const r of ran) {
+    lines.push(`| ${r.name.split(':')[0]} | ${r.durability ?? ''} | ${int(r.throughput)} | ${ms(r.p50)} ms | ${ms(r.p99)} ms | ${floor ? (r.throughput / floor.throughput).toFixed(2) : ''} |`);
+  }
+  for (const r of rows.filter((r) => r.extra?.unavailable !== undefined)) lines.push('', `${r.name}: ${r.extra!.unavailable}`);
+  if (!rows.some((r) => r.system === 'redis')) lines.push('', 'RedisSaver: not measured, redis-server is not installed on this machine.');
+  return lines;
+}
+
 /** Scale-out: the embedded log beside one and two nodes on a JetStream cluster, from the same run. */
 export function scaleOutTable(results: Result[]): string[] {
   const rows = results.filter((r) => r.scenario === 'scale-out');
@@ -301,6 +322,10 @@ export function renderReport(run: RunRecord): string {
     '## Rebuilding a memory file from a snapshot',
     '',
     ...rebuildTable(run.results),
+    '',
+    '## LangGraph checkpointers',
+    '',
+    ...langgraphTable(run.results),
     '',
     '## Scale-out on NATS JetStream',
     '',

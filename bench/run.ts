@@ -55,6 +55,7 @@ const SCENARIOS: Array<{ file: string; args: string[]; peer?: PeerName; fullOnly
   { file: 'clients.bench.js', args: [] },
   { file: 'memory.bench.js', args: [] },
   { file: 'rebuild.bench.js', args: [] },
+  { file: 'langgraph.bench.js', args: [] },
   { file: 'scaleout.bench.js', args: [] },
   { file: 'search.bench.js', args: [] },
   { file: 'search.bench.js', args: ['--vector-index', 'hnsw'], fullOnly: true, sameInTiny: true },

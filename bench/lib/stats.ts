@@ -11,7 +11,7 @@ export function histogram(): Histogram {
 }
 
 /** The systems a result can be about: Engram, a peer measured in the same run, or a floor. */
-export type System = 'engram' | 'redis' | 'nats' | 'floor';
+export type System = 'engram' | 'redis' | 'nats' | 'floor' | 'sqlite';
 
 export interface Result {
   scenario: string;
