@@ -117,7 +117,7 @@ try {
       contender('RedisSaver', 'redis', PEERS.redis.durability, s, async () => void (await s.end()));
     } catch (err) {
       await saver?.end().catch(() => undefined);
-      const why = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 80);
+      const why = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.replace(/, with args beginning with.*/, '').slice(0, 120);
       emit(quantity('langgraph', 'RedisSaver: could not run', 0, 'steps/s', undefined, { unavailable: `it needs the RedisJSON and RediSearch modules, which this Redis (${peerVersion('redis')?.split(' ').slice(0, 3).join(' ')}) does not have: ${why}` }));
     } finally {
       console.error = consoleError;

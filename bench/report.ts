@@ -194,7 +194,7 @@ export function langgraphTable(results: Result[]): string[] {
     '|---|---|---|---|---|---|',
   ];
   for (const r of ran) {
-    lines.push(`| ${r.name.split(':')[0]} | ${r.durability ?? ''} | ${int(r.throughput)} | ${ms(r.p50)} ms | ${ms(r.p99)} ms | ${floor ? (r.throughput / floor.throughput).toFixed(2) : ''} |`);
+    lines.push(`| ${r.name.split(':')[0]} | ${r.durability ?? ''} | ${int(r.throughput)} | ${ms(r.p50)} | ${ms(r.p99)} | ${floor ? (r.throughput / floor.throughput).toFixed(2) : ''} |`);
   }
   for (const r of rows.filter((r) => r.extra?.unavailable !== undefined)) lines.push('', `${r.name}: ${r.extra!.unavailable}`);
   if (!rows.some((r) => r.system === 'redis')) lines.push('', 'RedisSaver: not measured, redis-server is not installed on this machine.');
