@@ -4,7 +4,8 @@
  * invoked on a new thread each time with `durability: 'sync'` (a step starts only once the
  * previous step's checkpoint is stored, so a step's time includes its checkpoint). Savers:
  *
- * - EngramSaver against an Engram server on loopback (a checkpoint is a work unit over HTTP);
+ * - EngramSaver against an Engram server on loopback (a checkpoint is a work unit), appending over
+ *   its WebSocket (the default) and, for comparison, with an HTTP request each;
  * - SqliteSaver (@langchain/langgraph-checkpoint-sqlite, better-sqlite3 in this process, WAL), on a
  *   file in a temp dir;
  * - RedisSaver (@langchain/langgraph-checkpoint-redis) when the Redis server has the modules it
@@ -91,12 +92,16 @@ async function sqlite(name: string, synchronous: 'NORMAL' | 'FULL'): Promise<Sql
 try {
   const engram = await startEngram();
   servers.push(engram);
-  contender('EngramSaver (HTTP, loopback)', 'engram', ENGRAM_DURABILITY, new EngramSaver({ url: `http://127.0.0.1:${engram.port}` }));
+  const ws = new EngramSaver({ url: `http://127.0.0.1:${engram.port}` });
+  contender('EngramSaver (WebSocket publish, loopback)', 'engram', ENGRAM_DURABILITY, ws, async () => ws.close());
+  // The same server, a request per append: what the socket saves.
+  contender('EngramSaver (HTTP requests, loopback)', 'engram', ENGRAM_DURABILITY, new EngramSaver({ url: `http://127.0.0.1:${engram.port}`, transport: 'http' }));
   contender('SqliteSaver (in process, WAL)', 'sqlite', 'SQLite file, WAL, synchronous=NORMAL: written to the OS at commit, not fsynced', await sqlite('normal', 'NORMAL'));
   if (!TINY && !QUICK) {
     const synced = await startEngram(['--storage-sync']);
     servers.push(synced);
-    contender('EngramSaver (HTTP, loopback), storage.sync', 'engram', ENGRAM_DURABILITY_SYNC, new EngramSaver({ url: `http://127.0.0.1:${synced.port}` }));
+    const wsSynced = new EngramSaver({ url: `http://127.0.0.1:${synced.port}` });
+    contender('EngramSaver (WebSocket publish, loopback), storage.sync', 'engram', ENGRAM_DURABILITY_SYNC, wsSynced, async () => wsSynced.close());
     contender('SqliteSaver (in process, WAL), synchronous=FULL', 'sqlite', 'SQLite file, WAL, synchronous=FULL (its default): fsynced at commit', await sqlite('full', 'FULL'));
   }
   contender('MemorySaver (in process, the floor)', 'floor', 'none (a dictionary in the process)', new MemorySaver());

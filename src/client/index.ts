@@ -6,6 +6,7 @@ export { EngramClient, type EngramClientOptions } from './http-client.js';
 export { GrpcEngramClient, type BulkAck } from './grpc-client.js';
 export { EngramClientError, isRetryable } from './errors.js';
 export type { HeldLock } from './locking.js';
+export type { Published } from './stream-writer.js';
 export type { Backoff } from './resume.js';
 export { binaryPayload, isBinaryPayload } from './types.js';
 export type {

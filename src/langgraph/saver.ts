@@ -47,6 +47,11 @@ export interface EngramSaverOptions {
   serde?: SerializerProtocol;
   /** Threads kept in memory between reads (least recently used go first; default 256). */
   maxCachedThreads?: number;
+  /**
+   * How checkpoints and writes are appended: `websocket` (the default: one socket, the stream's
+   * `publish`, cheaper per step) or `http` (a request each, `POST /workunit`).
+   */
+  transport?: 'websocket' | 'http';
 }
 
 /** What `follow()` yields: each checkpoint and each batch of writes, with the seq to resume after. */
@@ -61,6 +66,7 @@ export class EngramSaver extends BaseCheckpointSaver {
   readonly client: EngramClient;
   readonly prefix: string;
   private readonly agentId: string;
+  private readonly transport: 'websocket' | 'http';
   /** Threads read so far, kept up to date by their tails. */
   private readonly replicas: ContextReplicas<ThreadState>;
 
@@ -70,6 +76,7 @@ export class EngramSaver extends BaseCheckpointSaver {
     this.client = options.client ?? new EngramClient(options.url!, options.clientOptions);
     this.prefix = options.prefix ?? 'langgraph/';
     this.agentId = options.agentId ?? 'langgraph';
+    this.transport = options.transport ?? 'websocket';
     this.replicas = new ContextReplicas(this.client, () => new ThreadState(), options.maxCachedThreads ?? 256);
   }
 
@@ -197,14 +204,27 @@ export class EngramSaver extends BaseCheckpointSaver {
   // ---- reading and writing the thread's context ----
 
   private async append(threadId: string, payload: CheckpointUnit | WritesUnit): Promise<void> {
-    const { workUnit } = await this.client.write({
-      contextId: this.contextOf(threadId),
-      agentId: this.agentId,
-      type: 'TASK_STATUS',
-      meta: { langgraph: payload.lg },
-      payload,
-    });
-    this.replicas.appended(workUnit);
+    const unit = { contextId: this.contextOf(threadId), agentId: this.agentId, type: 'TASK_STATUS' as const, meta: { langgraph: payload.lg }, payload };
+    if (this.transport === 'http') {
+      this.replicas.appended((await this.client.write(unit)).workUnit);
+      return;
+    }
+    let published;
+    try {
+      published = await this.client.publish(unit);
+    } catch (err) {
+      // The socket dropped: once more over HTTP. Appending a unit twice changes nothing here (a
+      // checkpoint read twice is the same checkpoint; a task's regular writes are kept once).
+      if (!(err instanceof EngramClientError && err.code === 'UNAVAILABLE')) throw err;
+      this.replicas.appended((await this.client.write(unit)).workUnit);
+      return;
+    }
+    this.replicas.appended({ ...unit, id: published.id, seq: published.seq, ts: '', relationships: [] });
+  }
+
+  /** Closes the client's WebSocket; a saver used again opens it again. */
+  close(): void {
+    this.client.close();
   }
 
   /** The thread brought up to date (one read when nothing changed), or undefined when it does not exist. */
