@@ -70,7 +70,9 @@ class AsyncEngram:
         backoff: Optional[Backoff] = None,
     ) -> None:
         self._settings = make_settings(url, token, api_key, client_id, agent_id, timeout, backoff)
-        self._http = httpx.AsyncClient(headers=self._settings.headers, timeout=timeout)
+        # Requests go to `url` alone: a plain-HTTP server needs no certificates (loading them takes a while).
+        verify = self._settings.base.startswith("https://")
+        self._http = httpx.AsyncClient(headers=self._settings.headers, timeout=timeout, verify=verify)
 
     @property
     def url(self) -> str:
