@@ -177,6 +177,8 @@ class AsyncSubscription:
                 await task
             except asyncio.CancelledError:
                 pass
+        if self._queue is not None and not self._queue.full():
+            self._queue.put_nowait(("end", None))  # wakes a `next` waiting in another task
 
     async def __aenter__(self) -> "AsyncSubscription":
         self._start()
