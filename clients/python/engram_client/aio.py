@@ -1,0 +1,394 @@
+"""AsyncEngram: the same API as :class:`engram_client.Engram`, for asyncio (docs/python.md).
+
+    async with AsyncEngram("http://127.0.0.1:8080", agent_id="planner") as engram:
+        await engram.write("plan-42", {"text": "Retry with backoff"}, idempotency_key="plan-42-step-3")
+        async for unit in engram.subscribe("plan-42", since=0):
+            print(unit["seq"], unit["payload"])
+"""
+
+from __future__ import annotations
+
+from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence, TypeVar, Union
+
+import httpx
+
+from . import _calls as calls
+from ._calls import Call, FenceArg
+from ._settings import make_settings
+from .errors import EngramError
+from .locking import AsyncLockContext
+from .streams import AsyncSubscription, Backoff, PresenceHandler
+from .models import (
+    ClientPage,
+    Context,
+    ContextDeletion,
+    ContextPage,
+    ContextPresence,
+    Fact,
+    FactOutcome,
+    FactWithHistory,
+    Graph,
+    Lock,
+    LockPage,
+    MemoryChange,
+    MemoryFile,
+    MemoryResult,
+    RecalledFact,
+    Relationship,
+    SearchResponse,
+    UnitPage,
+    WorkUnit,
+    WorkUnitType,
+    WriteResult,
+)
+
+T = TypeVar("T")
+
+
+class AsyncEngram:
+    """An asyncio client of one Engram server. Close it (``await engram.aclose()``, or ``async with``) when done.
+
+    :param url: the server, ``http://host:port`` (default: ``$ENGRAM_URL``, else ``http://127.0.0.1:8080``).
+    :param token: an API key or JWT, sent as ``Authorization: Bearer`` on every request and stream.
+    :param api_key: an API key sent as ``X-API-Key`` instead.
+    :param client_id: the client to act as (``X-Client-ID``): with auth off, the client; with auth
+        on, only for admin credentials.
+    :param agent_id: the agent that writes, locks and edits memory when a call names none.
+    :param timeout: seconds per request (a lock acquire that waits adds its wait).
+    :param backoff: reconnect delays of subscriptions.
+    """
+
+    def __init__(
+        self,
+        url: Optional[str] = None,
+        *,
+        token: Optional[str] = None,
+        api_key: Optional[str] = None,
+        client_id: Optional[str] = None,
+        agent_id: Optional[str] = None,
+        timeout: float = 30.0,
+        backoff: Optional[Backoff] = None,
+    ) -> None:
+        self._settings = make_settings(url, token, api_key, client_id, agent_id, timeout, backoff)
+        # Requests go to `url` alone: a plain-HTTP server needs no certificates (loading them takes a while).
+        verify = self._settings.base.startswith("https://")
+        self._http = httpx.AsyncClient(headers=self._settings.headers, timeout=timeout, verify=verify)
+
+    @property
+    def url(self) -> str:
+        return self._settings.base
+
+    @property
+    def agent_id(self) -> Optional[str]:
+        return self._settings.agent_id
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> "AsyncEngram":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+    async def _run(self, call: Call[T]) -> T:
+        content = call.encode_body()
+        headers = dict(call.headers)
+        if content is not None:
+            headers["content-type"] = "application/json"
+        try:
+            res = await self._http.request(
+                call.method,
+                self._settings.base + call.path,
+                params=call.params,
+                content=content,
+                headers=headers,
+                timeout=self._settings.timeout + call.extra_timeout,
+            )
+        except httpx.HTTPError as e:
+            raise EngramError("UNAVAILABLE", f"{call.method} {call.path}: {e!r}") from e
+        return call.finish(res.status_code, res.text, res.headers)
+
+    def _agent(self, agent_id: Optional[str]) -> Optional[str]:
+        return agent_id if agent_id is not None else self._settings.agent_id
+
+    # ---- work units ----
+
+    async def write(
+        self,
+        context_id: str,
+        payload: Any,
+        *,
+        type: WorkUnitType = "MESSAGE",
+        agent_id: Optional[str] = None,
+        meta: Optional[Mapping[str, str]] = None,
+        relationships: Optional[Sequence[Relationship]] = None,
+        idempotency_key: Optional[str] = None,
+        fence: Optional[FenceArg] = None,
+        embedding: Optional[Sequence[float]] = None,
+    ) -> WriteResult:
+        """Appends a work unit; returns once it is durable.
+
+        A retry with the same ``idempotency_key`` (per context) returns the first write's unit
+        with ``replayed=True`` instead of storing another. ``fence`` (``{"resource", "token"}``,
+        a ``(resource, token)`` pair or a held lock) stores it only while that token is the
+        lock holder's; otherwise ``FENCE_REJECTED`` and nothing is stored.
+        """
+        return await self._run(
+            calls.write(
+                context_id,
+                payload,
+                type=type,
+                agent_id=self._agent(agent_id),
+                meta=meta,
+                relationships=relationships,
+                idempotency_key=idempotency_key,
+                fence=fence,
+                embedding=embedding,
+            )
+        )
+
+    async def get_unit(self, unit_id: str) -> WorkUnit:
+        return await self._run(calls.get_unit(unit_id))
+
+    async def list_units(
+        self, context_id: str, *, limit: Optional[int] = None, after: Optional[int] = None, before: Optional[int] = None, reverse: bool = False
+    ) -> UnitPage:
+        """One page of units with ``after < seq < before``, oldest first (newest first with ``reverse``)."""
+        return await self._run(calls.list_units(context_id, limit=limit, after=after, before=before, reverse=reverse))
+
+    async def iter_units(self, context_id: str, *, since: int = 0, page_size: int = 1000) -> AsyncIterator[WorkUnit]:
+        """Every unit with seq > ``since``, page by page, up to the head (no unit skipped or repeated)."""
+        after: Optional[int] = since
+        while after is not None:
+            page = await self.list_units(context_id, limit=page_size, after=after)
+            for unit in page["workUnits"]:
+                yield unit
+            after = page["nextCursor"]
+
+    # ---- contexts ----
+
+    async def get_context(self, context_id: str) -> Context:
+        return await self._run(calls.get_context(context_id))
+
+    async def create_context(
+        self, context_id: str, *, display_name: Optional[str] = None, agents: Optional[Sequence[str]] = None, meta: Optional[Mapping[str, str]] = None
+    ) -> Context:
+        """Creates a context (a PATCH of one that does not exist); on an existing one, applies the same change."""
+        return await self._run(calls.patch_context(context_id, display_name=display_name, add_agents=agents, meta=meta))
+
+    async def update_context(
+        self,
+        context_id: str,
+        *,
+        display_name: Optional[str] = None,
+        add_agents: Optional[Sequence[str]] = None,
+        remove_agents: Optional[Sequence[str]] = None,
+        pin_units: Optional[Sequence[str]] = None,
+        unpin_units: Optional[Sequence[str]] = None,
+        meta: Optional[Mapping[str, Optional[str]]] = None,
+        if_version: Optional[int] = None,
+        if_exists: bool = False,
+    ) -> Context:
+        """Changes a context's record (``meta`` merges; a None value deletes the key).
+
+        ``if_version`` applies it only at that version (``VERSION_MISMATCH`` otherwise);
+        ``if_exists`` only if the context exists.
+        """
+        return await self._run(
+            calls.patch_context(
+                context_id,
+                display_name=display_name,
+                add_agents=add_agents,
+                remove_agents=remove_agents,
+                pin_units=pin_units,
+                unpin_units=unpin_units,
+                meta=meta,
+                if_version=if_version,
+                if_exists=if_exists,
+            )
+        )
+
+    async def delete_context(self, context_id: str) -> ContextDeletion:
+        """Deletes a context for good; its subscribers' iterators end with ``CONTEXT_DELETED``."""
+        return await self._run(calls.delete_context(context_id))
+
+    async def list_contexts(self, *, limit: Optional[int] = None, after: Optional[str] = None, prefix: Optional[str] = None) -> ContextPage:
+        return await self._run(calls.list_contexts(limit=limit, after=after, prefix=prefix))
+
+    async def iter_contexts(self, *, prefix: Optional[str] = None, page_size: int = 100) -> AsyncIterator[Context]:
+        """Every context (whose id starts with ``prefix``), in id order, page by page."""
+        after: Optional[str] = None
+        while True:
+            page = await self.list_contexts(limit=page_size, after=after, prefix=prefix)
+            for context in page["contexts"]:
+                yield context
+            if page["nextCursor"] is None:
+                return
+            after = page["nextCursor"]
+
+    async def presence(self, context_id: str) -> ContextPresence:
+        """Who is subscribed to a context now, by client and agent."""
+        return await self._run(calls.presence(context_id))
+
+    # ---- streams ----
+
+    def subscribe(
+        self,
+        context_id: str,
+        *,
+        since: Optional[int] = None,
+        epoch: Optional[str] = None,
+        agent_id: Optional[str] = None,
+        on_presence: Optional[PresenceHandler] = None,
+        on_trimmed: str = "end",
+    ) -> AsyncSubscription:
+        """The units of a context as an async iterator: those after ``since`` first, then live.
+
+        It reconnects by itself (backoff with jitter) and resumes after the last unit it
+        received, so the loop sees every unit once and in order across disconnects and
+        server restarts. Without ``since``: units written from now on. Close it (or use
+        ``async with``) to end it. See docs/python.md for the errors that end it.
+        """
+        settings = self._settings
+        agent = self._agent(agent_id)
+        return AsyncSubscription(
+            settings.stream_target,
+            context_id,
+            since=since,
+            epoch=epoch,
+            agent_id=agent,
+            on_presence=on_presence,
+            on_trimmed=on_trimmed,
+            backoff=settings.backoff,
+        )
+
+    # ---- locks ----
+
+    def lock(
+        self, resource: str, *, ttl: Optional[float] = None, wait: Optional[float] = None, agent_id: Optional[str] = None, context_id: Optional[str] = None
+    ) -> AsyncLockContext:
+        """``async with engram.lock("src/a.py", ttl=10) as lock:``: holds the lock, renewing it, for the block.
+
+        ``ttl`` is the lease in seconds (server default 30), ``wait`` how long to wait in line
+        for a held lock (default: not at all, ``LOCK_HELD``). Write through ``lock.write`` to
+        fence the writes with its token. See :mod:`engram_client.locking`.
+        """
+        return AsyncLockContext(self, resource, self._agent(agent_id), ttl, wait, context_id)
+
+    async def acquire(
+        self, resource: str, *, agent_id: Optional[str] = None, ttl: Optional[float] = None, wait: Optional[float] = None, context_id: Optional[str] = None
+    ) -> Lock:
+        """Takes a lock once (no renewal): ``LOCK_HELD`` if another agent holds it beyond ``wait`` seconds."""
+        return await self._run(calls.acquire(resource, agent_id=self._agent(agent_id), ttl=ttl, wait=wait, context_id=context_id))
+
+    async def acquire_all(
+        self, resources: Sequence[str], *, agent_id: Optional[str] = None, ttl: Optional[float] = None, wait: Optional[float] = None, context_id: Optional[str] = None
+    ) -> List[Lock]:
+        """Takes every resource or none (in a fixed order, so overlapping sets cannot deadlock)."""
+        return await self._run(calls.acquire_all(resources, agent_id=self._agent(agent_id), ttl=ttl, wait=wait, context_id=context_id))
+
+    async def renew(self, resource: str, *, agent_id: str, lock_id: str, ttl: Optional[float] = None) -> Lock:
+        return await self._run(calls.renew(resource, agent_id=agent_id, lock_id=lock_id, ttl=ttl))
+
+    async def release(self, resource: str, *, agent_id: str, lock_id: str) -> Lock:
+        return await self._run(calls.release(resource, agent_id=agent_id, lock_id=lock_id))
+
+    async def get_lock(self, resource: str) -> Lock:
+        return await self._run(calls.get_lock(resource))
+
+    async def list_locks(self, *, agent_id: Optional[str] = None, prefix: Optional[str] = None, after: Optional[str] = None, limit: Optional[int] = None) -> LockPage:
+        return await self._run(calls.list_locks(agent_id=agent_id, prefix=prefix, after=after, limit=limit))
+
+    # ---- search ----
+
+    async def search(
+        self,
+        query: Optional[str] = None,
+        *,
+        mode: Optional[str] = None,
+        vector: Optional[Sequence[float]] = None,
+        context_id: Optional[str] = None,
+        context_ids: Optional[Sequence[str]] = None,
+        agent_ids: Optional[Sequence[str]] = None,
+        types: Optional[Sequence[WorkUnitType]] = None,
+        meta: Optional[Mapping[str, str]] = None,
+        since: Union[str, int, None] = None,
+        until: Union[str, int, None] = None,
+        limit: Optional[int] = None,
+        offset: Optional[int] = None,
+    ) -> SearchResponse:
+        """Hybrid (default), ``keyword`` or ``vector`` search with filters (docs/search.md)."""
+        return await self._run(
+            calls.search(
+                query,
+                mode=mode,
+                vector=vector,
+                context_id=context_id,
+                context_ids=context_ids,
+                agent_ids=agent_ids,
+                types=types,
+                meta=meta,
+                since=since,
+                until=until,
+                limit=limit,
+                offset=offset,
+            )
+        )
+
+    # ---- shared memory ----
+
+    async def memory(self, space: str, command: Mapping[str, Any], *, agent_id: Optional[str] = None) -> MemoryResult:
+        """Runs one command of Anthropic's memory tool (its input as the model sent it).
+
+        A tool error (a missing file, an ambiguous ``old_str``) comes back as ``isError``, not raised.
+        """
+        return await self._run(calls.memory_command(space, command, agent_id=self._agent(agent_id)))
+
+    async def memory_tree(self, space: str) -> List[MemoryFile]:
+        return await self._run(calls.memory_tree(space))
+
+    async def memory_file(self, space: str, path: str) -> str:
+        return await self._run(calls.memory_file(space, path))
+
+    async def memory_history(self, space: str, path: Optional[str] = None) -> List[MemoryChange]:
+        return await self._run(calls.memory_history(space, path))
+
+    async def remember(self, space: str, value: str, *, key: Optional[str] = None, agent_id: Optional[str] = None) -> FactOutcome:
+        """Remembers a fact: the decision (ADD, UPDATE or NOOP) comes back with its reason."""
+        return await self._run(calls.remember(space, value, key=key, agent_id=self._agent(agent_id)))
+
+    async def forget(self, space: str, key: str, *, agent_id: Optional[str] = None) -> FactOutcome:
+        return await self._run(calls.forget(space, key, agent_id=self._agent(agent_id)))
+
+    async def facts(self, space: str, *, include_deleted: bool = False) -> List[Fact]:
+        return await self._run(calls.facts(space, include_deleted=include_deleted))
+
+    async def fact(self, space: str, key: str) -> FactWithHistory:
+        return await self._run(calls.fact(space, key))
+
+    async def recall(self, space: str, query: str, *, limit: int = 10) -> List[RecalledFact]:
+        return await self._run(calls.recall(space, query, limit=limit))
+
+    async def graph(self, space: str, tool: str, args: Optional[Mapping[str, Any]] = None, *, agent_id: Optional[str] = None) -> Any:
+        """Runs one knowledge-graph tool (``create_entities``, ``search_nodes``, ...) with the reference memory server's arguments."""
+        return await self._run(calls.graph(space, tool, args, agent_id=self._agent(agent_id)))
+
+    async def read_graph(self, space: str) -> Graph:
+        return await self._run(calls.read_graph(space))
+
+    # ---- clients (admin) and health ----
+
+    async def list_clients(self, *, limit: Optional[int] = None, after: Optional[str] = None) -> ClientPage:
+        return await self._run(calls.list_clients(limit=limit, after=after))
+
+    async def client_status(self, client_id: str) -> Dict[str, Any]:
+        return await self._run(calls.client_status(client_id))
+
+    async def ready(self) -> bool:
+        """True when the server answers and its storage is open."""
+        try:
+            await self._run(calls.readyz())
+            return True
+        except EngramError:
+            return False

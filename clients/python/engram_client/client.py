@@ -1,0 +1,394 @@
+"""Engram: the HTTP API and WebSocket streams of one Engram server, blocking (docs/python.md).
+
+    engram = Engram("http://127.0.0.1:8080", agent_id="planner")
+    engram.write("plan-42", {"text": "Retry with backoff"}, idempotency_key="plan-42-step-3")
+    for unit in engram.subscribe("plan-42", since=0):
+        print(unit["seq"], unit["payload"])
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, TypeVar, Union
+
+import httpx
+
+from . import _calls as calls
+from ._calls import Call, FenceArg
+from ._settings import make_settings
+from .errors import EngramError
+from .locking import LockContext
+from .streams import AsyncSubscription, Backoff, PresenceHandler, Subscription
+from .models import (
+    ClientPage,
+    Context,
+    ContextDeletion,
+    ContextPage,
+    ContextPresence,
+    Fact,
+    FactOutcome,
+    FactWithHistory,
+    Graph,
+    Lock,
+    LockPage,
+    MemoryChange,
+    MemoryFile,
+    MemoryResult,
+    RecalledFact,
+    Relationship,
+    SearchResponse,
+    UnitPage,
+    WorkUnit,
+    WorkUnitType,
+    WriteResult,
+)
+
+T = TypeVar("T")
+
+
+class Engram:
+    """A blocking client of one Engram server. Thread-safe; close it (or use ``with``) when done.
+
+    :param url: the server, ``http://host:port`` (default: ``$ENGRAM_URL``, else ``http://127.0.0.1:8080``).
+    :param token: an API key or JWT, sent as ``Authorization: Bearer`` on every request and stream.
+    :param api_key: an API key sent as ``X-API-Key`` instead.
+    :param client_id: the client to act as (``X-Client-ID``): with auth off, the client; with auth
+        on, only for admin credentials.
+    :param agent_id: the agent that writes, locks and edits memory when a call names none.
+    :param timeout: seconds per request (a lock acquire that waits adds its wait).
+    :param backoff: reconnect delays of subscriptions.
+    """
+
+    def __init__(
+        self,
+        url: Optional[str] = None,
+        *,
+        token: Optional[str] = None,
+        api_key: Optional[str] = None,
+        client_id: Optional[str] = None,
+        agent_id: Optional[str] = None,
+        timeout: float = 30.0,
+        backoff: Optional[Backoff] = None,
+    ) -> None:
+        self._settings = make_settings(url, token, api_key, client_id, agent_id, timeout, backoff)
+        # Requests go to `url` alone: a plain-HTTP server needs no certificates (loading them takes a while).
+        verify = self._settings.base.startswith("https://")
+        self._http = httpx.Client(headers=self._settings.headers, timeout=timeout, verify=verify)
+
+    @property
+    def url(self) -> str:
+        return self._settings.base
+
+    @property
+    def agent_id(self) -> Optional[str]:
+        return self._settings.agent_id
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> "Engram":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _run(self, call: Call[T]) -> T:
+        content = call.encode_body()
+        headers = dict(call.headers)
+        if content is not None:
+            headers["content-type"] = "application/json"
+        try:
+            res = self._http.request(
+                call.method,
+                self._settings.base + call.path,
+                params=call.params,
+                content=content,
+                headers=headers,
+                timeout=self._settings.timeout + call.extra_timeout,
+            )
+        except httpx.HTTPError as e:
+            raise EngramError("UNAVAILABLE", f"{call.method} {call.path}: {e!r}") from e
+        return call.finish(res.status_code, res.text, res.headers)
+
+    def _agent(self, agent_id: Optional[str]) -> Optional[str]:
+        return agent_id if agent_id is not None else self._settings.agent_id
+
+    # ---- work units ----
+
+    def write(
+        self,
+        context_id: str,
+        payload: Any,
+        *,
+        type: WorkUnitType = "MESSAGE",
+        agent_id: Optional[str] = None,
+        meta: Optional[Mapping[str, str]] = None,
+        relationships: Optional[Sequence[Relationship]] = None,
+        idempotency_key: Optional[str] = None,
+        fence: Optional[FenceArg] = None,
+        embedding: Optional[Sequence[float]] = None,
+    ) -> WriteResult:
+        """Appends a work unit; returns once it is durable.
+
+        A retry with the same ``idempotency_key`` (per context) returns the first write's unit
+        with ``replayed=True`` instead of storing another. ``fence`` (``{"resource", "token"}``,
+        a ``(resource, token)`` pair or a held lock) stores it only while that token is the
+        lock holder's; otherwise ``FENCE_REJECTED`` and nothing is stored.
+        """
+        return self._run(
+            calls.write(
+                context_id,
+                payload,
+                type=type,
+                agent_id=self._agent(agent_id),
+                meta=meta,
+                relationships=relationships,
+                idempotency_key=idempotency_key,
+                fence=fence,
+                embedding=embedding,
+            )
+        )
+
+    def get_unit(self, unit_id: str) -> WorkUnit:
+        return self._run(calls.get_unit(unit_id))
+
+    def list_units(
+        self, context_id: str, *, limit: Optional[int] = None, after: Optional[int] = None, before: Optional[int] = None, reverse: bool = False
+    ) -> UnitPage:
+        """One page of units with ``after < seq < before``, oldest first (newest first with ``reverse``)."""
+        return self._run(calls.list_units(context_id, limit=limit, after=after, before=before, reverse=reverse))
+
+    def iter_units(self, context_id: str, *, since: int = 0, page_size: int = 1000) -> Iterator[WorkUnit]:
+        """Every unit with seq > ``since``, page by page, up to the head (no unit skipped or repeated)."""
+        after: Optional[int] = since
+        while after is not None:
+            page = self.list_units(context_id, limit=page_size, after=after)
+            yield from page["workUnits"]
+            after = page["nextCursor"]
+
+    # ---- contexts ----
+
+    def get_context(self, context_id: str) -> Context:
+        return self._run(calls.get_context(context_id))
+
+    def create_context(
+        self, context_id: str, *, display_name: Optional[str] = None, agents: Optional[Sequence[str]] = None, meta: Optional[Mapping[str, str]] = None
+    ) -> Context:
+        """Creates a context (a PATCH of one that does not exist); on an existing one, applies the same change."""
+        return self._run(calls.patch_context(context_id, display_name=display_name, add_agents=agents, meta=meta))
+
+    def update_context(
+        self,
+        context_id: str,
+        *,
+        display_name: Optional[str] = None,
+        add_agents: Optional[Sequence[str]] = None,
+        remove_agents: Optional[Sequence[str]] = None,
+        pin_units: Optional[Sequence[str]] = None,
+        unpin_units: Optional[Sequence[str]] = None,
+        meta: Optional[Mapping[str, Optional[str]]] = None,
+        if_version: Optional[int] = None,
+        if_exists: bool = False,
+    ) -> Context:
+        """Changes a context's record (``meta`` merges; a None value deletes the key).
+
+        ``if_version`` applies it only at that version (``VERSION_MISMATCH`` otherwise);
+        ``if_exists`` only if the context exists.
+        """
+        return self._run(
+            calls.patch_context(
+                context_id,
+                display_name=display_name,
+                add_agents=add_agents,
+                remove_agents=remove_agents,
+                pin_units=pin_units,
+                unpin_units=unpin_units,
+                meta=meta,
+                if_version=if_version,
+                if_exists=if_exists,
+            )
+        )
+
+    def delete_context(self, context_id: str) -> ContextDeletion:
+        """Deletes a context for good; its subscribers' iterators end with ``CONTEXT_DELETED``."""
+        return self._run(calls.delete_context(context_id))
+
+    def list_contexts(self, *, limit: Optional[int] = None, after: Optional[str] = None, prefix: Optional[str] = None) -> ContextPage:
+        return self._run(calls.list_contexts(limit=limit, after=after, prefix=prefix))
+
+    def iter_contexts(self, *, prefix: Optional[str] = None, page_size: int = 100) -> Iterator[Context]:
+        """Every context (whose id starts with ``prefix``), in id order, page by page."""
+        after: Optional[str] = None
+        while True:
+            page = self.list_contexts(limit=page_size, after=after, prefix=prefix)
+            yield from page["contexts"]
+            if page["nextCursor"] is None:
+                return
+            after = page["nextCursor"]
+
+    def presence(self, context_id: str) -> ContextPresence:
+        """Who is subscribed to a context now, by client and agent."""
+        return self._run(calls.presence(context_id))
+
+    # ---- streams ----
+
+    def subscribe(
+        self,
+        context_id: str,
+        *,
+        since: Optional[int] = None,
+        epoch: Optional[str] = None,
+        agent_id: Optional[str] = None,
+        on_presence: Optional[PresenceHandler] = None,
+        on_trimmed: str = "end",
+    ) -> Subscription:
+        """The units of a context as an iterator: those after ``since`` first, then live.
+
+        It reconnects by itself (backoff with jitter) and resumes after the last unit it
+        received, so the loop sees every unit once and in order across disconnects and
+        server restarts. Without ``since``: units written from now on. Close it (or use
+        ``with``) to end it. See docs/python.md for the errors that end it.
+        """
+        settings = self._settings
+        agent = self._agent(agent_id)
+        return Subscription(
+            lambda: AsyncSubscription(
+                settings.stream_target,
+                context_id,
+                since=since,
+                epoch=epoch,
+                agent_id=agent,
+                on_presence=on_presence,
+                on_trimmed=on_trimmed,
+                backoff=settings.backoff,
+            )
+        )
+
+    # ---- locks ----
+
+    def lock(
+        self, resource: str, *, ttl: Optional[float] = None, wait: Optional[float] = None, agent_id: Optional[str] = None, context_id: Optional[str] = None
+    ) -> LockContext:
+        """``with engram.lock("src/a.py", ttl=10) as lock:``: holds the lock, renewing it, for the block.
+
+        ``ttl`` is the lease in seconds (server default 30), ``wait`` how long to wait in line
+        for a held lock (default: not at all, ``LOCK_HELD``). Write through ``lock.write`` to
+        fence the writes with its token. See :mod:`engram_client.locking`.
+        """
+        return LockContext(self, resource, self._agent(agent_id), ttl, wait, context_id)
+
+    def acquire(
+        self, resource: str, *, agent_id: Optional[str] = None, ttl: Optional[float] = None, wait: Optional[float] = None, context_id: Optional[str] = None
+    ) -> Lock:
+        """Takes a lock once (no renewal): ``LOCK_HELD`` if another agent holds it beyond ``wait`` seconds."""
+        return self._run(calls.acquire(resource, agent_id=self._agent(agent_id), ttl=ttl, wait=wait, context_id=context_id))
+
+    def acquire_all(
+        self, resources: Sequence[str], *, agent_id: Optional[str] = None, ttl: Optional[float] = None, wait: Optional[float] = None, context_id: Optional[str] = None
+    ) -> List[Lock]:
+        """Takes every resource or none (in a fixed order, so overlapping sets cannot deadlock)."""
+        return self._run(calls.acquire_all(resources, agent_id=self._agent(agent_id), ttl=ttl, wait=wait, context_id=context_id))
+
+    def renew(self, resource: str, *, agent_id: str, lock_id: str, ttl: Optional[float] = None) -> Lock:
+        return self._run(calls.renew(resource, agent_id=agent_id, lock_id=lock_id, ttl=ttl))
+
+    def release(self, resource: str, *, agent_id: str, lock_id: str) -> Lock:
+        return self._run(calls.release(resource, agent_id=agent_id, lock_id=lock_id))
+
+    def get_lock(self, resource: str) -> Lock:
+        return self._run(calls.get_lock(resource))
+
+    def list_locks(self, *, agent_id: Optional[str] = None, prefix: Optional[str] = None, after: Optional[str] = None, limit: Optional[int] = None) -> LockPage:
+        return self._run(calls.list_locks(agent_id=agent_id, prefix=prefix, after=after, limit=limit))
+
+    # ---- search ----
+
+    def search(
+        self,
+        query: Optional[str] = None,
+        *,
+        mode: Optional[str] = None,
+        vector: Optional[Sequence[float]] = None,
+        context_id: Optional[str] = None,
+        context_ids: Optional[Sequence[str]] = None,
+        agent_ids: Optional[Sequence[str]] = None,
+        types: Optional[Sequence[WorkUnitType]] = None,
+        meta: Optional[Mapping[str, str]] = None,
+        since: Union[str, int, None] = None,
+        until: Union[str, int, None] = None,
+        limit: Optional[int] = None,
+        offset: Optional[int] = None,
+    ) -> SearchResponse:
+        """Hybrid (default), ``keyword`` or ``vector`` search with filters (docs/search.md)."""
+        return self._run(
+            calls.search(
+                query,
+                mode=mode,
+                vector=vector,
+                context_id=context_id,
+                context_ids=context_ids,
+                agent_ids=agent_ids,
+                types=types,
+                meta=meta,
+                since=since,
+                until=until,
+                limit=limit,
+                offset=offset,
+            )
+        )
+
+    # ---- shared memory ----
+
+    def memory(self, space: str, command: Mapping[str, Any], *, agent_id: Optional[str] = None) -> MemoryResult:
+        """Runs one command of Anthropic's memory tool (its input as the model sent it).
+
+        A tool error (a missing file, an ambiguous ``old_str``) comes back as ``isError``, not raised.
+        """
+        return self._run(calls.memory_command(space, command, agent_id=self._agent(agent_id)))
+
+    def memory_tree(self, space: str) -> List[MemoryFile]:
+        return self._run(calls.memory_tree(space))
+
+    def memory_file(self, space: str, path: str) -> str:
+        return self._run(calls.memory_file(space, path))
+
+    def memory_history(self, space: str, path: Optional[str] = None) -> List[MemoryChange]:
+        return self._run(calls.memory_history(space, path))
+
+    def remember(self, space: str, value: str, *, key: Optional[str] = None, agent_id: Optional[str] = None) -> FactOutcome:
+        """Remembers a fact: the decision (ADD, UPDATE or NOOP) comes back with its reason."""
+        return self._run(calls.remember(space, value, key=key, agent_id=self._agent(agent_id)))
+
+    def forget(self, space: str, key: str, *, agent_id: Optional[str] = None) -> FactOutcome:
+        return self._run(calls.forget(space, key, agent_id=self._agent(agent_id)))
+
+    def facts(self, space: str, *, include_deleted: bool = False) -> List[Fact]:
+        return self._run(calls.facts(space, include_deleted=include_deleted))
+
+    def fact(self, space: str, key: str) -> FactWithHistory:
+        return self._run(calls.fact(space, key))
+
+    def recall(self, space: str, query: str, *, limit: int = 10) -> List[RecalledFact]:
+        return self._run(calls.recall(space, query, limit=limit))
+
+    def graph(self, space: str, tool: str, args: Optional[Mapping[str, Any]] = None, *, agent_id: Optional[str] = None) -> Any:
+        """Runs one knowledge-graph tool (``create_entities``, ``search_nodes``, ...) with the reference memory server's arguments."""
+        return self._run(calls.graph(space, tool, args, agent_id=self._agent(agent_id)))
+
+    def read_graph(self, space: str) -> Graph:
+        return self._run(calls.read_graph(space))
+
+    # ---- clients (admin) and health ----
+
+    def list_clients(self, *, limit: Optional[int] = None, after: Optional[str] = None) -> ClientPage:
+        return self._run(calls.list_clients(limit=limit, after=after))
+
+    def client_status(self, client_id: str) -> Dict[str, Any]:
+        return self._run(calls.client_status(client_id))
+
+    def ready(self) -> bool:
+        """True when the server answers and its storage is open."""
+        try:
+            self._run(calls.readyz())
+            return True
+        except EngramError:
+            return False
