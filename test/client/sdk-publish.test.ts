@@ -29,7 +29,7 @@ describe('EngramClient.publish', () => {
       const again = await c.publish({ contextId: 'pub', agentId: 'a', type: 'MESSAGE', payload: 'once', idempotencyKey: 'k1' });
       assert.deepEqual([again.id, again.seq, again.replayed, first.replayed], [first.id, first.seq, true, false]);
       await assert.rejects(c.publish({ contextId: 'pub', agentId: 'a', type: 'NOPE' as 'MESSAGE', payload: 1 }), isCode('INVALID_FIELD'));
-      await assert.rejects(c.publish({ contextId: 'pub', agentId: '', type: 'MESSAGE', payload: 1 }), isCode('INVALID_FIELD'));
+      await assert.rejects(c.publish({ contextId: 'pub', agentId: '', type: 'MESSAGE', payload: 1 }), isCode('INVALID_ID'));
       assert.equal((await c.getContext('pub')).headSeq, 51, 'nothing refused was stored');
     } finally {
       c.close();
