@@ -9,7 +9,7 @@ DATA_DIR ?= ./data
 # a long file at the end (the rest in name order). Three files run at once on two cores: many
 # tests mostly wait (idle timeouts, slow-consumer clocks, NATS elections), and a waiting file
 # leaves its core to the others (docs/performance-notes.md, "A faster test suite").
-SLOW_TESTS := dist/test/bench/harness.test.js dist/test/memory-stress.test.js dist/test/cli-client.test.js dist/test/dashboard.test.js dist/test/http/presence.test.js dist/test/reliability/crash-loop.test.js dist/test/scale-out/two-nodes.test.js dist/test/scale-out/jetstream-primitives.test.js dist/test/scale-out/presence-nodes.test.js dist/test/reliability/soak.test.js
+SLOW_TESTS := dist/test/bench/harness.test.js dist/test/memory-stress.test.js dist/test/cli-client.test.js dist/test/clients/python.test.js dist/test/client/package.test.js dist/test/dashboard.test.js dist/test/http/presence.test.js dist/test/reliability/crash-loop.test.js dist/test/scale-out/two-nodes.test.js dist/test/scale-out/jetstream-primitives.test.js dist/test/scale-out/presence-nodes.test.js dist/test/reliability/soak.test.js
 TEST_FILES = $(SLOW_TESTS) $(filter-out $(SLOW_TESTS),$(shell find dist/test -name '*.test.js' | sort))
 
 # Debian packages the tests drive: Chromium for browser tests; Redis and NATS, the peers
