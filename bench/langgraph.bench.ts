@@ -49,7 +49,8 @@ const State = Annotation.Root({
 const textFor = (step: number, run: number) => `${run}:${step}:`.padEnd(STATE_BYTES, 'abcdefghij'.charAt(step % 10));
 
 function chainGraph(saver: BaseCheckpointSaver, marks: number[]) {
-  let g = new StateGraph(State) as unknown as StateGraph<typeof State.spec, any, any, string>;
+  // Node names made in a loop: typed as any string rather than the literal names the builder tracks.
+  let g = new StateGraph(State) as unknown as StateGraph<typeof State.spec, typeof State.State, typeof State.Update, string>;
   for (let i = 0; i < STEPS; i++) {
     g = g.addNode(`n${i}`, (s: typeof State.State) => {
       marks.push(performance.now());
