@@ -37,7 +37,7 @@ export interface GateDeps {
   /** What management reads straight from storage. */
   log: Pick<Log, 'listSpaces' | 'spaceUsage'>;
   /** Rebuilds idle clients' search partitions on demand and drops them at cleanup (the indexer); undefined when search is off. */
-  searchIndex?: { ensure(space: string): Promise<void> | undefined; drop(spaces: string[]): Promise<void>; waitFor(pos: number): Promise<void> };
+  searchIndex?: { ensure(space: string): Promise<void> | undefined; drop(spaces: string[]): Promise<void>; waitFor(pos: number, signal?: AbortSignal): Promise<void> };
   /** Told how long each search took (metrics). */
   observer?: Observer;
   /** Retention's sweeper, run at once by POST /retention/sweep. */
@@ -390,14 +390,12 @@ export class Gate {
     }
   }
 
-  /** Resolves once the index holds every unit up to `pos`; NOT_READY after FRESH_WAIT_MS. */
+  /** Resolves once the index holds every unit up to `pos`; NOT_READY after FRESH_WAIT_MS (and the waiter is forgotten). */
   private async indexedThrough(pos: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new EngramError('NOT_READY', `fresh search: the index did not reach the last write in ${FRESH_WAIT_MS / 1000} s; retry, or search without fresh`)), FRESH_WAIT_MS);
-    });
+    const late = new AbortController();
+    const timer = setTimeout(() => late.abort(new EngramError('NOT_READY', `fresh search: the index did not reach the last write in ${FRESH_WAIT_MS / 1000} s; retry, or search without fresh`)), FRESH_WAIT_MS);
     try {
-      await Promise.race([this.searchIndex!.waitFor(pos), late]);
+      await this.searchIndex!.waitFor(pos, late.signal);
     } finally {
       clearTimeout(timer);
     }

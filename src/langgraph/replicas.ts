@@ -47,12 +47,6 @@ export class ContextReplicas<S extends Replayed> {
     return next;
   }
 
-  /** A unit this process just wrote: applied at once when it is the next one (no read needed). */
-  appended(unit: WorkUnit): void {
-    const r = this.replicas.get(unit.contextId);
-    if (r !== undefined && unit.seq === r.head + 1 && !this.refreshing.has(unit.contextId)) this.apply(r, unit);
-  }
-
   forget(contextId: string): void {
     this.replicas.delete(contextId);
   }

@@ -11,6 +11,7 @@
  * only for the units after the last one seen, so a thread written by several processes is read
  * whole and a long one is not read again from the start (docs/integrations.md).
  */
+import { createHash } from 'node:crypto';
 import type { RunnableConfig } from '@langchain/core/runnables';
 import {
   BaseCheckpointSaver,
@@ -29,7 +30,7 @@ import {
   type SerializerProtocol,
 } from '@langchain/langgraph-checkpoint';
 // The HTTP client's own modules: the SDK's index would load the gRPC client too.
-import { EngramClientError } from '../client/errors.js';
+import { EngramClientError, isRetryable } from '../client/errors.js';
 import { EngramClient, type EngramClientOptions } from '../client/http-client.js';
 import { decodeTyped, encodeTyped, type Typed } from './encoding.js';
 import { ContextReplicas } from './replicas.js';
@@ -203,23 +204,43 @@ export class EngramSaver extends BaseCheckpointSaver {
 
   // ---- reading and writing the thread's context ----
 
+  /**
+   * Appends a unit. Its idempotency key is a digest of its content, so a retry (over HTTP, after the
+   * socket dropped or the server was busy) stores nothing twice, while a later call with other
+   * content (a task's error after its writes) is a unit of its own.
+   */
   private async append(threadId: string, payload: CheckpointUnit | WritesUnit): Promise<void> {
-    const unit = { contextId: this.contextOf(threadId), agentId: this.agentId, type: 'TASK_STATUS' as const, meta: { langgraph: payload.lg }, payload };
-    if (this.transport === 'http') {
-      this.replicas.appended((await this.client.write(unit)).workUnit);
-      return;
+    const json = JSON.stringify(payload);
+    const unit = {
+      contextId: this.contextOf(threadId),
+      agentId: this.agentId,
+      type: 'TASK_STATUS' as const,
+      meta: { langgraph: payload.lg },
+      payload,
+      idempotencyKey: `lg:${createHash('sha256').update(json).digest('base64url')}`,
+    };
+    if (this.transport === 'websocket') {
+      try {
+        await this.client.publish(unit);
+        return;
+      } catch (err) {
+        // The socket is down, refused (too many streams) or the server busy: once more over HTTP.
+        if (!(err instanceof EngramClientError && (isRetryable(err) || err.code === 'TOO_MANY_CONNECTIONS'))) throw err;
+      }
     }
-    let published;
-    try {
-      published = await this.client.publish(unit);
-    } catch (err) {
-      // The socket dropped: once more over HTTP. Appending a unit twice changes nothing here (a
-      // checkpoint read twice is the same checkpoint; a task's regular writes are kept once).
-      if (!(err instanceof EngramClientError && err.code === 'UNAVAILABLE')) throw err;
-      this.replicas.appended((await this.client.write(unit)).workUnit);
-      return;
-    }
-    this.replicas.appended({ ...unit, id: published.id, seq: published.seq, ts: '', relationships: [] });
+    await this.client.write(unit);
+  }
+
+  /**
+   * Channel versions unique to each write: the next whole number plus a random fraction (LangGraph's
+   * Postgres saver adds a random part as a string; LangGraph's types want a number). A thread
+   * forked from an earlier checkpoint writes versions of its own, so its values never take the
+   * place of those its original branch's checkpoints point to. Versions still grow: the next one
+   * is above the integer part of the current one plus one.
+   */
+  getNextVersion(current: number | undefined): number {
+    const whole = current === undefined ? 0 : Math.floor(Number(typeof current === 'string' ? String(current).split('.')[0] : current));
+    return whole + 1 + Math.random() * 0.999;
   }
 
   /** Closes the client's WebSocket; a saver used again opens it again. */

@@ -80,8 +80,19 @@ class NamespaceState {
 /** Results of a search page asked from Engram at a time, and the deepest it pages (its offset + limit ≤ 1000). */
 const SEARCH_PAGE = 100;
 const SEARCH_DEPTH = 1000;
-/** Context ids per search request (the server's filter limit). */
-const SEARCH_CONTEXTS = 256;
+/** Deepest namespace: each level is a meta entry of the item's units (64 at most, docs/api.md). */
+const MAX_DEPTH = 56;
+
+/**
+ * The meta of an item's units: which store, key, whether its text is indexed, and each prefix of
+ * its namespace (`langgraph.ns.2: users.alice`), so a search under a prefix is one filter on meta,
+ * however many namespaces lie under it.
+ */
+function itemMeta(prefix: string, namespace: string[], key: string, indexed: boolean): Record<string, string> {
+  const meta: Record<string, string> = { langgraph: 'item', 'langgraph.store': prefix, 'langgraph.key': key, 'langgraph.indexed': String(indexed) };
+  for (let depth = 1; depth <= namespace.length; depth++) meta[`langgraph.ns.${depth}`] = namespace.slice(0, depth).join('.');
+  return meta;
+}
 
 export class EngramStore extends BaseStore {
   readonly client: EngramClient;
@@ -102,6 +113,7 @@ export class EngramStore extends BaseStore {
 
   /** The context that holds a namespace. */
   contextOf(namespace: string[]): string {
+    if (namespace.length > MAX_DEPTH) throw new InvalidNamespaceError(`namespace ${namespace.join('.')} is deeper than ${MAX_DEPTH} labels`);
     const id = this.prefix + namespace.join('.');
     if (id.length > 256) throw new InvalidNamespaceError(`namespace ${namespace.join('.')} is too long for an Engram context id (${id.length} > 256 characters with the prefix)`);
     return id;
@@ -122,6 +134,7 @@ export class EngramStore extends BaseStore {
       } else if ('namespacePrefix' in op) {
         reads.push(this.search_(op).then((r) => void (results[i] = r)));
       } else if ('key' in op) {
+        validateNamespace(op.namespace, { allowReservedRoot: true });
         reads.push(this.get_(op).then((r) => void (results[i] = r)));
       } else if ('matchConditions' in op) {
         reads.push(this.listNamespaces_(op).then((r) => void (results[i] = r)));
@@ -154,14 +167,13 @@ export class EngramStore extends BaseStore {
       const json = Buffer.from(JSON.stringify(op.value), 'utf8').toString('base64');
       payload = { lg: 'item', key: op.key, value: { $binary: json, contentType: 'application/json' }, ...(indexed ? { text } : {}) };
     }
-    const { workUnit } = await this.client.write({
+    await this.client.write({
       contextId,
       agentId: this.agentId,
       type: 'SYSTEM',
-      meta: { langgraph: 'item', 'langgraph.key': op.key, 'langgraph.indexed': String(indexed) },
+      meta: itemMeta(this.prefix, op.namespace, op.key, indexed),
       payload,
     });
-    this.replicas.appended(workUnit);
   }
 
   private async search_(op: SearchOperation): Promise<SearchItem[]> {
@@ -183,28 +195,26 @@ export class EngramStore extends BaseStore {
       all.sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime());
       return all.slice(offset, offset + limit);
     }
-    // Ranked by Engram's hybrid search; a hit of an item's older version (or a deleted item) is not the item.
+    // Ranked by Engram's hybrid search over the units under the prefix (one meta filter); a hit of
+    // an item's older version (or of a deleted item) is not the item.
     const scored: SearchItem[] = [];
     const seen = new Set<string>();
-    const contextIds = [...states.keys()];
-    for (let c = 0; c < contextIds.length && scored.length < offset + limit; c += SEARCH_CONTEXTS) {
-      const chunk = contextIds.slice(c, c + SEARCH_CONTEXTS);
-      for (let from = 0; from < SEARCH_DEPTH; from += SEARCH_PAGE) {
-        const page = await this.client.search({ query: op.query, contextIds: chunk, meta: { 'langgraph.indexed': 'true' }, limit: SEARCH_PAGE, offset: from, fresh: true });
-        for (const hit of page.results) {
-          const owner = states.get(hit.workUnit.contextId);
-          const key = (hit.workUnit.payload as { key?: unknown } | null)?.key;
-          if (owner === undefined || typeof key !== 'string') continue;
-          const item = owner.state.items.get(key);
-          const id = `${hit.workUnit.contextId}\0${key}`;
-          if (item === undefined || item.unitId !== hit.workUnit.id || seen.has(id) || !matches(item.value)) continue;
-          seen.add(id);
-          scored.push({ ...itemOf(owner.namespace, key, item), score: hit.score });
-        }
-        if (page.results.length < SEARCH_PAGE || scored.length >= offset + limit) break;
+    const meta: Record<string, string> = { 'langgraph.store': this.prefix, 'langgraph.indexed': 'true' };
+    if (op.namespacePrefix.length > 0) meta[`langgraph.ns.${op.namespacePrefix.length}`] = op.namespacePrefix.join('.');
+    for (let from = 0; from < SEARCH_DEPTH && scored.length < offset + limit; from += SEARCH_PAGE) {
+      const page = await this.client.search({ query: op.query, meta, limit: SEARCH_PAGE, offset: from, fresh: true });
+      for (const hit of page.results) {
+        const owner = states.get(hit.workUnit.contextId);
+        const key = (hit.workUnit.payload as { key?: unknown } | null)?.key;
+        if (owner === undefined || typeof key !== 'string') continue;
+        const item = owner.state.items.get(key);
+        const id = `${hit.workUnit.contextId}\0${key}`;
+        if (item === undefined || item.unitId !== hit.workUnit.id || seen.has(id) || !matches(item.value)) continue;
+        seen.add(id);
+        scored.push({ ...itemOf(owner.namespace, key, item), score: hit.score });
       }
+      if (page.results.length < SEARCH_PAGE) break;
     }
-    if (contextIds.length > SEARCH_CONTEXTS) scored.sort((a, b) => (b.score ?? 0) - (a.score ?? 0));
     const page = scored.slice(offset, offset + limit);
     // As LangGraph's in-memory store does: items kept out of the index fill a short page, unscored.
     for (const { namespace, state } of states.values()) {

@@ -211,10 +211,21 @@ export class Indexer {
     }
   }
 
-  /** Resolves once every unit up to `pos` is searchable. */
-  waitFor(pos: number): Promise<void> {
+  /** Resolves once every unit up to `pos` is searchable; `signal` gives up waiting (and forgets the waiter). */
+  waitFor(pos: number, signal?: AbortSignal): Promise<void> {
     if (this.search.position >= pos) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ pos, resolve }));
+    return new Promise((resolve, reject) => {
+      const waiter = { pos, resolve };
+      this.waiters.push(waiter);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.waiters = this.waiters.filter((w) => w !== waiter);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
+    });
   }
 
   private kick(): void {

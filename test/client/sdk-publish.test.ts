@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { EngramClient, EngramClientError } from '../../src/client/index.js';
 import { removeDir, serverPerFile, startOnFixedPort, startServer, tempDir } from '../helpers/server.js';
-import { WAIT_MS, withTimeout } from '../helpers/wait.js';
+import { eventually, WAIT_MS, withTimeout } from '../helpers/wait.js';
 
 const env = serverPerFile();
 const isCode = (code: string) => (e: unknown) => e instanceof EngramClientError && e.code === code;
@@ -72,6 +72,30 @@ describe('EngramClient.publish', () => {
       await second?.stop();
       removeDir(dataDir);
     }
+  });
+
+  test('a client used again after close(): every publish answered truly, no socket left open', async () => {
+    const c = new EngramClient(env.server.url);
+    const connections = async () => {
+      const text = await (await fetch(`${env.server.url}/metrics`)).text();
+      return Number(/^engram_stream_connections (\d+)/m.exec(text)?.[1]);
+    };
+    const before = await connections();
+    let acked = 0;
+    for (let round = 0; round < 10; round++) {
+      const sent = [c.publish({ contextId: 'reuse', agentId: 'a', type: 'MESSAGE', payload: round }), c.publish({ contextId: 'reuse', agentId: 'a', type: 'MESSAGE', payload: -round })];
+      acked += (await Promise.all(sent)).length;
+      c.close();
+    }
+    // Closed while still connecting: nothing stays open either.
+    const unanswered = c.publish({ contextId: 'reuse', agentId: 'a', type: 'MESSAGE', payload: 'last' });
+    c.close();
+    await unanswered.then(
+      () => acked++,
+      (e: unknown) => assert.ok(isCode('UNAVAILABLE')(e)),
+    );
+    assert.equal((await c.getContext('reuse')).headSeq, acked, 'each unit stored is a publish answered as stored');
+    await eventually(async () => (await connections()) === before, WAIT_MS, 'the server to see every socket closed');
   });
 
   test('an idle socket does not keep the process alive', async () => {

@@ -64,16 +64,34 @@ describe('POST /search', () => {
 });
 
 describe('fresh search', () => {
-  test('fresh: true answers only once the writes before it are searchable, so a writer finds its own last unit', async () => {
-    // A burst the index cannot have taken yet when the search comes right after it.
-    const writes = [];
-    for (let i = 0; i < 500; i++) writes.push(env.http.post('/workunit', unit('fresh-burst', { payload: `filler unit number ${i} about nothing much` })));
-    await Promise.all(writes);
-    const last = await env.http.post('/workunit', unit('fresh-burst', { payload: 'the quokka decision is final' }));
-    assert.equal(last.status, 201);
-    const r = await env.http.post('/search', { query: 'quokka', mode: 'keyword', contextId: 'fresh-burst', fresh: true });
-    assert.equal(r.status, 200, r.text);
-    assert.deepEqual(r.json.results.map((x: { workUnit: { id: string } }) => x.workUnit.id), [last.json.id]);
+  test('fresh: true answers once the writes before it are searchable; without it, the index may be behind', async (t) => {
+    // The model server holds its answers, so the unit cannot be indexed until the test lets it.
+    const fake = await fakeEmbedder('openai');
+    t.after(() => fake.close());
+    const server = await startServer({ args: ['--search-embedder', 'openai', '--search-embedder-url', fake.url, '--search-embedder-model', 'm', '--search-dimensions', '8'] });
+    const client = new HttpClient(server.url);
+    try {
+      await caughtUp(client);
+      const release = fake.hold();
+      const last = await client.post('/workunit', unit('fresh', { payload: 'the quokka decision is final' }));
+      assert.equal(last.status, 201);
+      await eventually(async () => fake.requests.some((r) => r.input.includes('the quokka decision is final')), WAIT_MS, 'the unit to reach the embedder');
+      const fresh = client.post('/search', { query: 'quokka', mode: 'keyword', contextId: 'fresh', fresh: true });
+      let answered = false;
+      void fresh.then(() => (answered = true));
+      // A search without fresh, sent after it, is answered at once: the unit is not searchable yet.
+      const plain = await client.post('/search', { query: 'quokka', mode: 'keyword', contextId: 'fresh' });
+      assert.deepEqual(plain.json.results, [], 'not searchable while its embedding is held');
+      assert.equal(answered, false, 'the fresh search waits for the index');
+      release();
+      const r = await fresh;
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json.results.map((x: { workUnit: { id: string } }) => x.workUnit.id), [last.json.id]);
+    } finally {
+      client.close();
+      await server.stop();
+      removeDir(server.dataDir);
+    }
   });
 });
 
@@ -113,15 +131,18 @@ describe('index as a view of the log', () => {
 });
 
 /** A fake embedding server: deterministic 8-dimensional vectors from letter counts. */
-async function fakeEmbedder(kind: 'openai' | 'ollama'): Promise<{ url: string; requests: Array<{ path: string; model: string; input: string[] }>; close(): void }> {
+/** A model server speaking the embedding API of `kind`; `hold()` keeps its answers until the function it returns is called. */
+async function fakeEmbedder(kind: 'openai' | 'ollama'): Promise<{ url: string; requests: Array<{ path: string; model: string; input: string[] }>; hold(): () => void; close(): void }> {
   const requests: Array<{ path: string; model: string; input: string[] }> = [];
+  let held: Promise<void> | undefined;
   const vec = (t: string) => Array.from({ length: 8 }, (_, d) => [...t.toLowerCase()].filter((c) => c.charCodeAt(0) % 8 === d).length + 0.01);
   const server = http.createServer({ keepAlive: false }, (req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
-    req.on('end', () => {
+    req.on('end', async () => {
       const { model, input } = JSON.parse(body) as { model: string; input: string[] };
       requests.push({ path: req.url!, model, input });
+      await held;
       res.setHeader('content-type', 'application/json');
       if (kind === 'openai') res.end(JSON.stringify({ data: input.map((t, index) => ({ index, embedding: vec(t) })).reverse() }));
       else res.end(JSON.stringify({ embeddings: input.map(vec) }));
@@ -132,6 +153,14 @@ async function fakeEmbedder(kind: 'openai' | 'ollama'): Promise<{ url: string; r
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    hold: () => {
+      let release!: () => void;
+      held = new Promise<void>((r) => (release = r));
+      return () => {
+        held = undefined;
+        release();
+      };
+    },
     close: () => {
       server.closeAllConnections();
       server.close();

@@ -9,8 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
-import { Annotation, END, START, StateGraph } from '@langchain/langgraph';
-import { emptyCheckpoint, uuid6, type Checkpoint } from '@langchain/langgraph-checkpoint';
+import { Annotation, END, MemorySaver, START, StateGraph } from '@langchain/langgraph';
+import { emptyCheckpoint, uuid6, type BaseCheckpointSaver, type Checkpoint } from '@langchain/langgraph-checkpoint';
 import { EngramSaver, type ThreadEvent } from '../../src/langgraph/index.js';
 import { EngramClientError } from '../../src/client/index.js';
 import { removeDir, serverPerFile, startOnFixedPort, tempDir } from '../helpers/server.js';
@@ -91,6 +91,35 @@ describe('EngramSaver', () => {
     assert.equal(await saverFor(env.server.url, clientId).getTuple(config), undefined);
     await assert.rejects(secondSaver.client.getContext(secondSaver.contextOf('counter')), (e: unknown) => e instanceof EngramClientError && e.code === 'CONTEXT_NOT_FOUND');
     assert.equal((await first.getState(config)).values.count, undefined, 'the saver that had read the thread sees it gone');
+  });
+
+  test('time travel: a fork from an earlier checkpoint leaves the original branch as it was (as MemorySaver does)', async () => {
+    const Text = Annotation.Root({ text: Annotation<string>({ reducer: (a, b) => `${a} ${b}`.trim(), default: () => '' }) });
+    const build = (saver: BaseCheckpointSaver) =>
+      new StateGraph(Text)
+        .addNode('a', () => ({ text: 'a' }))
+        .addNode('b', () => ({ text: 'b' }))
+        .addEdge(START, 'a')
+        .addEdge('a', 'b')
+        .addEdge('b', END)
+        .compile({ checkpointer: saver });
+    const run = async (saver: BaseCheckpointSaver, again: BaseCheckpointSaver) => {
+      const graph = build(saver);
+      const config = { configurable: { thread_id: 'fork' } };
+      await graph.invoke({ text: 'start' }, config);
+      const history = [];
+      for await (const s of graph.getStateHistory(config)) history.push(s);
+      const final = history[0]!;
+      const afterA = history.find((s) => s.next.join() === 'b')!;
+      await graph.updateState(afterA.config, { text: 'EDITED' });
+      await graph.invoke(null, (await graph.getState(config)).config);
+      return { original: (await build(again).getState(final.config)).values.text, fork: (await graph.getState(config)).values.text };
+    };
+    const clientId = `lg-${randomUUID()}`;
+    const engram = await run(saverFor(env.server.url, clientId), saverFor(env.server.url, clientId));
+    const memory = new MemorySaver();
+    assert.deepEqual(engram, await run(memory, memory));
+    assert.deepEqual(engram, { original: 'start a b', fork: 'start a EDITED b' });
   });
 
   test('a thread deleted and written again under a saver that had read it is read anew, not from memory', async () => {

@@ -132,6 +132,17 @@ describe('EngramStore', () => {
     assert.deepEqual(keys(await store.search([])), ['four', 'three', 'two', 'one']);
   });
 
+  test('search with a query looks under the prefix in every namespace, however many there are', async () => {
+    const store = freshStore();
+    // More namespaces than one search request could name by context id (256).
+    await Promise.all(Array.from({ length: 300 }, (_, i) => store.put(['many', `n${i}`], 'k', { text: `routine note number ${i} about nothing` })));
+    await store.put(['many', 'zzz'], 'best', { text: 'the flamingo migration plan' });
+    await store.put(['other'], 'decoy', { text: 'the flamingo migration plan' });
+    const hits = await store.search(['many'], { query: 'flamingo migration', limit: 5 });
+    assert.deepEqual([hits[0]?.namespace, hits[0]?.key], [['many', 'zzz'], 'best']);
+    assert.ok(hits.every((h) => h.namespace[0] === 'many'), 'nothing from outside the prefix');
+  });
+
   test('search with a query ranks by meaning through Engram, only current versions, index fields honoured', async () => {
     const store = freshStore();
     const ns = ['memories', 'alice'];

@@ -30,6 +30,8 @@ class _Held:
     def __init__(self, info: Lock) -> None:
         self.info: Lock = info
         self.error: Optional[EngramError] = None
+        # The lease as the renewer counts it; None until the renewer starts.
+        self._lease: Optional["_Lease"] = None
 
     @property
     def resource(self) -> str:
@@ -60,8 +62,8 @@ class _Held:
 
     @property
     def lost(self) -> bool:
-        """True once a renewal was refused: stop writing, the token is no longer good."""
-        return self.error is not None
+        """True once a renewal was refused, or the lease ran out unrenewed: stop writing, the token is no longer good."""
+        return self.error is not None or (self._lease is not None and time.monotonic() > self._lease.expires)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.resource!r} agent={self.agent_id!r} token={self.token} lost={self.lost}>"
@@ -96,12 +98,13 @@ class AsyncHeldLock(_Held):
 class _Lease:
     """When to renew, from the lease the server granted (monotonic clock, never the wall clock)."""
 
-    def __init__(self, info: Lock) -> None:
+    def __init__(self, info: Lock, granted: float) -> None:
         self.interval = max(0.05, info["ttlMs"] / 3000)
-        self.expires = time.monotonic() + info["ttlMs"] / 1000
+        # Counted from when the request was sent, not answered: never later than the server's.
+        self.expires = granted + info["ttlMs"] / 1000
 
-    def renewed(self, info: Lock) -> None:
-        self.expires = time.monotonic() + info["ttlMs"] / 1000
+    def renewed(self, info: Lock, sent: float) -> None:
+        self.expires = sent + info["ttlMs"] / 1000
 
     def retry_delay(self, err: EngramError) -> Optional[float]:
         """How soon to try again after a failed renewal, or None when the lock is gone."""
@@ -123,8 +126,10 @@ class LockContext:
         self._held: Optional[HeldLock] = None
         self._stop = threading.Event()
         self._renewer: Optional[threading.Thread] = None
+        self._granted = 0.0
 
     def __enter__(self) -> HeldLock:
+        self._granted = time.monotonic()
         info = self._client.acquire(self._resource, agent_id=self._agent_id, ttl=self._ttl, wait=self._wait, context_id=self._context_id)
         self._held = HeldLock(self._client, info)
         self._renewer = threading.Thread(target=self._renew, args=(self._held,), name=f"engram-lock-{self._resource}", daemon=True)
@@ -132,9 +137,10 @@ class LockContext:
         return self._held
 
     def _renew(self, held: HeldLock) -> None:
-        lease = _Lease(held.info)
+        lease = held._lease = _Lease(held.info, self._granted)
         delay = lease.interval
         while not self._stop.wait(delay):
+            sent = time.monotonic()
             try:
                 info = self._client.renew(self._resource, agent_id=held.agent_id, lock_id=held.lock_id, ttl=self._ttl)
             except EngramError as err:
@@ -146,8 +152,11 @@ class LockContext:
                     return
                 delay = retry
                 continue
+            except Exception as err:  # the client closed under it, say: the lock counts as lost, not silently held
+                held.error = EngramError("INTERNAL", f"lock renewal stopped: {err}", None)
+                return
             held.info = info
-            lease.renewed(info)
+            lease.renewed(info, sent)
             delay = lease.interval
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
@@ -179,18 +188,21 @@ class AsyncLockContext:
         self._context_id = context_id
         self._held: Optional[AsyncHeldLock] = None
         self._renewer: Optional["asyncio.Task[None]"] = None
+        self._granted = 0.0
 
     async def __aenter__(self) -> AsyncHeldLock:
+        self._granted = time.monotonic()
         info = await self._client.acquire(self._resource, agent_id=self._agent_id, ttl=self._ttl, wait=self._wait, context_id=self._context_id)
         self._held = AsyncHeldLock(self._client, info)
         self._renewer = asyncio.ensure_future(self._renew(self._held))
         return self._held
 
     async def _renew(self, held: AsyncHeldLock) -> None:
-        lease = _Lease(held.info)
+        lease = held._lease = _Lease(held.info, self._granted)
         delay = lease.interval
         while True:
             await asyncio.sleep(delay)
+            sent = time.monotonic()
             try:
                 info = await self._client.renew(self._resource, agent_id=held.agent_id, lock_id=held.lock_id, ttl=self._ttl)
             except EngramError as err:
@@ -200,8 +212,11 @@ class AsyncLockContext:
                     return
                 delay = retry
                 continue
+            except Exception as err:  # the client closed under it, say: the lock counts as lost, not silently held
+                held.error = EngramError("INTERNAL", f"lock renewal stopped: {err}", None)
+                return
             held.info = info
-            lease.renewed(info)
+            lease.renewed(info, sent)
             delay = lease.interval
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
