@@ -125,3 +125,24 @@ class ResumeAcrossRestarts(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class LeaseRunsOutWhileTheServerHangs(unittest.TestCase):
+    """A renewal that hangs (the server paused) does not keep a lock "held": ``lost`` turns true
+    once the lease has run out by the client's clock, long before the request would time out."""
+
+    def test_lost_by_the_clock(self) -> None:
+        server = Server().start()
+        self.addCleanup(server.close)
+        assert server.proc is not None
+        with Engram(server.url, timeout=120, agent_id="sleeper") as engram:
+            resource = f"hang-{uuid.uuid4().hex[:8]}"
+            with engram.lock(resource, ttl=1.0) as lock:
+                self.assertFalse(lock.lost)
+                server.proc.send_signal(signal.SIGSTOP)
+                try:
+                    wait_until(lambda: lock.lost, "the lease to run out by the client's clock", timeout=60)
+                finally:
+                    server.proc.send_signal(signal.SIGCONT)
+            # The server, running again, agrees: the lease ran out and nobody holds the lock.
+            wait_until(lambda: not engram.list_locks(prefix=resource)["locks"], "the lock to be gone on the server")
