@@ -80,6 +80,8 @@ class NamespaceState {
 /** Results of a search page asked from Engram at a time, and the deepest it pages (its offset + limit ≤ 1000). */
 const SEARCH_PAGE = 100;
 const SEARCH_DEPTH = 1000;
+/** Namespace reads in flight at once when a search or a listing reads many. */
+const READS_AT_ONCE = 16;
 /** Deepest namespace: each level is a meta entry of the item's units (64 at most, docs/api.md). */
 const MAX_DEPTH = 56;
 
@@ -180,20 +182,15 @@ export class EngramStore extends BaseStore {
     if (op.namespacePrefix.length > 0) validateNamespace(op.namespacePrefix);
     const limit = op.limit ?? 10;
     const offset = op.offset ?? 0;
-    const namespaces = await this.namespacesUnder(op.namespacePrefix);
     const states = new Map<string, { namespace: string[]; state: NamespaceState }>();
-    await Promise.all(
-      namespaces.map(async (ns) => {
-        const state = await this.replicas.get(this.contextOf(ns));
-        if (state !== undefined) states.set(this.contextOf(ns), { namespace: ns, state });
-      }),
-    );
+    for (const { namespace, state } of await this.statesUnder(op.namespacePrefix)) states.set(this.contextOf(namespace), { namespace, state });
     const matches = (value: Record<string, unknown>): boolean => op.filter === undefined || Object.entries(op.filter).every(([k, f]) => matchesFilter(value[k], f));
     if (op.query === undefined || op.query.trim() === '') {
-      const all: SearchItem[] = [];
-      for (const { namespace, state } of states.values()) for (const [key, item] of state.items) if (matches(item.value)) all.push(itemOf(namespace, key, item));
-      all.sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime());
-      return all.slice(offset, offset + limit);
+      // Newest first: by the id of each item's current unit (ids sort in commit order, finer than ts).
+      const all: Array<{ unitId: string; item: SearchItem }> = [];
+      for (const { namespace, state } of states.values()) for (const [key, item] of state.items) if (matches(item.value)) all.push({ unitId: item.unitId, item: itemOf(namespace, key, item) });
+      all.sort((a, b) => (a.unitId < b.unitId ? 1 : a.unitId > b.unitId ? -1 : 0));
+      return all.slice(offset, offset + limit).map((x) => x.item);
     }
     // Ranked by Engram's hybrid search over the units under the prefix (one meta filter); a hit of
     // an item's older version (or of a deleted item) is not the item.
@@ -233,9 +230,8 @@ export class EngramStore extends BaseStore {
       literal.push(label);
     }
     let namespaces: string[][] = [];
-    for (const ns of await this.namespacesUnder(literal)) {
-      const state = await this.replicas.get(this.contextOf(ns));
-      if (state !== undefined && state.items.size > 0 && (op.matchConditions ?? []).every((c) => conditionHolds(c, ns))) namespaces.push(ns);
+    for (const { namespace, state } of await this.statesUnder(literal)) {
+      if (state.items.size > 0 && (op.matchConditions ?? []).every((c) => conditionHolds(c, namespace))) namespaces.push(namespace);
     }
     if (op.maxDepth !== undefined) {
       const cut = new Map<string, string[]>();
@@ -244,6 +240,22 @@ export class EngramStore extends BaseStore {
     }
     namespaces.sort((a, b) => (a.join('.') < b.join('.') ? -1 : a.join('.') > b.join('.') ? 1 : 0));
     return namespaces.slice(op.offset ?? 0, (op.offset ?? 0) + (op.limit ?? namespaces.length));
+  }
+
+  /** The namespaces equal to or below `prefix`, each brought up to date; READS_AT_ONCE reads at a time. */
+  private async statesUnder(prefix: string[]): Promise<Array<{ namespace: string[]; state: NamespaceState }>> {
+    const namespaces = await this.namespacesUnder(prefix);
+    const out: Array<{ namespace: string[]; state: NamespaceState }> = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < namespaces.length) {
+        const namespace = namespaces[next++]!;
+        const state = await this.replicas.get(this.contextOf(namespace));
+        if (state !== undefined) out.push({ namespace, state });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READS_AT_ONCE, namespaces.length) }, worker));
+    return out;
   }
 
   /** The namespaces with a context, equal to or below `prefix`. */
