@@ -29,25 +29,18 @@ $(STAMP): package.json package-lock.json
 
 install: $(STAMP)
 
-# Installs missing Debian packages when run as root (CI); otherwise says what is missing.
+# Installs missing Debian packages when run as root (CI), with one apt-get update; otherwise says
+# what is missing. Chromium, Redis and NATS are commands; python3-grpcio is the gRPC benchmark's
+# C-core client; python3-httpx, python3-websockets and python3-pip are what the Python client
+# (clients/python) and its install test need (Debian's; no package from PyPI).
 system-deps:
 	@missing=""; for c in $(SYSTEM_COMMANDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	/usr/bin/python3 -c 'import grpc' >/dev/null 2>&1 || missing="$$missing python3-grpcio"; \
+	/usr/bin/python3 -c 'import httpx, websockets, pip' >/dev/null 2>&1 || missing="$$missing python3-httpx python3-websockets python3-pip"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	  else echo "note: missing$$missing; the tests that need it are skipped (install as root to run them)"; fi; \
-	fi
-	@# The gRPC benchmark's C-core client (Debian's python3 and python3-grpcio; no package from PyPI).
-	@if ! /usr/bin/python3 -c 'import grpc' >/dev/null 2>&1; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing python3-grpcio"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-grpcio >/dev/null; \
-	  else echo "note: /usr/bin/python3 has no grpc module; the gRPC C-core benchmark is skipped"; fi; \
-	fi
-	@# The Python client's dependencies, and pip for its install test (clients/python; Debian's, no package from PyPI). Its tests fail without them.
-	@if ! /usr/bin/python3 -c 'import httpx, websockets, pip' >/dev/null 2>&1; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing python3-httpx python3-websockets python3-pip"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-httpx python3-websockets python3-pip >/dev/null; \
-	  else echo "note: /usr/bin/python3 lacks httpx, websockets or pip; the Python client tests will fail (apt-get install python3-httpx python3-websockets python3-pip)"; fi; \
+	  else echo "note: missing$$missing; the tests that need them are skipped, or fail for the Python client (install as root)"; fi; \
 	fi
 
 # The offline embedder's word vectors, converted once from the npm package to a compact file.
