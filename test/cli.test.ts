@@ -31,6 +31,28 @@ test('IPv6 loopback works', async () => {
   assert.equal(await server.stop(), 0);
 });
 
+test('the seeds\' forms: --addr=:PORT and ENGRAM_ADDR=:PORT listen on every interface (auth.allowRemote), /health and /redoc answer', async () => {
+  for (const how of [{ args: ['--addr=:0', '--grpc-addr', ':0', '--auth-allow-remote'] }, { args: ['--auth-allow-remote'], env: { ENGRAM_ADDR: ':0' } }]) {
+    // A later --addr wins over the helper's own; for the variable, the helper passes none.
+    const server = await startServer({ args: how.args, ...(how.env ? { env: how.env, addrFromEnv: true } : {}) });
+    dirs.push(server.dataDir);
+    const first = JSON.parse(server.lines[0]!);
+    assert.match(first.addr, /^0\.0\.0\.0:\d+$/, JSON.stringify(first));
+    assert.match(first.url, /^http:\/\/127\.0\.0\.1:\d+$/, 'the URL is one to reach it by');
+    const http = new HttpClient(server.url);
+    assert.deepEqual((await http.get('/health')).json, { status: 'ok' });
+    const redoc = await http.get('/redoc');
+    assert.equal(redoc.status, 200);
+    assert.match(redoc.text, /<title>Engram API<\/title>/);
+    http.close();
+    assert.equal(await server.stop(), 0);
+  }
+  // Beyond loopback with auth off and no allowRemote: refused, as for any other address.
+  const refused = spawnSync(ENGRAM_BIN, ['serve', '--addr', ':0', '--data-dir', tempDir()], { encoding: 'utf8', timeout: WAIT_MS });
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /server\.addr: 0\.0\.0\.0 is not loopback/);
+});
+
 test('settings come from ENGRAM_* variables too', async () => {
   const server = await startServer({ env: { ENGRAM_MAX_UNIT_BYTES: '1KiB', ENGRAM_LOG_LEVEL: 'warn' }, waitReady: false });
   dirs.push(server.dataDir);
@@ -97,7 +119,10 @@ test('a discovery file left by a killed server is stale: the next server starts 
   assert.equal(await first.stop('SIGKILL'), 'SIGKILL');
   assert.equal(JSON.parse(readFileSync(join(first.dataDir, 'engram.server.json'), 'utf8')).pid, first.proc.pid);
   const next = await startServer({ dataDir: first.dataDir });
-  await next.waitForLine((r) => r.msg === 'replacing the discovery file of a server that is no longer running');
+  const stale = await next.waitForLine((r) => r.msg === 'replacing the discovery file of a server that is no longer running');
+  assert.deepEqual([stale.stalePid, stale.pid], [first.proc.pid, next.proc.pid]);
+  const raw = next.lines.find((l) => l.includes('no longer running'))!;
+  assert.equal(raw.match(/"pid":/g)?.length, 1, 'one pid key in the line');
   assert.equal(JSON.parse(readFileSync(join(first.dataDir, 'engram.server.json'), 'utf8')).pid, next.proc.pid);
   assert.equal(await next.stop(), 0);
 });

@@ -179,7 +179,9 @@ export async function serve(config: Config): Promise<void> {
   }
   // The first log line carries the bound addresses: with port 0 it is how callers learn the
   // ports, so it is written at every log level.
-  createLogger('info').info({ addr, url: `http://${addr}`, grpcAddr: grpcAddr ?? null }, 'engram listening');
+  // The URL is for reaching the server from here: a wildcard address is reached on loopback.
+  const url = `http://${addr.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:')}`;
+  createLogger('info').info({ addr, url, grpcAddr: grpcAddr ?? null }, 'engram listening');
 
 
   let stopping = false;
@@ -243,7 +245,8 @@ export async function serve(config: Config): Promise<void> {
     process.exit(1);
   }
   // Storage is ours (LevelDB's lock is held): announce the server to the CLI and MCP clients of this data dir.
-  if (stale) logger.warn({ pid: running!.pid }, 'replacing the discovery file of a server that is no longer running');
-  if (!stopping) writeDiscovery(dataDir, { pid: process.pid, url: `http://${addr}`, addr, grpcAddr: grpcAddr ?? null, startedAt: new Date().toISOString(), version: packageVersion() });
+  // stalePid: the logger already names this process's own pid.
+  if (stale) logger.warn({ stalePid: running!.pid }, 'replacing the discovery file of a server that is no longer running');
+  if (!stopping) writeDiscovery(dataDir, { pid: process.pid, url, addr, grpcAddr: grpcAddr ?? null, startedAt: new Date().toISOString(), version: packageVersion() });
   logger.info({ dataDir: config.storage.dataDir, sync: config.storage.sync, backend: config.storage.backend }, 'storage ready');
 }

@@ -93,7 +93,7 @@ const TABLE = [
     flag: '--addr',
     kind: { type: 'hostport' },
     default: '127.0.0.1:8080',
-    doc: 'HTTP, WebSocket and SSE listen address, HOST:PORT ([::1]:PORT for IPv6). Port 0 picks a free port; the first log line prints the bound address.',
+    doc: 'HTTP, WebSocket and SSE listen address, HOST:PORT ([::1]:PORT for IPv6; :PORT for every IPv4 interface, which needs auth on or auth.allowRemote). Port 0 picks a free port; the first log line prints the bound address.',
   },
   {
     key: 'server.grpcAddr',
@@ -101,7 +101,7 @@ const TABLE = [
     flag: '--grpc-addr',
     kind: { type: 'hostport' },
     default: '127.0.0.1:9090',
-    doc: 'gRPC listen address (engram.v3.EngramService, health, reflection), HOST:PORT. Port 0 picks a free port; the first log line prints it as grpcAddr.',
+    doc: 'gRPC listen address (engram.v3.EngramService, health, reflection), HOST:PORT (:PORT for every IPv4 interface). Port 0 picks a free port; the first log line prints it as grpcAddr.',
   },
   {
     key: 'server.grpcEnabled',

@@ -59,7 +59,7 @@ export function parseValue(s: Pick<Setting, 'key' | 'kind'>, raw: unknown, sourc
       return n;
     }
     case 'hostport':
-      return parseHostPort(String(raw)) ?? fail('HOST:PORT with a port from 0 to 65535, like 127.0.0.1:8080 or [::1]:0');
+      return parseHostPort(String(raw)) ?? fail('HOST:PORT with a port from 0 to 65535, like 127.0.0.1:8080, [::1]:0 or :8080 (every interface)');
     case 'enum':
       if (typeof raw !== 'string' || !k.values.includes(raw)) return fail(`one of ${k.values.join(', ')}`);
       return raw;
@@ -86,9 +86,13 @@ export function formatHostPort(a: HostPort): string {
 }
 
 export function parseHostPort(text: string): HostPort | undefined {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(text.trim());
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]*)):(\d{1,5})$/.exec(text.trim());
   if (!m) return undefined;
   const port = Number(m[3]);
   if (port > 65535) return undefined;
-  return { host: m[1] ?? m[2]!, port };
+  // `:8080`, as Go servers and the engine's first README take it: every IPv4 interface.
+  return { host: m[1] ?? (m[2] || ALL_INTERFACES), port };
 }
+
+/** The host an address with none (`:PORT`) binds: every IPv4 interface (`[::]:PORT` for IPv6 too). */
+export const ALL_INTERFACES = '0.0.0.0';

@@ -62,6 +62,7 @@ const EXCLUDED: Record<string, string> = {
   'GET /stream-sse': 'SSE',
   // Probes for load balancers and supervisors, without credentials.
   'GET /healthz': 'probe',
+  'GET /health': 'probe',
   'GET /readyz': 'probe',
   // The Model Context Protocol: MCP clients speak it (`engram mcp`, or any MCP SDK).
   'POST /mcp': 'MCP',
@@ -75,6 +76,7 @@ const EXCLUDED: Record<string, string> = {
   // The API's description and the page that renders it.
   'GET /openapi.json': 'document',
   'GET /docs': 'document',
+  'GET /redoc': 'document',
 };
 
 const hash = (key: string) => 'sha256:' + createHash('sha256').update(key).digest('hex');

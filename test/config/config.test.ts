@@ -54,6 +54,13 @@ describe('config precedence', () => {
 
   test('value syntaxes: IPv6, port 0, booleans, sizes, durations', () => {
     assert.deepEqual(load(['--addr', '[::1]:0']).server.addr, { host: '::1', port: 0 });
+    // `:PORT` is every interface, as the engine's first README wrote it; beyond loopback, so only
+    // with auth on or auth.allowRemote.
+    assert.deepEqual(load(['--addr=:8080', '--auth-allow-remote']).server.addr, { host: '0.0.0.0', port: 8080 });
+    assert.deepEqual(load(['--addr', ':8080', '--auth-allow-remote']).server.addr, { host: '0.0.0.0', port: 8080 });
+    assert.deepEqual(load([], { ENGRAM_ADDR: ':8080', ENGRAM_AUTH_ALLOW_REMOTE: 'true' }).server.addr, { host: '0.0.0.0', port: 8080 });
+    assert.deepEqual(load(['--grpc-addr', ':9090', '--auth-allow-remote']).server.grpcAddr, { host: '0.0.0.0', port: 9090 });
+    assert.match(problems(() => load([], { ENGRAM_ADDR: ':8080' })).join('\n'), /server\.addr: 0\.0\.0\.0 is not loopback, and auth\.mode is none/);
     assert.equal(load(['--storage-sync']).storage.sync, true);
     assert.equal(load(['--storage-sync', '--addr', '127.0.0.1:1']).storage.sync, true);
     assert.equal(load(['--storage-sync=false']).storage.sync, false);

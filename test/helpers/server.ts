@@ -42,11 +42,14 @@ export interface StartOptions {
   waitReady?: boolean;
   /** The launcher to run (default: this repository's bin/engram; e.g. one installed from the packed package). */
   bin?: string;
+  /** Pass no --addr: the address comes from ENGRAM_ADDR in `env` (a flag would win over it). */
+  addrFromEnv?: boolean;
 }
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const dataDir = options.dataDir ?? tempDir();
-  const proc = spawn(options.bin ?? ENGRAM_BIN, ['serve', '--addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0', '--data-dir', dataDir, ...(options.args ?? [])], {
+  const addr = options.addrFromEnv ? [] : ['--addr', '127.0.0.1:0'];
+  const proc = spawn(options.bin ?? ENGRAM_BIN, ['serve', ...addr, '--grpc-addr', '127.0.0.1:0', '--data-dir', dataDir, ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -17,6 +17,13 @@ export function registerUnitRoutes(t: RouteTable, deps: { gate: Gate; maxBodyByt
       handler: (reply) => reply.json(200, '{"status":"ok"}'),
     },
   });
+  // The path the engine's first design named: the same answer.
+  t.route('/health', {
+    get: {
+      operation: { summary: 'Liveness, as /healthz (the name of the first design).', tag: 'health', scope: 'none', ok: { 200: 'Status' } },
+      handler: (reply) => reply.json(200, '{"status":"ok"}'),
+    },
+  });
   t.route('/readyz', {
     get: {
       operation: { summary: 'Readiness: storage is open.', tag: 'health', scope: 'none', ok: { 200: 'Status' }, errors: ['NOT_READY'] },
