@@ -118,4 +118,4 @@ docker-build:
 	docker build -t engram:latest .
 
 docker-run:
-	docker run --rm -p 8080:8080 -v engram-data:/data engram:latest
+	docker run --rm -p 8080:8080 -p 9090:9090 -v engram-data:/data engram:latest

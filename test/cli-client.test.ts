@@ -63,6 +63,19 @@ describe('engram put, get, tail, delete, search, lock, unlock', () => {
     assert.match(out, /cli-plan #1 planner MESSAGE: retry with backoff/);
   });
 
+  test('search shows a memory file or a fact as one line, around the words it matched', async () => {
+    const long = Array.from({ length: 60 }, (_, i) => `line ${i}: notes about nothing in particular`);
+    long[40] = 'line 40: the zeppelin rollout waits for the canary';
+    const c = engram('memory', 'cli-search-mem', JSON.stringify({ command: 'create', path: '/memories/plan.md', file_text: long.join('\n') }));
+    assert.equal(c.status, 0, c.stderr);
+    let out = '';
+    await eventually(async () => (out = engram('search', 'zeppelin', '--mode', 'keyword').stdout).includes('zeppelin'), WAIT_MS, 'the memory file indexed');
+    const lines = out.trimEnd().split('\n');
+    assert.equal(lines.length, 1, out);
+    assert.match(lines[0]!, /^[\d.]+ memories\/cli-search-mem #1 \S+ \w+: …\S.*the zeppelin rollout waits for the canary.*\S…$/);
+    assert.ok(lines[0]!.length < 260, `one short line, not the whole file: ${lines[0]!.length} characters`);
+  });
+
   test('lock and unlock', () => {
     const l = engram('lock', 'cli-doc', '--agent', 'editor', '--json');
     assert.equal(l.status, 0, l.stderr);

@@ -68,6 +68,40 @@ function text(u: WorkUnit): string {
   return `#${u.seq} ${u.agentId} ${u.type}: ${body}`;
 }
 
+/** How much of a hit `engram search` shows: a line, around the first query word it holds. */
+const EXCERPT_CHARS = 160;
+
+/**
+ * A search hit as one line: the words of its payload (a memory file's text, a fact's value, a
+ * message), cut to EXCERPT_CHARS around the first word of the query they contain.
+ */
+export function excerpt(payload: unknown, query: string): string {
+  const parts: string[] = [];
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') parts.push(v);
+    else if (typeof v === 'number' || typeof v === 'boolean') parts.push(String(v));
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (typeof v === 'object' && v !== null && !('$binary' in v)) Object.values(v).forEach(walk);
+  };
+  walk(payload);
+  const flat = parts.join(' ').replace(/\s+/g, ' ').trim();
+  if (flat.length <= EXCERPT_CHARS) return flat;
+  const lower = flat.toLowerCase();
+  const at = query
+    .toLowerCase()
+    .split(/\W+/)
+    .filter((w) => w.length > 2)
+    .map((w) => lower.indexOf(w))
+    .filter((i) => i >= 0)
+    .sort((a, b) => a - b)[0];
+  let start = at === undefined ? 0 : Math.max(0, Math.min(at - EXCERPT_CHARS / 4, flat.length - EXCERPT_CHARS));
+  let end = Math.min(flat.length, start + EXCERPT_CHARS);
+  // Whole words at both ends.
+  if (start > 0 && flat.indexOf(' ', start) !== -1 && flat.indexOf(' ', start) < (at ?? end)) start = flat.indexOf(' ', start) + 1;
+  if (end < flat.length && flat.lastIndexOf(' ', end) > start) end = flat.lastIndexOf(' ', end);
+  return `${start > 0 ? '…' : ''}${flat.slice(start, end)}${end < flat.length ? '…' : ''}`;
+}
+
 /** Runs one client command; resolves with the exit status. */
 export async function runClientCommand(command: (typeof CLIENT_COMMANDS)[number], args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const out = (s: string) => process.stdout.write(s + '\n');
@@ -145,9 +179,10 @@ export async function runClientCommand(command: (typeof CLIENT_COMMANDS)[number]
         need(1, 'QUERY');
         const contextId = p.flags.get('--context');
         const mode = p.flags.get('--mode') as 'hybrid' | 'keyword' | 'vector' | undefined;
-        const r = await client.search({ query: p.positional.join(' '), limit: int(p, '--limit') ?? 10, ...(contextId ? { contextId } : {}), ...(mode ? { mode } : {}) });
+        const query = p.positional.join(' ');
+        const r = await client.search({ query, limit: int(p, '--limit') ?? 10, ...(contextId ? { contextId } : {}), ...(mode ? { mode } : {}) });
         if (json) out(JSON.stringify(r));
-        else for (const x of r.results) out(`${x.score.toFixed(3)} ${x.workUnit.contextId} ${text(x.workUnit)}`);
+        else for (const x of r.results) out(`${x.score.toFixed(3)} ${x.workUnit.contextId} #${x.workUnit.seq} ${x.workUnit.agentId} ${x.workUnit.type}: ${excerpt(x.workUnit.payload, query)}`);
         return 0;
       }
       case 'delete': {
