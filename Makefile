@@ -18,7 +18,7 @@ SYSTEM_COMMANDS := chromium redis-server nats-server
 # The fan-out benchmark's subscribers are a small C program: JavaScript ones cost more than the server does.
 NATIVE_SUBSCRIBER := dist/bench/native/fanout-subscriber
 
-.PHONY: all install system-deps build run test lint bench bench-quick bench-check clean docker-build docker-run proto screenshots soak fuzz
+.PHONY: all install system-deps build run test lint fmt fmt-check bench bench-quick bench-check clean docker-build docker-run proto screenshots soak fuzz
 
 all: build
 
@@ -72,6 +72,15 @@ proto: $(STAMP)
 
 run: build
 	bin/engram serve --addr $(ADDR) --data-dir $(DATA_DIR)
+
+# Formats the TypeScript and JavaScript of the tree with Prettier (.prettierrc.json); fmt-check says
+# which files it would change, and fails if any.
+FMT_GLOBS := 'src/**/*.ts' 'test/**/*.ts' 'bench/**/*.ts' 'examples/**/*.ts' 'tools/**/*.mjs' '*.js'
+fmt: $(STAMP)
+	$(BIN)/prettier --write --log-level warn $(FMT_GLOBS)
+
+fmt-check: $(STAMP)
+	$(BIN)/prettier --check --log-level warn $(FMT_GLOBS)
 
 lint: $(STAMP)
 	$(BIN)/eslint .
