@@ -1,0 +1,51 @@
+/**
+ * TLS for the SDK's connections, beyond what an `https://` URL gives by itself (the system's CAs,
+ * plus NODE_EXTRA_CA_CERTS): a server certificate from a CA of one's own, and a client certificate
+ * for a server that asks for one (mutual TLS, server.tls.clientCaFile).
+ */
+import type { Dispatcher } from 'undici';
+import { EngramClientError } from './errors.js';
+
+/** PEM text, as node:tls takes it (read a file with fs.readFileSync). */
+export interface TlsOptions {
+  /** CA certificate(s) to trust for the server's certificate, instead of the system's. */
+  ca?: string | Buffer;
+  /** The client's certificate (its chain after it), for a server with mutual TLS. */
+  cert?: string | Buffer;
+  /** The private key of `cert`. */
+  key?: string | Buffer;
+}
+
+/** The TLS fields that are set, or undefined when none is; refuses a certificate without its key. */
+export function tlsMaterial(o: TlsOptions): TlsOptions | undefined {
+  if ((o.cert === undefined) !== (o.key === undefined)) {
+    throw new EngramClientError('INVALID_FIELD', `a client certificate needs its key: give both cert and key (${o.cert === undefined ? 'cert' : 'key'} is missing)`, undefined);
+  }
+  const set = Object.fromEntries(Object.entries({ ca: o.ca, cert: o.cert, key: o.key }).filter(([, v]) => v !== undefined)) as TlsOptions;
+  return Object.keys(set).length === 0 ? undefined : set;
+}
+
+/**
+ * A fetch that uses the TLS material: through an undici Agent of its own (Node's fetch takes no
+ * https.Agent), loaded on first use so that plain clients never pay for loading undici.
+ */
+export function tlsFetch(tls: TlsOptions | undefined): { fetch: typeof fetch; close(): Promise<void> } {
+  if (tls === undefined) return { fetch, close: async () => undefined };
+  let agent: Promise<Dispatcher> | undefined;
+  const dispatcher = () => (agent ??= import('undici').then(({ Agent }) => new Agent({ connect: { ...tls } })));
+  return {
+    fetch: (async (input: string | URL | Request, init?: RequestInit) => fetch(input, { ...init, dispatcher: (await dispatcher()) as unknown as RequestInit['dispatcher'] })) as typeof fetch,
+    close: async () => {
+      if (agent !== undefined) await (await agent).close();
+    },
+  };
+}
+
+/** Why a request never got an answer, with the TLS or socket cause that fetch wraps as "fetch failed". */
+export function failureText(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const cause = (err as { cause?: { message?: string; code?: string } } | undefined)?.cause;
+  if (cause?.message === undefined) return message;
+  const code = cause.code !== undefined && !cause.message.includes(cause.code) ? ` (${cause.code})` : '';
+  return `${message}: ${cause.message}${code}`;
+}
