@@ -62,7 +62,7 @@ export async function runBackup(args: string[], env: NodeJS.ProcessEnv = process
     return 0;
   } catch (err) {
     rmSync(partial, { force: true });
-    process.stderr.write(`engram backup: ${failureText(err)}\n`);
+    process.stderr.write(`engram backup: ${failureText(err, url.startsWith('https:'))}\n`);
     return 1;
   }
 }

@@ -104,7 +104,7 @@ export class EngramClient implements LockApi {
         signal: AbortSignal.timeout(this.timeoutMs + extraMs),
       });
     } catch (err) {
-      throw new EngramClientError('UNAVAILABLE', `${method} ${path}: ${failureText(err)}`, undefined, undefined, { cause: err });
+      throw new EngramClientError('UNAVAILABLE', `${method} ${path}: ${failureText(err, this.tls !== undefined || this.base.startsWith('https:'))}`, undefined, undefined, { cause: err });
     }
     const text = await res.text();
     let json: unknown;

@@ -41,11 +41,18 @@ export function tlsFetch(tls: TlsOptions | undefined): { fetch: typeof fetch; cl
   };
 }
 
-/** Why a request never got an answer, with the TLS or socket cause that fetch wraps as "fetch failed". */
-export function failureText(err: unknown): string {
+/** Socket errors a server with mutual TLS causes in a client that presented no certificate (TLS 1.3 refuses it after the client's side of the handshake is done). */
+const CUT_OFF = new Set(['UND_ERR_SOCKET', 'ECONNRESET']);
+
+/**
+ * Why a request never got an answer, with the TLS or socket cause that fetch wraps as "fetch
+ * failed"; over TLS, a connection cut off at once gets a hint at the likeliest reason.
+ */
+export function failureText(err: unknown, overTls = false): string {
   const message = err instanceof Error ? err.message : String(err);
   const cause = (err as { cause?: { message?: string; code?: string } } | undefined)?.cause;
   if (cause?.message === undefined) return message;
   const code = cause.code !== undefined && !cause.message.includes(cause.code) ? ` (${cause.code})` : '';
-  return `${message}: ${cause.message}${code}`;
+  const hint = overTls && cause.code !== undefined && CUT_OFF.has(cause.code) ? '; if the server requires a client certificate (mutual TLS), give one of its CA (cert and key)' : '';
+  return `${message}: ${cause.message}${code}${hint}`;
 }

@@ -63,7 +63,8 @@ function privateKey(path: string, readFile: ReadFile, problems: string[]): KeyOb
   try {
     return createPrivateKey(text);
   } catch (err) {
-    const encrypted = (err as { code?: string }).code === 'ERR_MISSING_PASSPHRASE';
+    // PKCS#8 says so in its label, the older PEM forms in a header.
+    const encrypted = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text);
     problems.push(
       encrypted
         ? `server.tls.keyFile: ${path} is encrypted; give the key unencrypted (openssl pkey -in KEY -out PLAIN), readable only by the server's user`
