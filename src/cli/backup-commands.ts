@@ -18,7 +18,7 @@ export async function runBackup(args: string[], env: NodeJS.ProcessEnv = process
   let out: string;
   let url: string;
   let token: string | undefined;
-  let http: ReturnType<typeof tlsFetch>;
+  let fetchOver: typeof fetch;
   try {
     const p = parse(args);
     const o = p.flags.get('--out');
@@ -26,14 +26,14 @@ export async function runBackup(args: string[], env: NodeJS.ProcessEnv = process
     out = resolve(o);
     url = serverUrl(p, env);
     token = p.flags.get('--token') ?? env.ENGRAM_TOKEN;
-    http = tlsFetch(tlsMaterial(tlsFiles(p, env)));
+    fetchOver = tlsFetch(tlsMaterial(tlsFiles(p, env)));
   } catch (err) {
     process.stderr.write(`engram backup: ${(err as Error).message}\n`);
     return 2;
   }
   const partial = `${out}.partial`;
   try {
-    const res = await http.fetch(`${url}/admin/backup`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const res = await fetchOver(`${url}/admin/backup`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
     if (!res.ok || res.body === null) {
       const text = await res.text();
       process.stderr.write(`engram backup: the server answered ${res.status}: ${text.slice(0, 300)}\n`);

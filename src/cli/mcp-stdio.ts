@@ -72,7 +72,7 @@ async function ready(url: string, fetch: typeof globalThis.fetch): Promise<boole
 
 /** The URL of the data dir's running server, starting one when none runs. */
 export async function findOrStartServer(o: Pick<McpArgs, 'dataDir' | 'config' | 'start' | 'startTimeoutMs'> & { tls?: TlsOptions }, env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const { fetch } = tlsFetch(tlsMaterial(o.tls ?? {}));
+  const fetch = tlsFetch(tlsMaterial(o.tls ?? {}));
   const running = () => {
     const d = readDiscovery(o.dataDir);
     return d !== undefined && isEngramProcess(d.pid) ? d : undefined;

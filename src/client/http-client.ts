@@ -91,7 +91,7 @@ export class EngramClient implements LockApi {
     if (this.tls !== undefined && !/^https:/i.test(this.base)) {
       throw new EngramClientError('INVALID_FIELD', `ca, cert and key are for an https:// URL, not ${JSON.stringify(url)}`, undefined);
     }
-    this.fetch = tlsFetch(this.tls).fetch;
+    this.fetch = tlsFetch(this.tls);
   }
 
   private async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, extraMs = 0): Promise<{ value: T; res: Response }> {
@@ -104,7 +104,7 @@ export class EngramClient implements LockApi {
         signal: AbortSignal.timeout(this.timeoutMs + extraMs),
       });
     } catch (err) {
-      throw new EngramClientError('UNAVAILABLE', `${method} ${path}: ${failureText(err, this.tls !== undefined || this.base.startsWith('https:'))}`, undefined, undefined, { cause: err });
+      throw new EngramClientError('UNAVAILABLE', `${method} ${path}: ${failureText(err, /^https:/i.test(this.base))}`, undefined, undefined, { cause: err });
     }
     const text = await res.text();
     let json: unknown;

@@ -29,16 +29,13 @@ export function tlsMaterial(o: TlsOptions): TlsOptions | undefined {
  * A fetch that uses the TLS material: through an undici Agent of its own (Node's fetch takes no
  * https.Agent), loaded on first use so that plain clients never pay for loading undici.
  */
-export function tlsFetch(tls: TlsOptions | undefined): { fetch: typeof fetch; close(): Promise<void> } {
-  if (tls === undefined) return { fetch, close: async () => undefined };
+export function tlsFetch(tls: TlsOptions | undefined): typeof fetch {
+  if (tls === undefined) return fetch;
+  // Idle sockets of the agent do not keep the process alive (undici unrefs them), so it needs no closing.
   let agent: Promise<Dispatcher> | undefined;
   const dispatcher = () => (agent ??= import('undici').then(({ Agent }) => new Agent({ connect: { ...tls } })));
-  return {
-    fetch: (async (input: string | URL | Request, init?: RequestInit) => fetch(input, { ...init, dispatcher: (await dispatcher()) as unknown as RequestInit['dispatcher'] })) as typeof fetch,
-    close: async () => {
-      if (agent !== undefined) await (await agent).close();
-    },
-  };
+  // undici's own Dispatcher type and the one Node's fetch declares (undici-types) are the same class, typed twice.
+  return (async (input: string | URL | Request, init?: RequestInit) => fetch(input, { ...init, dispatcher: (await dispatcher()) as unknown as RequestInit['dispatcher'] })) as typeof fetch;
 }
 
 /** Socket errors a server with mutual TLS causes in a client that presented no certificate (TLS 1.3 refuses it after the client's side of the handshake is done). */

@@ -4,9 +4,6 @@
  * streams in stream-*.ts; a handler only parses, calls core, and answers.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import uWS, { type HttpRequest, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import type { Authenticator, Principal } from '../../tenancy/access.js';
@@ -33,7 +30,7 @@ import { registerSse } from './stream-sse.js';
 import { registerWebSocket } from './stream-ws.js';
 import type { Endpoint, Endpoints, Handler, RouteTable } from './route-table.js';
 import { readTls, type ServerTls } from '../tls.js';
-import { MutualTlsFront } from './tls-front.js';
+import { listenWithMutualTls } from './tls-front.js';
 
 export interface HttpServerOptions {
   /** Every request goes through the gate, as the principal its credentials name. */
@@ -77,8 +74,8 @@ export class HttpServer {
   private readonly app: TemplatedApp;
   private listenSocket: us_listen_socket | undefined;
   private readonly tls: ServerTls | undefined;
-  /** With mutual TLS: the TLS listener, and the private directory of the app's unix socket. */
-  private front: { server: MutualTlsFront; dir: string } | undefined;
+  /** With mutual TLS: stops the front and the app's unix socket behind it. */
+  private stopFront: (() => void) | undefined;
   private readonly onInternal: (err: unknown, requestId?: string) => void;
   private readonly logger: Logger;
   private readonly requestIds = new RequestIds();
@@ -223,20 +220,10 @@ export class HttpServer {
   async listen(host: string, port: number): Promise<{ host: string; port: number }> {
     const material = this.tls?.clientCaFile === undefined ? undefined : readTls(this.tls);
     if (material?.ca === undefined) return this.listenTcp(host, port);
-    // Mutual TLS: the app on a unix socket that only the front connects to (tls-front.ts).
-    const dir = mkdtempSync(join(tmpdir(), 'engram-tls-'));
-    const path = join(dir, 'http.sock');
-    const server = new MutualTlsFront({ ...material, ca: material.ca }, path, (err) => this.logger.debug({ err: err.message }, 'refused a TLS handshake (mutual TLS)'));
-    this.front = { server, dir };
-    try {
-      this.listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
-        this.app.listen_unix((socket) => (socket ? resolve(socket) : reject(new Error(`cannot listen on the unix socket ${path}`))), path);
-      });
-      return { host, port: await server.listen(host, port) };
-    } catch (err) {
-      this.stopListening();
-      throw err;
-    }
+    // Mutual TLS: node:tls in front of the app (tls-front.ts says why).
+    const front = await listenWithMutualTls(this.app, { ...material, ca: material.ca }, host, port, (err) => this.logger.debug({ err: err.message }, 'refused a TLS handshake (mutual TLS)'));
+    this.stopFront = front.close;
+    return { host, port: front.port };
   }
 
   private listenTcp(host: string, port: number): Promise<{ host: string; port: number }> {
@@ -264,13 +251,12 @@ export class HttpServer {
 
   /** Stops accepting connections. */
   stopListening(): void {
-    this.front?.server.close();
+    this.stopFront?.();
+    this.stopFront = undefined;
     if (this.listenSocket !== undefined) {
       uWS.us_listen_socket_close(this.listenSocket);
       this.listenSocket = undefined;
     }
-    if (this.front !== undefined) rmSync(this.front.dir, { recursive: true, force: true });
-    this.front = undefined;
   }
 }
 

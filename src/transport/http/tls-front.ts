@@ -11,13 +11,51 @@
  * end to end: a slow client fills the pipe, then the unix socket, then uWS's buffer, which is
  * what the hub's slow-consumer rule watches.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import tls from 'node:tls';
+import uWS, { type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
 
 /** A client that has not finished its handshake by then is dropped (uWS gives headers as long). */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
-export class MutualTlsFront {
+/**
+ * Serves a plain uWS `app` behind the front: the app on a unix socket in a new private directory,
+ * the front on host:port (0: any free port). Resolves with the bound port, and `close` to stop
+ * accepting on both (connections already open run on) and remove the directory.
+ */
+export async function listenWithMutualTls(
+  app: TemplatedApp,
+  material: { cert: Buffer; key: Buffer; ca: Buffer },
+  host: string,
+  port: number,
+  onRefused: (err: Error) => void,
+): Promise<{ port: number; close(): void }> {
+  // mkdtemp makes the directory 0700: only this user can reach the socket inside.
+  const dir = mkdtempSync(join(tmpdir(), 'engram-tls-'));
+  const path = join(dir, 'http.sock');
+  const front = new MutualTlsFront(material, path, onRefused);
+  let socket: us_listen_socket | undefined;
+  const close = () => {
+    front.close();
+    if (socket !== undefined) uWS.us_listen_socket_close(socket);
+    socket = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    socket = await new Promise<us_listen_socket>((resolve, reject) => {
+      app.listen_unix((s) => (s ? resolve(s) : reject(new Error(`cannot listen on the unix socket ${path}`))), path);
+    });
+    return { port: await front.listen(host, port), close };
+  } catch (err) {
+    close();
+    throw err;
+  }
+}
+
+class MutualTlsFront {
   private readonly server: tls.Server;
 
   constructor(
@@ -61,6 +99,6 @@ export class MutualTlsFront {
 
   /** Stops accepting; connections already piped run on until they end. */
   close(): void {
-    this.server.close();
+    if (this.server.listening) this.server.close();
   }
 }
