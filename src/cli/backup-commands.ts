@@ -9,7 +9,8 @@ import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { once } from 'node:events';
 import { RestoreError, restoreBackup } from '../storage/backup.js';
-import { parse, serverUrl, UsageError } from './client-commands.js';
+import { failureText, tlsFetch, tlsMaterial } from '../client/tls.js';
+import { parse, serverUrl, tlsFiles, UsageError } from './client-commands.js';
 import { isEngramProcess, readDiscovery } from './discovery.js';
 
 
@@ -17,6 +18,7 @@ export async function runBackup(args: string[], env: NodeJS.ProcessEnv = process
   let out: string;
   let url: string;
   let token: string | undefined;
+  let fetchOver: typeof fetch;
   try {
     const p = parse(args);
     const o = p.flags.get('--out');
@@ -24,13 +26,14 @@ export async function runBackup(args: string[], env: NodeJS.ProcessEnv = process
     out = resolve(o);
     url = serverUrl(p, env);
     token = p.flags.get('--token') ?? env.ENGRAM_TOKEN;
+    fetchOver = tlsFetch(tlsMaterial(tlsFiles(p, env)));
   } catch (err) {
     process.stderr.write(`engram backup: ${(err as Error).message}\n`);
     return 2;
   }
   const partial = `${out}.partial`;
   try {
-    const res = await fetch(`${url}/admin/backup`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const res = await fetchOver(`${url}/admin/backup`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
     if (!res.ok || res.body === null) {
       const text = await res.text();
       process.stderr.write(`engram backup: the server answered ${res.status}: ${text.slice(0, 300)}\n`);
@@ -59,7 +62,7 @@ export async function runBackup(args: string[], env: NodeJS.ProcessEnv = process
     return 0;
   } catch (err) {
     rmSync(partial, { force: true });
-    process.stderr.write(`engram backup: ${(err as Error).message}\n`);
+    process.stderr.write(`engram backup: ${failureText(err, url.startsWith('https:'))}\n`);
     return 1;
   }
 }

@@ -3,9 +3,11 @@
  * a data dir (found through its discovery file), or on `--url`. Human-readable output by
  * default, one JSON document per result with `--json`.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { EngramClient } from '../client/http-client.js';
+import { EngramClient, type EngramClientOptions } from '../client/http-client.js';
 import { EngramClientError } from '../client/errors.js';
+import type { TlsOptions } from '../client/tls.js';
 import type { WorkUnit } from '../client/types.js';
 import { isEngramProcess, readDiscovery } from './discovery.js';
 
@@ -62,6 +64,29 @@ export function serverUrl(p: Parsed, env: NodeJS.ProcessEnv): string {
   return d.url;
 }
 
+/**
+ * TLS files of a client command, read now: --ca (a private CA), --cert and --key (mutual TLS), or
+ * ENGRAM_CA_FILE, ENGRAM_CERT_FILE and ENGRAM_KEY_FILE. An https:// URL needs none of them when
+ * the system trusts the server's CA.
+ */
+export function tlsFiles(p: Parsed, env: NodeJS.ProcessEnv): TlsOptions {
+  const read = (flag: string, variable: string): Buffer | undefined => {
+    const path = p.flags.get(flag) ?? env[variable];
+    if (path === undefined || path === '') return undefined;
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new UsageError(`${flag} ${path}: cannot be read (${(err as Error).message})`);
+    }
+  };
+  return { ca: read('--ca', 'ENGRAM_CA_FILE'), cert: read('--cert', 'ENGRAM_CERT_FILE'), key: read('--key', 'ENGRAM_KEY_FILE') };
+}
+
+/** The SDK options of a client command: who it is (--token, --client) and its TLS files. */
+export function clientOptions(p: Parsed, env: NodeJS.ProcessEnv): EngramClientOptions {
+  return { token: p.flags.get('--token') ?? env.ENGRAM_TOKEN, clientId: p.flags.get('--client') ?? env.ENGRAM_CLIENT_ID, ...tlsFiles(p, env) };
+}
+
 function text(u: WorkUnit): string {
   const p = u.payload as { text?: unknown } | string | null;
   const body = typeof p === 'string' ? p : p !== null && typeof p === 'object' && typeof p.text === 'string' ? p.text : JSON.stringify(u.payload);
@@ -109,7 +134,7 @@ export async function runClientCommand(command: (typeof CLIENT_COMMANDS)[number]
   let client: EngramClient;
   try {
     p = parse(args);
-    client = new EngramClient(serverUrl(p, env), { token: p.flags.get('--token') ?? env.ENGRAM_TOKEN, clientId: p.flags.get('--client') ?? env.ENGRAM_CLIENT_ID });
+    client = new EngramClient(serverUrl(p, env), clientOptions(p, env));
   } catch (err) {
     process.stderr.write(`engram ${command}: ${(err as Error).message}\n`);
     return 2;

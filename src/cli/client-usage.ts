@@ -12,4 +12,6 @@ export const CLIENT_COMMANDS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 export const CLIENT_NOTES = `    common: [--data-dir DIR | --url URL] [--token T] [--client ID] [--json]
-    (ENGRAM_DATA_DIR, ENGRAM_URL, ENGRAM_TOKEN and ENGRAM_CLIENT_ID work too)`;
+            [--ca FILE] [--cert FILE --key FILE]   (an https:// server's CA; a client certificate)
+    (ENGRAM_DATA_DIR, ENGRAM_URL, ENGRAM_TOKEN, ENGRAM_CLIENT_ID, ENGRAM_CA_FILE,
+     ENGRAM_CERT_FILE and ENGRAM_KEY_FILE work too)`;

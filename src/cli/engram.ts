@@ -6,7 +6,7 @@ import { SETTINGS } from '../config/schema.js';
 import { CLIENT_COMMANDS, CLIENT_NOTES } from './client-usage.js';
 import { packageVersion } from './version.js';
 
-const MCP_USAGE = `  engram mcp [--data-dir DIR | --url URL] [--space S] [--agent A] [--no-start]
+const MCP_USAGE = `  engram mcp [--data-dir DIR | --url URL] [--space S] [--agent A] [--no-start] [--ca FILE] [--cert FILE --key FILE]
                                  MCP server on stdio for an agent: memory, facts, graph and work-unit tools
                                  on the data dir's server (started in the background if none runs)`;
 

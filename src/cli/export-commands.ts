@@ -14,7 +14,7 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { EngramClient } from '../client/http-client.js';
 import type { Context, WorkUnit } from '../client/types.js';
-import { parse, serverUrl, UsageError } from './client-commands.js';
+import { clientOptions, parse, serverUrl, UsageError } from './client-commands.js';
 
 export const EXPORT_FORMAT = 'engram-export';
 
@@ -22,7 +22,7 @@ function clientFrom(args: string[], env: NodeJS.ProcessEnv, fileFlag: '--out' | 
   const p = parse(args);
   const file = p.flags.get(fileFlag);
   if (file === undefined) throw new UsageError(`${fileFlag} FILE is required`);
-  const client = new EngramClient(serverUrl(p, env), { token: p.flags.get('--token') ?? env.ENGRAM_TOKEN, clientId: p.flags.get('--client') ?? env.ENGRAM_CLIENT_ID });
+  const client = new EngramClient(serverUrl(p, env), clientOptions(p, env));
   return { client, file: resolve(file), prefix: p.flags.get('--prefix') };
 }
 

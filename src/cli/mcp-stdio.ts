@@ -13,9 +13,10 @@ import { join, resolve } from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { EngramClient } from '../client/http-client.js';
 import { EngramClientError } from '../client/errors.js';
+import { tlsFetch, tlsMaterial, type TlsOptions } from '../client/tls.js';
 import { ClientAgentApi, type AgentApi } from '../mcp/agent-api.js';
 import { createMcpServer } from '../mcp/tools.js';
-import { parse } from './client-commands.js';
+import { parse, tlsFiles } from './client-commands.js';
 import { isEngramProcess, readDiscovery } from './discovery.js';
 import { packageVersion } from './version.js';
 
@@ -29,6 +30,8 @@ interface McpArgs {
   agentId: string;
   token: string | undefined;
   clientId: string | undefined;
+  /** --ca, --cert, --key: for a server with TLS (its discovery file names an https:// URL). */
+  tls: TlsOptions;
   config: string | undefined;
   start: boolean;
   startTimeoutMs: number;
@@ -39,7 +42,7 @@ function parseArgs(args: string[], env: NodeJS.ProcessEnv): McpArgs {
   if (p.positional.length > 0) throw new Error(`unexpected argument ${JSON.stringify(p.positional[0])}`);
   const flags = p.flags;
   const start = !p.bools.has('--no-start');
-  const known = new Set(['--data-dir', '--url', '--space', '--agent', '--token', '--client', '--config', '--start-timeout-ms']);
+  const known = new Set(['--data-dir', '--url', '--space', '--agent', '--token', '--client', '--ca', '--cert', '--key', '--config', '--start-timeout-ms']);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown option ${k}`);
   const timeout = Number(flags.get('--start-timeout-ms') ?? 30_000);
   if (!Number.isInteger(timeout) || timeout < 1) throw new Error('--start-timeout-ms takes a whole number of milliseconds');
@@ -50,6 +53,7 @@ function parseArgs(args: string[], env: NodeJS.ProcessEnv): McpArgs {
     agentId: flags.get('--agent') ?? env.ENGRAM_AGENT_ID ?? 'mcp',
     token: flags.get('--token') ?? env.ENGRAM_TOKEN,
     clientId: flags.get('--client') ?? env.ENGRAM_CLIENT_ID,
+    tls: tlsFiles(p, env),
     config: flags.get('--config') ?? env.ENGRAM_CONFIG,
     start,
     startTimeoutMs: timeout,
@@ -58,7 +62,7 @@ function parseArgs(args: string[], env: NodeJS.ProcessEnv): McpArgs {
 
 const log = (msg: string) => process.stderr.write(`engram mcp: ${msg}\n`);
 
-async function ready(url: string): Promise<boolean> {
+async function ready(url: string, fetch: typeof globalThis.fetch): Promise<boolean> {
   try {
     return (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) })).ok;
   } catch {
@@ -67,7 +71,8 @@ async function ready(url: string): Promise<boolean> {
 }
 
 /** The URL of the data dir's running server, starting one when none runs. */
-export async function findOrStartServer(o: Pick<McpArgs, 'dataDir' | 'config' | 'start' | 'startTimeoutMs'>, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function findOrStartServer(o: Pick<McpArgs, 'dataDir' | 'config' | 'start' | 'startTimeoutMs'> & { tls?: TlsOptions }, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const fetch = tlsFetch(tlsMaterial(o.tls ?? {}));
   const running = () => {
     const d = readDiscovery(o.dataDir);
     return d !== undefined && isEngramProcess(d.pid) ? d : undefined;
@@ -76,7 +81,7 @@ export async function findOrStartServer(o: Pick<McpArgs, 'dataDir' | 'config' | 
   // A server that is there but not ready (starting, stopping, hung; or a reused pid) gets a few
   // seconds; after that a new one is started (LevelDB's lock decides which server keeps the dir).
   for (let i = 0; found !== undefined && i < 50; i++) {
-    if (await ready(found.url)) return found.url;
+    if (await ready(found.url, fetch)) return found.url;
     await new Promise((r) => setTimeout(r, 100));
     found = running();
   }
@@ -100,7 +105,7 @@ export async function findOrStartServer(o: Pick<McpArgs, 'dataDir' | 'config' | 
   let exitedAt: number | undefined;
   while (Date.now() < deadline) {
     const d = running();
-    if (d !== undefined && (await ready(d.url))) return d.url;
+    if (d !== undefined && (await ready(d.url, fetch))) return d.url;
     if (exited !== undefined) {
       exitedAt ??= Date.now();
       // Give a concurrent starter's server a moment to announce itself before giving up.
@@ -176,7 +181,7 @@ export async function runMcp(args: string[], env: NodeJS.ProcessEnv = process.en
   }
   const connect = async (): Promise<AgentApi> => {
     const url = o.url ?? (await findOrStartServer(o, env));
-    return new ClientAgentApi(new EngramClient(url, { token: o.token, clientId: o.clientId }));
+    return new ClientAgentApi(new EngramClient(url, { token: o.token, clientId: o.clientId, ...o.tls }));
   };
   // Connect before serving, so a server that cannot start is reported at once.
   let first: AgentApi;

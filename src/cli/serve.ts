@@ -136,22 +136,33 @@ export async function serve(config: Config): Promise<void> {
     { embed: search === undefined ? undefined : (texts) => search.host.embed(texts), similarity: config.memory.factSimilarity / 100 },
     { snapshots: { store: log, every: config.memory.snapshotEvery }, observer: metrics },
   );
-  const http: HttpServer = new HttpServer({
-    gate,
-    memory,
-    mcp: config.mcp.enabled ? { allowedOrigins: config.mcp.allowedOrigins } : undefined,
-    allowedOrigins: config.server.allowedOrigins,
-    allowedHosts: config.server.allowedHosts,
-    requestTimeoutMs: config.limits.requestTimeoutMs,
-    auth,
-    hub,
-    logger,
-    maxBodyBytes: config.limits.maxUnitBytes,
-    search,
-    requests: metrics,
-    ops: { metrics, health, backup: () => backupLines(storage.snapshotPairs(), packageVersion()) },
-    version: packageVersion(),
-  });
+  const t = config.server.tls;
+  // The config check (config/tls.ts) made sure both files are given, or neither.
+  const tls = t.certFile === '' ? undefined : { certFile: t.certFile, keyFile: t.keyFile, ...(t.clientCaFile === '' ? {} : { clientCaFile: t.clientCaFile }) };
+  const scheme = tls === undefined ? 'http' : 'https';
+  let http: HttpServer;
+  try {
+    http = new HttpServer({
+      gate,
+      memory,
+      mcp: config.mcp.enabled ? { allowedOrigins: config.mcp.allowedOrigins } : undefined,
+      allowedOrigins: config.server.allowedOrigins,
+      allowedHosts: config.server.allowedHosts,
+      requestTimeoutMs: config.limits.requestTimeoutMs,
+      auth,
+      hub,
+      logger,
+      maxBodyBytes: config.limits.maxUnitBytes,
+      search,
+      requests: metrics,
+      ops: { metrics, health, backup: () => backupLines(storage.snapshotPairs(), packageVersion()) },
+      version: packageVersion(),
+      tls,
+    });
+  } catch (err) {
+    process.stderr.write(`engram: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
 
   const grpc = config.server.grpcEnabled
     ? new GrpcServer({
@@ -171,7 +182,7 @@ export async function serve(config: Config): Promise<void> {
     addr = formatHostPort({ host, port: (await http.listen(host, port)).port });
     if (grpc !== undefined) {
       const g = config.server.grpcAddr;
-      grpcAddr = formatHostPort({ host: g.host, port: await grpc.listen(g.host, g.port) });
+      grpcAddr = formatHostPort({ host: g.host, port: await grpc.listen(g.host, g.port, tls) });
     }
   } catch (err) {
     process.stderr.write(`engram: ${(err as Error).message}\n`);
@@ -180,8 +191,8 @@ export async function serve(config: Config): Promise<void> {
   // The first log line carries the bound addresses: with port 0 it is how callers learn the
   // ports, so it is written at every log level.
   // The URL is for reaching the server from here: a wildcard address is reached on loopback.
-  const url = `http://${addr.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:')}`;
-  createLogger('info').info({ addr, url, grpcAddr: grpcAddr ?? null }, 'engram listening');
+  const url = `${scheme}://${addr.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:')}`;
+  createLogger('info').info({ addr, url, grpcAddr: grpcAddr ?? null, ...(tls === undefined ? {} : { tls: tls.clientCaFile === undefined ? 'on' : 'mutual' }) }, 'engram listening');
 
 
   let stopping = false;

@@ -3,9 +3,10 @@
  * plus `writeStream` for bulk ingest with ordered acks.
  *
  *   const engram = new GrpcEngramClient('127.0.0.1:9090');
+ *   const secure = new GrpcEngramClient('https://engram.internal:9443', { ca: readFileSync('ca.pem') });
  *   for await (const ack of engram.writeStream(units)) if (ack.error) console.error(ack.error);
  */
-import { credentials, makeGenericClientConstructor, Metadata, type Client, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, Metadata, type ChannelCredentials, type Client, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { engram } from '../generated/engram.js';
 import { ENGRAM_SERVICE } from '../wire/grpc-service.js';
@@ -13,6 +14,7 @@ import { EngramClientError } from './errors.js';
 import { contextFromProto, lockFromProto, patchToProto, presenceMemberFromProto, searchToProto, unitFromProto, unitToProto, num } from './grpc-codec.js';
 import { withLock, type HeldLock, type LockApi } from './locking.js';
 import { DEFAULT_BACKOFF, resumingSubscription, type Backoff, type StreamConnection, type StreamEvents } from './resume.js';
+import { tlsMaterial, type TlsOptions } from './tls.js';
 import type {
   AcquireRequest,
   Context,
@@ -76,6 +78,33 @@ function clientError(err: ServiceError): EngramClientError {
   );
 }
 
+/** `ca`, `cert` and `key` (TlsOptions) turn TLS on for a host:port address, as https:// does. */
+export interface GrpcEngramClientOptions extends TlsOptions {
+  backoff?: Backoff;
+  /** Per-call deadline in ms (default 30 s; lock waits add their waitMs). */
+  timeoutMs?: number;
+  /**
+   * Wait (until the deadline) for the server to be reachable, as during a restart, rather
+   * than fail at once with UNAVAILABLE. Default true.
+   */
+  waitForReady?: boolean;
+}
+
+/**
+ * The channel's target and credentials: `https://host:port` is TLS, `http://host:port` plain, and
+ * a bare `host:port` plain unless TLS options are given.
+ */
+function channel(address: string, options: TlsOptions): { target: string; creds: ChannelCredentials } {
+  const tls = tlsMaterial(options);
+  const url = /^(https?):\/\/([^/]+)\/?$/i.exec(address);
+  const secure = url === null ? tls !== undefined : url[1]!.toLowerCase() === 'https';
+  if (!secure && tls !== undefined) throw new EngramClientError('INVALID_FIELD', `ca, cert and key are for TLS; ${JSON.stringify(address)} is plain (http://)`, undefined);
+  const target = url === null ? address : url[2]!;
+  if (!secure) return { target, creds: credentials.createInsecure() };
+  const pem = (v: string | Buffer | undefined) => (v === undefined ? null : Buffer.from(v));
+  return { target, creds: credentials.createSsl(pem(tls?.ca), pem(tls?.key), pem(tls?.cert)) };
+}
+
 /** Statuses after which a subscription resubscribes unchanged. */
 const RETRY_STATUSES = new Set([grpcStatus.UNAVAILABLE, grpcStatus.CANCELLED, grpcStatus.DEADLINE_EXCEEDED, grpcStatus.INTERNAL, grpcStatus.UNKNOWN, grpcStatus.ABORTED]);
 
@@ -84,18 +113,10 @@ export class GrpcEngramClient implements LockApi {
 
   constructor(
     address: string,
-    private readonly options: {
-      backoff?: Backoff;
-      /** Per-call deadline in ms (default 30 s; lock waits add their waitMs). */
-      timeoutMs?: number;
-      /**
-       * Wait (until the deadline) for the server to be reachable, as during a restart, rather
-       * than fail at once with UNAVAILABLE. Default true.
-       */
-      waitForReady?: boolean;
-    } = {},
+    private readonly options: GrpcEngramClientOptions = {},
   ) {
-    this.client = new EngramServiceClient(address, credentials.createInsecure()) as Client & Record<string, unknown>;
+    const { target, creds } = channel(address, options);
+    this.client = new EngramServiceClient(target, creds) as Client & Record<string, unknown>;
   }
 
   close(): void {

@@ -3,6 +3,7 @@
  * docs/streaming.md, docs/locks.md, docs/search.md) as typed methods.
  *
  *   const engram = new EngramClient('http://127.0.0.1:8080');
+ *   const secure = new EngramClient('https://engram.internal:8443', { ca: readFileSync('ca.pem') });
  *   await engram.write({ contextId: 'plan', agentId: 'planner', type: 'MESSAGE', payload: 'hi' });
  *   for await (const unit of engram.subscribe('plan', { since: 0 })) console.log(unit.seq);
  */
@@ -11,6 +12,7 @@ import { EngramClientError, isRetryable } from './errors.js';
 import { withLock, type HeldLock, type LockApi } from './locking.js';
 import { StreamWriter, type Published } from './stream-writer.js';
 import { DEFAULT_BACKOFF, resumingSubscription, type Backoff, type StreamConnection, type StreamEvents } from './resume.js';
+import { failureText, tlsFetch, tlsMaterial, type TlsOptions } from './tls.js';
 import type {
   AcquireRequest,
   ClientCleanup,
@@ -43,7 +45,8 @@ import type {
   WriteResult,
 } from './types.js';
 
-export interface EngramClientOptions {
+/** `ca`, `cert` and `key` (TlsOptions) are for an `https://` URL: a private CA, mutual TLS. */
+export interface EngramClientOptions extends TlsOptions {
   /** Reconnect delays of subscriptions. */
   backoff?: Backoff;
   /** Per-request timeout in ms (default 30 s; lock waits add their waitMs). */
@@ -72,6 +75,9 @@ export class EngramClient implements LockApi {
   private readonly identity: Record<string, string>;
   /** The WebSocket `publish` goes over, opened by the first. */
   private writer: StreamWriter | undefined;
+  /** The TLS options that are set, for fetch and for WebSockets; undefined: the defaults. */
+  private readonly tls: TlsOptions | undefined;
+  private readonly fetch: typeof fetch;
 
   constructor(url: string, options: EngramClientOptions = {}) {
     this.base = url.replace(/\/+$/, '');
@@ -81,19 +87,24 @@ export class EngramClient implements LockApi {
     this.identity = {};
     if (options.token !== undefined) this.identity.authorization = `Bearer ${options.token}`;
     if (options.clientId !== undefined) this.identity['x-client-id'] = options.clientId;
+    this.tls = tlsMaterial(options);
+    if (this.tls !== undefined && !/^https:/i.test(this.base)) {
+      throw new EngramClientError('INVALID_FIELD', `ca, cert and key are for an https:// URL, not ${JSON.stringify(url)}`, undefined);
+    }
+    this.fetch = tlsFetch(this.tls);
   }
 
   private async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, extraMs = 0): Promise<{ value: T; res: Response }> {
     let res: Response;
     try {
-      res = await fetch(this.base + path, {
+      res = await this.fetch(this.base + path, {
         method,
         headers: body === undefined ? { ...this.identity, ...headers } : { 'content-type': 'application/json', ...this.identity, ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.timeoutMs + extraMs),
       });
     } catch (err) {
-      throw new EngramClientError('UNAVAILABLE', `${method} ${path}: ${err instanceof Error ? err.message : String(err)}`, undefined, undefined, { cause: err });
+      throw new EngramClientError('UNAVAILABLE', `${method} ${path}: ${failureText(err, /^https:/i.test(this.base))}`, undefined, undefined, { cause: err });
     }
     const text = await res.text();
     let json: unknown;
@@ -182,7 +193,7 @@ export class EngramClient implements LockApi {
    * retry with an idempotency key where a unit must be written once.
    */
   async publish(unit: NewWorkUnit): Promise<Published> {
-    this.writer ??= new StreamWriter(`${this.wsBase}/stream`, this.identity, this.timeoutMs);
+    this.writer ??= new StreamWriter(`${this.wsBase}/stream`, this.identity, this.timeoutMs, this.tls);
     return this.writer.publish(unit);
   }
 
@@ -327,7 +338,7 @@ export class EngramClient implements LockApi {
       `${this.wsBase}/stream?context=${enc(contextId)}${since === undefined ? '' : `&since=${since}`}${epoch === undefined ? '' : `&epoch=${enc(epoch)}`}` +
       `${options.agentId === undefined ? '' : `&agentId=${enc(options.agentId)}`}${onPresence === undefined ? '' : '&presence=1'}` +
       `${options.onTrimmed === 'continue' ? '&onTrimmed=continue' : ''}`;
-    const ws = new WebSocket(url, ['engram.json'], { headers: this.identity });
+    const ws = new WebSocket(url, ['engram.json'], { headers: this.identity, ...this.tls });
     let ended = false;
     const end = (err: EngramClientError, retry: boolean) => {
       if (ended) return;

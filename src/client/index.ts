@@ -3,7 +3,8 @@
  * surface is this list of names; nothing else is exported.
  */
 export { EngramClient, type EngramClientOptions } from './http-client.js';
-export { GrpcEngramClient, type BulkAck } from './grpc-client.js';
+export { GrpcEngramClient, type BulkAck, type GrpcEngramClientOptions } from './grpc-client.js';
+export type { TlsOptions } from './tls.js';
 export { EngramClientError, isRetryable } from './errors.js';
 export type { HeldLock } from './locking.js';
 export type { Published } from './stream-writer.js';

@@ -12,6 +12,7 @@
  */
 import WebSocket from 'ws';
 import { EngramClientError } from './errors.js';
+import type { TlsOptions } from './tls.js';
 import type { NewWorkUnit } from './types.js';
 
 export interface Published {
@@ -44,8 +45,8 @@ class Connection {
   private nextRef = 1;
   private isOpen = false;
 
-  constructor(url: string, headers: Record<string, string>, onClosed: (c: Connection) => void) {
-    this.ws = new WebSocket(url, ['engram.json'], { headers });
+  constructor(url: string, headers: Record<string, string>, tls: TlsOptions | undefined, onClosed: (c: Connection) => void) {
+    this.ws = new WebSocket(url, ['engram.json'], { headers, ...tls });
     this.opened = new Promise<void>((resolve, reject) => {
       this.ws.once('open', () => {
         this.isOpen = true;
@@ -129,10 +130,11 @@ export class StreamWriter {
     private readonly url: string,
     private readonly headers: Record<string, string>,
     private readonly timeoutMs: number,
+    private readonly tls?: TlsOptions,
   ) {}
 
   async publish(unit: NewWorkUnit): Promise<Published> {
-    const c = (this.current ??= new Connection(this.url, this.headers, (closed) => {
+    const c = (this.current ??= new Connection(this.url, this.headers, this.tls, (closed) => {
       if (this.current === closed) this.current = undefined;
     }));
     await c.opened;

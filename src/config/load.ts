@@ -9,6 +9,7 @@ import { isClientId } from '../tenancy/clients.js';
 import { getPath, setPath } from './paths.js';
 import { SETTINGS, STRUCTURED_KEYS, type Config, type Setting, type StructuredKey } from './schema.js';
 import { parseApiKeys, STRUCTURED } from './structured.js';
+import { checkTls } from './tls.js';
 import { formatValue, parseValue, type Value } from './values.js';
 
 export class ConfigError extends Error {
@@ -98,6 +99,7 @@ export function loadConfig(sources: ConfigSources): Config {
       problems.push(`auth.jwtKeysFile: ${(err as Error).message}`);
     }
   }
+  checkTls(config, readFile, problems);
   crossCheck(config, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -156,7 +158,13 @@ function readConfigFile(path: string, text: string, into: Map<string, Raw>, stru
   if (doc === null || doc === undefined) return;
   const known = new Set(SETTINGS.map((s) => s.key));
   const structuredKeys = new Set<string>(STRUCTURED_KEYS);
-  const sections = new Set([...SETTINGS.map((s) => s.key), ...STRUCTURED_KEYS].map((k) => k.split('.')[0]!));
+  // The mappings on the way to a setting: sections ("server") and the groups in them ("server.tls").
+  const branches = new Set(
+    [...SETTINGS.map((s) => s.key), ...STRUCTURED_KEYS].flatMap((k) => {
+      const parts = k.split('.');
+      return parts.slice(1).map((_, i) => parts.slice(0, i + 1).join('.'));
+    }),
+  );
   const walk = (node: unknown, prefix: string) => {
     if (typeof node !== 'object' || node === null || Array.isArray(node)) {
       problems.push(`config file ${path}: ${prefix || 'the document'} must be a mapping of settings`);
@@ -166,7 +174,7 @@ function readConfigFile(path: string, text: string, into: Map<string, Raw>, stru
       const key = prefix ? `${prefix}.${k}` : k;
       if (known.has(key)) into.set(key, { value: v, source: `config file ${path}` });
       else if (structuredKeys.has(key)) structured.set(key as StructuredKey, v);
-      else if (!prefix && sections.has(k)) walk(v, key);
+      else if (branches.has(key)) walk(v, key);
       else problems.push(`config file ${path}: unknown key ${JSON.stringify(key)}`);
     }
   };

@@ -136,6 +136,24 @@ const TABLE = [
     doc: 'Browser origins besides the server\'s own pages that may call the API and open streams (CORS, WebSocket Origin check), like https://app.example.com; * allows every origin. Others get no CORS headers, 403 for writes, and no WebSocket.',
   },
   {
+    key: 'server.tls.certFile',
+    kind: { type: 'string' },
+    default: '',
+    doc: 'PEM certificate (its chain after it) that HTTP, WebSocket, SSE and gRPC present; with server.tls.keyFile it turns TLS on for all of them (https://, wss://). Empty: plain TCP. Read at start-up: a new certificate needs a restart (docs/deployment.md).',
+  },
+  {
+    key: 'server.tls.keyFile',
+    kind: { type: 'string' },
+    default: '',
+    doc: 'PEM private key of server.tls.certFile (not encrypted).',
+  },
+  {
+    key: 'server.tls.clientCaFile',
+    kind: { type: 'string' },
+    default: '',
+    doc: 'Mutual TLS: PEM CA certificate(s) that client certificates must chain to. Every connection, on every transport, must then present such a certificate; one without, or with another CA\'s, is refused in the handshake. Empty: clients present none.',
+  },
+  {
     key: 'storage.dataDir',
     env: 'ENGRAM_DATA_DIR',
     flag: '--data-dir',

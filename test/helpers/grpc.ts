@@ -71,9 +71,11 @@ export class EngramGrpc {
   constructor(
     readonly address: string,
     channelOptions: grpc.ClientOptions = {},
+    /** Plain by default; grpc.credentials.createSsl(...) for a server with TLS. */
+    credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
   ) {
     engramService ??= load(ENGRAM_PROTO, [PROTO_DIR], 'engram.v3.EngramService');
-    this.client = new engramService(address, grpc.credentials.createInsecure(), channelOptions);
+    this.client = new engramService(address, credentials, channelOptions);
   }
 
   call(method: string, request: Msg, options?: CallOptions): Promise<Msg> {

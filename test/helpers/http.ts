@@ -1,5 +1,6 @@
 /** A small HTTP client on node:http with its own agent, so a test file can close every socket it opened. */
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import { WAIT_MS } from './wait.js';
 
@@ -12,9 +13,16 @@ export interface HttpResult {
 }
 
 export class HttpClient {
-  readonly agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
+  readonly agent: http.Agent;
 
-  constructor(public baseUrl: string) {}
+  /** An https:// base URL connects with `tls` (ca, cert, key). */
+  constructor(
+    public baseUrl: string,
+    tls: https.AgentOptions = {},
+  ) {
+    const options = { keepAlive: true, maxSockets: 128 };
+    this.agent = baseUrl.startsWith('https:') ? new https.Agent({ ...options, ...tls }) : new http.Agent(options);
+  }
 
   request(method: string, path: string, options: { body?: unknown; raw?: string | Buffer; headers?: Record<string, string> } = {}): Promise<HttpResult> {
     const headers: Record<string, string> = { ...options.headers };
@@ -24,7 +32,8 @@ export class HttpClient {
       headers['content-type'] ??= 'application/json';
     }
     return new Promise((resolve, reject) => {
-      const req = http.request(new URL(path, this.baseUrl), { method, headers, agent: this.agent }, (res) => {
+      const url = new URL(path, this.baseUrl);
+      const req = (url.protocol === 'https:' ? https : http).request(url, { method, headers, agent: this.agent }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {

@@ -116,7 +116,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const grpcAddr = typeof first.grpcAddr === 'string' ? first.grpcAddr : '';
   if (options.waitReady !== false) await waitForLine((r) => r.msg === 'storage ready');
   return {
-    url: `http://${first.addr}`,
+    // https:// when the server serves TLS (server.tls).
+    url: typeof first.url === 'string' ? first.url : `http://${first.addr}`,
     host,
     port,
     grpcAddr,

@@ -1,5 +1,6 @@
 /** A Server-Sent Events reader on node:http that parses the event stream as a browser would. */
 import http from 'node:http';
+import https from 'node:https';
 import { WAIT_MS, Watcher } from './wait.js';
 
 export interface SseEvent {
@@ -21,10 +22,12 @@ export class SseReader {
   private readonly watcher = new Watcher();
   readonly responded: Promise<void>;
 
-  constructor(url: string, headers: Record<string, string> = {}) {
+  /** An https:// URL connects with `tls` (ca, cert, key). */
+  constructor(url: string, headers: Record<string, string> = {}, tls: https.RequestOptions = {}) {
     let respond!: () => void;
     this.responded = new Promise((r) => (respond = r));
-    this.req = http.get(url, { headers: { accept: 'text/event-stream', ...headers }, agent: false }, (res) => {
+    const get = url.startsWith('https:') ? https.get : http.get;
+    this.req = get(url, { ...tls, headers: { accept: 'text/event-stream', ...headers }, agent: false }, (res) => {
       this.status = res.statusCode ?? 0;
       this.headers = res.headers;
       respond();

@@ -14,8 +14,9 @@ export class WsClient {
   private readonly opened: Promise<void>;
   private readonly watcher = new Watcher();
 
-  constructor(url: string, protocols?: string[], headers?: Record<string, string>) {
-    this.ws = new WebSocket(url, protocols, { headers });
+  /** `options`: the ws client's others, such as ca, cert and key for a wss:// URL. */
+  constructor(url: string, protocols?: string[], headers?: Record<string, string>, options: WebSocket.ClientOptions = {}) {
+    this.ws = new WebSocket(url, protocols, { ...options, headers });
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
       this.ws.once('error', reject);

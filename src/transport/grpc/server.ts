@@ -9,6 +9,7 @@ import type { HealthImplementation } from 'grpc-health-check';
 import { unaryHandlers, type GrpcDeps } from './handlers.js';
 import { ENGRAM_SERVICE } from '../../wire/grpc-service.js';
 import { bulkIngest, subscribe } from './streams.js';
+import { readTls, type ServerTls } from '../tls.js';
 
 export const SERVICE_NAME = 'engram.v3.EngramService';
 export const PROTO_PATH = fileURLToPath(new URL('../../../../proto/engram/v3/engram.proto', import.meta.url));
@@ -47,8 +48,10 @@ export class GrpcServer {
    * Adds health and reflection, then binds host:port (0: any free port) and resolves with the
    * bound port. Those two are loaded here, not with the module: parsing the proto for reflection
    * and loading both is a tenth of a second of every start, and only a server that serves gRPC needs them.
+   * With `tls`, calls are served over TLS only; with its client CA, a client must present a
+   * certificate of that CA or its handshake fails.
    */
-  async listen(host: string, port: number): Promise<number> {
+  async listen(host: string, port: number, tls?: ServerTls): Promise<number> {
     const [{ addLazyReflection }, { HealthImplementation }] = await Promise.all([import('./reflection.js'), import('grpc-health-check')]);
     const status = this.serving ? 'SERVING' : 'NOT_SERVING';
     this.health = new HealthImplementation({ '': status, [SERVICE_NAME]: status });
@@ -56,7 +59,7 @@ export class GrpcServer {
     addLazyReflection(this.server, PROTO_PATH, this.onInternal);
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+      this.server.bindAsync(address, credentialsFor(tls), (err, bound) => (err ? reject(err) : resolve(bound)));
     });
   }
 
@@ -92,4 +95,10 @@ export class GrpcServer {
     this.setServing(false);
     this.server.forceShutdown();
   }
+}
+
+function credentialsFor(tls: ServerTls | undefined): ServerCredentials {
+  if (tls === undefined) return ServerCredentials.createInsecure();
+  const { cert, key, ca } = readTls(tls);
+  return ServerCredentials.createSsl(ca ?? null, [{ cert_chain: cert, private_key: key }], ca !== undefined);
 }

@@ -29,6 +29,8 @@ import type { StreamHub } from '../../streams/hub.js';
 import { registerSse } from './stream-sse.js';
 import { registerWebSocket } from './stream-ws.js';
 import type { Endpoint, Endpoints, Handler, RouteTable } from './route-table.js';
+import { readTls, type ServerTls } from '../tls.js';
+import { listenWithMutualTls } from './tls-front.js';
 
 export interface HttpServerOptions {
   /** Every request goes through the gate, as the principal its credentials name. */
@@ -56,6 +58,8 @@ export interface HttpServerOptions {
   allowedHosts?: string[];
   /** Longest a request body may take to arrive (limits.requestTimeout); absent: no limit. */
   requestTimeoutMs?: number;
+  /** HTTPS, WSS and SSE over TLS (server.tls); absent: plain TCP. */
+  tls?: ServerTls;
 }
 
 /** The native module exports this listen flag; its typings only declare it as an enum member. */
@@ -69,6 +73,9 @@ export function uwsIsNative(): boolean {
 export class HttpServer {
   private readonly app: TemplatedApp;
   private listenSocket: us_listen_socket | undefined;
+  private readonly tls: ServerTls | undefined;
+  /** With mutual TLS: stops the front and the app's unix socket behind it. */
+  private stopFront: (() => void) | undefined;
   private readonly onInternal: (err: unknown, requestId?: string) => void;
   private readonly logger: Logger;
   private readonly requestIds = new RequestIds();
@@ -93,7 +100,8 @@ export class HttpServer {
     this.logger = options.logger;
     // The error goes to the log with its stack; the client gets only the code and the request id.
     this.onInternal = (err, reqId) => options.logger.error({ err, reqId }, 'internal error while handling a request');
-    this.app = uWS.App();
+    this.tls = options.tls;
+    this.app = createApp(options.tls);
     this.hub = options.hub;
     const stream = { gate: options.gate, auth: options.auth, hub: this.hub, onInternal: this.onInternal, origins: this.origins };
     this.routes.push(registerWebSocket(this.app, { ...stream, maxMessageBytes: options.maxBodyBytes + 4096 }), registerSse(this.app, stream));
@@ -209,7 +217,16 @@ export class HttpServer {
   }
 
   /** Starts listening; resolves with the bound address (port 0 is replaced by the real port). */
-  listen(host: string, port: number): Promise<{ host: string; port: number }> {
+  async listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    const material = this.tls?.clientCaFile === undefined ? undefined : readTls(this.tls);
+    if (material?.ca === undefined) return this.listenTcp(host, port);
+    // Mutual TLS: node:tls in front of the app (tls-front.ts says why).
+    const front = await listenWithMutualTls(this.app, { ...material, ca: material.ca }, host, port, (err) => this.logger.debug({ err: err.message }, 'refused a TLS handshake (mutual TLS)'));
+    this.stopFront = front.close;
+    return { host, port: front.port };
+  }
+
+  private listenTcp(host: string, port: number): Promise<{ host: string; port: number }> {
     // uWS listens with SO_REUSEPORT by default, so a second server on a taken port would
     // silently share it; the exclusive flag makes that a start-up error instead.
     const listen = this.app.listen as unknown as (
@@ -234,10 +251,26 @@ export class HttpServer {
 
   /** Stops accepting connections. */
   stopListening(): void {
+    this.stopFront?.();
+    this.stopFront = undefined;
     if (this.listenSocket !== undefined) {
       uWS.us_listen_socket_close(this.listenSocket);
       this.listenSocket = undefined;
     }
+  }
+}
+
+/**
+ * The uWS app: TLS in uWS itself (SSLApp) when there is no client CA; plain when there is none
+ * at all, or when the mutual-TLS front ends TLS before the app (tls-front.ts says why).
+ */
+function createApp(tls: ServerTls | undefined): TemplatedApp {
+  if (tls === undefined || tls.clientCaFile !== undefined) return uWS.App();
+  try {
+    return uWS.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile });
+  } catch {
+    // uWS says only "App construction failed"; the config check (config/tls.ts) catches the usual causes first.
+    throw new Error(`TLS could not be set up from server.tls.certFile ${tls.certFile} and server.tls.keyFile ${tls.keyFile} (PEM files, the key unencrypted and the certificate's)`);
   }
 }
 
