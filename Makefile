@@ -84,6 +84,7 @@ fmt-check: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/eslint .
+	@$(MAKE) --no-print-directory fmt-check
 	node tools/check-imports.mjs src
 
 test: build lint system-deps $(NATIVE_SUBSCRIBER)

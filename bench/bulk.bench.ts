@@ -97,4 +97,3 @@ try {
 } finally {
   await stop();
 }
-

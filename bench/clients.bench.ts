@@ -32,7 +32,12 @@ try {
   const seconds = duration(3);
   for (const rate of QUICK ? [500] : [1000]) {
     const best = new Map<number, Awaited<ReturnType<typeof openLoopOps>>>();
-    for (const [round, n] of [[0, 1], [0, 8], [1, 1], [1, 8]] as const) {
+    for (const [round, n] of [
+      [0, 1],
+      [0, 8],
+      [1, 1],
+      [1, 8],
+    ] as const) {
       if (round > 0 && QUICK) continue;
       await searchCaughtUp(server.port);
       const r = await openLoopOps(LANES, rate, seconds, writes(conns, n, `r${round}`));

@@ -32,12 +32,7 @@ interface Scenario {
   rate: number;
 }
 
-const PEER_CASES: Array<[number, number]> = [
-  [1, 1000],
-  [100, 500],
-  [1000, 50],
-  ...(QUICK && !TINY ? [] : ([[1000, 100]] as Array<[number, number]>)),
-];
+const PEER_CASES: Array<[number, number]> = [[1, 1000], [100, 500], [1000, 50], ...(QUICK && !TINY ? [] : ([[1000, 100]] as Array<[number, number]>))];
 const SCENARIOS: Record<SystemName, Scenario[]> = {
   engram: [...PEER_CASES.map(([subscribers, rate]) => ({ kind: 'ws' as const, subscribers, rate })), { kind: 'sse', subscribers: 100, rate: 500 }],
   redis: PEER_CASES.map(([subscribers, rate]) => ({ kind: 'redis', subscribers, rate })),
@@ -149,7 +144,16 @@ async function run(target: Target, s: Scenario, index: number): Promise<void> {
   const label = `${subscribers} ${KIND_LABEL[s.kind]}, ${s.rate}/s${native ? '' : ' (JS subscribers)'}`;
   const compare = s.kind === 'sse' || system === 'floor' ? undefined : `fanout/${s.subscribers}/${s.rate}`;
   const name = system === 'floor' ? `bare uWS publish, ${label}` : label;
-  emit(summarize(system === 'floor' ? 'fanout-floor' : 'fanout', name, h, SECONDS * 0.9, { subscribers, rate: s.rate, missing, subscriberClient: native ? 'c-epoll' : 'js', kind: s.kind }, compare));
+  emit(
+    summarize(
+      system === 'floor' ? 'fanout-floor' : 'fanout',
+      name,
+      h,
+      SECONDS * 0.9,
+      { subscribers, rate: s.rate, missing, subscriberClient: native ? 'c-epoll' : 'js', kind: s.kind },
+      compare,
+    ),
+  );
 }
 
 /**

@@ -99,7 +99,12 @@ if (!pythonGrpc()) {
 
     const stream = await runClient(['1', String(STREAM_UNITS), `stream:${server.grpcPort}:${request('py-stream')}`]);
     const s = stream[`stream:${server.grpcPort}`]![0]!;
-    emit(quantity('grpc-c-core', `Engram CreateWorkUnits, one stream, ${STREAM_UNITS} units, python3-grpcio client`, s.unitsPerSecond!, 'units/s', undefined, { seconds: s.seconds!, acks: s.acks! }));
+    emit(
+      quantity('grpc-c-core', `Engram CreateWorkUnits, one stream, ${STREAM_UNITS} units, python3-grpcio client`, s.unitsPerSecond!, 'units/s', undefined, {
+        seconds: s.seconds!,
+        acks: s.acks!,
+      }),
+    );
   } finally {
     bare.stop();
     await server.stop();

@@ -123,8 +123,15 @@ try {
       contender('RedisSaver', 'redis', PEERS.redis.durability, s, async () => void (await s.end()));
     } catch (err) {
       await saver?.end().catch(() => undefined);
-      const why = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.replace(/, with args beginning with.*/, '').slice(0, 120);
-      emit(quantity('langgraph', 'RedisSaver: could not run', 0, 'steps/s', undefined, { unavailable: `it needs the RedisJSON and RediSearch modules, which this Redis (${peerVersion('redis')?.split(' ').slice(0, 3).join(' ')}) does not have: ${why}` }));
+      const why = (err instanceof Error ? err.message : String(err))
+        .split('\n')[0]!
+        .replace(/, with args beginning with.*/, '')
+        .slice(0, 120);
+      emit(
+        quantity('langgraph', 'RedisSaver: could not run', 0, 'steps/s', undefined, {
+          unavailable: `it needs the RedisJSON and RediSearch modules, which this Redis (${peerVersion('redis')?.split(' ').slice(0, 3).join(' ')}) does not have: ${why}`,
+        }),
+      );
     } finally {
       console.error = consoleError;
     }
@@ -154,7 +161,14 @@ try {
   }
   for (const c of contenders) {
     describeSystem(c.system, c.durability);
-    const r = summarize('langgraph', `${c.label}: ${STEPS}-step graph, ${STATE_BYTES} B state, durability sync`, c.steps, c.seconds, { invocations: c.invocations, rounds: ROUNDS, steps: STEPS, stateBytes: STATE_BYTES }, `langgraph/${c.durability === ENGRAM_DURABILITY_SYNC || c.durability.includes('FULL') ? 'fsync' : 'os'}`);
+    const r = summarize(
+      'langgraph',
+      `${c.label}: ${STEPS}-step graph, ${STATE_BYTES} B state, durability sync`,
+      c.steps,
+      c.seconds,
+      { invocations: c.invocations, rounds: ROUNDS, steps: STEPS, stateBytes: STATE_BYTES },
+      `langgraph/${c.durability === ENGRAM_DURABILITY_SYNC || c.durability.includes('FULL') ? 'fsync' : 'os'}`,
+    );
     emit(r);
   }
 } finally {

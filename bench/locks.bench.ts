@@ -8,7 +8,6 @@ import { connect } from './lib/load.js';
 import { postJson, type RawHttpConnection } from './lib/raw-http.js';
 import { describeSystem, emit, histogram, nowUs, size, summarize, type Histogram } from './lib/stats.js';
 
-
 function del(resource: string, agentId: string, lockId: string): Buffer {
   return Buffer.from(`DELETE /locks/${encodeURIComponent(resource)}?agentId=${agentId}&lockId=${lockId} HTTP/1.1\r\nHost: bench\r\n\r\n`);
 }
@@ -48,9 +47,11 @@ try {
   const cRel = histogram();
   const rounds = size(300, 3);
   t0 = nowUs();
-  await Promise.all(agents.map(async (conn, a) => {
-    for (let i = 0; i < rounds; i++) await cycle(conn, 'hot', `agent-${a}`, 10_000, cAcq, cRel);
-  }));
+  await Promise.all(
+    agents.map(async (conn, a) => {
+      for (let i = 0; i < rounds; i++) await cycle(conn, 'hot', `agent-${a}`, 10_000, cAcq, cRel);
+    }),
+  );
   seconds = (nowUs() - t0) / 1e6;
   emit(summarize('locks', 'acquire, 16 agents on one resource (incl. wait)', cAcq, seconds, { handoffsPerSecond: Math.round((16 * rounds) / seconds) }));
   emit(summarize('locks', 'release, 16 agents on one resource', cRel, seconds));

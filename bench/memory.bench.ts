@@ -30,7 +30,9 @@ interface Round {
 
 async function round(mode: 'memory' | 'floor', port: number, processes: number, tag: string, seconds: number): Promise<Round> {
   const children = Array.from({ length: processes }, (_, k) => {
-    const child = spawn(process.execPath, [CLIENT, mode, String(port), 'bench', `${tag}-p${k}`, String(RATE / processes), String(seconds), String(Math.round((k * 1e6) / RATE))], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [CLIENT, mode, String(port), 'bench', `${tag}-p${k}`, String(RATE / processes), String(seconds), String(Math.round((k * 1e6) / RATE))], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     announceProcess(child.pid!, 'memory bench client');
     const lines = createInterface({ input: child.stdout! });
     const ready = new Promise<void>((ok) => lines.on('line', (l) => l === 'READY' && ok()));

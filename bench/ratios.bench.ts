@@ -83,10 +83,12 @@ const engramWs = await RawWsPublisher.open(engram.port);
 const solWs = await RawWsPublisher.open(sol.port);
 const redisConn = await RawRedis.open(redis.port);
 
-const http = (c: RawHttpConnection, status: number, body: (i: number) => Buffer): Operation => async (_, i) => {
-  const r = await c.request(body(i));
-  if (r.status !== status) throw new Error(`status ${r.status}: ${r.body.toString().slice(0, 200)}`);
-};
+const http =
+  (c: RawHttpConnection, status: number, body: (i: number) => Buffer): Operation =>
+  async (_, i) => {
+    const r = await c.request(body(i));
+    if (r.status !== status) throw new Error(`status ${r.status}: ${r.body.toString().slice(0, 200)}`);
+  };
 const HEALTHZ = get('/healthz');
 const WRITE_CASES: Record<string, Operation> = {
   'Engram HTTP write': http(engramHttp!, 201, (i) => postJson('/workunit', unit('w-http', i))),

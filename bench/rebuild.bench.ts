@@ -126,8 +126,23 @@ try {
   const best = await measure(true);
   const bestAt = await snapshotAt();
   const extra = { edits: EDITS, units: EDITS + 1, snapshotEvery: EVERY, rounds: ROUNDS, fileChars: text().length, snapshotBytes: bestAt.bytes };
-  emit(quantity('rebuild', `memory file with ${EDITS} edits: full replay after a restart (median of ${ROUNDS})`, r2(best.full!.ms), 'ms', undefined, { ...extra, kind: 'full', replayed: best.full!.replayed }));
-  emit(quantity('rebuild', `memory file with ${EDITS} edits: from the latest snapshot, ${best.snap.replayed} unit(s) past it (median of ${ROUNDS})`, r2(best.snap.ms), 'ms', undefined, { ...extra, kind: 'snapshot', replayed: best.snap.replayed, snapshotSeq: bestAt.seq }));
+  emit(
+    quantity('rebuild', `memory file with ${EDITS} edits: full replay after a restart (median of ${ROUNDS})`, r2(best.full!.ms), 'ms', undefined, {
+      ...extra,
+      kind: 'full',
+      replayed: best.full!.replayed,
+    }),
+  );
+  emit(
+    quantity(
+      'rebuild',
+      `memory file with ${EDITS} edits: from the latest snapshot, ${best.snap.replayed} unit(s) past it (median of ${ROUNDS})`,
+      r2(best.snap.ms),
+      'ms',
+      undefined,
+      { ...extra, kind: 'snapshot', replayed: best.snap.replayed, snapshotSeq: bestAt.seq },
+    ),
+  );
 
   // The head as far past the latest snapshot as it gets.
   s = await open(dir, EVERY);
@@ -135,7 +150,16 @@ try {
   await close(s);
   const worst = await measure(false);
   const worstAt = await snapshotAt();
-  emit(quantity('rebuild', `memory file with ${edits} edits: from the latest snapshot, ${worst.snap.replayed} units past it (median of ${ROUNDS})`, r2(worst.snap.ms), 'ms', undefined, { ...extra, edits, units: edits + 1, kind: 'snapshot-worst', replayed: worst.snap.replayed, snapshotSeq: worstAt.seq }));
+  emit(
+    quantity(
+      'rebuild',
+      `memory file with ${edits} edits: from the latest snapshot, ${worst.snap.replayed} units past it (median of ${ROUNDS})`,
+      r2(worst.snap.ms),
+      'ms',
+      undefined,
+      { ...extra, edits, units: edits + 1, kind: 'snapshot-worst', replayed: worst.snap.replayed, snapshotSeq: worstAt.seq },
+    ),
+  );
   // What writing one snapshot costs the event loop at the largest a space can be (encoded after a change's answer).
   const big = FILES_PROJECTION.empty();
   const fileText = 'x'.repeat(63) + '\n';
@@ -148,8 +172,22 @@ try {
   }
   encodings.shift();
   const encodeMs = [...encodings].sort((x, y) => x - y)[Math.floor(encodings.length / 2)]!;
-  emit(quantity('rebuild', `encoding one snapshot of a full memory space (${MEMORY_SPACE_MAX / MEMORY_FILE_MAX} files, ${MEMORY_SPACE_MAX / (1024 * 1024)} Mi characters)`, r2(encodeMs), 'ms', undefined, { kind: 'encode', rounds: ROUNDS }));
-  emit(quantity('rebuild', `the ${EDITS} str_replace commands that wrote the history, one at a time, snapshots on`, Math.round(EDITS / writeSeconds), 'commands/s', undefined, { ...extra, kind: 'writes' }));
+  emit(
+    quantity(
+      'rebuild',
+      `encoding one snapshot of a full memory space (${MEMORY_SPACE_MAX / MEMORY_FILE_MAX} files, ${MEMORY_SPACE_MAX / (1024 * 1024)} Mi characters)`,
+      r2(encodeMs),
+      'ms',
+      undefined,
+      { kind: 'encode', rounds: ROUNDS },
+    ),
+  );
+  emit(
+    quantity('rebuild', `the ${EDITS} str_replace commands that wrote the history, one at a time, snapshots on`, Math.round(EDITS / writeSeconds), 'commands/s', undefined, {
+      ...extra,
+      kind: 'writes',
+    }),
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -127,7 +127,9 @@ export function clientsTable(results: Result[]): string[] {
     if (!one || !eight) continue;
     const p50 = eight.p50 / one.p50;
     const p99 = eight.p99 / one.p99;
-    lines.push(`| ${int(rate)}/s over 16 connections | ${ms(one.p50)} / ${ms(one.p99)} | ${ms(eight.p50)} / ${ms(eight.p99)} | ${p50.toFixed(2)} | ${p99.toFixed(2)} | p50 ${p50 <= 1.1 ? 'yes' : 'no'}, p99 ${p99 <= 1.1 ? 'yes' : 'no'} |`);
+    lines.push(
+      `| ${int(rate)}/s over 16 connections | ${ms(one.p50)} / ${ms(one.p99)} | ${ms(eight.p50)} / ${ms(eight.p99)} | ${p50.toFixed(2)} | ${p99.toFixed(2)} | p50 ${p50 <= 1.1 ? 'yes' : 'no'}, p99 ${p99 <= 1.1 ? 'yes' : 'no'} |`,
+    );
   }
   return lines;
 }
@@ -138,13 +140,18 @@ export function memoryTable(results: Result[]): string[] {
   const find = (kind: string, n: number) => rows.find((r) => (r.extra?.kind ?? 'memory') === kind && r.extra?.processes === n);
   const lines = ['| operations | 1 process p50 / p99 | 4 processes p50 / p99 | 4 ÷ 1 p50 | 4 ÷ 1 p99 |', '|---|---|---|---|---|'];
   const ratios = new Map<string, { p50: number; p99: number }>();
-  for (const [kind, label] of [['memory', 'memory commands'], ['floor', 'floor: GET /healthz']] as const) {
+  for (const [kind, label] of [
+    ['memory', 'memory commands'],
+    ['floor', 'floor: GET /healthz'],
+  ] as const) {
     const one = find(kind, 1);
     const four = find(kind, 4);
     if (!one || !four) continue;
     const r = { p50: four.p50 / one.p50, p99: four.p99 / one.p99 };
     ratios.set(kind, r);
-    lines.push(`| ${label}, ${int(Number(one.extra?.rate))}/s total | ${ms(one.p50)} / ${ms(one.p99)} | ${ms(four.p50)} / ${ms(four.p99)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`);
+    lines.push(
+      `| ${label}, ${int(Number(one.extra?.rate))}/s total | ${ms(one.p50)} / ${ms(one.p99)} | ${ms(four.p50)} / ${ms(four.p99)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`,
+    );
   }
   const mem = ratios.get('memory');
   const floor = ratios.get('floor');
@@ -152,7 +159,10 @@ export function memoryTable(results: Result[]): string[] {
   if (floor) {
     const p50 = mem.p50 / floor.p50;
     const p99 = mem.p99 / floor.p99;
-    lines.push('', `Sharing a memory space, beyond the floor (memory ratio ÷ floor ratio): p50 ${p50.toFixed(2)}, p99 ${p99.toFixed(2)}; within 10%: p50 ${p50 <= 1.1 ? 'yes' : 'no'}, p99 ${p99 <= 1.1 ? 'yes' : 'no'}.`);
+    lines.push(
+      '',
+      `Sharing a memory space, beyond the floor (memory ratio ÷ floor ratio): p50 ${p50.toFixed(2)}, p99 ${p99.toFixed(2)}; within 10%: p50 ${p50 <= 1.1 ? 'yes' : 'no'}, p99 ${p99 <= 1.1 ? 'yes' : 'no'}.`,
+    );
   }
   return lines;
 }
@@ -168,7 +178,7 @@ export function rebuildTable(results: Result[]): string[] {
   const value = (r: Result) => Number(r.extra!.value);
   const row = (label: string, r: Result) => `| ${label} | ${n(r, 'edits')} | ${n(r, 'replayed')} | ${value(r).toFixed(1)} ms | ${(value(full) / value(r)).toFixed(0)}× |`;
   return [
-    `One memory file (${n(full, 'fileChars')} characters in 40 lines, each edit rewriting one line) edited ${n(full, 'edits')} times with str_replace through the memory service, on the embedded LevelDB log, snapshots every ${int(Number(x.snapshotEvery))} units (the default). The log is closed and opened again before each rebuild, and the first read of the file is timed (median of ${x.rounds} alternating rounds). ${n(full, 'edits')} edits leave the head just past a snapshot; ${worst ? `${n(worst, 'replayed') } units past it is the most there can be, measured after more edits.` : ''}`,
+    `One memory file (${n(full, 'fileChars')} characters in 40 lines, each edit rewriting one line) edited ${n(full, 'edits')} times with str_replace through the memory service, on the embedded LevelDB log, snapshots every ${int(Number(x.snapshotEvery))} units (the default). The log is closed and opened again before each rebuild, and the first read of the file is timed (median of ${x.rounds} alternating rounds). ${n(full, 'edits')} edits leave the head just past a snapshot; ${worst ? `${n(worst, 'replayed')} units past it is the most there can be, measured after more edits.` : ''}`,
     '',
     '| rebuild | edits | units replayed | time | faster than the full replay |',
     '|---|---|---|---|---|',
@@ -194,7 +204,9 @@ export function langgraphTable(results: Result[]): string[] {
     '|---|---|---|---|---|---|',
   ];
   for (const r of ran) {
-    lines.push(`| ${r.name.split(':')[0]} | ${r.durability ?? ''} | ${int(r.throughput)} | ${ms(r.p50)} | ${ms(r.p99)} | ${floor ? (r.throughput / floor.throughput).toFixed(2) : ''} |`);
+    lines.push(
+      `| ${r.name.split(':')[0]} | ${r.durability ?? ''} | ${int(r.throughput)} | ${ms(r.p50)} | ${ms(r.p99)} | ${floor ? (r.throughput / floor.throughput).toFixed(2) : ''} |`,
+    );
   }
   for (const r of rows.filter((r) => r.extra?.unavailable !== undefined)) lines.push('', `${r.name}: ${r.extra!.unavailable}`);
   if (!rows.some((r) => r.system === 'redis')) lines.push('', 'RedisSaver: not measured, redis-server is not installed on this machine.');
@@ -270,7 +282,9 @@ export function renderReport(run: RunRecord): string {
   // Peers state theirs with their version below; Engram's can differ between scenarios (storage.sync).
   for (const r of run.results) if (r.durability && r.system === 'engram') durabilities.set(`${SYSTEM_NAME[r.system]}: ${r.durability}`, '');
   const peerLines = Object.entries(run.peers).map(([name, p]) =>
-    p.version ? `- ${SYSTEM_NAME[name]}: ${p.version}; durability: ${p.durability}.` : `- ${SYSTEM_NAME[name]}: **not installed on this machine, not measured** (Debian package \`${name === 'redis' ? 'redis-server' : 'nats-server'}\`).`,
+    p.version
+      ? `- ${SYSTEM_NAME[name]}: ${p.version}; durability: ${p.durability}.`
+      : `- ${SYSTEM_NAME[name]}: **not installed on this machine, not measured** (Debian package \`${name === 'redis' ? 'redis-server' : 'nats-server'}\`).`,
   );
   const failed = run.scenarios.filter((s) => !s.ok);
   return [
@@ -280,7 +294,11 @@ export function renderReport(run: RunRecord): string {
     '',
     `Run of ${run.date.slice(0, 10)} (${run.mode}), commit \`${m.commit}\`${m.dirty ? ' with uncommitted changes' : ''}, ${Math.round(run.seconds)} s in all.`,
     ...(run.merged?.length
-      ? ['', `Re-run later into this report (\`--only … --merge\`): ${run.merged.map((x) => `\`${x.source}\` on ${x.date.slice(0, 16).replace('T', ' ')} at commit \`${x.commit}\`${x.dirty ? ' (uncommitted changes)' : ''}`).join('; ')}. Ratios between a re-run scenario and one that was not come from different runs.`, '']
+      ? [
+          '',
+          `Re-run later into this report (\`--only … --merge\`): ${run.merged.map((x) => `\`${x.source}\` on ${x.date.slice(0, 16).replace('T', ' ')} at commit \`${x.commit}\`${x.dirty ? ' (uncommitted changes)' : ''}`).join('; ')}. Ratios between a re-run scenario and one that was not come from different runs.`,
+          '',
+        ]
       : []),
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, Linux ${m.kernel}, Node ${m.node}. Client and server share these cores, so every number includes the load generator's own cost.`,
     '',
@@ -315,7 +333,7 @@ export function renderReport(run: RunRecord): string {
     '',
     '## Shared memory from several processes',
     '',
-    'Memory-tool commands (three str_replace to one view) on one memory space at the same total rate, first from one client process, then from four at once, each editing its own file, their sends staggered so they arrive as evenly as one process\'s. The floor is the same runs with GET /healthz: what four mostly idle client processes cost by themselves on this machine. Latency counts from each send. Runs are interleaved and the better of each pair is shown.',
+    "Memory-tool commands (three str_replace to one view) on one memory space at the same total rate, first from one client process, then from four at once, each editing its own file, their sends staggered so they arrive as evenly as one process's. The floor is the same runs with GET /healthz: what four mostly idle client processes cost by themselves on this machine. Latency counts from each send. Runs are interleaved and the better of each pair is shown.",
     '',
     ...memoryTable(run.results),
     '',
@@ -368,8 +386,8 @@ export function renderReport(run: RunRecord): string {
 const CAPACITY = [
   '- **Here, one machine hosts everything**: three NATS servers, the nodes and the load generator share 2 cores, so a second node adds no CPU, only a second process competing for the same two. What these runs show is the cost per write of the shared log (a replicated JetStream append and its acknowledgement, then every node applying it) and that nothing is lost or reordered across nodes; they cannot show the gain of a second machine.',
   '- **What a node adds on its own machine**: the gateway work (HTTP, WebSocket, SSE, gRPC parsing, auth, validation, fan-out to its own subscribers) is per node, so connections and subscribers scale with nodes. Each node also applies the whole stream to its replica (about one LevelDB batch per received message) and, with search on, indexes every unit: that part is the same on every node, so it does not shrink as nodes are added.',
-  '- **What stays shared**: every write is one JetStream append on its context\'s subject, replicated to a majority (2 of 3) before it is acknowledged. Appends to different contexts proceed in parallel; appends to one context are serialized by its head (a writer that loses the race restages), so one context\'s write rate is bounded by one round trip to the stream leader and back per batch, whatever the number of nodes. The stream has one leader: all appends go through one NATS server, so beyond the point where that server\'s CPU or disk is the limit, more Engram nodes add no write capacity; splitting contexts over several streams (one per group of spaces) would be the next step, and is not built.',
-  '- **Fan-out across nodes** is the stream\'s delivery to the other node (a push from the NATS server) plus that node\'s apply and send: it grows with the replication round trip, not with the number of nodes, since every node receives each message once.',
+  "- **What stays shared**: every write is one JetStream append on its context's subject, replicated to a majority (2 of 3) before it is acknowledged. Appends to different contexts proceed in parallel; appends to one context are serialized by its head (a writer that loses the race restages), so one context's write rate is bounded by one round trip to the stream leader and back per batch, whatever the number of nodes. The stream has one leader: all appends go through one NATS server, so beyond the point where that server's CPU or disk is the limit, more Engram nodes add no write capacity; splitting contexts over several streams (one per group of spaces) would be the next step, and is not built.",
+  "- **Fan-out across nodes** is the stream's delivery to the other node (a push from the NATS server) plus that node's apply and send: it grows with the replication round trip, not with the number of nodes, since every node receives each message once.",
   '- **Limits that do not move with nodes**: the replica on each node holds everything (disk per node = the whole log); a node that starts empty replays the whole stream; the lock bucket takes one write at a time across the cluster (locks are rare beside units).',
 ];
 

@@ -68,17 +68,31 @@ try {
   if (system === 'engram') await searchCaughtUp(at.httpPort!);
   const used = cpuSeconds(pid) - before;
   await writers.close();
-  emit(quantity('resources', `server CPU per 1,000 writes (16 clients${variant})`, Math.round((used / (writes / 1000)) * 1000) / 1000, 'CPU s', 'cpu-per-1k-writes', { writes, cpuSeconds: used }));
+  emit(
+    quantity('resources', `server CPU per 1,000 writes (16 clients${variant})`, Math.round((used / (writes / 1000)) * 1000) / 1000, 'CPU s', 'cpu-per-1k-writes', {
+      writes,
+      cpuSeconds: used,
+    }),
+  );
   if (system === 'engram') {
     const gc = (await gcSeconds(at.httpPort!)) - gcBefore;
-    emit(quantity('resources', `GC pause time of the main thread per 10,000 writes (16 clients${variant})`, Math.round((gc / (writes / 10_000)) * 10_000) / 10, 'ms', undefined, { writes, gcSeconds: gc }));
+    emit(
+      quantity('resources', `GC pause time of the main thread per 10,000 writes (16 clients${variant})`, Math.round((gc / (writes / 10_000)) * 10_000) / 10, 'ms', undefined, {
+        writes,
+        gcSeconds: gc,
+      }),
+    );
   }
 
   if (nativeSubscriberAvailable()) {
     const count = TINY ? 20 : 1000;
     const hs =
       system === 'engram'
-        ? { request: 'GET /stream?context=idle HTTP/1.1\\r\\nHost: bench\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\nSec-WebSocket-Version: 13\\r\\nSec-WebSocket-Key: ZW5ncmFtLWJlbmNoLWtleQ==\\r\\n\\r\\n', ready: '"event":"subscribed"' }
+        ? {
+            request:
+              'GET /stream?context=idle HTTP/1.1\\r\\nHost: bench\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\nSec-WebSocket-Version: 13\\r\\nSec-WebSocket-Key: ZW5ncmFtLWJlbmNoLWtleQ==\\r\\n\\r\\n',
+            ready: '"event":"subscribed"',
+          }
         : system === 'redis'
           ? { request: 'PING\\r\\n', ready: '+PONG\\r\\n' }
           : { request: 'CONNECT {"verbose":false,"pedantic":false}\\r\\nSUB idle.%d 1\\r\\nPING\\r\\n', ready: 'PONG' };
@@ -88,7 +102,12 @@ try {
     await new Promise((r) => setTimeout(r, 300)); // let the server settle what each connection allocates
     const grown = rssKiB(pid) - rssBefore;
     await subs.finish(0);
-    emit(quantity('resources', `resident memory per 1,000 idle subscriber connections${variant}`, Math.round((grown / 1024) * (1000 / count) * 10) / 10, 'MiB', 'rss-per-1k-idle', { connections: count, rssBeforeMiB: Math.round(rssBefore / 1024) }));
+    emit(
+      quantity('resources', `resident memory per 1,000 idle subscriber connections${variant}`, Math.round((grown / 1024) * (1000 / count) * 10) / 10, 'MiB', 'rss-per-1k-idle', {
+        connections: count,
+        rssBeforeMiB: Math.round(rssBefore / 1024),
+      }),
+    );
   }
 } finally {
   await stop();

@@ -239,7 +239,10 @@ if (!only && mode === 'full' && option('out') === undefined) {
   const legacy = new Set(record.results.map((r) => `${r.scenario}/${r.system}`));
   latest.results = [...latest.results.filter((r) => (r.source === undefined ? !legacy.has(`${r.scenario}/${r.system}`) : !rerun.has(r.source))), ...record.results];
   latest.scenarios = [...latest.scenarios.filter((s) => !rerun.has(`${s.file} ${s.args.join(' ')}`.trim())), ...record.scenarios];
-  latest.merged = [...(latest.merged ?? []).filter((x) => !rerun.has(x.source)), ...[...rerun].map((source) => ({ source, date: record.date, commit: info.commit, dirty: info.dirty }))];
+  latest.merged = [
+    ...(latest.merged ?? []).filter((x) => !rerun.has(x.source)),
+    ...[...rerun].map((source) => ({ source, date: record.date, commit: info.commit, dirty: info.dirty })),
+  ];
   writeFileSync(LATEST, JSON.stringify(latest, null, 2) + '\n');
   writeDoc(latest);
 } else if (!only && mode === 'quick' && option('out') === undefined) {

@@ -19,7 +19,8 @@ import { openWriters, unitJson, type Writers } from './lib/writers.js';
 import { retry } from '../src/storage/nats.js';
 
 const FANOUT_RATE = 200;
-const NATS_DURABILITY = 'JetStream stream with 3 replicas on 3 servers: acknowledged once a majority has it (each server writes it to the OS; nats-server 2.9 fsyncs on its own schedule)';
+const NATS_DURABILITY =
+  'JetStream stream with 3 replicas on 3 servers: acknowledged once a majority has it (each server writes it to the OS; nats-server 2.9 fsyncs on its own schedule)';
 
 interface Setup {
   label: string;
@@ -84,7 +85,16 @@ async function fanout(setup: Setup, writer: Writers): Promise<void> {
   clearTimeout(timer);
   ws.terminate();
   const where = setup.nodes.length > 1 ? 'written on node 1, subscriber on node 2' : 'writer and subscriber on the one node';
-  emit(summarize('scale-out', `${setup.label}: fan-out to 1 WebSocket subscriber, ${where}, ${FANOUT_RATE}/s`, h, (nowUs() - started) / 1e6, { nodes: setup.nodes.length, setup: setup.key, received, sent: total }, `scale/${setup.key}/fanout`));
+  emit(
+    summarize(
+      'scale-out',
+      `${setup.label}: fan-out to 1 WebSocket subscriber, ${where}, ${FANOUT_RATE}/s`,
+      h,
+      (nowUs() - started) / 1e6,
+      { nodes: setup.nodes.length, setup: setup.key, received, sent: total },
+      `scale/${setup.key}/fanout`,
+    ),
+  );
 }
 
 /**
@@ -101,15 +111,44 @@ async function publishFloor(urls: string[]): Promise<void> {
     const publish = (lane: number, context: string, i: number) => js[lane]!.publish(`floor.${context}`, unitJson(context, i)).then(() => undefined);
     await closedLoopOps(16, size(2000), (lane, i) => publish(lane, `warm${lane}`, i), 2);
     const seq = await closedLoopOps(1, size(5000), (_lane, i) => publish(0, 'sequential', i), duration(3));
-    emit(summarize('scale-out', 'floor: JetStream publish with ack, stream with 3 replicas, sequential, 1 client', seq.h, seq.seconds, { setup: 'floor', nodes: 0 }, 'scale/floor/seq'));
+    emit(
+      summarize(
+        'scale-out',
+        'floor: JetStream publish with ack, stream with 3 replicas, sequential, 1 client',
+        seq.h,
+        seq.seconds,
+        { setup: 'floor', nodes: 0 },
+        'scale/floor/seq',
+      ),
+    );
     const conc = await closedLoopOps(16, size(3000), (lane, i) => publish(lane, `c${lane}`, i), duration(4));
-    emit(summarize('scale-out', 'floor: JetStream publish with ack, stream with 3 replicas, 16 connections, closed loop', conc.h, conc.seconds, { setup: 'floor', nodes: 0 }, 'scale/floor/16'));
+    emit(
+      summarize(
+        'scale-out',
+        'floor: JetStream publish with ack, stream with 3 replicas, 16 connections, closed loop',
+        conc.h,
+        conc.seconds,
+        { setup: 'floor', nodes: 0 },
+        'scale/floor/16',
+      ),
+    );
   } finally {
     await Promise.all(conns.map((nc) => nc.close()));
   }
 }
 
-const natsArgs = (urls: string[], stream: string) => ['--search-enabled', 'false', '--storage-backend', 'nats', '--nats-urls', urls.join(','), '--nats-stream', stream, '--nats-replicas', '3'];
+const natsArgs = (urls: string[], stream: string) => [
+  '--search-enabled',
+  'false',
+  '--storage-backend',
+  'nats',
+  '--nats-urls',
+  urls.join(','),
+  '--nats-stream',
+  stream,
+  '--nats-replicas',
+  '3',
+];
 
 describeSystem('engram', ENGRAM_DURABILITY);
 const embedded = await startEngram(['--search-enabled', 'false']);

@@ -29,7 +29,7 @@ const QUERIES = size(1500, 30);
 // common and rare words.
 const WORDS = await loadVocabulary(resolve(import.meta.dirname, '../models/wink-sg-100d.bin'));
 let seed = 42;
-const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
 // p(rank) ∝ 1 / (rank + 100): the list already starts below the 100 most common words.
 const zipf = () => WORDS[Math.min(WORDS.length - 1, Math.floor(100 * Math.pow((WORDS.length + 100) / 100, rand())) - 100)]!;
 const sentence = (n: number) => Array.from({ length: n }, zipf).join(' ');
@@ -98,7 +98,17 @@ function rssMiB(pid: number): number {
   return m ? Math.round(Number(m[1]) / 1024) : 0;
 }
 
-async function status(port: number, windowMs = 10_000): Promise<{ behind: number; position: number; embedder: { ready: boolean | null }; documents: number; vectors: number; freshness: { samples: number; p50: number; p99: number; max: number } }> {
+async function status(
+  port: number,
+  windowMs = 10_000,
+): Promise<{
+  behind: number;
+  position: number;
+  embedder: { ready: boolean | null };
+  documents: number;
+  vectors: number;
+  freshness: { samples: number; p50: number; p99: number; max: number };
+}> {
   const [c] = await connect(port, 1);
   const r = await c!.request(get(`/search/status?window=${windowMs}`));
   c!.close();

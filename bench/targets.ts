@@ -29,8 +29,18 @@ export const TARGETS: Target[] = [
   { id: 'fanout-1000', promise: 'fan-out to 1,000 WebSocket subscribers at 50/s: p99 ≤ 5 ms', select: fanout('ws', 1000, 50), limit: 5000 },
   { id: 'fanout-1000-100', promise: 'fan-out to 1,000 WebSocket subscribers at 100/s: p99 ≤ 5 ms', select: fanout('ws', 1000, 100), limit: 5000 },
   { id: 'last100-warm', promise: 'last 100 units of a context, warm: p99 ≤ 2 ms', select: engram('last100', (r) => r.compare === 'last100/warm'), limit: 2000 },
-  { id: 'last100-cold', promise: 'last 100 units of a context, cold (first read after a restart): p99 ≤ 2 ms', select: engram('last100', (r) => r.compare === 'last100/cold'), limit: 2000 },
-  { id: 'search-hybrid', promise: 'hybrid search over 100k units: p99 ≤ 10 ms', select: engram('search', (r) => r.name.startsWith('hybrid,') && r.name.endsWith('units') && !r.name.includes('context') && !r.name.includes('filters')), limit: 10_000 },
+  {
+    id: 'last100-cold',
+    promise: 'last 100 units of a context, cold (first read after a restart): p99 ≤ 2 ms',
+    select: engram('last100', (r) => r.compare === 'last100/cold'),
+    limit: 2000,
+  },
+  {
+    id: 'search-hybrid',
+    promise: 'hybrid search over 100k units: p99 ≤ 10 ms',
+    select: engram('search', (r) => r.name.startsWith('hybrid,') && r.name.endsWith('units') && !r.name.includes('context') && !r.name.includes('filters')),
+    limit: 10_000,
+  },
   { id: 'search-fresh', promise: 'a write is searchable (200 writes/s): p99 ≤ 100 ms', select: engram('search-freshness', (r) => r.name.includes('200 writes/s')), limit: 100_000 },
 ];
 

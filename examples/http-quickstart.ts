@@ -35,7 +35,13 @@ const task = await call<WorkUnit>('POST', '/workunit', {
 });
 console.log(`planner wrote seq ${task.seq} (${task.id})`);
 
-const answer = { contextId, agentId: 'coder', type: 'TOOL_RESULT', payload: { diff: '+ retry(fetch, { backoff: "exponential" })' }, relationships: [{ targetId: task.id, type: 'RESPONDS_TO' }] };
+const answer = {
+  contextId,
+  agentId: 'coder',
+  type: 'TOOL_RESULT',
+  payload: { diff: '+ retry(fetch, { backoff: "exponential" })' },
+  relationships: [{ targetId: task.id, type: 'RESPONDS_TO' }],
+};
 const first = await call<WorkUnit>('POST', '/workunit', answer, { 'Idempotency-Key': `answer-to-${task.id}` });
 const retried = await call<WorkUnit>('POST', '/workunit', answer, { 'Idempotency-Key': `answer-to-${task.id}` });
 console.log(`coder wrote seq ${first.seq}; its retry returned seq ${retried.seq} again (${first.id === retried.id ? 'same unit' : 'DIFFERENT'})`);

@@ -84,4 +84,3 @@ if (role === 'reviewer') {
   console.log(`done: thread ${threadId}, log ${final.values.log.join(' → ')}, verdict "${final.values.verdict}" (reviewer exited with ${code})`);
   if (code !== 0) process.exitCode = 1;
 }
-

@@ -100,7 +100,9 @@ try {
     carol: new EngramClient(guarded.url, { token: keys.carol }),
   });
   console.log(`auth: no key -> ${await refusal(() => new EngramClient(guarded.url).list('notes'))}`);
-  console.log(`auth: bob's key claiming to be alice (X-Client-ID: alice) -> ${await refusal(() => new EngramClient(guarded.url, { token: keys.bob, clientId: 'alice' }).list('notes'))}`);
+  console.log(
+    `auth: bob's key claiming to be alice (X-Client-ID: alice) -> ${await refusal(() => new EngramClient(guarded.url, { token: keys.bob, clientId: 'alice' }).list('notes'))}`,
+  );
   console.log(`auth: alice's key asking for another client's status -> ${await refusal(() => new EngramClient(guarded.url, { token: keys.alice }).clientStatus('bob'))}`);
   const status = await new EngramClient(guarded.url, { token: keys.ops }).clientStatus('alice');
   const groups = status.groups.map((g) => `${g.group} (${g.membership})`).join(', ');

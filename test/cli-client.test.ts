@@ -48,7 +48,10 @@ describe('engram put, get, tail, delete, search, lock, unlock', () => {
       assert.deepEqual(lines.slice(0, 3), ['#1 planner MESSAGE: retry with backoff', '#2 coder TASK_STATUS: on it', '#3 cli MESSAGE: live one']);
       // While it follows, it is present as its agent.
       assert.match(engram('presence', 'cli-plan').stdout, /^default tailer 1 since \d{4}-\d\d-\d\dT[\d:.]+Z\n$/);
-      assert.deepEqual(JSON.parse(engram('presence', 'cli-plan', '--json').stdout).members.map((m: { agentId: string }) => m.agentId), ['tailer']);
+      assert.deepEqual(
+        JSON.parse(engram('presence', 'cli-plan', '--json').stdout).members.map((m: { agentId: string }) => m.agentId),
+        ['tailer'],
+      );
     } finally {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');

@@ -31,7 +31,7 @@ test('IPv6 loopback works', async () => {
   assert.equal(await server.stop(), 0);
 });
 
-test('the seeds\' forms: --addr=:PORT and ENGRAM_ADDR=:PORT listen on every interface (auth.allowRemote), /health and /redoc answer', async () => {
+test("the seeds' forms: --addr=:PORT and ENGRAM_ADDR=:PORT listen on every interface (auth.allowRemote), /health and /redoc answer", async () => {
   for (const how of [{ args: ['--addr=:0', '--grpc-addr', ':0', '--auth-allow-remote'] }, { args: ['--auth-allow-remote'], env: { ENGRAM_ADDR: ':0' } }]) {
     // A later --addr wins over the helper's own; for the variable, the helper passes none.
     const server = await startServer({ args: how.args, ...(how.env ? { env: how.env, addrFromEnv: true } : {}) });
@@ -74,7 +74,10 @@ test('bad configuration exits 2 with a message for every bad value', () => {
 });
 
 test('engram config prints the effective settings; help and version work; unknown commands exit 2', () => {
-  const cfg = spawnSync(ENGRAM_BIN, ['config', '--addr', '0.0.0.0:9000'], { encoding: 'utf8', env: { ...process.env, ENGRAM_STORAGE_SYNC: 'true', ENGRAM_AUTH_ALLOW_REMOTE: 'true' } });
+  const cfg = spawnSync(ENGRAM_BIN, ['config', '--addr', '0.0.0.0:9000'], {
+    encoding: 'utf8',
+    env: { ...process.env, ENGRAM_STORAGE_SYNC: 'true', ENGRAM_AUTH_ALLOW_REMOTE: 'true' },
+  });
   assert.equal(cfg.status, 0, cfg.stderr);
   assert.match(cfg.stdout, /addr: 0\.0\.0\.0:9000/);
   assert.match(cfg.stdout, /sync: true/);

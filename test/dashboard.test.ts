@@ -53,7 +53,8 @@ describe('web dashboard', { skip: SKIP }, () => {
     if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}.png`) });
   };
   // Page code as strings: it runs in the browser, where the DOM is.
-  const seqsShown = (contextId: string) => page.evaluate(`Array.from(document.querySelectorAll('ol[aria-label="units of ${contextId}"] li[data-seq]')).map((li) => Number(li.dataset.seq))`) as Promise<number[]>;
+  const seqsShown = (contextId: string) =>
+    page.evaluate(`Array.from(document.querySelectorAll('ol[aria-label="units of ${contextId}"] li[data-seq]')).map((li) => Number(li.dataset.seq))`) as Promise<number[]>;
 
   test('the page and its assets are served with types, caching and a CSP', async () => {
     const index = await fetch(`${server.url}/`);
@@ -74,7 +75,10 @@ describe('web dashboard', { skip: SKIP }, () => {
     await page.goto(`${server.url}/#/contexts/${encodeURIComponent('team/plan')}`);
     await page.locator('li[data-seq="1"]').waitFor();
     await page.locator('.stream-status[data-status="live"]').waitFor();
-    await http.post('/workunit', unit('team/plan', { agentId: 'coder', type: 'TASK_STATUS', payload: { text: 'Taking the first half' }, relationships: [{ targetId: first.json.id, type: 'RESPONDS_TO' }] }));
+    await http.post(
+      '/workunit',
+      unit('team/plan', { agentId: 'coder', type: 'TASK_STATUS', payload: { text: 'Taking the first half' }, relationships: [{ targetId: first.json.id, type: 'RESPONDS_TO' }] }),
+    );
     const live = page.locator('li[data-seq="2"]');
     await live.waitFor();
     assert.match(await live.innerText(), /coder[\s\S]*Taking the first half/);
@@ -275,7 +279,10 @@ describe('web dashboard with auth on', { skip: SKIP }, () => {
     writeFileSync(join(dir, 'engram.yaml'), `auth:\n  mode: apikey\n  keys:\n    - {client: team-a, hash: "${hash}", scopes: [read, write]}\n`);
     server = await startServer({ args: ['--config', join(dir, 'engram.yaml'), '--search-enabled', 'false'] });
     const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
   });
 
   after(async () => {

@@ -124,7 +124,11 @@ test('examples/claude-memory-tool: every memory tool_use runs in Engram and its 
       const messages = fake.requests[turn]!.body.messages!;
       const results = messages[messages.length - 1]!.content as Array<{ type: string; tool_use_id: string; content: string; is_error?: boolean }>;
       const uses = fake.answers[turn - 1]!.filter((b) => b.type === 'tool_use');
-      assert.deepEqual(results.map((r) => [r.type, r.tool_use_id]), uses.map((u) => ['tool_result', u.id]), `turn ${turn}: one tool_result per tool_use, same ids`);
+      assert.deepEqual(
+        results.map((r) => [r.type, r.tool_use_id]),
+        uses.map((u) => ['tool_result', u.id]),
+        `turn ${turn}: one tool_result per tool_use, same ids`,
+      );
       results.forEach((r, i) => {
         assert.match(r.content, expected[turn - 1]![i]!);
         assert.equal(r.is_error, undefined);
@@ -137,14 +141,23 @@ test('examples/claude-memory-tool: every memory tool_use runs in Engram and its 
     assert.equal(view.isError, false);
     assert.match(view.result, /- backoff: exponential, with jitter/);
     assert.doesNotMatch(view.result, /fixed 1 s/);
-    assert.deepEqual(await engram.memoryFile(space, '/memories/retry-policy.md'), { path: '/memories/retry-policy.md', text: '# Retry policy\n- backoff: exponential, with jitter\n- attempts: at most 3\n' });
-    assert.deepEqual((await engram.memoryTree(space)).map((f) => f.path), ['/memories/retry-policy.md']);
-    assert.deepEqual((await engram.memoryHistory(space)).map((c) => [c.agentId, c.command]), [
-      ['claude', 'create'],
-      ['claude', 'create'],
-      ['claude', 'str_replace'],
-      ['claude', 'delete'],
-    ]);
+    assert.deepEqual(await engram.memoryFile(space, '/memories/retry-policy.md'), {
+      path: '/memories/retry-policy.md',
+      text: '# Retry policy\n- backoff: exponential, with jitter\n- attempts: at most 3\n',
+    });
+    assert.deepEqual(
+      (await engram.memoryTree(space)).map((f) => f.path),
+      ['/memories/retry-policy.md'],
+    );
+    assert.deepEqual(
+      (await engram.memoryHistory(space)).map((c) => [c.agentId, c.command]),
+      [
+        ['claude', 'create'],
+        ['claude', 'create'],
+        ['claude', 'str_replace'],
+        ['claude', 'delete'],
+      ],
+    );
   } finally {
     await fake.close();
   }

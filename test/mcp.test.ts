@@ -38,7 +38,12 @@ after(async () => {
 
 async function stdioClient(dataDir: string, extra: string[] = []): Promise<{ client: Client; stderr: string[] }> {
   // The server it starts may take a while to be ready on a busy machine (its default patience is 30 s).
-  const transport = new StdioClientTransport({ command: process.execPath, args: [MAIN_JS, 'mcp', '--data-dir', dataDir, '--start-timeout-ms', String(2 * WAIT_MS), ...extra], stderr: 'pipe', env: { ...process.env } as Record<string, string> });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [MAIN_JS, 'mcp', '--data-dir', dataDir, '--start-timeout-ms', String(2 * WAIT_MS), ...extra],
+    stderr: 'pipe',
+    env: { ...process.env } as Record<string, string>,
+  });
   const stderr: string[] = [];
   transport.stderr?.on('data', (b: Buffer) => stderr.push(b.toString()));
   const client = new Client({ name: 'engram-test', version: '1.0.0' });
@@ -70,7 +75,28 @@ describe('MCP over stdio (engram mcp)', () => {
     assert.match(a.stderr.join(''), /started an Engram server/);
 
     const tools = (await a.client.listTools()).tools.map((t) => t.name);
-    for (const name of ['memory', 'remember_fact', 'forget_fact', 'list_facts', 'recall_facts', 'create_entities', 'create_relations', 'add_observations', 'delete_entities', 'delete_observations', 'delete_relations', 'read_graph', 'search_nodes', 'open_nodes', 'post_unit', 'read_recent', 'search_units', 'lock', 'unlock', 'who_is_here']) {
+    for (const name of [
+      'memory',
+      'remember_fact',
+      'forget_fact',
+      'list_facts',
+      'recall_facts',
+      'create_entities',
+      'create_relations',
+      'add_observations',
+      'delete_entities',
+      'delete_observations',
+      'delete_relations',
+      'read_graph',
+      'search_nodes',
+      'open_nodes',
+      'post_unit',
+      'read_recent',
+      'search_units',
+      'lock',
+      'unlock',
+      'who_is_here',
+    ]) {
       assert.ok(tools.includes(name), `tool ${name} is listed`);
     }
 
@@ -89,9 +115,10 @@ describe('MCP over stdio (engram mcp)', () => {
     const fact = JSON.parse(textOf(await call(b.client, 'remember_fact', { key: 'repo.ci', value: 'CI runs make test' })));
     assert.equal(fact.decision, 'ADD');
     assert.equal(JSON.parse(textOf(await call(a.client, 'remember_fact', { key: 'repo.ci', value: 'CI runs make test' }))).decision, 'NOOP');
-    assert.deepEqual(JSON.parse(textOf(await call(a.client, 'create_entities', { entities: [{ name: 'Engram', entityType: 'project', observations: ['written in TypeScript'] }] }))), [
-      { name: 'Engram', entityType: 'project', observations: ['written in TypeScript'] },
-    ]);
+    assert.deepEqual(
+      JSON.parse(textOf(await call(a.client, 'create_entities', { entities: [{ name: 'Engram', entityType: 'project', observations: ['written in TypeScript'] }] }))),
+      [{ name: 'Engram', entityType: 'project', observations: ['written in TypeScript'] }],
+    );
     assert.equal(JSON.parse(textOf(await call(b.client, 'read_graph', {}))).entities[0].name, 'Engram');
     const notFound = await call(b.client, 'add_observations', { observations: [{ entityName: 'Nope', contents: ['x'] }] });
     assert.equal(notFound.isError, true);
@@ -100,7 +127,10 @@ describe('MCP over stdio (engram mcp)', () => {
     assert.equal(posted.agentId, 'ide');
     assert.equal(posted.seq, 1);
     const recent = JSON.parse(textOf(await call(b.client, 'read_recent', { contextId: 'team/chat' })));
-    assert.deepEqual(recent.map((u: { payload: { text: string } }) => u.payload.text), ['hello from the IDE']);
+    assert.deepEqual(
+      recent.map((u: { payload: { text: string } }) => u.payload.text),
+      ['hello from the IDE'],
+    );
     const lock = JSON.parse(textOf(await call(a.client, 'lock', { resource: 'file:plan.md' })));
     assert.equal(lock.agentId, 'ide');
     const held = await call(b.client, 'lock', { resource: 'file:plan.md' });
@@ -158,7 +188,10 @@ describe('MCP over Streamable HTTP (/mcp)', () => {
     await ws.next((f) => f.event === 'subscribed');
     const here = JSON.parse(textOf(await call(client, 'who_is_here', { contextId: 'web/chat' })));
     ws.close();
-    assert.deepEqual(here.members.map((m: { clientId: string; agentId: string; connections: number }) => `${m.clientId}/${m.agentId}×${m.connections}`), ['default/streamer×1']);
+    assert.deepEqual(
+      here.members.map((m: { clientId: string; agentId: string; connections: number }) => `${m.clientId}/${m.agentId}×${m.connections}`),
+      ['default/streamer×1'],
+    );
     assert.match(here.members[0].since, /^\d{4}-\d\d-\d\dT/);
     const unknown = await call(client, 'no_such_tool', {});
     assert.equal(unknown.isError, true);
@@ -182,7 +215,10 @@ describe('MCP over Streamable HTTP (/mcp)', () => {
     // No server-initiated stream in stateless mode.
     assert.equal((await fetch(`${env.server.url}/mcp`)).status, 405);
     // A browser page on another loopback port: its preflight and its answers carry CORS headers.
-    const pre = await fetch(`${env.server.url}/mcp`, { method: 'OPTIONS', headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, mcp-protocol-version' } });
+    const pre = await fetch(`${env.server.url}/mcp`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, mcp-protocol-version' },
+    });
     assert.equal(pre.status, 204);
     assert.equal(pre.headers.get('access-control-allow-origin'), 'http://localhost:5173');
     assert.match(pre.headers.get('access-control-allow-headers')!, /mcp-protocol-version/);

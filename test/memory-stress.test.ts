@@ -57,7 +57,12 @@ test('two MCP clients and two CLI writers on one space: nothing lost, nothing co
     assert.equal((await mem({ command: 'create', path: '/memories/shared.md', file_text: 'seed' })).isError, false);
     assert.equal((await mem({ command: 'create', path: '/memories/counter.txt', file_text: 'count=0\n' })).isError, false);
 
-    const reports = await Promise.all([runWorker('mcp', 'mcp-a', server.dataDir), runWorker('mcp', 'mcp-b', server.dataDir), runWorker('cli', 'cli-a', server.dataDir), runWorker('cli', 'cli-b', server.dataDir)]);
+    const reports = await Promise.all([
+      runWorker('mcp', 'mcp-a', server.dataDir),
+      runWorker('mcp', 'mcp-b', server.dataDir),
+      runWorker('cli', 'cli-a', server.dataDir),
+      runWorker('cli', 'cli-b', server.dataDir),
+    ]);
 
     const file = async (path: string) => (await api(`/memory/${SPACE}/file?path=${encodeURIComponent(path)}`)).text as string;
     // Every acknowledged insert, once; nothing else.
@@ -95,7 +100,10 @@ test('two MCP clients and two CLI writers on one space: nothing lost, nothing co
     assert.equal(tree.length, replay.files.size);
     for (const f of tree) assert.equal(await file(f.path), replay.files.get(f.path), `${f.path} equals its replay`);
     // One unit per acknowledged change (the 2 setup files, then each writer's), none for a refused one.
-    assert.equal(seqs, reports.reduce((n, r) => n + r.changes, 2));
+    assert.equal(
+      seqs,
+      reports.reduce((n, r) => n + r.changes, 2),
+    );
     process.stdout.write(`# memory stress: ${seqs} changes by 4 processes, ${reports.reduce((n, r) => n + r.conflicts, 0)} counter conflicts retried\n`);
   } finally {
     await server.stop();

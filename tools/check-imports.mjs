@@ -76,11 +76,15 @@ export function importGraph(root) {
   const known = new Set(files);
   const graph = new Map();
   for (const file of files) {
-    const text = readFileSync(join(root, file), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+    const text = readFileSync(join(root, file), 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/^\s*\/\/.*$/gm, '');
     const targets = new Set();
     for (const m of text.matchAll(IMPORT)) {
       const spec = m[1] ?? m[2];
-      const target = relative(root, resolve(root, dirname(file), spec.replace(/\.js$/, '.ts'))).split(sep).join('/');
+      const target = relative(root, resolve(root, dirname(file), spec.replace(/\.js$/, '.ts')))
+        .split(sep)
+        .join('/');
       if (known.has(target)) targets.add(target);
     }
     graph.set(file, [...targets].sort());
@@ -150,7 +154,9 @@ export function check(root, layers = LAYERS) {
       path.push(next);
       seen.add(next);
     }
-    problems.push(`import circle through ${scc.length} file(s): ${[...path, scc[0]].join(' -> ')}${scc.length > path.length ? ` (and ${scc.length - path.length} more: ${scc.filter((f) => !seen.has(f)).join(', ')})` : ''}`);
+    problems.push(
+      `import circle through ${scc.length} file(s): ${[...path, scc[0]].join(' -> ')}${scc.length > path.length ? ` (and ${scc.length - path.length} more: ${scc.filter((f) => !seen.has(f)).join(', ')})` : ''}`,
+    );
   }
   return problems;
 }

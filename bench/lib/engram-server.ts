@@ -53,7 +53,10 @@ export async function startEngram(args: string[] = [], dataDir?: string): Promis
   const grpcPort = grpcAddr ? Number(grpcAddr.slice(grpcAddr.lastIndexOf(':') + 1)) : 0;
   // Wait for readiness (storage open) by polling /readyz: start-up, not a measurement.
   for (let i = 0; i < 200; i++) {
-    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     await new Promise((r) => setTimeout(r, 25));
   }

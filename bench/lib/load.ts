@@ -162,10 +162,20 @@ const httpOp =
 
 /** Each connection sends its next request as soon as the previous answer arrives. */
 export function closedLoop(conns: RawHttpConnection[], perConnection: number, request: (conn: number, i: number) => Buffer, expectStatus: number) {
-  return closedLoopOps(conns.length, perConnection, httpOp(conns, (lane, i) => request(lane, i - lane * perConnection), expectStatus));
+  return closedLoopOps(
+    conns.length,
+    perConnection,
+    httpOp(conns, (lane, i) => request(lane, i - lane * perConnection), expectStatus),
+  );
 }
 
 /** Requests at a fixed rate over raw HTTP connections (see openLoopOps). */
 export function openLoop(conns: RawHttpConnection[], rate: number, seconds: number, request: (i: number) => Buffer, expectStatus: number, options?: OpenLoopOptions) {
-  return openLoopOps(conns.length, rate, seconds, httpOp(conns, (_, i) => request(i), expectStatus), options);
+  return openLoopOps(
+    conns.length,
+    rate,
+    seconds,
+    httpOp(conns, (_, i) => request(i), expectStatus),
+    options,
+  );
 }

@@ -28,7 +28,14 @@ export class NativeSubscribers {
   private readonly done: Promise<void>;
 
   /** `mode` is `redis:<stream key>` for Redis Streams readers (see the C program's header). */
-  constructor(port: number, count: number, private readonly units: number, handshake: string, readyToken: string, mode?: string) {
+  constructor(
+    port: number,
+    count: number,
+    private readonly units: number,
+    handshake: string,
+    readyToken: string,
+    mode?: string,
+  ) {
     this.proc = spawn(NATIVE_SUBSCRIBER, [String(port), String(count), String(units), handshake, readyToken, ...(mode ? [mode] : [])]);
     announceProcess(this.proc.pid!, 'fanout-subscriber');
     const rl = createInterface({ input: this.proc.stdout });

@@ -51,7 +51,10 @@ export class NatsCluster {
 
   async startMember(i: number): Promise<void> {
     const m = this.members[i]!;
-    const routes = this.members.filter((o) => o !== m).map((o) => `nats-route://127.0.0.1:${o.clusterPort}`).join(',');
+    const routes = this.members
+      .filter((o) => o !== m)
+      .map((o) => `nats-route://127.0.0.1:${o.clusterPort}`)
+      .join(',');
     // One server alone is a standalone JetStream server (no cluster to form).
     const clustering = this.members.length === 1 ? [] : ['--cluster_name', 'engram-test', '--cluster', `nats://127.0.0.1:${m.clusterPort}`, '--routes', routes];
     const proc = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(m.port), '-n', m.name, '-js', '-sd', m.dir, ...clustering], { stdio: ['ignore', 'ignore', 'pipe'] });

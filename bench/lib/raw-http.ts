@@ -81,9 +81,7 @@ export class RawHttpConnection {
 }
 
 export function postJson(path: string, body: string, headers = ''): Buffer {
-  return Buffer.from(
-    `POST ${path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
+  return Buffer.from(`POST ${path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
 export function get(path: string): Buffer {

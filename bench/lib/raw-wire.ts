@@ -31,7 +31,9 @@ export class RawWsPublisher {
     const socket = await connectSocket(port);
     const p = new RawWsPublisher(socket);
     const upgraded = new Promise<void>((resolve) => (p.onUpgrade = resolve));
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ZW5ncmFtLWJlbmNoLWtleQ==\r\n\r\n`);
+    socket.write(
+      `GET ${path} HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ZW5ncmFtLWJlbmNoLWtleQ==\r\n\r\n`,
+    );
     await upgraded;
     return p;
   }

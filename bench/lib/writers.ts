@@ -94,7 +94,10 @@ export async function openWriters(system: WriteSystem, lanes: number, at: Endpoi
 }
 
 /** Closed-loop and open-loop operations over writers, each write into `context`. */
-export const writeOp = (w: Writers, context: string): Operation => (lane, i) => w.write(lane, context, i);
+export const writeOp =
+  (w: Writers, context: string): Operation =>
+  (lane, i) =>
+    w.write(lane, context, i);
 
 // ---- Engram over WebSocket ----
 

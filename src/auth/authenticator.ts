@@ -51,7 +51,10 @@ export function actingAs(p: Principal, header: string): Principal {
   if (header === '' || header === p.clientId) return p;
   const clientId = resolveClientId(header, p.clientId);
   if (!p.scopes.has('admin')) {
-    throw new EngramError('FORBIDDEN', `X-Client-ID ${JSON.stringify(clientId)} is not the authenticated client ${JSON.stringify(p.clientId)} (only admin credentials may act as another client)`);
+    throw new EngramError(
+      'FORBIDDEN',
+      `X-Client-ID ${JSON.stringify(clientId)} is not the authenticated client ${JSON.stringify(p.clientId)} (only admin credentials may act as another client)`,
+    );
   }
   return { clientId, scopes: p.scopes, contexts: p.contexts, expiresAt: p.expiresAt };
 }

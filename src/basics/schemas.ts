@@ -87,13 +87,20 @@ export const REQUEST_SCHEMAS = {
   },
   FactInput: object(
     {
-      key: { type: 'string', minLength: 1, maxLength: FACT_LIMITS.keyChars, description: 'What the fact is about, like user.editor; without one, the value is matched against every known fact.' },
+      key: {
+        type: 'string',
+        minLength: 1,
+        maxLength: FACT_LIMITS.keyChars,
+        description: 'What the fact is about, like user.editor; without one, the value is matched against every known fact.',
+      },
       value: { type: 'string', minLength: 1, maxLength: FACT_LIMITS.valueChars, description: 'The fact, as a short statement.' },
     },
     ['value'],
   ),
   FactKey: object({ key: { type: 'string', minLength: 1, maxLength: FACT_LIMITS.keyChars } }, ['key']),
-  FactRecall: object({ query: { type: 'string', minLength: 1, maxLength: FACT_LIMITS.valueChars }, limit: { type: 'integer', minimum: 1, maximum: FACT_LIMITS.recallMax } }, ['query']),
+  FactRecall: object({ query: { type: 'string', minLength: 1, maxLength: FACT_LIMITS.valueChars }, limit: { type: 'integer', minimum: 1, maximum: FACT_LIMITS.recallMax } }, [
+    'query',
+  ]),
   GraphArguments: { type: 'object', description: 'The arguments of the graph tool named in the path, as the reference MCP memory server takes them (docs/memory.md).' },
   SearchRequest: object(
     {
@@ -178,10 +185,12 @@ export const RESPONSE_SCHEMAS = {
     },
     ['id', 'displayName', 'agentIds', 'pinnedUnits', 'meta', 'createdAt', 'updatedAt', 'version', 'headSeq', 'firstSeq'],
   ),
-  ContextDeletion: object(
-    { contextId: id, deleted: { const: true }, units: count, bytes: { ...count, description: 'Bytes of the removed units\' JSON text.' } },
-    ['contextId', 'deleted', 'units', 'bytes'],
-  ),
+  ContextDeletion: object({ contextId: id, deleted: { const: true }, units: count, bytes: { ...count, description: "Bytes of the removed units' JSON text." } }, [
+    'contextId',
+    'deleted',
+    'units',
+    'bytes',
+  ]),
   ContextPage: object({ contexts: { type: 'array', items: ref('Context') }, nextCursor: { type: ['string', 'null'] } }, ['contexts', 'nextCursor']),
   PresenceMember: object(
     {
@@ -192,10 +201,7 @@ export const RESPONSE_SCHEMAS = {
     },
     ['clientId', 'agentId', 'connections', 'since'],
   ),
-  Presence: object(
-    { contextId: id, members: { type: 'array', items: ref('PresenceMember') }, connections: count },
-    ['contextId', 'members', 'connections'],
-  ),
+  Presence: object({ contextId: id, members: { type: 'array', items: ref('PresenceMember') }, connections: count }, ['contextId', 'members', 'connections']),
   Lock: {
     type: 'object',
     properties: {
@@ -219,10 +225,12 @@ export const RESPONSE_SCHEMAS = {
     {
       results: {
         type: 'array',
-        items: object(
-          { workUnit: ref('WorkUnit'), score: { type: 'number' }, keywordScore: { type: ['number', 'null'] }, vectorScore: { type: ['number', 'null'] } },
-          ['workUnit', 'score', 'keywordScore', 'vectorScore'],
-        ),
+        items: object({ workUnit: ref('WorkUnit'), score: { type: 'number' }, keywordScore: { type: ['number', 'null'] }, vectorScore: { type: ['number', 'null'] } }, [
+          'workUnit',
+          'score',
+          'keywordScore',
+          'vectorScore',
+        ]),
       },
       total: count,
       totalRelation: { enum: ['eq', 'gte'] },
@@ -231,10 +239,7 @@ export const RESPONSE_SCHEMAS = {
   ),
   Error: object(
     {
-      error: object(
-        { code: { type: 'string', description: 'A stable code from docs/errors.md.' }, message: { type: 'string' }, details: { type: 'object' } },
-        ['code', 'message'],
-      ),
+      error: object({ code: { type: 'string', description: 'A stable code from docs/errors.md.' }, message: { type: 'string' }, details: { type: 'object' } }, ['code', 'message']),
     },
     ['error'],
   ),
@@ -263,10 +268,11 @@ export const RESPONSE_SCHEMAS = {
   },
   ClientErasure: object({ clientId: { type: 'string' }, contexts: count, units: count, bytes: count, locks: count }, ['clientId', 'contexts', 'units', 'bytes', 'locks']),
   RetentionSweep: object({ contexts: count, trimmed: count, units: count, bytes: count }, ['contexts', 'trimmed', 'units', 'bytes']),
-  Cleanup: object(
-    { idleThresholdSeconds: count, dropped: { type: 'array', items: { type: 'string' } }, cachedContextsFreed: count },
-    ['idleThresholdSeconds', 'dropped', 'cachedContextsFreed'],
-  ),
+  Cleanup: object({ idleThresholdSeconds: count, dropped: { type: 'array', items: { type: 'string' } }, cachedContextsFreed: count }, [
+    'idleThresholdSeconds',
+    'dropped',
+    'cachedContextsFreed',
+  ]),
   Status: { type: 'object', properties: { status: { type: 'string' } }, required: ['status'] },
   MemoryResult: object({ result: { type: 'string', description: 'The text for the tool_result.' }, isError: { type: 'boolean' } }, ['result', 'isError']),
   MemoryTree: object({ files: { type: 'array', items: object({ path: { type: 'string' }, size: { ...count, description: 'Characters.' } }, ['path', 'size']) } }, ['files']),
@@ -297,7 +303,14 @@ export const RESPONSE_SCHEMAS = {
   ),
   KnowledgeGraph: object(
     {
-      entities: { type: 'array', items: object({ name: { type: 'string' }, entityType: { type: 'string' }, observations: { type: 'array', items: { type: 'string' } } }, ['name', 'entityType', 'observations']) },
+      entities: {
+        type: 'array',
+        items: object({ name: { type: 'string' }, entityType: { type: 'string' }, observations: { type: 'array', items: { type: 'string' } } }, [
+          'name',
+          'entityType',
+          'observations',
+        ]),
+      },
       relations: { type: 'array', items: object({ from: { type: 'string' }, to: { type: 'string' }, relationType: { type: 'string' } }, ['from', 'to', 'relationType']) },
     },
     ['entities', 'relations'],

@@ -1,26 +1,9 @@
 /** The domain model: work units and contexts, as stored and as served. */
 
-export const WORK_UNIT_TYPES = [
-  'MESSAGE',
-  'REASONING',
-  'TOOL_CALL',
-  'TOOL_RESULT',
-  'FILE_CHANGE',
-  'TASK_STATUS',
-  'ERROR',
-  'SYSTEM',
-] as const;
+export const WORK_UNIT_TYPES = ['MESSAGE', 'REASONING', 'TOOL_CALL', 'TOOL_RESULT', 'FILE_CHANGE', 'TASK_STATUS', 'ERROR', 'SYSTEM'] as const;
 export type WorkUnitType = (typeof WORK_UNIT_TYPES)[number];
 
-export const RELATIONSHIP_TYPES = [
-  'SEQUENTIAL',
-  'CAUSES',
-  'DEPENDS_ON',
-  'REFERENCES',
-  'RESPONDS_TO',
-  'MODIFIES',
-  'REPLACES',
-] as const;
+export const RELATIONSHIP_TYPES = ['SEQUENTIAL', 'CAUSES', 'DEPENDS_ON', 'REFERENCES', 'RESPONDS_TO', 'MODIFIES', 'REPLACES'] as const;
 export type RelationshipType = (typeof RELATIONSHIP_TYPES)[number];
 
 export type StringMap = Record<string, string>;

@@ -13,7 +13,6 @@ import { failureText, tlsFetch, tlsMaterial } from '../client/tls.js';
 import { parse, serverUrl, tlsFiles, UsageError } from './client-commands.js';
 import { isEngramProcess, readDiscovery } from './discovery.js';
 
-
 export async function runBackup(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let out: string;
   let url: string;
@@ -118,7 +117,8 @@ export async function runRepair(args: string[]): Promise<number> {
     out(`repaired ${dataDir}: ${r.units} units in ${r.contexts} contexts recovered`);
     for (const m of r.missing) out(`  lost: ${m.count} units of context ${JSON.stringify(m.context)} (client ${m.client}): seqs ${m.seqs}`);
     for (const h of r.headsRaised) out(`  context ${JSON.stringify(h.context)} (client ${h.client}): head raised from ${h.from} to ${h.to}, the highest unit stored`);
-    for (const f of r.lostFiles) out(`  file set aside by LevelDB: lost/${f.name} (${f.bytes} bytes; what could be read of it was recovered, units that could not are listed as lost)`);
+    for (const f of r.lostFiles)
+      out(`  file set aside by LevelDB: lost/${f.name} (${f.bytes} bytes; what could be read of it was recovered, units that could not are listed as lost)`);
     if (r.missing.length === 0) out('  no unit was lost');
     return 0;
   } catch (err) {

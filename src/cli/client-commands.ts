@@ -13,8 +13,6 @@ import { isEngramProcess, readDiscovery } from './discovery.js';
 
 export const CLIENT_COMMANDS = ['put', 'get', 'tail', 'delete', 'search', 'lock', 'unlock', 'memory', 'presence'] as const;
 
-
-
 export interface Parsed {
   positional: string[];
   flags: Map<string, string>;
@@ -207,7 +205,9 @@ export async function runClientCommand(command: (typeof CLIENT_COMMANDS)[number]
         const query = p.positional.join(' ');
         const r = await client.search({ query, limit: int(p, '--limit') ?? 10, ...(contextId ? { contextId } : {}), ...(mode ? { mode } : {}) });
         if (json) out(JSON.stringify(r));
-        else for (const x of r.results) out(`${x.score.toFixed(3)} ${x.workUnit.contextId} #${x.workUnit.seq} ${x.workUnit.agentId} ${x.workUnit.type}: ${excerpt(x.workUnit.payload, query)}`);
+        else
+          for (const x of r.results)
+            out(`${x.score.toFixed(3)} ${x.workUnit.contextId} #${x.workUnit.seq} ${x.workUnit.agentId} ${x.workUnit.type}: ${excerpt(x.workUnit.payload, query)}`);
         return 0;
       }
       case 'delete': {
@@ -229,7 +229,7 @@ export async function runClientCommand(command: (typeof CLIENT_COMMANDS)[number]
         return 0;
       }
       case 'memory': {
-        need(2, "SPACE 'COMMAND-JSON' (for example '{\"command\":\"view\",\"path\":\"/memories\"}')");
+        need(2, 'SPACE \'COMMAND-JSON\' (for example \'{"command":"view","path":"/memories"}\')');
         let input: unknown;
         try {
           input = JSON.parse(p.positional[1]!);

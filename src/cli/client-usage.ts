@@ -8,7 +8,7 @@ export const CLIENT_COMMANDS: ReadonlyArray<readonly [string, string]> = [
   ['engram search QUERY [--context C] [--mode hybrid|keyword|vector] [--limit N]', ''],
   ['engram lock RESOURCE --agent A [--ttl MS] [--wait MS]', 'take a lock; prints its lockId and token'],
   ['engram unlock RESOURCE --agent A --lock-id ID', 'release it'],
-  ['engram memory SPACE \'COMMAND-JSON\' [--agent A]', 'run one memory-tool command (docs/memory.md)'],
+  ["engram memory SPACE 'COMMAND-JSON' [--agent A]", 'run one memory-tool command (docs/memory.md)'],
 ];
 
 export const CLIENT_NOTES = `    common: [--data-dir DIR | --url URL] [--token T] [--client ID] [--json]

@@ -60,7 +60,6 @@ Options:
 ${columns(OPTIONS)}
 `;
 
-
 export async function main(argv: string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
   if (rest.includes('--help') || rest.includes('-h')) {

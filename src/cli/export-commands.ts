@@ -42,12 +42,12 @@ export async function runExport(args: string[], env: NodeJS.ProcessEnv = process
   let units = 0;
   try {
     await write({ format: EXPORT_FORMAT, version: 1, createdAt: new Date().toISOString() });
-    for (let after: string | undefined; ; ) {
+    for (let after: string | undefined; ;) {
       const page = await o.client.listContexts({ limit: 1000, ...(after ? { after } : {}), ...(o.prefix ? { prefix: o.prefix } : {}) });
       for (const c of page.contexts) {
         await write({ context: c });
         contexts++;
-        for (let seq = 0; ; ) {
+        for (let seq = 0; ;) {
           const p = await o.client.list(c.id, { after: seq, limit: 1000 });
           for (const u of p.workUnits) await write({ unit: u });
           units += p.workUnits.length;
@@ -120,7 +120,9 @@ export async function runImport(args: string[], env: NodeJS.ProcessEnv = process
       const pinned = old.map((id) => ids.get(id)).filter((x): x is string => x !== undefined);
       if (pinned.length > 0) await o.client.updateContext(contextId, { pinUnits: pinned });
     }
-    process.stdout.write(`imported ${units} units in ${contexts} contexts${replayed > 0 ? ` (${replayed} were there from an earlier import)` : ''}${ended ? '' : '; the file ended early (no end line): what it held was imported'}\n`);
+    process.stdout.write(
+      `imported ${units} units in ${contexts} contexts${replayed > 0 ? ` (${replayed} were there from an earlier import)` : ''}${ended ? '' : '; the file ended early (no end line): what it held was imported'}\n`,
+    );
     return ended ? 0 : 1;
   } catch (err) {
     process.stderr.write(`engram import: line ${lineNo}: ${(err as Error).message} (run it again to resume: units already imported are not added twice)\n`);

@@ -21,13 +21,20 @@ export function keygen(args: string[]): number {
     process.stderr.write('engram keygen: --client must be a client id (1–64 of A-Z a-z 0-9 . _ - : @, starting with a letter or digit)\n');
     return 2;
   }
-  const scopes = (opts.get('--scopes') ?? 'read,write').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const scopes = (opts.get('--scopes') ?? 'read,write')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   const bad = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
   if (scopes.length === 0 || bad.length > 0) {
     process.stderr.write(`engram keygen: --scopes takes ${SCOPES.join(', ')}\n`);
     return 2;
   }
-  const contexts = opts.get('--contexts')?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const contexts = opts
+    .get('--contexts')
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   const expiresRaw = opts.get('--expires');
   let expires: string | undefined;
   if (expiresRaw !== undefined) {

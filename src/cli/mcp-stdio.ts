@@ -71,7 +71,10 @@ async function ready(url: string, fetch: typeof globalThis.fetch): Promise<boole
 }
 
 /** The URL of the data dir's running server, starting one when none runs. */
-export async function findOrStartServer(o: Pick<McpArgs, 'dataDir' | 'config' | 'start' | 'startTimeoutMs'> & { tls?: TlsOptions }, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function findOrStartServer(
+  o: Pick<McpArgs, 'dataDir' | 'config' | 'start' | 'startTimeoutMs'> & { tls?: TlsOptions },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
   const fetch = tlsFetch(tlsMaterial(o.tls ?? {}));
   const running = () => {
     const d = readDiscovery(o.dataDir);
@@ -153,7 +156,8 @@ function reconnecting(connect: () => Promise<AgentApi>): AgentApi {
     return p;
   };
   return new Proxy({} as AgentApi, {
-    get: (_, name: string) =>
+    get:
+      (_, name: string) =>
       async (...args: unknown[]) => {
         api ??= fresh();
         const call = async (a: AgentApi) => (a[name as keyof AgentApi] as (...x: unknown[]) => Promise<unknown>).apply(a, args);
@@ -165,7 +169,13 @@ function reconnecting(connect: () => Promise<AgentApi>): AgentApi {
           api = fresh();
           const a = await api;
           if (refused(err) || readOnly(name, args)) return call(a);
-          throw new EngramClientError('UNAVAILABLE', 'the Engram server went away during this call, so it may or may not have been applied; a server is running again: check (read) before repeating it', undefined, undefined, { cause: err });
+          throw new EngramClientError(
+            'UNAVAILABLE',
+            'the Engram server went away during this call, so it may or may not have been applied; a server is running again: check (read) before repeating it',
+            undefined,
+            undefined,
+            { cause: err },
+          );
         }
       },
   });

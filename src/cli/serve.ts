@@ -30,8 +30,6 @@ import { isEngramProcess, readDiscovery, removeDiscovery, writeDiscovery } from 
 import { createSearch, searchDimensions, searchSettings, type SearchParts } from './search-wiring.js';
 import type { Config } from '../config/schema.js';
 
-
-
 export function createLogger(level: string): Logger {
   return pino({
     level,
@@ -112,7 +110,18 @@ export async function serve(config: Config): Promise<void> {
           intervalMs: config.stream.presenceIntervalMs,
           onBadMessage: (err) => logger.warn({ err }, 'ignored a presence message that could not be read'),
         });
-  const gate = new Gate({ engine, locks, router, access: new Access(config.clients.groups), clients, search: search?.host, log, searchIndex: search?.indexer, observer: metrics, retention });
+  const gate = new Gate({
+    engine,
+    locks,
+    router,
+    access: new Access(config.clients.groups),
+    clients,
+    search: search?.host,
+    log,
+    searchIndex: search?.indexer,
+    observer: metrics,
+    retention,
+  });
   // Idle clients' in-memory state goes; it is rebuilt from the log on their next request.
   const sweep = setInterval(() => gate.cleanup(undefined, config.clients.idleThresholdMs), Math.min(60_000, config.clients.idleThresholdMs));
   sweep.unref();
@@ -193,7 +202,6 @@ export async function serve(config: Config): Promise<void> {
   // The URL is for reaching the server from here: a wildcard address is reached on loopback.
   const url = `${scheme}://${addr.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:')}`;
   createLogger('info').info({ addr, url, grpcAddr: grpcAddr ?? null, ...(tls === undefined ? {} : { tls: tls.clientCaFile === undefined ? 'on' : 'mutual' }) }, 'engram listening');
-
 
   let stopping = false;
   // Opening storage runs after the listener is up; a signal that arrives meanwhile waits for it.

@@ -6,7 +6,16 @@
  *   const secure = new GrpcEngramClient('https://engram.internal:9443', { ca: readFileSync('ca.pem') });
  *   for await (const ack of engram.writeStream(units)) if (ack.error) console.error(ack.error);
  */
-import { credentials, makeGenericClientConstructor, Metadata, type ChannelCredentials, type Client, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import {
+  credentials,
+  makeGenericClientConstructor,
+  Metadata,
+  type ChannelCredentials,
+  type Client,
+  type ClientDuplexStream,
+  type ClientReadableStream,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { engram } from '../generated/engram.js';
 import { ENGRAM_SERVICE } from '../wire/grpc-service.js';
@@ -202,7 +211,11 @@ export class GrpcEngramClient implements LockApi {
 
   async list(contextId: string, query: ListQuery = {}): Promise<UnitPage> {
     const r = await this.unary<pb.ListWorkUnitsResponse>('listWorkUnits', { contextId, ...query });
-    return { workUnits: r.workUnits.map(unitFromProto), nextCursor: r.nextCursor === null || r.nextCursor === undefined ? null : num(r.nextCursor), firstSeq: Math.max(1, num((r.firstSeq ?? 1) as number)) };
+    return {
+      workUnits: r.workUnits.map(unitFromProto),
+      nextCursor: r.nextCursor === null || r.nextCursor === undefined ? null : num(r.nextCursor),
+      firstSeq: Math.max(1, num((r.firstSeq ?? 1) as number)),
+    };
   }
 
   async getContext(contextId: string): Promise<Context> {
@@ -308,7 +321,11 @@ export class GrpcEngramClient implements LockApi {
         ended = true;
         events.deleted();
       } else if (e.presence && onPresence !== undefined && !ended) {
-        onPresence({ action: e.presence.action as PresenceEvent['action'], contextId: e.presence.contextId ?? contextId, members: (e.presence.members ?? []).map(presenceMemberFromProto) });
+        onPresence({
+          action: e.presence.action as PresenceEvent['action'],
+          contextId: e.presence.contextId ?? contextId,
+          members: (e.presence.members ?? []).map(presenceMemberFromProto),
+        });
       }
     });
     call.on('error', (err: ServiceError) => end(clientError(err), RETRY_STATUSES.has(err.code)));

@@ -1,6 +1,16 @@
 /** The SDK's shapes (docs/api.md JSON) to and from engram.v3 messages, for GrpcEngramClient. */
 import { engram, google } from '../generated/engram.js';
-import { isBinaryPayload, type Context, type ContextPatch, type Lock, type NewWorkUnit, type PresenceMember, type SearchRequest, type WorkUnit, type WorkUnitType } from './types.js';
+import {
+  isBinaryPayload,
+  type Context,
+  type ContextPatch,
+  type Lock,
+  type NewWorkUnit,
+  type PresenceMember,
+  type SearchRequest,
+  type WorkUnit,
+  type WorkUnitType,
+} from './types.js';
 
 import pb = engram.v3;
 

@@ -94,7 +94,11 @@ export function resumingSubscription(connect: Connect, options: SubscribeOptions
         }
         ended = true;
         current.close();
-        failure = new EngramClientError('TRIMMED', `retention trimmed the units asked for; the first seq still stored is ${firstSeq} (subscribe with onTrimmed: 'continue' to go on from there)`, undefined);
+        failure = new EngramClientError(
+          'TRIMMED',
+          `retention trimmed the units asked for; the first seq still stored is ${firstSeq} (subscribe with onTrimmed: 'continue' to go on from there)`,
+          undefined,
+        );
         done = true;
         notify();
       },

@@ -82,19 +82,24 @@ class Connection {
       }
       if (typeof frame.ref !== 'number') return;
       if (frame.event === 'ack') this.settle(frame.ref, { id: frame.id!, seq: frame.seq!, replayed: frame.replayed === true });
-      else if (frame.event === 'error') this.settle(frame.ref, new EngramClientError(frame.error?.code ?? 'INTERNAL', frame.error?.message ?? 'publish failed', undefined, frame.error?.details));
+      else if (frame.event === 'error')
+        this.settle(frame.ref, new EngramClientError(frame.error?.code ?? 'INTERNAL', frame.error?.message ?? 'publish failed', undefined, frame.error?.details));
     });
     this.ws.once('close', () => {
       this.isOpen = false;
       onClosed(this);
-      for (const ref of [...this.waiting.keys()]) this.settle(ref, new EngramClientError('UNAVAILABLE', 'publish: the connection closed before the answer; the write may or may not be stored', undefined));
+      for (const ref of [...this.waiting.keys()])
+        this.settle(ref, new EngramClientError('UNAVAILABLE', 'publish: the connection closed before the answer; the write may or may not be stored', undefined));
     });
   }
 
   send(unit: NewWorkUnit, timeoutMs: number): Promise<Published> {
     const ref = this.nextRef++;
     return new Promise<Published>((resolve, reject) => {
-      const timer = setTimeout(() => this.settle(ref, new EngramClientError('UNAVAILABLE', `publish: no answer in ${timeoutMs} ms; the write may or may not be stored`, undefined)), timeoutMs);
+      const timer = setTimeout(
+        () => this.settle(ref, new EngramClientError('UNAVAILABLE', `publish: no answer in ${timeoutMs} ms; the write may or may not be stored`, undefined)),
+        timeoutMs,
+      );
       this.waiting.set(ref, { resolve, reject, timer });
       this.hold();
       this.ws.send(JSON.stringify({ ...unit, op: 'publish', ref }), (err) => {

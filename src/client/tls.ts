@@ -35,7 +35,8 @@ export function tlsFetch(tls: TlsOptions | undefined): typeof fetch {
   let agent: Promise<Dispatcher> | undefined;
   const dispatcher = () => (agent ??= import('undici').then(({ Agent }) => new Agent({ connect: { ...tls } })));
   // undici's own Dispatcher type and the one Node's fetch declares (undici-types) are the same class, typed twice.
-  return (async (input: string | URL | Request, init?: RequestInit) => fetch(input, { ...init, dispatcher: (await dispatcher()) as unknown as RequestInit['dispatcher'] })) as typeof fetch;
+  return (async (input: string | URL | Request, init?: RequestInit) =>
+    fetch(input, { ...init, dispatcher: (await dispatcher()) as unknown as RequestInit['dispatcher'] })) as typeof fetch;
 }
 
 /** Socket errors a server with mutual TLS causes in a client that presented no certificate (TLS 1.3 refuses it after the client's side of the handshake is done). */
@@ -50,6 +51,7 @@ export function failureText(err: unknown, overTls = false): string {
   const cause = (err as { cause?: { message?: string; code?: string } } | undefined)?.cause;
   if (cause?.message === undefined) return message;
   const code = cause.code !== undefined && !cause.message.includes(cause.code) ? ` (${cause.code})` : '';
-  const hint = overTls && cause.code !== undefined && CUT_OFF.has(cause.code) ? '; if the server requires a client certificate (mutual TLS), give one of its CA (cert and key)' : '';
+  const hint =
+    overTls && cause.code !== undefined && CUT_OFF.has(cause.code) ? '; if the server requires a client certificate (mutual TLS), give one of its CA (cert and key)' : '';
   return `${message}: ${cause.message}${code}${hint}`;
 }

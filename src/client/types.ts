@@ -149,7 +149,7 @@ export interface SearchRequest {
   since?: string | number;
   until?: string | number;
   limit?: number;
-  offset?: number;  /** Answer only once every unit committed before the search is searchable (read your own writes). */
+  offset?: number; /** Answer only once every unit committed before the search is searchable (read your own writes). */
   fresh?: boolean;
 }
 

@@ -123,13 +123,18 @@ function crossCheck(c: Config, problems: string[]): void {
   if (c.locks.defaultTtlMs > c.locks.maxTtlMs) problems.push('locks.defaultTtl: longer than locks.maxTtl');
   const a = c.auth;
   if (a.mode === 'none' && !a.allowRemote) {
-    for (const [key, hp] of [['server.addr', addr], ['server.grpcAddr', grpcAddr]] as const) {
+    for (const [key, hp] of [
+      ['server.addr', addr],
+      ['server.grpcAddr', grpcAddr],
+    ] as const) {
       if (key === 'server.grpcAddr' && !c.server.grpcEnabled) continue;
-      if (!LOOPBACK.test(hp.host)) problems.push(`${key}: ${hp.host} is not loopback, and auth.mode is none (anyone who reaches it could read and write everything); turn auth on, or set auth.allowRemote`);
+      if (!LOOPBACK.test(hp.host))
+        problems.push(`${key}: ${hp.host} is not loopback, and auth.mode is none (anyone who reaches it could read and write everything); turn auth on, or set auth.allowRemote`);
     }
   }
   if (a.mode === 'apikey' && a.keys.length === 0) problems.push('auth.mode apikey: no keys (give auth.keys in the config file or auth.keysFile)');
-  if (a.mode === 'jwt' && a.jwtSecret === '' && a.jwtKeysFile === '') problems.push('auth.mode jwt: give auth.jwtSecret (HS256) or auth.jwtKeysFile (RS256, ES256, EdDSA; PEM or JWKS)');
+  if (a.mode === 'jwt' && a.jwtSecret === '' && a.jwtKeysFile === '')
+    problems.push('auth.mode jwt: give auth.jwtSecret (HS256) or auth.jwtKeysFile (RS256, ES256, EdDSA; PEM or JWKS)');
   if (a.jwtSecret !== '' && Buffer.byteLength(a.jwtSecret) < 32) problems.push('auth.jwtSecret: at least 32 bytes (a short HMAC secret can be guessed offline from any token)');
   if (!isClientId(c.clients.defaultClient)) problems.push('clients.default: not a client id (1–64 of A-Z a-z 0-9 . _ - : @, starting with a letter or digit)');
 }

@@ -133,7 +133,7 @@ const TABLE = [
     flag: '--allowed-origins',
     kind: { type: 'list' },
     default: '',
-    doc: 'Browser origins besides the server\'s own pages that may call the API and open streams (CORS, WebSocket Origin check), like https://app.example.com; * allows every origin. Others get no CORS headers, 403 for writes, and no WebSocket.',
+    doc: "Browser origins besides the server's own pages that may call the API and open streams (CORS, WebSocket Origin check), like https://app.example.com; * allows every origin. Others get no CORS headers, 403 for writes, and no WebSocket.",
   },
   {
     key: 'server.tls.certFile',
@@ -151,7 +151,7 @@ const TABLE = [
     key: 'server.tls.clientCaFile',
     kind: { type: 'string' },
     default: '',
-    doc: 'Mutual TLS: PEM CA certificate(s) that client certificates must chain to. Every connection, on every transport, must then present such a certificate; one without, or with another CA\'s, is refused in the handshake. Empty: clients present none.',
+    doc: "Mutual TLS: PEM CA certificate(s) that client certificates must chain to. Every connection, on every transport, must then present such a certificate; one without, or with another CA's, is refused in the handshake. Empty: clients present none.",
   },
   {
     key: 'storage.dataDir',
@@ -295,7 +295,7 @@ const TABLE = [
     key: 'stream.idleTimeout',
     kind: { type: 'duration', min: 8 * SECOND, max: HOUR },
     default: '60s',
-    doc: 'A WebSocket with nothing received for this long (no message, no pong to the server\'s pings) is closed.',
+    doc: "A WebSocket with nothing received for this long (no message, no pong to the server's pings) is closed.",
   },
   {
     key: 'stream.maxBufferedBytes',
@@ -386,7 +386,7 @@ const TABLE = [
     key: 'search.dimensions',
     kind: { type: 'int', min: 0, max: 4096 },
     default: 0,
-    doc: 'Vector size. 0: the embedder\'s own (100 for offline). Required for openai and ollama. With none, a size here enables vector search over units that carry their own embedding.',
+    doc: "Vector size. 0: the embedder's own (100 for offline). Required for openai and ollama. With none, a size here enables vector search over units that carry their own embedding.",
   },
   {
     key: 'search.vectorIndex',
@@ -543,7 +543,7 @@ const TABLE = [
     field: 'quotas.defaults.storageBytes',
     kind: { type: 'bytes', min: 0, max: Number.MAX_SAFE_INTEGER },
     default: 0,
-    doc: 'Bytes of units a client may store; 0: unlimited. Measured from the log on first use (LevelDB\'s size estimate of the client\'s own space), plus what it writes after.',
+    doc: "Bytes of units a client may store; 0: unlimited. Measured from the log on first use (LevelDB's size estimate of the client's own space), plus what it writes after.",
   },
   {
     key: 'log.level',

@@ -164,12 +164,14 @@ export function parseRetentionPolicies(raw: unknown, path: string, problems: str
     }
     const n = problems.length;
     // Each limit is read like a flat setting of its kind: 7d, 10MiB, 1000.
-    const limit = (key: string, kind: Setting['kind']) => (p[key] === undefined ? undefined : (parseValue({ key: `${at}.${key}`, kind }, p[key], 'the config file', problems) as number | undefined));
+    const limit = (key: string, kind: Setting['kind']) =>
+      p[key] === undefined ? undefined : (parseValue({ key: `${at}.${key}`, kind }, p[key], 'the config file', problems) as number | undefined);
     const maxAgeMs = limit('maxAge', { type: 'duration', min: 1000, max: 100 * 365 * 86_400_000 });
     const maxBytes = limit('maxBytes', { type: 'bytes', min: 1, max: Number.MAX_SAFE_INTEGER });
     const maxUnits = limit('maxUnits', { type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER });
     if (p.keepPinned !== undefined && typeof p.keepPinned !== 'boolean') problems.push(`${at}.keepPinned: expected true or false`);
-    if (problems.length === n && maxAgeMs === undefined && maxBytes === undefined && maxUnits === undefined) problems.push(`${at}: give at least one of maxAge, maxUnits, maxBytes`);
+    if (problems.length === n && maxAgeMs === undefined && maxBytes === undefined && maxUnits === undefined)
+      problems.push(`${at}: give at least one of maxAge, maxUnits, maxBytes`);
     if (contexts === undefined || problems.length !== n) return;
     out.push({ contexts, ...(clients ? { clients } : {}), rule: { maxAgeMs, maxUnits, maxBytes, keepPinned: p.keepPinned !== false } });
   });
@@ -177,11 +179,14 @@ export function parseRetentionPolicies(raw: unknown, path: string, problems: str
 }
 
 /** Each structured key's parser, and how `engram config` prints its value. */
-export const STRUCTURED: { [K in StructuredKey]: { parse: (raw: unknown, path: string, problems: string[]) => StructuredValues[K]; describe: (v: StructuredValues[K]) => unknown } } = {
+export const STRUCTURED: {
+  [K in StructuredKey]: { parse: (raw: unknown, path: string, problems: string[]) => StructuredValues[K]; describe: (v: StructuredValues[K]) => unknown };
+} = {
   'auth.keys': {
     parse: parseApiKeys,
     // Hashes only, never a secret.
-    describe: (keys) => keys.map((k) => ({ client: k.client, hash: k.hash, scopes: k.scopes, ...(k.contexts ? { contexts: k.contexts } : {}), ...(k.expires ? { expires: k.expires } : {}) })),
+    describe: (keys) =>
+      keys.map((k) => ({ client: k.client, hash: k.hash, scopes: k.scopes, ...(k.contexts ? { contexts: k.contexts } : {}), ...(k.expires ? { expires: k.expires } : {}) })),
   },
   'clients.groups': {
     parse: parseGroups,

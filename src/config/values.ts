@@ -24,7 +24,10 @@ export function parseValue(s: Pick<Setting, 'key' | 'kind'>, raw: unknown, sourc
       const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : undefined;
       if (items === undefined || items.some((x) => typeof x !== 'string')) return fail('a list of strings (comma-separated, or a YAML list)');
       // A YAML item with commas splits like the comma-separated form.
-      return (items as string[]).flatMap((x) => x.split(',')).map((x) => x.trim()).filter((x) => x !== '');
+      return (items as string[])
+        .flatMap((x) => x.split(','))
+        .map((x) => x.trim())
+        .filter((x) => x !== '');
     }
     case 'path':
       if (typeof raw !== 'string' || raw.trim() === '') return fail('a non-empty string');

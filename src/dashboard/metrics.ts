@@ -59,7 +59,12 @@ export function metricsStrip(): { el: HTMLElement; stop: () => void } {
         if (p !== undefined) fan = p === Infinity ? '> last bucket' : `≤ ${(p * 1000).toFixed(p < 0.001 ? 2 : 1)} ms`;
       }
       prev = { at, s };
-      replace(el, h('span', {}, h('strong', { 'data-metric': 'writes' }, rate), ' writes/s'), h('span', {}, h('strong', { 'data-metric': 'subscriptions' }, String(subs)), ' subscriptions'), h('span', {}, 'fan-out p99 ', h('strong', { 'data-metric': 'fanout' }, fan)));
+      replace(
+        el,
+        h('span', {}, h('strong', { 'data-metric': 'writes' }, rate), ' writes/s'),
+        h('span', {}, h('strong', { 'data-metric': 'subscriptions' }, String(subs)), ' subscriptions'),
+        h('span', {}, 'fan-out p99 ', h('strong', { 'data-metric': 'fanout' }, fan)),
+      );
     } catch {
       replace(el, h('span', { class: 'meta' }, 'metrics need the admin scope'));
     }

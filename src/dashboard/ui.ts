@@ -18,7 +18,13 @@ export type View = (root: HTMLElement, ui: Ui, params: URLSearchParams, path: st
 export function noticeArea(): { el: HTMLElement; fail: (err: unknown) => void; note: (t: string) => void } {
   const el = h('div', { class: 'notices', role: 'status', 'aria-live': 'polite' });
   const show = (cls: string, text: string) => {
-    const n = h('div', { class: `notice ${cls}`, role: cls === 'error' ? 'alert' : undefined }, text, ' ', h('button', { class: 'link', 'aria-label': 'dismiss', onclick: () => n.remove() }, '×'));
+    const n = h(
+      'div',
+      { class: `notice ${cls}`, role: cls === 'error' ? 'alert' : undefined },
+      text,
+      ' ',
+      h('button', { class: 'link', 'aria-label': 'dismiss', onclick: () => n.remove() }, '×'),
+    );
     el.append(n);
     if (cls !== 'error') setTimeout(() => n.remove(), 4000);
     while (el.children.length > 4) el.firstElementChild?.remove();

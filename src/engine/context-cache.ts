@@ -20,7 +20,6 @@ export interface ContextState {
   incarnation: string | undefined;
 }
 
-
 export class ContextCache {
   private readonly states = new Map<string, ContextState>();
   private readonly loading = new Map<string, Promise<ContextState>>();
@@ -50,21 +49,22 @@ export class ContextCache {
     let pending = this.loading.get(key);
     if (pending === undefined) {
       const contextId = key.slice(clientId.length + 1);
-      pending = this.log.getContext(clientId, contextId).then(
-        async (record) => ({ record, incarnation: record !== undefined ? record.incarnation : await this.log.incarnation(clientId, contextId) }),
-      ).then(
-        ({ record, incarnation }) => {
-          this.loading.delete(key);
-          const state: ContextState = { record, tail: new UnitTail((record?.headSeq ?? 0) + 1, this.options.tailUnits), retained: 0, incarnation };
-          this.states.set(key, state);
-          this.evict();
-          return state;
-        },
-        (err: unknown) => {
-          this.loading.delete(key);
-          throw err;
-        },
-      );
+      pending = this.log
+        .getContext(clientId, contextId)
+        .then(async (record) => ({ record, incarnation: record !== undefined ? record.incarnation : await this.log.incarnation(clientId, contextId) }))
+        .then(
+          ({ record, incarnation }) => {
+            this.loading.delete(key);
+            const state: ContextState = { record, tail: new UnitTail((record?.headSeq ?? 0) + 1, this.options.tailUnits), retained: 0, incarnation };
+            this.states.set(key, state);
+            this.evict();
+            return state;
+          },
+          (err: unknown) => {
+            this.loading.delete(key);
+            throw err;
+          },
+        );
       this.loading.set(key, pending);
     }
     return pending;

@@ -8,13 +8,7 @@ import type { ContextPatch, ContextRecord } from '../basics/types.js';
  * new record, or `current` itself when nothing changes (no new version, nothing to store).
  * `ifMatch` is the version the caller last saw ('*' for any existing version).
  */
-export function applyPatch(
-  current: ContextRecord | undefined,
-  contextId: string,
-  p: ContextPatch,
-  ifMatch: number | '*' | undefined,
-  now: number,
-): ContextRecord {
+export function applyPatch(current: ContextRecord | undefined, contextId: string, p: ContextPatch, ifMatch: number | '*' | undefined, now: number): ContextRecord {
   if (ifMatch !== undefined) {
     const ok = ifMatch === '*' ? current !== undefined : current !== undefined && current.version === ifMatch;
     if (!ok) {
@@ -56,13 +50,7 @@ export function applyPatch(
   if (Object.keys(meta).length > LIMITS.metaEntries) {
     throw new EngramError('INVALID_FIELD', `meta: a context has at most ${LIMITS.metaEntries} entries`);
   }
-  if (
-    current !== undefined &&
-    displayName === base.displayName &&
-    sameList(agentIds, base.agentIds) &&
-    sameList(pinnedUnits, base.pinnedUnits) &&
-    sameMap(meta, base.meta)
-  ) {
+  if (current !== undefined && displayName === base.displayName && sameList(agentIds, base.agentIds) && sameList(pinnedUnits, base.pinnedUnits) && sameMap(meta, base.meta)) {
     return current; // nothing changes: no new version, nothing to store
   }
   if (sameList(agentIds, base.agentIds)) agentIds = base.agentIds;

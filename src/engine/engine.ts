@@ -406,7 +406,8 @@ export class Engine {
       if (outcome === undefined || answer?.status === 'conflict') {
         // Deferred, or refused because another node moved the context first: stage again.
         if (outcome !== undefined) op.attempts = (op.attempts ?? 0) + 1;
-        if ((op.attempts ?? 0) > MAX_ATTEMPTS) op.reject(new EngramError('STORAGE_UNAVAILABLE', `the context changed on other nodes ${MAX_ATTEMPTS} times while this write was staged; try again`));
+        if ((op.attempts ?? 0) > MAX_ATTEMPTS)
+          op.reject(new EngramError('STORAGE_UNAVAILABLE', `the context changed on other nodes ${MAX_ATTEMPTS} times while this write was staged; try again`));
         else again.push(op);
         continue;
       }
@@ -491,7 +492,9 @@ export class Engine {
       this.options.fences.checkFence(op.clientId, d.fence.resource, d.fence.token, d.writer ?? op.clientId);
     }
     if (d.expectSeq !== undefined && (s.record?.headSeq ?? 0) + 1 !== d.expectSeq) {
-      throw new EngramError('SEQ_CONFLICT', `the context is at seq ${s.record?.headSeq ?? 0}; this change was decided at seq ${d.expectSeq - 1}`, { details: { headSeq: s.record?.headSeq ?? 0 } });
+      throw new EngramError('SEQ_CONFLICT', `the context is at seq ${s.record?.headSeq ?? 0}; this change was decided at seq ${d.expectSeq - 1}`, {
+        details: { headSeq: s.record?.headSeq ?? 0 },
+      });
     }
     if (!s.dirty && s.record !== undefined) s.record = { ...s.record };
     s.dirty = true;
@@ -568,11 +571,7 @@ export class Engine {
    * first with reverse). Seqs have no gaps, so the page's seq range is known before
    * reading, and it comes from the in-memory tail whenever the tail covers it.
    */
-  async listUnits(
-    clientId: string,
-    contextId: string,
-    query: { limit?: number; after?: number; before?: number; reverse?: boolean },
-  ): Promise<UnitPage> {
+  async listUnits(clientId: string, contextId: string, query: { limit?: number; after?: number; before?: number; reverse?: boolean }): Promise<UnitPage> {
     const q = normalizeListQuery(query);
     const state = await this.existingState(clientId, contextId);
     const head = state.record.headSeq;

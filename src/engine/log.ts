@@ -170,7 +170,17 @@ export function committedContext(part: CommitPart): CommittedContext {
     embeddings[i] = u.embedding;
   }
   const r = part.record;
-  return { clientId: part.clientId, contextId: r.id, firstSeq: r.headSeq - n + 1, units, positions, embeddings, record: part.changed ? r : undefined, headSeq: r.headSeq, updatedAt: r.updatedAt };
+  return {
+    clientId: part.clientId,
+    contextId: r.id,
+    firstSeq: r.headSeq - n + 1,
+    units,
+    positions,
+    embeddings,
+    record: part.changed ? r : undefined,
+    headSeq: r.headSeq,
+    updatedAt: r.updatedAt,
+  };
 }
 
 /**

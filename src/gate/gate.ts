@@ -151,7 +151,12 @@ export class Gate {
       const contextId = field(body, 'contextId');
       // A body without a usable contextId is refused by the engine's validation, in the client's own space.
       const space = typeof contextId === 'string' && contextId !== '' ? this.access.contextSpace(p, contextId, 'write') : this.ownSpace(p, 'write');
-      return this.metered(p, body, () => this.engine.append(space, body, idempotencyKey, p.clientId, expectSeq), (r) => (r.replayed ? 0 : r.json.length));
+      return this.metered(
+        p,
+        body,
+        () => this.engine.append(space, body, idempotencyKey, p.clientId, expectSeq),
+        (r) => (r.replayed ? 0 : r.json.length),
+      );
     } catch (err) {
       return Promise.reject(err);
     }
@@ -222,7 +227,12 @@ export class Gate {
     return this.run(() => {
       const space = this.access.contextSpace(p, contextId, 'write');
       // A PATCH writes too (a new context, up to 1 MiB of meta): the same quotas as a unit.
-      return this.metered(p, patch, () => this.engine.patchContext(space, contextId, patch, ifMatch), () => 0);
+      return this.metered(
+        p,
+        patch,
+        () => this.engine.patchContext(space, contextId, patch, ifMatch),
+        () => 0,
+      );
     });
   }
 
@@ -393,7 +403,10 @@ export class Gate {
   /** Resolves once the index holds every unit up to `pos`; NOT_READY after FRESH_WAIT_MS (and the waiter is forgotten). */
   private async indexedThrough(pos: number): Promise<void> {
     const late = new AbortController();
-    const timer = setTimeout(() => late.abort(new EngramError('NOT_READY', `fresh search: the index did not reach the last write in ${FRESH_WAIT_MS / 1000} s; retry, or search without fresh`)), FRESH_WAIT_MS);
+    const timer = setTimeout(
+      () => late.abort(new EngramError('NOT_READY', `fresh search: the index did not reach the last write in ${FRESH_WAIT_MS / 1000} s; retry, or search without fresh`)),
+      FRESH_WAIT_MS,
+    );
     try {
       await this.searchIndex!.waitFor(pos, late.signal);
     } finally {

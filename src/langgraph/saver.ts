@@ -57,8 +57,7 @@ export interface EngramSaverOptions {
 
 /** What `follow()` yields: each checkpoint and each batch of writes, with the seq to resume after. */
 export type ThreadEvent =
-  | { kind: 'checkpoint'; seq: number; tuple: CheckpointTuple }
-  | { kind: 'writes'; seq: number; config: RunnableConfig; taskId: string; writes: PendingWrite[] };
+  { kind: 'checkpoint'; seq: number; tuple: CheckpointTuple } | { kind: 'writes'; seq: number; config: RunnableConfig; taskId: string; writes: PendingWrite[] };
 
 /** Longest context id Engram takes (docs/api.md, "Ids and limits"). */
 const MAX_ID = 256;

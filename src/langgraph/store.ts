@@ -163,7 +163,7 @@ export class EngramStore extends BaseStore {
       if (state?.items.has(op.key) !== true) return;
       payload = { lg: 'item', key: op.key, deleted: true };
     } else {
-      const fields = op.index === false ? [] : op.index ?? this.fields;
+      const fields = op.index === false ? [] : (op.index ?? this.fields);
       const text = fields.flatMap((f) => (f === '$' ? stringsOf(op.value) : getTextAtPath(op.value, f))).join('\n');
       indexed = op.index !== false;
       const json = Buffer.from(JSON.stringify(op.value), 'utf8').toString('base64');
@@ -188,7 +188,8 @@ export class EngramStore extends BaseStore {
     if (op.query === undefined || op.query.trim() === '') {
       // Newest first: by the id of each item's current unit (ids sort in commit order, finer than ts).
       const all: Array<{ unitId: string; item: SearchItem }> = [];
-      for (const { namespace, state } of states.values()) for (const [key, item] of state.items) if (matches(item.value)) all.push({ unitId: item.unitId, item: itemOf(namespace, key, item) });
+      for (const { namespace, state } of states.values())
+        for (const [key, item] of state.items) if (matches(item.value)) all.push({ unitId: item.unitId, item: itemOf(namespace, key, item) });
       all.sort((a, b) => (a.unitId < b.unitId ? 1 : a.unitId > b.unitId ? -1 : 0));
       return all.slice(offset, offset + limit).map((x) => x.item);
     }

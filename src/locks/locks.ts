@@ -76,11 +76,7 @@ type LockOp =
 const MAX_ATTEMPTS = 50;
 
 /** What staging decided for one operation. */
-type Outcome =
-  | { type: 'ok'; value: LockView[] | LockView | undefined }
-  | { type: 'error'; error: EngramError }
-  | { type: 'wait' }
-  | { type: 'retry' };
+type Outcome = { type: 'ok'; value: LockView[] | LockView | undefined } | { type: 'error'; error: EngramError } | { type: 'wait' } | { type: 'retry' };
 
 const keyOf = scopedKey;
 const splitKey = (key: string) => ({ clientId: key.slice(0, key.indexOf(SEP)), resource: key.slice(key.indexOf(SEP) + 1) });
@@ -287,7 +283,11 @@ export class LockManager {
   }
 
   /** Held locks of a client in resource order, optionally of one agent or under a prefix. */
-  list(clientId: string, query: { agentId?: string; prefix?: string; after?: string; limit?: number }, viewer: string = clientId): { locks: LockView[]; nextCursor: string | null } {
+  list(
+    clientId: string,
+    query: { agentId?: string; prefix?: string; after?: string; limit?: number },
+    viewer: string = clientId,
+  ): { locks: LockView[]; nextCursor: string | null } {
     const limit = query.limit ?? LIMITS.listDefault;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > LIMITS.listMax) {
       throw new EngramError('INVALID_QUERY', `limit: must be an integer from 1 to ${LIMITS.listMax}`);
@@ -360,7 +360,7 @@ export class LockManager {
   /** Decides operations in order against one staged view of the table (each sees the ones before it). */
   private stageOps(ops: LockOp[]): { stage: Stage; outcomes: Outcome[] } {
     const staged = new Map<string, StoredLock | null>();
-    const view = (key: string) => (staged.has(key) ? staged.get(key) ?? undefined : this.locks.get(key));
+    const view = (key: string) => (staged.has(key) ? (staged.get(key) ?? undefined) : this.locks.get(key));
     const stage: Stage = { staged, view, now: this.now(), counter: this.counter, events: [] };
     const outcomes = ops.map((op): Outcome => {
       try {
@@ -408,7 +408,11 @@ export class LockManager {
         for (const op of ops) {
           const attempts = (this.attempts.get(op) ?? 0) + 1;
           this.attempts.set(op, attempts);
-          if (attempts > MAX_ATTEMPTS) this.settle(op, { type: 'error', error: new EngramError('STORAGE_UNAVAILABLE', `the lock changed on other nodes ${MAX_ATTEMPTS} times while this request was decided; try again`) });
+          if (attempts > MAX_ATTEMPTS)
+            this.settle(op, {
+              type: 'error',
+              error: new EngramError('STORAGE_UNAVAILABLE', `the lock changed on other nodes ${MAX_ATTEMPTS} times while this request was decided; try again`),
+            });
           else again.push(op);
         }
         this.queue.requeue(again);

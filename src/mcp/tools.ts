@@ -23,24 +23,76 @@ type Schema = Record<string, unknown>;
 const str = (description: string): Schema => ({ type: 'string', description });
 const strings = (description: string): Schema => ({ type: 'array', items: { type: 'string' }, description });
 const obj = (properties: Record<string, Schema>, required: string[] = []): Tool['inputSchema'] => ({ type: 'object', properties, required });
-const entity = { type: 'object', properties: { name: str('The name of the entity'), entityType: str('The type of the entity'), observations: strings('An array of observation contents associated with the entity') }, required: ['name', 'entityType', 'observations'] };
-const relation = { type: 'object', properties: { from: str('The name of the entity where the relation starts'), to: str('The name of the entity where the relation ends'), relationType: str('The type of the relation') }, required: ['from', 'to', 'relationType'] };
+const entity = {
+  type: 'object',
+  properties: {
+    name: str('The name of the entity'),
+    entityType: str('The type of the entity'),
+    observations: strings('An array of observation contents associated with the entity'),
+  },
+  required: ['name', 'entityType', 'observations'],
+};
+const relation = {
+  type: 'object',
+  properties: {
+    from: str('The name of the entity where the relation starts'),
+    to: str('The name of the entity where the relation ends'),
+    relationType: str('The type of the relation'),
+  },
+  required: ['from', 'to', 'relationType'],
+};
 
 const GRAPH_TOOL_DEFS: Record<(typeof GRAPH_TOOLS)[number], { description: string; inputSchema: Tool['inputSchema'] }> = {
   create_entities: { description: 'Create multiple new entities in the knowledge graph', inputSchema: obj({ entities: { type: 'array', items: entity } }, ['entities']) },
-  create_relations: { description: 'Create multiple new relations between entities in the knowledge graph. Relations should be in active voice', inputSchema: obj({ relations: { type: 'array', items: relation } }, ['relations']) },
+  create_relations: {
+    description: 'Create multiple new relations between entities in the knowledge graph. Relations should be in active voice',
+    inputSchema: obj({ relations: { type: 'array', items: relation } }, ['relations']),
+  },
   add_observations: {
     description: 'Add new observations to existing entities in the knowledge graph',
-    inputSchema: obj({ observations: { type: 'array', items: { type: 'object', properties: { entityName: str('The name of the entity to add the observations to'), contents: strings('An array of observation contents to add') }, required: ['entityName', 'contents'] } } }, ['observations']),
+    inputSchema: obj(
+      {
+        observations: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { entityName: str('The name of the entity to add the observations to'), contents: strings('An array of observation contents to add') },
+            required: ['entityName', 'contents'],
+          },
+        },
+      },
+      ['observations'],
+    ),
   },
-  delete_entities: { description: 'Delete multiple entities and their associated relations from the knowledge graph', inputSchema: obj({ entityNames: strings('An array of entity names to delete') }, ['entityNames']) },
+  delete_entities: {
+    description: 'Delete multiple entities and their associated relations from the knowledge graph',
+    inputSchema: obj({ entityNames: strings('An array of entity names to delete') }, ['entityNames']),
+  },
   delete_observations: {
     description: 'Delete specific observations from entities in the knowledge graph',
-    inputSchema: obj({ deletions: { type: 'array', items: { type: 'object', properties: { entityName: str('The name of the entity containing the observations'), observations: strings('An array of observations to delete') }, required: ['entityName', 'observations'] } } }, ['deletions']),
+    inputSchema: obj(
+      {
+        deletions: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { entityName: str('The name of the entity containing the observations'), observations: strings('An array of observations to delete') },
+            required: ['entityName', 'observations'],
+          },
+        },
+      },
+      ['deletions'],
+    ),
   },
-  delete_relations: { description: 'Delete multiple relations from the knowledge graph', inputSchema: obj({ relations: { type: 'array', items: relation, description: 'An array of relations to delete' } }, ['relations']) },
+  delete_relations: {
+    description: 'Delete multiple relations from the knowledge graph',
+    inputSchema: obj({ relations: { type: 'array', items: relation, description: 'An array of relations to delete' } }, ['relations']),
+  },
   read_graph: { description: 'Read the entire knowledge graph', inputSchema: obj({}) },
-  search_nodes: { description: 'Search for nodes in the knowledge graph based on a query', inputSchema: obj({ query: str('The search query to match against entity names, types, and observation content') }, ['query']) },
+  search_nodes: {
+    description: 'Search for nodes in the knowledge graph based on a query',
+    inputSchema: obj({ query: str('The search query to match against entity names, types, and observation content') }, ['query']),
+  },
   open_nodes: { description: 'Open specific nodes in the knowledge graph by their names', inputSchema: obj({ names: strings('An array of entity names to retrieve') }, ['names']) },
 };
 
@@ -59,15 +111,31 @@ const TOOLS: Tool[] = [
     name: 'remember_fact',
     description:
       'Remember a short fact. Returns the decision with its reason: ADD (new), UPDATE (a new value for a known key; the old value stays in history) or NOOP (already known: same key and value, or a near-identical statement).',
-    inputSchema: obj({ key: str('What the fact is about, like user.editor (optional: without one the value is compared with every known fact)'), value: str('The fact, as one short statement'), agentId: AGENT }, ['value']),
+    inputSchema: obj(
+      {
+        key: str('What the fact is about, like user.editor (optional: without one the value is compared with every known fact)'),
+        value: str('The fact, as one short statement'),
+        agentId: AGENT,
+      },
+      ['value'],
+    ),
   },
-  { name: 'forget_fact', description: 'Mark a fact deleted (DELETE); its history is kept. NOOP if no live fact has the key.', inputSchema: obj({ key: str('The key of the fact'), agentId: AGENT }, ['key']) },
+  {
+    name: 'forget_fact',
+    description: 'Mark a fact deleted (DELETE); its history is kept. NOOP if no live fact has the key.',
+    inputSchema: obj({ key: str('The key of the fact'), agentId: AGENT }, ['key']),
+  },
   { name: 'list_facts', description: 'Every known fact, first added first.', inputSchema: obj({ includeDeleted: { type: 'boolean', description: 'Also list deleted facts.' } }) },
-  { name: 'recall_facts', description: 'Known facts most related to a query, best first, with scores.', inputSchema: obj({ query: str('What to look for'), limit: { type: 'integer', minimum: 1, maximum: 100 } }, ['query']) },
+  {
+    name: 'recall_facts',
+    description: 'Known facts most related to a query, best first, with scores.',
+    inputSchema: obj({ query: str('What to look for'), limit: { type: 'integer', minimum: 1, maximum: 100 } }, ['query']),
+  },
   ...GRAPH_TOOLS.map((name) => ({ name, ...GRAPH_TOOL_DEFS[name] })),
   {
     name: 'post_unit',
-    description: "Append a work unit (a message, a task status, a tool result...) to a context; every agent subscribed to the context sees it at once. Returns the stored unit with its seq.",
+    description:
+      'Append a work unit (a message, a task status, a tool result...) to a context; every agent subscribed to the context sees it at once. Returns the stored unit with its seq.',
     inputSchema: obj(
       {
         contextId: str('The context, like project/backlog'),
@@ -80,23 +148,48 @@ const TOOLS: Tool[] = [
       ['contextId'],
     ),
   },
-  { name: 'read_recent', description: 'The most recent work units of a context, oldest first.', inputSchema: obj({ contextId: str('The context'), limit: { type: 'integer', minimum: 1, maximum: 1000, description: 'Default 20' } }, ['contextId']) },
+  {
+    name: 'read_recent',
+    description: 'The most recent work units of a context, oldest first.',
+    inputSchema: obj({ contextId: str('The context'), limit: { type: 'integer', minimum: 1, maximum: 1000, description: 'Default 20' } }, ['contextId']),
+  },
   {
     name: 'search_units',
     description: 'Find earlier work units by meaning and keywords (hybrid search), across contexts or in one.',
-    inputSchema: obj({ query: str('What to look for'), contextId: str('Only this context'), mode: { enum: ['hybrid', 'keyword', 'vector'] }, limit: { type: 'integer', minimum: 1, maximum: 100, description: 'Default 10' } }, ['query']),
+    inputSchema: obj(
+      {
+        query: str('What to look for'),
+        contextId: str('Only this context'),
+        mode: { enum: ['hybrid', 'keyword', 'vector'] },
+        limit: { type: 'integer', minimum: 1, maximum: 100, description: 'Default 10' },
+      },
+      ['query'],
+    ),
   },
   {
     name: 'lock',
-    description: 'Take a lock on a shared resource (a file, a task) before working on it. Returns lockId (to release it) and a fencing token. Fails with LOCK_HELD, naming the holder, if another agent has it.',
-    inputSchema: obj({ resource: str('What to lock, like file:src/app.ts'), ttlMs: { type: 'integer', minimum: 1, description: 'Lease length (default 30 s); renew or release before it ends' }, waitMs: { type: 'integer', minimum: 0, description: 'Wait this long for a held lock' }, agentId: AGENT }, ['resource']),
+    description:
+      'Take a lock on a shared resource (a file, a task) before working on it. Returns lockId (to release it) and a fencing token. Fails with LOCK_HELD, naming the holder, if another agent has it.',
+    inputSchema: obj(
+      {
+        resource: str('What to lock, like file:src/app.ts'),
+        ttlMs: { type: 'integer', minimum: 1, description: 'Lease length (default 30 s); renew or release before it ends' },
+        waitMs: { type: 'integer', minimum: 0, description: 'Wait this long for a held lock' },
+        agentId: AGENT,
+      },
+      ['resource'],
+    ),
   },
   {
     name: 'who_is_here',
     description: 'Who is following a context live right now (subscribed over WebSocket, SSE or gRPC), by client and agent, with how many connections and since when.',
     inputSchema: obj({ contextId: str('The context') }, ['contextId']),
   },
-  { name: 'unlock', description: 'Release a lock taken with the lock tool.', inputSchema: obj({ resource: str('The locked resource'), lockId: str('The lockId the lock tool returned'), agentId: AGENT }, ['resource', 'lockId']) },
+  {
+    name: 'unlock',
+    description: 'Release a lock taken with the lock tool.',
+    inputSchema: obj({ resource: str('The locked resource'), lockId: str('The lockId the lock tool returned'), agentId: AGENT }, ['resource', 'lockId']),
+  },
 ];
 
 export const TOOL_NAMES: readonly string[] = TOOLS.map((t) => t.name);

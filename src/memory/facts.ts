@@ -20,7 +20,6 @@ import { memoryContext } from './memory.js';
 import { Projection, type ProjectionOf, type ProjectionOptions } from './projection.js';
 import type { WorkUnit } from '../basics/types.js';
 
-
 export type FactDecision = 'ADD' | 'UPDATE' | 'DELETE' | 'NOOP';
 
 export interface FactVersion {
@@ -84,7 +83,8 @@ function factsFrom(data: unknown): Facts {
   if (!Array.isArray(data)) throw new TypeError('facts: expected a list');
   const facts: Facts = new Map();
   for (const f of data as Fact[]) {
-    if (typeof f !== 'object' || f === null || typeof f.key !== 'string' || typeof f.value !== 'string' || typeof f.deleted !== 'boolean' || !Array.isArray(f.history)) throw new TypeError('facts: not a fact');
+    if (typeof f !== 'object' || f === null || typeof f.key !== 'string' || typeof f.value !== 'string' || typeof f.deleted !== 'boolean' || !Array.isArray(f.history))
+      throw new TypeError('facts: not a fact');
     facts.set(f.key, f);
   }
   return facts;
@@ -102,7 +102,11 @@ export function factsContext(space: string): string {
 
 /** Text as compared for "the same value": no case, runs of space as one, no final full stop. */
 function normalized(s: string): string {
-  return s.trim().replace(/\s+/g, ' ').replace(/[.!]+$/, '').toLowerCase();
+  return s
+    .trim()
+    .replace(/\s+/g, ' ')
+    .replace(/[.!]+$/, '')
+    .toLowerCase();
 }
 
 /** The numbers in a text, in order: two values that differ in them are different facts. */
@@ -226,7 +230,12 @@ export class FactService {
       if (normalized(known.value) === norm) return { decision: 'NOOP', reason: `already known: the key ${JSON.stringify(key)} has this value`, fact: publicFact(known) };
       const [similarity] = await this.similarities(value, [known]);
       if (similarity !== undefined && similarity >= this.options.similarity && numbers(known.value) === numbers(value)) {
-        return { decision: 'NOOP', reason: `already known: the key ${JSON.stringify(key)} has a near-identical value (similarity ${similarity.toFixed(3)})`, fact: publicFact(known), similarity };
+        return {
+          decision: 'NOOP',
+          reason: `already known: the key ${JSON.stringify(key)} has a near-identical value (similarity ${similarity.toFixed(3)})`,
+          fact: publicFact(known),
+          similarity,
+        };
       }
       return { decision: 'UPDATE', reason: `a new value for the key ${JSON.stringify(key)}; the old one is kept in its history`, fact: pending(key), replaced: known.value };
     }
@@ -237,7 +246,12 @@ export class FactService {
     let best = -1;
     for (let i = 0; i < sims.length; i++) if (best === -1 || sims[i]! > sims[best]!) best = i;
     if (best !== -1 && sims[best]! >= this.options.similarity && numbers(live[best]!.value) === numbers(value)) {
-      return { decision: 'NOOP', reason: `already known as ${JSON.stringify(live[best]!.key)}: a near-identical value (similarity ${sims[best]!.toFixed(3)})`, fact: publicFact(live[best]!), similarity: sims[best]! };
+      return {
+        decision: 'NOOP',
+        reason: `already known as ${JSON.stringify(live[best]!.key)}: a near-identical value (similarity ${sims[best]!.toFixed(3)})`,
+        fact: publicFact(live[best]!),
+        similarity: sims[best]!,
+      };
     }
     const newKey = `fact-${this.keys.next(Date.now()).toLowerCase()}`;
     return { decision: 'ADD', reason: 'not known yet', fact: pending(newKey) };

@@ -15,7 +15,17 @@ import { Projection, type ProjectionOf, type ProjectionOptions } from './project
 
 export const GRAPH_LIMITS = { nameChars: 256, observationChars: 4096, itemsPerCall: 1000 } as const;
 
-export const GRAPH_TOOLS = ['create_entities', 'create_relations', 'add_observations', 'delete_entities', 'delete_observations', 'delete_relations', 'read_graph', 'search_nodes', 'open_nodes'] as const;
+export const GRAPH_TOOLS = [
+  'create_entities',
+  'create_relations',
+  'add_observations',
+  'delete_entities',
+  'delete_observations',
+  'delete_relations',
+  'read_graph',
+  'search_nodes',
+  'open_nodes',
+] as const;
 export type GraphTool = (typeof GRAPH_TOOLS)[number];
 
 export interface Entity {
@@ -211,7 +221,11 @@ export class GraphService {
       case 'create_entities': {
         const wanted = list(args.entities, 'entities').map((x, i) => {
           const e = record(x, `entities[${i}]`);
-          return { name: text(e.name, `entities[${i}].name`), entityType: text(e.entityType, `entities[${i}].entityType`), observations: texts(e.observations ?? [], `entities[${i}].observations`) };
+          return {
+            name: text(e.name, `entities[${i}].name`),
+            entityType: text(e.entityType, `entities[${i}].entityType`),
+            observations: texts(e.observations ?? [], `entities[${i}].observations`),
+          };
         });
         return (g) => {
           const seen = new Set<string>();

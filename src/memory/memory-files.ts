@@ -14,10 +14,7 @@ export const MEMORY_SPACE_MAX = 8 * 1024 * 1024;
 const LINE_LIMIT = 999_999;
 
 /** What a command changed: stored as a unit's payload, and replayed in seq order. */
-export type FileChange =
-  | { op: 'write'; path: string; text: string }
-  | { op: 'delete'; path: string }
-  | { op: 'rename'; path: string; to: string };
+export type FileChange = { op: 'write'; path: string; text: string } | { op: 'delete'; path: string } | { op: 'rename'; path: string; to: string };
 
 export interface CommandResult {
   /** The text the tool returns to the model. */

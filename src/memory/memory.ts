@@ -21,7 +21,8 @@ export function isMemoryContext(contextId: string): boolean {
 }
 
 export function memoryContext(space: string): string {
-  if (!SPACE_NAME.test(space)) throw new EngramError('INVALID_ID', `memory space ${JSON.stringify(space.slice(0, 80))}: 1–64 of A-Z a-z 0-9 . _ -, starting with a letter or digit`);
+  if (!SPACE_NAME.test(space))
+    throw new EngramError('INVALID_ID', `memory space ${JSON.stringify(space.slice(0, 80))}: 1–64 of A-Z a-z 0-9 . _ -, starting with a letter or digit`);
   return `memories/${space}`;
 }
 

@@ -51,7 +51,9 @@ function wellFormed(v: unknown): boolean {
  */
 export function encodeSnapshot<S>(codec: SnapshotCodec<S>, state: S, seq: number, origin: string): Uint8Array {
   const data = codec.encode(state);
-  const body = wellFormed(data) ? pack([SNAPSHOT_FORMAT, codec.name, codec.version, seq, origin, 'm', data]) : pack([SNAPSHOT_FORMAT, codec.name, codec.version, seq, origin, 'j', JSON.stringify(data)]);
+  const body = wellFormed(data)
+    ? pack([SNAPSHOT_FORMAT, codec.name, codec.version, seq, origin, 'm', data])
+    : pack([SNAPSHOT_FORMAT, codec.name, codec.version, seq, origin, 'j', JSON.stringify(data)]);
   const out = Buffer.allocUnsafe(body.byteLength + 4);
   out.set(body, 0);
   out.writeUInt32BE(crc32(body), body.byteLength);

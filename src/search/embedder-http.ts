@@ -53,7 +53,7 @@ export class HttpEmbedder implements Embedder {
         });
         if (!res.ok) throw new Error(`${url} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
         const body = (await res.json()) as { data?: Array<{ index: number; embedding: number[] }>; embeddings?: number[][] };
-        const vectors = o.kind === 'openai' ? [...(body.data ?? [])].sort((a, b) => a.index - b.index).map((d) => d.embedding) : body.embeddings ?? [];
+        const vectors = o.kind === 'openai' ? [...(body.data ?? [])].sort((a, b) => a.index - b.index).map((d) => d.embedding) : (body.embeddings ?? []);
         if (vectors.length !== input.length) throw new Error(`${url} returned ${vectors.length} embeddings for ${input.length} texts`);
         return vectors.map((v) => {
           if (v.length !== this.dimensions) throw new Error(`${url} returned ${v.length} dimensions; search.dimensions is ${this.dimensions}`);

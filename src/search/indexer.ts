@@ -196,7 +196,7 @@ export class Indexer {
       // committed before is in the log, read below up to the head as it is now.
       await this.search.restoreBegin(clientId);
       const end = this.engine.committedPosition;
-      for (let from = 1; from <= end; ) {
+      for (let from = 1; from <= end;) {
         const r = await this.log.readSpace(clientId, from, REBUILD_SCAN);
         if (r.units.length > 0) await this.search.restore(clientId, r.units);
         if (r.next <= from) break;
@@ -360,7 +360,8 @@ export class Indexer {
       position: this.search.position,
       logPosition: this.engine.committedPosition,
       // Units queued when the queue follows on from the index; else the span of positions still to read (deleted ones included).
-      behind: this.queueFrom <= this.search.position ? this.queued.filter((u) => u.pos > this.search.position).length : Math.max(0, this.engine.committedPosition - this.search.position),
+      behind:
+        this.queueFrom <= this.search.position ? this.queued.filter((u) => u.pos > this.search.position).length : Math.max(0, this.engine.committedPosition - this.search.position),
       freshness: { samples: n, p50: at(0.5), p99: at(0.99), max: at(1) },
       yieldedToWritesMs: Math.round(this.yieldedMs),
     };

@@ -103,4 +103,3 @@ export function parseSearchQuery(input: unknown): SearchQuery {
     fresh: q.fresh === true,
   };
 }
-

@@ -208,7 +208,14 @@ export class SearchService implements SearchQuerier {
       if (snap !== undefined && dims !== undefined && snap.positions.some((p) => gone.has(p))) {
         const keep: number[] = [];
         snap.positions.forEach((p, i) => gone.has(p) || keep.push(i));
-        this.saveVectors(clientId, snap.position, keep.length, (k) => snap.positions[keep[k]!]!, (k) => snap.vectors.subarray(keep[k]! * dims, (keep[k]! + 1) * dims), true);
+        this.saveVectors(
+          clientId,
+          snap.position,
+          keep.length,
+          (k) => snap.positions[keep[k]!]!,
+          (k) => snap.vectors.subarray(keep[k]! * dims, (keep[k]! + 1) * dims),
+          true,
+        );
       }
     }
     this.restoring.delete(clientId);
@@ -304,7 +311,14 @@ export class SearchService implements SearchQuerier {
     if (this.options.snapshots === undefined || dims === undefined) return;
     const slots: number[] = [];
     for (let slot = 0; slot < ci.docs.size; slot++) if (ci.hasVector[slot] === 1 && without?.has(ci.docs.pos[slot]!) !== true) slots.push(slot);
-    this.saveVectors(clientId, this.position, slots.length, (i) => ci.docs.pos[slots[i]!]!, (i) => ci.vectors.subarray(slots[i]! * dims, (slots[i]! + 1) * dims), without !== undefined);
+    this.saveVectors(
+      clientId,
+      this.position,
+      slots.length,
+      (i) => ci.docs.pos[slots[i]!]!,
+      (i) => ci.vectors.subarray(slots[i]! * dims, (slots[i]! + 1) * dims),
+      without !== undefined,
+    );
   }
 
   /**
@@ -334,10 +348,7 @@ export class SearchService implements SearchQuerier {
   async query(clientId: string, q: SearchQuery): Promise<SearchHits> {
     const dims = this.options.dimensions;
     if (q.vector !== undefined && q.vector.length !== dims) {
-      throw new EngramError(
-        'INVALID_FIELD',
-        dims === undefined ? 'vector: this server has no vector index' : `vector: has ${q.vector.length} dimensions; the index has ${dims}`,
-      );
+      throw new EngramError('INVALID_FIELD', dims === undefined ? 'vector: this server has no vector index' : `vector: has ${q.vector.length} dimensions; the index has ${dims}`);
     }
     const ci = this.clients.get(clientId);
     if (ci === undefined) return { hits: [], total: 0, totalRelation: 'eq' };
@@ -378,12 +389,7 @@ export class SearchService implements SearchQuerier {
   }
 
   /** Keyword matches that pass the filters, best first, widening the retrieval until `depth` pass or none are left. */
-  private keywordCandidates(
-    ci: ClientIndex,
-    query: string,
-    filter: ReturnType<DocTable['filter']>,
-    depth: number,
-  ): { slots: number[]; exhausted: boolean } {
+  private keywordCandidates(ci: ClientIndex, query: string, filter: ReturnType<DocTable['filter']>, depth: number): { slots: number[]; exhausted: boolean } {
     if (filter.candidates !== undefined && filter.candidates.length === 0) return { slots: [], exhausted: true };
     if (filter.candidates !== undefined && filter.candidates.length <= NARROW_KEYWORD_MAX) {
       // Few candidates: match them directly instead of walking the whole index's lists.

@@ -61,11 +61,14 @@ export class FileVectorSnapshots implements VectorSnapshots {
     const header: Header = { format: FORMAT, embedderId, dimensions, position: snapshot.position, count: snapshot.positions.length };
     const target = this.file(clientId);
     const tmp = `${target}.tmp`;
-    writeFileSync(tmp, Buffer.concat([
-      Buffer.from(`${JSON.stringify(header)}\n`),
-      Buffer.from(snapshot.positions.buffer, snapshot.positions.byteOffset, snapshot.positions.byteLength),
-      Buffer.from(snapshot.vectors.buffer, snapshot.vectors.byteOffset, snapshot.vectors.byteLength),
-    ]));
+    writeFileSync(
+      tmp,
+      Buffer.concat([
+        Buffer.from(`${JSON.stringify(header)}\n`),
+        Buffer.from(snapshot.positions.buffer, snapshot.positions.byteOffset, snapshot.positions.byteLength),
+        Buffer.from(snapshot.vectors.buffer, snapshot.vectors.byteOffset, snapshot.vectors.byteLength),
+      ]),
+    );
     renameSync(tmp, target);
   }
 }

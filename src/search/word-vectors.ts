@@ -153,7 +153,13 @@ export async function loadWordVectors(path: string): Promise<WordVectors> {
   if (![h.dimensions, h.count, h.distinct, h.tableSize, h.wordBytes].every(whole)) throw damaged('header');
   if ((h.tableSize & (h.tableSize - 1)) !== 0 || h.tableSize <= h.distinct || h.distinct > h.count) throw damaged('hash table size');
   let end = nl + 1;
-  for (const [count, size] of [[h.count + 1, 4], [h.tableSize, 4], [h.count, 4], [h.count * h.dimensions, 1]] as const) end = sectionEnd(end, count, size);
+  for (const [count, size] of [
+    [h.count + 1, 4],
+    [h.tableSize, 4],
+    [h.count, 4],
+    [h.count * h.dimensions, 1],
+  ] as const)
+    end = sectionEnd(end, count, size);
   if (data.length < end + h.wordBytes) throw damaged(`${data.length} bytes, expected ${end + h.wordBytes}`);
   const base = data.byteOffset;
   let at = nl + 1;

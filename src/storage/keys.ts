@@ -42,8 +42,7 @@ export const keys = {
   unitRangeStart: (client: string) => `u${SEP}${client}${SEP}`,
   unitRangeEnd: (client: string) => `u${SEP}${client}${AFTER_SEP}`,
   idempotency: (client: string, context: string, key: string) => `k${SEP}${client}${SEP}${context}${SEP}${key}`,
-  expiry: (expiresAt: number, client: string, context: string, key: string) =>
-    `x${SEP}${expiresAt.toString(16).padStart(12, '0')}${SEP}${client}${SEP}${context}${SEP}${key}`,
+  expiry: (expiresAt: number, client: string, context: string, key: string) => `x${SEP}${expiresAt.toString(16).padStart(12, '0')}${SEP}${client}${SEP}${context}${SEP}${key}`,
   expiryBefore: (now: number) => `x${SEP}${now.toString(16).padStart(12, '0')}`,
   expiryStart: `x${SEP}`,
   meta: (name: string) => `m${SEP}${name}`,
@@ -56,7 +55,8 @@ export const keys = {
   lockEnd: `L${AFTER_SEP}`,
   snapshot: (client: string, context: string, projection: string, seq: number) => `s${SEP}${client}${SEP}${context}${SEP}${projection}${SEP}${seqHex(seq)}`,
   /** Every snapshot of one projection of a context: [start, end). */
-  snapshotProjection: (client: string, context: string, projection: string) => [`s${SEP}${client}${SEP}${context}${SEP}${projection}${SEP}`, `s${SEP}${client}${SEP}${context}${SEP}${projection}${AFTER_SEP}`] as const,
+  snapshotProjection: (client: string, context: string, projection: string) =>
+    [`s${SEP}${client}${SEP}${context}${SEP}${projection}${SEP}`, `s${SEP}${client}${SEP}${context}${SEP}${projection}${AFTER_SEP}`] as const,
   /** Every snapshot of a context, of any projection: [start, end) (what deleting the context removes). */
   snapshotRange: (client: string, context: string) => [`s${SEP}${client}${SEP}${context}${SEP}`, `s${SEP}${client}${SEP}${context}${AFTER_SEP}`] as const,
   snapshotsStart: `s${SEP}`,

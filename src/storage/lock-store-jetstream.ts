@@ -108,7 +108,12 @@ export class JetStreamLockStore implements LockStore {
 
   /** Resolves once the feed has brought every change up to `seq`. */
   private caughtUp(seq: number): Promise<void> {
-    return this.waiters.wait(seq, () => this.lastSeen, 10_000, () => new Error(`the lock bucket's changes did not arrive within 10 s (at ${this.lastSeen}, needs ${seq})`));
+    return this.waiters.wait(
+      seq,
+      () => this.lastSeen,
+      10_000,
+      () => new Error(`the lock bucket's changes did not arrive within 10 s (at ${this.lastSeen}, needs ${seq})`),
+    );
   }
 
   /** Brings this node's view up to every change stored so far (before a fence is checked against it). */

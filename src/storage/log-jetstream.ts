@@ -457,7 +457,12 @@ export class JetStreamLog implements Log {
   }
 
   private waitApplied(seq: number, ms: number): Promise<void> {
-    return this.waiters.wait(seq, () => this.applied, ms, () => new EngramError('STORAGE_UNAVAILABLE', `this node has not caught up with the shared log within ${ms} ms (at ${this.applied}, needs ${seq})`));
+    return this.waiters.wait(
+      seq,
+      () => this.applied,
+      ms,
+      () => new EngramError('STORAGE_UNAVAILABLE', `this node has not caught up with the shared log within ${ms} ms (at ${this.applied}, needs ${seq})`),
+    );
   }
 
   // ---- writing ------------------------------------------------------------------------
@@ -582,7 +587,10 @@ export class JetStreamLog implements Log {
     try {
       await this.link.jsm.streams.purge(this.link.options.stream, { filter: subject, seq });
     } catch (err) {
-      throw new EngramError('STORAGE_UNAVAILABLE', `the context is deleted on every node, but its messages could not be purged from the stream yet (${(err as Error).message}); delete it again to purge them`);
+      throw new EngramError(
+        'STORAGE_UNAVAILABLE',
+        `the context is deleted on every node, but its messages could not be purged from the stream yet (${(err as Error).message}); delete it again to purge them`,
+      );
     }
   }
 
@@ -682,7 +690,6 @@ export class JetStreamLog implements Log {
     return this.replica.deleteSnapshots(clientId, contextId, only);
   }
 }
-
 
 function markOf(h: Head): string {
   return `${h.streamSeq},${h.headSeq},${h.version},${h.lastSeq}`;

@@ -6,7 +6,25 @@ import { ClassicLevel } from 'classic-level';
 import { statfsSync } from 'node:fs';
 import { pack, unpack } from 'msgpackr';
 import { diskFull, isNoSpace } from './disk-full.js';
-import { deletedContext, onlyListener, reportStored, trimmedContext, type CommitBatch, type ContextDeletion, type ContextTrim, type CommittedListener, type ContextListOptions, type ContextOutcome, type IdempotencyEntry, type Log, type LogCapabilities, type PositionedUnit, type SnapshotRecord, type SpaceUsage, type UnitLocation } from '../engine/log.js';
+import {
+  deletedContext,
+  onlyListener,
+  reportStored,
+  trimmedContext,
+  type CommitBatch,
+  type ContextDeletion,
+  type ContextTrim,
+  type CommittedListener,
+  type ContextListOptions,
+  type ContextOutcome,
+  type IdempotencyEntry,
+  type Log,
+  type LogCapabilities,
+  type PositionedUnit,
+  type SnapshotRecord,
+  type SpaceUsage,
+  type UnitLocation,
+} from '../engine/log.js';
 import type { ContextRecord } from '../basics/types.js';
 import { keys, parseExpiryKey } from './keys.js';
 import { AFTER_SEP, SEP } from '../basics/compound-key.js';
@@ -118,7 +136,11 @@ export class LevelLog implements Log {
         throw new StorageOpenError(`data dir ${this.location} is in use by another process (${detail})`, 'locked', { cause: err });
       }
       if (code === 'LEVEL_CORRUPTION') {
-        throw new StorageOpenError(`data dir ${this.location} is damaged: ${detail}. Stop here and run: engram repair --data-dir ${this.location} (it copies the dir first, recovers what it can and reports what was lost)`, 'corrupt', { cause: err });
+        throw new StorageOpenError(
+          `data dir ${this.location} is damaged: ${detail}. Stop here and run: engram repair --data-dir ${this.location} (it copies the dir first, recovers what it can and reports what was lost)`,
+          'corrupt',
+          { cause: err },
+        );
       }
       throw new StorageOpenError(`cannot open data dir ${this.location}: ${detail}`, 'io', { cause: err });
     }
@@ -127,10 +149,7 @@ export class LevelLog implements Log {
       await this.db.put(keys.meta('format'), FORMAT_VERSION, { valueEncoding: 'utf8', sync: true });
     } else if (format !== FORMAT_VERSION) {
       await this.db.close();
-      throw new StorageOpenError(
-        `data dir ${this.location} has storage format ${format}; this build reads format ${FORMAT_VERSION}`,
-        'format',
-      );
+      throw new StorageOpenError(`data dir ${this.location} has storage format ${format}; this build reads format ${FORMAT_VERSION}`, 'format');
     }
     this.epochName = await this.db.get<string, string>(keys.meta('epoch'), { valueEncoding: 'utf8' });
     if (this.epochName === undefined) {
@@ -417,10 +436,7 @@ export class LevelLog implements Log {
 
   async listContexts(clientId: string, options: ContextListOptions): Promise<ContextRecord[]> {
     const start = keys.context(clientId, options.prefix ?? '');
-    const range =
-      options.after !== undefined && keys.context(clientId, options.after) >= start
-        ? { gt: keys.context(clientId, options.after) }
-        : { gte: start };
+    const range = options.after !== undefined && keys.context(clientId, options.after) >= start ? { gt: keys.context(clientId, options.after) } : { gte: start };
     const prefixKey = keys.context(clientId, options.prefix ?? '');
     const out: ContextRecord[] = [];
     for await (const [key, value] of this.db.iterator({ ...range, lt: keys.contextRangeEnd(clientId) })) {
@@ -590,7 +606,10 @@ export class LevelLog implements Log {
   }
 
   async deleteSnapshots(clientId: string, contextId: string, only?: { projection: string; below: number }): Promise<number> {
-    const [start, end] = only === undefined ? keys.snapshotRange(clientId, contextId) : [keys.snapshotProjection(clientId, contextId, only.projection)[0], keys.snapshot(clientId, contextId, only.projection, Math.max(0, only.below))];
+    const [start, end] =
+      only === undefined
+        ? keys.snapshotRange(clientId, contextId)
+        : [keys.snapshotProjection(clientId, contextId, only.projection)[0], keys.snapshot(clientId, contextId, only.projection, Math.max(0, only.below))];
     const ops: BatchOp[] = [];
     for await (const key of this.db.keys({ gte: start, lt: end })) ops.push({ type: 'del', key });
     if (ops.length > 0) await this.writeBatch(ops);

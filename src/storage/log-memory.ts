@@ -2,7 +2,25 @@
  * A log in process memory: for unit tests of the engine and as the reference the
  * contract suite holds every other log to. Nothing survives the process.
  */
-import { deletedContext, onlyListener, reportStored, trimmedContext, type CommitBatch, type ContextDeletion, type ContextTrim, type CommittedListener, type ContextListOptions, type ContextOutcome, type IdempotencyEntry, type Log, type LogCapabilities, type PositionedUnit, type SnapshotRecord, type SpaceUsage, type UnitLocation } from '../engine/log.js';
+import {
+  deletedContext,
+  onlyListener,
+  reportStored,
+  trimmedContext,
+  type CommitBatch,
+  type ContextDeletion,
+  type ContextTrim,
+  type CommittedListener,
+  type ContextListOptions,
+  type ContextOutcome,
+  type IdempotencyEntry,
+  type Log,
+  type LogCapabilities,
+  type PositionedUnit,
+  type SnapshotRecord,
+  type SpaceUsage,
+  type UnitLocation,
+} from '../engine/log.js';
 import type { ContextRecord } from '../basics/types.js';
 import { joinKey } from '../basics/compound-key.js';
 import { newEpoch } from '../basics/ids.js';
@@ -150,7 +168,7 @@ export class MemoryLog implements Log {
     if (byId === undefined) return [];
     return [...byId.keys()]
       .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
-      .filter((id) => (options.after === undefined || Buffer.compare(Buffer.from(id), Buffer.from(options.after)) > 0))
+      .filter((id) => options.after === undefined || Buffer.compare(Buffer.from(id), Buffer.from(options.after)) > 0)
       .filter((id) => options.prefix === undefined || id.startsWith(options.prefix))
       .slice(0, options.limit)
       .map((id) => structuredClone(byId.get(id)!));

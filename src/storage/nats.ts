@@ -69,7 +69,14 @@ export class NatsLink {
       try {
         return await this.jsm.streams.info(name);
       } catch {
-        return this.jsm.streams.add({ name, storage: StorageType.File, retention: RetentionPolicy.Limits, num_replicas: this.options.replicas, discard: DiscardPolicy.Old, ...config });
+        return this.jsm.streams.add({
+          name,
+          storage: StorageType.File,
+          retention: RetentionPolicy.Limits,
+          num_replicas: this.options.replicas,
+          discard: DiscardPolicy.Old,
+          ...config,
+        });
       }
     }, 120);
   }
@@ -167,17 +174,18 @@ export class StreamFollower {
       callback: (m) => {
         if (verified) return deliver(m);
         held!.push(m);
-        if (held!.length === 1) void this.verify(m, generation).then((same) => {
-          if (this.generation !== generation) return;
-          if (!same) {
-            setTimeout(() => void this.restart(), VERIFY_RETRY_MS).unref();
-            return;
-          }
-          const waiting = held!;
-          held = undefined;
-          verified = true;
-          waiting.forEach(deliver);
-        });
+        if (held!.length === 1)
+          void this.verify(m, generation).then((same) => {
+            if (this.generation !== generation) return;
+            if (!same) {
+              setTimeout(() => void this.restart(), VERIFY_RETRY_MS).unref();
+              return;
+            }
+            const waiting = held!;
+            held = undefined;
+            verified = true;
+            waiting.forEach(deliver);
+          });
       },
     });
     this.messages = messages;

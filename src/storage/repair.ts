@@ -28,7 +28,7 @@ export interface RepairReport {
 
 function ranges(seqs: number[]): string {
   const out: string[] = [];
-  for (let i = 0; i < seqs.length; ) {
+  for (let i = 0; i < seqs.length;) {
     let j = i;
     while (j + 1 < seqs.length && seqs[j + 1] === seqs[j]! + 1) j++;
     out.push(i === j ? String(seqs[i]) : `${seqs[i]}–${seqs[j]}`);

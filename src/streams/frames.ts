@@ -17,7 +17,12 @@ export interface PresenceMemberView {
   since: string;
 }
 
-export const presenceView = (m: PresenceMember): PresenceMemberView => ({ clientId: m.clientId, agentId: m.agentId, connections: m.connections, since: new Date(m.since).toISOString() });
+export const presenceView = (m: PresenceMember): PresenceMemberView => ({
+  clientId: m.clientId,
+  agentId: m.agentId,
+  connections: m.connections,
+  since: new Date(m.since).toISOString(),
+});
 
 export type FrameEvent = 'workunit' | 'context' | 'lock' | 'presence' | 'subscribed' | 'unsubscribed' | 'deleted' | 'trimmed' | 'ack' | 'error' | 'heartbeat' | 'pong';
 
@@ -76,13 +81,9 @@ export const frames = {
    */
   trimmed: (contextId: string, firstSeq: number, continues: boolean) =>
     new Frame('trimmed', `{"event":"trimmed","contextId":${JSON.stringify(contextId)},"firstSeq":${firstSeq},"continues":${continues}}`),
-  unsubscribed: (contextId: string, ref?: string | number) =>
-    new Frame('unsubscribed', `{"event":"unsubscribed",${withRef(ref)}"contextId":${JSON.stringify(contextId)}}`),
+  unsubscribed: (contextId: string, ref?: string | number) => new Frame('unsubscribed', `{"event":"unsubscribed",${withRef(ref)}"contextId":${JSON.stringify(contextId)}}`),
   ack: (r: AppendResult, ref?: string | number) =>
-    new Frame(
-      'ack',
-      `{"event":"ack",${withRef(ref)}"id":${JSON.stringify(r.id)},"contextId":${JSON.stringify(r.contextId)},"seq":${r.seq},"replayed":${r.replayed}}`,
-    ),
+    new Frame('ack', `{"event":"ack",${withRef(ref)}"id":${JSON.stringify(r.id)},"contextId":${JSON.stringify(r.contextId)},"seq":${r.seq},"replayed":${r.replayed}}`),
   error: (code: ErrorCode, message: string, ref?: string | number, details?: Record<string, unknown>) =>
     new Frame('error', `{"event":"error",${withRef(ref)}"error":${JSON.stringify(details === undefined ? { code, message } : { code, message, details })}}`),
   pong: (ref?: string | number) => new Frame('pong', ref === undefined ? '{"event":"pong"}' : `{"event":"pong","ref":${JSON.stringify(ref)}}`),

@@ -156,9 +156,7 @@ export class Presence {
     if (place === undefined) return [];
     const keys = new Set(place.local.keys());
     for (const slots of place.remote.values()) for (const k of slots.keys()) keys.add(k);
-    return [...keys]
-      .map((k) => this.member(place, k)!)
-      .sort((a, b) => compare(a.clientId, b.clientId) || compare(a.agentId ?? '', b.agentId ?? ''));
+    return [...keys].map((k) => this.member(place, k)!).sort((a, b) => compare(a.clientId, b.clientId) || compare(a.agentId ?? '', b.agentId ?? ''));
   }
 
   /** Counts for /metrics: contexts with someone in them, members, and connections here and on other nodes. */

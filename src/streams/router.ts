@@ -347,7 +347,18 @@ export class Router {
       throw new EngramError('INVALID_QUERY', `since: ${since} is beyond the head seq ${head} of context ${JSON.stringify(contextId)}`);
     }
     const catchingUp = since !== undefined && since < head;
-    const sub = new Subscription(this, key, topic.handle, sink, since ?? head, catchingUp ? 'catching-up' : 'live', clientId, options.identity, options.presence === true, options.continueAfterTrim === true);
+    const sub = new Subscription(
+      this,
+      key,
+      topic.handle,
+      sink,
+      since ?? head,
+      catchingUp ? 'catching-up' : 'live',
+      clientId,
+      options.identity,
+      options.presence === true,
+      options.continueAfterTrim === true,
+    );
     // Joins before it is among the topic's subscribers: the others hear of it, it sees itself in its snapshot.
     if (options.identity !== undefined) sub.leavePresence = this.presence.join(clientId, contextId, options.identity);
     topic.subs.add(sub);

@@ -17,7 +17,10 @@ export function isClientId(value: string): boolean {
 export function resolveClientId(header: string | undefined, fallback: string): string {
   if (header === undefined || header === '') return fallback;
   if (!CLIENT_ID.test(header)) {
-    throw new EngramError('INVALID_CLIENT_ID', `X-Client-ID: ${JSON.stringify(header.slice(0, 80))} is not a client id (1–64 of A-Z a-z 0-9 . _ - : @, starting with a letter or digit)`);
+    throw new EngramError(
+      'INVALID_CLIENT_ID',
+      `X-Client-ID: ${JSON.stringify(header.slice(0, 80))} is not a client id (1–64 of A-Z a-z 0-9 . _ - : @, starting with a letter or digit)`,
+    );
   }
   return header;
 }

@@ -33,7 +33,10 @@ describe('work unit drafts', () => {
     const d = parseWorkUnitDraft({
       ...base,
       meta: { k: 'v' },
-      relationships: [{ targetId: 't', type: 'RESPONDS_TO', meta: { why: 'answer' } }, { targetId: 'u', type: 'CAUSES' }],
+      relationships: [
+        { targetId: 't', type: 'RESPONDS_TO', meta: { why: 'answer' } },
+        { targetId: 'u', type: 'CAUSES' },
+      ],
       idempotencyKey: 'key-1',
     });
     assert.deepEqual(d, {

@@ -18,15 +18,18 @@ let run: RunRecord;
 let exitCode: number | null;
 let log = '';
 
-before(async () => {
-  const child = spawn(process.execPath, [resolve(import.meta.dirname, '../../bench/run.js'), '--tiny', '--jobs', '3', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.on('data', (d: Buffer) => (log += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-  exitCode = await new Promise((r) => child.on('exit', r));
-  const file = readdirSync(out).find((f) => f.startsWith('run-') && f.endsWith('-tiny.json'));
-  assert.ok(file, `no run file written:\n${log.slice(-3000)}`);
-  run = JSON.parse(readFileSync(join(out, file), 'utf8')) as RunRecord;
-}, { timeout: 600_000 }); // every scenario, three at a time (they measure nothing here, and mostly wait), the scale-out one's NATS cluster and nodes included: 60 s idle, much more on a busy machine
+before(
+  async () => {
+    const child = spawn(process.execPath, [resolve(import.meta.dirname, '../../bench/run.js'), '--tiny', '--jobs', '3', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (d: Buffer) => (log += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    exitCode = await new Promise((r) => child.on('exit', r));
+    const file = readdirSync(out).find((f) => f.startsWith('run-') && f.endsWith('-tiny.json'));
+    assert.ok(file, `no run file written:\n${log.slice(-3000)}`);
+    run = JSON.parse(readFileSync(join(out, file), 'utf8')) as RunRecord;
+  },
+  { timeout: 600_000 },
+); // every scenario, three at a time (they measure nothing here, and mostly wait), the scale-out one's NATS cluster and nodes included: 60 s idle, much more on a busy machine
 after(() => rmSync(out, { recursive: true, force: true }));
 
 const alive = (pid: number) => {
@@ -43,7 +46,20 @@ test('every scenario ran to the end and the runner exited 0', () => {
   assert.deepEqual(failed, [], log.slice(-3000));
   assert.equal(exitCode, 0);
   const files = new Set(run.scenarios.map((s) => s.file));
-  for (const f of ['write.bench.js', 'bulk.bench.js', 'last100.bench.js', 'fanout.bench.js', 'locks.bench.js', 'clients.bench.js', 'memory.bench.js', 'search.bench.js', 'resources.bench.js', 'ratios.bench.js', 'grpc.bench.js']) assert.ok(files.has(f), `${f} did not run`);
+  for (const f of [
+    'write.bench.js',
+    'bulk.bench.js',
+    'last100.bench.js',
+    'fanout.bench.js',
+    'locks.bench.js',
+    'clients.bench.js',
+    'memory.bench.js',
+    'search.bench.js',
+    'resources.bench.js',
+    'ratios.bench.js',
+    'grpc.bench.js',
+  ])
+    assert.ok(files.has(f), `${f} did not run`);
 });
 
 test('the run file says where and what was measured', () => {
@@ -62,7 +78,19 @@ test('each system measured every case, with sane percentiles and its durability 
   const systems = ['engram', ...(['redis', 'nats'] as const).filter((p) => peerVersion(p) !== null)];
   for (const system of systems) {
     const mine = run.results.filter((r) => r.system === system);
-    for (const key of ['write/seq', 'write/16', 'write/open/1000', 'bulk', 'last100/warm', 'last100/cold', 'fanout/1/1000', 'fanout/100/500', 'fanout/1000/50', 'cpu-per-1k-writes', 'rss-per-1k-idle']) {
+    for (const key of [
+      'write/seq',
+      'write/16',
+      'write/open/1000',
+      'bulk',
+      'last100/warm',
+      'last100/cold',
+      'fanout/1/1000',
+      'fanout/100/500',
+      'fanout/1000/50',
+      'cpu-per-1k-writes',
+      'rss-per-1k-idle',
+    ]) {
       assert.ok(
         mine.some((r) => r.compare === key),
         `${system} has no ${key} result`,
@@ -74,7 +102,8 @@ test('each system measured every case, with sane percentiles and its durability 
       if (r.extra?.unavailable !== undefined) continue;
       // Resource costs of a toy run can round to 0 (CPU is counted in 10 ms ticks); rates cannot.
       // A recall count can honestly be 0 (keyword search finds no paraphrase).
-      if (r.extra?.valueUnit) assert.ok(r.scenario === 'resources' || r.scenario === 'search-recall' ? Number(r.extra.value) >= 0 : Number(r.extra.value) > 0, `${r.name}: value ${r.extra.value}`);
+      if (r.extra?.valueUnit)
+        assert.ok(r.scenario === 'resources' || r.scenario === 'search-recall' ? Number(r.extra.value) >= 0 : Number(r.extra.value) > 0, `${r.name}: value ${r.extra.value}`);
       else {
         assert.ok(r.count > 0, `${r.name}: nothing measured`);
         // A percentile reads back as the top of its HdrHistogram bucket: up to 0.1% above the max.

@@ -110,6 +110,20 @@ export const bad = () => engram.write({ contextId: 'x', agentId: 'a', type: 'NOP
 `,
   );
   const tsc = join(REPO, 'node_modules/.bin/tsc');
-  const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--typeRoots', join(REPO, 'node_modules/@types'), '--types', 'node', 'use.ts'];
+  const args = [
+    '--noEmit',
+    '--strict',
+    '--module',
+    'nodenext',
+    '--moduleResolution',
+    'nodenext',
+    '--target',
+    'es2022',
+    '--typeRoots',
+    join(REPO, 'node_modules/@types'),
+    '--types',
+    'node',
+    'use.ts',
+  ];
   await run(tsc, args, { cwd: project }).catch((e: { stdout?: string }) => assert.fail(`tsc: ${e.stdout}`));
 });

@@ -22,9 +22,15 @@ describe('EngramClient.publish', () => {
     const c = new EngramClient(env.server.url);
     try {
       const acks = await Promise.all(Array.from({ length: 50 }, (_, i) => c.publish({ contextId: 'pub', agentId: 'a', type: 'MESSAGE', payload: { i } })));
-      assert.deepEqual(acks.map((a) => a.seq).sort((x, y) => x - y), Array.from({ length: 50 }, (_, i) => i + 1));
+      assert.deepEqual(
+        acks.map((a) => a.seq).sort((x, y) => x - y),
+        Array.from({ length: 50 }, (_, i) => i + 1),
+      );
       const page = await c.list('pub', { limit: 100 });
-      assert.deepEqual(page.workUnits.map((u) => u.id), [...acks].sort((x, y) => x.seq - y.seq).map((a) => a.id));
+      assert.deepEqual(
+        page.workUnits.map((u) => u.id),
+        [...acks].sort((x, y) => x.seq - y.seq).map((a) => a.id),
+      );
       const first = await c.publish({ contextId: 'pub', agentId: 'a', type: 'MESSAGE', payload: 'once', idempotencyKey: 'k1' });
       const again = await c.publish({ contextId: 'pub', agentId: 'a', type: 'MESSAGE', payload: 'once', idempotencyKey: 'k1' });
       assert.deepEqual([again.id, again.seq, again.replayed, first.replayed], [first.id, first.seq, true, false]);
@@ -39,7 +45,10 @@ describe('EngramClient.publish', () => {
   test('with API keys: refused without a key (its code, not a bare failure), stored with one', async () => {
     const dir = tempDir('engram-sdk-publish-');
     const key = `egk_${randomBytes(24).toString('base64url')}`;
-    writeFileSync(join(dir, 'engram.yaml'), `auth:\n  mode: apikey\n  keys:\n    - {client: alice, hash: "sha256:${createHash('sha256').update(key).digest('hex')}", scopes: [read, write]}\n`);
+    writeFileSync(
+      join(dir, 'engram.yaml'),
+      `auth:\n  mode: apikey\n  keys:\n    - {client: alice, hash: "sha256:${createHash('sha256').update(key).digest('hex')}", scopes: [read, write]}\n`,
+    );
     const server = await startServer({ args: ['--config', join(dir, 'engram.yaml'), '--search-embedder', 'none'] });
     const anonymous = new EngramClient(server.url);
     const alice = new EngramClient(server.url, { token: key });
@@ -83,7 +92,10 @@ describe('EngramClient.publish', () => {
     const before = await connections();
     let acked = 0;
     for (let round = 0; round < 10; round++) {
-      const sent = [c.publish({ contextId: 'reuse', agentId: 'a', type: 'MESSAGE', payload: round }), c.publish({ contextId: 'reuse', agentId: 'a', type: 'MESSAGE', payload: -round })];
+      const sent = [
+        c.publish({ contextId: 'reuse', agentId: 'a', type: 'MESSAGE', payload: round }),
+        c.publish({ contextId: 'reuse', agentId: 'a', type: 'MESSAGE', payload: -round }),
+      ];
       acked += (await Promise.all(sent)).length;
       c.close();
     }

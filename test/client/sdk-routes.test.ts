@@ -153,7 +153,10 @@ describe('every mapped method calls its route, against a real server', () => {
 
     // Contexts: created before their first unit, then written, read, changed and deleted.
     const created = await via('createContext', () => engram.createContext('plan', { displayName: 'The plan', addAgents: ['planner'], meta: { team: 'core' } }));
-    assert.deepEqual([created.id, created.displayName, created.agentIds, created.meta, created.version, created.headSeq], ['plan', 'The plan', ['planner'], { team: 'core' }, 1, 0]);
+    assert.deepEqual(
+      [created.id, created.displayName, created.agentIds, created.meta, created.version, created.headSeq],
+      ['plan', 'The plan', ['planner'], { team: 'core' }, 1, 0],
+    );
     // Creating it again applies what is given to the one that exists.
     assert.equal((await via('createContext', () => engram.createContext('plan', { displayName: 'The plan, v2' }))).version, 2);
     const w = await via('write', () => engram.write({ contextId: 'plan', agentId: 'planner', type: 'MESSAGE', payload: 'retry with exponential backoff' }));
@@ -162,25 +165,27 @@ describe('every mapped method calls its route, against a real server', () => {
     assert.equal((await via('list', () => engram.list('plan'))).workUnits.length, 1);
     assert.equal((await via('getContext', () => engram.getContext('plan'))).headSeq, 1);
     assert.equal((await via('updateContext', () => engram.updateContext('plan', { meta: { stage: 'review' } }, { ifVersion: 2 }))).version, 3);
-    assert.deepEqual((await via('listContexts', () => engram.listContexts())).contexts.map((c) => c.id), ['plan']);
+    assert.deepEqual(
+      (await via('listContexts', () => engram.listContexts())).contexts.map((c) => c.id),
+      ['plan'],
+    );
     assert.deepEqual((await via('presence', () => engram.presence('plan'))).members, []);
 
     // Locks.
     const lock = await via('acquire', () => engram.acquire('doc', { agentId: 'a' }));
     assert.equal((await via('getLock', () => engram.getLock('doc'))).lockId, lock.lockId);
     assert.equal((await via('renew', () => engram.renew('doc', { agentId: 'a', lockId: lock.lockId }))).token, lock.token);
-    assert.deepEqual((await via('listLocks', () => engram.listLocks())).locks.map((l) => l.resource), ['doc']);
+    assert.deepEqual(
+      (await via('listLocks', () => engram.listLocks())).locks.map((l) => l.resource),
+      ['doc'],
+    );
     await via('release', () => engram.release('doc', { agentId: 'a', lockId: lock.lockId }));
     const both = await via('acquireAll', () => engram.acquireAll(['x', 'y'], { agentId: 'a' }));
     for (const l of both) await engram.release(l.resource, { agentId: 'a', lockId: l.lockId });
     assert.equal(await via('withLock', () => engram.withLock('z', { agentId: 'a' }, async (l) => l.resource)), 'z');
 
     // Search, and its status (admin).
-    await eventually(
-      async () => (await via('search', () => engram.search({ query: 'exponential backoff', mode: 'keyword' }))).total === 1,
-      WAIT_MS,
-      'the unit to be searchable',
-    );
+    await eventually(async () => (await via('search', () => engram.search({ query: 'exponential backoff', mode: 'keyword' }))).total === 1, WAIT_MS, 'the unit to be searchable');
     const status = await via('searchStatus', () => engram.searchStatus({ windowMs: 60_000 }));
     assert.equal((status.embedder as { kind: string }).kind, 'offline');
 
@@ -204,17 +209,30 @@ describe('every mapped method calls its route, against a real server', () => {
         [2, 'editor', 'str_replace', { op: 'write', path: '/memories/a.md', text: 'one\nthree\n' }],
       ],
     );
-    assert.deepEqual((await via('memoryHistory', () => engram.memoryHistory(space))).map((c) => c.change.op), ['write', 'write', 'write', 'rename']);
+    assert.deepEqual(
+      (await via('memoryHistory', () => engram.memoryHistory(space))).map((c) => c.change.op),
+      ['write', 'write', 'write', 'rename'],
+    );
 
     // Facts.
     assert.equal((await via('remember', () => engram.remember(space, { key: 'editor', value: 'The user edits with Helix.' }))).decision, 'ADD');
-    assert.deepEqual((await via('facts', () => engram.facts(space))).map((f) => f.key), ['editor']);
+    assert.deepEqual(
+      (await via('facts', () => engram.facts(space))).map((f) => f.key),
+      ['editor'],
+    );
     assert.equal((await via('fact', () => engram.fact(space, 'editor'))).history.length, 1);
     assert.equal((await via('recall', () => engram.recall(space, 'which editor'))).length, 1);
     assert.equal((await via('forget', () => engram.forget(space, 'editor'))).decision, 'DELETE');
 
     // The knowledge graph: a tool, and the whole graph read back.
-    await via('graph', () => engram.graph(space, 'create_entities', { entities: [{ name: 'Ada', entityType: 'person', observations: ['writes Rust'] }, { name: 'Engram', entityType: 'project', observations: [] }] }));
+    await via('graph', () =>
+      engram.graph(space, 'create_entities', {
+        entities: [
+          { name: 'Ada', entityType: 'person', observations: ['writes Rust'] },
+          { name: 'Engram', entityType: 'project', observations: [] },
+        ],
+      }),
+    );
     await engram.graph(space, 'create_relations', { relations: [{ from: 'Ada', to: 'Engram', relationType: 'works on' }] });
     assert.deepEqual(await via('readGraph', () => engram.readGraph(space)), {
       entities: [
@@ -235,7 +253,10 @@ describe('every mapped method calls its route, against a real server', () => {
     const other = new EngramClient(server.url, { clientId: 'sdk-other' });
     await other.write({ contextId: 'mine', agentId: 'b', type: 'MESSAGE', payload: 'x' });
     const listed = await via('listClients', () => engram.listClients());
-    assert.ok(['sdk-routes', 'sdk-other'].every((id) => listed.clients.some((c) => c.clientId === id && c.active)), JSON.stringify(listed));
+    assert.ok(
+      ['sdk-routes', 'sdk-other'].every((id) => listed.clients.some((c) => c.clientId === id && c.active)),
+      JSON.stringify(listed),
+    );
     const page = await engram.listClients({ limit: 1 });
     assert.equal(page.clients.length, 1);
     assert.notEqual(page.nextCursor, null);
@@ -266,7 +287,6 @@ describe('every mapped method calls its route, against a real server', () => {
       for (const r of routes) assert.ok(COVERED[r]?.includes(m), `${m} requested ${r}, which the map does not give it`);
     }
   });
-
 });
 
 describe('admin methods with auth on', () => {
@@ -294,8 +314,19 @@ describe('admin methods with auth on', () => {
     assert.equal((await admin.clientStatus('alice')).contexts, 1);
     assert.ok((await admin.listClients()).clients.some((c) => c.clientId === 'alice'));
     // Acting as alice with admin credentials: her contexts, not the admin's own.
-    assert.deepEqual((await new EngramClient(authed.url, { token: keys.admin, clientId: 'alice' }).listContexts()).contexts.map((c) => c.id), ['alice/notes']);
-    for (const call of [() => alice.clientStatus('alice'), () => alice.listClients(), () => alice.eraseClient('alice'), () => alice.cleanupClients(), () => alice.sweepRetention(), () => alice.healthDetailed(), () => alice.searchStatus()]) {
+    assert.deepEqual(
+      (await new EngramClient(authed.url, { token: keys.admin, clientId: 'alice' }).listContexts()).contexts.map((c) => c.id),
+      ['alice/notes'],
+    );
+    for (const call of [
+      () => alice.clientStatus('alice'),
+      () => alice.listClients(),
+      () => alice.eraseClient('alice'),
+      () => alice.cleanupClients(),
+      () => alice.sweepRetention(),
+      () => alice.healthDetailed(),
+      () => alice.searchStatus(),
+    ]) {
       await assert.rejects(call(), (e: EngramClientError) => e.code === 'FORBIDDEN' && e.status === 403);
     }
     await assert.rejects(new EngramClient(authed.url).createContext('x'), (e: EngramClientError) => e.code === 'UNAUTHENTICATED' && e.status === 401);

@@ -66,7 +66,10 @@ for (const kind of ['http', 'grpc'] as const) {
       assert.deepEqual(Buffer.from((b.workUnit.payload as { $binary: string }).$binary, 'base64'), Buffer.from(bytes));
       assert.deepEqual(b.workUnit.relationships, [{ targetId: a.workUnit.id, type: 'RESPONDS_TO', meta: {} }]);
       const page = await client.list(ctx, { limit: 1, reverse: true });
-      assert.deepEqual(page.workUnits.map((u) => u.seq), [2]);
+      assert.deepEqual(
+        page.workUnits.map((u) => u.seq),
+        [2],
+      );
       assert.equal(page.nextCursor, 2);
       const ctxView = await client.getContext(ctx);
       assert.equal(ctxView.headSeq, 2);
@@ -80,7 +83,10 @@ for (const kind of ['http', 'grpc'] as const) {
       assert.deepEqual([made.id, made.displayName, made.agentIds, made.meta, made.version, made.headSeq], [`made-${kind}`, 'Made', ['planner'], { stage: 'draft' }, 1, 0]);
       assert.equal((await client.createContext(`made-${kind}`, { meta: { stage: 'ready' } })).version, 2);
       const contexts = await client.listContexts({ prefix: 'sdk-' });
-      assert.deepEqual(contexts.contexts.map((c) => c.id), [ctx]);
+      assert.deepEqual(
+        contexts.contexts.map((c) => c.id),
+        [ctx],
+      );
       await assert.rejects(client.get('missing'), (e: EngramClientError) => e instanceof EngramClientError && e.code === 'WORKUNIT_NOT_FOUND');
       await assert.rejects(client.write({ ...unit(ctx, 1), agentId: '' }), (e: EngramClientError) => e.code === 'MISSING_FIELD' || e.code === 'INVALID_ID');
     });
@@ -107,7 +113,10 @@ for (const kind of ['http', 'grpc'] as const) {
         assert.equal(result, 1);
         await assert.rejects(client.getLock(resource), (e: EngramClientError) => e.code === 'LOCK_NOT_HELD');
         // A failing task still releases.
-        await assert.rejects(client.withLock(resource, { agentId: 'editor' }, async () => Promise.reject(new Error('boom'))), /boom/);
+        await assert.rejects(
+          client.withLock(resource, { agentId: 'editor' }, async () => Promise.reject(new Error('boom'))),
+          /boom/,
+        );
         await assert.rejects(client.getLock(resource), (e: EngramClientError) => e.code === 'LOCK_NOT_HELD');
       } finally {
         if (other instanceof GrpcEngramClient) other.close();
@@ -138,7 +147,10 @@ for (const kind of ['http', 'grpc'] as const) {
       const firstTwo = take(it, 4);
       await client.write(unit(ctx, 4));
       await client.write(unit(ctx, 5));
-      assert.deepEqual((await firstTwo).map((u) => u.seq), [2, 3, 4, 5]);
+      assert.deepEqual(
+        (await firstTwo).map((u) => u.seq),
+        [2, 3, 4, 5],
+      );
       await it.return!();
       const bad = client.subscribe(ctx, { since: 99 });
       await assert.rejects(withTimeout(bad.next(), WAIT_MS, 'the error'), (e: EngramClientError) => e.code === 'INVALID_QUERY');
@@ -148,7 +160,10 @@ for (const kind of ['http', 'grpc'] as const) {
       const ctx = `gone-${kind}`;
       for (let i = 1; i <= 3; i++) await client.write(unit(ctx, i));
       const it = client.subscribe(ctx, { since: 0 });
-      assert.deepEqual((await take(it, 3)).map((u) => u.seq), [1, 2, 3]);
+      assert.deepEqual(
+        (await take(it, 3)).map((u) => u.seq),
+        [1, 2, 3],
+      );
       const d = await client.deleteContext(ctx);
       assert.deepEqual([d.contextId, d.deleted, d.units], [ctx, true, 3]);
       assert.ok(d.bytes > 0);
@@ -177,7 +192,10 @@ for (const kind of ['http', 'grpc'] as const) {
       for (let i = 1; i <= 20; i++) await writer.write(unit(ctx, i));
       it = subscriber.subscribe(ctx, { since: 0 });
       const before = await take(it, 20);
-      assert.deepEqual(before.map((u) => u.seq), range(1, 20));
+      assert.deepEqual(
+        before.map((u) => u.seq),
+        range(1, 20),
+      );
 
       // Units written after the last one delivered but before the server stops must not be missed.
       for (let i = 21; i <= 30; i++) await writer.write(unit(ctx, i));
@@ -188,7 +206,11 @@ for (const kind of ['http', 'grpc'] as const) {
       for (let i = 31; i <= 50; i++) await writer.write(unit(ctx, i));
 
       const afterRestart = await take(it, 30);
-      assert.deepEqual(afterRestart.map((u) => u.seq), range(21, 50), 'every unit once, in order');
+      assert.deepEqual(
+        afterRestart.map((u) => u.seq),
+        range(21, 50),
+        'every unit once, in order',
+      );
     } finally {
       await it?.return?.();
       if (subscriber instanceof GrpcEngramClient) subscriber.close();
@@ -211,7 +233,10 @@ test('GrpcEngramClient.writeStream: ordered acks, a refused unit in the middle, 
     }
     const acks = [];
     for await (const ack of client.writeStream(units())) acks.push(ack);
-    assert.deepEqual(acks.map((a) => a.index), range(0, 4999));
+    assert.deepEqual(
+      acks.map((a) => a.index),
+      range(0, 4999),
+    );
     assert.equal(acks[2500]!.error?.code, 'MISSING_FIELD');
     const seqs = { 'bulk-a': [] as number[], 'bulk-b': [] as number[] };
     for (const a of acks) if (!a.error) seqs[a.contextId as 'bulk-a' | 'bulk-b'].push(a.seq!);

@@ -28,7 +28,11 @@ function python(args: string[], env: Record<string, string> = {}, timeout = 4 * 
 
 test('Debian python3 has the client dependencies (make system-deps installs python3-httpx, python3-websockets and python3-pip)', () => {
   const r = python(['-c', 'import httpx, websockets, pip']);
-  assert.equal(r.status, 0, `${PYTHON} cannot import httpx, websockets and pip: run make system-deps as root (apt-get install python3-httpx python3-websockets python3-pip)\n${r.error ?? ''}${r.stderr}`);
+  assert.equal(
+    r.status,
+    0,
+    `${PYTHON} cannot import httpx, websockets and pip: run make system-deps as root (apt-get install python3-httpx python3-websockets python3-pip)\n${r.error ?? ''}${r.stderr}`,
+  );
 });
 
 test('the Python client suite passes against real servers, every test of it run', () => {
@@ -66,7 +70,11 @@ test('examples/python/two_agents_lock.py: both agents edit in turns, every edit 
     ['1 agent-a: edit 1', '2 agent-b: edit 1', '3 agent-a: edit 2', '4 agent-b: edit 2', '5 agent-a: edit 3', '6 agent-b: edit 3', '7 agent-b: edit after agent-a stalled'],
   );
   const tokens = edits.map((m) => Number(m[2]));
-  assert.deepEqual(tokens, [...tokens].sort((a, b) => a - b), 'every new holder has a greater token');
+  assert.deepEqual(
+    tokens,
+    [...tokens].sort((a, b) => a - b),
+    'every new holder has a greater token',
+  );
   assert.match(out, /agent-a's stale write refused: FENCE_REJECTED \(its token (\d+), the holder's (\d+)\)/);
 
   // The log holds exactly the seven versions, each the previous one plus one line: no edit was lost.

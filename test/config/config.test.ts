@@ -72,9 +72,7 @@ describe('config precedence', () => {
 
 describe('config errors', () => {
   test('every bad value is reported at once, naming the key and its source', () => {
-    const found = problems(() =>
-      load(['--addr', 'nowhere', '--cache-tail-units', '-5'], { ENGRAM_STORAGE_SYNC: 'maybe', ENGRAM_LOG_LEVEL: 'loud', ENGRAM_IDEMPOTENCY_TTL: '10' }),
-    );
+    const found = problems(() => load(['--addr', 'nowhere', '--cache-tail-units', '-5'], { ENGRAM_STORAGE_SYNC: 'maybe', ENGRAM_LOG_LEVEL: 'loud', ENGRAM_IDEMPOTENCY_TTL: '10' }));
     assert.equal(found.length, 5, found.join('\n'));
     assert.match(found.join('\n'), /server\.addr \(from option --addr\): expected HOST:PORT/);
     assert.match(found.join('\n'), /cache\.tailUnits \(from option --cache-tail-units\): expected an integer from 0/);
@@ -158,7 +156,9 @@ describe('the settings table', () => {
 
   test('engram config prints what loads back to the same config', () => {
     const argv = ['--addr', '[::1]:0', '--shutdown-grace', '1500ms', '--locks-max-wait', '90s', '--allowed-origins', 'https://a.example,https://b.example', '--auth-allow-remote'];
-    const files = { 'c.yaml': 'clients:\n  groups:\n    team:\n      contexts: ["shared/*"]\n      members: {alice: write, bob: read}\nquotas:\n  clients:\n    alice: {writesPerSecond: 5}\n' };
+    const files = {
+      'c.yaml': 'clients:\n  groups:\n    team:\n      contexts: ["shared/*"]\n      members: {alice: write, bob: read}\nquotas:\n  clients:\n    alice: {writesPerSecond: 5}\n',
+    };
     const c = load([...argv, '--config', 'c.yaml'], {}, files);
     const printed = toYaml(describeConfig(c));
     assert.deepEqual(load(['--config', 'printed.yaml'], {}, { 'printed.yaml': printed }), c);

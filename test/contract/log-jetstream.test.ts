@@ -54,7 +54,17 @@ if (SKIP) {
     },
   });
 
-  const record = (id: string, headSeq: number, version = 1): ContextRecord => ({ id, displayName: id, agentIds: ['a'], pinnedUnits: [], meta: {}, createdAt: 1, updatedAt: 2, version, headSeq });
+  const record = (id: string, headSeq: number, version = 1): ContextRecord => ({
+    id,
+    displayName: id,
+    agentIds: ['a'],
+    pinnedUnits: [],
+    meta: {},
+    createdAt: 1,
+    updatedAt: 2,
+    version,
+    headSeq,
+  });
   const unit = (client: string, context: string, seq: number) => ({ clientId: client, contextId: context, seq, id: `${context}-${seq}`, pos: 0, json: JSON.stringify({ seq }) });
 
   /** A batch of one part: unit `seq` of `context` (client c), a new context at seq 1. */
@@ -73,9 +83,16 @@ if (SKIP) {
       assert.deepEqual(stale, [{ status: 'conflict' }]);
       const next = await log.commit(oneUnit('x', 2, { base: { headSeq: 1, version: 1 } }));
       assert.deepEqual(next, [{ status: 'committed' }]);
-      assert.deepEqual((await log.readUnits('c', 'x', 1, 10)).map((j) => JSON.parse(j).seq), [1, 2]);
+      assert.deepEqual(
+        (await log.readUnits('c', 'x', 1, 10)).map((j) => JSON.parse(j).seq),
+        [1, 2],
+      );
       const stored = await log.readByPosition(1, 10);
-      assert.deepEqual(stored.map((u) => u.seq), [1, 2], 'the refused part holds no position');
+      assert.deepEqual(
+        stored.map((u) => u.seq),
+        [1, 2],
+        'the refused part holds no position',
+      );
       assert.equal(await log.lastPosition(), stored[1]!.pos);
       await log.close();
     });
@@ -94,8 +111,14 @@ if (SKIP) {
       const positions: number[][] = [];
       for (const log of [a, b]) {
         await waitFor(async () => (await log.readByPosition(1, 10)).length === 2);
-        assert.deepEqual((await log.readUnits('c', 'race', 1, 10)).map((j) => JSON.parse(j).seq), [1, 2]);
-        assert.deepEqual((await log.readByPosition(1, 10)).map((u) => u.seq), [1, 2]);
+        assert.deepEqual(
+          (await log.readUnits('c', 'race', 1, 10)).map((j) => JSON.parse(j).seq),
+          [1, 2],
+        );
+        assert.deepEqual(
+          (await log.readByPosition(1, 10)).map((u) => u.seq),
+          [1, 2],
+        );
         positions.push((await log.readByPosition(1, 10)).map((u) => u.pos));
       }
       assert.deepEqual(positions[0], positions[1], 'a unit has the same position on every node');
@@ -152,8 +175,17 @@ if (SKIP) {
         const id = `x-${s}`;
         const keyed = oneUnit('ryw', s, { idempotency: [{ clientId: 'c', contextId: 'ryw', key: `k${s}`, id: `ryw-${s}`, seq: s, expiresAt: Date.now() + 60_000 }] });
         assert.deepEqual(await log.commit(keyed), [{ status: 'committed' }], id);
-        const [units, one, context, key] = await Promise.all([log.readUnits('c', 'ryw', s, s), log.getUnit('c', `ryw-${s}`), log.getContext('c', 'ryw'), log.getIdempotency('c', 'ryw', `k${s}`)]);
-        assert.deepEqual(units.map((j) => JSON.parse(j).seq), [s], `readUnits after commit ${s}`);
+        const [units, one, context, key] = await Promise.all([
+          log.readUnits('c', 'ryw', s, s),
+          log.getUnit('c', `ryw-${s}`),
+          log.getContext('c', 'ryw'),
+          log.getIdempotency('c', 'ryw', `k${s}`),
+        ]);
+        assert.deepEqual(
+          units.map((j) => JSON.parse(j).seq),
+          [s],
+          `readUnits after commit ${s}`,
+        );
         assert.notEqual(one, undefined, `getUnit after commit ${s}`);
         assert.equal(context?.headSeq, s, `getContext after commit ${s}`);
         assert.equal(key?.seq, s, `getIdempotency after commit ${s}`);
@@ -175,7 +207,10 @@ if (SKIP) {
       await again.open();
       assert.equal((await again.readUnits('c', 'r', 1, 100)).length, 20);
       assert.equal((await again.getContext('c', 'r'))?.headSeq, 20);
-      assert.deepEqual((await again.readByPosition(1, 100)).map((u) => u.pos), positions);
+      assert.deepEqual(
+        (await again.readByPosition(1, 100)).map((u) => u.pos),
+        positions,
+      );
       assert.equal(await again.lastPosition(), positions[19]);
       await again.close();
     });
@@ -205,7 +240,11 @@ if (SKIP) {
         assert.deepEqual(await log.readUnits('c', 'gone', 1, 10), []);
         assert.equal(await log.incarnation('c', 'gone'), d.incarnation, 'every node names the same next incarnation');
       }
-      assert.deepEqual(heard.filter((p) => p.deleted !== undefined).map((p) => [p.contextId, p.deleted!.incarnation, p.deleted!.positions.length]), [['gone', d.incarnation, 2]], 'the other node reports the deletion');
+      assert.deepEqual(
+        heard.filter((p) => p.deleted !== undefined).map((p) => [p.contextId, p.deleted!.incarnation, p.deleted!.positions.length]),
+        [['gone', d.incarnation, 2]],
+        'the other node reports the deletion',
+      );
       // The stream keeps the two units of 'keep' and the deletion; the parts of 'gone' are purged.
       const nc = links[links.length - 1]!;
       await waitFor(async () => (await nc.jsm.streams.info(stream)).state.messages === 3);
@@ -220,7 +259,10 @@ if (SKIP) {
       // A new history of the id commits on a node that saw the old one and on one that did not.
       assert.deepEqual(await a.commit(oneUnit('gone', 1, base(1))), [{ status: 'committed' }]);
       await c.catchUp();
-      assert.deepEqual((await c.readUnits('c', 'gone', 1, 10)).map((j) => JSON.parse(j).seq), [1]);
+      assert.deepEqual(
+        (await c.readUnits('c', 'gone', 1, 10)).map((j) => JSON.parse(j).seq),
+        [1],
+      );
       assert.deepEqual(await c.commit(oneUnit('gone', 2, base(2))), [{ status: 'committed' }]);
       await a.close();
       await c.close();

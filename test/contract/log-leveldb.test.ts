@@ -100,7 +100,10 @@ test('units written before the id index held positions are found by a scan and d
   const again = new LevelLog(dir, { sync: false });
   await again.open();
   const d = await again.deleteContext('c', 'old');
-  assert.deepEqual(d?.positions, Array.from({ length: 50 }, (_, i) => i + 1));
+  assert.deepEqual(
+    d?.positions,
+    Array.from({ length: 50 }, (_, i) => i + 1),
+  );
   await again.close();
   const check = new ClassicLevel<string, Buffer>(dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
   const left = await check.keys({ gte: `g${SEP}`, lt: `g${AFTER_SEP}` }).all();

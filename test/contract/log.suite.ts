@@ -23,7 +23,14 @@ let nextPos = 1;
 function batchOf(client: string, context: string, fromSeq: number, count: number): CommitBatch {
   const units = [];
   for (let s = fromSeq; s < fromSeq + count; s++) {
-    units.push({ clientId: client, contextId: context, seq: s, id: `${client}-${context}-${s}`, pos: nextPos++, json: JSON.stringify({ id: `${client}-${context}-${s}`, context, seq: s }) });
+    units.push({
+      clientId: client,
+      contextId: context,
+      seq: s,
+      id: `${client}-${context}-${s}`,
+      pos: nextPos++,
+      json: JSON.stringify({ id: `${client}-${context}-${s}`, context, seq: s }),
+    });
   }
   return { parts: [{ clientId: client, record: record(context, fromSeq + count - 1), changed: fromSeq === 1, units, idempotency: [] }] };
 }
@@ -77,9 +84,16 @@ export function runLogContract(name: string, factory: LogFactory): void {
       assert.equal(reports.length, 1);
       const r = reports[0]!;
       assert.deepEqual([r.clientId, r.contextId, r.firstSeq, r.headSeq, r.updatedAt], ['rep', 'one', 1, 3, 2]);
-      assert.deepEqual(r.units.map((j) => JSON.parse(j).seq), [1, 2, 3]);
+      assert.deepEqual(
+        r.units.map((j) => JSON.parse(j).seq),
+        [1, 2, 3],
+      );
       // A shared log gives positions of its own (increasing); any other keeps the batch's.
-      if (log.capabilities.sharedWriters) assert.deepEqual(r.positions, [...r.positions].sort((a, b) => a - b));
+      if (log.capabilities.sharedWriters)
+        assert.deepEqual(
+          r.positions,
+          [...r.positions].sort((a, b) => a - b),
+        );
       else assert.deepEqual(r.positions, staged);
       assert.equal(r.record?.id, 'one', 'a new context is reported with its whole record');
       assert.equal(position, r.positions[2]);
@@ -110,15 +124,25 @@ export function runLogContract(name: string, factory: LogFactory): void {
       assert.deepEqual([d.clientId, d.contextId, d.units, d.positions], ['del', 'gone', 4, positions]);
       assert.equal(d.bytes, [1, 2, 3, 4].map((s) => JSON.stringify({ id: `del-gone-${s}`, context: 'gone', seq: s })).join('').length);
       const report = reported.slice(seen);
-      assert.deepEqual(report.map((r) => [r.contextId, r.units.length, r.deleted]), [['gone', 0, { incarnation: d.incarnation, positions, bytes: d.bytes }]], 'reported before the answer');
+      assert.deepEqual(
+        report.map((r) => [r.contextId, r.units.length, r.deleted]),
+        [['gone', 0, { incarnation: d.incarnation, positions, bytes: d.bytes }]],
+        'reported before the answer',
+      );
       assert.equal(await log.getContext('del', 'gone'), undefined);
       assert.deepEqual(await log.readUnits('del', 'gone', 1, 100), []);
       assert.equal(await log.getUnit('del', 'del-gone-2'), undefined);
       assert.equal(await log.locateUnit('del', 'del-gone-2'), undefined);
       assert.equal(await log.getIdempotency('del', 'gone', 'k1'), undefined);
       assert.deepEqual(await log.unitsAt(positions), [undefined, undefined, undefined, undefined]);
-      assert.deepEqual((await log.readSpace('del', 1, 1_000_000)).units.map((u) => u.contextId), ['gone/kept', 'gone/kept']);
-      assert.deepEqual((await log.listContexts('del', { limit: 10 })).map((r) => r.id), ['gone/kept']);
+      assert.deepEqual(
+        (await log.readSpace('del', 1, 1_000_000)).units.map((u) => u.contextId),
+        ['gone/kept', 'gone/kept'],
+      );
+      assert.deepEqual(
+        (await log.listContexts('del', { limit: 10 })).map((r) => r.id),
+        ['gone/kept'],
+      );
       assert.equal((await log.readUnits('del', 'gone/kept', 1, 10)).length, 2, 'a context whose id starts with the deleted one stays');
       assert.equal(await log.incarnation('del', 'gone'), d.incarnation);
       assert.equal(await log.incarnation('del', 'gone/kept'), undefined);
@@ -131,7 +155,10 @@ export function runLogContract(name: string, factory: LogFactory): void {
       again.parts[0]!.record.incarnation = d.incarnation;
       assert.deepEqual(await log.commit(again), [{ status: 'committed' }]);
       assert.deepEqual([(await log.getContext('del', 'gone'))?.headSeq, (await log.getContext('del', 'gone'))?.incarnation], [1, d.incarnation]);
-      assert.deepEqual((await log.readUnits('del', 'gone', 1, 10)).map((j) => JSON.parse(j).seq), [1]);
+      assert.deepEqual(
+        (await log.readUnits('del', 'gone', 1, 10)).map((j) => JSON.parse(j).seq),
+        [1],
+      );
       // A second deletion names another incarnation.
       const d2 = await log.deleteContext('del', 'gone');
       assert.ok(d2 !== undefined && d2.incarnation !== d.incarnation && d2.units === 1);
@@ -161,16 +188,25 @@ export function runLogContract(name: string, factory: LogFactory): void {
       const gone = before.filter((u) => u.seq < 7 && u.seq !== 3).map((u) => u.pos);
       assert.deepEqual([t.firstSeq, t.units, t.positions], [7, 5, gone]);
       assert.equal(t.bytes, [1, 2, 4, 5, 6].map((s) => JSON.stringify({ id: `trim-ctx-${s}`, context: 'ctx', seq: s })).join('').length);
-      assert.deepEqual(reported.slice(seen).map((r) => [r.contextId, r.units.length, r.trimmed]), [['ctx', 0, { firstSeq: 7, positions: gone, bytes: t.bytes }]]);
+      assert.deepEqual(
+        reported.slice(seen).map((r) => [r.contextId, r.units.length, r.trimmed]),
+        [['ctx', 0, { firstSeq: 7, positions: gone, bytes: t.bytes }]],
+      );
       const record = await log.getContext('trim', 'ctx');
       assert.deepEqual([record?.headSeq, record?.firstSeq, record?.version], [10, 7, 1], 'the head and the version stay');
-      assert.deepEqual((await log.readUnits('trim', 'ctx', 7, 10)).map((j) => JSON.parse(j).seq), [7, 8, 9, 10]);
+      assert.deepEqual(
+        (await log.readUnits('trim', 'ctx', 7, 10)).map((j) => JSON.parse(j).seq),
+        [7, 8, 9, 10],
+      );
       assert.equal(await log.getUnit('trim', 'trim-ctx-2'), undefined);
       assert.equal(await log.locateUnit('trim', 'trim-ctx-5'), undefined);
       assert.notEqual(await log.getUnit('trim', 'trim-ctx-3'), undefined, 'a kept (pinned) unit stays readable by id');
       assert.equal(await log.getIdempotency('trim', 'ctx', 'low'), undefined);
       assert.equal((await log.getIdempotency('trim', 'ctx', 'high'))?.seq, 8);
-      assert.deepEqual(await log.unitsAt(gone), gone.map(() => undefined));
+      assert.deepEqual(
+        await log.unitsAt(gone),
+        gone.map(() => undefined),
+      );
       assert.equal((await log.readUnits('trim', 'ctx/next', 1, 10)).length, 2);
       // Not lower, not again; beyond the head it stops at the head + 1 (seqs are never reused).
       assert.equal(await log.trimContext('trim', 'ctx', 5, new Set()), undefined);
@@ -186,7 +222,10 @@ export function runLogContract(name: string, factory: LogFactory): void {
       const next = batchOf('trim', 'ctx', 11, 1);
       next.parts[0]!.record.firstSeq = 11;
       await log.commit(next);
-      assert.deepEqual((await log.readUnits('trim', 'ctx', 1, 100)).map((j) => JSON.parse(j).seq), [11]);
+      assert.deepEqual(
+        (await log.readUnits('trim', 'ctx', 1, 100)).map((j) => JSON.parse(j).seq),
+        [11],
+      );
     });
 
     test('ids that are prefixes of each other never share a range', async () => {
@@ -197,8 +236,14 @@ export function runLogContract(name: string, factory: LogFactory): void {
       assert.equal((await log.readUnits('p', 'a', 1, 1000)).length, 3);
       assert.equal((await log.readUnits('p', 'ab', 1, 1000)).length, 2);
       assert.equal((await log.readUnits('pq', 'a', 1, 1000)).length, 4);
-      assert.deepEqual((await log.listContexts('p', { limit: 10 })).map((r) => r.id), ['a', 'a/b', 'ab']);
-      assert.deepEqual((await log.listContexts('pq', { limit: 10 })).map((r) => r.id), ['a']);
+      assert.deepEqual(
+        (await log.listContexts('p', { limit: 10 })).map((r) => r.id),
+        ['a', 'a/b', 'ab'],
+      );
+      assert.deepEqual(
+        (await log.listContexts('pq', { limit: 10 })).map((r) => r.id),
+        ['a'],
+      );
     });
 
     test('clients are isolated: the same ids in two clients do not meet', async () => {
@@ -213,10 +258,22 @@ export function runLogContract(name: string, factory: LogFactory): void {
       for (const id of ['team/b', 'team/a', 'other', 'team/c', 'tea']) await log.commit(batchOf('lst', id, 1, 1));
       const all = (await log.listContexts('lst', { limit: 100 })).map((r) => r.id);
       assert.deepEqual(all, ['other', 'tea', 'team/a', 'team/b', 'team/c']);
-      assert.deepEqual((await log.listContexts('lst', { limit: 2, after: 'tea' })).map((r) => r.id), ['team/a', 'team/b']);
-      assert.deepEqual((await log.listContexts('lst', { limit: 100, prefix: 'team/' })).map((r) => r.id), ['team/a', 'team/b', 'team/c']);
-      assert.deepEqual((await log.listContexts('lst', { limit: 100, prefix: 'team/', after: 'team/a' })).map((r) => r.id), ['team/b', 'team/c']);
-      assert.deepEqual((await log.listContexts('lst', { limit: 100, prefix: 'zz' })).map((r) => r.id), []);
+      assert.deepEqual(
+        (await log.listContexts('lst', { limit: 2, after: 'tea' })).map((r) => r.id),
+        ['team/a', 'team/b'],
+      );
+      assert.deepEqual(
+        (await log.listContexts('lst', { limit: 100, prefix: 'team/' })).map((r) => r.id),
+        ['team/a', 'team/b', 'team/c'],
+      );
+      assert.deepEqual(
+        (await log.listContexts('lst', { limit: 100, prefix: 'team/', after: 'team/a' })).map((r) => r.id),
+        ['team/b', 'team/c'],
+      );
+      assert.deepEqual(
+        (await log.listContexts('lst', { limit: 100, prefix: 'zz' })).map((r) => r.id),
+        [],
+      );
     });
 
     test('a record is replaced by a later commit', async () => {
@@ -251,7 +308,9 @@ export function runLogContract(name: string, factory: LogFactory): void {
 
     test('a unit JSON with any Unicode round-trips byte for byte', async () => {
       const json = JSON.stringify({ text: 'héllo 🦊 \u2028 "quoted" \\ \ud800' });
-      await log.commit({ parts: [{ clientId: 'u', record: record('ctx', 1), changed: true, units: [{ clientId: 'u', contextId: 'ctx', seq: 1, id: 'u1', pos: nextPos++, json }], idempotency: [] }] });
+      await log.commit({
+        parts: [{ clientId: 'u', record: record('ctx', 1), changed: true, units: [{ clientId: 'u', contextId: 'ctx', seq: 1, id: 'u1', pos: nextPos++, json }], idempotency: [] }],
+      });
       assert.equal(await log.getUnit('u', 'u1'), json);
       assert.deepEqual(await log.readUnits('u', 'ctx', 1, 1), [json]);
     });
@@ -260,20 +319,36 @@ export function runLogContract(name: string, factory: LogFactory): void {
       const before = await log.lastPosition();
       assert.ok(before >= Math.max(...deletedPositions), 'the positions of deleted units stay taken');
       const vector = new Float32Array([0.5, -1.25, 3]);
-      await log.commit({ parts: [{ clientId: 'v', record: record('ctx', 1), changed: true, units: [{ clientId: 'v', contextId: 'ctx', seq: 1, id: 'v1', pos: nextPos++, json: '{"v":1}', embedding: vector }], idempotency: [] }] });
+      await log.commit({
+        parts: [
+          {
+            clientId: 'v',
+            record: record('ctx', 1),
+            changed: true,
+            units: [{ clientId: 'v', contextId: 'ctx', seq: 1, id: 'v1', pos: nextPos++, json: '{"v":1}', embedding: vector }],
+            idempotency: [],
+          },
+        ],
+      });
       // The embedded logs keep the batch's positions; a shared log gives its own, always higher.
       const pos = await log.lastPosition();
       assert.ok(pos > before);
       const all = await log.readByPosition(1, 100_000);
       const positions = all.map((u) => u.pos);
-      assert.deepEqual(positions, [...positions].sort((a, b) => a - b));
+      assert.deepEqual(
+        positions,
+        [...positions].sort((a, b) => a - b),
+      );
       assert.equal(new Set(positions).size, positions.length);
       assert.equal(positions[positions.length - 1], pos);
       assert.ok(positions.every((p) => !deletedPositions.has(p)));
       // A read from inside a run of deleted positions goes on past it.
       const firstDeleted = Math.min(...deletedPositions);
       assert.ok((await log.readByPosition(firstDeleted, 1))[0]!.pos > firstDeleted);
-      assert.deepEqual((await log.readByPosition(positions[2]!, 2)).map((u) => u.pos), positions.slice(2, 4));
+      assert.deepEqual(
+        (await log.readByPosition(positions[2]!, 2)).map((u) => u.pos),
+        positions.slice(2, 4),
+      );
       const mine = (await log.readByPosition(pos, 1))[0]!;
       assert.deepEqual([mine.pos, mine.clientId, mine.contextId, mine.seq, mine.json], [pos, 'v', 'ctx', 1, '{"v":1}']);
       assert.deepEqual([...mine.embedding!], [0.5, -1.25, 3]);
@@ -301,7 +376,10 @@ export function runLogContract(name: string, factory: LogFactory): void {
       assert.deepEqual(seen, [1, 2, 3, 4, 5]);
       // Three positions looked at: a, b, a.
       const first = await log.readSpace('sp-a', start, 3);
-      assert.deepEqual(first.units.map((u) => u.seq), [1, 2]);
+      assert.deepEqual(
+        first.units.map((u) => u.seq),
+        [1, 2],
+      );
       const third = (await log.readByPosition(start, 3))[2]!.pos;
       assert.equal(first.next, third + 1);
       assert.deepEqual((await log.readSpace('sp-a', last + 1, 10)).units, []);
@@ -319,7 +397,7 @@ export function runLogContract(name: string, factory: LogFactory): void {
       const bytes = (...xs: number[]) => Uint8Array.from(xs);
       const seqs = async (context: string, projection: string) => {
         const out: number[] = [];
-        for (let at = 1_000_000; ; ) {
+        for (let at = 1_000_000; ;) {
           const s = await log.latestSnapshot('snap', context, projection, at);
           if (s === undefined) return out.reverse();
           out.push(s.seq);

@@ -37,12 +37,18 @@ describe('engine writes', () => {
   test('concurrent appends to one context get distinct gap-free seqs in commit order', async () => {
     const { engine } = await openEngine({ maxBatchUnits: 7 });
     const results = await Promise.all(Array.from({ length: 300 }, (_, i) => engine.append(C, draft('one', i))));
-    assert.deepEqual(results.map((r) => r.seq).sort((a, b) => a - b), Array.from({ length: 300 }, (_, i) => i + 1));
+    assert.deepEqual(
+      results.map((r) => r.seq).sort((a, b) => a - b),
+      Array.from({ length: 300 }, (_, i) => i + 1),
+    );
     // ids are time-ordered in seq order
     const bySeq = [...results].sort((a, b) => a.seq - b.seq);
     for (let i = 1; i < bySeq.length; i++) assert.ok(bySeq[i - 1]!.id < bySeq[i]!.id);
     const page = await engine.listUnits(C, 'one', { limit: 1000 });
-    assert.deepEqual(seqsOf(page.units), Array.from({ length: 300 }, (_, i) => i + 1));
+    assert.deepEqual(
+      seqsOf(page.units),
+      Array.from({ length: 300 }, (_, i) => i + 1),
+    );
     await engine.close();
   });
 
@@ -63,11 +69,7 @@ describe('engine writes', () => {
   test('a stale PATCH in a batch fails alone; the appends beside it commit', async () => {
     const { engine } = await openEngine();
     await engine.append(C, draft('p'));
-    const [a, stale, b] = await Promise.allSettled([
-      engine.append(C, draft('p')),
-      engine.patchContext(C, 'p', { displayName: 'x' }, 99),
-      engine.append(C, draft('p')),
-    ]);
+    const [a, stale, b] = await Promise.allSettled([engine.append(C, draft('p')), engine.patchContext(C, 'p', { displayName: 'x' }, 99), engine.append(C, draft('p'))]);
     assert.equal(a.status, 'fulfilled');
     assert.equal(b.status, 'fulfilled');
     assert.ok(stale.status === 'rejected' && isCode('VERSION_MISMATCH')(stale.reason));
@@ -208,7 +210,10 @@ describe('context patches', () => {
     const { engine } = await openEngine();
     for (let i = 0; i < 7; i++) await engine.append(C, draft(`list-${i}`));
     const p1 = await engine.listContexts(C, { limit: 3 });
-    assert.deepEqual(p1.contexts.map((c) => c.id), ['list-0', 'list-1', 'list-2']);
+    assert.deepEqual(
+      p1.contexts.map((c) => c.id),
+      ['list-0', 'list-1', 'list-2'],
+    );
     const p3 = await engine.listContexts(C, { limit: 3, after: 'list-5' });
     assert.deepEqual([p3.contexts.map((c) => c.id), p3.nextCursor], [['list-6'], null]);
     assert.equal(p1.nextCursor, 'list-2');
@@ -265,10 +270,16 @@ describe('engine deletion', () => {
     const other = engine.append(C, draft('other', 'untouched'));
     const deletion = engine.deleteContext(C, 'ctx');
     const afterIt = Array.from({ length: 5 }, (_, i) => engine.append(C, draft('ctx', `after ${i}`)));
-    assert.deepEqual((await Promise.all(before)).map((r) => r.seq), Array.from({ length: 20 }, (_, i) => i + 2));
+    assert.deepEqual(
+      (await Promise.all(before)).map((r) => r.seq),
+      Array.from({ length: 20 }, (_, i) => i + 2),
+    );
     const d = await deletion;
     assert.equal(d.units, 21);
-    assert.deepEqual((await Promise.all(afterIt)).map((r) => r.seq), [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      (await Promise.all(afterIt)).map((r) => r.seq),
+      [1, 2, 3, 4, 5],
+    );
     assert.equal((await other).seq, 1);
     assert.deepEqual(commits, [
       { deleted: false, units: 20 },
@@ -281,7 +292,10 @@ describe('engine deletion', () => {
     assert.equal(handle.epoch(), `${engine.epoch}-${d.incarnation}`);
     assert.equal((await engine.getContext(C, 'ctx')).headSeq, 5);
     const page = await engine.listUnits(C, 'ctx', {});
-    assert.deepEqual(page.units.map((j) => JSON.parse(j).payload), ['after 0', 'after 1', 'after 2', 'after 3', 'after 4']);
+    assert.deepEqual(
+      page.units.map((j) => JSON.parse(j).payload),
+      ['after 0', 'after 1', 'after 2', 'after 3', 'after 4'],
+    );
     handle.release();
   });
 
@@ -331,20 +345,30 @@ describe('engine trimming (retention)', () => {
     await writer;
     const ctx = await engine.getContext(C, 'busy');
     assert.ok(firsts.length > 5, `trimmed ${firsts.length} times`);
-    assert.deepEqual(firsts, [...firsts].sort((a, b) => a - b), 'the first seq only moves forward');
+    assert.deepEqual(
+      firsts,
+      [...firsts].sort((a, b) => a - b),
+      'the first seq only moves forward',
+    );
     assert.equal(ctx.firstSeq, firsts.at(-1));
     assert.equal(ctx.headSeq, acked.length, 'every write was acknowledged once, with seqs 1..head');
-    assert.deepEqual([...acked].sort((a, b) => a - b), Array.from({ length: acked.length }, (_, i) => i + 1));
+    assert.deepEqual(
+      [...acked].sort((a, b) => a - b),
+      Array.from({ length: acked.length }, (_, i) => i + 1),
+    );
     // Everything acknowledged at or above the first seq reads back, in order, with no gap.
     const seqs: number[] = [];
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const page = await engine.listUnits(C, 'busy', { after, limit: 100 });
       assert.equal(page.firstSeq, ctx.firstSeq);
       seqs.push(...page.units.map((j) => JSON.parse(j).seq as number));
       if (page.nextCursor === null) break;
       after = page.nextCursor;
     }
-    assert.deepEqual(seqs, Array.from({ length: ctx.headSeq - ctx.firstSeq + 1 }, (_, i) => ctx.firstSeq + i));
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: ctx.headSeq - ctx.firstSeq + 1 }, (_, i) => ctx.firstSeq + i),
+    );
     // A reverse page and the tail agree: nothing below the first seq comes back.
     const last = await engine.listUnits(C, 'busy', { reverse: true, limit: 1000 });
     assert.equal(JSON.parse(last.units.at(-1)!).seq, ctx.firstSeq);
@@ -361,7 +385,11 @@ describe('engine trimming (retention)', () => {
     assert.equal(handle.firstSeq(), 6);
     assert.equal(JSON.parse(await engine.getUnit(C, ids[1]!)).seq, 2, 'the pinned unit');
     await assert.rejects(engine.getUnit(C, ids[2]!), isCode('WORKUNIT_NOT_FOUND'));
-    assert.deepEqual((await handle.unitsAfter(0, 100) as string[]).map((j) => JSON.parse(j).seq), [6, 7, 8], 'a read from below starts at the first seq');
+    assert.deepEqual(
+      ((await handle.unitsAfter(0, 100)) as string[]).map((j) => JSON.parse(j).seq),
+      [6, 7, 8],
+      'a read from below starts at the first seq',
+    );
     const all = await engine.trimContext(C, 'pins', 1000, false);
     assert.deepEqual([all?.firstSeq, all?.units], [9, 4]);
     assert.equal((await engine.getContext(C, 'pins')).headSeq, 8);

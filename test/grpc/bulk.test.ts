@@ -71,14 +71,26 @@ test('100,000 units in one stream: ordered acks, gap-free seqs, a refused unit i
       if (page.nextCursor === undefined) break;
       after = page.nextCursor;
     }
-    assert.deepEqual(stored.map((u) => u.id), accepted);
+    assert.deepEqual(
+      stored.map((u) => u.id),
+      accepted,
+    );
     const indexes = stored.map((u) => JSON.parse(u.payload.json).i as number);
-    assert.ok(indexes.every((i, k) => k === 0 || i > indexes[k - 1]!), `${ctx}: units in request order`);
-    assert.ok(indexes.every((i) => !refusedAt.has(i)), `${ctx}: nothing of a refused unit`);
+    assert.ok(
+      indexes.every((i, k) => k === 0 || i > indexes[k - 1]!),
+      `${ctx}: units in request order`,
+    );
+    assert.ok(
+      indexes.every((i) => !refusedAt.has(i)),
+      `${ctx}: nothing of a refused unit`,
+    );
     const lastPage = await env.http.get(`/workunits/${encodeURIComponent(ctx)}?reverse=true&limit=1`);
     assert.equal(lastPage.json.workUnits[0].id, accepted.at(-1));
   }
-  assert.equal([...idsBySeq.values()].reduce((n, ids) => n + ids.length, 0), total - refusedAt.size);
+  assert.equal(
+    [...idsBySeq.values()].reduce((n, ids) => n + ids.length, 0),
+    total - refusedAt.size,
+  );
 });
 
 test('idempotency keys, fences and size limits work per unit in a stream', async () => {
@@ -151,6 +163,9 @@ test('an empty stream ends with no acks; a cancelled one leaves the server servi
   const last = (await env.grpc.CreateWorkUnit(unitRequest('bulk/cancelled'))).workUnit.seq;
   assert.ok(last >= 2 && last <= 101, `seq ${last}`);
   const listed = await env.grpc.ListWorkUnits({ contextId: 'bulk/cancelled', limit: 1000, before: last + 1 });
-  assert.deepEqual(listed.workUnits.map((u: Msg) => u.seq), Array.from({ length: last }, (_, i) => i + 1));
+  assert.deepEqual(
+    listed.workUnits.map((u: Msg) => u.seq),
+    Array.from({ length: last }, (_, i) => i + 1),
+  );
   await rejectsWith(env.grpc.GetWorkUnit({ id: '01ARZ3NDEKTSV4RRFFQ69G5FAV' }), status.NOT_FOUND, 'WORKUNIT_NOT_FOUND');
 });

@@ -33,7 +33,13 @@ function storedUnit(type: string, relType: string): WorkUnit {
 test('every work unit type has a WorkUnitType value and round-trips', () => {
   const values = protoEnum('engram.v3.WorkUnitType');
   assert.equal(values.WORK_UNIT_TYPE_UNSPECIFIED, 0);
-  assert.deepEqual(Object.keys(values).filter((k) => k !== 'WORK_UNIT_TYPE_UNSPECIFIED').sort(), WORK_UNIT_TYPES.map((t) => `WORK_UNIT_TYPE_${t}`).sort(), 'the proto has no value the engine lacks, and the other way round');
+  assert.deepEqual(
+    Object.keys(values)
+      .filter((k) => k !== 'WORK_UNIT_TYPE_UNSPECIFIED')
+      .sort(),
+    WORK_UNIT_TYPES.map((t) => `WORK_UNIT_TYPE_${t}`).sort(),
+    'the proto has no value the engine lacks, and the other way round',
+  );
   for (const t of WORK_UNIT_TYPES) {
     const value = values[`WORK_UNIT_TYPE_${t}`]!;
     assert.ok(value > 0, t);
@@ -46,7 +52,12 @@ test('every work unit type has a WorkUnitType value and round-trips', () => {
 test('every relationship type has a RelationshipType value and round-trips', () => {
   const values = protoEnum('engram.v3.RelationshipType');
   assert.equal(values.RELATIONSHIP_TYPE_UNSPECIFIED, 0);
-  assert.deepEqual(Object.keys(values).filter((k) => k !== 'RELATIONSHIP_TYPE_UNSPECIFIED').sort(), RELATIONSHIP_TYPES.map((t) => `RELATIONSHIP_TYPE_${t}`).sort());
+  assert.deepEqual(
+    Object.keys(values)
+      .filter((k) => k !== 'RELATIONSHIP_TYPE_UNSPECIFIED')
+      .sort(),
+    RELATIONSHIP_TYPES.map((t) => `RELATIONSHIP_TYPE_${t}`).sort(),
+  );
   for (const t of RELATIONSHIP_TYPES) {
     const value = values[`RELATIONSHIP_TYPE_${t}`]!;
     assert.ok(value > 0, t);
@@ -59,8 +70,7 @@ test('every relationship type has a RelationshipType value and round-trips', () 
 test('0 means not given; an unknown value is INVALID_FIELD', () => {
   assert.equal(unitInput({ type: 0 }).type, undefined);
   assert.deepEqual((unitInput({ type: 1, relationships: [{ targetId: 't', type: 0 }] }).relationships as Array<{ type: unknown }>)[0]!.type, undefined);
-  const invalid = (fn: () => unknown, field: RegExp) =>
-    assert.throws(fn, (err: unknown) => err instanceof EngramError && err.code === 'INVALID_FIELD' && field.test(err.message));
+  const invalid = (fn: () => unknown, field: RegExp) => assert.throws(fn, (err: unknown) => err instanceof EngramError && err.code === 'INVALID_FIELD' && field.test(err.message));
   const unknown = (n: number) => n; // a number the generated enum types do not list
   invalid(() => unitInput({ type: unknown(99) }), /^type/);
   invalid(() => unitInput({ type: 1, relationships: [{ targetId: 't', type: unknown(8) }] }), /^relationships\[0\]\.type/);

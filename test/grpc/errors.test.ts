@@ -19,11 +19,7 @@ describe('status mapping', () => {
     assert.equal(trailer(missing, 'engram-error-details'), undefined, 'no details trailer when the error has none');
     const unknown = await rejectsWith(g.CreateWorkUnit(unitRequest('errors/a', { type: 99 })), status.INVALID_ARGUMENT, 'INVALID_FIELD');
     assert.match(unknown.details, /99/);
-    await rejectsWith(
-      g.CreateWorkUnit(unitRequest('errors/a', { relationships: [{ targetId: 'x', type: 42 }] })),
-      status.INVALID_ARGUMENT,
-      'INVALID_FIELD',
-    );
+    await rejectsWith(g.CreateWorkUnit(unitRequest('errors/a', { relationships: [{ targetId: 'x', type: 42 }] })), status.INVALID_ARGUMENT, 'INVALID_FIELD');
     await rejectsWith(g.CreateWorkUnit(unitRequest('errors/a', { payload: { json: '{"unterminated": ' } })), status.INVALID_ARGUMENT, 'MALFORMED_JSON');
     await rejectsWith(g.CreateWorkUnit(unitRequest('errors/a', { payload: { json: '' } })), status.INVALID_ARGUMENT, 'MALFORMED_JSON');
     await rejectsWith(g.CreateWorkUnit(unitRequest('errors/a', { payload: undefined })), status.INVALID_ARGUMENT, 'MISSING_FIELD');

@@ -76,7 +76,10 @@ test('reflection lists engram.v3.EngramService and describes every RPC', async (
       'UpdateContext',
       'stream CreateWorkUnits stream',
     ]);
-    assert.ok(files.some((f) => f.package === 'google.protobuf'), 'the Timestamp type comes along');
+    assert.ok(
+      files.some((f) => f.package === 'google.protobuf'),
+      'the Timestamp type comes along',
+    );
   } finally {
     client.close();
   }

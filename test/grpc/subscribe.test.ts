@@ -39,7 +39,12 @@ describe('Subscribe', () => {
     ]);
     await r.until((m) => seqs(m).length >= 45, WAIT_MS, 'every live unit');
     assert.deepEqual(seqs(r.messages), range(1, 45), 'every seq exactly once, in order');
-    assert.deepEqual(units(r.messages).slice(0, 5).map((u: Msg) => payloadValue(u.payload)), range(1, 5).map((n) => ({ n })));
+    assert.deepEqual(
+      units(r.messages)
+        .slice(0, 5)
+        .map((u: Msg) => payloadValue(u.payload)),
+      range(1, 5).map((n) => ({ n })),
+    );
     // Units arrive as GetWorkUnit answers them.
     const last = units(r.messages)[44];
     assert.deepEqual(await env.grpc.GetWorkUnit({ id: last.id }), last);

@@ -52,20 +52,23 @@ describe('CreateWorkUnit and GetWorkUnit', () => {
       assert.equal(res.replayed, false);
       const u = res.workUnit;
       assert.match(u.id, ULID);
-      assert.deepEqual({ ...u, id: undefined, ts: undefined }, {
-        id: undefined,
-        contextId: 'grpc/round trip ✓',
-        seq: i + 1,
-        agentId: 'planner-1',
-        type: 'WORK_UNIT_TYPE_TOOL_CALL',
-        ts: undefined,
-        meta: { model: 'x-1', empty: '' },
-        payload: { kind: 'json', json: JSON.stringify(payload) },
-        relationships: [
-          { targetId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', type: 'RELATIONSHIP_TYPE_RESPONDS_TO', meta: { note: 'answer' } },
-          { targetId: 'external:ticket-9', type: 'RELATIONSHIP_TYPE_REFERENCES', meta: {} },
-        ],
-      });
+      assert.deepEqual(
+        { ...u, id: undefined, ts: undefined },
+        {
+          id: undefined,
+          contextId: 'grpc/round trip ✓',
+          seq: i + 1,
+          agentId: 'planner-1',
+          type: 'WORK_UNIT_TYPE_TOOL_CALL',
+          ts: undefined,
+          meta: { model: 'x-1', empty: '' },
+          payload: { kind: 'json', json: JSON.stringify(payload) },
+          relationships: [
+            { targetId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', type: 'RELATIONSHIP_TYPE_RESPONDS_TO', meta: { note: 'answer' } },
+            { targetId: 'external:ticket-9', type: 'RELATIONSHIP_TYPE_REFERENCES', meta: {} },
+          ],
+        },
+      );
       assert.deepEqual(payloadValue(u.payload), payload);
       assert.ok(tsMs(u.ts) >= started - 5 && tsMs(u.ts) <= Date.now() + 5);
       assert.deepEqual(await g.GetWorkUnit({ id: u.id }), u);
@@ -142,7 +145,7 @@ describe('CreateWorkUnit and GetWorkUnit', () => {
     assert.equal((await g.GetContext({ contextId: 'grpc/idem' })).headSeq, 2);
   });
 
-  test('a fenced write: the holder\'s token is accepted, a stale one is FAILED_PRECONDITION / FENCE_REJECTED', async () => {
+  test("a fenced write: the holder's token is accepted, a stale one is FAILED_PRECONDITION / FENCE_REJECTED", async () => {
     const resource = 'grpc/fenced.md';
     const [held] = (await g.AcquireLock({ resources: [resource], agentId: 'editor' })).locks;
     const ok = await g.CreateWorkUnit(unitRequest('grpc/fence', { agentId: 'editor', fence: { resource, token: held.token } }));
@@ -150,7 +153,11 @@ describe('CreateWorkUnit and GetWorkUnit', () => {
     await g.ReleaseLock({ resource, agentId: 'editor', lockId: held.lockId });
     const [next] = (await g.AcquireLock({ resources: [resource], agentId: 'other' })).locks;
     assert.ok(next.token > held.token);
-    const err = await rejectsWith(g.CreateWorkUnit(unitRequest('grpc/fence', { agentId: 'editor', fence: { resource, token: held.token } })), status.FAILED_PRECONDITION, 'FENCE_REJECTED');
+    const err = await rejectsWith(
+      g.CreateWorkUnit(unitRequest('grpc/fence', { agentId: 'editor', fence: { resource, token: held.token } })),
+      status.FAILED_PRECONDITION,
+      'FENCE_REJECTED',
+    );
     assert.deepEqual(JSON.parse(trailer(err, 'engram-error-details')!), { resource, token: held.token, currentToken: next.token });
     assert.equal((await g.GetContext({ contextId: 'grpc/fence' })).headSeq, 1, 'the refused write stored nothing');
     const current = await g.CreateWorkUnit(unitRequest('grpc/fence', { agentId: 'other', fence: { resource, token: next.token } }));
@@ -173,7 +180,10 @@ describe('ListWorkUnits', () => {
     const all = await g.ListWorkUnits({ contextId: 'grpc/paging' });
     assert.deepEqual(seqs(all), [1, 2, 3, 4, 5, 6, 7]);
     assert.equal(all.nextCursor, undefined);
-    assert.deepEqual(all.workUnits.map((u: Msg) => payloadValue(u.payload)), [0, 1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(
+      all.workUnits.map((u: Msg) => payloadValue(u.payload)),
+      [0, 1, 2, 3, 4, 5, 6],
+    );
     const p1 = await g.ListWorkUnits({ contextId: 'grpc/paging', limit: 3 });
     assert.deepEqual([seqs(p1), p1.nextCursor], [[1, 2, 3], 3]);
     const p2 = await g.ListWorkUnits({ contextId: 'grpc/paging', limit: 3, after: p1.nextCursor });
@@ -213,24 +223,24 @@ describe('contexts', () => {
   test('GetContext answers what HTTP answers', async () => {
     const u = await g.CreateWorkUnit(unitRequest('grpc/ctx', { agentId: 'coder' }));
     const c = await g.GetContext({ contextId: 'grpc/ctx' });
-    assert.deepEqual({ ...c, createdAt: undefined, updatedAt: undefined }, {
-      id: 'grpc/ctx',
-      displayName: 'grpc/ctx',
-      agentIds: ['coder'],
-      pinnedUnits: [],
-      meta: {},
-      createdAt: undefined,
-      updatedAt: undefined,
-      version: 1,
-      headSeq: 1,
-      firstSeq: 1,
-    });
+    assert.deepEqual(
+      { ...c, createdAt: undefined, updatedAt: undefined },
+      {
+        id: 'grpc/ctx',
+        displayName: 'grpc/ctx',
+        agentIds: ['coder'],
+        pinnedUnits: [],
+        meta: {},
+        createdAt: undefined,
+        updatedAt: undefined,
+        version: 1,
+        headSeq: 1,
+        firstSeq: 1,
+      },
+    );
     assert.equal(tsMs(c.createdAt), tsMs(u.workUnit.ts));
     const h = (await env.http.get('/contexts/grpc%2Fctx')).json;
-    assert.deepEqual(
-      { ...c, createdAt: new Date(tsMs(c.createdAt)).toISOString(), updatedAt: new Date(tsMs(c.updatedAt)).toISOString() },
-      h,
-    );
+    assert.deepEqual({ ...c, createdAt: new Date(tsMs(c.createdAt)).toISOString(), updatedAt: new Date(tsMs(c.updatedAt)).toISOString() }, h);
     await rejectsWith(g.GetContext({ contextId: 'grpc/no-such-context' }), status.NOT_FOUND, 'CONTEXT_NOT_FOUND');
   });
 
@@ -326,7 +336,10 @@ describe('locks', () => {
 
   test('several resources are taken all or none, in resource order, under one lock id', async () => {
     const { locks } = await g.AcquireLock({ resources: ['grpc/m/c', 'grpc/m/a', 'grpc/m/b'], agentId: 'multi' });
-    assert.deepEqual(locks.map((l: Msg) => l.resource), ['grpc/m/a', 'grpc/m/b', 'grpc/m/c']);
+    assert.deepEqual(
+      locks.map((l: Msg) => l.resource),
+      ['grpc/m/a', 'grpc/m/b', 'grpc/m/c'],
+    );
     assert.equal(new Set(locks.map((l: Msg) => l.lockId)).size, 1);
     for (const l of locks) assert.equal((await env.http.get(lockPath(l.resource))).json.agentId, 'multi');
     // One of them held: nothing of the other request is taken.
@@ -424,7 +437,7 @@ describe('Search', () => {
     assert.equal(hybrid.results[0].workUnit.id, target.id);
   });
 
-  test('bad input is INVALID_ARGUMENT with the engine\'s code', async () => {
+  test("bad input is INVALID_ARGUMENT with the engine's code", async () => {
     await rejectsWith(g.Search({ query: '', mode: 'SEARCH_MODE_KEYWORD' }), status.INVALID_ARGUMENT, 'MISSING_FIELD');
     await rejectsWith(g.Search({}), status.INVALID_ARGUMENT, 'MISSING_FIELD');
     await rejectsWith(g.Search({ query: 'x', limit: 1000 }), status.INVALID_ARGUMENT, 'INVALID_FIELD');

@@ -38,7 +38,24 @@ async function openssl(dir: string, args: string[]): Promise<void> {
 async function signed(dir: string, name: string, cn: string, serial: number, extensions: string): Promise<void> {
   writeFileSync(join(dir, `${name}.ext`), extensions);
   await openssl(dir, ['req', ...EC, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`]);
-  await openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', String(serial), '-days', '2', '-out', `${name}.pem`, '-extfile', `${name}.ext`]);
+  await openssl(dir, [
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-set_serial',
+    String(serial),
+    '-days',
+    '2',
+    '-out',
+    `${name}.pem`,
+    '-extfile',
+    `${name}.ext`,
+  ]);
 }
 
 export async function makeCerts(dir: string): Promise<Certs> {
@@ -67,10 +84,30 @@ export async function makeCerts(dir: string): Promise<Certs> {
 /** A server certificate of the CA in `certs.dir` that expired in 2020 (`openssl ca` can backdate; `x509 -req` cannot). */
 export async function expiredCertificate(certs: Certs): Promise<{ cert: string; key: string }> {
   const dir = certs.dir;
-  writeFileSync(join(dir, 'ca.cnf'), '[ca]\ndefault_ca = d\n[d]\ndir = .\ndatabase = index.txt\nnew_certs_dir = .\nserial = old.srl\ndefault_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n');
+  writeFileSync(
+    join(dir, 'ca.cnf'),
+    '[ca]\ndefault_ca = d\n[d]\ndir = .\ndatabase = index.txt\nnew_certs_dir = .\nserial = old.srl\ndefault_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n',
+  );
   writeFileSync(join(dir, 'index.txt'), '');
   writeFileSync(join(dir, 'old.srl'), '04\n');
   await openssl(dir, ['req', ...EC, '-keyout', 'old.key', '-out', 'old.csr', '-subj', '/CN=localhost']);
-  await openssl(dir, ['ca', '-batch', '-config', 'ca.cnf', '-cert', 'ca.pem', '-keyfile', 'ca.key', '-in', 'old.csr', '-out', 'old.pem', '-startdate', '20200101000000Z', '-enddate', '20200102000000Z']);
+  await openssl(dir, [
+    'ca',
+    '-batch',
+    '-config',
+    'ca.cnf',
+    '-cert',
+    'ca.pem',
+    '-keyfile',
+    'ca.key',
+    '-in',
+    'old.csr',
+    '-out',
+    'old.pem',
+    '-startdate',
+    '20200101000000Z',
+    '-enddate',
+    '20200102000000Z',
+  ]);
   return { cert: join(dir, 'old.pem'), key: join(dir, 'old.key') };
 }

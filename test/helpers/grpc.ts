@@ -15,10 +15,7 @@ import { WAIT_MS, Watcher, withTimeout } from './wait.js';
 
 export const PROTO_DIR = resolve(import.meta.dirname, '../../../proto');
 export const ENGRAM_PROTO = resolve(PROTO_DIR, 'engram/v3/engram.proto');
-export const REFLECTION_PROTO = resolve(
-  dirname(createRequire(import.meta.url).resolve('@grpc/reflection')),
-  '../proto/grpc/reflection/v1/reflection.proto',
-);
+export const REFLECTION_PROTO = resolve(dirname(createRequire(import.meta.url).resolve('@grpc/reflection')), '../proto/grpc/reflection/v1/reflection.proto');
 
 export const LOADER_OPTIONS: Options = { longs: Number, enums: String, defaults: true, oneofs: true };
 

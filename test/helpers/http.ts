@@ -76,11 +76,7 @@ export class HttpClient {
  * and that rejects. With `giveUpMs`, what arrived by then is the answer instead (for requests the
  * server may rightly leave waiting, such as a body that never comes).
  */
-export function rawExchange(
-  port: number,
-  pieces: Array<string | Buffer>,
-  options: { endAfterSend?: boolean; giveUpMs?: number; untilResponse?: boolean } = {},
-): Promise<string> {
+export function rawExchange(port: number, pieces: Array<string | Buffer>, options: { endAfterSend?: boolean; giveUpMs?: number; untilResponse?: boolean } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let received = '';

@@ -21,7 +21,11 @@ const MAIN_JS = resolve(import.meta.dirname, '../../src/main.js');
 type Run = (input: Record<string, unknown>) => Promise<{ result: string; isError: boolean }>;
 
 async function mcpRunner(): Promise<{ run: Run; close: () => Promise<void> }> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [MAIN_JS, 'mcp', '--data-dir', dataDir, '--space', space, '--agent', name, '--no-start'], stderr: 'ignore' });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [MAIN_JS, 'mcp', '--data-dir', dataDir, '--space', space, '--agent', name, '--no-start'],
+    stderr: 'ignore',
+  });
   const client = new Client({ name, version: '1.0.0' });
   await client.connect(transport);
   return {
@@ -36,7 +40,10 @@ async function mcpRunner(): Promise<{ run: Run; close: () => Promise<void> }> {
 function cliRunner(): { run: Run; close: () => Promise<void> } {
   return {
     run: async (input) => {
-      const r = spawnSync(process.execPath, [MAIN_JS, 'memory', space, JSON.stringify(input), '--data-dir', dataDir, '--agent', name, '--json'], { encoding: 'utf8', timeout: WAIT_MS });
+      const r = spawnSync(process.execPath, [MAIN_JS, 'memory', space, JSON.stringify(input), '--data-dir', dataDir, '--agent', name, '--json'], {
+        encoding: 'utf8',
+        timeout: WAIT_MS,
+      });
       if (r.stdout.trim() === '') throw new Error(`engram memory failed (status ${r.status}): ${r.stderr}`);
       return JSON.parse(r.stdout) as { result: string; isError: boolean };
     },

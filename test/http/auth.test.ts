@@ -191,10 +191,14 @@ describe('auth.mode apikey', () => {
     assert.equal((await env.http.post('/facts/auth', { value: 'v' }, bearer(KEYS.reader))).json.error.code, 'FORBIDDEN');
     assert.equal((await env.http.post('/memory/auth/command', { command: 'create', path: '/memories/x', file_text: 'x' }, bearer(KEYS.reader))).json.error.code, 'FORBIDDEN');
     assert.equal((await env.http.post('/graph/auth/create_entities', { entities: [{ name: 'n', entityType: 't' }] }, bearer(KEYS.reader))).json.error.code, 'FORBIDDEN');
-    const refused = (await (await mcpCall('memory', { command: 'create', path: '/memories/x', file_text: 'x' }, bearer(KEYS.reader))).json()) as { result: { isError: boolean; content: Array<{ text: string }> } };
+    const refused = (await (await mcpCall('memory', { command: 'create', path: '/memories/x', file_text: 'x' }, bearer(KEYS.reader))).json()) as {
+      result: { isError: boolean; content: Array<{ text: string }> };
+    };
     assert.equal(refused.result.isError, true);
     assert.match(refused.result.content[0]!.text, /^FORBIDDEN: /);
-    const written = (await (await mcpCall('memory', { command: 'create', path: '/memories/x', file_text: 'x' }, bearer(KEYS.writer))).json()) as { result: { isError?: boolean; content: Array<{ text: string }> } };
+    const written = (await (await mcpCall('memory', { command: 'create', path: '/memories/x', file_text: 'x' }, bearer(KEYS.writer))).json()) as {
+      result: { isError?: boolean; content: Array<{ text: string }> };
+    };
     assert.equal(written.result.content[0]!.text, 'File created successfully at: /memories/x');
     // Another client's key does not see it.
     assert.deepEqual((await env.http.get('/memory/auth/tree', bearer(KEYS.admin))).json.files, []);
@@ -217,7 +221,10 @@ describe('auth.mode apikey', () => {
     await env.http.post('/workunit', unit('agent-9/notes', { payload: { text: 'the zebra secret' } }), bearer(KEYS.writer));
     await eventually(async () => (await env.http.post('/search', { query: 'zebra', mode: 'keyword' }, bearer(KEYS.writer))).json.total === 2, WAIT_MS, 'both indexed');
     const found = (await env.http.post('/search', { query: 'zebra', mode: 'keyword' }, bearer(KEYS.limited))).json;
-    assert.deepEqual(found.results.map((r: { workUnit: { contextId: string } }) => r.workUnit.contextId), ['agent-1/notes']);
+    assert.deepEqual(
+      found.results.map((r: { workUnit: { contextId: string } }) => r.workUnit.contextId),
+      ['agent-1/notes'],
+    );
     assert.equal(found.total, 1);
     const ws = new WsClient(wsUrl(env, '?context=agent-1/notes'), undefined, bearer(KEYS.limited));
     await ws.open();
@@ -257,7 +264,12 @@ describe('auth.mode jwt', () => {
   });
 
   const hs = (claims: Record<string, unknown>, expSec = 3600) =>
-    new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setAudience('engram-test').setIssuedAt().setExpirationTime(Math.floor(Date.now() / 1000) + expSec).sign(new TextEncoder().encode(SECRET));
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256' })
+      .setAudience('engram-test')
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + expSec)
+      .sign(new TextEncoder().encode(SECRET));
   const es = (claims: Record<string, unknown>, key = ec.privateKey) =>
     new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setAudience('engram-test').setExpirationTime('1h').sign(key);
 
@@ -279,7 +291,10 @@ describe('auth.mode jwt', () => {
       ['tampered', `${h}.${tamperedPayload}.${s}`],
       ['wrong key', await es({ sub: 'team-j' }, other.privateKey)],
       ['alg none', none],
-      ['wrong audience', await new SignJWT({ sub: 'team-j' }).setProtectedHeader({ alg: 'HS256' }).setAudience('elsewhere').setExpirationTime('1h').sign(new TextEncoder().encode(SECRET))],
+      [
+        'wrong audience',
+        await new SignJWT({ sub: 'team-j' }).setProtectedHeader({ alg: 'HS256' }).setAudience('elsewhere').setExpirationTime('1h').sign(new TextEncoder().encode(SECRET)),
+      ],
       ['malformed', 'not.a.jwt'],
       ['two parts', `${h}.${p}`],
     ];

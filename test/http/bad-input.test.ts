@@ -25,12 +25,7 @@ after(async () => {
   removeDir(server.dataDir);
 });
 
-async function expectError(
-  p: Promise<{ status: number; json: { error?: { code: string; message: string } } }>,
-  status: number,
-  code: string,
-  message?: RegExp,
-): Promise<void> {
+async function expectError(p: Promise<{ status: number; json: { error?: { code: string; message: string } } }>, status: number, code: string, message?: RegExp): Promise<void> {
   const r = await p;
   assert.equal(r.status, status, JSON.stringify(r.json));
   assert.equal(r.json.error?.code, code);

@@ -88,7 +88,10 @@ describe('locks', () => {
     // B takes the same name at once: it is B's own resource.
     const b = ok(await env.http.post('/locks', { resource: 'src/main.ts', agentId: 'writer', ttlMs: 60_000 }, B)).json;
     assert.notEqual(b.lockId, a.lockId);
-    assert.deepEqual(ok(await env.http.get('/locks', A)).json.locks.map((l: { lockId: string }) => l.lockId), [a.lockId]);
+    assert.deepEqual(
+      ok(await env.http.get('/locks', A)).json.locks.map((l: { lockId: string }) => l.lockId),
+      [a.lockId],
+    );
   });
 });
 
@@ -161,7 +164,10 @@ describe('gRPC', () => {
     assert.deepEqual([a.workUnit.seq, b.workUnit.seq], [1, 1]);
     await rejectsWith(g.GetWorkUnit({ id: a.workUnit.id }, { metadata: meta('team-b') }), grpc.status.NOT_FOUND, 'WORKUNIT_NOT_FOUND');
     const listed = await g.ListWorkUnits({ contextId: 'grpc-iso' }, { metadata: meta('team-b') });
-    assert.deepEqual(listed.workUnits.map((u: { id: string }) => u.id), [b.workUnit.id]);
+    assert.deepEqual(
+      listed.workUnits.map((u: { id: string }) => u.id),
+      [b.workUnit.id],
+    );
     // Over HTTP the same client sees the same unit.
     assert.equal(ok(await env.http.get(`/workunit/${a.workUnit.id}`, A)).json.id, a.workUnit.id);
     assert.equal((await env.http.get(`/workunit/${a.workUnit.id}`, B)).status, 404);

@@ -136,7 +136,10 @@ describe('deleting a context', () => {
     assert.equal((await http.get('/contexts/doomed')).json.error.code, 'CONTEXT_NOT_FOUND');
     assert.equal((await http.get('/workunits/doomed')).json.error.code, 'CONTEXT_NOT_FOUND');
     for (const id of doomedIds) assert.equal((await http.get(`/workunit/${id}`)).status, 404);
-    assert.deepEqual((await http.get('/contexts')).json.contexts.map((c: { id: string }) => c.id), ['doomed/child', 'kept']);
+    assert.deepEqual(
+      (await http.get('/contexts')).json.contexts.map((c: { id: string }) => c.id),
+      ['doomed/child', 'kept'],
+    );
     // Once the restarted index has caught up with the log, the kept units are found and the deleted are not.
     await eventually(async () => (await http.post('/search', { query: 'zanzibar', mode: 'keyword' })).json.total === 2, WAIT_MS, 'the kept units searchable');
     const after = await search();
@@ -151,7 +154,10 @@ describe('deleting a context', () => {
     const pairs = await keySpace(dataDir);
     const mentions = (s: string) => s.includes(`${SEP}doomed${SEP}`) || s.endsWith(`${SEP}doomed`) || doomedIds.some((id) => s.includes(id)) || s.includes('quokka');
     const left = pairs.filter(([k, v]) => mentions(k) || mentions(v.toString('latin1')));
-    assert.deepEqual(left.map(([k]) => k), [`d${SEP}${CLIENT}${SEP}doomed`]);
+    assert.deepEqual(
+      left.map(([k]) => k),
+      [`d${SEP}${CLIENT}${SEP}doomed`],
+    );
     // The kept contexts are whole.
     assert.ok(pairs.some(([k]) => k === `c${SEP}${CLIENT}${SEP}kept`));
     assert.equal(pairs.filter(([k]) => k.startsWith(`u${SEP}${CLIENT}${SEP}doomed/child${SEP}`)).length, 1);
@@ -223,7 +229,8 @@ describe('erasing a client', () => {
     const http = new HttpClient(server.url);
     for (const h of [A, B]) {
       for (const ctx of ['plan', 'plan/sub', 'notes']) {
-        for (let i = 0; i < 3; i++) assert.equal((await http.post('/workunit', unit(ctx, { payload: { text: `wombat ${ctx} ${i}` } }), { ...h, 'idempotency-key': `${ctx}-${i}` })).status, 201);
+        for (let i = 0; i < 3; i++)
+          assert.equal((await http.post('/workunit', unit(ctx, { payload: { text: `wombat ${ctx} ${i}` } }), { ...h, 'idempotency-key': `${ctx}-${i}` })).status, 201);
       }
       assert.equal((await http.post('/memory/mem/command', { command: 'create', path: '/memories/a.md', file_text: 'wombat memory' }, h)).json.isError, false);
       assert.equal((await http.post('/locks', { resource: 'file:x', agentId: 'coder', ttlMs: 600_000 }, h)).status, 200);

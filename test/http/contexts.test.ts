@@ -12,7 +12,18 @@ test('a context exists after its first unit, with the writer as an agent', async
   assert.equal(r.headers.etag, '"1"');
   assert.deepEqual(
     { ...r.json, createdAt: undefined, updatedAt: undefined },
-    { id: 'born-by-unit', displayName: 'born-by-unit', agentIds: ['coder'], pinnedUnits: [], meta: {}, version: 1, headSeq: 1, firstSeq: 1, createdAt: undefined, updatedAt: undefined },
+    {
+      id: 'born-by-unit',
+      displayName: 'born-by-unit',
+      agentIds: ['coder'],
+      pinnedUnits: [],
+      meta: {},
+      version: 1,
+      headSeq: 1,
+      firstSeq: 1,
+      createdAt: undefined,
+      updatedAt: undefined,
+    },
   );
   assert.equal(r.json.createdAt, u.json.ts);
 });
@@ -59,10 +70,16 @@ test('If-Match: the current version applies, a stale one is 412 and changes noth
 test('GET /contexts pages in id order with a cursor and filters by prefix', async () => {
   for (const id of ['list/c', 'list/a', 'list/b', 'list/d', 'list/e']) await env.http.post('/workunit', unit(id));
   const p1 = await env.http.get(`/contexts?limit=2&prefix=${encodeURIComponent('list/')}`);
-  assert.deepEqual(p1.json.contexts.map((c: { id: string }) => c.id), ['list/a', 'list/b']);
+  assert.deepEqual(
+    p1.json.contexts.map((c: { id: string }) => c.id),
+    ['list/a', 'list/b'],
+  );
   assert.equal(p1.json.nextCursor, 'list/b');
   const p2 = await env.http.get(`/contexts?limit=2&prefix=list%2F&after=${encodeURIComponent(p1.json.nextCursor)}`);
-  assert.deepEqual(p2.json.contexts.map((c: { id: string }) => c.id), ['list/c', 'list/d']);
+  assert.deepEqual(
+    p2.json.contexts.map((c: { id: string }) => c.id),
+    ['list/c', 'list/d'],
+  );
   const p3 = await env.http.get(`/contexts?limit=2&prefix=list%2F&after=${encodeURIComponent(p2.json.nextCursor)}`);
   assert.deepEqual([p3.json.contexts.map((c: { id: string }) => c.id), p3.json.nextCursor], [['list/e'], null]);
   const all = await env.http.get('/contexts?limit=1000');

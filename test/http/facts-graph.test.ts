@@ -43,7 +43,10 @@ describe('facts', () => {
     const unit = (await env.http.get(`/workunit/${u.fact!.unitId}`)).json;
     assert.equal(unit.contextId, `facts/${s}`);
     assert.equal(unit.agentId, 'tester');
-    assert.deepEqual(unit.relationships.map((r: { type: string; targetId: string }) => [r.type, r.targetId]), [['REPLACES', a.fact!.unitId]]);
+    assert.deepEqual(
+      unit.relationships.map((r: { type: string; targetId: string }) => [r.type, r.targetId]),
+      [['REPLACES', a.fact!.unitId]],
+    );
 
     const d = await env.http.post(`/facts/${s}/forget`, { key: 'user.editor' });
     assert.equal(d.json.decision, 'DELETE');
@@ -57,11 +60,14 @@ describe('facts', () => {
     assert.equal(all.length, 1);
     assert.equal(all[0].deleted, true);
     const history = (await env.http.get(`/facts/${s}/fact?key=user.editor`)).json.history;
-    assert.deepEqual(history.map((h: { op: string; value: string }) => [h.op, h.value]), [
-      ['ADD', 'The user edits with Neovim.'],
-      ['UPDATE', 'The user edits with Helix.'],
-      ['DELETE', 'The user edits with Helix.'],
-    ]);
+    assert.deepEqual(
+      history.map((h: { op: string; value: string }) => [h.op, h.value]),
+      [
+        ['ADD', 'The user edits with Neovim.'],
+        ['UPDATE', 'The user edits with Helix.'],
+        ['DELETE', 'The user edits with Helix.'],
+      ],
+    );
 
     const back = await remember(s, { key: 'user.editor', value: 'The user edits with Zed.' });
     assert.equal(back.decision, 'ADD');
@@ -128,19 +134,40 @@ describe('knowledge graph', () => {
       ],
     });
     assert.equal(created.status, 200);
-    assert.deepEqual(created.result.map((e: { name: string }) => e.name), ['Alice', 'Payments']);
+    assert.deepEqual(
+      created.result.map((e: { name: string }) => e.name),
+      ['Alice', 'Payments'],
+    );
     // Existing names are left alone and not returned.
-    assert.deepEqual((await graph(s, 'create_entities', { entities: [{ name: 'Alice', entityType: 'robot', observations: [] }, { name: 'Bob', entityType: 'person', observations: ['Reviews code'] }] })).result, [
-      { name: 'Bob', entityType: 'person', observations: ['Reviews code'] },
-    ]);
+    assert.deepEqual(
+      (
+        await graph(s, 'create_entities', {
+          entities: [
+            { name: 'Alice', entityType: 'robot', observations: [] },
+            { name: 'Bob', entityType: 'person', observations: ['Reviews code'] },
+          ],
+        })
+      ).result,
+      [{ name: 'Bob', entityType: 'person', observations: ['Reviews code'] }],
+    );
 
-    const rel = await graph(s, 'create_relations', { relations: [{ from: 'Alice', to: 'Payments', relationType: 'leads' }, { from: 'Bob', to: 'Alice', relationType: 'reports to' }] });
+    const rel = await graph(s, 'create_relations', {
+      relations: [
+        { from: 'Alice', to: 'Payments', relationType: 'leads' },
+        { from: 'Bob', to: 'Alice', relationType: 'reports to' },
+      ],
+    });
     assert.equal(rel.result.length, 2);
     assert.deepEqual((await graph(s, 'create_relations', { relations: [{ from: 'Alice', to: 'Payments', relationType: 'leads' }] })).result, []);
 
     const obs = await graph(s, 'add_observations', { observations: [{ entityName: 'Alice', contents: ['Leads the payments team', 'Prefers written specs'] }] });
     assert.deepEqual(obs.result, [{ entityName: 'Alice', addedObservations: ['Prefers written specs'] }]);
-    const missing = await graph(s, 'add_observations', { observations: [{ entityName: 'Bob', contents: ['x'] }, { entityName: 'Nobody', contents: ['y'] }] });
+    const missing = await graph(s, 'add_observations', {
+      observations: [
+        { entityName: 'Bob', contents: ['x'] },
+        { entityName: 'Nobody', contents: ['y'] },
+      ],
+    });
     assert.equal(missing.status, 404);
     assert.equal(missing.error.message, 'Entity with name Nobody not found');
     // All or nothing: Bob got nothing from the failed call.
@@ -148,11 +175,17 @@ describe('knowledge graph', () => {
     assert.deepEqual(bob.entities[0].observations, ['Reviews code']);
 
     const found = (await graph(s, 'search_nodes', { query: 'WRITTEN' })).result;
-    assert.deepEqual(found.entities.map((e: { name: string }) => e.name), ['Alice']);
+    assert.deepEqual(
+      found.entities.map((e: { name: string }) => e.name),
+      ['Alice'],
+    );
     const opened = (await graph(s, 'open_nodes', { names: ['Alice', 'Payments'] })).result;
     assert.deepEqual(opened.relations, [{ from: 'Alice', to: 'Payments', relationType: 'leads' }]);
 
-    assert.equal((await graph(s, 'delete_observations', { deletions: [{ entityName: 'Alice', observations: ['Prefers written specs'] }] })).result, 'Observations deleted successfully');
+    assert.equal(
+      (await graph(s, 'delete_observations', { deletions: [{ entityName: 'Alice', observations: ['Prefers written specs'] }] })).result,
+      'Observations deleted successfully',
+    );
     assert.equal((await graph(s, 'delete_relations', { relations: [{ from: 'Bob', to: 'Alice', relationType: 'reports to' }] })).result, 'Relations deleted successfully');
     assert.equal((await graph(s, 'delete_entities', { entityNames: ['Payments'] })).result, 'Entities deleted successfully');
 
@@ -166,15 +199,10 @@ describe('knowledge graph', () => {
     });
     // Every change is a unit; a call that changed nothing wrote none.
     const units = (await env.http.get(`/workunits/${encodeURIComponent(`graph/${s}`)}`)).json.workUnits;
-    assert.deepEqual(units.map((u: { meta: { tool: string } }) => u.meta.tool), [
-      'create_entities',
-      'create_entities',
-      'create_relations',
-      'add_observations',
-      'delete_observations',
-      'delete_relations',
-      'delete_entities',
-    ]);
+    assert.deepEqual(
+      units.map((u: { meta: { tool: string } }) => u.meta.tool),
+      ['create_entities', 'create_entities', 'create_relations', 'add_observations', 'delete_observations', 'delete_relations', 'delete_entities'],
+    );
   });
 
   test('many writers at once lose nothing', async () => {

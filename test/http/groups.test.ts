@@ -96,7 +96,10 @@ describe('a group shares its contexts with its members', () => {
     await wsBob.untilSeq('shared/plan', written.json.seq);
     await sse.until(() => sse.seqs().includes(written.json.seq));
     const listed = await env.grpc.ListWorkUnits({ contextId: 'shared/plan' }, { metadata: meta('bob') });
-    assert.deepEqual(listed.workUnits.map((u: { seq: number }) => u.seq), [1, 2]);
+    assert.deepEqual(
+      listed.workUnits.map((u: { seq: number }) => u.seq),
+      [1, 2],
+    );
     // Carol's subscription is to her own context: a write of hers arrives, alice's never did.
     await env.http.post('/workunit', unit('shared/plan', { payload: { text: 'carol again' } }), carol);
     await wsCarol.untilSeq('shared/plan', 2);
@@ -164,7 +167,11 @@ describe('a group shares its contexts with its members', () => {
   });
 
   test('search covers the shared space for members only', async () => {
-    await eventually(async () => (await env.http.post('/search', { query: 'zebra migration', mode: 'keyword' }, bob)).json.results.length > 0, WAIT_MS, 'bob finds the shared unit');
+    await eventually(
+      async () => (await env.http.post('/search', { query: 'zebra migration', mode: 'keyword' }, bob)).json.results.length > 0,
+      WAIT_MS,
+      'bob finds the shared unit',
+    );
     const found = (await env.http.post('/search', { query: 'zebra migration', mode: 'keyword' }, bob)).json.results;
     assert.equal(found[0].workUnit.id, planId);
     const forCarol = (await env.http.post('/search', { query: 'zebra migration', mode: 'keyword' }, carol)).json.results;

@@ -89,7 +89,10 @@ describe('contention', () => {
             const resources = a % 2 === 0 ? names.slice(0, 3) : [...names].reverse().slice(0, 3);
             const r = await env.http.post('/locks', { resources, agentId: `m${a}`, waitMs: MAX_WAIT });
             assert.equal(r.status, 200, r.text);
-            assert.deepEqual(r.json.locks.map((l: Lock) => l.resource), [...resources].sort());
+            assert.deepEqual(
+              r.json.locks.map((l: Lock) => l.resource),
+              [...resources].sort(),
+            );
             for (const l of r.json.locks as Lock[]) await env.http.request('DELETE', `${path(l.resource)}?agentId=${l.agentId}&lockId=${l.lockId}`);
           }
         }),
@@ -172,7 +175,10 @@ describe('leases and fencing', () => {
     for (const r of ['list/b', 'list/a', 'list/c']) await acquire({ resource: r, agentId: 'lister' });
     await acquire({ resource: 'list/z', agentId: 'someone-else' });
     const mine = await env.http.get('/locks?agentId=lister&prefix=list%2F');
-    assert.deepEqual(mine.json.locks.map((l: Lock) => l.resource), ['list/a', 'list/b', 'list/c']);
+    assert.deepEqual(
+      mine.json.locks.map((l: Lock) => l.resource),
+      ['list/a', 'list/b', 'list/c'],
+    );
     const page = await env.http.get('/locks?prefix=list%2F&limit=2');
     assert.deepEqual([page.json.locks.length, page.json.nextCursor], [2, 'list/b']);
   });
@@ -189,8 +195,7 @@ describe('lock streams', () => {
     const lock = await acquire({ resource: 'streamed', agentId: 'a' });
     await env.http.request('DELETE', `${path('streamed')}?agentId=a&lockId=${lock.lockId}`);
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const actions = (frames: any[]) =>
-      frames.filter((f) => f.event === 'lock' && f.lock?.resource === 'streamed').map((f) => f.action);
+    const actions = (frames: any[]) => frames.filter((f) => f.event === 'lock' && f.lock?.resource === 'streamed').map((f) => f.action);
     await ws.until(() => actions(ws.frames).length === 2);
     await sse.until(() => actions(sse.events.map((e) => JSON.parse(e.data))).length === 2);
     assert.deepEqual(actions(ws.frames), ['acquired', 'released']);

@@ -36,7 +36,10 @@ describe('memory tool commands', () => {
       await ok(s, { command: 'view', path: '/memories/notes.txt' }),
       "Here's the content of /memories/notes.txt with line numbers:\n     1\tHello World\n     2\tThis is line two",
     );
-    assert.equal(await ok(s, { command: 'view', path: '/memories/notes.txt', view_range: [2, 2] }), "Here's the content of /memories/notes.txt with line numbers:\n     2\tThis is line two");
+    assert.equal(
+      await ok(s, { command: 'view', path: '/memories/notes.txt', view_range: [2, 2] }),
+      "Here's the content of /memories/notes.txt with line numbers:\n     2\tThis is line two",
+    );
     await ok(s, { command: 'create', path: '/memories/projects/alpha/plan.md', file_text: 'plan' });
     await ok(s, { command: 'create', path: '/memories/projects/alpha/deep/too-deep.md', file_text: 'deep' });
     await ok(s, { command: 'create', path: '/memories/.hidden', file_text: 'secret' });
@@ -52,7 +55,10 @@ describe('memory tool commands', () => {
     );
     assert.equal(await err(s, { command: 'view', path: '/memories/nope' }), 'The path /memories/nope does not exist. Please provide a valid path.');
 
-    assert.match(await ok(s, { command: 'str_replace', path: '/memories/notes.txt', old_str: 'line two', new_str: 'line 2' }), /^The memory file has been edited\.\n {5}1\tHello World\n {5}2\tThis is line 2$/);
+    assert.match(
+      await ok(s, { command: 'str_replace', path: '/memories/notes.txt', old_str: 'line two', new_str: 'line 2' }),
+      /^The memory file has been edited\.\n {5}1\tHello World\n {5}2\tThis is line 2$/,
+    );
     assert.equal(
       await err(s, { command: 'str_replace', path: '/memories/notes.txt', old_str: 'absent', new_str: 'x' }),
       'No replacement was performed, old_str `absent` did not appear verbatim in /memories/notes.txt.',
@@ -62,8 +68,14 @@ describe('memory tool commands', () => {
       await err(s, { command: 'str_replace', path: '/memories/dup.txt', old_str: 'a', new_str: 'x' }),
       'No replacement was performed. Multiple occurrences of old_str `a` in lines: 1, 2. Please ensure it is unique',
     );
-    assert.equal(await err(s, { command: 'str_replace', path: '/memories/missing.txt', old_str: 'a', new_str: 'b' }), 'Error: The path /memories/missing.txt does not exist. Please provide a valid path.');
-    assert.equal(await err(s, { command: 'str_replace', path: '/memories/projects', old_str: 'a', new_str: 'b' }), 'Error: The path /memories/projects does not exist. Please provide a valid path.');
+    assert.equal(
+      await err(s, { command: 'str_replace', path: '/memories/missing.txt', old_str: 'a', new_str: 'b' }),
+      'Error: The path /memories/missing.txt does not exist. Please provide a valid path.',
+    );
+    assert.equal(
+      await err(s, { command: 'str_replace', path: '/memories/projects', old_str: 'a', new_str: 'b' }),
+      'Error: The path /memories/projects does not exist. Please provide a valid path.',
+    );
 
     assert.equal(await ok(s, { command: 'insert', path: '/memories/notes.txt', insert_line: 1, insert_text: 'Inserted\n' }), 'The file /memories/notes.txt has been edited.');
     assert.match(await ok(s, { command: 'view', path: '/memories/notes.txt' }), /1\tHello World\n {5}2\tInserted\n {5}3\tThis is line 2$/);
@@ -73,14 +85,26 @@ describe('memory tool commands', () => {
     );
     assert.equal(await err(s, { command: 'insert', path: '/memories/none.txt', insert_line: 0, insert_text: 'x' }), 'Error: The path /memories/none.txt does not exist');
 
-    assert.equal(await ok(s, { command: 'rename', old_path: '/memories/notes.txt', new_path: '/memories/archive/notes.txt' }), 'Successfully renamed /memories/notes.txt to /memories/archive/notes.txt');
+    assert.equal(
+      await ok(s, { command: 'rename', old_path: '/memories/notes.txt', new_path: '/memories/archive/notes.txt' }),
+      'Successfully renamed /memories/notes.txt to /memories/archive/notes.txt',
+    );
     assert.equal(await err(s, { command: 'rename', old_path: '/memories/notes.txt', new_path: '/memories/x.txt' }), 'Error: The path /memories/notes.txt does not exist');
-    assert.equal(await err(s, { command: 'rename', old_path: '/memories/dup.txt', new_path: '/memories/archive/notes.txt' }), 'Error: The destination /memories/archive/notes.txt already exists');
-    assert.equal(await ok(s, { command: 'rename', old_path: '/memories/projects', new_path: '/memories/old-projects' }), 'Successfully renamed /memories/projects to /memories/old-projects');
+    assert.equal(
+      await err(s, { command: 'rename', old_path: '/memories/dup.txt', new_path: '/memories/archive/notes.txt' }),
+      'Error: The destination /memories/archive/notes.txt already exists',
+    );
+    assert.equal(
+      await ok(s, { command: 'rename', old_path: '/memories/projects', new_path: '/memories/old-projects' }),
+      'Successfully renamed /memories/projects to /memories/old-projects',
+    );
     assert.match(await ok(s, { command: 'view', path: '/memories/old-projects/alpha/plan.md' }), /1\tplan$/);
 
     assert.equal(await ok(s, { command: 'delete', path: '/memories/old-projects' }), 'Successfully deleted /memories/old-projects');
-    assert.equal(await err(s, { command: 'view', path: '/memories/old-projects/alpha/plan.md' }), 'The path /memories/old-projects/alpha/plan.md does not exist. Please provide a valid path.');
+    assert.equal(
+      await err(s, { command: 'view', path: '/memories/old-projects/alpha/plan.md' }),
+      'The path /memories/old-projects/alpha/plan.md does not exist. Please provide a valid path.',
+    );
     assert.equal(await err(s, { command: 'delete', path: '/memories/old-projects' }), 'Error: The path /memories/old-projects does not exist');
     assert.match(await err(s, { command: 'delete', path: '/memories' }), /cannot be deleted/);
     assert.match(await err(s, { command: 'frobnicate' }), /Unknown command/);
@@ -88,7 +112,20 @@ describe('memory tool commands', () => {
 
   test('paths that would leave /memories are refused, in every spelling', async () => {
     const s = 'traversal';
-    const attempts = ['/memories/../etc/passwd', '/memories/a/../../x', '/etc/passwd', 'memories/x', '/memories/%2e%2e%2fsecret', '/memories/..%2fx', '/memories\\..\\x', '/memories/./x', '/memoriesX/y', '/memories//x', '/memories/a\u0000b', ''];
+    const attempts = [
+      '/memories/../etc/passwd',
+      '/memories/a/../../x',
+      '/etc/passwd',
+      'memories/x',
+      '/memories/%2e%2e%2fsecret',
+      '/memories/..%2fx',
+      '/memories\\..\\x',
+      '/memories/./x',
+      '/memoriesX/y',
+      '/memories//x',
+      '/memories/a\u0000b',
+      '',
+    ];
     for (const path of attempts) {
       const r = await mem(s, { command: 'create', path, file_text: 'x' });
       assert.equal(r.isError, true, path);
@@ -110,10 +147,18 @@ describe('memory tool commands', () => {
     // Twenty edits of different lines of the same file, all at once, from two agents.
     const edits = await Promise.all(
       lines.map((_, i) =>
-        env.http.post(`/memory/${s}/command?agentId=agent-${i % 2}`, { command: 'str_replace', path: '/memories/list.md', old_str: `item ${i}: todo`, new_str: `item ${i}: done by ${i % 2}` }),
+        env.http.post(`/memory/${s}/command?agentId=agent-${i % 2}`, {
+          command: 'str_replace',
+          path: '/memories/list.md',
+          old_str: `item ${i}: todo`,
+          new_str: `item ${i}: done by ${i % 2}`,
+        }),
       ),
     );
-    assert.ok(edits.every((r) => r.json.isError === false), JSON.stringify(edits.map((r) => r.json)));
+    assert.ok(
+      edits.every((r) => r.json.isError === false),
+      JSON.stringify(edits.map((r) => r.json)),
+    );
     const file = (await env.http.get(`/memory/${s}/file?path=/memories/list.md`)).json;
     assert.equal(file.text, lines.map((_, i) => `item ${i}: done by ${i % 2}`).join('\n'));
     // An edit against text that changed underneath gets the tool's normal error.

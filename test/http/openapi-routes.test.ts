@@ -47,7 +47,15 @@ function options(parts: { optional: boolean }): HttpServerOptions {
     auth: { mode: 'none', authenticate: () => ({ clientId: 'default', scopes: new Set(), contexts: undefined }) },
     logger: pino({ level: 'silent' }),
     maxBodyBytes: 1 << 20,
-    hub: new StreamHub({ heartbeatMs: 15_000, idleTimeoutMs: 60_000, maxBufferedBytes: 1 << 20, slowConsumerTimeoutMs: 30_000, maxSubscriptions: 100, maxConnections: 100, compression: false }),
+    hub: new StreamHub({
+      heartbeatMs: 15_000,
+      idleTimeoutMs: 60_000,
+      maxBufferedBytes: 1 << 20,
+      slowConsumerTimeoutMs: 30_000,
+      maxSubscriptions: 100,
+      maxConnections: 100,
+      compression: false,
+    }),
     ops: optional
       ? { metrics: { text: async () => '', contentType: 'text/plain' }, health: async () => ({}), backup: async function* () {} }
       : { metrics: undefined, health: async () => ({}) },

@@ -53,7 +53,10 @@ describe('/openapi.json', () => {
         assert.equal(op.tags.length, 1, `${key}: one tag`);
         assert.ok(['read', 'write', 'admin', 'any', 'none'].includes(op['x-engram-scope']), `${key}: scope ${op['x-engram-scope']}`);
         assert.ok(Array.isArray(op.security), `${key}: no security`);
-        assert.ok(Object.keys(op.responses).some((status) => Number(status) < 400), `${key}: no success response`);
+        assert.ok(
+          Object.keys(op.responses).some((status) => Number(status) < 400),
+          `${key}: no success response`,
+        );
       }
     }
   });
@@ -73,7 +76,9 @@ describe('/openapi.json', () => {
       // the documented ones, and OPTIONS where a route answers its own preflights (/mcp).
       const r = await env.http.request('PUT', url, {});
       assert.equal(r.status, 405, `PUT ${path}: ${r.text}`);
-      const served = String(r.headers.allow).split(', ').filter((m) => m !== 'OPTIONS');
+      const served = String(r.headers.allow)
+        .split(', ')
+        .filter((m) => m !== 'OPTIONS');
       assert.deepEqual(served.sort(), documented.sort(), path);
     }
   });
@@ -86,7 +91,15 @@ describe('/openapi.json', () => {
         schema: 'WorkUnitInput',
         method: 'POST',
         path: '/workunit',
-        body: { contextId: 'oa', agentId: 'a', type: 'TOOL_CALL', payload: { tool: 'ls' }, meta: { k: 'v' }, relationships: [{ targetId: 'x', type: 'CAUSES' }], idempotencyKey: 'k1' },
+        body: {
+          contextId: 'oa',
+          agentId: 'a',
+          type: 'TOOL_CALL',
+          payload: { tool: 'ls' },
+          meta: { k: 'v' },
+          relationships: [{ targetId: 'x', type: 'CAUSES' }],
+          idempotencyKey: 'k1',
+        },
         ok: 201,
       },
       { schema: 'ContextPatch', method: 'PATCH', path: '/contexts/oa', body: { displayName: 'OpenAPI', addAgents: ['b'], meta: { k: null } }, ok: 200 },
@@ -143,10 +156,18 @@ describe('/openapi.json', () => {
     await command({ command: 'create', path: '/memories/b.md', file_text: 'b\n' });
     await command({ command: 'rename', old_path: '/memories/b.md', new_path: '/memories/c.md' });
     await command({ command: 'delete', path: '/memories/c.md' });
-    await env.http.post('/graph/oa-m/create_entities', { entities: [{ name: 'a', entityType: 't', observations: ['x'] }, { name: 'b', entityType: 't', observations: [] }] });
+    await env.http.post('/graph/oa-m/create_entities', {
+      entities: [
+        { name: 'a', entityType: 't', observations: ['x'] },
+        { name: 'b', entityType: 't', observations: [] },
+      ],
+    });
     await env.http.post('/graph/oa-m/create_relations', { relations: [{ from: 'a', to: 'b', relationType: 'knows' }] });
     const history = (await env.http.get('/memory/oa-m/history')).json;
-    assert.deepEqual(history.changes.map((c: { change: { op: string } }) => c.change.op), ['write', 'write', 'write', 'rename', 'delete']);
+    assert.deepEqual(
+      history.changes.map((c: { change: { op: string } }) => c.change.op),
+      ['write', 'write', 'write', 'rename', 'delete'],
+    );
     samples.push(
       ['MemoryResult', (await command({ command: 'view', path: '/memories' })).json],
       ['MemoryTree', (await env.http.get('/memory/oa-m/tree')).json],
@@ -155,7 +176,10 @@ describe('/openapi.json', () => {
       ['KnowledgeGraph', (await env.http.get('/graph/oa-m')).json],
     );
     // Presence with a member that named an agent and one that did not (agentId null).
-    const followers = [new WsClient(`${env.server.url.replace('http', 'ws')}/stream?context=oa-r&agentId=a`), new WsClient(`${env.server.url.replace('http', 'ws')}/stream?context=oa-r`)];
+    const followers = [
+      new WsClient(`${env.server.url.replace('http', 'ws')}/stream?context=oa-r&agentId=a`),
+      new WsClient(`${env.server.url.replace('http', 'ws')}/stream?context=oa-r`),
+    ];
     for (const f of followers) {
       await f.open();
       await f.next((x) => x.event === 'subscribed');

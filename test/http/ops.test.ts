@@ -73,7 +73,7 @@ describe('/metrics', () => {
 });
 
 describe('request ids and the access log', () => {
-  test('every answer has an X-Request-ID (the caller\'s, when sane), and the access log line names it', async () => {
+  test("every answer has an X-Request-ID (the caller's, when sane), and the access log line names it", async () => {
     const own = await env.http.get('/contexts', { 'x-request-id': 'trace-42.a' });
     assert.equal(own.headers['x-request-id'], 'trace-42.a');
     const made = await env.http.get('/contexts/none-such', { 'x-request-id': 'bad id with spaces' });

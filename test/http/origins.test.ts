@@ -61,7 +61,10 @@ describe('origins: server.allowedOrigins', () => {
 
   test('an allowed origin gets CORS headers, preflights, writes, WebSockets and SSE', async () => {
     const url = env.server.url;
-    const preflight = await fetch(`${url}/workunit`, { method: 'OPTIONS', headers: { origin: ALLOWED, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' } });
+    const preflight = await fetch(`${url}/workunit`, {
+      method: 'OPTIONS',
+      headers: { origin: ALLOWED, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' },
+    });
     assert.equal(preflight.status, 204);
     assert.equal(preflight.headers.get('access-control-allow-origin'), ALLOWED);
     assert.match(preflight.headers.get('access-control-allow-methods')!, /POST/);

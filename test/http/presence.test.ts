@@ -69,8 +69,7 @@ function presenceIs(contextId: string, expected: string[], clientId = 'alice'): 
 }
 
 const presenceFrames = (c: WsClient) => c.frames.filter((f) => f.event === 'presence');
-const hasEvent = (frames: ServerFrame[], action: string, agentId: string | null) =>
-  frames.some((f) => f.action === action && (f.member?.agentId ?? null) === agentId);
+const hasEvent = (frames: ServerFrame[], action: string, agentId: string | null) => frames.some((f) => f.action === action && (f.member?.agentId ?? null) === agentId);
 
 async function openWs(query: string, clientId = 'alice'): Promise<WsClient> {
   const c = new WsClient(wsUrl(query), undefined, as(clientId));
@@ -148,7 +147,10 @@ describe('join and leave events, for subscribers that ask', () => {
     const wsSnapshot = presenceFrames(ws)[0]!;
     assert.equal(wsSnapshot.action, 'snapshot');
     assert.equal(wsSnapshot.contextId, ctx);
-    assert.ok(wsSnapshot.members.some((m: Member) => m.agentId === 'ws-watcher'), JSON.stringify(wsSnapshot));
+    assert.ok(
+      wsSnapshot.members.some((m: Member) => m.agentId === 'ws-watcher'),
+      JSON.stringify(wsSnapshot),
+    );
     const subscribedAt = ws.frames.findIndex((f) => f.event === 'subscribed');
     assert.ok(subscribedAt >= 0 && subscribedAt < ws.frames.indexOf(wsSnapshot), 'subscribed comes first');
     const sseEvents = () => sse.events.filter((e) => e.event === 'presence').map((e) => JSON.parse(e.data) as ServerFrame);
@@ -178,7 +180,9 @@ describe('join and leave events, for subscribers that ask', () => {
     await ws.until(() => hasEvent(presenceFrames(ws), 'leave', 'coder'));
     await sse.until(() => hasEvent(sseEvents(), 'leave', 'coder'));
     await g.until(() => grpcEvents().some((e: Msg) => e.action === 'leave' && e.members[0]?.agentId === 'coder'));
-    const coderEvents = presenceFrames(ws).filter((f) => f.member?.agentId === 'coder').map((f) => `${f.action}:${f.member.connections}`);
+    const coderEvents = presenceFrames(ws)
+      .filter((f) => f.member?.agentId === 'coder')
+      .map((f) => `${f.action}:${f.member.connections}`);
     assert.deepEqual(coderEvents, ['join:1', 'leave:0']);
 
     // The subscriber that did not ask got no presence frame at all.
@@ -205,7 +209,10 @@ describe('join and leave events, for subscribers that ask', () => {
     // A WebSocket subscribe message asks for presence with "presence": true, and may name its own agent.
     marker.send({ op: 'subscribe', contextId: 'p/resubscribe-2', presence: true, agentId: 'marker-2', ref: 'p' });
     const snapshot = await marker.next((f) => f.event === 'presence' && f.action === 'snapshot' && f.contextId === 'p/resubscribe-2');
-    assert.deepEqual(snapshot.members.map((m: Member) => m.agentId), ['marker-2']);
+    assert.deepEqual(
+      snapshot.members.map((m: Member) => m.agentId),
+      ['marker-2'],
+    );
     marker.send({ op: 'subscribe', contextId: 'p/resubscribe-3', agentId: '', ref: 'bad' });
     assert.equal((await marker.next((f) => f.event === 'error' && f.ref === 'bad')).error.code, 'INVALID_ID');
     for (const c of [watcher, mover, marker]) c.close();
@@ -315,7 +322,10 @@ describe('a cut-off gRPC subscriber', () => {
     const relay = net.createServer((inbound) => {
       const outbound = net.connect(port, host);
       sockets.push(inbound, outbound);
-      for (const [from, to] of [[inbound, outbound], [outbound, inbound]] as const) {
+      for (const [from, to] of [
+        [inbound, outbound],
+        [outbound, inbound],
+      ] as const) {
         from.on('data', (d: Buffer) => {
           if (!frozen) to.write(d);
         });
@@ -381,7 +391,7 @@ describe('access', () => {
     const b = await openWs(`context=${enc(shared)}&agentId=reader&presence=1`, 'bob');
     await presenceIs(shared, ['alice/writer×1', 'bob/reader×1'], 'bob');
     await presenceIs(shared, ['alice/writer×1', 'bob/reader×1'], 'alice');
-    assert.deepEqual((await presence(shared, 'carol')).members, [], "carol is no member: her shared/room is her own, and empty");
+    assert.deepEqual((await presence(shared, 'carol')).members, [], 'carol is no member: her shared/room is her own, and empty');
     a.close();
     await b.until(() => presenceFrames(b).some((f) => f.action === 'leave' && f.member.clientId === 'alice'));
     b.close();
@@ -491,16 +501,31 @@ describe('metrics and the SDK', () => {
       await presenceIs(ctx, ['default/sdk-grpc×1', 'default/sdk-http×1'], 'default');
       const viaHttp = await http.presence(ctx);
       const viaGrpc = await g.presence(ctx);
-      assert.deepEqual(viaHttp.members.map((m) => m.agentId), ['sdk-grpc', 'sdk-http']);
+      assert.deepEqual(
+        viaHttp.members.map((m) => m.agentId),
+        ['sdk-grpc', 'sdk-http'],
+      );
       assert.deepEqual(viaGrpc, viaHttp);
-      await watch.until(() => events.some((e) => e.action === 'join' && e.members[0]?.agentId === 'sdk-grpc') || events.some((e) => e.action === 'snapshot' && e.members.some((m) => m.agentId === 'sdk-grpc')), WAIT_MS, 'the gRPC subscriber in the HTTP one’s events');
+      await watch.until(
+        () =>
+          events.some((e) => e.action === 'join' && e.members[0]?.agentId === 'sdk-grpc') ||
+          events.some((e) => e.action === 'snapshot' && e.members.some((m) => m.agentId === 'sdk-grpc')),
+        WAIT_MS,
+        'the gRPC subscriber in the HTTP one’s events',
+      );
       assert.equal(events[0]!.action, 'snapshot');
       // The gRPC SDK's events: its snapshot holds itself, then whatever came since.
       await watch.until(() => grpcEvents.some((e) => e.action === 'snapshot' && e.members.some((m) => m.agentId === 'sdk-grpc')), WAIT_MS, 'the gRPC SDK’s snapshot');
       const third = await openWs(`context=${enc(ctx)}&agentId=sdk-third`, 'default');
       await watch.until(() => grpcEvents.some((e) => e.action === 'join' && e.members[0]?.agentId === 'sdk-third'), WAIT_MS, 'a join through the gRPC SDK');
       third.close();
-      await watch.until(() => grpcEvents.some((e) => e.action === 'leave' && e.members[0]?.agentId === 'sdk-third') && events.some((e) => e.action === 'leave' && e.members[0]?.agentId === 'sdk-third'), WAIT_MS, 'its leave through both SDKs');
+      await watch.until(
+        () =>
+          grpcEvents.some((e) => e.action === 'leave' && e.members[0]?.agentId === 'sdk-third') &&
+          events.some((e) => e.action === 'leave' && e.members[0]?.agentId === 'sdk-third'),
+        WAIT_MS,
+        'its leave through both SDKs',
+      );
     } finally {
       abort.abort();
       await Promise.allSettled([a, b]);

@@ -62,18 +62,29 @@ describe('quotas', () => {
     }
     for (let i = 0; i < 5; i++) assert.equal((await env.http.post('/workunit', unit('r'), c)).status, 201, `write ${i}`);
     admitted = stored = 5;
-    const over = await refused(() => env.http.post('/workunit', unit('r'), c), (r) => r.status === 201);
+    const over = await refused(
+      () => env.http.post('/workunit', unit('r'), c),
+      (r) => r.status === 201,
+    );
     assert.equal(over.status, 429, over.text);
     assert.equal(over.json.error.code, 'QUOTA_EXCEEDED');
     assert.equal(over.json.error.details.quota, 'writesPerSecond');
     assert.ok(Number(over.headers['retry-after']) >= 1);
     const grpcError = await refused(
-      () => env.grpc.CreateWorkUnit(unitRequest('r'), { metadata: meta('rate') }).then(() => undefined, (err: unknown) => err),
+      () =>
+        env.grpc.CreateWorkUnit(unitRequest('r'), { metadata: meta('rate') }).then(
+          () => undefined,
+          (err: unknown) => err,
+        ),
       (err) => err === undefined,
     );
     await rejectsWith(Promise.reject(grpcError), grpc.status.RESOURCE_EXHAUSTED, 'QUOTA_EXCEEDED');
     // A context PATCH writes too (no unit), and counts against the same rate.
-    const patch = await refused(() => env.http.patch('/contexts/r', { displayName: 'over' }, c), (r) => r.status === 200, 0);
+    const patch = await refused(
+      () => env.http.patch('/contexts/r', { displayName: 'over' }, c),
+      (r) => r.status === 200,
+      0,
+    );
     assert.equal(patch.json.error.code, 'QUOTA_EXCEEDED');
     // Nothing refused was stored.
     assert.equal((await env.http.get('/contexts/r', c)).json.headSeq, stored);
@@ -199,6 +210,10 @@ describe('client management', () => {
     assert.ok(afterCleanup.clients.active <= 2, JSON.stringify(afterCleanup.clients));
     assert.ok(afterCleanup.storage.cachedContexts <= before.storage.cachedContexts - n, JSON.stringify(afterCleanup.storage));
     // Every client's data is there on its next request.
-    for (const i of [0, 99, 199]) assert.deepEqual((await env.http.get('/workunits/idle-ctx', as(`idle-${i}`))).json.workUnits.map((u: { payload: { i: number } }) => u.payload.i), [i]);
+    for (const i of [0, 99, 199])
+      assert.deepEqual(
+        (await env.http.get('/workunits/idle-ctx', as(`idle-${i}`))).json.workUnits.map((u: { payload: { i: number } }) => u.payload.i),
+        [i],
+      );
   });
 });

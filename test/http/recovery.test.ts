@@ -95,7 +95,11 @@ test('kill -9 during concurrent writes loses no acknowledged unit, three times o
       if (page.json.nextCursor === null) break;
       cursor = page.json.nextCursor;
     }
-    assert.deepEqual(seqs, Array.from({ length: head }, (_, i) => i + 1), `${contextId}: seqs are gap-free`);
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: head }, (_, i) => i + 1),
+      `${contextId}: seqs are gap-free`,
+    );
     const maxAcked = Math.max(...acked.filter((a) => a.contextId === contextId).map((a) => a.seq));
     assert.ok(head >= maxAcked);
     const next = await http.post('/workunit', unit(contextId));

@@ -59,7 +59,10 @@ describe('retention', () => {
     assert.deepEqual([ctx.firstSeq, ctx.headSeq], [21, 30]);
     const page = (await http.get('/workunits/logs%2Fa?after=0&limit=100')).json;
     assert.equal(page.firstSeq, 21);
-    assert.deepEqual(page.workUnits.map((u: WorkUnit) => u.seq), Array.from({ length: 10 }, (_, i) => 21 + i));
+    assert.deepEqual(
+      page.workUnits.map((u: WorkUnit) => u.seq),
+      Array.from({ length: 10 }, (_, i) => 21 + i),
+    );
     assert.equal((await http.get(`/workunit/${ids[4]}`)).json.seq, 5, 'the pinned unit is kept');
     assert.equal((await http.get(`/workunit/${ids[2]}`)).status, 404);
     assert.equal((await http.get('/contexts/other')).json.firstSeq, 1);
@@ -83,15 +86,24 @@ describe('retention', () => {
     // The same connection asks again, going on this time.
     ws.send({ op: 'subscribe', contextId: 'logs/a', since: 3, onTrimmed: 'continue' });
     await ws.untilSeq('logs/a', 31);
-    assert.deepEqual(ws.seqs('logs/a'), Array.from({ length: 11 }, (_, i) => 21 + i));
-    assert.deepEqual(ws.frames.filter((f) => f.event === 'trimmed').map((f) => f.continues), [false, true]);
+    assert.deepEqual(
+      ws.seqs('logs/a'),
+      Array.from({ length: 11 }, (_, i) => 21 + i),
+    );
+    assert.deepEqual(
+      ws.frames.filter((f) => f.event === 'trimmed').map((f) => f.continues),
+      [false, true],
+    );
     ws.send({ op: 'subscribe', contextId: 'logs/a', onTrimmed: 'sometimes' });
     assert.equal((await ws.next((f) => f.event === 'error')).error.code, 'INVALID_FIELD');
     ws.close();
     // SSE.
     const ending = new SseReader(`${server.url}/stream-sse?context=logs%2Fa&since=0`);
     await eventually(async () => ending.ended, WAIT_MS, 'the SSE response to end');
-    assert.deepEqual(ending.events.map((e) => e.event), ['subscribed', 'trimmed']);
+    assert.deepEqual(
+      ending.events.map((e) => e.event),
+      ['subscribed', 'trimmed'],
+    );
     const going = new SseReader(`${server.url}/stream-sse?context=logs%2Fa&since=0&onTrimmed=continue`);
     await eventually(async () => going.events.filter((e) => e.event === 'workunit').length === 11, WAIT_MS, 'the kept units over SSE');
     assert.deepEqual(JSON.parse(going.events[1]!.data), { event: 'trimmed', contextId: 'logs/a', firstSeq: 21, continues: true });

@@ -37,6 +37,9 @@ describe('search partitions of idle clients', () => {
     assert.equal(after.clients, mid.clients + 1);
     // Another dropped client's data is still only its own.
     const other = (await env.http.post('/search', { query: 'quasar', mode: 'keyword' }, as('s-3'))).json.results;
-    assert.deepEqual(other.map((x: { workUnit: { payload: { text: string } } }) => x.workUnit.payload.text), ['quasar note 3']);
+    assert.deepEqual(
+      other.map((x: { workUnit: { payload: { text: string } } }) => x.workUnit.payload.text),
+      ['quasar note 3'],
+    );
   });
 });

@@ -11,10 +11,14 @@ import { eventually, WAIT_MS } from '../helpers/wait.js';
 const env = serverPerFile();
 
 async function caughtUp(client: HttpClient, ms = WAIT_MS): Promise<void> {
-  await eventually(async () => {
-    const s = (await client.get('/search/status')).json;
-    return s.behind === 0 && s.position === s.logPosition;
-  }, ms, 'the search index to catch up');
+  await eventually(
+    async () => {
+      const s = (await client.get('/search/status')).json;
+      return s.behind === 0 && s.position === s.logPosition;
+    },
+    ms,
+    'the search index to catch up',
+  );
 }
 
 const texts = (r: { json: { results: Array<{ workUnit: { payload: unknown } }> } }) => r.json.results.map((x) => x.workUnit.payload);
@@ -86,7 +90,10 @@ describe('fresh search', () => {
       release();
       const r = await fresh;
       assert.equal(r.status, 200, r.text);
-      assert.deepEqual(r.json.results.map((x: { workUnit: { id: string } }) => x.workUnit.id), [last.json.id]);
+      assert.deepEqual(
+        r.json.results.map((x: { workUnit: { id: string } }) => x.workUnit.id),
+        [last.json.id],
+      );
     } finally {
       client.close();
       await server.stop();
@@ -108,7 +115,11 @@ describe('index as a view of the log', () => {
     server = await startServer({ dataDir });
     client = new HttpClient(server.url);
     await caughtUp(client);
-    const queries = [{ query: 'memory leak', limit: 10 }, { query: 'deploy failure', mode: 'vector', limit: 10 }, { query: 'migration', contextId: 'rb-1', limit: 10 }];
+    const queries = [
+      { query: 'memory leak', limit: 10 },
+      { query: 'deploy failure', mode: 'vector', limit: 10 },
+      { query: 'migration', contextId: 'rb-1', limit: 10 },
+    ];
     const before = await Promise.all(queries.map((q) => client.post('/search', q)));
     assert.ok(before[0]!.json.results.length > 0);
     for (const r of before) assert.equal(r.status, 200);
@@ -121,7 +132,7 @@ describe('index as a view of the log', () => {
     await caughtUp(client);
     const after = await Promise.all(queries.map((q) => client.post('/search', q)));
     for (let i = 0; i < queries.length; i++) {
-      const ids = (r: typeof before[number]) => r.json.results.map((x: { workUnit: { id: string }; score: number }) => [x.workUnit.id, x.score.toFixed(6)]);
+      const ids = (r: (typeof before)[number]) => r.json.results.map((x: { workUnit: { id: string }; score: number }) => [x.workUnit.id, x.score.toFixed(6)]);
       assert.deepEqual(ids(after[i]!), ids(before[i]!), JSON.stringify(queries[i]));
     }
     client.close();
@@ -132,7 +143,9 @@ describe('index as a view of the log', () => {
 
 /** A fake embedding server: deterministic 8-dimensional vectors from letter counts. */
 /** A model server speaking the embedding API of `kind`; `hold()` keeps its answers until the function it returns is called. */
-async function fakeEmbedder(kind: 'openai' | 'ollama'): Promise<{ url: string; requests: Array<{ path: string; model: string; input: string[] }>; hold(): () => void; close(): void }> {
+async function fakeEmbedder(
+  kind: 'openai' | 'ollama',
+): Promise<{ url: string; requests: Array<{ path: string; model: string; input: string[] }>; hold(): () => void; close(): void }> {
   const requests: Array<{ path: string; model: string; input: string[] }> = [];
   let held: Promise<void> | undefined;
   const vec = (t: string) => Array.from({ length: 8 }, (_, d) => [...t.toLowerCase()].filter((c) => c.charCodeAt(0) % 8 === d).length + 0.01);

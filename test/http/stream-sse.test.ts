@@ -79,48 +79,52 @@ describe('SSE reader', () => {
 const CHROMIUM = '/usr/bin/chromium';
 
 describe('browser EventSource', () => {
-  test('Chromium follows a context and resumes by itself, without gaps, across a server restart', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (make test installs it as root)` }, async () => {
-    const { chromium } = await import('playwright-core');
-    const dataDir = tempDir();
-    // A fixed port: the restart below needs the same one.
-    const started = await startOnFixedPort((p) => ({ dataDir, args: ['--addr', `127.0.0.1:${p}`] }));
-    const port = started.port;
-    let server: RunningServer = started.server;
-    let http = new HttpClient(server.url);
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    try {
-      const page = await browser.newPage();
-      page.setDefaultTimeout(WAIT_MS);
-      await page.goto(`${server.url}/healthz`); // same origin as the stream
-      for (let i = 0; i < 5; i++) await http.post('/workunit', unit('browser', { payload: i }));
-      // Runs in the page, where EventSource is the browser's own.
-      await page.evaluate(`
+  test(
+    'Chromium follows a context and resumes by itself, without gaps, across a server restart',
+    { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (make test installs it as root)` },
+    async () => {
+      const { chromium } = await import('playwright-core');
+      const dataDir = tempDir();
+      // A fixed port: the restart below needs the same one.
+      const started = await startOnFixedPort((p) => ({ dataDir, args: ['--addr', `127.0.0.1:${p}`] }));
+      const port = started.port;
+      let server: RunningServer = started.server;
+      let http = new HttpClient(server.url);
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      });
+      try {
+        const page = await browser.newPage();
+        page.setDefaultTimeout(WAIT_MS);
+        await page.goto(`${server.url}/healthz`); // same origin as the stream
+        for (let i = 0; i < 5; i++) await http.post('/workunit', unit('browser', { payload: i }));
+        // Runs in the page, where EventSource is the browser's own.
+        await page.evaluate(`
         window.seqs = [];
         window.opens = 0;
         const es = new EventSource('/stream-sse?context=browser&since=0');
         es.onopen = () => window.opens++;
         es.addEventListener('workunit', (e) => window.seqs.push(JSON.parse(e.data).workUnit.seq));
       `);
-      await page.waitForFunction('window.seqs.length === 5');
+        await page.waitForFunction('window.seqs.length === 5');
 
-      // Restart the server on the same port and data dir; the browser reconnects with Last-Event-ID.
-      http.close();
-      assert.equal(await server.stop(), 0);
-      server = await startServer({ dataDir, args: ['--addr', `127.0.0.1:${port}`] });
-      http = new HttpClient(server.url);
-      for (let i = 5; i < 12; i++) await http.post('/workunit', unit('browser', { payload: i }));
-      await page.waitForFunction('window.seqs.length >= 12');
-      const result = (await page.evaluate('({ seqs: window.seqs, opens: window.opens })')) as { seqs: number[]; opens: number };
-      assert.deepEqual(result.seqs, range(1, 12));
-      assert.ok(result.opens >= 2, 'the EventSource reconnected');
-    } finally {
-      await browser.close();
-      http.close();
-      await server.stop();
-      removeDir(dataDir);
-    }
-  });
+        // Restart the server on the same port and data dir; the browser reconnects with Last-Event-ID.
+        http.close();
+        assert.equal(await server.stop(), 0);
+        server = await startServer({ dataDir, args: ['--addr', `127.0.0.1:${port}`] });
+        http = new HttpClient(server.url);
+        for (let i = 5; i < 12; i++) await http.post('/workunit', unit('browser', { payload: i }));
+        await page.waitForFunction('window.seqs.length >= 12');
+        const result = (await page.evaluate('({ seqs: window.seqs, opens: window.opens })')) as { seqs: number[]; opens: number };
+        assert.deepEqual(result.seqs, range(1, 12));
+        assert.ok(result.opens >= 2, 'the EventSource reconnected');
+      } finally {
+        await browser.close();
+        http.close();
+        await server.stop();
+        removeDir(dataDir);
+      }
+    },
+  );
 });

@@ -211,7 +211,12 @@ describe('malformed client frames', () => {
   });
 
   test('a bad stream URL is refused before the upgrade with a JSON error', async () => {
-    for (const [query, code] of [['?context=', 'INVALID_ID'], ['?context=a&since=x', 'INVALID_QUERY'], ['?format=xml', 'INVALID_QUERY'], ['?context=a&context=a', 'INVALID_QUERY']]) {
+    for (const [query, code] of [
+      ['?context=', 'INVALID_ID'],
+      ['?context=a&since=x', 'INVALID_QUERY'],
+      ['?format=xml', 'INVALID_QUERY'],
+      ['?context=a&context=a', 'INVALID_QUERY'],
+    ]) {
       const c = new WsClient(wsUrl(query!));
       await assert.rejects(c.open(), /upgrade refused: 400/, `${query} → ${code}`);
     }
@@ -245,7 +250,9 @@ describe('dead connections', () => {
     const deadClosed = new Promise<void>((resolve) => dead.on('close', () => resolve()));
     dead.on('error', () => undefined);
     dead.on('data', () => undefined); // reads, but never writes a pong
-    dead.write('GET /stream?context=idle HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ZW5ncmFtLXRlc3Qta2V5IQ==\r\n\r\n');
+    dead.write(
+      'GET /stream?context=idle HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ZW5ncmFtLXRlc3Qta2V5IQ==\r\n\r\n',
+    );
     await withTimeout(deadClosed, WAIT_MS, 'the server to close the silent connection');
     assert.equal(live.closed, undefined, 'the connection that answers pings is still open');
     live.send({ op: 'ping', ref: 'still-here' });

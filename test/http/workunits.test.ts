@@ -7,15 +7,7 @@ const env = serverPerFile();
 
 describe('POST /workunit and GET /workunit/{id}', () => {
   test('every field round-trips', async () => {
-    const payloads: unknown[] = [
-      'plain text',
-      { text: 'héllo 🦊', nested: { list: [1, 2.5, -3e-7, true, false, null], empty: {} } },
-      [1, 'two', { three: 3 }],
-      42,
-      null,
-      true,
-      '',
-    ];
+    const payloads: unknown[] = ['plain text', { text: 'héllo 🦊', nested: { list: [1, 2.5, -3e-7, true, false, null], empty: {} } }, [1, 'two', { three: 3 }], 42, null, true, ''];
     for (const [i, payload] of payloads.entries()) {
       const sent = {
         contextId: 'round/trip ✓',
@@ -55,7 +47,10 @@ describe('POST /workunit and GET /workunit/{id}', () => {
     }
     const listed = await env.http.get(`/workunits/${encodeURIComponent('round/trip ✓')}`);
     assert.equal(listed.status, 200);
-    assert.deepEqual(listed.json.workUnits.map((u: { payload: unknown }) => u.payload), payloads);
+    assert.deepEqual(
+      listed.json.workUnits.map((u: { payload: unknown }) => u.payload),
+      payloads,
+    );
   });
 
   test('an unknown id is 404 WORKUNIT_NOT_FOUND', async () => {
@@ -80,7 +75,10 @@ describe('seqs', () => {
       }),
     );
     const total = writers * perWriter;
-    assert.deepEqual(acks.map((a) => a.seq).sort((a, b) => a - b), Array.from({ length: total }, (_, i) => i + 1));
+    assert.deepEqual(
+      acks.map((a) => a.seq).sort((a, b) => a - b),
+      Array.from({ length: total }, (_, i) => i + 1),
+    );
     assert.equal(new Set(acks.map((a) => a.id)).size, total);
     // Reading the context back gives the same units in seq order, and each writer's units in the order it wrote them.
     const stored: Array<{ seq: number; id: string; payload: { writer: number; n: number } }> = [];
@@ -91,12 +89,15 @@ describe('seqs', () => {
       if (page.json.nextCursor === null) break;
       after = page.json.nextCursor;
     }
-    assert.deepEqual(stored.map((u) => u.seq), Array.from({ length: total }, (_, i) => i + 1));
+    assert.deepEqual(
+      stored.map((u) => u.seq),
+      Array.from({ length: total }, (_, i) => i + 1),
+    );
     const byId = new Map(acks.map((a) => [a.id, a.seq]));
     for (const u of stored) assert.equal(byId.get(u.id), u.seq);
     const lastN = new Map<number, number>();
     for (const u of stored) {
-      assert.ok((lastN.get(u.payload.writer) ?? -1) < u.payload.n, 'a writer\'s units appear in the order it wrote them');
+      assert.ok((lastN.get(u.payload.writer) ?? -1) < u.payload.n, "a writer's units appear in the order it wrote them");
       lastN.set(u.payload.writer, u.payload.n);
     }
     const ctx = await env.http.get('/contexts/concurrent');
@@ -117,7 +118,10 @@ describe('GET /workunits/{contextId}', () => {
 
   test('defaults to the first 100, oldest first, with a cursor', async () => {
     const r = await env.http.get('/workunits/paging');
-    assert.deepEqual(seqs(r), Array.from({ length: 100 }, (_, i) => i + 1));
+    assert.deepEqual(
+      seqs(r),
+      Array.from({ length: 100 }, (_, i) => i + 1),
+    );
     assert.equal(r.json.nextCursor, 100);
   });
 
@@ -129,7 +133,10 @@ describe('GET /workunits/{contextId}', () => {
       forward.push(...seqs(r));
       cursor = r.json.nextCursor;
     }
-    assert.deepEqual(forward, Array.from({ length: 250 }, (_, i) => i + 1));
+    assert.deepEqual(
+      forward,
+      Array.from({ length: 250 }, (_, i) => i + 1),
+    );
 
     const backward: number[] = [];
     let r = await env.http.get('/workunits/paging?limit=70&reverse=true');
@@ -138,12 +145,18 @@ describe('GET /workunits/{contextId}', () => {
       r = await env.http.get(`/workunits/paging?limit=70&reverse=true&before=${r.json.nextCursor}`);
       backward.push(...seqs(r));
     }
-    assert.deepEqual(backward, Array.from({ length: 250 }, (_, i) => 250 - i));
+    assert.deepEqual(
+      backward,
+      Array.from({ length: 250 }, (_, i) => 250 - i),
+    );
   });
 
   test('the last 100, newest first', async () => {
     const r = await env.http.get('/workunits/paging?limit=100&reverse=true');
-    assert.deepEqual(seqs(r), Array.from({ length: 100 }, (_, i) => 250 - i));
+    assert.deepEqual(
+      seqs(r),
+      Array.from({ length: 100 }, (_, i) => 250 - i),
+    );
     assert.equal(r.json.nextCursor, 151);
   });
 
@@ -175,9 +188,7 @@ describe('idempotent retries', () => {
   });
 
   test('the idempotencyKey field works the same, also for retries racing each other', async () => {
-    const results = await Promise.all(
-      Array.from({ length: 10 }, () => env.http.post('/workunit', unit('idem-race', { idempotencyKey: 'race' }))),
-    );
+    const results = await Promise.all(Array.from({ length: 10 }, () => env.http.post('/workunit', unit('idem-race', { idempotencyKey: 'race' }))));
     assert.ok(results.every((r) => r.status === 201));
     assert.equal(new Set(results.map((r) => r.json.id)).size, 1);
     assert.equal((await env.http.get('/contexts/idem-race')).json.headSeq, 1);

@@ -85,7 +85,10 @@ describe('EngramSaver', () => {
     assert.equal(inputs.length, 2);
     const limited = [];
     for await (const t of secondSaver.list(config, { limit: 3, before: history[1]!.config })) limited.push(t.checkpoint.id);
-    assert.deepEqual(limited, history.slice(2, 5).map((s) => s.config.configurable?.checkpoint_id));
+    assert.deepEqual(
+      limited,
+      history.slice(2, 5).map((s) => s.config.configurable?.checkpoint_id),
+    );
 
     await secondSaver.deleteThread('counter');
     assert.equal(await saverFor(env.server.url, clientId).getTuple(config), undefined);
@@ -160,8 +163,15 @@ describe('EngramSaver', () => {
       c = await saver.put(c, checkpointWith({}, { topic: 1 }), meta(2), {});
       await live.watcher.until(() => live.events.length === 5 || live.error() !== undefined, WAIT_MS, 'five events after the restart');
       assert.equal(live.error(), undefined);
-      assert.deepEqual(live.events.map((e) => e.seq), [1, 2, 3, 4, 5], 'every unit once, in order');
-      assert.deepEqual(live.events.map((e) => e.kind), ['checkpoint', 'writes', 'checkpoint', 'writes', 'checkpoint']);
+      assert.deepEqual(
+        live.events.map((e) => e.seq),
+        [1, 2, 3, 4, 5],
+        'every unit once, in order',
+      );
+      assert.deepEqual(
+        live.events.map((e) => e.kind),
+        ['checkpoint', 'writes', 'checkpoint', 'writes', 'checkpoint'],
+      );
       const w = live.events[3]!;
       assert.ok(w.kind === 'writes' && w.taskId === 'task-2');
       assert.deepEqual(w.kind === 'writes' && w.writes, [['draft', 'two']]);
@@ -172,7 +182,10 @@ describe('EngramSaver', () => {
       // A follower that starts after seq 3 gets only what came after, with values found before it.
       const later = collect(saverFor(url, clientId), 'r', 3);
       await later.watcher.until(() => later.events.length === 2, WAIT_MS, 'the two events after seq 3');
-      assert.deepEqual(later.events.map((e) => e.seq), [4, 5]);
+      assert.deepEqual(
+        later.events.map((e) => e.seq),
+        [4, 5],
+      );
       const tail = later.events[1]!;
       assert.deepEqual(tail.kind === 'checkpoint' && tail.tuple.checkpoint.channel_values, { topic: 'retries' });
       later.stop.abort();
@@ -200,7 +213,7 @@ describe('EngramSaver', () => {
     assert.deepEqual(all, []);
   });
 
-  test('examples/langgraph-live: the reviewer follows the writer\'s graph live, is asked at the interrupt and resumes it', () => {
+  test("examples/langgraph-live: the reviewer follows the writer's graph live, is asked at the interrupt and resumes it", () => {
     const r = spawnSync(process.execPath, [resolve(import.meta.dirname, '../../examples/langgraph-live.js')], {
       env: { ...process.env, ENGRAM_URL: env.server.url },
       encoding: 'utf8',
@@ -215,6 +228,9 @@ describe('EngramSaver', () => {
     assert.match(out, /^reviewer was asked "Approve this draft\?" about:\n {2}\| Outline: retry policy\n/m);
     assert.match(out, /^reviewer resumed the graph; it finished with log: outline → write → review → publish \(approved by the reviewer\)$/m);
     assert.match(out, /^writer saw seq \d+: publish \(approved by the reviewer\)$/m);
-    assert.match(out, /^done: thread example-\d+, log outline → write → review → publish \(approved by the reviewer\), verdict "approved by the reviewer" \(reviewer exited with 0\)$/m);
+    assert.match(
+      out,
+      /^done: thread example-\d+, log outline → write → review → publish \(approved by the reviewer\), verdict "approved by the reviewer" \(reviewer exited with 0\)$/m,
+    );
   });
 });

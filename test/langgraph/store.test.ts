@@ -34,7 +34,7 @@ describe('EngramStore', () => {
     assert.ok(second!.updatedAt.getTime() >= first!.updatedAt.getTime());
 
     await other.delete(['users', 'alice'], 'prefs');
-    assert.equal(await store.get(['users', 'alice'], 'prefs'), null, 'the first store reads the other one\'s delete');
+    assert.equal(await store.get(['users', 'alice'], 'prefs'), null, "the first store reads the other one's delete");
     // Deleting what is not there is not an error and changes nothing.
     await store.delete(['users', 'alice'], 'prefs');
     assert.equal(await other.get(['users', 'alice'], 'prefs'), null);
@@ -53,7 +53,10 @@ describe('EngramStore', () => {
     assert.equal(put1, null);
     assert.equal(put2, null);
     assert.deepEqual(got?.value, { v: 0 });
-    assert.deepEqual(found.map((i) => i.value), [{ v: 0 }]);
+    assert.deepEqual(
+      found.map((i) => i.value),
+      [{ v: 0 }],
+    );
     assert.deepEqual(spaces, [['b']]);
     assert.deepEqual((await store.get(['b'], 'k'))?.value, { v: 2 });
   });
@@ -140,7 +143,10 @@ describe('EngramStore', () => {
     await store.put(['other'], 'decoy', { text: 'the flamingo migration plan' });
     const hits = await store.search(['many'], { query: 'flamingo migration', limit: 5 });
     assert.deepEqual([hits[0]?.namespace, hits[0]?.key], [['many', 'zzz'], 'best']);
-    assert.ok(hits.every((h) => h.namespace[0] === 'many'), 'nothing from outside the prefix');
+    assert.ok(
+      hits.every((h) => h.namespace[0] === 'many'),
+      'nothing from outside the prefix',
+    );
   });
 
   test('search with a query ranks by meaning through Engram, only current versions, index fields honoured', async () => {
@@ -170,6 +176,9 @@ describe('EngramStore', () => {
     await store.delete(ns, 'theme');
     const after = await store.search(['memories'], { query: 'dark editor theme', limit: 10 });
     assert.ok(!after.some((i) => i.key === 'theme'), 'a deleted item is not found');
-    assert.deepEqual((await store.search(['memories'], { query: 'dark editor theme', filter: { title: 'Holiday plans' } })).map((i) => i.key), ['trip']);
+    assert.deepEqual(
+      (await store.search(['memories'], { query: 'dark editor theme', filter: { title: 'Holiday plans' } })).map((i) => i.key),
+      ['trip'],
+    );
   });
 });

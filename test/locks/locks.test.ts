@@ -40,7 +40,10 @@ describe('locks', () => {
     await assert.rejects(locks.release(C, 'docs/plan.md', 'alice', a!.lockId), isCode('LOCK_NOT_HELD'));
     const [b] = await acquire(locks, { resource: 'docs/plan.md', agentId: 'bob' });
     assert.equal(b!.token, 2);
-    assert.deepEqual(events.map((e) => e.action), ['acquired', 'renewed', 'released', 'acquired']);
+    assert.deepEqual(
+      events.map((e) => e.action),
+      ['acquired', 'renewed', 'released', 'acquired'],
+    );
     await locks.close();
   });
 
@@ -69,7 +72,10 @@ describe('locks', () => {
     await expired.wait(WAIT_MS, 'the expired event');
     assert.throws(() => locks.get(C, 'short'), isCode('LOCK_NOT_HELD'));
     assert.throws(() => locks.checkFence(C, 'short', v!.token!), isCode('FENCE_REJECTED'));
-    assert.deepEqual(events.map((e) => e.action), ['acquired', 'expired']);
+    assert.deepEqual(
+      events.map((e) => e.action),
+      ['acquired', 'expired'],
+    );
     await locks.close();
   });
 
@@ -100,7 +106,10 @@ describe('locks', () => {
     assert.throws(() => locks.get(C, 'a'), isCode('LOCK_NOT_HELD'));
     assert.throws(() => locks.get(C, 'c'), isCode('LOCK_NOT_HELD'));
     const views = await acquire(locks, { resources: ['c', 'a', 'a'], agentId: 'y' });
-    assert.deepEqual(views.map((v) => v.resource), ['a', 'c']);
+    assert.deepEqual(
+      views.map((v) => v.resource),
+      ['a', 'c'],
+    );
     assert.equal(new Set(views.map((v) => v.lockId)).size, 1);
     assert.ok(views[1]!.token! > views[0]!.token!);
     await locks.close();

@@ -41,7 +41,10 @@ test('each decision sees every change before it; units written past it are caugh
   const proj = new Projection(g, LIST);
   // Fifty concurrent "append the next number" decisions: serialized, so the list is 0..49.
   await Promise.all(Array.from({ length: 50 }, () => proj.change(p, 'ctx', (s) => ({ units: [unit(s.length)], result: s.length }))));
-  assert.deepEqual(await proj.read(p, 'ctx'), Array.from({ length: 50 }, (_, i) => i));
+  assert.deepEqual(
+    await proj.read(p, 'ctx'),
+    Array.from({ length: 50 }, (_, i) => i),
+  );
   // A unit written straight to the context is folded in before the next decision.
   await g.append(p, { contextId: 'ctx', agentId: 'b', type: 'MESSAGE', payload: { add: 1000 } });
   const changed = await proj.change(p, 'ctx', (s) => ({ units: [unit(s.at(-1)! + 1)], result: s.length }));
@@ -87,8 +90,15 @@ test('reads at once of a state not yet replayed fold each unit in once', async (
   // Twenty reads and a change, all before any replay finished: one catch-up at a time, each unit once.
   const reads = Array.from({ length: 20 }, () => fresh.read(p, 'ctx'));
   const change = fresh.change(p, 'ctx', (s) => ({ units: [unit(s.length)], result: s.length }));
-  for (const state of await Promise.all(reads)) assert.deepEqual(state.slice(0, 30), Array.from({ length: 30 }, (_, i) => i));
+  for (const state of await Promise.all(reads))
+    assert.deepEqual(
+      state.slice(0, 30),
+      Array.from({ length: 30 }, (_, i) => i),
+    );
   assert.equal((await change).result, 30);
-  assert.deepEqual(await fresh.read(p, 'ctx'), Array.from({ length: 31 }, (_, i) => i));
+  assert.deepEqual(
+    await fresh.read(p, 'ctx'),
+    Array.from({ length: 31 }, (_, i) => i),
+  );
   assert.equal(fresh.stats().unitsReplayed, 30);
 });

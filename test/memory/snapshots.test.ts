@@ -143,7 +143,10 @@ async function checkRebuilds(s: Stack, every: number): Promise<number> {
   for (const [name, of, contextOf] of PROJECTIONS) {
     for (const space of SPACES) {
       const contextId = contextOf(space);
-      const head = await s.gate.getContext(p, contextId).then((c) => c.headSeq, () => 0);
+      const head = await s.gate.getContext(p, contextId).then(
+        (c) => c.headSeq,
+        () => 0,
+      );
       // Read before the rebuild: a rebuild that replays `every` units or more writes a newer one.
       const latest = await s.log.latestSnapshot(CLIENT, contextId, name, head);
       const snapped = new Projection(s.gate, of, { snapshots: { store: s.log, every } });
@@ -220,9 +223,11 @@ describe('projection snapshots under concurrent changes and reads', () => {
         }
       }
     })();
-    await Promise.all(writers.map(async (step) => {
-      for (let i = 0; i < 80; i++) await step(s.memory);
-    }));
+    await Promise.all(
+      writers.map(async (step) => {
+        for (let i = 0; i < 80; i++) await step(s.memory);
+      }),
+    );
     reading = false;
     await reader;
     await closeStack(s);
@@ -366,7 +371,11 @@ describe('a snapshot that cannot be trusted is ignored', () => {
       await s.memory.files.idle();
       const fresh = new Projection(s.gate, FILES_PROJECTION, { snapshots: { store: log, every: 5 } });
       const state = await fresh.read(p, contextId);
-      assert.deepEqual([...state.files.keys()], Array.from({ length: 13 }, (_, i) => `/memories/new${i}.md`), backend);
+      assert.deepEqual(
+        [...state.files.keys()],
+        Array.from({ length: 13 }, (_, i) => `/memories/new${i}.md`),
+        backend,
+      );
       assert.deepStrictEqual(ordered(state), ordered(await new Projection(s.gate, FILES_PROJECTION).read(p, contextId)));
       await closeStack(s);
     }
@@ -390,7 +399,7 @@ describe('a snapshot that cannot be trusted is ignored', () => {
     }
     const contextId = memoryContext('s1');
     const kept: number[] = [];
-    for (let at = 100; ; ) {
+    for (let at = 100; ;) {
       const snap = await log.latestSnapshot(CLIENT, contextId, 'files', at);
       if (snap === undefined) break;
       kept.unshift(snap.seq);

@@ -29,7 +29,7 @@ function cli(args: string[]): Promise<{ status: number | null; stdout: string; s
 
 async function allUnits(http: HttpClient, contextId: string): Promise<string[]> {
   const out: string[] = [];
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const r = await http.get(`/workunits/${encodeURIComponent(contextId)}?after=${after}&limit=1000`);
     if (r.status === 404) return out;
     for (const u of r.json.workUnits) out.push(JSON.stringify(u));
@@ -157,7 +157,10 @@ test('export and import as NDJSON: contexts and units move to another server, re
   const hb = new HttpClient(b.url);
   try {
     const first = (await ha.post('/workunit', unit('ex/plan', { agentId: 'planner', meta: { title: 'Plan' }, payload: { text: 'split the work' } }))).json;
-    await ha.post('/workunit', unit('ex/plan', { agentId: 'coder', type: 'TASK_STATUS', payload: { text: 'on it' }, relationships: [{ targetId: first.id, type: 'RESPONDS_TO' }] }));
+    await ha.post(
+      '/workunit',
+      unit('ex/plan', { agentId: 'coder', type: 'TASK_STATUS', payload: { text: 'on it' }, relationships: [{ targetId: first.id, type: 'RESPONDS_TO' }] }),
+    );
     for (let i = 0; i < 30; i++) await ha.post('/workunit', unit('ex/log', { payload: { i } }));
     await ha.patch('/contexts/ex%2Fplan', { displayName: 'The plan', meta: { team: 'core' }, pinUnits: [first.id] });
     await ha.post('/workunit', unit('other/ctx'));
@@ -171,10 +174,13 @@ test('export and import as NDJSON: contexts and units move to another server, re
     assert.match(i1.stdout, /imported 32 units in 2 contexts$/m);
 
     const plan = (await hb.get('/workunits/ex%2Fplan')).json.workUnits;
-    assert.deepEqual(plan.map((u: { agentId: string; type: string; payload: unknown; meta: unknown }) => [u.agentId, u.type, u.payload, u.meta]), [
-      ['planner', 'MESSAGE', { text: 'split the work' }, { title: 'Plan' }],
-      ['coder', 'TASK_STATUS', { text: 'on it' }, {}],
-    ]);
+    assert.deepEqual(
+      plan.map((u: { agentId: string; type: string; payload: unknown; meta: unknown }) => [u.agentId, u.type, u.payload, u.meta]),
+      [
+        ['planner', 'MESSAGE', { text: 'split the work' }, { title: 'Plan' }],
+        ['coder', 'TASK_STATUS', { text: 'on it' }, {}],
+      ],
+    );
     assert.notEqual(plan[0].id, first.id, 'new ids on the new server');
     assert.equal(plan[1].relationships[0].targetId, plan[0].id, 'the relationship follows to the new id');
     const ctx = (await hb.get('/contexts/ex%2Fplan')).json;

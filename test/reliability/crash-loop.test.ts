@@ -29,7 +29,6 @@ const FOLLOWED = 'crash/a';
 const TRIMMED = 'crash/c';
 const KEEP = 40;
 
-
 const WORDS = 'abcdefghijklmnopqrstuvwxyz';
 /** A unique all-letter word per unit, so a keyword search can find exactly it. */
 function marker(n: number): string {
@@ -176,7 +175,8 @@ test(`crash loop: ${CYCLES} SIGKILLs under mixed load lose nothing acknowledged`
       // Retries of the last cycle's unanswered writes, with their idempotency keys.
       for (const unit of pendingRetries.splice(0)) {
         const r = await http.write(unit);
-        if (!acks.some((a) => a.id === r.workUnit.id)) acks.push({ id: r.workUnit.id, contextId: unit.contextId, seq: r.workUnit.seq, marker: (unit.payload as { text: string }).text.slice(5) });
+        if (!acks.some((a) => a.id === r.workUnit.id))
+          acks.push({ id: r.workUnit.id, contextId: unit.contextId, seq: r.workUnit.seq, marker: (unit.payload as { text: string }).text.slice(5) });
       }
 
       await new Promise((r) => setTimeout(r, 300 + random() * 1200));
@@ -189,7 +189,8 @@ test(`crash loop: ${CYCLES} SIGKILLs under mixed load lose nothing acknowledged`
     const http = new EngramClient(url);
     for (const unit of pendingRetries.splice(0)) {
       const r = await http.write(unit);
-      if (!acks.some((a) => a.id === r.workUnit.id)) acks.push({ id: r.workUnit.id, contextId: unit.contextId, seq: r.workUnit.seq, marker: (unit.payload as { text: string }).text.slice(5) });
+      if (!acks.some((a) => a.id === r.workUnit.id))
+        acks.push({ id: r.workUnit.id, contextId: unit.contextId, seq: r.workUnit.seq, marker: (unit.payload as { text: string }).text.slice(5) });
     }
 
     // Every context: seqs first..head, each acknowledged unit at or above the first seq there once,
@@ -199,7 +200,7 @@ test(`crash loop: ${CYCLES} SIGKILLs under mixed load lose nothing acknowledged`
     for (const contextId of CONTEXTS) {
       const units: WorkUnit[] = [];
       let first = 1;
-      for (let after = 0; ; ) {
+      for (let after = 0; ;) {
         const page = await http.list(contextId, { after, limit: 1000 });
         first = page.firstSeq;
         units.push(...page.workUnits);
@@ -208,7 +209,11 @@ test(`crash loop: ${CYCLES} SIGKILLs under mixed load lose nothing acknowledged`
       }
       firstOf.set(contextId, first);
       if (contextId !== TRIMMED) assert.equal(first, 1, `${contextId}: nothing trimmed`);
-      assert.deepEqual(units.map((u) => u.seq), Array.from({ length: units.length }, (_, i) => i + first), `${contextId}: gap-free seqs`);
+      assert.deepEqual(
+        units.map((u) => u.seq),
+        Array.from({ length: units.length }, (_, i) => i + first),
+        `${contextId}: gap-free seqs`,
+      );
       all.set(contextId, units);
       const texts = units.map((u) => (u.payload as { text: string }).text);
       assert.equal(new Set(texts).size, texts.length, `${contextId}: no unit stored twice`);
@@ -233,11 +238,19 @@ test(`crash loop: ${CYCLES} SIGKILLs under mixed load lose nothing acknowledged`
     // The subscriber saw the followed context whole, once, in order, across every restart.
     const head = all.get(FOLLOWED)!.length;
     await eventually(async () => seen.length >= head, WAIT_MS, 'the subscriber to catch up').catch(() => undefined);
-    assert.deepEqual(seen, Array.from({ length: head }, (_, i) => i + 1), 'the subscriber resumed without gaps or duplicates');
+    assert.deepEqual(
+      seen,
+      Array.from({ length: head }, (_, i) => i + 1),
+      'the subscriber resumed without gaps or duplicates',
+    );
 
     // Search caught up with the log: the last acknowledged unit is findable by its word.
     const last = acks.at(-1)!;
-    await eventually(async () => (await http.search({ query: last.marker, mode: 'keyword', limit: 5 })).results.some((x) => x.workUnit.id === last.id), 2 * WAIT_MS, 'search to catch up after the crashes');
+    await eventually(
+      async () => (await http.search({ query: last.marker, mode: 'keyword', limit: 5 })).results.some((x) => x.workUnit.id === last.id),
+      2 * WAIT_MS,
+      'search to catch up after the crashes',
+    );
     process.stdout.write(`# crash loop: ${CYCLES} kills, ${acks.length} acknowledged units verified, ${tokens.length} lock tokens increasing, ${seen.length} units followed\n`);
   } finally {
     followStop.abort();

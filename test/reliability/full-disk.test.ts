@@ -84,7 +84,11 @@ test('a full disk refuses writes clearly, keeps reads and streams, and recovers 
     assert.equal(next!.json.seq, acked.length + 1);
     process.stdout.write(`# full disk: ${acked.length} units before it was full; writes back ${Date.now() - freedAt} ms after space was freed\n`);
     await ws.untilSeq('full', acked.length + 1);
-    assert.deepEqual(ws.seqs('full'), Array.from({ length: acked.length + 1 }, (_, i) => i + 1), 'the stream has no gap and no duplicate');
+    assert.deepEqual(
+      ws.seqs('full'),
+      Array.from({ length: acked.length + 1 }, (_, i) => i + 1),
+      'the stream has no gap and no duplicate',
+    );
     ws.close();
     g.close();
     http.close();

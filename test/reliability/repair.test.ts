@@ -59,7 +59,10 @@ test('a truncated manifest: a clear start-up error naming engram repair; repair 
   try {
     for (const c of ['dmg/a', 'dmg/b']) {
       const page = (await http.get(`/workunits/${encodeURIComponent(c)}?limit=1000`)).json;
-      assert.deepEqual(page.workUnits.map((u: { seq: number }) => u.seq), Array.from({ length: 300 }, (_, i) => i + 1));
+      assert.deepEqual(
+        page.workUnits.map((u: { seq: number }) => u.seq),
+        Array.from({ length: 300 }, (_, i) => i + 1),
+      );
     }
     // And it writes on, from the right seq.
     assert.equal((await http.post('/workunit', unit('dmg/a'))).json.seq, 301);
@@ -71,7 +74,9 @@ test('a truncated manifest: a clear start-up error naming engram repair; repair 
 
 test('a damaged table file: start-up refuses it; repair sets it aside and reports exactly which seqs were lost', { timeout: 240_000 }, async () => {
   const dataDir = await filledDataDir(1200);
-  const tables = readdirSync(dataDir).filter((f) => f.endsWith('.ldb')).sort((a, b) => statSync(join(dataDir, b)).size - statSync(join(dataDir, a)).size);
+  const tables = readdirSync(dataDir)
+    .filter((f) => f.endsWith('.ldb'))
+    .sort((a, b) => statSync(join(dataDir, b)).size - statSync(join(dataDir, a)).size);
   assert.ok(tables.length > 0, 'units reached table files');
   // Zeros over the middle of the largest table: its blocks fail their checksums.
   const victim = join(dataDir, tables[0]!);

@@ -21,7 +21,10 @@ const EMBED_KEY = 'sk-embedder-key-do-not-log-0123456789';
 test('no secret in the logs, in engram config, or in error answers', { timeout: 180_000 }, async () => {
   const dir = tempDir('engram-secrets-');
   const hash = 'sha256:' + createHash('sha256').update(KEY).digest('hex');
-  writeFileSync(join(dir, 'engram.yaml'), `auth:\n  mode: apikey\n  keys:\n    - {client: team, hash: "${hash}", scopes: [read, write, admin]}\nsearch:\n  embedderApiKey: ${EMBED_KEY}\n  embedder: none\n`);
+  writeFileSync(
+    join(dir, 'engram.yaml'),
+    `auth:\n  mode: apikey\n  keys:\n    - {client: team, hash: "${hash}", scopes: [read, write, admin]}\nsearch:\n  embedderApiKey: ${EMBED_KEY}\n  embedder: none\n`,
+  );
   const server = await startServer({ args: ['--config', join(dir, 'engram.yaml'), '--log-level', 'debug'], env: { ENGRAM_AUTH_JWT_SECRET: JWT_SECRET } });
   const http = new HttpClient(server.url);
   const token = await new SignJWT({ sub: 'team' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(JWT_SECRET));

@@ -79,7 +79,10 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         for (const c of ['stop/a', 'stop/b']) {
           const head = (await h2.get(`/contexts/${encodeURIComponent(c)}`)).json.headSeq as number;
           const page = (await h2.get(`/workunits/${encodeURIComponent(c)}?limit=1000`)).json.workUnits as Array<{ seq: number }>;
-          assert.deepEqual(page.map((u) => u.seq).slice(0, head), Array.from({ length: Math.min(head, 1000) }, (_, i) => i + 1));
+          assert.deepEqual(
+            page.map((u) => u.seq).slice(0, head),
+            Array.from({ length: Math.min(head, 1000) }, (_, i) => i + 1),
+          );
         }
       } finally {
         h2.close();

@@ -16,7 +16,6 @@ import { eventually, WAIT_MS } from '../helpers/wait.js';
 const SECONDS = Number(process.env.ENGRAM_SOAK_SECONDS ?? 8);
 const MIN_CYCLES = 20;
 
-
 test(`soak: ${SECONDS} s of churning connections keep memory and file descriptors flat`, { timeout: (SECONDS * 5 + 180) * 1000 }, async () => {
   // Small cache bounds, so the caches are full within the warm-up and what is left is growth.
   const server = await startServer({ args: ['--search-enabled', 'false', '--cache-max-bytes', '4MiB'] });
@@ -82,7 +81,9 @@ test(`soak: ${SECONDS} s of churning connections keep memory and file descriptor
     let end = processUsage(pid);
     await eventually(async () => (end = processUsage(pid)).fds <= warm.fds + 8, WAIT_MS, 'the file descriptors of closed connections to be freed').catch(() => undefined);
     const peakRss = Math.max(...samples.slice(Math.floor(samples.length / 4)).map((s) => s.rss));
-    process.stdout.write(`# soak: ${cycles} connection cycles in ${ran} s; samples (s, MiB, fds): ${samples.map((s) => `${s.t}/${Math.round(s.rss / 1048576)}/${s.fds}`).join(' ')}; end ${Math.round(end.rss / 1048576)} MiB, ${end.fds} fds\n`);
+    process.stdout.write(
+      `# soak: ${cycles} connection cycles in ${ran} s; samples (s, MiB, fds): ${samples.map((s) => `${s.t}/${Math.round(s.rss / 1048576)}/${s.fds}`).join(' ')}; end ${Math.round(end.rss / 1048576)} MiB, ${end.fds} fds\n`,
+    );
     assert.ok(cycles > MIN_CYCLES, `churned ${cycles} times`);
     assert.ok(end.fds <= warm.fds + 8, `file descriptors: ${warm.fds} after warm-up, ${end.fds} at the end`);
     // V8 lets its heap grow until a major collection, so RSS saws up and down by tens of MiB;

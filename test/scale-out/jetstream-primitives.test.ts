@@ -63,7 +63,15 @@ describe('JetStream primitives for scale-out', { skip: SKIP ? `skipped: ${SKIP}`
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    await a.jsm.streams.add({ name: 'KV_locks', subjects: ['$KV.locks.>'], storage: StorageType.File, num_replicas: 3, max_msgs_per_subject: 1, retention: RetentionPolicy.Limits, allow_direct: true });
+    await a.jsm.streams.add({
+      name: 'KV_locks',
+      subjects: ['$KV.locks.>'],
+      storage: StorageType.File,
+      num_replicas: 3,
+      max_msgs_per_subject: 1,
+      retention: RetentionPolicy.Limits,
+      allow_direct: true,
+    });
   });
 
   after(async () => {
@@ -72,7 +80,7 @@ describe('JetStream primitives for scale-out', { skip: SKIP ? `skipped: ${SKIP}`
     await cluster?.stop();
   });
 
-  test('appends expecting the stream\'s last sequence from two servers: exactly one of each race is stored', { timeout: 120_000 }, async () => {
+  test("appends expecting the stream's last sequence from two servers: exactly one of each race is stored", { timeout: 120_000 }, async () => {
     // What the shared lock bucket relies on: the bucket-wide check holds under concurrent writers.
     let perSubjectForks = 0;
     for (let i = 0; i < 100; i++) {
@@ -82,7 +90,10 @@ describe('JetStream primitives for scale-out', { skip: SKIP ? `skipped: ${SKIP}`
         b.js.publish(`u.client-1.race-b${i}`, 'b', { expect: { lastSequence: last } }),
       ]);
       assert.equal(race.filter((r) => r.status === 'fulfilled').length, 1, `race ${i}: one append stored`);
-      assert.ok(race.some((r) => r.status === 'rejected' && wrongLastSequence(r.reason)), `race ${i}: the other refused with "wrong last sequence"`);
+      assert.ok(
+        race.some((r) => r.status === 'rejected' && wrongLastSequence(r.reason)),
+        `race ${i}: the other refused with "wrong last sequence"`,
+      );
       // The per-subject check (what a context's appends would use), measured, not relied on.
       const subject = `u.client-1.fork${i}`;
       const head = (await a.js.publish(subject, 'head')).seq;

@@ -71,7 +71,10 @@ describe('two Engram nodes on one JetStream cluster', { skip: SKIP ? `skipped: $
     for (const n of [a, b]) {
       const page = await n.http.get('/workunits/fanout?limit=100');
       assert.equal(page.status, 200, page.text);
-      assert.deepEqual(page.json.workUnits.map((u: { id: string }) => u.id), received);
+      assert.deepEqual(
+        page.json.workUnits.map((u: { id: string }) => u.id),
+        received,
+      );
     }
     sub.close();
   });
@@ -102,7 +105,11 @@ describe('two Engram nodes on one JetStream cluster', { skip: SKIP ? `skipped: $
         if (page.json.nextCursor === null) break;
         after = page.json.nextCursor;
       }
-      assert.deepEqual(units.map((u) => u.seq), all, 'both nodes read the same context');
+      assert.deepEqual(
+        units.map((u) => u.seq),
+        all,
+        'both nodes read the same context',
+      );
       assert.equal(new Set(units.map((u) => `${u.payload.w}/${u.payload.i}`)).size, all.length, 'no write stored twice');
     }
   });
@@ -185,7 +192,7 @@ describe('two Engram nodes on one JetStream cluster', { skip: SKIP ? `skipped: $
       // is there (not a line count: the view numbers the empty line after the last newline too),
       // then check each is there exactly once.
       let text = '';
-      for (const until = Date.now() + WAIT_MS; Date.now() < until; ) {
+      for (const until = Date.now() + WAIT_MS; Date.now() < until;) {
         text = await cmd(n, { command: 'view', path: '/memories/log.md' });
         if (inserted.every((line) => text.includes(`\t${line}\n`))) break;
         await new Promise((r) => setTimeout(r, 50));
@@ -242,11 +249,17 @@ describe('two Engram nodes on one JetStream cluster', { skip: SKIP ? `skipped: $
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
-    assert.deepEqual(acked.map((x) => x.seq), range(1, 60));
+    assert.deepEqual(
+      acked.map((x) => x.seq),
+      range(1, 60),
+    );
     await nats.startMember(0);
     for (const n of [a, b]) {
       const page = await n.http.get('/workunits/outage?limit=100');
-      assert.deepEqual(page.json.workUnits.map((u: { id: string }) => u.id), acked.map((x) => x.id));
+      assert.deepEqual(
+        page.json.workUnits.map((u: { id: string }) => u.id),
+        acked.map((x) => x.id),
+      );
     }
     process.stdout.write(`# one NATS server of three killed: 60 writes acknowledged, ${retries} retried\n`);
   });

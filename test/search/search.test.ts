@@ -127,88 +127,98 @@ describe('filters and paging', () => {
   });
 });
 
-for (const kind of ['flat', 'hnsw'] as const) describe(`vector search (${kind} index)`, () => {
-  test('client vectors: nearest first by cosine, through the index and through an exact filtered scan', async () => {
-    const s = await setup(undefined, 3, kind);
-    await s.write('v', 'east', { embedding: [1, 0, 0] });
-    await s.write('v', 'north-east', { embedding: [1, 1, 0] });
-    await s.write('v', 'north', { embedding: [0, 1, 0] });
-    await s.write('w', 'west', { embedding: [-1, 0, 0] });
-    await s.write('v', 'no vector');
-    await s.settle();
-    const r = await s.search({ vector: [1, 0.1, 0], mode: 'vector', limit: 4 });
-    assert.deepEqual(texts(r), ['east', 'north-east', 'north', 'west']);
-    assert.ok(Math.abs(r.results[0]!.vectorScore! - 0.995) < 0.01);
-    assert.equal(r.results[0]!.keywordScore, null);
-    assert.deepEqual(texts(await s.search({ vector: [1, 0.1, 0], mode: 'vector', contextId: 'w' })), ['west']);
-    await assert.rejects(s.search({ vector: [1, 0], mode: 'vector' }), (e: unknown) => isCode('INVALID_FIELD')(e) && /2 dimensions; the index has 3/.test((e as Error).message));
-    await assert.rejects(s.write('v', 'bad', { embedding: [1, 2] }), isCode('INVALID_FIELD'));
-    await s.indexer.stop();
+for (const kind of ['flat', 'hnsw'] as const)
+  describe(`vector search (${kind} index)`, () => {
+    test('client vectors: nearest first by cosine, through the index and through an exact filtered scan', async () => {
+      const s = await setup(undefined, 3, kind);
+      await s.write('v', 'east', { embedding: [1, 0, 0] });
+      await s.write('v', 'north-east', { embedding: [1, 1, 0] });
+      await s.write('v', 'north', { embedding: [0, 1, 0] });
+      await s.write('w', 'west', { embedding: [-1, 0, 0] });
+      await s.write('v', 'no vector');
+      await s.settle();
+      const r = await s.search({ vector: [1, 0.1, 0], mode: 'vector', limit: 4 });
+      assert.deepEqual(texts(r), ['east', 'north-east', 'north', 'west']);
+      assert.ok(Math.abs(r.results[0]!.vectorScore! - 0.995) < 0.01);
+      assert.equal(r.results[0]!.keywordScore, null);
+      assert.deepEqual(texts(await s.search({ vector: [1, 0.1, 0], mode: 'vector', contextId: 'w' })), ['west']);
+      await assert.rejects(s.search({ vector: [1, 0], mode: 'vector' }), (e: unknown) => isCode('INVALID_FIELD')(e) && /2 dimensions; the index has 3/.test((e as Error).message));
+      await assert.rejects(s.write('v', 'bad', { embedding: [1, 2] }), isCode('INVALID_FIELD'));
+      await s.indexer.stop();
+    });
+
+    test('bad queries are refused with clear codes', async () => {
+      const s = await setup(undefined, 3, kind);
+      const cases: Array<[Record<string, unknown>, string]> = [
+        [{}, 'MISSING_FIELD'],
+        [{ query: '   ' }, 'MISSING_FIELD'],
+        [{ vector: [1, 2, 3], mode: 'keyword' }, 'MISSING_FIELD'],
+        [{ query: 'x', mode: 'fuzzy' }, 'INVALID_FIELD'],
+        [{ query: 'x', limit: 0 }, 'INVALID_FIELD'],
+        [{ query: 'x', limit: 101 }, 'INVALID_FIELD'],
+        [{ query: 'x', offset: -1 }, 'INVALID_FIELD'],
+        [{ query: 'x', offset: 995, limit: 10 }, 'INVALID_FIELD'],
+        [{ query: 'x', types: ['NOPE'] }, 'INVALID_FIELD'],
+        [{ query: 'x', since: 'yesterday' }, 'INVALID_FIELD'],
+        [{ query: 'x', contextId: 'a', contextIds: ['b'] }, 'INVALID_FIELD'],
+        [{ query: 'x', colour: 'red' }, 'UNKNOWN_FIELD'],
+        [{ vector: ['a'] }, 'INVALID_FIELD'],
+        [{ query: 'x'.repeat(1001) }, 'INVALID_FIELD'],
+      ];
+      for (const [q, code] of cases) await assert.rejects(s.search(q), isCode(code), JSON.stringify(q).slice(0, 60));
+      await s.indexer.stop();
+    });
   });
 
-  test('bad queries are refused with clear codes', async () => {
-    const s = await setup(undefined, 3, kind);
-    const cases: Array<[Record<string, unknown>, string]> = [
-      [{}, 'MISSING_FIELD'],
-      [{ query: '   ' }, 'MISSING_FIELD'],
-      [{ vector: [1, 2, 3], mode: 'keyword' }, 'MISSING_FIELD'],
-      [{ query: 'x', mode: 'fuzzy' }, 'INVALID_FIELD'],
-      [{ query: 'x', limit: 0 }, 'INVALID_FIELD'],
-      [{ query: 'x', limit: 101 }, 'INVALID_FIELD'],
-      [{ query: 'x', offset: -1 }, 'INVALID_FIELD'],
-      [{ query: 'x', offset: 995, limit: 10 }, 'INVALID_FIELD'],
-      [{ query: 'x', types: ['NOPE'] }, 'INVALID_FIELD'],
-      [{ query: 'x', since: 'yesterday' }, 'INVALID_FIELD'],
-      [{ query: 'x', contextId: 'a', contextIds: ['b'] }, 'INVALID_FIELD'],
-      [{ query: 'x', colour: 'red' }, 'UNKNOWN_FIELD'],
-      [{ vector: ['a'] }, 'INVALID_FIELD'],
-      [{ query: 'x'.repeat(1001) }, 'INVALID_FIELD'],
-    ];
-    for (const [q, code] of cases) await assert.rejects(s.search(q), isCode(code), JSON.stringify(q).slice(0, 60));
-    await s.indexer.stop();
+for (const kind of ['flat', 'hnsw'] as const)
+  describe(`hybrid search with the offline embedder (${kind} index)`, { skip: existsSync(DEFAULT_WORD_VECTORS) ? false : 'word vectors not built (make build)' }, () => {
+    test('on paraphrase queries, hybrid recall@5 beats keyword-only', async (t) => {
+      const embedder = new OfflineEmbedder(DEFAULT_WORD_VECTORS);
+      const s = await setup(embedder, 100, kind);
+      // Each query paraphrases its target with few or no shared words; the rest is distraction.
+      const labelled: Array<[string, string]> = [
+        ['automobile maintenance', 'the car needs new tires and an oil change'],
+        ['server crashed overnight', 'the machine went down at night with a fatal kernel error'],
+        ['physician appointment', 'booked a visit with the doctor for tuesday'],
+        ['purchase groceries', 'buy milk bread and eggs at the supermarket'],
+        ['holiday travel plans', 'we fly to spain for a vacation in august'],
+        ['salary increase request', 'asked my manager for a raise in pay'],
+        ['residence relocation', 'moving to a new apartment across town next month'],
+        ['canine veterinarian', 'took the dog to the vet for vaccines'],
+        ['rainfall forecast', 'meteorologists expect heavy showers and storms tomorrow'],
+        ['musical concert tickets', 'bought seats for the orchestra performance'],
+      ];
+      const distractors = [
+        'the quarterly report is due friday',
+        'please review the pull request',
+        'coffee machine is broken again',
+        'the meeting moved to room four',
+        'update the onboarding checklist',
+        'the printer is out of toner',
+        'rotate the api keys this week',
+        'the garden needs watering',
+        'new chairs arrived for the office',
+        'the build pipeline is green',
+        'lunch is at noon in the cafeteria',
+        'password policy changed',
+      ];
+      for (const d of distractors) await s.write('h', d);
+      for (const [, target] of labelled) await s.write('h', target);
+      for (const d of distractors) await s.write('h', `${d} again`);
+      await s.settle();
+      let keywordHits = 0;
+      let hybridHits = 0;
+      for (const [query, target] of labelled) {
+        if (texts(await s.search({ query, mode: 'keyword', limit: 5 })).includes(target)) keywordHits++;
+        const hybrid = await s.search({ query, limit: 5 });
+        if (texts(hybrid).includes(target)) hybridHits++;
+      }
+      t.diagnostic(`recall@5: hybrid ${hybridHits}/10, keyword ${keywordHits}/10`);
+      assert.ok(hybridHits > keywordHits, `hybrid recall@5 ${hybridHits}/10 vs keyword ${keywordHits}/10`);
+      assert.ok(hybridHits >= 6, `hybrid recall@5 is ${hybridHits}/10`);
+      await s.indexer.stop();
+    });
   });
-});
-
-for (const kind of ['flat', 'hnsw'] as const) describe(`hybrid search with the offline embedder (${kind} index)`, { skip: existsSync(DEFAULT_WORD_VECTORS) ? false : 'word vectors not built (make build)' }, () => {
-  test('on paraphrase queries, hybrid recall@5 beats keyword-only', async (t) => {
-    const embedder = new OfflineEmbedder(DEFAULT_WORD_VECTORS);
-    const s = await setup(embedder, 100, kind);
-    // Each query paraphrases its target with few or no shared words; the rest is distraction.
-    const labelled: Array<[string, string]> = [
-      ['automobile maintenance', 'the car needs new tires and an oil change'],
-      ['server crashed overnight', 'the machine went down at night with a fatal kernel error'],
-      ['physician appointment', 'booked a visit with the doctor for tuesday'],
-      ['purchase groceries', 'buy milk bread and eggs at the supermarket'],
-      ['holiday travel plans', 'we fly to spain for a vacation in august'],
-      ['salary increase request', 'asked my manager for a raise in pay'],
-      ['residence relocation', 'moving to a new apartment across town next month'],
-      ['canine veterinarian', 'took the dog to the vet for vaccines'],
-      ['rainfall forecast', 'meteorologists expect heavy showers and storms tomorrow'],
-      ['musical concert tickets', 'bought seats for the orchestra performance'],
-    ];
-    const distractors = [
-      'the quarterly report is due friday', 'please review the pull request', 'coffee machine is broken again',
-      'the meeting moved to room four', 'update the onboarding checklist', 'the printer is out of toner',
-      'rotate the api keys this week', 'the garden needs watering', 'new chairs arrived for the office',
-      'the build pipeline is green', 'lunch is at noon in the cafeteria', 'password policy changed',
-    ];
-    for (const d of distractors) await s.write('h', d);
-    for (const [, target] of labelled) await s.write('h', target);
-    for (const d of distractors) await s.write('h', `${d} again`);
-    await s.settle();
-    let keywordHits = 0;
-    let hybridHits = 0;
-    for (const [query, target] of labelled) {
-      if (texts(await s.search({ query, mode: 'keyword', limit: 5 })).includes(target)) keywordHits++;
-      const hybrid = await s.search({ query, limit: 5 });
-      if (texts(hybrid).includes(target)) hybridHits++;
-    }
-    t.diagnostic(`recall@5: hybrid ${hybridHits}/10, keyword ${keywordHits}/10`);
-    assert.ok(hybridHits > keywordHits, `hybrid recall@5 ${hybridHits}/10 vs keyword ${keywordHits}/10`);
-    assert.ok(hybridHits >= 6, `hybrid recall@5 is ${hybridHits}/10`);
-    await s.indexer.stop();
-  });
-});
 
 describe('idle partitions', () => {
   test('a dropped partition is rebuilt from the log on demand, with what was written meanwhile, each unit once', async () => {

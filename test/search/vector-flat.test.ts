@@ -52,7 +52,10 @@ test('has, size, positions in order, and a query for more than it holds', () => 
   assert.ok(index.has(5) && index.has(9) && !index.has(7));
   assert.throws(() => index.add(7, normalize(new Float32Array([0, 0, 1]))), /arrived after/);
   const hits = index.search(normalize(new Float32Array([1, 0.2, 0])), 10);
-  assert.deepEqual(hits.map((h) => h.pos), [5, 9]);
+  assert.deepEqual(
+    hits.map((h) => h.pos),
+    [5, 9],
+  );
   // Growth past the first allocation keeps every row.
   for (let i = 0; i < 3000; i++) index.add(100 + i, normalize(new Float32Array([0, 0, 1])));
   assert.equal(index.size(), 3002);

@@ -23,12 +23,18 @@ test('word vectors round-trip: every word found at its first rank, unknown words
     assert.equal(wv.size, words.length - 1, 'distinct spellings');
     for (let rank = 0; rank < 5000; rank++) assert.equal(wv.rank(words[rank]!), rank, words[rank]);
     assert.equal(wv.rank('w0'), 0, 'the first of two equal spellings');
-    assert.deepEqual(['café', 'naïve', '東京'].map((w) => wv.rank(w)), [5000, 5001, 5002]);
+    assert.deepEqual(
+      ['café', 'naïve', '東京'].map((w) => wv.rank(w)),
+      [5000, 5001, 5002],
+    );
     assert.equal(wv.word(5002), '東京');
     for (const unknown of ['', 'nope', 'w', 'cafe', 'w0 ', 'x'.repeat(400)]) assert.equal(wv.rank(unknown), undefined, unknown);
     const into = new Float32Array(dims);
     wv.accumulate(7, 2, into);
-    assert.deepEqual([...into], [0, 1, 2, 3].map((d) => Math.fround(values[7 * dims + d]! * Math.fround(scales[7]! * 2))));
+    assert.deepEqual(
+      [...into],
+      [0, 1, 2, 3].map((d) => Math.fround(values[7 * dims + d]! * Math.fround(scales[7]! * 2))),
+    );
     // A file in the old layout, or cut short, is refused with a clear reason.
     writeFileSync(join(dir, 'old.bin'), 'EWV1\n{"dimensions":4}\n');
     await assert.rejects(loadWordVectors(join(dir, 'old.bin')), /older format: run make build/);

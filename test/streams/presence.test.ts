@@ -218,7 +218,10 @@ describe('presence frames of the router', () => {
     );
     assert.equal(watcherSink.presence()[0]!.action, 'snapshot');
     const other = await router.subscribe('s', 'c', new Sink(), { identity: { clientId: 'o', agentId: 'one' } });
-    assert.deepEqual(watcherSink.presence().map((f) => f.action), ['snapshot', 'join']);
+    assert.deepEqual(
+      watcherSink.presence().map((f) => f.action),
+      ['snapshot', 'join'],
+    );
     // Full: the leave is missed; once it drains and catches up, a snapshot says who is there.
     watcherSink.full = true;
     other.close();
@@ -229,7 +232,10 @@ describe('presence frames of the router', () => {
     assert.equal(watcher.state, 'live');
     const last = watcherSink.presence().at(-1)!;
     assert.equal(last.action, 'snapshot');
-    assert.deepEqual((last.members as Array<{ clientId: string }>).map((m) => m.clientId), ['w']);
+    assert.deepEqual(
+      (last.members as Array<{ clientId: string }>).map((m) => m.clientId),
+      ['w'],
+    );
     watcher.close();
     assert.deepEqual(router.presence.stats().members, 0);
     router.close();

@@ -84,7 +84,10 @@ describe('router', () => {
     const { engine, router } = await setup();
     await engine.append(C, unit('epochs'));
     const sink = new FakeSink();
-    await assert.rejects(router.subscribe(C, 'epochs', sink, { since: 1, epoch: 'an0ther' }), (err: EngramError) => err.code === 'EPOCH_MISMATCH' && err.details?.epoch === engine.epoch);
+    await assert.rejects(
+      router.subscribe(C, 'epochs', sink, { since: 1, epoch: 'an0ther' }),
+      (err: EngramError) => err.code === 'EPOCH_MISMATCH' && err.details?.epoch === engine.epoch,
+    );
     assert.equal(sink.received.length, 0);
     assert.equal(router.stats().subscriptions, 0);
     const ok = await router.subscribe(C, 'epochs', sink, { since: 1, epoch: engine.epoch });
@@ -225,7 +228,9 @@ describe('router', () => {
     };
     const healthy = new FakeSink();
     await router.subscribe(C, 'throws', healthy);
-    const brokenSub = await router.subscribe(C, 'throws', Object.assign(new FakeSink(), { write: broken.write, fail: (r: string) => (broken.failed = r) })).catch((e: unknown) => e);
+    const brokenSub = await router
+      .subscribe(C, 'throws', Object.assign(new FakeSink(), { write: broken.write, fail: (r: string) => (broken.failed = r) }))
+      .catch((e: unknown) => e);
     assert.ok(brokenSub instanceof Error, 'writing the subscribed frame already throws');
     assert.equal(router.stats().subscriptions, 1, 'and that subscription is not left behind');
     const sub2 = new FakeSink();
@@ -252,11 +257,17 @@ describe('router', () => {
     const ctxSink = new FakeSink();
     await router.subscribe(C, 'ctx', ctxSink);
     router.publishLocks([{ clientId: C, action: 'acquired', record: record('r1', 1) }]);
-    router.publishLocks([{ clientId: C, action: 'released', record: record('r1', 1) }, { clientId: 'other-client', action: 'acquired', record: record('r2', 2) }]);
+    router.publishLocks([
+      { clientId: C, action: 'released', record: record('r1', 1) },
+      { clientId: 'other-client', action: 'acquired', record: record('r2', 2) },
+    ]);
     const actions = (s: FakeSink) => s.received.filter((f) => f.event === 'lock').map((f) => JSON.parse(f.json).action);
-    assert.deepEqual(actions(live), ['snapshot', 'acquired', 'released'], 'the locks held when it subscribed, then only this client\'s events');
-    assert.deepEqual(JSON.parse(live.received[1]!.json).locks.map((l: { resource: string }) => l.resource), ['held-now']);
-    assert.deepEqual(actions(ctxSink), ['acquired', 'released'], 'the named context\'s subscribers see them too');
+    assert.deepEqual(actions(live), ['snapshot', 'acquired', 'released'], "the locks held when it subscribed, then only this client's events");
+    assert.deepEqual(
+      JSON.parse(live.received[1]!.json).locks.map((l: { resource: string }) => l.resource),
+      ['held-now'],
+    );
+    assert.deepEqual(actions(ctxSink), ['acquired', 'released'], "the named context's subscribers see them too");
     assert.equal(slowSub.state, 'paused');
     slow.limit = Infinity;
     slow.buffered = 0;

@@ -120,13 +120,20 @@ describe('mutual TLS: a client with a certificate of the CA', () => {
     assert.match(refused.stderr, /^engram get: UNAVAILABLE: .*client certificate/);
 
     // --no-start: it must find this server (discovery file, https:// URL) and get through its check.
-    const transport = new StdioClientTransport({ command: process.execPath, args: [MAIN_JS, 'mcp', '--data-dir', server.dataDir, '--no-start', '--space', 'mtls', '--agent', 'ide', ...tlsArgs], stderr: 'pipe' });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [MAIN_JS, 'mcp', '--data-dir', server.dataDir, '--no-start', '--space', 'mtls', '--agent', 'ide', ...tlsArgs],
+      stderr: 'pipe',
+    });
     const stderr: string[] = [];
     transport.stderr?.on('data', (b: Buffer) => stderr.push(b.toString()));
     const mcp = new Client({ name: 'engram-test', version: '1.0.0' });
     closers.push(() => mcp.close());
     await mcp.connect(transport, { timeout: WAIT_MS });
-    const posted = (await mcp.callTool({ name: 'post_unit', arguments: { contextId: 'mtls/cli', text: 'from mcp' } }, undefined, { timeout: WAIT_MS })) as { content: Array<{ text: string }>; isError?: boolean };
+    const posted = (await mcp.callTool({ name: 'post_unit', arguments: { contextId: 'mtls/cli', text: 'from mcp' } }, undefined, { timeout: WAIT_MS })) as {
+      content: Array<{ text: string }>;
+      isError?: boolean;
+    };
     assert.notEqual(posted.isError, true, posted.content[0]?.text);
     assert.equal(JSON.parse(posted.content[0]!.text).seq, 2, stderr.join(''));
     const got = await withTimeout(run(ENGRAM_BIN, ['get', 'mtls/cli', '--data-dir', server.dataDir, ...tlsArgs], { encoding: 'utf8' }), WAIT_MS, 'engram get');
@@ -151,7 +158,11 @@ describe('mutual TLS: clients without the right certificate are refused', () => 
 
     test(`gRPC ${who}`, async () => {
       const o = tls();
-      const g = new EngramGrpc(server.grpcAddr, {}, grpc.credentials.createSsl(certs.ca, o.key === undefined ? null : Buffer.from(o.key), o.cert === undefined ? null : Buffer.from(o.cert)));
+      const g = new EngramGrpc(
+        server.grpcAddr,
+        {},
+        grpc.credentials.createSsl(certs.ca, o.key === undefined ? null : Buffer.from(o.key), o.cert === undefined ? null : Buffer.from(o.cert)),
+      );
       closers.push(() => g.close());
       await assert.rejects(g.GetContext({ contextId: 'mtls/grpc' }, { deadlineMs: WAIT_MS }), (e: grpc.ServiceError) => e.code === grpc.status.UNAVAILABLE);
       const sdk = new GrpcEngramClient(`https://${server.grpcAddr}`, { ...o, waitForReady: false });

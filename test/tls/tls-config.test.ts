@@ -34,7 +34,13 @@ function problems(argv: string[]): string[] {
   return [];
 }
 
-const tlsArgs = (cert: string, key: string, ca?: string) => ['--server-tls-cert-file', cert, '--server-tls-key-file', key, ...(ca === undefined ? [] : ['--server-tls-client-ca-file', ca])];
+const tlsArgs = (cert: string, key: string, ca?: string) => [
+  '--server-tls-cert-file',
+  cert,
+  '--server-tls-key-file',
+  key,
+  ...(ca === undefined ? [] : ['--server-tls-client-ca-file', ca]),
+];
 
 describe('server.tls in the config', () => {
   test('the YAML form (server: tls: ...) and the environment load into config.server.tls', () => {
@@ -75,7 +81,13 @@ describe('server.tls in the config', () => {
   test('engram serve with a bad TLS file exits 2 at once with the problem, no stack trace; engram config prints the section', async () => {
     const dataDir = tempDir();
     try {
-      const failed = await withTimeout(run(ENGRAM_BIN, ['serve', '--data-dir', dataDir, '--addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0', ...tlsArgs(certs.serverCert, certs.clientKey)], { encoding: 'utf8' }), WAIT_MS, 'engram serve').then(
+      const failed = await withTimeout(
+        run(ENGRAM_BIN, ['serve', '--data-dir', dataDir, '--addr', '127.0.0.1:0', '--grpc-addr', '127.0.0.1:0', ...tlsArgs(certs.serverCert, certs.clientKey)], {
+          encoding: 'utf8',
+        }),
+        WAIT_MS,
+        'engram serve',
+      ).then(
         () => assert.fail('expected engram serve to fail'),
         (e: { code: number; stdout: string; stderr: string }) => e,
       );

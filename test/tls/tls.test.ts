@@ -73,7 +73,10 @@ describe('TLS on every transport', () => {
     const wsUrl = server.url.replace(/^https/, 'wss');
     const reader = new WsClient(`${wsUrl}/stream?context=tls/ws&since=0`, undefined, undefined, { ca: certs.ca });
     const writer = new WsClient(`${wsUrl}/stream`, undefined, undefined, { ca: certs.ca });
-    closers.push(() => reader.close(), () => writer.close());
+    closers.push(
+      () => reader.close(),
+      () => writer.close(),
+    );
     await Promise.all([reader.open(), writer.open()]);
     await reader.next((f) => f.event === 'subscribed');
     writer.send({ op: 'publish', ref: 1, ...unit('tls/ws', 'over wss') });
@@ -155,9 +158,18 @@ describe('TLS on every transport', () => {
   });
 
   test('TLS options with a plain URL are a mistake the SDK names at once', () => {
-    assert.throws(() => new EngramClient(server.url.replace(/^https/, 'http'), { ca: certs.ca }), (e: EngramClientError) => e.code === 'INVALID_FIELD' && /https:\/\//.test(e.message));
-    assert.throws(() => new GrpcEngramClient(`http://${server.grpcAddr}`, { ca: certs.ca }), (e: EngramClientError) => e.code === 'INVALID_FIELD');
-    assert.throws(() => new EngramClient(server.url, { cert: certs.client.cert }), (e: EngramClientError) => e.code === 'INVALID_FIELD' && /key/.test(e.message));
+    assert.throws(
+      () => new EngramClient(server.url.replace(/^https/, 'http'), { ca: certs.ca }),
+      (e: EngramClientError) => e.code === 'INVALID_FIELD' && /https:\/\//.test(e.message),
+    );
+    assert.throws(
+      () => new GrpcEngramClient(`http://${server.grpcAddr}`, { ca: certs.ca }),
+      (e: EngramClientError) => e.code === 'INVALID_FIELD',
+    );
+    assert.throws(
+      () => new EngramClient(server.url, { cert: certs.client.cert }),
+      (e: EngramClientError) => e.code === 'INVALID_FIELD' && /key/.test(e.message),
+    );
   });
 
   test('plain HTTP and plaintext gRPC on the TLS ports fail, and the server goes on serving', async () => {

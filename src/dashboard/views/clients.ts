@@ -23,7 +23,13 @@ export const clientsView: View = (root, ui) => {
           ['client', 'active', 'last activity', 'connections', 'subscriptions'],
           r.clients.map((c, i) => {
             const s = statuses[i];
-            return [h('code', {}, c.clientId), c.active ? 'yes' : 'no', s?.lastActivity ? new Date(s.lastActivity).toLocaleTimeString() : '—', String(s?.connections ?? '—'), String(s?.subscriptions ?? '—')];
+            return [
+              h('code', {}, c.clientId),
+              c.active ? 'yes' : 'no',
+              s?.lastActivity ? new Date(s.lastActivity).toLocaleTimeString() : '—',
+              String(s?.connections ?? '—'),
+              String(s?.subscriptions ?? '—'),
+            ];
           }),
           'No clients yet.',
         ),

@@ -27,7 +27,12 @@ export const contextsView: View = (root, ui, params, path) => {
         h(
           'li',
           { class: c.id === selected ? 'active' : '' },
-          h('a', { href: `#/contexts/${enc(c.id)}`, 'data-context': c.id }, h('span', { class: 'cid' }, c.displayName || c.id), h('span', { class: 'meta' }, `${plural(c.headSeq, 'unit')} · ${ago(c.updatedAt)} · ${plural(c.agentIds.length, 'agent')}`)),
+          h(
+            'a',
+            { href: `#/contexts/${enc(c.id)}`, 'data-context': c.id },
+            h('span', { class: 'cid' }, c.displayName || c.id),
+            h('span', { class: 'meta' }, `${plural(c.headSeq, 'unit')} · ${ago(c.updatedAt)} · ${plural(c.agentIds.length, 'agent')}`),
+          ),
         ),
       ),
     );
@@ -64,7 +69,12 @@ const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 function openBox(ui: { go(hash: string): void }): HTMLElement {
   const input = h('input', { type: 'text', placeholder: 'context id', 'aria-label': 'context id to open' });
-  return h('form', { class: 'row', onsubmit: (e: Event) => (e.preventDefault(), input.value.trim() && ui.go(`#/contexts/${enc(input.value.trim())}`)) }, input, h('button', { type: 'submit' }, 'Open'));
+  return h(
+    'form',
+    { class: 'row', onsubmit: (e: Event) => (e.preventDefault(), input.value.trim() && ui.go(`#/contexts/${enc(input.value.trim())}`)) },
+    input,
+    h('button', { type: 'submit' }, 'Open'),
+  );
 }
 
 function timeline(main: HTMLElement, ui: Parameters<View>[1], contextId: string, focusUnit: string | undefined): () => void {
@@ -79,16 +89,35 @@ function timeline(main: HTMLElement, ui: Parameters<View>[1], contextId: string,
     const li = h(
       'li',
       { id: `unit-${u.id}`, 'data-seq': u.seq, class: `unit type-${u.type.toLowerCase()}` },
-      h('div', { class: 'unit-head' }, h('span', { class: 'seq' }, `#${u.seq}`), h('span', { class: 'badge' }, u.type), h('span', { class: 'agent' }, u.agentId), h('time', { datetime: u.ts, title: u.ts }, new Date(u.ts).toLocaleTimeString())),
+      h(
+        'div',
+        { class: 'unit-head' },
+        h('span', { class: 'seq' }, `#${u.seq}`),
+        h('span', { class: 'badge' }, u.type),
+        h('span', { class: 'agent' }, u.agentId),
+        h('time', { datetime: u.ts, title: u.ts }, new Date(u.ts).toLocaleTimeString()),
+      ),
       payloadView(u.payload),
       u.relationships.length > 0
         ? h('div', { class: 'rels' }, ...u.relationships.map((r) => h('a', { href: `#/unit/${enc(r.targetId)}`, class: 'rel' }, `${r.type} → ${r.targetId.slice(-8)}`)))
         : null,
-      Object.keys(u.meta).length > 0 ? h('div', { class: 'meta' }, Object.entries(u.meta).map(([k, v]) => `${k}: ${v}`).join(' · ')) : null,
+      Object.keys(u.meta).length > 0
+        ? h(
+            'div',
+            { class: 'meta' },
+            Object.entries(u.meta)
+              .map(([k, v]) => `${k}: ${v}`)
+              .join(' · '),
+          )
+        : null,
     );
     // Units arrive in seq order; the first page may come after live ones only on a race, so place by seq.
     let before: Element | null = null;
-    for (const el of Array.from(items.children)) if (Number((el as HTMLElement).dataset.seq) > u.seq) { before = el; break; }
+    for (const el of Array.from(items.children))
+      if (Number((el as HTMLElement).dataset.seq) > u.seq) {
+        before = el;
+        break;
+      }
     items.insertBefore(li, before);
     head.textContent = `${plural(shown.size, 'unit')} shown · head #${Math.max(...shown)}`;
     if (focusUnit === u.id) {

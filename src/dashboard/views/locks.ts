@@ -16,7 +16,13 @@ export const locksView: View = (root, ui) => {
       .sort((a, b) => (a.resource < b.resource ? -1 : 1))
       .map((l) => {
         const left = Math.max(0, Date.parse(l.expiresAt) - now);
-        return [h('code', { class: 'resource' }, l.resource), l.agentId, l.token === undefined ? '(hidden: another member holds it)' : String(l.token), h('span', { class: left < 5000 ? 'countdown soon' : 'countdown', 'data-resource': l.resource }, `${(left / 1000).toFixed(1)} s`), l.contextId ?? ''];
+        return [
+          h('code', { class: 'resource' }, l.resource),
+          l.agentId,
+          l.token === undefined ? '(hidden: another member holds it)' : String(l.token),
+          h('span', { class: left < 5000 ? 'countdown soon' : 'countdown', 'data-resource': l.resource }, `${(left / 1000).toFixed(1)} s`),
+          l.contextId ?? '',
+        ];
       });
     replace(body, table(['resource', 'holder', 'token', 'expires in', 'context'], rows, 'No locks are held.'));
   };
@@ -53,7 +59,19 @@ export const locksView: View = (root, ui) => {
     for (const since of inFlight) since.push(e);
     apply(e);
     if (e.action !== 'snapshot' && e.lock !== undefined) {
-      events.prepend(h('li', { class: `event ${e.action}` }, h('time', {}, new Date().toLocaleTimeString()), ' ', h('strong', {}, e.action), ' ', h('code', {}, e.lock.resource), ` by ${e.lock.agentId}`, e.lock.token === undefined ? '' : ` (token ${e.lock.token})`));
+      events.prepend(
+        h(
+          'li',
+          { class: `event ${e.action}` },
+          h('time', {}, new Date().toLocaleTimeString()),
+          ' ',
+          h('strong', {}, e.action),
+          ' ',
+          h('code', {}, e.lock.resource),
+          ` by ${e.lock.agentId}`,
+          e.lock.token === undefined ? '' : ` (token ${e.lock.token})`,
+        ),
+      );
       while (events.children.length > 100) events.lastElementChild?.remove();
     }
     draw();

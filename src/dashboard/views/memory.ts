@@ -40,7 +40,12 @@ export const memoryView: View = (root, ui, params, path) => {
         'nav',
         { class: 'side' },
         h('h2', {}, 'Memory'),
-        h('form', { class: 'row', onsubmit: (e: Event) => (e.preventDefault(), ui.go(`#/memory/${enc(spaceInput.value.trim() || 'default')}`)) }, field('Space', spaceInput), h('button', { type: 'submit' }, 'Open')),
+        h(
+          'form',
+          { class: 'row', onsubmit: (e: Event) => (e.preventDefault(), ui.go(`#/memory/${enc(spaceInput.value.trim() || 'default')}`)) },
+          field('Space', spaceInput),
+          h('button', { type: 'submit' }, 'Open'),
+        ),
         tree,
         newFileForm(space, ui, (p) => ui.go(`#/memory/${enc(space)}?path=${enc(p)}`)),
       ),
@@ -51,7 +56,17 @@ export const memoryView: View = (root, ui, params, path) => {
   const loadTree = async () => {
     try {
       const r = await api<{ files: Array<{ path: string; size: number }> }>('GET', `/memory/${enc(space)}/tree`);
-      replace(tree, ...r.files.map((f) => h('li', { class: f.path === current ? 'active' : '' }, h('a', { href: `#/memory/${enc(space)}?path=${enc(f.path)}`, 'data-path': f.path }, f.path.replace(/^\/memories\//, '')), h('span', { class: 'meta' }, ` ${f.size} B`))));
+      replace(
+        tree,
+        ...r.files.map((f) =>
+          h(
+            'li',
+            { class: f.path === current ? 'active' : '' },
+            h('a', { href: `#/memory/${enc(space)}?path=${enc(f.path)}`, 'data-path': f.path }, f.path.replace(/^\/memories\//, '')),
+            h('span', { class: 'meta' }, ` ${f.size} B`),
+          ),
+        ),
+      );
       if (r.files.length === 0) tree.append(h('li', { class: 'empty' }, 'No files in this space yet.'));
     } catch (err) {
       ui.fail(err);
@@ -72,7 +87,21 @@ export const memoryView: View = (root, ui, params, path) => {
       replace(
         historyBox,
         h('h3', {}, 'History'),
-        h('ol', { class: 'history-list' }, ...hist.changes.map((c) => h('li', {}, h('span', { class: 'seq' }, `#${c.seq}`), ' ', h('strong', {}, c.command), ` by ${c.agentId}, `, h('time', { datetime: c.ts }, new Date(c.ts).toLocaleString())))),
+        h(
+          'ol',
+          { class: 'history-list' },
+          ...hist.changes.map((c) =>
+            h(
+              'li',
+              {},
+              h('span', { class: 'seq' }, `#${c.seq}`),
+              ' ',
+              h('strong', {}, c.command),
+              ` by ${c.agentId}, `,
+              h('time', { datetime: c.ts }, new Date(c.ts).toLocaleString()),
+            ),
+          ),
+        ),
       );
     } catch (err) {
       if (err instanceof ApiError && err.code === 'NOT_FOUND') {

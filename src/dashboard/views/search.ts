@@ -13,7 +13,14 @@ interface Hit {
 const TYPES = ['MESSAGE', 'REASONING', 'TOOL_CALL', 'TOOL_RESULT', 'FILE_CHANGE', 'TASK_STATUS', 'ERROR', 'SYSTEM'];
 
 export const searchView: View = (root, ui, params) => {
-  const query = h('input', { type: 'search', name: 'query', required: true, value: params.get('q') ?? '', placeholder: 'what did we decide about retries?', 'aria-label': 'search query' });
+  const query = h('input', {
+    type: 'search',
+    name: 'query',
+    required: true,
+    value: params.get('q') ?? '',
+    placeholder: 'what did we decide about retries?',
+    'aria-label': 'search query',
+  });
   const mode = h('select', { name: 'mode' }, ...['hybrid', 'keyword', 'vector'].map((m) => h('option', { value: m }, m)));
   const context = h('input', { type: 'text', name: 'contextId', placeholder: 'any' });
   const agent = h('input', { type: 'text', name: 'agentId', placeholder: 'any' });

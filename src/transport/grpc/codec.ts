@@ -45,8 +45,7 @@ function enumName(map: Map<number, string>, value: number | null | undefined, fi
 }
 
 const str = (v: string | null | undefined): string | undefined => (v ? v : undefined);
-const map = (m: Record<string, string> | null | undefined): Record<string, string> | undefined =>
-  m && Object.keys(m).length > 0 ? m : undefined;
+const map = (m: Record<string, string> | null | undefined): Record<string, string> | undefined => (m && Object.keys(m).length > 0 ? m : undefined);
 
 function payloadIn(p: pb.IPayload | null | undefined): unknown {
   if (!p) return undefined; // the engine answers MISSING_FIELD

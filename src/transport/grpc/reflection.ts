@@ -13,7 +13,9 @@ import { ReflectionService } from '@grpc/reflection';
 /** Records what a ReflectionService registers, instead of registering it. */
 function captured(reflection: ReflectionService): Array<{ service: ServiceDefinition; implementation: UntypedServiceImplementation }> {
   const services: Array<{ service: ServiceDefinition; implementation: UntypedServiceImplementation }> = [];
-  reflection.addToServer({ addService: (service: ServiceDefinition, implementation: UntypedServiceImplementation) => services.push({ service, implementation }) } as unknown as Server);
+  reflection.addToServer({
+    addService: (service: ServiceDefinition, implementation: UntypedServiceImplementation) => services.push({ service, implementation }),
+  } as unknown as Server);
   return services;
 }
 

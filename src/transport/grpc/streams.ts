@@ -308,15 +308,23 @@ export function subscribe(deps: GrpcDeps) {
     call.on('cancelled', end);
     call.on('close', end);
     const epoch = req.epoch === null || req.epoch === undefined ? undefined : req.epoch;
-    deps.gate.subscribe(principal, req.contextId, sub, { since, epoch, agentId: req.agentId || undefined, presence: req.presence === true, continueAfterTrim: req.continueAfterTrim === true }).then(
-      (s) => {
-        if (sub.closed) s.close();
-        else sub.sub = s;
-      },
-      (err: unknown) => {
-        end();
-        call.emit('error', toServiceError(err, deps.onInternal));
-      },
-    );
+    deps.gate
+      .subscribe(principal, req.contextId, sub, {
+        since,
+        epoch,
+        agentId: req.agentId || undefined,
+        presence: req.presence === true,
+        continueAfterTrim: req.continueAfterTrim === true,
+      })
+      .then(
+        (s) => {
+          if (sub.closed) s.close();
+          else sub.sub = s;
+        },
+        (err: unknown) => {
+          end();
+          call.emit('error', toServiceError(err, deps.onInternal));
+        },
+      );
   };
 }

@@ -17,7 +17,9 @@ const jsonBody = (schema: unknown) => ({ 'application/json': { schema } });
 const toPath = (pattern: string) => pattern.replace(/:([A-Za-z]+)/g, '{$1}');
 /** `get` + `/workunits/{contextId}` → `getWorkunitsContextId`. */
 const operationId = (method: string, pattern: string) =>
-  `${method}${toPath(pattern).replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`;
+  `${method}${toPath(pattern)
+    .replace(/[{}]/g, '')
+    .replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`;
 
 /** The OpenAPI document of the routes registered, in registration order. */
 export function buildOpenApi(routes: readonly DocumentedRoute[], version: string): Record<string, unknown> {
@@ -53,7 +55,14 @@ function toOperationObject(method: string, pattern: string, op: Operation): Reco
     ...(op.query ?? []).map((p) => ({ name: p.name, in: 'query', required: false, schema: p.schema, description: p.description })),
     ...(op.headers ?? []).map((p) => ({ name: p.name, in: 'header', required: false, schema: p.schema, description: p.description })),
   ];
-  if (op.scope !== 'none') parameters.push({ name: 'X-Client-ID', in: 'header', required: false, schema: { type: 'string' }, description: 'The client (auth.mode none), or the client an admin acts as.' });
+  if (op.scope !== 'none')
+    parameters.push({
+      name: 'X-Client-ID',
+      in: 'header',
+      required: false,
+      schema: { type: 'string' },
+      description: 'The client (auth.mode none), or the client an admin acts as.',
+    });
   const result: Record<string, unknown> = {
     operationId: operationId(method, pattern),
     summary: op.summary,

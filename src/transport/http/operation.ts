@@ -63,6 +63,14 @@ export const PAGE_LIMIT = param('limit', { type: 'integer', minimum: 1, maximum:
 export const PAGE_AFTER = param('after', STR, 'The nextCursor of the previous page.');
 export const ACCESS_TOKEN = param('access_token', STR, 'Credentials, for browsers.');
 export const REPLAY_SINCE = param('since', INT, 'Replay units after this seq first.');
-export const STREAM_AGENT = param('agentId', STR, 'The agent this stream is present as in the contexts it follows (GET /contexts/{id}/presence); absent: present as its client only.');
-export const ON_TRIMMED = param('onTrimmed', STR, 'When retention trimmed units since asked for: end (a trimmed event ends the subscription; the default) or continue (from the first seq left).');
+export const STREAM_AGENT = param(
+  'agentId',
+  STR,
+  'The agent this stream is present as in the contexts it follows (GET /contexts/{id}/presence); absent: present as its client only.',
+);
+export const ON_TRIMMED = param(
+  'onTrimmed',
+  STR,
+  'When retention trimmed units since asked for: end (a trimmed event ends the subscription; the default) or continue (from the first seq left).',
+);
 export const RESUME_EPOCH = param('epoch', STR, 'The epoch since belongs to, as a subscribed frame named it (EPOCH_MISMATCH when it is not the log’s).');

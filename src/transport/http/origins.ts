@@ -8,7 +8,8 @@
  */
 import type { Headers } from './io.js';
 
-const ALLOW_HEADERS = 'authorization, content-type, x-api-key, x-client-id, x-agent-id, x-request-id, idempotency-key, if-match, last-event-id, mcp-protocol-version, mcp-session-id';
+const ALLOW_HEADERS =
+  'authorization, content-type, x-api-key, x-client-id, x-agent-id, x-request-id, idempotency-key, if-match, last-event-id, mcp-protocol-version, mcp-session-id';
 const EXPOSE_HEADERS = 'x-request-id, retry-after, idempotent-replayed, etag, www-authenticate, location';
 
 export type OriginVerdict = 'none' | 'same' | 'allowed' | 'refused';

@@ -12,7 +12,14 @@ export function registerClientRoutes(t: RouteTable, deps: { gate: Gate }): void 
 
   t.route('/clients/list', {
     get: {
-      operation: { summary: 'Clients with data or in-memory state.', tag: 'clients', scope: 'admin', query: [PAGE_LIMIT, PAGE_AFTER], ok: { 200: 'ClientList' }, errors: ['INVALID_QUERY'] },
+      operation: {
+        summary: 'Clients with data or in-memory state.',
+        tag: 'clients',
+        scope: 'admin',
+        query: [PAGE_LIMIT, PAGE_AFTER],
+        ok: { 200: 'ClientList' },
+        errors: ['INVALID_QUERY'],
+      },
       handler: (reply, req, principal) => {
         const q = new Query(req.getQuery());
         gate.listClients(principal, { after: q.string('after'), limit: q.int('limit') }).then((page) => reply.json(200, JSON.stringify(page)), reject(reply));

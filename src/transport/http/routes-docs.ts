@@ -20,7 +20,12 @@ export function registerDocsRoutes(t: RouteTable, openapi: () => string): void {
   // (nothing is fetched from elsewhere).
   t.route('/redoc', {
     get: {
-      operation: { summary: 'The page of /docs, at the path of the first design.', tag: 'operations', scope: 'none', ok: { 200: { contentType: 'text/html', description: 'HTML' } } },
+      operation: {
+        summary: 'The page of /docs, at the path of the first design.',
+        tag: 'operations',
+        scope: 'none',
+        ok: { 200: { contentType: 'text/html', description: 'HTML' } },
+      },
       handler: (reply) => reply.send(200, 'text/html; charset=utf-8', DOCS_PAGE),
     },
   });

@@ -57,7 +57,12 @@ export function registerOpsRoutes(t: RouteTable, deps: OpsDeps, gate: Gate): voi
   if (metrics !== undefined) {
     t.route('/metrics', {
       get: {
-        operation: { summary: 'Prometheus metrics.', tag: 'operations', scope: 'admin', ok: { 200: { contentType: 'text/plain; version=0.0.4', description: 'Prometheus text format' } } },
+        operation: {
+          summary: 'Prometheus metrics.',
+          tag: 'operations',
+          scope: 'admin',
+          ok: { 200: { contentType: 'text/plain; version=0.0.4', description: 'Prometheus text format' } },
+        },
         handler: (reply, _req, principal) => {
           gate.access.require(principal, 'admin');
           metrics.text().then((text) => reply.send(200, metrics.contentType, text), reject(reply));

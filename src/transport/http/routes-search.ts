@@ -39,9 +39,7 @@ export function registerSearchRoutes(t: RouteTable, deps: { gate: Gate; search?:
         readJsonBody(reply, bodyHeaders(req), maxBodyBytes, (body) => {
           gate.search(principal, body).then((r) => {
             // Units go out as stored, without being parsed and encoded again.
-            const results = r.results.map(
-              (x) => `{"workUnit":${x.workUnit},"score":${x.score},"keywordScore":${x.keywordScore},"vectorScore":${x.vectorScore}}`,
-            );
+            const results = r.results.map((x) => `{"workUnit":${x.workUnit},"score":${x.score},"keywordScore":${x.keywordScore},"vectorScore":${x.vectorScore}}`);
             reply.json(200, `{"results":[${results.join(',')}],"total":${r.total},"totalRelation":"${r.totalRelation}"}`);
           }, reject(reply));
         });

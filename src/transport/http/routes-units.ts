@@ -43,7 +43,18 @@ export function registerUnitRoutes(t: RouteTable, deps: { gate: Gate; maxBodyByt
         body: 'WorkUnitInput',
         headers: [param('Idempotency-Key', STR, 'Retries with the same key get the first write (201 with Idempotent-Replayed: true).')],
         ok: { 201: 'WorkUnit' },
-        errors: ['MALFORMED_JSON', 'MISSING_FIELD', 'UNKNOWN_FIELD', 'INVALID_FIELD', 'INVALID_ID', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'FENCE_REJECTED', 'QUOTA_EXCEEDED', 'STORAGE_UNAVAILABLE'],
+        errors: [
+          'MALFORMED_JSON',
+          'MISSING_FIELD',
+          'UNKNOWN_FIELD',
+          'INVALID_FIELD',
+          'INVALID_ID',
+          'PAYLOAD_TOO_LARGE',
+          'UNSUPPORTED_MEDIA_TYPE',
+          'FENCE_REJECTED',
+          'QUOTA_EXCEEDED',
+          'STORAGE_UNAVAILABLE',
+        ],
       },
       handler: (reply, req, principal) => {
         const head = bodyHeaders(req);
@@ -51,7 +62,10 @@ export function registerUnitRoutes(t: RouteTable, deps: { gate: Gate; maxBodyByt
         readJsonBody(reply, head, maxBodyBytes, (body) => {
           gate.append(principal, body, idempotencyKey === '' ? undefined : idempotencyKey).then((r) => {
             const headers: Headers = r.replayed
-              ? [['Location', `/workunit/${r.id}`], ['Idempotent-Replayed', 'true']]
+              ? [
+                  ['Location', `/workunit/${r.id}`],
+                  ['Idempotent-Replayed', 'true'],
+                ]
               : [['Location', `/workunit/${r.id}`]];
             reply.json(201, r.json, headers);
           }, reject(reply));
@@ -81,10 +95,9 @@ export function registerUnitRoutes(t: RouteTable, deps: { gate: Gate; maxBodyByt
         const contextId = pathParam(req, 0, 'contextId');
         const q = new Query(req.getQuery());
         const query = { limit: q.int('limit'), after: q.int('after'), before: q.int('before'), reverse: q.bool('reverse') };
-        gate.listUnits(principal, contextId, query).then(
-          (page) => reply.json(200, `{"workUnits":[${page.units.join(',')}],"nextCursor":${page.nextCursor ?? 'null'},"firstSeq":${page.firstSeq}}`),
-          reject(reply),
-        );
+        gate
+          .listUnits(principal, contextId, query)
+          .then((page) => reply.json(200, `{"workUnits":[${page.units.join(',')}],"nextCursor":${page.nextCursor ?? 'null'},"firstSeq":${page.firstSeq}}`), reject(reply));
       },
     },
   });
@@ -110,10 +123,7 @@ export function registerUnitRoutes(t: RouteTable, deps: { gate: Gate; maxBodyByt
     get: {
       operation: { summary: 'A context record (ETag: its version).', tag: 'contexts', scope: 'read', ok: { 200: 'Context' }, errors: ['CONTEXT_NOT_FOUND', 'INVALID_ID'] },
       handler: (reply, req, principal) => {
-        gate.getContext(principal, pathParam(req, 0, 'contextId')).then(
-          (ctx) => reply.json(200, JSON.stringify(ctx), [['ETag', `"${ctx.version}"`]]),
-          reject(reply),
-        );
+        gate.getContext(principal, pathParam(req, 0, 'contextId')).then((ctx) => reply.json(200, JSON.stringify(ctx), [['ETag', `"${ctx.version}"`]]), reject(reply));
       },
     },
     patch: {
@@ -130,16 +140,14 @@ export function registerUnitRoutes(t: RouteTable, deps: { gate: Gate; maxBodyByt
         const contextId = pathParam(req, 0, 'contextId');
         const ifMatch = parseIfMatch(req.getHeader('if-match'));
         readJsonBody(reply, bodyHeaders(req), maxBodyBytes, (body) => {
-          gate.patchContext(principal, contextId, body, ifMatch).then(
-            (ctx) => reply.json(200, JSON.stringify(ctx), [['ETag', `"${ctx.version}"`]]),
-            reject(reply),
-          );
+          gate.patchContext(principal, contextId, body, ifMatch).then((ctx) => reply.json(200, JSON.stringify(ctx), [['ETag', `"${ctx.version}"`]]), reject(reply));
         });
       },
     },
     del: {
       operation: {
-        summary: 'Delete a context for good: its units, idempotency keys, search entries and memory state; subscribers get a `deleted` event. A later write starts a new history (a new stream epoch).',
+        summary:
+          'Delete a context for good: its units, idempotency keys, search entries and memory state; subscribers get a `deleted` event. A later write starts a new history (a new stream epoch).',
         tag: 'contexts',
         scope: 'write',
         ok: { 200: 'ContextDeletion' },

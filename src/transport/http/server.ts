@@ -157,12 +157,9 @@ export class HttpServer {
     for (const { method, handler, isPublic } of handlers) this.app[method](pattern, this.guard(handler, isPublic, pattern));
     this.app.any(pattern, (res, req) => {
       if (req.getMethod() === 'options') return this.preflight(res, req);
-      new Reply(res).error(
-        new EngramError('METHOD_NOT_ALLOWED', `${req.getMethod().toUpperCase()} is not allowed here; allowed: ${allow}`),
-        this.onInternal,
-        hasBody(req),
-        [['Allow', allow]],
-      );
+      new Reply(res).error(new EngramError('METHOD_NOT_ALLOWED', `${req.getMethod().toUpperCase()} is not allowed here; allowed: ${allow}`), this.onInternal, hasBody(req), [
+        ['Allow', allow],
+      ]);
     });
   }
 
@@ -221,7 +218,9 @@ export class HttpServer {
     const material = this.tls?.clientCaFile === undefined ? undefined : readTls(this.tls);
     if (material?.ca === undefined) return this.listenTcp(host, port);
     // Mutual TLS: node:tls in front of the app (tls-front.ts says why).
-    const front = await listenWithMutualTls(this.app, { ...material, ca: material.ca }, host, port, (err) => this.logger.debug({ err: err.message }, 'refused a TLS handshake (mutual TLS)'));
+    const front = await listenWithMutualTls(this.app, { ...material, ca: material.ca }, host, port, (err) =>
+      this.logger.debug({ err: err.message }, 'refused a TLS handshake (mutual TLS)'),
+    );
     this.stopFront = front.close;
     return { host, port: front.port };
   }
@@ -229,12 +228,7 @@ export class HttpServer {
   private listenTcp(host: string, port: number): Promise<{ host: string; port: number }> {
     // uWS listens with SO_REUSEPORT by default, so a second server on a taken port would
     // silently share it; the exclusive flag makes that a start-up error instead.
-    const listen = this.app.listen as unknown as (
-      host: string,
-      port: number,
-      options: number,
-      cb: (socket: us_listen_socket | false) => void,
-    ) => TemplatedApp;
+    const listen = this.app.listen as unknown as (host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => TemplatedApp;
     return new Promise((resolve, reject) => {
       listen.call(this.app, host, port, EXCLUSIVE_PORT, (socket) => {
         if (!socket) {
@@ -246,8 +240,6 @@ export class HttpServer {
       });
     });
   }
-
-
 
   /** Stops accepting connections. */
   stopListening(): void {
@@ -270,7 +262,9 @@ function createApp(tls: ServerTls | undefined): TemplatedApp {
     return uWS.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile });
   } catch {
     // uWS says only "App construction failed"; the config check (config/tls.ts) catches the usual causes first.
-    throw new Error(`TLS could not be set up from server.tls.certFile ${tls.certFile} and server.tls.keyFile ${tls.keyFile} (PEM files, the key unencrypted and the certificate's)`);
+    throw new Error(
+      `TLS could not be set up from server.tls.certFile ${tls.certFile} and server.tls.keyFile ${tls.keyFile} (PEM files, the key unencrypted and the certificate's)`,
+    );
   }
 }
 
@@ -301,4 +295,3 @@ const ANONYMOUS: Principal = { clientId: '', scopes: new Set(), contexts: undefi
 function hasBody(req: HttpRequest): boolean {
   return req.getHeader('content-length') !== '' || req.getHeader('transfer-encoding') !== '';
 }
-

@@ -24,7 +24,16 @@ export interface StreamRoute {
 export function parseStreamQuery(
   raw: string | undefined,
   maxContexts: number,
-): { contexts: string[]; since: number | undefined; epoch: string | undefined; format: string | undefined; locks: boolean; agentId: string | undefined; presence: boolean; continueAfterTrim: boolean } {
+): {
+  contexts: string[];
+  since: number | undefined;
+  epoch: string | undefined;
+  format: string | undefined;
+  locks: boolean;
+  agentId: string | undefined;
+  presence: boolean;
+  continueAfterTrim: boolean;
+} {
   const q = new Query(raw);
   const contexts = q.all('context');
   if (contexts.length > maxContexts) {

@@ -22,8 +22,7 @@ const STORAGE_WAIT_MS = 15_000;
 /** The frame as one SSE event; encoded once per frame for all SSE subscribers. */
 export const SSE: FrameFormat<string> = {
   name: 'sse',
-  encode: (frame: Frame) =>
-    frame.seq === undefined ? `event: ${frame.event}\ndata: ${frame.json}\n\n` : `id: ${frame.seq}\nevent: ${frame.event}\ndata: ${frame.json}\n\n`,
+  encode: (frame: Frame) => (frame.seq === undefined ? `event: ${frame.event}\ndata: ${frame.json}\n\n` : `id: ${frame.seq}\nevent: ${frame.event}\ndata: ${frame.json}\n\n`),
 };
 
 class SseConnection implements StreamSink, HubConnection {

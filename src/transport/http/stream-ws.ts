@@ -69,9 +69,7 @@ class WsConnection implements StreamSink, HubConnection {
   write(frame: Frame): WriteResult {
     const ws = this.ws;
     if (this.closed || ws === undefined) return 'dropped';
-    const status = this.binary
-      ? ws.send(frame.encoded(MSGPACK), true, this.route.hub.options.compression)
-      : ws.send(frame.json, false, this.route.hub.options.compression);
+    const status = this.binary ? ws.send(frame.encoded(MSGPACK), true, this.route.hub.options.compression) : ws.send(frame.json, false, this.route.hub.options.compression);
     if (status === 2) {
       this.markFull();
       return 'dropped';
@@ -173,7 +171,16 @@ class WsConnection implements StreamSink, HubConnection {
     this.ws = ws;
     if (this.initial.locks) this.enqueue({ op: 'subscribeLocks', ref: undefined });
     for (const contextId of this.initial.contexts) {
-      this.enqueue({ op: 'subscribe', ref: undefined, contextId, since: this.initial.since, epoch: this.initial.epoch, presence: this.initial.presence, agentId: undefined, continueAfterTrim: this.initial.continueAfterTrim });
+      this.enqueue({
+        op: 'subscribe',
+        ref: undefined,
+        contextId,
+        since: this.initial.since,
+        epoch: this.initial.epoch,
+        presence: this.initial.presence,
+        agentId: undefined,
+        continueAfterTrim: this.initial.continueAfterTrim,
+      });
     }
   }
 
@@ -234,12 +241,24 @@ class WsConnection implements StreamSink, HubConnection {
         return;
       case 'subscribe':
       case 'unsubscribe':
-        this.control = this.control.then(() => (op.op === 'subscribe' ? this.subscribe(op.contextId, op.since, op.epoch, op.presence, op.agentId ?? this.agentId, op.ref, op.continueAfterTrim) : this.unsubscribe(op.contextId, op.ref)));
+        this.control = this.control.then(() =>
+          op.op === 'subscribe'
+            ? this.subscribe(op.contextId, op.since, op.epoch, op.presence, op.agentId ?? this.agentId, op.ref, op.continueAfterTrim)
+            : this.unsubscribe(op.contextId, op.ref),
+        );
         return;
     }
   }
 
-  private async subscribe(contextId: string, since: number | undefined, epoch: string | undefined, presence: boolean, agentId: string | undefined, ref: Ref, continueAfterTrim: boolean): Promise<void> {
+  private async subscribe(
+    contextId: string,
+    since: number | undefined,
+    epoch: string | undefined,
+    presence: boolean,
+    agentId: string | undefined,
+    ref: Ref,
+    continueAfterTrim: boolean,
+  ): Promise<void> {
     if (this.closed) return;
     const previous = this.subs.get(contextId);
     if (previous === undefined && this.subs.size >= this.route.hub.options.maxSubscriptions) {

@@ -64,9 +64,8 @@ class MutualTlsFront {
     /** Told about each refused handshake (no certificate, another CA's, not TLS at all). */
     onRefused: (err: Error) => void,
   ) {
-    this.server = tls.createServer(
-      { ...material, requestCert: true, rejectUnauthorized: true, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, ALPNProtocols: ['http/1.1'] },
-      (client) => this.pipe(client),
+    this.server = tls.createServer({ ...material, requestCert: true, rejectUnauthorized: true, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, ALPNProtocols: ['http/1.1'] }, (client) =>
+      this.pipe(client),
     );
     // node:tls has already destroyed the socket; this only reports it.
     this.server.on('tlsClientError', onRefused);

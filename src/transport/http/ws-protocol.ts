@@ -9,7 +9,16 @@ import { checkEpoch, checkId, checkOnTrimmed } from '../../basics/validate.js';
 export type Ref = string | number | undefined;
 
 export type ClientOp =
-  | { op: 'subscribe'; ref: Ref; contextId: string; since: number | undefined; epoch: string | undefined; presence: boolean; agentId: string | undefined; continueAfterTrim: boolean }
+  | {
+      op: 'subscribe';
+      ref: Ref;
+      contextId: string;
+      since: number | undefined;
+      epoch: string | undefined;
+      presence: boolean;
+      agentId: string | undefined;
+      continueAfterTrim: boolean;
+    }
   | { op: 'unsubscribe'; ref: Ref; contextId: string }
   | { op: 'publish'; ref: Ref; unit: Record<string, unknown> }
   | { op: 'subscribeLocks'; ref: Ref }
@@ -53,7 +62,16 @@ export function parseClientOp(value: unknown): ClientOp {
       const epoch = obj.epoch === undefined ? undefined : checkEpoch(obj.epoch);
       if (obj.presence !== undefined && typeof obj.presence !== 'boolean') throw new EngramError('INVALID_FIELD', 'presence: must be true or false');
       const agentId = obj.agentId === undefined ? undefined : checkId(obj.agentId, 'agentId');
-      return { op: 'subscribe', ref, contextId, since: obj.since as number | undefined, epoch, presence: obj.presence === true, agentId, continueAfterTrim: checkOnTrimmed(obj.onTrimmed, 'INVALID_FIELD') };
+      return {
+        op: 'subscribe',
+        ref,
+        contextId,
+        since: obj.since as number | undefined,
+        epoch,
+        presence: obj.presence === true,
+        agentId,
+        continueAfterTrim: checkOnTrimmed(obj.onTrimmed, 'INVALID_FIELD'),
+      };
     }
     case 'unsubscribe': {
       onlyFields(obj, ['op', 'ref', 'contextId']);
