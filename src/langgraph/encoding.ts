@@ -28,6 +28,11 @@ export function decodeTyped(serde: SerializerProtocol, typed: Typed): Promise<un
   return serde.loadsTyped(typed.t, data);
 }
 
+/** Equal as filters compare values: the same primitive, or objects and arrays with the same JSON. */
+export function sameJson(a: unknown, b: unknown): boolean {
+  return a === b || (typeof a === 'object' && typeof b === 'object' && a !== null && b !== null && JSON.stringify(a) === JSON.stringify(b));
+}
+
 export function isTyped(v: unknown): v is Typed {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;

@@ -22,6 +22,18 @@ interface Replica<S> {
 /** Units asked for per read (the most a page gives). */
 const PAGE = 1000;
 
+/** The ids of the client's contexts that start with `prefix`, every page of them. */
+export async function contextIdsWithPrefix(client: EngramClient, prefix: string): Promise<string[]> {
+  const ids: string[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await client.listContexts({ prefix, limit: PAGE, ...(after !== undefined ? { after } : {}) });
+    for (const c of page.contexts) ids.push(c.id);
+    if (page.nextCursor === null || page.contexts.length === 0) return ids;
+    after = page.nextCursor;
+  }
+}
+
 export class ContextReplicas<S extends Replayed> {
   /** Least recently used first. */
   private readonly replicas = new Map<string, Replica<S>>();

@@ -32,8 +32,8 @@ import {
 // The HTTP client's own modules: the SDK's index would load the gRPC client too.
 import { EngramClientError, isRetryable } from '../client/errors.js';
 import { EngramClient, type EngramClientOptions } from '../client/http-client.js';
-import { decodeTyped, encodeTyped, type Typed } from './encoding.js';
-import { ContextReplicas } from './replicas.js';
+import { decodeTyped, encodeTyped, sameJson, type Typed } from './encoding.js';
+import { ContextReplicas, contextIdsWithPrefix } from './replicas.js';
 import { ThreadState, type CheckpointUnit, type StoredCheckpoint, type WritesUnit } from './thread.js';
 
 export interface EngramSaverOptions {
@@ -115,7 +115,7 @@ export class EngramSaver extends BaseCheckpointSaver {
           if (beforeId && stored.id >= beforeId) continue;
           if (filter && Object.keys(filter).length > 0) {
             const metadata = (await decodeTyped(this.serde, stored.metadata)) as Record<string, unknown>;
-            if (!Object.entries(filter).every(([k, v]) => sameValue(metadata?.[k], v))) continue;
+            if (!Object.entries(filter).every(([k, v]) => sameJson(metadata?.[k], v))) continue;
           }
           if (limit !== undefined) {
             if (limit <= 0) return;
@@ -253,14 +253,7 @@ export class EngramSaver extends BaseCheckpointSaver {
   }
 
   private async threadIds(): Promise<string[]> {
-    const ids: string[] = [];
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.client.listContexts({ prefix: this.prefix, limit: 1000, ...(after !== undefined ? { after } : {}) });
-      for (const c of page.contexts) ids.push(c.id.slice(this.prefix.length));
-      if (page.nextCursor === null || page.contexts.length === 0) return ids;
-      after = page.nextCursor;
-    }
+    return (await contextIdsWithPrefix(this.client, this.prefix)).map((id) => id.slice(this.prefix.length));
   }
 
   private async tupleOf(thread: ThreadState, threadId: string, stored: StoredCheckpoint): Promise<CheckpointTuple> {
@@ -302,10 +295,4 @@ function threadIdOf(config: RunnableConfig, required: boolean): string | undefin
   if (typeof id === 'number' && Number.isFinite(id)) return String(id);
   if (!required) return undefined;
   throw new Error('The config has no thread_id: pass {configurable: {thread_id}} so the checkpointer knows which thread to keep');
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -32,7 +32,8 @@ import {
 } from '@langchain/langgraph-checkpoint';
 import { EngramClient, type EngramClientOptions } from '../client/http-client.js';
 import type { WorkUnit } from '../client/types.js';
-import { ContextReplicas } from './replicas.js';
+import { ContextReplicas, contextIdsWithPrefix } from './replicas.js';
+import { sameJson } from './encoding.js';
 
 export interface EngramStoreOptions {
   /** A client to use; or `url` (and `clientOptions`: API key, client id) to make one. */
@@ -263,17 +264,12 @@ export class EngramStore extends BaseStore {
   private async namespacesUnder(prefix: string[]): Promise<string[][]> {
     const base = this.prefix + prefix.join('.');
     const out: string[][] = [];
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.client.listContexts({ prefix: base, limit: 1000, ...(after !== undefined ? { after } : {}) });
-      for (const c of page.contexts) {
-        if (prefix.length > 0 && c.id !== base && !c.id.startsWith(`${base}.`)) continue; // ['a','b'] is not under ['a','bc']
-        const rest = c.id.slice(this.prefix.length);
-        if (rest !== '') out.push(rest.split('.'));
-      }
-      if (page.nextCursor === null || page.contexts.length === 0) return out;
-      after = page.nextCursor;
+    for (const id of await contextIdsWithPrefix(this.client, base)) {
+      if (prefix.length > 0 && id !== base && !id.startsWith(`${base}.`)) continue; // ['a','b'] is not under ['a','bc']
+      const rest = id.slice(this.prefix.length);
+      if (rest !== '') out.push(rest.split('.'));
     }
+    return out;
   }
 }
 
@@ -316,10 +312,6 @@ function matchesFilter(actual: unknown, filter: unknown): boolean {
     });
   }
   return sameJson(actual, filter);
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  return a === b || (typeof a === 'object' && typeof b === 'object' && a !== null && b !== null && JSON.stringify(a) === JSON.stringify(b));
 }
 
 function conditionHolds(c: MatchCondition, ns: string[]): boolean {
