@@ -96,6 +96,16 @@ export const ERROR_CATALOG = {
     doc: 'The disk holding the log is full: nothing was stored. Reads and streams go on; writes succeed again, with no restart, once space is freed (docs/reliability.md).',
   },
   STORAGE_UNAVAILABLE: { http: 503, grpc: 'UNAVAILABLE', doc: 'The log could not commit the write; nothing was stored; retry shortly.' },
+  MODEL_UNAVAILABLE: {
+    http: 503,
+    grpc: 'UNAVAILABLE',
+    doc: 'The language-model provider of `memory.model` could not be reached, timed out, or answered with an error after its retries (or none is configured for a call that needs one); nothing was stored.',
+  },
+  MODEL_OUTPUT_INVALID: {
+    http: 502,
+    grpc: 'INTERNAL',
+    doc: "The language model's answer was not the structured output asked for (not JSON, missing or wrong fields, a decision about an unknown fact, cut off at its token limit); nothing was stored.",
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;
