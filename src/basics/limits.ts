@@ -39,3 +39,6 @@ export const SEARCH_LIMITS = {
 
 /** Limits of the facts of agent memory (memory/facts.ts), here because the request schemas state them too. */
 export const FACT_LIMITS = { keyChars: 200, valueChars: 4096, recallMax: 100 } as const;
+
+/** Limits of one conversation turn handed to POST /memory/{space}/process-turn (memory/conversation.ts). */
+export const TURN_LIMITS = { messages: 200, chars: 64_000 } as const;

@@ -6,7 +6,7 @@
  * enforced. The validators add what a schema cannot say well (ids without control
  * characters, payload depth, well-formed Unicode) with the same error codes.
  */
-import { FACT_LIMITS, LIMITS, SEARCH_LIMITS } from './limits.js';
+import { FACT_LIMITS, LIMITS, SEARCH_LIMITS, TURN_LIMITS } from './limits.js';
 import { RELATIONSHIP_TYPES, WORK_UNIT_TYPES } from './types.js';
 
 type Schema = Record<string, unknown>;
@@ -101,6 +101,39 @@ export const REQUEST_SCHEMAS = {
   FactRecall: object({ query: { type: 'string', minLength: 1, maxLength: FACT_LIMITS.valueChars }, limit: { type: 'integer', minimum: 1, maximum: FACT_LIMITS.recallMax } }, [
     'query',
   ]),
+  ConversationTurn: object(
+    {
+      messages: {
+        type: 'array',
+        minItems: 1,
+        maxItems: TURN_LIMITS.messages,
+        description: `The messages of the turn, oldest first (at most ${TURN_LIMITS.chars} characters of text in all).`,
+        items: object(
+          {
+            role: { enum: ['user', 'assistant', 'system', 'developer', 'tool'] },
+            content: {
+              description: 'Text, or a list of content blocks whose text blocks are read (others, such as images, are skipped).',
+              oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'object', properties: { type: { type: 'string' }, text: { type: 'string' } }, required: ['type'] } }],
+            },
+          },
+          ['role', 'content'],
+        ),
+      },
+      extractor: {
+        enum: ['auto', 'rules', 'model'],
+        description: 'auto (default): the language model of memory.model when one is configured, else the rules; rules: always the rules; model: the model, or MODEL_UNAVAILABLE.',
+      },
+    },
+    ['messages'],
+  ),
+  MemoryQuery: object(
+    {
+      query: { type: 'string', minLength: 1, maxLength: FACT_LIMITS.valueChars, description: 'The question.' },
+      limit: { type: 'integer', minimum: 1, maximum: FACT_LIMITS.recallMax, description: 'Default 10.' },
+      history: { type: 'boolean', description: 'Give each memory its versions, oldest first.' },
+    },
+    ['query'],
+  ),
   GraphArguments: { type: 'object', description: 'The arguments of the graph tool named in the path, as the reference MCP memory server takes them (docs/memory.md).' },
   SearchRequest: object(
     {

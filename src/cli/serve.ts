@@ -13,6 +13,7 @@ import { ClientRegistry } from '../tenancy/client-registry.js';
 import { Engine } from '../engine/engine.js';
 import { Gate } from '../gate/gate.js';
 import { createAgentMemory } from '../memory/agent-memory.js';
+import { createLanguageModel } from '../memory/language-model.js';
 import { detailedHealth } from '../ops/health.js';
 import { Metrics } from '../ops/metrics.js';
 import { LockManager } from '../locks/locks.js';
@@ -140,10 +141,25 @@ export async function serve(config: Config): Promise<void> {
   });
   // Facts count as already known by the search embedder's similarity (in the search worker, loaded once).
   // Their states are snapshotted beside the log's units (each node its own, on a shared log).
+  // Conversation turns are read by the configured language model, or by rules (memory.model.provider none).
+  const m = config.memory.model;
+  const model =
+    m.provider === 'none'
+      ? undefined
+      : createLanguageModel({
+          provider: m.provider as 'openai' | 'anthropic',
+          url: m.url,
+          model: m.name,
+          ...(m.apiKey === '' ? {} : { apiKey: m.apiKey }),
+          timeoutMs: m.timeoutMs,
+          retries: m.retries,
+          maxTokens: m.maxTokens,
+        });
   const memory = createAgentMemory(
     gate,
     { embed: search === undefined ? undefined : (texts) => search.host.embed(texts), similarity: config.memory.factSimilarity / 100 },
     { snapshots: { store: log, every: config.memory.snapshotEvery }, observer: metrics },
+    model,
   );
   const t = config.server.tls;
   // The config check (config/tls.ts) made sure both files are given, or neither.
@@ -201,7 +217,7 @@ export async function serve(config: Config): Promise<void> {
   // ports, so it is written at every log level.
   // The URL is for reaching the server from here: a wildcard address is reached on loopback.
   const url = `${scheme}://${addr.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:')}`;
-  createLogger('info').info({ addr, url, grpcAddr: grpcAddr ?? null, ...(tls === undefined ? {} : { tls: tls.clientCaFile === undefined ? 'on' : 'mutual' }) }, 'engram listening');
+  createLogger('info').info({ addr, url, grpcAddr: grpcAddr ?? null, memoryModel: model?.id ?? 'rules', ...(tls === undefined ? {} : { tls: tls.clientCaFile === undefined ? 'on' : 'mutual' }) }, 'engram listening');
 
   let stopping = false;
   // Opening storage runs after the listener is up; a signal that arrives meanwhile waits for it.

@@ -30,6 +30,7 @@ import type {
   KnowledgeGraph,
   ListQuery,
   Lock,
+  Memory,
   MemoryChange,
   MemoryFile,
   MemoryFileEntry,
@@ -40,6 +41,8 @@ import type {
   SearchRequest,
   SearchResponse,
   SubscribeOptions,
+  TurnMessage,
+  TurnResult,
   UnitPage,
   WorkUnit,
   WriteResult,
@@ -165,6 +168,21 @@ export class EngramClient implements LockApi {
   /** Live facts most like a query, best first. */
   async recall(space: string, query: unknown, limit = 10): Promise<Array<Fact & { score: number }>> {
     return (await this.call<{ facts: Array<Fact & { score: number }> }>('POST', `/facts/${enc(space)}/recall`, { query, limit })).value.facts;
+  }
+
+  /**
+   * Hands over a conversation turn: the statements worth keeping are extracted and decided
+   * against the known facts (ADD, UPDATE, DELETE, NOOP, each with a reason). `extractor`: auto
+   * (the server's language model if it has one, else its rules), rules, or model.
+   */
+  async processTurn(space: string, messages: TurnMessage[], options: { agentId?: string; extractor?: 'auto' | 'rules' | 'model' } = {}): Promise<TurnResult> {
+    const body = { messages, ...(options.extractor === undefined ? {} : { extractor: options.extractor }) };
+    return (await this.call<TurnResult>('POST', `/memory/${enc(space)}/process-turn?agentId=${enc(options.agentId ?? 'memory')}`, body)).value;
+  }
+
+  /** The facts relevant to a question, best first (hybrid search); with each one's versions when `history` is set. */
+  async queryMemory(space: string, query: string, options: { limit?: number; history?: boolean } = {}): Promise<{ ranking: string; memories: Memory[] }> {
+    return (await this.call<{ ranking: string; memories: Memory[] }>('POST', `/memory/${enc(space)}/query`, { query, ...options })).value;
   }
 
   /** Runs one knowledge-graph tool (create_entities, read_graph, ...) with the reference memory server's arguments. */

@@ -244,6 +244,39 @@ export interface FactOutcome {
   similarity?: number;
 }
 
+/** A message of a conversation turn handed to `processTurn()`: text, or content blocks whose text blocks are read. */
+export interface TurnMessage {
+  role: 'user' | 'assistant' | 'system' | 'developer' | 'tool';
+  content: string | Array<{ type: string; text?: string }>;
+}
+
+/** What a turn did to one fact (`processTurn()`). */
+export interface TurnDecision {
+  decision: 'ADD' | 'UPDATE' | 'DELETE' | 'NOOP';
+  /** The statement of the turn it is about. */
+  statement: string;
+  reason: string;
+  /** The fact after the decision (absent for a NOOP about nothing known). */
+  fact?: Fact;
+  /** UPDATE and DELETE: the fact as it was before. */
+  replaces?: Fact;
+}
+
+export interface TurnResult {
+  /** 'rules', or the provider and model that decided ('openai:gpt-4o-mini'). */
+  extractor: string;
+  statements: string[];
+  decisions: TurnDecision[];
+}
+
+/** A fact relevant to a question (`queryMemory()`). */
+export interface Memory extends Fact {
+  score: number;
+  /** Whether the search matched the fact as it reads now, or an earlier version. */
+  matched: 'current' | 'history';
+  history?: FactVersion[];
+}
+
 /** A file of a memory space and its size in characters (`memoryTree()`). */
 export interface MemoryFileEntry {
   path: string;

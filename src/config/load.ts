@@ -116,6 +116,12 @@ function crossCheck(c: Config, problems: string[]): void {
   if (s.enabled && s.embedder === 'offline' && s.dimensions !== 0 && s.dimensions !== 100) {
     problems.push('search.dimensions: the offline embedder makes 100-dimensional vectors (leave it 0)');
   }
+  const m = c.memory.model;
+  if (m.provider !== 'none') {
+    if (m.url === '') problems.push(`memory.model.url: required with memory.model.provider ${m.provider}`);
+    else if (!/^https?:\/\/[^/]/.test(m.url)) problems.push(`memory.model.url: ${JSON.stringify(m.url)} is not an http:// or https:// URL`);
+    if (m.name === '') problems.push(`memory.model.name: required with memory.model.provider ${m.provider} (the model to ask)`);
+  }
   const { addr, grpcAddr } = c.server;
   if (c.server.grpcEnabled && addr.port !== 0 && addr.port === grpcAddr.port && addr.host === grpcAddr.host) {
     problems.push('server.grpcAddr: the same address as server.addr (gRPC needs its own port)');

@@ -386,6 +386,11 @@ export class Gate {
 
   // ---- search -------------------------------------------------------------------------
 
+  /** Whether this server has a search index (search.enabled). */
+  get searchable(): boolean {
+    return this.searcher !== undefined;
+  }
+
   /** Search over every space the principal reads, its hits merged by score. */
   async search(p: Principal, input: unknown): Promise<SearchResponse> {
     const started = performance.now();

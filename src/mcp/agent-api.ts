@@ -15,6 +15,10 @@ export interface AgentApi {
   forget(space: string, key: unknown, agentId: string): Promise<unknown>;
   facts(space: string, includeDeleted: boolean): Promise<unknown[]>;
   recall(space: string, query: unknown, limit: number): Promise<unknown[]>;
+  /** POST /memory/{space}/process-turn: `turn` is the request body ({messages, extractor}). */
+  processTurn(space: string, turn: Record<string, unknown>, agentId: string): Promise<unknown>;
+  /** POST /memory/{space}/query. */
+  queryMemory(space: string, query: Record<string, unknown>): Promise<unknown>;
   graph(space: string, tool: string, args: unknown, agentId: string): Promise<unknown>;
   post(unit: Record<string, unknown>): Promise<unknown>;
   /** The last `limit` units of a context, oldest first. */
@@ -43,6 +47,13 @@ export class ClientAgentApi implements AgentApi {
   }
   recall(space: string, query: unknown, limit: number) {
     return this.client.recall(space, query, limit);
+  }
+  processTurn(space: string, turn: Record<string, unknown>, agentId: string) {
+    return this.client.processTurn(space, turn.messages as never, { agentId, ...(turn.extractor === undefined ? {} : { extractor: turn.extractor as never }) });
+  }
+  queryMemory(space: string, query: Record<string, unknown>) {
+    const { query: q, ...options } = query;
+    return this.client.queryMemory(space, q as string, options);
   }
   graph(space: string, tool: string, args: unknown, agentId: string) {
     return this.client.graph(space, tool, args, agentId);
@@ -89,6 +100,12 @@ export class LocalAgentApi implements AgentApi {
   }
   recall(space: string, query: unknown, limit: number) {
     return this.mem.facts.recall(this.p, space, query, limit);
+  }
+  processTurn(space: string, turn: Record<string, unknown>, agentId: string) {
+    return this.mem.turns.processTurn(this.p, space, turn, agentId);
+  }
+  queryMemory(space: string, query: Record<string, unknown>) {
+    return this.mem.turns.query(this.p, space, query);
   }
   async graph(space: string, tool: string, args: unknown, agentId: string) {
     return (await this.mem.graph.run(this.p, space, tool, args, agentId)).result;

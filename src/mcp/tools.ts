@@ -131,6 +131,20 @@ const TOOLS: Tool[] = [
     description: 'Known facts most related to a query, best first, with scores.',
     inputSchema: obj({ query: str('What to look for'), limit: { type: 'integer', minimum: 1, maximum: 100 } }, ['query']),
   },
+  {
+    name: 'process_turn',
+    description:
+      'Hand over the messages of a conversation turn after it ends: the facts worth keeping about the user are extracted and each is decided against what is known: ADD (new), UPDATE (replaces a known fact, kept in its history), DELETE (takes one back) or NOOP, each with a reason.',
+    inputSchema: {
+      ...(REQUEST_SCHEMAS.ConversationTurn as object),
+      properties: { ...(REQUEST_SCHEMAS.ConversationTurn as { properties: object }).properties, agentId: AGENT },
+    } as unknown as Tool['inputSchema'],
+  },
+  {
+    name: 'query_memory',
+    description: 'The known facts relevant to a question, best first (hybrid keyword and meaning search), optionally with each fact\'s history.',
+    inputSchema: REQUEST_SCHEMAS.MemoryQuery as unknown as Tool['inputSchema'],
+  },
   ...GRAPH_TOOLS.map((name) => ({ name, ...GRAPH_TOOL_DEFS[name] })),
   {
     name: 'post_unit',
@@ -221,6 +235,12 @@ export async function callTool(api: AgentApi, o: McpOptions, name: string, args:
         return json(await api.facts(o.space, args.includeDeleted === true));
       case 'recall_facts':
         return json(await api.recall(o.space, args.query, typeof args.limit === 'number' ? args.limit : 10));
+      case 'process_turn': {
+        const { agentId: _, ...turn } = args;
+        return json(await api.processTurn(o.space, turn, agentId));
+      }
+      case 'query_memory':
+        return json(await api.queryMemory(o.space, args));
       case 'post_unit': {
         const payload = args.payload !== undefined ? args.payload : { text: args.text };
         if (args.payload === undefined && typeof args.text !== 'string') return text('INVALID_FIELD: give text (a string) or payload', true);
@@ -262,7 +282,7 @@ export function createMcpServer(api: AgentApi, o: McpOptions): Server {
     {
       capabilities: { tools: {} },
       instructions:
-        `Engram: memory shared by every agent on this server (space "${o.space}"). Use the memory tool for notes and files, remember_fact/recall_facts for short facts, ` +
+        `Engram: memory shared by every agent on this server (space "${o.space}"). Use the memory tool for notes and files, remember_fact/recall_facts for short facts, process_turn after a conversation turn and query_memory to recall what it kept, ` +
         'the graph tools for entities and relations, post_unit/read_recent/search_units to work with other agents in shared contexts, and lock/unlock before changing shared things.',
     },
   );

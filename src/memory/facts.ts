@@ -25,6 +25,8 @@ export type FactDecision = 'ADD' | 'UPDATE' | 'DELETE' | 'NOOP';
 export interface FactVersion {
   op: 'ADD' | 'UPDATE' | 'DELETE';
   value: string;
+  /** Why it was decided (changes decided from a conversation turn say; others may not). */
+  reason?: string;
   unitId: string;
   seq: number;
   agentId: string;
@@ -64,13 +66,29 @@ interface FactPayload {
   value: string;
 }
 
+/** One decision of a batch (a conversation turn): on `key`, to the value given (ADD, UPDATE) or away (DELETE), or nothing (NOOP). */
+export interface PlannedFactChange {
+  decision: FactDecision;
+  key?: string;
+  value: string;
+  reason: string;
+}
+
+/** A decision of a batch as stored: the fact after it, and for UPDATE and DELETE the version it replaced. */
+export interface FactChangeOutcome {
+  decision: FactDecision;
+  reason: string;
+  fact?: PublicFact;
+  replaces?: PublicFact;
+}
+
 /** Exported for tests that compare rebuilt states. */
 export const FACTS_PROJECTION: ProjectionOf<Facts> = {
   empty: () => new Map(),
   apply(facts, u) {
     const f = u.payload as FactPayload;
     if (u.type !== 'SYSTEM' || u.meta.memory !== 'fact' || !isFactPayload(f)) return;
-    const version: FactVersion = { op: f.op, value: f.value, unitId: u.id, seq: u.seq, agentId: u.agentId, ts: u.ts };
+    const version: FactVersion = { op: f.op, value: f.value, unitId: u.id, seq: u.seq, agentId: u.agentId, ts: u.ts, ...(u.meta.reason === undefined ? {} : { reason: u.meta.reason }) };
     const known = facts.get(f.key);
     const history = known === undefined ? [version] : [...known.history, version];
     facts.set(f.key, { key: f.key, value: f.value, deleted: f.op === 'DELETE', unitId: u.id, agentId: u.agentId, ts: u.ts, history });
@@ -114,7 +132,7 @@ function numbers(s: string): string {
   return (s.match(/\d+(?:[.,:]\d+)*/g) ?? []).join(' ');
 }
 
-function cosine(a: Float32Array, b: Float32Array): number {
+export function cosine(a: Float32Array, b: Float32Array): number {
   let dot = 0;
   let na = 0;
   let nb = 0;
@@ -210,6 +228,51 @@ export class FactService {
       };
     });
     return this.settled(changed.result, changed.units);
+  }
+
+  /**
+   * Decides a batch against the facts as they are (`plan` sees every fact, deleted ones too) and
+   * stores it: one unit per fact that ends up changed, so a key the batch touches twice (added,
+   * then corrected) is one ADD with the last value. Nothing is stored when `plan` throws.
+   */
+  async changeMany(p: Principal, space: string, plan: (facts: Fact[]) => Promise<PlannedFactChange[]>, agentId = 'memory'): Promise<FactChangeOutcome[]> {
+    const changed = await this.facts.change(p, factsContext(space), async (facts) => {
+      const planned = await plan([...facts.values()]);
+      const last = new Map<string, PlannedFactChange>();
+      for (const d of planned) if (d.decision !== 'NOOP' && d.key !== undefined) last.set(d.key, d);
+      const units = [];
+      for (const [key, d] of last) {
+        const prior = facts.get(key);
+        const live = prior !== undefined && !prior.deleted;
+        if (d.decision === 'DELETE' && !live) continue;
+        const op = d.decision === 'DELETE' ? 'DELETE' : live ? 'UPDATE' : 'ADD';
+        if (op === 'UPDATE' && normalized(prior!.value) === normalized(d.value)) continue;
+        checkText(key, 'key', FACT_LIMITS.keyChars);
+        const value = op === 'DELETE' ? prior!.value : checkText(d.value, 'value', FACT_LIMITS.valueChars);
+        units.push({
+          agentId,
+          type: 'SYSTEM' as const,
+          // The reason is meta, not payload: the search indexes payloads, and a reason is not the fact.
+          meta: { memory: 'fact', op, key: key.slice(0, 200), reason: d.reason.slice(0, 1000) },
+          payload: { op, key, value } satisfies FactPayload,
+          relationships: prior === undefined ? [] : [{ targetId: prior.unitId, type: 'REPLACES' as const, meta: {} }],
+        });
+      }
+      const before = new Map(planned.flatMap((d) => (d.key === undefined || !facts.has(d.key) ? [] : [[d.key, publicFact(facts.get(d.key)!)] as const])));
+      return { units, result: { planned, before } };
+    });
+    const stored = new Map<string, PublicFact>();
+    for (const u of changed.units) {
+      const f = u.payload as FactPayload;
+      stored.set(f.key, { key: f.key, value: f.value, deleted: f.op === 'DELETE', unitId: u.id, agentId: u.agentId, ts: u.ts });
+    }
+    const { planned, before } = changed.result;
+    return planned.map((d) => {
+      const prior = d.key === undefined ? undefined : before.get(d.key);
+      const fact = d.key === undefined ? undefined : (stored.get(d.key) ?? prior);
+      const replaces = (d.decision === 'UPDATE' || d.decision === 'DELETE') && prior !== undefined ? prior : undefined;
+      return { decision: d.decision, reason: d.reason, ...(fact === undefined ? {} : { fact }), ...(replaces === undefined ? {} : { replaces }) };
+    });
   }
 
   /** The outcome with the fact as its unit stored it (unit id, agent, time). */

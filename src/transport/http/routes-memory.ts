@@ -1,4 +1,4 @@
-/** Shared agent memory over HTTP: memory-tool commands and views, facts, the knowledge graph (docs/memory.md). */
+/** Shared agent memory over HTTP: memory-tool commands and views, facts, memory from conversation turns, the knowledge graph (docs/memory.md). */
 import type { AgentMemory } from '../../memory/agent-memory.js';
 import type { HttpRequest } from 'uWebSockets.js';
 import { bodyHeaders, pathParam, Query, readJsonBody, Reply } from './io.js';
@@ -8,7 +8,7 @@ import type { RouteTable } from './route-table.js';
 const CHANGED_BY = param('agentId', STR, 'Who makes the change (default: memory; or the X-Agent-ID header).');
 
 export function registerMemoryRoutes(t: RouteTable, deps: { memory: AgentMemory; maxBodyBytes: number }): void {
-  const { files, facts, graph } = deps.memory;
+  const { files, facts, turns, graph } = deps.memory;
   const reject = (reply: Reply) => (err: unknown) => reply.error(err, t.onInternal);
   const ok = (reply: Reply) => (v: unknown) => reply.json(200, JSON.stringify(v));
   const agentOf = (req: HttpRequest) => new Query(req.getQuery()).string('agentId') ?? (req.getHeader('x-agent-id') || 'memory');
@@ -31,6 +31,45 @@ export function registerMemoryRoutes(t: RouteTable, deps: { memory: AgentMemory;
         readJsonBody(reply, bodyHeaders(req), deps.maxBodyBytes, (body) => {
           // A tool error (a missing file, a non-unique old_str) is a result for the model, not an HTTP error.
           files.command(principal, space, body, agentId).then((r) => reply.json(200, JSON.stringify({ result: r.result, isError: r.isError })), reject(reply));
+        });
+      },
+    },
+  });
+  t.route('/memory/:space/process-turn', {
+    post: {
+      operation: {
+        summary:
+          'Hand over a conversation turn: the statements worth keeping are extracted (by memory.model, or the offline rules) and each decided against the known facts: ADD, UPDATE, DELETE or NOOP, with the fact it replaces and a reason. Changes are fact units (history, streams, replay).',
+        tag: 'memory',
+        scope: 'write',
+        body: 'ConversationTurn',
+        query: [CHANGED_BY],
+        ok: { 200: 'Document' },
+        errors: ['INVALID_ID', 'INVALID_FIELD', 'MISSING_FIELD', 'UNKNOWN_FIELD', 'MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'QUOTA_EXCEEDED', 'MODEL_UNAVAILABLE', 'MODEL_OUTPUT_INVALID'],
+      },
+      handler: (reply, req, principal) => {
+        const space = pathParam(req, 0, 'space');
+        const agentId = agentOf(req);
+        readJsonBody(reply, bodyHeaders(req), deps.maxBodyBytes, (body) => {
+          turns.processTurn(principal, space, body, agentId).then(ok(reply), reject(reply));
+        });
+      },
+    },
+  });
+  t.route('/memory/:space/query', {
+    post: {
+      operation: {
+        summary: 'The live facts relevant to a question, best first, ranked by the hybrid search over the facts (a match on an earlier version finds the fact as it reads now); with their history on request.',
+        tag: 'memory',
+        scope: 'read',
+        body: 'MemoryQuery',
+        ok: { 200: 'Document' },
+        errors: ['INVALID_ID', 'INVALID_FIELD', 'MISSING_FIELD', 'UNKNOWN_FIELD', 'MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_READY'],
+      },
+      handler: (reply, req, principal) => {
+        const space = pathParam(req, 0, 'space');
+        readJsonBody(reply, bodyHeaders(req), deps.maxBodyBytes, (body) => {
+          turns.query(principal, space, body).then(ok(reply), reject(reply));
         });
       },
     },
