@@ -96,6 +96,8 @@ describe('MCP over stdio (engram mcp)', () => {
       'lock',
       'unlock',
       'who_is_here',
+      'process_turn',
+      'query_memory',
     ]) {
       assert.ok(tools.includes(name), `tool ${name} is listed`);
     }
@@ -140,6 +142,24 @@ describe('MCP over stdio (engram mcp)', () => {
     const bad = await call(a.client, 'post_unit', { contextId: '', text: 'x' });
     assert.equal(bad.isError, true);
     assert.match(textOf(bad), /^INVALID_ID: /);
+    // Memory from a conversation turn, through the thin client (HTTP) and back from the other agent.
+    const turn = JSON.parse(textOf(await call(a.client, 'process_turn', { messages: [{ role: 'user', content: 'I prefer dark mode.' }] })));
+    assert.deepEqual(
+      turn.decisions.map((d: { decision: string; fact: { value: string; agentId: string } }) => [d.decision, d.fact.value, d.fact.agentId]),
+      [['ADD', 'User prefers dark mode', 'ide']],
+    );
+    const changed = JSON.parse(textOf(await call(b.client, 'process_turn', { messages: [{ role: 'user', content: 'Actually I prefer light mode now.' }] })));
+    assert.equal(changed.decisions[0].decision, 'UPDATE');
+    assert.equal(changed.decisions[0].replaces.value, 'User prefers dark mode');
+    const found = JSON.parse(textOf(await call(a.client, 'query_memory', { query: 'which mode does the user prefer', history: true })));
+    assert.equal(found.memories[0].value, 'User prefers light mode');
+    assert.deepEqual(
+      found.memories[0].history.map((v: { value: string }) => v.value),
+      ['User prefers dark mode', 'User prefers light mode'],
+    );
+    const noTurn = await call(a.client, 'process_turn', { messages: [] });
+    assert.equal(noTurn.isError, true);
+    assert.match(textOf(noTurn), /^INVALID_FIELD: messages/);
 
     // kill -9: the discovery file stays behind, stale. The next call starts a new server and goes on.
     process.kill(started.pid, 'SIGKILL');
@@ -193,6 +213,14 @@ describe('MCP over Streamable HTTP (/mcp)', () => {
       ['default/streamer×1'],
     );
     assert.match(here.members[0].since, /^\d{4}-\d\d-\d\dT/);
+    // Memory from a conversation turn, in process; with search off, query ranks by similarity.
+    const turn = JSON.parse(textOf(await call(client, 'process_turn', { messages: [{ role: 'user', content: 'I live in Oslo.' }] })));
+    assert.equal(turn.decisions[0].fact.agentId, 'browser-agent');
+    const moved = JSON.parse(textOf(await call(client, 'process_turn', { messages: [{ role: 'user', content: 'I moved to Bergen.' }] })));
+    assert.deepEqual([moved.decisions[0].decision, moved.decisions[0].fact.value, moved.decisions[0].replaces.value], ['UPDATE', 'User lives in Bergen', 'User lives in Oslo']);
+    const where = JSON.parse(textOf(await call(client, 'query_memory', { query: 'where does the user live' })));
+    assert.equal(where.ranking, 'similarity');
+    assert.equal(where.memories[0].value, 'User lives in Bergen');
     const unknown = await call(client, 'no_such_tool', {});
     assert.equal(unknown.isError, true);
   });

@@ -217,7 +217,10 @@ export async function serve(config: Config): Promise<void> {
   // ports, so it is written at every log level.
   // The URL is for reaching the server from here: a wildcard address is reached on loopback.
   const url = `${scheme}://${addr.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:')}`;
-  createLogger('info').info({ addr, url, grpcAddr: grpcAddr ?? null, memoryModel: model?.id ?? 'rules', ...(tls === undefined ? {} : { tls: tls.clientCaFile === undefined ? 'on' : 'mutual' }) }, 'engram listening');
+  createLogger('info').info(
+    { addr, url, grpcAddr: grpcAddr ?? null, memoryModel: model?.id ?? 'rules', ...(tls === undefined ? {} : { tls: tls.clientCaFile === undefined ? 'on' : 'mutual' }) },
+    'engram listening',
+  );
 
   let stopping = false;
   // Opening storage runs after the listener is up; a signal that arrives meanwhile waits for it.

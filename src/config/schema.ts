@@ -490,7 +490,7 @@ const TABLE = [
     key: 'memory.model.maxTokens',
     kind: { type: 'int', min: 64, max: 200_000 },
     default: 4096,
-    doc: "Most tokens of one answer (max_tokens); an answer cut off there is refused (MODEL_OUTPUT_INVALID), nothing stored.",
+    doc: 'Most tokens of one answer (max_tokens); an answer cut off there is refused (MODEL_OUTPUT_INVALID), nothing stored.',
   },
   {
     key: 'mcp.enabled',

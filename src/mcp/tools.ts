@@ -142,7 +142,7 @@ const TOOLS: Tool[] = [
   },
   {
     name: 'query_memory',
-    description: 'The known facts relevant to a question, best first (hybrid keyword and meaning search), optionally with each fact\'s history.',
+    description: "The known facts relevant to a question, best first (hybrid keyword and meaning search), optionally with each fact's history.",
     inputSchema: REQUEST_SCHEMAS.MemoryQuery as unknown as Tool['inputSchema'],
   },
   ...GRAPH_TOOLS.map((name) => ({ name, ...GRAPH_TOOL_DEFS[name] })),

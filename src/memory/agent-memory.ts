@@ -24,7 +24,11 @@ export function createAgentMemory(gate: Gate, facts: FactOptions, projections: P
   return {
     files: new MemoryService(gate, projections),
     facts: factService,
-    turns: new ConversationMemory(gate, factService, { ...(facts.embed === undefined ? {} : { embed: facts.embed }), factSimilarity: facts.similarity, ...(model === undefined ? {} : { model }) }),
+    turns: new ConversationMemory(gate, factService, {
+      ...(facts.embed === undefined ? {} : { embed: facts.embed }),
+      factSimilarity: facts.similarity,
+      ...(model === undefined ? {} : { model }),
+    }),
     graph: new GraphService(gate, projections),
   };
 }

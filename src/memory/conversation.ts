@@ -70,7 +70,8 @@ export class ConversationMemory {
     factsContext(space); // a bad space name fails before any model is asked
     const turn = parseTurn(input);
     const model = turn.extractor === 'rules' ? undefined : this.options.model;
-    if (turn.extractor === 'model' && model === undefined) throw new EngramError('MODEL_UNAVAILABLE', 'no language model is configured (memory.model.provider is none); use extractor "rules" or "auto"');
+    if (turn.extractor === 'model' && model === undefined)
+      throw new EngramError('MODEL_UNAVAILABLE', 'no language model is configured (memory.model.provider is none); use extractor "rules" or "auto"');
     return model === undefined ? this.byRules(p, space, turn.messages, agentId) : this.byModel(p, space, turn.messages, model, agentId);
   }
 
@@ -204,7 +205,8 @@ export class ConversationMemory {
 
 function parseTurn(input: unknown): { messages: TurnMessage[]; extractor: 'auto' | 'rules' | 'model' } {
   const o = object(input, 'the body');
-  for (const k of Object.keys(o)) if (k !== 'messages' && k !== 'extractor') throw new EngramError('UNKNOWN_FIELD', `unknown field ${JSON.stringify(k)}; a turn has messages and extractor`);
+  for (const k of Object.keys(o))
+    if (k !== 'messages' && k !== 'extractor') throw new EngramError('UNKNOWN_FIELD', `unknown field ${JSON.stringify(k)}; a turn has messages and extractor`);
   const extractor = o.extractor ?? 'auto';
   if (extractor !== 'auto' && extractor !== 'rules' && extractor !== 'model') throw new EngramError('INVALID_FIELD', 'extractor: auto, rules or model');
   if (o.messages === undefined) throw new EngramError('MISSING_FIELD', 'messages: the messages of the turn, [{role, content}]');
@@ -213,7 +215,8 @@ function parseTurn(input: unknown): { messages: TurnMessage[]; extractor: 'auto'
   let chars = 0;
   const messages = o.messages.map((raw, i) => {
     const m = object(raw, `messages[${i}]`);
-    if (typeof m.role !== 'string' || !/^(?:user|assistant|system|developer|tool)$/.test(m.role)) throw new EngramError('INVALID_FIELD', `messages[${i}].role: user, assistant, system, developer or tool`);
+    if (typeof m.role !== 'string' || !/^(?:user|assistant|system|developer|tool)$/.test(m.role))
+      throw new EngramError('INVALID_FIELD', `messages[${i}].role: user, assistant, system, developer or tool`);
     const content = contentText(m.content, i);
     chars += content.length;
     return { role: m.role, content };
@@ -228,7 +231,8 @@ function contentText(content: unknown, i: number): string {
   if (!Array.isArray(content)) throw new EngramError('INVALID_FIELD', `messages[${i}].content: a string or a list of content blocks`);
   return content
     .map((b, j) => {
-      if (typeof b !== 'object' || b === null || typeof (b as { type?: unknown }).type !== 'string') throw new EngramError('INVALID_FIELD', `messages[${i}].content[${j}]: a block with a type`);
+      if (typeof b !== 'object' || b === null || typeof (b as { type?: unknown }).type !== 'string')
+        throw new EngramError('INVALID_FIELD', `messages[${i}].content[${j}]: a block with a type`);
       const x = b as { type: string; text?: unknown };
       if (x.type !== 'text') return '';
       if (typeof x.text !== 'string') throw new EngramError('INVALID_FIELD', `messages[${i}].content[${j}].text: a string`);
@@ -240,11 +244,13 @@ function contentText(content: unknown, i: number): string {
 
 function parseQuery(input: unknown): { query: string; limit: number; history: boolean } {
   const o = object(input, 'the body');
-  for (const k of Object.keys(o)) if (k !== 'query' && k !== 'limit' && k !== 'history') throw new EngramError('UNKNOWN_FIELD', `unknown field ${JSON.stringify(k)}; a query has query, limit and history`);
+  for (const k of Object.keys(o))
+    if (k !== 'query' && k !== 'limit' && k !== 'history') throw new EngramError('UNKNOWN_FIELD', `unknown field ${JSON.stringify(k)}; a query has query, limit and history`);
   if (typeof o.query !== 'string' || o.query.trim() === '') throw new EngramError(o.query === undefined ? 'MISSING_FIELD' : 'INVALID_FIELD', 'query: a non-empty string');
   if (o.query.length > FACT_LIMITS.valueChars) throw new EngramError('INVALID_FIELD', `query: at most ${FACT_LIMITS.valueChars} characters`);
   const limit = o.limit ?? 10;
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > FACT_LIMITS.recallMax) throw new EngramError('INVALID_FIELD', `limit: 1–${FACT_LIMITS.recallMax}`);
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > FACT_LIMITS.recallMax)
+    throw new EngramError('INVALID_FIELD', `limit: 1–${FACT_LIMITS.recallMax}`);
   if (o.history !== undefined && typeof o.history !== 'boolean') throw new EngramError('INVALID_FIELD', 'history: true or false');
   return { query: o.query, limit, history: o.history === true };
 }

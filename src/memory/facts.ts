@@ -88,7 +88,15 @@ export const FACTS_PROJECTION: ProjectionOf<Facts> = {
   apply(facts, u) {
     const f = u.payload as FactPayload;
     if (u.type !== 'SYSTEM' || u.meta.memory !== 'fact' || !isFactPayload(f)) return;
-    const version: FactVersion = { op: f.op, value: f.value, unitId: u.id, seq: u.seq, agentId: u.agentId, ts: u.ts, ...(u.meta.reason === undefined ? {} : { reason: u.meta.reason }) };
+    const version: FactVersion = {
+      op: f.op,
+      value: f.value,
+      unitId: u.id,
+      seq: u.seq,
+      agentId: u.agentId,
+      ts: u.ts,
+      ...(u.meta.reason === undefined ? {} : { reason: u.meta.reason }),
+    };
     const known = facts.get(f.key);
     const history = known === undefined ? [version] : [...known.history, version];
     facts.set(f.key, { key: f.key, value: f.value, deleted: f.op === 'DELETE', unitId: u.id, agentId: u.agentId, ts: u.ts, history });

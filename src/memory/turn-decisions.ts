@@ -49,7 +49,10 @@ const norm = (s: string) =>
     .replace(/\s+/g, ' ')
     .replace(/[.!]+$/, '')
     .toLowerCase();
-const words = (s: string) => norm(s).split(/[^\p{L}\p{N}+#]+/u).filter((w) => w !== '' && !STOP.has(w));
+const words = (s: string) =>
+  norm(s)
+    .split(/[^\p{L}\p{N}+#]+/u)
+    .filter((w) => w !== '' && !STOP.has(w));
 const numbers = (s: string) => (s.match(/\d+(?:[.,:]\d+)*/g) ?? []).join(' ');
 
 export async function decideClaims(claims: Claim[], facts: KnownFact[], similar: Similarity, factSimilarity: number): Promise<PlannedDecision[]> {
@@ -72,7 +75,13 @@ async function decideOne(c: Claim, known: Working[], similar: Similarity, factSi
   const statement = claimText(c);
   const live = known.filter((f) => !f.deleted);
   const about = live.filter((f) => f.claim !== undefined && f.claim.subject === c.subject);
-  const noop = (f: Working | undefined, reason: string): PlannedDecision => ({ decision: 'NOOP', ...(f === undefined ? {} : { key: f.key, value: f.value }), value: f?.value ?? statement, reason, statement });
+  const noop = (f: Working | undefined, reason: string): PlannedDecision => ({
+    decision: 'NOOP',
+    ...(f === undefined ? {} : { key: f.key, value: f.value }),
+    value: f?.value ?? statement,
+    reason,
+    statement,
+  });
   const update = (f: Working, value: string, reason: string): PlannedDecision => ({ decision: 'UPDATE', key: f.key, value, reason, statement });
 
   if (c.retracts) {
@@ -92,7 +101,12 @@ async function decideOne(c: Claim, known: Working[], similar: Similarity, factSi
       return update(f, value, `replaces ${c.replaces} with ${c.value}; "${f.value}" is kept in the history`);
     }
   } else if (c.switched) {
-    const f = await best(c.value, about.filter((k) => k.claim!.relation === 'uses' || k.claim!.relation === 'prefers'), similar, SWITCH_TOPIC);
+    const f = await best(
+      c.value,
+      about.filter((k) => k.claim!.relation === 'uses' || k.claim!.relation === 'prefers'),
+      similar,
+      SWITCH_TOPIC,
+    );
     if (f !== undefined) return update(f, claimText({ ...f.claim!, value: c.value }), `switched to ${c.value} from "${f.value}", which is kept in the history`);
   } else if (c.kind === 'single') {
     const f = about.find((k) => k.claim!.relation === c.relation && k.claim!.attribute === c.attribute);
@@ -101,20 +115,38 @@ async function decideOne(c: Claim, known: Working[], similar: Similarity, factSi
       return update(f, statement, `${subjectName(c)} has one ${c.attribute ? c.relation : relationNoun(c.relation)}: "${f.value}" is replaced and kept in the history`);
     }
   } else if (c.kind === 'topic') {
-    const f = await best(c.value, about.filter((k) => k.claim!.relation === c.relation), similar, SAME_TOPIC);
+    const f = await best(
+      c.value,
+      about.filter((k) => k.claim!.relation === c.relation),
+      similar,
+      SAME_TOPIC,
+    );
     if (f !== undefined) return update(f, statement, `"${f.value}" is about the same thing (${c.relation} one at a time): replaced, and kept in the history`);
   } else {
     const opposite = OPPOSITE[c.relation];
     if (opposite !== undefined) {
-      const f = await best(c.value, about.filter((k) => k.claim!.relation === opposite), similar, SAME_THING);
+      const f = await best(
+        c.value,
+        about.filter((k) => k.claim!.relation === opposite),
+        similar,
+        SAME_THING,
+      );
       if (f !== undefined) return update(f, statement, `contradicts "${f.value}", which is replaced and kept in the history`);
     }
-    const f = await best(c.value, about.filter((k) => k.claim!.relation === c.relation), similar, SAME_THING);
+    const f = await best(
+      c.value,
+      about.filter((k) => k.claim!.relation === c.relation),
+      similar,
+      SAME_THING,
+    );
     if (f !== undefined && numbers(f.claim!.value) === numbers(c.value)) return noop(f, `already known as ${f.key}`);
   }
 
   // Near-identical wording of a fact the rules cannot read (one remembered by an agent, say).
-  const sims = await similar(statement, live.map((f) => f.value));
+  const sims = await similar(
+    statement,
+    live.map((f) => f.value),
+  );
   let top = -1;
   for (let i = 0; i < sims.length; i++) if (top === -1 || sims[i]! > sims[top]!) top = i;
   if (top !== -1 && sims[top]! >= factSimilarity && numbers(live[top]!.value) === numbers(statement)) {
@@ -127,7 +159,10 @@ async function decideOne(c: Claim, known: Working[], similar: Similarity, factSi
 async function best(value: string, candidates: Working[], similar: Similarity, threshold: number): Promise<Working | undefined> {
   if (candidates.length === 0) return undefined;
   const mine = new Set(words(value));
-  const sims = await similar(value, candidates.map((f) => f.claim!.value));
+  const sims = await similar(
+    value,
+    candidates.map((f) => f.claim!.value),
+  );
   let found: Working | undefined;
   let score = -Infinity;
   candidates.forEach((f, i) => {

@@ -102,7 +102,8 @@ export async function decideStatements(model: LanguageModel, statements: string[
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(model, `${at} is not an object`);
     const d = raw as Record<string, unknown>;
     const event = d.event;
-    if (event !== 'ADD' && event !== 'UPDATE' && event !== 'DELETE' && event !== 'NOOP') throw invalid(model, `${at}.event is ${JSON.stringify(event)}, not ADD, UPDATE, DELETE or NOOP`);
+    if (event !== 'ADD' && event !== 'UPDATE' && event !== 'DELETE' && event !== 'NOOP')
+      throw invalid(model, `${at}.event is ${JSON.stringify(event)}, not ADD, UPDATE, DELETE or NOOP`);
     if (typeof d.reason !== 'string') throw invalid(model, `${at}.reason is not a string`);
     if (typeof d.fact !== 'string') throw invalid(model, `${at}.fact is not a string`);
     const id = d.id === undefined || d.id === null || d.id === '' ? undefined : d.id;

@@ -49,7 +49,8 @@ const NOT_FACTS =
   /^i (?:have to|have been(?! (?:using|writing|coding|programming|working (?:with|in))\b)|do not (?:know|think|want|need|care|remember|have)|will|would(?! rather)|want|wanted|need|needed|think|thought|guess|wonder|hope|feel|felt|was|were|did|had|just|can|could|should|might|must|may|see|saw|know|knew|mean|said|say|got|went|tried|forgot|asked|believe|remember|bet|suppose|assume)\b/;
 const FILLERS =
   /^(?:actually|also|oh|and|but|so|well|btw|by the way|fyi|just so you know|for the record|for context|note that|please note(?: that)?|remember(?: that)?|please remember(?: that)?|keep in mind(?: that)?|as a reminder|update|correction|hey|hi|hello|ok|okay|yes|yeah|no|nope|right|anyway|oh and|plus|in fact|to be clear|heads up|quick update|these days|nowadays|now|honestly|frankly|seriously|funny thing|big news|good news|sorry|typo)\b[,:!]?\s+/i;
-const ADVERBS = /\b(?:really|mostly|usually|always|definitely|absolutely|generally|currently|still|also|just|actually|totally|much|strongly|now|honestly|personally|kind of|sort of)\s+/g;
+const ADVERBS =
+  /\b(?:really|mostly|usually|always|definitely|absolutely|generally|currently|still|also|just|actually|totally|much|strongly|now|honestly|personally|kind of|sort of)\s+/g;
 const TRAILERS =
   /\s+(?:now|these days|nowadays|currently|anymore|any more|as well|too|also|instead|at the moment|right now|again|by default|recently|lately|today|this (?:week|month|year)|last (?:week|month|year|spring|summer|autumn|fall|winter)|(?:a|one|two|three|a few|\d+) (?:days?|weeks?|months?|years?) ago|a while ago|for (?:a few|many|some|several|two|three|four|five|six|ten|\d+) (?:weeks|months|years)|since \d{4}|in \d{4}|though|anyway|please|for everything|every day|daily|weekly|at work|at home|in (?:january|february|march|april|may|june|july|august|september|october|november|december))$/i;
 
@@ -90,7 +91,7 @@ export function extractClaims(text: string): Claim[] {
 /** One sentence in the first person, or a fact in the canonical form ("User …", "User's wife …"); undefined when it states no fact. */
 export function parseSentence(sentence: string): Claim | undefined {
   let s = expand(sentence.trim().replace(/[.!…]+$/, ''));
-  for (let before = ''; before !== s; ) {
+  for (let before = ''; before !== s;) {
     before = s;
     s = s.replace(FILLERS, '');
   }
@@ -263,7 +264,7 @@ function parsePredicate(subject: string, predicate: string): Claim | undefined {
     switched = true;
     p = `uses ${m[1]!}`;
   }
-  for (let before = ''; before !== p; ) {
+  for (let before = ''; before !== p;) {
     before = p;
     p = p.replace(TRAILERS, '').trim();
   }
@@ -271,7 +272,8 @@ function parsePredicate(subject: string, predicate: string): Claim | undefined {
   const habit = /^(?:has|have) been (?:using|writing|coding in|programming in|working with|working in)\s+(.+)$/i.exec(p);
   if (habit !== null) p = `uses ${habit[1]!}`;
   // "I don't run anymore": a habit taken back, whatever its object was.
-  if (retracts && /^[a-z]+s$/i.test(p) && Object.values(VERBS).includes(p.toLowerCase())) return { subject, relation: p.toLowerCase(), attribute: false, value: '', kind: 'many', retracts };
+  if (retracts && /^[a-z]+s$/i.test(p) && Object.values(VERBS).includes(p.toLowerCase()))
+    return { subject, relation: p.toLowerCase(), attribute: false, value: '', kind: 'many', retracts };
   const claim = (relation: string, value: string, kind: RelationKind, attribute = false): Claim | undefined => {
     const v = cleanValue(value);
     if (v === '') return undefined;
@@ -298,8 +300,12 @@ function parsePredicate(subject: string, predicate: string): Claim | undefined {
 
 /** The value without trailing time words, reasons ("because …") or punctuation. */
 function cleanValue(v: string): string {
-  let s = v.split(/\s*(?:,|;|:|\s-\s|\bbecause\b|\bsince\b|\bso that\b|\bnow that\b|\bwhich\b|\bwhen\b|\bbut\b|\bas it\b|\bas they\b|\bfor (?:the|my|our|all|most|every|work|fun)\b)\s*/i)[0]!.trim();
-  for (let before = ''; before !== s; ) {
+  let s = v
+    .split(
+      /\s*(?:,|;|:|\s-\s|\bbecause\b|\bsince\b|\bso that\b|\bnow that\b|\bwhich\b|\bwhen\b|\bbut\b|\bas it\b|\bas they\b|\bfor (?:the|my|our|all|most|every|work|fun)\b)\s*/i,
+    )[0]!
+    .trim();
+  for (let before = ''; before !== s;) {
     before = s;
     s = s.replace(TRAILERS, '').trim();
   }

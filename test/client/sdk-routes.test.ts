@@ -46,6 +46,8 @@ const COVERED: Record<string, Method[]> = {
   'GET /memory/{space}/tree': ['memoryTree'],
   'GET /memory/{space}/file': ['memoryFile'],
   'GET /memory/{space}/history': ['memoryHistory'],
+  'POST /memory/{space}/process-turn': ['processTurn'],
+  'POST /memory/{space}/query': ['queryMemory'],
   'GET /facts/{space}': ['facts'],
   'POST /facts/{space}': ['remember'],
   'POST /facts/{space}/forget': ['forget'],
@@ -223,6 +225,18 @@ describe('every mapped method calls its route, against a real server', () => {
     assert.equal((await via('fact', () => engram.fact(space, 'editor'))).history.length, 1);
     assert.equal((await via('recall', () => engram.recall(space, 'which editor'))).length, 1);
     assert.equal((await via('forget', () => engram.forget(space, 'editor'))).decision, 'DELETE');
+
+    // Memory from a conversation turn, and a question to it.
+    const turn = await via('processTurn', () => engram.processTurn(space, [{ role: 'user', content: 'I live in Oslo.' }], { agentId: 'listener', extractor: 'rules' }));
+    assert.deepEqual(
+      turn.decisions.map((d) => [d.decision, d.fact?.value, d.fact?.agentId]),
+      [['ADD', 'User lives in Oslo', 'listener']],
+    );
+    const found = await via('queryMemory', () => engram.queryMemory(space, 'where does the user live', { history: true }));
+    assert.deepEqual(
+      found.memories.map((m) => [m.value, m.history?.length]),
+      [['User lives in Oslo', 1]],
+    );
 
     // The knowledge graph: a tool, and the whole graph read back.
     await via('graph', () =>

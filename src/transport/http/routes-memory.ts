@@ -45,7 +45,17 @@ export function registerMemoryRoutes(t: RouteTable, deps: { memory: AgentMemory;
         body: 'ConversationTurn',
         query: [CHANGED_BY],
         ok: { 200: 'Document' },
-        errors: ['INVALID_ID', 'INVALID_FIELD', 'MISSING_FIELD', 'UNKNOWN_FIELD', 'MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'QUOTA_EXCEEDED', 'MODEL_UNAVAILABLE', 'MODEL_OUTPUT_INVALID'],
+        errors: [
+          'INVALID_ID',
+          'INVALID_FIELD',
+          'MISSING_FIELD',
+          'UNKNOWN_FIELD',
+          'MALFORMED_JSON',
+          'UNSUPPORTED_MEDIA_TYPE',
+          'QUOTA_EXCEEDED',
+          'MODEL_UNAVAILABLE',
+          'MODEL_OUTPUT_INVALID',
+        ],
       },
       handler: (reply, req, principal) => {
         const space = pathParam(req, 0, 'space');
@@ -59,7 +69,8 @@ export function registerMemoryRoutes(t: RouteTable, deps: { memory: AgentMemory;
   t.route('/memory/:space/query', {
     post: {
       operation: {
-        summary: 'The live facts relevant to a question, best first, ranked by the hybrid search over the facts (a match on an earlier version finds the fact as it reads now); with their history on request.',
+        summary:
+          'The live facts relevant to a question, best first, ranked by the hybrid search over the facts (a match on an earlier version finds the fact as it reads now); with their history on request.',
         tag: 'memory',
         scope: 'read',
         body: 'MemoryQuery',
