@@ -25,12 +25,14 @@ from .models import (
     Graph,
     Lock,
     LockPage,
+    MemoryAnswer,
     MemoryChange,
     MemoryFile,
     MemoryResult,
     RecalledFact,
     Relationship,
     SearchResponse,
+    TurnResult,
     UnitPage,
     WorkUnit,
     WriteResult,
@@ -326,6 +328,17 @@ def recall(space: str, query: str, *, limit: int = 10) -> Call[List[RecalledFact
     return Call(
         "POST", f"/facts/{enc(space)}/recall", has_body=True, body={"query": query, "limit": limit}, decode=lambda v, _h: cast(List[RecalledFact], v["facts"])
     )
+
+
+def process_turn(space: str, messages: Sequence[Mapping[str, Any]], *, extractor: Optional[str] = None, agent_id: Optional[str]) -> Call[TurnResult]:
+    body: Dict[str, Any] = {"messages": [dict(m) for m in messages]}
+    if extractor is not None:
+        body["extractor"] = extractor
+    return Call("POST", f"/memory/{enc(space)}/process-turn", _params(agentId=agent_id), has_body=True, body=body)
+
+
+def query_memory(space: str, query: str, *, limit: int = 10, history: bool = False) -> Call[MemoryAnswer]:
+    return Call("POST", f"/memory/{enc(space)}/query", has_body=True, body={"query": query, "limit": limit, "history": history})
 
 
 def graph(space: str, tool: str, args: Optional[Mapping[str, Any]] = None, *, agent_id: Optional[str]) -> Call[Any]:

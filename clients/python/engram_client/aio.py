@@ -30,12 +30,14 @@ from .models import (
     Graph,
     Lock,
     LockPage,
+    MemoryAnswer,
     MemoryChange,
     MemoryFile,
     MemoryResult,
     RecalledFact,
     Relationship,
     SearchResponse,
+    TurnResult,
     UnitPage,
     WorkUnit,
     WorkUnitType,
@@ -369,6 +371,16 @@ class AsyncEngram:
 
     async def recall(self, space: str, query: str, *, limit: int = 10) -> List[RecalledFact]:
         return await self._run(calls.recall(space, query, limit=limit))
+
+    async def process_turn(
+        self, space: str, messages: Sequence[Mapping[str, Any]], *, extractor: Optional[str] = None, agent_id: Optional[str] = None
+    ) -> TurnResult:
+        """Hands over a conversation turn (``[{"role": "user", "content": "..."}]``): the decisions (ADD, UPDATE, DELETE, NOOP) come back with their reasons."""
+        return await self._run(calls.process_turn(space, messages, extractor=extractor, agent_id=self._agent(agent_id)))
+
+    async def query_memory(self, space: str, query: str, *, limit: int = 10, history: bool = False) -> MemoryAnswer:
+        """The facts relevant to a question, best first (hybrid search); with their versions when ``history`` is set."""
+        return await self._run(calls.query_memory(space, query, limit=limit, history=history))
 
     async def graph(self, space: str, tool: str, args: Optional[Mapping[str, Any]] = None, *, agent_id: Optional[str] = None) -> Any:
         """Runs one knowledge-graph tool (``create_entities``, ``search_nodes``, ...) with the reference memory server's arguments."""

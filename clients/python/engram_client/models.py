@@ -201,6 +201,39 @@ class FactOutcome(_FactOutcomeBase, total=False):
     similarity: float
 
 
+class _TurnDecisionBase(TypedDict):
+    decision: Literal["ADD", "UPDATE", "DELETE", "NOOP"]
+    statement: str
+    reason: str
+
+
+class TurnDecision(_TurnDecisionBase, total=False):
+    """What a conversation turn did to one fact; ``replaces`` is the fact as it was (UPDATE, DELETE)."""
+
+    fact: Fact
+    replaces: Fact
+
+
+class TurnResult(TypedDict):
+    extractor: str
+    statements: List[str]
+    decisions: List[TurnDecision]
+
+
+class _MemoryBase(Fact):
+    score: float
+    matched: Literal["current", "history"]
+
+
+class Memory(_MemoryBase, total=False):
+    history: List[FactVersion]
+
+
+class MemoryAnswer(TypedDict):
+    ranking: str
+    memories: List[Memory]
+
+
 class Graph(TypedDict):
     entities: List[Dict[str, Any]]
     relations: List[Dict[str, Any]]

@@ -153,6 +153,9 @@ class AsyncClient(unittest.IsolatedAsyncioTestCase):
         self.assertEqual([f["key"] for f in await self.engram.facts(space)], ["deploy.day"])
         await self.engram.graph(space, "create_entities", {"entities": [{"name": "deploy", "entityType": "process", "observations": []}]})
         self.assertEqual([e["name"] for e in (await self.engram.read_graph(space))["entities"]], ["deploy"])
+        turn = await self.engram.process_turn(space, [{"role": "user", "content": "I live in Oslo."}])
+        self.assertEqual([(d["decision"], d["fact"]["value"]) for d in turn["decisions"]], [("ADD", "User lives in Oslo")])
+        self.assertEqual((await self.engram.query_memory(space, "where does the user live"))["memories"][0]["value"], "User lives in Oslo")
 
 
 async def _waiting(engram: AsyncEngram, resource: str) -> bool:

@@ -308,6 +308,17 @@ class SearchAndMemory(SyncTestCase):
         self.assertEqual([f["key"] for f in self.engram.facts(space)], ["user.editor"])
         self.assertEqual(len(self.engram.facts(space, include_deleted=True)), 2)
 
+    def test_memory_from_conversations(self) -> None:
+        space = uuid.uuid4().hex[:8]
+        first = self.engram.process_turn(space, [{"role": "user", "content": "I prefer dark mode."}], agent_id="py-agent")
+        self.assertEqual([(d["decision"], d["fact"]["value"], d["fact"]["agentId"]) for d in first["decisions"]], [("ADD", "User prefers dark mode", "py-agent")])
+        second = self.engram.process_turn(space, [{"role": "user", "content": "Actually, I prefer light mode now."}], extractor="rules")
+        decision = second["decisions"][0]
+        self.assertEqual((decision["decision"], decision["fact"]["value"], decision["replaces"]["value"]), ("UPDATE", "User prefers light mode", "User prefers dark mode"))
+        answer = self.engram.query_memory(space, "which mode does the user prefer", history=True)
+        self.assertEqual([(m["value"], len(m["history"])) for m in answer["memories"]], [("User prefers light mode", 2)])
+        self.assertRefused("INVALID_FIELD", 400, self.engram.process_turn, space, [])
+
     def test_knowledge_graph(self) -> None:
         space = uuid.uuid4().hex[:8]
         entities = [{"name": "engram", "entityType": "project", "observations": ["written in TypeScript"]}, {"name": "python", "entityType": "language", "observations": []}]
