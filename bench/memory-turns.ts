@@ -1,5 +1,5 @@
 /**
- * How well the memory decides what a conversation turn changes: bench/data/memory-turns.json
+ * How well the memory decides what a conversation turn changes: bench/memory-turns.json
  * (labelled turns) handed to POST /memory/{space}/process-turn of a running server, one fresh
  * space per scenario, and its decisions scored against the labels. A change (ADD, UPDATE,
  * DELETE) is right when its decision and its fact match a labelled one (UPDATE: the fact it
@@ -67,7 +67,7 @@ function matches(d: TurnDecision, e: Expected): boolean {
 }
 
 export async function evaluateTurns(url: string, options: { extractor?: 'rules' | 'model' | 'auto' } = {}): Promise<TurnsReport> {
-  const data = JSON.parse(readFileSync(resolve(ROOT, 'bench/data/memory-turns.json'), 'utf8')) as { scenarios: Scenario[] };
+  const data = JSON.parse(readFileSync(resolve(ROOT, 'bench/memory-turns.json'), 'utf8')) as { scenarios: Scenario[] };
   const client = new EngramClient(url);
   const run = Date.now().toString(36);
   const tally = new Map<string, { right: number; made: number; labelled: number }>();
