@@ -128,7 +128,7 @@ export const REQUEST_SCHEMAS = {
   ),
   MemoryQuery: object(
     {
-      query: { type: 'string', minLength: 1, maxLength: FACT_LIMITS.valueChars, description: 'The question.' },
+      query: { type: 'string', minLength: 1, maxLength: SEARCH_LIMITS.queryLength, description: 'The question.' },
       limit: { type: 'integer', minimum: 1, maximum: FACT_LIMITS.recallMax, description: 'Default 10.' },
       history: { type: 'boolean', description: 'Give each memory its versions, oldest first.' },
     },

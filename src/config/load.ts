@@ -119,7 +119,9 @@ function crossCheck(c: Config, problems: string[]): void {
   const m = c.memory.model;
   if (m.provider !== 'none') {
     if (m.url === '') problems.push(`memory.model.url: required with memory.model.provider ${m.provider}`);
-    else if (!/^https?:\/\/[^/]/.test(m.url)) problems.push(`memory.model.url: ${JSON.stringify(m.url)} is not an http:// or https:// URL`);
+    else if (!/^https?:\/\/[^/]/.test(m.url)) problems.push('memory.model.url: not an http:// or https:// URL');
+    // A key in the URL would be echoed by every error that names the URL: it belongs in memory.model.apiKey.
+    else if (/^https?:\/\/[^/]*@/.test(m.url)) problems.push('memory.model.url: has credentials in it (user:password@); give the key as memory.model.apiKey');
     if (m.name === '') problems.push(`memory.model.name: required with memory.model.provider ${m.provider} (the model to ask)`);
   }
   const { addr, grpcAddr } = c.server;

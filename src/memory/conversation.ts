@@ -10,9 +10,9 @@
 import type { Principal } from '../tenancy/access.js';
 import type { Gate } from '../gate/gate.js';
 import { EngramError } from '../basics/errors.js';
-import { FACT_LIMITS, TURN_LIMITS } from '../basics/limits.js';
+import { FACT_LIMITS, SEARCH_LIMITS, TURN_LIMITS } from '../basics/limits.js';
 import { UlidFactory } from '../basics/ids.js';
-import { cosine, factsContext, type Fact, type FactChangeOutcome, type FactService, type FactVersion, type PlannedFactChange, type PublicFact } from './facts.js';
+import { cosine, factsContext, type FactChangeOutcome, type FactService, type FactVersion, type PlannedFactChange, type PublicFact } from './facts.js';
 import type { LanguageModel } from './language-model.js';
 import { decideClaims, type Similarity } from './turn-decisions.js';
 import { decideStatements, extractStatements, type TurnMessage } from './turn-model.js';
@@ -96,32 +96,47 @@ export class ConversationMemory {
   private async byModel(p: Principal, space: string, messages: TurnMessage[], model: LanguageModel, agentId: string): Promise<TurnResult> {
     const statements = await extractStatements(model, messages);
     if (statements.length === 0) return { extractor: model.id, statements, decisions: [] };
-    let said: string[] = [];
+    // The model decides on the facts as read now, without holding the space: a slow model must not
+    // stall other writers. If they changed before the decision is stored, it is made once more,
+    // inside (an unrelated unit in the facts context changes no fact and costs nothing).
+    let decided = await this.modelDecisions(model, statements, await this.facts.list(p, space, true));
+    let again = false;
     const outcomes = await this.facts.changeMany(
       p,
       space,
       async (all) => {
-        const live = all.filter((f) => !f.deleted);
-        const related = await this.related(statements, live);
-        const known = new Map(related.map((f, i) => [String(i), f] as const));
-        const decided = await decideStatements(model, statements, new Map([...known].map(([id, f]) => [id, f.value])));
-        const taken = new Set(all.filter((f) => !f.deleted).map((f) => f.key));
-        said = decided.map((d) => d.fact || (d.id === undefined ? '' : known.get(d.id)!.value));
-        return decided.map((d): PlannedFactChange => {
-          const f = d.id === undefined ? undefined : known.get(d.id)!;
-          if (d.decision === 'ADD') {
-            const key = this.newKey(d.fact, taken);
-            taken.add(key);
-            return { decision: 'ADD', key, value: d.fact, reason: d.reason };
-          }
-          if (d.decision === 'UPDATE') return { decision: 'UPDATE', key: f!.key, value: d.fact, reason: d.reason };
-          if (d.decision === 'DELETE') return { decision: 'DELETE', key: f!.key, value: f!.value, reason: d.reason };
-          return { decision: 'NOOP', ...(f === undefined ? {} : { key: f.key }), value: f?.value ?? d.fact, reason: d.reason };
-        });
+        if (factsVersion(all) !== decided.version) {
+          if (again) throw new EngramError('SEQ_CONFLICT', 'the facts of this space changed twice while the language model decided; hand the turn over again');
+          again = true;
+          decided = await this.modelDecisions(model, statements, all);
+        }
+        return decided.changes;
       },
       agentId,
     );
-    return { extractor: model.id, statements, decisions: outcomes.map((o: FactChangeOutcome, i) => ({ ...o, statement: said[i]! })) };
+    return { extractor: model.id, statements, decisions: outcomes.map((o: FactChangeOutcome, i) => ({ ...o, statement: decided.said[i]! })) };
+  }
+
+  /** The model's decisions on `statements` against `all` (deleted ones too), as changes to store. */
+  private async modelDecisions(model: LanguageModel, statements: string[], all: PublicFact[]): Promise<{ version: string; changes: PlannedFactChange[]; said: string[] }> {
+    const live = all.filter((f) => !f.deleted);
+    const related = await this.related(statements, live);
+    const known = new Map(related.map((f, i) => [String(i), f] as const));
+    const decided = await decideStatements(model, statements, new Map([...known].map(([id, f]) => [id, f.value])));
+    const taken = new Set(live.map((f) => f.key));
+    const changes = decided.map((d): PlannedFactChange => {
+      const f = d.id === undefined ? undefined : known.get(d.id)!;
+      if (d.decision === 'ADD') {
+        const key = this.newKey(d.fact, taken);
+        taken.add(key);
+        return { decision: 'ADD', key, value: d.fact, reason: d.reason };
+      }
+      if (d.decision === 'UPDATE') return { decision: 'UPDATE', key: f!.key, value: d.fact, reason: d.reason };
+      if (d.decision === 'DELETE') return { decision: 'DELETE', key: f!.key, value: f!.value, reason: d.reason };
+      return { decision: 'NOOP', ...(f === undefined ? {} : { key: f.key }), value: f?.value ?? d.fact, reason: d.reason };
+    });
+    const said = decided.map((d) => d.fact || (d.id === undefined ? '' : known.get(d.id)!.value));
+    return { version: factsVersion(all), changes, said };
   }
 
   /** A key for a fact the model added: the rules' key when they can read the fact, else fact-<ulid>. */
@@ -133,7 +148,7 @@ export class ConversationMemory {
   }
 
   /** The live facts most like any of the statements (all of them, when there are few). */
-  private async related(statements: string[], live: Fact[]): Promise<Fact[]> {
+  private async related(statements: string[], live: PublicFact[]): Promise<PublicFact[]> {
     if (live.length <= RELATED_FACTS) return live;
     const best = new Array<number>(live.length).fill(0);
     for (const s of statements) {
@@ -154,20 +169,25 @@ export class ConversationMemory {
   private readonly similarity: Similarity = async (text, others) => {
     const embed = this.options.embed;
     if (embed === undefined || others.length === 0) return [];
-    const missing = [...new Set([text, ...others])].filter((t) => !this.vectors.has(t));
+    // Vectors of this call, from the cache or the embedder (the cache may drop any of them meanwhile).
+    const here = new Map<string, Float32Array>();
+    const missing: string[] = [];
+    for (const t of new Set([text, ...others])) {
+      const v = this.vectors.get(t);
+      if (v === undefined) missing.push(t);
+      else here.set(t, v);
+    }
     if (missing.length > 0) {
       const vectors = await embed(missing);
       if (vectors === null) return [];
       missing.forEach((t, i) => {
+        here.set(t, vectors[i]!);
         if (this.vectors.size >= VECTOR_CACHE) this.vectors.delete(this.vectors.keys().next().value!);
         this.vectors.set(t, vectors[i]!);
       });
     }
-    const v = this.vectors.get(text);
-    return others.map((o) => {
-      const w = this.vectors.get(o);
-      return v === undefined || w === undefined ? 0 : cosine(v, w);
-    });
+    const v = here.get(text)!;
+    return others.map((o) => cosine(v, here.get(o)!));
   };
 
   /** The live facts relevant to a question, best first: the hybrid search over the facts context, or word and embedder similarity with search off. */
@@ -218,6 +238,7 @@ function parseTurn(input: unknown): { messages: TurnMessage[]; extractor: 'auto'
     if (typeof m.role !== 'string' || !/^(?:user|assistant|system|developer|tool)$/.test(m.role))
       throw new EngramError('INVALID_FIELD', `messages[${i}].role: user, assistant, system, developer or tool`);
     const content = contentText(m.content, i);
+    if (!content.isWellFormed()) throw new EngramError('INVALID_FIELD', `messages[${i}].content: is not well-formed Unicode (lone surrogate)`);
     chars += content.length;
     return { role: m.role, content };
   });
@@ -247,7 +268,7 @@ function parseQuery(input: unknown): { query: string; limit: number; history: bo
   for (const k of Object.keys(o))
     if (k !== 'query' && k !== 'limit' && k !== 'history') throw new EngramError('UNKNOWN_FIELD', `unknown field ${JSON.stringify(k)}; a query has query, limit and history`);
   if (typeof o.query !== 'string' || o.query.trim() === '') throw new EngramError(o.query === undefined ? 'MISSING_FIELD' : 'INVALID_FIELD', 'query: a non-empty string');
-  if (o.query.length > FACT_LIMITS.valueChars) throw new EngramError('INVALID_FIELD', `query: at most ${FACT_LIMITS.valueChars} characters`);
+  if (o.query.length > SEARCH_LIMITS.queryLength) throw new EngramError('INVALID_FIELD', `query: at most ${SEARCH_LIMITS.queryLength} characters`);
   const limit = o.limit ?? 10;
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > FACT_LIMITS.recallMax)
     throw new EngramError('INVALID_FIELD', `limit: 1–${FACT_LIMITS.recallMax}`);
@@ -258,6 +279,11 @@ function parseQuery(input: unknown): { query: string; limit: number; history: bo
 function object(v: unknown, what: string): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new EngramError('INVALID_FIELD', `${what}: a JSON object`);
   return v as Record<string, unknown>;
+}
+
+/** What the model's decisions depend on: each fact's key, latest version and state. */
+function factsVersion(facts: Array<{ key: string; unitId: string; deleted: boolean }>): string {
+  return facts.map((f) => `${f.key}\u0000${f.unitId}\u0000${f.deleted ? 1 : 0}`).join('\u0001');
 }
 
 function sharedWords(a: string, b: string): number {

@@ -126,6 +126,12 @@ export function factsContext(space: string): string {
   return 'facts/' + memoryContext(space).slice('memories/'.length);
 }
 
+/** The first `n` UTF-16 units of `s`, without a pair of them cut in half (a lone surrogate is not valid Unicode). */
+function cut(s: string, n: number): string {
+  const head = s.slice(0, n);
+  return /[\uD800-\uDBFF]$/.test(head) ? head.slice(0, -1) : head;
+}
+
 /** Text as compared for "the same value": no case, runs of space as one, no final full stop. */
 function normalized(s: string): string {
   return s
@@ -261,7 +267,7 @@ export class FactService {
           agentId,
           type: 'SYSTEM' as const,
           // The reason is meta, not payload: the search indexes payloads, and a reason is not the fact.
-          meta: { memory: 'fact', op, key: key.slice(0, 200), reason: d.reason.slice(0, 1000) },
+          meta: { memory: 'fact', op, key: key.slice(0, 200), reason: cut(d.reason, 1000) },
           payload: { op, key, value } satisfies FactPayload,
           relationships: prior === undefined ? [] : [{ targetId: prior.unitId, type: 'REPLACES' as const, meta: {} }],
         });

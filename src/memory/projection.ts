@@ -15,6 +15,7 @@
 import type { Principal } from '../tenancy/access.js';
 import type { Gate } from '../gate/gate.js';
 import { EngramError } from '../basics/errors.js';
+import { parseWorkUnitDraft } from '../basics/validate.js';
 import type { WorkUnit } from '../basics/types.js';
 import { scopedKey } from '../basics/compound-key.js';
 import { NO_PROJECTION_OBSERVER, type ProjectionObserver } from '../basics/observer.js';
@@ -183,6 +184,8 @@ export class Projection<S> {
     for (let attempt = 1; ; attempt++) {
       const loaded = await this.current(p, space, contextId);
       const d = await decide(loaded.state);
+      // A decision of several units is checked whole before its first is stored, so bad input never leaves half of it behind.
+      for (const draft of d.units) parseWorkUnitDraft({ contextId, relationships: [], ...draft });
       const units: WorkUnit[] = [];
       try {
         for (const draft of d.units) {
@@ -198,6 +201,13 @@ export class Projection<S> {
       } catch (err) {
         // Someone else moved the context first: decide again on the state with their units (current() catches up).
         if (err instanceof EngramError && err.code === 'SEQ_CONFLICT' && units.length === 0 && attempt < MAX_DECISIONS) continue;
+        // The log failed part-way (disk full, a quota, another node's write): what is stored stays, each unit a whole change; say so.
+        if (err instanceof EngramError && units.length > 0) {
+          throw new EngramError(err.code, `${err.message} (${units.length} of the ${d.units.length} changes were stored before this; deciding again completes the rest)`, {
+            cause: err,
+            details: { ...err.details, stored: units.length, of: d.units.length },
+          });
+        }
         throw err;
       }
       this.maybeSnapshot(space, contextId, loaded);

@@ -8,7 +8,7 @@
  * says what it replaces updates that fact. The rest is ADD, or NOOP when it is already known.
  * Claims of one turn are decided in order, each seeing the ones before it.
  */
-import { claimKey, claimText, parseSentence, type Claim } from './turn-rules.js';
+import { claimKey, claimText, own, parseSentence, type Claim } from './turn-rules.js';
 
 export interface KnownFact {
   key: string;
@@ -123,7 +123,7 @@ async function decideOne(c: Claim, known: Working[], similar: Similarity, factSi
     );
     if (f !== undefined) return update(f, statement, `"${f.value}" is about the same thing (${c.relation} one at a time): replaced, and kept in the history`);
   } else {
-    const opposite = OPPOSITE[c.relation];
+    const opposite = own(OPPOSITE, c.relation);
     if (opposite !== undefined) {
       const f = await best(
         c.value,
@@ -188,5 +188,5 @@ function subjectName(c: Claim): string {
 }
 
 function relationNoun(relation: string): string {
-  return { 'lives in': 'home', 'works at': 'employer', 'works as': 'role', 'is from': 'origin' }[relation] ?? relation;
+  return own({ 'lives in': 'home', 'works at': 'employer', 'works as': 'role', 'is from': 'origin' }, relation) ?? relation;
 }

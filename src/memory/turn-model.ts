@@ -85,6 +85,7 @@ export async function extractStatements(model: LanguageModel, messages: TurnMess
   return facts.map((f, i) => {
     if (typeof f !== 'string') throw invalid(model, `facts[${i}] is not a string`);
     const t = f.trim();
+    if (!t.isWellFormed()) throw invalid(model, `facts[${i}] is not well-formed Unicode`);
     if (t === '' || t.length > FACT_LIMITS.valueChars) throw invalid(model, `facts[${i}] is empty or longer than ${FACT_LIMITS.valueChars} characters`);
     return t;
   });
@@ -110,6 +111,7 @@ export async function decideStatements(model: LanguageModel, statements: string[
     if (id !== undefined && (typeof id !== 'string' || !known.has(id))) throw invalid(model, `${at}.id ${JSON.stringify(id)} names no known fact`);
     if ((event === 'UPDATE' || event === 'DELETE') && id === undefined) throw invalid(model, `${at} is ${event} but names no known fact`);
     const fact = d.fact.trim();
+    if (!fact.isWellFormed() || !d.reason.isWellFormed()) throw invalid(model, `${at} is not well-formed Unicode`);
     if ((event === 'ADD' || event === 'UPDATE') && fact === '') throw invalid(model, `${at} is ${event} with an empty fact`);
     if (fact.length > FACT_LIMITS.valueChars) throw invalid(model, `${at}.fact is longer than ${FACT_LIMITS.valueChars} characters`);
     return { decision: event, ...(id === undefined ? {} : { id: id as string }), fact, reason: d.reason.slice(0, 1000) };

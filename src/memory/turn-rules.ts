@@ -38,8 +38,10 @@ const RELATIVES = new Set(
     ' ',
   ),
 );
-const JOBS =
-  /(engineer|developer|programmer|manager|designer|scientist|analyst|teacher|student|doctor|nurse|lawyer|writer|researcher|architect|consultant|founder|ceo|cto|accountant|administrator|admin|freelancer|intern|lead|director|editor|journalist|product owner|tester|chef|artist|photographer|professor)$/;
+const JOB_WORDS =
+  'engineer|developer|programmer|manager|designer|scientist|analyst|teacher|student|doctor|nurse|lawyer|writer|researcher|architect|consultant|founder|ceo|cto|accountant|administrator|admin|freelancer|intern|lead|director|editor|journalist|product owner|tester|chef|artist|photographer|professor';
+/** A job: up to three words, then one of the job words ("senior data engineer"). */
+const JOBS = new RegExp(`^(?:[\\w-]+ ){0,3}(?:${JOB_WORDS})$`);
 const DIETS = /^(vegetarian|vegan|pescatarian|keto|gluten-free|lactose intolerant|kosher|halal)$/;
 /** "I am …" that tells of the moment, not of the person. */
 const TRANSIENT =
@@ -54,19 +56,26 @@ const ADVERBS =
 const TRAILERS =
   /\s+(?:now|these days|nowadays|currently|anymore|any more|as well|too|also|instead|at the moment|right now|again|by default|recently|lately|today|this (?:week|month|year)|last (?:week|month|year|spring|summer|autumn|fall|winter)|(?:a|one|two|three|a few|\d+) (?:days?|weeks?|months?|years?) ago|a while ago|for (?:a few|many|some|several|two|three|four|five|six|ten|\d+) (?:weeks|months|years)|since \d{4}|in \d{4}|though|anyway|please|for everything|every day|daily|weekly|at work|at home|in (?:january|february|march|april|may|june|july|august|september|october|november|december))$/i;
 
+/** Longest sentence the rules read, in characters. */
+const MAX_SENTENCE = 400;
+/** Longest value a claim keeps ("User likes …"); a longer one is not a fact but a paste. */
+const MAX_VALUE = 200;
+
 /** Sentences of a message, each cut into clauses that have their own subject. */
 export function sentences(text: string): string[] {
   const out: string[] = [];
-  for (const raw of text.split(/(?<=[.!?;])\s+|\n+/)) {
+  // Runs of spaces become one first: the rules' patterns scan a sentence from many starts, and a long run of spaces would make that quadratic.
+  for (const raw of text.replace(/[^\S\n]+/g, ' ').split(/(?<=[.!?;]) |\n+/)) {
     let s = raw.trim();
-    if (s === '' || s.endsWith('?')) continue;
+    // A statement worth keeping is short; a longer "sentence" is code, a log or a paste.
+    if (s === '' || s.endsWith('?') || s.length > MAX_SENTENCE) continue;
     // "When you book flights, I prefer …", "Big news: I moved …": the statement is the clause with the subject.
     const lead = /^(?!i\b|my\b)[^.]{1,80}?[,:;—]\s+(?=(?:i|i'm|my)\b)/i.exec(s);
     if (lead !== null) s = s.slice(lead[0].length);
     // "I work at Acme as a designer": two facts.
     s = s.replace(/\b(work(?:s|ing)?\s+(?:at|for)\s+[^,.;]+?)\s+as\s+(an?\s+[^,.;]+)/i, '$1, and I work as $2');
     // "I'm a designer at Acme": the same two.
-    s = s.replace(new RegExp(`\\b(i(?:'m| am) an? [^,.;]*?(?:${JOBS.source.slice(1, -2)}))\\s+(?:at|for)\\s+([^,.;]+)`, 'i'), '$1, and I work at $2');
+    s = s.replace(new RegExp(`\\b(i(?:'m| am) an? [^,.;]*?(?:${JOB_WORDS}))\\s+(?:at|for)\\s+([^,.;]+)`, 'i'), '$1, and I work at $2');
     // "I live in Berlin and work at SAP": the second clause borrows the subject.
     const parts = s.split(/,?\s+(?:and|but)\s+(?=(?:i|my)\b|(?:i'm|now|also)\b|(?:work|live|use|prefer|like|love|enjoy|hate|am|have|speak)\b)/i);
     for (let i = 0; i < parts.length; i++) {
@@ -90,7 +99,9 @@ export function extractClaims(text: string): Claim[] {
 
 /** One sentence in the first person, or a fact in the canonical form ("User …", "User's wife …"); undefined when it states no fact. */
 export function parseSentence(sentence: string): Claim | undefined {
-  let s = expand(sentence.trim().replace(/[.!…]+$/, ''));
+  const collapsed = sentence.replace(/\s+/g, ' ').trim();
+  if (collapsed.length > MAX_SENTENCE) return undefined;
+  let s = expand(collapsed.replace(/[.!…]+$/, ''));
   for (let before = ''; before !== s;) {
     before = s;
     s = s.replace(FILLERS, '');
@@ -158,7 +169,7 @@ function attribute(subject: string, name: string, rest: string): Claim | undefin
   const m = /^(?:is|are)\s+(?:no longer\s+|not\s+)?(.+)$/i.exec(rest);
   if (m === null) return undefined;
   const value = cleanValue(m[1]!);
-  if (value === '') return undefined;
+  if (value === '' || value.length > MAX_VALUE || name.length > MAX_VALUE) return undefined;
   const retracts = /^(?:is|are)\s+(?:no longer|not)\s/i.test(rest);
   return { subject, relation: name.toLowerCase().trim(), attribute: true, value, kind: 'single', retracts };
 }
@@ -197,7 +208,7 @@ function thirdPerson(rest: string): string {
   const r = rest.trim().replace(ADVERBS, '');
   const m = /^(\w+)\b(.*)$/.exec(r);
   if (m === null) return r;
-  const verb = VERBS[m[1]!.toLowerCase()];
+  const verb = own(VERBS, m[1]!.toLowerCase());
   return verb === undefined ? r : verb + m[2]!;
 }
 
@@ -247,7 +258,7 @@ function parsePredicate(subject: string, predicate: string): Claim | undefined {
     p = 'is ' + m[1]!;
     retracts = true;
   } else if ((m = /^(?:stopped|quit|gave up)\s+(\w+ing)\s+(.+)$/i.exec(p)) !== null) {
-    const verb = GERUNDS[m[1]!.toLowerCase()];
+    const verb = own(GERUNDS, m[1]!.toLowerCase());
     if (verb === undefined) return undefined;
     p = `${verb} ${m[2]!}`;
     retracts = true;
@@ -276,7 +287,7 @@ function parsePredicate(subject: string, predicate: string): Claim | undefined {
     return { subject, relation: p.toLowerCase(), attribute: false, value: '', kind: 'many', retracts };
   const claim = (relation: string, value: string, kind: RelationKind, attribute = false): Claim | undefined => {
     const v = cleanValue(value);
-    if (v === '') return undefined;
+    if (v === '' || v.length > MAX_VALUE) return undefined;
     return { subject, relation, attribute, value: v, kind, retracts, ...(replaces === undefined ? {} : { replaces }), ...(switched ? { switched } : {}) };
   };
   for (const r of RULES) {
@@ -290,7 +301,8 @@ function parsePredicate(subject: string, predicate: string): Claim | undefined {
   const is = /^is\s+(?:an?\s+)?(.+)$/i.exec(p);
   if (is === null) return undefined;
   const what = is[1]!.toLowerCase();
-  if (TRANSIENT.test(what) || /ing\b/.test(what.split(' ')[0]!)) return undefined;
+  // "I'm not a student" says what the user is not: no fact of these forms (taking back is handled above).
+  if (TRANSIENT.test(what) || /ing\b/.test(what.split(' ')[0]!) || /^(?:not|no|never)\b/.test(what)) return undefined;
   if (JOBS.test(what)) return claim('works as', is[1]!, 'single');
   if (DIETS.test(what)) return claim('diet', is[1]!, 'single', true);
   // "I'm Sam": one capitalised word that is not a nationality ("I'm Korean") is a name.
@@ -312,6 +324,11 @@ function cleanValue(v: string): string {
   return s.replace(/[.!…]+$/, '').trim();
 }
 
+/** A table's own entry (never one of Object's: "my constructor is Bob" names no table row). */
+export function own(table: Record<string, string>, key: string): string | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 /** The canonical sentence a claim is stored as: "User prefers dark mode", "User's name is Ana". */
 export function claimText(c: Claim): string {
   const who = c.subject === 'user' ? 'User' : 'User' + c.subject.slice(4);
@@ -330,6 +347,6 @@ export function claimKey(c: Claim): string {
       .slice(0, 60) || 'x';
   const who = c.subject === 'user' ? 'user' : `user.${slug(c.subject.slice(7))}`;
   const NAMES: Record<string, string> = { 'lives in': 'location', 'works at': 'employer', 'works as': 'role', 'is from': 'origin' };
-  if (c.kind === 'single') return `${who}.${NAMES[c.relation] ?? slug(c.relation)}`;
+  if (c.kind === 'single') return `${who}.${own(NAMES, c.relation) ?? slug(c.relation)}`;
   return `${who}.${slug(c.relation)}.${slug(c.value)}`;
 }

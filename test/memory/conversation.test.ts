@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 import { evaluateTurns, turnsTable } from '../../bench/memory-turns.js';
 import { HttpClient } from '../helpers/http.js';
 import { removeDir, serverPerFile, startServer, tempDir } from '../helpers/server.js';
+import { WAIT_MS, Watcher } from '../helpers/wait.js';
 import { WsClient } from '../helpers/ws.js';
 
 const say = (content: string, role = 'user') => ({ messages: [{ role, content }] });
@@ -163,7 +164,28 @@ describe('process-turn by the offline rules', () => {
     ] as const) {
       assert.equal((await env.http.post('/memory/bad/query', body)).json.error.code, code, JSON.stringify(body));
     }
+    const lone = await env.http.request('POST', '/memory/bad/process-turn', {
+      raw: '{"messages":[{"role":"user","content":"I prefer tea \\ud800."}]}',
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.deepEqual([lone.status, lone.json.error?.code], [400, 'INVALID_FIELD']);
+    assert.equal((await env.http.post('/memory/bad/query', { query: 'x'.repeat(1001) })).json.error.code, 'INVALID_FIELD');
     assert.equal((await env.http.get(`/contexts/${enc('facts/bad')}`)).status, 404, 'nothing was stored');
+    // Hostile but valid text is read quickly and keeps what is a fact: long runs of spaces, a pasted
+    // line too long to be a statement, a negation, a name that is one of Object's properties.
+    const odd = await env.http.post(
+      '/memory/odd/process-turn',
+      say(`I like a${' '.repeat(60_000)}b. I like ${'a'.repeat(3000)}. I'm not a student. My constructor is Bob. I prefer tea.`),
+    );
+    assert.equal(odd.status, 200, odd.text);
+    assert.deepEqual(
+      odd.json.decisions.map((d: Decided) => [d.decision, d.fact.key, d.fact.value]),
+      [
+        ['ADD', 'user.likes.a-b', 'User likes a b'],
+        ['ADD', 'user.constructor', "User's constructor is Bob"],
+        ['ADD', 'user.prefers.tea', 'User prefers tea'],
+      ],
+    );
     // Content blocks: text blocks are read, others skipped.
     const blocks = await env.http.post('/memory/blocks/process-turn', {
       messages: [
@@ -191,22 +213,25 @@ describe('process-turn by the offline rules', () => {
 });
 
 type Kind = 'openai' | 'anthropic';
-/** An answer of the fake: the structured output, or a raw HTTP answer (an error, a malformed body). */
-type Answer = Record<string, unknown> | { status: number; raw: unknown };
+/** An answer of the fake: the structured output, or a raw HTTP answer (an error, a malformed body); `held` answers once the test lets it. */
+type Answer = Record<string, unknown> | { status: number; raw: unknown } | { held: Promise<Record<string, unknown>> };
 
 /** A language-model provider on loopback that speaks `kind`'s wire format; answers are queued per output name. */
 async function fakeModel(kind: Kind) {
   const queued: Record<string, Answer[]> = { record_facts: [], decide_memory: [] };
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a request body as each API shapes it
   const requests: Array<{ path: string; headers: IncomingMessage['headers']; body: any; step: string }> = [];
+  const arrived = new Watcher();
   const server = createServer((req, res) => {
     let text = '';
     req.on('data', (c: Buffer) => (text += c.toString()));
-    req.on('end', () => {
+    req.on('end', async () => {
       const body = JSON.parse(text);
       const step: string = kind === 'openai' ? body.response_format?.json_schema?.name : body.tool_choice?.name;
       requests.push({ path: req.url!, headers: req.headers, body, step });
-      const answer = queued[step]?.shift() ?? { status: 500, raw: { error: { message: `nothing queued for ${step}` } } };
+      arrived.notify();
+      let answer: Answer = queued[step]?.shift() ?? { status: 500, raw: { error: { message: `nothing queued for ${step}` } } };
+      if ('held' in answer) answer = await (answer.held as Promise<Record<string, unknown>>);
       res.setHeader('content-type', 'application/json');
       if ('status' in answer && 'raw' in answer) {
         res.statusCode = answer.status as number;
@@ -243,6 +268,8 @@ async function fakeModel(kind: Kind) {
   return {
     url: kind === 'openai' ? `http://127.0.0.1:${port}/v1` : `http://127.0.0.1:${port}`,
     requests,
+    /** Resolves once `check` holds on the requests so far. */
+    until: (check: () => boolean, what: string) => arrived.until(check, WAIT_MS, what),
     queue: (step: 'record_facts' | 'decide_memory', ...answers: Answer[]) => queued[step]!.push(...answers),
     close: () => {
       server.closeAllConnections();
@@ -352,12 +379,41 @@ for (const kind of ['openai', 'anthropic'] as const) {
       assert.doesNotMatch(down.json.error.message, /sk-test-123/);
       assert.equal(await headOf(), head, 'nothing was stored by the refused turns');
 
+      // A reason cut at its limit in the middle of an emoji is still valid Unicode: both facts are stored.
+      fake.queue('record_facts', { facts: ['User likes tea', 'User likes jazz'] });
+      fake.queue('decide_memory', {
+        decisions: [
+          { event: 'ADD', id: '', fact: 'User likes tea', reason: 'new' },
+          { event: 'ADD', id: '', fact: 'User likes jazz', reason: 'a'.repeat(999) + '😀' },
+        ],
+      });
+      const emoji = await http.post('/memory/llm/process-turn', say('I like tea and jazz.'));
+      assert.equal(emoji.status, 200, emoji.text);
+      assert.equal(await headOf(), head + 2);
+
+      // The model decides without holding the space: a fact remembered meanwhile is stored at once,
+      // and since the facts changed, the decision is made once more on them before it is stored.
+      let release!: (a: Record<string, unknown>) => void;
+      fake.queue('record_facts', { facts: ['User prefers green tea'] });
+      fake.queue('decide_memory', { held: new Promise((r) => (release = r)) }, { decisions: [{ event: 'ADD', id: '', fact: 'User prefers green tea', reason: 'decided again' }] });
+      const decides = () => fake.requests.filter((r) => r.step === 'decide_memory').length;
+      const before = decides();
+      const slow = http.post('/memory/llm/process-turn', say('I prefer green tea.'));
+      await fake.until(() => decides() === before + 1, 'the first decide call');
+      const meanwhile = await http.post('/facts/llm', { key: 'editor', value: 'User edits with Helix' });
+      assert.equal(meanwhile.json.decision, 'ADD');
+      release({ decisions: [{ event: 'ADD', id: '', fact: 'User prefers green tea', reason: 'decided first' }] });
+      const late = await slow;
+      assert.equal(late.status, 200, late.text);
+      assert.equal(decides(), before + 2, 'decided again on the changed facts');
+      assert.equal(late.json.decisions[0].reason, 'decided again');
+
       // The rules on request, with a model configured: no call to the provider.
       const calls = fake.requests.length;
-      const byRules = await http.post('/memory/llm/process-turn', { ...say('I prefer green tea.'), extractor: 'rules' });
+      const byRules = await http.post('/memory/llm/process-turn', { ...say('I prefer black tea.'), extractor: 'rules' });
       assert.equal(byRules.json.extractor, 'rules');
       assert.equal(fake.requests.length, calls);
-      assert.equal(byRules.json.decisions[0].decision, 'ADD');
+      assert.equal(byRules.json.decisions[0].decision, 'UPDATE', 'a preference of the same topic (tea) as the model stored');
     });
   });
 }
