@@ -98,6 +98,7 @@ describe('MCP over stdio (engram mcp)', () => {
       'who_is_here',
       'process_turn',
       'query_memory',
+      'context_window',
     ]) {
       assert.ok(tools.includes(name), `tool ${name} is listed`);
     }
@@ -156,6 +157,11 @@ describe('MCP over stdio (engram mcp)', () => {
     assert.deepEqual(
       found.memories[0].history.map((v: { value: string }) => v.value),
       ['User prefers dark mode', 'User prefers light mode'],
+    );
+    const win = JSON.parse(textOf(await call(b.client, 'context_window', { contextId: 'team/chat', budget: 1000 })));
+    assert.deepEqual(
+      win.units.map((u: { reason: string; workUnit: { payload: { text: string } } }) => [u.reason, u.workUnit.payload.text]),
+      [['recent', 'hello from the IDE']],
     );
     const noTurn = await call(a.client, 'process_turn', { messages: [] });
     assert.equal(noTurn.isError, true);

@@ -34,6 +34,8 @@ export const LAYERS = {
   gate: ['basics', 'tenancy', 'engine', 'locks', 'streams', 'search'],
   // Agent memory (files, facts, graph) on top of the gate.
   memory: ['basics', 'tenancy', 'gate'],
+  // What only agents need on top of the log: a context window under a token budget.
+  agents: ['basics', 'tenancy', 'gate', 'memory'],
   auth: ['basics', 'tenancy'],
   config: ['tenancy', 'auth', 'streams'],
   ops: ['basics', 'tenancy', 'engine', 'locks', 'streams', 'search'],
@@ -41,8 +43,8 @@ export const LAYERS = {
   client: ['wire'],
   // LangGraph's checkpoint saver and store on Engram: built on the SDK alone, like any client.
   langgraph: ['client'],
-  mcp: ['basics', 'tenancy', 'gate', 'memory', 'client'],
-  transport: ['basics', 'wire', 'tenancy', 'locks', 'streams', 'search', 'gate', 'memory', 'mcp'],
+  mcp: ['basics', 'tenancy', 'gate', 'memory', 'agents', 'client'],
+  transport: ['basics', 'wire', 'tenancy', 'locks', 'streams', 'search', 'gate', 'memory', 'agents', 'mcp'],
   // The wiring: builds every part from the config and starts the server.
   cli: ['*'],
   main: ['*'],

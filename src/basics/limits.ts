@@ -40,5 +40,8 @@ export const SEARCH_LIMITS = {
 /** Limits of the facts of agent memory (memory/facts.ts), here because the request schemas state them too. */
 export const FACT_LIMITS = { keyChars: 200, valueChars: 4096, recallMax: 100 } as const;
 
+/** Limits of a context window request (POST /contexts/{id}/window, agents/window.ts). */
+export const WINDOW_LIMITS = { budgetMax: 2_000_000, queryChars: 1000 } as const;
+
 /** Limits of one conversation turn handed to POST /memory/{space}/process-turn (memory/conversation.ts). */
 export const TURN_LIMITS = { messages: 200, chars: 64_000 } as const;

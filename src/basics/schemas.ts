@@ -6,7 +6,7 @@
  * enforced. The validators add what a schema cannot say well (ids without control
  * characters, payload depth, well-formed Unicode) with the same error codes.
  */
-import { FACT_LIMITS, LIMITS, SEARCH_LIMITS, TURN_LIMITS } from './limits.js';
+import { FACT_LIMITS, LIMITS, SEARCH_LIMITS, TURN_LIMITS, WINDOW_LIMITS } from './limits.js';
 import { RELATIONSHIP_TYPES, WORK_UNIT_TYPES } from './types.js';
 
 type Schema = Record<string, unknown>;
@@ -125,6 +125,17 @@ export const REQUEST_SCHEMAS = {
       },
     },
     ['messages'],
+  ),
+  ContextWindowRequest: object(
+    {
+      budget: { type: 'integer', minimum: 1, maximum: WINDOW_LIMITS.budgetMax, description: 'The most tokens the units may take together.' },
+      query: { type: 'string', maxLength: WINDOW_LIMITS.queryChars, description: 'What the model is about to work on: the older units most relevant to it are included.' },
+      model: { type: 'string', minLength: 1, maxLength: 200, description: 'The model the window is for (picks the tokenizer; default gpt-4o).' },
+      encoding: { enum: ['o200k_base', 'cl100k_base'], description: 'The tokenizer itself, instead of model.' },
+      relevantShare: { type: 'number', minimum: 0, maximum: 1, description: 'Share of the budget (after pins) held for relevant units (default 0.25; with a query).' },
+      relevantLimit: { type: 'integer', minimum: 0, maximum: 100, description: 'Most relevant units considered (default 20).' },
+    },
+    ['budget'],
   ),
   MemoryQuery: object(
     {

@@ -14,6 +14,8 @@ import { Engine } from '../engine/engine.js';
 import { Gate } from '../gate/gate.js';
 import { createAgentMemory } from '../memory/agent-memory.js';
 import { createLanguageModel } from '../memory/language-model.js';
+import { TokenCounts } from '../agents/token-counts.js';
+import { WindowService } from '../agents/window.js';
 import { detailedHealth } from '../ops/health.js';
 import { Metrics } from '../ops/metrics.js';
 import { LockManager } from '../locks/locks.js';
@@ -161,6 +163,8 @@ export async function serve(config: Config): Promise<void> {
     { snapshots: { store: log, every: config.memory.snapshotEvery }, observer: metrics },
     model,
   );
+  // Token counts are kept beside the units, as the memory's snapshots are.
+  const window = new WindowService(gate, new TokenCounts(log));
   const t = config.server.tls;
   // The config check (config/tls.ts) made sure both files are given, or neither.
   const tls = t.certFile === '' ? undefined : { certFile: t.certFile, keyFile: t.keyFile, ...(t.clientCaFile === '' ? {} : { clientCaFile: t.clientCaFile }) };
@@ -170,6 +174,7 @@ export async function serve(config: Config): Promise<void> {
     http = new HttpServer({
       gate,
       memory,
+      window,
       mcp: config.mcp.enabled ? { allowedOrigins: config.mcp.allowedOrigins } : undefined,
       allowedOrigins: config.server.allowedOrigins,
       allowedHosts: config.server.allowedHosts,

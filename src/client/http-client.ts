@@ -24,6 +24,7 @@ import type {
   ContextPage,
   ContextPatch,
   ContextPresence,
+  ContextWindow,
   Fact,
   FactOutcome,
   FactVersion,
@@ -44,6 +45,7 @@ import type {
   TurnMessage,
   TurnResult,
   UnitPage,
+  WindowRequest,
   WorkUnit,
   WriteResult,
 } from './types.js';
@@ -343,6 +345,11 @@ export class EngramClient implements LockApi {
    */
   subscribe(contextId: string, options: SubscribeOptions = {}): AsyncIterableIterator<WorkUnit> {
     return resumingSubscription((since, epoch, events) => this.openStream(contextId, since, epoch, events, options), options, this.backoff);
+  }
+
+  /** The units of a context to hand a model under a token budget: pinned, relevant to `query`, then recent (docs/agents.md). */
+  async window(contextId: string, request: WindowRequest): Promise<ContextWindow> {
+    return (await this.call<ContextWindow>('POST', `/contexts/${enc(contextId)}/window`, request)).value;
   }
 
   /** Who is subscribed to a context now, by client and agent (docs/api.md, "Presence"). */

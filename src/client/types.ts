@@ -244,6 +244,33 @@ export interface FactOutcome {
   similarity?: number;
 }
 
+/** What `window()` takes: a token budget, and what the window is for. */
+export interface WindowRequest {
+  budget: number;
+  /** What the model is about to work on: the older units most relevant to it are included. */
+  query?: string;
+  /** The model (picks the tokenizer; default gpt-4o), or the tokenizer itself. */
+  model?: string;
+  encoding?: 'o200k_base' | 'cl100k_base';
+  /** Share of the budget (after pins) held for relevant units (default 0.25). */
+  relevantShare?: number;
+  relevantLimit?: number;
+}
+
+/** The units to hand a model (`window()`), in order, with their token counts and why each is in. */
+export interface ContextWindow {
+  contextId: string;
+  encoding: 'o200k_base' | 'cl100k_base';
+  /** False when the tokenizer is an estimate for the model (keep headroom). */
+  exact: boolean;
+  budget: number;
+  tokens: number;
+  units: Array<{ seq: number; tokens: number; reason: 'pinned' | 'relevant' | 'recent'; score?: number; workUnit: WorkUnit }>;
+  headSeq: number;
+  recentFrom: number;
+  counted: number;
+}
+
 /** A message of a conversation turn handed to `processTurn()`: text, or content blocks whose text blocks are read. */
 export interface TurnMessage {
   role: 'user' | 'assistant' | 'system' | 'developer' | 'tool';

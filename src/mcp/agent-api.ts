@@ -8,6 +8,7 @@ import type { EngramClient } from '../client/http-client.js';
 import type { Principal } from '../tenancy/access.js';
 import type { AgentMemory } from '../memory/agent-memory.js';
 import type { Gate } from '../gate/gate.js';
+import type { WindowService } from '../agents/window.js';
 
 export interface AgentApi {
   memory(space: string, input: unknown, agentId: string): Promise<{ result: string; isError: boolean }>;
@@ -28,6 +29,8 @@ export interface AgentApi {
   unlock(resource: string, agentId: string, lockId: string): Promise<unknown>;
   /** Who is subscribed to a context now (GET /contexts/{id}/presence). */
   presence(contextId: string): Promise<unknown>;
+  /** POST /contexts/{id}/window: `request` is its body. */
+  window(contextId: string, request: Record<string, unknown>): Promise<unknown>;
 }
 
 export class ClientAgentApi implements AgentApi {
@@ -77,6 +80,9 @@ export class ClientAgentApi implements AgentApi {
   presence(contextId: string) {
     return this.client.presence(contextId);
   }
+  window(contextId: string, request: Record<string, unknown>) {
+    return this.client.window(contextId, request as never);
+  }
 }
 
 export class LocalAgentApi implements AgentApi {
@@ -84,7 +90,12 @@ export class LocalAgentApi implements AgentApi {
     private readonly gate: Gate,
     private readonly mem: AgentMemory,
     private readonly p: Principal,
+    private readonly windows: WindowService,
   ) {}
+
+  window(contextId: string, request: Record<string, unknown>) {
+    return this.windows.window(this.p, contextId, request);
+  }
 
   memory(space: string, input: unknown, agentId: string) {
     return this.mem.files.command(this.p, space, input, agentId);

@@ -195,6 +195,20 @@ const TOOLS: Tool[] = [
     ),
   },
   {
+    name: 'context_window',
+    description:
+      "The units of a context to put in a model's context, in order, never more tokens than the budget: pinned units, then older units relevant to the query, then the most recent ones; each with its token count and why it is in.",
+    inputSchema: obj(
+      {
+        contextId: str('The context'),
+        budget: { type: 'integer', minimum: 1, description: 'The most tokens the units may take' },
+        query: str('What you are about to work on (brings in relevant older units)'),
+        model: str('The model the window is for, like gpt-4o (picks the tokenizer)'),
+      },
+      ['contextId', 'budget'],
+    ),
+  },
+  {
     name: 'who_is_here',
     description: 'Who is following a context live right now (subscribed over WebSocket, SSE or gRPC), by client and agent, with how many connections and since when.',
     inputSchema: obj({ contextId: str('The context') }, ['contextId']),
@@ -256,6 +270,11 @@ export async function callTool(api: AgentApi, o: McpOptions, name: string, args:
       case 'lock': {
         const { resource, ttlMs, waitMs } = args;
         return json(await api.lock({ resource, agentId, ...(ttlMs === undefined ? {} : { ttlMs }), ...(waitMs === undefined ? {} : { waitMs }) }));
+      }
+      case 'context_window': {
+        const { contextId, agentId: _, ...request } = args;
+        if (typeof contextId !== 'string') return text('MISSING_FIELD: contextId', true);
+        return json(await api.window(contextId, request));
       }
       case 'who_is_here':
         if (typeof args.contextId !== 'string') return text('MISSING_FIELD: contextId', true);

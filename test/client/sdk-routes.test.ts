@@ -30,6 +30,7 @@ const COVERED: Record<string, Method[]> = {
   'PATCH /contexts/{id}': ['createContext', 'updateContext'],
   'DELETE /contexts/{id}': ['deleteContext'],
   'GET /contexts/{id}/presence': ['presence'],
+  'POST /contexts/{id}/window': ['window'],
   'POST /locks': ['acquire', 'acquireAll', 'withLock'],
   'GET /locks': ['listLocks'],
   'GET /locks/{resource}': ['getLock'],
@@ -172,6 +173,11 @@ describe('every mapped method calls its route, against a real server', () => {
       ['plan'],
     );
     assert.deepEqual((await via('presence', () => engram.presence('plan'))).members, []);
+    const windowed = await via('window', () => engram.window('plan', { budget: 1000, model: 'gpt-4o' }));
+    assert.deepEqual(
+      windowed.units.map((u) => [u.seq, u.reason]),
+      [[1, 'recent']],
+    );
 
     // Locks.
     const lock = await via('acquire', () => engram.acquire('doc', { agentId: 'a' }));

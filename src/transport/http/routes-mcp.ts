@@ -7,6 +7,7 @@
  * elsewhere must not reach a local agent's memory (DNS rebinding).
  */
 import type { AgentMemory } from '../../memory/agent-memory.js';
+import type { WindowService } from '../../agents/window.js';
 import { EngramError } from '../../basics/errors.js';
 import type { Gate } from '../../gate/gate.js';
 import { LocalAgentApi } from '../../mcp/agent-api.js';
@@ -53,7 +54,10 @@ function cors(origin: string, host: string): Headers {
 let sdk: Promise<[typeof import('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'), typeof import('../../mcp/tools.js')]> | undefined;
 const loadSdk = () => (sdk ??= Promise.all([import('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'), import('../../mcp/tools.js')]));
 
-export function registerMcpRoutes(t: RouteTable, deps: { gate: Gate; memory: AgentMemory; maxBodyBytes: number; version: string; mcp: McpHttpOptions }): void {
+export function registerMcpRoutes(
+  t: RouteTable,
+  deps: { gate: Gate; memory: AgentMemory; window: WindowService; maxBodyBytes: number; version: string; mcp: McpHttpOptions },
+): void {
   const refuse = (origin: string) => new EngramError('FORBIDDEN', `origin ${JSON.stringify(origin.slice(0, 200))} may not call /mcp (allow it with mcp.allowedOrigins)`);
   const preflight: Handler = (reply, req) => {
     const origin = req.getHeader('origin');
@@ -81,7 +85,7 @@ export function registerMcpRoutes(t: RouteTable, deps: { gate: Gate; memory: Age
       let close = () => Promise.resolve();
       loadSdk()
         .then(([{ WebStandardStreamableHTTPServerTransport }, { createMcpServer }]) => {
-          const server = createMcpServer(new LocalAgentApi(deps.gate, deps.memory, principal), { space, agentId, version: deps.version });
+          const server = createMcpServer(new LocalAgentApi(deps.gate, deps.memory, principal, deps.window), { space, agentId, version: deps.version });
           close = () => server.close();
           const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
           const request = new Request('http://engram/mcp', { method: 'POST', headers, body: JSON.stringify(body) });

@@ -23,6 +23,8 @@ import { registerMemoryRoutes } from './routes-memory.js';
 import type { AgentMemory } from '../../memory/agent-memory.js';
 import { registerOpsRoutes, type OpsDeps } from './routes-ops.js';
 import { registerSearchRoutes, type SearchDeps } from './routes-search.js';
+import { registerAgentRoutes } from './routes-agents.js';
+import type { WindowService } from '../../agents/window.js';
 import { registerUnitRoutes } from './routes-units.js';
 import { registerPresenceRoutes } from './routes-presence.js';
 import type { StreamHub } from '../../streams/hub.js';
@@ -50,6 +52,8 @@ export interface HttpServerOptions {
   search?: SearchDeps;
   /** Memory files, facts and graph (memory/), built by the wiring. */
   memory: AgentMemory;
+  /** Context windows under a token budget (agents/). */
+  window: WindowService;
   /** MCP over HTTP at /mcp; absent: off. */
   mcp?: McpHttpOptions;
   /** Foreign browser origins allowed (server.allowedOrigins); the server's own pages always are. */
@@ -110,6 +114,7 @@ export class HttpServer {
     registerPresenceRoutes(table, options);
     registerLockRoutes(table, options);
     registerSearchRoutes(table, options);
+    registerAgentRoutes(table, options);
     registerClientRoutes(table, options);
     const memory = options.memory;
     registerMemoryRoutes(table, { memory, maxBodyBytes: options.maxBodyBytes });

@@ -1,0 +1,208 @@
+/**
+ * A context window under a token budget: the units of a context to hand a model, in order,
+ * never more tokens than the budget. First the context's pinned units, then the older units most
+ * relevant to a query (Engram's hybrid search), then the most recent units, as many as fit going
+ * back from the newest without a gap. Each unit comes with its token count (token-counts.ts) and
+ * why it was chosen. A share of the budget (`relevantShare`) is held for relevant units while the
+ * recent ones are chosen; whatever they leave goes back to recency.
+ */
+import type { Principal } from '../tenancy/access.js';
+import type { Gate } from '../gate/gate.js';
+import { EngramError } from '../basics/errors.js';
+import { WINDOW_LIMITS } from '../basics/limits.js';
+import type { WorkUnit } from '../basics/types.js';
+import { ENCODINGS, type Encoding, type TokenCounts } from './token-counts.js';
+
+export interface WindowUnit {
+  seq: number;
+  tokens: number;
+  reason: 'pinned' | 'relevant' | 'recent';
+  /** The search's score, for relevant units. */
+  score?: number;
+  workUnit: WorkUnit;
+}
+
+export interface ContextWindow {
+  contextId: string;
+  encoding: Encoding;
+  /** Whether the encoding is the model's own (false for models whose tokenizer is not published: an estimate, keep headroom). */
+  exact: boolean;
+  budget: number;
+  /** Tokens of the units given (≤ budget). */
+  tokens: number;
+  units: WindowUnit[];
+  /** The context's newest seq, and the oldest seq of the recent run (units below it are in only when pinned or relevant). */
+  headSeq: number;
+  recentFrom: number;
+  /** Units counted for this answer (the rest were counted before). */
+  counted: number;
+}
+
+interface WindowRequest {
+  budget: number;
+  query: string | undefined;
+  encoding: Encoding;
+  exact: boolean;
+  relevantShare: number;
+  relevantLimit: number;
+}
+
+/** The encoding of a model family, and whether it is exact. */
+export function encodingOf(model: string): { encoding: Encoding; exact: boolean } {
+  const m = model.toLowerCase();
+  if (/^(?:gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o1|o3|o4|chatgpt-4o)/.test(m)) return { encoding: 'o200k_base', exact: true };
+  if (/^(?:gpt-4|gpt-3\.5|text-embedding-3|text-embedding-ada)/.test(m)) return { encoding: 'cl100k_base', exact: true };
+  // Claude, Gemini, Llama…: no tokenizer of theirs is published as a library; o200k_base is a close estimate.
+  return { encoding: 'o200k_base', exact: false };
+}
+
+function parseRequest(input: unknown): WindowRequest {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new EngramError('INVALID_FIELD', 'the body: a JSON object');
+  const o = input as Record<string, unknown>;
+  for (const k of Object.keys(o))
+    if (!['budget', 'query', 'model', 'encoding', 'relevantShare', 'relevantLimit'].includes(k)) throw new EngramError('UNKNOWN_FIELD', `unknown field ${JSON.stringify(k)}`);
+  if (o.budget === undefined) throw new EngramError('MISSING_FIELD', 'budget: the most tokens the window may hold');
+  if (typeof o.budget !== 'number' || !Number.isInteger(o.budget) || o.budget < 1 || o.budget > WINDOW_LIMITS.budgetMax)
+    throw new EngramError('INVALID_FIELD', `budget: an integer, 1–${WINDOW_LIMITS.budgetMax}`);
+  if (o.query !== undefined && (typeof o.query !== 'string' || o.query.length > WINDOW_LIMITS.queryChars))
+    throw new EngramError('INVALID_FIELD', `query: a string of at most ${WINDOW_LIMITS.queryChars} characters`);
+  if (o.model !== undefined && (typeof o.model !== 'string' || o.model === '' || o.model.length > 200)) throw new EngramError('INVALID_FIELD', 'model: a model name, like gpt-4o');
+  if (o.encoding !== undefined && !(ENCODINGS as readonly unknown[]).includes(o.encoding)) throw new EngramError('INVALID_FIELD', `encoding: ${ENCODINGS.join(' or ')}`);
+  if (o.model !== undefined && o.encoding !== undefined) throw new EngramError('INVALID_FIELD', 'give model or encoding, not both');
+  const share = o.relevantShare ?? 0.25;
+  if (typeof share !== 'number' || !(share >= 0 && share <= 1)) throw new EngramError('INVALID_FIELD', 'relevantShare: 0–1');
+  const limit = o.relevantLimit ?? 20;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0 || limit > 100) throw new EngramError('INVALID_FIELD', 'relevantLimit: 0–100');
+  const { encoding, exact } = o.encoding !== undefined ? { encoding: o.encoding as Encoding, exact: true } : encodingOf((o.model as string | undefined) ?? 'gpt-4o');
+  const query = typeof o.query === 'string' && o.query.trim() !== '' ? o.query : undefined;
+  return { budget: o.budget, query, encoding, exact, relevantShare: share, relevantLimit: limit };
+}
+
+/** Units read back from the newest per page. */
+const PAGE = 256;
+
+export class WindowService {
+  constructor(
+    private readonly gate: Gate,
+    private readonly counts: TokenCounts,
+  ) {}
+
+  async window(p: Principal, contextId: string, input: unknown): Promise<ContextWindow> {
+    const q = parseRequest(input);
+    const view = await this.gate.getContext(p, contextId);
+    const space = this.gate.access.contextSpace(p, contextId, 'read');
+    const countedBefore = this.counts.counted;
+    const tokensOf = (units: WorkUnit[]) => this.counts.tokens(space, contextId, view.createdAt, q.encoding, units);
+    let left = q.budget;
+    const chosen = new Map<number, WindowUnit>();
+
+    // Pinned units first, in seq order, each if it fits.
+    const pinned = (
+      await Promise.all(
+        view.pinnedUnits.map((id) =>
+          this.gate.getUnit(p, id).then(
+            (j) => JSON.parse(j) as WorkUnit,
+            () => undefined,
+          ),
+        ),
+      )
+    ).filter((u): u is WorkUnit => u !== undefined && u.contextId === contextId);
+    pinned.sort((a, b) => a.seq - b.seq);
+    const pinTokens = await tokensOf(pinned);
+    pinned.forEach((u, i) => {
+      if (pinTokens[i]! <= left) {
+        chosen.set(u.seq, { seq: u.seq, tokens: pinTokens[i]!, reason: 'pinned', workUnit: u });
+        left -= pinTokens[i]!;
+      }
+    });
+
+    // The recent run, leaving the relevant share aside; then the relevant units; then recency takes what they left.
+    const held = q.query === undefined ? 0 : Math.floor(left * q.relevantShare);
+    const recent = new RecentRun(this.gate, p, contextId, view.headSeq, tokensOf);
+    left = (await recent.extend(left - held, chosen)) + held;
+    if (q.query !== undefined && q.relevantLimit > 0 && held > 0) {
+      const r = await this.gate.search(p, { query: q.query, contextId, limit: q.relevantLimit, fresh: false });
+      const hits = r.results.map((h) => ({ unit: JSON.parse(h.workUnit) as WorkUnit, score: h.score })).filter((h) => !chosen.has(h.unit.seq) && h.unit.seq < recent.from);
+      const hitTokens = await tokensOf(hits.map((h) => h.unit));
+      let room = held;
+      hits.forEach((h, i) => {
+        if (hitTokens[i]! <= room) {
+          chosen.set(h.unit.seq, { seq: h.unit.seq, tokens: hitTokens[i]!, reason: 'relevant', score: h.score, workUnit: h.unit });
+          room -= hitTokens[i]!;
+          left -= hitTokens[i]!;
+        }
+      });
+    }
+    left = await recent.extend(left, chosen);
+
+    const order = { pinned: 0, relevant: 1, recent: 2 } as const;
+    const units = [...chosen.values()].sort((a, b) => order[a.reason] - order[b.reason] || a.seq - b.seq);
+    return {
+      contextId,
+      encoding: q.encoding,
+      exact: q.exact,
+      budget: q.budget,
+      tokens: q.budget - left,
+      units,
+      headSeq: view.headSeq,
+      recentFrom: recent.from,
+      counted: this.counts.counted - countedBefore,
+    };
+  }
+}
+
+/** The newest units of a context, taken back from the head while they fit, without a gap. */
+class RecentRun {
+  /** The oldest seq taken (head + 1 while none is). */
+  from: number;
+  private done = false;
+  private buffered: WorkUnit[] = [];
+  private cursor: number | null;
+
+  constructor(
+    private readonly gate: Gate,
+    private readonly p: Principal,
+    private readonly contextId: string,
+    headSeq: number,
+    private readonly tokensOf: (units: WorkUnit[]) => Promise<number[]>,
+  ) {
+    this.from = headSeq + 1;
+    this.cursor = headSeq + 1;
+  }
+
+  /** Takes units older than the run while they fit in `room` (skipping ones chosen already); returns the room left. */
+  async extend(room: number, chosen: Map<number, WindowUnit>): Promise<number> {
+    while (!this.done) {
+      if (this.buffered.length === 0 && !(await this.fill())) break;
+      const tokens = await this.tokensOf(this.buffered);
+      for (let i = 0; i < this.buffered.length; i++) {
+        const u = this.buffered[i]!;
+        const taken = chosen.get(u.seq);
+        if (taken === undefined) {
+          if (tokens[i]! > room) {
+            // The run stops at the first unit that does not fit: a window has no holes in its recent part.
+            this.buffered = this.buffered.slice(i);
+            return room;
+          }
+          chosen.set(u.seq, { seq: u.seq, tokens: tokens[i]!, reason: 'recent', workUnit: u });
+          room -= tokens[i]!;
+        }
+        this.from = u.seq;
+      }
+      this.buffered = [];
+    }
+    return room;
+  }
+
+  private async fill(): Promise<boolean> {
+    if (this.cursor === null || this.cursor <= 1) {
+      this.done = true;
+      return false;
+    }
+    const page = await this.gate.listUnits(this.p, this.contextId, { before: this.cursor, limit: PAGE, reverse: true });
+    this.buffered = page.units.map((j) => JSON.parse(j) as WorkUnit);
+    this.cursor = page.nextCursor;
+    if (this.buffered.length === 0) this.done = true;
+    return this.buffered.length > 0;
+  }
+}
