@@ -58,6 +58,7 @@ const SCENARIOS: Array<{ file: string; args: string[]; peer?: PeerName; fullOnly
   { file: 'langgraph.bench.js', args: [] },
   { file: 'scaleout.bench.js', args: [] },
   { file: 'search.bench.js', args: [] },
+  { file: 'window.bench.js', args: [] },
   { file: 'search.bench.js', args: ['--vector-index', 'hnsw'], fullOnly: true, sameInTiny: true },
   { file: 'resources.bench.js', args: ['--system', 'engram'] },
   { file: 'resources.bench.js', args: ['--system', 'engram', '--search-off'], fullOnly: true },

@@ -36,6 +36,12 @@ export const TARGETS: Target[] = [
     limit: 2000,
   },
   {
+    id: 'window-32k',
+    promise: 'a 32k-token context window of a 10k-unit context: p99 ≤ 5 ms',
+    select: engram('window', (r) => r.compare === 'window/plain'),
+    limit: 5000,
+  },
+  {
     id: 'search-hybrid',
     promise: 'hybrid search over 100k units: p99 ≤ 10 ms',
     select: engram('search', (r) => r.name.startsWith('hybrid,') && r.name.endsWith('units') && !r.name.includes('context') && !r.name.includes('filters')),

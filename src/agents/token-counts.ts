@@ -71,10 +71,11 @@ export class TokenCounts {
   constructor(private readonly store: SnapshotStore | undefined) {}
 
   /**
-   * The tokens of each unit, in order. `origin` names the context's history (its creation time).
-   * Units not counted before are counted now, and complete chunks are stored in the background.
+   * The tokens of the units at `seqs`, in order. `origin` names the context's history (its
+   * creation time). Units not counted before are counted now (`unitAt(i)` gives the unit at
+   * `seqs[i]`: only those are parsed), and complete chunks are stored in the background.
    */
-  async tokens(space: string, contextId: string, origin: string, encoding: Encoding, units: WorkUnit[]): Promise<number[]> {
+  async tokens(space: string, contextId: string, origin: string, encoding: Encoding, seqs: number[], unitAt: (i: number) => WorkUnit): Promise<number[]> {
     const key = `${space}\u0000${contextId}\u0000${encoding}`;
     let c = this.contexts.get(key);
     if (c === undefined || c.origin !== origin) {
@@ -83,17 +84,17 @@ export class TokenCounts {
     }
     this.contexts.delete(key);
     this.contexts.set(key, c);
-    const out = new Array<number>(units.length);
+    const out = new Array<number>(seqs.length);
     let count: Counter | undefined;
     const touched = new Set<number>();
-    for (let i = 0; i < units.length; i++) {
-      const u = units[i]!;
-      const chunk = Math.floor((u.seq - 1) / TOKEN_CHUNK);
+    for (let i = 0; i < seqs.length; i++) {
+      const seq = seqs[i]!;
+      const chunk = Math.floor((seq - 1) / TOKEN_CHUNK);
       const counts = c.chunks.get(chunk) ?? (await this.load(space, contextId, c, encoding, chunk));
-      const at = (u.seq - 1) % TOKEN_CHUNK;
+      const at = (seq - 1) % TOKEN_CHUNK;
       if (counts[at] === 0) {
         count ??= await counter(encoding);
-        counts[at] = count(unitLine(u)) + 1;
+        counts[at] = count(unitLine(unitAt(i))) + 1;
         this.counted++;
         touched.add(chunk);
       }

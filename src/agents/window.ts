@@ -19,7 +19,8 @@ export interface WindowUnit {
   reason: 'pinned' | 'relevant' | 'recent';
   /** The search's score, for relevant units. */
   score?: number;
-  workUnit: WorkUnit;
+  /** The unit's JSON as stored: passed through, never parsed again and re-encoded (a window is hundreds of units). */
+  json: string;
 }
 
 export interface ContextWindow {
@@ -78,8 +79,9 @@ function parseRequest(input: unknown): WindowRequest {
   return { budget: o.budget, query, encoding, exact, relevantShare: share, relevantLimit: limit };
 }
 
-/** Units read back from the newest per page. */
-const PAGE = 256;
+/** Units read back from the newest in the first page, doubling each page after it up to MAX_PAGE (a small budget reads little). */
+const FIRST_PAGE = 64;
+const MAX_PAGE = 1000;
 
 export class WindowService {
   constructor(
@@ -92,7 +94,12 @@ export class WindowService {
     const view = await this.gate.getContext(p, contextId);
     const space = this.gate.access.contextSpace(p, contextId, 'read');
     const countedBefore = this.counts.counted;
-    const tokensOf = (units: WorkUnit[]) => this.counts.tokens(space, contextId, view.createdAt, q.encoding, units);
+    const tokensOf = (seqs: number[], unitAt: (i: number) => WorkUnit) => this.counts.tokens(space, contextId, view.createdAt, q.encoding, seqs, unitAt);
+    const parsed = (list: Array<{ json: string; unit: WorkUnit }>) =>
+      tokensOf(
+        list.map((x) => x.unit.seq),
+        (i) => list[i]!.unit,
+      );
     let left = q.budget;
     const chosen = new Map<number, WindowUnit>();
 
@@ -101,17 +108,17 @@ export class WindowService {
       await Promise.all(
         view.pinnedUnits.map((id) =>
           this.gate.getUnit(p, id).then(
-            (j) => JSON.parse(j) as WorkUnit,
+            (json) => ({ json, unit: JSON.parse(json) as WorkUnit }),
             () => undefined,
           ),
         ),
       )
-    ).filter((u): u is WorkUnit => u !== undefined && u.contextId === contextId);
-    pinned.sort((a, b) => a.seq - b.seq);
-    const pinTokens = await tokensOf(pinned);
-    pinned.forEach((u, i) => {
+    ).filter((x): x is { json: string; unit: WorkUnit } => x !== undefined && x.unit.contextId === contextId);
+    pinned.sort((a, b) => a.unit.seq - b.unit.seq);
+    const pinTokens = await parsed(pinned);
+    pinned.forEach((x, i) => {
       if (pinTokens[i]! <= left) {
-        chosen.set(u.seq, { seq: u.seq, tokens: pinTokens[i]!, reason: 'pinned', workUnit: u });
+        chosen.set(x.unit.seq, { seq: x.unit.seq, tokens: pinTokens[i]!, reason: 'pinned', json: x.json });
         left -= pinTokens[i]!;
       }
     });
@@ -121,13 +128,15 @@ export class WindowService {
     const recent = new RecentRun(this.gate, p, contextId, view.headSeq, tokensOf);
     left = (await recent.extend(left - held, chosen)) + held;
     if (q.query !== undefined && q.relevantLimit > 0 && held > 0) {
-      const r = await this.gate.search(p, { query: q.query, contextId, limit: q.relevantLimit, fresh: false });
-      const hits = r.results.map((h) => ({ unit: JSON.parse(h.workUnit) as WorkUnit, score: h.score })).filter((h) => !chosen.has(h.unit.seq) && h.unit.seq < recent.from);
-      const hitTokens = await tokensOf(hits.map((h) => h.unit));
+      const r = await this.gate.search(p, { query: q.query, contextId, limit: q.relevantLimit });
+      const hits = r.results
+        .map((h) => ({ json: h.workUnit, unit: JSON.parse(h.workUnit) as WorkUnit, score: h.score }))
+        .filter((h) => !chosen.has(h.unit.seq) && h.unit.seq < recent.from);
+      const hitTokens = await parsed(hits);
       let room = held;
       hits.forEach((h, i) => {
         if (hitTokens[i]! <= room) {
-          chosen.set(h.unit.seq, { seq: h.unit.seq, tokens: hitTokens[i]!, reason: 'relevant', score: h.score, workUnit: h.unit });
+          chosen.set(h.unit.seq, { seq: h.unit.seq, tokens: hitTokens[i]!, reason: 'relevant', score: h.score, json: h.json });
           room -= hitTokens[i]!;
           left -= hitTokens[i]!;
         }
@@ -151,20 +160,32 @@ export class WindowService {
   }
 }
 
+/** A window as JSON: its units' stored JSON spliced in as they are. */
+export function windowJson(w: ContextWindow): string {
+  const { units, ...rest } = w;
+  const parts = units.map(
+    (u) => `{"seq":${u.seq},"tokens":${u.tokens},"reason":"${u.reason}"${u.score === undefined ? '' : `,"score":${JSON.stringify(u.score)}`},"workUnit":${u.json}}`,
+  );
+  return `${JSON.stringify(rest).slice(0, -1)},"units":[${parts.join(',')}]}`;
+}
+
 /** The newest units of a context, taken back from the head while they fit, without a gap. */
 class RecentRun {
   /** The oldest seq taken (head + 1 while none is). */
   from: number;
   private done = false;
-  private buffered: WorkUnit[] = [];
+  /** Units read and not taken yet, newest first: their JSON and seqs (seqs of a context have no gaps, so a page's are known without parsing it). */
+  private jsons: string[] = [];
+  private seqs: number[] = [];
   private cursor: number | null;
+  private page = FIRST_PAGE;
 
   constructor(
     private readonly gate: Gate,
     private readonly p: Principal,
     private readonly contextId: string,
     headSeq: number,
-    private readonly tokensOf: (units: WorkUnit[]) => Promise<number[]>,
+    private readonly tokensOf: (seqs: number[], unitAt: (i: number) => WorkUnit) => Promise<number[]>,
   ) {
     this.from = headSeq + 1;
     this.cursor = headSeq + 1;
@@ -173,23 +194,25 @@ class RecentRun {
   /** Takes units older than the run while they fit in `room` (skipping ones chosen already); returns the room left. */
   async extend(room: number, chosen: Map<number, WindowUnit>): Promise<number> {
     while (!this.done) {
-      if (this.buffered.length === 0 && !(await this.fill())) break;
-      const tokens = await this.tokensOf(this.buffered);
-      for (let i = 0; i < this.buffered.length; i++) {
-        const u = this.buffered[i]!;
-        const taken = chosen.get(u.seq);
-        if (taken === undefined) {
+      if (this.jsons.length === 0 && !(await this.fill())) break;
+      const jsons = this.jsons;
+      const tokens = await this.tokensOf(this.seqs, (i) => JSON.parse(jsons[i]!) as WorkUnit);
+      for (let i = 0; i < this.seqs.length; i++) {
+        const seq = this.seqs[i]!;
+        if (!chosen.has(seq)) {
           if (tokens[i]! > room) {
             // The run stops at the first unit that does not fit: a window has no holes in its recent part.
-            this.buffered = this.buffered.slice(i);
+            this.jsons = this.jsons.slice(i);
+            this.seqs = this.seqs.slice(i);
             return room;
           }
-          chosen.set(u.seq, { seq: u.seq, tokens: tokens[i]!, reason: 'recent', workUnit: u });
+          chosen.set(seq, { seq, tokens: tokens[i]!, reason: 'recent', json: this.jsons[i]! });
           room -= tokens[i]!;
         }
-        this.from = u.seq;
+        this.from = seq;
       }
-      this.buffered = [];
+      this.jsons = [];
+      this.seqs = [];
     }
     return room;
   }
@@ -199,10 +222,13 @@ class RecentRun {
       this.done = true;
       return false;
     }
-    const page = await this.gate.listUnits(this.p, this.contextId, { before: this.cursor, limit: PAGE, reverse: true });
-    this.buffered = page.units.map((j) => JSON.parse(j) as WorkUnit);
+    const before = this.cursor;
+    const page = await this.gate.listUnits(this.p, this.contextId, { before, limit: this.page, reverse: true });
+    this.page = Math.min(MAX_PAGE, this.page * 2);
+    this.jsons = page.units;
+    this.seqs = page.units.map((_, i) => before - 1 - i);
     this.cursor = page.nextCursor;
-    if (this.buffered.length === 0) this.done = true;
-    return this.buffered.length > 0;
+    if (this.jsons.length === 0) this.done = true;
+    return this.jsons.length > 0;
   }
 }

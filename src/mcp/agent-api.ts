@@ -8,7 +8,7 @@ import type { EngramClient } from '../client/http-client.js';
 import type { Principal } from '../tenancy/access.js';
 import type { AgentMemory } from '../memory/agent-memory.js';
 import type { Gate } from '../gate/gate.js';
-import type { WindowService } from '../agents/window.js';
+import { windowJson, type WindowService } from '../agents/window.js';
 
 export interface AgentApi {
   memory(space: string, input: unknown, agentId: string): Promise<{ result: string; isError: boolean }>;
@@ -93,8 +93,8 @@ export class LocalAgentApi implements AgentApi {
     private readonly windows: WindowService,
   ) {}
 
-  window(contextId: string, request: Record<string, unknown>) {
-    return this.windows.window(this.p, contextId, request);
+  async window(contextId: string, request: Record<string, unknown>) {
+    return JSON.parse(windowJson(await this.windows.window(this.p, contextId, request))) as unknown;
   }
 
   memory(space: string, input: unknown, agentId: string) {

@@ -1,5 +1,5 @@
 /** What only agents need, over HTTP: a context window under a token budget (docs/agents.md). */
-import type { WindowService } from '../../agents/window.js';
+import { windowJson, type WindowService } from '../../agents/window.js';
 import { bodyHeaders, pathParam, readJsonBody, Reply } from './io.js';
 import type { RouteTable } from './route-table.js';
 
@@ -19,7 +19,7 @@ export function registerAgentRoutes(t: RouteTable, deps: { window: WindowService
       handler: (reply, req, principal) => {
         const contextId = pathParam(req, 0, 'id');
         readJsonBody(reply, bodyHeaders(req), deps.maxBodyBytes, (body) => {
-          deps.window.window(principal, contextId, body).then((w) => reply.json(200, JSON.stringify(w)), reject(reply));
+          deps.window.window(principal, contextId, body).then((w) => reply.json(200, windowJson(w)), reject(reply));
         });
       },
     },
