@@ -201,6 +201,7 @@ export async function serve(config: Config): Promise<void> {
         requests: metrics,
         hub,
         maxUnitBytes: config.limits.maxUnitBytes,
+        window,
         onInternal: (err) => logger.error({ err }, 'internal error (gRPC)'),
       })
     : undefined;

@@ -31,6 +31,7 @@ import type {
   ContextPage,
   ContextPatch,
   ContextPresence,
+  ContextWindow,
   ListQuery,
   Lock,
   NewWorkUnit,
@@ -41,6 +42,7 @@ import type {
   UnitPage,
   WorkUnit,
   WriteResult,
+  WindowRequest,
 } from './types.js';
 
 import pb = engram.v3;
@@ -286,6 +288,31 @@ export class GrpcEngramClient implements LockApi {
   /** As EngramClient.subscribe: gap-free and without duplicates across reconnects. */
   subscribe(contextId: string, options: SubscribeOptions = {}): AsyncIterableIterator<WorkUnit> {
     return resumingSubscription((since, epoch, events) => this.openStream(contextId, since, epoch, events, options), options, this.options.backoff ?? DEFAULT_BACKOFF);
+  }
+
+  /** As EngramClient.window: the units to hand a model under a token budget. */
+  async window(contextId: string, request: WindowRequest): Promise<ContextWindow> {
+    const req: pb.IGetWindowRequest = { contextId, budget: request.budget, query: request.query ?? '', model: request.model ?? '', encoding: request.encoding ?? '' };
+    if (request.relevantShare !== undefined) req.relevantShare = request.relevantShare;
+    if (request.relevantLimit !== undefined) req.relevantLimit = request.relevantLimit;
+    const r = await this.unary<pb.ContextWindow>('getWindow', req);
+    return {
+      contextId: r.contextId,
+      encoding: r.encoding as ContextWindow['encoding'],
+      exact: r.exact,
+      budget: r.budget,
+      tokens: r.tokens,
+      headSeq: num(r.headSeq),
+      recentFrom: num(r.recentFrom),
+      counted: r.counted,
+      units: r.units.map((u) => ({
+        seq: num(u.seq),
+        tokens: u.tokens ?? 0,
+        reason: u.reason as ContextWindow['units'][number]['reason'],
+        ...(u.score === null || u.score === undefined ? {} : { score: u.score }),
+        workUnit: unitFromProto(u.workUnit!),
+      })),
+    };
   }
 
   /** As EngramClient.presence. */

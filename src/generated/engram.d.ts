@@ -3586,6 +3586,348 @@ export namespace engram {
             /** Shape of a Presence. */
             type $Shape = engram.v3.Presence.$Properties;
         }
+
+        /**
+         * Properties of a GetWindowRequest.
+         * @deprecated Use engram.v3.GetWindowRequest.$Properties instead.
+         */
+        interface IGetWindowRequest extends engram.v3.GetWindowRequest.$Properties {
+        }
+
+        /** Represents a GetWindowRequest. */
+        class GetWindowRequest {
+
+            /**
+             * Constructs a new GetWindowRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: engram.v3.GetWindowRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** GetWindowRequest contextId. */
+            contextId: string;
+
+            /** GetWindowRequest budget. */
+            budget: number;
+
+            /** GetWindowRequest query. */
+            query: string;
+
+            /** GetWindowRequest model. */
+            model: string;
+
+            /** GetWindowRequest encoding. */
+            encoding: string;
+
+            /** GetWindowRequest relevantShare. */
+            relevantShare?: (number|null);
+
+            /** GetWindowRequest relevantLimit. */
+            relevantLimit?: (number|null);
+
+            /**
+             * Creates a new GetWindowRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns GetWindowRequest instance
+             */
+            static create(properties: engram.v3.GetWindowRequest.$Shape): engram.v3.GetWindowRequest & engram.v3.GetWindowRequest.$Shape;
+            static create(properties?: engram.v3.GetWindowRequest.$Properties): engram.v3.GetWindowRequest;
+
+            /**
+             * Encodes the specified GetWindowRequest message. Does not implicitly {@link engram.v3.GetWindowRequest.verify|verify} messages.
+             * @param message GetWindowRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: engram.v3.GetWindowRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a GetWindowRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {engram.v3.GetWindowRequest & engram.v3.GetWindowRequest.$Shape} GetWindowRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): engram.v3.GetWindowRequest & engram.v3.GetWindowRequest.$Shape;
+
+            /**
+             * Gets the type url for GetWindowRequest
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace GetWindowRequest {
+
+            /** Properties of a GetWindowRequest. */
+            interface $Properties {
+
+                /** GetWindowRequest contextId */
+                contextId?: (string|null);
+
+                /** GetWindowRequest budget */
+                budget?: (number|null);
+
+                /** GetWindowRequest query */
+                query?: (string|null);
+
+                /** GetWindowRequest model */
+                model?: (string|null);
+
+                /** GetWindowRequest encoding */
+                encoding?: (string|null);
+
+                /** GetWindowRequest relevantShare */
+                relevantShare?: (number|null);
+
+                /** GetWindowRequest relevantLimit */
+                relevantLimit?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a GetWindowRequest. */
+            type $Shape = engram.v3.GetWindowRequest.$Properties;
+        }
+
+        /**
+         * Properties of a WindowUnit.
+         * @deprecated Use engram.v3.WindowUnit.$Properties instead.
+         */
+        interface IWindowUnit extends engram.v3.WindowUnit.$Properties {
+        }
+
+        /** Represents a WindowUnit. */
+        class WindowUnit {
+
+            /**
+             * Constructs a new WindowUnit.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: engram.v3.WindowUnit.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** WindowUnit seq. */
+            seq: (number|Long);
+
+            /** WindowUnit tokens. */
+            tokens: number;
+
+            /** WindowUnit reason. */
+            reason: string;
+
+            /** WindowUnit score. */
+            score?: (number|null);
+
+            /** WindowUnit workUnit. */
+            workUnit?: (engram.v3.WorkUnit.$Properties|null);
+
+            /**
+             * Creates a new WindowUnit instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns WindowUnit instance
+             */
+            static create(properties: engram.v3.WindowUnit.$Shape): engram.v3.WindowUnit & engram.v3.WindowUnit.$Shape;
+            static create(properties?: engram.v3.WindowUnit.$Properties): engram.v3.WindowUnit;
+
+            /**
+             * Encodes the specified WindowUnit message. Does not implicitly {@link engram.v3.WindowUnit.verify|verify} messages.
+             * @param message WindowUnit message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: engram.v3.WindowUnit.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a WindowUnit message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {engram.v3.WindowUnit & engram.v3.WindowUnit.$Shape} WindowUnit
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): engram.v3.WindowUnit & engram.v3.WindowUnit.$Shape;
+
+            /**
+             * Gets the type url for WindowUnit
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace WindowUnit {
+
+            /** Properties of a WindowUnit. */
+            interface $Properties {
+
+                /** WindowUnit seq */
+                seq?: (number|Long|null);
+
+                /** WindowUnit tokens */
+                tokens?: (number|null);
+
+                /** WindowUnit reason */
+                reason?: (string|null);
+
+                /** WindowUnit score */
+                score?: (number|null);
+
+                /** WindowUnit workUnit */
+                workUnit?: (engram.v3.WorkUnit.$Properties|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a WindowUnit. */
+            type $Shape = {
+              seq?: number|Long|null;
+              tokens?: number|null;
+              reason?: string|null;
+              score?: number|null;
+              workUnit?: engram.v3.WorkUnit.$Shape|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        /**
+         * Properties of a ContextWindow.
+         * @deprecated Use engram.v3.ContextWindow.$Properties instead.
+         */
+        interface IContextWindow extends engram.v3.ContextWindow.$Properties {
+        }
+
+        /** Represents a ContextWindow. */
+        class ContextWindow {
+
+            /**
+             * Constructs a new ContextWindow.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: engram.v3.ContextWindow.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** ContextWindow contextId. */
+            contextId: string;
+
+            /** ContextWindow encoding. */
+            encoding: string;
+
+            /** ContextWindow exact. */
+            exact: boolean;
+
+            /** ContextWindow budget. */
+            budget: number;
+
+            /** ContextWindow tokens. */
+            tokens: number;
+
+            /** ContextWindow units. */
+            units: engram.v3.WindowUnit.$Properties[];
+
+            /** ContextWindow headSeq. */
+            headSeq: (number|Long);
+
+            /** ContextWindow recentFrom. */
+            recentFrom: (number|Long);
+
+            /** ContextWindow counted. */
+            counted: number;
+
+            /**
+             * Creates a new ContextWindow instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns ContextWindow instance
+             */
+            static create(properties: engram.v3.ContextWindow.$Shape): engram.v3.ContextWindow & engram.v3.ContextWindow.$Shape;
+            static create(properties?: engram.v3.ContextWindow.$Properties): engram.v3.ContextWindow;
+
+            /**
+             * Encodes the specified ContextWindow message. Does not implicitly {@link engram.v3.ContextWindow.verify|verify} messages.
+             * @param message ContextWindow message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: engram.v3.ContextWindow.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ContextWindow message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {engram.v3.ContextWindow & engram.v3.ContextWindow.$Shape} ContextWindow
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): engram.v3.ContextWindow & engram.v3.ContextWindow.$Shape;
+
+            /**
+             * Gets the type url for ContextWindow
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ContextWindow {
+
+            /** Properties of a ContextWindow. */
+            interface $Properties {
+
+                /** ContextWindow contextId */
+                contextId?: (string|null);
+
+                /** ContextWindow encoding */
+                encoding?: (string|null);
+
+                /** ContextWindow exact */
+                exact?: (boolean|null);
+
+                /** ContextWindow budget */
+                budget?: (number|null);
+
+                /** ContextWindow tokens */
+                tokens?: (number|null);
+
+                /** ContextWindow units */
+                units?: (engram.v3.WindowUnit.$Properties[]|null);
+
+                /** ContextWindow headSeq */
+                headSeq?: (number|Long|null);
+
+                /** ContextWindow recentFrom */
+                recentFrom?: (number|Long|null);
+
+                /** ContextWindow counted */
+                counted?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ContextWindow. */
+            type $Shape = {
+              contextId?: string|null;
+              encoding?: string|null;
+              exact?: boolean|null;
+              budget?: number|null;
+              tokens?: number|null;
+              units?: engram.v3.WindowUnit.$Shape[]|null;
+              headSeq?: number|Long|null;
+              recentFrom?: number|Long|null;
+              counted?: number|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
     }
 }
 

@@ -5128,6 +5128,512 @@ export const engram = $root.engram = (() => {
             return Presence;
         })();
 
+        v3.GetWindowRequest = (function() {
+
+            const GetWindowRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            GetWindowRequest.prototype.contextId = "";
+            GetWindowRequest.prototype.budget = 0;
+            GetWindowRequest.prototype.query = "";
+            GetWindowRequest.prototype.model = "";
+            GetWindowRequest.prototype.encoding = "";
+            GetWindowRequest.prototype.relevantShare = null;
+            GetWindowRequest.prototype.relevantLimit = null;
+
+            let $oneOfFields;
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(GetWindowRequest.prototype, "_relevantShare", {
+                get: $util.oneOfGetter($oneOfFields = ["relevantShare"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(GetWindowRequest.prototype, "_relevantLimit", {
+                get: $util.oneOfGetter($oneOfFields = ["relevantLimit"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            GetWindowRequest.create = function(properties) {
+                return new GetWindowRequest(properties);
+            };
+
+            GetWindowRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.contextId != null && $Object.hasOwnProperty.call(message, "contextId") && message.contextId !== "")
+                    writer.uint32(10).string(message.contextId);
+                if (message.budget != null && $Object.hasOwnProperty.call(message, "budget") && message.budget !== 0)
+                    writer.uint32(16).uint32(message.budget);
+                if (message.query != null && $Object.hasOwnProperty.call(message, "query") && message.query !== "")
+                    writer.uint32(26).string(message.query);
+                if (message.model != null && $Object.hasOwnProperty.call(message, "model") && message.model !== "")
+                    writer.uint32(34).string(message.model);
+                if (message.encoding != null && $Object.hasOwnProperty.call(message, "encoding") && message.encoding !== "")
+                    writer.uint32(42).string(message.encoding);
+                if (message.relevantShare != null && $Object.hasOwnProperty.call(message, "relevantShare"))
+                    writer.uint32(49).double(message.relevantShare);
+                if (message.relevantLimit != null && $Object.hasOwnProperty.call(message, "relevantLimit"))
+                    writer.uint32(56).uint32(message.relevantLimit);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            GetWindowRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.engram.v3.GetWindowRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.contextId = value;
+                            else
+                                delete message.contextId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.budget = value;
+                            else
+                                delete message.budget;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.query = value;
+                            else
+                                delete message.query;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.model = value;
+                            else
+                                delete message.model;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.encoding = value;
+                            else
+                                delete message.encoding;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 1)
+                                break;
+                            message.relevantShare = reader.double();
+                            message._relevantShare = "relevantShare";
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            message.relevantLimit = reader.uint32();
+                            message._relevantLimit = "relevantLimit";
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            GetWindowRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/engram.v3.GetWindowRequest";
+            };
+
+            return GetWindowRequest;
+        })();
+
+        v3.WindowUnit = (function() {
+
+            const WindowUnit = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            WindowUnit.prototype.seq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            WindowUnit.prototype.tokens = 0;
+            WindowUnit.prototype.reason = "";
+            WindowUnit.prototype.score = null;
+            WindowUnit.prototype.workUnit = null;
+
+            let $oneOfFields;
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(WindowUnit.prototype, "_score", {
+                get: $util.oneOfGetter($oneOfFields = ["score"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            WindowUnit.create = function(properties) {
+                return new WindowUnit(properties);
+            };
+
+            WindowUnit.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.seq != null && $Object.hasOwnProperty.call(message, "seq") && (typeof message.seq === "object" ? message.seq.low || message.seq.high : message.seq !== 0))
+                    writer.uint32(8).uint64(message.seq);
+                if (message.tokens != null && $Object.hasOwnProperty.call(message, "tokens") && message.tokens !== 0)
+                    writer.uint32(16).uint32(message.tokens);
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
+                    writer.uint32(26).string(message.reason);
+                if (message.score != null && $Object.hasOwnProperty.call(message, "score"))
+                    writer.uint32(33).double(message.score);
+                if (message.workUnit != null && $Object.hasOwnProperty.call(message, "workUnit"))
+                    $root.engram.v3.WorkUnit.encode(message.workUnit, writer.uint32(42).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            WindowUnit.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.engram.v3.WindowUnit();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.seq = value;
+                            else
+                                delete message.seq;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.tokens = value;
+                            else
+                                delete message.tokens;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.reason = value;
+                            else
+                                delete message.reason;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 1)
+                                break;
+                            message.score = reader.double();
+                            message._score = "score";
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            message.workUnit = $root.engram.v3.WorkUnit.decode(reader, reader.size(), $undefined, _depth + 1, message.workUnit);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            WindowUnit.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/engram.v3.WindowUnit";
+            };
+
+            return WindowUnit;
+        })();
+
+        v3.ContextWindow = (function() {
+
+            const ContextWindow = function (properties) {
+                this.units = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            ContextWindow.prototype.contextId = "";
+            ContextWindow.prototype.encoding = "";
+            ContextWindow.prototype.exact = false;
+            ContextWindow.prototype.budget = 0;
+            ContextWindow.prototype.tokens = 0;
+            ContextWindow.prototype.units = $util.emptyArray;
+            ContextWindow.prototype.headSeq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            ContextWindow.prototype.recentFrom = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            ContextWindow.prototype.counted = 0;
+
+            ContextWindow.create = function(properties) {
+                return new ContextWindow(properties);
+            };
+
+            ContextWindow.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.contextId != null && $Object.hasOwnProperty.call(message, "contextId") && message.contextId !== "")
+                    writer.uint32(10).string(message.contextId);
+                if (message.encoding != null && $Object.hasOwnProperty.call(message, "encoding") && message.encoding !== "")
+                    writer.uint32(18).string(message.encoding);
+                if (message.exact != null && $Object.hasOwnProperty.call(message, "exact") && message.exact !== false)
+                    writer.uint32(24).bool(message.exact);
+                if (message.budget != null && $Object.hasOwnProperty.call(message, "budget") && message.budget !== 0)
+                    writer.uint32(32).uint32(message.budget);
+                if (message.tokens != null && $Object.hasOwnProperty.call(message, "tokens") && message.tokens !== 0)
+                    writer.uint32(40).uint32(message.tokens);
+                if (message.units != null && message.units.length)
+                    for (let i = 0; i < message.units.length; ++i)
+                        $root.engram.v3.WindowUnit.encode(message.units[i], writer.uint32(50).fork(), _depth + 1).ldelim();
+                if (message.headSeq != null && $Object.hasOwnProperty.call(message, "headSeq") && (typeof message.headSeq === "object" ? message.headSeq.low || message.headSeq.high : message.headSeq !== 0))
+                    writer.uint32(56).uint64(message.headSeq);
+                if (message.recentFrom != null && $Object.hasOwnProperty.call(message, "recentFrom") && (typeof message.recentFrom === "object" ? message.recentFrom.low || message.recentFrom.high : message.recentFrom !== 0))
+                    writer.uint32(64).uint64(message.recentFrom);
+                if (message.counted != null && $Object.hasOwnProperty.call(message, "counted") && message.counted !== 0)
+                    writer.uint32(72).uint32(message.counted);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            ContextWindow.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.engram.v3.ContextWindow();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.contextId = value;
+                            else
+                                delete message.contextId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.encoding = value;
+                            else
+                                delete message.encoding;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.exact = value;
+                            else
+                                delete message.exact;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.budget = value;
+                            else
+                                delete message.budget;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.tokens = value;
+                            else
+                                delete message.tokens;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.units && message.units.length))
+                                message.units = [];
+                            message.units.push($root.engram.v3.WindowUnit.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.headSeq = value;
+                            else
+                                delete message.headSeq;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.recentFrom = value;
+                            else
+                                delete message.recentFrom;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.counted = value;
+                            else
+                                delete message.counted;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            ContextWindow.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/engram.v3.ContextWindow";
+            };
+
+            return ContextWindow;
+        })();
+
         return v3;
     })();
 

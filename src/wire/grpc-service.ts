@@ -57,6 +57,7 @@ export const ENGRAM_SERVICE = {
   search: method('Search', pb.SearchRequest, pb.SearchResponse),
   subscribe: method('Subscribe', pb.SubscribeRequest, pb.SubscribeEvent, false, true),
   getPresence: method('GetPresence', pb.GetPresenceRequest, pb.Presence),
+  getWindow: method('GetWindow', pb.GetWindowRequest, pb.ContextWindow),
 } satisfies ServiceDefinition;
 
 /** Encodes a SubscribeEvent once, for the Subscribe stream. */

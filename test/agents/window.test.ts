@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { countTokens as o200k } from 'gpt-tokenizer/encoding/o200k_base';
 import { countTokens as cl100k } from 'gpt-tokenizer/encoding/cl100k_base';
+import { GrpcEngramClient } from '../../src/client/index.js';
 import { HttpClient } from '../helpers/http.js';
 import { removeDir, startServer, tempDir } from '../helpers/server.js';
 import { eventually, WAIT_MS } from '../helpers/wait.js';
@@ -109,6 +110,18 @@ test('window: pins, relevant, then recent; never over budget; counts as the toke
   http = new HttpClient(server.url);
   const restarted = (await http.post('/contexts/run/window', { budget: 1_000_000 })).json as { counted: number; tokens: number };
   assert.equal(restarted.counted, 300 - 256);
+
+  // The same window over gRPC (GetWindow) and the SDK's gRPC client.
+  const grpc = new GrpcEngramClient(server.grpcAddr);
+  const viaGrpc = await grpc.window('run', { budget, query: 'how did we migrate the database without downtime?' });
+  const viaHttp = (await http.post('/contexts/run/window', { budget, query: 'how did we migrate the database without downtime?' })).json as typeof w;
+  assert.deepEqual(
+    viaGrpc.units.map((u) => [u.seq, u.tokens, u.reason, u.workUnit.id]),
+    viaHttp.units.map((u) => [u.seq, u.tokens, u.reason, u.workUnit.id]),
+  );
+  assert.deepEqual([viaGrpc.tokens, viaGrpc.encoding, viaGrpc.headSeq], [viaHttp.tokens, 'o200k_base', 300]);
+  await assert.rejects(grpc.window('run', { budget: 0 }), (e: { code?: string }) => e.code === 'INVALID_FIELD');
+  grpc.close();
 
   // Bad input: a stable code, nothing else.
   for (const [body, code] of [

@@ -66,6 +66,7 @@ test('reflection lists engram.v3.EngramService and describes every RPC', async (
       'GetContext',
       'GetLock',
       'GetPresence',
+      'GetWindow',
       'GetWorkUnit',
       'ListContexts',
       'ListWorkUnits',

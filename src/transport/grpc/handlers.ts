@@ -12,6 +12,7 @@ import { toServiceError } from './status.js';
 
 import pb = engram.v3;
 import type { StreamHub } from '../../streams/hub.js';
+import type { WindowService } from '../../agents/window.js';
 
 export interface GrpcDeps {
   gate: Gate;
@@ -23,6 +24,8 @@ export interface GrpcDeps {
   onInternal: (err: unknown) => void;
   /** The stream connections of every transport: Subscribe calls count among them. */
   hub: StreamHub;
+  /** Context windows under a token budget (GetWindow). */
+  window: WindowService;
 }
 
 type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void;
@@ -140,6 +143,27 @@ function unaryRpcs(deps: GrpcDeps): UntypedServiceImplementation {
     getPresence: unary(deps, (req: pb.GetPresenceRequest, principal): pb.IPresence => {
       const p = gate.presence(principal, req.contextId);
       return { contextId: p.contextId, members: p.members.map((m) => presenceMemberOut(presenceView(m))), connections: p.connections };
+    }),
+    getWindow: unary(deps, async (req: pb.GetWindowRequest, principal): Promise<pb.IContextWindow> => {
+      // Unset proto3 fields are the HTTP body's absent ones.
+      const body: Record<string, unknown> = { budget: req.budget };
+      if (req.query !== '') body.query = req.query;
+      if (req.model !== '') body.model = req.model;
+      if (req.encoding !== '') body.encoding = req.encoding;
+      if (req.relevantShare !== null && req.relevantShare !== undefined) body.relevantShare = req.relevantShare;
+      if (req.relevantLimit !== null && req.relevantLimit !== undefined) body.relevantLimit = req.relevantLimit;
+      const w = await deps.window.window(principal, req.contextId, body);
+      return {
+        contextId: w.contextId,
+        encoding: w.encoding,
+        exact: w.exact,
+        budget: w.budget,
+        tokens: w.tokens,
+        headSeq: w.headSeq,
+        recentFrom: w.recentFrom,
+        counted: w.counted,
+        units: w.units.map((u) => ({ seq: u.seq, tokens: u.tokens, reason: u.reason, ...(u.score === undefined ? {} : { score: u.score }), workUnit: unitOut(u.json) })),
+      };
     }),
     search: unary(deps, async (req: pb.SearchRequest, principal): Promise<pb.ISearchResponse> => {
       const r = await gate.search(principal, searchInput(req));
