@@ -9,6 +9,7 @@ import { acquireInput, contextOut, contextPatchInput, lockOut, num, presenceMemb
 import { presenceView } from '../../streams/frames.js';
 import { wireBytes } from '../../wire/grpc-service.js';
 import { toServiceError } from './status.js';
+import { withTraceparent } from '../../basics/trace.js';
 
 import pb = engram.v3;
 import type { StreamHub } from '../../streams/hub.js';
@@ -93,9 +94,9 @@ function instrument(handlers: UntypedServiceImplementation, observer: RequestObs
 function unaryRpcs(deps: GrpcDeps): UntypedServiceImplementation {
   const { gate } = deps;
   return {
-    createWorkUnit: unary(deps, async (req: pb.CreateWorkUnitRequest, principal): Promise<pb.ICreateWorkUnitResponse> => {
+    createWorkUnit: unary(deps, async (req: pb.CreateWorkUnitRequest, principal, call): Promise<pb.ICreateWorkUnitResponse> => {
       checkSize(req, deps.maxUnitBytes);
-      const r = await gate.append(principal, unitInput(req));
+      const r = await gate.append(principal, withTraceparent(unitInput(req), metadataValue(call.metadata, 'traceparent'), 'traceparent metadata'));
       return { workUnit: unitOut(r.json), replayed: r.replayed };
     }),
     getWorkUnit: unary(deps, async (req: pb.GetWorkUnitRequest, principal) => unitOut(await gate.getUnit(principal, req.id))),

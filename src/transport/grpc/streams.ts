@@ -2,6 +2,7 @@
  * The streaming RPCs: CreateWorkUnits (bulk ingest with ordered acks) and Subscribe
  * (a context's units, gap-free, through the same router as WebSocket and SSE).
  */
+import { withTraceparent } from '../../basics/trace.js';
 import { constants as http2constants, type Http2Stream } from 'node:http2';
 import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
 import { asEngramError, EngramError } from '../../basics/errors.js';
@@ -55,12 +56,15 @@ export function bulkIngest(deps: GrpcDeps) {
       return;
     }
 
+    const tp = call.metadata.get('traceparent')[0];
+    const traceparent = typeof tp === 'string' ? tp : tp?.toString('utf8');
     call.on('data', (req: pb.CreateWorkUnitRequest) => {
       const i = index++;
       let ack: Promise<pb.IWorkUnitAck>;
       try {
         checkSize(req, deps.maxUnitBytes);
-        ack = deps.gate.append(principal, unitInput(req)).then(
+        // The call's traceparent (metadata) is every unit's of the stream.
+        ack = deps.gate.append(principal, withTraceparent(unitInput(req), traceparent, 'traceparent metadata')).then(
           (r) => ({ index: i, id: r.id, contextId: r.contextId, seq: r.seq, replayed: r.replayed }),
           (err: unknown) => refused(i, err),
         );

@@ -1,4 +1,5 @@
 /** Routes of work units, contexts and health (docs/api.md). */
+import { withTraceparent } from '../../basics/trace.js';
 import type { Gate } from '../../gate/gate.js';
 import { EngramError } from '../../basics/errors.js';
 import { bodyHeaders, pathParam, Query, readJsonBody, Reply, type Headers } from './io.js';
@@ -41,7 +42,10 @@ export function registerUnitRoutes(t: RouteTable, deps: { gate: Gate; maxBodyByt
         tag: 'work units',
         scope: 'write',
         body: 'WorkUnitInput',
-        headers: [param('Idempotency-Key', STR, 'Retries with the same key get the first write (201 with Idempotent-Replayed: true).')],
+        headers: [
+          param('Idempotency-Key', STR, 'Retries with the same key get the first write (201 with Idempotent-Replayed: true).'),
+          param('traceparent', STR, 'W3C Trace Context: stored on the unit as meta.traceparent, and sent with it to subscribers.'),
+        ],
         ok: { 201: 'WorkUnit' },
         errors: [
           'MALFORMED_JSON',
@@ -59,8 +63,16 @@ export function registerUnitRoutes(t: RouteTable, deps: { gate: Gate; maxBodyByt
       handler: (reply, req, principal) => {
         const head = bodyHeaders(req);
         const idempotencyKey = req.getHeader('idempotency-key');
+        const traceparent = req.getHeader('traceparent');
         readJsonBody(reply, head, maxBodyBytes, (body) => {
-          gate.append(principal, body, idempotencyKey === '' ? undefined : idempotencyKey).then((r) => {
+          let unit: unknown;
+          try {
+            unit = withTraceparent(body, traceparent, 'traceparent header');
+          } catch (err) {
+            reply.error(err, t.onInternal);
+            return;
+          }
+          gate.append(principal, unit, idempotencyKey === '' ? undefined : idempotencyKey).then((r) => {
             const headers: Headers = r.replayed
               ? [
                   ['Location', `/workunit/${r.id}`],

@@ -3,6 +3,7 @@
  * typed operations. Each operation may carry a `ref` (a string or an integer) that
  * the server echoes on the frame answering it.
  */
+import { withTraceparent } from '../../basics/trace.js';
 import { EngramError } from '../../basics/errors.js';
 import { checkEpoch, checkId, checkOnTrimmed } from '../../basics/validate.js';
 
@@ -80,8 +81,9 @@ export function parseClientOp(value: unknown): ClientOp {
     }
     case 'publish': {
       // The unit's own fields sit beside op and ref; the engine validates them like an HTTP body.
-      const { op: _op, ref: _ref, ...unit } = obj;
-      return { op: 'publish', ref, unit };
+      const { op: _op, ref: _ref, traceparent, ...unit } = obj;
+      if (traceparent !== undefined && typeof traceparent !== 'string') throw new EngramError('INVALID_FIELD', 'traceparent: a W3C traceparent string');
+      return { op: 'publish', ref, unit: withTraceparent(unit, traceparent, 'traceparent field') as Record<string, unknown> };
     }
     case 'ping':
     case 'subscribeLocks':
