@@ -103,6 +103,7 @@ function passingResults(): Result[] {
     ].map(([kind, subscribers, rate]) => result({ scenario: 'fanout', p99: 4000, extra: { kind: kind!, subscribers: subscribers!, rate: rate!, missing: 0 } })),
     result({ scenario: 'last100', compare: 'last100/warm' }),
     result({ scenario: 'last100', compare: 'last100/cold' }),
+    result({ scenario: 'window', compare: 'window/plain', p99: 4000 }),
     result({ scenario: 'search', name: 'hybrid, 100k units', p99: 9000 }),
     result({ scenario: 'search-freshness', name: 'commit to searchable, 200 writes/s', p99: 50_000 }),
   ];
