@@ -113,6 +113,7 @@ soak: build
 	ENGRAM_SOAK_SECONDS=$${SOAK_SECONDS:-300} node --test --test-timeout=0 dist/test/reliability/soak.test.js
 	ENGRAM_CRASH_CYCLES=$${CRASH_CYCLES:-40} node --test --test-timeout=0 dist/test/reliability/crash-loop.test.js
 	ENGRAM_STRESS_ROUNDS=$${STRESS_ROUNDS:-4} node --test --test-timeout=0 dist/test/memory-stress.test.js
+	ENGRAM_BULK_UNITS=$${BULK_UNITS:-100000} node --test --test-timeout=0 dist/test/grpc/bulk.test.js
 
 fuzz: build
 	ENGRAM_FUZZ_COUNT=$${FUZZ_COUNT:-20000} node --test --test-timeout=0 dist/test/reliability/fuzz.test.js

@@ -14,8 +14,8 @@ import { removeDir, startServer } from './helpers/server.js';
 
 const WORKER = resolve(import.meta.dirname, 'helpers/memory-stress-worker.js');
 const SPACE = 'stress';
-/** Rounds per writer; ENGRAM_STRESS_ROUNDS scales them (make soak: 4×). Each CLI round spawns ~6 processes. */
-const SCALE = Number(process.env.ENGRAM_STRESS_ROUNDS ?? 1);
+/** Rounds per writer: 15 MCP and 6 CLI rounds times ENGRAM_STRESS_ROUNDS (make test: 0.5, make soak: 4). Each CLI round spawns ~6 processes. */
+const SCALE = Number(process.env.ENGRAM_STRESS_ROUNDS ?? 0.5);
 if (!(SCALE > 0)) throw new Error(`ENGRAM_STRESS_ROUNDS: ${process.env.ENGRAM_STRESS_ROUNDS} is not a positive number`);
 const ROUNDS = { mcp: Math.round(15 * SCALE), cli: Math.round(6 * SCALE) };
 
