@@ -18,6 +18,7 @@ from .models import (
     ContextDeletion,
     ContextPage,
     ContextPresence,
+    ContextWindow,
     Fact,
     FactOutcome,
     FactWithHistory,
@@ -204,6 +205,23 @@ def list_contexts(*, limit: Optional[int] = None, after: Optional[str] = None, p
 
 def presence(context_id: str) -> Call[ContextPresence]:
     return Call("GET", f"/contexts/{enc(context_id)}/presence")
+
+
+def window(
+    context_id: str,
+    budget: int,
+    *,
+    query: Optional[str] = None,
+    model: Optional[str] = None,
+    encoding: Optional[str] = None,
+    relevant_share: Optional[float] = None,
+    relevant_limit: Optional[int] = None,
+) -> Call[ContextWindow]:
+    body: Dict[str, Any] = {"budget": budget}
+    for name, value in (("query", query), ("model", model), ("encoding", encoding), ("relevantShare", relevant_share), ("relevantLimit", relevant_limit)):
+        if value is not None:
+            body[name] = value
+    return Call("POST", f"/contexts/{enc(context_id)}/window", has_body=True, body=body)
 
 
 # ---- locks ----

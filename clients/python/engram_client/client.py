@@ -24,6 +24,7 @@ from .models import (
     ContextDeletion,
     ContextPage,
     ContextPresence,
+    ContextWindow,
     Fact,
     FactOutcome,
     FactWithHistory,
@@ -226,6 +227,22 @@ class Engram:
             if page["nextCursor"] is None:
                 return
             after = page["nextCursor"]
+
+    def window(
+        self,
+        context_id: str,
+        budget: int,
+        *,
+        query: Optional[str] = None,
+        model: Optional[str] = None,
+        encoding: Optional[str] = None,
+        relevant_share: Optional[float] = None,
+        relevant_limit: Optional[int] = None,
+    ) -> ContextWindow:
+        """The units to hand a model, never more tokens than ``budget``: pinned, relevant to ``query``, then the most recent (docs/agents.md)."""
+        return self._run(
+            calls.window(context_id, budget, query=query, model=model, encoding=encoding, relevant_share=relevant_share, relevant_limit=relevant_limit)
+        )
 
     def presence(self, context_id: str) -> ContextPresence:
         """Who is subscribed to a context now, by client and agent."""

@@ -201,6 +201,31 @@ class FactOutcome(_FactOutcomeBase, total=False):
     similarity: float
 
 
+class _WindowUnitBase(TypedDict):
+    seq: int
+    tokens: int
+    reason: Literal["pinned", "relevant", "recent"]
+    workUnit: WorkUnit
+
+
+class WindowUnit(_WindowUnitBase, total=False):
+    score: float
+
+
+class ContextWindow(TypedDict):
+    """The units of a context to hand a model under a token budget (``window()``)."""
+
+    contextId: str
+    encoding: str
+    exact: bool
+    budget: int
+    tokens: int
+    units: List[WindowUnit]
+    headSeq: int
+    recentFrom: int
+    counted: int
+
+
 class _TurnDecisionBase(TypedDict):
     decision: Literal["ADD", "UPDATE", "DELETE", "NOOP"]
     statement: str

@@ -174,6 +174,10 @@ class Streams(SyncTestCase):
             self.assertTrue(sub.epoch)
             present = self.engram.presence(ctx)
             self.assertIn("py-agent", [m["agentId"] for m in present["members"]])
+        window = self.engram.window(ctx, 1000, model="gpt-4o")
+        self.assertEqual([(u["seq"], u["reason"]) for u in window["units"]], [(i, "recent") for i in range(1, 7)])
+        self.assertLessEqual(window["tokens"], 1000)
+        self.assertRefused("INVALID_FIELD", 400, self.engram.window, ctx, 0)
 
     def test_subscribe_without_since_starts_from_now(self) -> None:
         ctx = new_id("now")
