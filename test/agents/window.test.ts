@@ -63,7 +63,10 @@ test('window: pins, relevant, then recent; never over budget; counts as the toke
   assert.equal(r.status, 200, r.text);
   const w = r.json as { tokens: number; units: Chosen[]; headSeq: number; recentFrom: number; encoding: string; exact: boolean; counted: number };
   assert.deepEqual([w.encoding, w.exact, w.headSeq], ['o200k_base', true, 300]);
-  for (const u of w.units) assert.equal(u.tokens, o200k(line(u.workUnit)), `seq ${u.seq}`);
+  for (const u of w.units) {
+    assert.equal(u.seq, u.workUnit.seq);
+    assert.equal(u.tokens, o200k(line(u.workUnit)), `seq ${u.seq}`);
+  }
   const sum = w.units.reduce((a, u) => a + u.tokens, 0);
   assert.equal(w.tokens, sum);
   assert.ok(sum <= budget, `${sum} tokens for a budget of ${budget}`);
@@ -103,6 +106,8 @@ test('window: pins, relevant, then recent; never over budget; counts as the toke
   const again = (await http.post('/contexts/run/window', { budget: 1_000_000 })).json as { counted: number; units: Chosen[] };
   assert.equal(again.counted, 0);
   assert.equal(again.units.length, 300);
+  // Every count kept is the count of the unit at that seq.
+  for (const u of again.units) assert.deepEqual([u.seq, u.tokens], [u.workUnit.seq, o200k(line(u.workUnit))]);
   // After a restart the complete chunks (seqs 1–256) are read back; only the rest is counted again.
   http.close();
   assert.equal(await server.stop(), 0);
