@@ -127,7 +127,8 @@ export class WindowService {
     const held = q.query === undefined ? 0 : Math.floor(left * q.relevantShare);
     const recent = new RecentRun(this.gate, p, contextId, view.headSeq, tokensOf);
     left = (await recent.extend(left - held, chosen)) + held;
-    if (q.query !== undefined && q.relevantLimit > 0 && held > 0) {
+    // With search off (search.enabled: false) there is no relevance: the held share goes back to recency.
+    if (q.query !== undefined && q.relevantLimit > 0 && held > 0 && this.gate.searchable) {
       const r = await this.gate.search(p, { query: q.query, contextId, limit: q.relevantLimit });
       const hits = r.results
         .map((h) => ({ json: h.workUnit, unit: JSON.parse(h.workUnit) as WorkUnit, score: h.score }))

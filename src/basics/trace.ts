@@ -17,18 +17,17 @@ export function checkTraceparent(value: unknown, field: string): string {
 }
 
 /**
- * The unit body with the transport's traceparent in `meta.traceparent`. Nothing changes without
- * one; a body that is not an object is left to the engine's validation to refuse. A body whose
- * meta already names another traceparent is refused: one unit, one trace.
+ * The unit body with the transport's traceparent in `meta.traceparent`. A tracing header never
+ * costs a write (W3C: an invalid one is ignored): a malformed one is left out, and a body that
+ * names its own `meta.traceparent` keeps it (tracing instrumentation adds headers whose parent is
+ * its HTTP span, not the application's). A body that is not an object is left to validation.
  */
-export function withTraceparent(body: unknown, traceparent: string | undefined, field: string): unknown {
-  if (traceparent === undefined || traceparent === '') return body;
-  const tp = checkTraceparent(traceparent, field);
+export function withTraceparent(body: unknown, traceparent: string | undefined, _field: string): unknown {
+  if (traceparent === undefined || !TRACEPARENT.test(traceparent)) return body;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
   const b = body as Record<string, unknown>;
   const meta = b.meta;
   if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta))) return body;
-  const known = (meta as Record<string, unknown> | undefined)?.traceparent;
-  if (known !== undefined && known !== tp) throw new EngramError('INVALID_FIELD', `meta.traceparent: differs from the ${field}`);
-  return { ...b, meta: { ...(meta as Record<string, unknown> | undefined), traceparent: tp } };
+  if ((meta as Record<string, unknown> | undefined)?.traceparent !== undefined) return body;
+  return { ...b, meta: { ...(meta as Record<string, unknown> | undefined), traceparent } };
 }

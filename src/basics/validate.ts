@@ -4,7 +4,6 @@
  * fix the request without reading server logs.
  */
 import { EngramError } from './errors.js';
-import { checkTraceparent } from './trace.js';
 import { LIMITS } from './limits.js';
 import { fieldsOf, requiredOf } from './schemas.js';
 import {
@@ -221,18 +220,11 @@ export function parseWorkUnitDraft(input: unknown, headerKey?: string): WorkUnit
     contextId: checkId(input.contextId, 'contextId'),
     agentId: checkId(input.agentId, 'agentId'),
     type: checkEnum<WorkUnitType>(input.type, 'type', unitTypes, WORK_UNIT_TYPES),
-    meta: input.meta === undefined ? {} : checkMeta(input.meta),
+    meta: input.meta === undefined ? {} : checkStringMap(input.meta, 'meta'),
     payload: input.payload,
     relationships: input.relationships === undefined ? [] : checkRelationships(input.relationships),
     idempotencyKey,
   };
-}
-
-/** A unit's meta: a string map whose `traceparent`, if any, is a W3C traceparent (basics/trace.ts). */
-function checkMeta(value: unknown): StringMap {
-  const meta = checkStringMap(value, 'meta');
-  if (meta.traceparent !== undefined) checkTraceparent(meta.traceparent, 'meta.traceparent');
-  return meta;
 }
 
 /** A vector of finite numbers (an embedding or a query vector); its dimension is checked where it is used. */

@@ -82,8 +82,7 @@ export function parseClientOp(value: unknown): ClientOp {
     case 'publish': {
       // The unit's own fields sit beside op and ref; the engine validates them like an HTTP body.
       const { op: _op, ref: _ref, traceparent, ...unit } = obj;
-      if (traceparent !== undefined && typeof traceparent !== 'string') throw new EngramError('INVALID_FIELD', 'traceparent: a W3C traceparent string');
-      return { op: 'publish', ref, unit: withTraceparent(unit, traceparent, 'traceparent field') as Record<string, unknown> };
+      return { op: 'publish', ref, unit: withTraceparent(unit, typeof traceparent === 'string' ? traceparent : undefined, 'traceparent field') as Record<string, unknown> };
     }
     case 'ping':
     case 'subscribeLocks':
