@@ -14,7 +14,7 @@ import { FACT_LIMITS, SEARCH_LIMITS, TURN_LIMITS } from '../basics/limits.js';
 import { UlidFactory } from '../basics/ids.js';
 import { cosine, factsContext, type FactChangeOutcome, type FactService, type FactVersion, type PlannedFactChange, type PublicFact } from './facts.js';
 import type { LanguageModel } from './language-model.js';
-import { decideClaims, type Similarity } from './turn-decisions.js';
+import { decideClaims, freeKey, type Similarity } from './turn-decisions.js';
 import { decideStatements, extractStatements, type TurnMessage } from './turn-model.js';
 import { claimKey, extractClaims, parseSentence } from './turn-rules.js';
 
@@ -142,9 +142,7 @@ export class ConversationMemory {
   /** A key for a fact the model added: the rules' key when they can read the fact, else fact-<ulid>. */
   private newKey(fact: string, taken: Set<string>): string {
     const claim = parseSentence(fact);
-    const base = claim === undefined ? `fact-${this.ids.next(Date.now()).toLowerCase()}` : claimKey(claim);
-    if (!taken.has(base)) return base;
-    for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
+    return freeKey(claim === undefined ? `fact-${this.ids.next(Date.now()).toLowerCase()}` : claimKey(claim), (k) => taken.has(k));
   }
 
   /** The live facts most like any of the statements (all of them, when there are few). */

@@ -133,7 +133,7 @@ function cut(s: string, n: number): string {
 }
 
 /** Text as compared for "the same value": no case, runs of space as one, no final full stop. */
-function normalized(s: string): string {
+export function normalized(s: string): string {
   return s
     .trim()
     .replace(/\s+/g, ' ')
@@ -142,7 +142,7 @@ function normalized(s: string): string {
 }
 
 /** The numbers in a text, in order: two values that differ in them are different facts. */
-function numbers(s: string): string {
+export function numbers(s: string): string {
   return (s.match(/\d+(?:[.,:]\d+)*/g) ?? []).join(' ');
 }
 

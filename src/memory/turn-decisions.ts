@@ -8,6 +8,7 @@
  * says what it replaces updates that fact. The rest is ADD, or NOOP when it is already known.
  * Claims of one turn are decided in order, each seeing the ones before it.
  */
+import { normalized, numbers } from './facts.js';
 import { claimKey, claimText, own, parseSentence, type Claim } from './turn-rules.js';
 
 export interface KnownFact {
@@ -43,17 +44,10 @@ interface Working extends KnownFact {
   claim: Claim | undefined;
 }
 
-const norm = (s: string) =>
-  s
-    .trim()
-    .replace(/\s+/g, ' ')
-    .replace(/[.!]+$/, '')
-    .toLowerCase();
 const words = (s: string) =>
-  norm(s)
+  normalized(s)
     .split(/[^\p{L}\p{N}+#]+/u)
     .filter((w) => w !== '' && !STOP.has(w));
-const numbers = (s: string) => (s.match(/\d+(?:[.,:]\d+)*/g) ?? []).join(' ');
 
 export async function decideClaims(claims: Claim[], facts: KnownFact[], similar: Similarity, factSimilarity: number): Promise<PlannedDecision[]> {
   const known: Working[] = facts.map((f) => ({ ...f, claim: parseSentence(f.value) }));
@@ -91,7 +85,7 @@ async function decideOne(c: Claim, known: Working[], similar: Similarity, factSi
     if (f === undefined) return noop(undefined, `takes back "${statement}", which is not known`);
     return { decision: 'DELETE', key: f.key, value: f.value, reason: `the turn takes back "${f.value}"`, statement };
   }
-  const same = live.find((f) => norm(f.value) === norm(statement));
+  const same = live.find((f) => normalized(f.value) === normalized(statement));
   if (same !== undefined) return noop(same, `already known as ${same.key}`);
 
   if (c.replaces !== undefined) {
@@ -111,7 +105,7 @@ async function decideOne(c: Claim, known: Working[], similar: Similarity, factSi
   } else if (c.kind === 'single') {
     const f = about.find((k) => k.claim!.relation === c.relation && k.claim!.attribute === c.attribute);
     if (f !== undefined) {
-      if (norm(f.claim!.value) === norm(c.value)) return noop(f, `already known as ${f.key}`);
+      if (normalized(f.claim!.value) === normalized(c.value)) return noop(f, `already known as ${f.key}`);
       return update(f, statement, `${subjectName(c)} has one ${c.attribute ? c.relation : relationNoun(c.relation)}: "${f.value}" is replaced and kept in the history`);
     }
   } else if (c.kind === 'topic') {
@@ -152,7 +146,7 @@ async function decideOne(c: Claim, known: Working[], similar: Similarity, factSi
   if (top !== -1 && sims[top]! >= factSimilarity && numbers(live[top]!.value) === numbers(statement)) {
     return noop(live[top], `already known as ${live[top]!.key}: a near-identical statement (similarity ${sims[top]!.toFixed(3)})`);
   }
-  return { decision: 'ADD', key: freeKey(claimKey(c), known), value: statement, reason: 'not known yet', statement };
+  return { decision: 'ADD', key: freeKey(claimKey(c), (k) => known.some((f) => f.key === k && !f.deleted)), value: statement, reason: 'not known yet', statement };
 }
 
 /** The known fact whose value is most like `value`: sharing a word, or at least `threshold` similar. */
@@ -167,7 +161,7 @@ async function best(value: string, candidates: Working[], similar: Similarity, t
   let score = -Infinity;
   candidates.forEach((f, i) => {
     const shared = words(f.claim!.value).some((w) => mine.has(w));
-    const s = Math.max(shared ? 1 : 0, norm(f.claim!.value) === norm(value) ? 2 : 0, sims[i] ?? 0);
+    const s = Math.max(shared ? 1 : 0, normalized(f.claim!.value) === normalized(value) ? 2 : 0, sims[i] ?? 0);
     if (s >= threshold && s > score) {
       found = f;
       score = s;
@@ -176,9 +170,8 @@ async function best(value: string, candidates: Working[], similar: Similarity, t
   return found;
 }
 
-/** The key itself, or with -2, -3… when a live fact already has it (a deleted one's key is reused: its history continues). */
-function freeKey(key: string, known: Working[]): string {
-  const taken = (k: string) => known.some((f) => f.key === k && !f.deleted);
+/** The key itself, or with -2, -3… when `taken` says it is in use (a deleted fact's key is not: its history continues). */
+export function freeKey(key: string, taken: (key: string) => boolean): string {
   if (!taken(key)) return key;
   for (let i = 2; ; i++) if (!taken(`${key}-${i}`)) return `${key}-${i}`;
 }
