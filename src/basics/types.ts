@@ -1,6 +1,18 @@
 /** The domain model: work units and contexts, as stored and as served. */
 
-export const WORK_UNIT_TYPES = ['MESSAGE', 'REASONING', 'TOOL_CALL', 'TOOL_RESULT', 'FILE_CHANGE', 'TASK_STATUS', 'ERROR', 'SYSTEM'] as const;
+export const WORK_UNIT_TYPES = [
+  'MESSAGE',
+  'REASONING',
+  'TOOL_CALL',
+  'TOOL_RESULT',
+  'FILE_CHANGE',
+  'TASK_STATUS',
+  'ERROR',
+  'SYSTEM',
+  'SUMMARY',
+  'APPROVAL_REQUEST',
+  'APPROVAL_DECISION',
+] as const;
 export type WorkUnitType = (typeof WORK_UNIT_TYPES)[number];
 
 export const RELATIONSHIP_TYPES = ['SEQUENTIAL', 'CAUSES', 'DEPENDS_ON', 'REFERENCES', 'RESPONDS_TO', 'MODIFIES', 'REPLACES'] as const;

@@ -1,6 +1,7 @@
 /** What the SDK sends and returns: the JSON shapes of docs/api.md, the same over HTTP and gRPC. */
 
-export type WorkUnitType = 'MESSAGE' | 'REASONING' | 'TOOL_CALL' | 'TOOL_RESULT' | 'FILE_CHANGE' | 'TASK_STATUS' | 'ERROR' | 'SYSTEM';
+export type WorkUnitType =
+  'MESSAGE' | 'REASONING' | 'TOOL_CALL' | 'TOOL_RESULT' | 'FILE_CHANGE' | 'TASK_STATUS' | 'ERROR' | 'SYSTEM' | 'SUMMARY' | 'APPROVAL_REQUEST' | 'APPROVAL_DECISION';
 export type RelationshipType = 'SEQUENTIAL' | 'CAUSES' | 'DEPENDS_ON' | 'REFERENCES' | 'RESPONDS_TO' | 'MODIFIES' | 'REPLACES';
 
 export interface Relationship {

@@ -35,7 +35,16 @@ export namespace engram {
             WORK_UNIT_TYPE_ERROR = 7,
 
             /** WORK_UNIT_TYPE_SYSTEM value */
-            WORK_UNIT_TYPE_SYSTEM = 8
+            WORK_UNIT_TYPE_SYSTEM = 8,
+
+            /** WORK_UNIT_TYPE_SUMMARY value */
+            WORK_UNIT_TYPE_SUMMARY = 9,
+
+            /** WORK_UNIT_TYPE_APPROVAL_REQUEST value */
+            WORK_UNIT_TYPE_APPROVAL_REQUEST = 10,
+
+            /** WORK_UNIT_TYPE_APPROVAL_DECISION value */
+            WORK_UNIT_TYPE_APPROVAL_DECISION = 11
         }
 
         /** RelationshipType enum. */

@@ -25,6 +25,9 @@ export const engram = $root.engram = (() => {
             values[valuesById[6] = "WORK_UNIT_TYPE_TASK_STATUS"] = 6;
             values[valuesById[7] = "WORK_UNIT_TYPE_ERROR"] = 7;
             values[valuesById[8] = "WORK_UNIT_TYPE_SYSTEM"] = 8;
+            values[valuesById[9] = "WORK_UNIT_TYPE_SUMMARY"] = 9;
+            values[valuesById[10] = "WORK_UNIT_TYPE_APPROVAL_REQUEST"] = 10;
+            values[valuesById[11] = "WORK_UNIT_TYPE_APPROVAL_DECISION"] = 11;
             return values;
         })();
 

@@ -155,7 +155,10 @@ const TOOLS: Tool[] = [
         contextId: str('The context, like project/backlog'),
         text: str('The text of the unit (stored as {"text": ...}); or give payload'),
         payload: { description: 'Any JSON value, instead of text' },
-        type: { enum: ['MESSAGE', 'REASONING', 'TOOL_CALL', 'TOOL_RESULT', 'FILE_CHANGE', 'TASK_STATUS', 'ERROR', 'SYSTEM'], description: 'Default MESSAGE' },
+        type: {
+          enum: ['MESSAGE', 'REASONING', 'TOOL_CALL', 'TOOL_RESULT', 'FILE_CHANGE', 'TASK_STATUS', 'ERROR', 'SYSTEM', 'SUMMARY', 'APPROVAL_REQUEST', 'APPROVAL_DECISION'],
+          description: 'Default MESSAGE',
+        },
         meta: { type: 'object', additionalProperties: { type: 'string' } },
         agentId: AGENT,
       },

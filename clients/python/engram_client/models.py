@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Literal, Optional, TypedDict
 
 WorkUnitType = Literal[
-    "MESSAGE", "REASONING", "TOOL_CALL", "TOOL_RESULT", "FILE_CHANGE", "TASK_STATUS", "ERROR", "SYSTEM"
+    "MESSAGE", "REASONING", "TOOL_CALL", "TOOL_RESULT", "FILE_CHANGE", "TASK_STATUS", "ERROR", "SYSTEM", "SUMMARY", "APPROVAL_REQUEST", "APPROVAL_DECISION"
 ]
 RelationshipType = Literal[
     "SEQUENTIAL", "CAUSES", "DEPENDS_ON", "REFERENCES", "RESPONDS_TO", "MODIFIES", "REPLACES"

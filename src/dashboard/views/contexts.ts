@@ -9,7 +9,7 @@ import type { PresenceEvent } from '../stream.js';
 import { ago, h, replace } from '../dom.js';
 import { field, payloadView, setBusy, type View } from '../ui.js';
 
-const TYPES = ['MESSAGE', 'REASONING', 'TOOL_CALL', 'TOOL_RESULT', 'FILE_CHANGE', 'TASK_STATUS', 'ERROR', 'SYSTEM'];
+const TYPES = ['MESSAGE', 'REASONING', 'TOOL_CALL', 'TOOL_RESULT', 'FILE_CHANGE', 'TASK_STATUS', 'ERROR', 'SYSTEM', 'SUMMARY', 'APPROVAL_REQUEST', 'APPROVAL_DECISION'];
 
 export const contextsView: View = (root, ui, params, path) => {
   const selected = path[0] === undefined ? undefined : decodeURIComponent(path[0]);

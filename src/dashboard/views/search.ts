@@ -10,7 +10,7 @@ interface Hit {
   vectorScore: number | null;
 }
 
-const TYPES = ['MESSAGE', 'REASONING', 'TOOL_CALL', 'TOOL_RESULT', 'FILE_CHANGE', 'TASK_STATUS', 'ERROR', 'SYSTEM'];
+const TYPES = ['MESSAGE', 'REASONING', 'TOOL_CALL', 'TOOL_RESULT', 'FILE_CHANGE', 'TASK_STATUS', 'ERROR', 'SYSTEM', 'SUMMARY', 'APPROVAL_REQUEST', 'APPROVAL_DECISION'];
 
 export const searchView: View = (root, ui, params) => {
   const query = h('input', {
