@@ -1,10 +1,11 @@
 /**
  * Token counts of work units, by a real tokenizer (gpt-tokenizer's byte-pair encodings, the
  * ones OpenAI's models use), computed once per unit and encoding and kept: in memory by seq, and
- * in the log's side records (the snapshot records of memory/snapshots.ts) once a chunk of
- * CHUNK seqs is complete, so a restart does not count them again. A context deleted and written
- * again starts a new history: its chunks carry the context's origin and an old one is ignored;
- * deleting a context deletes its side records.
+ * in the log's side records (the snapshot records of memory/snapshots.ts) once every unit of a
+ * chunk of TOKEN_CHUNK seqs is counted, so a restart does not count them again. A context deleted
+ * and written again starts a new history with a new epoch (Engine.epochOf): its counts in memory
+ * go with the deletion, and stored chunks carry the epoch, so an old one is never taken for the
+ * new history's.
  *
  * What is counted is a unit as the window hands it to a model: `agentId (TYPE): text`, the text
  * being a string payload, a payload's `text` field, or the payload's JSON (docs/agents.md).
@@ -18,8 +19,8 @@ export type Encoding = (typeof ENCODINGS)[number];
 
 /** Seqs per stored chunk of counts. */
 export const TOKEN_CHUNK = 256;
-/** Contexts whose counts stay in memory (least recently used beyond this are dropped, and reloaded from their chunks). */
-const MAX_CONTEXTS = 2000;
+/** Chunks kept in memory in all (4 MB of counts at most); the contexts least recently used go first, and are reloaded from their stored chunks. */
+const MAX_CHUNKS = 4096;
 
 /** A unit's text as the window gives it to a model (and counts it). */
 export function unitLine(u: Pick<WorkUnit, 'agentId' | 'type' | 'payload'>): string {
@@ -57,30 +58,49 @@ const chunkCodec = (encoding: Encoding): SnapshotCodec<Uint32Array> => ({
 });
 
 interface Counts {
-  origin: string;
-  chunks: Map<number, Uint32Array>;
+  /** The epoch of the history counted. */
+  epoch: string;
+  /** Chunks by index, loaded or being loaded (one read per chunk however many windows ask at once). */
+  chunks: Map<number, Promise<Uint32Array>>;
   /** Chunks stored already (or being stored). */
   stored: Set<number>;
+  /** Set when the context is deleted: a chunk being stored then is deleted again. */
+  deleted: boolean;
+}
+
+/** One request's tally: how many units it counted (the rest had been counted before). */
+export interface CountTally {
+  counted: number;
 }
 
 export class TokenCounts {
   private readonly contexts = new Map<string, Counts>();
-  /** Units counted since start (tests and /metrics can tell a stored count from a recount). */
-  counted = 0;
-
-  constructor(private readonly store: SnapshotStore | undefined) {}
+  private chunksHeld = 0;
 
   /**
-   * The tokens of the units at `seqs`, in order. `origin` names the context's history (its
-   * creation time). Units not counted before are counted now (`unitAt(i)` gives the unit at
-   * `seqs[i]`: only those are parsed), and complete chunks are stored in the background.
+   * `onDeleted` registers a callback for deleted contexts (Engine.onCommit's deletion events, on
+   * any node): their counts go with them.
    */
-  async tokens(space: string, contextId: string, origin: string, encoding: Encoding, seqs: number[], unitAt: (i: number) => WorkUnit): Promise<number[]> {
-    const key = `${space}\u0000${contextId}\u0000${encoding}`;
+  constructor(
+    private readonly store: SnapshotStore | undefined,
+    onDeleted?: (listener: (space: string, contextId: string) => void) => void,
+  ) {
+    onDeleted?.((space, contextId) => {
+      for (const encoding of ENCODINGS) this.drop(keyOf(space, contextId, encoding), true);
+    });
+  }
+
+  /**
+   * The tokens of the units at `seqs`, in order, of the history `epoch` of a context. Units not
+   * counted before are counted now (`unitAt(i)` gives the unit at `seqs[i]`: only those are
+   * parsed) and added to `tally`; chunks whose units are all counted are stored in the background.
+   */
+  async tokens(space: string, contextId: string, epoch: string, encoding: Encoding, seqs: number[], unitAt: (i: number) => WorkUnit, tally: CountTally): Promise<number[]> {
+    const key = keyOf(space, contextId, encoding);
     let c = this.contexts.get(key);
-    if (c === undefined || c.origin !== origin) {
-      c = { origin, chunks: new Map(), stored: new Set() };
-      if (this.contexts.size >= MAX_CONTEXTS) this.contexts.delete(this.contexts.keys().next().value!);
+    if (c === undefined || c.epoch !== epoch) {
+      if (c !== undefined) this.drop(key, false);
+      c = { epoch, chunks: new Map(), stored: new Set(), deleted: false };
     }
     this.contexts.delete(key);
     this.contexts.set(key, c);
@@ -90,46 +110,78 @@ export class TokenCounts {
     for (let i = 0; i < seqs.length; i++) {
       const seq = seqs[i]!;
       const chunk = Math.floor((seq - 1) / TOKEN_CHUNK);
-      const counts = c.chunks.get(chunk) ?? (await this.load(space, contextId, c, encoding, chunk));
+      let loading = c.chunks.get(chunk);
+      if (loading === undefined) {
+        loading = this.load(space, contextId, c, encoding, chunk);
+        c.chunks.set(chunk, loading);
+        this.chunksHeld++;
+      }
+      const counts = await loading;
       const at = (seq - 1) % TOKEN_CHUNK;
       if (counts[at] === 0) {
         count ??= await counter(encoding);
         counts[at] = count(unitLine(unitAt(i))) + 1;
-        this.counted++;
+        tally.counted++;
         touched.add(chunk);
       }
       out[i] = counts[at]! - 1;
     }
-    for (const chunk of touched) this.maybeStore(space, contextId, c, encoding, chunk);
+    for (const chunk of touched) void this.maybeStore(space, contextId, c, encoding, chunk);
+    this.evict(key);
     return out;
   }
 
   private async load(space: string, contextId: string, c: Counts, encoding: Encoding, chunk: number): Promise<Uint32Array> {
-    let counts: Uint32Array | undefined;
     const last = (chunk + 1) * TOKEN_CHUNK;
     if (this.store !== undefined) {
       try {
         const r = await this.store.latestSnapshot(space, contextId, `tokens.${encoding}`, last);
         if (r !== undefined && r.seq === last) {
-          const snap = decodeSnapshot(chunkCodec(encoding), r.data, last, c.origin);
-          if (snap !== undefined) counts = snap;
+          const counts = decodeSnapshot(chunkCodec(encoding), r.data, last, c.epoch);
+          if (counts !== undefined) {
+            c.stored.add(chunk);
+            return counts;
+          }
         }
       } catch {
         // A cache: unreadable, the units are counted again.
       }
     }
-    if (counts !== undefined) c.stored.add(chunk);
-    counts ??= new Uint32Array(TOKEN_CHUNK);
-    c.chunks.set(chunk, counts);
-    return counts;
+    return new Uint32Array(TOKEN_CHUNK);
   }
 
-  private maybeStore(space: string, contextId: string, c: Counts, encoding: Encoding, chunk: number): void {
-    const counts = c.chunks.get(chunk)!;
-    if (this.store === undefined || c.stored.has(chunk) || counts.includes(0)) return;
+  private async maybeStore(space: string, contextId: string, c: Counts, encoding: Encoding, chunk: number): Promise<void> {
+    const counts = await c.chunks.get(chunk);
+    if (counts === undefined || this.store === undefined || c.stored.has(chunk) || c.deleted || counts.includes(0)) return;
     c.stored.add(chunk);
     const codec = chunkCodec(encoding);
     const last = (chunk + 1) * TOKEN_CHUNK;
-    this.store.putSnapshot(space, contextId, { projection: codec.name, seq: last, data: encodeSnapshot(codec, counts, last, c.origin) }).catch(() => c.stored.delete(chunk));
+    try {
+      await this.store.putSnapshot(space, contextId, { projection: codec.name, seq: last, data: encodeSnapshot(codec, counts, last, c.epoch) });
+      // Deleted while it was written: it must not outlive the context (its epoch would refuse it anyway).
+      if (c.deleted) await this.store.deleteSnapshots(space, contextId);
+    } catch {
+      c.stored.delete(chunk);
+    }
   }
+
+  private drop(key: string, deleted: boolean): void {
+    const c = this.contexts.get(key);
+    if (c === undefined) return;
+    if (deleted) c.deleted = true;
+    this.chunksHeld -= c.chunks.size;
+    this.contexts.delete(key);
+  }
+
+  /** Drops the least recently used contexts' counts while more than MAX_CHUNKS are held (never `keep`'s). */
+  private evict(keep: string): void {
+    for (const key of this.contexts.keys()) {
+      if (this.chunksHeld <= MAX_CHUNKS) return;
+      if (key !== keep) this.drop(key, false);
+    }
+  }
+}
+
+function keyOf(space: string, contextId: string, encoding: Encoding): string {
+  return `${space}\u0000${contextId}\u0000${encoding}`;
 }

@@ -10,8 +10,8 @@ import type { Principal } from '../tenancy/access.js';
 import type { Gate } from '../gate/gate.js';
 import { EngramError } from '../basics/errors.js';
 import { WINDOW_LIMITS } from '../basics/limits.js';
-import type { WorkUnit } from '../basics/types.js';
-import { ENCODINGS, type Encoding, type TokenCounts } from './token-counts.js';
+import type { ContextView, WorkUnit } from '../basics/types.js';
+import { ENCODINGS, type CountTally, type Encoding, type TokenCounts } from './token-counts.js';
 
 export interface WindowUnit {
   seq: number;
@@ -91,10 +91,20 @@ export class WindowService {
 
   async window(p: Principal, contextId: string, input: unknown): Promise<ContextWindow> {
     const q = parseRequest(input);
-    const view = await this.gate.getContext(p, contextId);
+    // A window is of one history: should the context be deleted and written again while this one
+    // is read, it is read again (once; a second change in that time fails the request).
+    for (let attempt = 0; ; attempt++) {
+      const { view, epoch } = await this.gate.contextHistory(p, contextId);
+      const w = await this.windowOf(p, contextId, view, epoch, q);
+      if ((await this.gate.contextHistory(p, contextId)).epoch === epoch) return w;
+      if (attempt === 1) throw new EngramError('SEQ_CONFLICT', `context ${JSON.stringify(contextId)} was deleted and written again while its window was read; ask again`);
+    }
+  }
+
+  private async windowOf(p: Principal, contextId: string, view: ContextView, epoch: string, q: WindowRequest): Promise<ContextWindow> {
     const space = this.gate.access.contextSpace(p, contextId, 'read');
-    const countedBefore = this.counts.counted;
-    const tokensOf = (seqs: number[], unitAt: (i: number) => WorkUnit) => this.counts.tokens(space, contextId, view.createdAt, q.encoding, seqs, unitAt);
+    const tally: CountTally = { counted: 0 };
+    const tokensOf = (seqs: number[], unitAt: (i: number) => WorkUnit) => this.counts.tokens(space, contextId, epoch, q.encoding, seqs, unitAt, tally);
     const parsed = (list: Array<{ json: string; unit: WorkUnit }>) =>
       tokensOf(
         list.map((x) => x.unit.seq),
@@ -109,7 +119,11 @@ export class WindowService {
         view.pinnedUnits.map((id) =>
           this.gate.getUnit(p, id).then(
             (json) => ({ json, unit: JSON.parse(json) as WorkUnit }),
-            () => undefined,
+            // A pin whose unit is gone (retention) is skipped; any other failure fails the window.
+            (e: unknown) => {
+              if (e instanceof EngramError && e.code === 'WORKUNIT_NOT_FOUND') return undefined;
+              throw e;
+            },
           ),
         ),
       )
@@ -156,7 +170,7 @@ export class WindowService {
       units,
       headSeq: view.headSeq,
       recentFrom: recent.from,
-      counted: this.counts.counted - countedBefore,
+      counted: tally.counted,
     };
   }
 }
@@ -170,12 +184,22 @@ export function windowJson(w: ContextWindow): string {
   return `${JSON.stringify(rest).slice(0, -1)},"units":[${parts.join(',')}]}`;
 }
 
+/** Units counted at a time while the recent run grows: what does not fit is not counted. */
+const COUNT_STEP = 32;
+
+/** A stored unit's seq, read from its JSON without parsing it (the stored form begins `{"id":…,"contextId":…,"seq":N`; ids have no quotes). */
+export function seqOf(json: string): number {
+  const at = json.indexOf('"seq":');
+  const seq = at === -1 ? NaN : parseInt(json.slice(at + 6, at + 22), 10);
+  return Number.isSafeInteger(seq) ? seq : (JSON.parse(json) as WorkUnit).seq;
+}
+
 /** The newest units of a context, taken back from the head while they fit, without a gap. */
 class RecentRun {
   /** The oldest seq taken (head + 1 while none is). */
   from: number;
   private done = false;
-  /** Units read and not taken yet, newest first: their JSON and seqs (seqs of a context have no gaps, so a page's are known without parsing it). */
+  /** Units read and not taken yet, newest first: their JSON and seqs. */
   private jsons: string[] = [];
   private seqs: number[] = [];
   private cursor: number | null;
@@ -197,20 +221,24 @@ class RecentRun {
     while (!this.done) {
       if (this.jsons.length === 0 && !(await this.fill())) break;
       const jsons = this.jsons;
-      const tokens = await this.tokensOf(this.seqs, (i) => JSON.parse(jsons[i]!) as WorkUnit);
-      for (let i = 0; i < this.seqs.length; i++) {
-        const seq = this.seqs[i]!;
-        if (!chosen.has(seq)) {
-          if (tokens[i]! > room) {
-            // The run stops at the first unit that does not fit: a window has no holes in its recent part.
-            this.jsons = this.jsons.slice(i);
-            this.seqs = this.seqs.slice(i);
-            return room;
+      // Counted a step at a time, so units past the first that does not fit are never counted.
+      for (let start = 0; start < this.seqs.length; start += COUNT_STEP) {
+        const seqs = this.seqs.slice(start, start + COUNT_STEP);
+        const tokens = await this.tokensOf(seqs, (i) => JSON.parse(jsons[start + i]!) as WorkUnit);
+        for (let i = 0; i < seqs.length; i++) {
+          const seq = seqs[i]!;
+          if (!chosen.has(seq)) {
+            if (tokens[i]! > room) {
+              // The run stops at the first unit that does not fit: a window has no holes in its recent part.
+              this.jsons = this.jsons.slice(start + i);
+              this.seqs = this.seqs.slice(start + i);
+              return room;
+            }
+            chosen.set(seq, { seq, tokens: tokens[i]!, reason: 'recent', json: jsons[start + i]! });
+            room -= tokens[i]!;
           }
-          chosen.set(seq, { seq, tokens: tokens[i]!, reason: 'recent', json: this.jsons[i]! });
-          room -= tokens[i]!;
+          this.from = seq;
         }
-        this.from = seq;
       }
       this.jsons = [];
       this.seqs = [];
@@ -227,8 +255,19 @@ class RecentRun {
     const page = await this.gate.listUnits(this.p, this.contextId, { before, limit: this.page, reverse: true });
     this.page = Math.min(MAX_PAGE, this.page * 2);
     this.jsons = page.units;
-    this.seqs = page.units.map((_, i) => before - 1 - i);
+    this.seqs = page.units.map(seqOf);
     this.cursor = page.nextCursor;
+    // Each page must go on from the one before without a gap (a page of another history, or one
+    // that retention trimmed meanwhile, ends the run: the window is asked again on a new history).
+    let expect = before - 1;
+    for (let i = 0; i < this.seqs.length; i++, expect--) {
+      if (this.seqs[i] !== expect) {
+        this.jsons = this.jsons.slice(0, i);
+        this.seqs = this.seqs.slice(0, i);
+        this.cursor = null;
+        break;
+      }
+    }
     if (this.jsons.length === 0) this.done = true;
     return this.jsons.length > 0;
   }

@@ -73,7 +73,7 @@ export const ERROR_CATALOG = {
   SEQ_CONFLICT: {
     http: 409,
     grpc: 'ABORTED',
-    doc: 'A memory change was decided on a context that another writer moved on meanwhile; the memory services decide it again on the new state, so a client sees this only after many such races in a row.',
+    doc: 'A memory change was decided on a context that another writer moved on meanwhile; the memory services decide it again on the new state, so a client sees this only after many such races in a row. A context window answers it when its context was deleted and written again twice while the window was read.',
   },
   PAYLOAD_TOO_LARGE: { http: 413, grpc: 'RESOURCE_EXHAUSTED', doc: 'The body is larger than `limits.maxUnitBytes`.' },
   UNSUPPORTED_MEDIA_TYPE: { http: 415, grpc: 'INVALID_ARGUMENT', doc: 'The body is not sent as `application/json`.' },

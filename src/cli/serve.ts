@@ -164,7 +164,14 @@ export async function serve(config: Config): Promise<void> {
     model,
   );
   // Token counts are kept beside the units, as the memory's snapshots are.
-  const window = new WindowService(gate, new TokenCounts(log));
+  const window = new WindowService(
+    gate,
+    new TokenCounts(log, (dropped) =>
+      gate.engine.onCommit((events) => {
+        for (const e of events) if (e.deleted !== undefined) dropped(e.clientId, e.contextId);
+      }),
+    ),
+  );
   const t = config.server.tls;
   // The config check (config/tls.ts) made sure both files are given, or neither.
   const tls = t.certFile === '' ? undefined : { certFile: t.certFile, keyFile: t.keyFile, ...(t.clientCaFile === '' ? {} : { clientCaFile: t.clientCaFile }) };

@@ -606,6 +606,12 @@ export class Engine {
     return { units, nextCursor: hi < last ? hi : null, firstSeq };
   }
 
+  /** A context and the epoch of its current history (epochOf): what its seqs mean (a token count, a cursor) holds only within it. */
+  async contextHistory(clientId: string, contextId: string): Promise<{ view: ContextView; epoch: string }> {
+    const state = await this.existingState(clientId, contextId);
+    return { view: contextView(state.record), epoch: this.epochOf(state.incarnation) };
+  }
+
   async getContext(clientId: string, contextId: string): Promise<ContextView> {
     const state = await this.existingState(clientId, contextId);
     return contextView(state.record);

@@ -223,6 +223,11 @@ export class Gate {
     return this.run(() => this.engine.getContext(this.readSpace(p, contextId), contextId));
   }
 
+  /** A context and the epoch of its current history (Engine.contextHistory). */
+  contextHistory(p: Principal, contextId: string): Promise<{ view: ContextView; epoch: string }> {
+    return this.run(() => this.engine.contextHistory(this.readSpace(p, contextId), contextId));
+  }
+
   patchContext(p: Principal, contextId: string, patch: unknown, ifMatch?: number | '*'): Promise<ContextView> {
     return this.run(() => {
       const space = this.access.contextSpace(p, contextId, 'write');

@@ -128,6 +128,25 @@ test('window: pins, relevant, then recent; never over budget; counts as the toke
   await assert.rejects(grpc.window('run', { budget: 0 }), (e: { code?: string }) => e.code === 'INVALID_FIELD');
   grpc.close();
 
+  // Only what is handed out is counted: a small window of a context never counted before counts
+  // at most one step (32 units) past the units it gives, not the whole page it read.
+  for (let i = 1; i <= 100; i++)
+    assert.equal((await http.post('/workunit', { contextId: 'fresh', agentId: 'a', type: 'MESSAGE', payload: `line ${i} of a fresh context` })).status, 201);
+  const small = (await http.post('/contexts/fresh/window', { budget: 40 })).json as { counted: number; units: Chosen[] };
+  assert.ok(small.units.length > 0 && small.counted <= small.units.length + 32, `counted ${small.counted} for ${small.units.length} units`);
+  // Deleted and written again, a context's seqs name other units: their counts are counted anew.
+  await http.post('/contexts/fresh/window', { budget: 1_000_000 });
+  assert.equal((await http.request('DELETE', '/contexts/fresh')).status, 200);
+  for (let i = 1; i <= 5; i++)
+    assert.equal(
+      (await http.post('/workunit', { contextId: 'fresh', agentId: 'b', type: 'MESSAGE', payload: `a much longer line ${i}: ${'tokens '.repeat(40 * i)}` })).status,
+      201,
+    );
+  const reborn = (await http.post('/contexts/fresh/window', { budget: 1_000_000 })).json as { counted: number; tokens: number; units: Chosen[] };
+  assert.equal(reborn.units.length, 5);
+  assert.equal(reborn.counted, 5);
+  for (const u of reborn.units) assert.equal(u.tokens, o200k(line(u.workUnit)), `seq ${u.seq} of the new history`);
+
   // Bad input: a stable code, nothing else.
   for (const [body, code] of [
     [{}, 'MISSING_FIELD'],
