@@ -11,12 +11,13 @@ import type { Gate } from '../gate/gate.js';
 import { EngramError } from '../basics/errors.js';
 import { WINDOW_LIMITS } from '../basics/limits.js';
 import type { ContextView, WorkUnit } from '../basics/types.js';
+import { appliedSummaries, readWithSummaries, seqOf, type CollapsedItem, type SummaryIndex } from './summaries.js';
 import { ENCODINGS, type CountTally, type Encoding, type TokenCounts } from './token-counts.js';
 
 export interface WindowUnit {
   seq: number;
   tokens: number;
-  reason: 'pinned' | 'relevant' | 'recent';
+  reason: 'pinned' | 'summary' | 'relevant' | 'recent';
   /** The search's score, for relevant units. */
   score?: number;
   /** The unit's JSON as stored: passed through, never parsed again and re-encoded (a window is hundreds of units). */
@@ -46,6 +47,8 @@ interface WindowRequest {
   exact: boolean;
   relevantShare: number;
   relevantLimit: number;
+  summaries: boolean;
+  summaryShare: number;
 }
 
 /** The encoding of a model family, and whether it is exact. */
@@ -61,7 +64,8 @@ function parseRequest(input: unknown): WindowRequest {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new EngramError('INVALID_FIELD', 'the body: a JSON object');
   const o = input as Record<string, unknown>;
   for (const k of Object.keys(o))
-    if (!['budget', 'query', 'model', 'encoding', 'relevantShare', 'relevantLimit'].includes(k)) throw new EngramError('UNKNOWN_FIELD', `unknown field ${JSON.stringify(k)}`);
+    if (!['budget', 'query', 'model', 'encoding', 'relevantShare', 'relevantLimit', 'summaries', 'summaryShare'].includes(k))
+      throw new EngramError('UNKNOWN_FIELD', `unknown field ${JSON.stringify(k)}`);
   if (o.budget === undefined) throw new EngramError('MISSING_FIELD', 'budget: the most tokens the window may hold');
   if (typeof o.budget !== 'number' || !Number.isInteger(o.budget) || o.budget < 1 || o.budget > WINDOW_LIMITS.budgetMax)
     throw new EngramError('INVALID_FIELD', `budget: an integer, 1–${WINDOW_LIMITS.budgetMax}`);
@@ -74,9 +78,12 @@ function parseRequest(input: unknown): WindowRequest {
   if (typeof share !== 'number' || !(share >= 0 && share <= 1)) throw new EngramError('INVALID_FIELD', 'relevantShare: 0–1');
   const limit = o.relevantLimit ?? 20;
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0 || limit > 100) throw new EngramError('INVALID_FIELD', 'relevantLimit: 0–100');
+  if (o.summaries !== undefined && typeof o.summaries !== 'boolean') throw new EngramError('INVALID_FIELD', 'summaries: true or false');
+  const summaryShare = o.summaryShare ?? 0.5;
+  if (typeof summaryShare !== 'number' || !(summaryShare >= 0 && summaryShare <= 1)) throw new EngramError('INVALID_FIELD', 'summaryShare: 0–1');
   const { encoding, exact } = o.encoding !== undefined ? { encoding: o.encoding as Encoding, exact: true } : encodingOf((o.model as string | undefined) ?? 'gpt-4o');
   const query = typeof o.query === 'string' && o.query.trim() !== '' ? o.query : undefined;
-  return { budget: o.budget, query, encoding, exact, relevantShare: share, relevantLimit: limit };
+  return { budget: o.budget, query, encoding, exact, relevantShare: share, relevantLimit: limit, summaries: o.summaries === true, summaryShare };
 }
 
 /** Units read back from the newest in the first page, doubling each page after it up to MAX_PAGE (a small budget reads little). */
@@ -87,6 +94,8 @@ export class WindowService {
   constructor(
     private readonly gate: Gate,
     private readonly counts: TokenCounts,
+    /** The summaries of contexts (also what reads with summaries use: transports reach them here). */
+    readonly summaries: SummaryIndex,
   ) {}
 
   async window(p: Principal, contextId: string, input: unknown): Promise<ContextWindow> {
@@ -137,16 +146,47 @@ export class WindowService {
       }
     });
 
+    // Summaries next, standing in for their ranges: the newest first, while they fit in their share.
+    const covered: Array<{ from: number; to: number }> = [];
+    if (q.summaries) {
+      let room = Math.floor(left * q.summaryShare);
+      const applied = appliedSummaries((await this.summaries.state(p, contextId)).all).reverse();
+      const list = await Promise.all(applied.map((s) => this.gate.getUnit(p, s.id).then((json) => ({ json, unit: JSON.parse(json) as WorkUnit }))));
+      // Counted one at a time, newest first: the ones past the first that does not fit are not counted.
+      for (let i = 0; i < list.length; i++) {
+        const [tokens] = await parsed([list[i]!]);
+        if (tokens! > room) break;
+        const s = list[i]!;
+        if (!chosen.has(s.unit.seq)) {
+          chosen.set(s.unit.seq, { seq: s.unit.seq, tokens: tokens!, reason: 'summary', json: s.json });
+          covered.push(applied[i]!);
+          room -= tokens!;
+          left -= tokens!;
+        }
+      }
+    }
+    const isCovered = (seq: number) => covered.some((c) => c.from <= seq && seq <= c.to);
+
     // The recent run, leaving the relevant share aside; then the relevant units; then recency takes what they left.
     const held = q.query === undefined ? 0 : Math.floor(left * q.relevantShare);
-    const recent = new RecentRun(this.gate, p, contextId, view.headSeq, tokensOf);
+    const pages = q.summaries
+      ? (before: number, limit: number) => readWithSummaries(this.gate, this.summaries, p, contextId, { before, limit, reverse: true })
+      : async (before: number, limit: number) => {
+          const page = await this.gate.listUnits(p, contextId, { before, limit, reverse: true });
+          const items = page.units.map((json): CollapsedItem => {
+            const seq = seqOf(json);
+            return { json, seq, low: seq, high: seq };
+          });
+          return { items, nextCursor: page.nextCursor };
+        };
+    const recent = new RecentRun(pages, view.headSeq, tokensOf);
     left = (await recent.extend(left - held, chosen)) + held;
     // With search off (search.enabled: false) there is no relevance: the held share goes back to recency.
     if (q.query !== undefined && q.relevantLimit > 0 && held > 0 && this.gate.searchable) {
       const r = await this.gate.search(p, { query: q.query, contextId, limit: q.relevantLimit });
       const hits = r.results
         .map((h) => ({ json: h.workUnit, unit: JSON.parse(h.workUnit) as WorkUnit, score: h.score }))
-        .filter((h) => !chosen.has(h.unit.seq) && h.unit.seq < recent.from);
+        .filter((h) => !chosen.has(h.unit.seq) && h.unit.seq < recent.from && h.unit.type !== 'SUMMARY' && !isCovered(h.unit.seq));
       const hitTokens = await parsed(hits);
       let room = held;
       hits.forEach((h, i) => {
@@ -159,7 +199,7 @@ export class WindowService {
     }
     left = await recent.extend(left, chosen);
 
-    const order = { pinned: 0, relevant: 1, recent: 2 } as const;
+    const order = { pinned: 0, summary: 1, relevant: 2, recent: 3 } as const;
     const units = [...chosen.values()].sort((a, b) => order[a.reason] - order[b.reason] || a.seq - b.seq);
     return {
       contextId,
@@ -187,28 +227,21 @@ export function windowJson(w: ContextWindow): string {
 /** Units counted at a time while the recent run grows: what does not fit is not counted. */
 const COUNT_STEP = 32;
 
-/** A stored unit's seq, read from its JSON without parsing it (the stored form begins `{"id":…,"contextId":…,"seq":N`; ids have no quotes). */
-export function seqOf(json: string): number {
-  const at = json.indexOf('"seq":');
-  const seq = at === -1 ? NaN : parseInt(json.slice(at + 6, at + 22), 10);
-  return Number.isSafeInteger(seq) ? seq : (JSON.parse(json) as WorkUnit).seq;
-}
+/** A page of a context's items back from `before`, newest first (units, or summaries in place of their ranges). */
+type Pager = (before: number, limit: number) => Promise<{ items: CollapsedItem[]; nextCursor: number | null }>;
 
-/** The newest units of a context, taken back from the head while they fit, without a gap. */
+/** The newest items of a context, taken back from the head while they fit, without a gap. */
 class RecentRun {
-  /** The oldest seq taken (head + 1 while none is). */
+  /** The oldest seq the run stands for (head + 1 while it has nothing). */
   from: number;
   private done = false;
-  /** Units read and not taken yet, newest first: their JSON and seqs. */
-  private jsons: string[] = [];
-  private seqs: number[] = [];
+  /** Items read and not taken yet, newest first. */
+  private items: CollapsedItem[] = [];
   private cursor: number | null;
   private page = FIRST_PAGE;
 
   constructor(
-    private readonly gate: Gate,
-    private readonly p: Principal,
-    private readonly contextId: string,
+    private readonly pages: Pager,
     headSeq: number,
     private readonly tokensOf: (seqs: number[], unitAt: (i: number) => WorkUnit) => Promise<number[]>,
   ) {
@@ -216,32 +249,33 @@ class RecentRun {
     this.cursor = headSeq + 1;
   }
 
-  /** Takes units older than the run while they fit in `room` (skipping ones chosen already); returns the room left. */
+  /** Takes items older than the run while they fit in `room` (skipping ones chosen already); returns the room left. */
   async extend(room: number, chosen: Map<number, WindowUnit>): Promise<number> {
     while (!this.done) {
-      if (this.jsons.length === 0 && !(await this.fill())) break;
-      const jsons = this.jsons;
-      // Counted a step at a time, so units past the first that does not fit are never counted.
-      for (let start = 0; start < this.seqs.length; start += COUNT_STEP) {
-        const seqs = this.seqs.slice(start, start + COUNT_STEP);
-        const tokens = await this.tokensOf(seqs, (i) => JSON.parse(jsons[start + i]!) as WorkUnit);
-        for (let i = 0; i < seqs.length; i++) {
-          const seq = seqs[i]!;
-          if (!chosen.has(seq)) {
+      if (this.items.length === 0 && !(await this.fill())) break;
+      const items = this.items;
+      // Counted a step at a time, so items past the first that does not fit are never counted.
+      for (let start = 0; start < items.length; start += COUNT_STEP) {
+        const step = items.slice(start, start + COUNT_STEP);
+        const tokens = await this.tokensOf(
+          step.map((x) => x.seq),
+          (i) => JSON.parse(step[i]!.json) as WorkUnit,
+        );
+        for (let i = 0; i < step.length; i++) {
+          const x = step[i]!;
+          if (!chosen.has(x.seq)) {
             if (tokens[i]! > room) {
-              // The run stops at the first unit that does not fit: a window has no holes in its recent part.
-              this.jsons = this.jsons.slice(start + i);
-              this.seqs = this.seqs.slice(start + i);
+              // The run stops at the first item that does not fit: a window has no holes in its recent part.
+              this.items = items.slice(start + i);
               return room;
             }
-            chosen.set(seq, { seq, tokens: tokens[i]!, reason: 'recent', json: jsons[start + i]! });
+            chosen.set(x.seq, { seq: x.seq, tokens: tokens[i]!, reason: x.low === x.high && x.low === x.seq ? 'recent' : 'summary', json: x.json });
             room -= tokens[i]!;
           }
-          this.from = seq;
+          this.from = x.low;
         }
       }
-      this.jsons = [];
-      this.seqs = [];
+      this.items = [];
     }
     return room;
   }
@@ -252,23 +286,22 @@ class RecentRun {
       return false;
     }
     const before = this.cursor;
-    const page = await this.gate.listUnits(this.p, this.contextId, { before, limit: this.page, reverse: true });
+    const page = await this.pages(before, this.page);
     this.page = Math.min(MAX_PAGE, this.page * 2);
-    this.jsons = page.units;
-    this.seqs = page.units.map(seqOf);
+    this.items = page.items;
     this.cursor = page.nextCursor;
     // Each page must go on from the one before without a gap (a page of another history, or one
     // that retention trimmed meanwhile, ends the run: the window is asked again on a new history).
     let expect = before - 1;
-    for (let i = 0; i < this.seqs.length; i++, expect--) {
-      if (this.seqs[i] !== expect) {
-        this.jsons = this.jsons.slice(0, i);
-        this.seqs = this.seqs.slice(0, i);
+    for (let i = 0; i < this.items.length; i++) {
+      if (this.items[i]!.high !== expect) {
+        this.items = this.items.slice(0, i);
         this.cursor = null;
         break;
       }
+      expect = this.items[i]!.low - 1;
     }
-    if (this.jsons.length === 0) this.done = true;
-    return this.jsons.length > 0;
+    if (this.items.length === 0) this.done = true;
+    return this.items.length > 0;
   }
 }

@@ -134,6 +134,8 @@ export const REQUEST_SCHEMAS = {
       encoding: { enum: ['o200k_base', 'cl100k_base'], description: 'The tokenizer itself, instead of model.' },
       relevantShare: { type: 'number', minimum: 0, maximum: 1, description: 'Share of the budget (after pins) held for relevant units (default 0.25; with a query).' },
       relevantLimit: { type: 'integer', minimum: 0, maximum: 100, description: 'Most relevant units considered (default 20).' },
+      summaries: { type: 'boolean', description: 'Applied summaries stand in for the ranges they cover (docs/agents.md#summaries; default false).' },
+      summaryShare: { type: 'number', minimum: 0, maximum: 1, description: 'Share of the budget (after pins) summaries may take first (default 0.5).' },
     },
     ['budget'],
   ),
@@ -311,7 +313,10 @@ export const RESPONSE_SCHEMAS = {
     required: ['clientId', 'known', 'connections', 'subscriptions', 'contexts', 'unitsWritten', 'storageBytes', 'locksHeld', 'groups', 'quotas'],
   },
   ClientErasure: object({ clientId: { type: 'string' }, contexts: count, units: count, bytes: count, locks: count }, ['clientId', 'contexts', 'units', 'bytes', 'locks']),
-  RetentionSweep: object({ contexts: count, trimmed: count, units: count, bytes: count }, ['contexts', 'trimmed', 'units', 'bytes']),
+  RetentionSweep: object(
+    { contexts: count, trimmed: count, units: count, bytes: count, summarized: { ...count, description: 'Of the trimmed seqs, those a summary kept in their place covers.' } },
+    ['contexts', 'trimmed', 'units', 'bytes', 'summarized'],
+  ),
   Cleanup: object({ idleThresholdSeconds: count, dropped: { type: 'array', items: { type: 'string' } }, cachedContextsFreed: count }, [
     'idleThresholdSeconds',
     'dropped',

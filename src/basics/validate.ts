@@ -3,6 +3,7 @@
  * throws an EngramError whose message names the offending field, so a caller can
  * fix the request without reading server logs.
  */
+import { summaryRange } from './summary.js';
 import { EngramError } from './errors.js';
 import { LIMITS } from './limits.js';
 import { fieldsOf, requiredOf } from './schemas.js';
@@ -214,6 +215,7 @@ export function parseWorkUnitDraft(input: unknown, headerKey?: string): WorkUnit
     idempotencyKey = headerKey;
   }
   checkPayload(input.payload);
+  if (input.type === 'SUMMARY') summaryRange(input.payload);
   return {
     fence: input.fence === undefined ? undefined : checkFence(input.fence),
     embedding: input.embedding === undefined ? undefined : checkVector(input.embedding, 'embedding'),

@@ -16,6 +16,7 @@ import { createAgentMemory } from '../memory/agent-memory.js';
 import { createLanguageModel } from '../memory/language-model.js';
 import { TokenCounts } from '../agents/token-counts.js';
 import { WindowService } from '../agents/window.js';
+import { SummaryIndex } from '../agents/summaries.js';
 import { detailedHealth } from '../ops/health.js';
 import { Metrics } from '../ops/metrics.js';
 import { LockManager } from '../locks/locks.js';
@@ -102,6 +103,8 @@ export async function serve(config: Config): Promise<void> {
     intervalMs: retentionPolicies.empty ? 0 : config.retention.intervalMs,
     ruleFor: (space, contextId) => retentionPolicies.ruleFor(space, contextId),
     protect: isMemoryContext,
+    // Summaries stay when the units they cover go (summaryIndex is made with the gate, below; a sweep runs only once the server is up).
+    summaries: (space: string, contextId: string, from: number, cut: number): Promise<{ keep: string[]; covered: number }> => summaryIndex.trimmed(space, contextId, from, cut),
     onError: (err) => logger.error({ err }, 'retention could not trim'),
   });
   // With several nodes, each tells the others who is subscribed to it (started once the shared log's connection is open).
@@ -163,6 +166,7 @@ export async function serve(config: Config): Promise<void> {
     { snapshots: { store: log, every: config.memory.snapshotEvery }, observer: metrics },
     model,
   );
+  const summaryIndex: SummaryIndex = new SummaryIndex(gate);
   // Token counts are kept beside the units, as the memory's snapshots are.
   const window = new WindowService(
     gate,
@@ -171,6 +175,7 @@ export async function serve(config: Config): Promise<void> {
         for (const e of events) if (e.deleted !== undefined) dropped(e.clientId, e.contextId);
       }),
     ),
+    summaryIndex,
   );
   const t = config.server.tls;
   // The config check (config/tls.ts) made sure both files are given, or neither.

@@ -295,6 +295,8 @@ export class GrpcEngramClient implements LockApi {
     const req: pb.IGetWindowRequest = { contextId, budget: request.budget, query: request.query ?? '', model: request.model ?? '', encoding: request.encoding ?? '' };
     if (request.relevantShare !== undefined) req.relevantShare = request.relevantShare;
     if (request.relevantLimit !== undefined) req.relevantLimit = request.relevantLimit;
+    if (request.summaries !== undefined) req.summaries = request.summaries;
+    if (request.summaryShare !== undefined) req.summaryShare = request.summaryShare;
     const r = await this.unary<pb.ContextWindow>('getWindow', req);
     return {
       contextId: r.contextId,

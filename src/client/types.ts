@@ -64,6 +64,8 @@ export interface ListQuery {
   after?: number;
   before?: number;
   reverse?: boolean;
+  /** Each applied SUMMARY in place of the range it covers (docs/agents.md#summaries); a cursor is then the last seq a page consumed. */
+  summaries?: boolean;
 }
 
 export interface UnitPage {
@@ -256,6 +258,10 @@ export interface WindowRequest {
   /** Share of the budget (after pins) held for relevant units (default 0.25). */
   relevantShare?: number;
   relevantLimit?: number;
+  /** Applied summaries stand in for the ranges they cover (docs/agents.md#summaries). */
+  summaries?: boolean;
+  /** Share of the budget (after pins) summaries may take first (default 0.5). */
+  summaryShare?: number;
 }
 
 /** The units to hand a model (`window()`), in order, with their token counts and why each is in. */
@@ -266,7 +272,7 @@ export interface ContextWindow {
   exact: boolean;
   budget: number;
   tokens: number;
-  units: Array<{ seq: number; tokens: number; reason: 'pinned' | 'relevant' | 'recent'; score?: number; workUnit: WorkUnit }>;
+  units: Array<{ seq: number; tokens: number; reason: 'pinned' | 'summary' | 'relevant' | 'recent'; score?: number; workUnit: WorkUnit }>;
   headSeq: number;
   recentFrom: number;
   counted: number;
@@ -400,6 +406,8 @@ export interface RetentionSweep {
   trimmed: number;
   units: number;
   bytes: number;
+  /** Of the trimmed seqs, those a summary kept in their place covers (docs/agents.md#summaries). */
+  summarized: number;
 }
 
 /** What dropping idle clients' in-memory state freed (`cleanupClients()`, admin); never data. */

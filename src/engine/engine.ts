@@ -7,6 +7,7 @@
  * therefore leaves no gap: its seqs are handed out again to the next batch.
  */
 export type { AppendResult, CommitEvent, ContextHandle, ContextPage, EngineOptions, FenceChecker, UnitPage } from './engine-types.js';
+import { summaryRange } from '../basics/summary.js';
 import { EngramError } from '../basics/errors.js';
 import { applyPatch } from './context-patch.js';
 import { UlidFactory } from '../basics/ids.js';
@@ -59,6 +60,8 @@ interface TrimOp extends Waiter<ContextTrim | undefined> {
   contextId: string;
   firstSeq: number;
   keepPinned: boolean;
+  /** Units kept besides the pins (summaries: they stand in for what the trim drops). */
+  keepIds: readonly string[];
 }
 
 type Op = AppendOp | PatchOp | DeleteOp | TrimOp;
@@ -266,7 +269,7 @@ export class Engine {
    * and the pinned units stay (readable by id) unless `keepPinned` is false. Resolves undefined
    * when there was nothing to trim.
    */
-  trimContext(clientId: string, contextId: string, firstSeq: number, keepPinned = true): Promise<ContextTrim | undefined> {
+  trimContext(clientId: string, contextId: string, firstSeq: number, keepPinned = true, keepIds: readonly string[] = []): Promise<ContextTrim | undefined> {
     try {
       checkId(contextId, 'contextId');
       this.assertReady();
@@ -275,14 +278,14 @@ export class Engine {
       return Promise.reject(err);
     }
     return new Promise((resolve, reject) => {
-      this.enqueue({ kind: 'trim', clientId, key: scopedKey(clientId, contextId), contextId, firstSeq, keepPinned, resolve, reject });
+      this.enqueue({ kind: 'trim', clientId, key: scopedKey(clientId, contextId), contextId, firstSeq, keepPinned, keepIds, resolve, reject });
     });
   }
 
   private async commitTrim(op: TrimOp): Promise<void> {
     try {
       const record = await this.log.getContext(op.clientId, op.contextId);
-      const keep = new Set(op.keepPinned ? (record?.pinnedUnits ?? []) : []);
+      const keep = new Set([...(op.keepPinned ? (record?.pinnedUnits ?? []) : []), ...op.keepIds]);
       op.resolve(await this.log.trimContext(op.clientId, op.contextId, op.firstSeq, keep));
     } catch (err) {
       op.reject(storageError(err));
@@ -496,6 +499,10 @@ export class Engine {
         details: { headSeq: s.record?.headSeq ?? 0 },
       });
     }
+    // A summary stands in for units before it (only a SUMMARY pays for this check).
+    if (d.type === 'SUMMARY' && summaryRange(d.payload).to > (s.record?.headSeq ?? 0)) {
+      throw new EngramError('INVALID_FIELD', `payload.covers.to: must be below the summary's own seq; the context is at seq ${s.record?.headSeq ?? 0}`);
+    }
     if (!s.dirty && s.record !== undefined) s.record = { ...s.record };
     s.dirty = true;
     if (s.record === undefined) {
@@ -604,6 +611,15 @@ export class Engine {
       return { units, nextCursor: lo > first ? lo : null, firstSeq };
     }
     return { units, nextCursor: hi < last ? hi : null, firstSeq };
+  }
+
+  /**
+   * The units stored with lo ≤ seq ≤ hi, oldest first, straight from the log: below the context's
+   * first seq that is the units a trim kept (pins, summaries), which pages of listUnits never show.
+   */
+  async scanUnits(clientId: string, contextId: string, lo: number, hi: number): Promise<string[]> {
+    this.assertReady();
+    return this.log.readUnits(clientId, contextId, lo, hi);
   }
 
   /** A context and the epoch of its current history (epochOf): what its seqs mean (a token count, a cursor) holds only within it. */

@@ -15,6 +15,12 @@ export interface RetentionOptions {
   ruleFor(space: string, contextId: string): RetentionRule | undefined;
   /** Contexts retention never trims (memory contexts: their state is rebuilt from their units). */
   protect(contextId: string): boolean;
+  /**
+   * What a trim of a context below `cut` keeps besides its pins, and says: the ids of its summary
+   * units below the cut (they stand in for what is trimmed), and how many of the trimmed seqs from
+   * `from` a summary covers.
+   */
+  summaries?(space: string, contextId: string, from: number, cut: number): Promise<{ keep: string[]; covered: number }>;
   now?: () => number;
   onError(err: unknown): void;
 }
@@ -26,6 +32,8 @@ export interface SweepReport {
   trimmed: number;
   units: number;
   bytes: number;
+  /** Of the trimmed seqs, those a summary kept in their place covers. */
+  summarized: number;
 }
 
 /** Spaces and contexts read per page while sweeping. */
@@ -67,7 +75,7 @@ export class RetentionSweeper {
   }
 
   private async pass(): Promise<SweepReport> {
-    const report: SweepReport = { contexts: 0, trimmed: 0, units: 0, bytes: 0 };
+    const report: SweepReport = { contexts: 0, trimmed: 0, units: 0, bytes: 0, summarized: 0 };
     let afterSpace: string | undefined;
     for (;;) {
       const spaces = await this.log.listSpaces({ after: afterSpace, limit: PAGE });
@@ -82,8 +90,10 @@ export class RetentionSweeper {
             const cut = await this.cutFor(space, r, rule);
             if (cut <= (r.firstSeq ?? 1)) continue;
             if (!this.engine.ready) return report;
-            const t = await this.engine.trimContext(space, r.id, cut, rule.keepPinned);
+            const s = await this.options.summaries?.(space, r.id, r.firstSeq ?? 1, cut);
+            const t = await this.engine.trimContext(space, r.id, cut, rule.keepPinned, s?.keep);
             if (t === undefined) continue;
+            report.summarized += s?.covered ?? 0;
             report.trimmed++;
             report.units += t.units;
             report.bytes += t.bytes;

@@ -575,7 +575,7 @@ export class Gate {
   sweepRetention(p: Principal): Promise<SweepReport> {
     return this.run(() => {
       this.access.require(p, 'admin');
-      return this.retention?.sweep() ?? Promise.resolve({ contexts: 0, trimmed: 0, units: 0, bytes: 0 });
+      return this.retention?.sweep() ?? Promise.resolve({ contexts: 0, trimmed: 0, units: 0, bytes: 0, summarized: 0 });
     });
   }
 

@@ -1035,6 +1035,9 @@ export namespace engram {
             /** ListWorkUnitsRequest reverse. */
             reverse: boolean;
 
+            /** ListWorkUnitsRequest summaries. */
+            summaries: boolean;
+
             /**
              * Creates a new ListWorkUnitsRequest instance using the specified properties.
              * @param [properties] Properties to set
@@ -1088,6 +1091,9 @@ export namespace engram {
 
                 /** ListWorkUnitsRequest reverse */
                 reverse?: (boolean|null);
+
+                /** ListWorkUnitsRequest summaries */
+                summaries?: (boolean|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -3636,6 +3642,12 @@ export namespace engram {
             /** GetWindowRequest relevantLimit. */
             relevantLimit?: (number|null);
 
+            /** GetWindowRequest summaries. */
+            summaries: boolean;
+
+            /** GetWindowRequest summaryShare. */
+            summaryShare?: (number|null);
+
             /**
              * Creates a new GetWindowRequest instance using the specified properties.
              * @param [properties] Properties to set
@@ -3695,6 +3707,12 @@ export namespace engram {
 
                 /** GetWindowRequest relevantLimit */
                 relevantLimit?: (number|null);
+
+                /** GetWindowRequest summaries */
+                summaries?: (boolean|null);
+
+                /** GetWindowRequest summaryShare */
+                summaryShare?: (number|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -1394,6 +1394,7 @@ export const engram = $root.engram = (() => {
             ListWorkUnitsRequest.prototype.after = null;
             ListWorkUnitsRequest.prototype.before = null;
             ListWorkUnitsRequest.prototype.reverse = false;
+            ListWorkUnitsRequest.prototype.summaries = false;
 
             let $oneOfFields;
 
@@ -1430,6 +1431,8 @@ export const engram = $root.engram = (() => {
                     writer.uint32(32).uint64(message.before);
                 if (message.reverse != null && $Object.hasOwnProperty.call(message, "reverse") && message.reverse !== false)
                     writer.uint32(40).bool(message.reverse);
+                if (message.summaries != null && $Object.hasOwnProperty.call(message, "summaries") && message.summaries !== false)
+                    writer.uint32(48).bool(message.summaries);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1502,6 +1505,15 @@ export const engram = $root.engram = (() => {
                                 message.reverse = value;
                             else
                                 delete message.reverse;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.summaries = value;
+                            else
+                                delete message.summaries;
                             continue;
                         }
                     }
@@ -5147,6 +5159,8 @@ export const engram = $root.engram = (() => {
             GetWindowRequest.prototype.encoding = "";
             GetWindowRequest.prototype.relevantShare = null;
             GetWindowRequest.prototype.relevantLimit = null;
+            GetWindowRequest.prototype.summaries = false;
+            GetWindowRequest.prototype.summaryShare = null;
 
             let $oneOfFields;
 
@@ -5159,6 +5173,12 @@ export const engram = $root.engram = (() => {
             // Virtual OneOf for proto3 optional field
             $Object.defineProperty(GetWindowRequest.prototype, "_relevantLimit", {
                 get: $util.oneOfGetter($oneOfFields = ["relevantLimit"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(GetWindowRequest.prototype, "_summaryShare", {
+                get: $util.oneOfGetter($oneOfFields = ["summaryShare"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -5187,6 +5207,10 @@ export const engram = $root.engram = (() => {
                     writer.uint32(49).double(message.relevantShare);
                 if (message.relevantLimit != null && $Object.hasOwnProperty.call(message, "relevantLimit"))
                     writer.uint32(56).uint32(message.relevantLimit);
+                if (message.summaries != null && $Object.hasOwnProperty.call(message, "summaries") && message.summaries !== false)
+                    writer.uint32(64).bool(message.summaries);
+                if (message.summaryShare != null && $Object.hasOwnProperty.call(message, "summaryShare"))
+                    writer.uint32(73).double(message.summaryShare);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -5277,6 +5301,22 @@ export const engram = $root.engram = (() => {
                                 break;
                             message.relevantLimit = reader.uint32();
                             message._relevantLimit = "relevantLimit";
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.summaries = value;
+                            else
+                                delete message.summaries;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 1)
+                                break;
+                            message.summaryShare = reader.double();
+                            message._summaryShare = "summaryShare";
                             continue;
                         }
                     }

@@ -23,7 +23,8 @@ export interface AgentApi {
   graph(space: string, tool: string, args: unknown, agentId: string): Promise<unknown>;
   post(unit: Record<string, unknown>): Promise<unknown>;
   /** The last `limit` units of a context, oldest first. */
-  recent(contextId: string, limit: number): Promise<unknown[]>;
+  /** The newest `limit` units, oldest first; with `summaries`, applied summaries in place of their ranges. */
+  recent(contextId: string, limit: number, summaries?: boolean): Promise<unknown[]>;
   search(request: Record<string, unknown>): Promise<unknown>;
   lock(request: Record<string, unknown>): Promise<unknown>;
   unlock(resource: string, agentId: string, lockId: string): Promise<unknown>;
@@ -64,8 +65,8 @@ export class ClientAgentApi implements AgentApi {
   async post(unit: Record<string, unknown>) {
     return (await this.client.write(unit as never)).workUnit;
   }
-  async recent(contextId: string, limit: number) {
-    return (await this.client.list(contextId, { limit, reverse: true })).workUnits.reverse();
+  async recent(contextId: string, limit: number, summaries?: boolean) {
+    return (await this.client.list(contextId, { limit, reverse: true, ...(summaries === true ? { summaries } : {}) })).workUnits.reverse();
   }
   search(request: Record<string, unknown>) {
     return this.client.search(request as never);
@@ -124,9 +125,12 @@ export class LocalAgentApi implements AgentApi {
   async post(unit: Record<string, unknown>) {
     return JSON.parse((await this.gate.append(this.p, unit)).json) as unknown;
   }
-  async recent(contextId: string, limit: number) {
-    const page = await this.gate.listUnits(this.p, contextId, { limit, reverse: true });
-    return page.units.map((u) => JSON.parse(u) as unknown).reverse();
+  async recent(contextId: string, limit: number, summaries?: boolean) {
+    const units =
+      summaries === true
+        ? (await this.windows.summaries.read(this.p, contextId, { limit, reverse: true })).items.map((x) => x.json)
+        : (await this.gate.listUnits(this.p, contextId, { limit, reverse: true })).units;
+    return units.map((u) => JSON.parse(u) as unknown).reverse();
   }
   async search(request: Record<string, unknown>) {
     const r = await this.gate.search(this.p, request);

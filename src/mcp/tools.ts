@@ -167,8 +167,16 @@ const TOOLS: Tool[] = [
   },
   {
     name: 'read_recent',
-    description: 'The most recent work units of a context, oldest first.',
-    inputSchema: obj({ contextId: str('The context'), limit: { type: 'integer', minimum: 1, maximum: 1000, description: 'Default 20' } }, ['contextId']),
+    description:
+      'The most recent work units of a context, oldest first; with summaries: true, a summary (a SUMMARY unit, payload {text, covers: {from, to}}) stands in for the range it covers.',
+    inputSchema: obj(
+      {
+        contextId: str('The context'),
+        limit: { type: 'integer', minimum: 1, maximum: 1000, description: 'Default 20' },
+        summaries: { type: 'boolean', description: 'Summaries (SUMMARY units) in place of the ranges they cover' },
+      },
+      ['contextId'],
+    ),
   },
   {
     name: 'search_units',
@@ -200,13 +208,14 @@ const TOOLS: Tool[] = [
   {
     name: 'context_window',
     description:
-      "The units of a context to put in a model's context, in order, never more tokens than the budget: pinned units, then older units relevant to the query, then the most recent ones; each with its token count and why it is in.",
+      "The units of a context to put in a model's context, in order, never more tokens than the budget: pinned units, then summaries standing in for older ranges (with summaries: true), then older units relevant to the query, then the most recent ones; each with its token count and why it is in.",
     inputSchema: obj(
       {
         contextId: str('The context'),
         budget: { type: 'integer', minimum: 1, description: 'The most tokens the units may take' },
         query: str('What you are about to work on (brings in relevant older units)'),
         model: str('The model the window is for, like gpt-4o (picks the tokenizer)'),
+        summaries: { type: 'boolean', description: 'Summaries (SUMMARY units) stand in for the ranges they cover' },
       },
       ['contextId', 'budget'],
     ),
@@ -265,7 +274,7 @@ export async function callTool(api: AgentApi, o: McpOptions, name: string, args:
       }
       case 'read_recent':
         if (typeof args.contextId !== 'string') return text('MISSING_FIELD: contextId', true);
-        return json(await api.recent(args.contextId, typeof args.limit === 'number' ? args.limit : 20));
+        return json(await api.recent(args.contextId, typeof args.limit === 'number' ? args.limit : 20, args.summaries === true));
       case 'search_units': {
         const { query, contextId, mode, limit } = args;
         return json(await api.search({ query, limit: limit ?? 10, ...(contextId === undefined ? {} : { contextId }), ...(mode === undefined ? {} : { mode }) }));

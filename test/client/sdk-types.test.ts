@@ -136,7 +136,11 @@ const pairs: Array<[string, string[], unknown]> = [
     fieldsOf<sdk.ClientErasure>()({ clientId: true, contexts: true, units: true, bytes: true, locks: true }),
     RESPONSE_SCHEMAS.ClientErasure,
   ],
-  ['RetentionSweep ↔ response RetentionSweep', fieldsOf<sdk.RetentionSweep>()({ contexts: true, trimmed: true, units: true, bytes: true }), RESPONSE_SCHEMAS.RetentionSweep],
+  [
+    'RetentionSweep ↔ response RetentionSweep',
+    fieldsOf<sdk.RetentionSweep>()({ contexts: true, trimmed: true, units: true, bytes: true, summarized: true }),
+    RESPONSE_SCHEMAS.RetentionSweep,
+  ],
   ['ClientCleanup ↔ response Cleanup', fieldsOf<sdk.ClientCleanup>()({ idleThresholdSeconds: true, dropped: true, cachedContextsFreed: true }), RESPONSE_SCHEMAS.Cleanup],
 ];
 

@@ -101,12 +101,10 @@ function unaryRpcs(deps: GrpcDeps): UntypedServiceImplementation {
     }),
     getWorkUnit: unary(deps, async (req: pb.GetWorkUnitRequest, principal) => unitOut(await gate.getUnit(principal, req.id))),
     listWorkUnits: unary(deps, async (req: pb.ListWorkUnitsRequest, principal): Promise<pb.IListWorkUnitsResponse> => {
-      const page = await gate.listUnits(principal, req.contextId, {
-        limit: req.limit || undefined,
-        after: opt(req.after),
-        before: opt(req.before),
-        reverse: req.reverse,
-      });
+      const query = { limit: req.limit || undefined, after: opt(req.after), before: opt(req.before), reverse: req.reverse };
+      const page = req.summaries
+        ? await deps.window.summaries.read(principal, req.contextId, query).then((p) => ({ ...p, units: p.items.map((x) => x.json) }))
+        : await gate.listUnits(principal, req.contextId, query);
       const res: pb.IListWorkUnitsResponse = { workUnits: page.units.map(unitOut), firstSeq: page.firstSeq };
       if (page.nextCursor !== null) res.nextCursor = page.nextCursor;
       return res;
@@ -153,6 +151,8 @@ function unaryRpcs(deps: GrpcDeps): UntypedServiceImplementation {
       if (req.encoding !== '') body.encoding = req.encoding;
       if (req.relevantShare !== null && req.relevantShare !== undefined) body.relevantShare = req.relevantShare;
       if (req.relevantLimit !== null && req.relevantLimit !== undefined) body.relevantLimit = req.relevantLimit;
+      if (req.summaries) body.summaries = true;
+      if (req.summaryShare !== null && req.summaryShare !== undefined) body.summaryShare = req.summaryShare;
       const w = await deps.window.window(principal, req.contextId, body);
       return {
         contextId: w.contextId,

@@ -1,12 +1,13 @@
 /** Routes of work units, contexts and health (docs/api.md). */
 import { withTraceparent } from '../../basics/trace.js';
 import type { Gate } from '../../gate/gate.js';
+import type { WindowService } from '../../agents/window.js';
 import { EngramError } from '../../basics/errors.js';
 import { bodyHeaders, pathParam, Query, readJsonBody, Reply, type Headers } from './io.js';
 import { BOOL, INT, PAGE_AFTER, PAGE_LIMIT, param, STR } from './operation.js';
 import type { RouteTable } from './route-table.js';
 
-export function registerUnitRoutes(t: RouteTable, deps: { gate: Gate; maxBodyBytes: number }): void {
+export function registerUnitRoutes(t: RouteTable, deps: { gate: Gate; window: WindowService; maxBodyBytes: number }): void {
   const { gate, maxBodyBytes } = deps;
   const engine = gate.engine;
   const onInternal = t.onInternal;
@@ -99,7 +100,13 @@ export function registerUnitRoutes(t: RouteTable, deps: { gate: Gate; maxBodyByt
         summary: "A page of a context's units, oldest first (or newest first with reverse).",
         tag: 'work units',
         scope: 'read',
-        query: [PAGE_LIMIT, param('after', INT, 'Only seqs above this.'), param('before', INT, 'Only seqs below this.'), param('reverse', BOOL, 'Newest first.')],
+        query: [
+          PAGE_LIMIT,
+          param('after', INT, 'Only seqs above this.'),
+          param('before', INT, 'Only seqs below this.'),
+          param('reverse', BOOL, 'Newest first.'),
+          param('summaries', BOOL, 'Each applied SUMMARY in place of the range it covers (docs/agents.md#summaries); a cursor is then the last seq a page consumed.'),
+        ],
         ok: { 200: 'UnitPage' },
         errors: ['CONTEXT_NOT_FOUND', 'INVALID_QUERY', 'INVALID_ID'],
       },
@@ -107,9 +114,23 @@ export function registerUnitRoutes(t: RouteTable, deps: { gate: Gate; maxBodyByt
         const contextId = pathParam(req, 0, 'contextId');
         const q = new Query(req.getQuery());
         const query = { limit: q.int('limit'), after: q.int('after'), before: q.int('before'), reverse: q.bool('reverse') };
-        gate
-          .listUnits(principal, contextId, query)
-          .then((page) => reply.json(200, `{"workUnits":[${page.units.join(',')}],"nextCursor":${page.nextCursor ?? 'null'},"firstSeq":${page.firstSeq}}`), reject(reply));
+        const pageJson = (units: string[], page: { nextCursor: number | null; firstSeq: number }) =>
+          `{"workUnits":[${units.join(',')}],"nextCursor":${page.nextCursor ?? 'null'},"firstSeq":${page.firstSeq}}`;
+        if (q.bool('summaries') === true) {
+          deps.window.summaries.read(principal, contextId, query).then(
+            (page) =>
+              reply.json(
+                200,
+                pageJson(
+                  page.items.map((x) => x.json),
+                  page,
+                ),
+              ),
+            reject(reply),
+          );
+          return;
+        }
+        gate.listUnits(principal, contextId, query).then((page) => reply.json(200, pageJson(page.units, page)), reject(reply));
       },
     },
   });

@@ -1,0 +1,263 @@
+/**
+ * Summaries that stand in for ranges (docs/agents.md#summaries). A SUMMARY unit names the seq
+ * range it covers (basics/summary.ts); this index knows each context's summaries, and a read
+ * that asks for them gets each applied summary in place of its range, at the range's position.
+ *
+ * Which summaries apply: the newest first, each unless its range overlaps one applied already. So
+ * a summary of summaries (a range that holds older summaries) applies in their place, and of two
+ * that overlap in part the newer wins. A SUMMARY unit never shows at its own seq in such a read:
+ * it is either in place of its range or left out.
+ *
+ * The index is built per context on first use by one scan of its units (kept ones below the
+ * first seq too: a trim keeps summaries), then read on from where it stopped; a context deleted
+ * and written again (a new epoch) is scanned afresh.
+ */
+import type { Principal } from '../tenancy/access.js';
+import type { Gate } from '../gate/gate.js';
+import type { ContextView, WorkUnit } from '../basics/types.js';
+import { EngramError } from '../basics/errors.js';
+import { summaryRange } from '../basics/summary.js';
+import { LIMITS } from '../basics/limits.js';
+
+export interface Summary {
+  /** The SUMMARY unit's own seq and id. */
+  seq: number;
+  id: string;
+  /** The range it stands in for. */
+  from: number;
+  to: number;
+}
+
+interface Indexed {
+  epoch: string;
+  /** In seq order. */
+  list: Summary[];
+  /** Seq scanned through. */
+  seq: number;
+  scanning: Promise<void>;
+  applied?: Summary[];
+}
+
+/** Contexts whose summaries stay in memory; the least recently used beyond this are scanned again on use. */
+const MAX_CONTEXTS = 1024;
+/** Units read per step of a scan. */
+const SCAN_PAGE = 1000;
+
+/** A stored unit's seq, read from its JSON without parsing it (the stored form begins `{"id":…,"contextId":…,"seq":N`; ids have no quotes). */
+export function seqOf(json: string): number {
+  const at = json.indexOf('"seq":');
+  const seq = at === -1 ? NaN : parseInt(json.slice(at + 6, at + 22), 10);
+  return Number.isSafeInteger(seq) ? seq : (JSON.parse(json) as WorkUnit).seq;
+}
+
+/** Whether a stored unit is a SUMMARY (a cheap look first; the type is the one after the agent id). */
+function isSummary(json: string): WorkUnit | undefined {
+  if (!json.includes('"type":"SUMMARY"')) return undefined;
+  const u = JSON.parse(json) as WorkUnit;
+  return u.type === 'SUMMARY' ? u : undefined;
+}
+
+/** The summaries that apply: newest first, each unless it overlaps one taken already; in range order. */
+export function appliedSummaries(list: readonly Summary[]): Summary[] {
+  const taken: Summary[] = [];
+  for (let i = list.length - 1; i >= 0; i--) {
+    const s = list[i]!;
+    // The first taken range that ends at or after s.from: s overlaps it when it starts by s.to.
+    let lo = 0;
+    let hi = taken.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (taken[mid]!.to < s.from) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < taken.length && taken[lo]!.from <= s.to) continue;
+    taken.splice(lo, 0, s);
+  }
+  return taken;
+}
+
+export interface SummaryState {
+  view: ContextView;
+  epoch: string;
+  /** Every summary of the context's history, in seq order. */
+  all: readonly Summary[];
+  /** Those that apply, in range order. */
+  applied: readonly Summary[];
+}
+
+export class SummaryIndex {
+  private readonly contexts = new Map<string, Indexed>();
+
+  constructor(private readonly gate: Gate) {
+    gate.engine.onCommit((events) => {
+      for (const e of events) if (e.deleted !== undefined) this.contexts.delete(`${e.clientId}\u0000${e.contextId}`);
+    });
+  }
+
+  /** The summaries of a context's current history, up to its head as it is now. */
+  async state(p: Principal, contextId: string): Promise<SummaryState> {
+    const space = this.gate.access.contextSpace(p, contextId, 'read');
+    return this.stateIn(space, contextId);
+  }
+
+  /** As state(), by storage space (retention, which has no principal). */
+  async stateIn(space: string, contextId: string): Promise<SummaryState> {
+    const { view, epoch } = await this.gate.engine.contextHistory(space, contextId);
+    const key = `${space}\u0000${contextId}`;
+    let x = this.contexts.get(key);
+    if (x === undefined || x.epoch !== epoch) {
+      x = { epoch, list: [], seq: 0, scanning: Promise.resolve() };
+      if (this.contexts.size >= MAX_CONTEXTS) this.contexts.delete(this.contexts.keys().next().value!);
+    }
+    this.contexts.delete(key);
+    this.contexts.set(key, x);
+    if (x.seq < view.headSeq) {
+      const entry = x;
+      const run = entry.scanning.then(() => this.scan(space, contextId, entry, view.headSeq));
+      entry.scanning = run.catch(() => undefined);
+      await run;
+    }
+    x.applied ??= appliedSummaries(x.list);
+    return { view, epoch, all: x.list, applied: x.applied };
+  }
+
+  /** A page of a context read with each applied summary in place of its range (readWithSummaries). */
+  read(p: Principal, contextId: string, query: { after?: number; before?: number; limit?: number; reverse?: boolean }): Promise<CollapsedPage> {
+    return readWithSummaries(this.gate, this, p, contextId, query);
+  }
+
+  /** For a trim below `cut` from `from` (retention): the summary units to keep, and how many of the trimmed seqs the applied summaries cover. */
+  async trimmed(space: string, contextId: string, from: number, cut: number): Promise<{ keep: string[]; covered: number }> {
+    const { all, applied } = await this.stateIn(space, contextId);
+    let covered = 0;
+    for (const s of applied) covered += Math.max(0, Math.min(s.to, cut - 1) - Math.max(s.from, from) + 1);
+    return { keep: all.filter((s) => s.seq < cut).map((s) => s.id), covered };
+  }
+
+  private async scan(space: string, contextId: string, x: Indexed, upTo: number): Promise<void> {
+    while (x.seq < upTo) {
+      const hi = Math.min(upTo, x.seq + SCAN_PAGE);
+      for (const json of await this.gate.engine.scanUnits(space, contextId, x.seq + 1, hi)) {
+        const u = isSummary(json);
+        if (u !== undefined && u.seq > x.seq) {
+          x.list.push({ seq: u.seq, id: u.id, ...summaryRange(u.payload) });
+          x.applied = undefined;
+        }
+      }
+      x.seq = hi;
+    }
+  }
+}
+
+/** One item of a read with summaries: a unit, or a summary in place of its range. */
+export interface CollapsedItem {
+  json: string;
+  /** The unit's own seq. */
+  seq: number;
+  /** The seqs it stands for: its own, or the summary's range. */
+  low: number;
+  high: number;
+}
+
+/** A page of a context read with summaries in place of their ranges (as Gate.listUnits, with items). */
+export interface CollapsedPage {
+  items: CollapsedItem[];
+  nextCursor: number | null;
+  firstSeq: number;
+}
+
+/**
+ * Reads a context with each applied summary in place of its range: a page of up to `limit` items
+ * with after < seq < before, oldest first (or newest first with reverse). A cursor is a seq: the
+ * last one a page consumed (a summary consumes its whole range).
+ */
+export async function readWithSummaries(
+  gate: Gate,
+  index: SummaryIndex,
+  p: Principal,
+  contextId: string,
+  query: { after?: number; before?: number; limit?: number; reverse?: boolean },
+): Promise<CollapsedPage> {
+  const { view, all, applied } = await index.state(p, contextId);
+  const limit = query.limit ?? LIMITS.listDefault;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > LIMITS.listMax) throw new EngramError('INVALID_QUERY', `limit: must be an integer from 1 to ${LIMITS.listMax}`);
+  const hidden = new Set(all.map((s) => s.seq));
+  const firstSeq = view.firstSeq;
+  const lowest = Math.max(1, (query.after ?? 0) + 1);
+  const highest = Math.min(view.headSeq, (query.before ?? Number.MAX_SAFE_INTEGER) - 1);
+  const items: CollapsedItem[] = [];
+  const summaryItem = async (s: Summary): Promise<CollapsedItem> => ({ json: await gate.getUnit(p, s.id), seq: s.seq, low: s.from, high: s.to });
+  // The applied range holding `seq`, if any.
+  const rangeAt = (seq: number): Summary | undefined => {
+    let lo = 0;
+    let hi = applied.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (applied[mid]!.to < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    const r = applied[lo];
+    return r !== undefined && r.from <= seq ? r : undefined;
+  };
+  if (!query.reverse) {
+    let cur = lowest;
+    while (items.length < limit && cur <= highest) {
+      const r = rangeAt(cur);
+      if (r !== undefined) {
+        items.push(await summaryItem(r));
+        cur = r.to + 1;
+        continue;
+      }
+      const next = applied.find((s) => s.from > cur);
+      const segEnd = Math.min(highest, next === undefined ? highest : next.from - 1);
+      const page = await gate.listUnits(p, contextId, { after: cur - 1, before: segEnd + 1, limit: Math.min(LIMITS.listMax, limit - items.length + hidden.size) });
+      if (page.units.length === 0) {
+        cur = segEnd + 1;
+        continue;
+      }
+      for (const json of page.units) {
+        const seq = seqOf(json);
+        cur = seq + 1;
+        if (hidden.has(seq)) continue;
+        items.push({ json, seq, low: seq, high: seq });
+        if (items.length === limit) break;
+      }
+    }
+    return { items, nextCursor: cur <= highest ? cur - 1 : null, firstSeq };
+  }
+  let cur = highest;
+  while (items.length < limit && cur >= lowest) {
+    const r = rangeAt(cur);
+    if (r !== undefined) {
+      items.push(await summaryItem(r));
+      cur = r.from - 1;
+      continue;
+    }
+    let prev: Summary | undefined;
+    for (let i = applied.length - 1; i >= 0; i--) {
+      if (applied[i]!.to < cur) {
+        prev = applied[i];
+        break;
+      }
+    }
+    const segStart = Math.max(lowest, prev === undefined ? lowest : prev.to + 1);
+    // Below the first seq retention kept there are no units to list: only summaries.
+    if (cur < firstSeq) {
+      cur = prev === undefined ? lowest - 1 : prev.to;
+      continue;
+    }
+    const page = await gate.listUnits(p, contextId, { after: segStart - 1, before: cur + 1, limit: Math.min(LIMITS.listMax, limit - items.length + hidden.size), reverse: true });
+    if (page.units.length === 0) {
+      cur = segStart - 1;
+      continue;
+    }
+    for (const json of page.units) {
+      const seq = seqOf(json);
+      cur = seq - 1;
+      if (hidden.has(seq)) continue;
+      items.push({ json, seq, low: seq, high: seq });
+      if (items.length === limit) break;
+    }
+  }
+  return { items, nextCursor: cur >= lowest ? cur + 1 : null, firstSeq };
+}

@@ -1,0 +1,155 @@
+/**
+ * Summaries that stand in for ranges, through a real server: a SUMMARY names the seq range it
+ * covers (checked when written); reads with summaries give it in place of the range (HTTP, gRPC,
+ * the SDK, MCP's read_recent), the originals stay readable and searchable; a summary of summaries
+ * applies in their place; the window uses them; retention trims a covered range but keeps the
+ * summary and says what it covered; after a restart the index is scanned again.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { EngramClient, GrpcEngramClient } from '../../src/client/index.js';
+import { HttpClient } from '../helpers/http.js';
+import { removeDir, startServer, tempDir } from '../helpers/server.js';
+import { eventually, WAIT_MS } from '../helpers/wait.js';
+
+interface Unit {
+  id: string;
+  seq: number;
+  type: string;
+  payload: { text?: string; covers?: { from: number; to: number } } | string;
+}
+
+const summary = (text: string, from: number, to: number) => ({ contextId: 'run', agentId: 'summarizer', type: 'SUMMARY', payload: { text, covers: { from, to } } });
+
+test('summaries stand in for their ranges in reads and windows; retention keeps them and says so', async () => {
+  const dir = tempDir('engram-summaries-');
+  writeFileSync(join(dir, 'engram.yaml'), 'retention:\n  interval: 7d\n  policies:\n    - {contexts: ["run"], maxUnits: 25}\n');
+  const args = ['--config', join(dir, 'engram.yaml')];
+  let server = await startServer({ args });
+  let http = new HttpClient(server.url);
+  const post = async (body: unknown) => {
+    const r = await http.post('/workunit', body);
+    assert.equal(r.status, 201, r.text);
+    return r.json as Unit;
+  };
+  const seqs = async (q: string) => ((await http.get(`/workunits/run?${q}`)).json.workUnits as Unit[]).map((u) => (u.type === 'SUMMARY' ? `S${u.seq}` : u.seq));
+  for (let i = 1; i <= 20; i++)
+    await post({ contextId: 'run', agentId: 'worker', type: 'MESSAGE', payload: { text: `step ${i}: the worker ran the migration dry-run number ${i}` } });
+
+  // A SUMMARY's range is checked as it is written: it covers seqs before its own.
+  for (const [payload, code] of [
+    [{ text: 'x' }, 'MISSING_FIELD'],
+    [{ covers: { from: 1, to: 2 } }, 'MISSING_FIELD'],
+    [{ text: 'x', covers: { from: 0, to: 2 } }, 'INVALID_FIELD'],
+    [{ text: 'x', covers: { from: 5, to: 4 } }, 'INVALID_FIELD'],
+    [{ text: 'x', covers: { from: 1, to: 21 } }, 'INVALID_FIELD'],
+    [{ text: 'x', covers: { from: 1, to: 2, by: 3 } }, 'UNKNOWN_FIELD'],
+    ['just text', 'INVALID_FIELD'],
+  ] as const) {
+    const r = await http.post('/workunit', { contextId: 'run', agentId: 'summarizer', type: 'SUMMARY', payload });
+    assert.equal(r.json.error?.code, code, JSON.stringify(payload));
+  }
+  assert.equal((await http.get('/contexts/run')).json.headSeq, 20, 'nothing stored by bad summaries');
+
+  const s1 = await post(summary('Steps 1-10: dry-runs of the migration, all clean.', 1, 10)); // seq 21
+  for (let i = 22; i <= 30; i++) await post({ contextId: 'run', agentId: 'worker', type: 'MESSAGE', payload: { text: `step ${i}: more work` } });
+  assert.equal(s1.seq, 21);
+
+  // Plain reads are unchanged; with summaries the range 1-10 is one item, and S21 is not shown twice.
+  assert.deepEqual(await seqs('limit=5'), [1, 2, 3, 4, 5]);
+  assert.deepEqual(await seqs('summaries=true&limit=100'), ['S21', 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 22, 23, 24, 25, 26, 27, 28, 29, 30]);
+  // Pages: a cursor is the last seq a page consumed (a summary consumes its range), both ways.
+  const p1 = (await http.get('/workunits/run?summaries=true&limit=2')).json;
+  assert.equal(p1.nextCursor, 11);
+  assert.deepEqual(await seqs(`summaries=true&limit=3&after=${p1.nextCursor}`), [12, 13, 14]);
+  assert.deepEqual(await seqs('summaries=true&reverse=true&limit=100'), [30, 29, 28, 27, 26, 25, 24, 23, 22, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 'S21']);
+  const r1 = (await http.get('/workunits/run?summaries=true&reverse=true&limit=10')).json;
+  assert.equal(r1.nextCursor, 20);
+  assert.deepEqual(await seqs(`summaries=true&reverse=true&limit=10&before=${r1.nextCursor}`), [19, 18, 17, 16, 15, 14, 13, 12, 11, 'S21']);
+  // The originals stay readable and searchable.
+  assert.equal((await http.get('/workunits/run?after=2&limit=1')).json.workUnits[0].seq, 3);
+  await eventually(
+    async () =>
+      ((await http.post('/search', { query: 'dry-run number 7', contextId: 'run', mode: 'keyword', limit: 5 })).json.results ?? []).some(
+        (h: { workUnit: Unit }) => h.workUnit.seq === 7,
+      ),
+    WAIT_MS,
+    'a summarized unit is still found',
+  );
+
+  // A summary of summaries (1-30 holds S21) applies in its place; an older one overlapping it does not.
+  const s2 = await post(summary('Steps 1-30: migration rehearsed and ready.', 1, 30)); // seq 31
+  await post({ contextId: 'run', agentId: 'worker', type: 'MESSAGE', payload: { text: 'step 32: cut over' } });
+  assert.deepEqual(await seqs('summaries=true'), [`S${s2.seq}`, 32]);
+
+  // The same over gRPC and the SDK's clients, and MCP's read_recent.
+  const grpc = new GrpcEngramClient(server.grpcAddr);
+  const viaGrpc = await grpc.list('run', { summaries: true });
+  assert.deepEqual(
+    viaGrpc.workUnits.map((u) => u.seq),
+    [31, 32],
+  );
+  assert.equal(viaGrpc.workUnits[0]!.type, 'SUMMARY');
+  const sdk = new EngramClient(server.url);
+  assert.deepEqual(
+    (await sdk.list('run', { summaries: true, reverse: true, limit: 1 })).workUnits.map((u) => u.seq),
+    [32],
+  );
+  const mcp = new Client({ name: 'engram-test', version: '1.0.0' });
+  await mcp.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`)));
+  const called = (await mcp.callTool({ name: 'read_recent', arguments: { contextId: 'run', limit: 5, summaries: true } })) as { content: Array<{ text: string }> };
+  await mcp.close();
+  const recent = JSON.parse(called.content[0]!.text) as Unit[];
+  assert.deepEqual(
+    recent.map((u) => u.seq),
+    [31, 32],
+  );
+
+  // The window: summaries come before relevant and recent units, and the run does not repeat what they cover.
+  const w = (await http.post('/contexts/run/window', { budget: 200, summaries: true })).json as { units: Array<{ seq: number; reason: string }>; tokens: number };
+  assert.deepEqual(
+    w.units.map((u) => [u.seq, u.reason]),
+    [
+      [31, 'summary'],
+      [32, 'recent'],
+    ],
+  );
+  const viaGrpcWindow = await grpc.window('run', { budget: 200, summaries: true });
+  assert.deepEqual(
+    viaGrpcWindow.units.map((u) => [u.seq, u.reason]),
+    w.units.map((u) => [u.seq, u.reason]),
+  );
+  // Without summaries, the window is the plain recent run.
+  const plain = (await http.post('/contexts/run/window', { budget: 200 })).json as { units: Array<{ seq: number; reason: string }> };
+  assert.ok(plain.units.every((u) => u.reason === 'recent') && plain.units.at(-1)!.seq === 32);
+  grpc.close();
+
+  // Retention (the newest 25 units: seqs 36-60 stay) trims units a summary covers but keeps the summaries, and says how many it covered.
+  for (let i = 33; i <= 60; i++) await post({ contextId: 'run', agentId: 'worker', type: 'MESSAGE', payload: { text: `step ${i}: after the cut-over` } });
+  const report = (await http.post('/retention/sweep', {})).json as { trimmed: number; units: number; summarized: number };
+  assert.equal(report.trimmed, 1);
+  assert.equal(report.summarized, 30, 'of seqs 1-35, the summary of 1-30 covers 30');
+  assert.equal(report.units, 33, 'seqs 1-35 but the two summaries');
+  assert.equal((await http.get('/contexts/run')).json.firstSeq, 36);
+  assert.equal((await http.get(`/workunit/${s1.id}`)).status, 200);
+  assert.equal((await http.get(`/workunit/${s2.id}`)).status, 200);
+  // Seqs 32-35 are gone without a summary: the read goes from the summary to the first seq kept.
+  assert.deepEqual(await seqs('summaries=true&limit=3'), [`S${s2.seq}`, 36, 37]);
+
+  // After a restart the index is scanned again from the log, kept summaries below the first seq included.
+  http.close();
+  sdk.close();
+  assert.equal(await server.stop(), 0);
+  server = await startServer({ dataDir: server.dataDir, args });
+  http = new HttpClient(server.url);
+  assert.deepEqual(await seqs('summaries=true&limit=3'), [`S${s2.seq}`, 36, 37]);
+  assert.equal((await seqs('summaries=true&reverse=true&limit=100')).at(-1), `S${s2.seq}`);
+  http.close();
+  assert.equal(await server.stop(), 0);
+  removeDir(server.dataDir);
+  removeDir(dir);
+});
