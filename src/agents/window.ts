@@ -94,8 +94,7 @@ export class WindowService {
   constructor(
     private readonly gate: Gate,
     private readonly counts: TokenCounts,
-    /** The summaries of contexts (also what reads with summaries use: transports reach them here). */
-    readonly summaries: SummaryIndex,
+    private readonly summaries: SummaryIndex,
   ) {}
 
   async window(p: Principal, contextId: string, input: unknown): Promise<ContextWindow> {

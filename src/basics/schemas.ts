@@ -139,6 +139,12 @@ export const REQUEST_SCHEMAS = {
     },
     ['budget'],
   ),
+  SummarizeRequest: object({
+    from: { type: 'integer', minimum: 1, description: 'First seq to summarize (default 1).' },
+    to: { type: 'integer', minimum: 1, description: 'Last seq to summarize (default: the head).' },
+    agentId: { type: 'string', description: 'The author of the SUMMARY unit (default engram-summarizer).' },
+    instructions: { type: 'string', maxLength: 2000, description: 'Added to the model’s instructions (what to keep, a length).' },
+  }),
   MemoryQuery: object(
     {
       query: { type: 'string', minLength: 1, maxLength: SEARCH_LIMITS.queryLength, description: 'The question.' },

@@ -17,6 +17,8 @@ import { createLanguageModel } from '../memory/language-model.js';
 import { TokenCounts } from '../agents/token-counts.js';
 import { WindowService } from '../agents/window.js';
 import { SummaryIndex } from '../agents/summaries.js';
+import { Summarizer } from '../agents/summarize.js';
+import type { AgentServices } from '../agents/services.js';
 import { detailedHealth } from '../ops/health.js';
 import { Metrics } from '../ops/metrics.js';
 import { LockManager } from '../locks/locks.js';
@@ -177,6 +179,7 @@ export async function serve(config: Config): Promise<void> {
     ),
     summaryIndex,
   );
+  const agents: AgentServices = { window, summaries: summaryIndex, summarizer: new Summarizer(gate, summaryIndex, model) };
   const t = config.server.tls;
   // The config check (config/tls.ts) made sure both files are given, or neither.
   const tls = t.certFile === '' ? undefined : { certFile: t.certFile, keyFile: t.keyFile, ...(t.clientCaFile === '' ? {} : { clientCaFile: t.clientCaFile }) };
@@ -186,7 +189,7 @@ export async function serve(config: Config): Promise<void> {
     http = new HttpServer({
       gate,
       memory,
-      window,
+      agents,
       mcp: config.mcp.enabled ? { allowedOrigins: config.mcp.allowedOrigins } : undefined,
       allowedOrigins: config.server.allowedOrigins,
       allowedHosts: config.server.allowedHosts,
@@ -213,7 +216,7 @@ export async function serve(config: Config): Promise<void> {
         requests: metrics,
         hub,
         maxUnitBytes: config.limits.maxUnitBytes,
-        window,
+        agents,
         onInternal: (err) => logger.error({ err }, 'internal error (gRPC)'),
       })
     : undefined;

@@ -46,6 +46,7 @@ import type {
   TurnResult,
   UnitPage,
   WindowRequest,
+  SummarizeRequest,
   WorkUnit,
   WriteResult,
 } from './types.js';
@@ -350,6 +351,11 @@ export class EngramClient implements LockApi {
   /** The units of a context to hand a model under a token budget: pinned, relevant to `query`, then recent (docs/agents.md). */
   async window(contextId: string, request: WindowRequest): Promise<ContextWindow> {
     return (await this.call<ContextWindow>('POST', `/contexts/${enc(contextId)}/window`, request)).value;
+  }
+
+  /** Has the server's language model summarize a range and store the SUMMARY unit (docs/agents.md#summaries). */
+  async summarize(contextId: string, request: SummarizeRequest = {}): Promise<WorkUnit> {
+    return (await this.call<WorkUnit>('POST', `/contexts/${enc(contextId)}/summarize`, request)).value;
   }
 
   /** Who is subscribed to a context now, by client and agent (docs/api.md, "Presence"). */

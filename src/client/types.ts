@@ -264,6 +264,14 @@ export interface WindowRequest {
   summaryShare?: number;
 }
 
+/** What `summarize()` summarizes (all optional). */
+export interface SummarizeRequest {
+  from?: number;
+  to?: number;
+  agentId?: string;
+  instructions?: string;
+}
+
 /** The units to hand a model (`window()`), in order, with their token counts and why each is in. */
 export interface ContextWindow {
   contextId: string;

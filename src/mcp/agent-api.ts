@@ -8,7 +8,8 @@ import type { EngramClient } from '../client/http-client.js';
 import type { Principal } from '../tenancy/access.js';
 import type { AgentMemory } from '../memory/agent-memory.js';
 import type { Gate } from '../gate/gate.js';
-import { windowJson, type WindowService } from '../agents/window.js';
+import { windowJson } from '../agents/window.js';
+import type { AgentServices } from '../agents/services.js';
 
 export interface AgentApi {
   memory(space: string, input: unknown, agentId: string): Promise<{ result: string; isError: boolean }>;
@@ -32,6 +33,8 @@ export interface AgentApi {
   presence(contextId: string): Promise<unknown>;
   /** POST /contexts/{id}/window: `request` is its body. */
   window(contextId: string, request: Record<string, unknown>): Promise<unknown>;
+  /** POST /contexts/{id}/summarize: `request` is its body. */
+  summarize(contextId: string, request: Record<string, unknown>): Promise<unknown>;
 }
 
 export class ClientAgentApi implements AgentApi {
@@ -84,6 +87,9 @@ export class ClientAgentApi implements AgentApi {
   window(contextId: string, request: Record<string, unknown>) {
     return this.client.window(contextId, request as never);
   }
+  summarize(contextId: string, request: Record<string, unknown>) {
+    return this.client.summarize(contextId, request as never);
+  }
 }
 
 export class LocalAgentApi implements AgentApi {
@@ -91,11 +97,14 @@ export class LocalAgentApi implements AgentApi {
     private readonly gate: Gate,
     private readonly mem: AgentMemory,
     private readonly p: Principal,
-    private readonly windows: WindowService,
+    private readonly agents: AgentServices,
   ) {}
 
   async window(contextId: string, request: Record<string, unknown>) {
-    return JSON.parse(windowJson(await this.windows.window(this.p, contextId, request))) as unknown;
+    return JSON.parse(windowJson(await this.agents.window.window(this.p, contextId, request))) as unknown;
+  }
+  async summarize(contextId: string, request: Record<string, unknown>) {
+    return JSON.parse(await this.agents.summarizer.summarize(this.p, contextId, request)) as unknown;
   }
 
   memory(space: string, input: unknown, agentId: string) {
@@ -128,7 +137,7 @@ export class LocalAgentApi implements AgentApi {
   async recent(contextId: string, limit: number, summaries?: boolean) {
     const units =
       summaries === true
-        ? (await this.windows.summaries.read(this.p, contextId, { limit, reverse: true })).items.map((x) => x.json)
+        ? (await this.agents.summaries.read(this.p, contextId, { limit, reverse: true })).items.map((x) => x.json)
         : (await this.gate.listUnits(this.p, contextId, { limit, reverse: true })).units;
     return units.map((u) => JSON.parse(u) as unknown).reverse();
   }

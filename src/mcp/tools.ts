@@ -221,6 +221,21 @@ const TOOLS: Tool[] = [
     ),
   },
   {
+    name: 'summarize_context',
+    description:
+      "Have the server's language model summarize a range of a context (default: all of it) and store the summary as a SUMMARY unit that stands in for the range in windows and reads with summaries. Needs a model configured on the server; without one, post a SUMMARY unit yourself (post_unit, payload {text, covers: {from, to}}).",
+    inputSchema: obj(
+      {
+        contextId: str('The context'),
+        from: { type: 'integer', minimum: 1, description: 'First seq (default 1)' },
+        to: { type: 'integer', minimum: 1, description: 'Last seq (default: the newest)' },
+        instructions: str('What the summary should keep, or how long it should be'),
+        agentId: AGENT,
+      },
+      ['contextId'],
+    ),
+  },
+  {
     name: 'who_is_here',
     description: 'Who is following a context live right now (subscribed over WebSocket, SSE or gRPC), by client and agent, with how many connections and since when.',
     inputSchema: obj({ contextId: str('The context') }, ['contextId']),
@@ -287,6 +302,11 @@ export async function callTool(api: AgentApi, o: McpOptions, name: string, args:
         const { contextId, agentId: _, ...request } = args;
         if (typeof contextId !== 'string') return text('MISSING_FIELD: contextId', true);
         return json(await api.window(contextId, request));
+      }
+      case 'summarize_context': {
+        const { contextId, agentId: _, ...request } = args;
+        if (typeof contextId !== 'string') return text('MISSING_FIELD: contextId', true);
+        return json(await api.summarize(contextId, { ...request, agentId }));
       }
       case 'who_is_here':
         if (typeof args.contextId !== 'string') return text('MISSING_FIELD: contextId', true);

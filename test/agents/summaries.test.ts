@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -152,4 +153,81 @@ test('summaries stand in for their ranges in reads and windows; retention keeps 
   assert.equal(await server.stop(), 0);
   removeDir(server.dataDir);
   removeDir(dir);
+});
+
+test('summaries by the language model: the range as read with summaries goes to the model, the SUMMARY covers all it read; a bad answer stores nothing', async (t) => {
+  // A provider on loopback speaking the OpenAI chat-completions format; answers are queued.
+  const answers: unknown[] = [];
+  const prompts: string[] = [];
+  const fake = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const b = JSON.parse(body) as { model: string; messages: Array<{ role: string; content: string }> };
+      prompts.push(b.messages.find((m) => m.role === 'user')!.content);
+      const content = JSON.stringify(answers.shift() ?? {});
+      res.setHeader('content-type', 'application/json');
+      res.end(
+        JSON.stringify({
+          id: 'c1',
+          object: 'chat.completion',
+          model: b.model,
+          choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: 'stop' }],
+        }),
+      );
+    });
+  });
+  await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    fake.closeAllConnections();
+    fake.close();
+  });
+  const url = `http://127.0.0.1:${(fake.address() as { port: number }).port}/v1`;
+  const server = await startServer({ args: ['--memory-model-provider', 'openai', '--memory-model-url', url, '--memory-model-name', 'test-model', '--search-enabled', 'false'] });
+  const http = new HttpClient(server.url);
+  t.after(async () => {
+    http.close();
+    await server.stop();
+    removeDir(server.dataDir);
+  });
+  for (let i = 1; i <= 6; i++) await http.post('/workunit', { contextId: 'job', agentId: 'worker', type: 'MESSAGE', payload: { text: `step ${i}` } });
+  await http.post('/workunit', { contextId: 'job', agentId: 'me', type: 'SUMMARY', payload: { text: 'Steps 1-3 went fine.', covers: { from: 1, to: 3 } } }); // seq 7
+
+  answers.push({ summary: 'Steps 1-6 went fine; nothing is open.' });
+  const sdk = new EngramClient(server.url);
+  const made = await sdk.summarize('job', { from: 2, to: 6 });
+  // The model read the earlier summary in place of 1-3 (so the new one covers 1-6), then 4-6.
+  assert.equal(prompts[0], '[1-3] me (SUMMARY): Steps 1-3 went fine.\n[4] worker (MESSAGE): step 4\n[5] worker (MESSAGE): step 5\n[6] worker (MESSAGE): step 6');
+  assert.deepEqual([made.type, made.seq, made.agentId, made.meta.model], ['SUMMARY', 8, 'engram-summarizer', 'openai:test-model']);
+  assert.deepEqual(made.payload, { text: 'Steps 1-6 went fine; nothing is open.', covers: { from: 1, to: 6 } });
+  assert.deepEqual(
+    ((await http.get('/workunits/job?summaries=true')).json.workUnits as Unit[]).map((u) => u.seq),
+    [8],
+  );
+
+  // An answer that is not a summary is refused, and nothing is stored.
+  answers.push({ summary: '' });
+  const bad = await http.post('/contexts/job/summarize', {});
+  assert.deepEqual([bad.status, bad.json.error.code], [502, 'MODEL_OUTPUT_INVALID']);
+  for (const [body, code] of [
+    [{ from: 0 }, 'INVALID_FIELD'],
+    [{ to: 99 }, 'INVALID_FIELD'],
+    [{ from: 5, to: 4 }, 'INVALID_FIELD'],
+    [{ range: 1 }, 'UNKNOWN_FIELD'],
+  ] as const) {
+    assert.equal((await http.post('/contexts/job/summarize', body)).json.error?.code, code, JSON.stringify(body));
+  }
+  assert.equal((await http.get('/contexts/job')).json.headSeq, 8);
+
+  // Through MCP's summarize_context: a summary of everything (the one of 1-6 stands in for its part).
+  answers.push({ summary: 'The whole job: six steps, all fine.' });
+  const mcp = new Client({ name: 'engram-test', version: '1.0.0' });
+  await mcp.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp?agentId=mcp-agent`)));
+  const r = (await mcp.callTool({ name: 'summarize_context', arguments: { contextId: 'job' } })) as { content: Array<{ text: string }>; isError?: boolean };
+  await mcp.close();
+  assert.notEqual(r.isError, true, r.content[0]!.text);
+  const viaMcp = JSON.parse(r.content[0]!.text) as Unit & { agentId: string };
+  assert.deepEqual([viaMcp.seq, viaMcp.agentId, viaMcp.payload], [9, 'mcp-agent', { text: 'The whole job: six steps, all fine.', covers: { from: 1, to: 8 } }]);
+  assert.equal(prompts.at(-1), '[1-6] engram-summarizer (SUMMARY): Steps 1-6 went fine; nothing is open.');
+  sdk.close();
 });

@@ -31,6 +31,7 @@ const COVERED: Record<string, Method[]> = {
   'DELETE /contexts/{id}': ['deleteContext'],
   'GET /contexts/{id}/presence': ['presence'],
   'POST /contexts/{id}/window': ['window'],
+  'POST /contexts/{id}/summarize': ['summarize'],
   'POST /locks': ['acquire', 'acquireAll', 'withLock'],
   'GET /locks': ['listLocks'],
   'GET /locks/{resource}': ['getLock'],
@@ -177,6 +178,11 @@ describe('every mapped method calls its route, against a real server', () => {
     assert.deepEqual(
       windowed.units.map((u) => [u.seq, u.reason]),
       [[1, 'recent']],
+    );
+    // No language model here: the route answers so (test/agents/summaries.test.ts drives one).
+    await assert.rejects(
+      via('summarize', () => engram.summarize('plan', { from: 1 })),
+      (e: EngramClientError) => e.code === 'MODEL_UNAVAILABLE',
     );
 
     // Locks.

@@ -4,7 +4,7 @@
  * true list of routes, taken apart from the operations the document is assembled from. Its
  * dependencies are stand-ins, since no request here reaches a handler that uses them.
  */
-import type { WindowService } from '../../src/agents/window.js';
+import type { AgentServices } from '../../src/agents/services.js';
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { pino } from 'pino';
@@ -63,7 +63,7 @@ function options(parts: { optional: boolean }): HttpServerOptions {
     version: 'test',
     search: {} as SearchDeps,
     memory: { files: {}, facts: {}, graph: {} } as unknown as AgentMemory,
-    window: {} as WindowService,
+    agents: {} as AgentServices,
     mcp: optional ? { allowedOrigins: [] } : undefined,
   };
 }

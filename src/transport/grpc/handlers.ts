@@ -13,7 +13,7 @@ import { withTraceparent } from '../../basics/trace.js';
 
 import pb = engram.v3;
 import type { StreamHub } from '../../streams/hub.js';
-import type { WindowService } from '../../agents/window.js';
+import type { AgentServices } from '../../agents/services.js';
 
 export interface GrpcDeps {
   gate: Gate;
@@ -26,7 +26,7 @@ export interface GrpcDeps {
   /** The stream connections of every transport: Subscribe calls count among them. */
   hub: StreamHub;
   /** Context windows under a token budget (GetWindow). */
-  window: WindowService;
+  agents: AgentServices;
 }
 
 type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void;
@@ -103,7 +103,7 @@ function unaryRpcs(deps: GrpcDeps): UntypedServiceImplementation {
     listWorkUnits: unary(deps, async (req: pb.ListWorkUnitsRequest, principal): Promise<pb.IListWorkUnitsResponse> => {
       const query = { limit: req.limit || undefined, after: opt(req.after), before: opt(req.before), reverse: req.reverse };
       const page = req.summaries
-        ? await deps.window.summaries.read(principal, req.contextId, query).then((p) => ({ ...p, units: p.items.map((x) => x.json) }))
+        ? await deps.agents.summaries.read(principal, req.contextId, query).then((p) => ({ ...p, units: p.items.map((x) => x.json) }))
         : await gate.listUnits(principal, req.contextId, query);
       const res: pb.IListWorkUnitsResponse = { workUnits: page.units.map(unitOut), firstSeq: page.firstSeq };
       if (page.nextCursor !== null) res.nextCursor = page.nextCursor;
@@ -153,7 +153,7 @@ function unaryRpcs(deps: GrpcDeps): UntypedServiceImplementation {
       if (req.relevantLimit !== null && req.relevantLimit !== undefined) body.relevantLimit = req.relevantLimit;
       if (req.summaries) body.summaries = true;
       if (req.summaryShare !== null && req.summaryShare !== undefined) body.summaryShare = req.summaryShare;
-      const w = await deps.window.window(principal, req.contextId, body);
+      const w = await deps.agents.window.window(principal, req.contextId, body);
       return {
         contextId: w.contextId,
         encoding: w.encoding,

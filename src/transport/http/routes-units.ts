@@ -1,13 +1,13 @@
 /** Routes of work units, contexts and health (docs/api.md). */
 import { withTraceparent } from '../../basics/trace.js';
 import type { Gate } from '../../gate/gate.js';
-import type { WindowService } from '../../agents/window.js';
+import type { AgentServices } from '../../agents/services.js';
 import { EngramError } from '../../basics/errors.js';
 import { bodyHeaders, pathParam, Query, readJsonBody, Reply, type Headers } from './io.js';
 import { BOOL, INT, PAGE_AFTER, PAGE_LIMIT, param, STR } from './operation.js';
 import type { RouteTable } from './route-table.js';
 
-export function registerUnitRoutes(t: RouteTable, deps: { gate: Gate; window: WindowService; maxBodyBytes: number }): void {
+export function registerUnitRoutes(t: RouteTable, deps: { gate: Gate; agents: AgentServices; maxBodyBytes: number }): void {
   const { gate, maxBodyBytes } = deps;
   const engine = gate.engine;
   const onInternal = t.onInternal;
@@ -117,7 +117,7 @@ export function registerUnitRoutes(t: RouteTable, deps: { gate: Gate; window: Wi
         const pageJson = (units: string[], page: { nextCursor: number | null; firstSeq: number }) =>
           `{"workUnits":[${units.join(',')}],"nextCursor":${page.nextCursor ?? 'null'},"firstSeq":${page.firstSeq}}`;
         if (q.bool('summaries') === true) {
-          deps.window.summaries.read(principal, contextId, query).then(
+          deps.agents.summaries.read(principal, contextId, query).then(
             (page) =>
               reply.json(
                 200,

@@ -24,7 +24,7 @@ import type { AgentMemory } from '../../memory/agent-memory.js';
 import { registerOpsRoutes, type OpsDeps } from './routes-ops.js';
 import { registerSearchRoutes, type SearchDeps } from './routes-search.js';
 import { registerAgentRoutes } from './routes-agents.js';
-import type { WindowService } from '../../agents/window.js';
+import type { AgentServices } from '../../agents/services.js';
 import { registerUnitRoutes } from './routes-units.js';
 import { registerPresenceRoutes } from './routes-presence.js';
 import type { StreamHub } from '../../streams/hub.js';
@@ -52,8 +52,8 @@ export interface HttpServerOptions {
   search?: SearchDeps;
   /** Memory files, facts and graph (memory/), built by the wiring. */
   memory: AgentMemory;
-  /** Context windows under a token budget (agents/). */
-  window: WindowService;
+  /** What only agents need: windows, summaries (agents/). */
+  agents: AgentServices;
   /** MCP over HTTP at /mcp; absent: off. */
   mcp?: McpHttpOptions;
   /** Foreign browser origins allowed (server.allowedOrigins); the server's own pages always are. */
