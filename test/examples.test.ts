@@ -52,6 +52,16 @@ test('examples/two-agents: the coder answers every task and the planner sees eve
   assert.match(out, /done: 3 answers, head seq 6, agents planner, coder/);
 });
 
+test('examples/long-running-agent: summaries keep the window under budget with nothing out of both', async () => {
+  const out = await runExample('long-running-agent');
+  const m = /window: (\d+) of (\d+) tokens; summary of 1-(\d+); recent (\d+)-(\d+)/.exec(out);
+  assert.ok(m, out);
+  assert.ok(Number(m[1]) <= Number(m[2]), out);
+  assert.ok(Number(m[3]) + 1 >= Number(m[4]), 'the summary reaches the recent run');
+  assert.match(out, /nothing out of both: yes/);
+  assert.match(out, /80 steps, ([1-9]|1\d) summaries written/);
+});
+
 test('examples/grpc-bulk-producer: every unit acked in order', async () => {
   const out = await runExample('grpc-bulk-producer', ['2000']);
   assert.match(out, /wrote 2000 units \(0 refused\)/);

@@ -147,9 +147,13 @@ export class WindowService {
 
     // Summaries next, standing in for their ranges: the newest first, while they fit in their share.
     const covered: Array<{ from: number; to: number }> = [];
+    // Summary units are never in the recent run at their own seqs (they stand in for their ranges).
+    let hidden: ReadonlySet<number> = new Set();
     if (q.summaries) {
       let room = Math.floor(left * q.summaryShare);
-      const applied = appliedSummaries((await this.summaries.state(p, contextId)).all).reverse();
+      const { all } = await this.summaries.state(p, contextId);
+      hidden = new Set(all.map((s) => s.seq));
+      const applied = appliedSummaries(all).reverse();
       const list = await Promise.all(applied.map((s) => this.gate.getUnit(p, s.id).then((json) => ({ json, unit: JSON.parse(json) as WorkUnit }))));
       // Counted one at a time, newest first: the ones past the first that does not fit are not counted.
       for (let i = 0; i < list.length; i++) {
@@ -178,7 +182,7 @@ export class WindowService {
           });
           return { items, nextCursor: page.nextCursor };
         };
-    const recent = new RecentRun(pages, view.headSeq, tokensOf);
+    const recent = new RecentRun(pages, view.headSeq, hidden, tokensOf);
     left = (await recent.extend(left - held, chosen)) + held;
     // With search off (search.enabled: false) there is no relevance: the held share goes back to recency.
     if (q.query !== undefined && q.relevantLimit > 0 && held > 0 && this.gate.searchable) {
@@ -242,6 +246,8 @@ class RecentRun {
   constructor(
     private readonly pages: Pager,
     headSeq: number,
+    /** Seqs a page leaves out (summary units, with summaries on): no gap where they are. */
+    private readonly hidden: ReadonlySet<number>,
     private readonly tokensOf: (seqs: number[], unitAt: (i: number) => WorkUnit) => Promise<number[]>,
   ) {
     this.from = headSeq + 1;
@@ -293,6 +299,7 @@ class RecentRun {
     // that retention trimmed meanwhile, ends the run: the window is asked again on a new history).
     let expect = before - 1;
     for (let i = 0; i < this.items.length; i++) {
+      while (this.hidden.has(expect) && this.items[i]!.high < expect) expect--;
       if (this.items[i]!.high !== expect) {
         this.items = this.items.slice(0, i);
         this.cursor = null;

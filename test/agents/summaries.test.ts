@@ -128,6 +128,15 @@ test('summaries stand in for their ranges in reads and windows; retention keeps 
   const plain = (await http.post('/contexts/run/window', { budget: 200 })).json as { units: Array<{ seq: number; reason: string }> };
   assert.ok(plain.units.every((u) => u.reason === 'recent') && plain.units.at(-1)!.seq === 32);
   grpc.close();
+  // A summary's own seq inside the recent run is no gap in it.
+  for (let i = 1; i <= 10; i++) await post({ contextId: 'mid', agentId: 'worker', type: 'MESSAGE', payload: `mid ${i}` });
+  await post({ contextId: 'mid', agentId: 'summarizer', type: 'SUMMARY', payload: { text: 'mid 1-3', covers: { from: 1, to: 3 } } });
+  for (let i = 12; i <= 15; i++) await post({ contextId: 'mid', agentId: 'worker', type: 'MESSAGE', payload: `mid ${i}` });
+  const mid = (await http.post('/contexts/mid/window', { budget: 10_000, summaries: true })).json as { units: Array<{ seq: number; reason: string }>; recentFrom: number };
+  assert.deepEqual(
+    mid.units.map((u) => (u.reason === 'summary' ? `S${u.seq}` : u.seq)),
+    ['S11', 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15],
+  );
 
   // Retention (the newest 25 units: seqs 36-60 stay) trims units a summary covers but keeps the summaries, and says how many it covered.
   for (let i = 33; i <= 60; i++) await post({ contextId: 'run', agentId: 'worker', type: 'MESSAGE', payload: { text: `step ${i}: after the cut-over` } });
