@@ -22,7 +22,8 @@ const filler = 'the agent checked the build output and compared it with the prev
 const text = (i: number) => `step ${i}: ${filler.repeat(1 + (i % 10))}`.slice(0, 60 + (i % 10) * 90);
 
 const dataDir = benchDataDir();
-let server = await startEngram([], dataDir);
+const EXTRA = (process.env.WINDOW_BENCH_ARGS ?? '').split(' ').filter((a) => a !== '');
+let server = await startEngram(EXTRA, dataDir);
 describeSystem('engram', ENGRAM_DURABILITY);
 try {
   const writers = await openWriters('engram-http', 8, { httpPort: server.port });
@@ -81,7 +82,7 @@ try {
 
   // After a restart: the first window reads the stored counts back.
   await server.stop();
-  server = await startEngram([], dataDir);
+  server = await startEngram(EXTRA, dataDir);
   await searchCaughtUp(server.port);
   const [again] = await connect(server.port, 1);
   let counted = 0;

@@ -155,8 +155,9 @@ def list_units(
     after: Optional[int] = None,
     before: Optional[int] = None,
     reverse: Optional[bool] = None,
+    summaries: Optional[bool] = None,
 ) -> Call[UnitPage]:
-    params = _params(limit=limit, after=after, before=before, reverse=reverse or None)
+    params = _params(limit=limit, after=after, before=before, reverse=reverse or None, summaries=summaries or None)
     return Call("GET", f"/workunits/{enc(context_id)}", params)
 
 
@@ -216,12 +217,32 @@ def window(
     encoding: Optional[str] = None,
     relevant_share: Optional[float] = None,
     relevant_limit: Optional[int] = None,
+    summaries: Optional[bool] = None,
+    summary_share: Optional[float] = None,
 ) -> Call[ContextWindow]:
     body: Dict[str, Any] = {"budget": budget}
-    for name, value in (("query", query), ("model", model), ("encoding", encoding), ("relevantShare", relevant_share), ("relevantLimit", relevant_limit)):
+    for name, value in (
+        ("query", query),
+        ("model", model),
+        ("encoding", encoding),
+        ("relevantShare", relevant_share),
+        ("relevantLimit", relevant_limit),
+        ("summaries", summaries),
+        ("summaryShare", summary_share),
+    ):
         if value is not None:
             body[name] = value
     return Call("POST", f"/contexts/{enc(context_id)}/window", has_body=True, body=body)
+
+
+def summarize(
+    context_id: str, *, from_seq: Optional[int] = None, to_seq: Optional[int] = None, agent_id: Optional[str] = None, instructions: Optional[str] = None
+) -> Call[WorkUnit]:
+    body: Dict[str, Any] = {}
+    for name, value in (("from", from_seq), ("to", to_seq), ("agentId", agent_id), ("instructions", instructions)):
+        if value is not None:
+            body[name] = value
+    return Call("POST", f"/contexts/{enc(context_id)}/summarize", has_body=True, body=body)
 
 
 # ---- locks ----

@@ -155,10 +155,17 @@ class Engram:
         return self._run(calls.get_unit(unit_id))
 
     def list_units(
-        self, context_id: str, *, limit: Optional[int] = None, after: Optional[int] = None, before: Optional[int] = None, reverse: bool = False
+        self,
+        context_id: str,
+        *,
+        limit: Optional[int] = None,
+        after: Optional[int] = None,
+        before: Optional[int] = None,
+        reverse: bool = False,
+        summaries: bool = False,
     ) -> UnitPage:
-        """One page of units with ``after < seq < before``, oldest first (newest first with ``reverse``)."""
-        return self._run(calls.list_units(context_id, limit=limit, after=after, before=before, reverse=reverse))
+        """One page of units with ``after < seq < before``, oldest first (newest first with ``reverse``); with ``summaries``, each applied SUMMARY in place of its range (docs/agents.md)."""
+        return self._run(calls.list_units(context_id, limit=limit, after=after, before=before, reverse=reverse, summaries=summaries))
 
     def iter_units(self, context_id: str, *, since: int = 0, page_size: int = 1000) -> Iterator[WorkUnit]:
         """Every unit with seq > ``since``, page by page, up to the head (no unit skipped or repeated)."""
@@ -238,11 +245,35 @@ class Engram:
         encoding: Optional[str] = None,
         relevant_share: Optional[float] = None,
         relevant_limit: Optional[int] = None,
+        summaries: Optional[bool] = None,
+        summary_share: Optional[float] = None,
     ) -> ContextWindow:
         """The units to hand a model, never more tokens than ``budget``: pinned, relevant to ``query``, then the most recent (docs/agents.md)."""
         return self._run(
-            calls.window(context_id, budget, query=query, model=model, encoding=encoding, relevant_share=relevant_share, relevant_limit=relevant_limit)
+            calls.window(
+                context_id,
+                budget,
+                query=query,
+                model=model,
+                encoding=encoding,
+                relevant_share=relevant_share,
+                relevant_limit=relevant_limit,
+                summaries=summaries,
+                summary_share=summary_share,
+            )
         )
+
+    def summarize(
+        self,
+        context_id: str,
+        *,
+        from_seq: Optional[int] = None,
+        to_seq: Optional[int] = None,
+        agent_id: Optional[str] = None,
+        instructions: Optional[str] = None,
+    ) -> WorkUnit:
+        """Has the server's language model summarize seqs ``from_seq``..``to_seq`` (default: all) into a stored SUMMARY unit (docs/agents.md)."""
+        return self._run(calls.summarize(context_id, from_seq=from_seq, to_seq=to_seq, agent_id=agent_id, instructions=instructions))
 
     def presence(self, context_id: str) -> ContextPresence:
         """Who is subscribed to a context now, by client and agent."""

@@ -204,7 +204,7 @@ class FactOutcome(_FactOutcomeBase, total=False):
 class _WindowUnitBase(TypedDict):
     seq: int
     tokens: int
-    reason: Literal["pinned", "relevant", "recent"]
+    reason: Literal["pinned", "summary", "relevant", "recent"]
     workUnit: WorkUnit
 
 

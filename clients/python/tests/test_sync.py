@@ -178,6 +178,14 @@ class Streams(SyncTestCase):
         self.assertEqual([(u["seq"], u["reason"]) for u in window["units"]], [(i, "recent") for i in range(1, 7)])
         self.assertLessEqual(window["tokens"], 1000)
         self.assertRefused("INVALID_FIELD", 400, self.engram.window, ctx, 0)
+        # A summary stands in for seqs 1-3 in reads and windows that ask for it.
+        self.engram.write(ctx, {"text": "Payloads 0-2 arrived.", "covers": {"from": 1, "to": 3}}, type="SUMMARY")
+        self.assertEqual([u["seq"] for u in self.engram.list_units(ctx, summaries=True)["workUnits"]], [7, 4, 5, 6])
+        self.assertEqual([u["seq"] for u in self.engram.list_units(ctx)["workUnits"]], [1, 2, 3, 4, 5, 6, 7])
+        summarized = self.engram.window(ctx, 1000, summaries=True)
+        self.assertEqual([(u["seq"], u["reason"]) for u in summarized["units"]], [(7, "summary"), (4, "recent"), (5, "recent"), (6, "recent")])
+        # This server has no language model to write one.
+        self.assertRefused("MODEL_UNAVAILABLE", 503, self.engram.summarize, ctx)
 
     def test_subscribe_without_since_starts_from_now(self) -> None:
         ctx = new_id("now")
