@@ -1,6 +1,6 @@
 /** The engine's public types: options, results, commit events, context handles. */
 import type { ContextRecord, ContextView } from '../basics/types.js';
-import type { Tracer } from '../basics/tracer.js';
+import type { TraceSpan, Tracer } from '../basics/tracer.js';
 
 export interface ContextCacheOptions {
   tailUnits: number;
@@ -70,10 +70,10 @@ export interface CommitEvent {
   /** The embeddings clients sent with those units (undefined where none). */
   embeddings: Array<Float32Array | undefined>;
   /**
-   * With tracing on, the traceparent of each unit's write span (undefined for units this node did
-   * not write): the parent of its fan-out span. Absent with tracing off.
+   * With tracing on, each unit's write span (undefined for units this node did not write): the
+   * parent of its fan-out span. Absent with tracing off.
    */
-  traces?: Array<string | undefined>;
+  traces?: Array<TraceSpan | undefined>;
   /** The record after the batch, when more than its head changed (created, PATCH, a new agent). */
   record: ContextRecord | undefined;
   /**

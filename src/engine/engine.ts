@@ -107,7 +107,7 @@ export class Engine {
   private readonly commitListeners: Array<(events: CommitEvent[]) => void> = [];
   private readonly tracer: Tracer;
   /** With tracing on: the write span of each unit staged and not yet reported, by log position (CommitEvent.traces). */
-  private readonly writeSpans = new Map<number, string>();
+  private readonly writeSpans = new Map<number, TraceSpan>();
 
   constructor(
     private readonly log: Log,
@@ -573,7 +573,7 @@ export class Engine {
       relationships: d.relationships,
     });
     const pos = ++cursor.pos;
-    if (op.span !== undefined) this.writeSpans.set(pos, op.span.traceparent);
+    if (op.span !== undefined) this.writeSpans.set(pos, op.span);
     s.units.push({ clientId: op.clientId, contextId: d.contextId, seq, id, pos, json, embedding: d.embedding });
     if (d.idempotencyKey !== undefined) {
       s.idempotency.push({

@@ -468,7 +468,7 @@ export class Router {
    */
   private startFanout(event: CommitEvent, subscribers: number): TraceSpan[] {
     return event.units.map((json, i) => {
-      let parent: string | null | undefined = event.traces?.[i];
+      let parent: string | null | undefined = event.traces?.[i]?.traceparent;
       if (parent === undefined) {
         const tp = (JSON.parse(json) as { meta?: { traceparent?: string } }).meta?.traceparent;
         parent = isTraceparent(tp) ? tp : null;
