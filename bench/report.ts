@@ -278,6 +278,11 @@ export function tracingTable(results: Result[]): string[] {
     const e = r.extra ?? {};
     lines.push(`| ${r.name} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(Number(e.p50MinUs))}–${ms(Number(e.p50MaxUs))} | ${ms(Number(e.p99MinUs))}–${ms(Number(e.p99MaxUs))} |`);
   }
+  const cpu = results.filter((r) => r.scenario === 'tracing' && r.extra?.valueUnit === 'µs');
+  if (cpu.length > 0) {
+    lines.push('', '| server CPU per write (utime + stime over the round) | median | min–max over rounds |', '|---|---|---|');
+    for (const r of cpu) lines.push(`| ${r.name.replace('server CPU per write, ', '')} | ${r.extra?.value} µs | ${r.extra?.min}–${r.extra?.max} µs |`);
+  }
   const spans = results.find((r) => r.scenario === 'tracing' && r.extra?.valueUnit === 'spans');
   if (spans) lines.push('', `Spans received by the local OTLP receiver from the sampled server: ${spans.extra?.value} for ${spans.extra?.writes} writes.`);
   return lines;

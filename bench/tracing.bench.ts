@@ -9,11 +9,16 @@
  *
  *   --rounds N   rounds (default 6; quick 2; tiny 1)
  *
+ * Beside latency, the CPU each server spent over a round (utime + stime from /proc, in 10 ms
+ * ticks) per write it took: a figure that a busy machine delays but does not inflate, unlike a
+ * latency.
+ *
  * Search is off on every server (`--search-enabled false`): indexing is not on the write path,
  * and three offline embedders would only add noise. Every write carries the same traceparent
  * header, whether or not its server traces, so every request has the same bytes.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ENGRAM_DURABILITY, startEngram } from './lib/engram-server.js';
 import { closedLoopOps, connect, type Operation } from './lib/load.js';
@@ -51,6 +56,17 @@ const [off, on, unsampled] = await Promise.all([startEngram(common), startEngram
 const OFF = 'tracing off';
 const ON = 'tracing on, every write sampled and exported';
 const UNSAMPLED = 'tracing on, writes not sampled';
+const pids = new Map<string, number>([
+  [OFF, off.pid],
+  [ON, on.pid],
+  [UNSAMPLED, unsampled.pid],
+]);
+/** CPU seconds the process has used (Linux USER_HZ ticks of utime + stime). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = fields.slice(fields.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
 const conns = new Map<string, RawHttpConnection>([
   [OFF, (await connect(off.port, 1))[0]!],
   [ON, (await connect(on.port, 1))[0]!],
@@ -72,13 +88,18 @@ const names = Object.keys(CASES);
 // Warm every path (JIT, LevelDB files, connections, the exporter) before anything counts.
 for (const name of names) await closedLoopOps(1, Math.min(WRITES, 500), CASES[name]!);
 
-const rounds: Array<Map<string, { p50: number; p99: number; h: Histogram; seconds: number }>> = [];
+type Measured = { p50: number; p99: number; h: Histogram; seconds: number; cpuUs: number };
+const rounds: Array<Map<string, Measured>> = [];
 for (let round = 0; round < ROUNDS; round++) {
-  const results = new Map<string, { p50: number; p99: number; h: Histogram; seconds: number }>();
+  const results = new Map<string, Measured>();
+  // Each server's CPU over the whole round: its own writes, and what it does while the others are
+  // measured (the traced one exports its last batch then), which costs every server alike otherwise.
+  const cpu0 = new Map(names.map((name) => [name, cpuSeconds(pids.get(name)!)]));
   for (const name of names.map((_, k) => names[(k + round) % names.length]!)) {
     const r = await closedLoopOps(1, WRITES, CASES[name]!);
-    results.set(name, { p50: r.h.getValueAtPercentile(50), p99: r.h.getValueAtPercentile(99), h: r.h, seconds: r.seconds });
+    results.set(name, { p50: r.h.getValueAtPercentile(50), p99: r.h.getValueAtPercentile(99), h: r.h, seconds: r.seconds, cpuUs: 0 });
   }
+  for (const name of names) results.get(name)!.cpuUs = ((cpuSeconds(pids.get(name)!) - cpu0.get(name)!) * 1e6) / WRITES;
   rounds.push(results);
   process.stderr.write(`  round ${round + 1}/${ROUNDS} done\n`);
 }
@@ -110,13 +131,27 @@ for (const [label, num] of [
   ['on (sampled, exported)', ON],
   ['on (not sampled)', UNSAMPLED],
 ] as const) {
-  for (const q of ['p50', 'p99'] as const) {
+  // A toy run's CPU rounds to whole 10 ms ticks, often 0: only measuring runs report it.
+  for (const q of TINY ? (['p50', 'p99'] as const) : (['p50', 'p99', 'cpuUs'] as const)) {
     const values = rounds.map((r) => r.get(num)![q] / r.get(OFF)![q]);
+    const what = q === 'cpuUs' ? 'server CPU per write' : `HTTP write ${q}`;
     emit(
-      quantity('tracing', `HTTP write ${q}, tracing ${label} ÷ off`, round3(median(values)), '×', undefined, {
+      quantity('tracing', `${what}, tracing ${label} ÷ off`, round3(median(values)), '×', undefined, {
         min: round3(Math.min(...values)),
         max: round3(Math.max(...values)),
         rounds: values.length,
+      }),
+    );
+  }
+}
+if (!TINY) {
+  for (const name of names) {
+    const all = rounds.map((r) => r.get(name)!.cpuUs);
+    emit(
+      quantity('tracing', `server CPU per write, ${name}`, Math.round(median(all)), 'µs', undefined, {
+        min: Math.round(Math.min(...all)),
+        max: Math.round(Math.max(...all)),
+        rounds: all.length,
       }),
     );
   }
