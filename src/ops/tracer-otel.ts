@@ -63,13 +63,28 @@ export async function startOtelTracing(options: OtelTracingOptions): Promise<Ote
     consumer: api.SpanKind.CONSUMER,
   } as const;
 
+  /** A remote parent's span context, from its traceparent. */
+  const remote = (parent: string) => {
+    const [, traceId, spanId, flags] = parent.split('-');
+    return { traceId: traceId!, spanId: spanId!, traceFlags: parseInt(flags!, 16), isRemote: true };
+  };
   /** The context a span starts in: its parent's (a remote one from a traceparent), a new trace's, or the current one. */
   const parentContext = (parent: string | null | undefined) => {
     if (parent === undefined) return api.context.active();
     if (parent === null) return api.ROOT_CONTEXT;
-    const [, traceId, spanId, flags] = parent.split('-');
-    return api.trace.setSpanContext(api.ROOT_CONTEXT, { traceId: traceId!, spanId: spanId!, traceFlags: parseInt(flags!, 16), isRemote: true });
+    return api.trace.setSpanContext(api.ROOT_CONTEXT, remote(parent));
   };
+
+  /**
+   * A span under a parent the caller did not sample: the parent-based sampler would drop it and
+   * everything under it, so none is made. It stands for its parent: children started from its
+   * traceparent, or inside it (Tracer.within), are dropped alike.
+   */
+  class Unsampled implements TraceSpan {
+    constructor(readonly traceparent: string) {}
+    set(): void {}
+    end(): void {}
+  }
 
   class OtelSpan implements TraceSpan {
     constructor(readonly span: import('@opentelemetry/api').Span) {}
@@ -99,6 +114,8 @@ export async function startOtelTracing(options: OtelTracingOptions): Promise<Ote
   const tracer: Tracer = {
     enabled: true,
     start(name: string, o: SpanOptions = {}): TraceSpan {
+      const p = o.parent;
+      if (typeof p === 'string' && (parseInt(p.slice(53, 55), 16) & 1) === 0) return new Unsampled(p);
       const attributes: Record<string, string | number | boolean | string[]> = {};
       for (const key in o.attributes) {
         const v = o.attributes[key];
@@ -107,6 +124,7 @@ export async function startOtelTracing(options: OtelTracingOptions): Promise<Ote
       return new OtelSpan(otel.startSpan(name, { kind: KINDS[o.kind ?? 'internal'], attributes }, parentContext(o.parent)));
     },
     within<T>(span: TraceSpan, fn: () => T): T {
+      if (span instanceof Unsampled) return api.context.with(api.trace.setSpanContext(api.context.active(), remote(span.traceparent)), fn);
       if (!(span instanceof OtelSpan)) return fn();
       return api.context.with(api.trace.setSpan(api.context.active(), span.span), fn);
     },

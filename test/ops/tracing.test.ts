@@ -176,6 +176,18 @@ test('a write is a child of the caller’s traceparent, and its fan-out to a sub
   assert.equal(fanout.attrs['engram.fanout.delivered'], 1);
 });
 
+test('a write whose traceparent the caller did not sample has no span, nor has its fan-out', async () => {
+  const unsampled = `00-${'1'.repeat(32)}-${CALLER_SPAN}-00`;
+  assert.equal((await http.post('/workunit', unit('unsampled'), { traceparent: unsampled })).status, 201);
+  // Spans leave in the order they end: once a later write's span is in, an earlier one would be too.
+  assert.equal((await http.post('/workunit', unit('after-unsampled'))).status, 201);
+  await receiver.span('the later write span', (s) => s.name === 'engram.write' && s.attrs['engram.context.id'] === 'after-unsampled');
+  assert.deepEqual(
+    receiver.spans.filter((s) => s.attrs['engram.context.id'] === 'unsampled' || s.traceId === '1'.repeat(32)),
+    [],
+  );
+});
+
 test('an acquire that waits has a lock-wait span with its resource and outcome', async () => {
   const first = await http.post('/locks', { resource: 'res-1', agentId: 'holder' });
   assert.equal(first.status, 200, first.text);
