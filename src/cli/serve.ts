@@ -44,6 +44,20 @@ export function createLogger(level: string): Logger {
   });
 }
 
+/** A failed span export, logged at most once a minute (an endpoint that is down fails every batch). */
+function exportErrorLog(logger: Logger): (err: unknown) => void {
+  let last = 0;
+  let dropped = 0;
+  return (err) => {
+    dropped++;
+    const now = Date.now();
+    if (now - last < 60_000) return;
+    last = now;
+    logger.warn({ err, failedExports: dropped }, 'tracing: spans could not be sent to tracing.endpoint and were dropped');
+    dropped = 0;
+  };
+}
+
 export async function serve(config: Config): Promise<void> {
   const dataDir = config.storage.dataDir;
   // A data dir another server is using: say which one, before binding anything.
@@ -77,6 +91,7 @@ export async function serve(config: Config): Promise<void> {
         sampleRatio: t.sampleRatio,
         headers: t.headers,
         exportDelayMs: t.exportDelayMs,
+        onExportError: exportErrorLog(logger),
       });
     } catch (err) {
       process.stderr.write(`engram: tracing: ${(err as Error).message}\n`);

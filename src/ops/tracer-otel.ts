@@ -23,6 +23,8 @@ export interface OtelTracingOptions {
   headers: string[];
   /** Longest a finished span waits before it is sent. */
   exportDelayMs: number;
+  /** Told when a batch of spans could not be sent (the endpoint down or refusing); the spans are dropped. */
+  onExportError?: (err: unknown) => void;
 }
 
 export interface OtelTracing {
@@ -40,7 +42,10 @@ export async function startOtelTracing(options: OtelTracingOptions): Promise<Ote
     throw new EngramError('INVALID_FIELD', `tracing.endpoint: not a URL: ${JSON.stringify(options.endpoint)}`);
   }
   const [api, sdkNode, otlp] = await Promise.all([import('@opentelemetry/api'), import('@opentelemetry/sdk-node'), import('@opentelemetry/exporter-trace-otlp-http')]);
-  const { tracing, resources, NodeSDK } = sdkNode;
+  const { tracing, resources, NodeSDK, core } = sdkNode;
+  // The SDK reports a failed export to its global handler, which is silent without a diagnostic logger.
+  const onExportError = options.onExportError;
+  if (onExportError !== undefined) core.setGlobalErrorHandler((err) => onExportError(err));
   const exporter = new otlp.OTLPTraceExporter({ url: url.href, headers: parseHeaders(options.headers) });
   const processor = new tracing.BatchSpanProcessor(exporter, { scheduledDelayMillis: options.exportDelayMs });
   const sdk = new NodeSDK({
