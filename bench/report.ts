@@ -267,6 +267,27 @@ export function ratiosTable(results: Result[]): string[] {
   return lines;
 }
 
+/** Tracing off and on (tracing.bench.ts): the ratios within each round, then the absolute figures. */
+export function tracingTable(results: Result[]): string[] {
+  const ratios = results.filter((r) => r.scenario === 'tracing' && r.extra?.valueUnit === '×');
+  if (ratios.length === 0) return ['Not measured in this run.'];
+  const lines = ['| ratio (same run, median of rounds) | median | min–max over rounds |', '|---|---|---|'];
+  for (const r of ratios) lines.push(`| ${r.name} | ${r.extra?.value}× | ${r.extra?.min}–${r.extra?.max} |`);
+  lines.push('', '| case (median round) | p50 | p99 | p50 over rounds (min–max) | p99 over rounds (min–max) |', '|---|---|---|---|---|');
+  for (const r of results.filter((x) => x.scenario === 'tracing-write')) {
+    const e = r.extra ?? {};
+    lines.push(`| ${r.name} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(Number(e.p50MinUs))}–${ms(Number(e.p50MaxUs))} | ${ms(Number(e.p99MinUs))}–${ms(Number(e.p99MaxUs))} |`);
+  }
+  const cpu = results.filter((r) => r.scenario === 'tracing' && r.extra?.valueUnit === 'µs');
+  if (cpu.length > 0) {
+    lines.push('', '| server CPU per write (utime + stime over the round) | median | min–max over rounds |', '|---|---|---|');
+    for (const r of cpu) lines.push(`| ${r.name.replace('server CPU per write, ', '')} | ${r.extra?.value} µs | ${r.extra?.min}–${r.extra?.max} µs |`);
+  }
+  const spans = results.find((r) => r.scenario === 'tracing' && r.extra?.valueUnit === 'spans');
+  if (spans) lines.push('', `Spans received by the local OTLP receiver from the sampled server: ${spans.extra?.value} for ${spans.extra?.writes} writes.`);
+  return lines;
+}
+
 export function targetsTable(run: RunRecord): string[] {
   const lines = ['| target | measured | verdict |', '|---|---|---|'];
   for (const o of evaluate(run.results)) {
@@ -313,6 +334,12 @@ export function renderReport(run: RunRecord): string {
     'Engram (default settings, search on), the transport floor (`GET /healthz` on the same server), the speed-of-light server (`bench/sol-server.ts`: uWS + classic-level, group commit, no validation) and Redis, all running at once and measured by the same raw-socket client in alternating rounds (`bench/ratios.bench.ts`); each ratio is taken within a round. Pinned: the servers on core 0, the load generator and subscribers on core 1 (taskset).',
     '',
     ...ratiosTable(run.results),
+    '',
+    '## Tracing off and on',
+    '',
+    'What OpenTelemetry spans cost a write (`bench/tracing.bench.ts`): three servers at once, alike but for tracing (off; on with every write sampled and its span exported over OTLP/HTTP to a receiver in its own process on this machine; on with writes whose traceparent is not sampled), search off on all three, each measured with sequential HTTP writes of ~200 bytes from one raw-socket client in rounds whose order rotates. Every request carries the same `traceparent` header. Ratios are taken within a round; the spread shows how much this shared machine drifts.',
+    '',
+    ...tracingTable(run.results),
     '',
     '## Engram and its peers, same machine, same run',
     '',

@@ -51,6 +51,8 @@ const SCENARIOS: Array<{ file: string; args: string[]; peer?: PeerName; fullOnly
   // Five rounds of every case against three systems: longer than the others.
   { file: 'ratios.bench.js', args: [], peer: 'redis', timeoutS: 600 },
   { file: 'ratios.bench.js', args: ['--pin'], peer: 'redis', fullOnly: true, timeoutS: 600, sameInTiny: true },
+  // Tracing off and on, in alternating rounds of one run (three servers at once).
+  { file: 'tracing.bench.js', args: [] },
   { file: 'locks.bench.js', args: [] },
   { file: 'clients.bench.js', args: [] },
   { file: 'memory.bench.js', args: [] },

@@ -9,6 +9,11 @@ import { EngramError } from './errors.js';
 /** version 00, a trace id and a parent (span) id of lowercase hex, the flags; all-zero ids are invalid. */
 const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
 
+/** Whether `value` is a valid traceparent (a unit's free `meta.traceparent` may be anything). */
+export function isTraceparent(value: string | undefined): value is string {
+  return value !== undefined && TRACEPARENT.test(value);
+}
+
 /** `value` if it is a valid traceparent, else INVALID_FIELD naming `field`. */
 export function checkTraceparent(value: unknown, field: string): string {
   if (typeof value !== 'string' || !TRACEPARENT.test(value))

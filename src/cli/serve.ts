@@ -35,6 +35,8 @@ import { packageVersion } from './version.js';
 import { isEngramProcess, readDiscovery, removeDiscovery, writeDiscovery } from './discovery.js';
 import { createSearch, searchDimensions, searchSettings, type SearchParts } from './search-wiring.js';
 import type { Config } from '../config/schema.js';
+import { NO_TRACER, type Tracer } from '../basics/tracer.js';
+import type { OtelTracing } from '../ops/tracer-otel.js';
 
 export function createLogger(level: string): Logger {
   return pino({
@@ -43,6 +45,20 @@ export function createLogger(level: string): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   });
+}
+
+/** A failed span export, logged at most once a minute (an endpoint that is down fails every batch). */
+function exportErrorLog(logger: Logger): (err: unknown) => void {
+  let last = 0;
+  let dropped = 0;
+  return (err) => {
+    dropped++;
+    const now = Date.now();
+    if (now - last < 60_000) return;
+    last = now;
+    logger.warn({ err, failedExports: dropped }, 'tracing: spans could not be sent to tracing.endpoint and were dropped');
+    dropped = 0;
+  };
 }
 
 export async function serve(config: Config): Promise<void> {
@@ -65,9 +81,31 @@ export async function serve(config: Config): Promise<void> {
     process.stderr.write(`engram: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  // Tracing off: the OpenTelemetry packages are never loaded, and every part keeps the no-op tracer.
+  let tracing: OtelTracing | undefined;
+  if (config.tracing.enabled) {
+    try {
+      const { startOtelTracing } = await import('../ops/tracer-otel.js');
+      const t = config.tracing;
+      tracing = await startOtelTracing({
+        endpoint: t.endpoint,
+        serviceName: t.serviceName,
+        serviceVersion: packageVersion(),
+        sampleRatio: t.sampleRatio,
+        headers: t.headers,
+        exportDelayMs: t.exportDelayMs,
+        onExportError: exportErrorLog(logger),
+      });
+    } catch (err) {
+      process.stderr.write(`engram: tracing: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+  }
+  const tracer: Tracer = tracing?.tracer ?? NO_TRACER;
   const log = storage.log;
-  const locks = new LockManager(storage.locks, config.locks);
+  const locks = new LockManager(storage.locks, { ...config.locks, tracer });
   const engine = new Engine(log, {
+    tracer,
     fences: locks,
     embeddingDims: config.search.enabled ? searchDimensions(searchSettings(config)) : undefined,
     idempotencyTtlMs: config.idempotency.ttlMs,
@@ -97,7 +135,7 @@ export async function serve(config: Config): Promise<void> {
     storageBytes,
     presence: () => router.presence.stats(),
   });
-  const router: Router = new Router(engine, { observer: metrics, lockSnapshot: (space, viewer) => locks.list(space, { limit: 1000 }, viewer).locks });
+  const router: Router = new Router(engine, { observer: metrics, tracer, lockSnapshot: (space, viewer) => locks.list(space, { limit: 1000 }, viewer).locks });
   locks.onEvent((events) => router.publishLocks(events));
   // Retention trims what its policies no longer keep, off the write path; memory contexts are never trimmed (their state is their units).
   const retentionPolicies = new RetentionPolicies(config.retention.policies);
@@ -128,6 +166,7 @@ export async function serve(config: Config): Promise<void> {
     log,
     searchIndex: search?.indexer,
     observer: metrics,
+    tracer,
     retention,
   });
   // Idle clients' in-memory state goes; it is rebuilt from the log on their next request.
@@ -161,11 +200,12 @@ export async function serve(config: Config): Promise<void> {
           timeoutMs: m.timeoutMs,
           retries: m.retries,
           maxTokens: m.maxTokens,
+          tracer,
         });
   const memory = createAgentMemory(
     gate,
     { embed: search === undefined ? undefined : (texts) => search.host.embed(texts), similarity: config.memory.factSimilarity / 100 },
-    { snapshots: { store: log, every: config.memory.snapshotEvery }, observer: metrics },
+    { snapshots: { store: log, every: config.memory.snapshotEvery }, observer: metrics, tracer },
     model,
   );
   const summaryIndex: SummaryIndex = new SummaryIndex(gate);
@@ -239,7 +279,14 @@ export async function serve(config: Config): Promise<void> {
   // The URL is for reaching the server from here: a wildcard address is reached on loopback.
   const url = `${scheme}://${addr.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:')}`;
   createLogger('info').info(
-    { addr, url, grpcAddr: grpcAddr ?? null, memoryModel: model?.id ?? 'rules', ...(tls === undefined ? {} : { tls: tls.clientCaFile === undefined ? 'on' : 'mutual' }) },
+    {
+      addr,
+      url,
+      grpcAddr: grpcAddr ?? null,
+      memoryModel: model?.id ?? 'rules',
+      ...(tracing === undefined ? {} : { tracing: config.tracing.endpoint }),
+      ...(tls === undefined ? {} : { tls: tls.clientCaFile === undefined ? 'on' : 'mutual' }),
+    },
     'engram listening',
   );
 
@@ -280,6 +327,8 @@ export async function serve(config: Config): Promise<void> {
       .then(() => (search === undefined ? undefined : search.indexer.stop().then(() => search.host.close())))
       .then(() => (opened ? locks.close() : undefined))
       .then(() => engine.close())
+      // The spans of the last writes go out before the process does (bounded by the grace timer above).
+      .then(() => tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'tracing: could not send the last spans')))
       .then(() => storage.locks.close());
     closing.then(
       () => {

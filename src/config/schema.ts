@@ -24,6 +24,7 @@ export type SettingKind =
   | { type: 'path' }
   | { type: 'bool' }
   | { type: 'int'; min: number; max: number }
+  | { type: 'number'; min: number; max: number }
   | { type: 'bytes'; min: number; max: number }
   | { type: 'duration'; min: number; max: number }
   | { type: 'hostport' }
@@ -61,6 +62,8 @@ interface KindValues {
   path: string;
   bool: boolean;
   int: number;
+  /** A decimal, like 0.25. */
+  number: number;
   bytes: number;
   /** Milliseconds. */
   duration: number;
@@ -587,6 +590,43 @@ const TABLE = [
     kind: { type: 'bytes', min: 0, max: Number.MAX_SAFE_INTEGER },
     default: 0,
     doc: "Bytes of units a client may store; 0: unlimited. Measured from the log on first use (LevelDB's size estimate of the client's own space), plus what it writes after.",
+  },
+  {
+    key: 'tracing.enabled',
+    kind: { type: 'bool' },
+    default: false,
+    doc: 'Send OpenTelemetry spans (writes, fan-out, lock waits, search, memory operations and their language-model calls) over OTLP/HTTP to tracing.endpoint (docs/agents.md, "Traces"). Off: the OpenTelemetry packages are not even loaded.',
+  },
+  {
+    key: 'tracing.endpoint',
+    kind: { type: 'string' },
+    default: 'http://127.0.0.1:4318/v1/traces',
+    doc: 'The OTLP/HTTP traces URL of a collector or tracing backend (OTLP JSON is posted to it as is: give the whole path, usually ending in /v1/traces).',
+  },
+  {
+    key: 'tracing.serviceName',
+    kind: { type: 'string' },
+    default: 'engram',
+    doc: 'The service.name the spans carry (one per deployment, or per node to tell nodes apart).',
+  },
+  {
+    key: 'tracing.sampleRatio',
+    kind: { type: 'number', min: 0, max: 1 },
+    default: 1,
+    doc: 'Share of new traces kept, from 0 to 1 (0.1 keeps one in ten). A write that carries a traceparent follows its sampled flag instead, so a trace an agent keeps is kept whole.',
+  },
+  {
+    key: 'tracing.headers',
+    secret: true,
+    kind: { type: 'list' },
+    default: '',
+    doc: 'Request headers for the endpoint, name=value each (comma-separated), like authorization=Bearer <token> for a hosted backend. Prefer the environment variable.',
+  },
+  {
+    key: 'tracing.exportDelay',
+    kind: { type: 'duration', min: 10, max: 60 * SECOND },
+    default: '5s',
+    doc: 'Longest a finished span waits before it is sent; spans go in batches (of up to 512), and whatever is waiting is sent at shutdown.',
   },
   {
     key: 'log.level',

@@ -44,6 +44,11 @@ export function parseValue(s: Pick<Setting, 'key' | 'kind'>, raw: unknown, sourc
       if (!Number.isSafeInteger(n) || n < k.min || n > k.max) return fail(`an integer from ${k.min} to ${k.max}`);
       return n;
     }
+    case 'number': {
+      const n = typeof raw === 'number' ? raw : /^\d+(\.\d+)?$/.test(String(raw).trim()) ? Number(String(raw).trim()) : NaN;
+      if (!Number.isFinite(n) || n < k.min || n > k.max) return fail(`a number from ${k.min} to ${k.max}, like 0.25`);
+      return n;
+    }
     case 'bytes': {
       const m = typeof raw === 'number' ? [String(raw), String(raw), ''] : /^(\d+)\s*([a-z]*)$/i.exec(String(raw).trim());
       const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
@@ -71,7 +76,7 @@ export function parseValue(s: Pick<Setting, 'key' | 'kind'>, raw: unknown, sourc
 
 /** The value as a config file would state it (secrets masked), so `engram config` prints what loads back. */
 export function formatValue(s: Setting, v: Value): unknown {
-  if (s.secret) return v === '' ? '' : '(set)';
+  if (s.secret) return v === '' || (Array.isArray(v) && v.length === 0) ? '' : '(set)';
   switch (s.kind.type) {
     case 'hostport':
       return formatHostPort(v as HostPort);

@@ -1,5 +1,6 @@
 /** The engine's public types: options, results, commit events, context handles. */
 import type { ContextRecord, ContextView } from '../basics/types.js';
+import type { TraceSpan, Tracer } from '../basics/tracer.js';
 
 export interface ContextCacheOptions {
   tailUnits: number;
@@ -19,6 +20,8 @@ export interface EngineOptions extends ContextCacheOptions {
   fences?: FenceChecker;
   /** Dimensions of the vector index; a unit's own `embedding` must have this many (undefined: search is off). */
   embeddingDims?: number;
+  /** A span per write (engram.write); the default does nothing. */
+  tracer?: Tracer;
 }
 
 export interface FenceChecker {
@@ -66,6 +69,11 @@ export interface CommitEvent {
   positions: number[];
   /** The embeddings clients sent with those units (undefined where none). */
   embeddings: Array<Float32Array | undefined>;
+  /**
+   * With tracing on, each unit's write span (undefined for units this node did not write): the
+   * parent of its fan-out span. Absent with tracing off.
+   */
+  traces?: Array<TraceSpan | undefined>;
   /** The record after the batch, when more than its head changed (created, PATCH, a new agent). */
   record: ContextRecord | undefined;
   /**

@@ -19,6 +19,8 @@ import { contextView, type ContextPatch, type ContextRecord, type ContextView, t
 import { checkId, normalizeListQuery, parseContextPatch, parseWorkUnitDraft } from '../basics/validate.js';
 import { joinKey, scopedKey } from '../basics/compound-key.js';
 import { GroupCommitQueue } from '../basics/group-commit.js';
+import { NO_TRACER, type TraceSpan, type Tracer } from '../basics/tracer.js';
+import { isTraceparent } from '../basics/trace.js';
 
 interface Waiter<T> {
   resolve: (value: T) => void;
@@ -32,6 +34,8 @@ interface AppendOp extends Waiter<AppendResult> {
   clientId: string;
   key: string;
   draft: WorkUnitDraft;
+  /** Its engram.write span, with tracing on. */
+  span: TraceSpan | undefined;
 }
 
 interface PatchOp extends Waiter<ContextRecord> {
@@ -104,12 +108,16 @@ export class Engine {
   /** Log position of the last committed unit. */
   private position = 0;
   private readonly commitListeners: Array<(events: CommitEvent[]) => void> = [];
+  private readonly tracer: Tracer;
+  /** With tracing on: the write span of each unit staged and not yet reported, by log position (CommitEvent.traces). */
+  private readonly writeSpans = new Map<number, TraceSpan>();
 
   constructor(
     private readonly log: Log,
     private readonly options: EngineOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.tracer = options.tracer ?? NO_TRACER;
     this.contexts = new ContextCache(log, options);
     this.queue = new GroupCommitQueue<Op>({
       commit: (ops) => this.commitOps(ops),
@@ -183,30 +191,51 @@ export class Engine {
       const draft = parseWorkUnitDraft(input, headerKey);
       if (writer !== undefined && writer !== clientId) draft.writer = writer;
       if (expectSeq !== undefined) draft.expectSeq = expectSeq;
+      // With tracing off this is one property read: no span, no closure.
+      const span = this.tracer.enabled ? this.startWrite(clientId, draft) : undefined;
       const fences = this.options.fences;
+      let written: Promise<AppendResult>;
       if (draft.fence !== undefined && fences?.sharedWriters === true) {
         // Another node may have given the lock to someone else a moment ago: check the shared lock table first.
-        return fences.refresh().then(() => this.appendDraft(clientId, draft));
+        written = fences.refresh().then(() => this.appendDraft(clientId, draft, span));
+      } else {
+        written = this.appendDraft(clientId, draft, span);
       }
-      return this.appendDraft(clientId, draft);
+      return span === undefined ? written : endWrite(span, written);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  private appendDraft(clientId: string, draft: WorkUnitDraft): Promise<AppendResult> {
-    if (draft.idempotencyKey !== undefined) return this.appendOnce(clientId, draft, draft.idempotencyKey);
-    return this.enqueueAppend(clientId, draft);
+  /** The write's span: a child of the unit's traceparent when it has one, else of the span current here (a memory operation). */
+  private startWrite(clientId: string, draft: WorkUnitDraft): TraceSpan {
+    const tp = draft.meta.traceparent;
+    const remote = isTraceparent(tp);
+    return this.tracer.start('engram.write', {
+      ...(remote ? { parent: tp } : {}),
+      kind: remote ? 'server' : 'internal',
+      attributes: {
+        'engram.client.id': clientId,
+        'engram.context.id': draft.contextId,
+        'engram.unit.type': draft.type,
+        'engram.agent.id': draft.agentId,
+      },
+    });
   }
 
-  private enqueueAppend(clientId: string, draft: WorkUnitDraft): Promise<AppendResult> {
+  private appendDraft(clientId: string, draft: WorkUnitDraft, span: TraceSpan | undefined): Promise<AppendResult> {
+    if (draft.idempotencyKey !== undefined) return this.appendOnce(clientId, draft, draft.idempotencyKey, span);
+    return this.enqueueAppend(clientId, draft, span);
+  }
+
+  private enqueueAppend(clientId: string, draft: WorkUnitDraft, span: TraceSpan | undefined): Promise<AppendResult> {
     return new Promise<AppendResult>((resolve, reject) => {
-      this.enqueue({ kind: 'append', clientId, key: scopedKey(clientId, draft.contextId), draft, resolve, reject });
+      this.enqueue({ kind: 'append', clientId, key: scopedKey(clientId, draft.contextId), draft, span, resolve, reject });
     });
   }
 
   /** An append carrying an idempotency key: the first write with the key wins, retries get its unit. */
-  private appendOnce(clientId: string, draft: WorkUnitDraft, idemKey: string): Promise<AppendResult> {
+  private appendOnce(clientId: string, draft: WorkUnitDraft, idemKey: string, span: TraceSpan | undefined): Promise<AppendResult> {
     const k = joinKey(clientId, draft.contextId, idemKey);
     const inflight = this.inflightKeys.get(k);
     if (inflight !== undefined) return inflight.then((r) => ({ ...r, replayed: true }));
@@ -216,7 +245,7 @@ export class Engine {
         const json = await this.log.readUnits(clientId, draft.contextId, prior.seq, prior.seq);
         if (json[0] !== undefined) return { id: prior.id, contextId: draft.contextId, seq: prior.seq, json: json[0], replayed: true };
       }
-      return this.enqueueAppend(clientId, draft);
+      return this.enqueueAppend(clientId, draft, span);
     })();
     this.inflightKeys.set(k, attempt);
     const forget = () => this.inflightKeys.delete(k);
@@ -386,14 +415,22 @@ export class Engine {
         // batch before any writer gets its answer.
         answers = await this.log.commit({ parts });
       } catch (err) {
+        this.forgetWriteSpans(partOf);
         const failure = storageError(err);
         for (const op of ops) if (!deferred.includes(op)) op.reject(failure);
         this.queue.requeue(deferred);
         return;
       }
       partOf.forEach((s, i) => (s.answer = answers[i] ?? { status: 'failed', error: new Error('the log gave no answer for this part') }));
+      this.forgetWriteSpans(partOf);
     }
     this.settle(ops, outcomes, staged);
+  }
+
+  /** Drops the write spans of a batch's units once the log answered (reported units' spans were taken by applyCommitted). */
+  private forgetWriteSpans(parts: Staged[]): void {
+    if (this.writeSpans.size === 0) return;
+    for (const s of parts) for (const u of s.units) this.writeSpans.delete(u.pos);
   }
 
   /**
@@ -467,7 +504,10 @@ export class Engine {
           }
         }
       }
-      events.push(commitEvent(p));
+      const event = commitEvent(p);
+      // With tracing on: each unit's write span, the parent of its fan-out span.
+      if (this.writeSpans.size > 0 && event.units.length > 0) event.traces = event.positions.map((pos) => this.writeSpans.get(pos));
+      events.push(event);
     }
     this.position = Math.max(this.position, position);
     for (const listener of this.commitListeners) {
@@ -540,6 +580,7 @@ export class Engine {
       relationships: d.relationships,
     });
     const pos = ++cursor.pos;
+    if (op.span !== undefined) this.writeSpans.set(pos, op.span);
     s.units.push({ clientId: op.clientId, contextId: d.contextId, seq, id, pos, json, embedding: d.embedding });
     if (d.idempotencyKey !== undefined) {
       s.idempotency.push({
@@ -734,6 +775,21 @@ export class Engine {
   stats(): { cachedContexts: number; tailBytes: number; queued: number } {
     return { ...this.contexts.stats(), queued: this.queue.length };
   }
+}
+
+/** Ends a write's span when the write is answered: with the unit's seq and size, or failed. */
+function endWrite(span: TraceSpan, written: Promise<AppendResult>): Promise<AppendResult> {
+  return written.then(
+    (r) => {
+      span.set({ 'engram.unit.seq': r.seq, 'engram.unit.id': r.id, 'engram.unit.bytes': r.json.length, 'engram.write.replayed': r.replayed });
+      span.end();
+      return r;
+    },
+    (err: unknown) => {
+      span.end(err);
+      throw err;
+    },
+  );
 }
 
 /** What listeners hear of a reported part: all of it but the head it left. */

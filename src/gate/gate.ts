@@ -9,6 +9,7 @@ import { Access, GROUP_SPACE_PREFIX, type Principal } from '../tenancy/access.js
 import type { ClientActivity, ClientRegistry } from '../tenancy/client-registry.js';
 import type { Log, SpaceUsage } from '../engine/log.js';
 import { NO_OBSERVER, type Observer } from '../basics/observer.js';
+import { NO_TRACER, type TraceSpan, type Tracer } from '../basics/tracer.js';
 import type { QuotaLimits } from '../tenancy/quotas.js';
 import type { AppendResult, ContextPage, Engine, UnitPage } from '../engine/engine.js';
 import type { SweepReport } from '../engine/retention.js';
@@ -22,6 +23,9 @@ import { parseSearchQuery, SEARCH_LIMITS, type SearchQuery } from '../search/sea
 import type { SearchHit, SearchQuerier, SearchResponse } from '../search/search.js';
 import type { ContextView } from '../basics/types.js';
 import { compareUtf8 } from '../basics/validate.js';
+
+/** How much of a search's query text its span carries. */
+const QUERY_ATTRIBUTE_CHARS = 256;
 
 /** How long a `fresh` search waits for the index to reach the writes before it (docs/search.md). */
 const FRESH_WAIT_MS = 10_000;
@@ -40,6 +44,8 @@ export interface GateDeps {
   searchIndex?: { ensure(space: string): Promise<void> | undefined; drop(spaces: string[]): Promise<void>; waitFor(pos: number, signal?: AbortSignal): Promise<void> };
   /** Told how long each search took (metrics). */
   observer?: Observer;
+  /** A span per search (engram.search); the default does nothing. */
+  tracer?: Tracer;
   /** Retention's sweeper, run at once by POST /retention/sweep. */
   retention?: { sweep(): Promise<SweepReport> };
 }
@@ -121,6 +127,7 @@ export class Gate {
   private readonly searchIndex: GateDeps['searchIndex'];
   /** Told how long each search took (metrics). */
   private readonly observer: Observer;
+  private readonly tracer: Tracer;
   private readonly retention: GateDeps['retention'];
 
   constructor(deps: GateDeps) {
@@ -133,6 +140,7 @@ export class Gate {
     this.clients = deps.clients;
     this.searcher = deps.search;
     this.observer = deps.observer ?? NO_OBSERVER;
+    this.tracer = deps.tracer ?? NO_TRACER;
     this.retention = deps.retention;
     // Deleted and trimmed units stop counting against their space's storage quota, whichever node removed them.
     this.engine.onCommit((events) => {
@@ -400,12 +408,18 @@ export class Gate {
   async search(p: Principal, input: unknown): Promise<SearchResponse> {
     const started = performance.now();
     const mode = typeof field(input, 'mode') === 'string' ? String(field(input, 'mode')) : 'hybrid';
+    const span = this.tracer.enabled ? this.tracer.start('engram.search', { attributes: { 'engram.client.id': p.clientId, 'engram.search.mode': mode } }) : undefined;
     try {
-      const r = await this.searchSpaces(p, input);
+      const r = await this.searchSpaces(p, input, span);
       this.observer.search((performance.now() - started) / 1000, mode, true);
+      if (span !== undefined) {
+        span.set({ 'engram.search.hits': r.results.length, 'engram.search.total': r.total });
+        span.end();
+      }
       return r;
     } catch (err) {
       this.observer.search((performance.now() - started) / 1000, mode, false);
+      span?.end(err);
       throw err;
     }
   }
@@ -424,11 +438,13 @@ export class Gate {
     }
   }
 
-  private async searchSpaces(p: Principal, input: unknown): Promise<SearchResponse> {
+  private async searchSpaces(p: Principal, input: unknown, span: TraceSpan | undefined): Promise<SearchResponse> {
     const searcher = this.searcher;
     if (searcher === undefined) throw new EngramError('NOT_FOUND', 'search is disabled on this server (search.enabled: false)');
     this.ownSpace(p, 'read');
     const q = parseSearchQuery(input);
+    // The query text as asked (cut short), k as the number of results asked for.
+    span?.set({ 'engram.search.query': q.query?.slice(0, QUERY_ATTRIBUTE_CHARS), 'engram.search.k': q.limit, 'engram.search.offset': q.offset, 'engram.search.fresh': q.fresh });
     // Which spaces to ask, and for which of the asked contexts.
     const asks = new Map<string, string[] | undefined>();
     let filtered = false;

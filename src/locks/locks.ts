@@ -26,6 +26,7 @@ import { LIMITS } from '../basics/limits.js';
 import { checkId } from '../basics/validate.js';
 import { scopedKey, SEP } from '../basics/compound-key.js';
 import { GroupCommitQueue } from '../basics/group-commit.js';
+import { NO_TRACER, type TraceSpan, type Tracer } from '../basics/tracer.js';
 
 export interface LockEvent {
   clientId: string;
@@ -35,6 +36,8 @@ export interface LockEvent {
 
 export interface LockOptions extends LockLimits {
   now?: () => number;
+  /** A span per acquire that waits (engram.lock.wait); the default does nothing. */
+  tracer?: Tracer;
 }
 
 /** An acquire in progress; `cancel` withdraws it (the client went away) and frees anything it got. */
@@ -47,6 +50,8 @@ export interface PendingAcquire {
 interface Ticket {
   cancelled: boolean;
   waiter: Waiter | undefined;
+  /** With tracing on: the span current when the request came, the parent of its wait's span. */
+  parent?: string;
 }
 
 interface Waiter {
@@ -57,6 +62,8 @@ interface Waiter {
   readonly ticket: Ticket;
   state: 'waiting' | 'granting' | 'done';
   timer: NodeJS.Timeout | undefined;
+  /** engram.lock.wait, with tracing on. */
+  span: TraceSpan | undefined;
   resolve(views: LockView[]): void;
   reject(err: unknown): void;
 }
@@ -192,6 +199,8 @@ export class LockManager {
   /** `owner`: the acquiring client when `clientId` is a shared space (a group member); only it may act on what it gets. */
   acquire(clientId: string, input: unknown, owner: string = clientId): PendingAcquire {
     const ticket: Ticket = { cancelled: false, waiter: undefined };
+    const tracer = this.options.tracer ?? NO_TRACER;
+    if (tracer.enabled) ticket.parent = tracer.current();
     const result = new Promise<LockView[]>((resolve, reject) => {
       this.assertReady();
       const req = parseAcquire(input, this.options);
@@ -580,6 +589,7 @@ export class LockManager {
       ticket: op.ticket,
       state: 'waiting',
       timer: undefined,
+      span: this.startWait(op),
       resolve: op.resolve,
       reject: op.reject,
     };
@@ -598,10 +608,32 @@ export class LockManager {
     }, op.req.waitMs);
   }
 
+  /** A span for the time an acquire waits (none when it is granted or refused at once). */
+  private startWait(op: Extract<LockOp, { kind: 'acquire' }>): TraceSpan | undefined {
+    const tracer = this.options.tracer ?? NO_TRACER;
+    if (!tracer.enabled) return undefined;
+    return tracer.start('engram.lock.wait', {
+      parent: op.ticket.parent ?? null,
+      attributes: {
+        'engram.client.id': op.clientId,
+        'engram.lock.resources': op.req.resources.join(','),
+        'engram.agent.id': op.req.agentId,
+        'engram.lock.wait_ms': op.req.waitMs,
+        'engram.context.id': op.req.contextId,
+      },
+    });
+  }
+
   private finishWaiter(w: Waiter, views: LockView[] | undefined, error?: unknown): void {
     if (w.state === 'done') return;
     w.state = 'done';
     clearTimeout(w.timer);
+    if (w.span !== undefined) {
+      // A wait that ran out or was withdrawn is an answer, not a fault of the server.
+      const outcome = views !== undefined ? 'acquired' : w.ticket.cancelled ? 'withdrawn' : error instanceof EngramError && error.code === 'LOCK_HELD' ? 'timeout' : 'failed';
+      w.span.set({ 'engram.lock.outcome': outcome });
+      w.span.end(outcome === 'failed' ? error : undefined);
+    }
     this.waiters = this.waiters.filter((x) => x !== w);
     for (const key of w.keys) {
       const q = this.queues.get(key);

@@ -28,6 +28,7 @@ export function createAgentMemory(gate: Gate, facts: FactOptions, projections: P
       ...(facts.embed === undefined ? {} : { embed: facts.embed }),
       factSimilarity: facts.similarity,
       ...(model === undefined ? {} : { model }),
+      ...(projections.tracer === undefined ? {} : { tracer: projections.tracer }),
     }),
     graph: new GraphService(gate, projections),
   };

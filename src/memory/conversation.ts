@@ -7,6 +7,8 @@
  * (memory/turn-rules.ts, memory/turn-decisions.ts). `query` ranks the live facts for a
  * question with the hybrid search over the facts context.
  */
+import { memoryOperation } from './memory-spans.js';
+import type { Tracer } from '../basics/tracer.js';
 import type { Principal } from '../tenancy/access.js';
 import type { Gate } from '../gate/gate.js';
 import { EngramError } from '../basics/errors.js';
@@ -25,6 +27,8 @@ export interface ConversationOptions {
   factSimilarity: number;
   /** The language model of `memory.model` (absent: the rules). */
   model?: LanguageModel;
+  /** Spans of process-turn and query (memory/memory-spans.ts). */
+  tracer?: Tracer;
 }
 
 export interface TurnDecision extends FactChangeOutcome {
@@ -66,7 +70,15 @@ export class ConversationMemory {
     return this.options.model?.id ?? 'rules';
   }
 
-  async processTurn(p: Principal, space: string, input: unknown, agentId = 'memory'): Promise<TurnResult> {
+  processTurn(p: Principal, space: string, input: unknown, agentId = 'memory'): Promise<TurnResult> {
+    return memoryOperation(this.options.tracer, 'process_turn', `facts/${space}`, agentId, async (span) => {
+      const r = await this.processTurnNow(p, space, input, agentId);
+      span.set({ 'engram.memory.extractor': r.extractor, 'engram.memory.decisions': r.decisions.length });
+      return r;
+    });
+  }
+
+  private async processTurnNow(p: Principal, space: string, input: unknown, agentId: string): Promise<TurnResult> {
     factsContext(space); // a bad space name fails before any model is asked
     const turn = parseTurn(input);
     const model = turn.extractor === 'rules' ? undefined : this.options.model;
@@ -189,7 +201,15 @@ export class ConversationMemory {
   };
 
   /** The live facts relevant to a question, best first: the hybrid search over the facts context, or word and embedder similarity with search off. */
-  async query(p: Principal, space: string, input: unknown): Promise<{ ranking: 'hybrid' | 'similarity'; memories: Memory[] }> {
+  query(p: Principal, space: string, input: unknown): Promise<{ ranking: 'hybrid' | 'similarity'; memories: Memory[] }> {
+    return memoryOperation(this.options.tracer, 'query_memory', `facts/${space}`, undefined, async (span) => {
+      const r = await this.queryNow(p, space, input);
+      span.set({ 'engram.memory.ranking': r.ranking, 'engram.memory.results': r.memories.length });
+      return r;
+    });
+  }
+
+  private async queryNow(p: Principal, space: string, input: unknown): Promise<{ ranking: 'hybrid' | 'similarity'; memories: Memory[] }> {
     const q = parseQuery(input);
     const contextId = factsContext(space);
     const withHistory = async (f: PublicFact, score: number, matched: Memory['matched']): Promise<Memory> => ({

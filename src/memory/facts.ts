@@ -11,6 +11,8 @@
  * above `memory.factSimilarity`) that also has the same numbers in it: word-vector embedders
  * score "port 8080" and "port 9090" alike, and a fact must not be dropped for that.
  */
+import { memoryOperation } from './memory-spans.js';
+import type { TraceSpan, Tracer } from '../basics/tracer.js';
 import type { Principal } from '../tenancy/access.js';
 import type { Gate } from '../gate/gate.js';
 import { EngramError } from '../basics/errors.js';
@@ -181,6 +183,7 @@ export class FactService {
   /** Vectors of fact versions by unit id (a version never changes, so neither does its vector). */
   private readonly vectors = new Map<string, Float32Array>();
   private readonly keys = new UlidFactory();
+  private readonly tracer: Tracer | undefined;
 
   constructor(
     gate: Gate,
@@ -188,6 +191,7 @@ export class FactService {
     projection: ProjectionOptions = {},
   ) {
     this.facts = new Projection(gate, FACTS_PROJECTION, projection);
+    this.tracer = projection.tracer;
   }
 
   /** Resolves once no snapshot of this service's states is being written (tests, benchmarks). */
@@ -196,7 +200,11 @@ export class FactService {
   }
 
   /** Remembers a fact: ADD, UPDATE (a new value for a known key) or NOOP (already known), with the reason. */
-  async remember(p: Principal, space: string, input: { key?: unknown; value?: unknown }, agentId = 'memory'): Promise<FactOutcome> {
+  remember(p: Principal, space: string, input: { key?: unknown; value?: unknown }, agentId = 'memory'): Promise<FactOutcome> {
+    return memoryOperation(this.tracer, 'remember_fact', `facts/${space}`, agentId, async (span) => decided(span, await this.rememberNow(p, space, input, agentId)));
+  }
+
+  private async rememberNow(p: Principal, space: string, input: { key?: unknown; value?: unknown }, agentId: string): Promise<FactOutcome> {
     const value = checkText(input.value, 'value', FACT_LIMITS.valueChars);
     const key = input.key === undefined || input.key === null ? undefined : checkText(input.key, 'key', FACT_LIMITS.keyChars);
     const changed = await this.facts.change<FactOutcome>(p, factsContext(space), async (facts) => {
@@ -222,7 +230,11 @@ export class FactService {
   }
 
   /** Marks a fact gone; its history stays. NOOP when no live fact has the key. */
-  async forget(p: Principal, space: string, rawKey: unknown, agentId = 'memory'): Promise<FactOutcome> {
+  forget(p: Principal, space: string, rawKey: unknown, agentId = 'memory'): Promise<FactOutcome> {
+    return memoryOperation(this.tracer, 'forget_fact', `facts/${space}`, agentId, async (span) => decided(span, await this.forgetNow(p, space, rawKey, agentId)));
+  }
+
+  private async forgetNow(p: Principal, space: string, rawKey: unknown, agentId: string): Promise<FactOutcome> {
     const key = checkText(rawKey, 'key', FACT_LIMITS.keyChars);
     const changed = await this.facts.change<FactOutcome>(p, factsContext(space), (facts) => {
       const known = facts.get(key);
@@ -359,7 +371,15 @@ export class FactService {
   }
 
   /** Live facts most like the query: by embedder similarity, or by shared words without one. */
-  async recall(p: Principal, space: string, rawQuery: unknown, limit = 10): Promise<Array<PublicFact & { score: number }>> {
+  recall(p: Principal, space: string, rawQuery: unknown, limit = 10): Promise<Array<PublicFact & { score: number }>> {
+    return memoryOperation(this.tracer, 'recall_facts', `facts/${space}`, undefined, async (span) => {
+      const found = await this.recallNow(p, space, rawQuery, limit);
+      span.set({ 'engram.memory.results': found.length });
+      return found;
+    });
+  }
+
+  private async recallNow(p: Principal, space: string, rawQuery: unknown, limit: number): Promise<Array<PublicFact & { score: number }>> {
     const query = checkText(rawQuery, 'query', FACT_LIMITS.valueChars);
     if (!Number.isInteger(limit) || limit < 1 || limit > FACT_LIMITS.recallMax) throw new EngramError('INVALID_FIELD', `limit: 1–${FACT_LIMITS.recallMax}`);
     const live = [...(await this.facts.read(p, factsContext(space))).values()].filter((f) => !f.deleted);
@@ -377,4 +397,10 @@ export class FactService {
       .sort((a, b) => b.score - a.score)
       .slice(0, limit);
   }
+}
+
+/** The decision on the operation's span. */
+function decided(span: TraceSpan, outcome: FactOutcome): FactOutcome {
+  span.set({ 'engram.memory.decision': outcome.decision });
+  return outcome;
 }

@@ -7,6 +7,8 @@
  * (`graph/<space>`) holding exactly what it changed, and the graph is the replay of that
  * context, changed one tool call at a time (memory/projection.ts).
  */
+import { memoryOperation } from './memory-spans.js';
+import type { Tracer } from '../basics/tracer.js';
 import type { Principal } from '../tenancy/access.js';
 import type { Gate } from '../gate/gate.js';
 import { EngramError } from '../basics/errors.js';
@@ -175,9 +177,11 @@ export interface GraphAnswer {
 
 export class GraphService {
   private readonly graphs: Projection<Graph>;
+  private readonly tracer: Tracer | undefined;
 
   constructor(gate: Gate, projection: ProjectionOptions = {}) {
     this.graphs = new Projection(gate, GRAPH_PROJECTION, projection);
+    this.tracer = projection.tracer;
   }
 
   /** Resolves once no snapshot of this service's states is being written (tests, benchmarks). */
@@ -186,7 +190,11 @@ export class GraphService {
   }
 
   /** Runs one graph tool. Rejects with INVALID_FIELD for bad arguments, NOT_FOUND for a missing entity. */
-  async run(p: Principal, space: string, tool: string, rawArgs: unknown, agentId = 'memory'): Promise<GraphAnswer> {
+  run(p: Principal, space: string, tool: string, rawArgs: unknown, agentId = 'memory'): Promise<GraphAnswer> {
+    return memoryOperation(this.tracer, tool, `graph/${space}`, agentId, () => this.runNow(p, space, tool, rawArgs, agentId));
+  }
+
+  private async runNow(p: Principal, space: string, tool: string, rawArgs: unknown, agentId: string): Promise<GraphAnswer> {
     const contextId = graphContext(space);
     const args = record(rawArgs ?? {}, 'arguments');
     switch (tool) {

@@ -7,6 +7,7 @@
  * an answer that is not the object asked for: the caller decides whether to ask again).
  */
 import { EngramError } from '../basics/errors.js';
+import { traced, type SpanAttributes, type TraceSpan, type Tracer } from '../basics/tracer.js';
 
 export interface StructuredRequest {
   /** The instructions (system prompt). */
@@ -42,6 +43,8 @@ export interface LanguageModelOptions {
   maxTokens: number;
   /** Backoff base in ms between attempts (default 250; tests pass something small). */
   backoffMs?: number;
+  /** A `chat <model>` span per call, in the gen-AI semantic conventions (absent: none). */
+  tracer?: Tracer;
 }
 
 /** How much of a provider's error message, or of a bad output, goes into our messages. */
@@ -117,14 +120,47 @@ export function createLanguageModel(options: LanguageModelOptions): LanguageMode
   // Appended to the base, so a base with a path (http://host/proxy/v1) keeps it.
   const url = options.url.replace(/\/+$/, '') + dialect.path;
   const headers = { 'content-type': 'application/json', ...dialect.headers(options.apiKey) };
+  const call = async (request: StructuredRequest, span: TraceSpan | undefined) => {
+    const text = await postWithRetries(url, headers, JSON.stringify(dialect.body(request, options)), options, id);
+    const answer = parseJson(text);
+    if (!isObject(answer)) throw invalid(id, 'the answer is not a JSON object', text);
+    span?.set(responseAttributes(answer));
+    return dialect.output(answer, request, id);
+  };
+  const tracer = options.tracer;
+  if (tracer === undefined || !tracer.enabled) return { id, generate: (request) => call(request, undefined) };
+  const server = new URL(url);
+  const attributes = {
+    'gen_ai.operation.name': 'chat',
+    'gen_ai.provider.name': options.provider,
+    // The older name of gen_ai.provider.name, which many backends still read.
+    'gen_ai.system': options.provider,
+    'gen_ai.request.model': options.model,
+    'gen_ai.request.max_tokens': options.maxTokens,
+    'gen_ai.request.temperature': 0,
+    'gen_ai.output.type': 'json',
+    'server.address': server.hostname,
+    'server.port': Number(server.port) || (server.protocol === 'https:' ? 443 : 80),
+  };
   return {
     id,
-    async generate(request) {
-      const text = await postWithRetries(url, headers, JSON.stringify(dialect.body(request, options)), options, id);
-      const answer = parseJson(text);
-      if (!isObject(answer)) throw invalid(id, 'the answer is not a JSON object', text);
-      return dialect.output(answer, request, id);
-    },
+    generate: (request) =>
+      traced(tracer, `chat ${options.model}`, { kind: 'client', attributes: { ...attributes, 'engram.memory.step': request.name } }, (span) => call(request, span)),
+  };
+}
+
+/** What the gen-AI conventions record of an answer: the model that answered, its id, why it stopped, the tokens (both APIs' names). */
+function responseAttributes(answer: Record<string, unknown>): SpanAttributes {
+  const usage = isObject(answer.usage) ? answer.usage : {};
+  const choice: unknown = Array.isArray(answer.choices) ? answer.choices[0] : undefined;
+  const finish = isObject(choice) ? choice.finish_reason : answer.stop_reason;
+  const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  return {
+    'gen_ai.response.model': typeof answer.model === 'string' ? answer.model : undefined,
+    'gen_ai.response.id': typeof answer.id === 'string' ? answer.id : undefined,
+    'gen_ai.response.finish_reasons': typeof finish === 'string' ? [finish] : undefined,
+    'gen_ai.usage.input_tokens': num(usage.input_tokens) ?? num(usage.prompt_tokens),
+    'gen_ai.usage.output_tokens': num(usage.output_tokens) ?? num(usage.completion_tokens),
   };
 }
 

@@ -11,6 +11,8 @@ import type { Gate } from '../gate/gate.js';
 import { EngramError } from '../basics/errors.js';
 import { MemoryFiles, memoryPath, pathError, type CommandResult, type FileChange } from './memory-files.js';
 import { Projection, type ProjectionOf, type ProjectionOptions } from './projection.js';
+import { memoryOperation } from './memory-spans.js';
+import type { Tracer } from '../basics/tracer.js';
 
 const SPACE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -38,9 +40,11 @@ export const FILES_PROJECTION: ProjectionOf<MemoryFiles> = {
 
 export class MemoryService {
   private readonly files: Projection<MemoryFiles>;
+  private readonly tracer: Tracer | undefined;
 
   constructor(gate: Gate, projection: ProjectionOptions = {}) {
     this.files = new Projection(gate, FILES_PROJECTION, projection);
+    this.tracer = projection.tracer;
   }
 
   /** Resolves once no snapshot of this service's states is being written (tests, benchmarks). */
@@ -49,7 +53,17 @@ export class MemoryService {
   }
 
   /** Runs one memory-tool command for the principal; tool errors are results, not exceptions. */
-  async command(p: Principal, space: string, input: unknown, agentId = 'memory'): Promise<CommandResult> {
+  command(p: Principal, space: string, input: unknown, agentId = 'memory'): Promise<CommandResult> {
+    return memoryOperation(this.tracer, 'memory', `memories/${space}`, agentId, async (span) => {
+      const command = typeof input === 'object' && input !== null ? (input as { command?: unknown }).command : undefined;
+      span.set({ 'engram.memory.command': typeof command === 'string' ? command : undefined });
+      const r = await this.runCommand(p, space, input, agentId);
+      span.set({ 'engram.memory.tool_error': r.isError });
+      return r;
+    });
+  }
+
+  private async runCommand(p: Principal, space: string, input: unknown, agentId: string): Promise<CommandResult> {
     const contextId = memoryContext(space);
     if (typeof input === 'object' && input !== null && (input as { command?: unknown }).command === 'view') return (await this.files.read(p, contextId)).run(input);
     const changed = await this.files.change(p, contextId, (files) => {

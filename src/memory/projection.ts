@@ -19,6 +19,7 @@ import { parseWorkUnitDraft } from '../basics/validate.js';
 import type { WorkUnit } from '../basics/types.js';
 import { scopedKey } from '../basics/compound-key.js';
 import { NO_PROJECTION_OBSERVER, type ProjectionObserver } from '../basics/observer.js';
+import type { Tracer } from '../basics/tracer.js';
 import { decodeSnapshot, encodeSnapshot, type SnapshotCodec, type SnapshotStore } from './snapshots.js';
 
 export interface ProjectionOf<S> {
@@ -41,6 +42,8 @@ export interface ProjectionOptions {
   maxLoaded?: number;
   snapshots?: SnapshotOptions;
   observer?: ProjectionObserver;
+  /** Spans of the memory operations of the services that keep these projections (memory/memory-spans.ts). */
+  tracer?: Tracer;
 }
 
 /** What a projection has done since it was made (tests, benchmarks; the observer feeds metrics). */

@@ -19,6 +19,8 @@ import type { LockEvent } from '../locks/locks.js';
 import { GROUP_SPACE_PREFIX } from '../tenancy/access.js';
 import { lockView, redactedLockView, type LockView } from '../locks/lock-types.js';
 import { NO_OBSERVER, type Observer } from '../basics/observer.js';
+import { NO_TRACER, type TraceSpan, type Tracer } from '../basics/tracer.js';
+import { isTraceparent } from '../basics/trace.js';
 import type { ContextRecord } from '../basics/types.js';
 import { scopedKey } from '../basics/compound-key.js';
 import { Presence, type PresenceChange, type PresenceIdentity } from './presence.js';
@@ -290,6 +292,8 @@ export class Router {
   private readonly lockFollowers = new Map<string, Set<LockSubscription>>();
   /** Told how long each fan-out took (metrics). */
   private readonly observer: Observer;
+  /** A span per unit's fan-out (engram.fanout). */
+  private readonly tracer: Tracer;
   /** The locks held in a space now, as `viewer` may see them (from the lock manager). */
   readonly lockSnapshot: (space: string, viewer: string) => LockView[];
   private readonly opening = new Map<string, Promise<Topic>>();
@@ -300,9 +304,10 @@ export class Router {
 
   constructor(
     private readonly engine: Engine,
-    parts: { observer?: Observer; lockSnapshot?: (space: string, viewer: string) => LockView[]; presence?: Presence } = {},
+    parts: { observer?: Observer; tracer?: Tracer; lockSnapshot?: (space: string, viewer: string) => LockView[]; presence?: Presence } = {},
   ) {
     this.observer = parts.observer ?? NO_OBSERVER;
+    this.tracer = parts.tracer ?? NO_TRACER;
     this.lockSnapshot = parts.lockSnapshot ?? (() => []);
     this.presence = parts.presence ?? new Presence();
     this.unlisten = engine.onCommit((events) => this.publish(events));
@@ -424,12 +429,15 @@ export class Router {
       // Encoded once for every subscriber of the context.
       const unitFrames = event.units.map((json, i) => frames.workunit(event.firstSeq + i, json));
       const contextFrame = event.record === undefined ? undefined : frames.context(event.record);
+      const spans = this.tracer.enabled && event.units.length > 0 ? this.startFanout(event, topic.subs.size) : undefined;
+      let delivered = 0;
       for (const sub of topic.subs) {
         if (sub.state !== 'live') continue;
         if (sub.sink.full) {
           sub.state = 'paused';
           continue;
         }
+        delivered++;
         try {
           sub.sink.cork(() => {
             for (const frame of unitFrames) {
@@ -444,8 +452,33 @@ export class Router {
           sub.fail(`delivery failed: ${err instanceof Error ? err.message : String(err)}`);
         }
       }
+      if (spans !== undefined) {
+        for (const span of spans) {
+          span.set({ 'engram.fanout.delivered': delivered });
+          span.end();
+        }
+      }
     }
     if (reached > 0) this.observer.fanout((performance.now() - started) / 1000, reached);
+  }
+
+  /**
+   * One span per unit delivered live: a child of the unit's write span when this node wrote it,
+   * else of the unit's own traceparent (a write through another node), else a trace of its own.
+   */
+  private startFanout(event: CommitEvent, subscribers: number): TraceSpan[] {
+    return event.units.map((json, i) => {
+      let parent: string | null | undefined = event.traces?.[i]?.traceparent;
+      if (parent === undefined) {
+        const tp = (JSON.parse(json) as { meta?: { traceparent?: string } }).meta?.traceparent;
+        parent = isTraceparent(tp) ? tp : null;
+      }
+      return this.tracer.start('engram.fanout', {
+        parent,
+        kind: 'producer',
+        attributes: { 'engram.context.id': event.contextId, 'engram.unit.seq': event.firstSeq + i, 'engram.fanout.subscribers': subscribers },
+      });
+    });
   }
 
   /**
