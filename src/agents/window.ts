@@ -11,7 +11,7 @@ import type { Gate } from '../gate/gate.js';
 import { EngramError } from '../basics/errors.js';
 import { WINDOW_LIMITS } from '../basics/limits.js';
 import type { ContextView, WorkUnit } from '../basics/types.js';
-import { appliedSummaries, readWithSummaries, seqOf, type CollapsedItem, type SummaryIndex } from './summaries.js';
+import { readWithSummaries, seqOf, type CollapsedItem, type SummaryIndex } from './summaries.js';
 import { ENCODINGS, type CountTally, type Encoding, type TokenCounts } from './token-counts.js';
 
 export interface WindowUnit {
@@ -151,9 +151,9 @@ export class WindowService {
     let hidden: ReadonlySet<number> = new Set();
     if (q.summaries) {
       let room = Math.floor(left * q.summaryShare);
-      const { all } = await this.summaries.state(p, contextId);
-      hidden = new Set(all.map((s) => s.seq));
-      const applied = appliedSummaries(all).reverse();
+      const state = await this.summaries.state(p, contextId);
+      hidden = new Set(state.all.map((s) => s.seq));
+      const applied = [...state.applied].sort((a, b) => b.seq - a.seq);
       const list = await Promise.all(applied.map((s) => this.gate.getUnit(p, s.id).then((json) => ({ json, unit: JSON.parse(json) as WorkUnit }))));
       // Counted one at a time, newest first: the ones past the first that does not fit are not counted.
       for (let i = 0; i < list.length; i++) {
