@@ -31,6 +31,8 @@ export interface AgentApi {
   presence(contextId: string): Promise<unknown>;
   /** POST /contexts/{id}/window: `request` is its body. */
   window(contextId: string, request: Record<string, unknown>): Promise<unknown>;
+  /** POST /contexts/{id}/fork: `request` is its body ({seq, id?, displayName?, meta?}). */
+  fork(contextId: string, request: Record<string, unknown>): Promise<unknown>;
 }
 
 export class ClientAgentApi implements AgentApi {
@@ -83,6 +85,9 @@ export class ClientAgentApi implements AgentApi {
   window(contextId: string, request: Record<string, unknown>) {
     return this.client.window(contextId, request as never);
   }
+  fork(contextId: string, request: Record<string, unknown>) {
+    return this.client.fork(contextId, request as never);
+  }
 }
 
 export class LocalAgentApi implements AgentApi {
@@ -95,6 +100,10 @@ export class LocalAgentApi implements AgentApi {
 
   async window(contextId: string, request: Record<string, unknown>) {
     return JSON.parse(windowJson(await this.windows.window(this.p, contextId, request))) as unknown;
+  }
+
+  fork(contextId: string, request: Record<string, unknown>) {
+    return this.gate.forkContext(this.p, contextId, request);
   }
 
   memory(space: string, input: unknown, agentId: string) {
