@@ -6,6 +6,8 @@
  * input stores nothing. One server for the file (restarted once on the same data dir).
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { EngramClient, EngramClientError, GrpcEngramClient, type WorkUnit } from '../../src/client/index.js';
 import { HttpClient } from '../helpers/http.js';
@@ -22,6 +24,8 @@ interface Unit {
 }
 
 const dataDir = tempDir();
+const configDir = tempDir('engram-forks-');
+const args = ['--config', join(configDir, 'engram.yaml')];
 let server: RunningServer;
 let http: HttpClient;
 let sdk: EngramClient;
@@ -39,7 +43,8 @@ function disconnect(): void {
 }
 
 before(async () => {
-  server = await startServer({ dataDir });
+  writeFileSync(join(configDir, 'engram.yaml'), 'retention:\n  interval: 7d\n  policies:\n    - {contexts: ["trim/*"], maxUnits: 3}\n');
+  server = await startServer({ dataDir, args });
   connect();
 });
 
@@ -47,6 +52,7 @@ after(async () => {
   disconnect();
   const code = await server.stop();
   removeDir(dataDir);
+  removeDir(configDir);
   assert.equal(code, 0, 'the server exited cleanly');
 });
 
@@ -111,6 +117,13 @@ test('a fork shares its parent history up to the fork seq, diverges after it, an
   assert.deepEqual([where(page.json.workUnits), page.json.nextCursor], [['run@4', 'run@5', 'run-whatif@6'], 6]);
   // By seq, a stretch of the shared part alone.
   assert.deepEqual(where(await units('run-whatif', '?after=1&before=4')), ['run@2', 'run@3']);
+  // The context window reads the same history.
+  const w = await http.post('/contexts/run-whatif/window', { budget: 100000 });
+  assert.equal(w.status, 200, w.text);
+  assert.deepEqual(
+    w.json.units.map((u: { seq: number; workUnit: Unit }) => `${u.workUnit.contextId}@${u.seq}`),
+    where(all),
+  );
   // The parent sees none of the fork's units.
   assert.deepEqual(
     where(await units('run')),
@@ -242,7 +255,7 @@ test('deleting: a fork goes alone, a parent with forks is refused unless cascade
   // Restart: the lineage is in the durable records.
   disconnect();
   assert.equal(await server.stop(), 0);
-  server = await startServer({ dataDir });
+  server = await startServer({ dataDir, args });
   connect();
   const f2 = await sdk.getContext('run-whatif-2');
   assert.deepEqual(
@@ -267,5 +280,27 @@ test('deleting: a fork goes alone, a parent with forks is refused unless cascade
   assert.deepEqual([gone.deleted, gone.units, gone.forksDeleted], [true, 11, ['run-whatif-2', 'run-whatif']]);
   await ws.next((f) => f.event === 'deleted' && f.contextId === 'run-whatif-2');
   for (const id of ['run', 'run-whatif', 'run-whatif-2']) assert.equal((await http.get(`/contexts/${id}`)).status, 404, id);
+  ws.close();
+});
+
+test('retention: a fork sees what its parent retention left, and its own rule trims only its own units', async () => {
+  for (let i = 1; i <= 6; i++) await post('trim/p', `parent ${i}`);
+  assert.equal((await http.post('/contexts/trim%2Fp/fork', { seq: 4, id: 'keep/f' })).status, 201);
+  assert.equal((await http.post('/contexts/trim%2Fp/fork', { seq: 2, id: 'trim/f2' })).status, 201);
+  await post('keep/f', 'fork 5');
+  for (let i = 3; i <= 8; i++) await post('trim/f2', `fork ${i}`);
+  const sweep = await http.post('/retention/sweep', {});
+  assert.equal(sweep.status, 200, sweep.text);
+  assert.equal((await http.get('/contexts/trim%2Fp')).json.firstSeq, 4);
+  // keep/f has no rule: it shared 1..4, and retention on the parent left 4.
+  assert.equal((await http.get('/contexts/keep%2Ff')).json.firstSeq, 4);
+  assert.deepEqual(where(await units('keep/f')), ['trim/p@4', 'keep/f@5']);
+  // trim/f2 keeps its last 3 units, all its own.
+  assert.equal((await http.get('/contexts/trim%2Ff2')).json.firstSeq, 6);
+  assert.deepEqual(where(await units('trim/f2')), ['trim/f2@6', 'trim/f2@7', 'trim/f2@8']);
+  const ws = new WsClient(`${server.url.replace('http', 'ws')}/stream?context=keep%2Ff&since=0`);
+  await ws.open();
+  const trimmed = await ws.next((f) => f.event === 'trimmed');
+  assert.equal(trimmed.firstSeq, 4);
   ws.close();
 });

@@ -31,6 +31,8 @@ const COVERED: Record<string, Method[]> = {
   'DELETE /contexts/{id}': ['deleteContext'],
   'GET /contexts/{id}/presence': ['presence'],
   'POST /contexts/{id}/window': ['window'],
+  'POST /contexts/{id}/fork': ['fork'],
+  'GET /contexts/{id}/forks': ['listForks'],
   'POST /locks': ['acquire', 'acquireAll', 'withLock'],
   'GET /locks': ['listLocks'],
   'GET /locks/{resource}': ['getLock'],
@@ -178,6 +180,14 @@ describe('every mapped method calls its route, against a real server', () => {
       windowed.units.map((u) => [u.seq, u.reason]),
       [[1, 'recent']],
     );
+    // A fork, listed by its parent, then deleted (which leaves the parent whole).
+    const forked = await via('fork', () => engram.fork('plan', { seq: 1, id: 'plan-what-if' }));
+    assert.deepEqual([forked.forkOf, forked.headSeq], [{ contextId: 'plan', seq: 1 }, 1]);
+    assert.deepEqual(
+      (await via('listForks', () => engram.listForks('plan'))).map((c) => c.id),
+      ['plan-what-if'],
+    );
+    assert.deepEqual((await engram.deleteContext('plan-what-if')).forksDeleted, []);
 
     // Locks.
     const lock = await via('acquire', () => engram.acquire('doc', { agentId: 'a' }));
@@ -293,7 +303,13 @@ describe('every mapped method calls its route, against a real server', () => {
     const health = await via('healthDetailed', () => engram.healthDetailed());
     assert.ok('storage' in health && 'streams' in health, Object.keys(health).join(','));
 
-    assert.deepEqual(await via('deleteContext', () => engram.deleteContext('plan')), { contextId: 'plan', deleted: true, units: 1, bytes: JSON.stringify(w.workUnit).length });
+    assert.deepEqual(await via('deleteContext', () => engram.deleteContext('plan')), {
+      contextId: 'plan',
+      deleted: true,
+      units: 1,
+      bytes: JSON.stringify(w.workUnit).length,
+      forksDeleted: [],
+    });
 
     // What each method requested is what the map says it calls (subscribe streams over WebSocket,
     // not fetch: test/client/sdk.test.ts drives it).
