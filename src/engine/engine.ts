@@ -383,10 +383,13 @@ export class Engine {
   }
 
   /** A record as clients see it: a fork's first seq is what retention left of its whole history. */
-  private async viewOf(clientId: string, record: ContextRecord): Promise<ContextView> {
+  private viewOf(clientId: string, record: ContextRecord): ContextView | Promise<ContextView> {
     const view = contextView(record);
-    if (record.lineage !== undefined && record.lineage.length > 0) view.firstSeq = await this.historyFirstSeq(clientId, record);
-    return view;
+    if (record.lineage === undefined || record.lineage.length === 0) return view;
+    return this.historyFirstSeq(clientId, record).then((first) => {
+      view.firstSeq = first;
+      return view;
+    });
   }
 
   private async historyFirstSeq(clientId: string, record: ContextRecord): Promise<number> {

@@ -14,6 +14,7 @@ import type { AppendResult, ContextPage, Engine, UnitPage } from '../engine/engi
 import type { SweepReport } from '../engine/retention.js';
 import { EngramError } from '../basics/errors.js';
 import { LIMITS } from '../basics/limits.js';
+import { UlidFactory } from '../basics/ids.js';
 import type { LockManager, PendingAcquire } from '../locks/locks.js';
 import type { LockView } from '../locks/lock-types.js';
 import type { LockSubscription, Router, StreamSink, Subscription } from '../streams/router.js';
@@ -113,6 +114,7 @@ function field(body: unknown, name: string): unknown {
 }
 
 export class Gate {
+  private readonly ulids = new UlidFactory();
   readonly engine: Engine;
   readonly access: Access;
   readonly clients: ClientRegistry;
@@ -263,7 +265,13 @@ export class Gate {
   forkContext(p: Principal, parentId: string, body: unknown): Promise<ContextView> {
     return this.run(() => {
       const space = this.access.contextSpace(p, parentId, 'read');
-      const id = field(body, 'id');
+      let id = field(body, 'id');
+      if (id === undefined && typeof body === 'object' && body !== null && !Array.isArray(body)) {
+        // A made-up id must map to the parent's space too: `fork-<ULID>`, or under the parent's id when a group's pattern needs it.
+        const made = `fork-${this.ulids.next(Date.now())}`;
+        id = this.spaceOrNone(p, made) === space || parentId.length + made.length >= LIMITS.idLength ? made : `${parentId}/${made}`;
+        body = { ...body, id };
+      }
       const forkSpace = this.access.contextSpace(p, typeof id === 'string' ? id : parentId, 'write');
       if (forkSpace !== space) throw new EngramError('INVALID_FIELD', `id: a fork lives in its parent's space, and ${JSON.stringify(id)} maps to another one`);
       return this.metered(
@@ -273,6 +281,15 @@ export class Gate {
         () => 0,
       );
     });
+  }
+
+  /** The space a context id is written in, or undefined when the principal may not write it. */
+  private spaceOrNone(p: Principal, contextId: string): string | undefined {
+    try {
+      return this.access.contextSpace(p, contextId, 'write');
+    } catch {
+      return undefined;
+    }
   }
 
   /** The forks of a context that exist now. */
