@@ -452,10 +452,16 @@ export class Engine {
       }
       // Forks of forks first, so no fork is ever left without the history it reads through.
       const forksDeleted: string[] = [];
+      let units = 0;
+      let bytes = 0;
       const deleteTree = async (r: ContextRecord): Promise<void> => {
         for (const child of await this.liveForks(op.clientId, r)) {
           await deleteTree(child);
-          if ((await this.log.deleteContext(op.clientId, child.id)) !== undefined) forksDeleted.push(child.id);
+          const d = await this.log.deleteContext(op.clientId, child.id);
+          if (d === undefined) continue;
+          forksDeleted.push(child.id);
+          units += d.units;
+          bytes += d.bytes;
         }
       };
       if (record !== undefined) await deleteTree(record);
@@ -466,7 +472,8 @@ export class Engine {
       }
       const parentId = record?.forkOf?.contextId;
       if (parentId !== undefined) await this.forgetFork(op.clientId, parentId, op.contextId);
-      op.resolve({ ...deletion, forksDeleted });
+      // What a cascade removed counts in the answer: the forks' own units and bytes too.
+      op.resolve({ ...deletion, units: deletion.units + units, bytes: deletion.bytes + bytes, forksDeleted });
     } catch (err) {
       op.reject(storageError(err));
     }

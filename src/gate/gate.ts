@@ -620,7 +620,7 @@ export class Gate {
       for (const c of page.contexts) {
         try {
           const d = await this.engine.deleteContext(clientId, c.id, true);
-          report.contexts++;
+          report.contexts += 1 + d.forksDeleted.length;
           report.units += d.units;
           report.bytes += d.bytes;
         } catch (err) {
