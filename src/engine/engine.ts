@@ -14,12 +14,11 @@ import { LIMITS } from '../basics/limits.js';
 import type { CommitPart, CommittedContext, ContextBase, ContextDeletion, ContextOutcome, ContextTrim, IdempotencyEntry, Log, UnitEntry } from './log.js';
 import { ContextCache, type ContextState } from './context-cache.js';
 import type { AppendResult, CommitEvent, ContextHandle, ContextPage, EngineOptions, UnitPage } from './engine-types.js';
-import { contextView, type ContextPatch, type ContextRecord, type ContextView, type WorkUnitDraft } from '../basics/types.js';
+import { contextView, type ContextPatch, type ContextRecord, type ContextView, type ForkPoint, type WorkUnitDraft } from '../basics/types.js';
 import { checkId, normalizeListQuery, parseContextPatch, parseForkRequest, parseWorkUnitDraft, type ForkRequest } from '../basics/validate.js';
 import { joinKey, scopedKey } from '../basics/compound-key.js';
 import { GroupCommitQueue } from '../basics/group-commit.js';
 import { forkFirstSeq, inHistory, lineageFor, piecesOf, sharedThrough } from './forks.js';
-import type { ForkPoint } from '../basics/types.js';
 
 interface Waiter<T> {
   resolve: (value: T) => void;
@@ -255,7 +254,7 @@ export class Engine {
     const record = await new Promise<ContextRecord>((resolve, reject) => {
       this.enqueue({ kind: 'patch', clientId, key: scopedKey(clientId, contextId), contextId, patch, ifMatch, resolve, reject });
     });
-    return contextView(record);
+    return this.viewOf(clientId, record);
   }
 
   /** Whether a unit of another context is part of this one's history (a fork shares it). */
