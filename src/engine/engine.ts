@@ -876,6 +876,9 @@ export class Engine {
         const hi = Math.min(head, after + limit);
         if (lo > hi) return [];
         if (state.tail.covers(lo)) return state.tail.slice(lo, hi);
+        // Held since before a fork was made under this id: the seqs it shares are read through its lineage.
+        const lineage = state.record?.lineage;
+        if (lineage !== undefined && lo <= sharedThrough(lineage)) return this.readHistory(clientId, contextId, lineage, lo, hi, state);
         return this.log.readUnits(clientId, contextId, lo, hi);
       },
       release: () => {

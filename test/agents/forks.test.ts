@@ -190,6 +190,18 @@ test('streams replay the shared history, then the fork own units, then go live: 
   assert.deepEqual(where(s), ['run-whatif@7', 'run-whatif-2@8', 'run-whatif-2@9']);
   ws.close();
   sse.close();
+
+  // A subscription opened on an id before a fork is made under it gets the shared seqs too, before the fork's first own unit.
+  const early = new WsClient(`${server.url.replace('http', 'ws')}/stream?context=run-late`);
+  await early.open();
+  await early.next((f) => f.event === 'subscribed');
+  assert.equal((await http.post('/contexts/run/fork', { seq: 2, id: 'run-late' })).status, 201);
+  await post('run-late', 'late own');
+  const earlyUnits = () => early.frames.filter((f) => f.event === 'workunit').map((f) => `${f.workUnit.contextId}@${f.workUnit.seq}`);
+  await early.until(() => earlyUnits().length >= 3);
+  assert.deepEqual(earlyUnits(), ['run@1', 'run@2', 'run-late@3']);
+  early.close();
+  assert.equal((await http.request('DELETE', '/contexts/run-late')).status, 200);
 });
 
 test('search filtered to a fork finds the parent units it shares, not the parent later ones', async () => {
