@@ -75,6 +75,13 @@ test('examples/locked-file-edit: both edits survive and a stale token is refused
   assert.match(out, /- timeouts: 30 s per call\n/);
 });
 
+test('examples/what-if-fork: the fork shares steps 1-3 and diverges; the parent goes only with cascade', async () => {
+  const out = await runExample('what-if-fork');
+  assert.match(out, /what-if: {2}1:read the issue \| 2:found the failing test \| 3:the bug is in the retry loop \| 4:patch the retry loop only\n/);
+  assert.match(out, /original: 1:read the issue .* 4:rewrite the whole client \| 5:client rewritten; 40 files changed\n/);
+  assert.match(out, /delete without cascade: CONTEXT_HAS_FORKS; with cascade: forks deleted run\/\d+\/what-if/);
+});
+
 test('examples/search: keyword finds nothing for the paraphrase, hybrid finds the decision', async () => {
   const out = await runExample('search');
   const [keyword, hybrid] = out.split(/^hybrid:/m);

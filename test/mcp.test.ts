@@ -99,6 +99,7 @@ describe('MCP over stdio (engram mcp)', () => {
       'process_turn',
       'query_memory',
       'context_window',
+      'fork_context',
     ]) {
       assert.ok(tools.includes(name), `tool ${name} is listed`);
     }
@@ -163,6 +164,16 @@ describe('MCP over stdio (engram mcp)', () => {
       win.units.map((u: { reason: string; workUnit: { payload: { text: string } } }) => [u.reason, u.workUnit.payload.text]),
       [['recent', 'hello from the IDE']],
     );
+    // A what-if branch of the chat: it reads the shared unit, and the tool's errors carry the stable codes.
+    const forked = JSON.parse(textOf(await call(a.client, 'fork_context', { contextId: 'team/chat', seq: 1, id: 'team/chat-whatif' })));
+    assert.deepEqual([forked.id, forked.forkOf, forked.headSeq], ['team/chat-whatif', { contextId: 'team/chat', seq: 1 }, 1]);
+    assert.deepEqual(
+      JSON.parse(textOf(await call(b.client, 'read_recent', { contextId: 'team/chat-whatif' }))).map((u: { payload: { text: string } }) => u.payload.text),
+      ['hello from the IDE'],
+    );
+    const beyond = await call(a.client, 'fork_context', { contextId: 'team/chat', seq: 9 });
+    assert.equal(beyond.isError, true);
+    assert.match(textOf(beyond), /^FORK_BEYOND_HEAD: /);
     const noTurn = await call(a.client, 'process_turn', { messages: [] });
     assert.equal(noTurn.isError, true);
     assert.match(textOf(noTurn), /^INVALID_FIELD: messages/);

@@ -135,7 +135,7 @@ export class WindowService {
           ),
         ),
       )
-    ).filter((x): x is { json: string; unit: WorkUnit } => x !== undefined && x.unit.contextId === contextId);
+    ).filter((x): x is { json: string; unit: WorkUnit } => x !== undefined && inHistoryOf(view, contextId, x.unit));
     pinned.sort((a, b) => a.unit.seq - b.unit.seq);
     const pinTokens = await parsed(pinned);
     pinned.forEach((x, i) => {
@@ -216,6 +216,13 @@ export class WindowService {
       counted: tally.counted,
     };
   }
+}
+
+/** Whether a unit is in a context's history: its own, or one a fork shares from its lineage (each stretch holds the seqs above the one before, up to its own). */
+function inHistoryOf(view: ContextView, contextId: string, u: WorkUnit): boolean {
+  if (u.contextId === contextId) return true;
+  const lineage = view.lineage ?? [];
+  return lineage.some((s, i) => s.contextId === u.contextId && u.seq > (lineage[i - 1]?.seq ?? 0) && u.seq <= s.seq);
 }
 
 /** A window as JSON: its units' stored JSON spliced in as they are. */

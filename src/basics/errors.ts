@@ -9,6 +9,7 @@
 export type GrpcStatusName =
   | 'INVALID_ARGUMENT'
   | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
   | 'PERMISSION_DENIED'
   | 'FAILED_PRECONDITION'
   | 'ABORTED'
@@ -74,6 +75,17 @@ export const ERROR_CATALOG = {
     http: 409,
     grpc: 'ABORTED',
     doc: 'A memory change was decided on a context that another writer moved on meanwhile; the memory services decide it again on the new state, so a client sees this only after many such races in a row. A context window answers it when its context was deleted and written again twice while the window was read.',
+  },
+  FORK_BEYOND_HEAD: {
+    http: 400,
+    grpc: 'INVALID_ARGUMENT',
+    doc: "A fork asked for a seq beyond its parent's head seq (`details.headSeq`); nothing was stored.",
+  },
+  CONTEXT_EXISTS: { http: 409, grpc: 'ALREADY_EXISTS', doc: 'A fork named an id that a context already has; nothing was stored.' },
+  CONTEXT_HAS_FORKS: {
+    http: 409,
+    grpc: 'FAILED_PRECONDITION',
+    doc: 'A context with forks was deleted without `cascade` (`details.forks` names them); nothing was deleted. Delete the forks first, or ask for `cascade=true`.',
   },
   PAYLOAD_TOO_LARGE: { http: 413, grpc: 'RESOURCE_EXHAUSTED', doc: 'The body is larger than `limits.maxUnitBytes`.' },
   UNSUPPORTED_MEDIA_TYPE: { http: 415, grpc: 'INVALID_ARGUMENT', doc: 'The body is not sent as `application/json`.' },

@@ -55,6 +55,15 @@ export const REQUEST_SCHEMAS = {
     unpinUnits: idList(LIMITS.patchListLength),
     meta: { ...stringMap, additionalProperties: { type: ['string', 'null'], maxLength: LIMITS.metaValueLength }, description: 'Merged into the record; null removes a key.' },
   }),
+  ContextFork: object(
+    {
+      seq: { type: 'integer', minimum: 0, description: "The parent's seq the fork shares up to (at most its head; 0 shares nothing)." },
+      id: { ...id, description: 'The new context id (same space as the parent); made up (`fork-…`) when absent.' },
+      displayName: { type: 'string', minLength: 1, maxLength: LIMITS.displayNameLength },
+      meta: stringMap,
+    },
+    ['seq'],
+  ),
   LockAcquire: object(
     {
       resource,
@@ -234,15 +243,27 @@ export const RESPONSE_SCHEMAS = {
       version: count,
       headSeq: count,
       firstSeq: { type: 'integer', minimum: 1, description: 'The first seq still stored: retention trimmed the units below it (pinned ones stay readable by id).' },
+      forkOf: { ...object({ contextId: id, seq: count }, ['contextId', 'seq']), description: 'Only on a fork: the context it was forked from and the seq it shares up to.' },
+      lineage: {
+        type: 'array',
+        items: object({ contextId: id, seq: count }, ['contextId', 'seq']),
+        description: 'Only on a fork: where its shared seqs are read from, root first (each entry up to its seq).',
+      },
+      forks: { type: 'array', items: id, description: 'Only on a context with forks: their ids.' },
     },
     ['id', 'displayName', 'agentIds', 'pinnedUnits', 'meta', 'createdAt', 'updatedAt', 'version', 'headSeq', 'firstSeq'],
   ),
-  ContextDeletion: object({ contextId: id, deleted: { const: true }, units: count, bytes: { ...count, description: "Bytes of the removed units' JSON text." } }, [
-    'contextId',
-    'deleted',
-    'units',
-    'bytes',
-  ]),
+  ContextDeletion: object(
+    {
+      contextId: id,
+      deleted: { const: true },
+      units: count,
+      bytes: { ...count, description: "Bytes of the removed units' JSON text." },
+      forksDeleted: { type: 'array', items: id, description: 'The forks deleted with it (cascade), forks of forks first.' },
+    },
+    ['contextId', 'deleted', 'units', 'bytes', 'forksDeleted'],
+  ),
+  ForkList: object({ forks: { type: 'array', items: ref('Context') } }, ['forks']),
   ContextPage: object({ contexts: { type: 'array', items: ref('Context') }, nextCursor: { type: ['string', 'null'] } }, ['contexts', 'nextCursor']),
   PresenceMember: object(
     {

@@ -85,6 +85,21 @@ export interface ContextRecord {
   incarnation?: string;
   /** The first seq still stored (retention trimmed the ones below; pinned units below it are readable by id). Absent: 1. */
   firstSeq?: number;
+  /** Set on a fork (docs/agents.md, Forks): the context it was forked from and the seq it shares up to. */
+  forkOf?: ForkPoint;
+  /**
+   * Set on a fork: where its shared history lives, root first. Entry i holds the seqs above entry
+   * i-1's seq (0 for the first) up to its own, read from its context; the fork's own units follow.
+   */
+  lineage?: ForkPoint[];
+  /** The ids of the contexts forked from this one (a fork deleted in a crash may linger here until checked). */
+  forks?: string[];
+}
+
+/** A context and a seq of it: a fork's parent and fork point, or one stretch of a fork's lineage. */
+export interface ForkPoint {
+  contextId: string;
+  seq: number;
 }
 
 export interface ContextView {
@@ -98,10 +113,15 @@ export interface ContextView {
   version: number;
   headSeq: number;
   firstSeq: number;
+  /** Only on a fork. */
+  forkOf?: ForkPoint;
+  lineage?: ForkPoint[];
+  /** Only on a context with forks. */
+  forks?: string[];
 }
 
 export function contextView(r: ContextRecord): ContextView {
-  return {
+  const view: ContextView = {
     id: r.id,
     displayName: r.displayName,
     agentIds: r.agentIds,
@@ -113,6 +133,12 @@ export function contextView(r: ContextRecord): ContextView {
     headSeq: r.headSeq,
     firstSeq: r.firstSeq ?? 1,
   };
+  if (r.forkOf !== undefined) {
+    view.forkOf = r.forkOf;
+    view.lineage = r.lineage ?? [];
+  }
+  if (r.forks !== undefined && r.forks.length > 0) view.forks = r.forks;
+  return view;
 }
 
 /** A validated PATCH of a context. Absent fields change nothing; a meta value of null deletes the key. */

@@ -34,6 +34,7 @@ const SERVER_FIELDS = new Set(['id', 'seq', 'ts']);
 const RELATIONSHIP_FIELDS = fieldsOf('WorkUnitInput', ['relationships', 'items']);
 const FENCE_FIELDS = fieldsOf('WorkUnitInput', ['fence']);
 const PATCH_FIELDS = fieldsOf('ContextPatch');
+const FORK_FIELDS = fieldsOf('ContextFork');
 const unitTypes: ReadonlySet<string> = new Set(WORK_UNIT_TYPES);
 const relationshipTypes: ReadonlySet<string> = new Set(RELATIONSHIP_TYPES);
 
@@ -299,6 +300,43 @@ export function parseContextPatch(input: unknown): ContextPatch {
     unpinUnits: checkIdList(input.unpinUnits, 'unpinUnits'),
     meta,
   };
+}
+
+/** A validated fork request (POST /contexts/{id}/fork). */
+export interface ForkRequest {
+  seq: number;
+  /** The new context's id; the engine makes one when absent. */
+  id: string | undefined;
+  displayName: string | undefined;
+  meta: Record<string, string>;
+}
+
+export function parseForkRequest(input: unknown): ForkRequest {
+  if (!isPlainObject(input)) throw new EngramError('INVALID_FIELD', `fork: must be a JSON object, got ${describe(input)}`);
+  for (const key of Object.keys(input)) {
+    if (!FORK_FIELDS.has(key)) throw new EngramError('UNKNOWN_FIELD', `${key}: unknown field`);
+  }
+  if (input.seq === undefined) throw new EngramError('MISSING_FIELD', 'seq: required (the seq of the parent the fork shares up to; 0 shares nothing)');
+  if (typeof input.seq !== 'number' || !Number.isSafeInteger(input.seq) || input.seq < 0) {
+    throw new EngramError('INVALID_FIELD', `seq: must be a whole number from 0, got ${describe(input.seq)}`);
+  }
+  const id = input.id === undefined ? undefined : checkId(input.id, 'id');
+  let displayName: string | undefined;
+  if (input.displayName !== undefined) {
+    displayName = checkText(input.displayName, 'displayName', LIMITS.displayNameLength);
+    if (displayName.length === 0 || CONTROL_CHARS.test(displayName)) throw new EngramError('INVALID_FIELD', 'displayName: must be non-empty and free of control characters');
+  }
+  const meta: Record<string, string> = {};
+  if (input.meta !== undefined) {
+    if (!isPlainObject(input.meta)) throw new EngramError('INVALID_FIELD', `meta: must be an object, got ${describe(input.meta)}`);
+    const keys = Object.keys(input.meta);
+    if (keys.length > LIMITS.metaEntries) throw new EngramError('INVALID_FIELD', `meta: more than ${LIMITS.metaEntries} entries`);
+    for (const key of keys) {
+      checkMetaKey(key, 'meta');
+      meta[key] = checkText(input.meta[key], `meta.${key}`, LIMITS.metaValueLength);
+    }
+  }
+  return { seq: input.seq, id, displayName, meta };
 }
 
 export interface ListQuery {

@@ -27,6 +27,7 @@ import { tlsMaterial, type TlsOptions } from './tls.js';
 import type {
   AcquireRequest,
   Context,
+  ForkOptions,
   ContextDeletion,
   ContextPage,
   ContextPatch,
@@ -236,9 +237,22 @@ export class GrpcEngramClient implements LockApi {
     return contextFromProto(await this.unary<pb.Context>('updateContext', req));
   }
 
-  async deleteContext(contextId: string): Promise<ContextDeletion> {
-    const r = await this.unary<pb.ContextDeletion>('deleteContext', { contextId });
-    return { contextId: r.contextId, deleted: true, units: num(r.units), bytes: num(r.bytes) };
+  async deleteContext(contextId: string, options: { cascade?: boolean } = {}): Promise<ContextDeletion> {
+    const r = await this.unary<pb.ContextDeletion>('deleteContext', { contextId, cascade: options.cascade === true });
+    return { contextId: r.contextId, deleted: true, units: num(r.units), bytes: num(r.bytes), forksDeleted: [...(r.forksDeleted ?? [])] };
+  }
+
+  /** Forks a context at `seq` (as EngramClient.fork). */
+  async fork(contextId: string, options: ForkOptions): Promise<Context> {
+    const req: pb.IForkContextRequest = { contextId, seq: options.seq, id: options.id ?? '' };
+    if (options.displayName !== undefined) req.displayName = options.displayName;
+    if (options.meta !== undefined) req.meta = options.meta;
+    return contextFromProto(await this.unary<pb.Context>('forkContext', req));
+  }
+
+  /** The contexts forked from this one directly. */
+  async listForks(contextId: string): Promise<Context[]> {
+    return (await this.unary<pb.ListForksResponse>('listForks', { contextId })).forks.map(contextFromProto);
   }
 
   async listContexts(query: { limit?: number; after?: string; prefix?: string } = {}): Promise<ContextPage> {

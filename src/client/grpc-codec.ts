@@ -4,6 +4,7 @@ import {
   isBinaryPayload,
   type Context,
   type ContextPatch,
+  type ForkPoint,
   type Lock,
   type NewWorkUnit,
   type PresenceMember,
@@ -89,7 +90,7 @@ export function unitFromProto(u: pb.IWorkUnit): WorkUnit {
 }
 
 export function contextFromProto(c: pb.IContext): Context {
-  return {
+  const ctx: Context = {
     id: c.id ?? '',
     displayName: c.displayName ?? '',
     agentIds: [...(c.agentIds ?? [])],
@@ -101,6 +102,16 @@ export function contextFromProto(c: pb.IContext): Context {
     headSeq: num(c.headSeq as number),
     firstSeq: Math.max(1, num((c.firstSeq ?? 1) as number)),
   };
+  if (c.forkOf !== undefined && c.forkOf !== null) {
+    ctx.forkOf = forkPointFromProto(c.forkOf);
+    ctx.lineage = (c.lineage ?? []).map(forkPointFromProto);
+  }
+  if (c.forks !== undefined && c.forks !== null && c.forks.length > 0) ctx.forks = [...c.forks];
+  return ctx;
+}
+
+function forkPointFromProto(f: pb.IForkPoint): ForkPoint {
+  return { contextId: f.contextId ?? '', seq: num(f.seq as number) };
 }
 
 export function patchToProto(p: ContextPatch): pb.IUpdateContextRequest {

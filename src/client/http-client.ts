@@ -20,6 +20,7 @@ import type {
   ClientPage,
   ClientStatus,
   Context,
+  ForkOptions,
   ContextDeletion,
   ContextPage,
   ContextPatch,
@@ -253,8 +254,21 @@ export class EngramClient implements LockApi {
   }
 
   /** Deletes a context for good (its units, keys, search entries and memory state); subscribers are told and closed. */
-  async deleteContext(contextId: string): Promise<ContextDeletion> {
-    return (await this.call<ContextDeletion>('DELETE', `/contexts/${enc(contextId)}`)).value;
+  async deleteContext(contextId: string, options: { cascade?: boolean } = {}): Promise<ContextDeletion> {
+    return (await this.call<ContextDeletion>('DELETE', `/contexts/${enc(contextId)}${options.cascade === true ? '?cascade=true' : ''}`)).value;
+  }
+
+  /**
+   * Forks a context at `seq` (docs/agents.md, Forks): a new context sharing its units up to that
+   * seq, going on from seq + 1. A context with forks is deleted only with `{cascade: true}`.
+   */
+  async fork(contextId: string, options: ForkOptions): Promise<Context> {
+    return (await this.call<Context>('POST', `/contexts/${enc(contextId)}/fork`, options)).value;
+  }
+
+  /** The contexts forked from this one directly. */
+  async listForks(contextId: string): Promise<Context[]> {
+    return (await this.call<{ forks: Context[] }>('GET', `/contexts/${enc(contextId)}/forks`)).value.forks;
   }
 
   async listContexts(query: { limit?: number; after?: string; prefix?: string } = {}): Promise<ContextPage> {

@@ -19,6 +19,8 @@ export type {
   ClientStatus,
   ClientSummary,
   Context,
+  ForkOptions,
+  ForkPoint,
   ContextDeletion,
   ContextPage,
   ContextPatch,

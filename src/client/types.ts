@@ -87,6 +87,26 @@ export interface Context {
   updatedAt: string;
   version: number;
   headSeq: number;
+  /** Only on a fork: the context it was forked from and the seq it shares up to. */
+  forkOf?: ForkPoint;
+  /** Only on a fork: where its shared seqs are read from, root first (each entry up to its seq). */
+  lineage?: ForkPoint[];
+  /** Only on a context with forks: their ids. */
+  forks?: string[];
+}
+
+/** A context and a seq of it (a fork's parent, one stretch of its lineage). */
+export interface ForkPoint {
+  contextId: string;
+  seq: number;
+}
+
+/** What fork() takes besides the parent: the seq to share up to (0: nothing) and, optionally, the new id, name and meta. */
+export interface ForkOptions {
+  seq: number;
+  id?: string;
+  displayName?: string;
+  meta?: Record<string, string>;
 }
 
 export interface ContextPatch {
@@ -106,6 +126,8 @@ export interface ContextDeletion {
   /** Units removed, and the bytes of their JSON text. */
   units: number;
   bytes: number;
+  /** Forks deleted with it (cascade), forks of forks first. */
+  forksDeleted: string[];
 }
 
 export interface ContextPage {

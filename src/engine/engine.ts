@@ -15,12 +15,13 @@ import { LIMITS } from '../basics/limits.js';
 import type { CommitPart, CommittedContext, ContextBase, ContextDeletion, ContextOutcome, ContextTrim, IdempotencyEntry, Log, UnitEntry } from './log.js';
 import { ContextCache, type ContextState } from './context-cache.js';
 import type { AppendResult, CommitEvent, ContextHandle, ContextPage, EngineOptions, UnitPage } from './engine-types.js';
-import { contextView, type ContextPatch, type ContextRecord, type ContextView, type WorkUnitDraft } from '../basics/types.js';
-import { checkId, normalizeListQuery, parseContextPatch, parseWorkUnitDraft } from '../basics/validate.js';
+import { contextView, type ContextPatch, type ContextRecord, type ContextView, type ForkPoint, type WorkUnitDraft } from '../basics/types.js';
+import { checkId, normalizeListQuery, parseContextPatch, parseForkRequest, parseWorkUnitDraft, type ForkRequest } from '../basics/validate.js';
 import { joinKey, scopedKey } from '../basics/compound-key.js';
 import { GroupCommitQueue } from '../basics/group-commit.js';
 import { NO_TRACER, type TraceSpan, type Tracer } from '../basics/tracer.js';
 import { isTraceparent } from '../basics/trace.js';
+import { forkFirstSeq, inHistory, lineageFor, piecesOf, sharedThrough } from './forks.js';
 
 interface Waiter<T> {
   resolve: (value: T) => void;
@@ -49,11 +50,23 @@ interface PatchOp extends Waiter<ContextRecord> {
 }
 
 /** Deleting a context: alone in its batch (commitOps), so no write of the context lands between its read and its removal. */
-interface DeleteOp extends Waiter<ContextDeletion> {
+interface DeleteOp extends Waiter<ContextDeletion & { forksDeleted: string[] }> {
   kind: 'delete';
   clientId: string;
   key: string;
   contextId: string;
+  /** Delete its forks too (recursively); without it a context with forks is refused (CONTEXT_HAS_FORKS). */
+  cascade: boolean;
+}
+
+/** Forking a context: alone in its batch, since it writes two records (the fork's and its parent's list of forks). */
+interface ForkOp extends Waiter<ContextRecord> {
+  kind: 'fork';
+  attempts?: number;
+  clientId: string;
+  key: string;
+  parentId: string;
+  fork: ForkRequest;
 }
 
 /** Trimming a context below a seq: alone in its batch too, so the record it reads is the one it writes. */
@@ -68,7 +81,7 @@ interface TrimOp extends Waiter<ContextTrim | undefined> {
   keepIds: readonly string[];
 }
 
-type Op = AppendOp | PatchOp | DeleteOp | TrimOp;
+type Op = AppendOp | PatchOp | DeleteOp | TrimOp | ForkOp;
 type WriteOp = AppendOp | PatchOp;
 
 /** A context's record as it will be once the batch being formed commits. */
@@ -265,7 +278,7 @@ export class Engine {
     // can leave a pin naming a unit that is gone (docs/lifecycle.md notes it); units never change.
     for (const unitId of patch.pinUnits) {
       const loc = await this.log.locateUnit(clientId, unitId);
-      if (loc === undefined || loc.contextId !== contextId) {
+      if (loc === undefined || (loc.contextId !== contextId && !(await this.sharesUnit(clientId, contextId, loc.contextId, loc.seq)))) {
         throw new EngramError('UNIT_NOT_IN_CONTEXT', `pinUnits: ${JSON.stringify(unitId)} is not a work unit of this context`);
       }
     }
@@ -273,7 +286,13 @@ export class Engine {
     const record = await new Promise<ContextRecord>((resolve, reject) => {
       this.enqueue({ kind: 'patch', clientId, key: scopedKey(clientId, contextId), contextId, patch, ifMatch, resolve, reject });
     });
-    return contextView(record);
+    return this.viewOf(clientId, record);
+  }
+
+  /** Whether a unit of another context is part of this one's history (a fork shares it). */
+  private async sharesUnit(clientId: string, contextId: string, unitContext: string, seq: number): Promise<boolean> {
+    const record = (await this.contexts.get(clientId, scopedKey(clientId, contextId))).record;
+    return record !== undefined && inHistory(record, unitContext, seq);
   }
 
   /**
@@ -281,16 +300,147 @@ export class Engine {
    * the commit listeners, its search entries and subscriptions. A later write to the id starts a
    * new history, with a new incarnation. CONTEXT_NOT_FOUND when there is no such context.
    */
-  deleteContext(clientId: string, contextId: string): Promise<ContextDeletion> {
+  deleteContext(clientId: string, contextId: string, cascade = false): Promise<ContextDeletion & { forksDeleted: string[] }> {
     try {
       checkId(contextId, 'contextId');
       this.assertReady();
     } catch (err) {
       return Promise.reject(err);
     }
-    return new Promise<ContextDeletion>((resolve, reject) => {
-      this.enqueue({ kind: 'delete', clientId, key: scopedKey(clientId, contextId), contextId, resolve, reject });
+    return new Promise((resolve, reject) => {
+      this.enqueue({ kind: 'delete', clientId, key: scopedKey(clientId, contextId), contextId, cascade, resolve, reject });
     });
+  }
+
+  /**
+   * Forks a context at a seq (docs/agents.md, Forks): a new context, in the same space, whose
+   * seqs up to `seq` are the parent's (read through it, never copied) and whose own units start at
+   * seq + 1. CONTEXT_NOT_FOUND without the parent, FORK_BEYOND_HEAD past its head, CONTEXT_EXISTS
+   * when the id is taken; nothing is stored then.
+   */
+  forkContext(clientId: string, parentId: string, input: unknown): Promise<ContextView> {
+    try {
+      checkId(parentId, 'contextId');
+      this.assertReady();
+      const fork = parseForkRequest(input);
+      fork.id ??= `fork-${this.ulids.next(this.now())}`;
+      return new Promise<ContextRecord>((resolve, reject) => {
+        this.enqueue({ kind: 'fork', clientId, key: scopedKey(clientId, fork.id!), parentId, fork, resolve, reject });
+      }).then((record) => this.viewOf(clientId, record));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** The forks of a context that exist (its record's list, each checked: a fork deleted in a crash may linger there). */
+  async listForks(clientId: string, contextId: string): Promise<ContextView[]> {
+    const state = await this.existingState(clientId, contextId);
+    const out: ContextView[] = [];
+    for (const r of await this.liveForks(clientId, state.record)) out.push(await this.viewOf(clientId, r));
+    return out;
+  }
+
+  private async liveForks(clientId: string, record: ContextRecord): Promise<ContextRecord[]> {
+    const out: ContextRecord[] = [];
+    for (const id of record.forks ?? []) {
+      const s = await this.contexts.get(clientId, scopedKey(clientId, id));
+      if (s.record?.forkOf?.contextId === record.id) out.push(s.record);
+    }
+    return out;
+  }
+
+  private async commitFork(op: ForkOp): Promise<void> {
+    try {
+      const f = op.fork;
+      const parent = await this.contexts.get(op.clientId, scopedKey(op.clientId, op.parentId));
+      const target = await this.contexts.get(op.clientId, op.key);
+      const p = parent.record;
+      if (p === undefined) throw new EngramError('CONTEXT_NOT_FOUND', `context ${JSON.stringify(op.parentId)} does not exist`);
+      if (target.record !== undefined) throw new EngramError('CONTEXT_EXISTS', `context ${JSON.stringify(f.id)} already exists; a fork needs a new id`);
+      if (f.seq > p.headSeq) {
+        throw new EngramError('FORK_BEYOND_HEAD', `seq: ${f.seq} is beyond the head seq ${p.headSeq} of context ${JSON.stringify(op.parentId)}`, {
+          details: { headSeq: p.headSeq },
+        });
+      }
+      const lineage = lineageFor(p, f.seq);
+      // The parent's pins the fork shares stay pinned on it.
+      const pins: string[] = [];
+      for (const unitId of p.pinnedUnits) {
+        const loc = await this.log.locateUnit(op.clientId, unitId);
+        if (loc !== undefined && loc.seq <= f.seq && inHistory({ ...p, lineage }, loc.contextId, loc.seq)) pins.push(unitId);
+      }
+      const now = this.now();
+      const record: ContextRecord = {
+        id: f.id!,
+        displayName: f.displayName ?? f.id!,
+        agentIds: [...p.agentIds],
+        pinnedUnits: pins,
+        meta: f.meta,
+        createdAt: now,
+        updatedAt: now,
+        version: 1,
+        headSeq: f.seq,
+        forkOf: { contextId: op.parentId, seq: f.seq },
+        lineage,
+      };
+      if (target.incarnation !== undefined) record.incarnation = target.incarnation;
+      const nextParent: ContextRecord = { ...p, forks: [...(p.forks ?? []), record.id], version: p.version + 1, updatedAt: now };
+      const answers = await this.log.commit({
+        parts: [
+          { clientId: op.clientId, record, changed: true, base: { headSeq: 0, version: 0 }, units: [], idempotency: [] },
+          { clientId: op.clientId, record: nextParent, changed: true, base: { headSeq: p.headSeq, version: p.version }, units: [], idempotency: [] },
+        ],
+      });
+      if (answers.some((a) => a.status === 'conflict')) {
+        op.attempts = (op.attempts ?? 0) + 1;
+        if (op.attempts > MAX_ATTEMPTS) throw new EngramError('STORAGE_UNAVAILABLE', 'the parent changed on other nodes too often while the fork was staged; try again');
+        this.queue.requeue([op]);
+        return;
+      }
+      const failed = answers.find((a) => a.status === 'failed');
+      if (failed !== undefined) throw storageError(failed.error);
+      op.resolve(record);
+    } catch (err) {
+      op.reject(storageError(err));
+    }
+  }
+
+  /** Writes a changed record of a context that has no other part in flight (the list of its forks); false when the log refused it. */
+  private async commitRecord(clientId: string, before: ContextRecord, next: ContextRecord): Promise<boolean> {
+    const [answer] = await this.log.commit({
+      parts: [{ clientId, record: next, changed: true, base: { headSeq: before.headSeq, version: before.version }, units: [], idempotency: [] }],
+    });
+    return answer?.status === 'committed';
+  }
+
+  /** A record as clients see it: a fork's first seq is what retention left of its whole history. */
+  private viewOf(clientId: string, record: ContextRecord): ContextView | Promise<ContextView> {
+    const view = contextView(record);
+    if (record.lineage === undefined || record.lineage.length === 0) return view;
+    return this.historyFirstSeq(clientId, record).then((first) => {
+      view.firstSeq = first;
+      return view;
+    });
+  }
+
+  private async historyFirstSeq(clientId: string, record: ContextRecord): Promise<number> {
+    const firsts = new Map<string, number | undefined>();
+    for (const s of record.lineage ?? []) {
+      const st = await this.contexts.get(clientId, scopedKey(clientId, s.contextId));
+      firsts.set(s.contextId, st.record === undefined ? undefined : (st.record.firstSeq ?? 1));
+    }
+    return forkFirstSeq(record, (id) => firsts.get(id));
+  }
+
+  /**
+   * Where a search of this context looks: the context itself (to every seq) and each context of
+   * its lineage up to the seq it shares. Undefined when the context does not exist.
+   */
+  async historyScope(clientId: string, contextId: string): Promise<ForkPoint[] | undefined> {
+    this.assertReady();
+    const state = await this.contexts.get(clientId, scopedKey(clientId, contextId));
+    if (state.record === undefined) return undefined;
+    return [...(state.record.lineage ?? []), { contextId, seq: Number.MAX_SAFE_INTEGER }];
   }
 
   /**
@@ -323,11 +473,51 @@ export class Engine {
 
   private async commitDelete(op: DeleteOp): Promise<void> {
     try {
+      const record = (await this.contexts.get(op.clientId, op.key)).record;
+      const forks = record === undefined ? [] : await this.liveForks(op.clientId, record);
+      if (forks.length > 0 && !op.cascade) {
+        const ids = forks.map((r) => r.id);
+        throw new EngramError('CONTEXT_HAS_FORKS', `context ${JSON.stringify(op.contextId)} has forks (${ids.join(', ')}); delete them first, or delete with cascade`, {
+          details: { forks: ids },
+        });
+      }
+      // Forks of forks first, so no fork is ever left without the history it reads through.
+      const forksDeleted: string[] = [];
+      let units = 0;
+      let bytes = 0;
+      const deleteTree = async (r: ContextRecord): Promise<void> => {
+        for (const child of await this.liveForks(op.clientId, r)) {
+          await deleteTree(child);
+          const d = await this.log.deleteContext(op.clientId, child.id);
+          if (d === undefined) continue;
+          forksDeleted.push(child.id);
+          units += d.units;
+          bytes += d.bytes;
+        }
+      };
+      if (record !== undefined) await deleteTree(record);
       const deletion = await this.log.deleteContext(op.clientId, op.contextId);
-      if (deletion === undefined) op.reject(new EngramError('CONTEXT_NOT_FOUND', `context ${JSON.stringify(op.contextId)} does not exist`));
-      else op.resolve(deletion);
+      if (deletion === undefined) {
+        op.reject(new EngramError('CONTEXT_NOT_FOUND', `context ${JSON.stringify(op.contextId)} does not exist`));
+        return;
+      }
+      const parentId = record?.forkOf?.contextId;
+      if (parentId !== undefined) await this.forgetFork(op.clientId, parentId, op.contextId);
+      // What a cascade removed counts in the answer: the forks' own units and bytes too.
+      op.resolve({ ...deletion, units: deletion.units + units, bytes: deletion.bytes + bytes, forksDeleted });
     } catch (err) {
       op.reject(storageError(err));
+    }
+  }
+
+  /** Takes a deleted fork off its parent's list; a try that fails leaves an entry that liveForks skips. */
+  private async forgetFork(clientId: string, parentId: string, forkId: string): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const p = (await this.contexts.get(clientId, scopedKey(clientId, parentId))).record;
+      if (p?.forks === undefined || !p.forks.includes(forkId)) return;
+      const next: ContextRecord = { ...p, forks: p.forks.filter((id) => id !== forkId), version: p.version + 1, updatedAt: this.now() };
+      if (next.forks!.length === 0) delete next.forks;
+      if (await this.commitRecord(clientId, p, next).catch(() => false)) return;
     }
   }
 
@@ -347,11 +537,11 @@ export class Engine {
 
   private async commitOps(batch: Op[]): Promise<void> {
     // A deletion or a trim is a batch of its own: the ops before it commit first, those after it wait for the next batch.
-    const cut = batch.findIndex((op) => op.kind === 'delete' || op.kind === 'trim');
+    const cut = batch.findIndex((op) => op.kind === 'delete' || op.kind === 'trim' || op.kind === 'fork');
     if (cut === 0) {
       this.queue.requeue(batch.slice(1));
-      const op = batch[0] as DeleteOp | TrimOp;
-      return op.kind === 'delete' ? this.commitDelete(op) : this.commitTrim(op);
+      const op = batch[0] as DeleteOp | TrimOp | ForkOp;
+      return op.kind === 'delete' ? this.commitDelete(op) : op.kind === 'trim' ? this.commitTrim(op) : this.commitFork(op);
     }
     if (cut > 0) this.queue.requeue(batch.slice(cut));
     const ops = (cut > 0 ? batch.slice(0, cut) : batch) as WriteOp[];
@@ -623,10 +813,12 @@ export class Engine {
     const q = normalizeListQuery(query);
     const state = await this.existingState(clientId, contextId);
     const head = state.record.headSeq;
+    const lineage = state.record.lineage;
+    // A fork's first seq is what retention left of its whole history (forks.ts).
+    const firstSeq = lineage !== undefined && lineage.length > 0 ? await this.historyFirstSeq(clientId, state.record) : (state.record.firstSeq ?? 1);
     // Below the first seq retention kept there is nothing to read (pinned units kept there are read by id).
-    const first = Math.max(q.after + 1, state.record.firstSeq ?? 1);
+    const first = Math.max(q.after + 1, firstSeq);
     const last = Math.min(q.before - 1, head);
-    const firstSeq = state.record.firstSeq ?? 1;
     if (first > last) return { units: [], nextCursor: null, firstSeq };
     let lo: number;
     let hi: number;
@@ -638,7 +830,9 @@ export class Engine {
       hi = Math.min(last, lo + q.limit - 1);
     }
     let units: string[];
-    if (state.tail.covers(lo)) {
+    if (lineage !== undefined && lo <= sharedThrough(lineage)) {
+      units = await this.readHistory(clientId, contextId, lineage, lo, hi, state);
+    } else if (state.tail.covers(lo)) {
       units = state.tail.slice(lo, hi);
     } else {
       units = await this.log.readUnits(clientId, contextId, lo, hi);
@@ -657,21 +851,36 @@ export class Engine {
   /**
    * The units stored with lo ≤ seq ≤ hi, oldest first, straight from the log: below the context's
    * first seq that is the units a trim kept (pins, summaries), which pages of listUnits never show.
+   * A fork's shared seqs are read from its lineage.
    */
   async scanUnits(clientId: string, contextId: string, lo: number, hi: number): Promise<string[]> {
     this.assertReady();
+    const state = await this.existingState(clientId, contextId);
+    const lineage = state.record.lineage;
+    if (lineage !== undefined && lineage.length > 0 && lo <= sharedThrough(lineage)) return this.readHistory(clientId, contextId, lineage, lo, hi, state);
     return this.log.readUnits(clientId, contextId, lo, hi);
+  }
+
+  /** Seqs lo..hi of a fork's history: each stretch from the context that holds it, from its tail when it has them. */
+  private async readHistory(clientId: string, contextId: string, lineage: readonly ForkPoint[], lo: number, hi: number, own: ContextState): Promise<string[]> {
+    const out: string[] = [];
+    for (const piece of piecesOf(contextId, lineage, lo, hi)) {
+      const st = piece.contextId === contextId ? own : await this.contexts.get(clientId, scopedKey(clientId, piece.contextId));
+      const units = st.tail.covers(piece.lo) ? st.tail.slice(piece.lo, piece.hi) : await this.log.readUnits(clientId, piece.contextId, piece.lo, piece.hi);
+      for (const u of units) out.push(u);
+    }
+    return out;
   }
 
   /** A context and the epoch of its current history (epochOf): what its seqs mean (a token count, a cursor) holds only within it. */
   async contextHistory(clientId: string, contextId: string): Promise<{ view: ContextView; epoch: string }> {
     const state = await this.existingState(clientId, contextId);
-    return { view: contextView(state.record), epoch: this.epochOf(state.incarnation) };
+    return { view: await this.viewOf(clientId, state.record), epoch: this.epochOf(state.incarnation) };
   }
 
   async getContext(clientId: string, contextId: string): Promise<ContextView> {
     const state = await this.existingState(clientId, contextId);
-    return contextView(state.record);
+    return this.viewOf(clientId, state.record);
   }
 
   /** Contexts in id order, `limit` at a time; pass `nextCursor` back as `after`. */
@@ -686,7 +895,9 @@ export class Engine {
     const records = await this.log.listContexts(clientId, { after: query.after, prefix: query.prefix, limit: limit + 1 });
     const more = records.length > limit;
     const page = more ? records.slice(0, limit) : records;
-    return { contexts: page.map(contextView), nextCursor: more ? page[page.length - 1]!.id : null };
+    const contexts: ContextView[] = [];
+    for (const r of page) contexts.push(r.lineage !== undefined && r.lineage.length > 0 ? await this.viewOf(clientId, r) : contextView(r));
+    return { contexts, nextCursor: more ? page[page.length - 1]!.id : null };
   }
 
   // ---- streaming support -------------------------------------------------------
@@ -709,6 +920,8 @@ export class Engine {
     // Another load finishing first may have evicted it again; only the state in the map is canonical.
     while (this.contexts.peek(key) !== state) state = await this.contexts.get(clientId, key);
     state.retained++;
+    const lineage = state.record?.lineage;
+    if (lineage !== undefined && lineage.length > 0) return this.retainFork(clientId, contextId, state, lineage);
     let released = false;
     return {
       clientId,
@@ -724,12 +937,65 @@ export class Engine {
         const hi = Math.min(head, after + limit);
         if (lo > hi) return [];
         if (state.tail.covers(lo)) return state.tail.slice(lo, hi);
+        // Held since before a fork was made under this id: the seqs it shares are read through its lineage.
+        const lineage = state.record?.lineage;
+        if (lineage !== undefined && lo <= sharedThrough(lineage)) return this.readHistory(clientId, contextId, lineage, lo, hi, state);
         return this.log.readUnits(clientId, contextId, lo, hi);
       },
       release: () => {
         if (released) return;
         released = true;
         state.retained--;
+      },
+    };
+  }
+
+  /**
+   * A fork's handle: it holds the contexts of its lineage too, so its first seq and the units it
+   * shares are at hand synchronously, and a subscription replays them before the fork's own.
+   */
+  private async retainFork(clientId: string, contextId: string, state: ContextState, lineage: readonly ForkPoint[]): Promise<ContextHandle> {
+    const held = new Map<string, ContextHandle>();
+    try {
+      for (const s of lineage) if (!held.has(s.contextId)) held.set(s.contextId, await this.retain(clientId, s.contextId));
+    } catch (err) {
+      state.retained--;
+      for (const h of held.values()) h.release();
+      throw err;
+    }
+    const firstSeq = () => (state.record === undefined ? 1 : forkFirstSeq(state.record, (id) => (held.get(id)?.record() === undefined ? undefined : held.get(id)!.firstSeq())));
+    let released = false;
+    return {
+      clientId,
+      contextId,
+      head: () => state.record?.headSeq ?? 0,
+      record: () => state.record,
+      epoch: () => this.epochOf(state.incarnation),
+      firstSeq,
+      unitsAfter: (after, limit) => {
+        const lo = Math.max(after + 1, firstSeq());
+        const hi = Math.min(state.record?.headSeq ?? 0, after + limit);
+        if (lo > hi) return [];
+        const parts: Array<string[] | Promise<string[]>> = [];
+        let sync = true;
+        for (const piece of piecesOf(contextId, lineage, lo, hi)) {
+          let units: string[] | Promise<string[]>;
+          if (piece.contextId === contextId) {
+            units = state.tail.covers(piece.lo) ? state.tail.slice(piece.lo, piece.hi) : this.log.readUnits(clientId, contextId, piece.lo, piece.hi);
+          } else {
+            units = held.get(piece.contextId)!.unitsAfter(piece.lo - 1, piece.hi - piece.lo + 1);
+          }
+          if (units instanceof Promise) sync = false;
+          parts.push(units);
+        }
+        if (sync) return (parts as string[][]).flat();
+        return Promise.all(parts).then((all) => all.flat());
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        state.retained--;
+        for (const h of held.values()) h.release();
       },
     };
   }

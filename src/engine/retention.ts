@@ -6,6 +6,7 @@
  */
 import type { Engine } from './engine.js';
 import type { Log } from './log.js';
+import { sharedThrough } from './forks.js';
 import type { ContextRecord, RetentionRule } from '../basics/types.js';
 
 export interface RetentionOptions {
@@ -111,9 +112,12 @@ export class RetentionSweeper {
   async cutFor(space: string, r: ContextRecord, rule: RetentionRule): Promise<number> {
     const head = r.headSeq;
     let cut = r.firstSeq ?? 1;
+    // A fork's own units start after what it shares; the shared part follows its parent's retention (docs/agents.md, Forks).
+    const own = r.lineage === undefined ? 1 : sharedThrough(r.lineage) + 1;
     if (rule.maxUnits !== undefined) cut = Math.max(cut, head - rule.maxUnits + 1);
-    if (rule.maxAgeMs !== undefined && cut <= head) cut = Math.max(cut, await this.firstNewer(space, r.id, cut, head, this.now() - rule.maxAgeMs));
-    if (rule.maxBytes !== undefined && cut <= head) cut = Math.max(cut, await this.firstWithin(space, r.id, cut, head, rule.maxBytes));
+    if (rule.maxAgeMs !== undefined && cut <= head) cut = Math.max(cut, await this.firstNewer(space, r.id, Math.max(cut, own), head, this.now() - rule.maxAgeMs));
+    if (rule.maxBytes !== undefined && cut <= head) cut = Math.max(cut, await this.firstWithin(space, r.id, Math.max(cut, own), head, rule.maxBytes));
+    if (cut <= own) return r.firstSeq ?? 1;
     return Math.min(cut, head + 1);
   }
 

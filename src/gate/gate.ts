@@ -15,13 +15,14 @@ import type { AppendResult, ContextPage, Engine, UnitPage } from '../engine/engi
 import type { SweepReport } from '../engine/retention.js';
 import { EngramError } from '../basics/errors.js';
 import { LIMITS } from '../basics/limits.js';
+import { UlidFactory } from '../basics/ids.js';
 import type { LockManager, PendingAcquire } from '../locks/locks.js';
 import type { LockView } from '../locks/lock-types.js';
 import type { LockSubscription, Router, StreamSink, Subscription } from '../streams/router.js';
 import type { PresenceMember } from '../streams/presence.js';
 import { parseSearchQuery, SEARCH_LIMITS, type SearchQuery } from '../search/search-query.js';
 import type { SearchHit, SearchQuerier, SearchResponse } from '../search/search.js';
-import type { ContextView } from '../basics/types.js';
+import type { ContextView, ForkPoint } from '../basics/types.js';
 import { compareUtf8 } from '../basics/validate.js';
 
 /** How much of a search's query text its span carries. */
@@ -110,6 +111,8 @@ export interface ContextDeletionReport {
   /** Units removed, and the bytes of their JSON text. */
   units: number;
   bytes: number;
+  /** Forks deleted with it (cascade), forks of forks first. */
+  forksDeleted: string[];
 }
 
 function field(body: unknown, name: string): unknown {
@@ -117,6 +120,7 @@ function field(body: unknown, name: string): unknown {
 }
 
 export class Gate {
+  private readonly ulids = new UlidFactory();
   readonly engine: Engine;
   readonly access: Access;
   readonly clients: ClientRegistry;
@@ -253,13 +257,52 @@ export class Gate {
    * Deletes a context for good (Engine.deleteContext): needs write access to it. Its bytes stop
    * counting against the space's storage quota.
    */
-  deleteContext(p: Principal, contextId: string): Promise<ContextDeletionReport> {
+  deleteContext(p: Principal, contextId: string, cascade = false): Promise<ContextDeletionReport> {
     return this.run(async () => {
       const space = this.access.contextSpace(p, contextId, 'write');
       this.clients.touch(p.clientId);
-      const d = await this.engine.deleteContext(space, contextId);
-      return { contextId, deleted: true, units: d.units, bytes: d.bytes };
+      const d = await this.engine.deleteContext(space, contextId, cascade);
+      return { contextId, deleted: true, units: d.units, bytes: d.bytes, forksDeleted: d.forksDeleted };
     });
+  }
+
+  /**
+   * Forks a context (Engine.forkContext): needs read access to the parent and write access to the
+   * fork, which lives in the parent's space.
+   */
+  forkContext(p: Principal, parentId: string, body: unknown): Promise<ContextView> {
+    return this.run(() => {
+      const space = this.access.contextSpace(p, parentId, 'read');
+      let id = field(body, 'id');
+      if (id === undefined && typeof body === 'object' && body !== null && !Array.isArray(body)) {
+        // A made-up id must map to the parent's space too: `fork-<ULID>`, or under the parent's id when a group's pattern needs it.
+        const made = `fork-${this.ulids.next(Date.now())}`;
+        id = this.spaceOrNone(p, made) === space || parentId.length + made.length >= LIMITS.idLength ? made : `${parentId}/${made}`;
+        body = { ...body, id };
+      }
+      const forkSpace = this.access.contextSpace(p, typeof id === 'string' ? id : parentId, 'write');
+      if (forkSpace !== space) throw new EngramError('INVALID_FIELD', `id: a fork lives in its parent's space, and ${JSON.stringify(id)} maps to another one`);
+      return this.metered(
+        p,
+        body,
+        () => this.engine.forkContext(space, parentId, body),
+        () => 0,
+      );
+    });
+  }
+
+  /** The space a context id is written in, or undefined when the principal may not write it. */
+  private spaceOrNone(p: Principal, contextId: string): string | undefined {
+    try {
+      return this.access.contextSpace(p, contextId, 'write');
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The forks of a context that exist now. */
+  listForks(p: Principal, contextId: string): Promise<ContextView[]> {
+    return this.run(() => this.engine.listForks(this.readSpace(p, contextId), contextId));
   }
 
   private readSpace(p: Principal, contextId: string): string {
@@ -448,10 +491,25 @@ export class Gate {
     // Which spaces to ask, and for which of the asked contexts.
     const asks = new Map<string, string[] | undefined>();
     let filtered = false;
+    /** Seq bounds of contexts searched through a fork's lineage: their units above it belong to other histories. */
+    let bounds: Map<string, number> | undefined;
     if (q.contextIds !== undefined) {
+      const scopes: Array<[string, ForkPoint[]]> = [];
       for (const id of q.contextIds) {
         const space = this.access.contextSpace(p, id, 'read');
-        asks.set(space, [...(asks.get(space) ?? []), id]);
+        scopes.push([space, (await this.engine.historyScope(space, id)) ?? [{ contextId: id, seq: Number.MAX_SAFE_INTEGER }]]);
+      }
+      if (scopes.some(([, scope]) => scope.length > 1)) {
+        bounds = new Map();
+        filtered = true;
+      }
+      for (const [space, scope] of scopes) {
+        const ids = asks.get(space) ?? [];
+        for (const s of scope) {
+          if (!ids.includes(s.contextId)) ids.push(s.contextId);
+          if (bounds !== undefined) bounds.set(`${space}\u0000${s.contextId}`, Math.max(bounds.get(`${space}\u0000${s.contextId}`) ?? 0, s.seq));
+        }
+        asks.set(space, ids);
       }
     } else if (p.contexts !== undefined) {
       // Credentials limited to context patterns: the index is asked only about the contexts they
@@ -475,7 +533,7 @@ export class Gate {
     if (q.fresh && this.searchIndex !== undefined) await this.indexedThrough(this.engine.committedPosition);
     // Partitions of clients that were idle are rebuilt from the log before they answer.
     await Promise.all([...asks.keys()].map((space) => this.searchIndex?.ensure(space)));
-    const depth = Math.min(SEARCH_LIMITS.depthMax, filtered && p.contexts !== undefined ? (q.offset + q.limit) * 4 : q.offset + q.limit);
+    const depth = Math.min(SEARCH_LIMITS.depthMax, filtered && (p.contexts !== undefined || bounds !== undefined) ? (q.offset + q.limit) * 4 : q.offset + q.limit);
     const per = await Promise.all(
       [...asks].map(([space, contextIds]) => {
         const sq: SearchQuery = asks.size === 1 && !filtered ? { ...q, contextIds: contextIds ?? q.contextIds } : { ...q, contextIds, offset: 0, limit: depth };
@@ -491,7 +549,11 @@ export class Gate {
       const json = jsons[i];
       if (json === undefined) continue;
       const h = merged[i]!;
-      if (filtered && !this.access.visible(p, h.space, (JSON.parse(json) as { contextId: string }).contextId)) continue;
+      if (bounds !== undefined) {
+        // Through a fork: what it shares is visible to whoever may read the fork.
+        const u = JSON.parse(json) as { contextId: string; seq: number };
+        if (u.seq > (bounds.get(`${h.space}\u0000${u.contextId}`) ?? 0)) continue;
+      } else if (filtered && !this.access.visible(p, h.space, (JSON.parse(json) as { contextId: string }).contextId)) continue;
       results.push({ workUnit: json, score: h.score, keywordScore: h.keywordScore, vectorScore: h.vectorScore });
     }
     if (per.length > 1 || filtered) results = results.slice(q.offset, q.offset + q.limit);
@@ -573,8 +635,8 @@ export class Gate {
       if (page.contexts.length === 0) break;
       for (const c of page.contexts) {
         try {
-          const d = await this.engine.deleteContext(clientId, c.id);
-          report.contexts++;
+          const d = await this.engine.deleteContext(clientId, c.id, true);
+          report.contexts += 1 + d.forksDeleted.length;
           report.units += d.units;
           report.bytes += d.bytes;
         } catch (err) {

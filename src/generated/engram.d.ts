@@ -1241,6 +1241,15 @@ export namespace engram {
             /** Context firstSeq. */
             firstSeq: (number|Long);
 
+            /** Context forkOf. */
+            forkOf?: (engram.v3.ForkPoint.$Properties|null);
+
+            /** Context lineage. */
+            lineage: engram.v3.ForkPoint.$Properties[];
+
+            /** Context forks. */
+            forks: string[];
+
             /**
              * Creates a new Context instance using the specified properties.
              * @param [properties] Properties to set
@@ -1310,12 +1319,339 @@ export namespace engram {
                 /** Context firstSeq */
                 firstSeq?: (number|Long|null);
 
+                /** Context forkOf */
+                forkOf?: (engram.v3.ForkPoint.$Properties|null);
+
+                /** Context lineage */
+                lineage?: (engram.v3.ForkPoint.$Properties[]|null);
+
+                /** Context forks */
+                forks?: (string[]|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
 
             /** Shape of a Context. */
             type $Shape = engram.v3.Context.$Properties;
+        }
+
+        /**
+         * Properties of a ForkPoint.
+         * @deprecated Use engram.v3.ForkPoint.$Properties instead.
+         */
+        interface IForkPoint extends engram.v3.ForkPoint.$Properties {
+        }
+
+        /** Represents a ForkPoint. */
+        class ForkPoint {
+
+            /**
+             * Constructs a new ForkPoint.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: engram.v3.ForkPoint.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** ForkPoint contextId. */
+            contextId: string;
+
+            /** ForkPoint seq. */
+            seq: (number|Long);
+
+            /**
+             * Creates a new ForkPoint instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns ForkPoint instance
+             */
+            static create(properties: engram.v3.ForkPoint.$Shape): engram.v3.ForkPoint & engram.v3.ForkPoint.$Shape;
+            static create(properties?: engram.v3.ForkPoint.$Properties): engram.v3.ForkPoint;
+
+            /**
+             * Encodes the specified ForkPoint message. Does not implicitly {@link engram.v3.ForkPoint.verify|verify} messages.
+             * @param message ForkPoint message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: engram.v3.ForkPoint.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ForkPoint message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {engram.v3.ForkPoint & engram.v3.ForkPoint.$Shape} ForkPoint
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): engram.v3.ForkPoint & engram.v3.ForkPoint.$Shape;
+
+            /**
+             * Gets the type url for ForkPoint
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ForkPoint {
+
+            /** Properties of a ForkPoint. */
+            interface $Properties {
+
+                /** ForkPoint contextId */
+                contextId?: (string|null);
+
+                /** ForkPoint seq */
+                seq?: (number|Long|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ForkPoint. */
+            type $Shape = engram.v3.ForkPoint.$Properties;
+        }
+
+        /**
+         * Properties of a ForkContextRequest.
+         * @deprecated Use engram.v3.ForkContextRequest.$Properties instead.
+         */
+        interface IForkContextRequest extends engram.v3.ForkContextRequest.$Properties {
+        }
+
+        /** Represents a ForkContextRequest. */
+        class ForkContextRequest {
+
+            /**
+             * Constructs a new ForkContextRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: engram.v3.ForkContextRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** ForkContextRequest contextId. */
+            contextId: string;
+
+            /** ForkContextRequest seq. */
+            seq: (number|Long);
+
+            /** ForkContextRequest id. */
+            id: string;
+
+            /** ForkContextRequest displayName. */
+            displayName?: (string|null);
+
+            /** ForkContextRequest meta. */
+            meta: { [k: string]: string };
+
+            /**
+             * Creates a new ForkContextRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns ForkContextRequest instance
+             */
+            static create(properties: engram.v3.ForkContextRequest.$Shape): engram.v3.ForkContextRequest & engram.v3.ForkContextRequest.$Shape;
+            static create(properties?: engram.v3.ForkContextRequest.$Properties): engram.v3.ForkContextRequest;
+
+            /**
+             * Encodes the specified ForkContextRequest message. Does not implicitly {@link engram.v3.ForkContextRequest.verify|verify} messages.
+             * @param message ForkContextRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: engram.v3.ForkContextRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ForkContextRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {engram.v3.ForkContextRequest & engram.v3.ForkContextRequest.$Shape} ForkContextRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): engram.v3.ForkContextRequest & engram.v3.ForkContextRequest.$Shape;
+
+            /**
+             * Gets the type url for ForkContextRequest
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ForkContextRequest {
+
+            /** Properties of a ForkContextRequest. */
+            interface $Properties {
+
+                /** ForkContextRequest contextId */
+                contextId?: (string|null);
+
+                /** ForkContextRequest seq */
+                seq?: (number|Long|null);
+
+                /** ForkContextRequest id */
+                id?: (string|null);
+
+                /** ForkContextRequest displayName */
+                displayName?: (string|null);
+
+                /** ForkContextRequest meta */
+                meta?: ({ [k: string]: string }|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ForkContextRequest. */
+            type $Shape = engram.v3.ForkContextRequest.$Properties;
+        }
+
+        /**
+         * Properties of a ListForksRequest.
+         * @deprecated Use engram.v3.ListForksRequest.$Properties instead.
+         */
+        interface IListForksRequest extends engram.v3.ListForksRequest.$Properties {
+        }
+
+        /** Represents a ListForksRequest. */
+        class ListForksRequest {
+
+            /**
+             * Constructs a new ListForksRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: engram.v3.ListForksRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** ListForksRequest contextId. */
+            contextId: string;
+
+            /**
+             * Creates a new ListForksRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns ListForksRequest instance
+             */
+            static create(properties: engram.v3.ListForksRequest.$Shape): engram.v3.ListForksRequest & engram.v3.ListForksRequest.$Shape;
+            static create(properties?: engram.v3.ListForksRequest.$Properties): engram.v3.ListForksRequest;
+
+            /**
+             * Encodes the specified ListForksRequest message. Does not implicitly {@link engram.v3.ListForksRequest.verify|verify} messages.
+             * @param message ListForksRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: engram.v3.ListForksRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ListForksRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {engram.v3.ListForksRequest & engram.v3.ListForksRequest.$Shape} ListForksRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): engram.v3.ListForksRequest & engram.v3.ListForksRequest.$Shape;
+
+            /**
+             * Gets the type url for ListForksRequest
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ListForksRequest {
+
+            /** Properties of a ListForksRequest. */
+            interface $Properties {
+
+                /** ListForksRequest contextId */
+                contextId?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ListForksRequest. */
+            type $Shape = engram.v3.ListForksRequest.$Properties;
+        }
+
+        /**
+         * Properties of a ListForksResponse.
+         * @deprecated Use engram.v3.ListForksResponse.$Properties instead.
+         */
+        interface IListForksResponse extends engram.v3.ListForksResponse.$Properties {
+        }
+
+        /** Represents a ListForksResponse. */
+        class ListForksResponse {
+
+            /**
+             * Constructs a new ListForksResponse.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: engram.v3.ListForksResponse.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** ListForksResponse forks. */
+            forks: engram.v3.Context.$Properties[];
+
+            /**
+             * Creates a new ListForksResponse instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns ListForksResponse instance
+             */
+            static create(properties: engram.v3.ListForksResponse.$Shape): engram.v3.ListForksResponse & engram.v3.ListForksResponse.$Shape;
+            static create(properties?: engram.v3.ListForksResponse.$Properties): engram.v3.ListForksResponse;
+
+            /**
+             * Encodes the specified ListForksResponse message. Does not implicitly {@link engram.v3.ListForksResponse.verify|verify} messages.
+             * @param message ListForksResponse message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: engram.v3.ListForksResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ListForksResponse message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {engram.v3.ListForksResponse & engram.v3.ListForksResponse.$Shape} ListForksResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): engram.v3.ListForksResponse & engram.v3.ListForksResponse.$Shape;
+
+            /**
+             * Gets the type url for ListForksResponse
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ListForksResponse {
+
+            /** Properties of a ListForksResponse. */
+            interface $Properties {
+
+                /** ListForksResponse forks */
+                forks?: (engram.v3.Context.$Properties[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ListForksResponse. */
+            type $Shape = engram.v3.ListForksResponse.$Properties;
         }
 
         /**
@@ -1412,6 +1748,9 @@ export namespace engram {
             /** DeleteContextRequest contextId. */
             contextId: string;
 
+            /** DeleteContextRequest cascade. */
+            cascade: boolean;
+
             /**
              * Creates a new DeleteContextRequest instance using the specified properties.
              * @param [properties] Properties to set
@@ -1454,6 +1793,9 @@ export namespace engram {
                 /** DeleteContextRequest contextId */
                 contextId?: (string|null);
 
+                /** DeleteContextRequest cascade */
+                cascade?: (boolean|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
@@ -1489,6 +1831,9 @@ export namespace engram {
 
             /** ContextDeletion bytes. */
             bytes: (number|Long);
+
+            /** ContextDeletion forksDeleted. */
+            forksDeleted: string[];
 
             /**
              * Creates a new ContextDeletion instance using the specified properties.
@@ -1537,6 +1882,9 @@ export namespace engram {
 
                 /** ContextDeletion bytes */
                 bytes?: (number|Long|null);
+
+                /** ContextDeletion forksDeleted */
+                forksDeleted?: (string[]|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -1671,6 +1671,8 @@ export const engram = $root.engram = (() => {
                 this.agentIds = [];
                 this.pinnedUnits = [];
                 this.meta = {};
+                this.lineage = [];
+                this.forks = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -1687,6 +1689,17 @@ export const engram = $root.engram = (() => {
             Context.prototype.version = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
             Context.prototype.headSeq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
             Context.prototype.firstSeq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            Context.prototype.forkOf = null;
+            Context.prototype.lineage = $util.emptyArray;
+            Context.prototype.forks = $util.emptyArray;
+
+            let $oneOfFields;
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(Context.prototype, "_forkOf", {
+                get: $util.oneOfGetter($oneOfFields = ["forkOf"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
 
             Context.create = function(properties) {
                 return new Context(properties);
@@ -1722,6 +1735,14 @@ export const engram = $root.engram = (() => {
                     writer.uint32(72).uint64(message.headSeq);
                 if (message.firstSeq != null && $Object.hasOwnProperty.call(message, "firstSeq") && (typeof message.firstSeq === "object" ? message.firstSeq.low || message.firstSeq.high : message.firstSeq !== 0))
                     writer.uint32(80).uint64(message.firstSeq);
+                if (message.forkOf != null && $Object.hasOwnProperty.call(message, "forkOf"))
+                    $root.engram.v3.ForkPoint.encode(message.forkOf, writer.uint32(90).fork(), _depth + 1).ldelim();
+                if (message.lineage != null && message.lineage.length)
+                    for (let i = 0; i < message.lineage.length; ++i)
+                        $root.engram.v3.ForkPoint.encode(message.lineage[i], writer.uint32(98).fork(), _depth + 1).ldelim();
+                if (message.forks != null && message.forks.length)
+                    for (let i = 0; i < message.forks.length; ++i)
+                        writer.uint32(106).string(message.forks[i]);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1864,6 +1885,29 @@ export const engram = $root.engram = (() => {
                                 delete message.firstSeq;
                             continue;
                         }
+                    case 11: {
+                            if (wireType !== 2)
+                                break;
+                            message.forkOf = $root.engram.v3.ForkPoint.decode(reader, reader.size(), $undefined, _depth + 1, message.forkOf);
+                            message._forkOf = "forkOf";
+                            continue;
+                        }
+                    case 12: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.lineage && message.lineage.length))
+                                message.lineage = [];
+                            message.lineage.push($root.engram.v3.ForkPoint.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 13: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.forks && message.forks.length))
+                                message.forks = [];
+                            message.forks.push(reader.stringVerify());
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -1888,6 +1932,470 @@ export const engram = $root.engram = (() => {
             };
 
             return Context;
+        })();
+
+        v3.ForkPoint = (function() {
+
+            const ForkPoint = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            ForkPoint.prototype.contextId = "";
+            ForkPoint.prototype.seq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            ForkPoint.create = function(properties) {
+                return new ForkPoint(properties);
+            };
+
+            ForkPoint.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.contextId != null && $Object.hasOwnProperty.call(message, "contextId") && message.contextId !== "")
+                    writer.uint32(10).string(message.contextId);
+                if (message.seq != null && $Object.hasOwnProperty.call(message, "seq") && (typeof message.seq === "object" ? message.seq.low || message.seq.high : message.seq !== 0))
+                    writer.uint32(16).uint64(message.seq);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            ForkPoint.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.engram.v3.ForkPoint();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.contextId = value;
+                            else
+                                delete message.contextId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.seq = value;
+                            else
+                                delete message.seq;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            ForkPoint.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/engram.v3.ForkPoint";
+            };
+
+            return ForkPoint;
+        })();
+
+        v3.ForkContextRequest = (function() {
+
+            const ForkContextRequest = function (properties) {
+                this.meta = {};
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            ForkContextRequest.prototype.contextId = "";
+            ForkContextRequest.prototype.seq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            ForkContextRequest.prototype.id = "";
+            ForkContextRequest.prototype.displayName = null;
+            ForkContextRequest.prototype.meta = $util.emptyObject;
+
+            let $oneOfFields;
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(ForkContextRequest.prototype, "_displayName", {
+                get: $util.oneOfGetter($oneOfFields = ["displayName"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            ForkContextRequest.create = function(properties) {
+                return new ForkContextRequest(properties);
+            };
+
+            ForkContextRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.contextId != null && $Object.hasOwnProperty.call(message, "contextId") && message.contextId !== "")
+                    writer.uint32(10).string(message.contextId);
+                if (message.seq != null && $Object.hasOwnProperty.call(message, "seq") && (typeof message.seq === "object" ? message.seq.low || message.seq.high : message.seq !== 0))
+                    writer.uint32(16).uint64(message.seq);
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(26).string(message.id);
+                if (message.displayName != null && $Object.hasOwnProperty.call(message, "displayName"))
+                    writer.uint32(34).string(message.displayName);
+                if (message.meta != null && $Object.hasOwnProperty.call(message, "meta"))
+                    for (let keys = $Object.keys(message.meta), i = 0; i < keys.length; ++i)
+                        writer.uint32(42).fork().uint32(10).string(keys[i]).uint32(18).string(message.meta[keys[i]]).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            ForkContextRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, key, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.engram.v3.ForkContextRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.contextId = value;
+                            else
+                                delete message.contextId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.seq = value;
+                            else
+                                delete message.seq;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            message.displayName = reader.stringVerify();
+                            message._displayName = "displayName";
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if (message.meta === $util.emptyObject)
+                                message.meta = {};
+                            let end2 = reader.size() + reader.pos;
+                            if (end2 > reader.len)
+                                throw $RangeError("index out of range");
+                            reader.len = end2;
+                            key = "";
+                            value = "";
+                            while (reader.pos < end2) {
+                                let tag2 = reader.tag();
+                                wireType = tag2 & 7;
+                                switch (tag2 >>>= 3) {
+                                case 1:
+                                    if (wireType !== 2)
+                                        break;
+                                    key = reader.stringVerify();
+                                    continue;
+                                case 2:
+                                    if (wireType !== 2)
+                                        break;
+                                    value = reader.stringVerify();
+                                    continue;
+                                }
+                                reader.skipType(wireType, _depth, tag2);
+                            }
+                            if (reader.pos !== end2)
+                                throw $RangeError("index out of range");
+                            reader.len = end;
+                            if (key === "__proto__")
+                                $util.makeProp(message.meta, key);
+                            message.meta[key] = value;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            ForkContextRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/engram.v3.ForkContextRequest";
+            };
+
+            return ForkContextRequest;
+        })();
+
+        v3.ListForksRequest = (function() {
+
+            const ListForksRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            ListForksRequest.prototype.contextId = "";
+
+            ListForksRequest.create = function(properties) {
+                return new ListForksRequest(properties);
+            };
+
+            ListForksRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.contextId != null && $Object.hasOwnProperty.call(message, "contextId") && message.contextId !== "")
+                    writer.uint32(10).string(message.contextId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            ListForksRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.engram.v3.ListForksRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.contextId = value;
+                            else
+                                delete message.contextId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            ListForksRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/engram.v3.ListForksRequest";
+            };
+
+            return ListForksRequest;
+        })();
+
+        v3.ListForksResponse = (function() {
+
+            const ListForksResponse = function (properties) {
+                this.forks = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            ListForksResponse.prototype.forks = $util.emptyArray;
+
+            ListForksResponse.create = function(properties) {
+                return new ListForksResponse(properties);
+            };
+
+            ListForksResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.forks != null && message.forks.length)
+                    for (let i = 0; i < message.forks.length; ++i)
+                        $root.engram.v3.Context.encode(message.forks[i], writer.uint32(10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            ListForksResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.engram.v3.ListForksResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.forks && message.forks.length))
+                                message.forks = [];
+                            message.forks.push($root.engram.v3.Context.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            ListForksResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/engram.v3.ListForksResponse";
+            };
+
+            return ListForksResponse;
         })();
 
         v3.GetContextRequest = (function() {
@@ -1992,6 +2500,7 @@ export const engram = $root.engram = (() => {
             };
 
             DeleteContextRequest.prototype.contextId = "";
+            DeleteContextRequest.prototype.cascade = false;
 
             DeleteContextRequest.create = function(properties) {
                 return new DeleteContextRequest(properties);
@@ -2006,6 +2515,8 @@ export const engram = $root.engram = (() => {
                     throw $Error("max depth exceeded");
                 if (message.contextId != null && $Object.hasOwnProperty.call(message, "contextId") && message.contextId !== "")
                     writer.uint32(10).string(message.contextId);
+                if (message.cascade != null && $Object.hasOwnProperty.call(message, "cascade") && message.cascade !== false)
+                    writer.uint32(16).bool(message.cascade);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2048,6 +2559,15 @@ export const engram = $root.engram = (() => {
                                 delete message.contextId;
                             continue;
                         }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.cascade = value;
+                            else
+                                delete message.cascade;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -2077,6 +2597,7 @@ export const engram = $root.engram = (() => {
         v3.ContextDeletion = (function() {
 
             const ContextDeletion = function (properties) {
+                this.forksDeleted = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -2086,6 +2607,7 @@ export const engram = $root.engram = (() => {
             ContextDeletion.prototype.contextId = "";
             ContextDeletion.prototype.units = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
             ContextDeletion.prototype.bytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            ContextDeletion.prototype.forksDeleted = $util.emptyArray;
 
             ContextDeletion.create = function(properties) {
                 return new ContextDeletion(properties);
@@ -2104,6 +2626,9 @@ export const engram = $root.engram = (() => {
                     writer.uint32(16).uint64(message.units);
                 if (message.bytes != null && $Object.hasOwnProperty.call(message, "bytes") && (typeof message.bytes === "object" ? message.bytes.low || message.bytes.high : message.bytes !== 0))
                     writer.uint32(24).uint64(message.bytes);
+                if (message.forksDeleted != null && message.forksDeleted.length)
+                    for (let i = 0; i < message.forksDeleted.length; ++i)
+                        writer.uint32(34).string(message.forksDeleted[i]);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2162,6 +2687,14 @@ export const engram = $root.engram = (() => {
                                 message.bytes = value;
                             else
                                 delete message.bytes;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.forksDeleted && message.forksDeleted.length))
+                                message.forksDeleted = [];
+                            message.forksDeleted.push(reader.stringVerify());
                             continue;
                         }
                     }

@@ -35,6 +35,8 @@ export interface AgentApi {
   window(contextId: string, request: Record<string, unknown>): Promise<unknown>;
   /** POST /contexts/{id}/summarize: `request` is its body. */
   summarize(contextId: string, request: Record<string, unknown>): Promise<unknown>;
+  /** POST /contexts/{id}/fork: `request` is its body ({seq, id?, displayName?, meta?}). */
+  fork(contextId: string, request: Record<string, unknown>): Promise<unknown>;
 }
 
 export class ClientAgentApi implements AgentApi {
@@ -90,6 +92,9 @@ export class ClientAgentApi implements AgentApi {
   summarize(contextId: string, request: Record<string, unknown>) {
     return this.client.summarize(contextId, request as never);
   }
+  fork(contextId: string, request: Record<string, unknown>) {
+    return this.client.fork(contextId, request as never);
+  }
 }
 
 export class LocalAgentApi implements AgentApi {
@@ -105,6 +110,10 @@ export class LocalAgentApi implements AgentApi {
   }
   async summarize(contextId: string, request: Record<string, unknown>) {
     return JSON.parse(await this.agents.summarizer.summarize(this.p, contextId, request)) as unknown;
+  }
+
+  fork(contextId: string, request: Record<string, unknown>) {
+    return this.gate.forkContext(this.p, contextId, request);
   }
 
   memory(space: string, input: unknown, agentId: string) {

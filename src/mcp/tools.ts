@@ -236,6 +236,20 @@ const TOOLS: Tool[] = [
     ),
   },
   {
+    name: 'fork_context',
+    description:
+      "Branch a context at a seq to try something else (a what-if): a new context that shares the parent's units up to that seq without copying them and goes on from there; the parent does not see what the fork adds, nor the fork what the parent adds later.",
+    inputSchema: obj(
+      {
+        contextId: str('The context to fork'),
+        seq: { type: 'integer', minimum: 0, description: "The parent's seq the fork shares up to (at most its head; 0 shares nothing)" },
+        id: str('The id of the new context (made up when absent)'),
+        displayName: str('A name for the fork'),
+      },
+      ['contextId', 'seq'],
+    ),
+  },
+  {
     name: 'who_is_here',
     description: 'Who is following a context live right now (subscribed over WebSocket, SSE or gRPC), by client and agent, with how many connections and since when.',
     inputSchema: obj({ contextId: str('The context') }, ['contextId']),
@@ -307,6 +321,11 @@ export async function callTool(api: AgentApi, o: McpOptions, name: string, args:
         const { contextId, agentId: _, ...request } = args;
         if (typeof contextId !== 'string') return text('MISSING_FIELD: contextId', true);
         return json(await api.summarize(contextId, { ...request, agentId }));
+      }
+      case 'fork_context': {
+        const { contextId, agentId: _, ...request } = args;
+        if (typeof contextId !== 'string') return text('MISSING_FIELD: contextId', true);
+        return json(await api.fork(contextId, request));
       }
       case 'who_is_here':
         if (typeof args.contextId !== 'string') return text('MISSING_FIELD: contextId', true);

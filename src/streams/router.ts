@@ -442,6 +442,13 @@ export class Router {
           sub.sink.cork(() => {
             for (const frame of unitFrames) {
               if (frame.seq! <= sub.cursor) continue;
+              if (frame.seq! > sub.cursor + 1) {
+                // Seqs it has not had come before this unit (a fork made under an id it followed
+                // before the fork existed shares them): read them from the log first.
+                sub.state = 'catching-up';
+                void sub.catchUp();
+                return;
+              }
               sub.deliver(frame);
               if (sub.state !== 'live') return;
             }

@@ -58,6 +58,8 @@ export const ENGRAM_SERVICE = {
   subscribe: method('Subscribe', pb.SubscribeRequest, pb.SubscribeEvent, false, true),
   getPresence: method('GetPresence', pb.GetPresenceRequest, pb.Presence),
   getWindow: method('GetWindow', pb.GetWindowRequest, pb.ContextWindow),
+  forkContext: method('ForkContext', pb.ForkContextRequest, pb.Context),
+  listForks: method('ListForks', pb.ListForksRequest, pb.ListForksResponse),
 } satisfies ServiceDefinition;
 
 /** Encodes a SubscribeEvent once, for the Subscribe stream. */

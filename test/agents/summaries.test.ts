@@ -138,6 +138,14 @@ test('summaries stand in for their ranges in reads and windows; retention keeps 
     ['S11', 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15],
   );
 
+  // A fork shares its parent's summaries up to its fork point.
+  assert.equal((await http.post('/contexts/mid/fork', { seq: 12, id: 'mid-what-if' })).status, 201);
+  await post({ contextId: 'mid-what-if', agentId: 'worker', type: 'MESSAGE', payload: 'what if 13' });
+  assert.deepEqual(
+    ((await http.get('/workunits/mid-what-if?summaries=true')).json.workUnits as Unit[]).map((u) => (u.type === 'SUMMARY' ? `S${u.seq}` : u.seq)),
+    ['S11', 4, 5, 6, 7, 8, 9, 10, 12, 13],
+  );
+
   // Retention (the newest 25 units: seqs 36-60 stay) trims units a summary covers but keeps the summaries, and says how many it covered.
   for (let i = 33; i <= 60; i++) await post({ contextId: 'run', agentId: 'worker', type: 'MESSAGE', payload: { text: `step ${i}: after the cut-over` } });
   const report = (await http.post('/retention/sweep', {})).json as { trimmed: number; units: number; summarized: number };

@@ -32,6 +32,8 @@ const COVERED: Record<string, Method[]> = {
   'GET /contexts/{id}/presence': ['presence'],
   'POST /contexts/{id}/window': ['window'],
   'POST /contexts/{id}/summarize': ['summarize'],
+  'POST /contexts/{id}/fork': ['fork'],
+  'GET /contexts/{id}/forks': ['listForks'],
   'POST /locks': ['acquire', 'acquireAll', 'withLock'],
   'GET /locks': ['listLocks'],
   'GET /locks/{resource}': ['getLock'],
@@ -184,6 +186,14 @@ describe('every mapped method calls its route, against a real server', () => {
       via('summarize', () => engram.summarize('plan', { from: 1 })),
       (e: EngramClientError) => e.code === 'MODEL_UNAVAILABLE',
     );
+    // A fork, listed by its parent, then deleted (which leaves the parent whole).
+    const forked = await via('fork', () => engram.fork('plan', { seq: 1, id: 'plan-what-if' }));
+    assert.deepEqual([forked.forkOf, forked.headSeq], [{ contextId: 'plan', seq: 1 }, 1]);
+    assert.deepEqual(
+      (await via('listForks', () => engram.listForks('plan'))).map((c) => c.id),
+      ['plan-what-if'],
+    );
+    assert.deepEqual((await engram.deleteContext('plan-what-if')).forksDeleted, []);
 
     // Locks.
     const lock = await via('acquire', () => engram.acquire('doc', { agentId: 'a' }));
@@ -299,7 +309,13 @@ describe('every mapped method calls its route, against a real server', () => {
     const health = await via('healthDetailed', () => engram.healthDetailed());
     assert.ok('storage' in health && 'streams' in health, Object.keys(health).join(','));
 
-    assert.deepEqual(await via('deleteContext', () => engram.deleteContext('plan')), { contextId: 'plan', deleted: true, units: 1, bytes: JSON.stringify(w.workUnit).length });
+    assert.deepEqual(await via('deleteContext', () => engram.deleteContext('plan')), {
+      contextId: 'plan',
+      deleted: true,
+      units: 1,
+      bytes: JSON.stringify(w.workUnit).length,
+      forksDeleted: [],
+    });
 
     // What each method requested is what the map says it calls (subscribe streams over WebSocket,
     // not fetch: test/client/sdk.test.ts drives it).

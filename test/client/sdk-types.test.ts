@@ -49,6 +49,9 @@ const pairs: Array<[string, string[], unknown]> = [
       version: true,
       headSeq: true,
       firstSeq: true,
+      forkOf: true,
+      lineage: true,
+      forks: true,
     }),
     RESPONSE_SCHEMAS.Context,
   ],
@@ -95,7 +98,12 @@ const pairs: Array<[string, string[], unknown]> = [
   ],
   ['SearchResponse ↔ response SearchResponse', fieldsOf<sdk.SearchResponse>()({ results: true, total: true, totalRelation: true }), RESPONSE_SCHEMAS.SearchResponse],
   ['UnitPage ↔ response UnitPage', fieldsOf<sdk.UnitPage>()({ workUnits: true, nextCursor: true, firstSeq: true }), RESPONSE_SCHEMAS.UnitPage],
-  ['ContextDeletion ↔ response ContextDeletion', fieldsOf<sdk.ContextDeletion>()({ contextId: true, deleted: true, units: true, bytes: true }), RESPONSE_SCHEMAS.ContextDeletion],
+  [
+    'ContextDeletion ↔ response ContextDeletion',
+    fieldsOf<sdk.ContextDeletion>()({ contextId: true, deleted: true, units: true, bytes: true, forksDeleted: true }),
+    RESPONSE_SCHEMAS.ContextDeletion,
+  ],
+  ['ForkOptions ↔ request ContextFork', fieldsOf<sdk.ForkOptions>()({ seq: true, id: true, displayName: true, meta: true }), REQUEST_SCHEMAS.ContextFork],
   ['ContextPresence ↔ response Presence', fieldsOf<sdk.ContextPresence>()({ contextId: true, members: true, connections: true }), RESPONSE_SCHEMAS.Presence],
   ['PresenceMember ↔ response PresenceMember', fieldsOf<sdk.PresenceMember>()({ clientId: true, agentId: true, connections: true, since: true }), RESPONSE_SCHEMAS.PresenceMember],
   // The memory views and the graph.

@@ -201,7 +201,7 @@ describe('deleting a context', () => {
     assert.equal(put.json.isError, false);
     const g = new EngramGrpc(server!.grpcAddr);
     const d = await g.call('DeleteContext', { contextId: 'memories/notes' });
-    assert.deepEqual(d, { contextId: 'memories/notes', units: 1, bytes: d.bytes });
+    assert.deepEqual(d, { contextId: 'memories/notes', units: 1, bytes: d.bytes, forksDeleted: [] });
     const view = await http.post('/memory/notes/command', { command: 'view', path: '/memories/plan.md' });
     assert.equal(view.json.isError, true, 'the file is gone with its context');
     const err = await g.call('DeleteContext', { contextId: 'memories/notes' }).catch((e: grpc.ServiceError) => e);

@@ -67,6 +67,17 @@ describe('a group shares its contexts with its members', () => {
     assert.deepEqual(texts(await env.http.get('/workunits/shared%2Fplan', alice)), ['the zebra migration plan']);
   });
 
+  test('a fork of a shared context lives in the group space; a read-only member may not fork', async () => {
+    const f = await env.http.post('/contexts/shared%2Fplan/fork', { seq: 1 }, alice);
+    assert.equal(f.status, 201, f.text);
+    assert.match(f.json.id, /^shared\/plan\/fork-/, 'the made-up id maps to the group space');
+    assert.deepEqual(texts(await env.http.get(`/workunits/${encodeURIComponent(f.json.id)}`, bob)), ['the zebra migration plan']);
+    const outside = await env.http.post('/contexts/shared%2Fplan/fork', { seq: 1, id: 'alice-own' }, alice);
+    assert.deepEqual([outside.status, outside.json.error.code], [400, 'INVALID_FIELD']);
+    assert.equal((await env.http.post('/contexts/shared%2Fplan/fork', { seq: 1, id: 'shared/bobs' }, bob)).status, 403);
+    assert.deepEqual((await env.http.request('DELETE', `/contexts/${encodeURIComponent(f.json.id)}`, { headers: alice })).json.deleted, true);
+  });
+
   test('read-only is enforced on every write path', async () => {
     const post = await env.http.post('/workunit', unit('shared/plan'), bob);
     assert.equal(post.status, 403);

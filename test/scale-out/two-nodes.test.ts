@@ -228,6 +228,28 @@ describe('two Engram nodes on one JetStream cluster', { skip: SKIP ? `skipped: $
     assert.equal(((await a.http.get('/workunits/short-lived')).json.workUnits as unknown[]).length, 1);
   });
 
+  test('a fork made through node A carries its lineage to node B, which reads through it and guards the parent', async () => {
+    for (let i = 1; i <= 5; i++) assert.equal((await a.http.post('/workunit', unit('fork-parent', { payload: { i } }))).status, 201);
+    const f = await a.http.post('/contexts/fork-parent/fork', { seq: 3, id: 'fork-child' });
+    assert.equal(f.status, 201, f.text);
+    await eventually(async () => (await b.http.get('/contexts/fork-child')).json.forkOf?.seq === 3, WAIT_MS, 'the fork on node B');
+    assert.equal((await b.http.post('/workunit', unit('fork-child', { payload: { i: 'own' } }))).json.seq, 4);
+    for (const n of [a, b]) {
+      await eventually(async () => (await n.http.get('/workunits/fork-child')).json.workUnits?.length === 4, WAIT_MS, 'the fork own unit on both nodes');
+      const us = (await n.http.get('/workunits/fork-child')).json.workUnits as Array<{ contextId: string; seq: number }>;
+      assert.deepEqual(
+        us.map((u) => `${u.contextId}@${u.seq}`),
+        ['fork-parent@1', 'fork-parent@2', 'fork-parent@3', 'fork-child@4'],
+      );
+    }
+    await eventually(async () => (await b.http.get('/contexts/fork-parent')).json.forks?.[0] === 'fork-child', WAIT_MS, 'the parent lists its fork on node B');
+    const refused = await b.http.request('DELETE', '/contexts/fork-parent');
+    assert.deepEqual([refused.status, refused.json.error?.code], [409, 'CONTEXT_HAS_FORKS']);
+    const gone = await b.http.request('DELETE', '/contexts/fork-parent?cascade=true');
+    assert.deepEqual([gone.status, gone.json.forksDeleted], [200, ['fork-child']]);
+    await eventually(async () => (await a.http.get('/contexts/fork-child')).status === 404, WAIT_MS, 'the fork gone on node A');
+  });
+
   test('killing one NATS server keeps writes working on both nodes, and loses nothing acknowledged', async () => {
     await nats.kill(0);
     const acked: Array<{ id: string; seq: number }> = [];

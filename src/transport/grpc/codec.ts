@@ -119,7 +119,7 @@ export function unitOut(unit: string | WorkUnit): pb.IWorkUnit {
 }
 
 export function contextOut(c: ContextView): pb.IContext {
-  return {
+  const out: pb.IContext = {
     id: c.id,
     displayName: c.displayName,
     agentIds: c.agentIds,
@@ -131,6 +131,21 @@ export function contextOut(c: ContextView): pb.IContext {
     headSeq: c.headSeq,
     firstSeq: c.firstSeq,
   };
+  if (c.forkOf !== undefined) {
+    out.forkOf = c.forkOf;
+    out.lineage = c.lineage ?? [];
+  }
+  if (c.forks !== undefined) out.forks = c.forks;
+  return out;
+}
+
+/** A ForkContextRequest as a fork body (an empty id is absent). */
+export function forkInput(r: pb.IForkContextRequest): Record<string, unknown> {
+  const body: Record<string, unknown> = { seq: num(r.seq) };
+  if (r.id) body.id = r.id;
+  if (typeof r.displayName === 'string') body.displayName = r.displayName;
+  if (r.meta !== undefined && r.meta !== null && Object.keys(r.meta).length > 0) body.meta = r.meta;
+  return body;
 }
 
 /** An UpdateContextRequest as a PATCH body and its If-Match precondition. */

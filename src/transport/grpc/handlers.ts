@@ -5,7 +5,7 @@ import type { Authenticator, Principal } from '../../tenancy/access.js';
 import { EngramError } from '../../basics/errors.js';
 import type { Gate } from '../../gate/gate.js';
 import { engram } from '../../generated/engram.js';
-import { acquireInput, contextOut, contextPatchInput, lockOut, num, presenceMemberOut, searchInput, unitInput, unitOut } from './codec.js';
+import { acquireInput, contextOut, contextPatchInput, forkInput, lockOut, num, presenceMemberOut, searchInput, unitInput, unitOut } from './codec.js';
 import { presenceView } from '../../streams/frames.js';
 import { wireBytes } from '../../wire/grpc-service.js';
 import { toServiceError } from './status.js';
@@ -115,9 +115,13 @@ function unaryRpcs(deps: GrpcDeps): UntypedServiceImplementation {
       return contextOut(await gate.patchContext(principal, req.contextId, patch, ifMatch));
     }),
     deleteContext: unary(deps, async (req: pb.DeleteContextRequest, principal): Promise<pb.IContextDeletion> => {
-      const d = await gate.deleteContext(principal, req.contextId);
-      return { contextId: d.contextId, units: d.units, bytes: d.bytes };
+      const d = await gate.deleteContext(principal, req.contextId, req.cascade);
+      return { contextId: d.contextId, units: d.units, bytes: d.bytes, forksDeleted: d.forksDeleted };
     }),
+    forkContext: unary(deps, async (req: pb.ForkContextRequest, principal) => contextOut(await gate.forkContext(principal, req.contextId, forkInput(req)))),
+    listForks: unary(deps, async (req: pb.ListForksRequest, principal): Promise<pb.IListForksResponse> => ({
+      forks: (await gate.listForks(principal, req.contextId)).map(contextOut),
+    })),
     listContexts: unary(deps, async (req: pb.ListContextsRequest, principal): Promise<pb.IListContextsResponse> => {
       const page = await gate.listContexts(principal, { limit: req.limit || undefined, after: req.after || undefined, prefix: req.prefix || undefined });
       const res: pb.IListContextsResponse = { contexts: page.contexts.map(contextOut) };

@@ -183,11 +183,13 @@ export function registerUnitRoutes(t: RouteTable, deps: { gate: Gate; agents: Ag
           'Delete a context for good: its units, idempotency keys, search entries and memory state; subscribers get a `deleted` event. A later write starts a new history (a new stream epoch).',
         tag: 'contexts',
         scope: 'write',
+        query: [param('cascade', BOOL, 'Delete its forks too (forks of forks first); without it a context with forks is refused (409 CONTEXT_HAS_FORKS).')],
         ok: { 200: 'ContextDeletion' },
-        errors: ['CONTEXT_NOT_FOUND', 'INVALID_ID'],
+        errors: ['CONTEXT_NOT_FOUND', 'CONTEXT_HAS_FORKS', 'INVALID_ID', 'INVALID_QUERY'],
       },
       handler: (reply, req, principal) => {
-        gate.deleteContext(principal, pathParam(req, 0, 'contextId')).then((report) => reply.json(200, JSON.stringify(report)), reject(reply));
+        const cascade = new Query(req.getQuery()).bool('cascade') === true;
+        gate.deleteContext(principal, pathParam(req, 0, 'contextId'), cascade).then((report) => reply.json(200, JSON.stringify(report)), reject(reply));
       },
     },
   });

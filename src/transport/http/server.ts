@@ -25,6 +25,7 @@ import { registerOpsRoutes, type OpsDeps } from './routes-ops.js';
 import { registerSearchRoutes, type SearchDeps } from './routes-search.js';
 import { registerAgentRoutes } from './routes-agents.js';
 import type { AgentServices } from '../../agents/services.js';
+import { registerForkRoutes } from './routes-forks.js';
 import { registerUnitRoutes } from './routes-units.js';
 import { registerPresenceRoutes } from './routes-presence.js';
 import type { StreamHub } from '../../streams/hub.js';
@@ -115,6 +116,7 @@ export class HttpServer {
     registerLockRoutes(table, options);
     registerSearchRoutes(table, options);
     registerAgentRoutes(table, options);
+    registerForkRoutes(table, options);
     registerClientRoutes(table, options);
     const memory = options.memory;
     registerMemoryRoutes(table, { memory, maxBodyBytes: options.maxBodyBytes });
