@@ -16,6 +16,7 @@ import { createAgentMemory } from '../memory/agent-memory.js';
 import { createLanguageModel } from '../memory/language-model.js';
 import { TokenCounts } from '../agents/token-counts.js';
 import { WindowService } from '../agents/window.js';
+import { ApprovalService } from '../agents/approvals.js';
 import { detailedHealth } from '../ops/health.js';
 import { Metrics } from '../ops/metrics.js';
 import { LockManager } from '../locks/locks.js';
@@ -172,6 +173,9 @@ export async function serve(config: Config): Promise<void> {
       }),
     ),
   );
+  // Approval units follow their rules from every transport; their state is derived from the log.
+  const approvals = new ApprovalService(gate, log);
+  gate.useTypedAppends(approvals);
   const t = config.server.tls;
   // The config check (config/tls.ts) made sure both files are given, or neither.
   const tls = t.certFile === '' ? undefined : { certFile: t.certFile, keyFile: t.keyFile, ...(t.clientCaFile === '' ? {} : { clientCaFile: t.clientCaFile }) };
@@ -182,6 +186,7 @@ export async function serve(config: Config): Promise<void> {
       gate,
       memory,
       window,
+      approvals,
       mcp: config.mcp.enabled ? { allowedOrigins: config.mcp.allowedOrigins } : undefined,
       allowedOrigins: config.server.allowedOrigins,
       allowedHosts: config.server.allowedHosts,

@@ -5,6 +5,7 @@
  * dependencies are stand-ins, since no request here reaches a handler that uses them.
  */
 import type { WindowService } from '../../src/agents/window.js';
+import type { ApprovalService } from '../../src/agents/approvals.js';
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { pino } from 'pino';
@@ -64,6 +65,7 @@ function options(parts: { optional: boolean }): HttpServerOptions {
     search: {} as SearchDeps,
     memory: { files: {}, facts: {}, graph: {} } as unknown as AgentMemory,
     window: {} as WindowService,
+    approvals: {} as ApprovalService,
     mcp: optional ? { allowedOrigins: [] } : undefined,
   };
 }

@@ -25,6 +25,7 @@ import { registerOpsRoutes, type OpsDeps } from './routes-ops.js';
 import { registerSearchRoutes, type SearchDeps } from './routes-search.js';
 import { registerAgentRoutes } from './routes-agents.js';
 import type { WindowService } from '../../agents/window.js';
+import type { ApprovalService } from '../../agents/approvals.js';
 import { registerUnitRoutes } from './routes-units.js';
 import { registerPresenceRoutes } from './routes-presence.js';
 import type { StreamHub } from '../../streams/hub.js';
@@ -54,6 +55,8 @@ export interface HttpServerOptions {
   memory: AgentMemory;
   /** Context windows under a token budget (agents/). */
   window: WindowService;
+  /** Approval requests and decisions (agents/approvals.ts). */
+  approvals: ApprovalService;
   /** MCP over HTTP at /mcp; absent: off. */
   mcp?: McpHttpOptions;
   /** Foreign browser origins allowed (server.allowedOrigins); the server's own pages always are. */
