@@ -9,6 +9,7 @@ import type { Principal } from '../tenancy/access.js';
 import type { AgentMemory } from '../memory/agent-memory.js';
 import type { Gate } from '../gate/gate.js';
 import { windowJson, type WindowService } from '../agents/window.js';
+import type { ApprovalService } from '../agents/approvals.js';
 
 export interface AgentApi {
   memory(space: string, input: unknown, agentId: string): Promise<{ result: string; isError: boolean }>;
@@ -31,6 +32,10 @@ export interface AgentApi {
   presence(contextId: string): Promise<unknown>;
   /** POST /contexts/{id}/window: `request` is its body. */
   window(contextId: string, request: Record<string, unknown>): Promise<unknown>;
+  /** POST /contexts/{id}/approvals: `request` is its body. */
+  requestApproval(contextId: string, request: Record<string, unknown>): Promise<unknown>;
+  /** GET /contexts/{id}/approvals/{requestId}?wait=: fenced on approve (FENCE_REJECTED once the lock was lost). */
+  getApproval(contextId: string, requestId: string, waitSeconds: number): Promise<unknown>;
 }
 
 export class ClientAgentApi implements AgentApi {
@@ -83,6 +88,12 @@ export class ClientAgentApi implements AgentApi {
   window(contextId: string, request: Record<string, unknown>) {
     return this.client.window(contextId, request as never);
   }
+  requestApproval(contextId: string, request: Record<string, unknown>) {
+    return this.client.requestApproval(contextId, request as never);
+  }
+  getApproval(contextId: string, requestId: string, waitSeconds: number) {
+    return this.client.getApproval(contextId, requestId, { waitSeconds });
+  }
 }
 
 export class LocalAgentApi implements AgentApi {
@@ -91,7 +102,15 @@ export class LocalAgentApi implements AgentApi {
     private readonly mem: AgentMemory,
     private readonly p: Principal,
     private readonly windows: WindowService,
+    private readonly approvals: ApprovalService,
   ) {}
+
+  requestApproval(contextId: string, request: Record<string, unknown>) {
+    return this.approvals.request(this.p, contextId, request);
+  }
+  getApproval(contextId: string, requestId: string, waitSeconds: number) {
+    return this.approvals.get(this.p, contextId, requestId, { waitMs: Math.max(0, Math.min(60, Math.floor(waitSeconds))) * 1000 });
+  }
 
   async window(contextId: string, request: Record<string, unknown>) {
     return JSON.parse(windowJson(await this.windows.window(this.p, contextId, request))) as unknown;

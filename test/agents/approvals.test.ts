@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { EngramClient, EngramClientError, GrpcEngramClient } from '../../src/client/index.js';
 import { HttpClient } from '../helpers/http.js';
 import { removeDir, startServer, tempDir, type RunningServer } from '../helpers/server.js';
 import { eventually, WAIT_MS } from '../helpers/wait.js';
@@ -193,6 +194,32 @@ test('a stale worker that lost its lease cannot act on an approval given after i
   // The listing (for people, not for acting) still shows the decision.
   const listed = (await http.get('/approvals?status=approved&contextId=run-5')).json.approvals;
   assert.equal(listed[0].decision.decision, 'approve');
+});
+
+test('SDK and gRPC: a gRPC client asks through the plain unit write, and the decision reaches its Subscribe stream and the SDK waiter', async () => {
+  const sdk = new EngramClient(server.url);
+  const grpc = new GrpcEngramClient(server.grpcAddr);
+  try {
+    const held = await sdk.acquire('grpc/one', { agentId: 'g-agent', ttlMs: 600_000 });
+    await assert.rejects(
+      grpc.requestApproval('run-7', { agentId: 'g-agent', action: 'x', ttlMs: 60_000, lock: { resource: 'grpc/one', token: held.token + 1000 } }),
+      (e: EngramClientError) => e.code === 'FENCE_REJECTED',
+    );
+    const req = await grpc.requestApproval('run-7', { agentId: 'g-agent', action: { migrate: 'users' }, ttlMs: 600_000, lock: held });
+    assert.equal(req.type, 'APPROVAL_REQUEST');
+    const onStream = grpc.waitForApproval('run-7', req, { timeoutMs: WAIT_MS });
+    const waiter = sdk.waitForApproval('run-7', req.id, { timeoutMs: WAIT_MS });
+    const decided = await sdk.decideApproval('run-7', req.id, { decision: 'deny', by: 'erin', reason: 'not on a Friday' });
+    assert.equal(decided.status, 'denied');
+    const unit = await onStream;
+    assert.equal(unit.id, decided.decision!.id);
+    assert.deepEqual(unit.payload, { requestId: req.id, decision: 'deny', reason: 'not on a Friday', lock: { resource: 'grpc/one', token: held.token } });
+    const answer = await waiter;
+    assert.deepEqual([answer.status, answer.decision?.by], ['denied', 'erin']);
+  } finally {
+    grpc.close();
+    sdk.close();
+  }
 });
 
 test('pending approvals and decisions are rebuilt from the log after a restart; a waiter then sees the decision', async () => {

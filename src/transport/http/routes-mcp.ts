@@ -8,6 +8,7 @@
  */
 import type { AgentMemory } from '../../memory/agent-memory.js';
 import type { WindowService } from '../../agents/window.js';
+import type { ApprovalService } from '../../agents/approvals.js';
 import { EngramError } from '../../basics/errors.js';
 import type { Gate } from '../../gate/gate.js';
 import { LocalAgentApi } from '../../mcp/agent-api.js';
@@ -56,7 +57,7 @@ const loadSdk = () => (sdk ??= Promise.all([import('@modelcontextprotocol/sdk/se
 
 export function registerMcpRoutes(
   t: RouteTable,
-  deps: { gate: Gate; memory: AgentMemory; window: WindowService; maxBodyBytes: number; version: string; mcp: McpHttpOptions },
+  deps: { gate: Gate; memory: AgentMemory; window: WindowService; approvals: ApprovalService; maxBodyBytes: number; version: string; mcp: McpHttpOptions },
 ): void {
   const refuse = (origin: string) => new EngramError('FORBIDDEN', `origin ${JSON.stringify(origin.slice(0, 200))} may not call /mcp (allow it with mcp.allowedOrigins)`);
   const preflight: Handler = (reply, req) => {
@@ -85,7 +86,7 @@ export function registerMcpRoutes(
       let close = () => Promise.resolve();
       loadSdk()
         .then(([{ WebStandardStreamableHTTPServerTransport }, { createMcpServer }]) => {
-          const server = createMcpServer(new LocalAgentApi(deps.gate, deps.memory, principal, deps.window), { space, agentId, version: deps.version });
+          const server = createMcpServer(new LocalAgentApi(deps.gate, deps.memory, principal, deps.window, deps.approvals), { space, agentId, version: deps.version });
           close = () => server.close();
           const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
           const request = new Request('http://engram/mcp', { method: 'POST', headers, body: JSON.stringify(body) });
