@@ -76,6 +76,10 @@ export class ApprovalService implements TypedAppends {
   /** Decisions applied before their request (the first read of the log racing live commits). */
   private readonly orphans = new Map<string, StoredDecision>();
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** Changes of the set of approvals (a request or a decision applied, a context dropped), for lists that wait for one. */
+  private changes = 0;
+  private readonly boot = Date.now().toString(36);
+  private static readonly LIST_KEY = '\u0000list';
   private loading: Promise<void> | undefined;
   /** Contexts deleted while the first read of the log runs: what it read of them is gone. */
   private deletedWhileLoading: Set<string> | undefined;
@@ -188,13 +192,21 @@ export class ApprovalService implements TypedAppends {
   }
 
   /** GET /approvals: approvals of every context the principal reads (or of one), oldest request first. */
-  async list(p: Principal, query: { status?: string; contextId?: string; limit?: number; after?: string }): Promise<{ approvals: ApprovalView[]; nextCursor: string | null }> {
+  async list(
+    p: Principal,
+    query: { status?: string; contextId?: string; limit?: number; after?: string; since?: string; waitMs?: number; signal?: AbortSignal },
+  ): Promise<{ approvals: ApprovalView[]; nextCursor: string | null; version: string }> {
     const status = query.status ?? 'pending';
     if (status !== 'all' && !(APPROVAL_STATUSES as readonly string[]).includes(status)) throw new EngramError('INVALID_QUERY', `status: ${APPROVAL_STATUSES.join(', ')} or all`);
     const limit = query.limit ?? LIMITS.listDefault;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > LIMITS.listMax) throw new EngramError('INVALID_QUERY', `limit: 1–${LIMITS.listMax}`);
     const spaces = query.contextId !== undefined ? [this.gate.access.contextSpace(p, query.contextId, 'read')] : this.readSpaces(p);
     await this.ready();
+    // A list that saw `since` waits for the next change (the dashboard's live list), up to waitMs.
+    if (query.since !== undefined && query.since === this.version && (query.waitMs ?? 0) > 0) {
+      await this.waitFor(ApprovalService.LIST_KEY, Math.min(query.waitMs!, APPROVAL_LIMITS.maxWaitMs), query.signal);
+    }
+    const version = this.version;
     const now = this.now();
     const found: Entry[] = [];
     for (const e of this.entries.values()) {
@@ -207,7 +219,7 @@ export class ApprovalService implements TypedAppends {
     }
     found.sort((a, b) => (a.request.id < b.request.id ? -1 : a.request.id > b.request.id ? 1 : 0));
     const page = found.slice(0, limit);
-    return { approvals: await Promise.all(page.map((e) => this.view(e))), nextCursor: found.length > limit ? page[page.length - 1]!.request.id : null };
+    return { approvals: await Promise.all(page.map((e) => this.view(e))), nextCursor: found.length > limit ? page[page.length - 1]!.request.id : null, version };
   }
 
   stats(): { approvals: number; pending: number } {
@@ -267,6 +279,7 @@ export class ApprovalService implements TypedAppends {
       let set = this.byContext.get(ck);
       if (set === undefined) this.byContext.set(ck, (set = new Set()));
       set.add(key);
+      this.changed();
       return;
     }
     const d = r.decision;
@@ -327,6 +340,18 @@ export class ApprovalService implements TypedAppends {
   private wake(key: string): void {
     const set = this.waiters.get(key);
     if (set !== undefined) for (const w of [...set]) w();
+    this.changed();
+  }
+
+  private changed(): void {
+    this.changes++;
+    const set = this.waiters.get(ApprovalService.LIST_KEY);
+    if (set !== undefined) for (const w of [...set]) w();
+  }
+
+  /** What a list's `version` is: it changes whenever an approval is asked, decided or dropped (not when one expires). */
+  private get version(): string {
+    return `${this.boot}.${this.changes}`;
   }
 
   private async view(e: Entry): Promise<ApprovalView> {

@@ -407,6 +407,13 @@ export const RESPONSE_SCHEMAS = {
     },
     ['requestId', 'contextId', 'agentId', 'status', 'action', 'expiresAt', 'lock', 'requestedAt', 'seq', 'decision'],
   ),
-  ApprovalPage: object({ approvals: { type: 'array', items: ref('Approval') }, nextCursor: { type: ['string', 'null'] } }, ['approvals', 'nextCursor']),
+  ApprovalPage: object(
+    {
+      approvals: { type: 'array', items: ref('Approval') },
+      nextCursor: { type: ['string', 'null'] },
+      version: { type: 'string', description: 'Changes whenever an approval is asked, decided or dropped: pass it back as `since` to wait for the next change.' },
+    },
+    ['approvals', 'nextCursor', 'version'],
+  ),
   Document: { type: 'object', description: 'A JSON document; see the docs of the route.' },
 } as const satisfies Record<string, Schema>;

@@ -306,6 +306,8 @@ export interface Approval {
 export interface ApprovalPage {
   approvals: Approval[];
   nextCursor: string | null;
+  /** Changes whenever an approval is asked, decided or dropped (not when one expires). */
+  version: string;
 }
 
 /** A message of a conversation turn handed to `processTurn()`: text, or content blocks whose text blocks are read. */

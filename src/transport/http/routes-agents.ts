@@ -117,14 +117,27 @@ function registerApprovalRoutes(t: RouteTable, deps: { approvals: ApprovalServic
           param('contextId', STR, 'Only this context’s.'),
           PAGE_LIMIT,
           PAGE_AFTER,
+          param('since', STR, 'The `version` of the last answer: wait (up to `wait` seconds) until approvals change, then answer.'),
+          param('wait', { type: 'integer', minimum: 0 }, 'Seconds to wait with `since` (more than 60 counts as 60).'),
         ],
         ok: { 200: 'ApprovalPage' },
         errors: ['INVALID_QUERY', 'INVALID_ID'],
       },
       handler: (reply, req, principal) => {
         const q = new Query(req.getQuery());
+        const wait = q.int('wait');
+        const gone = new AbortController();
+        reply.onAbort(() => gone.abort());
         approvals
-          .list(principal, { status: q.string('status'), contextId: q.string('contextId'), limit: q.int('limit'), after: q.string('after') })
+          .list(principal, {
+            status: q.string('status'),
+            contextId: q.string('contextId'),
+            limit: q.int('limit'),
+            after: q.string('after'),
+            since: q.string('since'),
+            waitMs: wait === undefined ? 0 : Math.min(wait, 60) * 1000,
+            signal: gone.signal,
+          })
           .then((page) => reply.json(200, JSON.stringify(page)), reject(reply));
       },
     },
