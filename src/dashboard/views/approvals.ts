@@ -58,7 +58,11 @@ export const approvalsView: View = (root, ui) => {
         a.agentId,
         h('pre', { class: 'action' }, JSON.stringify(a.action, null, 1)),
         h('code', {}, `${a.lock.resource} #${a.lock.token}`),
-        h('span', { class: left < 60_000 ? 'countdown soon' : 'countdown' }, left <= 0 ? 'expired' : `${Math.ceil(left / 1000)} s`),
+        h(
+          'span',
+          { class: left < 60_000 ? 'countdown soon' : 'countdown' },
+          left <= 0 ? 'expired' : left < 120_000 ? `${Math.ceil(left / 1000)} s` : `${Math.ceil(left / 60_000)} min`,
+        ),
         h('span', { class: 'decide', 'data-request': a.requestId }, approve, ' ', deny),
       ];
     });
