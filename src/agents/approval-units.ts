@@ -19,9 +19,16 @@ export const APPROVAL_TYPES = ['APPROVAL_REQUEST', 'APPROVAL_DECISION'] as const
 export type ApprovalType = (typeof APPROVAL_TYPES)[number];
 export type Decision = 'approve' | 'deny';
 
+const KEY_PREFIX = 'approval:';
+
 /** The idempotency key every decision of a request is written with: concurrent deciders store one unit. */
 export function decisionKey(requestId: string): string {
-  return `approval:${requestId}`;
+  return KEY_PREFIX + requestId;
+}
+
+/** Whether an idempotency key is of the kind decisions are written with (no other unit may take one). */
+export function isDecisionKey(key: unknown): boolean {
+  return typeof key === 'string' && key.startsWith(KEY_PREFIX);
 }
 
 type Obj = Record<string, unknown>;

@@ -27,6 +27,7 @@ import {
   approvalTypeOf,
   decisionKey,
   isApprovalJson,
+  isDecisionKey,
   normalizeDecision,
   normalizeRequest,
   parseDecision,
@@ -102,13 +103,16 @@ export class ApprovalService implements TypedAppends {
 
   // ---- the rules of writes (every transport) ------------------------------------------------
 
-  handles(body: unknown): boolean {
-    return approvalTypeOf(body) !== undefined;
+  handles(body: unknown, idempotencyKey: string | undefined): boolean {
+    return approvalTypeOf(body) !== undefined || isDecisionKey(idempotencyKey) || isDecisionKey((body as Obj | null)?.idempotencyKey);
   }
 
   async append(p: Principal, body: unknown, idempotencyKey: string | undefined, write: (body: unknown, key: string | undefined) => Promise<AppendResult>): Promise<AppendResult> {
     const b = body as Obj;
-    if (approvalTypeOf(b) === 'APPROVAL_REQUEST') return write(normalizeRequest(b, this.now()), idempotencyKey);
+    const type = approvalTypeOf(b);
+    // A unit of another type holding a decision's key would stand in for the decision (its replay) and block it.
+    if (type === undefined) throw new EngramError('INVALID_FIELD', 'idempotencyKey: keys starting with "approval:" are reserved for approval decisions');
+    if (type === 'APPROVAL_REQUEST') return write(normalizeRequest(b, this.now()), idempotencyKey);
     const d = parseDecision(b);
     const key = decisionKey(d.requestId);
     for (const k of [idempotencyKey, b.idempotencyKey])

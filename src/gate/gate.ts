@@ -113,7 +113,8 @@ export interface ContextDeletionReport {
  * every transport, go through `append`, which checks them and stores them with `write`.
  */
 export interface TypedAppends {
-  handles(body: unknown): boolean;
+  /** Whether this write is one the rules decide on (`idempotencyKey`: the one given beside the body, e.g. a header). */
+  handles(body: unknown, idempotencyKey: string | undefined): boolean;
   append(
     p: Principal,
     body: unknown,
@@ -170,7 +171,7 @@ export class Gate {
   /** Appends one unit to the context it names, in that context's space (`expectSeq`: Engine.append). */
   append(p: Principal, body: unknown, idempotencyKey?: string, expectSeq?: number): Promise<AppendResult> {
     const typed = this.typed;
-    if (typed !== undefined && typed.handles(body)) {
+    if (typed !== undefined && typed.handles(body, idempotencyKey)) {
       return this.run(() => typed.append(p, body, idempotencyKey, (b, k) => this.appendPlain(p, b, k, expectSeq)));
     }
     return this.appendPlain(p, body, idempotencyKey, expectSeq);

@@ -130,6 +130,8 @@ test('bad requests and decisions are refused with stable codes, and store nothin
     ['/workunit', { contextId: 'run-3', agentId: 'a', type: 'APPROVAL_DECISION', payload: { requestId: '01NOSUCHREQUEST', decision: 'maybe' } }, 'INVALID_FIELD'],
     ['/contexts/run-3/approvals/01NOSUCHREQUEST/decision', { decision: 'approve' }, 'APPROVAL_NOT_FOUND'],
     ['/contexts/run-3/approvals/01NOSUCHREQUEST/decision', { decision: 'yes' }, 'INVALID_FIELD'],
+    // A decision's idempotency key is not for other units (one would block the decision it stands in for).
+    ['/workunit', { contextId: 'run-3', agentId: 'a', type: 'MESSAGE', payload: 'x', idempotencyKey: 'approval:01SOMEREQUEST' }, 'INVALID_FIELD'],
   ];
   for (const [path, body, code] of cases) {
     const r = await http.post(path, body);
