@@ -226,11 +226,14 @@ export class ApprovalService implements TypedAppends {
     return { approvals: await Promise.all(page.map((e) => this.view(e))), nextCursor: found.length > limit ? page[page.length - 1]!.request.id : null, version };
   }
 
-  stats(): { approvals: number; pending: number } {
+  /** For GET /health/detailed: approvals known (all statuses), pending now, calls waiting, and whether the log's older units were read. */
+  stats(): { known: number; pending: number; waiting: number; loaded: boolean } {
     const now = this.now();
     let pending = 0;
     for (const e of this.entries.values()) if (statusOf(e, now) === 'pending') pending++;
-    return { approvals: this.entries.size, pending };
+    let waiting = 0;
+    for (const set of this.waiters.values()) waiting += set.size;
+    return { known: this.entries.size, pending, waiting, loaded: this.loading !== undefined && this.deletedWhileLoading === undefined };
   }
 
   // ---- derived state ------------------------------------------------------------------------
@@ -291,7 +294,7 @@ export class ApprovalService implements TypedAppends {
     const e = this.entries.get(key);
     if (e === undefined) {
       const o = this.orphans.get(key);
-      if (this.loading !== undefined && (o === undefined || d.seq < o.seq)) this.orphans.set(key, d);
+      if (this.deletedWhileLoading !== undefined && (o === undefined || d.seq < o.seq)) this.orphans.set(key, d);
       return;
     }
     if (e.request.contextId !== d.contextId || (e.decision !== undefined && e.decision.seq <= d.seq)) return;

@@ -126,6 +126,9 @@ export async function serve(config: Config): Promise<void> {
     observer: metrics,
     retention,
   });
+  // Approval units follow their rules from every transport; their state is derived from the log.
+  const approvals = new ApprovalService(gate, log);
+  gate.useTypedAppends(approvals);
   // Idle clients' in-memory state goes; it is rebuilt from the log on their next request.
   const sweep = setInterval(() => gate.cleanup(undefined, config.clients.idleThresholdMs), Math.min(60_000, config.clients.idleThresholdMs));
   sweep.unref();
@@ -141,6 +144,7 @@ export async function serve(config: Config): Promise<void> {
     storageBytes,
     presenceNodes: () => (presenceSync === undefined ? null : presenceSync.peerIds().length),
     settings: { sync: config.storage.sync, authMode: config.auth.mode, version: packageVersion() },
+    approvals: () => approvals.stats(),
   });
   // Facts count as already known by the search embedder's similarity (in the search worker, loaded once).
   // Their states are snapshotted beside the log's units (each node its own, on a shared log).
@@ -173,9 +177,6 @@ export async function serve(config: Config): Promise<void> {
       }),
     ),
   );
-  // Approval units follow their rules from every transport; their state is derived from the log.
-  const approvals = new ApprovalService(gate, log);
-  gate.useTypedAppends(approvals);
   const t = config.server.tls;
   // The config check (config/tls.ts) made sure both files are given, or neither.
   const tls = t.certFile === '' ? undefined : { certFile: t.certFile, keyFile: t.keyFile, ...(t.clientCaFile === '' ? {} : { clientCaFile: t.clientCaFile }) };

@@ -235,7 +235,12 @@ test('pending approvals and decisions are rebuilt from the log after a restart; 
   http.close();
   http = new HttpClient(server.url);
 
+  // The log's older approval units are read on first use, not at start.
+  assert.equal((await http.get('/health/detailed')).json.approvals.loaded, false);
   const list = (await http.get('/approvals')).json.approvals as Array<{ requestId: string; status: string }>;
+  const health = (await http.get('/health/detailed')).json.approvals;
+  assert.deepEqual([health.loaded, health.pending, health.waiting], [true, list.length, 0]);
+  assert.equal(health.known, (await http.get('/approvals?status=all')).json.approvals.length);
   assert.ok(
     list.some((a) => a.requestId === pending.requestId && a.status === 'pending'),
     JSON.stringify(list),
