@@ -245,6 +245,8 @@ export class ApprovalService implements TypedAppends {
 
   /** Every unit stored before this process started has been applied, and (shared log) every write acknowledged through another node. */
   private async ready(): Promise<void> {
+    // Before storage is open the log's position is not known yet: reading then would miss its units for good.
+    if (!this.gate.engine.ready) throw new EngramError('NOT_READY', 'storage is not open yet; retry shortly');
     this.loading ??= this.load().catch((err: unknown) => {
       this.loading = undefined;
       throw err;

@@ -8,15 +8,17 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { EngramClient, EngramClientError, GrpcEngramClient } from '../../src/client/index.js';
 import { HttpClient } from '../helpers/http.js';
-import { removeDir, startServer, tempDir, type RunningServer } from '../helpers/server.js';
+import { removeDir, startOnFixedPort, startServer, tempDir, type RunningServer } from '../helpers/server.js';
 import { eventually, WAIT_MS } from '../helpers/wait.js';
 
 const dataDir = tempDir();
 let server: RunningServer;
 let http: HttpClient;
+let port = 0;
 
 before(async () => {
-  server = await startServer({ dataDir });
+  // A fixed port, so the restart test can bind it again and an SDK waiter can ride the restart out.
+  ({ server, port } = await startOnFixedPort((p) => ({ dataDir, args: ['--addr', `127.0.0.1:${p}`] })));
   http = new HttpClient(server.url);
 });
 after(async () => {
@@ -230,16 +232,19 @@ test('pending approvals and decisions are rebuilt from the log after a restart; 
   const other = await ask('run-6b', 'agent-6', 'restart/one', token);
   assert.equal((await decide('run-6b', other.requestId, 'deny')).status, 200);
 
+  // An agent waiting through the SDK while the server restarts: it asks again until it has an answer.
+  const agent = new EngramClient(server.url, { backoff: { initialMs: 20, maxMs: 200 } });
+  const sdkWaits = agent.waitForApproval('run-6', pending.requestId, { timeoutMs: WAIT_MS });
+
   assert.equal(await server.stop(), 0);
-  server = await startServer({ dataDir });
+  server = await startServer({ dataDir, args: ['--addr', `127.0.0.1:${port}`] });
   http.close();
   http = new HttpClient(server.url);
 
-  // The log's older approval units are read on first use, not at start.
-  assert.equal((await http.get('/health/detailed')).json.approvals.loaded, false);
   const list = (await http.get('/approvals')).json.approvals as Array<{ requestId: string; status: string }>;
   const health = (await http.get('/health/detailed')).json.approvals;
-  assert.deepEqual([health.loaded, health.pending, health.waiting], [true, list.length, 0]);
+  // (`waiting` counts the SDK waiter when its long poll has reached this server already.)
+  assert.deepEqual([health.loaded, health.pending], [true, list.length]);
   assert.equal(health.known, (await http.get('/approvals?status=all')).json.approvals.length);
   assert.ok(
     list.some((a) => a.requestId === pending.requestId && a.status === 'pending'),
@@ -254,6 +259,9 @@ test('pending approvals and decisions are rebuilt from the log after a restart; 
   const answer = await waiting;
   assert.equal(answer.status, 200, answer.text);
   assert.equal(answer.json.status, 'approved', 'the lock came back with the restart, so the approval may be acted on');
+  const sdkAnswer = await sdkWaits;
+  agent.close();
+  assert.deepEqual([sdkAnswer.status, sdkAnswer.decision?.decision], ['approved', 'approve']);
   // Another client sees none of this client's approvals.
   assert.deepEqual((await http.get('/approvals?status=all', { 'X-Client-ID': 'someone-else' })).json.approvals, []);
 });
