@@ -128,7 +128,7 @@ export class ApprovalService implements TypedAppends {
     if (r.replayed) {
       // Another decider's write was first (the key's unit): that decision stands.
       const stored = readApprovalUnit(r.json);
-      throw decided(stored !== undefined && 'decision' in stored ? stored.decision : (e.decision ?? undefined));
+      throw decided(stored !== undefined && 'decision' in stored ? stored.decision : e.decision);
     }
     return r;
   }
