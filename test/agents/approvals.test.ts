@@ -48,6 +48,8 @@ async function decisionsOf(contextId: string, requestId: string): Promise<Array<
 }
 
 test('ask under a lock, wait by long poll, one decision, its unit on the log; a second decision is refused', async () => {
+  // The log's older approval units are read on first use, not at start.
+  assert.equal((await http.get('/health/detailed')).json.approvals.loaded, false);
   const { token } = await lock('deploy/prod', 'agent-1');
   const req = await ask('run-1', 'agent-1', 'deploy/prod', token);
   assert.equal(req.status, 'pending');
