@@ -61,6 +61,8 @@ export interface PositionReader {
 
 interface Entry {
   space: string;
+  /** The request unit's log position (a trim names the positions it removed). */
+  pos: number;
   request: StoredRequest;
   decision: StoredDecision | undefined;
 }
@@ -94,9 +96,9 @@ export class ApprovalService implements TypedAppends {
     this.now = options.now ?? Date.now;
     gate.engine.onCommit((events) => {
       for (const e of events) {
-        if (e.deleted !== undefined) this.dropContext(e.clientId, e.contextId, Infinity);
-        else if (e.trimmed !== undefined) this.dropContext(e.clientId, e.contextId, e.trimmed.firstSeq);
-        else for (const json of e.units) if (isApprovalJson(json)) this.apply(e.clientId, json);
+        if (e.deleted !== undefined) this.dropContext(e.clientId, e.contextId, 'all');
+        else if (e.trimmed !== undefined) this.dropContext(e.clientId, e.contextId, new Set(e.trimmed.positions));
+        else e.units.forEach((json, i) => isApprovalJson(json) && this.apply(e.clientId, json, e.positions[i]!));
       }
     });
   }
@@ -265,7 +267,7 @@ export class ApprovalService implements TypedAppends {
         if (page.length === 0) break;
         for (const u of page) {
           if (u.pos > upTo) return;
-          if (isApprovalJson(u.json) && !this.deletedWhileLoading.has(joinKey(u.clientId, u.contextId))) this.apply(u.clientId, u.json);
+          if (isApprovalJson(u.json) && !this.deletedWhileLoading.has(joinKey(u.clientId, u.contextId))) this.apply(u.clientId, u.json, u.pos);
         }
         from = page[page.length - 1]!.pos + 1;
       }
@@ -275,7 +277,7 @@ export class ApprovalService implements TypedAppends {
     }
   }
 
-  private apply(space: string, json: string): void {
+  private apply(space: string, json: string, pos: number): void {
     const r = readApprovalUnit(json);
     if (r === undefined) return;
     if ('request' in r) {
@@ -283,7 +285,7 @@ export class ApprovalService implements TypedAppends {
       if (this.entries.has(key)) return;
       const orphan = this.orphans.get(key);
       this.orphans.delete(key);
-      this.entries.set(key, { space, request: r.request, decision: orphan?.contextId === r.request.contextId ? orphan : undefined });
+      this.entries.set(key, { space, pos, request: r.request, decision: orphan?.contextId === r.request.contextId ? orphan : undefined });
       const ck = joinKey(space, r.request.contextId);
       let set = this.byContext.get(ck);
       if (set === undefined) this.byContext.set(ck, (set = new Set()));
@@ -304,14 +306,14 @@ export class ApprovalService implements TypedAppends {
     this.wake(key);
   }
 
-  /** Forgets a context's requests below `firstSeq` (all of them when it was deleted). */
-  private dropContext(space: string, contextId: string, firstSeq: number): void {
+  /** Forgets a context's requests whose units were removed (`gone`: their positions; all of them when the context was deleted). */
+  private dropContext(space: string, contextId: string, gone: ReadonlySet<number> | 'all'): void {
     const ck = joinKey(space, contextId);
-    if (firstSeq === Infinity) this.deletedWhileLoading?.add(ck);
+    if (gone === 'all') this.deletedWhileLoading?.add(ck);
     const set = this.byContext.get(ck);
     if (set === undefined) return;
     for (const key of set) {
-      if (this.entries.get(key)!.request.seq >= firstSeq) continue;
+      if (gone !== 'all' && !gone.has(this.entries.get(key)!.pos)) continue;
       this.entries.delete(key);
       set.delete(key);
       this.wake(key);

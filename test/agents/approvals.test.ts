@@ -5,6 +5,8 @@
  * approvals and decisions rebuilt from the log after a restart.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { EngramClient, EngramClientError, GrpcEngramClient } from '../../src/client/index.js';
 import { HttpClient } from '../helpers/http.js';
@@ -12,19 +14,23 @@ import { removeDir, startOnFixedPort, startServer, tempDir, type RunningServer }
 import { eventually, WAIT_MS } from '../helpers/wait.js';
 
 const dataDir = tempDir();
+const configDir = tempDir('engram-approvals-config-');
 let server: RunningServer;
 let http: HttpClient;
 let port = 0;
 
 before(async () => {
   // A fixed port, so the restart test can bind it again and an SDK waiter can ride the restart out.
-  ({ server, port } = await startOnFixedPort((p) => ({ dataDir, args: ['--addr', `127.0.0.1:${p}`] })));
+  // A retention policy for the trim test; its periodic sweep is far off, so only the test's sweep trims.
+  writeFileSync(join(configDir, 'engram.yaml'), 'retention:\n  interval: 24h\n  policies:\n    - {contexts: ["trim/*"], maxUnits: 1}\n');
+  ({ server, port } = await startOnFixedPort((p) => ({ dataDir, args: ['--addr', `127.0.0.1:${p}`, '--config', join(configDir, 'engram.yaml')] })));
   http = new HttpClient(server.url);
 });
 after(async () => {
   http.close();
   await server.stop();
   removeDir(dataDir);
+  removeDir(configDir);
 });
 
 async function lock(resource: string, agentId: string): Promise<{ token: number; lockId: string }> {
@@ -34,13 +40,19 @@ async function lock(resource: string, agentId: string): Promise<{ token: number;
 }
 
 async function ask(contextId: string, agentId: string, resource: string, token: number, extra: Record<string, unknown> = {}) {
-  const r = await http.post(`/contexts/${contextId}/approvals`, { agentId, action: { tool: 'deploy', target: resource }, ttlMs: 600_000, lock: { resource, token }, ...extra });
+  const r = await http.post(`/contexts/${encodeURIComponent(contextId)}/approvals`, {
+    agentId,
+    action: { tool: 'deploy', target: resource },
+    ttlMs: 600_000,
+    lock: { resource, token },
+    ...extra,
+  });
   assert.equal(r.status, 201, r.text);
   return r.json as { requestId: string; status: string; lock: { resource: string; token: number }; expiresAt: string };
 }
 
 const decide = (contextId: string, requestId: string, decision: string, by = 'alice') =>
-  http.post(`/contexts/${contextId}/approvals/${requestId}/decision`, { decision, by, reason: `${decision} by ${by}` });
+  http.post(`/contexts/${encodeURIComponent(contextId)}/approvals/${requestId}/decision`, { decision, by, reason: `${decision} by ${by}` });
 
 async function decisionsOf(contextId: string, requestId: string): Promise<Array<{ agentId: string; payload: { decision: string } }>> {
   const units = (await http.get(`/workunits/${contextId}?limit=1000`)).json.workUnits as Array<{ type: string; agentId: string; payload: { requestId: string; decision: string } }>;
@@ -202,6 +214,18 @@ test('a stale worker that lost its lease cannot act on an approval given after i
   assert.equal(listed[0].decision.decision, 'approve');
 });
 
+test('retention: a request it removes is forgotten, one it keeps because it is pinned stays', async () => {
+  const { token } = await lock('trim/lock', 'agent-8');
+  const gone = await ask('trim/a', 'agent-8', 'trim/lock', token);
+  const kept = await ask('trim/a', 'agent-8', 'trim/lock', token);
+  assert.equal((await http.patch('/contexts/trim%2Fa', { pinUnits: [kept.requestId] })).status, 200);
+  assert.equal((await http.post('/workunit', { contextId: 'trim/a', agentId: 'agent-8', type: 'MESSAGE', payload: 'later' })).status, 201);
+  const swept = await http.post('/retention/sweep', {});
+  assert.equal(swept.status, 200, swept.text);
+  assert.equal((await http.get(`/contexts/trim%2Fa/approvals/${gone.requestId}`)).json.error.code, 'APPROVAL_NOT_FOUND');
+  assert.equal((await http.get(`/contexts/trim%2Fa/approvals/${kept.requestId}`)).json.status, 'pending');
+});
+
 test('SDK and gRPC: a gRPC client asks through the plain unit write, and the decision reaches its Subscribe stream and the SDK waiter', async () => {
   const sdk = new EngramClient(server.url);
   const grpc = new GrpcEngramClient(server.grpcAddr);
@@ -239,7 +263,7 @@ test('pending approvals and decisions are rebuilt from the log after a restart; 
   const sdkWaits = agent.waitForApproval('run-6', pending.requestId, { timeoutMs: WAIT_MS });
 
   assert.equal(await server.stop(), 0);
-  server = await startServer({ dataDir, args: ['--addr', `127.0.0.1:${port}`] });
+  server = await startServer({ dataDir, args: ['--addr', `127.0.0.1:${port}`, '--config', join(configDir, 'engram.yaml')] });
   http.close();
   http = new HttpClient(server.url);
 
