@@ -3,13 +3,9 @@
  * to do, an expiry, the lock it holds), a decider answers with one APPROVAL_DECISION unit, and the
  * agent acts on an approval only while it still holds the lock with the token it asked under.
  *
- * The units are the truth; what this service keeps is derived from them. Every committed unit of
- * these types (this node's writes and, on a shared log, every other node's) is applied as the
- * engine reports it, and the units stored before this process started are read once, from the log
- * in position order, the first time approvals are used. So pending requests and decisions come back
- * after a restart, and every node of a cluster knows every decision. Applying is order-free: of
- * several decisions of one request (which the write rules below never store, but a log may hold),
- * the one with the lowest seq stands.
+ * The units are the truth; what the service knows of them is derived from them alone
+ * (approval-index.ts), so pending requests and decisions come back after a restart, and every node
+ * of a cluster knows every decision.
  *
  * Writes of these types, from any transport, go through `append` (Gate.useTypedAppends): a request
  * is stored only while its lock is held with its token (it is written fenced), and a decision only
@@ -20,13 +16,11 @@ import type { AppendResult, Gate, TypedAppends } from '../gate/gate.js';
 import type { Principal } from '../tenancy/access.js';
 import { EngramError } from '../basics/errors.js';
 import { APPROVAL_LIMITS, LIMITS } from '../basics/limits.js';
-import { joinKey } from '../basics/compound-key.js';
 import type { Fence } from '../basics/types.js';
 import { checkId, checkStringMap } from '../basics/validate.js';
 import {
   approvalTypeOf,
   decisionKey,
-  isApprovalJson,
   isDecisionKey,
   normalizeDecision,
   normalizeRequest,
@@ -36,6 +30,9 @@ import {
   type StoredDecision,
   type StoredRequest,
 } from './approval-units.js';
+import { ApprovalIndex, type ApprovalEntry, type PositionReader } from './approval-index.js';
+
+export type { PositionReader };
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
 export const APPROVAL_STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'denied', 'expired'];
@@ -54,53 +51,22 @@ export interface ApprovalView {
   decision: { id: string; seq: number; decision: Decision; by: string; reason: string | null; decidedAt: string } | null;
 }
 
-/** What the service reads the log's older units with (Log.readByPosition). */
-export interface PositionReader {
-  readByPosition(from: number, limit: number): Promise<Array<{ pos: number; clientId: string; contextId: string; json: string }>>;
-}
-
-interface Entry {
-  space: string;
-  /** The request unit's log position (a trim names the positions it removed). */
-  pos: number;
-  request: StoredRequest;
-  decision: StoredDecision | undefined;
-}
+type Entry = ApprovalEntry;
 
 type Obj = Record<string, unknown>;
 
-const SCAN_PAGE = 1000;
-
 export class ApprovalService implements TypedAppends {
-  /** By joinKey(space, requestId). */
-  private readonly entries = new Map<string, Entry>();
-  /** Request keys by joinKey(space, contextId), so a deletion or trim finds its context's. */
-  private readonly byContext = new Map<string, Set<string>>();
-  /** Decisions applied before their request (the first read of the log racing live commits). */
-  private readonly orphans = new Map<string, StoredDecision>();
-  private readonly waiters = new Map<string, Set<() => void>>();
-  /** Changes of the set of approvals (a request or a decision applied, a context dropped), for lists that wait for one. */
-  private changes = 0;
-  private readonly boot = Date.now().toString(36);
-  private static readonly LIST_KEY = '\u0000list';
-  private loading: Promise<void> | undefined;
-  /** Contexts deleted while the first read of the log runs: what it read of them is gone. */
-  private deletedWhileLoading: Set<string> | undefined;
+  private readonly index: ApprovalIndex;
   private readonly now: () => number;
 
   constructor(
     private readonly gate: Gate,
-    private readonly log: PositionReader,
+    log: PositionReader,
     options: { now?: () => number } = {},
   ) {
     this.now = options.now ?? Date.now;
-    gate.engine.onCommit((events) => {
-      for (const e of events) {
-        if (e.deleted !== undefined) this.dropContext(e.clientId, e.contextId, 'all');
-        else if (e.trimmed !== undefined) this.dropContext(e.clientId, e.contextId, new Set(e.trimmed.positions));
-        else e.units.forEach((json, i) => isApprovalJson(json) && this.apply(e.clientId, json, e.positions[i]!));
-      }
-    });
+    this.index = new ApprovalIndex(log);
+    gate.engine.onCommit((events) => this.index.applyCommitted(events));
   }
 
   // ---- the rules of writes (every transport) ------------------------------------------------
@@ -179,7 +145,7 @@ export class ApprovalService implements TypedAppends {
     let e = this.entryIn(space, contextId, requestId);
     const left = Math.min(waitMs, e.request.expiresAt - this.now());
     if (e.decision === undefined && left > 0) {
-      await this.waitFor(joinKey(space, requestId), left, options.signal);
+      await this.index.untilDecided(space, requestId, left, options.signal);
       e = this.entryIn(space, contextId, requestId);
     }
     const view = await this.view(e);
@@ -209,13 +175,13 @@ export class ApprovalService implements TypedAppends {
     const spaces = query.contextId !== undefined ? [this.gate.access.contextSpace(p, query.contextId, 'read')] : this.readSpaces(p);
     await this.ready();
     // A list that saw `since` waits for the next change (the dashboard's live list), up to waitMs.
-    if (query.since !== undefined && query.since === this.version && (query.waitMs ?? 0) > 0) {
-      await this.waitFor(ApprovalService.LIST_KEY, Math.min(query.waitMs!, APPROVAL_LIMITS.maxWaitMs), query.signal);
+    if (query.since !== undefined && query.since === this.index.version && (query.waitMs ?? 0) > 0) {
+      await this.index.untilChanged(Math.min(query.waitMs!, APPROVAL_LIMITS.maxWaitMs), query.signal);
     }
-    const version = this.version;
+    const version = this.index.version;
     const now = this.now();
     const found: Entry[] = [];
-    for (const e of this.entries.values()) {
+    for (const e of this.index.all()) {
       const r = e.request;
       if (!spaces.includes(e.space) || (query.contextId !== undefined && r.contextId !== query.contextId)) continue;
       if (query.after !== undefined && r.id <= query.after) continue;
@@ -232,10 +198,9 @@ export class ApprovalService implements TypedAppends {
   stats(): { known: number; pending: number; waiting: number; loaded: boolean } {
     const now = this.now();
     let pending = 0;
-    for (const e of this.entries.values()) if (statusOf(e, now) === 'pending') pending++;
-    let waiting = 0;
-    for (const set of this.waiters.values()) waiting += set.size;
-    return { known: this.entries.size, pending, waiting, loaded: this.loading !== undefined && this.deletedWhileLoading === undefined };
+    for (const e of this.index.all()) if (statusOf(e, now) === 'pending') pending++;
+    const { known, waiting, loaded } = this.index.stats();
+    return { known, pending, waiting, loaded };
   }
 
   // ---- derived state ------------------------------------------------------------------------
@@ -249,120 +214,17 @@ export class ApprovalService implements TypedAppends {
   private async ready(): Promise<void> {
     // Before storage is open the log's position is not known yet: reading then would miss its units for good.
     if (!this.gate.engine.ready) throw new EngramError('NOT_READY', 'storage is not open yet; retry shortly');
-    this.loading ??= this.load().catch((err: unknown) => {
-      this.loading = undefined;
-      throw err;
-    });
-    await this.loading;
+    await this.index.loaded(() => this.gate.engine.committedPosition);
     await this.gate.catchUp();
   }
 
-  /** Reads the log's approval units up to the position committed now; later ones arrive through onCommit. */
-  private async load(): Promise<void> {
-    const upTo = this.gate.engine.committedPosition;
-    this.deletedWhileLoading = new Set();
-    try {
-      for (let from = 1; from <= upTo;) {
-        const page = await this.log.readByPosition(from, SCAN_PAGE);
-        if (page.length === 0) break;
-        for (const u of page) {
-          if (u.pos > upTo) return;
-          if (isApprovalJson(u.json) && !this.deletedWhileLoading.has(joinKey(u.clientId, u.contextId))) this.apply(u.clientId, u.json, u.pos);
-        }
-        from = page[page.length - 1]!.pos + 1;
-      }
-    } finally {
-      this.deletedWhileLoading = undefined;
-      this.orphans.clear();
-    }
-  }
-
-  private apply(space: string, json: string, pos: number): void {
-    const r = readApprovalUnit(json);
-    if (r === undefined) return;
-    if ('request' in r) {
-      const key = joinKey(space, r.request.id);
-      if (this.entries.has(key)) return;
-      const orphan = this.orphans.get(key);
-      this.orphans.delete(key);
-      this.entries.set(key, { space, pos, request: r.request, decision: orphan?.contextId === r.request.contextId ? orphan : undefined });
-      const ck = joinKey(space, r.request.contextId);
-      let set = this.byContext.get(ck);
-      if (set === undefined) this.byContext.set(ck, (set = new Set()));
-      set.add(key);
-      this.changed();
-      return;
-    }
-    const d = r.decision;
-    const key = joinKey(space, d.requestId);
-    const e = this.entries.get(key);
-    if (e === undefined) {
-      const o = this.orphans.get(key);
-      if (this.deletedWhileLoading !== undefined && (o === undefined || d.seq < o.seq)) this.orphans.set(key, d);
-      return;
-    }
-    if (e.request.contextId !== d.contextId || (e.decision !== undefined && e.decision.seq <= d.seq)) return;
-    e.decision = d;
-    this.wake(key);
-  }
-
-  /** Forgets a context's requests whose units were removed (`gone`: their positions; all of them when the context was deleted). */
-  private dropContext(space: string, contextId: string, gone: ReadonlySet<number> | 'all'): void {
-    const ck = joinKey(space, contextId);
-    if (gone === 'all') this.deletedWhileLoading?.add(ck);
-    const set = this.byContext.get(ck);
-    if (set === undefined) return;
-    for (const key of set) {
-      if (gone !== 'all' && !gone.has(this.entries.get(key)!.pos)) continue;
-      this.entries.delete(key);
-      set.delete(key);
-      this.wake(key);
-    }
-    if (set.size === 0) this.byContext.delete(ck);
-  }
-
   private entryIn(space: string, contextId: string, requestId: string): Entry {
-    const e = this.entries.get(joinKey(space, requestId));
+    const e = this.index.get(space, requestId);
     if (e === undefined || e.request.contextId !== contextId)
       throw new EngramError('APPROVAL_NOT_FOUND', `no approval request ${JSON.stringify(requestId)} in context ${JSON.stringify(contextId)}`, {
         details: { requestId, contextId },
       });
     return e;
-  }
-
-  private waitFor(key: string, ms: number, signal: AbortSignal | undefined): Promise<void> {
-    return new Promise((resolve) => {
-      let set = this.waiters.get(key);
-      if (set === undefined) this.waiters.set(key, (set = new Set()));
-      const waiters = set;
-      const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        waiters.delete(done);
-        if (waiters.size === 0 && this.waiters.get(key) === waiters) this.waiters.delete(key);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal?.addEventListener('abort', done);
-      waiters.add(done);
-    });
-  }
-
-  private wake(key: string): void {
-    const set = this.waiters.get(key);
-    if (set !== undefined) for (const w of [...set]) w();
-    this.changed();
-  }
-
-  private changed(): void {
-    this.changes++;
-    const set = this.waiters.get(ApprovalService.LIST_KEY);
-    if (set !== undefined) for (const w of [...set]) w();
-  }
-
-  /** What a list's `version` is: it changes whenever an approval is asked, decided or dropped (not when one expires). */
-  private get version(): string {
-    return `${this.boot}.${this.changes}`;
   }
 
   private async view(e: Entry): Promise<ApprovalView> {
