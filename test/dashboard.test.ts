@@ -1,7 +1,8 @@
 /**
  * The web dashboard end to end, in a real headless Chromium against a real server: a unit
  * written by the API appears live; a unit posted from the page reads back over the API; a lock
- * appears and expires; a search finds a unit and opens it in its context; a memory file edited
+ * appears and expires; pending approvals show live and Approve and Deny decide them for the
+ * agents waiting; a search finds a unit and opens it in its context; a memory file edited
  * on the page reads back through the memory API (and an agent's change shows live); the live
  * stream resumes without a gap after a drop and after a server restart. With ENGRAM_SCREENSHOTS
  * set to a directory (make screenshots), the main views are saved there as PNGs.
@@ -11,6 +12,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { EngramClient } from '../src/client/index.js';
 import { HttpClient, unit } from './helpers/http.js';
 import { removeDir, startOnFixedPort, startServer, tempDir, type RunningServer } from './helpers/server.js';
 import { WAIT_MS } from './helpers/wait.js';
@@ -169,6 +171,47 @@ describe('web dashboard', { skip: SKIP }, () => {
       release();
       await page.unroute('**/locks?limit=1000', handler);
       await http.request('DELETE', `/locks/${encodeURIComponent('file:late-read.ts')}?agentId=coder`);
+    }
+  });
+
+  test('approvals: pending requests show live; Approve and Deny store the decisions, and the waiting agents get them', async () => {
+    const agent = new EngramClient(server.url);
+    try {
+      await page.goto(`${server.url}/#/approvals`);
+      await page.locator('.approvals p.empty').waitFor();
+      const deployLock = await agent.acquire('deploy/prod', { agentId: 'deployer', ttlMs: 600_000 });
+      const dbLock = await agent.acquire('db/users', { agentId: 'dba', ttlMs: 600_000 });
+      const deploy = await agent.requestApproval('ops/deploy', { agentId: 'deployer', action: { deploy: 'v2.1', to: 'prod' }, ttlMs: 600_000, lock: deployLock });
+      const drop = await agent.requestApproval('ops/db', { agentId: 'dba', action: { sql: 'DROP TABLE users' }, ttlMs: 600_000, lock: dbLock });
+      // Both agents wait while a person decides in the page.
+      const deployWaits = agent.waitForApproval('ops/deploy', deploy.requestId, { timeoutMs: WAIT_MS });
+      const dropWaits = agent.waitForApproval('ops/db', drop.requestId, { timeoutMs: WAIT_MS });
+      const approve = page.locator(`button.approve[data-request="${deploy.requestId}"]`);
+      const deny = page.locator(`button.deny[data-request="${drop.requestId}"]`);
+      await approve.waitFor();
+      await deny.waitFor();
+      assert.match(await page.locator('.approvals').innerText(), /ops\/deploy[\s\S]*deployer[\s\S]*v2\.1[\s\S]*deploy\/prod #\d+/);
+      await shot('approvals');
+      await page.locator('input[name="by"]').fill('pat');
+      await approve.click();
+      await deny.click();
+      const approved = await deployWaits;
+      const denied = await dropWaits;
+      assert.deepEqual([approved.status, approved.decision?.by, approved.lock.token], ['approved', 'pat', deployLock.token]);
+      assert.deepEqual([denied.status, denied.decision?.by], ['denied', 'pat']);
+      // The decisions are units in the log, answering their requests.
+      for (const [ctx, req, decision] of [
+        ['ops/deploy', deploy.requestId, 'approve'],
+        ['ops/db', drop.requestId, 'deny'],
+      ] as const) {
+        const units = (await agent.list(ctx)).workUnits;
+        const d = units.filter((u) => u.type === 'APPROVAL_DECISION');
+        assert.equal(d.length, 1);
+        assert.deepEqual([d[0]!.agentId, (d[0]!.payload as { decision: string }).decision, d[0]!.relationships[0]?.targetId], ['pat', decision, req]);
+      }
+      await page.locator('.approvals p.empty').waitFor();
+    } finally {
+      agent.close();
     }
   });
 

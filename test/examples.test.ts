@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { EngramClient } from '../src/client/index.js';
 import { startFakeAnthropic } from '../examples/lib/fake-anthropic.js';
 import { removeDir, startServer, type RunningServer } from './helpers/server.js';
-import { WAIT_MS } from './helpers/wait.js';
+import { eventually, WAIT_MS } from './helpers/wait.js';
 
 let server: RunningServer;
 before(async () => {
@@ -185,4 +185,27 @@ test('examples/claude-memory-tool without a key runs offline against its own sta
   assert.match(out, /^no ANTHROPIC_API_KEY: the model is a local stand-in at http:\/\/127\.0\.0\.1:\d+/m);
   assert.match(out, /^stop_reason end_turn after 4 request\(s\)$/m);
   assert.match(out, /now holds: \/memories\/retry-policy\.md \(\d+ chars\)$/m);
+});
+
+test('examples/approval: the agent waits while a person approves, then acts fenced by its lock', async () => {
+  const engram = new EngramClient(server.url);
+  try {
+    const run = runExample('approval');
+    // The person: the request shows in the approvals list (as in the dashboard), and is approved.
+    let pending: { requestId: string; contextId: string } | undefined;
+    await eventually(
+      async () => {
+        pending = (await engram.approvals()).approvals.find((a) => a.contextId.startsWith('example/deploy/'));
+        return pending !== undefined;
+      },
+      WAIT_MS,
+      "the example's approval request",
+    );
+    await engram.decideApproval(pending!.contextId, pending!.requestId, { decision: 'approve', by: 'pat', reason: 'go' });
+    const out = await run;
+    assert.match(out, /^waiting for a decision: open http:\/\/.*\/#\/approvals$/m);
+    assert.match(out, /^approved by pat: deployed \(seq 3, fenced by token \d+\)$/m);
+  } finally {
+    engram.close();
+  }
 });

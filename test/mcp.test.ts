@@ -100,6 +100,8 @@ describe('MCP over stdio (engram mcp)', () => {
       'query_memory',
       'context_window',
       'fork_context',
+      'request_approval',
+      'wait_for_approval',
     ]) {
       assert.ok(tools.includes(name), `tool ${name} is listed`);
     }
@@ -174,6 +176,13 @@ describe('MCP over stdio (engram mcp)', () => {
     const beyond = await call(a.client, 'fork_context', { contextId: 'team/chat', seq: 9 });
     assert.equal(beyond.isError, true);
     assert.match(textOf(beyond), /^FORK_BEYOND_HEAD: /);
+    // Approvals through the thin client: asked under a lock the agent holds, pending until decided.
+    const held2 = JSON.parse(textOf(await call(a.client, 'lock', { resource: 'deploy/staging' })));
+    const asked = JSON.parse(
+      textOf(await call(a.client, 'request_approval', { contextId: 'team/chat', action: { deploy: 'staging' }, resource: 'deploy/staging', token: held2.token })),
+    );
+    assert.deepEqual([asked.status, asked.agentId, asked.lock.token], ['pending', 'ide', held2.token]);
+    assert.equal(JSON.parse(textOf(await call(b.client, 'wait_for_approval', { contextId: 'team/chat', requestId: asked.requestId, waitSeconds: 0 }))).status, 'pending');
     const noTurn = await call(a.client, 'process_turn', { messages: [] });
     assert.equal(noTurn.isError, true);
     assert.match(textOf(noTurn), /^INVALID_FIELD: messages/);
@@ -238,6 +247,19 @@ describe('MCP over Streamable HTTP (/mcp)', () => {
     const where = JSON.parse(textOf(await call(client, 'query_memory', { query: 'where does the user live' })));
     assert.equal(where.ranking, 'similarity');
     assert.equal(where.memories[0].value, 'User lives in Bergen');
+    // Approvals in process: ask under the lock, a human decides over HTTP while the agent waits.
+    const held = JSON.parse(textOf(await call(client, 'lock', { resource: 'deploy/prod' })));
+    const asked = JSON.parse(textOf(await call(client, 'request_approval', { contextId: 'web/ops', action: { tool: 'deploy' }, resource: 'deploy/prod', token: held.token })));
+    assert.equal(asked.status, 'pending');
+    const waiting = call(client, 'wait_for_approval', { contextId: 'web/ops', requestId: asked.requestId, waitSeconds: 30 });
+    assert.equal((await env.http.post(`/contexts/web%2Fops/approvals/${asked.requestId}/decision`, { decision: 'approve', by: 'carol' })).status, 200);
+    const decided = JSON.parse(textOf(await waiting));
+    assert.deepEqual([decided.status, decided.decision.by], ['approved', 'carol']);
+    // Once the lock is gone, the approval cannot be acted on.
+    await call(client, 'unlock', { resource: 'deploy/prod', lockId: held.lockId });
+    const stale = await call(client, 'wait_for_approval', { contextId: 'web/ops', requestId: asked.requestId });
+    assert.equal(stale.isError, true);
+    assert.match(textOf(stale), /^FENCE_REJECTED: /);
     const unknown = await call(client, 'no_such_tool', {});
     assert.equal(unknown.isError, true);
   });

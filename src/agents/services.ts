@@ -1,4 +1,5 @@
 /** What only agents need (docs/agents.md), as the transports reach it: one object, made by the wiring (cli/serve.ts). */
+import type { ApprovalService } from './approvals.js';
 import type { Summarizer } from './summarize.js';
 import type { SummaryIndex } from './summaries.js';
 import type { WindowService } from './window.js';
@@ -10,4 +11,6 @@ export interface AgentServices {
   summaries: SummaryIndex;
   /** Summaries written by the configured language model. */
   summarizer: Summarizer;
+  /** Approval requests and decisions. */
+  approvals: ApprovalService;
 }

@@ -57,12 +57,27 @@ export const ERROR_CATALOG = {
   WORKUNIT_NOT_FOUND: { http: 404, grpc: 'NOT_FOUND', doc: 'No work unit has this id.' },
   CONTEXT_NOT_FOUND: { http: 404, grpc: 'NOT_FOUND', doc: 'No context has this id (a context exists once it has a unit or a PATCH).' },
   LOCK_NOT_HELD: { http: 404, grpc: 'NOT_FOUND', doc: 'The resource is not locked (never was, released, or its lease expired).' },
+  APPROVAL_NOT_FOUND: {
+    http: 404,
+    grpc: 'NOT_FOUND',
+    doc: 'No approval request with this id in this context (an APPROVAL_DECISION must answer an APPROVAL_REQUEST of its own context).',
+  },
   METHOD_NOT_ALLOWED: { http: 405, grpc: 'UNIMPLEMENTED', doc: 'The path exists but not with this method; see the `Allow` header.' },
   LOCK_HELD: { http: 409, grpc: 'ABORTED', doc: 'Another agent holds the lock (also after a wait ran out); `details` names the holder and the expiry.' },
   FENCE_REJECTED: {
     http: 409,
     grpc: 'FAILED_PRECONDITION',
-    doc: "A write carried a fence whose token is not the current holder's (the lease expired or passed to another agent).",
+    doc: "A write carried a fence whose token is not the current holder's (the lease expired or passed to another agent); or an approval was read to act on while the lock it was asked under is no longer held with that token (docs/agents.md#approvals).",
+  },
+  APPROVAL_DECIDED: {
+    http: 409,
+    grpc: 'ABORTED',
+    doc: 'The approval request already has its one decision (another decider was first); `details.decision` is the decision that stands.',
+  },
+  APPROVAL_EXPIRED: {
+    http: 409,
+    grpc: 'FAILED_PRECONDITION',
+    doc: 'The approval request expired before it was decided; nothing was stored. The agent must ask again.',
   },
   REQUEST_TIMEOUT: { http: 408, grpc: 'DEADLINE_EXCEEDED', doc: 'The request body did not arrive within `limits.requestTimeout`; the connection is closed.' },
   VERSION_MISMATCH: { http: 412, grpc: 'ABORTED', doc: '`If-Match` named a version that is not the current one.' },

@@ -45,3 +45,6 @@ export const WINDOW_LIMITS = { budgetMax: 2_000_000, queryChars: 1000 } as const
 
 /** Limits of one conversation turn handed to POST /memory/{space}/process-turn (memory/conversation.ts). */
 export const TURN_LIMITS = { messages: 200, chars: 64_000 } as const;
+
+/** Approvals (docs/agents.md#approvals): the longest expiry, the longest long poll, a decision's reason. */
+export const APPROVAL_LIMITS = { maxTtlMs: 7 * 24 * 3600_000, maxWaitMs: 60_000, reasonChars: 4096 } as const;

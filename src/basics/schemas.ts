@@ -6,7 +6,7 @@
  * enforced. The validators add what a schema cannot say well (ids without control
  * characters, payload depth, well-formed Unicode) with the same error codes.
  */
-import { FACT_LIMITS, LIMITS, SEARCH_LIMITS, TURN_LIMITS, WINDOW_LIMITS } from './limits.js';
+import { APPROVAL_LIMITS, FACT_LIMITS, LIMITS, SEARCH_LIMITS, TURN_LIMITS, WINDOW_LIMITS } from './limits.js';
 import { RELATIONSHIP_TYPES, WORK_UNIT_TYPES } from './types.js';
 
 type Schema = Record<string, unknown>;
@@ -154,6 +154,27 @@ export const REQUEST_SCHEMAS = {
     agentId: { type: 'string', description: 'The author of the SUMMARY unit (default engram-summarizer).' },
     instructions: { type: 'string', maxLength: 2000, description: 'Added to the model’s instructions (what to keep, a length).' },
   }),
+  ApprovalRequest: object(
+    {
+      agentId: { ...id, description: 'The agent asking (the unit’s agentId).' },
+      action: { description: 'What the agent asks to do: any JSON (shown to the decider).' },
+      ttlMs: { type: 'integer', minimum: 1, maximum: APPROVAL_LIMITS.maxTtlMs, description: 'The request lapses this long after it is stored (or give expiresAt).' },
+      expiresAt: { ...rfc3339, description: 'When the request lapses (or give ttlMs); at most 7 days ahead.' },
+      lock: object({ resource, token: { type: 'integer', minimum: 1 } }, ['resource', 'token'], {
+        description: 'The lock the agent holds while asking: stored only while this token is current (FENCE_REJECTED otherwise).',
+      }),
+      meta: stringMap,
+    },
+    ['agentId', 'action', 'lock'],
+  ),
+  ApprovalDecisionInput: object(
+    {
+      decision: { enum: ['approve', 'deny'] },
+      reason: { type: 'string', maxLength: APPROVAL_LIMITS.reasonChars },
+      by: { ...id, description: 'Who decides (the decision unit’s agentId); default: the client id.' },
+    },
+    ['decision'],
+  ),
   MemoryQuery: object(
     {
       query: { type: 'string', minLength: 1, maxLength: SEARCH_LIMITS.queryLength, description: 'The question.' },
@@ -390,6 +411,41 @@ export const RESPONSE_SCHEMAS = {
       relations: { type: 'array', items: object({ from: { type: 'string' }, to: { type: 'string' }, relationType: { type: 'string' } }, ['from', 'to', 'relationType']) },
     },
     ['entities', 'relations'],
+  ),
+  Approval: object(
+    {
+      requestId: { ...id, description: 'The id of the APPROVAL_REQUEST unit.' },
+      contextId: id,
+      agentId: { ...id, description: 'The agent that asked.' },
+      status: { enum: ['pending', 'approved', 'denied', 'expired'] },
+      action: { description: 'What the agent asked to do.' },
+      expiresAt: rfc3339,
+      lock: object({ resource, token: { type: 'integer', minimum: 1 } }, ['resource', 'token']),
+      requestedAt: rfc3339,
+      seq: count,
+      decision: {
+        oneOf: [
+          { type: 'null' },
+          object({ id, seq: count, decision: { enum: ['approve', 'deny'] }, by: id, reason: { type: ['string', 'null'] }, decidedAt: rfc3339 }, [
+            'id',
+            'seq',
+            'decision',
+            'by',
+            'reason',
+            'decidedAt',
+          ]),
+        ],
+      },
+    },
+    ['requestId', 'contextId', 'agentId', 'status', 'action', 'expiresAt', 'lock', 'requestedAt', 'seq', 'decision'],
+  ),
+  ApprovalPage: object(
+    {
+      approvals: { type: 'array', items: ref('Approval') },
+      nextCursor: { type: ['string', 'null'] },
+      version: { type: 'string', description: 'Changes whenever an approval is asked, decided or dropped: pass it back as `since` to wait for the next change.' },
+    },
+    ['approvals', 'nextCursor', 'version'],
   ),
   Document: { type: 'object', description: 'A JSON document; see the docs of the route.' },
 } as const satisfies Record<string, Schema>;

@@ -19,6 +19,7 @@ import { WindowService } from '../agents/window.js';
 import { SummaryIndex } from '../agents/summaries.js';
 import { Summarizer } from '../agents/summarize.js';
 import type { AgentServices } from '../agents/services.js';
+import { ApprovalService } from '../agents/approvals.js';
 import { detailedHealth } from '../ops/health.js';
 import { Metrics } from '../ops/metrics.js';
 import { LockManager } from '../locks/locks.js';
@@ -169,6 +170,9 @@ export async function serve(config: Config): Promise<void> {
     tracer,
     retention,
   });
+  // Approval units follow their rules from every transport; their state is derived from the log.
+  const approvals = new ApprovalService(gate, log);
+  gate.useTypedAppends(approvals);
   // Idle clients' in-memory state goes; it is rebuilt from the log on their next request.
   const sweep = setInterval(() => gate.cleanup(undefined, config.clients.idleThresholdMs), Math.min(60_000, config.clients.idleThresholdMs));
   sweep.unref();
@@ -184,6 +188,7 @@ export async function serve(config: Config): Promise<void> {
     storageBytes,
     presenceNodes: () => (presenceSync === undefined ? null : presenceSync.peerIds().length),
     settings: { sync: config.storage.sync, authMode: config.auth.mode, version: packageVersion() },
+    approvals: () => approvals.stats(),
   });
   // Facts count as already known by the search embedder's similarity (in the search worker, loaded once).
   // Their states are snapshotted beside the log's units (each node its own, on a shared log).
@@ -219,7 +224,7 @@ export async function serve(config: Config): Promise<void> {
     ),
     summaryIndex,
   );
-  const agents: AgentServices = { window, summaries: summaryIndex, summarizer: new Summarizer(gate, summaryIndex, model) };
+  const agents: AgentServices = { window, summaries: summaryIndex, summarizer: new Summarizer(gate, summaryIndex, model), approvals };
   const t = config.server.tls;
   // The config check (config/tls.ts) made sure both files are given, or neither.
   const tls = t.certFile === '' ? undefined : { certFile: t.certFile, keyFile: t.keyFile, ...(t.clientCaFile === '' ? {} : { clientCaFile: t.clientCaFile }) };

@@ -26,6 +26,7 @@ import { DEFAULT_BACKOFF, resumingSubscription, type Backoff, type StreamConnect
 import { tlsMaterial, type TlsOptions } from './tls.js';
 import type {
   AcquireRequest,
+  ApprovalRequest,
   Context,
   ForkOptions,
   ContextDeletion,
@@ -302,6 +303,40 @@ export class GrpcEngramClient implements LockApi {
   /** As EngramClient.subscribe: gap-free and without duplicates across reconnects. */
   subscribe(contextId: string, options: SubscribeOptions = {}): AsyncIterableIterator<WorkUnit> {
     return resumingSubscription((since, epoch, events) => this.openStream(contextId, since, epoch, events, options), options, this.options.backoff ?? DEFAULT_BACKOFF);
+  }
+
+  /**
+   * Asks for an approval by writing its APPROVAL_REQUEST unit over CreateWorkUnit (the server
+   * stores it only while `request.lock` is held with its token). The unit's id is the request id.
+   */
+  async requestApproval(contextId: string, request: ApprovalRequest): Promise<WorkUnit> {
+    const payload: Record<string, unknown> = { action: request.action, lock: { resource: request.lock.resource, token: request.lock.token } };
+    if (request.ttlMs !== undefined) payload.ttlMs = request.ttlMs;
+    if (request.expiresAt !== undefined) payload.expiresAt = request.expiresAt;
+    return (await this.write({ contextId, agentId: request.agentId, type: 'APPROVAL_REQUEST', payload, ...(request.meta === undefined ? {} : { meta: request.meta }) })).workUnit;
+  }
+
+  /**
+   * The request's APPROVAL_DECISION unit, from the context's Subscribe stream (read from the
+   * request's seq on, so a decision written before the call is found too); rejects after
+   * `timeoutMs`. gRPC has no approval read: act on an approval only with writes fenced by its
+   * `payload.lock`, which the server refuses once that lock was lost.
+   */
+  async waitForApproval(contextId: string, request: { id: string; seq: number }, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<WorkUnit> {
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    options.signal?.addEventListener('abort', onAbort);
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => stop.abort(), options.timeoutMs);
+    try {
+      for await (const u of this.subscribe(contextId, { since: request.seq, signal: stop.signal })) {
+        if (u.type === 'APPROVAL_DECISION' && (u.payload as { requestId?: unknown } | null)?.requestId === request.id) return u;
+      }
+      throw new EngramClientError('DEADLINE_EXCEEDED', `no decision of approval ${request.id} within the time given`, undefined);
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      stop.abort();
+    }
   }
 
   /** As EngramClient.window: the units to hand a model under a token budget. */

@@ -15,6 +15,10 @@ import { DEFAULT_BACKOFF, resumingSubscription, type Backoff, type StreamConnect
 import { failureText, tlsFetch, tlsMaterial, type TlsOptions } from './tls.js';
 import type {
   AcquireRequest,
+  Approval,
+  ApprovalPage,
+  ApprovalRequest,
+  ApprovalStatus,
   ClientCleanup,
   ClientErasure,
   ClientPage,
@@ -370,6 +374,62 @@ export class EngramClient implements LockApi {
   /** Has the server's language model summarize a range and store the SUMMARY unit (docs/agents.md#summaries). */
   async summarize(contextId: string, request: SummarizeRequest = {}): Promise<WorkUnit> {
     return (await this.call<WorkUnit>('POST', `/contexts/${enc(contextId)}/summarize`, request)).value;
+  }
+
+  // ---- approvals (docs/agents.md#approvals) ----
+
+  /**
+   * Asks for an approval of `request.action`, holding `request.lock` (stored only while its token is
+   * current: FENCE_REJECTED otherwise). Answers the approval, pending.
+   */
+  async requestApproval(contextId: string, request: ApprovalRequest, options: { idempotencyKey?: string } = {}): Promise<Approval> {
+    const body = { ...request, lock: { resource: request.lock.resource, token: request.lock.token } };
+    const headers: Record<string, string> = options.idempotencyKey === undefined ? {} : { 'idempotency-key': options.idempotencyKey };
+    return (await this.call<Approval>('POST', `/contexts/${enc(contextId)}/approvals`, body, headers)).value;
+  }
+
+  /**
+   * The approval now, or once decided or expired waiting up to `waitSeconds` (at most 60). An
+   * approval comes back only while its lock is still held with the token it was asked under, else
+   * FENCE_REJECTED: a worker that lost its lease must not act on it.
+   */
+  async getApproval(contextId: string, requestId: string, options: { waitSeconds?: number } = {}): Promise<Approval> {
+    const wait = Math.max(0, Math.min(60, Math.floor(options.waitSeconds ?? 0)));
+    const path = `/contexts/${enc(contextId)}/approvals/${enc(requestId)}${wait > 0 ? `?wait=${wait}` : ''}`;
+    return (await this.call<Approval>('GET', path, undefined, {}, wait * 1000)).value;
+  }
+
+  /**
+   * Waits for the decision: long polls until the request is decided or expires, or `timeoutMs` (default:
+   * until it expires) runs out (then it answers it pending). A server that restarts or cannot be
+   * reached meanwhile is asked again (with backoff): the request and its decision are in the log.
+   */
+  async waitForApproval(contextId: string, requestId: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Approval> {
+    const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
+    for (let attempt = 0; ;) {
+      const left = deadline === undefined ? 60_000 : deadline - Date.now();
+      let a: Approval;
+      try {
+        a = await this.getApproval(contextId, requestId, { waitSeconds: Math.max(0, Math.min(60, Math.ceil(left / 1000))) });
+        attempt = 0;
+      } catch (err) {
+        if (!isRetryable(err) || options.signal?.aborted || (deadline !== undefined && Date.now() >= deadline)) throw err;
+        const ms = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** attempt++) * (0.5 + Math.random() / 2);
+        await new Promise((r) => setTimeout(r, ms));
+        continue;
+      }
+      if (a.status !== 'pending' || options.signal?.aborted || (deadline !== undefined && Date.now() >= deadline)) return a;
+    }
+  }
+
+  /** Decides a request: its one APPROVAL_DECISION (APPROVAL_DECIDED when another decider was first; APPROVAL_EXPIRED past its expiry). */
+  async decideApproval(contextId: string, requestId: string, decision: { decision: 'approve' | 'deny'; reason?: string; by?: string }): Promise<Approval> {
+    return (await this.call<Approval>('POST', `/contexts/${enc(contextId)}/approvals/${enc(requestId)}/decision`, decision)).value;
+  }
+
+  /** Approvals of every context the client reads (or of one), oldest first: pending ones unless `status` says otherwise. */
+  async approvals(query: { status?: ApprovalStatus | 'all'; contextId?: string; limit?: number; after?: string } = {}): Promise<ApprovalPage> {
+    return (await this.call<ApprovalPage>('GET', `/approvals${queryString(query)}`)).value;
   }
 
   /** Who is subscribed to a context now, by client and agent (docs/api.md, "Presence"). */

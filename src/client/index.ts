@@ -12,6 +12,10 @@ export type { Backoff } from './resume.js';
 export { binaryPayload, isBinaryPayload } from './types.js';
 export type {
   AcquireRequest,
+  Approval,
+  ApprovalPage,
+  ApprovalRequest,
+  ApprovalStatus,
   BinaryPayload,
   ClientCleanup,
   ClientErasure,

@@ -308,6 +308,44 @@ export interface ContextWindow {
   counted: number;
 }
 
+/** What `requestApproval()` asks (docs/agents.md#approvals). */
+export interface ApprovalRequest {
+  /** The agent asking. */
+  agentId: string;
+  /** What it wants to do: any JSON, shown to the decider. */
+  action: unknown;
+  /** How long the request stands (or give `expiresAt`, RFC 3339); at most 7 days. */
+  ttlMs?: number;
+  expiresAt?: string;
+  /** The lock the agent holds while asking (a `Lock` from `acquire()` will do): stored only while its token is current. */
+  lock: { resource: string; token: number };
+  meta?: Record<string, string>;
+}
+
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
+
+/** An approval request and its decision, if any. */
+export interface Approval {
+  requestId: string;
+  contextId: string;
+  agentId: string;
+  status: ApprovalStatus;
+  action: unknown;
+  expiresAt: string;
+  /** The lock the request was asked under: act on an approval only with writes fenced by it. */
+  lock: { resource: string; token: number };
+  requestedAt: string;
+  seq: number;
+  decision: { id: string; seq: number; decision: 'approve' | 'deny'; by: string; reason: string | null; decidedAt: string } | null;
+}
+
+export interface ApprovalPage {
+  approvals: Approval[];
+  nextCursor: string | null;
+  /** Changes whenever an approval is asked, decided or dropped (not when one expires). */
+  version: string;
+}
+
 /** A message of a conversation turn handed to `processTurn()`: text, or content blocks whose text blocks are read. */
 export interface TurnMessage {
   role: 'user' | 'assistant' | 'system' | 'developer' | 'tool';

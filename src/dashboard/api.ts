@@ -24,14 +24,14 @@ export function setToken(t: string): void {
   else localStorage.setItem(TOKEN_KEY, t);
 }
 
-export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+export async function api<T = unknown>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const headers: Record<string, string> = {};
   const t = token();
   if (t !== '') headers.authorization = `Bearer ${t}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res: Response;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), ...(signal === undefined ? {} : { signal }) });
   } catch (err) {
     throw new ApiError('UNAVAILABLE', `the server cannot be reached (${(err as Error).message})`, 0);
   }
@@ -91,4 +91,23 @@ export interface Lock {
   expiresAt: string;
   remainingMs?: number;
   contextId?: string;
+}
+
+/** An approval request and its decision (GET /approvals, docs/agents.md#approvals). */
+export interface Approval {
+  requestId: string;
+  contextId: string;
+  agentId: string;
+  status: 'pending' | 'approved' | 'denied' | 'expired';
+  action: unknown;
+  expiresAt: string;
+  lock: { resource: string; token: number };
+  requestedAt: string;
+  decision: { decision: 'approve' | 'deny'; by: string; reason: string | null } | null;
+}
+
+export interface ApprovalPage {
+  approvals: Approval[];
+  /** Pass back as `since` to wait for the next change. */
+  version: string;
 }

@@ -1,5 +1,5 @@
 /**
- * The Engram dashboard: one page, hash routes (#/contexts/ID, #/locks, #/search, #/memory/SPACE,
+ * The Engram dashboard: one page, hash routes (#/contexts/ID, #/locks, #/approvals, #/search, #/memory/SPACE,
  * #/clients), one live WebSocket shared by every view. Served by the server itself at / (no CDN;
  * everything ships in the package).
  */
@@ -8,16 +8,26 @@ import { h, replace } from './dom.js';
 import { metricsStrip } from './metrics.js';
 import { LiveStream } from './stream.js';
 import { noticeArea, type Ui, type View } from './ui.js';
+import { approvalsView } from './views/approvals.js';
 import { clientsView } from './views/clients.js';
 import { contextsView, unitView } from './views/contexts.js';
 import { locksView } from './views/locks.js';
 import { memoryView } from './views/memory.js';
 import { searchView } from './views/search.js';
 
-const VIEWS: Record<string, View> = { contexts: contextsView, unit: unitView, locks: locksView, search: searchView, memory: memoryView, clients: clientsView };
+const VIEWS: Record<string, View> = {
+  contexts: contextsView,
+  unit: unitView,
+  locks: locksView,
+  approvals: approvalsView,
+  search: searchView,
+  memory: memoryView,
+  clients: clientsView,
+};
 const NAV: Array<[string, string]> = [
   ['contexts', 'Contexts'],
   ['locks', 'Locks'],
+  ['approvals', 'Approvals'],
   ['search', 'Search'],
   ['memory', 'Memory'],
   ['clients', 'Clients'],

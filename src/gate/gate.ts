@@ -22,13 +22,15 @@ import type { LockSubscription, Router, StreamSink, Subscription } from '../stre
 import type { PresenceMember } from '../streams/presence.js';
 import { parseSearchQuery, SEARCH_LIMITS, type SearchQuery } from '../search/search-query.js';
 import type { SearchHit, SearchQuerier, SearchResponse } from '../search/search.js';
-import type { ContextView, ForkPoint } from '../basics/types.js';
+import type { ContextView, Fence, ForkPoint } from '../basics/types.js';
 import { compareUtf8 } from '../basics/validate.js';
 
 /** How much of a search's query text its span carries. */
 const QUERY_ATTRIBUTE_CHARS = 256;
 
 /** How long a `fresh` search waits for the index to reach the writes before it (docs/search.md). */
+export type { AppendResult };
+
 const FRESH_WAIT_MS = 10_000;
 
 export interface GateDeps {
@@ -115,6 +117,21 @@ export interface ContextDeletionReport {
   forksDeleted: string[];
 }
 
+/**
+ * Unit types with rules beyond the log's (approvals: agents/approvals.ts). Their appends, from
+ * every transport, go through `append`, which checks them and stores them with `write`.
+ */
+export interface TypedAppends {
+  /** Whether this write is one the rules decide on (`idempotencyKey`: the one given beside the body, e.g. a header). */
+  handles(body: unknown, idempotencyKey: string | undefined): boolean;
+  append(
+    p: Principal,
+    body: unknown,
+    idempotencyKey: string | undefined,
+    write: (body: unknown, idempotencyKey: string | undefined) => Promise<AppendResult>,
+  ): Promise<AppendResult>;
+}
+
 function field(body: unknown, name: string): unknown {
   return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>)[name] : undefined;
 }
@@ -133,6 +150,7 @@ export class Gate {
   private readonly observer: Observer;
   private readonly tracer: Tracer;
   private readonly retention: GateDeps['retention'];
+  private typed: TypedAppends | undefined;
 
   constructor(deps: GateDeps) {
     this.log = deps.log;
@@ -157,8 +175,21 @@ export class Gate {
 
   // ---- work units and contexts ----------------------------------------------------
 
+  /** Routes appends of the unit types `typed` handles through it (set once, by the wiring). */
+  useTypedAppends(typed: TypedAppends): void {
+    this.typed = typed;
+  }
+
   /** Appends one unit to the context it names, in that context's space (`expectSeq`: Engine.append). */
   append(p: Principal, body: unknown, idempotencyKey?: string, expectSeq?: number): Promise<AppendResult> {
+    const typed = this.typed;
+    if (typed !== undefined && typed.handles(body, idempotencyKey)) {
+      return this.run(() => typed.append(p, body, idempotencyKey, (b, k) => this.appendPlain(p, b, k, expectSeq)));
+    }
+    return this.appendPlain(p, body, idempotencyKey, expectSeq);
+  }
+
+  private appendPlain(p: Principal, body: unknown, idempotencyKey: string | undefined, expectSeq: number | undefined): Promise<AppendResult> {
     try {
       const contextId = field(body, 'contextId');
       // A body without a usable contextId is refused by the engine's validation, in the client's own space.
@@ -366,6 +397,15 @@ export class Gate {
 
   getLock(p: Principal, resource: string): LockView {
     return this.locks.get(this.lockSpace(p, resource, 'read'), resource, p.clientId);
+  }
+
+  /**
+   * Throws FENCE_REJECTED unless `fence.token` is the current token of `fence.resource` in `space`,
+   * held by the principal's client: the check a fenced write gets, for an answer to act on.
+   */
+  async checkFence(p: Principal, space: string, fence: Fence): Promise<void> {
+    if (this.locks.sharedWriters) await this.locks.refresh();
+    this.locks.checkFence(space, fence.resource, fence.token, p.clientId);
   }
 
   private lockSpace(p: Principal, resource: string, need: 'read' | 'write'): string {

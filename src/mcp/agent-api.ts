@@ -37,6 +37,10 @@ export interface AgentApi {
   summarize(contextId: string, request: Record<string, unknown>): Promise<unknown>;
   /** POST /contexts/{id}/fork: `request` is its body ({seq, id?, displayName?, meta?}). */
   fork(contextId: string, request: Record<string, unknown>): Promise<unknown>;
+  /** POST /contexts/{id}/approvals: `request` is its body. */
+  requestApproval(contextId: string, request: Record<string, unknown>): Promise<unknown>;
+  /** GET /contexts/{id}/approvals/{requestId}?wait=: fenced on approve (FENCE_REJECTED once the lock was lost). */
+  getApproval(contextId: string, requestId: string, waitSeconds: number): Promise<unknown>;
 }
 
 export class ClientAgentApi implements AgentApi {
@@ -95,6 +99,12 @@ export class ClientAgentApi implements AgentApi {
   fork(contextId: string, request: Record<string, unknown>) {
     return this.client.fork(contextId, request as never);
   }
+  requestApproval(contextId: string, request: Record<string, unknown>) {
+    return this.client.requestApproval(contextId, request as never);
+  }
+  getApproval(contextId: string, requestId: string, waitSeconds: number) {
+    return this.client.getApproval(contextId, requestId, { waitSeconds });
+  }
 }
 
 export class LocalAgentApi implements AgentApi {
@@ -104,6 +114,13 @@ export class LocalAgentApi implements AgentApi {
     private readonly p: Principal,
     private readonly agents: AgentServices,
   ) {}
+
+  requestApproval(contextId: string, request: Record<string, unknown>) {
+    return this.agents.approvals.request(this.p, contextId, request);
+  }
+  getApproval(contextId: string, requestId: string, waitSeconds: number) {
+    return this.agents.approvals.get(this.p, contextId, requestId, { waitMs: Math.max(0, Math.min(60, Math.floor(waitSeconds))) * 1000 });
+  }
 
   async window(contextId: string, request: Record<string, unknown>) {
     return JSON.parse(windowJson(await this.agents.window.window(this.p, contextId, request))) as unknown;

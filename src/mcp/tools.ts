@@ -250,6 +250,35 @@ const TOOLS: Tool[] = [
     ),
   },
   {
+    name: 'request_approval',
+    description:
+      'Ask a human (or another agent) to approve an action before you take it. Give the lock you hold on what the action touches (resource and token from the lock tool): the request is stored only while you hold it. Returns the request, pending; then call wait_for_approval with its requestId.',
+    inputSchema: obj(
+      {
+        contextId: str('The context to ask in (where the decider will see it)'),
+        action: { description: 'What you want to do: any JSON (for example {"tool": "deploy", "target": "prod"})' },
+        resource: str('The locked resource (from the lock tool)'),
+        token: { type: 'integer', minimum: 1, description: 'The lock token (from the lock tool)' },
+        ttlMs: { type: 'integer', minimum: 1, description: 'How long the request stands (default 15 minutes)' },
+        agentId: AGENT,
+      },
+      ['contextId', 'action', 'resource', 'token'],
+    ),
+  },
+  {
+    name: 'wait_for_approval',
+    description:
+      'Wait for the decision on an approval request (up to waitSeconds, at most 60; call again while it is pending). status is approved, denied, expired or pending. Act only on approved, and only while you still hold the lock: if you lost it, this answers FENCE_REJECTED and you must not act.',
+    inputSchema: obj(
+      {
+        contextId: str('The context the request is in'),
+        requestId: str('The requestId request_approval returned'),
+        waitSeconds: { type: 'integer', minimum: 0, maximum: 60, description: 'How long to wait for a decision (default 30)' },
+      },
+      ['contextId', 'requestId'],
+    ),
+  },
+  {
     name: 'who_is_here',
     description: 'Who is following a context live right now (subscribed over WebSocket, SSE or gRPC), by client and agent, with how many connections and since when.',
     inputSchema: obj({ contextId: str('The context') }, ['contextId']),
@@ -326,6 +355,16 @@ export async function callTool(api: AgentApi, o: McpOptions, name: string, args:
         const { contextId, agentId: _, ...request } = args;
         if (typeof contextId !== 'string') return text('MISSING_FIELD: contextId', true);
         return json(await api.fork(contextId, request));
+      }
+      case 'request_approval': {
+        const { contextId, action, resource, token, ttlMs } = args;
+        if (typeof contextId !== 'string') return text('MISSING_FIELD: contextId', true);
+        return json(await api.requestApproval(contextId, { agentId, action, lock: { resource, token }, ttlMs: ttlMs ?? 15 * 60_000 }));
+      }
+      case 'wait_for_approval': {
+        const { contextId, requestId, waitSeconds } = args;
+        if (typeof contextId !== 'string' || typeof requestId !== 'string') return text('MISSING_FIELD: contextId and requestId', true);
+        return json(await api.getApproval(contextId, requestId, typeof waitSeconds === 'number' ? waitSeconds : 30));
       }
       case 'who_is_here':
         if (typeof args.contextId !== 'string') return text('MISSING_FIELD: contextId', true);

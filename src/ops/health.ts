@@ -18,6 +18,8 @@ export interface HealthSources {
   /** Other nodes heard from by presence (nats backend); null with one node. */
   presenceNodes?: () => number | null;
   settings: { sync: boolean; authMode: string; version: string };
+  /** Approvals known, pending, and waits in progress (agents/approvals.ts). */
+  approvals?: () => Record<string, unknown>;
 }
 
 const MiB = 1024 * 1024;
@@ -52,6 +54,7 @@ export function detailedHealth(s: HealthSources): () => Promise<Record<string, u
       eventLoop: { p50Ms: lagMs(loop.percentile(50)), p99Ms: lagMs(loop.percentile(99)), maxMs: lagMs(loop.max) },
       streams: { connections: s.streamConnections(), ...s.router.stats(), presence: { ...s.router.presence.stats(), otherNodes: s.presenceNodes?.() ?? null } },
       locks: s.locks.stats(),
+      ...(s.approvals === undefined ? {} : { approvals: s.approvals() }),
       clients: { active: s.clients.active().length, authMode: s.settings.authMode },
     };
     loop.reset();

@@ -60,6 +60,10 @@ const COVERED: Record<string, Method[]> = {
   'GET /graph/{space}': ['readGraph'],
   'POST /graph/{space}/{tool}': ['graph'],
   'GET /health/detailed': ['healthDetailed'],
+  'POST /contexts/{id}/approvals': ['requestApproval'],
+  'GET /contexts/{id}/approvals/{requestId}': ['getApproval', 'waitForApproval'],
+  'POST /contexts/{id}/approvals/{requestId}/decision': ['decideApproval'],
+  'GET /approvals': ['approvals'],
 };
 
 /** Routes the SDK leaves out on purpose, and why. */
@@ -316,6 +320,25 @@ describe('every mapped method calls its route, against a real server', () => {
       bytes: JSON.stringify(w.workUnit).length,
       forksDeleted: [],
     });
+
+    // Approvals (in a client of their own, so the counts above stand): ask under a lock, wait, decide.
+    const agent = new EngramClient(server.url, { clientId: 'sdk-approvals' });
+    const held = await agent.acquire('deploy/prod', { agentId: 'deployer' });
+    const asked = await via('requestApproval', () => agent.requestApproval('ops', { agentId: 'deployer', action: { deploy: 'v2' }, ttlMs: 600_000, lock: held }));
+    assert.deepEqual([asked.status, asked.lock], ['pending', { resource: 'deploy/prod', token: held.token }]);
+    assert.equal((await via('getApproval', () => agent.getApproval('ops', asked.requestId))).status, 'pending');
+    assert.deepEqual(
+      (await via('approvals', () => agent.approvals())).approvals.map((a) => a.requestId),
+      [asked.requestId],
+    );
+    // (A wait that a decision ends is driven in test/agents/approvals.test.ts; `via` records one call at a time.)
+    const decided = await via('decideApproval', () => agent.decideApproval('ops', asked.requestId, { decision: 'approve', by: 'dana', reason: 'ship it' }));
+    assert.equal(decided.status, 'approved');
+    const answer = await via('waitForApproval', () => agent.waitForApproval('ops', asked.requestId, { timeoutMs: WAIT_MS }));
+    assert.deepEqual([answer.status, answer.decision?.by, answer.decision?.reason], ['approved', 'dana', 'ship it']);
+    await assert.rejects(agent.decideApproval('ops', asked.requestId, { decision: 'deny' }), (e: EngramClientError) => e.code === 'APPROVAL_DECIDED' && e.status === 409);
+    await agent.release('deploy/prod', { agentId: 'deployer', lockId: held.lockId });
+    await assert.rejects(agent.getApproval('ops', asked.requestId), (e: EngramClientError) => e.code === 'FENCE_REJECTED');
 
     // What each method requested is what the map says it calls (subscribe streams over WebSocket,
     // not fetch: test/client/sdk.test.ts drives it).

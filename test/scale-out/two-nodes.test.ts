@@ -250,6 +250,35 @@ describe('two Engram nodes on one JetStream cluster', { skip: SKIP ? `skipped: $
     await eventually(async () => (await a.http.get('/contexts/fork-child')).status === 404, WAIT_MS, 'the fork gone on node A');
   });
 
+  test('approvals across nodes: asked through A, waited for on B, decided by racing deciders on both nodes: one decision, seen everywhere', async () => {
+    const held = await a.http.post('/locks', { resource: 'deploy/cluster', agentId: 'agent-x', ttlMs: 600_000 });
+    assert.equal(held.status, 200, held.text);
+    const asked = await a.http.post('/contexts/ops/approvals', {
+      agentId: 'agent-x',
+      action: { deploy: 'v3' },
+      ttlMs: 600_000,
+      lock: { resource: 'deploy/cluster', token: held.json.token },
+    });
+    assert.equal(asked.status, 201, asked.text);
+    const id = asked.json.requestId as string;
+    const waitingOnB = b.http.get(`/contexts/ops/approvals/${id}?wait=60`);
+    const answers = await Promise.all(
+      range(0, 5).map((i) => (i % 2 === 0 ? a : b).http.post(`/contexts/ops/approvals/${id}/decision`, { decision: i % 3 === 0 ? 'approve' : 'deny', by: `human-${i}` })),
+    );
+    const won = answers.filter((r) => r.status === 200);
+    assert.equal(won.length, 1, answers.map((r) => r.text).join('\n'));
+    for (const r of answers) if (r !== won[0]) assert.equal(r.json.error.code, 'APPROVAL_DECIDED', r.text);
+    const seen = await waitingOnB;
+    assert.equal(seen.status, 200, seen.text);
+    assert.deepEqual([seen.json.status, seen.json.decision.by], [won[0]!.json.status, won[0]!.json.decision.by]);
+    for (const n of [a, b]) {
+      const list = (await n.http.get('/approvals?status=all&contextId=ops')).json.approvals;
+      assert.deepEqual([list.length, list[0].decision.by], [1, won[0]!.json.decision.by]);
+      const units = (await n.http.get('/workunits/ops')).json.workUnits as Array<{ type: string }>;
+      assert.equal(units.filter((u) => u.type === 'APPROVAL_DECISION').length, 1);
+    }
+  });
+
   test('killing one NATS server keeps writes working on both nodes, and loses nothing acknowledged', async () => {
     await nats.kill(0);
     const acked: Array<{ id: string; seq: number }> = [];

@@ -11,7 +11,7 @@ import type { RequestSchemaName, RESPONSE_SCHEMAS } from '../../basics/schemas.j
 export type ResponseSchemaName = keyof typeof RESPONSE_SCHEMAS;
 
 /** The document's sections; the /docs page shows them in the order their first route was registered. */
-export type Tag = 'health' | 'work units' | 'contexts' | 'locks' | 'search' | 'clients' | 'memory' | 'dashboard' | 'operations' | 'streams';
+export type Tag = 'health' | 'work units' | 'contexts' | 'locks' | 'search' | 'clients' | 'memory' | 'approvals' | 'dashboard' | 'operations' | 'streams';
 
 /** A query or header parameter (path parameters come from the route's pattern). */
 export interface Param {

@@ -53,7 +53,7 @@ export interface HttpServerOptions {
   search?: SearchDeps;
   /** Memory files, facts and graph (memory/), built by the wiring. */
   memory: AgentMemory;
-  /** What only agents need: windows, summaries (agents/). */
+  /** What only agents need: windows, summaries, approvals (agents/). */
   agents: AgentServices;
   /** MCP over HTTP at /mcp; absent: off. */
   mcp?: McpHttpOptions;
