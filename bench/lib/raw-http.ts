@@ -43,6 +43,9 @@ export class RawHttpConnection {
     });
     this.ready.catch(() => undefined);
     socket.on('data', (d) => this.onData(d));
+    this.chunks = [];
+    this.chunked = 0;
+    this.needed = 0;
     socket.on('error', (e) => this.failAll(e));
     socket.on('close', () => this.failAll(new Error('connection closed')));
   }
@@ -59,20 +62,66 @@ export class RawHttpConnection {
     for (const p of this.pending.splice(0)) p.reject(e);
   }
 
+  /**
+   * Chunks of a response not complete yet are kept in a list and joined once it is (a 200 kB
+   * answer arrives in many chunks: joining at each one copied it over and over, which made this
+   * client, not the server, the cost of a large answer).
+   */
+  private chunks: Buffer[] = [];
+  private chunked = 0;
+  /** Bytes the response being read needs in all (head + body), once its head is in; 0 before. */
+  private needed = 0;
+
   private onData(d: Buffer): void {
-    this.buffer = this.buffer.length === 0 ? d : Buffer.concat([this.buffer, d]);
+    if (this.needed > 0 || this.chunks.length > 0) {
+      this.chunks.push(d);
+      this.chunked += d.length;
+      if (this.needed === 0 || this.chunked < this.needed) {
+        if (this.needed === 0) this.gather();
+        if (this.needed === 0 || this.chunked < this.needed) return;
+      }
+      d = Buffer.concat(this.chunks, this.chunked);
+      this.chunks = [];
+      this.chunked = 0;
+      this.needed = 0;
+    } else if (this.buffer.length > 0) d = Buffer.concat([this.buffer, d]);
+    this.buffer = d;
     for (;;) {
       const headEnd = this.buffer.indexOf('\r\n\r\n');
-      if (headEnd === -1) return;
+      if (headEnd === -1) return this.keep();
       const head = this.buffer.toString('latin1', 0, headEnd);
       const m = /\r\ncontent-length: *(\d+)/i.exec(head);
       const length = m ? Number(m[1]) : 0;
-      if (this.buffer.length < headEnd + 4 + length) return;
+      if (this.buffer.length < headEnd + 4 + length) {
+        this.needed = headEnd + 4 + length;
+        return this.keep();
+      }
       const status = Number(head.slice(9, 12));
       const body = this.buffer.subarray(headEnd + 4, headEnd + 4 + length);
       this.buffer = this.buffer.subarray(headEnd + 4 + length);
       this.pending.shift()?.resolve({ status, body });
+      if (this.buffer.length === 0) return;
     }
+  }
+
+  /** Keeps what is in `buffer` as the first chunk of the response being read. */
+  private keep(): void {
+    this.chunks = [this.buffer];
+    this.chunked = this.buffer.length;
+    this.buffer = Buffer.alloc(0);
+  }
+
+  /** With only part of a head in, looks for its end in the chunks so far. */
+  private gather(): void {
+    const joined = Buffer.concat(this.chunks, this.chunked);
+    const headEnd = joined.indexOf('\r\n\r\n');
+    if (headEnd === -1) {
+      this.chunks = [joined];
+      return;
+    }
+    const m = /\r\ncontent-length: *(\d+)/i.exec(joined.toString('latin1', 0, headEnd));
+    this.needed = headEnd + 4 + (m ? Number(m[1]) : 0);
+    this.chunks = [joined];
   }
 
   close(): void {

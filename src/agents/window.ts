@@ -225,13 +225,39 @@ function inHistoryOf(view: ContextView, contextId: string, u: WorkUnit): boolean
   return lineage.some((s, i) => s.contextId === u.contextId && u.seq > (lineage[i - 1]?.seq ?? 0) && u.seq <= s.seq);
 }
 
-/** A window as JSON: its units' stored JSON spliced in as they are. */
-export function windowJson(w: ContextWindow): string {
+/** The pieces of a window's JSON, in order: its units' stored JSON spliced in as they are. */
+function windowParts(w: ContextWindow): string[] {
   const { units, ...rest } = w;
-  const parts = units.map(
-    (u) => `{"seq":${u.seq},"tokens":${u.tokens},"reason":"${u.reason}"${u.score === undefined ? '' : `,"score":${JSON.stringify(u.score)}`},"workUnit":${u.json}}`,
-  );
-  return `${JSON.stringify(rest).slice(0, -1)},"units":[${parts.join(',')}]}`;
+  const parts = [`${JSON.stringify(rest).slice(0, -1)},"units":[`];
+  units.forEach((u, i) => {
+    parts.push(
+      `${i === 0 ? '' : ','}{"seq":${u.seq},"tokens":${u.tokens},"reason":"${u.reason}"${u.score === undefined ? '' : `,"score":${JSON.stringify(u.score)}`},"workUnit":`,
+      u.json,
+      '}',
+    );
+  });
+  parts.push(']}');
+  return parts;
+}
+
+/** A window as JSON text. */
+export function windowJson(w: ContextWindow): string {
+  return windowParts(w).join('');
+}
+
+/**
+ * A window as UTF-8 JSON, written piece by piece into one buffer: a window is some 170 kB, and
+ * joining it into one string first, then encoding that, copies it twice more (what a profile of
+ * the window benchmark found to be the answer's largest cost).
+ */
+export function windowBytes(w: ContextWindow): Buffer {
+  const parts = windowParts(w);
+  let length = 0;
+  for (const p of parts) length += Buffer.byteLength(p);
+  const out = Buffer.allocUnsafe(length);
+  let at = 0;
+  for (const p of parts) at += out.write(p, at);
+  return out;
 }
 
 /** Units counted at a time while the recent run grows: what does not fit is not counted. */

@@ -69,12 +69,12 @@ export class Reply {
   }
 
   /** Sends a JSON body. `close` ends the connection too (used when the rest of a body is left unread). */
-  json(status: number, body: string, headers?: Headers, close = false): void {
+  json(status: number, body: string | Buffer, headers?: Headers, close = false): void {
     this.send(status, 'application/json', body, headers, close);
   }
 
   /** Sends a body of any content type, with the request id and `headers`. */
-  send(status: number, contentType: string, body: string, headers?: Headers, close = false): void {
+  send(status: number, contentType: string, body: string | Buffer, headers?: Headers, close = false): void {
     if (this.aborted || this.done) return;
     this.done = true;
     this.onSent?.(status);

@@ -1,5 +1,5 @@
 /** What only agents need, over HTTP: a context window under a token budget, summaries by the model, and approvals (docs/agents.md). */
-import { windowJson } from '../../agents/window.js';
+import { windowBytes } from '../../agents/window.js';
 import type { AgentServices } from '../../agents/services.js';
 import type { ApprovalService } from '../../agents/approvals.js';
 import { bodyHeaders, pathParam, Query, readJsonBody, Reply } from './io.js';
@@ -22,7 +22,7 @@ export function registerAgentRoutes(t: RouteTable, deps: { agents: AgentServices
       handler: (reply, req, principal) => {
         const contextId = pathParam(req, 0, 'id');
         readJsonBody(reply, bodyHeaders(req), deps.maxBodyBytes, (body) => {
-          deps.agents.window.window(principal, contextId, body).then((w) => reply.json(200, windowJson(w)), reject(reply));
+          deps.agents.window.window(principal, contextId, body).then((w) => reply.json(200, windowBytes(w)), reject(reply));
         });
       },
     },
