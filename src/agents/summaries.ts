@@ -35,7 +35,9 @@ interface Indexed {
   /** Seq scanned through. */
   seq: number;
   scanning: Promise<void>;
+  /** Derived from `list` on first use after it grew. */
   applied?: Summary[];
+  hidden?: ReadonlySet<number>;
 }
 
 /** Contexts whose summaries stay in memory; the least recently used beyond this are scanned again on use. */
@@ -57,21 +59,27 @@ function isSummary(json: string): WorkUnit | undefined {
   return u.type === 'SUMMARY' ? u : undefined;
 }
 
+/** In ranges that do not overlap, in range order: the index of the first that ends at or after `seq` (ranges.length when none does). */
+function firstEndingFrom(ranges: readonly Summary[], seq: number): number {
+  let lo = 0;
+  let hi = ranges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ranges[mid]!.to < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** The summaries that apply: newest first, each unless it overlaps one taken already; in range order. */
 export function appliedSummaries(list: readonly Summary[]): Summary[] {
   const taken: Summary[] = [];
   for (let i = list.length - 1; i >= 0; i--) {
     const s = list[i]!;
-    // The first taken range that ends at or after s.from: s overlaps it when it starts by s.to.
-    let lo = 0;
-    let hi = taken.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (taken[mid]!.to < s.from) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo < taken.length && taken[lo]!.from <= s.to) continue;
-    taken.splice(lo, 0, s);
+    // s overlaps the first taken range that ends at or after its start when that one starts by its end.
+    const at = firstEndingFrom(taken, s.from);
+    if (at < taken.length && taken[at]!.from <= s.to) continue;
+    taken.splice(at, 0, s);
   }
   return taken;
 }
@@ -83,6 +91,8 @@ export interface SummaryState {
   all: readonly Summary[];
   /** Those that apply, in range order. */
   applied: readonly Summary[];
+  /** The summaries' own seqs: a read with summaries never shows a summary there. */
+  hidden: ReadonlySet<number>;
 }
 
 export class SummaryIndex {
@@ -118,12 +128,13 @@ export class SummaryIndex {
       await run;
     }
     x.applied ??= appliedSummaries(x.list);
-    return { view, epoch, all: x.list, applied: x.applied };
+    x.hidden ??= new Set(x.list.map((s) => s.seq));
+    return { view, epoch, all: x.list, applied: x.applied, hidden: x.hidden };
   }
 
   /** A page of a context read with each applied summary in place of its range (readWithSummaries). */
-  read(p: Principal, contextId: string, query: { after?: number; before?: number; limit?: number; reverse?: boolean }): Promise<CollapsedPage> {
-    return readWithSummaries(this.gate, this, p, contextId, query);
+  async read(p: Principal, contextId: string, query: { after?: number; before?: number; limit?: number; reverse?: boolean }): Promise<CollapsedPage> {
+    return readWithSummaries(this.gate, await this.state(p, contextId), p, contextId, query);
   }
 
   /** For a trim below `cut` from `from` (retention): the summary units to keep, and how many of the trimmed seqs the applied summaries cover. */
@@ -142,6 +153,7 @@ export class SummaryIndex {
         if (u !== undefined && u.seq > x.seq) {
           x.list.push({ seq: u.seq, id: u.id, ...summaryRange(u.payload) });
           x.applied = undefined;
+          x.hidden = undefined;
         }
       }
       x.seq = hi;
@@ -169,46 +181,34 @@ export interface CollapsedPage {
 /**
  * Reads a context with each applied summary in place of its range: a page of up to `limit` items
  * with after < seq < before, oldest first (or newest first with reverse). A cursor is a seq: the
- * last one a page consumed (a summary consumes its whole range).
+ * last one a page consumed (a summary consumes its whole range). `state` is the context's
+ * (SummaryIndex.state), taken once for as many pages as one answer reads.
  */
 export async function readWithSummaries(
   gate: Gate,
-  index: SummaryIndex,
+  state: SummaryState,
   p: Principal,
   contextId: string,
   query: { after?: number; before?: number; limit?: number; reverse?: boolean },
 ): Promise<CollapsedPage> {
-  const { view, all, applied } = await index.state(p, contextId);
+  const { view, applied, hidden } = state;
   const limit = query.limit ?? LIMITS.listDefault;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > LIMITS.listMax) throw new EngramError('INVALID_QUERY', `limit: must be an integer from 1 to ${LIMITS.listMax}`);
-  const hidden = new Set(all.map((s) => s.seq));
   const firstSeq = view.firstSeq;
   const lowest = Math.max(1, (query.after ?? 0) + 1);
   const highest = Math.min(view.headSeq, (query.before ?? Number.MAX_SAFE_INTEGER) - 1);
   const items: CollapsedItem[] = [];
   const summaryItem = async (s: Summary): Promise<CollapsedItem> => ({ json: await gate.getUnit(p, s.id), seq: s.seq, low: s.from, high: s.to });
-  // The applied range holding `seq`, if any.
-  const rangeAt = (seq: number): Summary | undefined => {
-    let lo = 0;
-    let hi = applied.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (applied[mid]!.to < seq) lo = mid + 1;
-      else hi = mid;
-    }
-    const r = applied[lo];
-    return r !== undefined && r.from <= seq ? r : undefined;
-  };
   if (!query.reverse) {
     let cur = lowest;
     while (items.length < limit && cur <= highest) {
-      const r = rangeAt(cur);
-      if (r !== undefined) {
-        items.push(await summaryItem(r));
-        cur = r.to + 1;
+      // The applied range holding `cur`, or else the next one after it.
+      const next = applied[firstEndingFrom(applied, cur)];
+      if (next !== undefined && next.from <= cur) {
+        items.push(await summaryItem(next));
+        cur = next.to + 1;
         continue;
       }
-      const next = applied.find((s) => s.from > cur);
       const segEnd = Math.min(highest, next === undefined ? highest : next.from - 1);
       const page = await gate.listUnits(p, contextId, { after: cur - 1, before: segEnd + 1, limit: Math.min(LIMITS.listMax, limit - items.length + hidden.size) });
       if (page.units.length === 0) {
@@ -227,19 +227,15 @@ export async function readWithSummaries(
   }
   let cur = highest;
   while (items.length < limit && cur >= lowest) {
-    const r = rangeAt(cur);
-    if (r !== undefined) {
+    // The applied range holding `cur`, or else the last one before it.
+    const at = firstEndingFrom(applied, cur);
+    const r = applied[at];
+    if (r !== undefined && r.from <= cur) {
       items.push(await summaryItem(r));
       cur = r.from - 1;
       continue;
     }
-    let prev: Summary | undefined;
-    for (let i = applied.length - 1; i >= 0; i--) {
-      if (applied[i]!.to < cur) {
-        prev = applied[i];
-        break;
-      }
-    }
+    const prev = applied[at - 1];
     const segStart = Math.max(lowest, prev === undefined ? lowest : prev.to + 1);
     // Below the first seq retention kept there are no units to list: only summaries.
     if (cur < firstSeq) {

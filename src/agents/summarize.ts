@@ -11,7 +11,7 @@ import { EngramError } from '../basics/errors.js';
 import { checkId } from '../basics/validate.js';
 import type { WorkUnit } from '../basics/types.js';
 import type { LanguageModel } from '../memory/language-model.js';
-import type { SummaryIndex } from './summaries.js';
+import { readWithSummaries, type SummaryIndex } from './summaries.js';
 import { unitLine } from './token-counts.js';
 
 /** The most characters of units one summary reads (about 50k tokens): a longer range is summarized in parts, then the parts. */
@@ -62,7 +62,8 @@ export class Summarizer {
   async summarize(p: Principal, contextId: string, input: unknown): Promise<string> {
     const q = parseRequest(input);
     this.gate.access.contextSpace(p, contextId, 'write');
-    const { view } = await this.summaries.state(p, contextId);
+    const state = await this.summaries.state(p, contextId);
+    const { view } = state;
     const to = q.to ?? view.headSeq;
     const from = q.from ?? 1;
     if (to > view.headSeq) throw new EngramError('INVALID_FIELD', `to: the context is at seq ${view.headSeq}`);
@@ -75,7 +76,7 @@ export class Summarizer {
     let low = from;
     let high = to;
     for (let after = from - 1; ;) {
-      const page = await this.summaries.read(p, contextId, { after, before: to + 1, limit: 1000 });
+      const page = await readWithSummaries(this.gate, state, p, contextId, { after, before: to + 1, limit: 1000 });
       for (const x of page.items) {
         const u = JSON.parse(x.json) as WorkUnit;
         const text = x.low === x.high ? `[${x.seq}] ${unitLine(u)}` : `[${x.low}-${x.high}] ${unitLine(u)}`;

@@ -147,22 +147,18 @@ export class WindowService {
 
     // Summaries next, standing in for their ranges: the newest first, while they fit in their share.
     const covered: Array<{ from: number; to: number }> = [];
-    // Summary units are never in the recent run at their own seqs (they stand in for their ranges).
-    let hidden: ReadonlySet<number> = new Set();
-    if (q.summaries) {
+    // Taken once: the summaries' pages of the recent run below read the same state.
+    const summaries = q.summaries ? await this.summaries.state(p, contextId) : undefined;
+    if (summaries !== undefined) {
       let room = Math.floor(left * q.summaryShare);
-      const state = await this.summaries.state(p, contextId);
-      hidden = new Set(state.all.map((s) => s.seq));
-      const applied = [...state.applied].sort((a, b) => b.seq - a.seq);
-      const list = await Promise.all(applied.map((s) => this.gate.getUnit(p, s.id).then((json) => ({ json, unit: JSON.parse(json) as WorkUnit }))));
-      // Counted one at a time, newest first: the ones past the first that does not fit are not counted.
-      for (let i = 0; i < list.length; i++) {
-        const [tokens] = await parsed([list[i]!]);
+      // Read and counted one at a time, newest first: the ones past the first that does not fit are neither.
+      for (const s of [...summaries.applied].sort((a, b) => b.seq - a.seq)) {
+        const json = await this.gate.getUnit(p, s.id);
+        const [tokens] = await parsed([{ json, unit: JSON.parse(json) as WorkUnit }]);
         if (tokens! > room) break;
-        const s = list[i]!;
-        if (!chosen.has(s.unit.seq)) {
-          chosen.set(s.unit.seq, { seq: s.unit.seq, tokens: tokens!, reason: 'summary', json: s.json });
-          covered.push(applied[i]!);
+        if (!chosen.has(s.seq)) {
+          chosen.set(s.seq, { seq: s.seq, tokens: tokens!, reason: 'summary', json });
+          covered.push(s);
           room -= tokens!;
           left -= tokens!;
         }
@@ -172,8 +168,8 @@ export class WindowService {
 
     // The recent run, leaving the relevant share aside; then the relevant units; then recency takes what they left.
     const held = q.query === undefined ? 0 : Math.floor(left * q.relevantShare);
-    const pages = q.summaries
-      ? (before: number, limit: number) => readWithSummaries(this.gate, this.summaries, p, contextId, { before, limit, reverse: true })
+    const pages: Pager = summaries
+      ? (before: number, limit: number) => readWithSummaries(this.gate, summaries, p, contextId, { before, limit, reverse: true })
       : async (before: number, limit: number) => {
           const page = await this.gate.listUnits(p, contextId, { before, limit, reverse: true });
           const items = page.units.map((json): CollapsedItem => {
@@ -182,7 +178,8 @@ export class WindowService {
           });
           return { items, nextCursor: page.nextCursor };
         };
-    const recent = new RecentRun(pages, view.headSeq, hidden, tokensOf);
+    // Summary units are never in the recent run at their own seqs (they stand in for their ranges).
+    const recent = new RecentRun(pages, view.headSeq, summaries?.hidden ?? new Set(), tokensOf);
     left = (await recent.extend(left - held, chosen)) + held;
     // With search off (search.enabled: false) there is no relevance: the held share goes back to recency.
     if (q.query !== undefined && q.relevantLimit > 0 && held > 0 && this.gate.searchable) {
