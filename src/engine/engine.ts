@@ -855,9 +855,13 @@ export class Engine {
    */
   async scanUnits(clientId: string, contextId: string, lo: number, hi: number): Promise<string[]> {
     this.assertReady();
-    const state = await this.existingState(clientId, contextId);
-    const lineage = state.record.lineage;
-    if (lineage !== undefined && lineage.length > 0 && lo <= sharedThrough(lineage)) return this.readHistory(clientId, contextId, lineage, lo, hi, state);
+    return this.readStored(clientId, contextId, await this.existingState(clientId, contextId), lo, hi);
+  }
+
+  /** Seqs lo..hi as the log stores them: a fork's shared ones from its lineage, the rest from the context's own units. */
+  private readStored(clientId: string, contextId: string, state: ContextState, lo: number, hi: number): Promise<string[]> {
+    const lineage = state.record?.lineage;
+    if (lineage !== undefined && lo <= sharedThrough(lineage)) return this.readHistory(clientId, contextId, lineage, lo, hi, state);
     return this.log.readUnits(clientId, contextId, lo, hi);
   }
 
@@ -938,9 +942,7 @@ export class Engine {
         if (lo > hi) return [];
         if (state.tail.covers(lo)) return state.tail.slice(lo, hi);
         // Held since before a fork was made under this id: the seqs it shares are read through its lineage.
-        const lineage = state.record?.lineage;
-        if (lineage !== undefined && lo <= sharedThrough(lineage)) return this.readHistory(clientId, contextId, lineage, lo, hi, state);
-        return this.log.readUnits(clientId, contextId, lo, hi);
+        return this.readStored(clientId, contextId, state, lo, hi);
       },
       release: () => {
         if (released) return;
