@@ -75,7 +75,6 @@ export interface CountTally {
 
 export class TokenCounts {
   private readonly contexts = new Map<string, Counts>();
-  private chunksHeld = 0;
 
   /**
    * `onDeleted` registers a callback for deleted contexts (Engine.onCommit's deletion events, on
@@ -114,7 +113,6 @@ export class TokenCounts {
       if (loading === undefined) {
         loading = this.load(space, contextId, c, encoding, chunk);
         c.chunks.set(chunk, loading);
-        this.chunksHeld++;
       }
       const counts = await loading;
       const at = (seq - 1) % TOKEN_CHUNK;
@@ -169,15 +167,22 @@ export class TokenCounts {
     const c = this.contexts.get(key);
     if (c === undefined) return;
     if (deleted) c.deleted = true;
-    this.chunksHeld -= c.chunks.size;
     this.contexts.delete(key);
   }
 
-  /** Drops the least recently used contexts' counts while more than MAX_CHUNKS are held (never `keep`'s). */
+  /**
+   * Drops the least recently used contexts' counts while more than MAX_CHUNKS are held (never
+   * `keep`'s). The chunks held are counted from the map each time, not kept as a tally: a call in
+   * flight goes on adding chunks to counts already dropped, which a tally would count for ever.
+   */
   private evict(keep: string): void {
-    for (const key of this.contexts.keys()) {
-      if (this.chunksHeld <= MAX_CHUNKS) return;
-      if (key !== keep) this.drop(key, false);
+    let held = 0;
+    for (const c of this.contexts.values()) held += c.chunks.size;
+    for (const [key, c] of this.contexts) {
+      if (held <= MAX_CHUNKS) return;
+      if (key === keep) continue;
+      held -= c.chunks.size;
+      this.drop(key, false);
     }
   }
 }
