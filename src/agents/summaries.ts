@@ -18,6 +18,7 @@ import type { ContextView, WorkUnit } from '../basics/types.js';
 import { EngramError } from '../basics/errors.js';
 import { summaryRange } from '../basics/summary.js';
 import { LIMITS } from '../basics/limits.js';
+import { normalizeListQuery } from '../basics/validate.js';
 
 export interface Summary {
   /** The SUMMARY unit's own seq and id. */
@@ -85,6 +86,8 @@ export function appliedSummaries(list: readonly Summary[]): Summary[] {
 }
 
 export interface SummaryState {
+  /** The context's storage space: a summary is read through its history (a fork's shares its parent's). */
+  space: string;
   view: ContextView;
   epoch: string;
   /** Every summary of the context's history, in seq order. */
@@ -110,26 +113,31 @@ export class SummaryIndex {
     return this.stateIn(space, contextId);
   }
 
-  /** As state(), by storage space (retention, which has no principal). */
-  async stateIn(space: string, contextId: string): Promise<SummaryState> {
+  /**
+   * As state(), by storage space. `remember` false (retention, which visits every context) leaves
+   * the cache as it was: a sweep would otherwise push out the contexts agents are reading.
+   */
+  async stateIn(space: string, contextId: string, remember = true): Promise<SummaryState> {
     const { view, epoch } = await this.gate.engine.contextHistory(space, contextId);
     const key = `${space}\u0000${contextId}`;
     let x = this.contexts.get(key);
     if (x === undefined || x.epoch !== epoch) {
       x = { epoch, list: [], seq: 0, scanning: Promise.resolve() };
-      if (this.contexts.size >= MAX_CONTEXTS) this.contexts.delete(this.contexts.keys().next().value!);
+      if (remember && this.contexts.size >= MAX_CONTEXTS) this.contexts.delete(this.contexts.keys().next().value!);
     }
-    this.contexts.delete(key);
-    this.contexts.set(key, x);
+    if (remember) {
+      this.contexts.delete(key);
+      this.contexts.set(key, x);
+    }
     if (x.seq < view.headSeq) {
       const entry = x;
-      const run = entry.scanning.then(() => this.scan(space, contextId, entry, view.headSeq));
+      const run = entry.scanning.then(() => this.scan(space, contextId, entry, view));
       entry.scanning = run.catch(() => undefined);
       await run;
     }
     x.applied ??= appliedSummaries(x.list);
     x.hidden ??= new Set(x.list.map((s) => s.seq));
-    return { view, epoch, all: x.list, applied: x.applied, hidden: x.hidden };
+    return { space, view, epoch, all: x.list, applied: x.applied, hidden: x.hidden };
   }
 
   /** A page of a context read with each applied summary in place of its range (readWithSummaries). */
@@ -137,28 +145,46 @@ export class SummaryIndex {
     return readWithSummaries(this.gate, await this.state(p, contextId), p, contextId, query);
   }
 
-  /** For a trim below `cut` from `from` (retention): the summary units to keep, and how many of the trimmed seqs the applied summaries cover. */
-  async trimmed(space: string, contextId: string, from: number, cut: number): Promise<{ keep: string[]; covered: number }> {
-    const { all, applied } = await this.stateIn(space, contextId);
+  /** How many of the seqs from..cut-1 (a trim, for retention's report) the applied summaries cover. */
+  async covered(space: string, contextId: string, from: number, cut: number): Promise<number> {
+    const { applied } = await this.stateIn(space, contextId, false);
     let covered = 0;
     for (const s of applied) covered += Math.max(0, Math.min(s.to, cut - 1) - Math.max(s.from, from) + 1);
-    return { keep: all.filter((s) => s.seq < cut).map((s) => s.id), covered };
+    return covered;
   }
 
-  private async scan(space: string, contextId: string, x: Indexed, upTo: number): Promise<void> {
-    while (x.seq < upTo) {
-      const hi = Math.min(upTo, x.seq + SCAN_PAGE);
+  private async scan(space: string, contextId: string, x: Indexed, view: ContextView): Promise<void> {
+    while (x.seq < view.headSeq) {
+      // Below the first seq only what a trim kept is left (pins, summaries): one step reads it all.
+      const hi = x.seq + 1 < view.firstSeq ? view.firstSeq - 1 : Math.min(view.headSeq, x.seq + SCAN_PAGE);
       for (const json of await this.gate.engine.scanUnits(space, contextId, x.seq + 1, hi)) {
         const u = isSummary(json);
-        if (u !== undefined && u.seq > x.seq) {
-          x.list.push({ seq: u.seq, id: u.id, ...summaryRange(u.payload) });
-          x.applied = undefined;
-          x.hidden = undefined;
+        if (u === undefined || u.seq <= x.seq) continue;
+        let range;
+        try {
+          range = summaryRange(u.payload);
+        } catch {
+          // Checked when written; one stored otherwise (by an older version) is not a summary to apply.
+          continue;
         }
+        x.list.push({ seq: u.seq, id: u.id, ...range });
+        x.applied = undefined;
+        x.hidden = undefined;
       }
       x.seq = hi;
     }
   }
+}
+
+/**
+ * A summary's stored unit, read through the context's history: a fork's shared summaries are its
+ * parent's units, which a principal allowed only the fork may still read here.
+ * WORKUNIT_NOT_FOUND when it is gone (its context deleted since the state was taken).
+ */
+export async function summaryUnit(gate: Gate, space: string, contextId: string, s: Summary): Promise<string> {
+  const [json] = await gate.engine.scanUnits(space, contextId, s.seq, s.seq);
+  if (json === undefined) throw new EngramError('WORKUNIT_NOT_FOUND', `summary ${s.id} (seq ${s.seq}) is no longer stored`);
+  return json;
 }
 
 /** One item of a read with summaries: a unit, or a summary in place of its range. */
@@ -191,14 +217,13 @@ export async function readWithSummaries(
   contextId: string,
   query: { after?: number; before?: number; limit?: number; reverse?: boolean },
 ): Promise<CollapsedPage> {
-  const { view, applied, hidden } = state;
-  const limit = query.limit ?? LIMITS.listDefault;
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > LIMITS.listMax) throw new EngramError('INVALID_QUERY', `limit: must be an integer from 1 to ${LIMITS.listMax}`);
+  const { space, view, applied, hidden } = state;
+  const { limit, after, before } = normalizeListQuery(query);
   const firstSeq = view.firstSeq;
-  const lowest = Math.max(1, (query.after ?? 0) + 1);
-  const highest = Math.min(view.headSeq, (query.before ?? Number.MAX_SAFE_INTEGER) - 1);
+  const lowest = after + 1;
+  const highest = Math.min(view.headSeq, before - 1);
   const items: CollapsedItem[] = [];
-  const summaryItem = async (s: Summary): Promise<CollapsedItem> => ({ json: await gate.getUnit(p, s.id), seq: s.seq, low: s.from, high: s.to });
+  const summaryItem = async (s: Summary): Promise<CollapsedItem> => ({ json: await summaryUnit(gate, space, contextId, s), seq: s.seq, low: s.from, high: s.to });
   if (!query.reverse) {
     let cur = lowest;
     while (items.length < limit && cur <= highest) {

@@ -11,7 +11,7 @@ import type { Gate } from '../gate/gate.js';
 import { EngramError } from '../basics/errors.js';
 import { WINDOW_LIMITS } from '../basics/limits.js';
 import type { ContextView, WorkUnit } from '../basics/types.js';
-import { readWithSummaries, seqOf, type CollapsedItem, type SummaryIndex } from './summaries.js';
+import { readWithSummaries, seqOf, summaryUnit, type CollapsedItem, type SummaryIndex } from './summaries.js';
 import { ENCODINGS, type CountTally, type Encoding, type TokenCounts } from './token-counts.js';
 
 export interface WindowUnit {
@@ -121,11 +121,12 @@ export class WindowService {
     let left = q.budget;
     const chosen = new Map<number, WindowUnit>();
 
-    // Pinned units first, in seq order, each if it fits.
+    // Pinned units first, in seq order, each if it fits. Read by the context's space, not the
+    // caller's reach: a fork's inherited pins are its parent's units, in its history all the same.
     const pinned = (
       await Promise.all(
         view.pinnedUnits.map((id) =>
-          this.gate.getUnit(p, id).then(
+          this.gate.engine.getUnit(space, id).then(
             (json) => ({ json, unit: JSON.parse(json) as WorkUnit }),
             // A pin whose unit is gone (retention) is skipped; any other failure fails the window.
             (e: unknown) => {
@@ -153,15 +154,23 @@ export class WindowService {
       let room = Math.floor(left * q.summaryShare);
       // Read and counted one at a time, newest first: the ones past the first that does not fit are neither.
       for (const s of [...summaries.applied].sort((a, b) => b.seq - a.seq)) {
-        const json = await this.gate.getUnit(p, s.id);
+        // A pinned summary is in already, and stands in for its range all the same.
+        if (chosen.has(s.seq)) {
+          covered.push(s);
+          continue;
+        }
+        const json = await summaryUnit(this.gate, space, contextId, s).catch((e: unknown) => {
+          // Gone since the state was taken (deleted with its context): skipped, as a pin is.
+          if (e instanceof EngramError && e.code === 'WORKUNIT_NOT_FOUND') return undefined;
+          throw e;
+        });
+        if (json === undefined) continue;
         const [tokens] = await parsed([{ json, unit: JSON.parse(json) as WorkUnit }]);
         if (tokens! > room) break;
-        if (!chosen.has(s.seq)) {
-          chosen.set(s.seq, { seq: s.seq, tokens: tokens!, reason: 'summary', json });
-          covered.push(s);
-          room -= tokens!;
-          left -= tokens!;
-        }
+        chosen.set(s.seq, { seq: s.seq, tokens: tokens!, reason: 'summary', json });
+        covered.push(s);
+        room -= tokens!;
+        left -= tokens!;
       }
     }
     const isCovered = (seq: number) => covered.some((c) => c.from <= seq && seq <= c.to);

@@ -144,8 +144,8 @@ export async function serve(config: Config): Promise<void> {
     intervalMs: retentionPolicies.empty ? 0 : config.retention.intervalMs,
     ruleFor: (space, contextId) => retentionPolicies.ruleFor(space, contextId),
     protect: isMemoryContext,
-    // Summaries stay when the units they cover go (summaryIndex is made with the gate, below; a sweep runs only once the server is up).
-    summaries: (space: string, contextId: string, from: number, cut: number): Promise<{ keep: string[]; covered: number }> => summaryIndex.trimmed(space, contextId, from, cut),
+    // What the summaries cover of a trim, for its report (summaryIndex is made with the gate, below; a sweep runs only once the server is up).
+    summarized: (space: string, contextId: string, from: number, cut: number): Promise<number> => summaryIndex.covered(space, contextId, from, cut),
     onError: (err) => logger.error({ err }, 'retention could not trim'),
   });
   // With several nodes, each tells the others who is subscribed to it (started once the shared log's connection is open).

@@ -77,8 +77,6 @@ interface TrimOp extends Waiter<ContextTrim | undefined> {
   contextId: string;
   firstSeq: number;
   keepPinned: boolean;
-  /** Units kept besides the pins (summaries: they stand in for what the trim drops). */
-  keepIds: readonly string[];
 }
 
 type Op = AppendOp | PatchOp | DeleteOp | TrimOp | ForkOp;
@@ -445,10 +443,10 @@ export class Engine {
 
   /**
    * Removes a context's units below `firstSeq` (retention): its head stays, seqs are never reused,
-   * and the pinned units stay (readable by id) unless `keepPinned` is false. Resolves undefined
-   * when there was nothing to trim.
+   * and the pinned units stay (readable by id) unless `keepPinned` is false; SUMMARY units always
+   * stay (Log.trimContext). Resolves undefined when there was nothing to trim.
    */
-  trimContext(clientId: string, contextId: string, firstSeq: number, keepPinned = true, keepIds: readonly string[] = []): Promise<ContextTrim | undefined> {
+  trimContext(clientId: string, contextId: string, firstSeq: number, keepPinned = true): Promise<ContextTrim | undefined> {
     try {
       checkId(contextId, 'contextId');
       this.assertReady();
@@ -457,14 +455,14 @@ export class Engine {
       return Promise.reject(err);
     }
     return new Promise((resolve, reject) => {
-      this.enqueue({ kind: 'trim', clientId, key: scopedKey(clientId, contextId), contextId, firstSeq, keepPinned, keepIds, resolve, reject });
+      this.enqueue({ kind: 'trim', clientId, key: scopedKey(clientId, contextId), contextId, firstSeq, keepPinned, resolve, reject });
     });
   }
 
   private async commitTrim(op: TrimOp): Promise<void> {
     try {
       const record = await this.log.getContext(op.clientId, op.contextId);
-      const keep = new Set([...(op.keepPinned ? (record?.pinnedUnits ?? []) : []), ...op.keepIds]);
+      const keep = new Set(op.keepPinned ? (record?.pinnedUnits ?? []) : []);
       op.resolve(await this.log.trimContext(op.clientId, op.contextId, op.firstSeq, keep));
     } catch (err) {
       op.reject(storageError(err));

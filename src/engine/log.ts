@@ -253,9 +253,10 @@ export interface Log {
   deleteContext(clientId: string, contextId: string): Promise<ContextDeletion | undefined>;
   /**
    * Removes a context's units below `firstSeq` (at most up to its head: seqs are never reused), but
-   * those whose ids `keep` holds (pinned units), with their id index entries, positions,
-   * embeddings and idempotency keys, and writes the record's new `firstSeq` (not a new version), in
-   * one atomic step. Reported through `follow` (trimmedContext) before it resolves. Undefined,
+   * those whose ids `keep` holds (pinned units) and SUMMARY units (they stand in for what a trim
+   * drops: docs/agents.md#summaries; every replica keeps them alike, from its own units), with
+   * their id index entries, positions, embeddings and idempotency keys, and writes the record's
+   * new `firstSeq` (not a new version), in one atomic step. Reported through `follow` (trimmedContext) before it resolves. Undefined,
    * storing nothing, when there is no such context or nothing below `firstSeq` is left.
    */
   trimContext(clientId: string, contextId: string, firstSeq: number, keep: ReadonlySet<string>): Promise<ContextTrim | undefined>;

@@ -8,6 +8,7 @@ import type { Engine } from './engine.js';
 import type { Log } from './log.js';
 import { sharedThrough } from './forks.js';
 import type { ContextRecord, RetentionRule } from '../basics/types.js';
+import { EngramError } from '../basics/errors.js';
 
 export interface RetentionOptions {
   /** How often the sweeper runs (0: only when asked, `sweep()`). */
@@ -17,11 +18,10 @@ export interface RetentionOptions {
   /** Contexts retention never trims (memory contexts: their state is rebuilt from their units). */
   protect(contextId: string): boolean;
   /**
-   * What a trim of a context below `cut` keeps besides its pins, and says: the ids of its summary
-   * units below the cut (they stand in for what is trimmed), and how many of the trimmed seqs from
-   * `from` a summary covers.
+   * How many of the seqs from..cut-1 a trim drops an applied summary covers (the report's
+   * `summarized`; the log keeps SUMMARY units itself, Log.trimContext).
    */
-  summaries?(space: string, contextId: string, from: number, cut: number): Promise<{ keep: string[]; covered: number }>;
+  summarized?(space: string, contextId: string, from: number, cut: number): Promise<number>;
   now?: () => number;
   onError(err: unknown): void;
 }
@@ -91,10 +91,10 @@ export class RetentionSweeper {
             const cut = await this.cutFor(space, r, rule);
             if (cut <= (r.firstSeq ?? 1)) continue;
             if (!this.engine.ready) return report;
-            const s = await this.options.summaries?.(space, r.id, r.firstSeq ?? 1, cut);
-            const t = await this.engine.trimContext(space, r.id, cut, rule.keepPinned, s?.keep);
+            const summarized = await this.summarized(space, r, cut);
+            const t = await this.engine.trimContext(space, r.id, cut, rule.keepPinned);
             if (t === undefined) continue;
-            report.summarized += s?.covered ?? 0;
+            report.summarized += summarized;
             report.trimmed++;
             report.units += t.units;
             report.bytes += t.bytes;
@@ -105,6 +105,19 @@ export class RetentionSweeper {
       }
       if (spaces.length < PAGE) return report;
       afterSpace = spaces[spaces.length - 1];
+    }
+  }
+
+  /** For the report only: a failure to count (the context deleted meanwhile, say) never stops the trim or the sweep. */
+  private async summarized(space: string, r: ContextRecord, cut: number): Promise<number> {
+    if (this.options.summarized === undefined) return 0;
+    // A fork's shared seqs are its parent's: a trim of the fork drops only its own.
+    const from = Math.max(r.firstSeq ?? 1, r.lineage === undefined ? 1 : sharedThrough(r.lineage) + 1);
+    try {
+      return await this.options.summarized(space, r.id, from, cut);
+    } catch (err) {
+      if (!(err instanceof EngramError && err.code === 'CONTEXT_NOT_FOUND')) this.options.onError(err);
+      return 0;
     }
   }
 

@@ -348,8 +348,9 @@ export class LevelLog implements Log {
     let bytes = 0;
     const end = below === undefined ? keys.contextUnitsEnd(clientId, contextId) : keys.unit(clientId, contextId, below);
     for await (const [key, json] of this.db.iterator<string, string>({ gte: keys.contextUnits(clientId, contextId), lt: end, valueEncoding: 'utf8' })) {
-      const unit = JSON.parse(json) as { id: string; seq: number };
-      if (keep.has(unit.id)) continue;
+      const unit = JSON.parse(json) as { id: string; seq: number; type: string };
+      // A trim keeps the summaries (Log.trimContext); a deletion takes everything.
+      if (keep.has(unit.id) || (below !== undefined && unit.type === 'SUMMARY')) continue;
       ops.push({ type: 'del', key });
       ids.push(unit.id);
       seqs.add(unit.seq);

@@ -125,7 +125,8 @@ export class MemoryLog implements Log {
 
   /**
    * Removes a context's units with seqs below `below` but those `keep` names, with their id index
-   * entries, positions, embeddings and idempotency keys (a deletion: every unit, `below` Infinity).
+   * entries, positions, embeddings and idempotency keys (a deletion: every unit, `below` Infinity;
+   * a trim keeps SUMMARY units too).
    */
   private removeUnits(clientId: string, contextId: string, below: number, keep: ReadonlySet<string>): { units: number; bytes: number; positions: number[] } {
     const list = this.units.get(key(clientId, contextId)) ?? [];
@@ -135,8 +136,9 @@ export class MemoryLog implements Log {
     for (let seq = 1; seq < below && seq <= list.length; seq++) {
       const json = list[seq - 1];
       if (json === undefined) continue;
-      const id = (JSON.parse(json) as { id: string }).id;
-      if (keep.has(id)) continue;
+      const { id, type } = JSON.parse(json) as { id: string; type: string };
+      // A trim keeps the summaries (Log.trimContext); a deletion takes everything.
+      if (keep.has(id) || (below !== Infinity && type === 'SUMMARY')) continue;
       list[seq - 1] = undefined as unknown as string;
       this.unitIndex.delete(key(clientId, id));
       removed.add(seq);

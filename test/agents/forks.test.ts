@@ -302,8 +302,16 @@ test('retention: a fork sees what its parent retention left, and its own rule tr
   assert.equal((await http.post('/contexts/trim%2Fp/fork', { seq: 2, id: 'trim/f2' })).status, 201);
   await post('keep/f', 'fork 5');
   for (let i = 3; i <= 8; i++) await post('trim/f2', `fork ${i}`);
+  // A summary the fork shares covers none of what the fork's own trim drops: the report counts nothing.
+  for (let i = 1; i <= 2; i++) await post('trim/q', `q ${i}`);
+  const s = await http.post('/workunit', { contextId: 'trim/q', agentId: 'a', type: 'SUMMARY', payload: { text: 'q 1-2', covers: { from: 1, to: 2 } } });
+  assert.equal(s.status, 201, s.text);
+  assert.equal((await http.post('/contexts/trim%2Fq/fork', { seq: 3, id: 'trim/fq' })).status, 201);
+  for (let i = 4; i <= 8; i++) await post('trim/fq', `fq ${i}`);
   const sweep = await http.post('/retention/sweep', {});
   assert.equal(sweep.status, 200, sweep.text);
+  assert.equal((await http.get('/contexts/trim%2Ffq')).json.firstSeq, 6);
+  assert.equal(sweep.json.summarized, 0, 'the shared summary is the parent’s, over seqs the fork does not trim');
   assert.equal((await http.get('/contexts/trim%2Fp')).json.firstSeq, 4);
   // keep/f has no rule: it shared 1..4, and retention on the parent left 4.
   assert.equal((await http.get('/contexts/keep%2Ff')).json.firstSeq, 4);

@@ -6,6 +6,7 @@
  * summary and says what it covered; after a restart the index is scanned again.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
@@ -166,6 +167,81 @@ test('summaries stand in for their ranges in reads and windows; retention keeps 
   http = new HttpClient(server.url);
   assert.deepEqual(await seqs('summaries=true&limit=3'), [`S${s2.seq}`, 36, 37]);
   assert.equal((await seqs('summaries=true&reverse=true&limit=100')).at(-1), `S${s2.seq}`);
+  http.close();
+  assert.equal(await server.stop(), 0);
+  removeDir(server.dataDir);
+  removeDir(dir);
+});
+
+test('a key allowed only a fork reads the parent summaries and pins it shares; a pinned summary keeps its range out of relevant; bad cursors are refused', async () => {
+  const dir = tempDir('engram-summaries-auth-');
+  const hash = (key: string) => 'sha256:' + createHash('sha256').update(key).digest('hex');
+  const all = 'egk_summaries-all-0123456789abcdefghijklmnopqrstuvwxyz';
+  const forkOnly = 'egk_summaries-fork-0123456789abcdefghijklmnopqrstuvwxyz';
+  writeFileSync(
+    join(dir, 'engram.yaml'),
+    `auth:\n  mode: apikey\n  keys:\n    - {client: team, hash: "${hash(all)}", scopes: [read, write]}\n    - {client: team, hash: "${hash(forkOnly)}", scopes: [read], contexts: ["what-if"]}\n`,
+  );
+  const server = await startServer({ args: ['--config', join(dir, 'engram.yaml')] });
+  const http = new HttpClient(server.url);
+  const asAll = { authorization: `Bearer ${all}` };
+  const asFork = { authorization: `Bearer ${forkOnly}` };
+  const post = async (body: unknown) => {
+    const r = await http.post('/workunit', body, asAll);
+    assert.equal(r.status, 201, r.text);
+    return r.json as Unit;
+  };
+  const topics = ['database index tuning', 'deploy pipeline', 'cache eviction', 'billing export', 'login flow', 'search ranking'];
+  for (let i = 1; i <= 6; i++) await post({ contextId: 'base', agentId: 'worker', type: 'MESSAGE', payload: { text: `step ${i}: worked on the ${topics[i - 1]}` } });
+  const s = await post({ contextId: 'base', agentId: 'summarizer', type: 'SUMMARY', payload: { text: 'Steps 1-3: index, deploy and cache.', covers: { from: 1, to: 3 } } }); // seq 7
+  const five = (await http.get('/workunits/base?after=4&limit=1', asAll)).json.workUnits[0] as Unit;
+  assert.equal((await http.patch('/contexts/base', { pinUnits: [s.id, five.id] }, asAll)).status, 200);
+  assert.equal((await http.post('/contexts/base/fork', { seq: 7, id: 'what-if' }, asAll)).status, 201);
+  await post({ contextId: 'what-if', agentId: 'worker', type: 'MESSAGE', payload: { text: 'step 8: what if we skip the cache' } });
+
+  // The fork-only key cannot read the parent, but reads its summaries and pins through the fork.
+  assert.equal((await http.get('/workunits/base', asFork)).status, 403);
+  const read = (await http.get('/workunits/what-if?summaries=true', asFork)).json as { workUnits: Unit[] };
+  assert.deepEqual(
+    read.workUnits.map((u) => (u.type === 'SUMMARY' ? `S${u.seq}` : u.seq)),
+    ['S7', 4, 5, 6, 8],
+  );
+  const w = (await http.post('/contexts/what-if/window', { budget: 10_000, summaries: true }, asFork)).json as { units: Array<{ seq: number; reason: string }> };
+  assert.deepEqual(
+    w.units.map((u) => [u.seq, u.reason]),
+    [
+      [5, 'pinned'],
+      [7, 'pinned'],
+      [4, 'recent'],
+      [6, 'recent'],
+      [8, 'recent'],
+    ],
+  );
+
+  // A pinned summary stands in for its range all the same: the units it covers are never "relevant".
+  const whole = (await http.post('/contexts/base/window', { budget: 10_000 }, asAll)).json as { units: Array<{ seq: number; tokens: number }> };
+  const tokens = (seq: number) => whole.units.find((u) => u.seq === seq)!.tokens;
+  // The pins, and room for about two units, nearly all of it held for relevant ones: the recent run cannot reach seqs 1-3 first.
+  const budget = tokens(5) + tokens(7) + 2 * tokens(1);
+  await eventually(
+    async () => ((await http.post('/search', { query: 'database index tuning', contextId: 'base', mode: 'keyword' }, asAll)).json.results ?? []).length > 0,
+    WAIT_MS,
+    'step 1 is searchable',
+  );
+  const q = (await http.post('/contexts/base/window', { budget, summaries: true, query: 'database index tuning', relevantShare: 0.9 }, asAll)).json as {
+    units: Array<{ seq: number; reason: string }>;
+  };
+  assert.ok(
+    q.units.every((u) => u.seq > 3),
+    `seqs 1-3 are the pinned summary's: ${JSON.stringify(q.units)}`,
+  );
+
+  // Reads with summaries check their cursors as plain reads do.
+  for (const bad of ['after=-1', 'before=0', 'after=1.5', 'limit=0']) {
+    const r = await http.get(`/workunits/base?summaries=true&${bad}`, asAll);
+    assert.equal(r.status, 400, bad);
+    assert.equal(r.json.error.code, 'INVALID_QUERY', bad);
+  }
   http.close();
   assert.equal(await server.stop(), 0);
   removeDir(server.dataDir);

@@ -228,6 +228,29 @@ export function runLogContract(name: string, factory: LogFactory): void {
       );
     });
 
+    test('a trim keeps SUMMARY units (they stand in for what it drops), however low; a deletion takes them', async () => {
+      const batch = batchOf('sum', 'ctx', 1, 6);
+      const s = batch.parts[0]!.units[3]!;
+      s.json = JSON.stringify({ id: s.id, contextId: 'ctx', seq: 4, agentId: 'a', type: 'SUMMARY', payload: { text: 'one to three', covers: { from: 1, to: 3 } } });
+      await log.commit(batch);
+      const t = await log.trimContext('sum', 'ctx', 6, new Set());
+      assert.ok(t !== undefined);
+      for (const p of t.positions) deletedPositions.add(p);
+      assert.equal(t.units, 4, 'seqs 1-5 but the summary');
+      assert.deepEqual(
+        (await log.readUnits('sum', 'ctx', 1, 10)).map((j) => JSON.parse(j).seq),
+        [4, 6],
+      );
+      const again = await log.trimContext('sum', 'ctx', 7, new Set());
+      assert.ok(again !== undefined);
+      for (const p of again.positions) deletedPositions.add(p);
+      assert.notEqual(await log.getUnit('sum', s.id), undefined, 'still kept by a later trim');
+      const d = await log.deleteContext('sum', 'ctx');
+      assert.ok(d !== undefined);
+      for (const p of d.positions) deletedPositions.add(p);
+      assert.equal(await log.getUnit('sum', s.id), undefined);
+    });
+
     test('ids that are prefixes of each other never share a range', async () => {
       await log.commit(batchOf('p', 'a', 1, 3));
       await log.commit(batchOf('p', 'ab', 1, 2));
