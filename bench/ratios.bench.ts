@@ -16,18 +16,16 @@
  * (Redis: PUBLISH), latency from each unit's intended send time to its arrival at the slowest
  * subscriber.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { ENGRAM_DURABILITY, startEngram } from './lib/engram-server.js';
 import { closedLoopOps, connect, openLoop, openLoopOps, type Operation } from './lib/load.js';
 import { NativeSubscribers, nativeSubscriberAvailable } from './lib/native-subscribers.js';
 import { startPeer } from './lib/peers.js';
+import { startSol } from './lib/sol.js';
 import { get, postJson, type RawHttpConnection } from './lib/raw-http.js';
 import { marker } from './lib/raw-subscriber.js';
 import { RawRedis, RawWsPublisher } from './lib/raw-wire.js';
-import { announceProcess, describeSystem, emit, histogram, option, QUICK, quantity, size, summarize, TINY, type Histogram } from './lib/stats.js';
+import { describeSystem, emit, histogram, option, QUICK, quantity, size, summarize, TINY, type Histogram } from './lib/stats.js';
 
 /** Which system a case measures, and how durable its acknowledged write is. */
 const SOL_DURABILITY = 'speed-of-light server: LevelDB batch written to the OS before the ack, not fsynced';
@@ -50,23 +48,6 @@ const unit = (context: string, i: number, text = `unit ${i}: the planner asked t
 
 function pin(pid: number, cpus: string): void {
   if (PIN) execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
-}
-
-async function startSol(): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'engram-bench-sol-'));
-  const proc = spawn(process.execPath, [resolve(import.meta.dirname, 'sol-server.js'), '--data-dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  announceProcess(proc.pid!, 'sol-server');
-  process.once('exit', () => proc.kill('SIGKILL'));
-  const port = await new Promise<number>((r) => proc.stdout.once('data', (d: Buffer) => r(Number(d.toString().trim()))));
-  return {
-    port,
-    pid: proc.pid!,
-    stop: () =>
-      new Promise<void>((r) => {
-        proc.once('exit', () => (rmSync(dir, { recursive: true, force: true }), r()));
-        proc.kill('SIGTERM');
-      }),
-  };
 }
 
 if (PIN) execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });

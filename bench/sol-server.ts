@@ -9,6 +9,8 @@
  *   WebSocket /stream?context=C           ← every unit of C after commit; any message sent is a
  *                                           unit (`{"ref":r,"contextId":…}`) acked `{"ref":r,"seq":n}`
  *   GET /stream-sse?context=C             ← every unit of C as an SSE event
+ *   GET /read?context=C&limit=N           → 200 [the newest N units of C, newest first] (one
+ *                                           reverse LevelDB iterator, the stored bytes joined)
  *   GET /healthz                          → 200 (the transport's floor)
  *
  * Run by the ratio benchmark (ratios.bench.ts); prints its port; `--data-dir` is required.
@@ -27,6 +29,7 @@ interface Pending {
 }
 
 const heads = new Map<string, number>();
+const COMMA = Buffer.from(',');
 const sse = new Map<string, Set<HttpResponse>>();
 let queue: Pending[] = [];
 let flushing = false;
@@ -70,6 +73,22 @@ async function flush(): Promise<void> {
 
 const app = uWS.App();
 app.get('/healthz', (res) => void res.writeStatus('200 OK').end('{"status":"ok"}'));
+app.get('/read', (res, req) => {
+  const query = req.getQuery() ?? '';
+  const context = decodeURIComponent(/(?:^|&)context=([^&]+)/.exec(query)?.[1] ?? '');
+  const limit = Number(/(?:^|&)limit=(\d+)/.exec(query)?.[1] ?? 100);
+  let aborted = false;
+  res.onAborted(() => (aborted = true));
+  void db
+    .values({ gt: `${context}\u0000`, lt: `${context}\u0001`, reverse: true, limit })
+    .all()
+    .then((values) => {
+      const parts: Buffer[] = [Buffer.from('[')];
+      values.forEach((v, i) => parts.push(i === 0 ? v : Buffer.concat([COMMA, v])));
+      parts.push(Buffer.from(']'));
+      if (!aborted) res.cork(() => res.writeStatus('200 OK').writeHeader('Content-Type', 'application/json').end(Buffer.concat(parts)));
+    });
+});
 app.post('/workunit', (res) => {
   let aborted = false;
   let body = Buffer.alloc(0);
