@@ -9,6 +9,8 @@ from .client import Engram
 from .errors import EngramError, is_retryable
 from .locking import AsyncHeldLock, AsyncLockContext, HeldLock, LockContext
 from .models import (
+    Approval,
+    ApprovalPage,
     Context,
     ContextDeletion,
     ContextPage,
@@ -46,6 +48,8 @@ from .streams import AsyncSubscription, Backoff, Subscription
 __version__ = "0.1.0"
 
 __all__ = [
+    "Approval",
+    "ApprovalPage",
     "AsyncEngram",
     "AsyncHeldLock",
     "AsyncLockContext",

@@ -13,6 +13,8 @@ from urllib.parse import quote
 
 from .errors import EngramError, error_from_body
 from .models import (
+    Approval,
+    ApprovalPage,
     ClientPage,
     Context,
     ContextDeletion,
@@ -243,6 +245,64 @@ def summarize(
         if value is not None:
             body[name] = value
     return Call("POST", f"/contexts/{enc(context_id)}/summarize", has_body=True, body=body)
+
+
+def fork(
+    context_id: str, seq: int, *, fork_id: Optional[str] = None, display_name: Optional[str] = None, meta: Optional[Mapping[str, str]] = None
+) -> Call[Context]:
+    body: Dict[str, Any] = {"seq": seq}
+    for name, value in (("id", fork_id), ("displayName", display_name), ("meta", dict(meta) if meta is not None else None)):
+        if value is not None:
+            body[name] = value
+    return Call("POST", f"/contexts/{enc(context_id)}/fork", has_body=True, body=body)
+
+
+def forks(context_id: str) -> Call[List[Context]]:
+    return Call("GET", f"/contexts/{enc(context_id)}/forks", decode=lambda v, _h: v["forks"])
+
+
+# ---- approvals (docs/agents.md#approvals) ----
+
+#: The longest a long poll for a decision waits on the server, in seconds.
+APPROVAL_WAIT_MAX = 60
+
+
+def request_approval(
+    context_id: str,
+    *,
+    agent_id: Optional[str],
+    action: Any,
+    lock: Mapping[str, Any],
+    ttl: Optional[float] = None,
+    expires_at: Optional[str] = None,
+    meta: Optional[Mapping[str, str]] = None,
+    idempotency_key: Optional[str] = None,
+) -> Call[Approval]:
+    body: Dict[str, Any] = {"action": action, "lock": {"resource": lock["resource"], "token": lock["token"]}}
+    for name, value in (("agentId", agent_id), ("ttlMs", ms(ttl)), ("expiresAt", expires_at), ("meta", dict(meta) if meta is not None else None)):
+        if value is not None:
+            body[name] = value
+    headers = {} if idempotency_key is None else {"idempotency-key": idempotency_key}
+    return Call("POST", f"/contexts/{enc(context_id)}/approvals", has_body=True, body=body, headers=headers)
+
+
+def get_approval(context_id: str, request_id: str, *, wait: float = 0) -> Call[Approval]:
+    seconds = max(0, min(APPROVAL_WAIT_MAX, int(wait)))
+    params = {"wait": str(seconds)} if seconds > 0 else {}
+    return Call("GET", f"/contexts/{enc(context_id)}/approvals/{enc(request_id)}", params=params, extra_timeout=float(seconds))
+
+
+def decide_approval(context_id: str, request_id: str, decision: str, *, reason: Optional[str] = None, by: Optional[str] = None) -> Call[Approval]:
+    body: Dict[str, Any] = {"decision": decision}
+    for name, value in (("reason", reason), ("by", by)):
+        if value is not None:
+            body[name] = value
+    return Call("POST", f"/contexts/{enc(context_id)}/approvals/{enc(request_id)}/decision", has_body=True, body=body)
+
+
+def approvals(*, status: Optional[str] = None, context_id: Optional[str] = None, limit: Optional[int] = None, after: Optional[str] = None) -> Call[ApprovalPage]:
+    params = {k: str(v) for k, v in (("status", status), ("contextId", context_id), ("limit", limit), ("after", after)) if v is not None}
+    return Call("GET", "/approvals", params=params)
 
 
 # ---- locks ----

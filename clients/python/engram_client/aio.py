@@ -8,6 +8,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import math
+import time
 from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence, TypeVar, Union
 
 import httpx
@@ -19,6 +22,8 @@ from .errors import EngramError
 from .locking import AsyncLockContext
 from .streams import AsyncSubscription, Backoff, PresenceHandler
 from .models import (
+    Approval,
+    ApprovalPage,
     ClientPage,
     Context,
     ContextDeletion,
@@ -46,6 +51,10 @@ from .models import (
 )
 
 T = TypeVar("T")
+
+
+#: Delays between asks for a decision while the server cannot be reached.
+_BACKOFF = Backoff()
 
 
 class AsyncEngram:
@@ -276,6 +285,75 @@ class AsyncEngram:
     ) -> WorkUnit:
         """Has the server's language model summarize seqs ``from_seq``..``to_seq`` (default: all) into a stored SUMMARY unit (docs/agents.md)."""
         return await self._run(calls.summarize(context_id, from_seq=from_seq, to_seq=to_seq, agent_id=agent_id, instructions=instructions))
+
+    async def fork(
+        self, context_id: str, seq: int, *, fork_id: Optional[str] = None, display_name: Optional[str] = None, meta: Optional[Mapping[str, str]] = None
+    ) -> Context:
+        """A new context sharing this one's history up to ``seq`` without copying it, diverging after (docs/agents.md#forks)."""
+        return await self._run(calls.fork(context_id, seq, fork_id=fork_id, display_name=display_name, meta=meta))
+
+    async def forks(self, context_id: str) -> List[Context]:
+        """The contexts forked from this one directly."""
+        return await self._run(calls.forks(context_id))
+
+    # ---- approvals (docs/agents.md#approvals) ----
+
+    async def request_approval(
+        self,
+        context_id: str,
+        action: Any,
+        *,
+        lock: Mapping[str, Any],
+        agent_id: Optional[str] = None,
+        ttl: Optional[float] = None,
+        expires_at: Optional[str] = None,
+        meta: Optional[Mapping[str, str]] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> Approval:
+        """Asks for an approval of ``action`` while holding ``lock`` (a ``Lock`` from ``acquire()``): stored only while its token is current."""
+        return await self._run(
+            calls.request_approval(
+                context_id, agent_id=self._agent(agent_id), action=action, lock=lock, ttl=ttl, expires_at=expires_at, meta=meta, idempotency_key=idempotency_key
+            )
+        )
+
+    async def get_approval(self, context_id: str, request_id: str, *, wait: float = 0) -> Approval:
+        """The approval now, or once decided or expired within ``wait`` seconds (at most 60).
+
+        An approval comes back only while its lock is still held with the token it was asked
+        under, else ``FENCE_REJECTED``: a worker that lost its lease must not act on it.
+        """
+        return await self._run(calls.get_approval(context_id, request_id, wait=wait))
+
+    async def wait_for_approval(self, context_id: str, request_id: str, *, timeout: Optional[float] = None) -> Approval:
+        """Long polls until the request is decided or expires, or ``timeout`` seconds pass (then it answers it pending).
+
+        A server that restarts or cannot be reached meanwhile is asked again, with backoff: the
+        request and its decision are in the log.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        attempt = 0
+        while True:
+            left = calls.APPROVAL_WAIT_MAX if deadline is None else deadline - time.monotonic()
+            try:
+                a = await self.get_approval(context_id, request_id, wait=max(0, min(calls.APPROVAL_WAIT_MAX, math.ceil(left))))
+                attempt = 0
+            except EngramError as e:
+                if not e.retryable or (deadline is not None and time.monotonic() >= deadline):
+                    raise
+                await asyncio.sleep(_BACKOFF.delay(attempt))
+                attempt += 1
+                continue
+            if a["status"] != "pending" or (deadline is not None and time.monotonic() >= deadline):
+                return a
+
+    async def decide_approval(self, context_id: str, request_id: str, decision: str, *, reason: Optional[str] = None, by: Optional[str] = None) -> Approval:
+        """Decides a request, ``"approve"`` or ``"deny"``: its one decision (``APPROVAL_DECIDED`` when another was first; ``APPROVAL_EXPIRED`` past its expiry)."""
+        return await self._run(calls.decide_approval(context_id, request_id, decision, reason=reason, by=by))
+
+    async def approvals(self, *, status: Optional[str] = None, context_id: Optional[str] = None, limit: Optional[int] = None, after: Optional[str] = None) -> ApprovalPage:
+        """Approvals of every context the client reads (or of one), oldest first: pending ones unless ``status`` says otherwise (or ``"all"``)."""
+        return await self._run(calls.approvals(status=status, context_id=context_id, limit=limit, after=after))
 
     async def presence(self, context_id: str) -> ContextPresence:
         """Who is subscribed to a context now, by client and agent."""

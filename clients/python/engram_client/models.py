@@ -126,6 +126,38 @@ class Lock(_LockBase, total=False):
     waiting: int
 
 
+class ApprovalDecision(TypedDict):
+    id: str
+    seq: int
+    decision: Literal["approve", "deny"]
+    by: str
+    reason: Optional[str]
+    decidedAt: str
+
+
+class Approval(TypedDict):
+    """A request for a human's approval and its decision, if any (docs/agents.md#approvals)."""
+
+    requestId: str
+    contextId: str
+    agentId: str
+    status: Literal["pending", "approved", "denied", "expired"]
+    action: Any
+    expiresAt: str
+    #: The lock it was asked under: act on an approval only with writes fenced by it.
+    lock: Fence
+    requestedAt: str
+    seq: int
+    decision: Optional[ApprovalDecision]
+
+
+class ApprovalPage(TypedDict):
+    approvals: List[Approval]
+    nextCursor: Optional[str]
+    #: Changes whenever an approval is asked, decided or dropped (not when one expires).
+    version: str
+
+
 class LockPage(TypedDict):
     locks: List[Lock]
     nextCursor: Optional[str]

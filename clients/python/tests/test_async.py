@@ -121,6 +121,22 @@ class AsyncClient(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(caught.exception.code, "FENCE_REJECTED")
         self.assertEqual((await self.engram.get_context(ctx))["headSeq"], 1)
 
+    async def test_forks_and_an_approval_decided_while_waiting(self) -> None:
+        ctx, resource = new_id("a-approve"), new_id("a-deploy")
+        for i in range(1, 4):
+            await self.engram.write(ctx, f"step {i}")
+        fork = await self.engram.fork(ctx, 1)
+        self.assertEqual([u["payload"] for u in (await self.engram.list_units(fork["id"]))["workUnits"]], ["step 1"])
+        self.assertEqual([f["id"] for f in await self.engram.forks(ctx)], [fork["id"]])
+        held = await self.engram.acquire(resource, ttl=30)
+        asked = await self.engram.request_approval(ctx, {"deploy": "v3"}, lock=held, ttl=60)
+        # The decision arrives while the waiter long-polls.
+        waiting = asyncio.ensure_future(self.engram.wait_for_approval(ctx, asked["requestId"], timeout=WAIT))
+        await self.engram.decide_approval(ctx, asked["requestId"], "deny", reason="not today")
+        got = await waiting
+        self.assertEqual((got["status"], got["decision"]["reason"]), ("denied", "not today"))
+        self.assertEqual((await self.engram.approvals(context_id=ctx, status="all"))["approvals"][0]["status"], "denied")
+
     async def test_waiting_for_a_lock_in_line(self) -> None:
         resource = new_id("a-line")
         order = []

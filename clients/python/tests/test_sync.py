@@ -225,6 +225,39 @@ class Streams(SyncTestCase):
         self.assertEqual(caught.exception.code, "INVALID_QUERY")
 
 
+class ForksAndApprovals(SyncTestCase):
+    def test_a_fork_shares_the_history_up_to_its_seq_and_diverges(self) -> None:
+        ctx = new_id("parent")
+        for i in range(1, 5):
+            self.engram.write(ctx, f"step {i}")
+        fork = self.engram.fork(ctx, 2, fork_id=f"{ctx}-what-if")
+        self.assertEqual(fork["id"], f"{ctx}-what-if")
+        self.engram.write(fork["id"], "what if 3")
+        self.assertEqual([u["payload"] for u in self.engram.iter_units(fork["id"])], ["step 1", "step 2", "what if 3"])
+        self.assertEqual([f["id"] for f in self.engram.forks(ctx)], [fork["id"]])
+        self.assertRefused("FORK_BEYOND_HEAD", 400, self.engram.fork, ctx, 99)
+        self.assertRefused("CONTEXT_HAS_FORKS", 409, self.engram.delete_context, ctx)
+
+    def test_an_approval_is_asked_under_a_lock_decided_once_and_fenced(self) -> None:
+        ctx, resource = new_id("approve"), new_id("deploy")
+        held = self.engram.acquire(resource, ttl=30)
+        asked = self.engram.request_approval(ctx, {"deploy": "v2"}, lock=held, ttl=60)
+        self.assertEqual((asked["status"], asked["lock"]["token"]), ("pending", held["token"]))
+        pending = self.engram.approvals(context_id=ctx)["approvals"]
+        self.assertEqual([a["requestId"] for a in pending], [asked["requestId"]])
+        # A short wait answers it pending; the decision then comes back to the waiter.
+        self.assertEqual(self.engram.wait_for_approval(ctx, asked["requestId"], timeout=1)["status"], "pending")
+        decided = self.engram.decide_approval(ctx, asked["requestId"], "approve", reason="looks fine", by="reviewer")
+        self.assertEqual(decided["status"], "approved")
+        self.assertRefused("APPROVAL_DECIDED", 409, self.engram.decide_approval, ctx, asked["requestId"], "deny")
+        got = self.engram.wait_for_approval(ctx, asked["requestId"], timeout=30)
+        self.assertEqual((got["status"], got["decision"]["by"], got["decision"]["reason"]), ("approved", "reviewer", "looks fine"))
+        # The lock lost, the approval is no use to this worker any more.
+        self.engram.release(resource, agent_id="py-agent", lock_id=held["lockId"])
+        self.assertRefused("FENCE_REJECTED", 409, self.engram.get_approval, ctx, asked["requestId"])
+        self.assertRefused("APPROVAL_NOT_FOUND", 404, self.engram.get_approval, ctx, "no-such-request")
+
+
 class Locks(SyncTestCase):
     def test_lease_is_renewed_past_its_ttl_and_the_token_kept(self) -> None:
         ctx, resource = new_id("renew"), new_id("doc")
