@@ -8,6 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createServer, type Server } from 'node:http';
+import * as grpc from '@grpc/grpc-js';
+import { EngramGrpc } from '../helpers/grpc.js';
 import { HttpClient, unit } from '../helpers/http.js';
 import { removeDir, startServer, type RunningServer } from '../helpers/server.js';
 import { eventually, WAIT_MS, Watcher } from '../helpers/wait.js';
@@ -211,6 +213,44 @@ test('a search has a span with its query, k and hits', async () => {
   assert.equal(span.attrs['engram.search.k'], 5);
   assert.equal(span.attrs['engram.search.hits'], r.json.results.length);
   assert.ok(r.json.results.length >= 1);
+});
+
+test('a request has a server span, a child of its traceparent, and what it causes is its child: HTTP and gRPC; a write has its own span only', async () => {
+  const r = await http.post('/search', { query: 'server span probe', limit: 3, mode: 'keyword' }, { traceparent: TRACEPARENT });
+  assert.equal(r.status, 200, r.text);
+  const serverSpan = await receiver.span('the HTTP server span', (s) => s.name === 'POST /search' && s.traceId === TRACE_ID);
+  assert.equal(serverSpan.parentSpanId, CALLER_SPAN);
+  assert.equal(serverSpan.kind, 2); // SPAN_KIND_SERVER
+  assert.equal(serverSpan.attrs['http.request.method'], 'POST');
+  assert.equal(serverSpan.attrs['http.route'], '/search');
+  assert.equal(serverSpan.attrs['http.response.status_code'], 200);
+  const search = await receiver.span('the search span under it', (s) => s.name === 'engram.search' && s.attrs['engram.search.query'] === 'server span probe');
+  assert.equal(search.parentSpanId, serverSpan.spanId, 'the search ran inside the request, after its body arrived');
+  assert.equal(search.traceId, TRACE_ID);
+  // A refusal is the caller's fault: answered, not a failed span.
+  assert.equal((await http.get('/contexts/no-such-context', { traceparent: TRACEPARENT })).status, 404);
+  const missing = await receiver.span('the 404 server span', (s) => s.name === 'GET /contexts/:id' && s.traceId === TRACE_ID);
+  assert.equal(missing.attrs['http.response.status_code'], 404);
+  assert.notEqual(missing.status?.code, 2);
+
+  const grpcCaller = 'a1b2c3d4e5f60718';
+  const g = new EngramGrpc(server.grpcAddr!);
+  const metadata = new grpc.Metadata();
+  metadata.set('traceparent', `00-${TRACE_ID}-${grpcCaller}-01`);
+  await g.Search({ query: 'grpc span probe', limit: 3, mode: 'SEARCH_MODE_KEYWORD' }, { metadata });
+  g.client.close();
+  const call = await receiver.span('the gRPC server span', (s) => s.name === 'engram.v3.EngramService/Search');
+  assert.equal(call.parentSpanId, grpcCaller);
+  assert.equal(call.kind, 2);
+  assert.equal(call.attrs['rpc.system'], 'grpc');
+  assert.equal(call.attrs['rpc.grpc.status_code'], 0);
+  const grpcSearch = await receiver.span('the gRPC search span under it', (s) => s.name === 'engram.search' && s.attrs['engram.search.query'] === 'grpc span probe');
+  assert.equal(grpcSearch.parentSpanId, call.spanId);
+  // Spans leave in the order they end: a write's server span would have arrived by now.
+  assert.deepEqual(
+    receiver.spans.filter((s) => s.name === 'POST /workunit' || s.name.endsWith('/CreateWorkUnit')),
+    [],
+  );
 });
 
 test('memory operations have gen-AI spans; the model call and the units written are their children', async () => {

@@ -9,7 +9,8 @@ import { acquireInput, contextOut, contextPatchInput, forkInput, lockOut, num, p
 import { presenceView } from '../../streams/frames.js';
 import { wireBytes } from '../../wire/grpc-service.js';
 import { toServiceError } from './status.js';
-import { withTraceparent } from '../../basics/trace.js';
+import { isTraceparent, withTraceparent } from '../../basics/trace.js';
+import type { Tracer } from '../../basics/tracer.js';
 
 import pb = engram.v3;
 import type { StreamHub } from '../../streams/hub.js';
@@ -20,6 +21,8 @@ export interface GrpcDeps {
   auth: Authenticator;
   /** Told about every answered unary call (metrics); optional. */
   requests?: RequestObserver;
+  /** A server span per unary call (tracing.enabled), a child of its `traceparent` metadata. */
+  tracer?: Tracer;
   /** Largest CreateWorkUnit request, in bytes (limits.maxUnitBytes, as for an HTTP body). */
   maxUnitBytes: number;
   onInternal: (err: unknown) => void;
@@ -71,9 +74,48 @@ export function checkSize(req: object, max: number): void {
 const opt = (v: unknown) => (v === null || v === undefined ? undefined : num(v as number));
 
 export function unaryHandlers(deps: GrpcDeps): UntypedServiceImplementation {
-  const handlers = unaryRpcs(deps);
+  let handlers = unaryRpcs(deps);
+  if (deps.tracer?.enabled === true) handlers = traceCalls(handlers, deps.tracer);
   return deps.requests === undefined ? handlers : instrument(handlers, deps.requests);
 }
+
+/** The RPC service, as span names and attributes give it. */
+const SERVICE = 'engram.v3.EngramService';
+
+/**
+ * Wraps each unary handler in a server span (RPC semantic conventions), a child of the call's
+ * `traceparent` metadata: what the call causes (search, memory, lock waits) is its children.
+ * CreateWorkUnit has none: its write span is its server side, as over HTTP.
+ */
+function traceCalls(handlers: UntypedServiceImplementation, tracer: Tracer): UntypedServiceImplementation {
+  const out: UntypedServiceImplementation = {};
+  for (const [name, handler] of Object.entries(handlers)) {
+    const rpc = name[0]!.toUpperCase() + name.slice(1);
+    if (rpc === 'CreateWorkUnit') {
+      out[name] = handler;
+      continue;
+    }
+    out[name] = ((call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      const header = metadataValue(call.metadata, 'traceparent');
+      const span = tracer.start(`${SERVICE}/${rpc}`, {
+        kind: 'server',
+        parent: isTraceparent(header) ? header : null,
+        attributes: { 'rpc.system': 'grpc', 'rpc.service': SERVICE, 'rpc.method': rpc },
+      });
+      tracer.within(span, () =>
+        (handler as Unary<unknown, unknown>)(call, (err, res) => {
+          span.set({ 'rpc.grpc.status_code': err ? (err.code ?? status.UNKNOWN) : status.OK });
+          span.end(err && err.code !== undefined && SERVER_FAULTS.has(err.code) ? err : undefined);
+          callback(err, res);
+        }),
+      );
+    }) as UntypedServiceImplementation[string];
+  }
+  return out;
+}
+
+/** Statuses that are the server's fault (the RPC conventions mark only these as a failed server span). */
+const SERVER_FAULTS = new Set<number>([status.UNKNOWN, status.DEADLINE_EXCEEDED, status.UNIMPLEMENTED, status.INTERNAL, status.UNAVAILABLE, status.DATA_LOSS]);
 
 /** Wraps each unary handler to report its method, status code and duration. */
 function instrument(handlers: UntypedServiceImplementation, observer: RequestObserver): UntypedServiceImplementation {

@@ -44,6 +44,8 @@ export class Reply {
   done = false;
   /** Told the status once the answer is sent (request metrics and the access log). */
   onSent: ((status: number) => void) | undefined;
+  /** Runs a continuation inside the request's server span (tracing on): uWS's callbacks, a body's arrival among them, do not carry the async context. */
+  inSpan: (<T>(fn: () => T) => T) | undefined;
   /** Sent back as X-Request-ID and named in log lines about this request. */
   requestId: string | undefined;
   /** Sent with every answer to this request (CORS headers for an allowed foreign origin). */
@@ -175,7 +177,8 @@ export function readJsonBody(reply: Reply, head: BodyRequest, limit: number, onB
       reply.error(err, noop);
       return;
     }
-    onBody(value);
+    if (reply.inSpan === undefined) onBody(value);
+    else reply.inSpan(() => onBody(value));
   });
 }
 

@@ -10,6 +10,8 @@ import type { Authenticator, Principal } from '../../tenancy/access.js';
 import { EngramError } from '../../basics/errors.js';
 import type { Gate } from '../../gate/gate.js';
 import type { RequestObserver } from '../../basics/observer.js';
+import { NO_TRACER, type TraceSpan, type Tracer } from '../../basics/tracer.js';
+import { isTraceparent } from '../../basics/trace.js';
 import { BodyDeadlines, credentialsOf, Reply } from './io.js';
 import { buildOpenApi } from './openapi.js';
 import type { DocumentedRoute } from './operation.js';
@@ -46,6 +48,8 @@ export interface HttpServerOptions {
   hub: StreamHub;
   /** Told about every answered request (metrics); optional. */
   requests?: RequestObserver;
+  /** A server span per request (tracing.enabled), a child of its `traceparent` header. */
+  tracer?: Tracer;
   ops: OpsDeps;
   /** The server's version, for /openapi.json. */
   version: string;
@@ -68,6 +72,11 @@ export interface HttpServerOptions {
 }
 
 /** The native module exports this listen flag; its typings only declare it as an enum member. */
+/**
+ * Routes without a server span: a write's own span (engram.write) is its server side, a child of
+ * the same traceparent, and costs the write path nothing more; probes would only be noise.
+ */
+const OWN_SPAN_ROUTES = new Set(['/workunit', '/healthz', '/health', '/readyz', '/metrics']);
 const EXCLUSIVE_PORT = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT;
 
 /** True when the native uWS binary loaded; its pure-JS fallback drops corked bodies and published frames. */
@@ -89,6 +98,7 @@ export class HttpServer {
   private readonly hub: StreamHub;
   private readonly auth: Authenticator;
   private readonly requests: RequestObserver | undefined;
+  private readonly tracer: Tracer;
   private readonly origins: OriginPolicy;
   private readonly bodyDeadlines: BodyDeadlines | undefined;
   /** Routes that check origins themselves. */
@@ -100,6 +110,7 @@ export class HttpServer {
     }
     this.auth = options.auth;
     this.requests = options.requests;
+    this.tracer = options.tracer ?? NO_TRACER;
     this.origins = new OriginPolicy(options.allowedOrigins ?? [], options.auth.mode === 'none', options.allowedHosts ?? []);
     this.bodyDeadlines = options.requestTimeoutMs === undefined ? undefined : new BodyDeadlines(options.requestTimeoutMs);
     this.logger = options.logger;
@@ -199,6 +210,7 @@ export class HttpServer {
           if (accessLog) logger.debug({ reqId: reply.requestId, method, route, status, ms: Math.round(seconds * 1e6) / 1000 }, 'request');
         };
       }
+      const span = this.tracer.enabled && !OWN_SPAN_ROUTES.has(route) ? this.serverSpan(reply, req, route) : undefined;
       try {
         const origin = req.getHeader('origin');
         const rebound = this.origins.rebound(req.getHeader('host'), origin, req.getHeader('sec-fetch-site'));
@@ -212,12 +224,38 @@ export class HttpServer {
           }
         }
         // A preflight never carries credentials (browsers strip them), and answers only what is allowed.
-        handler(reply, req, isPublic || req.getMethod() === 'options' ? ANONYMOUS : this.auth.authenticate(credentialsOf(req)));
+        const principal = isPublic || req.getMethod() === 'options' ? ANONYMOUS : this.auth.authenticate(credentialsOf(req));
+        if (span === undefined) handler(reply, req, principal);
+        else this.tracer.within(span, () => handler(reply, req, principal));
       } catch (err) {
         // A body may still be unread; closing keeps its bytes from being parsed as a new request.
         reply.error(err, this.onInternal, hasBody(req));
       }
     };
+  }
+
+  /**
+   * A request's server span (HTTP semantic conventions), a child of its `traceparent` header, or of
+   * nothing: the spans the request causes (search, memory, lock waits) are its children, also
+   * after a body arrives (Reply.inSpan: uWS's callbacks do not carry the async context). Ended
+   * when the answer is sent; a request whose client went away first is never exported.
+   */
+  private serverSpan(reply: Reply, req: HttpRequest, route: string): TraceSpan {
+    const method = req.getMethod().toUpperCase();
+    const header = req.getHeader('traceparent');
+    const span = this.tracer.start(`${method} ${route}`, {
+      kind: 'server',
+      parent: isTraceparent(header) ? header : null,
+      attributes: { 'http.request.method': method, 'http.route': route, 'url.scheme': this.tls === undefined ? 'http' : 'https' },
+    });
+    const sent = reply.onSent;
+    reply.onSent = (status) => {
+      sent?.(status);
+      span.set({ 'http.response.status_code': status });
+      span.end(status >= 500 ? new Error(String(status)) : undefined);
+    };
+    reply.inSpan = (fn) => this.tracer.within(span, fn);
+    return span;
   }
 
   /** Starts listening; resolves with the bound address (port 0 is replaced by the real port). */
