@@ -75,7 +75,13 @@ const app = uWS.App();
 app.get('/healthz', (res) => void res.writeStatus('200 OK').end('{"status":"ok"}'));
 app.get('/read', (res, req) => {
   const query = req.getQuery() ?? '';
-  const context = decodeURIComponent(/(?:^|&)context=([^&]+)/.exec(query)?.[1] ?? '');
+  const raw = /(?:^|&)context=([^&]+)/.exec(query)?.[1] ?? '';
+  let context = raw;
+  try {
+    context = decodeURIComponent(raw);
+  } catch {
+    // Not percent-encoding: the id as it came.
+  }
   const limit = Number(/(?:^|&)limit=(\d+)/.exec(query)?.[1] ?? 100);
   let aborted = false;
   res.onAborted(() => (aborted = true));
@@ -87,6 +93,9 @@ app.get('/read', (res, req) => {
       values.forEach((v, i) => parts.push(i === 0 ? v : Buffer.concat([COMMA, v])));
       parts.push(Buffer.from(']'));
       if (!aborted) res.cork(() => res.writeStatus('200 OK').writeHeader('Content-Type', 'application/json').end(Buffer.concat(parts)));
+    })
+    .catch((err: unknown) => {
+      if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end(String(err)));
     });
 });
 app.post('/workunit', (res) => {

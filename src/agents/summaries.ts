@@ -123,6 +123,8 @@ export class SummaryIndex {
     let x = this.contexts.get(key);
     if (x === undefined || x.epoch !== epoch) {
       x = { epoch, list: [], seq: 0, scanning: Promise.resolve() };
+      // Not remembered, it is kept all the same while there is room: the next sweep reads on from where this one stopped.
+      if (!remember && this.contexts.size < MAX_CONTEXTS) this.contexts.set(key, x);
       if (remember && this.contexts.size >= MAX_CONTEXTS) this.contexts.delete(this.contexts.keys().next().value!);
     }
     if (remember) {
@@ -155,8 +157,9 @@ export class SummaryIndex {
 
   private async scan(space: string, contextId: string, x: Indexed, view: ContextView): Promise<void> {
     while (x.seq < view.headSeq) {
-      // Below the first seq only what a trim kept is left (pins, summaries): one step reads it all.
-      const hi = x.seq + 1 < view.firstSeq ? view.firstSeq - 1 : Math.min(view.headSeq, x.seq + SCAN_PAGE);
+      // Below the first seq of a context that is no fork only what a trim kept is left (pins,
+      // summaries): one step reads it all. A fork's first seq can pass parent units never trimmed.
+      const hi = x.seq + 1 < view.firstSeq && view.lineage === undefined ? view.firstSeq - 1 : Math.min(view.headSeq, x.seq + SCAN_PAGE);
       for (const json of await this.gate.engine.scanUnits(space, contextId, x.seq + 1, hi)) {
         const u = isSummary(json);
         if (u === undefined || u.seq <= x.seq) continue;
@@ -183,7 +186,8 @@ export class SummaryIndex {
  */
 export async function summaryUnit(gate: Gate, space: string, contextId: string, s: Summary): Promise<string> {
   const [json] = await gate.engine.scanUnits(space, contextId, s.seq, s.seq);
-  if (json === undefined) throw new EngramError('WORKUNIT_NOT_FOUND', `summary ${s.id} (seq ${s.seq}) is no longer stored`);
+  // Another unit at its seq: the context was deleted and written again since the state was taken.
+  if (json === undefined || !json.includes(`"id":"${s.id}"`)) throw new EngramError('WORKUNIT_NOT_FOUND', `summary ${s.id} (seq ${s.seq}) is no longer stored`);
   return json;
 }
 

@@ -7,6 +7,7 @@ is written once (docs/api.md, docs/locks.md, docs/search.md, docs/memory.md, doc
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Generic, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union, cast
 from urllib.parse import quote
@@ -272,13 +273,13 @@ def request_approval(
     *,
     agent_id: Optional[str],
     action: Any,
-    lock: Mapping[str, Any],
+    lock: FenceArg,
     ttl: Optional[float] = None,
     expires_at: Optional[str] = None,
     meta: Optional[Mapping[str, str]] = None,
     idempotency_key: Optional[str] = None,
 ) -> Call[Approval]:
-    body: Dict[str, Any] = {"action": action, "lock": {"resource": lock["resource"], "token": lock["token"]}}
+    body: Dict[str, Any] = {"action": action, "lock": dict(fence_of(lock))}
     for name, value in (("agentId", agent_id), ("ttlMs", ms(ttl)), ("expiresAt", expires_at), ("meta", dict(meta) if meta is not None else None)):
         if value is not None:
             body[name] = value
@@ -287,7 +288,7 @@ def request_approval(
 
 
 def get_approval(context_id: str, request_id: str, *, wait: float = 0) -> Call[Approval]:
-    seconds = max(0, min(APPROVAL_WAIT_MAX, int(wait)))
+    seconds = max(0, min(APPROVAL_WAIT_MAX, math.ceil(wait)))
     params = {"wait": str(seconds)} if seconds > 0 else {}
     return Call("GET", f"/contexts/{enc(context_id)}/approvals/{enc(request_id)}", params=params, extra_timeout=float(seconds))
 

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence, TypeVar, Union
 
@@ -52,9 +51,6 @@ from .models import (
 
 T = TypeVar("T")
 
-
-#: Delays between asks for a decision while the server cannot be reached.
-_BACKOFF = Backoff()
 
 
 class AsyncEngram:
@@ -303,14 +299,17 @@ class AsyncEngram:
         context_id: str,
         action: Any,
         *,
-        lock: Mapping[str, Any],
+        lock: FenceArg,
         agent_id: Optional[str] = None,
         ttl: Optional[float] = None,
         expires_at: Optional[str] = None,
         meta: Optional[Mapping[str, str]] = None,
         idempotency_key: Optional[str] = None,
     ) -> Approval:
-        """Asks for an approval of ``action`` while holding ``lock`` (a ``Lock`` from ``acquire()``): stored only while its token is current."""
+        """Asks for an approval of ``action`` while holding ``lock`` (a held ``lock()``, a ``Lock`` from ``acquire()``, or ``(resource, token)``): stored only while its token is current.
+
+        Hold it with ``lock()``, which renews it: a lease that lapses while a person decides makes the approval useless (``FENCE_REJECTED``).
+        """
         return await self._run(
             calls.request_approval(
                 context_id, agent_id=self._agent(agent_id), action=action, lock=lock, ttl=ttl, expires_at=expires_at, meta=meta, idempotency_key=idempotency_key
@@ -333,19 +332,27 @@ class AsyncEngram:
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         attempt = 0
+        last: Optional[Approval] = None
         while True:
             left = calls.APPROVAL_WAIT_MAX if deadline is None else deadline - time.monotonic()
+            if left <= 0 and last is not None:
+                return last
             try:
-                a = await self.get_approval(context_id, request_id, wait=max(0, min(calls.APPROVAL_WAIT_MAX, math.ceil(left))))
+                last = await self.get_approval(context_id, request_id, wait=max(0.0, min(float(calls.APPROVAL_WAIT_MAX), left)))
                 attempt = 0
             except EngramError as e:
-                if not e.retryable or (deadline is not None and time.monotonic() >= deadline):
+                if not e.retryable:
                     raise
-                await asyncio.sleep(_BACKOFF.delay(attempt))
+                if deadline is not None and time.monotonic() >= deadline:
+                    if last is not None:
+                        return last
+                    raise
+                pause = e.retry_after if e.retry_after is not None else self._settings.backoff.delay(attempt)
                 attempt += 1
+                await asyncio.sleep(pause if deadline is None else max(0.0, min(pause, deadline - time.monotonic())))
                 continue
-            if a["status"] != "pending" or (deadline is not None and time.monotonic() >= deadline):
-                return a
+            if last["status"] != "pending":
+                return last
 
     async def decide_approval(self, context_id: str, request_id: str, decision: str, *, reason: Optional[str] = None, by: Optional[str] = None) -> Approval:
         """Decides a request, ``"approve"`` or ``"deny"``: its one decision (``APPROVAL_DECIDED`` when another was first; ``APPROVAL_EXPIRED`` past its expiry)."""

@@ -240,11 +240,14 @@ class ForksAndApprovals(SyncTestCase):
 
     def test_an_approval_is_asked_under_a_lock_decided_once_and_fenced(self) -> None:
         ctx, resource = new_id("approve"), new_id("deploy")
+        # A held, renewing lock, and a plain acquired one: both are what an approval is asked under.
+        with self.engram.lock(new_id("renewing"), ttl=30) as renewing:
+            self.assertEqual(self.engram.request_approval(ctx, "under a renewing lock", lock=renewing, ttl=60)["lock"]["token"], renewing.token)
         held = self.engram.acquire(resource, ttl=30)
         asked = self.engram.request_approval(ctx, {"deploy": "v2"}, lock=held, ttl=60)
         self.assertEqual((asked["status"], asked["lock"]["token"]), ("pending", held["token"]))
         pending = self.engram.approvals(context_id=ctx)["approvals"]
-        self.assertEqual([a["requestId"] for a in pending], [asked["requestId"]])
+        self.assertIn(asked["requestId"], [a["requestId"] for a in pending])
         # A short wait answers it pending; the decision then comes back to the waiter.
         self.assertEqual(self.engram.wait_for_approval(ctx, asked["requestId"], timeout=1)["status"], "pending")
         decided = self.engram.decide_approval(ctx, asked["requestId"], "approve", reason="looks fine", by="reviewer")
