@@ -114,7 +114,7 @@ bench-check: build
 soak: build
 	ENGRAM_SOAK_SECONDS=$${SOAK_SECONDS:-300} node --test --test-timeout=0 dist/test/reliability/soak.test.js
 	ENGRAM_CRASH_CYCLES=$${CRASH_CYCLES:-40} node --test --test-timeout=0 dist/test/reliability/crash-loop.test.js
-	ENGRAM_POWER_CYCLES=$${POWER_CYCLES:-50} ENGRAM_POWER_OFF_CYCLES=$${POWER_OFF_CYCLES:-10} node --test --test-timeout=0 dist/test/reliability/power-loss.test.js
+	ENGRAM_POWER_CYCLES=$${POWER_CYCLES:-50} ENGRAM_POWER_OFF_CYCLES=10 ENGRAM_POWER_NATS_CYCLES=10 ENGRAM_POWER_NATS_STORE_CYCLES=10 node --test --test-timeout=0 dist/test/reliability/power-loss.test.js
 	ENGRAM_STRESS_ROUNDS=$${STRESS_ROUNDS:-4} node --test --test-timeout=0 dist/test/memory-stress.test.js
 	ENGRAM_BULK_UNITS=$${BULK_UNITS:-100000} node --test --test-timeout=0 dist/test/grpc/bulk.test.js
 

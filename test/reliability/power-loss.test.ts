@@ -10,23 +10,32 @@
  *     change (file created, line inserted, file deleted) is there.
  *   - with storage.sync false: the same run, asserting only that the server comes back and holds
  *     nothing corrupt, and counting what was lost (the trade-off docs/reliability.md states).
+ * With storage.backend nats (nats-server 2.9, standalone, 1 replica): a cut of the Engram node
+ * alone (its replica is a cache, rebuilt from the stream: asserted lossless), and a cut of the whole
+ * machine, nats-server's JetStream store included (measured: nats-server 2.9 fsyncs on a 2-minute
+ * timer, docs/scale-out.md).
  * ENGRAM_POWER_CYCLES sets the sync-on cycles (make test: 4; make soak: 50), ENGRAM_POWER_OFF_CYCLES
- * the sync-off ones (3), ENGRAM_POWER_SEED the seed (printed, so a failure can be replayed).
+ * the sync-off ones (2; 10), ENGRAM_POWER_NATS_CYCLES the NATS replica's (1; 10),
+ * ENGRAM_POWER_NATS_STORE_CYCLES the whole machine's with NATS (0; 10), ENGRAM_POWER_SEED the seed
+ * (printed, so a failure can be replayed).
  * Skipped where FUSE cannot be mounted (no /dev/fuse, fusermount or python3-fusepy).
  */
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { EngramClient } from '../../src/client/http-client.js';
 import type { NewWorkUnit, WorkUnit } from '../../src/client/types.js';
+import { freePort, waitForPort } from '../../bench/lib/peers.js';
 import { LazyFs, lazyFsMissing } from '../helpers/lazyfs.js';
+import { NATS_SERVER, natsMissing } from '../helpers/nats-cluster.js';
 import { seeded } from '../helpers/seeded.js';
 import { removeDir, startOnFixedPort, startServer, tempDir, type RunningServer } from '../helpers/server.js';
 import { WAIT_MS } from '../helpers/wait.js';
 
 const CYCLES_ON = Number(process.env.ENGRAM_POWER_CYCLES ?? 4);
-const CYCLES_OFF = Number(process.env.ENGRAM_POWER_OFF_CYCLES ?? 3);
+const CYCLES_OFF = Number(process.env.ENGRAM_POWER_OFF_CYCLES ?? 2);
 const SEED = Number(process.env.ENGRAM_POWER_SEED ?? Date.now() % 1_000_000);
 const CONTEXTS = ['power/a', 'power/b', 'power/c'];
 const SPACE = 'power';
@@ -36,6 +45,7 @@ const missing = lazyFsMissing();
 
 export interface PowerFigures {
   sync: boolean;
+  where: Where;
   cycles: number;
   /** Units acknowledged over the run, and those not found (at their seq, with their id) after a later power loss. */
   unitsAcked: number;
@@ -61,18 +71,49 @@ interface Ack {
   text: string;
 }
 
+/**
+ * Where the power is cut. `leveldb`: the embedded log's data dir is on the lossy filesystem.
+ * `nats-replica`: storage.backend nats with one nats-server on the normal disk, left running;
+ * the Engram node's data dir (its replica, a cache) is on the lossy filesystem. `nats-store`: the
+ * whole machine loses power: nats-server's JetStream store and the Engram node's data dir are
+ * both on it, and nats-server is killed too.
+ */
+type Where = 'leveldb' | 'nats-replica' | 'nats-store';
+
+/** nats-server 2.9, standalone JetStream, on `dir`, on a fixed port. */
+async function startNats(dir: string, port: number): Promise<ChildProcess> {
+  const proc = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const killOnExit = () => proc.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  proc.once('exit', () => process.removeListener('exit', killOnExit));
+  await waitForPort(port, proc, WAIT_MS);
+  return proc;
+}
+
+async function killNats(proc: ChildProcess | undefined): Promise<void> {
+  if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGKILL');
+  await exited;
+}
+
 /** One run: `cycles` power cuts at seeded random moments on one data dir. */
-async function powerLossRun(sync: boolean, cycles: number, seed: number): Promise<PowerFigures> {
+async function powerLossRun(sync: boolean, cycles: number, seed: number, where: Where = 'leveldb'): Promise<PowerFigures> {
   const random = seeded(seed).next;
   const fs = await LazyFs.mount();
   const dataDir = join(fs.dir, 'data');
   mkdirSync(dataDir);
   const configDir = tempDir('engram-power-config-');
   writeFileSync(join(configDir, 'engram.yaml'), `storage:\n  sync: ${sync}\n`);
+  const natsDir = where === 'nats-store' ? join(fs.dir, 'nats') : where === 'nats-replica' ? tempDir('engram-power-nats-') : '';
+  const natsPort = where === 'leveldb' ? 0 : await freePort();
+  let nats = where === 'leveldb' ? undefined : await startNats(natsDir, natsPort);
+  const backend = where === 'leveldb' ? [] : ['--storage-backend', 'nats', '--nats-urls', `nats://127.0.0.1:${natsPort}`, '--nats-replicas', '1'];
   // Search keeps vector snapshots in the data dir too (written without fsync: a lost one is rebuilt).
-  const args = (p: number) => ['--addr', `127.0.0.1:${p}`, '--grpc-enabled', 'false', '--config', join(configDir, 'engram.yaml')];
+  const args = (p: number) => ['--addr', `127.0.0.1:${p}`, '--grpc-enabled', 'false', '--config', join(configDir, 'engram.yaml'), ...backend];
   const figures: PowerFigures = {
     sync,
+    where,
     cycles,
     unitsAcked: 0,
     unitsLost: 0,
@@ -109,7 +150,10 @@ async function powerLossRun(sync: boolean, cycles: number, seed: number): Promis
     const url = `http://127.0.0.1:${port}`;
 
     for (let cycle = 0; cycle <= cycles; cycle++) {
-      if (cycle > 0) server = await startServer({ dataDir, args: args(port) });
+      if (cycle > 0) {
+        if (where === 'nats-store') nats = await startNats(natsDir, natsPort);
+        server = await startServer({ dataDir, args: args(port) });
+      }
       const http = new EngramClient(url, { timeoutMs: WAIT_MS });
 
       // The last cycle's unanswered writes, retried with their idempotency keys.
@@ -269,6 +313,7 @@ async function powerLossRun(sync: boolean, cycles: number, seed: number): Promis
       await new Promise((r) => setTimeout(r, 300 + random() * 1500));
       alive = false;
       assert.equal(await server.stop('SIGKILL'), 'SIGKILL');
+      if (where === 'nats-store') await killNats(nats);
       await Promise.all(loops);
       // The power cut: everything not fsynced is gone.
       const dropped = await fs.dropUnsynced();
@@ -279,14 +324,16 @@ async function powerLossRun(sync: boolean, cycles: number, seed: number): Promis
     return figures;
   } finally {
     await server?.stop('SIGKILL');
+    await killNats(nats);
     await fs.unmount();
+    if (where === 'nats-replica') removeDir(natsDir);
     removeDir(configDir);
   }
 }
 
 function report(f: PowerFigures): string {
   return (
-    `# power loss, storage.sync ${f.sync}: ${f.cycles} cuts; units ${f.unitsLost} lost of ${f.unitsAcked} acknowledged (${f.unitsForeign} foreign, ${f.gaps} gaps); ` +
+    `# power loss (${f.where}), storage.sync ${f.sync}: ${f.cycles} cuts; units ${f.unitsLost} lost of ${f.unitsAcked} acknowledged (${f.unitsForeign} foreign, ${f.gaps} gaps); ` +
     `lock tokens ${f.tokensBack} reissued of ${f.tokens}; memory changes ${f.memoryLost} lost of ${f.memoryAcked}; ` +
     `dropped ${f.droppedWrites} unsynced writes in ${f.droppedFiles} files\n`
   );
@@ -347,3 +394,25 @@ test(`power loss with storage.sync false: ${CYCLES_OFF} cuts, what is lost (meas
   process.stdout.write(report(f));
   assert.ok(f.unitsAcked > 0, 'the load ran');
 });
+
+/** make test: one cut of the replica; the whole-machine measurement only in make soak (nats-server's restarts take seconds). */
+const NATS_CYCLES = Number(process.env.ENGRAM_POWER_NATS_CYCLES ?? 1);
+const NATS_STORE_CYCLES = Number(process.env.ENGRAM_POWER_NATS_STORE_CYCLES ?? 0);
+const natsSkip = missing ?? (natsMissing() || undefined);
+
+test(`power loss of an Engram node on NATS: ${NATS_CYCLES} cuts of its replica lose nothing acknowledged`, { skip: natsSkip, timeout: 600_000 }, async () => {
+  const f = await powerLossRun(false, NATS_CYCLES, SEED + 2, 'nats-replica');
+  process.stdout.write(report(f));
+  assert.ok(f.unitsAcked > 0 && f.tokens > 0 && f.memoryAcked > 0, 'the load ran');
+  assert.equal(f.unitsLost + f.memoryLost + f.tokensBack + f.gaps + f.unitsForeign, 0);
+});
+
+test(
+  `power loss of the whole machine with nats-server's store: ${NATS_STORE_CYCLES} cuts, what is lost (measured, not asserted)`,
+  { skip: natsSkip ?? (NATS_STORE_CYCLES === 0 ? 'ENGRAM_POWER_NATS_STORE_CYCLES=0 (make soak runs it)' : undefined), timeout: 600_000 },
+  async () => {
+    const f = await powerLossRun(false, NATS_STORE_CYCLES, SEED + 3, 'nats-store');
+    process.stdout.write(report(f));
+    assert.ok(f.unitsAcked > 0, 'the load ran');
+  },
+);
