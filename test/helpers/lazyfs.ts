@@ -1,6 +1,6 @@
 /**
  * The power-loss filesystem (test/helpers/lazyfs.py, a FUSE passthrough that keeps an undo log
- * of every byte not yet fsynced) mounted in a temp dir: `dir` is where a data dir goes,
+ * of every byte and name change not yet fsynced) mounted in a temp dir: `dir` is where a data dir goes,
  * `dropUnsynced()` rolls every file back to its last fsync as a power cut would (call it only
  * once the processes using the mount are dead), `unmount()` ends it and removes both dirs.
  */
@@ -25,7 +25,7 @@ export function lazyFsMissing(): string | undefined {
 export interface DropResult {
   /** Files rolled back. */
   files: number;
-  /** Writes and truncations undone. */
+  /** Writes, truncations and name changes undone. */
   changes: number;
 }
 
@@ -48,10 +48,14 @@ export class LazyFs {
     this.exited = new Promise((resolveExit) => proc.on('close', (code, signal) => resolveExit(code ?? signal ?? 'unknown')));
   }
 
-  static async mount(): Promise<LazyFs> {
+  /**
+   * `names`: `journal` (default) makes a name change (create, rename, unlink, mkdir) durable only
+   * once anything is fsynced after it, as ext4's journal does; `durable` keeps names at once, as LazyFS.
+   */
+  static async mount(names: 'journal' | 'durable' = 'journal'): Promise<LazyFs> {
     const backing = tempDir('engram-lazyfs-backing-');
     const dir = tempDir('engram-lazyfs-');
-    const proc = spawn(PYTHON, [SCRIPT, backing, dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const proc = spawn(PYTHON, [SCRIPT, `--names=${names}`, backing, dir], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const fs = new LazyFs(dir, backing, proc);
@@ -96,5 +100,6 @@ export class LazyFs {
     }
     removeDir(this.dir);
     removeDir(this.backing);
+    removeDir(`${this.backing}.trash`);
   }
 }

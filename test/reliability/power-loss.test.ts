@@ -22,7 +22,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { EngramClient } from '../../src/client/http-client.js';
@@ -340,43 +340,76 @@ function report(f: PowerFigures): string {
 }
 
 test('the power-loss filesystem: reads see pending writes, a drop undoes exactly what was not fsynced', { skip: missing }, async () => {
-  const fs = await LazyFs.mount();
-  try {
-    const at = (name: string) => join(fs.dir, name);
-    const read = (name: string) => readFileSync(at(name), 'utf8');
-    let fd = openSync(at('a'), 'w+');
-    writeSync(fd, 'synced');
-    fsyncSync(fd);
-    writeSync(fd, '+pending');
-    closeSync(fd);
-    assert.equal(read('a'), 'synced+pending', 'read-your-writes');
-    fd = openSync(at('log'), 'a');
-    writeSync(fd, 'one.');
-    fdatasyncSync(fd);
-    writeSync(fd, 'two.');
-    closeSync(fd);
-    fd = openSync(at('log'), 'a');
-    writeSync(fd, 'three.');
-    closeSync(fd);
-    assert.equal(read('log'), 'one.two.three.', 'O_APPEND writes land at the end');
-    fd = openSync(at('t'), 'w+');
-    writeSync(fd, '0123456789');
-    fsyncSync(fd);
-    ftruncateSync(fd, 3);
-    writeSync(fd, 'Z', 5);
-    closeSync(fd);
-    assert.equal(read('t'), '012\0\0Z');
-    writeFileSync(at('new'), 'never synced');
-    renameSync(at('a'), at('a2'));
-    const dropped = await fs.dropUnsynced();
-    assert.deepEqual(dropped, { files: 4, changes: 6 });
-    assert.equal(read('a2'), 'synced', 'a rename is kept (names are durable at once, as in LazyFS), its unsynced bytes are not');
-    assert.equal(read('log'), 'one.', 'the appends after the fdatasync are gone');
-    assert.equal(read('t'), '0123456789', 'a truncation not synced is undone');
-    assert.equal(read('new'), '', 'a file never synced is there, empty');
-    assert.equal((await fs.dropUnsynced()).files, 0, 'nothing left to drop');
-  } finally {
-    await fs.unmount();
+  for (const names of ['durable', 'journal'] as const) {
+    const fs = await LazyFs.mount(names);
+    try {
+      const at = (name: string) => join(fs.dir, name);
+      const read = (name: string) => readFileSync(at(name), 'utf8');
+      let fd = openSync(at('a'), 'w+');
+      writeSync(fd, 'synced');
+      fsyncSync(fd);
+      writeSync(fd, '+pending');
+      closeSync(fd);
+      assert.equal(read('a'), 'synced+pending', 'read-your-writes');
+      fd = openSync(at('log'), 'a');
+      writeSync(fd, 'one.');
+      fdatasyncSync(fd);
+      writeSync(fd, 'two.');
+      closeSync(fd);
+      fd = openSync(at('log'), 'a');
+      writeSync(fd, 'three.');
+      closeSync(fd);
+      assert.equal(read('log'), 'one.two.three.', 'O_APPEND writes land at the end');
+      fd = openSync(at('t'), 'w+');
+      writeSync(fd, '0123456789');
+      fsyncSync(fd);
+      ftruncateSync(fd, 3);
+      writeSync(fd, 'Z', 5);
+      closeSync(fd);
+      assert.equal(read('t'), '012\0\0Z');
+      // Write-only handles: an overwrite and an O_TRUNC of synced bytes (the undo log reads them first).
+      writeFileSync(at('w'), 'synced w');
+      fd = openSync(at('w'), 'r+');
+      fsyncSync(fd);
+      closeSync(fd);
+      fd = openSync(at('w'), 'w');
+      writeSync(fd, 'pending');
+      closeSync(fd);
+      assert.equal(read('w'), 'pending');
+      // Name changes after the last fsync: a new file, a rename, an unlink, a new directory.
+      writeFileSync(at('new'), 'never synced');
+      renameSync(at('a'), at('a2'));
+      unlinkSync(at('log'));
+      mkdirSync(at('d'));
+      assert.ok(!existsSync(at('log')) && existsSync(at('d')));
+      const dropped = await fs.dropUnsynced();
+      assert.equal(read('t'), '0123456789', 'a truncation not synced is undone');
+      assert.equal(read('w'), 'synced w', 'an O_TRUNC not synced is undone');
+      if (names === 'durable') {
+        assert.deepEqual(dropped, { files: 4, changes: 6 }, 'the unlinked file is gone for good, with its undo log');
+        assert.equal(read('a2'), 'synced', 'a rename is kept (names are durable at once, as in LazyFS), its unsynced bytes are not');
+        assert.equal(read('new'), '', 'a file never synced is there, empty');
+        assert.ok(!existsSync(at('log')) && existsSync(at('d')));
+      } else {
+        assert.equal(read('a'), 'synced', 'the rename is undone, and the unsynced bytes');
+        assert.equal(read('log'), 'one.', 'the unlinked file is back with its synced bytes');
+        assert.ok(!existsSync(at('a2')) && !existsSync(at('new')) && !existsSync(at('d')), 'the names made after the last fsync are gone');
+      }
+      assert.equal((await fs.dropUnsynced()).files, 0, 'nothing left to drop');
+      if (names === 'journal') {
+        // An fsync of anything commits every name change before it.
+        writeFileSync(at('kept'), 'x');
+        renameSync(at('a'), at('a3'));
+        fd = openSync(at('t'), 'r');
+        fsyncSync(fd);
+        closeSync(fd);
+        await fs.dropUnsynced();
+        assert.equal(read('a3'), 'synced');
+        assert.equal(read('kept'), '', 'the name is durable, its bytes were never synced');
+      }
+    } finally {
+      await fs.unmount();
+    }
   }
 });
 
