@@ -1,7 +1,9 @@
 /**
  * Power loss: the data dir lives on a filesystem that keeps an undo log of every byte not yet
  * fsynced (test/helpers/lazyfs.py). Concurrent HTTP writers (idempotency keys; an unanswered write
- * is retried on the next server), lock churn and memory edits run; at a seeded random moment the
+ * is retried on the next server), lock churn and memory edits run (in half the cycles the writers
+ * and memory edits stop shortly before the cut, leaving lock changes as the last writes, which a
+ * later unit's fsync of the shared LevelDB log would otherwise make durable); at a seeded random moment the
  * server is killed with SIGKILL and every unsynced write is dropped, as a power cut would. After
  * each restart:
  *   - with storage.sync true: every acknowledged unit is present once, at its seq; seqs are
@@ -224,11 +226,14 @@ async function powerLossRun(sync: boolean, cycles: number, seed: number, where: 
 
       // ---- load, then a power cut at a random moment ----
       let alive = true;
+      // Units and memory edits stop before the cut in some cycles, so that lock changes are the last
+      // writes: their batches must be synced themselves, not by the next unit's.
+      let writing = true;
       const loops: Array<Promise<void>> = [];
       for (let w = 0; w < 3; w++) {
         loops.push(
           (async () => {
-            while (alive) {
+            while (alive && writing) {
               const n = next();
               const contextId = CONTEXTS[n % CONTEXTS.length]!;
               const text = `unit ${n} ${'x'.repeat(n % 200)}`;
@@ -238,7 +243,7 @@ async function powerLossRun(sync: boolean, cycles: number, seed: number, where: 
                 const r = await http.write(unit);
                 acks.push({ id: r.workUnit.id, contextId, seq: r.workUnit.seq, text });
               } catch {
-                if (alive) continue;
+                if (alive && writing) continue;
                 pending.push(unit);
                 return;
               }
@@ -269,7 +274,7 @@ async function powerLossRun(sync: boolean, cycles: number, seed: number, where: 
       // Memory edits: create a note, insert a line at the top of the log file, delete an acknowledged note.
       loops.push(
         (async () => {
-          while (alive) {
+          while (alive && writing) {
             const n = next();
             let path = '';
             try {
@@ -310,7 +315,12 @@ async function powerLossRun(sync: boolean, cycles: number, seed: number, where: 
         })(),
       );
 
-      await new Promise((r) => setTimeout(r, 300 + random() * 1500));
+      const runFor = 300 + random() * 1500;
+      if (random() < 0.5) {
+        await new Promise((r) => setTimeout(r, runFor * 0.6));
+        writing = false;
+        await new Promise((r) => setTimeout(r, runFor * 0.4));
+      } else await new Promise((r) => setTimeout(r, runFor));
       alive = false;
       assert.equal(await server.stop('SIGKILL'), 'SIGKILL');
       if (where === 'nats-store') await killNats(nats);
