@@ -32,11 +32,13 @@ install: $(STAMP)
 # Installs missing Debian packages when run as root (CI), with one apt-get update; otherwise says
 # what is missing. Chromium, Redis and NATS are commands; python3-grpcio is the gRPC benchmark's
 # C-core client; python3-httpx, python3-websockets and python3-pip are what the Python client
-# (clients/python) and its install test need (Debian's; no package from PyPI).
+# (clients/python) and its install test need (Debian's; no package from PyPI); python3-fusepy and
+# fuse3 run the power-loss test's filesystem (test/helpers/lazyfs.py).
 system-deps:
 	@missing=""; for c in $(SYSTEM_COMMANDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
 	/usr/bin/python3 -c 'import grpc' >/dev/null 2>&1 || missing="$$missing python3-grpcio"; \
 	/usr/bin/python3 -c 'import httpx, websockets, pip' >/dev/null 2>&1 || missing="$$missing python3-httpx python3-websockets python3-pip"; \
+	/usr/bin/python3 -c 'import fusepy' >/dev/null 2>&1 && command -v fusermount3 >/dev/null 2>&1 || missing="$$missing python3-fusepy fuse3"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -112,6 +114,7 @@ bench-check: build
 soak: build
 	ENGRAM_SOAK_SECONDS=$${SOAK_SECONDS:-300} node --test --test-timeout=0 dist/test/reliability/soak.test.js
 	ENGRAM_CRASH_CYCLES=$${CRASH_CYCLES:-40} node --test --test-timeout=0 dist/test/reliability/crash-loop.test.js
+	ENGRAM_POWER_CYCLES=$${POWER_CYCLES:-50} ENGRAM_POWER_OFF_CYCLES=10 ENGRAM_POWER_NATS_CYCLES=10 ENGRAM_POWER_NATS_STORE_CYCLES=10 node --test --test-timeout=0 dist/test/reliability/power-loss.test.js
 	ENGRAM_STRESS_ROUNDS=$${STRESS_ROUNDS:-4} node --test --test-timeout=0 dist/test/memory-stress.test.js
 	ENGRAM_BULK_UNITS=$${BULK_UNITS:-100000} node --test --test-timeout=0 dist/test/grpc/bulk.test.js
 
