@@ -55,8 +55,9 @@ export function runLockStoreContract(name: string, make: () => Promise<{ store: 
         assert.equal(byKey.get('c1/src/a.ts')?.token, first[0]);
         assert.equal(byKey.get('c2/src/a.ts')?.token, second[0]);
       } else {
-        // Tokens are the manager's, under a counter stored with them.
-        assert.equal(counter, 3);
+        // Tokens are the manager's, under a counter stored with them: reopened, it is at least every
+        // token handed out (LevelDB's goes on from a reservation made ahead, fsynced whatever storage.sync says).
+        assert.ok(counter >= 3, `counter ${counter} is behind token 3`);
         assert.deepEqual(byKey.get('c1/src/a.ts'), rec('src/a.ts', 1, { contextId: 'ctx' }));
         assert.equal(byKey.get('c2/src/a.ts')?.token, 3);
       }
