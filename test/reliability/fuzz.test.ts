@@ -21,7 +21,7 @@ import { answersOf, INTERFACES, newTallies, runInputs } from './fuzz/runner.js';
 
 const COUNT = Number(process.env.ENGRAM_FUZZ_COUNT ?? 2000);
 const SEED = Number(process.env.ENGRAM_FUZZ_SEED ?? Date.now() % 1_000_000);
-const CONCURRENCY = Number(process.env.ENGRAM_FUZZ_CONCURRENCY ?? 64);
+const CONCURRENCY = Number(process.env.ENGRAM_FUZZ_CONCURRENCY ?? 32);
 const ONLY = process.env.ENGRAM_FUZZ_ONLY === undefined ? undefined : Number(process.env.ENGRAM_FUZZ_ONLY);
 const MiB = 1024 * 1024;
 const mib = (n: number) => Math.round(n / MiB);
@@ -62,6 +62,7 @@ test(`fuzz: ${COUNT} hostile inputs over HTTP, WebSocket, SSE, gRPC, HTTP/2 and 
     codes: new Set(Object.keys(ERROR_CATALOG)),
   };
   const tallies = newTallies();
+  const ackedKeys = new Map<string, number>();
   let warm = 0;
   try {
     // Warm up, then the baseline for memory.
@@ -80,7 +81,7 @@ test(`fuzz: ${COUNT} hostile inputs over HTTP, WebSocket, SSE, gRPC, HTTP/2 and 
       process.stdout.write(`# fuzz ${done}/${COUNT} in ${Math.round(secs)} s, ${Math.round(done / secs)}/s; ${per}; server RSS ${mib(rss)} MiB\n`);
     }, 10_000);
     try {
-      await runInputs(target, { seed: SEED, count: COUNT, concurrency: CONCURRENCY, only: ONLY, tallies, stop: () => exited !== undefined });
+      await runInputs(target, { seed: SEED, count: COUNT, concurrency: CONCURRENCY, only: ONLY, tallies, ackedKeys, stop: () => exited !== undefined });
     } finally {
       clearInterval(progress);
     }
@@ -96,12 +97,14 @@ test(`fuzz: ${COUNT} hostile inputs over HTTP, WebSocket, SSE, gRPC, HTTP/2 and 
     const timeouts = [...tallies.values()].reduce((s, t) => s + t.timeouts, 0);
     const lines = INTERFACES.map(({ name }) => {
       const t = tallies.get(name)!;
-      return `#   ${name.padEnd(8)} ${String(t.inputs).padStart(8)} inputs, ${t.acked} acked, ${t.timeouts} safety timeouts, ${t.failures.length} failures; answers ${answersOf(t)}`;
+      return `#   ${name.padEnd(8)} ${String(t.inputs).padStart(8)} inputs, ${t.acked} acked, ${t.timeouts} safety timeouts, ${t.failures.length} failures, ${(t.ms / Math.max(1, t.inputs)).toFixed(1)} ms each; answers ${answersOf(t)}`;
     });
     process.stdout.write(
       `# fuzz done: ${inputs} inputs in ${secs.toFixed(1)} s (${Math.round(inputs / secs)}/s), seed ${SEED}; ${timeouts} safety timeouts (${SAFETY_MS} ms); ` +
         `${acknowledged} units acknowledged, ${stored} stored; server RSS ${mib(rssStart)} → ${mib(rssEnd)} MiB (max ${mib(rssMax)}); ${cpu}\n${lines.join('\n')}\n`,
     );
+    const duplicates = [...tallies.values()].flatMap((t) => t.duplicates);
+    assert.deepEqual(duplicates.slice(0, 10), [], 'no unit is acknowledged as new twice');
     const failures = [...tallies.values()].flatMap((t) => t.failures);
     assert.deepEqual(failures, [], 'every answer passes the checks');
     if (ONLY === undefined) for (const [name, t] of tallies) assert.ok(t.inputs > 0, `${name} had inputs`);

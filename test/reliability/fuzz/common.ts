@@ -6,6 +6,9 @@ import type { seeded } from '../../helpers/seeded.js';
 
 export type Rng = ReturnType<typeof seeded>;
 
+/** The ack key of a unit: `contextId:seq`. */
+export const unitKey = (u: { contextId?: unknown; seq?: unknown } | undefined): string[] => (u ? [`${String(u.contextId)}:${String(u.seq)}`] : []);
+
 export interface FuzzTarget {
   port: number;
   grpcPort: number;
@@ -18,7 +21,8 @@ export interface FuzzTarget {
 export interface Outcome {
   /** An HTTP status, `grpc:<code>`, `ws:<close code>`, `h2:<last frame>` or `closed`. */
   answer: string;
-  acked?: number;
+  /** Units it got acknowledged as new, as `contextId:seq`. */
+  acked?: string[];
   /** Ended by the safety timeout (never the normal path). */
   timedOut?: boolean;
   failure?: string;

@@ -3,7 +3,7 @@
  * client preface and hand-built frames (bad types and lengths, bad HPACK, bad SETTINGS, RST_STREAM
  * storms, DATA with bad gRPC length prefixes...), then GOAWAY and the end of the client's side.
  */
-import { bounded, NASTY_STRINGS, randomBytes, rawSession, write, type FuzzTarget, type Outcome, type Rng } from './common.js';
+import { bounded, unitKey, NASTY_STRINGS, randomBytes, rawSession, write, type FuzzTarget, type Outcome, type Rng } from './common.js';
 
 const ODD_IDS = ['fz-g', 'fz-0', '', 'x'.repeat(300), '\u0001', '🙂', '../x', 'a/b', ' '];
 const ODD_NUMBERS = [0, 1, 2 ** 32 - 1, 2 ** 31, 1000];
@@ -14,20 +14,26 @@ function typedRequest(r: Rng): { method: string; req: Record<string, unknown> } 
   switch (r.int(11)) {
     case 0:
     case 1:
-    case 2:
-      return {
-        method: 'CreateWorkUnit',
-        req: {
-          contextId: id(),
-          agentId: r.pick(['', 'a', '\u0000', 'x'.repeat(300)]),
-          type: r.pick(['WORK_UNIT_TYPE_MESSAGE', 'WORK_UNIT_TYPE_UNSPECIFIED', 'WORK_UNIT_TYPE_SYSTEM', 'WORK_UNIT_TYPE_SUMMARY']),
-          payload: r.pick([{ json: '{"text":"hi"}' }, { json: '{' }, { json: '' }, { binary: { data: Buffer.from(r.pick(NASTY_STRINGS)) } }, {}]),
-          meta: r.next() < 0.3 ? { [r.pick(NASTY_STRINGS).slice(0, 300)]: r.pick(NASTY_STRINGS).slice(0, 300) } : {},
-          idempotencyKey: r.next() < 0.2 ? r.pick(NASTY_STRINGS).slice(0, 500) : '',
-          embedding: r.next() < 0.1 ? [NaN, Infinity, 1] : [],
-          fence: r.next() < 0.1 ? { resource: id(), token: n() } : undefined,
-        },
+    case 2: {
+      // A valid unit with one field made odd (or none: some must be stored, and counted).
+      const req: Record<string, unknown> = { contextId: 'fz-g', agentId: 'a', type: 'WORK_UNIT_TYPE_MESSAGE', payload: { json: '{"text":"hi"}' } };
+      const odd: Record<string, () => unknown> = {
+        contextId: id,
+        agentId: () => r.pick(['', '\u0000', 'x'.repeat(300), '🙂']),
+        type: () => r.pick(['WORK_UNIT_TYPE_UNSPECIFIED', 'WORK_UNIT_TYPE_SYSTEM', 'WORK_UNIT_TYPE_SUMMARY', 'WORK_UNIT_TYPE_APPROVAL_DECISION']),
+        payload: () => r.pick([{ json: '{' }, { json: '' }, { binary: { data: Buffer.from(r.pick(NASTY_STRINGS)) } }, {}, undefined]),
+        meta: () => ({ [r.pick(NASTY_STRINGS).slice(0, 300)]: r.pick(NASTY_STRINGS).slice(0, 300) }),
+        idempotencyKey: () => r.pick(NASTY_STRINGS).slice(0, 500),
+        embedding: () => r.pick([[NaN, Infinity, 1], [1e38], [0]]),
+        fence: () => ({ resource: id(), token: n() }),
+        relationships: () => [{ targetId: id(), type: r.pick(['RELATIONSHIP_TYPE_UNSPECIFIED', 'RELATIONSHIP_TYPE_REPLY_TO']) }],
       };
+      if (r.next() < 0.8) {
+        const field = r.pick(Object.keys(odd));
+        req[field] = odd[field]!();
+      }
+      return { method: 'CreateWorkUnit', req };
+    }
     case 3:
       return { method: 'GetWorkUnit', req: { id: id() } };
     case 4:
@@ -63,11 +69,19 @@ export async function typedGrpc(r: Rng, t: FuzzTarget): Promise<Outcome> {
   const { method, req } = typedRequest(r);
   const res = await bounded(
     t.grpc.call(method, req).then(
-      () => ({ code: 0, message: '', engramCode: undefined as string | undefined }),
+      (res: { replayed?: boolean; workUnit?: { contextId?: string; seq?: number } }) => ({
+        code: 0,
+        message: '',
+        engramCode: undefined as string | undefined,
+        replayed: res?.replayed === true,
+        unit: res?.workUnit,
+      }),
       (err: { code?: number; details?: string; metadata?: { get(k: string): unknown[] } }) => ({
         code: err.code ?? -1,
         message: err.details ?? '',
         engramCode: err.metadata?.get('engram-error-code')[0] as string | undefined,
+        replayed: false,
+        unit: undefined,
       }),
     ),
   );
@@ -76,7 +90,8 @@ export async function typedGrpc(r: Rng, t: FuzzTarget): Promise<Outcome> {
   if (res.code === 13 || res.code === 2) failure = `gRPC ${method} ${JSON.stringify(req).slice(0, 200)} → ${res.code} ${res.message.slice(0, 200)}`;
   else if (res.code > 0 && res.engramCode !== undefined && !t.codes.has(res.engramCode)) failure = `gRPC ${method} → ${res.engramCode}, not in the catalog`;
   else if (/\n\s+at |node_modules|\/dist\/|\.[jt]s:\d+/.test(res.message)) failure = `gRPC ${method} → a stack trace or path: ${res.message.slice(0, 200)}`;
-  return { answer: `grpc:${res.code}`, acked: method === 'CreateWorkUnit' && res.code === 0 ? 1 : 0, failure };
+  // A retry with the same (odd) idempotency key answers the first unit: not a new one.
+  return { answer: `grpc:${res.code}`, acked: method === 'CreateWorkUnit' && res.code === 0 && !res.replayed ? unitKey(res.unit) : [], failure };
 }
 
 // Raw HTTP/2.
@@ -189,7 +204,7 @@ function frames(r: Rng): Buffer[] {
         break;
       case 3: {
         // An RST_STREAM storm: open and reset many streams.
-        const n = 10 + r.int(100);
+        const n = 5 + r.int(30);
         for (let s = 0; s < n; s++) {
           out.push(h2frame(T.HEADERS, F.END_HEADERS, stream, requestHeaders(r)), h2frame(T.RST_STREAM, 0, stream, u32(r.pick([0, 8, 2, 0xffff]))));
           stream += 2;

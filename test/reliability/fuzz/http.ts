@@ -1,5 +1,19 @@
 /** HTTP inputs: mutated bodies on well-formed requests (kept-alive client), and malformed requests on raw sockets. */
-import { judgeHttp, NASTY_STRINGS, NASTY_VALUES, randomBytes, rawSession, TYPES, bounded, wholeResponse, write, type FuzzTarget, type Outcome, type Rng } from './common.js';
+import {
+  unitKey,
+  judgeHttp,
+  NASTY_STRINGS,
+  NASTY_VALUES,
+  randomBytes,
+  rawSession,
+  TYPES,
+  bounded,
+  wholeResponse,
+  write,
+  type FuzzTarget,
+  type Outcome,
+  type Rng,
+} from './common.js';
 
 const WRITE_TARGETS = ['/workunit', '/workunit', '/memory/fz/command', '/facts/fz', '/graph/fz/create_entities', '/search', '/locks', '/contexts/fz-0'];
 const READS = [
@@ -42,7 +56,7 @@ export async function typedHttp(r: Rng, t: FuzzTarget, i: number): Promise<Outco
   const res = await bounded(target === '/contexts/fz-0' ? t.http.patch(target, body) : t.http.post(target, body));
   if (res === 'timeout') return { answer: 'timeout', timedOut: true };
   // A retry with the same (fuzzed) idempotency key answers 201 with the first unit: not a new one.
-  const acked = target === '/workunit' && res.status === 201 && res.headers['idempotent-replayed'] !== 'true' ? 1 : 0;
+  const acked = target === '/workunit' && res.status === 201 && res.headers['idempotent-replayed'] !== 'true' ? unitKey(res.json) : [];
   return { answer: String(res.status), acked, failure: judgeHttp(t, res.status, res.text, `${target} ${JSON.stringify(body).slice(0, 200)}`) };
 }
 
@@ -116,8 +130,11 @@ function malformed(r: Rng): { pieces: Array<string | Buffer>; complete: boolean 
     case 14: {
       // Odd methods and versions (uWS answers no HTTP/1.0 request: it waits, as for one it cannot parse).
       const version = r.pick(['0', '1']);
+      const method = r.pick(['DELETE', 'PUT', 'TRACE', 'CONNECT', 'OPTIONS', 'FOO', 'get']);
+      // A DELETE of a context that holds units would rightly delete them: only one that does not exist.
+      const target = method === 'DELETE' && path.startsWith('/contexts/') ? '/contexts/fz-none' : path;
       return {
-        pieces: [`${r.pick(['DELETE', 'PUT', 'TRACE', 'CONNECT', 'OPTIONS', 'FOO', 'get'])} ${path} HTTP/1.${version}\r\n${H}Content-Length: 0\r\n\r\n`],
+        pieces: [`${method} ${target} HTTP/1.${version}\r\n${H}Content-Length: 0\r\n\r\n`],
         complete: version === '1',
       };
     }
@@ -141,6 +158,13 @@ export async function rawHttp(r: Rng, t: FuzzTarget): Promise<Outcome> {
   if (res.how === 'timeout') return { answer: 'timeout', timedOut: true };
   const whole = wholeResponse(res.data.toString('latin1'));
   if (whole === undefined) return { answer: 'closed' };
-  const acked = whole.status === 201 && /\/workunit/.test(String(pieces[0])) ? 1 : 0;
+  let acked: string[] = [];
+  if (whole.status === 201 && /\/workunit/.test(String(pieces[0])) && !/\r\nidempotent-replayed: *true/i.test(whole.head)) {
+    try {
+      acked = unitKey(JSON.parse(whole.body) as { contextId: string; seq: number });
+    } catch {
+      acked = ['raw:?'];
+    }
+  }
   return { answer: String(whole.status), acked, failure: judgeHttp(t, whole.status, whole.body, `raw ${JSON.stringify(String(pieces[0]).slice(0, 120))}`) };
 }

@@ -1,5 +1,5 @@
 /** MCP inputs: JSON-RPC on POST /mcp with bad methods, params, batches and tool calls with bad arguments. */
-import { bounded, judgeHttp, NASTY_STRINGS, NASTY_VALUES, type FuzzTarget, type Outcome, type Rng } from './common.js';
+import { unitKey, bounded, judgeHttp, NASTY_STRINGS, NASTY_VALUES, type FuzzTarget, type Outcome, type Rng } from './common.js';
 
 // Not called: fork_context (a fork's head counts the parent's units), request_approval and
 // wait_for_approval (an approval is a unit, and waiting is the point), summarize_context (needs a model).
@@ -86,18 +86,19 @@ function message(r: Rng, id: unknown): Record<string, unknown> {
 }
 
 /** Units a post_unit result acknowledged in an answer (one message or a batch). */
-function ackedUnits(body: unknown, names: Map<unknown, string>): number {
-  let n = 0;
+function ackedUnits(body: unknown, names: Map<unknown, string>): string[] {
+  const keys: string[] = [];
   for (const item of Array.isArray(body) ? body : [body]) {
     const it = item as { id?: unknown; result?: { isError?: boolean; content?: Array<{ text?: string }> } };
     if (names.get(it?.id) !== 'post_unit' || it.result === undefined || it.result.isError === true) continue;
     try {
-      if (typeof (JSON.parse(it.result.content?.[0]?.text ?? '') as { seq?: unknown }).seq === 'number') n++;
+      const u = JSON.parse(it.result.content?.[0]?.text ?? '') as { contextId?: unknown; seq?: unknown };
+      if (typeof u.seq === 'number') keys.push(...unitKey(u));
     } catch {
       /* not a unit */
     }
   }
-  return n;
+  return keys;
 }
 
 export async function mcpInput(r: Rng, t: FuzzTarget, i: number): Promise<Outcome> {
@@ -114,6 +115,6 @@ export async function mcpInput(r: Rng, t: FuzzTarget, i: number): Promise<Outcom
       : t.http.post(`/mcp${query}`, body, accept ? { accept } : {}),
   );
   if (res === 'timeout') return { answer: 'timeout', timedOut: true };
-  const acked = res.status === 200 ? ackedUnits(res.json, names) : 0;
+  const acked = res.status === 200 ? ackedUnits(res.json, names) : [];
   return { answer: String(res.status), acked, failure: judgeHttp(t, res.status, res.text, `MCP ${JSON.stringify(body).slice(0, 300)}`) };
 }

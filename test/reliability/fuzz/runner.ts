@@ -32,12 +32,16 @@ export interface Tally {
   inputs: number;
   answers: Map<string, number>;
   acked: number;
+  /** Keys acknowledged as new more than once (one unit, two acks). */
+  duplicates: string[];
   timeouts: number;
   failures: string[];
+  /** Time the inputs took, summed (ms). */
+  ms: number;
 }
 
 export function newTallies(): Map<string, Tally> {
-  return new Map(INTERFACES.map((x) => [x.name, { inputs: 0, answers: new Map(), acked: 0, timeouts: 0, failures: [] }]));
+  return new Map(INTERFACES.map((x) => [x.name, { inputs: 0, answers: new Map(), acked: 0, duplicates: [], timeouts: 0, failures: [], ms: 0 }]));
 }
 
 /** The generator of input i: the interface pick, then the input itself, from one stream. */
@@ -57,7 +61,7 @@ export function inputOf(seed: number, i: number): { iface: (typeof INTERFACES)[n
  */
 export async function runInputs(
   target: FuzzTarget,
-  o: { seed: number; count: number; concurrency: number; only?: number; tallies: Map<string, Tally>; stop: () => boolean },
+  o: { seed: number; count: number; concurrency: number; only?: number; tallies: Map<string, Tally>; ackedKeys: Map<string, number>; stop: () => boolean },
 ): Promise<void> {
   let next = o.only ?? 0;
   const end = o.only === undefined ? o.count : o.only + 1;
@@ -67,14 +71,20 @@ export async function runInputs(
       const { iface, r } = inputOf(o.seed, i);
       const tally = o.tallies.get(iface.name)!;
       let out: Outcome;
+      const began = performance.now();
       try {
         out = await iface.run(r, target, i);
       } catch (err) {
         out = { answer: 'client-error', failure: `input ${i} (${iface.name}) threw in the fuzzer: ${(err as Error).stack ?? String(err)}` };
       }
       tally.inputs++;
+      tally.ms += performance.now() - began;
       tally.answers.set(out.answer, (tally.answers.get(out.answer) ?? 0) + 1);
-      tally.acked += out.acked ?? 0;
+      for (const key of out.acked ?? []) {
+        if (o.ackedKeys.has(key)) tally.duplicates.push(`input ${i}: ${key} (first acked by input ${o.ackedKeys.get(key)})`);
+        else o.ackedKeys.set(key, i);
+        tally.acked++;
+      }
       if (out.timedOut) {
         tally.timeouts++;
         out.failure ??= `the safety timeout (replay: ENGRAM_FUZZ_ONLY=${i})`;
