@@ -103,7 +103,8 @@ function op(r: Rng, ref: string): Record<string, unknown> {
     if (r.next() < 0.6) unit[r.pick(['contextId', 'agentId', 'type', 'payload', 'meta', 'fence', 'idempotencyKey', 'seq', 'bogus'])] = r.pick([...TYPES, ...VALUES]);
     Object.assign(msg, unit); // a publish carries the unit's fields beside op and ref
   } else if (kind === 'subscribe' || kind === 'unsubscribe') {
-    msg.contextId = r.next() < 0.5 ? `fz-ws-${r.int(3)}` : r.pick(VALUES);
+    // fz-warm does not grow: a replay from `since` stays the same size all run long.
+    msg.contextId = r.next() < 0.5 ? r.pick(['fz-warm', 'fz-ws-quiet']) : r.pick(VALUES);
     if (r.next() < 0.5) msg[r.pick(['since', 'epoch', 'presence', 'agentId', 'onTrimmed', 'bogus'])] = r.pick(VALUES);
   } else if (r.next() < 0.3) msg[r.pick(['contextId', 'bogus', 'unit'])] = r.pick(VALUES);
   return msg;
@@ -163,7 +164,7 @@ export async function wsInput(r: Rng, t: FuzzTarget): Promise<Outcome> {
     'context=fz-ws-0&since=-1',
     'context=%00',
     'locks=maybe',
-    `context=fz-ws-1&since=${r.int(5)}`,
+    `context=fz-warm&since=${r.int(5)}`,
   ]);
   const badUpgrade = r.next() < 0.08;
   const upgrade =
