@@ -119,7 +119,7 @@ soak: build
 	ENGRAM_BULK_UNITS=$${BULK_UNITS:-100000} node --test --test-timeout=0 dist/test/grpc/bulk.test.js
 
 fuzz: build
-	ENGRAM_FUZZ_COUNT=$${FUZZ_COUNT:-20000} node --test --test-timeout=0 dist/test/reliability/fuzz.test.js
+	ENGRAM_FUZZ_COUNT=$${FUZZ_COUNT:-1000000} node --test --test-timeout=0 dist/test/reliability/fuzz.test.js
 
 # The dashboard screenshots in docs/screenshots, taken by its end-to-end test in Chromium.
 screenshots: build system-deps

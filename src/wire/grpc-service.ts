@@ -19,6 +19,14 @@ const toBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLe
 /** Bytes of each decoded request, for size limits (a request is checked like an HTTP body). */
 export const wireBytes = new WeakMap<object, number>();
 
+/**
+ * Requests whose bytes did not decode (invalid UTF-8 in a string, a truncated field, a bad wire
+ * type), with why. A deserializer that throws makes grpc-js answer INTERNAL, as for a server
+ * fault; instead such a request decodes to an empty message marked here, and the handler refuses
+ * it as the client's error (INVALID_ARGUMENT, INVALID_FIELD).
+ */
+export const undecodable = new WeakMap<object, string>();
+
 function method<Req extends object, Res extends object>(
   name: string,
   req: MessageType<Req>,
@@ -32,7 +40,14 @@ function method<Req extends object, Res extends object>(
     responseStream,
     requestSerialize: (m: Req) => toBuffer(req.encode(m).finish()),
     requestDeserialize: (b: Buffer) => {
-      const m = req.decode(b);
+      let m: Req;
+      try {
+        m = req.decode(b);
+      } catch (err) {
+        const empty = req.decode(new Uint8Array(0));
+        undecodable.set(empty, err instanceof Error ? err.message : String(err));
+        return empty;
+      }
       wireBytes.set(m, b.length);
       return m;
     },

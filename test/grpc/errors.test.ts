@@ -87,3 +87,36 @@ describe('RESOURCE_EXHAUSTED', () => {
     }
   });
 });
+
+describe('hostile values found by the fuzzer (test/reliability/fuzz.test.ts)', () => {
+  test('a lock held on a resource named in Unicode: LOCK_HELD with its details, and the server stays up', async () => {
+    // The details trailer once carried the raw JSON; grpc-js throws on a metadata value that is
+    // not printable ASCII, outside the call, and the server process exited.
+    const g = env.grpc;
+    const resource = 'fuzz/🙂/ü';
+    await g.AcquireLock({ resources: [resource], agentId: 'owner' });
+    const held = await rejectsWith(g.AcquireLock({ resources: [resource], agentId: 'intruder' }), status.ABORTED, 'LOCK_HELD');
+    assert.match(trailer(held, 'engram-error-details')!, /^[ -~]*$/, 'printable ASCII');
+    const details = JSON.parse(trailer(held, 'engram-error-details')!);
+    assert.equal(details.resource, resource);
+    assert.equal(details.holder, 'owner');
+    assert.equal((await g.GetLock({ resource })).agentId, 'owner', 'the server still answers');
+  });
+
+  test('a request that does not decode (invalid UTF-8 in a string) is INVALID_ARGUMENT with INVALID_FIELD, not INTERNAL', async () => {
+    const g = env.grpc;
+    // GetContextRequest { context_id (1): the bytes ED A0 80, a UTF-16 surrogate in UTF-8 }.
+    const raw = Buffer.from([0x0a, 0x03, 0xed, 0xa0, 0x80]);
+    const call = new Promise<unknown>((resolve, reject) =>
+      g.client.makeUnaryRequest(
+        '/engram.v3.EngramService/GetContext',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        raw,
+        (err, res) => (err ? reject(err) : resolve(res)),
+      ),
+    );
+    const err = await rejectsWith(call, status.INVALID_ARGUMENT, 'INVALID_FIELD');
+    assert.match(err.details, /not a valid message/);
+  });
+});

@@ -7,7 +7,7 @@ import type { Gate } from '../../gate/gate.js';
 import { engram } from '../../generated/engram.js';
 import { acquireInput, contextOut, contextPatchInput, forkInput, lockOut, num, presenceMemberOut, searchInput, unitInput, unitOut } from './codec.js';
 import { presenceView } from '../../streams/frames.js';
-import { wireBytes } from '../../wire/grpc-service.js';
+import { undecodable, wireBytes } from '../../wire/grpc-service.js';
 import { toServiceError } from './status.js';
 import { isTraceparent, withTraceparent } from '../../basics/trace.js';
 import type { Tracer } from '../../basics/tracer.js';
@@ -54,6 +54,7 @@ function unary<Req, Res>(deps: GrpcDeps, fn: (req: Req, principal: Principal, ca
   return (call, callback) => {
     let result: Promise<Res>;
     try {
+      checkDecoded(call.request as object);
       result = Promise.resolve(fn(call.request, callPrincipal(deps, call.metadata), call));
     } catch (err) {
       result = Promise.reject(err);
@@ -63,6 +64,12 @@ function unary<Req, Res>(deps: GrpcDeps, fn: (req: Req, principal: Principal, ca
       (err: unknown) => callback(toServiceError(err, deps.onInternal)),
     );
   };
+}
+
+/** Refuses a request whose bytes did not decode as its message type (see `undecodable`). */
+export function checkDecoded(req: object): void {
+  const why = undecodable.get(req);
+  if (why !== undefined) throw new EngramError('INVALID_FIELD', `the request is not a valid message of its type: ${why}`);
 }
 
 /** Refuses a request larger than an HTTP body may be, before the engine sees it. */

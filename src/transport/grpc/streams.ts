@@ -15,7 +15,7 @@ import { Backlog, type HubConnection } from '../../streams/hub.js';
 import type { ContextView, WorkUnit } from '../../basics/types.js';
 import { engram } from '../../generated/engram.js';
 import { contextOut, lockOut, num, presenceMemberOut, unitInput, unitOut } from './codec.js';
-import { callPrincipal, checkSize, type GrpcDeps } from './handlers.js';
+import { callPrincipal, checkDecoded, checkSize, type GrpcDeps } from './handlers.js';
 import { encodeEvent } from '../../wire/grpc-service.js';
 import { toServiceError } from './status.js';
 
@@ -62,6 +62,7 @@ export function bulkIngest(deps: GrpcDeps) {
       const i = index++;
       let ack: Promise<pb.IWorkUnitAck>;
       try {
+        checkDecoded(req);
         checkSize(req, deps.maxUnitBytes);
         // The call's traceparent (metadata) is every unit's of the stream.
         ack = deps.gate.append(principal, withTraceparent(unitInput(req), traceparent, 'traceparent metadata')).then(
@@ -285,6 +286,7 @@ export function subscribe(deps: GrpcDeps) {
     let principal: Principal;
     let release: () => void;
     try {
+      checkDecoded(req);
       principal = callPrincipal(deps, call.metadata);
       checkId(req.contextId, 'contextId');
       if (req.agentId) checkId(req.agentId, 'agentId');
