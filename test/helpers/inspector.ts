@@ -22,16 +22,25 @@ export function freePort(): Promise<number> {
 export class Inspector {
   private next = 0;
   private readonly waiting = new Map<number, { ok: (v: Record<string, unknown>) => void; fail: (e: Error) => void }>();
+  /** Sessions of the process's worker threads (the search index lives in one), by their inspector session id. */
+  private readonly workers = new Set<string>();
 
   private constructor(private readonly ws: WebSocket) {
     ws.on('message', (d) => {
-      const m = JSON.parse(String(d)) as { id?: number; result?: Record<string, unknown>; error?: { message: string } };
-      const w = m.id === undefined ? undefined : this.waiting.get(m.id);
-      if (w === undefined) return;
-      this.waiting.delete(m.id!);
-      if (m.error) w.fail(new Error(m.error.message));
-      else w.ok(m.result ?? {});
+      const m = JSON.parse(String(d)) as { id?: number; method?: string; params?: Record<string, unknown>; result?: Record<string, unknown>; error?: { message: string } };
+      if (m.method === 'NodeWorker.attachedToWorker') this.workers.add(m.params!.sessionId as string);
+      else if (m.method === 'NodeWorker.detachedFromWorker') this.workers.delete(m.params!.sessionId as string);
+      else if (m.method === 'NodeWorker.receivedMessageFromWorker') this.settle(JSON.parse(m.params!.message as string));
+      else this.settle(m);
     });
+  }
+
+  private settle(m: { id?: number; result?: Record<string, unknown>; error?: { message: string } }): void {
+    const w = m.id === undefined ? undefined : this.waiting.get(m.id);
+    if (w === undefined) return;
+    this.waiting.delete(m.id!);
+    if (m.error) w.fail(new Error(m.error.message));
+    else w.ok(m.result ?? {});
   }
 
   /** Connects to the inspector listening on `port` (once the process has opened it). */
@@ -53,21 +62,30 @@ export class Inspector {
       ws.once('open', () => ok());
       ws.once('error', fail);
     });
-    return new Inspector(ws);
+    const inspector = new Inspector(ws);
+    await inspector.call('NodeWorker.enable', { waitForDebuggerOnStart: false });
+    return inspector;
   }
 
-  call(method: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  /** A method of the main thread, or of the worker thread of inspector session `worker`. */
+  call(method: string, params: Record<string, unknown> = {}, worker?: string): Promise<Record<string, unknown>> {
     const id = ++this.next;
     return new Promise((ok, fail) => {
       this.waiting.set(id, { ok, fail });
-      this.ws.send(JSON.stringify({ id, method, params }));
+      const message = JSON.stringify({ id, method, params });
+      this.ws.send(worker === undefined ? message : JSON.stringify({ id: ++this.next, method: 'NodeWorker.sendMessageToWorker', params: { sessionId: worker, message } }));
     });
   }
 
-  /** A full collection, then the bytes the JavaScript heap still uses. */
-  async liveHeap(): Promise<number> {
-    await this.call('HeapProfiler.collectGarbage');
-    return (await this.call('Runtime.getHeapUsage')).usedSize as number;
+  /** A full collection in the main thread and in every worker thread, then the bytes their JavaScript heaps still use: main, and workers together. */
+  async liveHeap(): Promise<{ main: number; workers: number }> {
+    const heapOf = async (worker?: string) => {
+      await this.call('HeapProfiler.collectGarbage', {}, worker);
+      return (await this.call('Runtime.getHeapUsage', {}, worker)).usedSize as number;
+    };
+    let workers = 0;
+    for (const w of [...this.workers]) workers += await heapOf(w);
+    return { main: await heapOf(), workers };
   }
 
   /** process.memoryUsage() of the inspected process, in bytes (external: memory of C++ objects bound to JavaScript ones, Buffers' included). */

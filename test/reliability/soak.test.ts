@@ -44,8 +44,9 @@ type Kind = 'ws' | 'sse' | 'grpc' | 'write' | 'read' | 'lock' | 'search' | 'memo
 
 interface Sample {
   t: number;
-  /** The live JavaScript heap after a full collection. */
+  /** The live JavaScript heaps after a full collection: the main thread's and the worker threads' (search) together, and the workers' alone. */
   heap: number;
+  workerHeap: number;
   /** Memory outside the JavaScript heap held by JavaScript objects (Buffers, ArrayBuffers, native handles), after that collection. */
   external: number;
   rss: number;
@@ -206,9 +207,9 @@ test(`soak: ${SECONDS} s of mixed load (streams, locks, search, memory) keep mem
     const sampler = (async () => {
       while (!stop) {
         await new Promise((r) => setTimeout(r, Math.max(500, (SECONDS * 1000) / 60)));
-        const heap = await inspector.liveHeap();
+        const live = await inspector.liveHeap();
         const external = (await inspector.memoryUsage()).external;
-        samples.push({ t: Math.round((Date.now() - started) / 100) / 10, heap, external, ...processUsage(pid) });
+        samples.push({ t: Math.round((Date.now() - started) / 100) / 10, heap: live.main + live.workers, workerHeap: live.workers, external, ...processUsage(pid) });
         // Past the time, and enough cycles done to judge (a starved run takes longer to get them; a stuck one gives up).
         const elapsed = Date.now() - started;
         if ((elapsed >= SECONDS * 1000 && cycles > MIN_CYCLES) || elapsed >= SECONDS * 5000) stop = true;
@@ -225,7 +226,8 @@ test(`soak: ${SECONDS} s of mixed load (streams, locks, search, memory) keep mem
     const afterWarmup = samples.slice(third);
     const warm = warmup[warmup.length - 1] ?? samples[0]!;
     // Settled: the last connections are closed on the server's side too (what leaks never settles).
-    const endHeap = await inspector.liveHeap();
+    const endLive = await inspector.liveHeap();
+    const endHeap = endLive.main + endLive.workers;
     let end = processUsage(pid);
     await eventually(async () => (end = processUsage(pid)).fds <= warm.fds + FD_SLACK, WAIT_MS, 'the file descriptors of closed connections to be freed').catch(() => undefined);
     const fdsAfter = afterWarmup.map((s) => s.fds);
@@ -246,7 +248,7 @@ test(`soak: ${SECONDS} s of mixed load (streams, locks, search, memory) keep mem
         `# soak: fds after warm-up ${figures.fds.min}–${figures.fds.max} (warm ${warm.fds}, end ${end.fds}; sockets ${figures.sockets.min}–${figures.sockets.max}, end ${end.sockets})\n` +
         `# soak: RSS start ${figures.rssMiB.start} MiB, warm ${figures.rssMiB.warm}, plateau (middle third max) ${figures.rssMiB.middleMax}, last third max ${figures.rssMiB.lastMax}, end ${figures.rssMiB.end}\n` +
         `# soak: live heap after a full GC: warm ${figures.heapMiB.warm} MiB, middle third max ${figures.heapMiB.middleMax}, last third max ${figures.heapMiB.lastMax}, end ${figures.heapMiB.end}\n` +
-        `# soak: samples (s/heap/external/RSS MiB/fds) ${samples.map((s) => `${s.t}/${mib(s.heap)}/${mib(s.external)}/${mib(s.rss)}/${s.fds}`).join(' ')}\n` +
+        `# soak: samples (s/heap (all threads)/of which workers/external/RSS MiB/fds) ${samples.map((s) => `${s.t}/${mib(s.heap)}/${mib(s.workerHeap)}/${mib(s.external)}/${mib(s.rss)}/${s.fds}`).join(' ')}\n` +
         `# soak figures ${JSON.stringify(figures)}\n`,
     );
     assert.ok(cycles > MIN_CYCLES, `churned ${cycles} times`);
