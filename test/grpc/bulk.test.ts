@@ -11,8 +11,8 @@ import { WAIT_MS, withTimeout } from '../helpers/wait.js';
 
 const env = grpcServerPerFile();
 
-/** Units in the stream: 30,000 in make test, ENGRAM_BULK_UNITS (make soak: 100,000) otherwise. */
-const TOTAL = Number(process.env.ENGRAM_BULK_UNITS ?? 30_000);
+/** Units in the stream: 10,000 in make test (enough to make the client wait for drain many times and to fill the server's group commits), ENGRAM_BULK_UNITS (make soak: 100,000) otherwise. */
+const TOTAL = Number(process.env.ENGRAM_BULK_UNITS ?? 10_000);
 
 test(`${TOTAL.toLocaleString('en')} units in one stream: ordered acks, gap-free seqs, a refused unit in the middle`, async () => {
   const total = TOTAL;
