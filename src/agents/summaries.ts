@@ -90,8 +90,6 @@ export interface SummaryState {
   space: string;
   view: ContextView;
   epoch: string;
-  /** Every summary of the context's history, in seq order. */
-  all: readonly Summary[];
   /** Those that apply, in range order. */
   applied: readonly Summary[];
   /** The summaries' own seqs: a read with summaries never shows a summary there. */
@@ -117,19 +115,20 @@ export class SummaryIndex {
    * As state(), by storage space. `remember` false (retention, which visits every context) leaves
    * the cache as it was: a sweep would otherwise push out the contexts agents are reading.
    */
-  async stateIn(space: string, contextId: string, remember = true): Promise<SummaryState> {
+  private async stateIn(space: string, contextId: string, remember = true): Promise<SummaryState> {
     const { view, epoch } = await this.gate.engine.contextHistory(space, contextId);
     const key = `${space}\u0000${contextId}`;
     let x = this.contexts.get(key);
     if (x === undefined || x.epoch !== epoch) {
       x = { epoch, list: [], seq: 0, scanning: Promise.resolve() };
       // Not remembered, it is kept all the same while there is room: the next sweep reads on from where this one stopped.
-      if (!remember && this.contexts.size < MAX_CONTEXTS) this.contexts.set(key, x);
-      if (remember && this.contexts.size >= MAX_CONTEXTS) this.contexts.delete(this.contexts.keys().next().value!);
+      if (remember || this.contexts.size < MAX_CONTEXTS) this.contexts.set(key, x);
     }
     if (remember) {
+      // The most recently used last; the least recently used go first.
       this.contexts.delete(key);
       this.contexts.set(key, x);
+      while (this.contexts.size > MAX_CONTEXTS) this.contexts.delete(this.contexts.keys().next().value!);
     }
     if (x.seq < view.headSeq) {
       const entry = x;
@@ -139,7 +138,7 @@ export class SummaryIndex {
     }
     x.applied ??= appliedSummaries(x.list);
     x.hidden ??= new Set(x.list.map((s) => s.seq));
-    return { space, view, epoch, all: x.list, applied: x.applied, hidden: x.hidden };
+    return { space, view, epoch, applied: x.applied, hidden: x.hidden };
   }
 
   /** A page of a context read with each applied summary in place of its range (readWithSummaries). */

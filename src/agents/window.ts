@@ -90,6 +90,12 @@ function parseRequest(input: unknown): WindowRequest {
 const FIRST_PAGE = 64;
 const MAX_PAGE = 1000;
 
+/** A unit that is gone (WORKUNIT_NOT_FOUND) as undefined, to be skipped; any other failure thrown on. */
+function unlessGone(e: unknown): undefined {
+  if (e instanceof EngramError && e.code === 'WORKUNIT_NOT_FOUND') return undefined;
+  throw e;
+}
+
 export class WindowService {
   constructor(
     private readonly gate: Gate,
@@ -129,10 +135,7 @@ export class WindowService {
           this.gate.engine.getUnit(space, id).then(
             (json) => ({ json, unit: JSON.parse(json) as WorkUnit }),
             // A pin whose unit is gone (retention) is skipped; any other failure fails the window.
-            (e: unknown) => {
-              if (e instanceof EngramError && e.code === 'WORKUNIT_NOT_FOUND') return undefined;
-              throw e;
-            },
+            unlessGone,
           ),
         ),
       )
@@ -159,11 +162,8 @@ export class WindowService {
           covered.push(s);
           continue;
         }
-        const json = await summaryUnit(this.gate, space, contextId, s).catch((e: unknown) => {
-          // Gone since the state was taken (deleted with its context): skipped, as a pin is.
-          if (e instanceof EngramError && e.code === 'WORKUNIT_NOT_FOUND') return undefined;
-          throw e;
-        });
+        // Gone since the state was taken (deleted with its context): skipped, as a pin is.
+        const json = await summaryUnit(this.gate, space, contextId, s).catch(unlessGone);
         if (json === undefined) continue;
         const [tokens] = await parsed([{ json, unit: JSON.parse(json) as WorkUnit }]);
         if (tokens! > room) break;

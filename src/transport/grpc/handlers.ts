@@ -95,28 +95,32 @@ const SERVICE = 'engram.v3.EngramService';
  * CreateWorkUnit has none: its write span is its server side, as over HTTP.
  */
 function traceCalls(handlers: UntypedServiceImplementation, tracer: Tracer): UntypedServiceImplementation {
+  return eachUnary(handlers, (rpc, handler) =>
+    rpc === 'CreateWorkUnit'
+      ? handler
+      : (call, callback) => {
+          const header = metadataValue(call.metadata, 'traceparent');
+          const span = tracer.start(`${SERVICE}/${rpc}`, {
+            kind: 'server',
+            parent: isTraceparent(header) ? header : null,
+            attributes: { 'rpc.system': 'grpc', 'rpc.service': SERVICE, 'rpc.method': rpc },
+          });
+          tracer.within(span, () =>
+            handler(call, (err, res) => {
+              span.set({ 'rpc.grpc.status_code': err ? (err.code ?? status.UNKNOWN) : status.OK });
+              span.end(err && err.code !== undefined && SERVER_FAULTS.has(err.code) ? err : undefined);
+              callback(err, res);
+            }),
+          );
+        },
+  );
+}
+
+/** Each unary handler wrapped by `wrap`, which is told the RPC's name as the .proto spells it (CreateWorkUnit). */
+function eachUnary(handlers: UntypedServiceImplementation, wrap: (rpc: string, handler: Unary<unknown, unknown>) => Unary<unknown, unknown>): UntypedServiceImplementation {
   const out: UntypedServiceImplementation = {};
   for (const [name, handler] of Object.entries(handlers)) {
-    const rpc = name[0]!.toUpperCase() + name.slice(1);
-    if (rpc === 'CreateWorkUnit') {
-      out[name] = handler;
-      continue;
-    }
-    out[name] = ((call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-      const header = metadataValue(call.metadata, 'traceparent');
-      const span = tracer.start(`${SERVICE}/${rpc}`, {
-        kind: 'server',
-        parent: isTraceparent(header) ? header : null,
-        attributes: { 'rpc.system': 'grpc', 'rpc.service': SERVICE, 'rpc.method': rpc },
-      });
-      tracer.within(span, () =>
-        (handler as Unary<unknown, unknown>)(call, (err, res) => {
-          span.set({ 'rpc.grpc.status_code': err ? (err.code ?? status.UNKNOWN) : status.OK });
-          span.end(err && err.code !== undefined && SERVER_FAULTS.has(err.code) ? err : undefined);
-          callback(err, res);
-        }),
-      );
-    }) as UntypedServiceImplementation[string];
+    out[name] = wrap(name[0]!.toUpperCase() + name.slice(1), handler as Unary<unknown, unknown>) as UntypedServiceImplementation[string];
   }
   return out;
 }
@@ -126,18 +130,13 @@ const SERVER_FAULTS = new Set<number>([status.UNKNOWN, status.DEADLINE_EXCEEDED,
 
 /** Wraps each unary handler to report its method, status code and duration. */
 function instrument(handlers: UntypedServiceImplementation, observer: RequestObserver): UntypedServiceImplementation {
-  const out: UntypedServiceImplementation = {};
-  for (const [name, handler] of Object.entries(handlers)) {
-    const rpc = name[0]!.toUpperCase() + name.slice(1);
-    out[name] = ((call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-      const started = performance.now();
-      (handler as Unary<unknown, unknown>)(call, (err, res) => {
-        observer.request('grpc', rpc, err ? (status[err.code ?? status.UNKNOWN] ?? 'UNKNOWN') : 'OK', (performance.now() - started) / 1000);
-        callback(err, res);
-      });
-    }) as UntypedServiceImplementation[string];
-  }
-  return out;
+  return eachUnary(handlers, (rpc, handler) => (call, callback) => {
+    const started = performance.now();
+    handler(call, (err, res) => {
+      observer.request('grpc', rpc, err ? (status[err.code ?? status.UNKNOWN] ?? 'UNKNOWN') : 'OK', (performance.now() - started) / 1000);
+      callback(err, res);
+    });
+  });
 }
 
 function unaryRpcs(deps: GrpcDeps): UntypedServiceImplementation {

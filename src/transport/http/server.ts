@@ -10,7 +10,7 @@ import type { Authenticator, Principal } from '../../tenancy/access.js';
 import { EngramError } from '../../basics/errors.js';
 import type { Gate } from '../../gate/gate.js';
 import type { RequestObserver } from '../../basics/observer.js';
-import { NO_TRACER, type TraceSpan, type Tracer } from '../../basics/tracer.js';
+import { NO_TRACER, type Tracer } from '../../basics/tracer.js';
 import { isTraceparent } from '../../basics/trace.js';
 import { BodyDeadlines, credentialsOf, Reply } from './io.js';
 import { buildOpenApi } from './openapi.js';
@@ -210,7 +210,7 @@ export class HttpServer {
           if (accessLog) logger.debug({ reqId: reply.requestId, method, route, status, ms: Math.round(seconds * 1e6) / 1000 }, 'request');
         };
       }
-      const span = this.tracer.enabled && !OWN_SPAN_ROUTES.has(route) ? this.serverSpan(reply, req, route) : undefined;
+      if (this.tracer.enabled && !OWN_SPAN_ROUTES.has(route)) this.serverSpan(reply, req, route);
       try {
         const origin = req.getHeader('origin');
         const rebound = this.origins.rebound(req.getHeader('host'), origin, req.getHeader('sec-fetch-site'));
@@ -225,8 +225,8 @@ export class HttpServer {
         }
         // A preflight never carries credentials (browsers strip them), and answers only what is allowed.
         const principal = isPublic || req.getMethod() === 'options' ? ANONYMOUS : this.auth.authenticate(credentialsOf(req));
-        if (span === undefined) handler(reply, req, principal);
-        else this.tracer.within(span, () => handler(reply, req, principal));
+        if (reply.inSpan === undefined) handler(reply, req, principal);
+        else reply.inSpan(() => handler(reply, req, principal));
       } catch (err) {
         // A body may still be unread; closing keeps its bytes from being parsed as a new request.
         reply.error(err, this.onInternal, hasBody(req));
@@ -240,7 +240,7 @@ export class HttpServer {
    * after a body arrives (Reply.inSpan: uWS's callbacks do not carry the async context). Ended
    * when the answer is sent; a request whose client went away first is never exported.
    */
-  private serverSpan(reply: Reply, req: HttpRequest, route: string): TraceSpan {
+  private serverSpan(reply: Reply, req: HttpRequest, route: string): void {
     const method = req.getMethod().toUpperCase();
     const header = req.getHeader('traceparent');
     const span = this.tracer.start(`${method} ${route}`, {
@@ -255,7 +255,6 @@ export class HttpServer {
       span.end(status >= 500 ? new Error(String(status)) : undefined);
     };
     reply.inSpan = (fn) => this.tracer.within(span, fn);
-    return span;
   }
 
   /** Starts listening; resolves with the bound address (port 0 is replaced by the real port). */
