@@ -12,7 +12,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { engram } from '../src/generated/engram.js';
 import { ENGRAM_DURABILITY, startEngram } from './lib/engram-server.js';
-import { announceProcess, describeSystem, emit, option, QUICK, quantity, size, TINY } from './lib/stats.js';
+import { announceProcess, describeSystem, emit, median, option, QUICK, quantity, size, TINY } from './lib/stats.js';
 
 import pb = engram.v3;
 
@@ -49,10 +49,6 @@ function runClient(args: string[]): Promise<Record<string, Array<Record<string, 
   });
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 if (!pythonGrpc()) {

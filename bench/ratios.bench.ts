@@ -25,7 +25,7 @@ import { startSol } from './lib/sol.js';
 import { get, postJson, type RawHttpConnection } from './lib/raw-http.js';
 import { marker } from './lib/raw-subscriber.js';
 import { RawRedis, RawWsPublisher } from './lib/raw-wire.js';
-import { describeSystem, emit, histogram, option, QUICK, quantity, size, summarize, TINY, type Histogram } from './lib/stats.js';
+import { describeSystem, emit, histogram, median, option, QUICK, quantity, size, summarize, TINY, type Histogram } from './lib/stats.js';
 
 /** Which system a case measures, and how durable its acknowledged write is. */
 const SOL_DURABILITY = 'speed-of-light server: LevelDB batch written to the OS before the ack, not fsynced';
@@ -155,10 +155,6 @@ for (let round = 0; round < ROUNDS; round++) {
   process.stderr.write(`  round ${round + 1}/${ROUNDS} done\n`);
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 // Absolute latencies: the median round's figures for each case, with the spread over rounds.

@@ -8,9 +8,8 @@
  */
 import { searchCaughtUp, startEngram } from './lib/engram-server.js';
 import { closedLoopOps, type Operation } from './lib/load.js';
-import { percentiles } from './lib/stats.js';
+import { median, option, percentiles } from './lib/stats.js';
 import { openWriters, writeOp } from './lib/writers.js';
-import { option } from './lib/stats.js';
 
 const ROUNDS = Number(option('rounds') ?? 5);
 const SECONDS = Number(option('seconds') ?? 3);
@@ -64,7 +63,7 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 const spread = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return `median ${s[Math.floor(s.length / 2)]!.toFixed(2)}×, min ${s[0]!.toFixed(2)}×, max ${s.at(-1)!.toFixed(2)}× (${s.map((x) => x.toFixed(2)).join(', ')})`;
+  return `median ${median(s).toFixed(2)}×, min ${s[0]!.toFixed(2)}×, max ${s.at(-1)!.toFixed(2)}× (${s.map((x) => x.toFixed(2)).join(', ')})`;
 };
 process.stdout.write(`throughput off/on, sequential: ${spread(ratios.seq)}\n`);
 process.stdout.write(`throughput off/on, 16 clients: ${spread(ratios.conc)}\n`);

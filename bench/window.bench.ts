@@ -15,7 +15,7 @@ import { ENGRAM_DURABILITY, benchDataDir, searchCaughtUp, startEngram } from './
 import { closedLoopOps, connect } from './lib/load.js';
 import { get, postJson } from './lib/raw-http.js';
 import { startSol } from './lib/sol.js';
-import { describeSystem, duration, emit, histogram, size, summarize, type Histogram } from './lib/stats.js';
+import { describeSystem, duration, emit, histogram, median, size, summarize, type Histogram } from './lib/stats.js';
 import { openWriters } from './lib/writers.js';
 
 const UNITS = size(10_000, 50);
@@ -92,8 +92,8 @@ try {
     ratios.push({ p50: p('window', 50) / p('sol', 50), p99: p('window', 99) / p('sol', 99), naiveP99: p('naive', 99) / p('sol', 99) });
   }
   const spread = (f: (r: (typeof ratios)[number]) => number) => {
-    const v = ratios.map(f).sort((a, b) => a - b);
-    return `${v[Math.floor(v.length / 2)]!.toFixed(2)} (${v[0]!.toFixed(2)}–${v[v.length - 1]!.toFixed(2)})`;
+    const v = ratios.map(f);
+    return `${median(v).toFixed(2)} (${Math.min(...v).toFixed(2)}–${Math.max(...v).toFixed(2)})`;
   };
   const sum = (k: Kind, name: string, compare: string, extra: Record<string, number | string> = {}) =>
     emit(summarize('window', name, total[k].h, total[k].seconds, extra, compare));

@@ -41,6 +41,12 @@ export interface Result {
 
 export type Summary = Pick<Result, 'count' | 'throughput' | 'p50' | 'p90' | 'p99' | 'p999' | 'max'>;
 
+/** The median of rounds' figures (the mean of the middle two for an even count). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
 /** Count, rate and percentiles of a histogram measured over `seconds`. */
 export function percentiles(h: Histogram, seconds: number): Summary {
   return {
