@@ -125,9 +125,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     proc,
     lines,
     waitForLine,
-    stop(signal: NodeJS.Signals = 'SIGTERM') {
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-      return withTimeout(exited, WAIT_MS, 'server exit');
+      const code = await withTimeout(exited, WAIT_MS, 'server exit');
+      // A native abort names its cause only on stderr: keep it for whoever reads the failure.
+      if (code === 'SIGABRT' || code === 'SIGSEGV') process.stderr.write(`# server ${proc.pid} ended with ${code}; its stderr:\n${stderr.slice(-4000)}\n`);
+      return code;
     },
   };
 }
