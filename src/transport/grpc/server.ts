@@ -10,6 +10,7 @@ import { unaryHandlers, type GrpcDeps } from './handlers.js';
 import { ENGRAM_SERVICE } from '../../wire/grpc-service.js';
 import { bulkIngest, subscribe } from './streams.js';
 import { readTls, type ServerTls } from '../tls.js';
+import { ClosedSessionHold, http2ServersOf } from './session-hold.js';
 
 export const SERVICE_NAME = 'engram.v3.EngramService';
 export const PROTO_PATH = fileURLToPath(new URL('../../../../proto/engram/v3/engram.proto', import.meta.url));
@@ -21,6 +22,8 @@ export class GrpcServer {
   private health: HealthImplementation | undefined;
   private readonly onInternal: (err: unknown) => void;
   private serving = false;
+  /** Closed HTTP/2 sessions, held until Node can free them without aborting (session-hold.ts). */
+  readonly sessionHold = new ClosedSessionHold();
 
   constructor(deps: GrpcDeps) {
     this.onInternal = deps.onInternal;
@@ -58,9 +61,11 @@ export class GrpcServer {
     this.health.addToServer(this.server);
     addLazyReflection(this.server, PROTO_PATH, this.onInternal);
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    return new Promise((resolve, reject) => {
-      this.server.bindAsync(address, credentialsFor(tls), (err, bound) => (err ? reject(err) : resolve(bound)));
+    const bound = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(address, credentialsFor(tls), (err, port) => (err ? reject(err) : resolve(port)));
     });
+    for (const http2Server of http2ServersOf(this.server)) this.sessionHold.watch(http2Server);
+    return bound;
   }
 
   /** Health: SERVING once storage is open, NOT_SERVING while stopping. */
