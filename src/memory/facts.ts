@@ -18,6 +18,7 @@ import type { Gate } from '../gate/gate.js';
 import { EngramError } from '../basics/errors.js';
 import { FACT_LIMITS } from '../basics/limits.js';
 import { UlidFactory } from '../basics/ids.js';
+import { LruMap } from '../basics/lru-map.js';
 import { memoryContext } from './memory.js';
 import { Projection, type ProjectionOf, type ProjectionOptions } from './projection.js';
 import type { WorkUnit } from '../basics/types.js';
@@ -85,6 +86,9 @@ export interface FactChangeOutcome {
 }
 
 /** Exported for tests that compare rebuilt states. */
+/** Bytes of fact vectors kept for deduplication: 40,000 of the default embedder's 100 dimensions. */
+const FACT_VECTOR_BYTES = 16 * 1024 * 1024;
+
 export const FACTS_PROJECTION: ProjectionOf<Facts> = {
   empty: () => new Map(),
   apply(facts, u) {
@@ -180,8 +184,12 @@ export interface FactOptions {
 
 export class FactService {
   private readonly facts: Projection<Facts>;
-  /** Vectors of fact versions by unit id (a version never changes, so neither does its vector). */
-  private readonly vectors = new Map<string, Float32Array>();
+  /**
+   * Vectors of fact versions by unit id (a version never changes, so neither does its vector). A
+   * cache: superseded versions and deleted facts and spaces fall out of it, and a vector that fell
+   * out is embedded again when needed.
+   */
+  private readonly vectors = new LruMap<string, Float32Array>(FACT_VECTOR_BYTES, (v) => v.byteLength);
   private readonly keys = new UlidFactory();
   private readonly tracer: Tracer | undefined;
 
@@ -349,11 +357,16 @@ export class FactService {
   /** Similarity of `text` to each fact's value (empty when there is no embedder). */
   private async similarities(text: string, facts: Fact[]): Promise<number[]> {
     if (this.options.embed === undefined || facts.length === 0) return [];
-    const missing = facts.filter((f) => !this.vectors.has(f.unitId));
+    const known = facts.map((f) => this.vectors.get(f.unitId));
+    const missing = facts.filter((_, i) => known[i] === undefined);
     const vectors = await this.options.embed([text, ...missing.map((f) => f.value)]);
     if (vectors === null) return [];
-    missing.forEach((f, i) => this.vectors.set(f.unitId, vectors[i + 1]!));
-    return facts.map((f) => cosine(vectors[0]!, this.vectors.get(f.unitId)!));
+    let next = 1;
+    return facts.map((f, i) => {
+      let v = known[i];
+      if (v === undefined) this.vectors.set(f.unitId, (v = vectors[next++]!));
+      return cosine(vectors[0]!, v);
+    });
   }
 
   /** Facts of a space, first added first; deleted ones too when asked. */
