@@ -249,17 +249,32 @@ test(`crash loop: ${CYCLES} SIGKILLs under mixed load lose nothing acknowledged`
     // gets no answer within the client's timeout meanwhile (a busy machine) is "not yet", and the
     // bound grows with the cycles (make soak's 40 left a search unanswered for 30 s once).
     const last = acks.at(-1)!;
-    await eventually(
-      async () =>
-        (
-          await http.search({ query: last.marker, mode: 'keyword', limit: 5 }).catch((err: unknown) => {
-            if ((err as { code?: string }).code === 'UNAVAILABLE') return { results: [] };
+    let lastAnswer = '';
+    try {
+      await eventually(
+        async () => {
+          const r = await http.search({ query: last.marker, mode: 'keyword', limit: 5 }).catch((err: unknown) => {
+            if ((err as { code?: string }).code === 'UNAVAILABLE') return { results: [], unavailable: String(err) };
             throw err;
-          })
-        ).results.some((x) => x.workUnit.id === last.id),
-      Math.max(2, CYCLES / 10) * WAIT_MS,
-      'search to catch up after the crashes',
-    );
+          });
+          lastAnswer = JSON.stringify(r).slice(0, 500);
+          return r.results.some((x) => x.workUnit.id === last.id);
+        },
+        Math.max(2, CYCLES / 10) * WAIT_MS,
+        'search to catch up after the crashes',
+      );
+    } catch (err) {
+      // Rare (once in several make test runs, never alone with its seed): say where the index stood.
+      const metrics = await fetch(`${url}/metrics`)
+        .then((r) => r.text())
+        .catch((e: unknown) => String(e));
+      const behind = metrics.split('\n').filter((l) => l.startsWith('engram_search_index_behind'));
+      const read = await http.get(last.id).then(
+        (u) => `${u.contextId}:${u.seq}`,
+        (e: unknown) => String(e),
+      );
+      throw new Error(`${(err as Error).message}; the unit ${last.id} (${last.marker}) reads as ${read}; last answer ${lastAnswer}; ${behind.join(' ')}`);
+    }
     process.stdout.write(`# crash loop: ${CYCLES} kills, ${acks.length} acknowledged units verified, ${tokens.length} lock tokens increasing, ${seen.length} units followed\n`);
   } finally {
     followStop.abort();
