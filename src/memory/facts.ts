@@ -85,10 +85,10 @@ export interface FactChangeOutcome {
   replaces?: PublicFact;
 }
 
-/** Exported for tests that compare rebuilt states. */
 /** Bytes of fact vectors kept for deduplication: 40,000 of the default embedder's 100 dimensions. */
 const FACT_VECTOR_BYTES = 16 * 1024 * 1024;
 
+/** Exported for tests that compare rebuilt states. */
 export const FACTS_PROJECTION: ProjectionOf<Facts> = {
   empty: () => new Map(),
   apply(facts, u) {

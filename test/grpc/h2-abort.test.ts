@@ -13,9 +13,8 @@ import { test } from 'node:test';
 import { healthClient, unaryCall } from '../helpers/grpc.js';
 import { removeDir, startServer, tempDir } from '../helpers/server.js';
 import { WAIT_MS, withTimeout } from '../helpers/wait.js';
-import { h2frame, hpack } from '../reliability/fuzz/grpc.js';
+import { h2frame, hpack, PREFACE, u32 } from '../reliability/fuzz/grpc.js';
 
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 const REQUEST: Array<[string, string]> = [
   [':method', 'POST'],
   [':scheme', 'http'],
@@ -24,7 +23,6 @@ const REQUEST: Array<[string, string]> = [
   ['content-type', 'application/grpc'],
   ['te', 'trailers'],
 ];
-const u32 = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
 
 /** A connection's bytes: preface, SETTINGS, a HEADERS that fails one way, DATA, GOAWAY. */
 function connectionBytes(kind: number): Buffer {

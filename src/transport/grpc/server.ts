@@ -23,7 +23,7 @@ export class GrpcServer {
   private readonly onInternal: (err: unknown) => void;
   private serving = false;
   /** Closed HTTP/2 sessions, held until Node can free them without aborting (session-hold.ts). */
-  readonly sessionHold = new ClosedSessionHold();
+  private readonly sessionHold = new ClosedSessionHold();
 
   constructor(deps: GrpcDeps) {
     this.onInternal = deps.onInternal;

@@ -9,7 +9,7 @@
  * it is freed in an immediate after its close, or by the collector. If a collection takes the
  * session's handle first, the check fails and the process aborts: any peer that can reach the gRPC
  * port could stop the server (the fuzzer's raw HTTP/2 did within about 15,000 connections;
- * test/grpc/h2-abort.test.ts makes it happen in a few hundred with frequent collections).
+ * test/grpc/h2-abort.test.ts makes it happen within one or two thousand with frequent collections).
  *
  * So a closed session's handle is held here until (1) a short timer has fired, by which time the
  * immediates of its close have run, and then (2) two major collections have begun, in the first
@@ -35,11 +35,6 @@ interface Parked {
 export class ClosedSessionHold {
   private parked: Parked[] = [];
   private observer: PerformanceObserver | undefined;
-
-  /** Sessions held now (for tests and metrics). */
-  get size(): number {
-    return this.parked.length;
-  }
 
   /** Holds each session `http2Server` opens from its close on, as described above. */
   watch(http2Server: EventEmitter): void {
